@@ -1,0 +1,100 @@
+/**
+ * What every command gets: the three seams (ui, runner, kube), the parsed global options,
+ * and the project's paths. Built once per invocation; tests build it with fakes.
+ */
+import { createProcessRunner, type Runner } from './exec/runner.js';
+import type { Ui } from './ui/ui.js';
+import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
+import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
+import type { KubeClient } from './kube/client.js';
+import { loadClusterConfig, type LoadedClusterConfig } from './cluster/config.js';
+import { parseDuration } from './duration.js';
+
+export interface GlobalOptions {
+  context?: string;
+  kubeconfig?: string;
+  config?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+  timeout?: string;
+  dryRun?: boolean;
+}
+
+export interface AppContext {
+  ui: Ui;
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  options: GlobalOptions;
+  signal: AbortSignal;
+  paths: ProjectPaths;
+  /** --timeout in ms, or the command's default. */
+  timeoutMs(defaultMs: number): number;
+  target(clusterName: string): KubeTarget;
+  kube(target: KubeTarget): Promise<KubeClient>;
+  clusterConfig(): Promise<LoadedClusterConfig>;
+}
+
+export interface AppContextInit {
+  ui: Ui;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  options: GlobalOptions;
+  signal: AbortSignal;
+  runner?: Runner;
+}
+
+export function createAppContext(init: AppContextInit): AppContext {
+  const { ui, env, cwd, options } = init;
+  const runner =
+    init.runner ??
+    createProcessRunner({
+      verbose: Boolean(options.verbose),
+      dryRun: Boolean(options.dryRun),
+      log: (line) => (options.dryRun && !options.verbose ? ui.info(line) : ui.debug(line)),
+      signal: init.signal,
+    });
+  const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
+  const timeout = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  const clients = new Map<string, Promise<KubeClient>>();
+  let config: Promise<LoadedClusterConfig> | undefined;
+  let announced = false;
+  return {
+    ui,
+    runner,
+    env,
+    cwd,
+    options,
+    signal: init.signal,
+    paths,
+    timeoutMs: (defaultMs) => timeout ?? defaultMs,
+    target(clusterName) {
+      const target = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
+      if (!announced) {
+        announced = true;
+        ui.debug(`target: ${describeTarget(target)}`);
+      }
+      return target;
+    },
+    kube(target) {
+      const key = `${target.kubeconfigPath ?? ''}\0${target.context}`;
+      let client = clients.get(key);
+      if (!client) {
+        client = import('./kube/client.js').then(({ loadKubeClient }) =>
+          loadKubeClient(target, {
+            verbose: Boolean(options.verbose),
+            log: (line) => ui.debug(line),
+            warn: (line) => ui.warn(line),
+            requestTimeoutMs: 30_000,
+          }),
+        );
+        clients.set(key, client);
+      }
+      return client;
+    },
+    clusterConfig() {
+      config ??= loadClusterConfig(paths.clusterConfig);
+      return config;
+    },
+  };
+}

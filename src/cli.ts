@@ -1,0 +1,132 @@
+/**
+ * The command-line surface. Only commander is loaded at start-up: each command's module
+ * (and everything heavy it needs, like @kubernetes/client-node) is imported when it runs.
+ */
+import { Command, Option } from 'commander';
+import type { AppContext, GlobalOptions } from './app-context.js';
+
+export type CommandRunner = (
+  options: GlobalOptions,
+  body: (app: AppContext) => Promise<number | void>,
+) => Promise<void>;
+
+const outputOption = (formats: string[], fallback: string) =>
+  new Option('-o, --output <format>', 'output format').choices(formats).default(fallback);
+
+export function buildProgram(version: string, runCommand: CommandRunner): Command {
+  const program = new Command('keystone')
+    .description('Bring up and operate the keystone k3d cluster for FEniCSx, LAMMPS and OpenFOAM simulations.')
+    .version(version, '-V, --version', 'print the keystone version')
+    .option('--context <name>', 'kubeconfig context to act on (default: k3d-keystone-cluster; never the current-context)')
+    .option('--kubeconfig <file>', 'kubeconfig file to use (default: $KUBECONFIG or ~/.kube/config)')
+    .option('--config <file>', 'k3d cluster config (default: k8s/configs/k3d-cluster-config.yaml in the project)')
+    .option('--timeout <duration>', 'give up waiting after this long, e.g. 90s, 5m (default depends on the command)')
+    .option('-v, --verbose', 'print each external command and API request, and stack traces on errors')
+    .option('-q, --quiet', 'print errors and requested data only')
+    .showSuggestionAfterError(true)
+    .showHelpAfterError('(run `keystone --help` for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ keystone setup              # create the cluster (idempotent)
+  $ keystone status -o json     # cluster and node state for scripts
+  $ keystone doctor             # check Docker, kubectl, k3d, ports, kubeconfig`,
+    );
+
+  const examples = (cmd: Command, lines: string[]) =>
+    cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
+  const action =
+    (body: (app: AppContext, args: unknown[], opts: Record<string, unknown>) => Promise<number | void>) =>
+    async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      const opts = command.opts();
+      await runCommand(command.optsWithGlobals() as GlobalOptions, (app) => body(app, args.slice(0, -2), opts));
+    };
+
+  examples(
+    program
+      .command('setup')
+      .description('check prerequisites, create or start the k3d cluster, wait until its nodes are Ready')
+      .option('--dry-run', 'print what would be done (each k3d call) and change nothing')
+      .action(
+        action(async (app) => {
+          const { setup } = await import('./commands/setup.js');
+          await setup(app);
+        }),
+      ),
+    ['keystone setup', 'keystone setup --dry-run --verbose'],
+  );
+
+  examples(
+    program
+      .command('start')
+      .description('start the stopped k3d cluster and wait for its nodes')
+      .option('--dry-run', 'print the k3d call instead of running it')
+      .action(
+        action(async (app) => {
+          const { start } = await import('./commands/lifecycle.js');
+          await start(app);
+        }),
+      ),
+    ['keystone start', 'keystone start --timeout 5m'],
+  );
+
+  examples(
+    program
+      .command('stop')
+      .description('stop the k3d cluster (its state and volumes are kept)')
+      .option('--dry-run', 'print the k3d call instead of running it')
+      .action(
+        action(async (app) => {
+          const { stop } = await import('./commands/lifecycle.js');
+          await stop(app);
+        }),
+      ),
+    ['keystone stop', 'keystone stop --verbose'],
+  );
+
+  examples(
+    program
+      .command('delete')
+      .description('delete the k3d cluster and its volumes (./data on the host is kept)')
+      .option('--dry-run', 'print the k3d call instead of running it')
+      .action(
+        action(async (app) => {
+          const { deleteCluster } = await import('./commands/lifecycle.js');
+          await deleteCluster(app);
+        }),
+      ),
+    ['keystone delete', 'keystone delete && keystone setup   # recreate from the config'],
+  );
+
+  examples(
+    program
+      .command('status')
+      .description('show the cluster (exists, running, servers/agents) and its nodes')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, _args, opts) => {
+          const { status } = await import('./commands/status.js');
+          await status(app, opts.output as string);
+        }),
+      ),
+    ['keystone status', 'keystone status -o json | jq .healthy'],
+  );
+
+  examples(
+    program
+      .command('doctor')
+      .description('check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails')
+      .addOption(outputOption(['text', 'json'], 'text'))
+      .action(
+        action(async (app, _args, opts) => {
+          const { doctor } = await import('./commands/doctor.js');
+          return doctor(app, opts.output as string);
+        }),
+      ),
+    ['keystone doctor', 'keystone doctor -o json'],
+  );
+
+  return program;
+}

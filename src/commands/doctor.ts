@@ -1,0 +1,146 @@
+/** `keystone doctor`: every prerequisite and environment check, each with a fix when it fails. */
+import { access, constants, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, delimiter, join } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { KeystoneError } from '../errors.js';
+import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
+import { hostPortsOf } from '../cluster/config.js';
+import { busyPorts } from '../cluster/ports.js';
+import { observeCluster, type ClusterState } from '../cluster/state.js';
+import { k3dFindCluster } from '../tools/k3d.js';
+import { formatVersion } from '../tools/versions.js';
+import { k3dContextName } from '../kube/target.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface CheckResult {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  hint?: string;
+}
+
+async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>>): Promise<CheckResult> {
+  try {
+    return { name, ...(await body()) };
+  } catch (err) {
+    if (err instanceof KeystoneError) return { name, status: 'fail', detail: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+    return { name, status: 'fail', detail: (err as Error).message };
+  }
+}
+
+export async function runChecks(app: AppContext): Promise<CheckResult[]> {
+  const configCheck = await check('cluster config', async () => {
+    const loaded = await app.clusterConfig();
+    return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
+  });
+  const loaded = configCheck.status === 'ok' ? await app.clusterConfig() : undefined;
+  const clusterName = loaded?.config.metadata.name ?? 'keystone-cluster';
+
+  let clusterState: ClusterState | undefined;
+  const k3dCheck = check('k3d', async () => {
+    const version = await findK3d(app.runner, app.env);
+    if (!version) return { status: 'fail', detail: 'k3d is not installed', hint: '`keystone setup` installs it (checksum-verified), or see https://k3d.io/#installation' };
+    requireK3dVersion(version);
+    try {
+      clusterState = observeCluster(clusterName, await k3dFindCluster(app.runner, clusterName));
+    } catch {
+      clusterState = undefined; // docker down: reported by the docker check
+    }
+    return { status: 'ok', detail: `k3d ${formatVersion(version)}` };
+  });
+
+  const results = await Promise.all([
+    check('docker', async () => ({ status: 'ok', detail: `Docker ${await requireDocker(app.runner)} is running` })),
+    check('kubectl', async () => ({ status: 'ok', detail: `kubectl ${formatVersion(await requireKubectl(app.runner))}` })),
+    k3dCheck,
+  ]);
+  results.unshift(configCheck);
+
+  results.push(
+    await check('host ports', async () => {
+      if (!loaded) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
+      const wanted = hostPortsOf(loaded.config);
+      const busy = await busyPorts(wanted);
+      if (busy.length === 0) return { status: 'ok', detail: `${wanted.join(', ')} are free` };
+      const ours = clusterState !== undefined && (clusterState.phase === 'running' || clusterState.phase === 'degraded');
+      if (ours) return { status: 'ok', detail: `${busy.join(', ')} held by cluster ${clusterName}` };
+      return {
+        status: 'fail',
+        detail: `${busy.join(', ')} already in use by another program`,
+        hint: 'free them (`ss -ltnp`, `docker ps`) or change the ports in the cluster config',
+      };
+    }),
+    await check('data directory', async () => {
+      const dir = app.paths.dataDir;
+      const existing = await stat(dir).then(() => dir, () => dirname(dir));
+      try {
+        await access(existing, constants.W_OK);
+      } catch {
+        return { status: 'fail', detail: `${existing} is not writable`, hint: `make it writable: \`chmod u+w ${existing}\`` };
+      }
+      return { status: 'ok', detail: existing === dir ? `${dir} is writable` : `${dir} will be created by setup` };
+    }),
+    await check('kube context', async () => kubeContextCheck(app, clusterName, clusterState)),
+  );
+  return results;
+}
+
+/** The context keystone will use is in the kubeconfig, and the file holding credentials is private. */
+async function kubeContextCheck(
+  app: AppContext,
+  clusterName: string,
+  state: ClusterState | undefined,
+): Promise<Omit<CheckResult, 'name'>> {
+  const context = app.options.context ?? k3dContextName(clusterName);
+  const files = app.options.kubeconfig
+    ? [app.options.kubeconfig]
+    : (app.env.KUBECONFIG ?? join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
+  const { parse } = await import('yaml');
+  const { readFile } = await import('node:fs/promises');
+  const warnings: string[] = [];
+  let found: string | undefined;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const mode = (await stat(file)).mode & 0o777;
+    if (mode & 0o077) warnings.push(`${file} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${file}\``);
+    let doc: { contexts?: { name?: string }[] } | null;
+    try {
+      doc = parse(text) as typeof doc;
+    } catch {
+      return { status: 'fail', detail: `${file} is not valid YAML`, hint: 'repair or move the file; k3d can rewrite it with `k3d kubeconfig merge`' };
+    }
+    if (!found && doc?.contexts?.some((c) => c.name === context)) found = file;
+  }
+  if (!found) {
+    const absent = state?.phase === 'absent';
+    return {
+      status: app.options.context || !absent ? 'fail' : 'warn',
+      detail: `context "${context}" is not in ${files.join(', ') || 'any kubeconfig'}`,
+      hint: absent ? '`keystone setup` creates the cluster and its context' : `\`k3d kubeconfig merge ${clusterName}\` writes it`,
+    };
+  }
+  if (warnings.length) return { status: 'warn', detail: `context "${context}" found in ${found}; ${warnings.join('; ')}` };
+  return { status: 'ok', detail: `context "${context}" found in ${found}` };
+}
+
+export async function doctor(app: AppContext, output: string | undefined): Promise<number> {
+  const results = await runChecks(app);
+  const failed = results.filter((r) => r.status === 'fail').length;
+  if (output === 'json') {
+    app.ui.json({ ok: failed === 0, checks: results });
+  } else {
+    const c = app.ui.color;
+    const mark = { ok: c.green('✓'), warn: c.yellow('!'), fail: c.red('✗') };
+    const lines = results.map((r) => `${mark[r.status]} ${r.name}: ${r.detail}${r.hint && r.status !== 'ok' ? `\n    ${c.cyan('fix:')} ${r.hint}` : ''}`);
+    lines.push('', failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
+    app.ui.data(lines.join('\n'));
+  }
+  return failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,100 @@
+/** `keystone start`, `stop` and `delete`: the k3d cluster's lifecycle. */
+import type { AppContext } from '../app-context.js';
+import { KeystoneError, UsageError } from '../errors.js';
+import { findK3d } from '../cluster/prerequisites.js';
+import { observeCluster, type ClusterState } from '../cluster/state.js';
+import { k3dClusterDelete, k3dClusterStart, k3dClusterStop, k3dFindCluster } from '../tools/k3d.js';
+import { waitForNodesReady } from '../kube/nodes.js';
+import { runSteps } from '../steps/run-steps.js';
+import { defaultSetupTimeoutMs } from '../setup/cluster-steps.js';
+import { ToolMissingError } from '../exec/runner.js';
+
+async function localCluster(app: AppContext, verb: string): Promise<{ name: string; state: ClusterState }> {
+  const { config } = await app.clusterConfig();
+  const name = config.metadata.name;
+  const target = app.target(name);
+  if (!target.local) {
+    throw new UsageError(
+      `\`keystone ${verb}\` manages the k3d cluster "${name}"; context "${target.context}" is not it`,
+      `drop --context to act on ${name}; keystone does not ${verb} clusters it did not create`,
+    );
+  }
+  if (!(await findK3d(app.runner, app.env))) throw new ToolMissingError('k3d');
+  return { name, state: observeCluster(name, await k3dFindCluster(app.runner, name)) };
+}
+
+function noCluster(name: string): KeystoneError {
+  return new KeystoneError(`cluster "${name}" does not exist`, { hint: 'create it with `keystone setup`' });
+}
+
+export async function start(app: AppContext): Promise<void> {
+  const { name, state } = await localCluster(app, 'start');
+  if (state.phase === 'absent') throw noCluster(name);
+  const { config } = await app.clusterConfig();
+  const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
+  await runSteps(
+    app.ui,
+    [
+      {
+        title: `start cluster ${name}`,
+        satisfied: async () => (state.phase === 'running' ? 'already running' : undefined),
+        run: async () => {
+          await k3dClusterStart(app.runner, name, { timeoutMs });
+          return `started cluster ${name}`;
+        },
+      },
+      {
+        title: 'nodes Ready',
+        run: async (progress) => {
+          if (app.options.dryRun) return 'would wait for the nodes to be Ready';
+          const client = await app.kube(app.target(name));
+          const nodes = await waitForNodesReady(client, {
+            expected: config.servers + config.agents,
+            timeoutMs,
+            onProgress: (t) => progress.update(t),
+            signal: app.signal,
+          });
+          return `${nodes.filter((n) => n.ready).length}/${nodes.length} nodes Ready`;
+        },
+      },
+    ],
+    app.signal,
+  );
+}
+
+export async function stop(app: AppContext): Promise<void> {
+  const { name, state } = await localCluster(app, 'stop');
+  if (state.phase === 'absent') throw noCluster(name);
+  await runSteps(
+    app.ui,
+    [
+      {
+        title: `stop cluster ${name}`,
+        satisfied: async () => (state.phase === 'stopped' ? 'already stopped' : undefined),
+        run: async () => {
+          await k3dClusterStop(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
+          return `stopped cluster ${name} (start it again with \`keystone start\`)`;
+        },
+      },
+    ],
+    app.signal,
+  );
+}
+
+export async function deleteCluster(app: AppContext): Promise<void> {
+  const { name, state } = await localCluster(app, 'delete');
+  await runSteps(
+    app.ui,
+    [
+      {
+        title: `delete cluster ${name}`,
+        satisfied: async () => (state.phase === 'absent' ? 'it does not exist' : undefined),
+        run: async () => {
+          await k3dClusterDelete(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
+          return `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`;
+        },
+      },
+    ],
+    app.signal,
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * THE process seam. Every call to k3d, docker or kubectl goes through a Runner:
+ * argv arrays only (never a shell), a deadline on every child, --verbose logging,
+ * --dry-run for calls that change the world, and failures turned into KeystoneErrors
+ * that carry the tool's own error line.
+ */
+import { KeystoneError, InterruptedError } from '../errors.js';
+import { lastErrorLine, prettyCommand } from './command-line.js';
+
+export interface RunOptions {
+  /** Text written to the child's stdin. */
+  input?: string;
+  /** Deadline for the child; it is killed (SIGTERM, then SIGKILL) when it passes. */
+  timeoutMs?: number;
+  env?: Record<string, string | undefined>;
+  /** When false, a non-zero exit is returned instead of thrown. */
+  reject?: boolean;
+  /** The call changes the world: under --dry-run it is printed, not run. */
+  mutates?: boolean;
+  /** 'inherit' passes the terminal through (interactive shells). */
+  stdio?: 'pipe' | 'inherit';
+}
+
+export interface RunResult {
+  command: string;
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface Runner {
+  run(tool: string, args: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Use this executable for a tool instead of looking it up on PATH (e.g. a k3d keystone installed). */
+  setToolPath(tool: string, path: string): void;
+}
+
+export interface RunnerSettings {
+  verbose: boolean;
+  dryRun: boolean;
+  /** Where --verbose and --dry-run lines go (the ui layer's stderr writer). */
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  defaultTimeoutMs?: number;
+}
+
+export class ToolMissingError extends KeystoneError {
+  constructor(readonly tool: string) {
+    super(`${tool} is not installed (not found on PATH)`, { hint: installHint(tool) });
+  }
+}
+
+export function installHint(tool: string): string {
+  switch (tool) {
+    case 'docker':
+      return 'install Docker Engine or Docker Desktop: https://docs.docker.com/engine/install/';
+    case 'kubectl':
+      return 'install kubectl >= 1.27: https://kubernetes.io/docs/tasks/tools/';
+    case 'k3d':
+      return 'run `keystone setup` to install k3d, or see https://k3d.io/#installation';
+    default:
+      return `install ${tool} and make sure it is on PATH`;
+  }
+}
+
+interface ExecaFailure {
+  code?: string;
+  timedOut?: boolean;
+  isCanceled?: boolean;
+  exitCode?: number;
+  stdout?: unknown;
+  stderr?: unknown;
+}
+
+export function createProcessRunner(settings: RunnerSettings): Runner {
+  const toolPaths = new Map<string, string>();
+  return {
+    setToolPath(tool, path) {
+      toolPaths.set(tool, path);
+    },
+    async run(tool, args, options = {}) {
+      const command = prettyCommand(tool, args);
+      if (settings.dryRun && options.mutates) {
+        settings.log(`[dry-run] would run: ${command}`);
+        return { command, stdout: '', stderr: '', exitCode: 0 };
+      }
+      if (settings.verbose) settings.log(`$ ${command}`);
+      const { execa } = await import('execa');
+      const file = toolPaths.get(tool) ?? tool;
+      const timeout = options.timeoutMs ?? settings.defaultTimeoutMs;
+      try {
+        const result = await execa(file, [...args], {
+          input: options.input,
+          env: options.env,
+          extendEnv: true,
+          reject: false,
+          timeout,
+          forceKillAfterDelay: 3000,
+          cancelSignal: settings.signal,
+          stdio: options.stdio === 'inherit' ? 'inherit' : 'pipe',
+          stripFinalNewline: false,
+          shell: false,
+        });
+        const failure = result as unknown as ExecaFailure;
+        if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
+        if (failure.isCanceled) throw new InterruptedError(`interrupted while running ${tool}`);
+        if (failure.timedOut) {
+          throw new KeystoneError(`${command} did not finish within ${Math.round((timeout ?? 0) / 1000)}s`, {
+            hint: 'raise --timeout, or run with --verbose to see where it stalls',
+          });
+        }
+        const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+        const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+        const exitCode = result.exitCode ?? 1;
+        if (exitCode !== 0 && options.reject !== false) {
+          const reason = lastErrorLine(stderr) || lastErrorLine(stdout) || `exit code ${exitCode}`;
+          throw new ToolFailedError(tool, args, exitCode, reason, stderr || stdout);
+        }
+        return { command, stdout, stderr, exitCode };
+      } catch (err) {
+        if (err instanceof KeystoneError) throw err;
+        const failure = err as ExecaFailure;
+        if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
+        throw new KeystoneError(`could not run ${command}: ${(err as Error).message}`, { cause: err });
+      }
+    },
+  };
+}
+
+export class ToolFailedError extends KeystoneError {
+  constructor(
+    readonly tool: string,
+    readonly args: readonly string[],
+    readonly toolExitCode: number,
+    readonly reason: string,
+    output: string,
+  ) {
+    super(`${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`, {
+      details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
+    });
+  }
+}
+
+/** The leading words of argv before the first flag ("cluster create" of k3d cluster create --config x). */
+function subcommand(args: readonly string[]): string[] {
+  const words: string[] = [];
+  for (const arg of args) {
+    if (arg.startsWith('-') || words.length === 2) break;
+    words.push(arg);
+  }
+  return words;
+}

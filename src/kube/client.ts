@@ -1,0 +1,285 @@
+/**
+ * THE Kubernetes seam. @kubernetes/client-node owns kubeconfig loading (KUBECONFIG lists,
+ * exec plugins, tokens, client certificates, TLS); keystone makes the REST calls itself over
+ * node:http(s) with those options, so each operation is exactly the requests it needs
+ * (no discovery, no GET before PATCH) and large lists stream through pagination.
+ */
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { stat } from 'node:fs/promises';
+import { KeystoneError } from '../errors.js';
+import type { KubeTarget } from './target.js';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+    uid?: string;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  items: T[];
+  metadata: { resourceVersion?: string; continue?: string };
+}
+
+export interface KubeStatus {
+  kind: 'Status';
+  code?: number;
+  reason?: string;
+  message?: string;
+}
+
+export interface WatchEvent<T extends KubeObject = KubeObject> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface RequestSpec {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchHandle {
+  /** Resolves when the stream ends (server closed it, or stop() was called). */
+  done: Promise<void>;
+  stop(): void;
+}
+
+export interface KubeClient {
+  readonly target: KubeTarget;
+  readonly server: string;
+  request<T>(spec: RequestSpec): Promise<T>;
+  /** A list of every page (limit/continue), so big collections never arrive as one huge body. */
+  list<T extends KubeObject>(path: string, query?: RequestSpec['query']): Promise<KubeList<T>>;
+  watch<T extends KubeObject>(
+    path: string,
+    query: RequestSpec['query'],
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<WatchHandle>;
+}
+
+export class KubeApiError extends KeystoneError {
+  constructor(
+    readonly statusCode: number,
+    readonly status: KubeStatus | undefined,
+    readonly method: string,
+    readonly path: string,
+  ) {
+    super(status?.message ?? `${method} ${path} returned HTTP ${statusCode}`, {
+      hint: hintForStatus(statusCode),
+    });
+  }
+
+  get reason(): string | undefined {
+    return this.status?.reason;
+  }
+}
+
+function hintForStatus(code: number): string | undefined {
+  if (code === 401) return 'your credentials for this cluster were refused: refresh the kubeconfig (for the keystone cluster: `k3d kubeconfig merge keystone-cluster`)';
+  if (code === 403) return 'your user lacks permission for this; check the RBAC of the context you chose';
+  if (code === 404) return undefined;
+  if (code >= 500) return 'the API server had a problem; retry, or look at the server logs';
+  return undefined;
+}
+
+export interface ClientSettings {
+  log?: (line: string) => void;
+  verbose?: boolean;
+  warn?: (line: string) => void;
+  requestTimeoutMs?: number;
+}
+
+export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const kc = new KubeConfig();
+  const files = target.kubeconfigPath ?? process.env.KUBECONFIG ?? '';
+  try {
+    if (target.kubeconfigPath) {
+      await statOrThrow(target.kubeconfigPath);
+      kc.loadFromFile(target.kubeconfigPath);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    if (err instanceof KeystoneError) throw err;
+    throw new KeystoneError(`cannot load kubeconfig ${files || '~/.kube/config'}: ${firstLine(err)}`, {
+      hint: 'fix or remove the broken file; for the keystone cluster `k3d kubeconfig merge keystone-cluster` rewrites it',
+    });
+  }
+  const context = kc.getContextObject(target.context);
+  if (!context) {
+    const known = kc.getContexts().map((c) => c.name);
+    throw new KeystoneError(
+      `context "${target.context}" is not in ${files || 'the default kubeconfig'}` +
+        (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)'),
+      {
+        hint: target.local
+          ? 'run `keystone setup` to create the cluster, or `k3d kubeconfig merge keystone-cluster` if it exists'
+          : 'pass --context with one of the contexts listed, or --kubeconfig FILE',
+      },
+    );
+  }
+  // In memory only: the user's kubeconfig file and its current-context are never changed.
+  kc.setCurrentContext(target.context);
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) {
+    throw new KeystoneError(`context "${target.context}" names cluster "${context.cluster}", which is not in the kubeconfig`, {
+      hint: 'repair the kubeconfig entry for that context',
+    });
+  }
+  const baseOptions: RequestOptions = {};
+  await kc.applyToHTTPSOptions(baseOptions as Parameters<typeof kc.applyToHTTPSOptions>[0]);
+  settings.log?.(`kubernetes: context ${target.context}, server ${cluster.server}`);
+  return createClient(target, cluster.server, baseOptions, settings);
+}
+
+async function statOrThrow(path: string): Promise<void> {
+  try {
+    await stat(path);
+  } catch {
+    throw new KeystoneError(`kubeconfig ${path} does not exist`, { hint: 'check the --kubeconfig path', exitCode: 2 });
+  }
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split('\n')[0] ?? text;
+}
+
+function buildUrl(server: string, path: string, query: RequestSpec['query']): URL {
+  const url = new URL(server.replace(/\/$/, '') + path);
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  return url;
+}
+
+function createClient(target: KubeTarget, server: string, base: RequestOptions, settings: ClientSettings): KubeClient {
+  const send = (spec: RequestSpec): Promise<IncomingMessage> => {
+    const url = buildUrl(server, spec.path, spec.query);
+    const method = spec.method ?? 'GET';
+    const headers: Record<string, string> = { ...(base.headers as Record<string, string> | undefined), Accept: 'application/json' };
+    let payload: string | undefined;
+    if (spec.body !== undefined) {
+      payload = typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
+      headers['Content-Type'] = spec.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    if (settings.verbose) settings.log?.(`${method} ${url.pathname}${url.search}`);
+    const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = requester(url, { ...base, method, headers, signal: spec.signal }, resolve);
+      req.on('error', (err) => reject(connectionError(err, server, target)));
+      if (settings.requestTimeoutMs) {
+        req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${settings.requestTimeoutMs}ms`)));
+      }
+      req.end(payload);
+    });
+  };
+
+  const readBody = async (res: IncomingMessage): Promise<string> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+
+  const client: KubeClient = {
+    target,
+    server,
+    async request<T>(spec: RequestSpec): Promise<T> {
+      const res = await send(spec);
+      const text = await readBody(res);
+      const code = res.statusCode ?? 0;
+      if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(text), spec.method ?? 'GET', spec.path);
+      return (text ? JSON.parse(text) : {}) as T;
+    },
+    async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}): Promise<KubeList<T>> {
+      const items: T[] = [];
+      let next: string | undefined;
+      let resourceVersion: string | undefined;
+      do {
+        const page = await client.request<KubeList<T>>({ path, query: { ...query, limit: 500, continue: next } });
+        for (const item of page.items ?? []) items.push(item);
+        resourceVersion = page.metadata?.resourceVersion;
+        next = page.metadata?.continue || undefined;
+      } while (next);
+      return { items, metadata: { resourceVersion } };
+    },
+    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void) {
+      const controller = new AbortController();
+      const res = await send({ path, query: { ...query, watch: 1, allowWatchBookmarks: true }, signal: controller.signal });
+      const code = res.statusCode ?? 0;
+      if (code !== 200) {
+        const text = await readBody(res);
+        throw new KubeApiError(code, parseStatus(text), 'GET', path);
+      }
+      const done = new Promise<void>((resolve) => {
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffered += chunk;
+          let newline: number;
+          while ((newline = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, newline).trim();
+            buffered = buffered.slice(newline + 1);
+            if (!line) continue;
+            let event: WatchEvent<T>;
+            try {
+              event = JSON.parse(line) as WatchEvent<T>;
+            } catch {
+              continue; // a torn line from a dropped connection: the resume will replay from resourceVersion
+            }
+            onEvent(event);
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('close', () => resolve());
+        res.on('error', () => resolve());
+      });
+      return { done, stop: () => controller.abort() };
+    },
+  };
+  return client;
+}
+
+function parseStatus(text: string): KubeStatus | undefined {
+  try {
+    const parsed = JSON.parse(text) as KubeStatus;
+    return parsed && parsed.kind === 'Status' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class KubeUnreachableError extends KeystoneError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly code: string | undefined,
+  ) {
+    super(message, { hint });
+  }
+}
+
+function connectionError(err: Error & { code?: string }, server: string, target: KubeTarget): KeystoneError {
+  if (err.name === 'AbortError') return new KeystoneError('request aborted');
+  const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'host not found' : err.message;
+  return new KubeUnreachableError(
+    `cannot reach the Kubernetes API at ${server} (context ${target.context}): ${why}`,
+    target.local ? 'is the cluster running? try `keystone status`, then `keystone start`' : 'check that the cluster of that context is up and reachable',
+    err.code,
+  );
+}

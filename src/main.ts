@@ -1,0 +1,120 @@
+/**
+ * The one place that turns outcomes into exit codes: 0 ok, 1 failure, 2 usage error,
+ * 130 interrupted. Errors print one line and a hint; stack traces only with --verbose.
+ */
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { buildProgram } from './cli.js';
+import { createAppContext, type GlobalOptions } from './app-context.js';
+import { ExitCode, KeystoneError } from './errors.js';
+import { Ui, type Streams } from './ui/ui.js';
+import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
+import type { Runner } from './exec/runner.js';
+
+export interface MainIo {
+  streams?: Streams;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  runner?: Runner;
+  /** Tests pass their own; otherwise SIGINT/SIGTERM abort it. */
+  signal?: AbortSignal;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[], io: MainIo = {}): Promise<number> {
+  const streams: Streams = io.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const env = io.env ?? process.env;
+  let exitCode: number = ExitCode.ok;
+  let ui: Ui | undefined;
+
+  // `keystone pods | head -1`: a closed stdout is not an error worth a stack trace.
+  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(exitCode);
+  });
+
+  const controller = new AbortController();
+  const removeSignalHandlers = io.signal ? () => {} : installSignalHandlers(controller, () => ui);
+  const signal = io.signal ?? controller.signal;
+
+  const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
+    ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
+    const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
+    const code = await body(app);
+    if (typeof code === 'number') exitCode = code;
+  });
+  program.exitOverride();
+  program.configureOutput({
+    writeOut: (text) => streams.stdout.write(text),
+    writeErr: (text) => streams.stderr.write(text),
+  });
+  for (const sub of program.commands) sub.exitOverride();
+
+  try {
+    if (argv.length === 0) {
+      streams.stdout.write(program.helpInformation());
+      return ExitCode.ok;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage; // commander has printed the reason (and a suggestion)
+    }
+    const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
+    out.stopSpinner();
+    reportError(out, err, signal.aborted);
+    if (signal.aborted) return ExitCode.interrupted;
+    return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
+  } finally {
+    removeSignalHandlers();
+  }
+}
+
+function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
+  if (err instanceof StepsFailedError) {
+    ui.error(err.message, err.hint);
+    reportProgress(ui, err.records, interrupted);
+  } else if (err instanceof KeystoneError) {
+    ui.error(err.message, err.hint);
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    ui.error(`unexpected error: ${message}`, ui.settings.verbose ? undefined : 'run again with --verbose for details');
+  }
+  if (ui.settings.verbose) {
+    if (err instanceof KeystoneError && err.details) ui.writeErr(err.details.trimEnd());
+    const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+    if (cause instanceof Error && cause.stack) ui.writeErr(ui.color.dim(cause.stack));
+  }
+}
+
+/** After a failed or interrupted run: what was done, and what was not, so nothing half-done goes unsaid. */
+function reportProgress(ui: Ui, records: readonly StepRecord[], interrupted: boolean): void {
+  const done = records.filter((r) => r.outcome === 'done' || r.outcome === 'skipped').map((r) => r.title);
+  const notDone = records.filter((r) => r.outcome === 'failed' || r.outcome === 'not run').map((r) => r.title);
+  if (done.length) ui.writeErr(`done: ${done.join(', ')}`);
+  if (notDone.length) ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
+}
+
+function installSignalHandlers(controller: AbortController, currentUi: () => Ui | undefined): () => void {
+  let count = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    count += 1;
+    currentUi()?.stopSpinner();
+    if (count > 1) process.exit(ExitCode.interrupted); // second Ctrl-C: leave now
+    currentUi()?.writeErr(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

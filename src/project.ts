@@ -1,0 +1,37 @@
+/** Where keystone's files are: the project root holds k8s/ and data/. */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const clusterConfigRelativePath = join('k8s', 'configs', 'k3d-cluster-config.yaml');
+
+export interface ProjectPaths {
+  root: string;
+  clusterConfig: string;
+  manifestsDir: string;
+  dataDir: string;
+}
+
+/**
+ * KEYSTONE_PROJECT_DIR, else the nearest directory at or above cwd that has the cluster config
+ * (so keystone works from any subdirectory of a checkout), else the installed package itself.
+ */
+export function findProjectRoot(cwd: string, env: NodeJS.ProcessEnv): string {
+  if (env.KEYSTONE_PROJECT_DIR) return resolve(cwd, env.KEYSTONE_PROJECT_DIR);
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, clusterConfigRelativePath))) return dir;
+    if (dirname(dir) === dir) break;
+  }
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+export function projectPaths(root: string, configOverride: string | undefined, cwd: string): ProjectPaths {
+  return {
+    root,
+    clusterConfig: configOverride ? resolve(cwd, configOverride) : join(root, clusterConfigRelativePath),
+    manifestsDir: join(root, 'k8s', 'manifests'),
+    dataDir: join(root, 'data'),
+  };
+}
+
+export const simulationTools = ['fenicsx', 'lammps', 'openfoam'] as const;

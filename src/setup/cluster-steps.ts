@@ -1,0 +1,153 @@
+/** The cluster half of `keystone setup`: prerequisites, data directories, the k3d cluster, Ready nodes. */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { KeystoneError } from '../errors.js';
+import type { Step } from '../steps/run-steps.js';
+import {
+  hostMountDirs,
+  hostPortsOf,
+  resolveHostPaths,
+  writeResolvedConfig,
+  type LoadedClusterConfig,
+} from '../cluster/config.js';
+import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
+import { busyPorts } from '../cluster/ports.js';
+import { describeState, observeCluster, shapeDifference, type ClusterState } from '../cluster/state.js';
+import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
+import { k3dClusterCreate, k3dClusterStart, k3dFindCluster } from '../tools/k3d.js';
+import { formatVersion } from '../tools/versions.js';
+import { simulationTools } from '../project.js';
+import { waitForNodesReady } from '../kube/nodes.js';
+import type { KubeTarget } from '../kube/target.js';
+
+export const defaultSetupTimeoutMs = 10 * 60_000;
+
+export function recreateHint(configPath: string): string {
+  return `to recreate it with the shape in ${configPath}: \`keystone delete\` then \`keystone setup\` (deletes the cluster and its volumes; ./data on the host is kept)`;
+}
+
+export function prerequisiteSteps(app: AppContext): Step[] {
+  return [
+    {
+      title: 'Docker is running',
+      run: async () => `Docker ${await requireDocker(app.runner)} is running`,
+    },
+    {
+      title: 'kubectl is installed',
+      run: async () => `kubectl ${formatVersion(await requireKubectl(app.runner))}`,
+    },
+    {
+      title: 'k3d is installed',
+      run: async (progress) => {
+        let version = await findK3d(app.runner, app.env);
+        if (!version) {
+          if (app.options.dryRun) return `k3d is missing: would install k3d ${k3dReleaseVersion}`;
+          progress.update(`k3d not found; installing k3d ${k3dReleaseVersion}`);
+          const path = await installK3d({ env: app.env, log: (l) => app.ui.debug(l) });
+          app.runner.setToolPath('k3d', path);
+          version = await findK3d(app.runner, app.env);
+          if (!version) throw new KeystoneError(`installed k3d at ${path}, but it does not run`);
+          return `installed k3d ${formatVersion(requireK3dVersion(version))} into ${dirname(path)}`;
+        }
+        return `k3d ${formatVersion(requireK3dVersion(version))}`;
+      },
+    },
+  ];
+}
+
+export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig): Step {
+  const resolved = resolveHostPaths(loaded.config, app.paths.root);
+  const dirs = [
+    ...hostMountDirs(resolved),
+    ...simulationTools.map((tool) => join(app.paths.dataDir, tool)),
+  ];
+  return {
+    title: 'data directories',
+    run: async () => {
+      if (app.options.dryRun) return `would create ${dirs.length} directories under ${relative(app.cwd, app.paths.dataDir) || '.'}`;
+      for (const dir of dirs) await mkdir(dir, { recursive: true });
+      return `data directories ready (${relative(app.cwd, app.paths.dataDir) || app.paths.dataDir})`;
+    },
+  };
+}
+
+export function clusterStep(app: AppContext, loaded: LoadedClusterConfig): Step {
+  const { config } = loaded;
+  const name = config.metadata.name;
+  const configLabel = relative(app.cwd, loaded.path) || loaded.path;
+  let state: ClusterState | undefined;
+  const observe = async () => (state = observeCluster(name, await k3dFindCluster(app.runner, name)));
+  return {
+    title: `cluster ${name}`,
+    satisfied: async () => {
+      const current = await observe();
+      if (current.phase === 'absent') return undefined;
+      const difference = shapeDifference(current, config);
+      if (difference) throw new KeystoneError(difference, { hint: recreateHint(configLabel) });
+      return current.phase === 'running' ? `already running (${current.servers.count} servers, ${current.agents.count} agents)` : undefined;
+    },
+    run: async (progress) => {
+      const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
+      const env = app.options.kubeconfig ? { KUBECONFIG: app.options.kubeconfig } : undefined;
+      if (state && state.phase !== 'absent') {
+        progress.update(`${describeState(state)}; starting it`);
+        await k3dClusterStart(app.runner, name, { timeoutMs, env });
+        return `started cluster ${name}`;
+      }
+      const busy = await busyPorts(hostPortsOf(config));
+      if (busy.length > 0) {
+        throw new KeystoneError(`host port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use; the cluster needs ${hostPortsOf(config).join(', ')}`, {
+          hint: `free ${busy.length > 1 ? 'them' : 'it'} (see \`ss -ltnp\` or \`docker ps\`), or change the ports in ${configLabel}`,
+        });
+      }
+      const resolvedConfig = resolveHostPaths(config, app.paths.root);
+      const file = await writeResolvedConfig(resolvedConfig);
+      progress.update(`creating ${config.servers} servers and ${config.agents} agents (k3d cluster create)`);
+      try {
+        await k3dClusterCreate(app.runner, file, { timeoutMs, env });
+      } catch (err) {
+        if (!(err instanceof KeystoneError)) throw err;
+        throw await explainCreateFailure(app, name, err);
+      } finally {
+        await rm(dirname(file), { recursive: true, force: true });
+      }
+      return `created cluster ${name} (${config.servers} servers, ${config.agents} agents)`;
+    },
+  };
+}
+
+/** k3d rolls back a failed create by default; check that it did, and say so either way. */
+async function explainCreateFailure(app: AppContext, name: string, err: KeystoneError): Promise<KeystoneError> {
+  let leftover: string;
+  try {
+    const after = observeCluster(name, await k3dFindCluster(app.runner, name));
+    leftover =
+      after.phase === 'absent'
+        ? 'k3d rolled it back; nothing was left behind'
+        : `k3d left a partial cluster behind (${describeState(after)}); remove it with \`keystone delete\``;
+  } catch {
+    leftover = 'could not check whether k3d left anything behind; see `k3d cluster list`';
+  }
+  const portHint = /port is already allocated|address already in use/i.test(err.message)
+    ? 'a container or program already holds that port: find it with `docker ps` or `ss -ltnp`, free it, and run setup again'
+    : 'run with --verbose to see k3d\'s full output';
+  return new KeystoneError(`${err.message} (${leftover})`, { hint: portHint, details: err.details, cause: err });
+}
+
+export function nodesReadyStep(app: AppContext, target: KubeTarget, expected: number | undefined): Step {
+  return {
+    title: 'nodes Ready',
+    run: async (progress) => {
+      if (app.options.dryRun) return expected ? `would wait for ${expected} nodes to be Ready` : 'would wait for the nodes to be Ready';
+      const client = await app.kube(target);
+      const nodes = await waitForNodesReady(client, {
+        expected,
+        timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
+        onProgress: (text) => progress.update(text),
+        signal: app.signal,
+      });
+      return `${nodes.filter((n) => n.ready).length}/${nodes.length} nodes Ready`;
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/** Typed calls to the k3d CLI. */
+import { z } from 'zod';
+import { KeystoneError } from '../errors.js';
+import type { Runner } from '../exec/runner.js';
+import { parseK3dVersion, type Version } from './versions.js';
+
+export async function k3dVersion(runner: Runner): Promise<Version> {
+  const result = await runner.run('k3d', ['version'], { timeoutMs: 15_000 });
+  return parseK3dVersion(result.stdout);
+}
+
+/** The fields keystone reads from `k3d cluster list -o json` (k3d adds the counts for JSON output). */
+const listedCluster = z.object({
+  name: z.string(),
+  serversRunning: z.number().int(),
+  serversCount: z.number().int(),
+  agentsRunning: z.number().int(),
+  agentsCount: z.number().int(),
+  hasLoadbalancer: z.boolean().optional(),
+  nodes: z
+    .array(z.object({ name: z.string(), role: z.string(), State: z.object({ Running: z.boolean() }).partial().optional() }))
+    .optional(),
+});
+
+export type ListedCluster = z.infer<typeof listedCluster>;
+
+export async function k3dClusterList(runner: Runner): Promise<ListedCluster[]> {
+  const result = await runner.run('k3d', ['cluster', 'list', '-o', 'json'], { timeoutMs: 30_000 });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(result.stdout || '[]');
+  } catch {
+    throw new KeystoneError('k3d cluster list -o json printed something that is not JSON', {
+      hint: 'check `k3d version` (keystone needs k3d >= 5.8)',
+    });
+  }
+  const clusters = z.array(listedCluster).safeParse(parsed ?? []);
+  if (!clusters.success) {
+    throw new KeystoneError('k3d cluster list -o json printed an unexpected document', {
+      hint: 'check `k3d version` (keystone needs k3d >= 5.8)',
+    });
+  }
+  return clusters.data;
+}
+
+export async function k3dFindCluster(runner: Runner, name: string): Promise<ListedCluster | undefined> {
+  return (await k3dClusterList(runner)).find((c) => c.name === name);
+}
+
+export interface K3dCallOptions {
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+}
+
+export async function k3dClusterCreate(runner: Runner, configFile: string, options: K3dCallOptions): Promise<void> {
+  await runner.run('k3d', ['cluster', 'create', '--config', configFile], { ...options, mutates: true });
+}
+
+export async function k3dClusterStart(runner: Runner, name: string, options: K3dCallOptions): Promise<void> {
+  await runner.run('k3d', ['cluster', 'start', name, '--wait'], { ...options, mutates: true });
+}
+
+export async function k3dClusterStop(runner: Runner, name: string, options: K3dCallOptions): Promise<void> {
+  await runner.run('k3d', ['cluster', 'stop', name], { ...options, mutates: true });
+}
+
+export async function k3dClusterDelete(runner: Runner, name: string, options: K3dCallOptions): Promise<void> {
+  await runner.run('k3d', ['cluster', 'delete', name], { ...options, mutates: true });
+}

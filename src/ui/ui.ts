@@ -1,0 +1,159 @@
+/**
+ * THE output seam. Commands never write to the console directly: data goes to stdout through
+ * `data`/`json`, progress and messages go to stderr. A spinner is used only on an interactive
+ * terminal (stderr is a TTY, CI is not set, TERM is not dumb); otherwise one plain line per event.
+ */
+import type { Writable } from 'node:stream';
+import { Chalk, type ChalkInstance } from 'chalk';
+
+export interface Streams {
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+}
+
+export interface UiSettings {
+  quiet: boolean;
+  verbose: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface StepHandle {
+  /** Progress text shown beside the title ("3/5 nodes Ready"). */
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  skip(reason: string): void;
+  warn(text: string): void;
+}
+
+type Spinner = {
+  text: string;
+  start(): Spinner;
+  stop(): Spinner;
+  stopAndPersist(options: { symbol: string; text: string }): Spinner;
+};
+type SpinnerFactory = (options: { text: string; stream: Writable }) => Spinner;
+
+export class Ui {
+  readonly color: ChalkInstance;
+  readonly interactive: boolean;
+  private spinnerFactory: SpinnerFactory | undefined;
+  private activeSpinner: Spinner | undefined;
+
+  constructor(
+    readonly streams: Streams,
+    readonly settings: UiSettings,
+  ) {
+    const env = settings.env;
+    this.interactive =
+      Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
+    this.color = new Chalk({ level: colorLevel(env, Boolean(streams.stderr.isTTY)) });
+  }
+
+  /** Loads the spinner library only when it will be used (it costs start-up time). */
+  async prepareSpinner(): Promise<void> {
+    if (!this.interactive || this.spinnerFactory) return;
+    const { default: ora } = await import('ora');
+    this.spinnerFactory = (options) => ora({ text: options.text, stream: options.stream as NodeJS.WritableStream, isEnabled: true }) as unknown as Spinner;
+  }
+
+  data(text: string): void {
+    this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    this.data(JSON.stringify(value, null, 2));
+  }
+
+  info(message: string): void {
+    if (!this.settings.quiet) this.writeErr(message);
+  }
+
+  warn(message: string): void {
+    this.writeErr(`${this.color.yellow('warning:')} ${message}`);
+  }
+
+  debug(message: string): void {
+    if (this.settings.verbose) this.writeErr(this.color.dim(message));
+  }
+
+  error(message: string, hint?: string): void {
+    this.writeErr(`${this.color.red('error:')} ${message}`);
+    if (hint) this.writeErr(`${this.color.cyan('hint:')} ${hint}`);
+  }
+
+  /** Writes to stderr, pausing a running spinner so lines do not interleave with it. */
+  writeErr(line: string): void {
+    const spinner = this.activeSpinner;
+    if (spinner) spinner.stop();
+    this.streams.stderr.write(`${line}\n`);
+    if (spinner) spinner.start();
+  }
+
+  step(title: string): StepHandle {
+    const started = Date.now();
+    const elapsed = () => formatDuration(Date.now() - started);
+    const c = this.color;
+    if (this.spinnerFactory) {
+      const spinner = this.spinnerFactory({ text: title, stream: this.streams.stderr }).start();
+      this.activeSpinner = spinner;
+      const end = (symbol: string, text: string) => {
+        spinner.stopAndPersist({ symbol, text });
+        if (this.activeSpinner === spinner) this.activeSpinner = undefined;
+      };
+      return {
+        update: (text) => {
+          spinner.text = `${title} ${c.dim(text)}`;
+        },
+        succeed: (text) => end(c.green('✓'), `${text ?? title} ${c.dim(`(${elapsed()})`)}`),
+        fail: (text) => end(c.red('✗'), text ? `${title}: ${text}` : title),
+        skip: (reason) => end(c.dim('-'), `${title} ${c.dim(`(skipped: ${reason})`)}`),
+        warn: (text) => end(c.yellow('!'), `${title}: ${text}`),
+      };
+    }
+    // Plain mode: one line per event, no animation; repeated progress text is not reprinted.
+    let lastUpdate = '';
+    this.info(`${c.dim('•')} ${title} ...`);
+    return {
+      update: (text) => {
+        if (text === lastUpdate) return;
+        lastUpdate = text;
+        this.info(`  ${title}: ${text}`);
+      },
+      succeed: (text) => this.info(`${c.green('✓')} ${text ?? title} (${elapsed()})`),
+      fail: (text) => this.writeErr(`${c.red('✗')} ${text ? `${title}: ${text}` : title}`),
+      skip: (reason) => this.info(`${c.dim('-')} ${title} (skipped: ${reason})`),
+      warn: (text) => this.writeErr(`${c.yellow('!')} ${title}: ${text}`),
+    };
+  }
+
+  /** Stops any spinner (on errors and Ctrl-C) so the terminal is left clean. */
+  stopSpinner(): void {
+    this.activeSpinner?.stop();
+    this.activeSpinner = undefined;
+  }
+}
+
+export function isTruthy(value: string | undefined): boolean {
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** NO_COLOR (https://no-color.org) wins, then FORCE_COLOR, then whether stderr is a terminal. */
+export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (env.FORCE_COLOR !== undefined) {
+    if (env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return 0;
+    const n = Number(env.FORCE_COLOR);
+    return n >= 1 && n <= 3 ? (n as 1 | 2 | 3) : 1;
+  }
+  if (!isTTY || env.TERM === 'dumb') return 0;
+  return 1;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${Math.round(s - m * 60)}s`;
+}
