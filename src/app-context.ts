@@ -7,7 +7,7 @@ import type { Ui } from './ui/ui.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
 import type { KubeClient } from './kube/client.js';
-import { loadClusterConfig, type LoadedClusterConfig } from './cluster/config.js';
+import type { LoadedClusterConfig } from './cluster/config.js';
 import { parseDuration } from './duration.js';
 
 export interface GlobalOptions {
@@ -93,7 +93,8 @@ export function createAppContext(init: AppContextInit): AppContext {
       return client;
     },
     clusterConfig() {
-      config ??= loadClusterConfig(paths.clusterConfig);
+      // zod and yaml load only for commands that read the config, not for --help or --version.
+      config ??= import('./cluster/config.js').then(({ loadClusterConfig }) => loadClusterConfig(paths.clusterConfig));
       return config;
     },
   };

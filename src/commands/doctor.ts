@@ -119,7 +119,8 @@ async function kubeContextCheck(
     if (!found && doc?.contexts?.some((c) => c.name === context)) found = file;
   }
   if (!found) {
-    const absent = state?.phase === 'absent';
+    // Missing is expected before the first setup; it is a failure when the cluster exists or was named.
+    const absent = state === undefined || state.phase === 'absent';
     return {
       status: app.options.context || !absent ? 'fail' : 'warn',
       detail: `context "${context}" is not in ${files.join(', ') || 'any kubeconfig'}`,

@@ -48,7 +48,7 @@ export function prerequisiteSteps(app: AppContext): Step[] {
           app.runner.setToolPath('k3d', path);
           version = await findK3d(app.runner, app.env);
           if (!version) throw new KeystoneError(`installed k3d at ${path}, but it does not run`);
-          return `installed k3d ${formatVersion(requireK3dVersion(version))} into ${dirname(path)}`;
+          return `installed k3d ${formatVersion(requireK3dVersion(version))} into ${dirname(path)} (add that directory to PATH to run k3d yourself)`;
         }
         return `k3d ${formatVersion(requireK3dVersion(version))}`;
       },

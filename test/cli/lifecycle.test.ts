@@ -1,0 +1,205 @@
+// start / stop / delete / status / doctor as a user runs them.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { createHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => h?.cleanup());
+
+describe('start, stop, delete', () => {
+  it('stops, starts (waiting for nodes) and deletes the cluster, keeping ./data', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+
+    let r = await h.run(['stop']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await h.state()).clusters['keystone-cluster'].serversRunning).toBe(0);
+    expect(r.stderr).toContain('stopped cluster keystone-cluster');
+
+    r = await h.run(['stop']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('skipped: already stopped');
+
+    r = await h.run(['start']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('5/5 nodes Ready');
+
+    r = await h.run(['delete']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await h.state()).clusters).toEqual({});
+    expect(existsSync(join(h.project, 'data', 'fenicsx'))).toBe(true);
+    const kubeconfig = parse(await readFile(h.kubeconfig, 'utf8'));
+    expect(kubeconfig.contexts.map((c: { name: string }) => c.name)).not.toContain('k3d-keystone-cluster');
+
+    r = await h.run(['delete']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('skipped: it does not exist');
+  });
+
+  it('start and stop of a cluster that does not exist fail with the way to create it', async () => {
+    h = await createHarness();
+    for (const verb of ['start', 'stop']) {
+      const r = await h.run([verb]);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('error: cluster "keystone-cluster" does not exist');
+      expect(r.stderr).toContain('hint: create it with `keystone setup`');
+    }
+  });
+
+  it('refuses to stop or delete a cluster named by --context that keystone did not create (exit 2)', async () => {
+    h = await createHarness();
+    const r = await h.run(['delete', '--context', 'prod-cluster']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('context "prod-cluster" is not it');
+    expect(await h.calls('k3d')).toEqual([]);
+  });
+
+  it('--dry-run prints the k3d call and leaves the cluster alone', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    const r = await h.run(['delete', '--dry-run']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('[dry-run] would run: k3d cluster delete keystone-cluster');
+    expect(Object.keys((await h.state()).clusters)).toEqual(['keystone-cluster']);
+  });
+});
+
+describe('status', () => {
+  it('-o json gives the cluster and its nodes as one document on stdout', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    const r = await h.run(['status', '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.context).toBe('k3d-keystone-cluster');
+    expect(report.cluster).toEqual({
+      name: 'keystone-cluster',
+      managedBy: 'k3d',
+      phase: 'running',
+      servers: { running: 2, count: 2 },
+      agents: { running: 3, count: 3 },
+    });
+    expect(report.api.reachable).toBe(true);
+    expect(report.nodes).toHaveLength(5);
+    expect(report.nodes.filter((n: { roles: string[] }) => n.roles.includes('control-plane'))).toHaveLength(2);
+    expect(report.nodes.every((n: { ready: boolean; version: string }) => n.ready && n.version === 'v1.31.5+k3s1')).toBe(true);
+    expect(report.healthy).toBe(true);
+  });
+
+  it('shows a missing cluster and a NotReady node in the table', async () => {
+    h = await createHarness();
+    let r = await h.run(['status']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('keystone-cluster (k3d)  does not exist');
+    expect(r.stdout).toContain('run `keystone setup`');
+
+    await h.run(['setup']);
+    h.api.setNodeReady('k3d-keystone-cluster-agent-1', false, 'NodeStatusUnknown');
+    r = await h.run(['status']);
+    expect(r.stdout).toMatch(/k3d-keystone-cluster-agent-1\s+NotReady \(NodeStatusUnknown\)/);
+    expect(r.stdout).toContain('Not healthy: nodes not Ready: k3d-keystone-cluster-agent-1.');
+  });
+
+  it('reports a stopped cluster without calling the API', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    await h.run(['stop']);
+    const before = h.api.requests.length;
+    const r = await h.run(['status', '-o', 'json']);
+    expect(JSON.parse(r.stdout).cluster.phase).toBe('stopped');
+    expect(h.api.requests.length).toBe(before);
+  });
+
+  it('works against another cluster named by --context and never touches the current-context', async () => {
+    h = await createHarness();
+    const { writeFile, mkdir } = await import('node:fs/promises');
+    const { stringify } = await import('yaml');
+    const { kubeconfigFor } = await import('../fakes/kube-api-server.mjs');
+    // The user's current-context points at "other"; keystone must use only what --context names.
+    const file = join(h.home, 'lab.yaml');
+    await mkdir(h.home, { recursive: true });
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    h.api.create('nodes', { metadata: { name: 'lab-node-1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const r = await h.run(['status', '-o', 'json', '--context', 'lab', '--kubeconfig', file]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.cluster.managedBy).toBe('external');
+    expect(report.nodes.map((n: { name: string }) => n.name)).toEqual(['lab-node-1']);
+    expect(await h.calls('k3d')).toEqual([]);
+
+    const missing = await h.run(['status', '--context', 'nope', '--kubeconfig', file, '-o', 'json']);
+    expect(JSON.parse(missing.stdout).api.error).toContain('context "nope" is not in');
+  });
+});
+
+describe('doctor', () => {
+  it('passes every check on a healthy machine', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    const r = await h.run(['doctor', '-o', 'json']);
+    const report = JSON.parse(r.stdout);
+    expect(report.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
+      ['cluster config', 'ok'],
+      ['docker', 'ok'],
+      ['kubectl', 'ok'],
+      ['k3d', 'ok'],
+      ['host ports', 'ok'],
+      ['data directory', 'ok'],
+      ['kube context', 'ok'],
+    ]);
+    expect(r.exitCode).toBe(0);
+  });
+
+  it('reports each failure with a fix and exits 1', async () => {
+    h = await createHarness({ tools: ['docker', 'kubectl'], state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } } });
+    const r = await h.run(['doctor']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/✗ docker: Docker is not running or not reachable.*\n\s+fix: start Docker/);
+    expect(r.stdout).toMatch(/✗ kubectl: kubectl 1.20.0 is too old/);
+    expect(r.stdout).toMatch(/✗ k3d: k3d is not installed\n\s+fix: `keystone setup` installs it/);
+    expect(r.stdout).toContain('3 checks failed.');
+  });
+
+  it('warns about a kubeconfig others can read', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    const { chmod } = await import('node:fs/promises');
+    await chmod(h.kubeconfig, 0o644);
+    const r = await h.run(['doctor', '-o', 'json']);
+    const context = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'kube context');
+    expect(context.status).toBe('warn');
+    expect(context.detail).toContain('readable by others (mode 644)');
+  });
+});
+
+describe('usage errors', () => {
+  it('exit 2 with a suggestion for a mistyped command', async () => {
+    h = await createHarness();
+    const r = await h.run(['stauts']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown command 'stauts'");
+    expect(r.stderr).toContain('Did you mean status?');
+  });
+
+  it('exit 2 for a bad --timeout or output format', async () => {
+    h = await createHarness();
+    let r = await h.run(['setup', '--timeout', 'soon']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--timeout "soon" is not a duration');
+    r = await h.run(['status', '-o', 'xml']);
+    expect(r.exitCode).toBe(2);
+  });
+
+  it('prints the overview with no command and the version with --version', async () => {
+    h = await createHarness();
+    let r = await h.run([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('Usage: keystone');
+    r = await h.run(['--version']);
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+});

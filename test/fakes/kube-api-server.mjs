@@ -1,0 +1,444 @@
+// An in-process fake Kubernetes API server that speaks the real wire protocol: discovery
+// documents, list with pagination, watch streams (chunked JSON lines, ERROR events with a
+// 410 Status for a too-old resourceVersion, BOOKMARKs), Status errors, create/get/delete,
+// merge and server-side apply patches, and the /status subresource. It also plays the parts
+// of the cluster that change objects on their own (a kubelet that makes new nodes Ready).
+// Plain JavaScript so the fake executables and the benchmark can use it as well as the tests.
+import { createServer } from 'node:http';
+
+/** @typedef {{group: string, version: string, kind: string, listKind: string, namespaced: boolean, verbs?: string[]}} ResourceType */
+
+/** @type {Record<string, ResourceType>} */
+export const resourceTypes = {
+  namespaces: { group: '', version: 'v1', kind: 'Namespace', listKind: 'NamespaceList', namespaced: false },
+  nodes: { group: '', version: 'v1', kind: 'Node', listKind: 'NodeList', namespaced: false },
+  pods: { group: '', version: 'v1', kind: 'Pod', listKind: 'PodList', namespaced: true },
+  services: { group: '', version: 'v1', kind: 'Service', listKind: 'ServiceList', namespaced: true },
+  configmaps: { group: '', version: 'v1', kind: 'ConfigMap', listKind: 'ConfigMapList', namespaced: true },
+  secrets: { group: '', version: 'v1', kind: 'Secret', listKind: 'SecretList', namespaced: true },
+  persistentvolumeclaims: { group: '', version: 'v1', kind: 'PersistentVolumeClaim', listKind: 'PersistentVolumeClaimList', namespaced: true },
+  events: { group: '', version: 'v1', kind: 'Event', listKind: 'EventList', namespaced: true },
+  deployments: { group: 'apps', version: 'v1', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true },
+  replicasets: { group: 'apps', version: 'v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList', namespaced: true },
+  jobs: { group: 'batch', version: 'v1', kind: 'Job', listKind: 'JobList', namespaced: true },
+  networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', listKind: 'NetworkPolicyList', namespaced: true },
+};
+
+const gvPath = (t) => (t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`);
+const apiVersionOf = (t) => (t.group ? `${t.group}/${t.version}` : t.version);
+
+/** A Status object as the real API server sends it. */
+export function status(code, reason, message, details) {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+}
+
+/**
+ * Starts the server on 127.0.0.1 (a free port).
+ * @param {{ nodeReadyDelayMs?: number, historyLimit?: number }} [options]
+ */
+export async function startFakeKubeApi(options = {}) {
+  const nodeReadyDelayMs = options.nodeReadyDelayMs ?? 30;
+  const historyLimit = options.historyLimit ?? 10000;
+  /** @type {Map<string, Map<string, any>>} resource -> key(ns/name) -> object */
+  const store = new Map(Object.keys(resourceTypes).map((r) => [r, new Map()]));
+  /** @type {{rv: number, resource: string, type: string, object: any}[]} */
+  let history = [];
+  let rv = 100;
+  /** Events at or below this revision are forgotten (etcd compaction): older watches get 410. */
+  let compactedRevision = 0;
+  let uid = 0;
+  /** @type {Set<{resource: string, namespace?: string, selector: Record<string,string>, send: (e: any) => void}>} */
+  const watchers = new Set();
+  /** @type {{method: string, path: string, query: string, at: number}[]} */
+  const requests = [];
+  /** @type {{match: (r: {method: string, path: string, query: URLSearchParams}) => boolean, status: number, times: number, body?: any}[]} */
+  const faults = [];
+  const sockets = new Set();
+  const timers = new Set();
+  let apiDown = false;
+
+  const later = (ms, fn) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  function keyOf(obj) {
+    return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+  }
+
+  function record(resource, type, object) {
+    history.push({ rv: Number(object.metadata.resourceVersion), resource, type, object: structuredClone(object) });
+    if (history.length > historyLimit) {
+      const dropped = history.splice(0, history.length - historyLimit);
+      compactedRevision = dropped[dropped.length - 1].rv;
+    }
+    for (const w of watchers) if (matchesWatch(w, resource, object)) w.send({ type, object });
+  }
+
+  function matchesWatch(w, resource, object) {
+    if (w.resource !== resource) return false;
+    if (w.namespace && object.metadata.namespace !== w.namespace) return false;
+    return matchesSelector(object, w.selector) && matchesFields(object, w.fields);
+  }
+
+  function matchesSelector(obj, selector) {
+    const labels = obj.metadata.labels ?? {};
+    return Object.entries(selector).every(([k, v]) => (v === undefined ? k in labels : labels[k] === v));
+  }
+
+  function matchesFields(obj, fields) {
+    return Object.entries(fields ?? {}).every(([k, v]) => {
+      if (k === 'metadata.name') return obj.metadata.name === v;
+      if (k === 'metadata.namespace') return obj.metadata.namespace === v;
+      return true;
+    });
+  }
+
+  function parseSelector(text) {
+    /** @type {Record<string, string|undefined>} */
+    const out = {};
+    for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+      const m = /^([^=!]+?)\s*==?\s*(.*)$/.exec(part);
+      if (m) out[m[1]] = m[2];
+      else out[part] = undefined;
+    }
+    return out;
+  }
+
+  /** Stores an object (create or replace) with a new resourceVersion and emits the watch event. */
+  function put(resource, object, type) {
+    rv += 1;
+    object.metadata.resourceVersion = String(rv);
+    store.get(resource).set(keyOf(object), object);
+    record(resource, type, object);
+    return object;
+  }
+
+  function create(resource, object) {
+    const t = resourceTypes[resource];
+    const obj = structuredClone(object);
+    obj.apiVersion = apiVersionOf(t);
+    obj.kind = t.kind;
+    obj.metadata = { ...obj.metadata };
+    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${(++uid).toString(36).padStart(5, 'x')}`;
+    obj.metadata.uid = `uid-${++uid}`;
+    obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    obj.metadata.generation = 1;
+    put(resource, obj, 'ADDED');
+    onCreated(resource, obj);
+    return obj;
+  }
+
+  function update(resource, obj) {
+    return put(resource, obj, 'MODIFIED');
+  }
+
+  function remove(resource, key) {
+    const obj = store.get(resource).get(key);
+    if (!obj) return undefined;
+    store.get(resource).delete(key);
+    rv += 1;
+    obj.metadata.resourceVersion = String(rv);
+    record(resource, 'DELETED', obj);
+    return obj;
+  }
+
+  // --- the parts of a cluster that act on their own -------------------------------------
+  function onCreated(resource, obj) {
+    if (resource === 'nodes') {
+      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+      if (!ready || ready.status !== 'True') later(nodeReadyDelayMs, () => setNodeReady(obj.metadata.name, true));
+    }
+  }
+
+  function setNodeReady(name, ready, reason) {
+    const node = store.get('nodes').get(`/${name}`);
+    if (!node) return;
+    const next = structuredClone(node);
+    next.status = next.status ?? {};
+    const others = (next.status.conditions ?? []).filter((c) => c.type !== 'Ready');
+    next.status.conditions = [
+      ...others,
+      ready
+        ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+        : { type: 'Ready', status: 'Unknown', reason: reason ?? 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' },
+    ];
+    update('nodes', next);
+  }
+
+  // --- HTTP ------------------------------------------------------------------------------
+  function send(res, code, body) {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  function discovery(path) {
+    if (path === '/version') return { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1', platform: 'linux/amd64' };
+    if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
+    if (path === '/apis') {
+      const groups = [...new Set(Object.values(resourceTypes).map((t) => t.group).filter(Boolean))];
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: groups.map((g) => {
+          const v = Object.values(resourceTypes).find((t) => t.group === g).version;
+          return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } };
+        }),
+      };
+    }
+    for (const t of new Set(Object.values(resourceTypes).map((t) => gvPath(t)))) {
+      if (path === t) {
+        const entries = Object.entries(resourceTypes).filter(([, rt]) => gvPath(rt) === t);
+        return {
+          kind: 'APIResourceList',
+          apiVersion: 'v1',
+          groupVersion: t.replace(/^\/apis?\//, ''),
+          resources: entries.flatMap(([name, rt]) => [
+            { name, singularName: rt.kind.toLowerCase(), namespaced: rt.namespaced, kind: rt.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+            { name: `${name}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] },
+          ]),
+        };
+      }
+    }
+    if (path === '/openapi/v3') return { paths: {} };
+    return undefined;
+  }
+
+  /** Splits /api/v1/namespaces/ns/pods/name/status into its parts. */
+  function route(path) {
+    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+    if (!m) return undefined;
+    const [, coreVersion, group, groupVersion, namespace, resource, name, sub] = m;
+    // "/api/v1/namespaces/x" matches as the namespaces collection with name x (the regex backtracks).
+    const t = resourceTypes[resource];
+    if (!t || t.group !== (group ?? '') || t.version !== (coreVersion ?? groupVersion)) return undefined;
+    return { resource, type: t, namespace, name, sub };
+  }
+
+  async function readBody(req) {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  function list(res, r, query) {
+    const selector = parseSelector(query.get('labelSelector'));
+    const fields = parseSelector(query.get('fieldSelector'));
+    const all = [...store.get(r.resource).values()]
+      .filter((o) => !r.namespace || o.metadata.namespace === r.namespace)
+      .filter((o) => matchesSelector(o, selector) && matchesFields(o, fields))
+      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+    const limit = Number(query.get('limit') ?? 0);
+    const start = query.get('continue') ? Number(Buffer.from(query.get('continue'), 'base64url').toString()) : 0;
+    const items = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
+    const more = limit > 0 && start + limit < all.length;
+    send(res, 200, {
+      kind: r.type.listKind,
+      apiVersion: apiVersionOf(r.type),
+      metadata: { resourceVersion: String(rv), ...(more ? { continue: Buffer.from(String(start + limit)).toString('base64url'), remainingItemCount: all.length - start - limit } : {}) },
+      items,
+    });
+  }
+
+  function watch(req, res, r, query) {
+    const since = query.get('resourceVersion');
+    const selector = parseSelector(query.get('labelSelector'));
+    const fields = parseSelector(query.get('fieldSelector'));
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const write = (event) => res.write(`${JSON.stringify(event)}\n`);
+    const w = { resource: r.resource, namespace: r.namespace, selector, fields, send: write };
+    if (since && since !== '0' && Number(since) < compactedRevision) {
+      write({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${since} (${compactedRevision})`) });
+      res.end();
+      return;
+    }
+    if (!since || since === '0') {
+      // No resourceVersion: synthetic ADDED events for what exists now, then changes.
+      for (const o of store.get(r.resource).values()) if (matchesWatch(w, r.resource, o)) write({ type: 'ADDED', object: o });
+    } else {
+      for (const e of history) if (e.rv > Number(since) && matchesWatch(w, e.resource, e.object)) write({ type: e.type, object: e.object });
+    }
+    watchers.add(w);
+    const timeout = Number(query.get('timeoutSeconds') ?? 1800) * 1000;
+    const end = () => {
+      watchers.delete(w);
+      if (!res.writableEnded) res.end();
+    };
+    later(timeout, end);
+    req.on('close', () => watchers.delete(w));
+    api.openWatches.add(end);
+    res.on('close', () => api.openWatches.delete(end));
+  }
+
+  async function handle(req, res) {
+    const url = new URL(req.url, 'http://fake');
+    const path = url.pathname;
+    const query = url.searchParams;
+    if (path.startsWith('/__fake/')) return control(req, res, path);
+    if (apiDown) {
+      req.socket.destroy();
+      return;
+    }
+    requests.push({ method: req.method, path, query: url.search, at: Date.now() });
+    const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query }));
+    if (fault) {
+      fault.times -= 1;
+      return send(res, fault.status, fault.body ?? status(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', `injected ${fault.status}`));
+    }
+    const doc = req.method === 'GET' ? discovery(path) : undefined;
+    if (doc) return send(res, 200, doc);
+    const r = route(path);
+    if (!r) return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    const key = `${r.type.namespaced ? r.namespace ?? '' : ''}/${r.name ?? ''}`;
+    const objects = store.get(r.resource);
+    const notFound = () => send(res, 404, status(404, 'NotFound', `${r.resource} "${r.name}" not found`, { name: r.name, kind: r.resource }));
+
+    if (!r.name) {
+      if (req.method === 'GET') return query.get('watch') === 'true' || query.get('watch') === '1' ? watch(req, res, r, query) : list(res, r, query);
+      if (req.method === 'POST') {
+        const body = JSON.parse(await readBody(req));
+        body.metadata = { ...body.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) };
+        if (!body.metadata.name && !body.metadata.generateName) return send(res, 422, status(422, 'Invalid', `${r.type.kind} is invalid: metadata.name: Required value: name or generateName is required`));
+        if (body.metadata.name && objects.has(`${body.metadata.namespace ?? ''}/${body.metadata.name}`)) {
+          return send(res, 409, status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: r.resource }));
+        }
+        return send(res, 201, create(r.resource, body));
+      }
+      return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    }
+    const current = objects.get(key);
+    if (req.method === 'GET') return current ? send(res, 200, current) : notFound();
+    if (req.method === 'DELETE') {
+      const removed = remove(r.resource, key);
+      return removed ? send(res, 200, removed) : notFound();
+    }
+    if (req.method === 'PUT') {
+      if (!current) return notFound();
+      const body = JSON.parse(await readBody(req));
+      const next = r.sub === 'status' ? { ...current, status: body.status } : { ...body, status: current.status };
+      next.metadata = { ...current.metadata, ...body.metadata, resourceVersion: current.metadata.resourceVersion };
+      return send(res, 200, update(r.resource, next));
+    }
+    if (req.method === 'PATCH') {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0];
+      const patch = JSON.parse(await readBody(req));
+      if (contentType === 'application/apply-patch+yaml') {
+        if (!current) {
+          const body = { ...patch, metadata: { ...patch.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) } };
+          return send(res, 201, create(r.resource, body));
+        }
+        const merged = mergePatch(structuredClone(current), patch);
+        if (JSON.stringify(strip(merged)) === JSON.stringify(strip(current))) return send(res, 200, current);
+        if (JSON.stringify(merged.spec) !== JSON.stringify(current.spec)) merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
+        return send(res, 200, update(r.resource, merged));
+      }
+      if (!current) return notFound();
+      if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
+        return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+      }
+      const merged = mergePatch(structuredClone(current), patch);
+      if (r.sub !== 'status' && JSON.stringify(merged.spec) !== JSON.stringify(current.spec)) merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      return send(res, 200, update(r.resource, merged));
+    }
+    return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+  }
+
+  function strip(obj) {
+    const { metadata, ...rest } = obj;
+    const { resourceVersion, managedFields, ...meta } = metadata ?? {};
+    return { ...rest, metadata: meta };
+  }
+
+  /** Control endpoints the fake executables use (the real cluster's containers going up and down). */
+  async function control(req, res, path) {
+    if (path === '/__fake/down') {
+      apiDown = true;
+      for (const end of api.openWatches) end();
+      for (const n of store.get('nodes').values()) setNodeReady(n.metadata.name, false);
+      return send(res, 200, {});
+    }
+    if (path === '/__fake/up') {
+      apiDown = false;
+      for (const n of store.get('nodes').values()) later(nodeReadyDelayMs, () => setNodeReady(n.metadata.name, true));
+      return send(res, 200, {});
+    }
+    return send(res, 404, {});
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      if (!res.headersSent) send(res, 500, status(500, 'InternalError', String(err?.message ?? err)));
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  const api = {
+    url,
+    requests,
+    faults,
+    openWatches: new Set(),
+    /** Objects of one resource type, e.g. api.objects('nodes'). */
+    objects: (resource) => [...store.get(resource).values()],
+    get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),
+    create,
+    update,
+    remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
+    setNodeReady,
+    /** Forget old events, as etcd compaction does: watches from before now get 410 Gone. */
+    compact() {
+      history = [];
+      compactedRevision = rv;
+    },
+    get resourceVersion() {
+      return rv;
+    },
+    get down() {
+      return apiDown;
+    },
+    /** Ends every open watch stream (a dropped connection, as a proxy or API restart causes). */
+    dropWatches() {
+      for (const end of api.openWatches) end();
+    },
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      for (const end of api.openWatches) end();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(() => resolve(undefined)));
+    },
+  };
+  return api;
+}
+
+/** JSON merge patch (RFC 7386): objects merge, null deletes, everything else replaces. */
+export function mergePatch(target, patch) {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** A kubeconfig (as YAML-compatible JSON) whose one context points at the fake server. */
+export function kubeconfigFor(url, contextName, clusterName = contextName) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: clusterName, cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: `admin@${clusterName}`, user: { token: 'fake-token-do-not-print' } }],
+    contexts: [{ name: contextName, context: { cluster: clusterName, user: `admin@${clusterName}` } }],
+    'current-context': contextName,
+    preferences: {},
+  };
+}

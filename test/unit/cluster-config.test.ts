@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { hostPortsOf, parseClusterConfig, resolveHostPaths } from '../../src/cluster/config.js';
+import { repoRoot } from '../helpers/harness.js';
+
+const configPath = join(repoRoot, 'k8s', 'configs', 'k3d-cluster-config.yaml');
+const text = readFileSync(configPath, 'utf8');
+const schema = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'k3d-config-v1alpha5.schema.json'), 'utf8'));
+
+function validateWithK3dSchema(doc: unknown) {
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(schema);
+  return { ok: validate(doc) as boolean, errors: validate.errors };
+}
+
+describe('k8s/configs/k3d-cluster-config.yaml', () => {
+  it("validates against k3d's official v1alpha5 JSON schema", () => {
+    const { ok, errors } = validateWithK3dSchema(parse(text));
+    expect(errors).toBeNull();
+    expect(ok).toBe(true);
+  });
+
+  it('the schema check can fail: a field k3d does not know is rejected', () => {
+    expect(validateWithK3dSchema({ ...parse(text), workers: 3 }).ok).toBe(false);
+  });
+
+  it('has the shape the project needs', () => {
+    const config = parseClusterConfig(text, configPath);
+    expect(config.metadata.name).toBe('keystone-cluster');
+    expect(config.servers).toBe(2);
+    expect(config.agents).toBe(3);
+    expect(config.ports).toEqual([
+      { port: '8080:80', nodeFilters: ['loadbalancer'] },
+      { port: '8443:443', nodeFilters: ['loadbalancer'] },
+      { port: '6379:6379', nodeFilters: ['loadbalancer'] },
+    ]);
+    expect(config.volumes).toEqual([{ volume: './data:/data', nodeFilters: ['all'] }]);
+    expect(config.registries?.create?.hostPort).toBe('5000');
+    expect(config.options?.k3d?.wait).toBe(true);
+    expect(config.options?.k3d?.timeout).toBeDefined();
+    expect(hostPortsOf(config)).toEqual([8080, 8443, 6379, 5000]);
+  });
+
+  it('the resolved config (what k3d gets) still validates against the schema', () => {
+    const resolved = resolveHostPaths(parseClusterConfig(text, configPath), '/home/ana/keystone');
+    expect(resolved.volumes?.[0]?.volume).toBe('/home/ana/keystone/data:/data');
+    expect(validateWithK3dSchema(resolved).ok).toBe(true);
+  });
+});
+
+describe('parseClusterConfig errors point at file:line:col', () => {
+  const base = 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: keystone-cluster\nservers: 2\nagents: 3\n';
+
+  it('invalid YAML', () => {
+    expect(() => parseClusterConfig(`${base}ports:\n  - port: "8080:80\n`, 'c.yaml')).toThrow(/^c\.yaml:9:1: invalid YAML: Missing closing "quote/);
+  });
+
+  it('wrong apiVersion and kind', () => {
+    expect(() => parseClusterConfig(base.replace('v1alpha5', 'v1alpha4'), 'c.yaml')).toThrow('c.yaml:1:13: apiVersion: must be "k3d.io/v1alpha5"');
+    expect(() => parseClusterConfig(base.replace('Simple', 'Cluster'), 'c.yaml')).toThrow('c.yaml:2:7: kind: must be "Simple"');
+  });
+
+  it('unknown fields, with the name of the field', () => {
+    expect(() => parseClusterConfig(`${base}workers: 3\n`, 'c.yaml')).toThrow('unknown field "workers"');
+  });
+
+  it('servers 0, a bad cluster name, duplicate host ports', () => {
+    expect(() => parseClusterConfig(base.replace('servers: 2', 'servers: 0'), 'c.yaml')).toThrow('c.yaml:5:10: servers: must be at least 1');
+    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'Keystone_Cluster'), 'c.yaml')).toThrow(/metadata\.name: must be lower-case/);
+    expect(() =>
+      parseClusterConfig(`${base}ports:\n  - port: 8080:80\n  - port: 8080:443\n`, 'c.yaml'),
+    ).toThrow('c.yaml:9:11: ports.1.port: host port 8080 is already used by ports[0]');
+  });
+
+  it('duplicate keys are YAML errors', () => {
+    expect(() => parseClusterConfig(`${base}agents: 1\n`, 'c.yaml')).toThrow(/c\.yaml:7:1: invalid YAML: Map keys must be unique/);
+  });
+});
+
+describe('resolveHostPaths', () => {
+  it('makes relative host paths absolute against the project root and leaves the rest alone', () => {
+    const config = parseClusterConfig(
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: c\nservers: 1\nvolumes:\n  - volume: ./data:/data\n  - volume: /abs:/abs\n  - volume: named-vol:/cache\n  - volume: sub/dir:/x:ro\n',
+      'c.yaml',
+    );
+    expect(resolveHostPaths(config, '/p').volumes?.map((v) => v.volume)).toEqual(['/p/data:/data', '/abs:/abs', 'named-vol:/cache', '/p/sub/dir:/x:ro']);
+  });
+});

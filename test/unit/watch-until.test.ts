@@ -1,0 +1,139 @@
+// The waiter against the fake API server over real HTTP: watches, resumes, relists, deadlines.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
+import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
+import { waitForNodesReady, isNodeReady, type NodeObject } from '../../src/kube/nodes.js';
+import { watchUntil, type Clock } from '../../src/kube/watch-until.js';
+import { resolveTarget } from '../../src/kube/target.js';
+
+type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
+let api: Api;
+let client: KubeClient;
+
+async function clientFor(url: string): Promise<KubeClient> {
+  const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
+  const file = join(dir, 'config');
+  await writeFile(file, stringify(kubeconfigFor(url, 'k3d-keystone-cluster')), { mode: 0o600 });
+  return loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'));
+}
+
+const node = (name: string, ready: boolean) => ({
+  metadata: { name },
+  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
+});
+
+beforeEach(async () => {
+  api = await startFakeKubeApi({ nodeReadyDelayMs: 60_000 });
+  client = await clientFor(api.url);
+});
+afterEach(async () => api.close());
+
+describe('waitForNodesReady', () => {
+  it('returns as soon as the watch shows enough Ready nodes, with progress along the way', async () => {
+    for (const n of ['a', 'b', 'c']) api.create('nodes', node(n, false));
+    const progress: string[] = [];
+    const waiting = waitForNodesReady(client, { expected: 3, timeoutMs: 10_000, onProgress: (p) => progress.push(p) });
+    setTimeout(() => api.setNodeReady('a', true), 20);
+    setTimeout(() => api.setNodeReady('b', true), 40);
+    setTimeout(() => api.setNodeReady('c', true), 60);
+    const nodes = await waiting;
+    expect(nodes.map((n) => n.ready)).toEqual([true, true, true]);
+    expect(progress).toEqual(['0/3 nodes Ready', '1/3 nodes Ready', '2/3 nodes Ready', '3/3 nodes Ready']);
+    // One list and one watch: no polling.
+    expect(api.requests.map((r) => `${r.method} ${r.path}${r.query.includes('watch=1') ? ' watch' : ''}`)).toEqual([
+      'GET /api/v1/nodes',
+      'GET /api/v1/nodes watch',
+    ]);
+  });
+
+  it('resumes a dropped watch from the last resourceVersion it saw', async () => {
+    api.create('nodes', node('a', false));
+    api.create('nodes', node('b', false));
+    const waiting = waitForNodesReady(client, { expected: 2, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    api.setNodeReady('a', true);
+    await new Promise((r) => setTimeout(r, 50));
+    const seen = String(api.resourceVersion);
+    api.dropWatches();
+    api.setNodeReady('b', true); // happens while no watch is open
+    await waiting;
+    const watches = api.requests.filter((r) => r.query.includes('watch=1'));
+    expect(watches.length).toBe(2);
+    expect(new URLSearchParams(watches[1]!.query).get('resourceVersion')).toBe(seen);
+    expect(api.requests.filter((r) => !r.query.includes('watch=1'))).toHaveLength(1); // no relist
+  });
+
+  it('relists when the server answers 410 Gone for a too-old resourceVersion', async () => {
+    api.create('nodes', node('a', false));
+    const waiting = waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 50));
+    // The stream drops, the node turns Ready, and etcd compacts, all before the client
+    // reconnects: its resume point is gone, so the server sends an ERROR event with a 410.
+    api.dropWatches();
+    api.setNodeReady('a', true);
+    api.compact();
+    await waiting;
+    const lists = api.requests.filter((r) => !r.query.includes('watch=1'));
+    expect(lists).toHaveLength(2); // the first list and the relist after 410
+    expect(api.requests.filter((r) => r.query.includes('watch=1')).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('times out with what it saw, using the injected clock (no real waiting)', async () => {
+    api.create('nodes', node('a', true));
+    api.create('nodes', node('b', false));
+    let now = 0;
+    const clock: Clock = {
+      now: () => now,
+      sleep: async (ms) => {
+        await new Promise((r) => setTimeout(r, 5));
+        now += ms;
+      },
+    };
+    await expect(waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock })).rejects.toThrow(
+      'timed out after 300s waiting for nodes to become Ready (1/2 nodes Ready)',
+    );
+  });
+
+  it('keeps trying while the API is unreachable (a starting cluster), then succeeds', async () => {
+    await fetch(`${api.url}/__fake/down`, { method: 'POST' });
+    api.create('nodes', { metadata: { name: 'a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    const waiting = waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    await fetch(`${api.url}/__fake/up`, { method: 'POST' });
+    api.setNodeReady('a', true);
+    const nodes = await waiting;
+    expect(nodes[0]?.ready).toBe(true);
+  });
+
+  it('retries 503 and 429 answers, and fails at once on a 403', async () => {
+    api.create('nodes', node('a', true));
+    api.faults.push({ match: (r) => r.method === 'GET' && !r.query.has('watch'), status: 503, times: 2 });
+    expect((await waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 })).length).toBe(1);
+    api.faults.push({ match: () => true, status: 403, times: 1 });
+    await expect(
+      watchUntil<NodeObject>({ client, path: '/api/v1/nodes', what: 'x', timeoutMs: 10_000, evaluate: (n) => ({ done: n.every(isNodeReady), progress: '' }) }),
+    ).rejects.toThrow(/injected 403/);
+  });
+});
+
+describe('the kube client', () => {
+  it('lists in pages so a big collection never arrives as one body', async () => {
+    for (let i = 0; i < 1203; i++) api.create('nodes', node(`n${String(i).padStart(4, '0')}`, true));
+    const list = await client.list('/api/v1/nodes');
+    expect(list.items).toHaveLength(1203);
+    expect(api.requests.map((r) => new URLSearchParams(r.query).get('limit'))).toEqual(['500', '500', '500']);
+  });
+
+  it('names the context it could not find and the ones that exist', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
+    const file = join(dir, 'config');
+    await writeFile(file, stringify(kubeconfigFor(api.url, 'lab')));
+    await expect(loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'))).rejects.toThrow(
+      `context "k3d-keystone-cluster" is not in ${file} (contexts: lab)`,
+    );
+  });
+});
