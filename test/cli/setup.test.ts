@@ -175,3 +175,25 @@ describe('setup stops early and clearly', () => {
     expect(await h.calls()).toEqual([]);
   });
 });
+
+describe('Ctrl-C during setup', () => {
+  it('stops the running k3d call, says what was done and what was not, exits 130; the next setup resumes', async () => {
+    h = await createHarness({ state: { k3d: { createDelayMs: 20_000 } } });
+    const child = h.spawn(['setup']);
+    // Wait until k3d cluster create is running, then interrupt.
+    for (let i = 0; i < 200 && !(await h.calls('k3d')).some((c) => c[2] === 'create'); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toContain('Interrupted: stopping');
+    expect(String(r.stderr)).toMatch(/done: Docker is running, kubectl is installed, k3d is installed, data directories/);
+    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, nodes Ready \(run the command again to resume\)/);
+    expect(String(r.stderr)).not.toMatch(/\n\s+at /);
+
+    await h.setState({});
+    const again = await h.run(['setup']);
+    expect(again.exitCode, again.stderr).toBe(0);
+  });
+});

@@ -101,6 +101,10 @@ export async function createHarness(options: HarnessOptions = {}) {
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
+    /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
+    spawn(args: string[]) {
+      return execa(process.execPath, [cliPath, ...args], { env, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+    },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));
     },
