@@ -18,6 +18,8 @@ export interface GlobalOptions {
   quiet?: boolean;
   timeout?: string;
   dryRun?: boolean;
+  /** setup: take over fields another field manager owns (server-side apply force). */
+  forceConflicts?: boolean;
 }
 
 export interface AppContext {

@@ -47,8 +47,9 @@ Examples:
   examples(
     program
       .command('setup')
-      .description('check prerequisites, create or start the k3d cluster, wait until its nodes are Ready')
-      .option('--dry-run', 'print what would be done (each k3d call) and change nothing')
+      .description('create or start the k3d cluster, import the images, apply k8s/manifests, wait until the stack is up')
+      .option('--dry-run', 'print what would be done (each k3d call and object) and change nothing; uses the API server\'s dry run when the cluster runs')
+      .option('--force-conflicts', 'take over manifest fields that another tool (kubectl edit/apply) now owns')
       .action(
         action(async (app) => {
           const { setup } = await import('./commands/setup.js');
@@ -56,6 +57,23 @@ Examples:
         }),
       ),
     ['keystone setup', 'keystone setup --dry-run --verbose'],
+  );
+
+  examples(
+    program
+      .command('import-images')
+      .argument('[image...]', 'images (or compose service names) to import; default: all in images/compose.yaml')
+      .description('build missing images (images/compose.yaml) and import them into the k3d cluster in one k3d call')
+      .option('--build', 'rebuild the images even if Docker already has them')
+      .option('--force', 'import even the images the cluster already has')
+      .option('--dry-run', 'print the docker and k3d calls instead of running them')
+      .action(
+        action(async (app, args, opts) => {
+          const { importImagesCommand } = await import('./commands/import-images.js');
+          await importImagesCommand(app, (args[0] as string[] | undefined) ?? [], { build: Boolean(opts.build), force: Boolean(opts.force) });
+        }),
+      ),
+    ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
   );
 
   examples(

@@ -37,6 +37,7 @@ export interface KubeStatus {
   code?: number;
   reason?: string;
   message?: string;
+  details?: { name?: string; kind?: string; causes?: { type?: string; message?: string; field?: string }[] };
 }
 
 export interface WatchEvent<T extends KubeObject = KubeObject> {
@@ -51,6 +52,17 @@ export interface RequestSpec {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /**
+   * Retry 429 and 5xx answers with backoff and jitter (bounded). Default: only for GET.
+   * Safe for reads and apply patches; never set it for a create.
+   */
+  retry?: boolean;
+}
+
+const retryDelaysMs = [200, 600, 1500];
+
+function isRetryable(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.statusCode === 429 || (err.statusCode >= 500 && err.statusCode !== 501));
 }
 
 export interface WatchHandle {
@@ -196,15 +208,29 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     return Buffer.concat(chunks).toString('utf8');
   };
 
+  const requestOnce = async <T>(spec: RequestSpec): Promise<T> => {
+    const res = await send(spec);
+    const text = await readBody(res);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(text), spec.method ?? 'GET', spec.path);
+    return (text ? JSON.parse(text) : {}) as T;
+  };
+
   const client: KubeClient = {
     target,
     server,
     async request<T>(spec: RequestSpec): Promise<T> {
-      const res = await send(spec);
-      const text = await readBody(res);
-      const code = res.statusCode ?? 0;
-      if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(text), spec.method ?? 'GET', spec.path);
-      return (text ? JSON.parse(text) : {}) as T;
+      const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await requestOnce<T>(spec);
+        } catch (err) {
+          const delay = retryDelaysMs[attempt];
+          if (!retry || delay === undefined || !isRetryable(err)) throw err;
+          settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`);
+          await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay)); // jitter spreads retries out
+        }
+      }
     },
     async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}): Promise<KubeList<T>> {
       const items: T[] = [];

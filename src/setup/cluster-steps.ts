@@ -72,7 +72,7 @@ export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig
   };
 }
 
-export function clusterStep(app: AppContext, loaded: LoadedClusterConfig): Step {
+export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared: { clusterRunning?: boolean } = {}): Step {
   const { config } = loaded;
   const name = config.metadata.name;
   const configLabel = relative(app.cwd, loaded.path) || loaded.path;
@@ -82,6 +82,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig): Step 
     title: `cluster ${name}`,
     satisfied: async () => {
       const current = await observe();
+      shared.clusterRunning = current.phase === 'running';
       if (current.phase === 'absent') return undefined;
       const difference = shapeDifference(current, config);
       if (difference) throw new KeystoneError(difference, { hint: recreateHint(configLabel) });
@@ -93,6 +94,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig): Step 
       if (state && state.phase !== 'absent') {
         progress.update(`${describeState(state)}; starting it`);
         await k3dClusterStart(app.runner, name, { timeoutMs, env });
+        shared.clusterRunning = !app.options.dryRun;
         return `started cluster ${name}`;
       }
       const busy = await busyPorts(hostPortsOf(config));
@@ -112,6 +114,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig): Step 
       } finally {
         await rm(dirname(file), { recursive: true, force: true });
       }
+      shared.clusterRunning = !app.options.dryRun;
       return `created cluster ${name} (${config.servers} servers, ${config.agents} agents)`;
     },
   };

@@ -51,9 +51,10 @@ describe('fresh setup', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(mutatingK3dCalls(await h.calls())).toEqual([]);
     expect(r.stderr).toMatch(/cluster keystone-cluster \(skipped: already running \(2 servers, 3 agents\)\)/);
-    // Only reads: one node list (and no watch needed, all are Ready already).
+    // No creates, deletes or pod churn: reads, and one apply PATCH per object.
     const made = h.api.requests.slice(requestsBefore);
-    expect(made.every((q) => q.method === 'GET')).toBe(true);
+    expect(made.filter((q) => q.method === 'DELETE' || q.method === 'PUT')).toEqual([]);
+    expect(made.filter((q) => q.method === 'POST').map((q) => q.path)).toEqual(['/api/v1/namespaces/keystone/secrets']);
   });
 
   it('starts a stopped cluster instead of creating it', async () => {
@@ -189,7 +190,7 @@ describe('Ctrl-C during setup', () => {
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('Interrupted: stopping');
     expect(String(r.stderr)).toMatch(/done: Docker is running, kubectl is installed, k3d is installed, data directories/);
-    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, nodes Ready \(run the command again to resume\)/);
+    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, nodes Ready, images, .*stack ready \(run the command again to resume\)/);
     expect(String(r.stderr)).not.toMatch(/\n\s+at /);
 
     await h.setState({});

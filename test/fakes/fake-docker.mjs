@@ -1,5 +1,5 @@
 // Fake `docker`: the subset keystone calls, with the real CLI's output and failure modes.
-import { loadState, logCall, sleep } from './fake-state.mjs';
+import { loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
 logCall('docker', argv);
@@ -25,6 +25,47 @@ if (argv[0] === 'info') {
     process.exit(1);
   }
   process.stdout.write(format ? `${JSON.stringify(docker.serverVersion ?? '28.2.2')}\n` : `Server Version: ${docker.serverVersion ?? '28.2.2'}\n`);
+  process.exit(0);
+}
+
+if (argv[0] === 'image' && argv[1] === 'inspect') {
+  const image = argv[argv.length - 1];
+  if (docker.down) {
+    daemonDown();
+    process.exit(1);
+  }
+  if ((docker.images ?? []).includes(image)) {
+    process.stdout.write(`sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`Error response from daemon: No such image: ${image}\n`);
+  process.exit(1);
+}
+
+if (argv[0] === 'compose') {
+  // docker compose -f FILE build SERVICE...
+  const file = argv[argv.indexOf('-f') + 1];
+  const services = argv.slice(argv.indexOf('build') + 1);
+  const { parse } = await import('yaml');
+  const { readFileSync } = await import('node:fs');
+  const compose = parse(readFileSync(file, 'utf8'));
+  if (docker.buildFails) {
+    process.stderr.write(`failed to solve: ${docker.buildFails}\n`);
+    process.exit(1);
+  }
+  const state2 = loadState();
+  state2.docker ??= {};
+  state2.docker.images ??= [];
+  for (const service of services) {
+    const image = compose.services?.[service]?.image;
+    if (!image) {
+      process.stderr.write(`no such service: ${service}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(` => naming to ${image} done\n`);
+    if (!state2.docker.images.includes(image)) state2.docker.images.push(image);
+  }
+  saveState(state2);
   process.exit(0);
 }
 

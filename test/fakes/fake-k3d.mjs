@@ -34,6 +34,21 @@ if (cmd === 'version') {
   process.exit(0);
 }
 
+if (cmd === 'image' && sub === 'import') {
+  dockerDown();
+  const clusterName = rest[rest.indexOf('--cluster') + 1];
+  const images = rest.filter((a, i) => !a.startsWith('-') && rest[i - 1] !== '--cluster');
+  if (!state.clusters[clusterName]) fatal(`Failed to get cluster '${clusterName}': No nodes found for given cluster`);
+  const missing = images.find((i) => !(state.docker?.images ?? []).includes(i));
+  if (missing) fatal(`failed to save image(s): Error response from daemon: reference does not exist`);
+  log('INFO', `Importing image(s) into cluster '${clusterName}'`);
+  state.clusters[clusterName].images = [...new Set([...(state.clusters[clusterName].images ?? []), ...images])];
+  saveState(state);
+  await apiCall('POST', '/__fake/images', { images });
+  log('INFO', `Successfully imported ${images.length} image(s) into 1 cluster(s)`);
+  process.exit(0);
+}
+
 if (cmd !== 'cluster') fatal(`unknown command "${cmd}" for "k3d"`);
 
 function listed(name, c) {

@@ -34,7 +34,7 @@ export function status(code, reason, message, details) {
 
 /**
  * Starts the server on 127.0.0.1 (a free port).
- * @param {{ nodeReadyDelayMs?: number, historyLimit?: number }} [options]
+ * @param {{ nodeReadyDelayMs?: number, historyLimit?: number, port?: number }} [options]
  */
 export async function startFakeKubeApi(options = {}) {
   const nodeReadyDelayMs = options.nodeReadyDelayMs ?? 30;
@@ -69,7 +69,14 @@ export async function startFakeKubeApi(options = {}) {
     return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
   }
 
+  /** @type {((resource: string, type: string, object: any) => void)[]} */
+  const listeners = [];
+
   function record(resource, type, object) {
+    for (const listener of listeners) {
+      const snapshot = structuredClone(object);
+      setImmediate(() => listener(resource, type, snapshot));
+    }
     history.push({ rv: Number(object.metadata.resourceVersion), resource, type, object: structuredClone(object) });
     if (history.length > historyLimit) {
       const dropped = history.splice(0, history.length - historyLimit);
@@ -127,6 +134,8 @@ export async function startFakeKubeApi(options = {}) {
     obj.metadata.uid = `uid-${++uid}`;
     obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     obj.metadata.generation = 1;
+    // The registry defaults a new namespace's phase to Active in the create itself.
+    if (resource === 'namespaces') obj.status = { phase: 'Active', ...obj.status };
     put(resource, obj, 'ADDED');
     onCreated(resource, obj);
     return obj;
@@ -306,6 +315,7 @@ export async function startFakeKubeApi(options = {}) {
         if (body.metadata.name && objects.has(`${body.metadata.namespace ?? ''}/${body.metadata.name}`)) {
           return send(res, 409, status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: r.resource }));
         }
+        if (query.get('dryRun') === 'All') return send(res, 201, body);
         return send(res, 201, create(r.resource, body));
       }
       return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
@@ -326,6 +336,23 @@ export async function startFakeKubeApi(options = {}) {
     if (req.method === 'PATCH') {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0];
       const patch = JSON.parse(await readBody(req));
+      const manager = query.get('fieldManager') ?? (contentType === 'application/apply-patch+yaml' ? undefined : 'kubectl-edit');
+      if (contentType === 'application/apply-patch+yaml' && !manager) {
+        return send(res, 400, status(400, 'BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'));
+      }
+      const dryRun = query.get('dryRun') === 'All';
+      const conflicts = claimFields(r.resource, key, manager, patch, current, { apply: contentType === 'application/apply-patch+yaml', force: query.get('force') === 'true', dryRun });
+      if (conflicts.length > 0) {
+        const apiVersion = apiVersionOf(r.type);
+        return send(res, 409, {
+          ...status(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.map((c) => `conflict with "${c.owner}" using ${apiVersion}: ${c.path}`).join('\n')}`),
+          details: { causes: conflicts.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.owner}" using ${apiVersion}`, field: c.path })) },
+        });
+      }
+      if (dryRun) {
+        const preview = current ? mergePatch(structuredClone(current), patch) : { ...patch, metadata: { ...patch.metadata, namespace: r.namespace } };
+        return send(res, current ? 200 : 201, preview);
+      }
       if (contentType === 'application/apply-patch+yaml') {
         if (!current) {
           const body = { ...patch, metadata: { ...patch.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) } };
@@ -347,6 +374,38 @@ export async function startFakeKubeApi(options = {}) {
     return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
   }
 
+  /** Field ownership for server-side apply: object key -> leaf path -> field manager. */
+  const owners = new Map();
+  const skipPaths = new Set(['.apiVersion', '.kind', '.metadata.name', '.metadata.namespace']);
+
+  function leafPaths(value, prefix = '', out = new Map()) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [k, v] of Object.entries(value)) leafPaths(v, `${prefix}.${k}`, out);
+    } else if (!skipPaths.has(prefix)) {
+      out.set(prefix, JSON.stringify(value));
+    }
+    return out;
+  }
+
+  function valueAt(obj, path) {
+    let cur = obj;
+    for (const k of path.split('.').slice(1)) cur = cur?.[k];
+    return JSON.stringify(cur);
+  }
+
+  /** Records what a manager set; for apply, returns the conflicts (fields another manager owns with another value). */
+  function claimFields(resource, key, manager, patch, current, { apply, force, dryRun }) {
+    const table = owners.get(`${resource}:${key}`) ?? new Map();
+    owners.set(`${resource}:${key}`, table);
+    const conflicts = [];
+    for (const [path, value] of leafPaths(patch)) {
+      const owner = table.get(path);
+      if (apply && !force && owner && owner !== manager && current && valueAt(current, path) !== value) conflicts.push({ path, owner });
+    }
+    if (conflicts.length === 0 && !dryRun) for (const [path] of leafPaths(patch)) table.set(path, manager);
+    return conflicts;
+  }
+
   function strip(obj) {
     const { metadata, ...rest } = obj;
     const { resourceVersion, managedFields, ...meta } = metadata ?? {};
@@ -366,6 +425,11 @@ export async function startFakeKubeApi(options = {}) {
       for (const n of store.get('nodes').values()) later(nodeReadyDelayMs, () => setNodeReady(n.metadata.name, true));
       return send(res, 200, {});
     }
+    if (path === '/__fake/images') {
+      const body = JSON.parse(await readBody(req));
+      for (const listener of api.imageListeners) listener(body.images ?? []);
+      return send(res, 200, {});
+    }
     return send(res, 404, {});
   }
 
@@ -378,15 +442,20 @@ export async function startFakeKubeApi(options = {}) {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const address = server.address();
   const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
   const api = {
     url,
+    /** Called (asynchronously, like a controller's informer) after every change. */
+    onChange: (fn) => listeners.push(fn),
+    later,
     requests,
     faults,
     openWatches: new Set(),
+    /** Called when k3d imports images into the nodes. */
+    imageListeners: [],
     /** Objects of one resource type, e.g. api.objects('nodes'). */
     objects: (resource) => [...store.get(resource).values()],
     get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),

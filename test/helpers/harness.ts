@@ -1,6 +1,6 @@
 // A sandbox for running the built CLI as a user would: fake k3d/docker/kubectl first (and
 // only) on PATH, a private HOME and kubeconfig, a project directory, and the fake API server.
-import { mkdtemp, mkdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { startFakeKubeApi } from '../fakes/kube-api-server.mjs';
+import { attachControllers } from '../fakes/cluster-controllers.mjs';
 
 export const repoRoot = resolve(import.meta.dirname, '..', '..');
 export const cliPath = join(repoRoot, 'bin', 'keystone.js');
@@ -19,6 +20,7 @@ export interface HarnessOptions {
   tools?: FakeTool[];
   state?: Record<string, unknown>;
   nodeReadyDelayMs?: number;
+  podStartDelayMs?: number;
 }
 
 export interface RunOutcome {
@@ -60,12 +62,13 @@ export async function createHarness(options: HarnessOptions = {}) {
   config.registries.create.hostPort = String(ports[3]);
   const configPath = join(project, 'k8s', 'configs', 'k3d-cluster-config.yaml');
   await writeFile(configPath, stringify(config));
-  for (const f of ['00-namespace.yaml']) {
-    const src = join(repoRoot, 'k8s', 'manifests', f);
-    if (existsSync(src)) await copyFile(src, join(project, 'k8s', 'manifests', f));
+  for (const f of await readdir(join(repoRoot, 'k8s', 'manifests'))) {
+    await copyFile(join(repoRoot, 'k8s', 'manifests', f), join(project, 'k8s', 'manifests', f));
   }
+  await cp(join(repoRoot, 'images'), join(project, 'images'), { recursive: true });
 
   const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20 });
+  const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });
   const kubeconfig = join(home, '.kube', 'config');
   const env: Record<string, string> = {
     PATH: bin,
@@ -88,6 +91,7 @@ export async function createHarness(options: HarnessOptions = {}) {
     configPath,
     kubeconfig,
     api,
+    cluster,
     env,
     ports,
     async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {

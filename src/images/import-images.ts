@@ -1,0 +1,59 @@
+/** `keystone import-images` (and setup's images step): build what is missing, import into k3d in one call. */
+import { join } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { UsageError } from '../errors.js';
+import type { KubeTarget } from '../kube/target.js';
+import { buildImages, hasLocalImage, imagesOnEveryNode, importIntoCluster, loadImageSpecs, planImport } from './images.js';
+
+export interface ImportOutcome {
+  imported: string[];
+  built: string[];
+  skipped: { image: string; reason: string }[];
+  summary: string;
+}
+
+export async function importImages(
+  app: AppContext,
+  target: KubeTarget,
+  options: { build: boolean; only: string[]; force?: boolean; onProgress?: (text: string) => void },
+): Promise<ImportOutcome> {
+  if (!target.local) {
+    throw new UsageError(
+      `images are imported into the k3d cluster "${target.clusterName}"; context "${target.context}" is another cluster`,
+      'push the images to a registry that cluster can reach instead',
+    );
+  }
+  const composeFile = join(app.paths.root, 'images', 'compose.yaml');
+  let specs = await loadImageSpecs(composeFile);
+  if (options.only.length > 0) {
+    const known = new Map(specs.flatMap((s) => [[s.image, s] as const, [s.service, s] as const]));
+    const unknown = options.only.filter((name) => !known.has(name));
+    if (unknown.length > 0) {
+      throw new UsageError(`unknown image ${unknown.map((u) => `"${u}"`).join(', ')}`, `images: ${specs.map((s) => s.image).join(', ')}`);
+    }
+    specs = [...new Set(options.only.map((name) => known.get(name)!))];
+  }
+  if (specs.length === 0) return { imported: [], built: [], skipped: [], summary: 'no images to import' };
+
+  options.onProgress?.('checking Docker for the images');
+  const local = new Map<string, boolean>();
+  for (const spec of specs) local.set(spec.image, await hasLocalImage(app.runner, spec.image));
+  const inCluster = options.force || options.build ? new Set<string>() : await imagesOnEveryNode(await app.kube(target));
+  const plan = planImport({ specs, local, inCluster, forceBuild: options.build, canBuild: true }); // every spec comes from the compose file, so it can be built
+
+  const timeoutMs = app.timeoutMs(30 * 60_000);
+  if (plan.build.length > 0) {
+    options.onProgress?.(`building ${plan.build.map((s) => s.image).join(', ')}`);
+    await buildImages(app.runner, composeFile, plan.build.map((s) => s.service), timeoutMs);
+  }
+  if (plan.import.length > 0) {
+    options.onProgress?.(`importing ${plan.import.map((s) => s.image).join(', ')}`);
+    await importIntoCluster(app.runner, plan.import.map((s) => s.image), target.clusterName, timeoutMs);
+  }
+  const imported = plan.import.map((s) => s.image);
+  const skipped = plan.skipped.map((s) => ({ image: s.spec.image, reason: s.reason }));
+  const parts = [];
+  if (imported.length) parts.push(`${app.options.dryRun ? 'would import' : 'imported'} ${imported.join(', ')}`);
+  if (skipped.length) parts.push(`skipped ${skipped.map((s) => `${s.image} (${s.reason})`).join(', ')}`);
+  return { imported, built: plan.build.map((s) => s.image), skipped, summary: parts.join('; ') };
+}

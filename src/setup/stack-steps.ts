@@ -1,0 +1,137 @@
+/** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
+import { join, relative } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { KeystoneError } from '../errors.js';
+import type { Step } from '../steps/run-steps.js';
+import type { KubeTarget } from '../kube/target.js';
+import type { KubeObject } from '../kube/client.js';
+import { watchUntil } from '../kube/watch-until.js';
+import { applyManifest, describeManifest } from '../stack/apply.js';
+import type { Manifest } from '../stack/manifests.js';
+import { ensureRedisSecret } from '../stack/redis-secret.js';
+import { waitForStack } from '../stack/rollout.js';
+import { loadImageSpecs } from '../images/images.js';
+import { importImages } from '../images/import-images.js';
+import { defaultSetupTimeoutMs } from './cluster-steps.js';
+
+export interface SetupState {
+  /** Set by the cluster step: whether there is a running cluster to talk to. */
+  clusterRunning?: boolean;
+}
+
+export function composeFile(app: AppContext): string {
+  return join(app.paths.root, 'images', 'compose.yaml');
+}
+
+export function imagesStep(app: AppContext, target: KubeTarget, state: SetupState): Step {
+  return {
+    title: 'images',
+    run: async (progress) => {
+      if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
+      const outcome = await importImages(app, target, { build: false, only: [], onProgress: (t) => progress.update(t) });
+      return outcome.summary;
+    },
+  };
+}
+
+export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manifest[], state: SetupState): Step[] {
+  const namespaces = manifests.filter((m) => m.object.kind === 'Namespace');
+  const rest = manifests.filter((m) => m.object.kind !== 'Namespace');
+  const stackNamespace = namespaces[0]?.object.metadata.name ?? 'keystone';
+  const dryRun = Boolean(app.options.dryRun);
+  const force = Boolean(app.options.forceConflicts);
+  const planOnly = () => dryRun && !state.clusterRunning;
+  const applyAll = async (list: Manifest[]) => {
+    const client = await app.kube(target);
+    const results = [];
+    for (const m of list) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
+    return results;
+  };
+
+  return [
+    {
+      title: `namespace ${stackNamespace}`,
+      run: async () => {
+        if (planOnly()) return `would apply ${namespaces.map(describeManifest).join(', ')}`;
+        const [applied] = await applyAll(namespaces);
+        if (dryRun) return `namespace ${stackNamespace} is valid (server dry run)`;
+        const phase = (applied?.result.status as { phase?: string } | undefined)?.phase;
+        if (phase === 'Active') return `namespace ${stackNamespace} is Active`;
+        const client = await app.kube(target);
+        await watchUntil<KubeObject & { status?: { phase?: string } }>({
+          client,
+          path: '/api/v1/namespaces',
+          query: { fieldSelector: `metadata.name=${stackNamespace}` },
+          what: `namespace ${stackNamespace} to be Active`,
+          timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
+          signal: app.signal,
+          evaluate: ([ns]) => {
+            if (ns?.status?.phase === 'Terminating') {
+              return {
+                done: false,
+                progress: 'Terminating',
+                failure: new KeystoneError(`namespace ${stackNamespace} is being deleted`, {
+                  hint: 'wait until it is gone (`kubectl get ns`), then run setup again',
+                }),
+              };
+            }
+            return { done: ns?.status?.phase === 'Active', progress: ns?.status?.phase ?? 'absent' };
+          },
+        });
+        return `namespace ${stackNamespace} is Active`;
+      },
+    },
+    {
+      title: 'redis password',
+      run: async () => {
+        if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
+        const outcome = await ensureRedisSecret(await app.kube(target), stackNamespace, { dryRun });
+        return outcome === 'created' ? 'generated the Redis password (Secret redis-auth)' : 'kept the existing Redis password (Secret redis-auth)';
+      },
+    },
+    {
+      title: 'apply manifests',
+      run: async (progress) => {
+        if (planOnly()) {
+          for (const m of rest) app.ui.info(`[dry-run] would apply ${describeManifest(m)} (${m.source})`);
+          return `would apply ${rest.length} objects`;
+        }
+        progress.update(`${rest.length} objects`);
+        const results = await applyAll(rest);
+        if (dryRun) return `${rest.length} objects are valid (server dry run, nothing changed)`;
+        const changed = results
+          .filter((r) => r.result.kind === 'Deployment' && rolloutPending(r.result))
+          .map((r) => r.result.metadata?.name);
+        return `applied ${rest.length} objects${changed.length ? `; rolling out ${changed.join(', ')}` : ''}`;
+      },
+    },
+    {
+      title: 'stack ready',
+      run: async (progress) => {
+        if (dryRun) return 'would wait for the deployments to be ready';
+        const specs = await loadImageSpecs(composeFile(app));
+        const deployments = rest.filter((m) => m.object.kind === 'Deployment').map((m) => m.object.metadata.name);
+        const claims = rest.filter((m) => m.object.kind === 'PersistentVolumeClaim').map((m) => m.object.metadata.name);
+        await waitForStack(await app.kube(target), {
+          namespace: stackNamespace,
+          deployments,
+          claims,
+          localImages: specs.map((s) => s.image),
+          timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
+          onProgress: (t) => progress.update(t),
+          signal: app.signal,
+        });
+        return `${deployments.length} deployments ready, ${claims.length} volume${claims.length === 1 ? '' : 's'} bound`;
+      },
+    },
+  ];
+}
+
+function rolloutPending(obj: KubeObject): boolean {
+  const status = obj.status as { observedGeneration?: number } | undefined;
+  return (obj.metadata?.generation ?? 0) !== (status?.observedGeneration ?? 0);
+}
+
+export function manifestsLabel(app: AppContext): string {
+  return relative(app.cwd, app.paths.manifestsDir) || app.paths.manifestsDir;
+}

@@ -1,0 +1,85 @@
+/**
+ * Loading k8s/manifests/*.yaml: every document of every file in file-name order, each checked
+ * against the Kubernetes schemas (kubernetes-models) before anything is applied.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { KeystoneError } from '../errors.js';
+import type { KubeObject } from '../kube/client.js';
+import { kindInfo, knownKinds, type KindInfo } from './kinds.js';
+
+export interface Manifest {
+  /** "k8s/manifests/10-redis.yaml:12" for messages. */
+  source: string;
+  object: KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
+  info: KindInfo;
+}
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function invalid(source: string, message: string): KeystoneError {
+  return new KeystoneError(`${source}: ${message}`, {
+    hint: 'fix the manifest; nothing was applied',
+    exitCode: 2,
+  });
+}
+
+export async function loadManifests(dir: string, cwd: string): Promise<Manifest[]> {
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch {
+    throw new KeystoneError(`cannot read the manifests directory ${dir}`, { hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR' });
+  }
+  const manifests: Manifest[] = [];
+  for (const file of files) {
+    const path = join(dir, file);
+    const label = relative(cwd, path) || path;
+    const text = await readFile(path, 'utf8');
+    const lineCounter = new LineCounter();
+    for (const doc of parseAllDocuments(text, { lineCounter, uniqueKeys: true })) {
+      const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 1;
+      const source = `${label}:${line}`;
+      const error = doc.errors[0];
+      if (error) {
+        const pos = lineCounter.linePos(error.pos[0]);
+        throw invalid(`${label}:${pos.line}:${pos.col}`, `invalid YAML: ${error.message.split('\n')[0]}`);
+      }
+      const object = doc.toJS() as Manifest['object'] | null;
+      if (object === null || object === undefined) continue; // an empty document between ---
+      manifests.push({ source, object, info: checkShape(object, source) });
+    }
+  }
+  await validateWithSchemas(manifests);
+  return manifests;
+}
+
+function checkShape(object: Manifest['object'], source: string): KindInfo {
+  if (typeof object !== 'object' || Array.isArray(object)) throw invalid(source, 'a manifest must be a mapping (an object)');
+  if (!object.apiVersion || !object.kind) throw invalid(source, 'apiVersion and kind are required');
+  const info = kindInfo(object.apiVersion, object.kind);
+  if (!info) throw invalid(source, `keystone does not apply ${object.apiVersion}/${object.kind} (it applies ${knownKinds().join(', ')})`);
+  const name = object.metadata?.name;
+  if (!name || !dns1123Subdomain.test(name) || name.length > 253) {
+    throw invalid(source, `${object.kind} metadata.name "${name ?? ''}" is not a valid name (lower-case letters, digits, "-" and ".")`);
+  }
+  if (info.namespaced && !object.metadata.namespace) {
+    throw invalid(source, `${object.kind} ${name} has no metadata.namespace; keystone does not guess one`);
+  }
+  return info;
+}
+
+async function validateWithSchemas(manifests: Manifest[]): Promise<void> {
+  for (const m of manifests) {
+    const module = (await import(`kubernetes-models/${m.info.model}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+    const Model = module[m.info.kind];
+    if (!Model) continue;
+    try {
+      new Model(m.object).validate();
+    } catch (err) {
+      const detail = (err as Error).message.split(', ')[0]?.replace(/^data\//, '').replace(/\//g, '.');
+      throw invalid(m.source, `${m.object.kind} ${m.object.metadata.name} is not a valid Kubernetes object: ${detail}`);
+    }
+  }
+}

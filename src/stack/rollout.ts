@@ -1,0 +1,203 @@
+/**
+ * Waiting until the stack is up: every Deployment's rollout complete in the sense of
+ * `kubectl rollout status`, every PersistentVolumeClaim Bound; and stopping early, with the
+ * pod, the reason and a hint, when a pod cannot start.
+ */
+import { KeystoneError } from '../errors.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
+import { watchUntil, type Clock } from '../kube/watch-until.js';
+import { normalizeImage } from '../images/image-names.js';
+
+export interface DeploymentObject extends KubeObject {
+  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+  };
+}
+
+export interface PodObject extends KubeObject {
+  spec?: { nodeName?: string; containers?: { name: string; image: string }[] };
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
+    containerStatuses?: ContainerStatus[];
+    initContainerStatuses?: ContainerStatus[];
+  };
+}
+
+export interface ContainerStatus {
+  name: string;
+  image?: string;
+  ready?: boolean;
+  restartCount?: number;
+  state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string } };
+}
+
+/** The verdict `kubectl rollout status deployment/NAME` gives, as text, or done. */
+export function rolloutStatus(d: DeploymentObject): { done: boolean; message: string; failed?: string } {
+  const name = d.metadata?.name ?? '';
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { done: false, message: `${name}: waiting for the rollout to be observed` };
+  const progressing = s.conditions?.find((c) => c.type === 'Progressing');
+  if (progressing?.reason === 'ProgressDeadlineExceeded') {
+    return { done: false, message: `${name}: rollout failed`, failed: `deployment "${name}" exceeded its progress deadline` };
+  }
+  const updated = s.updatedReplicas ?? 0;
+  const total = s.replicas ?? 0;
+  const available = s.availableReplicas ?? 0;
+  if (updated < want) return { done: false, message: `${name} ${updated}/${want} updated` };
+  if (total > updated) return { done: false, message: `${name}: ${total - updated} old replicas pending termination` };
+  if (available < updated) return { done: false, message: `${name} ${available}/${want} ready` };
+  return { done: true, message: `${name} ${available}/${want} ready` };
+}
+
+const stuckReasons: Record<string, string> = {
+  ErrImagePull: 'the image cannot be pulled',
+  ImagePullBackOff: 'the image cannot be pulled',
+  ErrImageNeverPull: 'the image is not on the node',
+  InvalidImageName: 'the image name is invalid',
+  CrashLoopBackOff: 'the container keeps crashing',
+  CreateContainerConfigError: 'the container cannot be configured',
+  CreateContainerError: 'the container cannot be created',
+  RunContainerError: 'the container cannot be started',
+};
+
+export interface PodProblem {
+  pod: string;
+  container?: string;
+  reason: string;
+  message: string;
+  hint: string;
+}
+
+/** Why a pod cannot start, or undefined while it is fine or still starting normally. */
+export function podProblem(pod: PodObject, localImages: readonly string[] = []): PodProblem | undefined {
+  const name = pod.metadata?.name ?? '';
+  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  if (unschedulable) {
+    return { pod: name, reason: 'Unschedulable', message: unschedulable.message ?? '', hint: 'no node can take the pod: check `keystone status` for NotReady nodes, or lower its resource requests' };
+  }
+  for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const reason = cs.state?.waiting?.reason;
+    if (!reason || !(reason in stuckReasons)) continue;
+    const image = cs.image ?? '';
+    const local = localImages.some((i) => repository(i) === repository(image));
+    const hint = reason.includes('Image')
+      ? local
+        ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
+        : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`
+      : reason === 'CrashLoopBackOff'
+        ? `see why with \`kubectl --context <ctx> logs -n ${pod.metadata?.namespace} ${name} -c ${cs.name} --previous\``
+        : 'describe the pod with kubectl for details';
+    return { pod: name, container: cs.name, reason, message: cs.state?.waiting?.message ?? stuckReasons[reason] ?? '', hint };
+  }
+  return undefined;
+}
+
+/** "keystone-celery-worker:0.2.0" and "docker.io/library/keystone-celery-worker:0.1.0" share a repository. */
+function repository(image: string): string {
+  return normalizeImage(image).replace(/[:@][^:/@]+$/, '');
+}
+
+export interface StackWaitOptions {
+  namespace: string;
+  deployments: string[];
+  claims: string[];
+  /** Images built locally (so a pull failure means "import them"). */
+  localImages: string[];
+  timeoutMs: number;
+  onProgress?: (text: string) => void;
+  signal?: AbortSignal;
+  clock?: Clock;
+}
+
+export async function waitForStack(client: KubeClient, options: StackWaitOptions): Promise<void> {
+  const stop = new AbortController();
+  const outer = () => stop.abort();
+  options.signal?.addEventListener('abort', outer);
+  const progress = { deployments: '', claims: '' };
+  const report = () => options.onProgress?.([progress.deployments, progress.claims].filter(Boolean).join('; '));
+  const ns = options.namespace;
+  const wanted = new Set(options.deployments);
+  const claims = new Set(options.claims);
+
+  const deployments = watchUntil<DeploymentObject>({
+    client,
+    path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+    what: 'the deployments to be ready',
+    timeoutMs: options.timeoutMs,
+    signal: stop.signal,
+    clock: options.clock,
+    onProgress: (p) => {
+      progress.deployments = p;
+      report();
+    },
+    evaluate: (items) => {
+      const relevant = items.filter((d) => wanted.has(d.metadata?.name ?? ''));
+      const statuses = relevant.map(rolloutStatus);
+      const failed = statuses.find((s) => s.failed);
+      if (failed) return { done: false, progress: failed.message, failure: new KeystoneError(failed.failed!, { hint: 'see `keystone status` and the pod events' }) };
+      const ready = statuses.filter((s) => s.done).length;
+      const pending = statuses.filter((s) => !s.done).map((s) => s.message);
+      return {
+        done: relevant.length === wanted.size && ready === wanted.size,
+        progress: `deployments ${ready}/${wanted.size} ready${pending.length ? ` (${pending.join(', ')})` : ''}`,
+      };
+    },
+  });
+  const volumes = watchUntil<KubeObject & { status?: { phase?: string } }>({
+    client,
+    path: `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    what: 'the volumes to be bound',
+    timeoutMs: options.timeoutMs,
+    signal: stop.signal,
+    clock: options.clock,
+    onProgress: (p) => {
+      progress.claims = p;
+      report();
+    },
+    evaluate: (items) => {
+      const bound = items.filter((c) => claims.has(c.metadata?.name ?? '') && c.status?.phase === 'Bound').length;
+      return { done: bound === claims.size, progress: claims.size ? `volumes ${bound}/${claims.size} bound` : '' };
+    },
+  });
+  // Never done by itself: it only ends the wait early when a pod cannot start.
+  const pods = watchUntil<PodObject>({
+    client,
+    path: `/api/v1/namespaces/${ns}/pods`,
+    what: 'pods',
+    timeoutMs: options.timeoutMs + 60_000,
+    signal: stop.signal,
+    clock: options.clock,
+    evaluate: (items) => {
+      for (const pod of items) {
+        if (pod.metadata?.labels?.['keystone.io/simulation']) continue; // simulation runs report their own failures
+        const problem = podProblem(pod, options.localImages);
+        if (problem) {
+          return {
+            done: false,
+            progress: '',
+            failure: new KeystoneError(`pod ${problem.pod} cannot start: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, { hint: problem.hint }),
+          };
+        }
+      }
+      return { done: false, progress: '' };
+    },
+  });
+  pods.catch(() => undefined); // its outcome is read through the race below
+  try {
+    await Promise.race([Promise.all([deployments, volumes]), pods]);
+  } finally {
+    stop.abort();
+    options.signal?.removeEventListener('abort', outer);
+  }
+}

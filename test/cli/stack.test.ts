@@ -1,0 +1,252 @@
+// `keystone setup` end to end with the stack: images, manifests, rollouts, idempotency.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+afterEach(async () => h?.cleanup());
+
+const manifestObjects = [
+  ['namespaces', undefined, 'keystone'],
+  ['persistentvolumeclaims', 'keystone', 'redis-data'],
+  ['deployments', 'keystone', 'redis'],
+  ['services', 'keystone', 'redis'],
+  ['services', 'keystone', 'redis-external'],
+  ['networkpolicies', 'keystone', 'redis-clients-only'],
+  ['deployments', 'keystone', 'celery-worker'],
+  ['jobs', 'keystone', 'fenicsx-template'],
+  ['jobs', 'keystone', 'lammps-template'],
+  ['jobs', 'keystone', 'openfoam-template'],
+] as const;
+
+function generations(harness: Harness): Record<string, number | undefined> {
+  return Object.fromEntries(manifestObjects.map(([r, ns, n]) => [`${r}/${n}`, harness.api.get(r, ns, n)?.metadata.generation]));
+}
+
+async function editManifest(harness: Harness, file: string, from: string, to: string): Promise<void> {
+  const path = join(harness.project, 'k8s', 'manifests', file);
+  const text = await readFile(path, 'utf8');
+  expect(text).toContain(from);
+  await writeFile(path, text.replace(from, to));
+}
+
+describe('setup brings the whole stack up', () => {
+  it('from a fresh machine: builds and imports the images in one call each, applies every manifest, every Deployment Available', async () => {
+    h = await createHarness();
+    const r = await h.run(['setup', '--verbose']);
+    expect(r.exitCode, r.stderr).toBe(0);
+
+    const calls = await h.calls();
+    const builds = calls.filter((c) => c[0] === 'docker' && c[1] === 'compose');
+    expect(builds).toHaveLength(1);
+    expect(builds[0]!.slice(-4)).toEqual(['celery-worker', 'fenicsx', 'lammps', 'openfoam']);
+    const imports = calls.filter((c) => c[0] === 'k3d' && c[1] === 'image');
+    expect(imports).toEqual([
+      ['k3d', 'image', 'import', 'keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0', '--cluster', 'keystone-cluster'],
+    ]);
+
+    for (const [resource, ns, name] of manifestObjects) expect(h.api.get(resource, ns, name), `${resource}/${name}`).toBeDefined();
+    for (const name of ['redis', 'celery-worker']) {
+      const d = h.api.get('deployments', 'keystone', name);
+      expect(d.status.conditions.find((c: { type: string }) => c.type === 'Available').status).toBe('True');
+      expect(d.status.availableReplicas).toBe(d.spec.replicas);
+    }
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'redis-data').status.phase).toBe('Bound');
+    const pods = h.api.objects('pods');
+    expect(pods).toHaveLength(3);
+    expect(pods.every((p: { status: { phase: string } }) => p.status.phase === 'Running')).toBe(true);
+    // Job templates are stored suspended and never run.
+    expect(h.api.get('jobs', 'keystone', 'lammps-template').spec.suspend).toBe(true);
+
+    // The Redis password exists and is never printed, even with --verbose.
+    const secret = h.api.get('secrets', 'keystone', 'redis-auth');
+    const password = secret.stringData?.password ?? Buffer.from(secret.data.password, 'base64').toString();
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    expect(r.stdout + r.stderr).not.toContain(password);
+    // Every manifest object is applied with one server-side apply PATCH, field manager keystone.
+    const patches = h.api.requests.filter((q) => q.method === 'PATCH');
+    expect(patches).toHaveLength(manifestObjects.length);
+    expect(patches.every((q) => q.query.includes('fieldManager=keystone'))).toBe(true);
+    // No discovery requests.
+    expect(h.api.requests.filter((q) => q.path === '/api' || q.path === '/apis' || q.path.startsWith('/openapi'))).toEqual([]);
+  });
+
+  it('a second run changes nothing: same generations, only apply requests, no build or import, the password kept', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    const before = generations(h);
+    const secret = JSON.stringify(h.api.get('secrets', 'keystone', 'redis-auth'));
+    const podNames = h.api.objects('pods').map((p: { metadata: { name: string } }) => p.metadata.name).sort();
+    await h.clearCalls();
+    const start = h.api.requests.length;
+
+    const r = await h.run(['setup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(generations(h)).toEqual(before);
+    expect(JSON.stringify(h.api.get('secrets', 'keystone', 'redis-auth'))).toBe(secret);
+    expect(h.api.objects('pods').map((p: { metadata: { name: string } }) => p.metadata.name).sort()).toEqual(podNames);
+    expect(r.stderr).toContain('kept the existing Redis password');
+    expect(r.stderr).toMatch(/skipped keystone-celery-worker:0\.1\.0 \(already in the cluster\)/);
+    const calls = await h.calls();
+    expect(calls.filter((c) => c[1] === 'compose' || (c[1] === 'image' && c[2] === 'import'))).toEqual([]);
+    const made = h.api.requests.slice(start);
+    expect(made.filter((q) => q.method === 'PATCH')).toHaveLength(manifestObjects.length);
+    expect(made.filter((q) => !['GET', 'PATCH'].includes(q.method)).map((q) => `${q.method} ${q.path}`)).toEqual([
+      'POST /api/v1/namespaces/keystone/secrets', // answered 409 AlreadyExists: the password is kept
+    ]);
+  });
+
+  it('a changed manifest is applied and its rollout waited for', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    const before = generations(h);
+    await editManifest(h, '20-celery-worker.yaml', 'replicas: 2', 'replicas: 3');
+    const r = await h.run(['setup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const after = generations(h);
+    expect(after['deployments/celery-worker']).toBe((before['deployments/celery-worker'] ?? 0) + 1);
+    expect({ ...after, 'deployments/celery-worker': 0 }).toEqual({ ...before, 'deployments/celery-worker': 0 });
+    expect(r.stderr).toContain('rolling out celery-worker');
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(3);
+  });
+
+  it('an image that is not in the cluster fails early with the pod, the reason and a hint', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    await editManifest(h, '20-celery-worker.yaml', 'image: keystone-celery-worker:0.1.0', 'image: keystone-celery-worker:0.2.0');
+    const r = await h.run(['setup', '--timeout', '60s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/error: pod celery-worker-\S+ cannot start: (ErrImagePull|ImagePullBackOff)/);
+    expect(r.stderr).toContain('keystone-celery-worker:0.2.0 is built locally: run `keystone import-images`');
+    expect(r.stderr).toMatch(/not done: stack ready/);
+  });
+
+  it('a :latest image without a pull policy is pulled even though it was imported, and that fails clearly', async () => {
+    h = await createHarness();
+    await h.setState({ docker: { images: ['keystone-celery-worker:latest'] } });
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    await h.run(['import-images']); // nothing new; the :latest image below is imported by hand:
+    await fetch(`${h.api.url}/__fake/images`, { method: 'POST', body: JSON.stringify({ images: ['keystone-celery-worker:latest'] }) });
+    await editManifest(h, '20-celery-worker.yaml', 'image: keystone-celery-worker:0.1.0\n          imagePullPolicy: IfNotPresent', 'image: keystone-celery-worker:latest');
+    const r = await h.run(['setup', '--timeout', '60s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
+  });
+
+  it('--dry-run on a fresh machine prints the plan (k3d calls and objects) and changes nothing', async () => {
+    h = await createHarness();
+    const r = await h.run(['setup', '--dry-run']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('[dry-run] would run: k3d cluster create');
+    expect(r.stderr).toContain('[dry-run] would apply Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:');
+    expect(h.api.requests).toEqual([]);
+    expect(Object.keys((await h.state()).clusters ?? {})).toEqual([]);
+  });
+
+  it('--dry-run on a running cluster uses the API server\'s dry run and changes nothing', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    const before = generations(h);
+    await editManifest(h, '20-celery-worker.yaml', 'replicas: 2', 'replicas: 4');
+    const start = h.api.requests.length;
+    const r = await h.run(['setup', '--dry-run']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('objects are valid (server dry run, nothing changed)');
+    const writes = h.api.requests.slice(start).filter((q) => q.method !== 'GET');
+    expect(writes.length).toBeGreaterThan(0);
+    expect(writes.every((q) => q.query.includes('dryRun=All'))).toBe(true);
+    expect(generations(h)).toEqual(before);
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').spec.replicas).toBe(2);
+  });
+
+  it('an invalid manifest is rejected before anything is done (exit 2)', async () => {
+    h = await createHarness();
+    await writeFile(
+      join(h.project, 'k8s', 'manifests', '40-broken.yaml'),
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\n  namespace: keystone\nspec:\n  replicas: "two"\n',
+    );
+    const r = await h.run(['setup']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/k8s\/manifests\/40-broken\.yaml:1: Deployment broken is not a valid Kubernetes object: spec must have required property selector/);
+    expect(await h.calls()).toEqual([]);
+    expect(h.api.requests).toEqual([]);
+  });
+
+  it('a field another tool changed is a conflict naming the manager and field; --force-conflicts takes it back', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    // Someone runs `kubectl edit` and sets the worker's replicas by hand.
+    const res = await fetch(`${h.api.url}/apis/apps/v1/namespaces/keystone/deployments/celery-worker?fieldManager=kubectl-edit`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 1 } }),
+    });
+    expect(res.status).toBe(200);
+    let r = await h.run(['setup']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('apply conflict on Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:');
+    expect(r.stderr).toContain('.spec.replicas (conflict with "kubectl-edit" using apps/v1)');
+    expect(r.stderr).toContain('--force-conflicts');
+    r = await h.run(['setup', '--force-conflicts']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').spec.replicas).toBe(2);
+  });
+
+  it('a namespace being deleted stops setup with what to do', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    const ns = h.api.get('namespaces', undefined, 'keystone');
+    h.api.update('namespaces', { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() }, status: { phase: 'Terminating' } });
+    const r = await h.run(['setup']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('namespace keystone is being deleted');
+  });
+
+  it('repairs a stack deleted by hand', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h.api.remove('deployments', 'keystone', 'celery-worker');
+    for (const p of h.api.objects('pods').filter((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'celery-worker')) {
+      h.api.remove('pods', 'keystone', p.metadata.name);
+    }
+    const r = await h.run(['setup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(2);
+  });
+});
+
+describe('import-images', () => {
+  it('builds what Docker lacks, imports in one k3d call, and says what it skipped', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    await h.clearCalls();
+    let r = await h.run(['import-images']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('skipped keystone-celery-worker:0.1.0 (already in the cluster)');
+    expect((await h.calls('k3d')).filter((c) => c[1] === 'image')).toEqual([]);
+
+    r = await h.run(['import-images', 'lammps', '--build']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const calls = await h.calls();
+    expect(calls.filter((c) => c[1] === 'compose').map((c) => c.slice(-2))).toEqual([['build', 'lammps']]);
+    expect(calls.filter((c) => c[0] === 'k3d' && c[1] === 'image')).toEqual([['k3d', 'image', 'import', 'keystone/lammps:0.1.0', '--cluster', 'keystone-cluster']]);
+    expect(r.stderr).toContain('imported keystone/lammps:0.1.0');
+  });
+
+  it('unknown image names are usage errors listing the known ones', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    const r = await h.run(['import-images', 'celery']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('unknown image "celery"');
+    expect(r.stderr).toContain('images: keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0');
+  });
+
+  it('needs a running cluster', async () => {
+    h = await createHarness();
+    const r = await h.run(['import-images']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('cluster "keystone-cluster" is not running');
+  });
+});

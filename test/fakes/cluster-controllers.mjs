@@ -1,0 +1,205 @@
+// The parts of a cluster that act on their own, for the fake API server: the Deployment
+// controller (ReplicaSets, pods, status as `kubectl rollout status` reads it), a scheduler and
+// kubelet (image pulls that follow the real pull-policy rules, ErrImagePull then
+// ImagePullBackOff, CrashLoopBackOff, Unschedulable), the local-path provisioner
+// (WaitForFirstConsumer: a claim binds when a pod using it is scheduled), the namespace
+// lifecycle (Active, Terminating), and the Job controller's suspend.
+import { createHash } from 'node:crypto';
+
+/** "redis:7" → "docker.io/library/redis:7"; "keystone/lammps:0.1.0" → "docker.io/keystone/lammps:0.1.0". */
+export function normalizeImage(image) {
+  let name = image;
+  const first = name.split('/')[0];
+  const hasRegistry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (!hasRegistry) name = name.includes('/') ? `docker.io/${name}` : `docker.io/library/${name}`;
+  const lastSegment = name.split('/').pop();
+  if (!lastSegment.includes(':') && !lastSegment.includes('@')) name = `${name}:latest`;
+  return name;
+}
+
+/** The kubelet's default: Always for :latest or untagged images, IfNotPresent otherwise. */
+export function effectivePullPolicy(container) {
+  if (container.imagePullPolicy) return container.imagePullPolicy;
+  const last = container.image.split('/').pop();
+  const tag = last.includes(':') ? last.split(':').pop() : 'latest';
+  return tag === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+const shortHash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
+let podCounter = 0;
+const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
+
+/**
+ * @param {any} api the fake API server
+ * @param {{ podStartDelayMs?: number, unpullable?: string[], crashImages?: string[] }} [options]
+ */
+export function attachControllers(api, options = {}) {
+  const delay = options.podStartDelayMs ?? 20;
+  /** Images on every node (k3d image import puts them there). */
+  const nodeImages = new Set();
+  /** Images no registry serves: the locally built ones, unless imported. */
+  const unpullable = new Set((options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map((n) => normalizeImage(n).replace(/:latest$/, '')));
+  const crashImages = new Set((options.crashImages ?? []).map((n) => normalizeImage(n)));
+  const controls = { nodeImages, unpullable, crashImages, paused: false };
+
+  const isPullable = (image) => !unpullable.has(normalizeImage(image).replace(/:[^:/]+$/, ''));
+
+  api.imageListeners.push((images) => {
+    for (const image of images) nodeImages.add(normalizeImage(image));
+    for (const node of api.objects('nodes')) {
+      const next = structuredClone(node);
+      next.status = next.status ?? {};
+      const names = new Set((next.status.images ?? []).flatMap((i) => i.names));
+      for (const image of nodeImages) names.add(image);
+      next.status.images = [...names].map((n) => ({ names: [n], sizeBytes: 1000000 }));
+      api.update('nodes', next);
+    }
+    // Pods waiting on a pull retry, as the kubelet's back-off does.
+    for (const pod of api.objects('pods')) if (pod.spec.nodeName && pod.status?.phase === 'Pending') startContainers(pod.metadata.namespace, pod.metadata.name);
+  });
+
+  api.onChange((resource, type, obj) => {
+    if (controls.paused) return;
+    const ns = obj.metadata.namespace;
+    if (resource === 'persistentvolumeclaims' && type === 'ADDED' && !obj.status?.phase) {
+      api.update('persistentvolumeclaims', { ...obj, status: { phase: 'Pending' } });
+    }
+    if (resource === 'jobs' && type !== 'DELETED' && obj.spec?.suspend && !(obj.status?.conditions ?? []).some((c) => c.type === 'Suspended')) {
+      api.update('jobs', { ...obj, status: { ...obj.status, conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }] } });
+    }
+    if (resource === 'deployments' && type !== 'DELETED') reconcileDeployment(ns, obj.metadata.name);
+    if (resource === 'pods') {
+      const owner = obj.metadata.labels?.['fake.keystone/deployment'];
+      if (owner) reconcileDeployment(ns, owner);
+      if (type === 'ADDED' && !obj.spec.nodeName) schedule(ns, obj.metadata.name);
+    }
+  });
+
+  function reconcileDeployment(ns, name) {
+    const d = api.get('deployments', ns, name);
+    if (!d) return;
+    const hash = shortHash(d.spec.template);
+    const rsName = `${name}-${hash}`;
+    if (!api.get('replicasets', ns, rsName)) {
+      api.create('replicasets', {
+        metadata: {
+          name: rsName,
+          namespace: ns,
+          labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash },
+          annotations: { 'deployment.kubernetes.io/revision': String(api.objects('replicasets').filter((r) => r.metadata.ownerReferences?.[0]?.name === name).length + 1) },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true }],
+        },
+        spec: { replicas: d.spec.replicas ?? 1, selector: d.spec.selector, template: d.spec.template },
+      });
+    }
+    const pods = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
+    const current = pods.filter((p) => p.metadata.labels['pod-template-hash'] === hash);
+    const old = pods.filter((p) => p.metadata.labels['pod-template-hash'] !== hash);
+    for (const p of old) api.remove('pods', ns, p.metadata.name);
+    const want = d.spec.replicas ?? 1;
+    for (let i = current.length; i < want; i++) {
+      api.create('pods', {
+        metadata: {
+          name: `${rsName}-${podSuffix()}`,
+          namespace: ns,
+          labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash, 'fake.keystone/deployment': name },
+          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rsName, controller: true }],
+        },
+        spec: structuredClone(d.spec.template.spec),
+        status: { phase: 'Pending', conditions: [] },
+      });
+    }
+    for (const p of current.slice(want)) api.remove('pods', ns, p.metadata.name);
+    const live = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
+    const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const updated = live.filter((p) => p.metadata.labels['pod-template-hash'] === hash).length;
+    const complete = updated === want && ready === want && live.length === want;
+    const status = {
+      observedGeneration: d.metadata.generation,
+      replicas: live.length,
+      updatedReplicas: updated,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      ...(want - ready > 0 ? { unavailableReplicas: want - ready } : {}),
+      conditions: [
+        { type: 'Available', status: ready >= want ? 'True' : 'False', reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
+        { type: 'Progressing', status: 'True', reason: complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" ${complete ? 'has successfully progressed' : 'is progressing'}.` },
+      ],
+    };
+    if (JSON.stringify(d.status) !== JSON.stringify(status)) api.update('deployments', { ...d, status });
+  }
+
+  let nextNode = 0;
+  function schedule(ns, name) {
+    const pod = api.get('pods', ns, name);
+    if (!pod) return;
+    const nodes = api.objects('nodes').filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const claims = (pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName);
+    const missingClaim = claims.find((c) => !api.get('persistentvolumeclaims', ns, c));
+    if (nodes.length === 0 || missingClaim) {
+      const message = missingClaim
+        ? `0/${api.objects('nodes').length} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${api.objects('nodes').length} nodes are available.`
+        : `0/${api.objects('nodes').length} nodes are available: ${api.objects('nodes').length} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
+      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+      return;
+    }
+    const node = nodes[nextNode++ % nodes.length];
+    for (const claim of claims) {
+      const pvc = api.get('persistentvolumeclaims', ns, claim);
+      if (pvc.status?.phase !== 'Bound') {
+        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: `pvc-${pvc.metadata.uid}`, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
+      }
+    }
+    api.update('pods', {
+      ...pod,
+      spec: { ...pod.spec, nodeName: node.metadata.name },
+      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } })) },
+    });
+    api.later(delay, () => startContainers(ns, name));
+  }
+
+  function startContainers(ns, name) {
+    const pod = api.get('pods', ns, name);
+    if (!pod || !pod.spec.nodeName) return;
+    const statuses = pod.spec.containers.map((c) => {
+      const image = normalizeImage(c.image);
+      const policy = effectivePullPolicy(c);
+      const present = nodeImages.has(image);
+      const previous = pod.status.containerStatuses?.find((s) => s.name === c.name);
+      let waiting;
+      if (policy === 'Never' && !present) {
+        waiting = { reason: 'ErrImageNeverPull', message: `Container image "${c.image}" is not present with pull policy of Never` };
+      } else if ((policy === 'Always' || !present) && !isPullable(c.image)) {
+        const pulledBefore = previous?.state?.waiting?.reason === 'ErrImagePull' || previous?.state?.waiting?.reason === 'ImagePullBackOff';
+        waiting = pulledBefore
+          ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
+          : { reason: 'ErrImagePull', message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed` };
+      } else if (crashImages.has(image)) {
+        return { name: c.name, image: c.image, ready: false, restartCount: (previous?.restartCount ?? 0) + 1, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
+      }
+      if (waiting) return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } };
+      return { name: c.name, image: c.image, imageID: `${image}@sha256:${shortHash(image)}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } };
+    });
+    const allReady = statuses.every((s) => s.ready);
+    api.update('pods', {
+      ...pod,
+      status: {
+        phase: allReady ? 'Running' : 'Pending',
+        hostIP: '172.18.0.3',
+        podIP: `10.42.0.${(podCounter % 250) + 2}`,
+        startTime: pod.status.startTime ?? new Date().toISOString(),
+        conditions: [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Initialized', status: 'True' },
+          { type: 'ContainersReady', status: allReady ? 'True' : 'False' },
+          { type: 'Ready', status: allReady ? 'True' : 'False', ...(allReady ? {} : { reason: 'ContainersNotReady' }) },
+        ],
+        containerStatuses: statuses,
+      },
+    });
+    const backoff = statuses.find((s) => s.state.waiting?.reason === 'ErrImagePull');
+    if (backoff) api.later(delay, () => startContainers(ns, name));
+  }
+
+  return controls;
+}
