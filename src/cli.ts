@@ -134,6 +134,88 @@ Examples:
 
   examples(
     program
+      .command('pods')
+      .description('list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy')
+      .addOption(outputOption(['table', 'wide', 'json'], 'table'))
+      .action(
+        action(async (app, _args, opts) => {
+          const { pods } = await import('./commands/pods.js');
+          await pods(app, opts.output as string);
+        }),
+      ),
+    ['keystone pods', 'keystone pods -o wide'],
+  );
+
+  examples(
+    program
+      .command('logs')
+      .argument('<name>', 'a service (redis, celery-worker), a simulation tool (fenicsx, lammps, openfoam), or a pod')
+      .description('print the logs of a service\'s pods (interleaved, prefixed with the pod) or of one pod')
+      .option('-f, --follow', 'keep streaming, and pick up pods that start later; Ctrl-C stops')
+      .option('--since <duration>', 'only lines newer than this, e.g. 10m')
+      .option('--tail <lines>', 'only the last N lines of each pod')
+      .option('--timestamps', 'prefix each line with its timestamp')
+      .option('--previous', 'the previous (crashed) container\'s logs')
+      .option('-c, --container <name>', 'only this container')
+      .action(
+        action(async (app, args, opts) => {
+          const { logs } = await import('./commands/logs.js');
+          return logs(app, args[0] as string, opts);
+        }),
+      ),
+    ['keystone logs celery-worker --tail 50', 'keystone logs redis -f --since 10m'],
+  );
+
+  examples(
+    program
+      .command('shell')
+      .argument('<name>', 'a pod, or a service (a ready pod of it is chosen)')
+      .argument('[command...]', 'run this instead of a shell (after --)')
+      .description('open a shell (bash, else sh) in a pod through kubectl exec, or run a command there')
+      .option('-c, --container <name>', 'the container to enter')
+      .action(
+        action(async (app, args, opts) => {
+          const { shell } = await import('./commands/shell.js');
+          return shell(app, args[0] as string, (args[1] as string[] | undefined) ?? [], {
+            container: opts.container as string | undefined,
+            stdinIsTTY: Boolean(process.stdin.isTTY),
+          });
+        }),
+      ),
+    ['keystone shell redis', 'keystone shell celery-worker -- celery -A keystone_worker.app inspect ping'],
+  );
+
+  examples(
+    program
+      .command('scale')
+      .argument('<deployment>', 'deployment to scale, e.g. celery-worker')
+      .argument('<replicas>', 'number of replicas, 0 to 100')
+      .description('set a deployment\'s replica count and wait until the pods are ready')
+      .action(
+        action(async (app, args) => {
+          const { scale } = await import('./commands/scale-restart.js');
+          await scale(app, args[0] as string, args[1] as string);
+        }),
+      ),
+    ['keystone scale celery-worker 4', 'keystone scale celery-worker 0   # stop the workers'],
+  );
+
+  examples(
+    program
+      .command('restart')
+      .argument('<deployment>', 'deployment to restart, or "all"')
+      .description('restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones')
+      .action(
+        action(async (app, args) => {
+          const { restart } = await import('./commands/scale-restart.js');
+          await restart(app, args[0] as string);
+        }),
+      ),
+    ['keystone restart celery-worker', 'keystone restart all'],
+  );
+
+  examples(
+    program
       .command('doctor')
       .description('check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails')
       .addOption(outputOption(['text', 'json'], 'text'))

@@ -108,7 +108,8 @@ function installSignalHandlers(controller: AbortController, currentUi: () => Ui 
     count += 1;
     currentUi()?.stopSpinner();
     if (count > 1) process.exit(ExitCode.interrupted); // second Ctrl-C: leave now
-    currentUi()?.writeErr(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`);
+    const ui = currentUi();
+    if (ui?.announceInterrupt) ui.writeErr(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`);
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -4,7 +4,10 @@ import { KeystoneError } from '../errors.js';
 import { findK3d } from '../cluster/prerequisites.js';
 import { observeCluster, type ClusterPhase } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
-import { listNodes, type NodeSummary } from '../kube/nodes.js';
+import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
+import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
+import { stackNamespace } from '../operate/stack-objects.js';
 import { renderTable } from '../ui/table.js';
 
 export interface StatusReport {
@@ -18,7 +21,72 @@ export interface StatusReport {
   };
   api: { reachable: boolean; server?: string; error?: string };
   nodes: NodeSummary[];
+  stack: StackReport | null;
   healthy: boolean;
+  /** One line: what is wrong, or that all is well. */
+  verdict: string;
+}
+
+export interface StackReport {
+  namespace: string;
+  deployments: { name: string; ready: number; desired: number; upToDate: boolean }[];
+  volumes: { name: string; phase: string; capacity?: string }[];
+  services: { name: string; type: string; clusterIP?: string; ports: string[] }[];
+  simulations: { name: string; tool: string; runId?: string; state: string; startedAt?: string }[];
+}
+
+interface JobObject extends KubeObject {
+  spec?: { suspend?: boolean };
+  status?: { active?: number; startTime?: string; conditions?: { type: string; status: string }[] };
+}
+
+function jobState(job: JobObject): string {
+  const conditions = job.status?.conditions ?? [];
+  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'Succeeded';
+  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'Failed';
+  if (job.spec?.suspend) return 'Suspended';
+  return (job.status?.active ?? 0) > 0 ? 'Running' : 'Pending';
+}
+
+/** Nodes and the whole stack in one round of parallel list requests. */
+async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {
+  const ns = stackNamespace;
+  const [nodes, deployments, claims, services, jobs] = await Promise.all([
+    client.list<NodeObject>('/api/v1/nodes'),
+    client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`),
+    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`),
+    client.list<KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }>(`/api/v1/namespaces/${ns}/services`),
+    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`),
+  ]);
+  const runs = jobs.items
+    .filter((j) => !j.metadata?.labels?.['keystone.io/simulation-template'])
+    .map((j) => ({
+      name: j.metadata?.name ?? '',
+      tool: j.metadata?.labels?.['keystone.io/simulation'] ?? '',
+      runId: j.metadata?.labels?.['keystone.io/run-id'],
+      state: jobState(j),
+      startedAt: j.status?.startTime,
+    }))
+    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+  const running = runs.filter((r) => r.state === 'Running' || r.state === 'Pending');
+  const recent = runs.filter((r) => r.state !== 'Running' && r.state !== 'Pending').slice(0, 5);
+  return {
+    nodes: nodes.items.map(summarizeNode).sort((a, b) => a.name.localeCompare(b.name)),
+    stack: {
+      namespace: ns,
+      deployments: deployments.items
+        .map((d) => ({ name: d.metadata?.name ?? '', ready: d.status?.availableReplicas ?? 0, desired: d.spec?.replicas ?? 1, upToDate: rolloutStatus(d).done }))
+        .sort((a, b) => a.name.localeCompare(b.name)),
+      volumes: claims.items.map((c) => ({ name: c.metadata?.name ?? '', phase: c.status?.phase ?? 'Pending', ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}) })),
+      services: services.items.map((svc) => ({
+        name: svc.metadata?.name ?? '',
+        type: svc.spec?.type ?? 'ClusterIP',
+        ...(svc.spec?.clusterIP ? { clusterIP: svc.spec.clusterIP } : {}),
+        ports: (svc.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`),
+      })),
+      simulations: [...running, ...recent],
+    },
+  };
 }
 
 export async function gatherStatus(app: AppContext): Promise<StatusReport> {
@@ -29,21 +97,29 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
     cluster: { name: target.local ? config.metadata.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
     api: { reachable: false },
     nodes: [],
+    stack: null,
     healthy: false,
+    verdict: '',
   };
   if (target.local) {
     if (!(await findK3d(app.runner, app.env))) {
       report.api.error = 'k3d is not installed';
+      report.verdict = verdict(report, 0);
       return report;
     }
     const state = observeCluster(config.metadata.name, await k3dFindCluster(app.runner, config.metadata.name));
     report.cluster = { ...report.cluster, phase: state.phase, servers: state.servers, agents: state.agents };
-    if (state.phase === 'absent' || state.phase === 'stopped') return report;
+    if (state.phase === 'absent' || state.phase === 'stopped') {
+      report.verdict = verdict(report, 0);
+      return report;
+    }
   }
   try {
     const client = await app.kube(target);
     report.api.server = client.server;
-    report.nodes = await listNodes(client);
+    const { nodes, stack } = await readCluster(client);
+    report.nodes = nodes;
+    report.stack = stack;
     report.api.reachable = true;
     if (!target.local) report.cluster.phase = 'running';
   } catch (err) {
@@ -51,13 +127,12 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
     report.api.error = err.message;
   }
   const expected = target.local ? config.servers + config.agents : Math.max(report.nodes.length, 1);
-  report.healthy =
-    report.api.reachable &&
-    report.cluster.phase === 'running' &&
-    report.nodes.length >= expected &&
-    report.nodes.every((n) => n.ready);
+  report.verdict = verdict(report, expected);
+  report.healthy = report.verdict === healthyVerdict;
   return report;
 }
+
+const healthyVerdict = 'Healthy: all nodes Ready, every deployment ready, volumes bound.';
 
 export function renderStatus(report: StatusReport): string {
   const c = report.cluster;
@@ -78,19 +153,48 @@ export function renderStatus(report: StatusReport): string {
       ),
     );
   }
+  const stack = report.stack;
+  if (stack && stack.deployments.length + stack.volumes.length + stack.services.length > 0) {
+    lines.push('');
+    lines.push(
+      renderTable(
+        ['DEPLOYMENT', 'READY', 'UP-TO-DATE'],
+        stack.deployments.map((d) => [d.name, `${d.ready}/${d.desired}`, d.upToDate ? 'yes' : 'rolling out']),
+      ),
+    );
+    if (stack.volumes.length) {
+      lines.push('');
+      lines.push(renderTable(['VOLUME', 'STATUS', 'CAPACITY'], stack.volumes.map((v) => [v.name, v.phase, v.capacity ?? ''])));
+    }
+    if (stack.services.length) {
+      lines.push('');
+      lines.push(renderTable(['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], stack.services.map((svc) => [svc.name, svc.type, svc.clusterIP ?? '', svc.ports.join(',')])));
+    }
+    if (stack.simulations.length) {
+      lines.push('');
+      lines.push(renderTable(['SIMULATION', 'TOOL', 'STATE', 'STARTED'], stack.simulations.map((j) => [j.runId ?? j.name, j.tool, j.state, j.startedAt ?? ''])));
+    }
+  }
   lines.push('');
-  lines.push(report.healthy ? 'Healthy: all nodes Ready.' : `Not healthy: ${verdict(report)}`);
+  lines.push(report.verdict);
   return lines.join('\n');
 }
 
-function verdict(report: StatusReport): string {
-  if (report.cluster.phase === 'absent') return 'the cluster does not exist; run `keystone setup`.';
-  if (report.cluster.phase === 'stopped') return 'the cluster is stopped; run `keystone start`.';
-  if (report.cluster.phase === 'degraded') return 'some cluster nodes are stopped; run `keystone start`.';
-  if (!report.api.reachable) return 'the Kubernetes API cannot be reached.';
+function verdict(report: StatusReport, expectedNodes: number): string {
+  if (report.cluster.phase === 'absent') return 'Not healthy: the cluster does not exist; run `keystone setup`.';
+  if (report.cluster.phase === 'stopped') return 'Not healthy: the cluster is stopped; run `keystone start`.';
+  if (report.cluster.phase === 'degraded') return 'Not healthy: some cluster nodes are stopped; run `keystone start`.';
+  if (!report.api.reachable) return 'Not healthy: the Kubernetes API cannot be reached.';
   const notReady = report.nodes.filter((n) => !n.ready).map((n) => n.name);
-  if (notReady.length) return `nodes not Ready: ${notReady.join(', ')}.`;
-  return 'fewer nodes than the config asks for are registered.';
+  if (notReady.length) return `Not healthy: nodes not Ready: ${notReady.join(', ')}.`;
+  if (report.nodes.length < expectedNodes) return 'Not healthy: fewer nodes than the config asks for are registered.';
+  const stack = report.stack;
+  if (!stack || stack.deployments.length === 0) return 'Not healthy: the stack is not deployed; run `keystone setup`.';
+  const behind = stack.deployments.filter((d) => d.ready < d.desired || !d.upToDate).map((d) => `${d.name} ${d.ready}/${d.desired}`);
+  if (behind.length) return `Not healthy: deployments not ready: ${behind.join(', ')} (see \`keystone pods\`).`;
+  const unbound = stack.volumes.filter((v) => v.phase !== 'Bound').map((v) => `${v.name} ${v.phase}`);
+  if (unbound.length) return `Not healthy: volumes not bound: ${unbound.join(', ')}.`;
+  return healthyVerdict;
 }
 
 export async function status(app: AppContext, output: string | undefined): Promise<StatusReport> {

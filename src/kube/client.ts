@@ -71,9 +71,16 @@ export interface WatchHandle {
   stop(): void;
 }
 
+export interface ByteStream {
+  body: AsyncIterable<Buffer>;
+  stop(): void;
+}
+
 export interface KubeClient {
   readonly target: KubeTarget;
   readonly server: string;
+  /** A streaming GET (pod logs): the body as it arrives; throws KubeApiError for non-2xx. */
+  stream(spec: RequestSpec): Promise<ByteStream>;
   request<T>(spec: RequestSpec): Promise<T>;
   /** A list of every page (limit/continue), so big collections never arrive as one huge body. */
   list<T extends KubeObject>(path: string, query?: RequestSpec['query']): Promise<KubeList<T>>;
@@ -231,6 +238,14 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
           await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay)); // jitter spreads retries out
         }
       }
+    },
+    async stream(spec: RequestSpec): Promise<ByteStream> {
+      const controller = new AbortController();
+      spec.signal?.addEventListener('abort', () => controller.abort());
+      const res = await send({ ...spec, signal: controller.signal });
+      const code = res.statusCode ?? 0;
+      if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
+      return { body: res, stop: () => controller.abort() };
     },
     async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}): Promise<KubeList<T>> {
       const items: T[] = [];

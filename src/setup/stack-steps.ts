@@ -102,6 +102,9 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
         const changed = results
           .filter((r) => r.result.kind === 'Deployment' && rolloutPending(r.result))
           .map((r) => r.result.metadata?.name);
+        for (const r of results.filter((x) => x.keptReplicas !== undefined)) {
+          app.ui.info(`  kept ${r.manifest.object.metadata.name} at ${r.keptReplicas} replicas (set by \`keystone scale\`; --force-conflicts resets it to the manifest's)`);
+        }
         return `applied ${rest.length} objects${changed.length ? `; rolling out ${changed.join(', ')}` : ''}`;
       },
     },

@@ -19,7 +19,12 @@ export interface ApplyOptions {
 export interface Applied {
   manifest: Manifest;
   result: KubeObject;
+  /** Set when the replica count `keystone scale` chose was kept instead of the manifest's. */
+  keptReplicas?: number;
 }
+
+/** The field manager `keystone scale` uses (see src/operate/rollouts.ts). */
+const scaleManager = 'keystone-scale';
 
 export function describeManifest(m: Manifest): string {
   const ns = m.object.metadata.namespace;
@@ -27,21 +32,38 @@ export function describeManifest(m: Manifest): string {
 }
 
 export async function applyManifest(client: KubeClient, manifest: Manifest, options: ApplyOptions = {}): Promise<Applied> {
-  const { object, info } = manifest;
   try {
-    const result = await client.request<KubeObject>({
-      method: 'PATCH',
-      path: objectPath(info, object.metadata.name, object.metadata.namespace),
-      query: { fieldManager, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
-      // JSON is valid YAML, and the apply content type takes YAML.
-      body: JSON.stringify(object),
-      contentType: 'application/apply-patch+yaml',
-      retry: true, // an apply patch is idempotent
-    });
-    return { manifest, result };
+    return { manifest, result: await sendApply(client, manifest.object, manifest, options) };
   } catch (err) {
+    if (!options.forceConflicts && onlyScaledReplicas(err)) {
+      // The user scaled this Deployment with `keystone scale`: keep their replica count by
+      // applying everything else (keystone then no longer claims spec.replicas).
+      const { replicas: _dropped, ...spec } = (manifest.object.spec ?? {}) as Record<string, unknown>;
+      const result = await sendApply(client, { ...manifest.object, spec }, manifest, options).catch((e: unknown) => {
+        throw explainApplyError(e, manifest);
+      });
+      return { manifest, result, keptReplicas: (result.spec as { replicas?: number } | undefined)?.replicas };
+    }
     throw explainApplyError(err, manifest);
   }
+}
+
+function onlyScaledReplicas(err: unknown): boolean {
+  if (!(err instanceof KubeApiError) || err.statusCode !== 409) return false;
+  const causes = err.status?.details?.causes ?? [];
+  return causes.length > 0 && causes.every((c) => c.field === '.spec.replicas' && (c.message ?? '').includes(`"${scaleManager}"`));
+}
+
+function sendApply(client: KubeClient, object: Manifest['object'], manifest: Manifest, options: ApplyOptions): Promise<KubeObject> {
+  return client.request<KubeObject>({
+    method: 'PATCH',
+    path: objectPath(manifest.info, object.metadata.name, object.metadata.namespace),
+    query: { fieldManager, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
+    // JSON is valid YAML, and the apply content type takes YAML.
+    body: JSON.stringify(object),
+    contentType: 'application/apply-patch+yaml',
+    retry: true, // an apply patch is idempotent
+  });
 }
 
 function explainApplyError(err: unknown, manifest: Manifest): unknown {

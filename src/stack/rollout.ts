@@ -118,6 +118,8 @@ export interface StackWaitOptions {
   onProgress?: (text: string) => void;
   signal?: AbortSignal;
   clock?: Clock;
+  /** Only these pods' problems end the wait (default: every non-simulation pod of the namespace). */
+  podFilter?: (pod: PodObject) => boolean;
 }
 
 export async function waitForStack(client: KubeClient, options: StackWaitOptions): Promise<void> {
@@ -180,7 +182,7 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
     clock: options.clock,
     evaluate: (items) => {
       for (const pod of items) {
-        if (pod.metadata?.labels?.['keystone.io/simulation']) continue; // simulation runs report their own failures
+        if (options.podFilter ? !options.podFilter(pod) : pod.metadata?.labels?.['keystone.io/simulation']) continue; // simulation runs report their own failures
         const problem = podProblem(pod, options.localImages);
         if (problem) {
           return {

@@ -39,6 +39,8 @@ export class Ui {
   readonly interactive: boolean;
   private spinnerFactory: SpinnerFactory | undefined;
   private activeSpinner: Spinner | undefined;
+  /** Whether Ctrl-C prints "Interrupted: stopping"; streaming commands (logs -f) end quietly. */
+  announceInterrupt = true;
 
   constructor(
     readonly streams: Streams,

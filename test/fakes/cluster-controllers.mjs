@@ -25,6 +25,17 @@ export function effectivePullPolicy(container) {
   return tag === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
+/** Each fake node has this much allocatable memory; bigger requests are Unschedulable. */
+const nodeMemoryBytes = 8 * 1024 ** 3;
+
+function quantityBytes(q) {
+  if (!q) return 0;
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(String(q));
+  if (!m) return 0;
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2]] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 const shortHash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
 let podCounter = 0;
 const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
@@ -40,7 +51,17 @@ export function attachControllers(api, options = {}) {
   /** Images no registry serves: the locally built ones, unless imported. */
   const unpullable = new Set((options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map((n) => normalizeImage(n).replace(/:latest$/, '')));
   const crashImages = new Set((options.crashImages ?? []).map((n) => normalizeImage(n)));
-  const controls = { nodeImages, unpullable, crashImages, paused: false };
+  const controls = {
+    nodeImages,
+    unpullable,
+    crashImages,
+    paused: false,
+    /**
+     * What a Job's pod does once its container runs: log lines, then an exit. Tests replace it.
+     * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number, reason?: string, lineDelayMs?: number, runMs?: number }}
+     */
+    program: (pod) => ({ lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`], exitCode: 0 }),
+  };
 
   const isPullable = (image) => !unpullable.has(normalizeImage(image).replace(/:[^:/]+$/, ''));
 
@@ -68,9 +89,15 @@ export function attachControllers(api, options = {}) {
       api.update('jobs', { ...obj, status: { ...obj.status, conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }] } });
     }
     if (resource === 'deployments' && type !== 'DELETED') reconcileDeployment(ns, obj.metadata.name);
+    if (resource === 'jobs' && type !== 'DELETED' && !obj.spec?.suspend) reconcileJob(ns, obj.metadata.name);
+    if (resource === 'jobs' && type === 'DELETED') {
+      for (const p of api.objects('pods')) if (p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === obj.metadata.name) api.remove('pods', ns, p.metadata.name);
+    }
     if (resource === 'pods') {
       const owner = obj.metadata.labels?.['fake.keystone/deployment'];
       if (owner) reconcileDeployment(ns, owner);
+      const job = obj.metadata.labels?.['batch.kubernetes.io/job-name'];
+      if (job && type !== 'ADDED') reconcileJob(ns, job);
       if (type === 'ADDED' && !obj.spec.nodeName) schedule(ns, obj.metadata.name);
     }
   });
@@ -129,6 +156,113 @@ export function attachControllers(api, options = {}) {
     if (JSON.stringify(d.status) !== JSON.stringify(status)) api.update('deployments', { ...d, status });
   }
 
+  function jobPods(ns, name) {
+    return api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
+  }
+
+  function reconcileJob(ns, name) {
+    const job = api.get('jobs', ns, name);
+    if (!job || job.spec.suspend) return;
+    if ((job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return;
+    const indexed = job.spec.completionMode === 'Indexed';
+    const completions = job.spec.completions ?? 1;
+    const parallelism = job.spec.parallelism ?? 1;
+    const pods = jobPods(ns, name);
+    const indexOf = (p) => Number(p.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] ?? 0);
+    const done = pods.filter((p) => p.status?.phase === 'Succeeded');
+    const failed = pods.filter((p) => p.status?.phase === 'Failed');
+    const active = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const status = { ...job.status, startTime: job.status?.startTime ?? now, active: active.length, succeeded: done.length, failed: failed.length };
+    if (indexed) {
+      status.completedIndexes = [...new Set(done.map(indexOf))].sort((a, b) => a - b).join(',') || undefined;
+      status.failedIndexes = [...new Set(failed.map(indexOf))].sort((a, b) => a - b).join(',') || undefined;
+    }
+    const conditions = (job.status?.conditions ?? []).filter((c) => c.type !== 'Suspended');
+    const perIndex = indexed && job.spec.backoffLimitPerIndex !== undefined;
+    const tooManyFailures = perIndex ? false : failed.length > (job.spec.backoffLimit ?? 6);
+    const finishedIndexes = new Set([...done, ...failed].map(indexOf));
+    const allFinished = indexed ? finishedIndexes.size >= completions : done.length >= completions;
+    const deadline = job.spec.activeDeadlineSeconds && Date.now() - Date.parse(status.startTime) > job.spec.activeDeadlineSeconds * 1000;
+    let terminal;
+    if (deadline) terminal = { type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
+    else if (tooManyFailures) terminal = { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
+    else if (allFinished && failed.length > 0 && perIndex) terminal = { type: 'Failed', reason: 'FailedIndexes', message: 'Job has failed indexes' };
+    else if (allFinished && done.length > 0) terminal = { type: 'Complete', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' };
+    if (terminal) {
+      for (const p of active) api.remove('pods', ns, p.metadata.name);
+      status.active = 0;
+      if (terminal.type === 'Complete') status.completionTime = now;
+      conditions.push({ type: terminal.type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget', status: 'True', reason: terminal.reason, message: terminal.message });
+      conditions.push({ type: terminal.type, status: 'True', reason: terminal.reason, message: terminal.message, lastTransitionTime: now });
+    } else {
+      // Start pods up to the parallelism: per missing index, or one at a time (with retries) otherwise.
+      if (indexed) {
+        const taken = new Set(pods.map(indexOf));
+        let running = active.length;
+        for (let i = 0; i < completions && running < parallelism; i++) {
+          if (taken.has(i)) continue;
+          createJobPod(job, i);
+          running++;
+        }
+      } else if (active.length === 0 && done.length < completions) {
+        createJobPod(job, undefined);
+      }
+      if (job.spec.activeDeadlineSeconds && !job.status?.startTime) api.later(job.spec.activeDeadlineSeconds * 1000 + 5, () => reconcileJob(ns, name));
+    }
+    const next = { ...status, conditions };
+    for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
+    if (JSON.stringify(job.status) !== JSON.stringify(next)) api.update('jobs', { ...job, status: next });
+  }
+
+  function createJobPod(job, index) {
+    const ns = job.metadata.namespace;
+    const name = job.metadata.name;
+    const spec = structuredClone(job.spec.template.spec);
+    if (index !== undefined) for (const c of spec.containers) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', value: String(index) }];
+    api.create('pods', {
+      metadata: {
+        name: `${name}-${index !== undefined ? `${index}-` : ''}${podSuffix()}`,
+        namespace: ns,
+        labels: { ...job.spec.template.metadata?.labels, 'batch.kubernetes.io/job-name': name, 'job-name': name, 'batch.kubernetes.io/controller-uid': job.metadata.uid },
+        annotations: index !== undefined ? { 'batch.kubernetes.io/job-completion-index': String(index) } : {},
+        ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata.uid, controller: true }],
+      },
+      spec,
+      status: { phase: 'Pending', conditions: [] },
+    });
+  }
+
+  /** A Job pod's container runs its "program": log lines over time, then it exits. */
+  function runProgram(ns, name) {
+    const pod = api.get('pods', ns, name);
+    if (!pod) return;
+    const index = pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'];
+    const plan = controls.program(pod, index === undefined ? undefined : Number(index));
+    const container = pod.spec.containers[0].name;
+    const lines = plan.lines ?? [];
+    const step = plan.lineDelayMs ?? 1;
+    lines.forEach((line, i) => api.later(step * (i + 1), () => api.get('pods', ns, name) && api.appendLog(ns, name, container, line)));
+    if (plan.exitCode === null) return; // runs until deleted
+    api.later(step * (lines.length + 1) + (plan.runMs ?? 0), () => {
+      const current = api.get('pods', ns, name);
+      if (!current) return;
+      const exitCode = plan.exitCode ?? 0;
+      const now = new Date().toISOString();
+      const containerStatuses = current.status.containerStatuses.map((cs) => ({
+        ...cs,
+        ready: false,
+        started: false,
+        state: { terminated: { exitCode, reason: plan.reason ?? (exitCode === 0 ? 'Completed' : 'Error'), startedAt: cs.state?.running?.startedAt ?? now, finishedAt: now } },
+      }));
+      api.update('pods', {
+        ...current,
+        status: { ...current.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed', conditions: current.status.conditions.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'PodCompleted' } : c)), containerStatuses },
+      });
+      api.endLogs(ns, name, container);
+    });
+  }
+
   let nextNode = 0;
   function schedule(ns, name) {
     const pod = api.get('pods', ns, name);
@@ -136,10 +270,14 @@ export function attachControllers(api, options = {}) {
     const nodes = api.objects('nodes').filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     const claims = (pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName);
     const missingClaim = claims.find((c) => !api.get('persistentvolumeclaims', ns, c));
-    if (nodes.length === 0 || missingClaim) {
+    const total = api.objects('nodes').length;
+    const tooBig = pod.spec.containers.reduce((sum, c) => sum + quantityBytes(c.resources?.requests?.memory), 0) > nodeMemoryBytes;
+    if (nodes.length === 0 || missingClaim || tooBig) {
       const message = missingClaim
-        ? `0/${api.objects('nodes').length} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${api.objects('nodes').length} nodes are available.`
-        : `0/${api.objects('nodes').length} nodes are available: ${api.objects('nodes').length} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
+        ? `0/${total} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${total} nodes are available.`
+        : tooBig
+          ? `0/${total} nodes are available: ${total} Insufficient memory. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
+          : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
       api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
       return;
     }
@@ -199,6 +337,10 @@ export function attachControllers(api, options = {}) {
     });
     const backoff = statuses.find((s) => s.state.waiting?.reason === 'ErrImagePull');
     if (backoff) api.later(delay, () => startContainers(ns, name));
+    if (allReady) {
+      if (pod.metadata.labels?.['batch.kubernetes.io/job-name']) runProgram(ns, name);
+      else for (const c of pod.spec.containers) api.appendLog(ns, name, c.name, `${c.name} started on ${pod.spec.nodeName}`);
+    }
   }
 
   return controls;

@@ -18,5 +18,14 @@ if (argv[0] === 'version') {
   process.exit(0);
 }
 
+// kubectl [--kubeconfig F] --context C exec -it -n NS POD [-c C] -- CMD...
+const execAt = argv.indexOf('exec');
+if (execAt >= 0) {
+  const dash = argv.indexOf('--');
+  const command = argv.slice(dash + 1);
+  process.stdout.write(`fake exec in ${argv[argv.indexOf('-n') + 2]}: ${command.join(' ')}\n`);
+  process.exit(kubectl.execExitCode ?? 0);
+}
+
 process.stderr.write(`error: unknown command "${argv[0]}" for "kubectl"\n`);
 process.exit(1);

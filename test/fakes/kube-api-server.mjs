@@ -148,6 +148,7 @@ export async function startFakeKubeApi(options = {}) {
   function remove(resource, key) {
     const obj = store.get(resource).get(key);
     if (!obj) return undefined;
+    if (resource === 'pods') for (const c of obj.spec?.containers ?? []) endLogs(obj.metadata.namespace, obj.metadata.name, c.name);
     store.get(resource).delete(key);
     rv += 1;
     obj.metadata.resourceVersion = String(rv);
@@ -321,6 +322,9 @@ export async function startFakeKubeApi(options = {}) {
       return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
     }
     const current = objects.get(key);
+    if (r.sub === 'log' && r.resource === 'pods') return current ? streamLog(req, res, current, query) : notFound();
+    if (r.sub === 'scale' && r.resource === 'deployments') return scale(req, res, current, r, notFound);
+    if (r.sub && r.sub !== 'status') return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     if (req.method === 'GET') return current ? send(res, 200, current) : notFound();
     if (req.method === 'DELETE') {
       const removed = remove(r.resource, key);
@@ -406,6 +410,102 @@ export async function startFakeKubeApi(options = {}) {
     return conflicts;
   }
 
+  // --- /scale ------------------------------------------------------------------------------
+  function scaleOf(d) {
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: d.metadata.name, namespace: d.metadata.namespace, resourceVersion: d.metadata.resourceVersion, uid: d.metadata.uid },
+      spec: { replicas: d.spec.replicas ?? 1 },
+      status: { replicas: d.status?.replicas ?? 0, selector: Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    };
+  }
+
+  async function scale(req, res, current, r, notFound) {
+    if (!current) return notFound();
+    if (req.method === 'GET') return send(res, 200, scaleOf(current));
+    if (req.method !== 'PATCH' && req.method !== 'PUT') return send(res, 405, status(405, 'MethodNotAllowed', 'method not allowed'));
+    const body = JSON.parse(await readBody(req));
+    const replicas = body.spec?.replicas;
+    if (!Number.isInteger(replicas) || replicas < 0) {
+      return send(res, 422, status(422, 'Invalid', `Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`));
+    }
+    const url = new URL(req.url, 'http://fake');
+    const manager = url.searchParams.get('fieldManager') ?? 'kubectl';
+    claimFields(r.resource, `${current.metadata.namespace}/${current.metadata.name}`, manager, { spec: { replicas } }, current, { apply: false });
+    const next = structuredClone(current);
+    if (next.spec.replicas !== replicas) {
+      next.spec.replicas = replicas;
+      next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      update(r.resource, next);
+    }
+    return send(res, 200, scaleOf(next));
+  }
+
+  // --- /log --------------------------------------------------------------------------------
+  /** @type {Map<string, {text: string, time: string}[]>} ns/pod/container -> lines */
+  const logs = new Map();
+  /** @type {Map<string, Set<(line: {text: string, time: string} | null) => void>>} */
+  const logFollowers = new Map();
+
+  function appendLog(namespace, pod, container, text) {
+    const key = `${namespace}/${pod}/${container}`;
+    const entry = { text, time: new Date().toISOString() };
+    const list = logs.get(key) ?? [];
+    list.push(entry);
+    logs.set(key, list);
+    for (const f of logFollowers.get(key) ?? []) f(entry);
+  }
+
+  /** Ends the streams of followers (the container terminated or the pod went away). */
+  function endLogs(namespace, pod, container) {
+    const key = `${namespace}/${pod}/${container}`;
+    for (const f of logFollowers.get(key) ?? []) f(null);
+    logFollowers.delete(key);
+  }
+
+  function streamLog(req, res, pod, query) {
+    const containers = pod.spec.containers.map((c) => c.name);
+    const container = query.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
+    if (!container) {
+      return send(res, 400, status(400, 'BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`));
+    }
+    if (!containers.includes(container)) {
+      return send(res, 400, status(400, 'BadRequest', `container ${container} is not valid for pod ${pod.metadata.name}`));
+    }
+    const cs = pod.status?.containerStatuses?.find((c) => c.name === container);
+    const previous = query.get('previous') === 'true';
+    if (previous && !(cs?.restartCount > 0)) {
+      return send(res, 400, status(400, 'BadRequest', `previous terminated container "${container}" in pod "${pod.metadata.name}" not found`));
+    }
+    if (!cs || (!cs.state?.running && !cs.state?.terminated && !previous)) {
+      return send(res, 400, status(400, 'BadRequest', `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${cs?.state?.waiting?.reason ?? 'ContainerCreating'}`));
+    }
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}/${container}`;
+    let lines = logs.get(key) ?? [];
+    const since = query.get('sinceSeconds');
+    if (since) lines = lines.filter((l) => Date.parse(l.time) >= Date.now() - Number(since) * 1000);
+    const tail = query.get('tailLines');
+    if (tail !== null) lines = lines.slice(Math.max(0, lines.length - Number(tail)));
+    const timestamps = query.get('timestamps') === 'true';
+    const format = (l) => `${timestamps ? `${l.time} ` : ''}${l.text}\n`;
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    for (const l of lines) res.write(format(l));
+    const follow = query.get('follow') === 'true';
+    if (!follow || cs.state?.terminated) return res.end();
+    const set = logFollowers.get(key) ?? new Set();
+    logFollowers.set(key, set);
+    const follower = (l) => {
+      if (l === null) {
+        set.delete(follower);
+        res.end();
+      } else res.write(format(l));
+    };
+    set.add(follower);
+    req.on('close', () => set.delete(follower));
+    api.openWatches.add(() => res.end());
+  }
+
   function strip(obj) {
     const { metadata, ...rest } = obj;
     const { resourceVersion, managedFields, ...meta } = metadata ?? {};
@@ -463,6 +563,9 @@ export async function startFakeKubeApi(options = {}) {
     update,
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
     setNodeReady,
+    appendLog,
+    endLogs,
+    logLines: (namespace, pod, container) => (logs.get(`${namespace}/${pod}/${container}`) ?? []).map((l) => l.text),
     /** Forget old events, as etcd compaction does: watches from before now get 410 Gone. */
     compact() {
       history = [];

@@ -1,0 +1,67 @@
+/** `keystone logs <service|pod>`: one pod's or a whole service's logs, optionally followed. */
+import type { AppContext } from '../app-context.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { followLogs, type LogOptions } from '../operate/follow-logs.js';
+import { requireObjectName } from '../operate/names.js';
+import { resolvePodSource } from '../operate/stack-objects.js';
+import { simulationTools } from '../project.js';
+
+export interface LogsFlags {
+  follow?: boolean;
+  since?: string;
+  tail?: string;
+  timestamps?: boolean;
+  previous?: boolean;
+  container?: string;
+}
+
+export function parseLogOptions(flags: LogsFlags): LogOptions {
+  let tail: number | undefined;
+  if (flags.tail !== undefined) {
+    if (!/^\d+$/.test(flags.tail) || Number(flags.tail) > 1_000_000) throw new UsageError(`--tail "${flags.tail}" is not a line count`, 'use a whole number, e.g. --tail 100');
+    tail = Number(flags.tail);
+  }
+  const options: LogOptions = { follow: Boolean(flags.follow), timestamps: Boolean(flags.timestamps), previous: Boolean(flags.previous), tail };
+  if (flags.since !== undefined) options.sinceSeconds = Math.max(1, Math.ceil(parseDuration(flags.since, '--since') / 1000));
+  if (flags.container !== undefined) options.container = requireObjectName(flags.container, 'container');
+  return options;
+}
+
+const prefixColors = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'redBright', 'cyanBright', 'magentaBright'] as const;
+
+export async function logs(app: AppContext, name: string, flags: LogsFlags): Promise<number> {
+  requireObjectName(name, 'service or pod');
+  const options = parseLogOptions(flags);
+  const { config } = await app.clusterConfig();
+  const client = await app.kube(app.target(config.metadata.name));
+  const { source, pods } = await resolvePodSource(client, name, simulationTools);
+  if (pods.length === 0 && !options.follow) {
+    app.ui.info(`No pods for ${source.kind} ${name} yet.`);
+    return ExitCode.ok;
+  }
+  app.ui.announceInterrupt = false;
+  const colors = new Map<string, (typeof prefixColors)[number]>();
+  const c = app.ui.color;
+  await followLogs(
+    client,
+    source,
+    pods,
+    options,
+    {
+      line: (prefix, key, text) => {
+        if (prefix === undefined) return app.ui.data(text);
+        const podKey = key.split('/')[0] ?? key;
+        let color = colors.get(podKey);
+        if (!color) {
+          color = prefixColors[colors.size % prefixColors.length]!;
+          colors.set(podKey, color);
+        }
+        app.ui.data(`${c[color](`[${prefix}]`)} ${text}`);
+      },
+      notice: (text) => app.ui.warn(text),
+    },
+    app.signal,
+  );
+  return app.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+}

@@ -1,0 +1,34 @@
+/** `keystone pods`: the stack's pods with what is wrong with the unhealthy ones. */
+import type { AppContext } from '../app-context.js';
+import { listPods, stackNamespace } from '../operate/stack-objects.js';
+import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary.js';
+import { renderTable } from '../ui/table.js';
+
+export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
+  const { config } = await app.clusterConfig();
+  const client = await app.kube(app.target(config.metadata.name));
+  const now = Date.now();
+  const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => a.name.localeCompare(b.name));
+  if (output === 'json') {
+    app.ui.json(summaries);
+    return summaries;
+  }
+  if (summaries.length === 0) {
+    app.ui.info(`No pods in namespace ${stackNamespace}.`);
+    return summaries;
+  }
+  const wide = output === 'wide';
+  const headers = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'NODE', ...(wide ? ['IP', 'MESSAGE'] : [])];
+  const c = app.ui.color;
+  const rows = summaries.map((s) => [
+    s.name,
+    s.ready,
+    s.healthy || s.phase === 'Pending' && s.status === 'ContainerCreating' ? s.status : c.red(s.status),
+    String(s.restarts),
+    formatAge(s.ageSeconds),
+    s.node ?? '<none>',
+    ...(wide ? [s.ip ?? '<none>', s.message ?? ''] : []),
+  ]);
+  app.ui.data(renderTable(headers, rows));
+  return summaries;
+}

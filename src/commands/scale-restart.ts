@@ -1,0 +1,72 @@
+/** `keystone scale <deployment> <replicas>` and `keystone restart <deployment|all>`. */
+import { join } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { requireLabelName } from '../operate/names.js';
+import { parseReplicas, restartDeployments, scaleDeployment, waitForDeployments } from '../operate/rollouts.js';
+import { listDeployments, noDeployment } from '../operate/stack-objects.js';
+import { loadImageSpecs } from '../images/images.js';
+import { runSteps } from '../steps/run-steps.js';
+
+const defaultWaitMs = 5 * 60_000;
+
+async function localImages(app: AppContext): Promise<string[]> {
+  return (await loadImageSpecs(join(app.paths.root, 'images', 'compose.yaml'))).map((s) => s.image);
+}
+
+export async function scale(app: AppContext, name: string, replicasText: string): Promise<void> {
+  requireLabelName(name, 'deployment');
+  const replicas = parseReplicas(replicasText);
+  const { config } = await app.clusterConfig();
+  const client = await app.kube(app.target(config.metadata.name));
+  await runSteps(
+    app.ui,
+    [
+      {
+        title: `scale ${name} to ${replicas}`,
+        run: async (progress) => {
+          const deployments = await scaleDeployment(client, name, replicas);
+          const target = deployments.filter((d) => d.metadata?.name === name);
+          await waitForDeployments(client, target, {
+            timeoutMs: app.timeoutMs(defaultWaitMs),
+            onProgress: (t) => progress.update(t),
+            signal: app.signal,
+            localImages: await localImages(app),
+          });
+          return `${name} scaled to ${replicas} (${replicas}/${replicas} ready)`;
+        },
+      },
+    ],
+    app.signal,
+  );
+}
+
+export async function restart(app: AppContext, name: string): Promise<void> {
+  if (name !== 'all') requireLabelName(name, 'deployment');
+  const { config } = await app.clusterConfig();
+  const client = await app.kube(app.target(config.metadata.name));
+  const all = await listDeployments(client);
+  const chosen = name === 'all' ? all : all.filter((d) => d.metadata?.name === name);
+  if (chosen.length === 0) throw noDeployment(name, all);
+  const names = chosen.map((d) => d.metadata?.name ?? '');
+  await runSteps(
+    app.ui,
+    [
+      {
+        title: `restart ${names.join(', ')}`,
+        run: async (progress) => {
+          await restartDeployments(client, names);
+          // Re-read: the restart bumped each generation, which the rollout wait must see observed.
+          const restarted = (await listDeployments(client)).filter((d) => names.includes(d.metadata?.name ?? ''));
+          await waitForDeployments(client, restarted, {
+            timeoutMs: app.timeoutMs(defaultWaitMs),
+            onProgress: (t) => progress.update(t),
+            signal: app.signal,
+            localImages: await localImages(app),
+          });
+          return `restarted ${names.join(', ')}: new pods ready`;
+        },
+      },
+    ],
+    app.signal,
+  );
+}

@@ -1,0 +1,41 @@
+/** `keystone shell <pod|service> [-c container] [-- command...]`: kubectl exec with the terminal passed through. */
+import type { AppContext } from '../app-context.js';
+import { KeystoneError } from '../errors.js';
+import { requireObjectName } from '../operate/names.js';
+import { resolvePodSource } from '../operate/stack-objects.js';
+import { summarizePod } from '../operate/pod-summary.js';
+import { simulationTools } from '../project.js';
+
+/** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
+export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
+
+export async function shell(app: AppContext, name: string, command: string[], options: { container?: string; stdinIsTTY: boolean }): Promise<number> {
+  requireObjectName(name, 'pod or service');
+  if (options.container !== undefined) requireObjectName(options.container, 'container');
+  const { config } = await app.clusterConfig();
+  const target = app.target(config.metadata.name);
+  const client = await app.kube(target);
+  const { source, pods } = await resolvePodSource(client, name, simulationTools);
+  const running = pods.filter((p) => p.status?.phase === 'Running');
+  const ready = running.filter((p) => summarizePod(p).healthy);
+  const pod = ready[0] ?? running[0];
+  if (!pod) {
+    throw new KeystoneError(`no running pod for ${source.kind} ${name}`, { hint: '`keystone pods` shows their state' });
+  }
+  const args = [
+    ...(target.kubeconfigPath ? ['--kubeconfig', target.kubeconfigPath] : []),
+    '--context',
+    target.context,
+    'exec',
+    options.stdinIsTTY ? '-it' : '-i',
+    '-n',
+    pod.metadata?.namespace ?? 'keystone',
+    pod.metadata?.name ?? '',
+    ...(options.container ? ['-c', options.container] : []),
+    '--',
+    ...(command.length > 0 ? command : shellFallback),
+  ];
+  app.ui.debug(`shell into pod ${pod.metadata?.name}`);
+  const result = await app.runner.run('kubectl', args, { stdio: 'inherit', reject: false, timeoutMs: 0 });
+  return result.exitCode;
+}

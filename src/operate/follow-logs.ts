@@ -1,0 +1,213 @@
+/**
+ * Logs of one or many pods, interleaved line by line with a short pod prefix. With follow,
+ * pods that appear later (a restart, a scale-up) are picked up from a watch, and streaming
+ * starts as soon as a container runs or has terminated (not when it is Ready: fast pods skip Ready).
+ */
+import type { KubeClient, KubeObject, WatchEvent } from '../kube/client.js';
+import { KubeApiError } from '../kube/client.js';
+import type { PodObject } from '../stack/rollout.js';
+import { LineSplitter } from './log-lines.js';
+import { stackNamespace, type PodSource } from './stack-objects.js';
+
+export interface LogOptions {
+  follow: boolean;
+  sinceSeconds?: number;
+  tail?: number;
+  timestamps: boolean;
+  previous: boolean;
+  container?: string;
+  namespace?: string;
+}
+
+export interface LogSink {
+  line(prefix: string | undefined, podKey: string, text: string): void;
+  notice(text: string): void;
+}
+
+/** "celery-worker-5d9c7f-x7k2p" → "celery-worker-x7k2p": the ReplicaSet hash tells users nothing. */
+export function shortPodName(pod: PodObject): string {
+  const name = pod.metadata?.name ?? '';
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  return hash ? name.replace(`-${hash}-`, '-') : name;
+}
+
+function containerReady(pod: PodObject, container: string, previous: boolean): 'stream' | 'wait' | 'gone' {
+  const cs = pod.status?.containerStatuses?.find((c) => c.name === container);
+  if (previous) return cs && (cs.restartCount ?? 0) > 0 ? 'stream' : 'gone';
+  if (cs?.state?.running || cs?.state?.terminated) return 'stream';
+  return 'wait';
+}
+
+export async function followLogs(
+  client: KubeClient,
+  source: PodSource,
+  initial: PodObject[],
+  options: LogOptions,
+  sink: LogSink,
+  signal: AbortSignal,
+): Promise<void> {
+  const ns = options.namespace ?? stackNamespace;
+  const prefixed = source.kind !== 'pod';
+  const streaming = new Map<string, { restarts: number; stop: () => void; done: Promise<void> }>();
+  const tasks = new Set<Promise<void>>();
+
+  const containersOf = (pod: PodObject) => {
+    const names = (pod.spec?.containers ?? []).map((c) => c.name);
+    return options.container ? names.filter((n) => n === options.container) : names;
+  };
+
+  const start = (pod: PodObject, fromStart: boolean) => {
+    const containers = containersOf(pod);
+    if (options.container && containers.length === 0) {
+      sink.notice(`pod ${pod.metadata?.name} has no container "${options.container}"`);
+      return;
+    }
+    for (const container of containers) {
+      const key = `${pod.metadata?.name}/${container}`;
+      const restarts = pod.status?.containerStatuses?.find((c) => c.name === container)?.restartCount ?? 0;
+      const current = streaming.get(key);
+      if (current && current.restarts === restarts) continue;
+      const state = containerReady(pod, container, options.previous);
+      if (state === 'gone') {
+        sink.notice(`pod ${pod.metadata?.name} has no previous container "${container}"`);
+        continue;
+      }
+      if (state === 'wait') {
+        if (!options.follow) sink.notice(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
+        continue;
+      }
+      const prefix = prefixed ? (containers.length > 1 ? `${shortPodName(pod)}/${container}` : shortPodName(pod)) : undefined;
+      const controller = new AbortController();
+      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, fromStart, controller.signal, (text) => sink.line(prefix, key, text))
+        .catch((err) => {
+          if (!controller.signal.aborted && !signal.aborted) sink.notice(`logs of ${key}: ${(err as Error).message}`);
+        })
+        .finally(() => tasks.delete(task));
+      tasks.add(task);
+      streaming.set(key, { restarts, stop: () => controller.abort(), done: task });
+    }
+  };
+
+  for (const pod of initial) start(pod, false);
+
+  if (!options.follow) {
+    await Promise.all([...tasks]);
+    return;
+  }
+
+  const stopAll = () => {
+    for (const s of streaming.values()) s.stop();
+  };
+  signal.addEventListener('abort', stopAll);
+  try {
+    if (source.kind === 'pod') {
+      // One named pod: follow it until its container ends, as kubectl logs -f does.
+      const waiting = initial.filter((p) => containersOf(p).some((c) => containerReady(p, c, false) === 'wait'));
+      if (waiting.length > 0) await watchPods(client, ns, `metadata.name=${source.name}`, undefined, (pod) => start(pod, false), () => undefined, signal, () => streaming.size > 0);
+      while (tasks.size > 0 && !signal.aborted) await Promise.race([...tasks]);
+      return;
+    }
+    await watchPods(
+      client,
+      ns,
+      undefined,
+      source.selector,
+      (pod) => start(pod, true),
+      (pod) => {
+        for (const container of containersOf(pod)) streaming.get(`${pod.metadata?.name}/${container}`)?.stop();
+      },
+      signal,
+      () => false,
+    );
+  } finally {
+    signal.removeEventListener('abort', stopAll);
+    stopAll();
+    await Promise.allSettled([...tasks]);
+  }
+}
+
+function waitingReason(pod: PodObject, container: string): string {
+  return pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason ?? pod.status?.phase ?? 'Pending';
+}
+
+async function streamOne(
+  client: KubeClient,
+  ns: string,
+  pod: string,
+  container: string,
+  options: LogOptions,
+  fromStart: boolean,
+  signal: AbortSignal,
+  emit: (text: string) => void,
+): Promise<void> {
+  const stream = await client.stream({
+    path: `/api/v1/namespaces/${ns}/pods/${pod}/log`,
+    query: {
+      container,
+      follow: options.follow ? true : undefined,
+      previous: options.previous ? true : undefined,
+      timestamps: options.timestamps ? true : undefined,
+      // A pod that appears while following is shown from its first line.
+      tailLines: fromStart ? undefined : options.tail,
+      sinceSeconds: fromStart ? undefined : options.sinceSeconds,
+    },
+    signal,
+  });
+  const splitter = new LineSplitter(emit);
+  try {
+    for await (const chunk of stream.body) splitter.push(chunk as Buffer);
+  } catch (err) {
+    if (!signal.aborted) throw err;
+  } finally {
+    splitter.end();
+  }
+}
+
+/** Watches pods (resuming after drops) until the signal aborts or `until` says so. */
+async function watchPods(
+  client: KubeClient,
+  ns: string,
+  fieldSelector: string | undefined,
+  labelSelector: string | undefined,
+  onPod: (pod: PodObject) => void,
+  onGone: (pod: PodObject) => void,
+  signal: AbortSignal,
+  until: () => boolean,
+): Promise<void> {
+  let resourceVersion: string | undefined;
+  while (!signal.aborted && !until()) {
+    try {
+      if (resourceVersion === undefined) {
+        const list = await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { fieldSelector, labelSelector });
+        resourceVersion = list.metadata.resourceVersion;
+        for (const pod of list.items) onPod(pod);
+        if (until()) return;
+      }
+      let gone = false;
+      const handle = await client.watch<PodObject>(`/api/v1/namespaces/${ns}/pods`, { fieldSelector, labelSelector, resourceVersion, timeoutSeconds: 300 }, (event: WatchEvent<PodObject>) => {
+        if (event.type === 'ERROR') {
+          if ((event.object as unknown as { code?: number }).code === 410) gone = true;
+          handle.stop();
+          return;
+        }
+        resourceVersion = (event.object as KubeObject).metadata?.resourceVersion ?? resourceVersion;
+        if (event.type === 'DELETED') onGone(event.object);
+        else if (event.type !== 'BOOKMARK') onPod(event.object);
+        if (until()) handle.stop();
+      });
+      const onAbort = () => handle.stop();
+      signal.addEventListener('abort', onAbort);
+      await handle.done;
+      signal.removeEventListener('abort', onAbort);
+      if (gone) resourceVersion = undefined;
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof KubeApiError && err.statusCode === 410) {
+        resourceVersion = undefined;
+        continue;
+      }
+      if (err instanceof KubeApiError && err.statusCode < 500 && err.statusCode !== 429) throw err;
+      await new Promise((r) => setTimeout(r, 500)); // the API is restarting or overloaded: try again
+    }
+  }
+}

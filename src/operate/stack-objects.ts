@@ -1,0 +1,63 @@
+/** Reading the stack's objects: deployments, pods, and resolving what a user's name refers to. */
+import { KeystoneError } from '../errors.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
+import type { DeploymentObject, PodObject } from '../stack/rollout.js';
+
+export const stackNamespace = 'keystone';
+
+export const simulationLabel = 'keystone.io/simulation';
+
+export async function listDeployments(client: KubeClient, ns = stackNamespace): Promise<DeploymentObject[]> {
+  return (await client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`)).items;
+}
+
+export async function listPods(client: KubeClient, ns = stackNamespace, labelSelector?: string): Promise<PodObject[]> {
+  return (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector })).items;
+}
+
+export function selectorOf(d: DeploymentObject): string {
+  return Object.entries(d.spec?.selector?.matchLabels ?? {})
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+export function matchesLabels(obj: KubeObject, selector: string): boolean {
+  const labels = obj.metadata?.labels ?? {};
+  return selector
+    .split(',')
+    .filter(Boolean)
+    .every((pair) => {
+      const [k, v] = pair.split('=');
+      return labels[k!] === v;
+    });
+}
+
+/** A user's name for something with pods: a deployment, a simulation tool, or one pod. */
+export type PodSource =
+  | { kind: 'deployment'; name: string; selector: string }
+  | { kind: 'simulation'; name: string; selector: string }
+  | { kind: 'pod'; name: string };
+
+export async function resolvePodSource(client: KubeClient, name: string, tools: readonly string[], ns = stackNamespace): Promise<{ source: PodSource; pods: PodObject[] }> {
+  const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
+  const deployment = deployments.find((d) => d.metadata?.name === name);
+  if (deployment) {
+    const selector = selectorOf(deployment);
+    return { source: { kind: 'deployment', name, selector }, pods: pods.filter((p) => matchesLabels(p, selector)) };
+  }
+  if (tools.includes(name)) {
+    const selector = `${simulationLabel}=${name}`;
+    return { source: { kind: 'simulation', name, selector }, pods: pods.filter((p) => matchesLabels(p, selector)) };
+  }
+  const pod = pods.find((p) => p.metadata?.name === name);
+  if (pod) return { source: { kind: 'pod', name }, pods: [pod] };
+  const services = [...deployments.map((d) => d.metadata?.name ?? ''), ...tools];
+  throw new KeystoneError(`no service or pod "${name}" in namespace ${ns}; services: ${services.join(', ')}`, {
+    hint: '`keystone pods` lists the pods',
+  });
+}
+
+export function noDeployment(name: string, deployments: DeploymentObject[]): KeystoneError {
+  const names = deployments.map((d) => d.metadata?.name).filter(Boolean);
+  return new KeystoneError(`no deployment "${name}"; deployments: ${names.length ? names.join(', ') : '(none: run `keystone setup`)'}`);
+}

@@ -1,0 +1,235 @@
+// pods, logs, shell, scale, restart and the stack part of status, run as a user runs them.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+  const r = await h.run(['setup']);
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+afterEach(async () => h?.cleanup());
+
+type Pod = { metadata: { name: string; labels: Record<string, string> }; status: { phase: string } };
+const podsOf = (app: string): Pod[] => h.api.objects('pods').filter((p: Pod) => p.metadata.labels.app === app);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('pods', () => {
+  it('lists phase, ready, restarts, age and node; -o json has the same facts', async () => {
+    let r = await h.run(['pods']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+NODE$/);
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(1).every((l) => /\s1\/1\s+Running\s+0\s+\d+s\s+k3d-keystone-cluster-/.test(l))).toBe(true);
+    r = await h.run(['pods', '-o', 'json']);
+    const pods = JSON.parse(r.stdout);
+    expect(pods.map((p: { name: string }) => p.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual(['celery-worker', 'celery-worker', 'redis']);
+    expect(pods[0]).toMatchObject({ phase: 'Running', status: 'Running', ready: '1/1', restarts: 0, healthy: true });
+    expect(pods[0].node).toMatch(/^k3d-keystone-cluster-/);
+  });
+
+  it('shows why an unhealthy pod is unhealthy', async () => {
+    h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
+    const victim = podsOf('celery-worker')[0]!;
+    h.api.remove('pods', 'keystone', victim.metadata.name);
+    await until(() => h.api.objects('pods').some((p: { status: { containerStatuses?: { state: { waiting?: { reason: string } } }[] } }) => p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff'), 'a crashing pod');
+    h.api.create('pods', {
+      metadata: { name: 'big-job', namespace: 'keystone', labels: { app: 'big' } },
+      spec: { containers: [{ name: 'c', image: 'redis:7', resources: { requests: { memory: '64Gi' } } }] },
+    });
+    await until(() => h.api.get('pods', 'keystone', 'big-job').status?.conditions?.length > 0, 'the scheduler');
+    const r = await h.run(['pods', '-o', 'wide']);
+    expect(r.stdout).toMatch(/celery-worker-\S+\s+0\/1\s+CrashLoopBackOff\s+1\s+.*back-off 10s restarting failed container/);
+    expect(r.stdout).toMatch(/big-job\s+0\/1\s+Pending: Unschedulable\s+.*0\/5 nodes are available: 5 Insufficient memory\./);
+  });
+});
+
+describe('logs', () => {
+  it('interleaves a service\'s pods line by line with a short pod prefix; one pod has no prefix', async () => {
+    const [a, b] = podsOf('celery-worker');
+    h.api.appendLog('keystone', a!.metadata.name, 'worker', 'task received');
+    h.api.appendLog('keystone', b!.metadata.name, 'worker', 'task done');
+    let r = await h.run(['logs', 'celery-worker']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const short = (name: string) => name.replace(/-[a-z0-9]{10}-/, '-');
+    expect(r.stdout).toContain(`[${short(a!.metadata.name)}] task received`);
+    expect(r.stdout).toContain(`[${short(b!.metadata.name)}] task done`);
+    expect(r.stdout).toContain(`[${short(a!.metadata.name)}] worker started on k3d-keystone-cluster-`);
+
+    r = await h.run(['logs', a!.metadata.name, '--tail', '1']);
+    expect(r.stdout).toBe('task received');
+    r = await h.run(['logs', a!.metadata.name, '--timestamps', '--tail', '1']);
+    expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z task received$/);
+  });
+
+  it('keeps very long lines whole and makes binary bytes harmless', async () => {
+    const pod = podsOf('redis')[0]!;
+    const long = 'x'.repeat(200_000);
+    h.api.appendLog('keystone', pod.metadata.name, 'redis', long);
+    h.api.appendLog('keystone', pod.metadata.name, 'redis', 'bell\u0007 and clear\u001bc and \u0000 nul');
+    const r = await h.run(['logs', 'redis']);
+    expect(r.exitCode).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.find((l) => l.endsWith(long))?.length).toBeGreaterThan(200_000);
+    expect(r.stdout).toContain('bell\ufffd and clear\u001bc and \ufffd nul');
+  });
+
+  it('names what exists when the name is unknown (exit 1), and refuses invalid names (exit 2)', async () => {
+    let r = await h.run(['logs', 'celery']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no service or pod "celery" in namespace keystone; services: celery-worker, redis, fenicsx, lammps, openfoam');
+    r = await h.run(['logs', 'Bad;Name']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('"Bad;Name" is not a valid service or pod name');
+    r = await h.run(['logs', 'redis', '--tail', '-5']);
+    expect(r.exitCode).toBe(2);
+  });
+
+  it('-f follows, survives a pod being replaced (picks up the new one), and stops cleanly on Ctrl-C', async () => {
+    const child = h.spawn(['logs', 'celery-worker', '-f']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('worker started'), 'the first lines');
+    const [old] = podsOf('celery-worker');
+    h.api.appendLog('keystone', old!.metadata.name, 'worker', 'before the restart');
+    await until(() => out.includes('before the restart'), 'a followed line');
+    h.api.remove('pods', 'keystone', old!.metadata.name);
+    await until(() => podsOf('celery-worker').length === 2 && podsOf('celery-worker').every((p) => p.status.phase === 'Running'), 'a replacement pod');
+    const replacement = podsOf('celery-worker').find((p) => p.metadata.name !== old!.metadata.name && !out.includes(p.metadata.name.slice(-5) + '] after'))!;
+    await until(() => out.includes(`${replacement.metadata.name.slice(-5)}] worker started`), 'the replacement\'s first line');
+    h.api.appendLog('keystone', replacement.metadata.name, 'worker', 'after the restart');
+    await until(() => out.includes('after the restart'), 'a line of the new pod');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toBe('');
+  });
+});
+
+describe('shell', () => {
+  it('runs kubectl exec on a ready pod of the service, with the chosen context, bash falling back to sh', async () => {
+    let r = await h.run(['shell', 'redis']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const exec = (await h.calls('kubectl')).find((c) => c.includes('exec'))!;
+    const pod = podsOf('redis')[0]!.metadata.name;
+    expect(exec).toEqual(['kubectl', '--context', 'k3d-keystone-cluster', 'exec', '-i', '-n', 'keystone', pod, '--', 'sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi']);
+
+    await h.clearCalls();
+    await h.setState({ kubectl: { execExitCode: 3 } });
+    r = await h.run(['shell', 'celery-worker', '-c', 'worker', '--', 'echo', '$(rm -rf /)', ';']);
+    expect(r.exitCode).toBe(3); // the command's own exit code
+    const call = (await h.calls('kubectl')).find((c) => c.includes('exec'))!;
+    expect(call.slice(-5)).toEqual(['worker', '--', 'echo', '$(rm -rf /)', ';']);
+  });
+});
+
+describe('scale', () => {
+  it('scales to 0 and back, waiting for the rollout with progress', async () => {
+    let r = await h.run(['scale', 'celery-worker', '0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(podsOf('celery-worker')).toHaveLength(0);
+    r = await h.run(['scale', 'celery-worker', '3']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/celery-worker [0-3]\/3 ready/);
+    expect(r.stderr).toContain('celery-worker scaled to 3 (3/3 ready)');
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(3);
+  });
+
+  it('setup afterwards keeps the scaled replica count and says so', async () => {
+    expect((await h.run(['scale', 'celery-worker', '4'])).exitCode).toBe(0);
+    const r = await h.run(['setup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('kept celery-worker at 4 replicas (set by `keystone scale`');
+    expect(h.api.get('deployments', 'keystone', 'celery-worker').spec.replicas).toBe(4);
+  });
+
+  it('rejects bad replica counts as usage errors', async () => {
+    for (const bad of ['-1', '1.5', 'abc', '1000000000']) {
+      const r = await h.run(['scale', 'celery-worker', bad]);
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stderr, bad).toMatch(/replicas .* (is not a whole number|is more than 100)/);
+    }
+  });
+
+  it('names the deployments that exist when the name is unknown', async () => {
+    const r = await h.run(['scale', 'celery', '2']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no deployment "celery"; deployments: celery-worker, redis');
+  });
+
+  it('reports why the new pods cannot start', async () => {
+    h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
+    const r = await h.run(['scale', 'celery-worker', '3', '--timeout', '30s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/pod celery-worker-\S+ cannot start: CrashLoopBackOff/);
+    expect(r.stderr).toContain('--previous');
+  });
+});
+
+describe('restart', () => {
+  it('rolls out new pods through a new ReplicaSet, like kubectl rollout restart', async () => {
+    const before = podsOf('celery-worker').map((p) => p.metadata.name);
+    const r = await h.run(['restart', 'celery-worker']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = h.api.get('deployments', 'keystone', 'celery-worker');
+    expect(d.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const after = podsOf('celery-worker');
+    expect(after).toHaveLength(2);
+    expect(after.every((p) => !before.includes(p.metadata.name) && p.status.phase === 'Running')).toBe(true);
+    const rs = h.api.objects('replicasets').filter((x: { metadata: { name: string } }) => x.metadata.name.startsWith('celery-worker-'));
+    expect(rs).toHaveLength(2);
+  });
+
+  it('restart all restarts every deployment', async () => {
+    const r = await h.run(['restart', 'all']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('restarted celery-worker, redis: new pods ready');
+  });
+
+  it('reports why the restarted pods cannot start', async () => {
+    h.cluster.crashImages.add('docker.io/library/redis:7.4.2-alpine');
+    const r = await h.run(['restart', 'redis', '--timeout', '30s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/pod redis-\S+ cannot start: CrashLoopBackOff/);
+  });
+});
+
+describe('status with the stack', () => {
+  it('adds deployments, volumes, services and a health verdict from one round of list requests', async () => {
+    const start = h.api.requests.length;
+    const r = await h.run(['status', '-o', 'json']);
+    const report = JSON.parse(r.stdout);
+    expect(report.stack.deployments).toEqual([
+      { name: 'celery-worker', ready: 2, desired: 2, upToDate: true },
+      { name: 'redis', ready: 1, desired: 1, upToDate: true },
+    ]);
+    expect(report.stack.volumes).toEqual([{ name: 'redis-data', phase: 'Bound', capacity: '1Gi' }]);
+    expect(report.stack.services.map((s: { name: string }) => s.name).sort()).toEqual(['redis', 'redis-external']);
+    expect(report.healthy).toBe(true);
+    expect(report.verdict).toBe('Healthy: all nodes Ready, every deployment ready, volumes bound.');
+    const made = h.api.requests.slice(start).map((q) => q.path);
+    expect(made.sort()).toEqual([
+      '/api/v1/namespaces/keystone/persistentvolumeclaims',
+      '/api/v1/namespaces/keystone/services',
+      '/api/v1/nodes',
+      '/apis/apps/v1/namespaces/keystone/deployments',
+      '/apis/batch/v1/namespaces/keystone/jobs',
+    ]);
+
+    await h.run(['scale', 'celery-worker', '0']);
+    h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
+    await h.run(['scale', 'celery-worker', '1', '--timeout', '5s']);
+    const bad = await h.run(['status']);
+    expect(bad.stdout).toMatch(/celery-worker\s+0\/1\s+rolling out/);
+    expect(bad.stdout).toContain('Not healthy: deployments not ready: celery-worker 0/1');
+  });
+});
