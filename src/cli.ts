@@ -214,6 +214,89 @@ Examples:
     ['keystone restart celery-worker', 'keystone restart all'],
   );
 
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  examples(
+    program
+      .command('run-simulation')
+      .argument('<tool>', 'a simulation profile: fenicsx, lammps, openfoam (k8s/simulations/profiles.yaml)')
+      .argument('<input>', 'input file (or OpenFOAM case directory), by name in data/<tool>/ or as a path inside data/')
+      .argument('[args...]', 'extra arguments for the simulation program (after --)')
+      .description('run a simulation as a Kubernetes Job from the tool\'s template, follow it, exit with its exit code')
+      .option('-d, --detach', 'submit, print the run id, and return')
+      .option('--cancel-on-interrupt', 'on Ctrl-C, cancel the run instead of detaching from it')
+      .option('--retries <n>', 'rerun a failed simulation up to n times (default 0)')
+      .option('--cpus <amount>', 'CPU request and limit, e.g. 2 or 500m (0.1 to 16 cores)')
+      .option('--memory <amount>', 'memory request and limit, e.g. 8Gi (64Mi to 64Gi)')
+      .option('--env <KEY=VALUE>', 'environment variable for the run (repeatable)', collect)
+      .option('--image <image>', 'run with this image instead of the template\'s')
+      .option('--sweep <NAME=v1,v2,...>', 'parameter sweep: one run per combination, values in $NAME (repeatable)', collect)
+      .option('--parallel <n>', 'with --sweep: at most n runs at once')
+      .action(
+        action(async (app, args, opts) => {
+          const { runSimulation } = await import('./commands/run-simulation.js');
+          // --timeout is a global option; for a run it is the run's time limit.
+          return runSimulation(app, args[0] as string, args[1] as string, (args[2] as string[] | undefined) ?? [], { ...opts, timeout: app.options.timeout });
+        }),
+      ),
+    ['keystone run-simulation lammps in.lj', 'keystone run-simulation fenicsx poisson.py --sweep N=16,32,64 --parallel 2', 'keystone run-simulation openfoam cavity --timeout 2h   # --timeout: the run\'s time limit (activeDeadlineSeconds)'],
+  );
+
+  const jobs = program
+    .command('jobs')
+    .description('list simulation runs: tool, state, start, duration, exit code, output directory (newest first)')
+    .addOption(outputOption(['table', 'json'], 'table'))
+    .option('--tool <tool>', 'only runs of this tool')
+    .option('--all', 'include runs that finished more than 7 days ago')
+    .action(
+      action(async (app, _args, opts) => {
+        const { jobsList } = await import('./commands/jobs.js');
+        await jobsList(app, { output: opts.output as string, tool: opts.tool as string | undefined, all: Boolean(opts.all) });
+      }),
+    );
+  examples(jobs, ['keystone jobs', 'keystone jobs --tool lammps -o json']);
+  examples(
+    jobs
+      .command('logs')
+      .argument('<run-id>', 'the run (see `keystone jobs`)')
+      .description('print a run\'s output; with -f follow it until it ends and exit with its exit code')
+      .option('-f, --follow', 're-attach to a running run')
+      .action(
+        action(async (app, args, opts) => {
+          const { jobsLogs } = await import('./commands/jobs.js');
+          return jobsLogs(app, args[0] as string, Boolean(opts.follow));
+        }),
+      ),
+    ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
+  );
+  examples(
+    jobs
+      .command('cancel')
+      .argument('<run-id>', 'the run to stop')
+      .description('stop a run: delete its Job and pods (its outputs are kept)')
+      .action(
+        action(async (app, args) => {
+          const { jobsCancel } = await import('./commands/jobs.js');
+          await jobsCancel(app, args[0] as string);
+        }),
+      ),
+    ['keystone jobs cancel 20261125-214700-a3f9', 'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)'],
+  );
+  examples(
+    jobs
+      .command('clean')
+      .description('delete finished runs\' Jobs; outputs are removed only with --purge-outputs')
+      .option('--older-than <duration>', 'only runs that finished longer ago than this, e.g. 7d')
+      .option('--failed', 'only failed runs')
+      .option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/')
+      .action(
+        action(async (app, _args, opts) => {
+          const { jobsClean } = await import('./commands/jobs.js');
+          await jobsClean(app, { olderThan: opts.olderThan as string | undefined, failed: Boolean(opts.failed), purgeOutputs: Boolean(opts.purgeOutputs) });
+        }),
+      ),
+    ['keystone jobs clean --older-than 7d', 'keystone jobs clean --failed --purge-outputs'],
+  );
+
   examples(
     program
       .command('doctor')

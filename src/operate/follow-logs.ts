@@ -17,6 +17,12 @@ export interface LogOptions {
   previous: boolean;
   container?: string;
   namespace?: string;
+  /** The prefix of a pod's lines (default: its short name when several pods are shown). */
+  prefix?: (pod: PodObject, container: string) => string | undefined;
+  /** When it resolves, no new pods are picked up and streams get a moment to drain, then stop. */
+  stopWhen?: Promise<void>;
+  /** Sees every pod the follow watch sees (so a caller needs no watch of its own). */
+  observe?: (pod: PodObject, deleted: boolean) => void;
 }
 
 export interface LogSink {
@@ -76,7 +82,13 @@ export async function followLogs(
         if (!options.follow) sink.notice(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
         continue;
       }
-      const prefix = prefixed ? (containers.length > 1 ? `${shortPodName(pod)}/${container}` : shortPodName(pod)) : undefined;
+      const prefix = options.prefix
+        ? options.prefix(pod, container)
+        : prefixed
+          ? containers.length > 1
+            ? `${shortPodName(pod)}/${container}`
+            : shortPodName(pod)
+          : undefined;
       const controller = new AbortController();
       const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, fromStart, controller.signal, (text) => sink.line(prefix, key, text))
         .catch((err) => {
@@ -107,18 +119,41 @@ export async function followLogs(
       while (tasks.size > 0 && !signal.aborted) await Promise.race([...tasks]);
       return;
     }
+    const watching = new AbortController();
+    const stopWatching = () => watching.abort();
+    signal.addEventListener('abort', stopWatching);
+    let finished = false;
+    void options.stopWhen?.then(() => {
+      finished = true;
+      watching.abort();
+    });
     await watchPods(
       client,
       ns,
       undefined,
       source.selector,
-      (pod) => start(pod, true),
       (pod) => {
+        options.observe?.(pod, false);
+        start(pod, true);
+      },
+      (pod) => {
+        options.observe?.(pod, true);
         for (const container of containersOf(pod)) streaming.get(`${pod.metadata?.name}/${container}`)?.stop();
       },
-      signal,
+      watching.signal,
       () => false,
     );
+    signal.removeEventListener('abort', stopWatching);
+    if (finished && !signal.aborted) {
+      // Pods that finished between the last event and the end: one list catches them all.
+      for (const pod of (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: source.selector })).items) {
+        options.observe?.(pod, false);
+        start(pod, true);
+      }
+      // The run is over: its containers have terminated, so their streams end by themselves.
+      const grace = new Promise((r) => setTimeout(r, 5000).unref());
+      await Promise.race([Promise.allSettled([...tasks]), grace]);
+    }
   } finally {
     signal.removeEventListener('abort', stopAll);
     stopAll();

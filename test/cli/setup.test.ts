@@ -1,7 +1,7 @@
 // `keystone setup` as a user runs it: the built CLI with fake tools on PATH and the fake API.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -76,6 +76,7 @@ describe('fresh setup', () => {
   });
 
   it('--dry-run prints the k3d calls it would make and changes nothing', async () => {
+    await rm(join(h.project, 'data'), { recursive: true });
     const r = await h.run(['setup', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/\[dry-run\] would run: k3d cluster create --config \S+/);

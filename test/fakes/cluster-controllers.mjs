@@ -58,7 +58,7 @@ export function attachControllers(api, options = {}) {
     paused: false,
     /**
      * What a Job's pod does once its container runs: log lines, then an exit. Tests replace it.
-     * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number, reason?: string, lineDelayMs?: number, runMs?: number }}
+     * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number | null, reason?: string, lineDelayMs?: number, runMs?: number }}
      */
     program: (pod) => ({ lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`], exitCode: 0 }),
   };

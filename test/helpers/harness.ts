@@ -66,6 +66,9 @@ export async function createHarness(options: HarnessOptions = {}) {
     await copyFile(join(repoRoot, 'k8s', 'manifests', f), join(project, 'k8s', 'manifests', f));
   }
   await cp(join(repoRoot, 'images'), join(project, 'images'), { recursive: true });
+  await cp(join(repoRoot, 'k8s', 'simulations'), join(project, 'k8s', 'simulations'), { recursive: true });
+  // The example inputs, without any runs a developer made locally.
+  await cp(join(repoRoot, 'data'), join(project, 'data'), { recursive: true, filter: (src) => !src.split('/').includes('runs') });
 
   const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20 });
   const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });

@@ -70,8 +70,9 @@ describe('parseDuration', () => {
     expect(parseDuration('90s')).toBe(90_000);
     expect(parseDuration('5m')).toBe(300_000);
     expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('7d')).toBe(604_800_000);
   });
   it('rejects the rest as usage errors', () => {
-    for (const bad of ['', 'soon', '5 m', '-3', '0s', '1d']) expect(() => parseDuration(bad)).toThrow(/duration|longer than zero/);
+    for (const bad of ['', 'soon', '5 m', '-3', '0s', '1w', 'd']) expect(() => parseDuration(bad)).toThrow(/duration|longer than zero/);
   });
 });

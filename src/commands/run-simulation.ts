@@ -1,0 +1,182 @@
+/** `keystone run-simulation <tool> <input> [-- args]`: submit a run from the tool's template and follow it. */
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { ExitCode, KeystoneError, UsageError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { stackNamespace } from '../operate/stack-objects.js';
+import { loadImageSpecs } from '../images/images.js';
+import { renderTable } from '../ui/table.js';
+import { formatDuration } from '../ui/ui.js';
+import { expandCommand, loadProfiles } from '../simulate/profiles.js';
+import { resolveInput } from '../simulate/input.js';
+import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps } from '../simulate/run-options.js';
+import { jobName, newRunId } from '../simulate/run-id.js';
+import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
+import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
+import { followRun } from '../simulate/follow-run.js';
+
+export interface RunFlags {
+  detach?: boolean;
+  cancelOnInterrupt?: boolean;
+  retries?: string;
+  cpus?: string;
+  memory?: string;
+  env?: string[];
+  image?: string;
+  timeout?: string;
+  sweep?: string[];
+  parallel?: string;
+}
+
+export function profilesPath(app: AppContext): string {
+  return join(app.paths.root, 'k8s', 'simulations', 'profiles.yaml');
+}
+
+export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
+  // Everything the user typed is checked before the cluster is touched.
+  const profiles = await loadProfiles(profilesPath(app), app.cwd);
+  const profile = profiles[tool];
+  if (!profile) throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
+  const retries = flags.retries !== undefined ? parseRetries(flags.retries) : 0;
+  const cpus = flags.cpus !== undefined ? parseCpus(flags.cpus) : undefined;
+  const memory = flags.memory !== undefined ? parseMemory(flags.memory) : undefined;
+  const env = parseEnv(flags.env ?? []);
+  const image = flags.image !== undefined ? parseImage(flags.image) : undefined;
+  const deadlineSeconds = flags.timeout !== undefined ? Math.ceil(parseDuration(flags.timeout) / 1000) : undefined;
+  const sweep = parseSweeps(flags.sweep ?? []);
+  const parallel = flags.parallel !== undefined ? parseParallel(flags.parallel) : undefined;
+  if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
+  const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: app.paths.dataDir, cwd: app.cwd });
+
+  const { config } = await app.clusterConfig();
+  const target = app.target(config.metadata.name);
+  const client = await app.kube(target);
+  const ns = stackNamespace;
+  const template = await getTemplate(client, ns, profile.template, tool);
+
+  const runId = newRunId();
+  const name = jobName(tool, runId);
+  const nodeRunDir = `/data/${tool}/runs/${runId}`;
+  const hostRunDir = join(app.paths.dataDir, tool, 'runs', runId);
+  const outputDir = target.local ? hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
+  const command = expandCommand(profile.command, input.name, extraArgs);
+
+  let configMap: Awaited<ReturnType<typeof stageInConfigMap>> | undefined;
+  if (target.local) {
+    await stageOnHost(input, hostRunDir, sweep);
+  } else {
+    configMap = await stageInConfigMap(input, `${name}-input`, ns, { [labels.tool]: tool, [labels.runId]: runId }, sweep);
+  }
+  const job = buildJobFromTemplate(template, {
+    tool,
+    runId,
+    name,
+    command,
+    workingDir: nodeRunDir,
+    inputName: input.name,
+    outputDir,
+    retries,
+    env,
+    image,
+    cpus,
+    memory,
+    deadlineSeconds,
+    sweep,
+    parallel,
+    configMap: configMap ? { name: `${name}-input`, items: configMap.items } : undefined,
+  });
+
+  const started = Date.now();
+  let created: JobObject;
+  try {
+    // A create is never retried blindly: a retry after a lost answer could start the run twice.
+    created = await client.request<JobObject>({ method: 'POST', path: `/apis/batch/v1/namespaces/${ns}/jobs`, body: job, retry: false });
+    if (configMap) {
+      const owned = { ...configMap.configMap, metadata: { ...configMap.configMap.metadata, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: created.metadata?.uid ?? '', controller: false }] } };
+      await client.request({ method: 'POST', path: `/api/v1/namespaces/${ns}/configmaps`, body: owned, retry: false });
+    }
+  } catch (err) {
+    if (target.local) await rm(hostRunDir, { recursive: true, force: true });
+    throw err instanceof KeystoneError ? new KeystoneError(`could not submit the run: ${err.message}`, { hint: err.hint ?? 'nothing was started; the staged input was removed' }) : err;
+  }
+  const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : outputDir;
+  app.ui.info(`Submitted run ${runId} (job ${name}${sweep ? `, ${sweep.combinations.length} sweep runs` : ''}); output: ${shownDir}`);
+
+  if (flags.detach) {
+    app.ui.data(runId);
+    app.ui.info(`Follow it: keystone jobs logs ${runId} -f    Cancel it: keystone jobs cancel ${runId}`);
+    return ExitCode.ok;
+  }
+
+  app.ui.announceInterrupt = false;
+  const c = app.ui.color;
+  const localImages = (await loadImageSpecs(join(app.paths.root, 'images', 'compose.yaml'))).map((s) => s.image);
+  let outcome;
+  try {
+    outcome = await followRun(client, created, {
+      namespace: ns,
+      runId,
+      indexed: Boolean(sweep),
+      signal: app.signal,
+      localImages,
+      timeoutMs: deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000,
+      onState: (text) => app.ui.info(c.dim(`[${runId}] ${text}`)),
+      onLine: (prefix, text) => app.ui.data(prefix === undefined ? text : `${c.cyan(`[${prefix}]`)} ${text}`),
+      onNotice: (text) => app.ui.debug(text),
+    });
+  } catch (err) {
+    if (err instanceof KeystoneError && err.message.startsWith('the run cannot start')) {
+      await deleteRun(client, ns, name);
+      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
+    }
+    throw err;
+  }
+
+  if (outcome.state === 'Detached') {
+    if (flags.cancelOnInterrupt) {
+      await deleteRun(client, ns, name);
+      app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shownDir}`);
+    } else {
+      app.ui.info(`Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+    }
+    return ExitCode.interrupted;
+  }
+  if (sweep) {
+    const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(sweep.combinations[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
+    app.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
+  }
+  const took = formatDuration(Date.now() - started);
+  if (outcome.state === 'Succeeded') {
+    app.ui.info(`${c.green('✓')} run ${runId} succeeded in ${took}; output: ${shownDir}`);
+    return ExitCode.ok;
+  }
+  app.ui.error(
+    `run ${runId} failed${outcome.reason ? ` (${outcome.reason})` : ''} with exit code ${outcome.exitCode}${outcome.message ? `: ${outcome.message}` : ''}; output: ${shownDir}`,
+    `see the whole log: keystone jobs logs ${runId}`,
+  );
+  return outcome.exitCode;
+}
+
+async function getTemplate(client: KubeClient, ns: string, name: string, tool: string): Promise<JobObject> {
+  try {
+    return await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}` });
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) {
+      throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, { hint: 'run `keystone setup` to apply k8s/manifests' });
+    }
+    throw err;
+  }
+}
+
+/** Deletes a run's Job and its pods (outputs on the host are kept). */
+export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
+  try {
+    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Following a run like `sbatch --wait` with the output shown: state changes with the reason when
+ * it is stuck, the pod's logs as they come, and the outcome with the container's exit code.
+ * It stops on Complete or Failed (never sits until a timeout on a failed Job).
+ */
+import { KeystoneError } from '../errors.js';
+import type { KubeClient } from '../kube/client.js';
+import { watchUntil } from '../kube/watch-until.js';
+import { followLogs } from '../operate/follow-logs.js';
+import { summarizePod } from '../operate/pod-summary.js';
+import { podProblem, type PodObject } from '../stack/rollout.js';
+import { labels, type JobObject } from './job-builder.js';
+
+export interface IndexOutcome {
+  index: number;
+  state: 'Succeeded' | 'Failed' | 'Running' | 'Pending';
+  exitCode?: number;
+  reason?: string;
+}
+
+export interface RunOutcome {
+  state: 'Succeeded' | 'Failed' | 'Detached' | 'NotStarted';
+  exitCode: number;
+  reason?: string;
+  message?: string;
+  indexes: IndexOutcome[];
+}
+
+export interface FollowRunOptions {
+  namespace: string;
+  runId: string;
+  indexed: boolean;
+  signal: AbortSignal;
+  onState: (text: string) => void;
+  onLine: (prefix: string | undefined, text: string) => void;
+  onNotice: (text: string) => void;
+  /** Local images, so an image that cannot be pulled gets the "import it" hint. */
+  localImages: string[];
+  /** Deadline for the whole follow (the Job's own deadline plus a margin, or long). */
+  timeoutMs: number;
+}
+
+const imageProblems = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError']);
+
+export function podIndex(pod: PodObject): number {
+  return Number(pod.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] ?? 0);
+}
+
+/** The state line for the run from its pods ("Running on k3d-…-agent-1", "Pending: Unschedulable: …"). */
+export function describePods(pods: PodObject[], indexed: boolean): string {
+  if (pods.length === 0) return 'Pending: waiting for the pod to be created';
+  if (indexed) {
+    const s = pods.map((p) => summarizePod(p));
+    const count = (pred: (x: (typeof s)[number]) => boolean) => s.filter(pred).length;
+    return `${count((x) => x.phase === 'Succeeded')} succeeded, ${count((x) => x.phase === 'Failed')} failed, ${count((x) => x.phase === 'Running')} running, ${count((x) => x.phase === 'Pending')} pending`;
+  }
+  const pod = [...pods].sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''))[0]!;
+  const summary = summarizePod(pod);
+  if (summary.phase === 'Running') return `Running on ${summary.node}`;
+  if (summary.phase === 'Pending') {
+    const problem = podProblem(pod);
+    if (problem) return `Pending: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`;
+    return summary.status === 'Pending' ? 'Pending' : `Pending: ${summary.status}`;
+  }
+  return summary.phase;
+}
+
+export async function followRun(client: KubeClient, job: JobObject, o: FollowRunOptions): Promise<RunOutcome> {
+  const pods = new Map<string, PodObject>();
+  const stop = new AbortController();
+  const onOuter = () => stop.abort();
+  o.signal.addEventListener('abort', onOuter);
+  let lastState = '';
+  let stuck: KeystoneError | undefined;
+  let markDone!: () => void;
+  const done = new Promise<void>((resolve) => (markDone = resolve));
+
+  const observe = (pod: PodObject, deleted: boolean) => {
+    const name = pod.metadata?.name ?? '';
+    if (deleted) pods.delete(name);
+    else pods.set(name, pod);
+    const state = describePods([...pods.values()], o.indexed);
+    if (state !== lastState) {
+      lastState = state;
+      o.onState(state);
+    }
+    for (const p of pods.values()) {
+      const problem = podProblem(p, o.localImages);
+      if (problem && imageProblems.has(problem.reason) && !stuck) {
+        stuck = new KeystoneError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, { hint: problem.hint });
+        stop.abort();
+      }
+    }
+  };
+
+  const logs = followLogs(
+    client,
+    { kind: 'simulation', name: job.metadata?.name ?? '', selector: `${labels.runId}=${o.runId}` },
+    [],
+    {
+      follow: true,
+      timestamps: false,
+      previous: false,
+      namespace: o.namespace,
+      prefix: o.indexed ? (pod) => `${podIndex(pod)}` : () => undefined,
+      stopWhen: done,
+      observe,
+    },
+    { line: (prefix, _key, text) => o.onLine(prefix, text), notice: o.onNotice },
+    stop.signal,
+  );
+
+  let finished: JobObject | undefined;
+  try {
+    const result = await watchUntil<JobObject>({
+      client,
+      path: `/apis/batch/v1/namespaces/${o.namespace}/jobs`,
+      query: { fieldSelector: `metadata.name=${job.metadata?.name}` },
+      what: `run ${o.runId} to finish`,
+      timeoutMs: o.timeoutMs,
+      signal: stop.signal,
+      evaluate: ([j]) => ({ done: j !== undefined && terminalCondition(j) !== undefined, progress: '' }),
+    });
+    finished = result.objects[0];
+  } catch (err) {
+    if (!stop.signal.aborted) throw err;
+  } finally {
+    markDone();
+    await logs.catch(() => undefined);
+    o.signal.removeEventListener('abort', onOuter);
+  }
+  if (stuck) throw stuck;
+  if (!finished || o.signal.aborted) return { state: 'Detached', exitCode: 130, indexes: indexesOf(pods) };
+
+  const condition = terminalCondition(finished)!;
+  const indexes = indexesOf(pods);
+  if (condition.type === 'Complete') return { state: 'Succeeded', exitCode: 0, indexes };
+  const failedIndex = indexes.find((i) => i.state === 'Failed' && i.exitCode !== undefined && i.exitCode !== 0);
+  if (condition.reason === 'DeadlineExceeded') {
+    return { state: 'Failed', exitCode: 124, reason: 'DeadlineExceeded', message: 'the run went past its --timeout and was stopped', indexes };
+  }
+  return {
+    state: 'Failed',
+    exitCode: failedIndex?.exitCode ?? 1,
+    reason: failedIndex?.reason ?? condition.reason,
+    message: condition.message,
+    indexes,
+  };
+}
+
+export function terminalCondition(job: JobObject): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
+  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
+  return c ? { type: c.type as 'Complete' | 'Failed', reason: c.reason, message: c.message } : undefined;
+}
+
+function indexesOf(pods: Map<string, PodObject>): IndexOutcome[] {
+  const byIndex = new Map<number, IndexOutcome>();
+  for (const pod of pods.values()) {
+    const index = podIndex(pod);
+    const terminated = pod.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
+    const phase = pod.status?.phase;
+    const outcome: IndexOutcome = {
+      index,
+      state: phase === 'Succeeded' || phase === 'Failed' || phase === 'Running' ? phase : 'Pending',
+      ...(terminated?.exitCode !== undefined ? { exitCode: terminated.exitCode } : {}),
+      ...(terminated?.reason ? { reason: terminated.reason } : {}),
+    };
+    const previous = byIndex.get(index);
+    // A retried index: the latest attempt decides.
+    if (!previous || previous.state === 'Failed') byIndex.set(index, outcome);
+  }
+  return [...byIndex.values()].sort((a, b) => a.index - b.index);
+}

@@ -1,0 +1,158 @@
+/**
+ * A run's Job, built from the tool's template Job as it is in the cluster (so edits to the
+ * manifests apply): unsuspended, named <tool>-<run-id>, labelled, with the profile's command.
+ */
+import type { KubeObject } from '../kube/client.js';
+import type { Sweep } from './run-options.js';
+
+export interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  workingDir?: string;
+  env?: { name: string; value?: string }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  securityContext?: Record<string, unknown>;
+  imagePullPolicy?: string;
+}
+
+export interface JobObject extends KubeObject {
+  spec: {
+    suspend?: boolean;
+    backoffLimit?: number;
+    backoffLimitPerIndex?: number;
+    completions?: number;
+    parallelism?: number;
+    completionMode?: string;
+    activeDeadlineSeconds?: number;
+    selector?: unknown;
+    manualSelector?: boolean;
+    template: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec: { containers: Container[]; initContainers?: Container[]; volumes?: Record<string, unknown>[]; [key: string]: unknown };
+    };
+  };
+  status?: {
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    startTime?: string;
+    completionTime?: string;
+    completedIndexes?: string;
+    failedIndexes?: string;
+    conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+  };
+}
+
+export const labels = {
+  tool: 'keystone.io/simulation',
+  runId: 'keystone.io/run-id',
+  template: 'keystone.io/simulation-template',
+} as const;
+
+export const annotations = {
+  input: 'keystone.io/input',
+  outputDir: 'keystone.io/output-dir',
+  sweep: 'keystone.io/sweep',
+} as const;
+
+/** Labels the API server adds to a Job's pods; a copy of a template must not carry them over. */
+const generatedLabels = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
+
+export interface BuildOptions {
+  tool: string;
+  runId: string;
+  name: string;
+  command: string[];
+  workingDir: string;
+  inputName: string;
+  outputDir: string;
+  retries: number;
+  env: [string, string][];
+  image?: string;
+  cpus?: string;
+  memory?: string;
+  deadlineSeconds?: number;
+  sweep?: Sweep;
+  parallel?: number;
+  /** Set when the input travels in a ConfigMap (another cluster). */
+  configMap?: { name: string; items: { key: string; path: string }[] };
+}
+
+export const sweepLauncher = ['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep'];
+
+export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobObject {
+  const pod = structuredClone(template.spec.template);
+  const podLabels = { ...(pod.metadata?.labels ?? {}) };
+  for (const l of generatedLabels) delete podLabels[l];
+  pod.metadata = { ...pod.metadata, labels: { ...podLabels, [labels.tool]: o.tool, [labels.runId]: o.runId } };
+
+  const container = pod.spec.containers.find((c) => c.name === 'simulation') ?? pod.spec.containers[0];
+  if (!container) throw new Error(`template ${template.metadata?.name} has no container`);
+  container.command = o.sweep ? [...sweepLauncher, ...o.command] : o.command;
+  delete container.args;
+  container.workingDir = o.workingDir;
+  container.env = [...(container.env ?? []), { name: 'KEYSTONE_RUN_ID', value: o.runId }, ...o.env.map(([name, value]) => ({ name, value }))];
+  if (o.image) container.image = o.image;
+  if (o.cpus || o.memory) {
+    const requests = { ...container.resources?.requests };
+    const limits = { ...container.resources?.limits };
+    if (o.cpus) requests.cpu = limits.cpu = o.cpus;
+    if (o.memory) requests.memory = limits.memory = o.memory;
+    container.resources = { requests, limits };
+  }
+
+  if (o.configMap) {
+    pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'keystone-input', configMap: { name: o.configMap.name, items: o.configMap.items } }];
+    const dataMount = container.volumeMounts ?? [];
+    pod.spec.initContainers = [
+      ...(pod.spec.initContainers ?? []),
+      {
+        name: 'stage-input',
+        image: container.image,
+        imagePullPolicy: container.imagePullPolicy,
+        // Fixed script; the directory is an argument ("$1"), never pasted into it.
+        command: ['sh', '-c', 'mkdir -p "$1" && cp -R /keystone-input/. "$1"/ && if [ -d "$1/params" ]; then for f in "$1"/params/*.env; do i=$(basename "$f" .env); mkdir -p "$1/$i" && cp -R "$1/$2" "$1/$i/" && mv "$f" "$1/$i/params.env"; done; fi', 'keystone-stage', o.workingDir, o.inputName],
+        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
+        securityContext: container.securityContext,
+        volumeMounts: [...dataMount, { name: 'keystone-input', mountPath: '/keystone-input', readOnly: true }],
+      },
+    ];
+  }
+
+  const spec: JobObject['spec'] = { ...structuredClone(template.spec), template: pod, suspend: false };
+  delete spec.selector;
+  delete spec.manualSelector;
+  if (o.sweep) {
+    spec.completionMode = 'Indexed';
+    spec.completions = o.sweep.combinations.length;
+    spec.parallelism = Math.min(o.parallel ?? o.sweep.combinations.length, o.sweep.combinations.length);
+    // Each index fails on its own; the others still run (backoffLimit then defaults to unlimited).
+    spec.backoffLimitPerIndex = o.retries;
+    delete spec.backoffLimit;
+  } else {
+    spec.backoffLimit = o.retries;
+    spec.completions = 1;
+    spec.parallelism = 1;
+  }
+  if (o.deadlineSeconds !== undefined) spec.activeDeadlineSeconds = o.deadlineSeconds;
+  else delete spec.activeDeadlineSeconds;
+
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: o.name,
+      namespace: template.metadata?.namespace,
+      labels: { 'app.kubernetes.io/part-of': 'keystone', [labels.tool]: o.tool, [labels.runId]: o.runId },
+      annotations: {
+        [annotations.input]: o.inputName,
+        [annotations.outputDir]: o.outputDir,
+        ...(o.sweep ? { [annotations.sweep]: JSON.stringify(o.sweep.combinations) } : {}),
+      },
+    },
+    spec,
+  };
+}

@@ -1,0 +1,66 @@
+/** Simulation profiles: data (k8s/simulations/profiles.yaml), validated at the edge with zod. */
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { z } from 'zod';
+import { KeystoneError } from '../errors.js';
+import { parseYamlDocument, positionOfPath } from '../cluster/yaml-positions.js';
+
+const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
+
+const commandSchema = z
+  .array(z.string().min(1))
+  .min(1, 'needs at least the program to run')
+  .superRefine((argv, ctx) => {
+    if (!argv.some((a) => a.includes('{input}'))) {
+      ctx.addIssue({ code: 'custom', message: 'must use "{input}" somewhere' });
+    }
+    for (const [i, arg] of argv.entries()) {
+      if (arg !== '{args}' && arg.includes('{args}')) ctx.addIssue({ code: 'custom', path: [i], message: '"{args}" must be a whole argument on its own' });
+      if (arg !== '{input}' && arg.includes('{input}') && !/^[^{}]*\{input\}[^{}]*$/.test(arg)) {
+        ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder' });
+      }
+      if (/\{(?!input\}|args\})[a-z]+\}/.test(arg)) ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder; use {input} or {args}' });
+    }
+  });
+
+export const profileSchema = z.strictObject({
+  template: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be the name of a Job'),
+  input: z.enum(['file', 'directory']),
+  command: commandSchema,
+  examples: z.array(z.string()).optional(),
+});
+
+export const profilesFileSchema = z.strictObject({
+  apiVersion: z.literal('keystone.io/v1', { error: 'must be "keystone.io/v1"' }),
+  kind: z.literal('SimulationProfiles', { error: 'must be "SimulationProfiles"' }),
+  profiles: z.record(toolName, profileSchema).refine((p) => Object.keys(p).length > 0, 'define at least one profile'),
+});
+
+export type Profile = z.infer<typeof profileSchema>;
+export type Profiles = Record<string, Profile>;
+
+export function parseProfiles(text: string, path: string): Profiles {
+  const { doc, lineCounter } = parseYamlDocument(text, path);
+  const result = profilesFileSchema.safeParse(doc.toJS());
+  if (result.success) return result.data.profiles;
+  const issue = result.error.issues[0]!;
+  const where = positionOfPath(doc, lineCounter, issue.path as (string | number)[]);
+  const field = issue.path.length ? issue.path.join('.') : '(top level)';
+  const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  throw new KeystoneError(`${path}${where}: ${field}: ${message}`, { hint: 'see the comment at the top of the profiles file', exitCode: 2 });
+}
+
+export async function loadProfiles(path: string, cwd: string): Promise<Profiles> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new KeystoneError(`cannot read the simulation profiles ${path}`, { hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR' });
+  }
+  return parseProfiles(text, relative(cwd, path) || path);
+}
+
+/** The container argv for a run: placeholders replaced, each extra argument its own element. */
+export function expandCommand(command: readonly string[], input: string, extraArgs: readonly string[]): string[] {
+  return command.flatMap((arg) => (arg === '{args}' ? [...extraArgs] : [arg.split('{input}').join(input)]));
+}

@@ -1,0 +1,71 @@
+/** The runs in the cluster: one summary per run Job, newest first. */
+import type { KubeClient } from '../kube/client.js';
+import type { PodObject } from '../stack/rollout.js';
+import { annotations, labels, type JobObject } from './job-builder.js';
+import { podIndex, terminalCondition } from './follow-run.js';
+
+export interface RunSummary {
+  runId: string;
+  tool: string;
+  job: string;
+  state: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  exitCode?: number;
+  outputDir?: string;
+  sweep?: { total: number; succeeded: number; failed: number };
+}
+
+export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()): RunSummary {
+  const terminal = terminalCondition(job);
+  const active = job.status?.active ?? 0;
+  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
+  const startedAt = job.status?.startTime;
+  const finishedAt = terminal
+    ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
+    : undefined;
+  const end = finishedAt ? Date.parse(finishedAt) : now;
+  const exitCodes = pods
+    .map((p) => ({ index: podIndex(p), code: p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated?.exitCode }))
+    .filter((x): x is { index: number; code: number } => x.code !== undefined)
+    .sort((a, b) => a.index - b.index);
+  const failedCode = exitCodes.find((x) => x.code !== 0)?.code;
+  const summary: RunSummary = {
+    runId: job.metadata?.labels?.[labels.runId] ?? '',
+    tool: job.metadata?.labels?.[labels.tool] ?? '',
+    job: job.metadata?.name ?? '',
+    state,
+  };
+  if (terminal?.type === 'Failed' && terminal.reason) summary.reason = terminal.reason;
+  if (startedAt) summary.startedAt = startedAt;
+  if (finishedAt) summary.finishedAt = finishedAt;
+  if (startedAt) summary.durationSeconds = Math.max(0, Math.round((end - Date.parse(startedAt)) / 1000));
+  if (state === 'Succeeded') summary.exitCode = 0;
+  else if (state === 'Failed') summary.exitCode = failedCode ?? (terminal?.reason === 'DeadlineExceeded' ? 124 : 1);
+  const output = job.metadata?.annotations?.[annotations.outputDir];
+  if (output) summary.outputDir = output;
+  if (job.spec.completionMode === 'Indexed') {
+    summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
+  }
+  return summary;
+}
+
+/** Jobs and their pods, fetched together (two list requests in one round). */
+export async function listRuns(client: KubeClient, ns: string): Promise<RunSummary[]> {
+  const selector = labels.runId;
+  const [jobs, pods] = await Promise.all([
+    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),
+    client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: selector }),
+  ]);
+  const podsByRun = new Map<string, PodObject[]>();
+  for (const pod of pods.items) {
+    const id = pod.metadata?.labels?.[labels.runId] ?? '';
+    podsByRun.set(id, [...(podsByRun.get(id) ?? []), pod]);
+  }
+  const now = Date.now();
+  return jobs.items
+    .map((j) => summarizeRun(j, podsByRun.get(j.metadata?.labels?.[labels.runId] ?? '') ?? [], now))
+    .sort((a, b) => b.runId.localeCompare(a.runId));
+}

@@ -1,0 +1,311 @@
+// run-simulation and jobs, as a user runs them: real inputs, staged runs, followed Jobs.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createHarness, type Harness } from '../helpers/harness.js';
+import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await createHarness();
+  const r = await h.run(['setup']);
+  expect(r.exitCode, r.stderr).toBe(0);
+});
+afterEach(async () => h?.cleanup());
+
+type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
+const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
+
+describe('run-simulation', () => {
+  it('stages the input, runs the Job from the template, streams its output, and exits 0', async () => {
+    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], exitCode: 0 });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(job!.metadata.name).toBe(`lammps-${runId}`);
+    expect(job!.metadata.labels['keystone.io/simulation']).toBe('lammps');
+    expect(job!.spec.suspend).toBe(false);
+    expect(job!.spec.backoffLimit).toBe(0);
+    const container = job!.spec.template.spec.containers[0];
+    expect(container.command).toEqual(['lmp', '-in', 'in.lj']);
+    expect(container.workingDir).toBe(`/data/lammps/runs/${runId}`);
+    expect(container.image).toBe('keystone/lammps:0.1.0'); // from the template in the cluster
+    expect(container.resources).toEqual({ requests: { memory: '512Mi', cpu: '500m' }, limits: { memory: '4Gi', cpu: '2' } });
+    // The staged copy sits in the run directory on the host, where outputs land.
+    const staged = join(h.project, 'data', 'lammps', 'runs', runId!, 'in.lj');
+    expect(await readFile(staged, 'utf8')).toBe(await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'));
+    expect(r.stdout.split('\n')).toEqual([`cwd=/data/lammps/runs/${runId}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01']);
+    expect(r.stderr).toContain(`Submitted run ${runId}`);
+    expect(r.stderr).toMatch(/Running on k3d-keystone-cluster-/);
+    expect(r.stderr).toContain(`run ${runId} succeeded`);
+    expect(r.stderr.trim().split('\n').pop()).toContain(`output: data/lammps/runs/${runId}`);
+  });
+
+  it('runs the three shipped examples with their profiles\' commands', async () => {
+    for (const [tool, input, command] of [
+      ['fenicsx', 'poisson.py', 'python3 poisson.py'],
+      ['openfoam', 'cavity', 'bash -c'],
+    ] as const) {
+      const r = await h.run(['run-simulation', tool, input]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`running: ${command}`);
+    }
+    const foam = runJobs().find((j) => j.metadata.labels['keystone.io/simulation'] === 'openfoam')!;
+    const argv = foam.spec.template.spec.containers[0].command;
+    expect(argv.slice(-2)).toEqual(['keystone-openfoam', 'cavity']); // the case is "$1", not pasted into the script
+    const runId = foam.metadata.labels['keystone.io/run-id']!;
+    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', runId, 'cavity', 'system', 'controlDict'))).toBe(true);
+  });
+
+  it('exits with the container\'s exit code when the simulation fails, and names OOMKilled', async () => {
+    h.cluster.program = () => ({ lines: ['ERROR: Lost atoms: original 4000 current 3998'], exitCode: 3 });
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj']);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toContain('ERROR: Lost atoms');
+    expect(r.stderr).toMatch(/error: run \S+ failed \(Error\) with exit code 3/);
+    expect(r.stderr).toContain('hint: see the whole log: keystone jobs logs');
+
+    h.cluster.program = () => ({ lines: [], exitCode: 137, reason: 'OOMKilled' });
+    r = await h.run(['run-simulation', 'fenicsx', 'poisson.py']);
+    expect(r.exitCode).toBe(137);
+    expect(r.stderr).toMatch(/failed \(OOMKilled\) with exit code 137/);
+  });
+
+  it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'keystone/lammps:9.9']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
+    expect(r.stderr).toContain('the run was cancelled (nothing ran)');
+    expect(r.stderr).toContain('keystone import-images');
+    await until(() => runJobs().length === 0, 'the job to be deleted');
+  });
+
+  it('maps --retries, --cpus, --memory, --env and --timeout onto the Job', async () => {
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--retries', '2', '--cpus', '1.5', '--memory', '8Gi', '--env', 'OMP_NUM_THREADS=4', '--env', 'NOTE=a b;c', '--timeout', '2h', '--', '-var', 'T', '2.0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [job] = runJobs();
+    expect(job!.spec.backoffLimit).toBe(2);
+    expect(job!.spec.activeDeadlineSeconds).toBe(7200);
+    const c = job!.spec.template.spec.containers[0];
+    expect(c.resources).toEqual({ requests: { memory: '8Gi', cpu: '1500m' }, limits: { memory: '8Gi', cpu: '1500m' } });
+    expect(c.env).toEqual(expect.arrayContaining([{ name: 'OMP_NUM_THREADS', value: '4' }, { name: 'NOTE', value: 'a b;c' }]));
+    expect(c.command).toEqual(['lmp', '-in', 'in.lj', '-var', 'T', '2.0']);
+  });
+
+  it('rejects bad options before creating anything (exit 2)', async () => {
+    const before = h.api.requests.length;
+    for (const args of [['--cpus', '64'], ['--cpus', 'lots'], ['--memory', '1Ti'], ['--memory', '512'], ['--retries', '-1'], ['--env', '1X=2'], ['--timeout', 'forever'], ['--image', 'Bad Image'], ['--parallel', '2']]) {
+      const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+    }
+    expect(h.api.requests.length).toBe(before);
+    expect(await runDirs('lammps')).toEqual([]);
+  });
+
+  it('an unknown tool is a usage error listing the known ones', async () => {
+    const r = await h.run(['run-simulation', 'gromacs', 'x.tpr']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('unknown simulation tool "gromacs"');
+    expect(r.stderr).toContain('known tools: fenicsx, lammps, openfoam');
+  });
+
+  it('refuses bad input paths with a clear message, creating nothing', async () => {
+    await writeFile('/tmp/keystone-outside.lj', 'x');
+    await symlink('/tmp/keystone-outside.lj', join(h.project, 'data', 'lammps', 'escape.lj'));
+    const cases: [string, string, RegExp][] = [
+      ['lammps', 'nope.lj', /input "nope\.lj" not found \(looked in data\/lammps\/ and the current directory\)/],
+      ['lammps', 'data/openfoam/cavity', /is a directory; lammps takes a file/],
+      ['openfoam', 'data/lammps/in.lj', /is a file; openfoam takes a directory/],
+      ['lammps', '../../../etc/passwd', /is outside data\/ \(symlinks and \.\.\/ may not leave it\)/],
+      ['lammps', 'data/lammps/../../k8s/configs/k3d-cluster-config.yaml', /outside data\//],
+      ['lammps', 'escape.lj', /"escape\.lj" is outside data\//],
+      ['lammps', 'in\nlj', /contains control characters/],
+      ['lammps', '-rf', /starts with "-"/],
+    ];
+    const before = h.api.requests.length;
+    for (const [tool, input, message] of cases) {
+      // After --, commander passes "-rf" on as the input instead of reading it as an option.
+      const r = await h.run(['run-simulation', tool, ...(input.startsWith('-') ? ['--'] : []), input]);
+      expect(r.exitCode, input).toBe(2);
+      expect(r.stderr, input).toMatch(message);
+    }
+    expect(h.api.requests.length).toBe(before);
+    expect(await runDirs('lammps')).toEqual([]);
+  });
+
+  it('passes names with spaces, quotes, ; and $() through as plain data (no shell, no stray files)', async () => {
+    const name = `in; touch PWNED $(touch PWNED2) 'q".lj`;
+    await writeFile(join(h.project, 'data', 'lammps', name), 'run 0\n');
+    const r = await h.run(['run-simulation', 'lammps', name]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(runJobs()[0]!.spec.template.spec.containers[0].command).toEqual(['lmp', '-in', name]);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    expect(existsSync(join(h.project, 'data', 'lammps', 'runs', runId, name))).toBe(true);
+    for (const stray of ['PWNED', 'PWNED2']) {
+      expect(existsSync(join(h.project, stray))).toBe(false);
+      expect(existsSync(join(h.project, 'data', 'lammps', stray))).toBe(false);
+    }
+  });
+
+  it('--detach returns the run id; jobs logs -f re-attaches and exits with the run\'s code', async () => {
+    h.cluster.program = () => ({ lines: ['step 1', 'step 2', 'step 3'], lineDelayMs: 150, exitCode: 5 });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--detach']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const runId = r.stdout.trim();
+    expect(runId).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(r.stderr).toContain(`keystone jobs logs ${runId} -f`);
+    const attached = await h.run(['jobs', 'logs', runId, '-f']);
+    expect(attached.exitCode).toBe(5);
+    expect(attached.stdout).toContain('step 3');
+    const again = await h.run(['jobs', 'logs', runId]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout.split('\n')).toEqual(['step 1', 'step 2', 'step 3']);
+  });
+
+  it('Ctrl-C while following detaches and says how to re-attach; --cancel-on-interrupt cancels', async () => {
+    h.cluster.program = () => ({ lines: ['working'], exitCode: null });
+    let child = h.spawn(['run-simulation', 'lammps', 'in.lj']);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('working'), 'the run to start');
+    child.kill('SIGINT');
+    let r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/Detached; run \S+ keeps going\. Re-attach: keystone jobs logs \S+ -f +Cancel: keystone jobs cancel/);
+    expect(runJobs()).toHaveLength(1);
+
+    child = h.spawn(['run-simulation', 'fenicsx', 'poisson.py', '--cancel-on-interrupt']);
+    out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('working'), 'the second run to start');
+    child.kill('SIGINT');
+    r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/Cancelled run \S+; its output so far stays in data\/fenicsx\/runs\//);
+    await until(() => runJobs().length === 1, 'the cancelled job to go');
+  });
+
+  it('a sweep of 2×3 values runs one Indexed Job, each index with its values and directory', async () => {
+    h.cluster.program = (pod: any, index: number | undefined) => ({ lines: [`index ${index} cwd ${pod.spec.containers[0].workingDir}`], exitCode: index === 4 ? 2 : 0 });
+    const r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--sweep', 'N=16,32', '--sweep', 'DEGREE=1,2,3', '--parallel', '2']);
+    expect(r.exitCode).toBe(2); // index 4 failed with exit code 2
+    const [job] = runJobs();
+    expect(job!.spec).toMatchObject({ completionMode: 'Indexed', completions: 6, parallelism: 2, backoffLimitPerIndex: 0 });
+    expect(job!.spec.backoffLimit).toBeUndefined();
+    expect(job!.spec.template.spec.containers[0].command.slice(0, 4)).toEqual(['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep']);
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const runDir = join(h.project, 'data', 'fenicsx', 'runs', runId);
+    expect(await readFile(join(runDir, '0', 'params.env'), 'utf8')).toBe("N='16'\nDEGREE='1'\n");
+    expect(await readFile(join(runDir, '5', 'params.env'), 'utf8')).toBe("N='32'\nDEGREE='3'\n");
+    expect(existsSync(join(runDir, '3', 'poisson.py'))).toBe(true);
+    for (let i = 0; i < 6; i++) expect(r.stdout).toContain(`[${i}] index ${i} cwd /data/fenicsx/runs/${runId}`);
+    expect(r.stderr).toMatch(/INDEX\s+VALUES\s+STATE\s+EXIT/);
+    expect(r.stderr).toMatch(/4\s+N=32 DEGREE=2\s+Failed\s+2/);
+    expect(r.stderr).toMatch(/0\s+N=16 DEGREE=1\s+Succeeded\s+0/);
+  });
+
+  it('sweep values are quoted so sourcing them never runs them', async () => {
+    const r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--sweep', `X=$(rm -rf ~),it's`]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const runDir = join(h.project, 'data', 'fenicsx', 'runs', runId);
+    expect(await readFile(join(runDir, '0', 'params.env'), 'utf8')).toBe("X='$(rm -rf ~)'\n");
+    expect(await readFile(join(runDir, '1', 'params.env'), 'utf8')).toBe("X='it'\\''s'\n");
+  });
+
+  it('against another cluster (--context) stages the input in a ConfigMap and says where outputs go', async () => {
+    const file = join(h.home, 'lab.yaml');
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    const r = await h.run(['run-simulation', 'openfoam', 'cavity', '--context', 'lab', '--kubeconfig', file]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const cm = h.api.get('configmaps', 'keystone', `openfoam-${runId}-input`);
+    expect(Object.keys(cm.binaryData)).toHaveLength(7);
+    expect(cm.metadata.ownerReferences[0]).toMatchObject({ kind: 'Job', name: `openfoam-${runId}` });
+    const pod = job!.spec.template.spec;
+    expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'keystone-input', configMap: expect.objectContaining({ name: `openfoam-${runId}-input` }) }));
+    expect(pod.initContainers[0].name).toBe('stage-input');
+    const controlDict = pod.volumes.find((v: any) => v.name === 'keystone-input').configMap.items.find((i: any) => i.path === 'cavity/system/controlDict');
+    expect(Buffer.from(cm.binaryData[controlDict.key], 'base64').toString()).toContain('application     icoFoam;');
+    expect(await runDirs('openfoam')).toEqual([]); // nothing staged on this host
+    expect(r.stderr).toContain(`output: /data/openfoam/runs/${runId} on the node that runs it (context lab)`);
+
+    await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), Buffer.alloc(1024 * 1024 + 1, 97));
+    const big = await h.run(['run-simulation', 'lammps', 'big.lj', '--context', 'lab', '--kubeconfig', file]);
+    expect(big.exitCode).toBe(2);
+    expect(big.stderr).toContain('holds at most 1 MiB');
+  });
+
+  it('reports a broken profiles file with file:line:col (exit 2)', async () => {
+    const path = join(h.project, 'k8s', 'simulations', 'profiles.yaml');
+    const text = await readFile(path, 'utf8');
+    await writeFile(path, text.replace('command: ["lmp", "-in", "{input}", "{args}"]', 'command: ["lmp", "-in", "{inptu}"]'));
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/k8s\/simulations\/profiles\.yaml:\d+:\d+: profiles\.lammps\.command: must use "\{input\}" somewhere/);
+  });
+});
+
+describe('jobs', () => {
+  it('lists runs newest first with state, exit code and output directory; cancel and clean', async () => {
+    h.cluster.program = (pod: any) => (pod.metadata.labels['keystone.io/simulation'] === 'fenicsx' ? { lines: ['x'], exitCode: 1 } : { lines: ['ok'], exitCode: 0 });
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+    await sleep(1100); // run ids have one-second resolution
+    expect((await h.run(['run-simulation', 'fenicsx', 'poisson.py'])).exitCode).toBe(1);
+    h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
+    const detached = await h.run(['run-simulation', 'openfoam', 'cavity', '-d']);
+    const runningId = detached.stdout.trim();
+
+    const start = h.api.requests.length;
+    const r = await h.run(['jobs', '-o', 'json']);
+    expect(h.api.requests.length - start).toBe(2); // jobs and pods, in one round
+    const runs = JSON.parse(r.stdout);
+    expect(runs.map((x: { tool: string; state: string; exitCode?: number }) => [x.tool, x.state, x.exitCode])).toEqual([
+      ['openfoam', expect.stringMatching(/Running|Pending/), undefined],
+      ['fenicsx', 'Failed', 1],
+      ['lammps', 'Succeeded', 0],
+    ]);
+    expect(runs[2].outputDir).toBe(join(h.project, 'data', 'lammps', 'runs', runs[2].runId));
+    const table = await h.run(['jobs', '--tool', 'lammps']);
+    expect(table.stdout).toMatch(/^RUN ID\s+TOOL\s+STATE\s+STARTED\s+DURATION\s+EXIT\s+OUTPUT\n\S+\s+lammps\s+Succeeded\s+\S+ ago\s+\S+\s+0\s+data\/lammps\/runs\//);
+
+    const cancel = await h.run(['jobs', 'cancel', runningId]);
+    expect(cancel.exitCode, cancel.stderr).toBe(0);
+    expect(cancel.stderr).toContain(`Cancelled run ${runningId} (it was stopped); outputs kept in`);
+    await until(() => !h.api.objects('pods').some((p: any) => p.metadata.labels['keystone.io/run-id'] === runningId), 'its pods to go');
+    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', runningId, 'cavity'))).toBe(true);
+
+    let clean = await h.run(['jobs', 'clean', '--failed', '--purge-outputs']);
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(clean.stderr).toMatch(/deleted run \S+ \(fenicsx, failed\); removed data\/fenicsx\/runs\/\S+/);
+    expect(await runDirs('fenicsx')).toEqual([]);
+    expect(runJobs().map((j) => j.metadata.labels['keystone.io/simulation'])).toEqual(['lammps']);
+    clean = await h.run(['jobs', 'clean', '--older-than', '7d']);
+    expect(clean.stderr).toContain('Nothing to clean.');
+    clean = await h.run(['jobs', 'clean']);
+    expect(clean.stderr).toMatch(/deleted run \S+ \(lammps, succeeded\); outputs kept/);
+    expect(await runDirs('lammps')).toHaveLength(1);
+  });
+
+  it('unknown and malformed run ids', async () => {
+    let r = await h.run(['jobs', 'cancel', '20200101-000000-abcd']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('no run 20200101-000000-abcd; there are no runs');
+    r = await h.run(['jobs', 'logs', '../../etc']);
+    expect(r.exitCode).toBe(2);
+  });
+});

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expandCommand, parseProfiles } from '../../src/simulate/profiles.js';
+import { envFile, parseCpus, parseEnv, parseMemory, parseSweeps } from '../../src/simulate/run-options.js';
+import { newRunId } from '../../src/simulate/run-id.js';
+import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
+import { repoRoot } from '../helpers/harness.js';
+
+const shipped = readFileSync(join(repoRoot, 'k8s', 'simulations', 'profiles.yaml'), 'utf8');
+
+describe('profiles', () => {
+  it('the shipped file is valid and covers the three codes', () => {
+    const profiles = parseProfiles(shipped, 'profiles.yaml');
+    expect(Object.keys(profiles)).toEqual(['fenicsx', 'lammps', 'openfoam']);
+    expect(profiles.openfoam!.input).toBe('directory');
+  });
+
+  it('a fourth code is data only', () => {
+    const text = `${shipped}  gromacs:\n    template: gromacs-template\n    input: file\n    command: ["gmx", "mdrun", "-s", "{input}"]\n`;
+    expect(parseProfiles(text, 'p.yaml').gromacs!.command).toEqual(['gmx', 'mdrun', '-s', '{input}']);
+  });
+
+  it('rejects profiles that cannot work, pointing at the line', () => {
+    const bad = (replacement: string) => shipped.replace('    input: file\n    command: ["lmp", "-in", "{input}", "{args}"]', replacement);
+    expect(() => parseProfiles(bad('    input: file\n    command: ["lmp", "-in", "x{args}"]'), 'p.yaml')).toThrow(/p\.yaml:\d+:\d+: profiles\.lammps\.command/);
+    expect(() => parseProfiles(bad('    input: folder\n    command: ["lmp", "-in", "{input}"]'), 'p.yaml')).toThrow(/profiles\.lammps\.input/);
+    expect(() => parseProfiles(bad('    input: file\n    command: ["lmp", "{input}", "{output}"]'), 'p.yaml')).toThrow(/unknown placeholder/);
+    expect(() => parseProfiles(bad('    input: file\n    shell: true\n    command: ["lmp", "{input}"]'), 'p.yaml')).toThrow(/unknown field "shell"/);
+  });
+
+  it('expands {input} and {args} into separate argv elements', () => {
+    expect(expandCommand(['lmp', '-in', '{input}', '{args}'], 'in; rm -rf /', ['-var', 'T 2'])).toEqual(['lmp', '-in', 'in; rm -rf /', '-var', 'T 2']);
+    expect(expandCommand(['run', 'case={input}'], 'c', [])).toEqual(['run', 'case=c']);
+  });
+});
+
+describe('run options', () => {
+  it('bounds cpus and memory', () => {
+    expect(parseCpus('2')).toBe('2000m');
+    expect(parseCpus('0.5')).toBe('500m');
+    expect(parseCpus('250m')).toBe('250m');
+    for (const bad of ['0.05', '17', '-1', '2 cores']) expect(() => parseCpus(bad)).toThrow(/--cpus/);
+    expect(parseMemory('512Mi')).toBe('512Mi');
+    for (const bad of ['32Mi', '65Gi', '1G', '4']) expect(() => parseMemory(bad)).toThrow(/--memory/);
+  });
+
+  it('parses env pairs and refuses bad names', () => {
+    expect(parseEnv(['A=1', 'B=x=y', 'C='])).toEqual([['A', '1'], ['B', 'x=y'], ['C', '']]);
+    for (const bad of ['=1', '1A=2', 'A-B=3', 'NOEQUALS']) expect(() => parseEnv([bad])).toThrow(/--env/);
+  });
+
+  it('makes the cartesian product of sweeps, first flag slowest', () => {
+    const sweep = parseSweeps(['A=1,2', 'B=x,y,z'])!;
+    expect(sweep.combinations).toEqual([
+      { A: '1', B: 'x' }, { A: '1', B: 'y' }, { A: '1', B: 'z' },
+      { A: '2', B: 'x' }, { A: '2', B: 'y' }, { A: '2', B: 'z' },
+    ]);
+    expect(parseSweeps([])).toBeUndefined();
+    expect(() => parseSweeps(['A=1,,2'])).toThrow(/empty value/);
+    expect(() => parseSweeps(['A=1', 'A=2'])).toThrow(/twice/);
+    expect(() => parseSweeps(['A=' + Array.from({ length: 17 }, (_, i) => i).join(','), 'B=' + Array.from({ length: 16 }, (_, i) => i).join(',')])).toThrow(/272 combinations; at most 256/);
+  });
+
+  it('writes env files that a shell sources as plain values', () => {
+    expect(envFile({ A: "it's $(x) `y` \\n" })).toBe("A='it'\\''s $(x) `y` \\n'\n");
+  });
+
+  it('makes sortable, name-safe run ids', () => {
+    expect(newRunId(new Date('2026-11-25T21:47:03.123Z'), 'a3f9')).toBe('20261125-214703-a3f9');
+  });
+});
+
+describe('buildJobFromTemplate', () => {
+  const template: JobObject = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'lammps-template', namespace: 'keystone', uid: 'u1', resourceVersion: '9' },
+    spec: {
+      suspend: true,
+      backoffLimit: 0,
+      selector: { matchLabels: { 'batch.kubernetes.io/controller-uid': 'u1' } },
+      template: {
+        metadata: { labels: { 'keystone.io/simulation': 'lammps', 'batch.kubernetes.io/controller-uid': 'u1', 'job-name': 'lammps-template' } },
+        spec: { containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0', command: ['true'], args: ['x'] }] },
+      },
+    },
+  };
+  const base = { tool: 'lammps', runId: '20261125-214703-a3f9', name: 'lammps-20261125-214703-a3f9', command: ['lmp', '-in', 'in.lj'], workingDir: '/data/lammps/runs/x', inputName: 'in.lj', outputDir: '/p/data/lammps/runs/x', retries: 0, env: [] as [string, string][] };
+
+  it('unsuspends a copy, drops what the API server generated, and labels it', () => {
+    const job = buildJobFromTemplate(template, base);
+    expect(job.spec.suspend).toBe(false);
+    expect(job.spec.selector).toBeUndefined();
+    expect(job.spec.template.metadata?.labels).toEqual({ 'keystone.io/simulation': 'lammps', 'keystone.io/run-id': base.runId });
+    expect(job.metadata?.labels).toMatchObject({ 'keystone.io/run-id': base.runId });
+    expect(job.metadata?.resourceVersion).toBeUndefined();
+    const c = job.spec.template.spec.containers[0]!;
+    expect(c.command).toEqual(['lmp', '-in', 'in.lj']);
+    expect(c.args).toBeUndefined();
+    expect(c.env).toEqual([{ name: 'KEYSTONE_RUN_ID', value: base.runId }]);
+    expect(template.spec.suspend).toBe(true); // the template itself is untouched
+  });
+
+  it('makes an Indexed Job for a sweep with per-index retries', () => {
+    const sweep = parseSweeps(['N=1,2,3'])!;
+    const job = buildJobFromTemplate(template, { ...base, sweep, parallel: 2, retries: 1 });
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 2, backoffLimitPerIndex: 1 });
+    expect(job.spec.backoffLimit).toBeUndefined();
+  });
+});
