@@ -122,7 +122,7 @@ Examples:
     program
       .command('status')
       .description('show the cluster (exists, running, servers/agents) and its nodes')
-      .addOption(outputOption(['table', 'json'], 'table'))
+      .addOption(outputOption(['table', 'json', 'yaml'], 'table'))
       .action(
         action(async (app, _args, opts) => {
           const { status } = await import('./commands/status.js');
@@ -136,7 +136,7 @@ Examples:
     program
       .command('pods')
       .description('list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy')
-      .addOption(outputOption(['table', 'wide', 'json'], 'table'))
+      .addOption(outputOption(['table', 'wide', 'json', 'yaml'], 'table'))
       .action(
         action(async (app, _args, opts) => {
           const { pods } = await import('./commands/pods.js');
@@ -244,7 +244,7 @@ Examples:
   const jobs = program
     .command('jobs')
     .description('list simulation runs: tool, state, start, duration, exit code, output directory (newest first)')
-    .addOption(outputOption(['table', 'json'], 'table'))
+    .addOption(outputOption(['table', 'json', 'yaml'], 'table'))
     .option('--tool <tool>', 'only runs of this tool')
     .option('--all', 'include runs that finished more than 7 days ago')
     .action(
@@ -301,7 +301,7 @@ Examples:
     program
       .command('doctor')
       .description('check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails')
-      .addOption(outputOption(['text', 'json'], 'text'))
+      .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
       .action(
         action(async (app, _args, opts) => {
           const { doctor } = await import('./commands/doctor.js');
@@ -310,6 +310,37 @@ Examples:
       ),
     ['keystone doctor', 'keystone doctor -o json'],
   );
+
+  examples(
+    program
+      .command('completion')
+      .argument('<shell>', 'bash, zsh or fish')
+      .description('print a shell completion script (commands, options, tools, and live deployment, pod and run names)')
+      .action(
+        action(async (app, args) => {
+          const { completionCommand } = await import('./commands/completion.js');
+          return completionCommand(app, args[0] as string);
+        }),
+      ),
+    ['keystone completion bash > ~/.local/share/bash-completion/completions/keystone', 'keystone completion zsh > "${fpath[1]}/_keystone"'],
+  );
+
+  // Called by the completion scripts: candidates for the words typed so far, one per line.
+  program
+    .command('__complete', { hidden: true })
+    .argument('[words...]')
+    .action(async (words: string[] | undefined) => {
+      const typed = words ?? [];
+      const valueOf = (flag: string) => {
+        const i = typed.indexOf(flag);
+        return i >= 0 && i + 1 < typed.length - 1 ? typed[i + 1] : undefined;
+      };
+      await runCommand({ context: valueOf('--context'), kubeconfig: valueOf('--kubeconfig'), quiet: true }, async (app) => {
+        const { completionCandidates } = await import('./completion/complete.js');
+        const candidates = await completionCandidates(app, program, typed.length ? typed : ['']);
+        if (candidates.length) app.ui.data(candidates.join('\n'));
+      });
+    });
 
   return program;
 }

@@ -7,7 +7,7 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
 import { ExitCode, KeystoneError } from './errors.js';
-import { Ui, type Streams } from './ui/ui.js';
+import { maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Runner } from './exec/runner.js';
 
@@ -88,9 +88,9 @@ function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
     ui.error(`unexpected error: ${message}`, ui.settings.verbose ? undefined : 'run again with --verbose for details');
   }
   if (ui.settings.verbose) {
-    if (err instanceof KeystoneError && err.details) ui.writeErr(err.details.trimEnd());
+    if (err instanceof KeystoneError && err.details) ui.writeErr(maskSecrets(err.details.trimEnd()));
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    if (cause instanceof Error && cause.stack) ui.writeErr(ui.color.dim(cause.stack));
+    if (cause instanceof Error && cause.stack) ui.writeErr(ui.color.dim(maskSecrets(cause.stack)));
   }
 }
 

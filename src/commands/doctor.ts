@@ -134,8 +134,8 @@ async function kubeContextCheck(
 export async function doctor(app: AppContext, output: string | undefined): Promise<number> {
   const results = await runChecks(app);
   const failed = results.filter((r) => r.status === 'fail').length;
-  if (output === 'json') {
-    app.ui.json({ ok: failed === 0, checks: results });
+  if (output === 'json' || output === 'yaml') {
+    await app.ui.document({ ok: failed === 0, checks: results }, output);
   } else {
     const c = app.ui.color;
     const mark = { ok: c.green('✓'), warn: c.yellow('!'), fail: c.red('✗') };

@@ -44,8 +44,8 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
       (!options.tool || r.tool === options.tool) &&
       (options.all || r.state === 'Running' || r.state === 'Pending' || !r.finishedAt || Date.now() - Date.parse(r.finishedAt) < 7 * day),
   );
-  if (options.output === 'json') {
-    app.ui.json(runs);
+  if (options.output === 'json' || options.output === 'yaml') {
+    await app.ui.document(runs, options.output);
     return runs;
   }
   if (runs.length === 0) {
@@ -62,7 +62,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.exitCode !== undefined ? String(r.exitCode) : '-',
     r.outputDir ? relative(app.cwd, r.outputDir) || r.outputDir : '-',
   ]);
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows));
+  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
   return runs;
 }
 

@@ -9,8 +9,8 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
   const client = await app.kube(app.target(config.metadata.name));
   const now = Date.now();
   const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => a.name.localeCompare(b.name));
-  if (output === 'json') {
-    app.ui.json(summaries);
+  if (output === 'json' || output === 'yaml') {
+    await app.ui.document(summaries, output);
     return summaries;
   }
   if (summaries.length === 0) {
@@ -23,12 +23,12 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
   const rows = summaries.map((s) => [
     s.name,
     s.ready,
-    s.healthy || s.phase === 'Pending' && s.status === 'ContainerCreating' ? s.status : c.red(s.status),
+    s.healthy || (s.phase === 'Pending' && s.status === 'ContainerCreating') ? s.status : c.red(s.status),
     String(s.restarts),
     formatAge(s.ageSeconds),
     s.node ?? '<none>',
     ...(wide ? [s.ip ?? '<none>', s.message ?? ''] : []),
   ]);
-  app.ui.data(renderTable(headers, rows));
+  app.ui.data(renderTable(headers, rows, app.ui.columns));
   return summaries;
 }

@@ -5,6 +5,8 @@ import { clusterStep, dataDirectoriesStep, nodesReadyStep, prerequisiteSteps } f
 import { formatDuration } from '../ui/ui.js';
 import { loadManifests } from '../stack/manifests.js';
 import { imagesStep, stackSteps, type SetupState } from '../setup/stack-steps.js';
+import type { ClusterConfig } from '../cluster/config.js';
+import type { KubeTarget } from '../kube/target.js';
 
 export async function setup(app: AppContext): Promise<StepRecord[]> {
   const loaded = await app.clusterConfig();
@@ -30,14 +32,33 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
   const records = await runSteps(app.ui, steps, app.signal);
   const done = records.filter((r) => r.outcome === 'done');
   const skipped = records.filter((r) => r.outcome === 'skipped');
-  const timings = done.map((r) => `${r.title} ${formatDuration(r.ms)}`).join(', ');
-  app.ui.info(
-    app.options.dryRun
-      ? 'Dry run: nothing was changed.'
-      : `Setup complete: ${done.length} step${done.length === 1 ? '' : 's'} done${skipped.length ? `, ${skipped.length} already satisfied` : ''}${timings ? ` (${timings})` : ''}.`,
-  );
-  if (!app.options.dryRun) {
-    app.ui.info(`Next: \`keystone status\`, or \`kubectl --context ${target.context} get nodes\``);
+  const timings = done.filter((r) => r.ms >= 50).map((r) => `${r.title} ${formatDuration(r.ms)}`).join(', ');
+  if (app.options.dryRun) {
+    app.ui.info('Dry run: nothing was changed.');
+    return records;
   }
+  app.ui.info(
+    `Setup complete: ${done.length} step${done.length === 1 ? '' : 's'} done${skipped.length ? `, ${skipped.length} already satisfied (${skipped.map((r) => r.title).join(', ')})` : ''}${timings ? `; ${timings}` : ''}.`,
+  );
+  app.ui.info(endpoints(loaded.config, target));
   return records;
+}
+
+/** Where to reach what setup brought up, and what to try next. */
+function endpoints(config: ClusterConfig, target: KubeTarget): string {
+  const hostPort = (container: string) => (config.ports ?? []).map((p) => p.port.split(':')).find((parts) => parts[parts.length - 1] === container)?.slice(-2, -1)[0];
+  const ctx = `--context ${target.context}`;
+  const lines: string[] = [];
+  if (target.local) {
+    const http = hostPort('80');
+    const https = hostPort('443');
+    const redis = hostPort('6379');
+    const registryPort = config.registries?.create?.hostPort;
+    if (http || https) lines.push(`  ingress    ${[http && `http://localhost:${http}`, https && `https://localhost:${https}`].filter(Boolean).join('  ')}`);
+    if (redis) lines.push(`  redis      localhost:${redis}  (password: kubectl ${ctx} -n keystone get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`);
+    if (registryPort) lines.push(`  registry   localhost:${registryPort} from this machine, k3d-${config.registries?.create?.name ?? 'registry'}:${registryPort} inside the cluster`);
+  }
+  lines.push(`  kubectl    kubectl ${ctx} get pods -n keystone`);
+  lines.push('Next: keystone status   keystone run-simulation lammps in.lj   keystone logs celery-worker -f');
+  return lines.join('\n');
 }

@@ -134,7 +134,7 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
 
 const healthyVerdict = 'Healthy: all nodes Ready, every deployment ready, volumes bound.';
 
-export function renderStatus(report: StatusReport): string {
+export function renderStatus(report: StatusReport, columns?: number): string {
   const c = report.cluster;
   const lines: string[] = [];
   const counts =
@@ -150,6 +150,7 @@ export function renderStatus(report: StatusReport): string {
       renderTable(
         ['NODE', 'STATUS', 'ROLES', 'VERSION'],
         report.nodes.map((n) => [n.name, n.ready ? 'Ready' : `NotReady${n.reason ? ` (${n.reason})` : ''}`, n.roles.join(','), n.version]),
+        columns,
       ),
     );
   }
@@ -160,19 +161,20 @@ export function renderStatus(report: StatusReport): string {
       renderTable(
         ['DEPLOYMENT', 'READY', 'UP-TO-DATE'],
         stack.deployments.map((d) => [d.name, `${d.ready}/${d.desired}`, d.upToDate ? 'yes' : 'rolling out']),
+        columns,
       ),
     );
     if (stack.volumes.length) {
       lines.push('');
-      lines.push(renderTable(['VOLUME', 'STATUS', 'CAPACITY'], stack.volumes.map((v) => [v.name, v.phase, v.capacity ?? ''])));
+      lines.push(renderTable(['VOLUME', 'STATUS', 'CAPACITY'], stack.volumes.map((v) => [v.name, v.phase, v.capacity ?? '']), columns));
     }
     if (stack.services.length) {
       lines.push('');
-      lines.push(renderTable(['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], stack.services.map((svc) => [svc.name, svc.type, svc.clusterIP ?? '', svc.ports.join(',')])));
+      lines.push(renderTable(['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], stack.services.map((svc) => [svc.name, svc.type, svc.clusterIP ?? '', svc.ports.join(',')]), columns));
     }
     if (stack.simulations.length) {
       lines.push('');
-      lines.push(renderTable(['SIMULATION', 'TOOL', 'STATE', 'STARTED'], stack.simulations.map((j) => [j.runId ?? j.name, j.tool, j.state, j.startedAt ?? ''])));
+      lines.push(renderTable(['SIMULATION', 'TOOL', 'STATE', 'STARTED'], stack.simulations.map((j) => [j.runId ?? j.name, j.tool, j.state, j.startedAt ?? '']), columns));
     }
   }
   lines.push('');
@@ -199,7 +201,7 @@ function verdict(report: StatusReport, expectedNodes: number): string {
 
 export async function status(app: AppContext, output: string | undefined): Promise<StatusReport> {
   const report = await gatherStatus(app);
-  if (output === 'json') app.ui.json(report);
-  else app.ui.data(renderStatus(report));
+  if (output === 'json' || output === 'yaml') await app.ui.document(report, output);
+  else app.ui.data(renderStatus(report, app.ui.columns));
   return report;
 }

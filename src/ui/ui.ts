@@ -67,6 +67,18 @@ export class Ui {
     this.data(JSON.stringify(value, null, 2));
   }
 
+  /** A document as JSON or YAML (the yaml module loads only when asked for). */
+  async document(value: unknown, format: 'json' | 'yaml'): Promise<void> {
+    if (format === 'json') return this.json(value);
+    const { stringify } = await import('yaml');
+    this.data(stringify(value));
+  }
+
+  /** Terminal width for tables, when stdout is a terminal; undefined when piped (no cutting). */
+  get columns(): number | undefined {
+    return this.streams.stdout.isTTY ? this.streams.stdout.columns : undefined;
+  }
+
   info(message: string): void {
     if (!this.settings.quiet) this.writeErr(message);
   }
@@ -76,7 +88,7 @@ export class Ui {
   }
 
   debug(message: string): void {
-    if (this.settings.verbose) this.writeErr(this.color.dim(message));
+    if (this.settings.verbose) this.writeErr(this.color.dim(maskSecrets(message)));
   }
 
   error(message: string, hint?: string): void {
@@ -158,4 +170,9 @@ export function formatDuration(ms: number): string {
   if (s < 60) return `${s.toFixed(1)}s`;
   const m = Math.floor(s / 60);
   return `${m}m${Math.round(s - m * 60)}s`;
+}
+
+/** Hides values that look like credentials (password=…, token: …) in diagnostic output. */
+export function maskSecrets(text: string): string {
+  return text.replace(/\b(password|passwd|token|secret|api[-_]?key|requirepass)(["']?\s*[:=]\s*["']?|\s+)([^\s"',}]+)/gi, '$1$2***');
 }

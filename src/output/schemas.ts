@@ -1,0 +1,75 @@
+/**
+ * The JSON documents read commands print with -o json (and -o yaml): one zod schema each. They
+ * are the contract CI scripts rely on (docs/output.md describes them; tests check the commands'
+ * real output against them). Strict objects: a field added or dropped is a visible change.
+ */
+import { z } from 'zod';
+
+const count = z.strictObject({ running: z.number().int(), count: z.number().int() });
+
+export const statusSchema = z.strictObject({
+  context: z.string(),
+  cluster: z.strictObject({
+    name: z.string(),
+    managedBy: z.enum(['k3d', 'external']),
+    phase: z.enum(['absent', 'stopped', 'degraded', 'running', 'unknown']),
+    servers: count.optional(),
+    agents: count.optional(),
+  }),
+  api: z.strictObject({ reachable: z.boolean(), server: z.string().optional(), error: z.string().optional() }),
+  nodes: z.array(
+    z.strictObject({ name: z.string(), ready: z.boolean(), roles: z.array(z.string()), version: z.string(), reason: z.string().optional() }),
+  ),
+  stack: z
+    .strictObject({
+      namespace: z.string(),
+      deployments: z.array(z.strictObject({ name: z.string(), ready: z.number().int(), desired: z.number().int(), upToDate: z.boolean() })),
+      volumes: z.array(z.strictObject({ name: z.string(), phase: z.string(), capacity: z.string().optional() })),
+      services: z.array(z.strictObject({ name: z.string(), type: z.string(), clusterIP: z.string().optional(), ports: z.array(z.string()) })),
+      simulations: z.array(
+        z.strictObject({ name: z.string(), tool: z.string(), runId: z.string().optional(), state: z.string(), startedAt: z.string().optional() }),
+      ),
+    })
+    .nullable(),
+  healthy: z.boolean(),
+  verdict: z.string(),
+});
+
+export const podsSchema = z.array(
+  z.strictObject({
+    name: z.string(),
+    phase: z.string(),
+    status: z.string(),
+    ready: z.string().regex(/^\d+\/\d+$/),
+    restarts: z.number().int(),
+    createdAt: z.string().optional(),
+    ageSeconds: z.number().int(),
+    node: z.string().optional(),
+    ip: z.string().optional(),
+    healthy: z.boolean(),
+    message: z.string().optional(),
+  }),
+);
+
+export const jobsSchema = z.array(
+  z.strictObject({
+    runId: z.string(),
+    tool: z.string(),
+    job: z.string(),
+    state: z.enum(['Pending', 'Running', 'Succeeded', 'Failed']),
+    reason: z.string().optional(),
+    startedAt: z.string().optional(),
+    finishedAt: z.string().optional(),
+    durationSeconds: z.number().int().optional(),
+    exitCode: z.number().int().optional(),
+    outputDir: z.string().optional(),
+    sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
+  }),
+);
+
+export const doctorSchema = z.strictObject({
+  ok: z.boolean(),
+  checks: z.array(z.strictObject({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), hint: z.string().optional() })),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema } as const;

@@ -1,0 +1,201 @@
+// How keystone feels to a person and to a script: machine output, help, completion, modes, packaging.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import type { z } from 'zod';
+import { createHarness, cliPath, repoRoot, type Harness } from '../helpers/harness.js';
+import { outputSchemas } from '../../src/output/schemas.js';
+
+let h: Harness;
+let password = '';
+beforeAll(async () => {
+  h = await createHarness();
+  expect((await h.run(['setup'])).exitCode).toBe(0);
+  h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+  expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+  const secret = h.api.get('secrets', 'keystone', 'redis-auth');
+  password = secret.stringData?.password ?? Buffer.from(secret.data.password, 'base64').toString();
+  // A shim so completion scripts can call `keystone` like an installed one.
+  await writeFile(join(h.bin, 'keystone'), `#!/bin/sh\nexec "${process.execPath}" "${cliPath}" "$@"\n`, { mode: 0o755 });
+}, 60_000);
+afterAll(async () => h?.cleanup());
+
+/** Every key a zod schema can produce, as dotted paths ("stack.deployments[].name" → "name"). */
+function fieldNames(schema: z.ZodType): string[] {
+  const def = (schema as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType } }).def;
+  if (def.type === 'object') return Object.entries(def.shape!).flatMap(([k, v]) => [k, ...fieldNames(v)]);
+  if (def.type === 'array') return fieldNames(def.element!);
+  if (def.innerType) return fieldNames(def.innerType);
+  return [];
+}
+
+describe('machine output', () => {
+  for (const command of ['status', 'pods', 'jobs', 'doctor'] as const) {
+    it(`${command} -o json matches its documented schema, and -o yaml is the same document`, async () => {
+      const json = await h.run([command, '-o', 'json']);
+      expect(json.exitCode, json.stderr).toBe(0);
+      const parsed = outputSchemas[command].safeParse(JSON.parse(json.stdout));
+      expect(parsed.error?.issues ?? []).toEqual([]);
+      const yaml = await h.run([command, '-o', 'yaml']);
+      const a = JSON.parse(json.stdout);
+      const b = parse(yaml.stdout);
+      if (command === 'pods') for (const p of [...a, ...b]) p.ageSeconds = 0;
+      if (command === 'jobs') for (const r of [...a, ...b]) delete r.durationSeconds;
+      expect(b).toEqual(a);
+    });
+  }
+
+  it('docs/output.md names every field of every schema', () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'output.md'), 'utf8');
+    for (const [command, schema] of Object.entries(outputSchemas)) {
+      for (const field of fieldNames(schema)) expect(doc, `${command}: ${field}`).toContain(field);
+    }
+  });
+});
+
+describe('help', () => {
+  const commands = ['setup', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'import-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
+
+  it('every command has a summary, its arguments and options, and two examples', async () => {
+    for (const command of commands) {
+      const r = await execa(process.execPath, [cliPath, command, '--help'], { reject: false });
+      expect(r.exitCode, command).toBe(0);
+      expect(r.stdout, command).toMatch(new RegExp(`^Usage: keystone ${command}`));
+      expect(r.stdout.split('\n')[2]?.length, command).toBeGreaterThan(10);
+      expect(r.stdout, command).toContain('Options:');
+      expect((r.stdout.match(/^\s+\$ keystone /gm) ?? []).length, command).toBeGreaterThanOrEqual(2);
+    }
+    const top = await execa(process.execPath, [cliPath, '--help']);
+    for (const command of commands) expect(top.stdout).toContain(`  ${command}`);
+    expect(top.stdout).not.toContain('__complete');
+  });
+
+  it('shows option defaults', async () => {
+    const r = await execa(process.execPath, [cliPath, 'pods', '--help']);
+    expect(r.stdout).toMatch(/-o, --output <format>\s+output format \(choices: "table", "wide", "json",\s+"yaml", default: "table"\)/);
+  });
+
+  it('suggests the nearest command for a typo, exit 2', async () => {
+    const r = await execa(process.execPath, [cliPath, 'restrat'], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('(Did you mean restart?)');
+  });
+});
+
+describe('completion', () => {
+  it('prints scripts for bash, zsh and fish that ask keystone for candidates', async () => {
+    for (const [shell, marker] of [['bash', 'complete -o default -F _keystone_complete keystone'], ['zsh', '#compdef keystone'], ['fish', "complete -c keystone -f -a '(__keystone_complete)'"]] as const) {
+      const r = await h.run(['completion', shell]);
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain(marker);
+      expect(r.stdout).toContain('keystone __complete --');
+    }
+    const bad = await h.run(['completion', 'tcsh']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('choose one of: bash, zsh, fish');
+  });
+
+  async function bashComplete(line: string[]): Promise<string[]> {
+    const words = line.map((w) => `'${w}'`).join(' ');
+    const script = `source <(keystone completion bash); COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const r = await execa('bash', ['-c', script], { env: { ...h.env, PATH: `${h.bin}:/usr/bin:/bin` }, cwd: h.project });
+    return r.stdout.split('\n').filter(Boolean);
+  }
+
+  it('bash completes commands, options, tools and inputs, and live deployments, pods and run ids', async () => {
+    expect(await bashComplete(['keystone', 'st'])).toEqual(['start', 'status', 'stop']);
+    expect(await bashComplete(['keystone', 'logs', '--ti'])).toEqual(['--timeout', '--timestamps']);
+    expect(await bashComplete(['keystone', 'run-simulation', ''])).toEqual(['fenicsx', 'lammps', 'openfoam']);
+    expect(await bashComplete(['keystone', 'run-simulation', 'openfoam', ''])).toEqual(['cavity']);
+    expect(await bashComplete(['keystone', 'scale', ''])).toEqual(['celery-worker', 'redis']);
+    expect(await bashComplete(['keystone', 'restart', ''])).toEqual(['all', 'celery-worker', 'redis']);
+    const pods = await bashComplete(['keystone', 'logs', 'redis-']);
+    expect(pods).toHaveLength(1);
+    expect(pods[0]).toMatch(/^redis-[a-z0-9]+-[a-z0-9]+$/);
+    const runs = await bashComplete(['keystone', 'jobs', 'logs', '']);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+  });
+
+  it('without a reachable cluster, completes what it knows and stays quiet', async () => {
+    await h.run(['stop']);
+    try {
+      expect(await bashComplete(['keystone', 'scale', ''])).toEqual([]);
+      expect(await bashComplete(['keystone', 'restart', ''])).toEqual(['all']);
+    } finally {
+      await h.run(['start']);
+    }
+  });
+});
+
+describe('modes', () => {
+  it('--verbose shows commands and requests but never the Redis password or kubeconfig token', async () => {
+    const token = 'fake-k3d-token-do-not-print';
+    for (const args of [['setup'], ['status'], ['pods'], ['logs', 'redis'], ['jobs'], ['doctor'], ['run-simulation', 'lammps', 'in.lj', '--env', 'A=1']]) {
+      const r = await h.run([...args, '--verbose']);
+      const all = r.stdout + r.stderr;
+      expect(all, args.join(' ')).not.toContain(password);
+      expect(all, args.join(' ')).not.toContain(token);
+    }
+    const verbose = await h.run(['status', '--verbose']);
+    expect(verbose.stderr).toMatch(/\$ k3d cluster list -o json/);
+    expect(verbose.stderr).toMatch(/GET \/api\/v1\/nodes/);
+    expect(verbose.stderr).toContain('target: k3d cluster "keystone-cluster" (context k3d-keystone-cluster');
+  });
+
+  it('--quiet prints only errors and the data asked for', async () => {
+    const r = await h.run(['setup', '--quiet']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe('');
+    const failing = await h.run(['scale', 'nope', '1', '--quiet']);
+    expect(failing.stderr).toContain('error: no deployment "nope"');
+  });
+
+  it('NO_COLOR means no escape codes; FORCE_COLOR brings them back', async () => {
+    const plain = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '1' } });
+    expect(plain.stderr).not.toMatch(/\u001b\[/);
+    const forced = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(forced.stderr).toMatch(/\u001b\[31merror:/);
+  });
+
+  it('setup ends with what was done, the addresses to use, and what to try next', async () => {
+    const r = await h.run(['setup']);
+    expect(r.stderr).toMatch(/Setup complete: \d+ steps done, 1 already satisfied \(cluster keystone-cluster\)/);
+    expect(r.stderr).toContain(`ingress    http://localhost:${h.ports[0]}  https://localhost:${h.ports[1]}`);
+    expect(r.stderr).toContain(`redis      localhost:${h.ports[2]}  (password: kubectl --context k3d-keystone-cluster -n keystone get secret redis-auth`);
+    expect(r.stderr).toContain(`registry   localhost:${h.ports[3]} from this machine, k3d-keystone-registry:${h.ports[3]} inside the cluster`);
+    expect(r.stderr).toContain('Next: keystone status');
+  });
+
+  it('a closed stdout ends quietly (keystone pods | head -1, and a long log into head)', async () => {
+    const env = { ...h.env, PATH: `${h.bin}:/usr/bin:/bin` };
+    let r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" pods | head -1`], { env, cwd: h.project, reject: false });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^NAME\s+READY/);
+    expect(r.stderr).toBe('');
+    // Enough output that keystone is still writing when head has gone: EPIPE must not become a stack trace.
+    const pod = h.api.objects('pods').find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
+    for (let i = 0; i < 50_000; i++) h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
+    r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" logs redis | head -1; echo "pipe status ok"`], { env, cwd: h.project, reject: false });
+    expect(r.stdout.split('\n')[0]).toMatch(/^\[redis-\S+\] redis started on/);
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('packaging', () => {
+  it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
+    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
+    const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
+    for (const needed of ['bin/keystone.js', 'dist/main.js', 'dist/cli.js', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
+      expect(files, needed).toContain(needed);
+    }
+    for (const file of files) expect(file, file).toMatch(/^(bin|dist|k8s|images|data)\/|^(README\.md|LICENSE|package\.json)$/);
+    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/'))).toBe(false);
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    expect(pkg.type).toBe('module');
+    expect(pkg.engines.node).toBe('>=20');
+  });
+});
