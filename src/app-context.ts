@@ -9,6 +9,7 @@ import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js
 import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
 import { parseDuration } from './duration.js';
+import { join } from 'node:path';
 
 export interface GlobalOptions {
   context?: string;
@@ -35,6 +36,15 @@ export interface AppContext {
   target(clusterName: string): KubeTarget;
   kube(target: KubeTarget): Promise<KubeClient>;
   clusterConfig(): Promise<LoadedClusterConfig>;
+  /**
+   * Just the cluster's name from the config, without validating the whole file (that loads zod):
+   * what read commands need to pick the target. setup, start, stop and doctor validate it all.
+   */
+  clusterName(): Promise<string>;
+  /** Runs a cluster-changing command holding the cluster's lock (see src/lock.ts). */
+  exclusive<T>(name: string, command: string, body: () => Promise<T>): Promise<T>;
+  /** Releases what the command opened (API connections), so the process can end by itself. */
+  close(): Promise<void>;
 }
 
 export interface AppContextInit {
@@ -93,6 +103,19 @@ export function createAppContext(init: AppContextInit): AppContext {
         clients.set(key, client);
       }
       return client;
+    },
+    async close() {
+      for (const client of clients.values()) (await client.catch(() => undefined))?.close();
+    },
+    async exclusive(name, command, body) {
+      if (options.dryRun) return body(); // a dry run changes nothing, so it needs no lock
+      const [{ withClusterLock }, { keystoneHome }] = await Promise.all([import('./lock.js'), import('./tools/k3d-install.js')]);
+      return withClusterLock(join(keystoneHome(env), 'locks'), name, command, (holder) => ui.info(`Waiting for \`keystone ${holder.command}\` (pid ${holder.pid}) to finish...`), body);
+    },
+    async clusterName() {
+      if (config) return (await config).config.metadata.name;
+      const { readClusterName } = await import('./cluster/cluster-name.js');
+      return readClusterName(paths.clusterConfig, () => this.clusterConfig());
     },
     clusterConfig() {
       // zod and yaml load only for commands that read the config, not for --help or --version.

@@ -61,6 +61,22 @@ Examples:
 
   examples(
     program
+      .command('apply')
+      .description('apply k8s/manifests by server-side apply (the stack part of setup), to the keystone cluster or --context')
+      .option('--dry-run', 'validate with the API server\'s dry run; change nothing')
+      .option('--force-conflicts', 'take over manifest fields that another tool now owns')
+      .option('--wait', 'then wait until every deployment is ready and the volume bound')
+      .action(
+        action(async (app, _args, opts) => {
+          const { apply } = await import('./commands/apply.js');
+          await apply(app, { wait: Boolean(opts.wait) });
+        }),
+      ),
+    ['keystone apply --wait', 'keystone apply --dry-run --context lab'],
+  );
+
+  examples(
+    program
       .command('import-images')
       .argument('[image...]', 'images (or compose service names) to import; default: all in images/compose.yaml')
       .description('build missing images (images/compose.yaml) and import them into the k3d cluster in one k3d call')

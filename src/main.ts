@@ -43,8 +43,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
     const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
-    const code = await body(app);
-    if (typeof code === 'number') exitCode = code;
+    try {
+      const code = await body(app);
+      if (typeof code === 'number') exitCode = code;
+    } finally {
+      await app.close();
+    }
   });
   program.exitOverride();
   program.configureOutput({

@@ -22,7 +22,14 @@ export function findProjectRoot(cwd: string, env: NodeJS.ProcessEnv): string {
     if (existsSync(join(dir, clusterConfigRelativePath))) return dir;
     if (dirname(dir) === dir) break;
   }
-  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  return packageRoot();
+}
+
+/** The directory of keystone's own package.json (this module may sit in dist/ or dist/chunks/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
 
 export function projectPaths(root: string, configOverride: string | undefined, cwd: string): ProjectPaths {

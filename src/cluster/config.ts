@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { z } from 'zod';
 import { KeystoneError } from '../errors.js';
 import { parseYamlDocument, positionOfPath } from './yaml-positions.js';
+import { loadYaml } from '../yaml-module.js';
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const nodeFilters = z.array(z.string()).optional();
@@ -168,7 +169,7 @@ export function hostMountDirs(config: ClusterConfig): string[] {
 
 /** Writes the resolved config for k3d into a private temporary directory (0600). */
 export async function writeResolvedConfig(config: ClusterConfig): Promise<string> {
-  const { stringify } = await import('yaml');
+  const { stringify } = await loadYaml();
   const dir = await mkdtemp(join(tmpdir(), 'keystone-'));
   const file = join(dir, 'k3d-cluster-config.yaml');
   await writeFile(file, stringify(config), { mode: 0o600 });

@@ -3,14 +3,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import { ToolMissingError, type Runner } from '../exec/runner.js';
-import { dockerServerVersion } from '../tools/docker.js';
+import { dockerInfoTimeoutMs, dockerServerVersion } from '../tools/docker.js';
 import { k3dVersion } from '../tools/k3d.js';
 import { keystoneBinDir } from '../tools/k3d-install.js';
 import { kubectlClientVersion } from '../tools/kubectl.js';
 import { compareVersions, formatVersion, minimumVersions, type Version } from '../tools/versions.js';
 
-export async function requireDocker(runner: Runner): Promise<string> {
-  return dockerServerVersion(runner);
+export async function requireDocker(runner: Runner, env: NodeJS.ProcessEnv): Promise<string> {
+  return dockerServerVersion(runner, dockerInfoTimeoutMs(env));
 }
 
 function requireAtLeast(tool: 'k3d' | 'kubectl', version: Version, upgrade: string): Version {

@@ -11,6 +11,7 @@ import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
 import { k3dContextName } from '../kube/target.js';
+import { loadYaml } from '../yaml-module.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -52,7 +53,7 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
   });
 
   const results = await Promise.all([
-    check('docker', async () => ({ status: 'ok', detail: `Docker ${await requireDocker(app.runner)} is running` })),
+    check('docker', async () => ({ status: 'ok', detail: `Docker ${await requireDocker(app.runner, app.env)} is running` })),
     check('kubectl', async () => ({ status: 'ok', detail: `kubectl ${formatVersion(await requireKubectl(app.runner))}` })),
     k3dCheck,
   ]);
@@ -97,7 +98,7 @@ async function kubeContextCheck(
   const files = app.options.kubeconfig
     ? [app.options.kubeconfig]
     : (app.env.KUBECONFIG ?? join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
-  const { parse } = await import('yaml');
+  const { parse } = await loadYaml();
   const { readFile } = await import('node:fs/promises');
   const warnings: string[] = [];
   let found: string | undefined;

@@ -17,8 +17,8 @@ import { deleteRun } from './run-simulation.js';
 import { formatAge } from '../operate/pod-summary.js';
 
 async function clientFor(app: AppContext): Promise<KubeClient> {
-  const { config } = await app.clusterConfig();
-  return app.kube(app.target(config.metadata.name));
+  const clusterName = await app.clusterName();
+  return app.kube(app.target(clusterName));
 }
 
 function requireRunId(id: string): string {

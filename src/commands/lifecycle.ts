@@ -28,6 +28,10 @@ function noCluster(name: string): KeystoneError {
 }
 
 export async function start(app: AppContext): Promise<void> {
+  await app.exclusive(await app.clusterName(), 'start', () => startLocked(app));
+}
+
+async function startLocked(app: AppContext): Promise<void> {
   const { name, state } = await localCluster(app, 'start');
   if (state.phase === 'absent') throw noCluster(name);
   const { config } = await app.clusterConfig();
@@ -63,6 +67,10 @@ export async function start(app: AppContext): Promise<void> {
 }
 
 export async function stop(app: AppContext): Promise<void> {
+  await app.exclusive(await app.clusterName(), 'stop', () => stopLocked(app));
+}
+
+async function stopLocked(app: AppContext): Promise<void> {
   const { name, state } = await localCluster(app, 'stop');
   if (state.phase === 'absent') throw noCluster(name);
   await runSteps(
@@ -82,6 +90,10 @@ export async function stop(app: AppContext): Promise<void> {
 }
 
 export async function deleteCluster(app: AppContext): Promise<void> {
+  await app.exclusive(await app.clusterName(), 'delete', () => deleteLocked(app));
+}
+
+async function deleteLocked(app: AppContext): Promise<void> {
   const { name, state } = await localCluster(app, 'delete');
   await runSteps(
     app.ui,

@@ -33,8 +33,8 @@ const prefixColors = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'redBright',
 export async function logs(app: AppContext, name: string, flags: LogsFlags): Promise<number> {
   requireObjectName(name, 'service or pod');
   const options = parseLogOptions(flags);
-  const { config } = await app.clusterConfig();
-  const client = await app.kube(app.target(config.metadata.name));
+  const clusterName = await app.clusterName();
+  const client = await app.kube(app.target(clusterName));
   const { source, pods } = await resolvePodSource(client, name, simulationTools);
   if (pods.length === 0 && !options.follow) {
     app.ui.info(`No pods for ${source.kind} ${name} yet.`);

@@ -5,8 +5,8 @@ import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary
 import { renderTable } from '../ui/table.js';
 
 export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
-  const { config } = await app.clusterConfig();
-  const client = await app.kube(app.target(config.metadata.name));
+  const clusterName = await app.clusterName();
+  const client = await app.kube(app.target(clusterName));
   const now = Date.now();
   const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => a.name.localeCompare(b.name));
   if (output === 'json' || output === 'yaml') {

@@ -50,8 +50,8 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
   const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: app.paths.dataDir, cwd: app.cwd });
 
-  const { config } = await app.clusterConfig();
-  const target = app.target(config.metadata.name);
+  const clusterName = await app.clusterName();
+  const target = app.target(clusterName);
   const client = await app.kube(target);
   const ns = stackNamespace;
   const template = await getTemplate(client, ns, profile.template, tool);

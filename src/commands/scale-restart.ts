@@ -16,8 +16,8 @@ async function localImages(app: AppContext): Promise<string[]> {
 export async function scale(app: AppContext, name: string, replicasText: string): Promise<void> {
   requireLabelName(name, 'deployment');
   const replicas = parseReplicas(replicasText);
-  const { config } = await app.clusterConfig();
-  const client = await app.kube(app.target(config.metadata.name));
+  const clusterName = await app.clusterName();
+  const client = await app.kube(app.target(clusterName));
   await runSteps(
     app.ui,
     [
@@ -42,8 +42,8 @@ export async function scale(app: AppContext, name: string, replicasText: string)
 
 export async function restart(app: AppContext, name: string): Promise<void> {
   if (name !== 'all') requireLabelName(name, 'deployment');
-  const { config } = await app.clusterConfig();
-  const client = await app.kube(app.target(config.metadata.name));
+  const clusterName = await app.clusterName();
+  const client = await app.kube(app.target(clusterName));
   const all = await listDeployments(client);
   const chosen = name === 'all' ? all : all.filter((d) => d.metadata?.name === name);
   if (chosen.length === 0) throw noDeployment(name, all);

@@ -29,7 +29,7 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
     steps.push(nodesReadyStep(app, target, undefined));
   }
   steps.push(...stackSteps(app, target, manifests, state));
-  const records = await runSteps(app.ui, steps, app.signal);
+  const records = await app.exclusive(target.local ? target.clusterName : `context-${target.context}`, 'setup', () => runSteps(app.ui, steps, app.signal));
   const done = records.filter((r) => r.outcome === 'done');
   const skipped = records.filter((r) => r.outcome === 'skipped');
   const timings = done.filter((r) => r.ms >= 50).map((r) => `${r.title} ${formatDuration(r.ms)}`).join(', ');

@@ -12,8 +12,8 @@ export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; t
 export async function shell(app: AppContext, name: string, command: string[], options: { container?: string; stdinIsTTY: boolean }): Promise<number> {
   requireObjectName(name, 'pod or service');
   if (options.container !== undefined) requireObjectName(options.container, 'container');
-  const { config } = await app.clusterConfig();
-  const target = app.target(config.metadata.name);
+  const clusterName = await app.clusterName();
+  const target = app.target(clusterName);
   const client = await app.kube(target);
   const { source, pods } = await resolvePodSource(client, name, simulationTools);
   const running = pods.filter((p) => p.status?.phase === 'Running');

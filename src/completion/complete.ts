@@ -30,8 +30,8 @@ async function withDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
 
 async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Promise<string[]> {
   const lookup = async () => {
-    const { config } = await app.clusterConfig();
-    const client = await app.kube(app.target(config.metadata.name));
+    const clusterName = await app.clusterName();
+    const client = await app.kube(app.target(clusterName));
     if (what === 'runs') {
       const jobs = await client.list('/apis/batch/v1/namespaces/keystone/jobs', { labelSelector: 'keystone.io/run-id' });
       return jobs.items.map((j) => j.metadata?.labels?.['keystone.io/run-id'] ?? '').filter(Boolean);

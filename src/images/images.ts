@@ -9,6 +9,7 @@ import type { Runner } from '../exec/runner.js';
 import type { KubeClient } from '../kube/client.js';
 import type { NodeObject } from '../kube/nodes.js';
 import { normalizeImage } from './image-names.js';
+import { loadYaml } from '../yaml-module.js';
 
 export interface ImageSpec {
   service: string;
@@ -17,7 +18,7 @@ export interface ImageSpec {
 
 export async function loadImageSpecs(composeFile: string): Promise<ImageSpec[]> {
   if (!existsSync(composeFile)) return [];
-  const { parse } = await import('yaml');
+  const { parse } = await loadYaml();
   const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string }> } | null;
   return Object.entries(doc?.services ?? {})
     .filter(([, s]) => typeof s.image === 'string')

@@ -4,9 +4,11 @@
  * node:http(s) with those options, so each operation is exactly the requests it needs
  * (no discovery, no GET before PATCH) and large lists stream through pagination.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import type { KubeTarget } from './target.js';
 
@@ -79,6 +81,8 @@ export interface ByteStream {
 export interface KubeClient {
   readonly target: KubeTarget;
   readonly server: string;
+  /** Closes the kept-alive connections, so a finished command exits at once. */
+  close(): void;
   /** A streaming GET (pod logs): the body as it arrives; throws KubeApiError for non-2xx. */
   stream(spec: RequestSpec): Promise<ByteStream>;
   request<T>(spec: RequestSpec): Promise<T>;
@@ -124,7 +128,7 @@ export interface ClientSettings {
 }
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { KubeConfig } = await import('./kubeconfig.js');
   const kc = new KubeConfig();
   const files = target.kubeconfigPath ?? process.env.KUBECONFIG ?? '';
   try {
@@ -155,6 +159,7 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
   }
   // In memory only: the user's kubeconfig file and its current-context are never changed.
   kc.setCurrentContext(target.context);
+  await warnIfReadableByOthers(target.kubeconfigPath ? [target.kubeconfigPath] : files.split(delimiter).filter(Boolean), settings.warn);
   const cluster = kc.getCurrentCluster();
   if (!cluster) {
     throw new KeystoneError(`context "${target.context}" names cluster "${context.cluster}", which is not in the kubeconfig`, {
@@ -165,6 +170,19 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
   await kc.applyToHTTPSOptions(baseOptions as Parameters<typeof kc.applyToHTTPSOptions>[0]);
   settings.log?.(`kubernetes: context ${target.context}, server ${cluster.server}`);
   return createClient(target, cluster.server, baseOptions, settings);
+}
+
+/** Kubeconfigs hold credentials: say so when one is readable by other users (kubectl's habit, too). */
+async function warnIfReadableByOthers(files: string[], warn: ((line: string) => void) | undefined): Promise<void> {
+  if (!warn) return;
+  for (const file of files.length ? files : [join(homedir(), '.kube', 'config')]) {
+    try {
+      const mode = (await stat(file)).mode & 0o777;
+      if (mode & 0o077) warn(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
+    } catch {
+      // a listed file that does not exist is not an error (kubectl skips it too)
+    }
+  }
 }
 
 async function statOrThrow(path: string): Promise<void> {
@@ -187,6 +205,9 @@ function buildUrl(server: string, path: string, query: RequestSpec['query']): UR
 }
 
 function createClient(target: KubeTarget, server: string, base: RequestOptions, settings: ClientSettings): KubeClient {
+  // Our own agent (connections kept alive within a command), closed by close(): the global
+  // agent's idle sockets would keep a finished command waiting for their timeout.
+  const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const send = (spec: RequestSpec): Promise<IncomingMessage> => {
     const url = buildUrl(server, spec.path, spec.query);
     const method = spec.method ?? 'GET';
@@ -200,7 +221,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     if (settings.verbose) settings.log?.(`${method} ${url.pathname}${url.search}`);
     const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = requester(url, { ...base, method, headers, signal: spec.signal }, resolve);
+      const req = requester(url, { ...base, agent, method, headers, signal: spec.signal }, resolve);
       req.on('error', (err) => reject(connectionError(err, server, target)));
       if (settings.requestTimeoutMs) {
         req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${settings.requestTimeoutMs}ms`)));
@@ -226,6 +247,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
   const client: KubeClient = {
     target,
     server,
+    close: () => agent.destroy(),
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
       for (let attempt = 0; ; attempt++) {

@@ -37,7 +37,8 @@ export async function scaleDeployment(client: KubeClient, name: string, replicas
 
 /** What `kubectl rollout restart` does: a new template annotation, so a new ReplicaSet rolls out. */
 export async function restartDeployments(client: KubeClient, names: string[], ns = stackNamespace, now = new Date()): Promise<void> {
-  const restartedAt = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  // RFC 3339 with milliseconds: two restarts within one second still differ, so both roll out.
+  const restartedAt = now.toISOString();
   for (const name of names) {
     try {
       await client.request({

@@ -31,7 +31,7 @@ export function prerequisiteSteps(app: AppContext): Step[] {
   return [
     {
       title: 'Docker is running',
-      run: async () => `Docker ${await requireDocker(app.runner)} is running`,
+      run: async () => `Docker ${await requireDocker(app.runner, app.env)} is running`,
     },
     {
       title: 'kubectl is installed',

@@ -4,7 +4,7 @@
  * it on the host. On another cluster (--context) there is no such mount: the input travels in a
  * ConfigMap (1 MiB at most), copied by an init container into the node's /data/<tool>/runs/<run-id>.
  */
-import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import type { KubeObject } from '../kube/client.js';
@@ -22,9 +22,17 @@ export async function stageOnHost(input: ResolvedInput, runDir: string, sweep: S
   for (const [i, dir] of targets.entries()) {
     await mkdir(dir, { recursive: true, mode: 0o755 });
     await cp(input.path, join(dir, input.name), { recursive: true, dereference: true, errorOnExist: true, force: false });
+    await dropWriteForOthers(join(dir, input.name));
     if (sweep) await writeFile(join(dir, 'params.env'), envFile(sweep.combinations[i]!), { mode: 0o644 });
   }
   if (sweep) await writeFile(join(runDir, 'sweep.json'), `${JSON.stringify(sweep, null, 2)}\n`, { mode: 0o644 });
+}
+
+/** A copy keeps its source's mode; a staged input is never writable by other users. */
+async function dropWriteForOthers(path: string): Promise<void> {
+  const info = await stat(path);
+  await chmod(path, info.mode & 0o755);
+  if (info.isDirectory()) for (const entry of await readdir(path)) await dropWriteForOthers(join(path, entry));
 }
 
 export interface ConfigMapStaging {

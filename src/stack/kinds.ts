@@ -7,22 +7,22 @@ export interface KindInfo {
   kind: string;
   plural: string;
   namespaced: boolean;
-  /** Module of kubernetes-models that validates it. */
-  model: string;
+  /** Loads the kubernetes-models class that validates it (static paths, so the bundler sees them). */
+  model: () => Promise<Record<string, unknown>>;
 }
 
 const kinds: KindInfo[] = [
-  { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, model: 'v1/Namespace' },
-  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, model: 'v1/ConfigMap' },
-  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, model: 'v1/Secret' },
-  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true, model: 'v1/Service' },
-  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true, model: 'v1/PersistentVolumeClaim' },
-  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, model: 'v1/ServiceAccount' },
-  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true, model: 'apps/v1/Deployment' },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, model: 'apps/v1/StatefulSet' },
-  { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs', namespaced: true, model: 'batch/v1/Job' },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, model: 'networking.k8s.io/v1/NetworkPolicy' },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses', namespaced: true, model: 'networking.k8s.io/v1/Ingress' },
+  { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false, model: () => import('kubernetes-models/v1/Namespace') },
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true, model: () => import('kubernetes-models/v1/ConfigMap') },
+  { apiVersion: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true, model: () => import('kubernetes-models/v1/Secret') },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true, model: () => import('kubernetes-models/v1/Service') },
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim', plural: 'persistentvolumeclaims', namespaced: true, model: () => import('kubernetes-models/v1/PersistentVolumeClaim') },
+  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true, model: () => import('kubernetes-models/v1/ServiceAccount') },
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true, model: () => import('kubernetes-models/apps/v1/Deployment') },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true, model: () => import('kubernetes-models/apps/v1/StatefulSet') },
+  { apiVersion: 'batch/v1', kind: 'Job', plural: 'jobs', namespaced: true, model: () => import('kubernetes-models/batch/v1/Job') },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true, model: () => import('kubernetes-models/networking.k8s.io/v1/NetworkPolicy') },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', plural: 'ingresses', namespaced: true, model: () => import('kubernetes-models/networking.k8s.io/v1/Ingress') },
 ];
 
 export function kindInfo(apiVersion: string, kind: string): KindInfo | undefined {

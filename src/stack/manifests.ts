@@ -72,7 +72,7 @@ function checkShape(object: Manifest['object'], source: string): KindInfo {
 
 async function validateWithSchemas(manifests: Manifest[]): Promise<void> {
   for (const m of manifests) {
-    const module = (await import(`kubernetes-models/${m.info.model}`)) as Record<string, new (data: unknown) => { validate(): void }>;
+    const module = (await m.info.model()) as Record<string, new (data: unknown) => { validate(): void }>;
     const Model = module[m.info.kind];
     if (!Model) continue;
     try {

@@ -2,25 +2,28 @@
 import { KeystoneError } from '../errors.js';
 import { ToolFailedError, type Runner } from '../exec/runner.js';
 
-/** Docker answers `docker info` within this time or is treated as unreachable. */
-export const dockerInfoTimeoutMs = 20_000;
+/** Docker answers `docker info` within this time (KEYSTONE_DOCKER_TIMEOUT seconds, default 20) or is treated as unreachable. */
+export function dockerInfoTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.KEYSTONE_DOCKER_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 20_000;
+}
 
-export async function dockerServerVersion(runner: Runner): Promise<string> {
+export async function dockerServerVersion(runner: Runner, timeoutMs: number): Promise<string> {
   try {
-    const result = await runner.run('docker', ['info', '--format', '{{json .ServerVersion}}'], { timeoutMs: dockerInfoTimeoutMs });
+    const result = await runner.run('docker', ['info', '--format', '{{json .ServerVersion}}'], { timeoutMs });
     const version = JSON.parse(result.stdout.trim() || '""') as string;
     if (!version) throw new KeystoneError('Docker answered but reported no server version');
     return version;
   } catch (err) {
-    throw explainDockerFailure(err);
+    throw explainDockerFailure(err, timeoutMs);
   }
 }
 
-export function explainDockerFailure(err: unknown): unknown {
+export function explainDockerFailure(err: unknown, timeoutMs: number): unknown {
   if (!(err instanceof ToolFailedError)) {
     if (err instanceof KeystoneError && /did not finish within/.test(err.message)) {
-      return new KeystoneError(`Docker did not answer \`docker info\` within ${dockerInfoTimeoutMs / 1000}s`, {
-        hint: 'Docker is overloaded or stuck: restart it (`sudo systemctl restart docker`, or restart Docker Desktop)',
+      return new KeystoneError(`Docker did not answer \`docker info\` within ${Math.round(timeoutMs / 1000)}s`, {
+        hint: 'Docker is overloaded or stuck: restart it (`sudo systemctl restart docker`, or restart Docker Desktop); KEYSTONE_DOCKER_TIMEOUT=60 waits longer',
       });
     }
     return err;

@@ -14,10 +14,15 @@ export const defaultReleaseBase = 'https://github.com/k3d-io/k3d/releases/downlo
 /** Override of the release download base, for mirrors and for tests that serve a fake release. */
 export const releaseBaseEnv = 'KEYSTONE_K3D_RELEASE_URL';
 
-export function keystoneBinDir(env: NodeJS.ProcessEnv): string {
-  if (env.KEYSTONE_HOME) return join(env.KEYSTONE_HOME, 'bin');
+/** keystone's own directory: its k3d, its locks. */
+export function keystoneHome(env: NodeJS.ProcessEnv): string {
+  if (env.KEYSTONE_HOME) return env.KEYSTONE_HOME;
   const dataHome = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(dataHome, 'keystone', 'bin');
+  return join(dataHome, 'keystone');
+}
+
+export function keystoneBinDir(env: NodeJS.ProcessEnv): string {
+  return join(keystoneHome(env), 'bin');
 }
 
 export function releaseAssetName(platform: NodeJS.Platform, arch: string): string {

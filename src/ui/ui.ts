@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
+import { loadYaml } from '../yaml-module.js';
 
 export interface Streams {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -70,7 +71,7 @@ export class Ui {
   /** A document as JSON or YAML (the yaml module loads only when asked for). */
   async document(value: unknown, format: 'json' | 'yaml'): Promise<void> {
     if (format === 'json') return this.json(value);
-    const { stringify } = await import('yaml');
+    const { stringify } = await loadYaml();
     this.data(stringify(value));
   }
 

@@ -57,7 +57,7 @@ describe('machine output', () => {
 });
 
 describe('help', () => {
-  const commands = ['setup', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'import-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
+  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'import-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {
@@ -189,10 +189,11 @@ describe('packaging', () => {
   it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
     const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const needed of ['bin/keystone.js', 'dist/main.js', 'dist/cli.js', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
+    for (const needed of ['bin/keystone.js', 'dist/main.js', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
       expect(files, needed).toContain(needed);
     }
     for (const file of files) expect(file, file).toMatch(/^(bin|dist|k8s|images|data)\/|^(README\.md|LICENSE|package\.json)$/);
+    expect(files.some((f) => f.startsWith('dist/chunks/'))).toBe(true); // the lazily loaded parts of the bundle
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/'))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');

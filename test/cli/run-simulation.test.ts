@@ -267,6 +267,7 @@ describe('jobs', () => {
     await sleep(1100); // run ids have one-second resolution
     expect((await h.run(['run-simulation', 'fenicsx', 'poisson.py'])).exitCode).toBe(1);
     h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
+    await sleep(1100);
     const detached = await h.run(['run-simulation', 'openfoam', 'cavity', '-d']);
     const runningId = detached.stdout.trim();
 

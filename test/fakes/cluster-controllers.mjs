@@ -45,13 +45,16 @@ const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
  * @param {{ podStartDelayMs?: number, unpullable?: string[], crashImages?: string[] }} [options]
  */
 export function attachControllers(api, options = {}) {
-  const delay = options.podStartDelayMs ?? 20;
   /** Images on every node (k3d image import puts them there). */
   const nodeImages = new Set();
   /** Images no registry serves: the locally built ones, unless imported. */
   const unpullable = new Set((options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map((n) => normalizeImage(n).replace(/:latest$/, '')));
   const crashImages = new Set((options.crashImages ?? []).map((n) => normalizeImage(n)));
   const controls = {
+    /** How long a scheduled pod takes to start its containers (changeable while running). */
+    podStartDelayMs: options.podStartDelayMs ?? 20,
+    /** The local-path provisioner binds claims (turn off to leave them Pending). */
+    bindVolumes: true,
     nodeImages,
     unpullable,
     crashImages,
@@ -284,7 +287,7 @@ export function attachControllers(api, options = {}) {
     const node = nodes[nextNode++ % nodes.length];
     for (const claim of claims) {
       const pvc = api.get('persistentvolumeclaims', ns, claim);
-      if (pvc.status?.phase !== 'Bound') {
+      if (pvc.status?.phase !== 'Bound' && controls.bindVolumes) {
         api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: `pvc-${pvc.metadata.uid}`, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
       }
     }
@@ -293,7 +296,7 @@ export function attachControllers(api, options = {}) {
       spec: { ...pod.spec, nodeName: node.metadata.name },
       status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } })) },
     });
-    api.later(delay, () => startContainers(ns, name));
+    api.later(controls.podStartDelayMs, () => startContainers(ns, name));
   }
 
   function startContainers(ns, name) {
@@ -336,7 +339,7 @@ export function attachControllers(api, options = {}) {
       },
     });
     const backoff = statuses.find((s) => s.state.waiting?.reason === 'ErrImagePull');
-    if (backoff) api.later(delay, () => startContainers(ns, name));
+    if (backoff) api.later(controls.podStartDelayMs, () => startContainers(ns, name));
     if (allReady) {
       if (pod.metadata.labels?.['batch.kubernetes.io/job-name']) runProgram(ns, name);
       else for (const c of pod.spec.containers) api.appendLog(ns, name, c.name, `${c.name} started on ${pod.spec.nodeName}`);

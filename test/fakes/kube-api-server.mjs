@@ -24,6 +24,9 @@ export const resourceTypes = {
   networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', listKind: 'NetworkPolicyList', namespaced: true },
 };
 
+/** The short names kubectl users type (from the real API server's discovery). */
+const shortNames = { namespaces: ['ns'], nodes: ['no'], pods: ['po'], services: ['svc'], configmaps: ['cm'], persistentvolumeclaims: ['pvc'], events: ['ev'], deployments: ['deploy'], replicasets: ['rs'], networkpolicies: ['netpol'] };
+
 const gvPath = (t) => (t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`);
 const apiVersionOf = (t) => (t.group ? `${t.group}/${t.version}` : t.version);
 
@@ -51,7 +54,7 @@ export async function startFakeKubeApi(options = {}) {
   const watchers = new Set();
   /** @type {{method: string, path: string, query: string, at: number}[]} */
   const requests = [];
-  /** @type {{match: (r: {method: string, path: string, query: URLSearchParams}) => boolean, status: number, times: number, body?: any}[]} */
+  /** @type {{match: (r: {method: string, path: string, query: URLSearchParams}) => boolean, status?: number, times: number, body?: any, delayMs?: number}[]} */
   const faults = [];
   const sockets = new Set();
   const timers = new Set();
@@ -208,8 +211,10 @@ export async function startFakeKubeApi(options = {}) {
           apiVersion: 'v1',
           groupVersion: t.replace(/^\/apis?\//, ''),
           resources: entries.flatMap(([name, rt]) => [
-            { name, singularName: rt.kind.toLowerCase(), namespaced: rt.namespaced, kind: rt.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+            { name, singularName: rt.kind.toLowerCase(), namespaced: rt.namespaced, kind: rt.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(shortNames[name] ? { shortNames: shortNames[name] } : {}) },
             { name: `${name}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] },
+            ...(name === 'deployments' ? [{ name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }] : []),
+            ...(name === 'pods' ? [{ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }] : []),
           ]),
         };
       }
@@ -297,7 +302,12 @@ export async function startFakeKubeApi(options = {}) {
     const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query }));
     if (fault) {
       fault.times -= 1;
-      return send(res, fault.status, fault.body ?? status(fault.status, fault.status === 429 ? 'TooManyRequests' : 'InternalError', `injected ${fault.status}`));
+      // A slow API: the answer comes, late.
+      if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault.status) {
+        const reason = fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+        return send(res, fault.status, fault.body ?? status(fault.status, reason, `injected ${fault.status}`));
+      }
     }
     const doc = req.method === 'GET' ? discovery(path) : undefined;
     if (doc) return send(res, 200, doc);
@@ -378,35 +388,56 @@ export async function startFakeKubeApi(options = {}) {
     return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
   }
 
-  /** Field ownership for server-side apply: object key -> leaf path -> field manager. */
+  /**
+   * Field ownership for server-side apply: object -> leaf path -> the managers that own it.
+   * As in the real API server, appliers that set a field to the same value share it; a
+   * different value from another owner is a conflict; an update (non-apply) takes it over.
+   */
   const owners = new Map();
-  const skipPaths = new Set(['.apiVersion', '.kind', '.metadata.name', '.metadata.namespace']);
+  const skipPaths = new Set(['apiVersion', 'kind', 'metadata\u0000name', 'metadata\u0000namespace']);
 
-  function leafPaths(value, prefix = '', out = new Map()) {
+  function leafPaths(value, prefix = [], out = new Map()) {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
-      for (const [k, v] of Object.entries(value)) leafPaths(v, `${prefix}.${k}`, out);
-    } else if (!skipPaths.has(prefix)) {
-      out.set(prefix, JSON.stringify(value));
+      for (const [k, v] of Object.entries(value)) leafPaths(v, [...prefix, k], out);
+    } else if (!skipPaths.has(prefix.join('\u0000'))) {
+      out.set(prefix.join('\u0000'), canonical(value));
     }
     return out;
   }
 
-  function valueAt(obj, path) {
+  function valueAt(obj, key) {
     let cur = obj;
-    for (const k of path.split('.').slice(1)) cur = cur?.[k];
-    return JSON.stringify(cur);
+    for (const k of key.split('\u0000')) cur = cur?.[k];
+    return canonical(cur);
   }
+
+  /** JSON with sorted keys: kubectl sends keys sorted, other clients in their own order. */
+  function canonical(value) {
+    if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+    if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+    return JSON.stringify(value);
+  }
+
+  const shownPath = (key) => `.${key.split('\u0000').join('.')}`;
 
   /** Records what a manager set; for apply, returns the conflicts (fields another manager owns with another value). */
   function claimFields(resource, key, manager, patch, current, { apply, force, dryRun }) {
     const table = owners.get(`${resource}:${key}`) ?? new Map();
     owners.set(`${resource}:${key}`, table);
     const conflicts = [];
-    for (const [path, value] of leafPaths(patch)) {
-      const owner = table.get(path);
-      if (apply && !force && owner && owner !== manager && current && valueAt(current, path) !== value) conflicts.push({ path, owner });
+    const leaves = leafPaths(patch);
+    for (const [path, value] of leaves) {
+      const others = [...(table.get(path) ?? [])].filter((m) => m !== manager);
+      if (apply && !force && others.length && current && valueAt(current, path) !== value) conflicts.push({ path: shownPath(path), owner: others[0] });
     }
-    if (conflicts.length === 0 && !dryRun) for (const [path] of leafPaths(patch)) table.set(path, manager);
+    if (conflicts.length === 0 && !dryRun) {
+      for (const [path, value] of leaves) {
+        const same = current && valueAt(current, path) === value;
+        const set = apply && same ? new Set(table.get(path) ?? []) : new Set();
+        set.add(manager);
+        table.set(path, set);
+      }
+    }
     return conflicts;
   }
 

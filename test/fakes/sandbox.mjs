@@ -1,0 +1,88 @@
+// A sandbox to run the built CLI as a user would, shared by the tests and the benchmark: fake
+// k3d/docker/kubectl first (and only) on PATH, a private HOME and kubeconfig, a copy of the
+// project (cluster config on free host ports), and the fake API server with its controllers.
+import { cp, mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { startFakeKubeApi } from './kube-api-server.mjs';
+import { attachControllers } from './cluster-controllers.mjs';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const cliPath = join(repoRoot, 'bin', 'keystone.js');
+const fakesDir = join(repoRoot, 'test', 'fakes');
+
+/** A port nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/**
+ * @param {{ tools?: string[], state?: object, nodeReadyDelayMs?: number, podStartDelayMs?: number, historyLimit?: number }} [options]
+ */
+export async function createSandbox(options = {}) {
+  const root = await mkdtemp(join(tmpdir(), 'keystone-test-'));
+  const bin = join(root, 'bin');
+  const home = join(root, 'home');
+  const fake = join(root, 'fake');
+  const project = join(root, 'project');
+  await Promise.all([bin, home, fake, join(project, 'k8s', 'configs')].map((d) => mkdir(d, { recursive: true })));
+  await symlink(process.execPath, join(bin, 'node'));
+  for (const tool of options.tools ?? ['k3d', 'docker', 'kubectl']) await symlink(join(fakesDir, 'bin', tool), join(bin, tool));
+
+  // The project's cluster config, on free host ports so runs never depend on this machine's 8080.
+  const config = parse(await readFile(join(repoRoot, 'k8s', 'configs', 'k3d-cluster-config.yaml'), 'utf8'));
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  config.ports = config.ports.map((p, i) => ({ ...p, port: `${ports[i]}:${p.port.split(':')[1]}` }));
+  config.registries.create.hostPort = String(ports[3]);
+  const configPath = join(project, 'k8s', 'configs', 'k3d-cluster-config.yaml');
+  await writeFile(configPath, stringify(config));
+  await cp(join(repoRoot, 'k8s', 'manifests'), join(project, 'k8s', 'manifests'), { recursive: true });
+  await cp(join(repoRoot, 'k8s', 'simulations'), join(project, 'k8s', 'simulations'), { recursive: true });
+  await cp(join(repoRoot, 'images'), join(project, 'images'), { recursive: true });
+  // The example inputs, without any runs a developer made locally.
+  await cp(join(repoRoot, 'data'), join(project, 'data'), { recursive: true, filter: (src) => !src.split('/').includes('runs') });
+
+  const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20, historyLimit: options.historyLimit });
+  const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });
+  const kubeconfig = join(home, '.kube', 'config');
+  /** @type {Record<string, string>} */
+  const env = {
+    PATH: bin,
+    HOME: home,
+    KUBECONFIG: kubeconfig,
+    KEYSTONE_FAKE_DIR: fake,
+    KEYSTONE_FAKE_API: api.url,
+    KEYSTONE_PROJECT_DIR: project,
+    KEYSTONE_HOME: join(root, 'keystone-home'),
+    CI: 'true',
+    NO_COLOR: '1',
+  };
+  await writeFile(join(fake, 'state.json'), JSON.stringify(options.state ?? {}, null, 2));
+  return {
+    root,
+    bin,
+    home,
+    fake,
+    project,
+    configPath,
+    kubeconfig,
+    api,
+    cluster,
+    env,
+    ports,
+    async cleanup() {
+      await api.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
