@@ -140,6 +140,11 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
     }
   } catch (err) {
     if (err instanceof KeystoneError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new KeystoneError(`kubeconfig ${(err as NodeJS.ErrnoException).path ?? files} (from KUBECONFIG) does not exist`, {
+        hint: 'point KUBECONFIG at your kubeconfig, or unset it to use ~/.kube/config; `keystone setup` writes the keystone cluster\'s entry',
+      });
+    }
     throw new KeystoneError(`cannot load kubeconfig ${files || '~/.kube/config'}: ${firstLine(err)}`, {
       hint: 'fix or remove the broken file; for the keystone cluster `k3d kubeconfig merge keystone-cluster` rewrites it',
     });

@@ -34,6 +34,14 @@ describe('environment', () => {
     expect(r.stderr).toContain(`could not read kubectl's version from its output: "Client Version: v1.30.0"`);
   });
 
+  it('Docker refusing access: says so with the docker-group fix', async () => {
+    h = await createHarness({ state: { docker: { permissionDenied: true } } });
+    const r = await h.run(['setup']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: Docker refused access: permission denied while trying to connect to the Docker daemon socket');
+    expect(r.stderr).toContain('hint: add yourself to the docker group');
+  });
+
   it('Docker up but slow: setup waits for it', async () => {
     h = await createHarness({ state: { docker: { slowMs: 1500 } } });
     const r = await h.run(['setup']);
@@ -54,7 +62,7 @@ describe('environment', () => {
     h = await ready();
     const missing = await h.run(['pods'], { env: { KUBECONFIG: join(h.home, 'nope.yaml') } });
     expect(missing.exitCode).toBe(1);
-    expect(missing.stderr).toMatch(/error: (context "k3d-keystone-cluster" is not in|cannot load kubeconfig) .*nope\.yaml/);
+    expect(missing.stderr).toMatch(/error: kubeconfig .*nope\.yaml \(from KUBECONFIG\) does not exist/);
     const explicitMissing = await h.run(['pods', '--kubeconfig', join(h.home, 'nope.yaml')]);
     expect(explicitMissing.exitCode).toBe(2);
     expect(explicitMissing.stderr).toContain('does not exist');

@@ -250,3 +250,27 @@ describe('import-images', () => {
     expect(r.stderr).toContain('cluster "keystone-cluster" is not running');
   });
 });
+
+describe('apply', () => {
+  it('applies only the stack, to the keystone cluster or another context; --wait waits; --dry-run changes nothing', async () => {
+    h = await createHarness();
+    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h.api.remove('deployments', 'keystone', 'redis');
+    await h.clearCalls();
+    let r = await h.run(['apply', '--dry-run']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(h.api.get('deployments', 'keystone', 'redis')).toBeUndefined();
+    r = await h.run(['apply', '--wait']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(h.api.get('deployments', 'keystone', 'redis').status.availableReplicas).toBe(1);
+    expect(await h.calls('k3d')).toEqual([]); // the cluster itself is not touched
+    const { writeFile: write } = await import('node:fs/promises');
+    const { stringify } = await import('yaml');
+    const { kubeconfigFor } = await import('../fakes/kube-api-server.mjs');
+    const file = join(h.home, 'lab.yaml');
+    await write(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    r = await h.run(['apply', '--context', 'lab', '--kubeconfig', file]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('applied 9 objects');
+  });
+});
