@@ -47,12 +47,3 @@ export class InterruptedError extends KeystoneError {
     this.name = 'InterruptedError';
   }
 }
-
-export function isKeystoneError(err: unknown): err is KeystoneError {
-  return err instanceof KeystoneError;
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
-}

@@ -13,6 +13,7 @@ import { listRuns, type RunSummary } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
 import { labels, type JobObject } from '../simulate/job-builder.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
+import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { deleteRun } from './run-simulation.js';
 import { formatAge } from '../operate/pod-summary.js';
 
@@ -71,7 +72,6 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   const client = await clientFor(app);
   const run = await findRun(client, id);
   app.ui.announceInterrupt = false;
-  const c = app.ui.color;
   const indexed = Boolean(run.sweep);
   if (follow && (run.state === 'Running' || run.state === 'Pending')) {
     const job = await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${stackNamespace}/jobs/${run.job}` });
@@ -82,9 +82,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: 7 * 24 * 3600_000,
-      onState: (text) => app.ui.info(c.dim(`[${id}] ${text}`)),
-      onLine: (prefix, text) => app.ui.data(prefix === undefined ? text : `${c.cyan(`[${prefix}]`)} ${text}`),
-      onNotice: (text) => app.ui.debug(text),
+      ...runPrinter(app, id),
     });
     if (outcome.state === 'Detached') return ExitCode.interrupted;
     app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
@@ -96,7 +94,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
     { kind: 'simulation', name: run.job, selector: `${labels.runId}=${id}` },
     pods,
     { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
-    { line: (prefix, _key, text) => app.ui.data(prefix === undefined ? text : `${c.cyan(`[${prefix}]`)} ${text}`), notice: (t) => app.ui.warn(t) },
+    { line: (prefix, _key, text) => printRunLine(app, prefix, text), notice: (t) => app.ui.warn(t) },
     app.signal,
   );
   if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir ?? 'its run directory'}.`);

@@ -16,6 +16,7 @@ import { jobName, newRunId } from '../simulate/run-id.js';
 import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
 import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
 import { followRun } from '../simulate/follow-run.js';
+import { runPrinter } from '../simulate/run-output.js';
 
 export interface RunFlags {
   detach?: boolean;
@@ -122,9 +123,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
       signal: app.signal,
       localImages,
       timeoutMs: deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000,
-      onState: (text) => app.ui.info(c.dim(`[${runId}] ${text}`)),
-      onLine: (prefix, text) => app.ui.data(prefix === undefined ? text : `${c.cyan(`[${prefix}]`)} ${text}`),
-      onNotice: (text) => app.ui.debug(text),
+      ...runPrinter(app, runId),
     });
   } catch (err) {
     if (err instanceof KeystoneError && err.message.startsWith('the run cannot start')) {

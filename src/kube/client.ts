@@ -226,7 +226,25 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     if (settings.verbose) settings.log?.(`${method} ${url.pathname}${url.search}`);
     const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = requester(url, { ...base, agent, method, headers, signal: spec.signal }, resolve);
+      // Cancelling destroys the request or its response without an error: Node's own `signal`
+      // option destroys them with an AbortError, which escapes as an uncaught exception when it
+      // lands on a response that is being read.
+      const signal = spec.signal;
+      if (signal?.aborted) return reject(new KeystoneError('request aborted'));
+      let response: IncomingMessage | undefined;
+      const cancel = () => {
+        if (response) response.destroy();
+        else {
+          req.destroy();
+          reject(new KeystoneError('request aborted'));
+        }
+      };
+      const req = requester(url, { ...base, agent, method, headers }, (res) => {
+        response = res;
+        res.on('close', () => signal?.removeEventListener('abort', cancel));
+        resolve(res);
+      });
+      signal?.addEventListener('abort', cancel, { once: true });
       req.on('error', (err) => reject(connectionError(err, server, target)));
       if (settings.requestTimeoutMs) {
         req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${settings.requestTimeoutMs}ms`)));

@@ -38,11 +38,6 @@ export function summarizeNode(node: NodeObject): NodeSummary {
   return summary;
 }
 
-export async function listNodes(client: KubeClient): Promise<NodeSummary[]> {
-  const list = await client.list<NodeObject>('/api/v1/nodes');
-  return list.items.map(summarizeNode).sort((a, b) => a.name.localeCompare(b.name));
-}
-
 export interface WaitForNodesOptions {
   /** How many Ready nodes count as done; undefined means every node that exists (at least one). */
   expected?: number;

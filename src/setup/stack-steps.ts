@@ -1,5 +1,5 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
@@ -133,8 +133,4 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
 function rolloutPending(obj: KubeObject): boolean {
   const status = obj.status as { observedGeneration?: number } | undefined;
   return (obj.metadata?.generation ?? 0) !== (status?.observedGeneration ?? 0);
-}
-
-export function manifestsLabel(app: AppContext): string {
-  return relative(app.cwd, app.paths.manifestsDir) || app.paths.manifestsDir;
 }

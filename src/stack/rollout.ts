@@ -5,7 +5,7 @@
  */
 import { KeystoneError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
-import { watchUntil, type Clock } from '../kube/watch-until.js';
+import { watchUntil, type Clock, type Verdict } from '../kube/watch-until.js';
 import { normalizeImage } from '../images/image-names.js';
 
 export interface DeploymentObject extends KubeObject {
@@ -132,45 +132,36 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
   const wanted = new Set(options.deployments);
   const claims = new Set(options.claims);
 
-  const deployments = watchUntil<DeploymentObject>({
-    client,
-    path: `/apis/apps/v1/namespaces/${ns}/deployments`,
-    what: 'the deployments to be ready',
-    timeoutMs: options.timeoutMs,
-    signal: stop.signal,
-    clock: options.clock,
-    onProgress: (p) => {
-      progress.deployments = p;
-      report();
-    },
-    evaluate: (items) => {
-      const relevant = items.filter((d) => wanted.has(d.metadata?.name ?? ''));
-      const statuses = relevant.map(rolloutStatus);
-      const failed = statuses.find((s) => s.failed);
-      if (failed) return { done: false, progress: failed.message, failure: new KeystoneError(failed.failed!, { hint: 'see `keystone status` and the pod events' }) };
-      const ready = statuses.filter((s) => s.done).length;
-      const pending = statuses.filter((s) => !s.done).map((s) => s.message);
-      return {
-        done: relevant.length === wanted.size && ready === wanted.size,
-        progress: `deployments ${ready}/${wanted.size} ready${pending.length ? ` (${pending.join(', ')})` : ''}`,
-      };
-    },
+  // The deployments and the volumes are watched the same way; only what is read differs.
+  const watch = <T extends KubeObject>(path: string, what: string, key: keyof typeof progress, evaluate: (items: T[]) => Verdict) =>
+    watchUntil<T>({
+      client,
+      path,
+      what,
+      timeoutMs: options.timeoutMs,
+      signal: stop.signal,
+      clock: options.clock,
+      onProgress: (p) => {
+        progress[key] = p;
+        report();
+      },
+      evaluate,
+    });
+  const deployments = watch<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`, 'the deployments to be ready', 'deployments', (items) => {
+    const relevant = items.filter((d) => wanted.has(d.metadata?.name ?? ''));
+    const statuses = relevant.map(rolloutStatus);
+    const failed = statuses.find((s) => s.failed);
+    if (failed) return { done: false, progress: failed.message, failure: new KeystoneError(failed.failed!, { hint: 'see `keystone status` and the pod events' }) };
+    const ready = statuses.filter((s) => s.done).length;
+    const pending = statuses.filter((s) => !s.done).map((s) => s.message);
+    return {
+      done: relevant.length === wanted.size && ready === wanted.size,
+      progress: `deployments ${ready}/${wanted.size} ready${pending.length ? ` (${pending.join(', ')})` : ''}`,
+    };
   });
-  const volumes = watchUntil<KubeObject & { status?: { phase?: string } }>({
-    client,
-    path: `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
-    what: 'the volumes to be bound',
-    timeoutMs: options.timeoutMs,
-    signal: stop.signal,
-    clock: options.clock,
-    onProgress: (p) => {
-      progress.claims = p;
-      report();
-    },
-    evaluate: (items) => {
-      const bound = items.filter((c) => claims.has(c.metadata?.name ?? '') && c.status?.phase === 'Bound').length;
-      return { done: bound === claims.size, progress: claims.size ? `volumes ${bound}/${claims.size} bound` : '' };
-    },
+  const volumes = watch<KubeObject & { status?: { phase?: string } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, 'the volumes to be bound', 'claims', (items) => {
+    const bound = items.filter((c) => claims.has(c.metadata?.name ?? '') && c.status?.phase === 'Bound').length;
+    return { done: bound === claims.size, progress: claims.size ? `volumes ${bound}/${claims.size} bound` : '' };
   });
   // Never done by itself: it only ends the wait early when a pod cannot start.
   const pods = watchUntil<PodObject>({

@@ -5,7 +5,6 @@
  */
 import { KeystoneError, InterruptedError } from '../errors.js';
 import type { StepHandle, Ui } from '../ui/ui.js';
-import { formatDuration } from '../ui/ui.js';
 
 export interface Step {
   title: string;
@@ -66,12 +65,4 @@ export async function runSteps(ui: Ui, steps: readonly Step[], signal?: AbortSig
     }
   }
   return records;
-}
-
-/** One line per step for the end of a run: "cluster 41s, nodes 12s (skipped: prerequisites)". */
-export function summarizeSteps(records: readonly StepRecord[]): string {
-  return records
-    .filter((r) => r.outcome !== 'not run')
-    .map((r) => `${r.title}: ${r.outcome}${r.outcome === 'done' ? ` in ${formatDuration(r.ms)}` : ''}`)
-    .join('; ');
 }

@@ -1,6 +1,6 @@
 // pods, logs, shell, scale, restart and the stack part of status, run as a user runs them.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, until, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -12,15 +12,6 @@ afterEach(async () => h?.cleanup());
 
 type Pod = { metadata: { name: string; labels: Record<string, string> }; status: { phase: string } };
 const podsOf = (app: string): Pod[] => h.api.objects('pods').filter((p: Pod) => p.metadata.labels.app === app);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('pods', () => {
   it('lists phase, ready, restarts, age and node; -o json has the same facts', async () => {

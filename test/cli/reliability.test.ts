@@ -4,12 +4,11 @@ import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, sleep, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function ready(): Promise<Harness> {
   const harness = await createHarness();

@@ -1,10 +1,10 @@
 // run-simulation and jobs, as a user runs them: real inputs, staged runs, followed Jobs.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, sleep, until, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
@@ -17,14 +17,6 @@ afterEach(async () => h?.cleanup());
 
 type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
 const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await check()) return;
-    await sleep(25);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
 
 describe('run-simulation', () => {

@@ -66,3 +66,14 @@ export async function createHarness(options: HarnessOptions = {}) {
   };
   return harness;
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls a condition of the fake cluster (10 s at most); tests use it to wait for controllers. */
+export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await check()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
