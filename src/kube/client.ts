@@ -59,6 +59,8 @@ export interface RequestSpec {
    * Safe for reads and apply patches; never set it for a create.
    */
   retry?: boolean;
+  /** A long-lived stream (watch, log follow): no idle deadline, it may be quiet for hours. */
+  streaming?: boolean;
 }
 
 const retryDelaysMs = [200, 600, 1500];
@@ -88,10 +90,12 @@ export interface KubeClient {
   request<T>(spec: RequestSpec): Promise<T>;
   /** A list of every page (limit/continue), so big collections never arrive as one huge body. */
   list<T extends KubeObject>(path: string, query?: RequestSpec['query']): Promise<KubeList<T>>;
+  /** `signal` cancels the watch even while it is being opened. */
   watch<T extends KubeObject>(
     path: string,
     query: RequestSpec['query'],
     onEvent: (event: WatchEvent<T>) => void,
+    signal?: AbortSignal,
   ): Promise<WatchHandle>;
 }
 
@@ -246,7 +250,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
       });
       signal?.addEventListener('abort', cancel, { once: true });
       req.on('error', (err) => reject(connectionError(err, server, target)));
-      if (settings.requestTimeoutMs) {
+      if (settings.requestTimeoutMs && !spec.streaming) {
         req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${settings.requestTimeoutMs}ms`)));
       }
       req.end(payload);
@@ -287,7 +291,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     async stream(spec: RequestSpec): Promise<ByteStream> {
       const controller = new AbortController();
       spec.signal?.addEventListener('abort', () => controller.abort());
-      const res = await send({ ...spec, signal: controller.signal });
+      const res = await send({ ...spec, signal: controller.signal, streaming: true });
       const code = res.statusCode ?? 0;
       if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
       return { body: res, stop: () => controller.abort() };
@@ -304,11 +308,22 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
       } while (next);
       return { items, metadata: { resourceVersion } };
     },
-    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void) {
+    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal) {
       const controller = new AbortController();
-      const res = await send({ path, query: { ...query, watch: 1, allowWatchBookmarks: true }, signal: controller.signal });
+      const onOuterAbort = () => controller.abort();
+      if (signal?.aborted) controller.abort();
+      signal?.addEventListener('abort', onOuterAbort, { once: true });
+      const forget = () => signal?.removeEventListener('abort', onOuterAbort);
+      let res: IncomingMessage;
+      try {
+        res = await send({ path, query: { ...query, watch: 1, allowWatchBookmarks: true }, signal: controller.signal, streaming: true });
+      } catch (err) {
+        forget();
+        throw err;
+      }
       const code = res.statusCode ?? 0;
       if (code !== 200) {
+        forget();
         const text = await readBody(res);
         throw new KubeApiError(code, parseStatus(text), 'GET', path);
       }
@@ -335,6 +350,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
         res.on('close', () => resolve());
         res.on('error', () => resolve());
       });
+      void done.then(forget);
       return { done, stop: () => controller.abort() };
     },
   };

@@ -109,9 +109,11 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
             else objects.set(keyOf(event.object), event.object);
             if (check()) handle.stop();
           },
+          stopAll.signal,
         );
         const onStop = () => handle.stop();
         stopAll.signal.addEventListener('abort', onStop);
+        if (stopAll.signal.aborted || outcome) handle.stop(); // stopped while the watch was being opened
         await handle.done;
         stopAll.signal.removeEventListener('abort', onStop);
         if (gone) resourceVersion = undefined; // 410 Gone: relist

@@ -218,6 +218,7 @@ async function watchPods(
         for (const pod of list.items) onPod(pod);
         if (until()) return;
       }
+      if (signal.aborted) return; // stopped while the list was on its way
       let gone = false;
       const handle = await client.watch<PodObject>(`/api/v1/namespaces/${ns}/pods`, { fieldSelector, labelSelector, resourceVersion, timeoutSeconds: 300 }, (event: WatchEvent<PodObject>) => {
         if (event.type === 'ERROR') {
@@ -229,9 +230,10 @@ async function watchPods(
         if (event.type === 'DELETED') onGone(event.object);
         else if (event.type !== 'BOOKMARK') onPod(event.object);
         if (until()) handle.stop();
-      });
+      }, signal);
       const onAbort = () => handle.stop();
       signal.addEventListener('abort', onAbort);
+      if (signal.aborted) handle.stop(); // aborted while the watch was being opened
       await handle.done;
       signal.removeEventListener('abort', onAbort);
       if (gone) resourceVersion = undefined;

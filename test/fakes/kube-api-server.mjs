@@ -264,6 +264,8 @@ export async function startFakeKubeApi(options = {}) {
     const selector = parseSelector(query.get('labelSelector'));
     const fields = parseSelector(query.get('fieldSelector'));
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // The real API server answers a watch at once, before any event: clients wait for these headers.
+    res.flushHeaders();
     const write = (event) => res.write(`${JSON.stringify(event)}\n`);
     const w = { resource: r.resource, namespace: r.namespace, selector, fields, send: write };
     if (since && since !== '0' && Number(since) < compactedRevision) {
@@ -521,6 +523,7 @@ export async function startFakeKubeApi(options = {}) {
     const timestamps = query.get('timestamps') === 'true';
     const format = (l) => `${timestamps ? `${l.time} ` : ''}${l.text}\n`;
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
     for (const l of lines) res.write(format(l));
     const follow = query.get('follow') === 'true';
     if (!follow || cs.state?.terminated) return res.end();

@@ -98,6 +98,18 @@ describe('waitForNodesReady', () => {
     );
   });
 
+  it('stops at once when asked to, even while the watch is still being opened', async () => {
+    api.create('nodes', node('a', false));
+    // The server sits on the watch request (no headers yet), as a slow API does.
+    api.faults.push({ match: (r) => r.query.has('watch'), delayMs: 5000, times: 1 });
+    const stop = new AbortController();
+    const started = Date.now();
+    const waiting = waitForNodesReady(client, { expected: 1, timeoutMs: 60_000, signal: stop.signal });
+    setTimeout(() => stop.abort(), 200);
+    await expect(waiting).rejects.toThrow('stopped waiting for nodes to become Ready');
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('keeps trying while the API is unreachable (a starting cluster), then succeeds', async () => {
     await fetch(`${api.url}/__fake/down`, { method: 'POST' });
     api.create('nodes', { metadata: { name: 'a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
