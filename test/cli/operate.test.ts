@@ -1,12 +1,10 @@
 // pods, logs, shell, scale, restart and the stack part of status, run as a user runs them.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHarness, until, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, until, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
-  h = await createHarness();
-  const r = await h.run(['setup']);
-  expect(r.exitCode, r.stderr).toBe(0);
+  h = await createReadyHarness();
 });
 afterEach(async () => h?.cleanup());
 

@@ -4,18 +4,13 @@ import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createHarness, sleep, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, sleep, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
 
-async function ready(): Promise<Harness> {
-  const harness = await createHarness();
-  const r = await harness.run(['setup']);
-  expect(r.exitCode, r.stderr).toBe(0);
-  return harness;
-}
+const ready = () => createReadyHarness();
 
 describe('environment', () => {
   it('kubectl missing: setup stops with how to install it', async () => {

@@ -4,14 +4,12 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createHarness, sleep, until, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, sleep, until, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 beforeEach(async () => {
-  h = await createHarness();
-  const r = await h.run(['setup']);
-  expect(r.exitCode, r.stderr).toBe(0);
+  h = await createReadyHarness();
 });
 afterEach(async () => h?.cleanup());
 

@@ -77,3 +77,14 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** A harness whose cluster and stack are already set up, as most command tests need. */
+export async function createReadyHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const harness = await createHarness(options);
+  const r = await harness.run(['setup']);
+  if (r.exitCode !== 0) {
+    await harness.cleanup();
+    throw new Error(`setup failed in the test harness (exit ${r.exitCode}): ${r.stderr}`);
+  }
+  return harness;
+}
