@@ -46,6 +46,8 @@ export interface WatchUntilOptions<T extends KubeObject> {
   signal?: AbortSignal;
   /** Keep retrying while the API is unreachable (a cluster that is still starting). */
   tolerateUnreachable?: boolean;
+  /** Sees each object as it is listed or changes (deleted: it went away), before `evaluate`. */
+  observe?: (object: T, deleted: boolean) => void;
 }
 
 export interface WatchUntilResult<T> {
@@ -86,7 +88,10 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
         if (resourceVersion === undefined) {
           const list = await options.client.list<T>(options.path, options.query);
           objects.clear();
-          for (const item of list.items) objects.set(keyOf(item), item);
+          for (const item of list.items) {
+            objects.set(keyOf(item), item);
+            options.observe?.(item, false);
+          }
           resourceVersion = list.metadata.resourceVersion ?? '0';
           if (check()) return;
         }
@@ -107,6 +112,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
             if (event.type === 'BOOKMARK') return;
             if (event.type === 'DELETED') objects.delete(keyOf(event.object));
             else objects.set(keyOf(event.object), event.object);
+            options.observe?.(event.object, event.type === 'DELETED');
             if (check()) handle.stop();
           },
           stopAll.signal,

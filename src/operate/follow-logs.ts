@@ -3,8 +3,8 @@
  * pods that appear later (a restart, a scale-up) are picked up from a watch, and streaming
  * starts as soon as a container runs or has terminated (not when it is Ready: fast pods skip Ready).
  */
-import type { KubeClient, KubeObject, WatchEvent } from '../kube/client.js';
-import { KubeApiError } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
+import { watchUntil } from '../kube/watch-until.js';
 import type { PodObject } from '../stack/rollout.js';
 import { LineSplitter } from './log-lines.js';
 import { stackNamespace, type PodSource } from './stack-objects.js';
@@ -198,7 +198,10 @@ async function streamOne(
   }
 }
 
-/** Watches pods (resuming after drops) until the signal aborts or `until` says so. */
+/** How long a follow may last: watchUntil needs a deadline, and a timer cannot exceed ~24 days. */
+const followLimitMs = 7 * 24 * 3600_000;
+
+/** Watches pods (resumed after drops, relisted on 410) until the signal aborts or `until` says so. */
 async function watchPods(
   client: KubeClient,
   ns: string,
@@ -209,42 +212,20 @@ async function watchPods(
   signal: AbortSignal,
   until: () => boolean,
 ): Promise<void> {
-  let resourceVersion: string | undefined;
-  while (!signal.aborted && !until()) {
-    try {
-      if (resourceVersion === undefined) {
-        const list = await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { fieldSelector, labelSelector });
-        resourceVersion = list.metadata.resourceVersion;
-        for (const pod of list.items) onPod(pod);
-        if (until()) return;
-      }
-      if (signal.aborted) return; // stopped while the list was on its way
-      let gone = false;
-      const handle = await client.watch<PodObject>(`/api/v1/namespaces/${ns}/pods`, { fieldSelector, labelSelector, resourceVersion, timeoutSeconds: 300 }, (event: WatchEvent<PodObject>) => {
-        if (event.type === 'ERROR') {
-          if ((event.object as unknown as { code?: number }).code === 410) gone = true;
-          handle.stop();
-          return;
-        }
-        resourceVersion = (event.object as KubeObject).metadata?.resourceVersion ?? resourceVersion;
-        if (event.type === 'DELETED') onGone(event.object);
-        else if (event.type !== 'BOOKMARK') onPod(event.object);
-        if (until()) handle.stop();
-      }, signal);
-      const onAbort = () => handle.stop();
-      signal.addEventListener('abort', onAbort);
-      if (signal.aborted) handle.stop(); // aborted while the watch was being opened
-      await handle.done;
-      signal.removeEventListener('abort', onAbort);
-      if (gone) resourceVersion = undefined;
-    } catch (err) {
-      if (signal.aborted) return;
-      if (err instanceof KubeApiError && err.statusCode === 410) {
-        resourceVersion = undefined;
-        continue;
-      }
-      if (err instanceof KubeApiError && err.statusCode < 500 && err.statusCode !== 429) throw err;
-      await new Promise((r) => setTimeout(r, 500)); // the API is restarting or overloaded: try again
-    }
+  try {
+    await watchUntil<PodObject>({
+      client,
+      path: `/api/v1/namespaces/${ns}/pods`,
+      query: { fieldSelector, labelSelector },
+      what: 'pods',
+      timeoutMs: followLimitMs,
+      signal,
+      tolerateUnreachable: true,
+      observe: (pod, deleted) => (deleted ? onGone(pod) : onPod(pod)),
+      evaluate: () => ({ done: until(), progress: '' }),
+    });
+  } catch (err) {
+    if (signal.aborted) return; // stopping is how a follow ends
+    throw err;
   }
 }
