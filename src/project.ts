@@ -10,6 +10,10 @@ export interface ProjectPaths {
   clusterConfig: string;
   manifestsDir: string;
   dataDir: string;
+  /** Build files of the locally built images. */
+  composeFile: string;
+  /** Simulation profiles. */
+  profiles: string;
 }
 
 /**
@@ -38,7 +42,8 @@ export function projectPaths(root: string, configOverride: string | undefined, c
     clusterConfig: configOverride ? resolve(cwd, configOverride) : join(root, clusterConfigRelativePath),
     manifestsDir: join(root, 'k8s', 'manifests'),
     dataDir: join(root, 'data'),
+    composeFile: join(root, 'images', 'compose.yaml'),
+    profiles: join(root, 'k8s', 'simulations', 'profiles.yaml'),
   };
 }
 
-export const simulationTools = ['fenicsx', 'lammps', 'openfoam'] as const;

@@ -5,7 +5,7 @@ import { parseDuration } from '../duration.js';
 import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
-import { simulationTools } from '../project.js';
+import { toolNames } from '../simulate/profiles.js';
 
 export interface LogsFlags {
   follow?: boolean;
@@ -35,7 +35,7 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   const options = parseLogOptions(flags);
   const clusterName = await app.clusterName();
   const client = await app.kube(app.target(clusterName));
-  const { source, pods } = await resolvePodSource(client, name, simulationTools);
+  const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
   if (pods.length === 0 && !options.follow) {
     app.ui.info(`No pods for ${source.kind} ${name} yet.`);
     return ExitCode.ok;

@@ -6,7 +6,7 @@ import { ExitCode, KeystoneError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../operate/stack-objects.js';
-import { loadImageSpecs } from '../images/images.js';
+import { localImageNames } from '../images/images.js';
 import { renderTable } from '../ui/table.js';
 import { formatDuration } from '../ui/ui.js';
 import { expandCommand, loadProfiles } from '../simulate/profiles.js';
@@ -31,13 +31,9 @@ export interface RunFlags {
   parallel?: string;
 }
 
-export function profilesPath(app: AppContext): string {
-  return join(app.paths.root, 'k8s', 'simulations', 'profiles.yaml');
-}
-
 export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
   // Everything the user typed is checked before the cluster is touched.
-  const profiles = await loadProfiles(profilesPath(app), app.cwd);
+  const profiles = await loadProfiles(app.paths.profiles, app.cwd);
   const profile = profiles[tool];
   if (!profile) throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
   const retries = flags.retries !== undefined ? parseRetries(flags.retries) : 0;
@@ -113,7 +109,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
 
   app.ui.announceInterrupt = false;
   const c = app.ui.color;
-  const localImages = (await loadImageSpecs(join(app.paths.root, 'images', 'compose.yaml'))).map((s) => s.image);
+  const localImages = await localImageNames(app.paths.composeFile);
   let outcome;
   try {
     outcome = await followRun(client, created, {

@@ -1,17 +1,12 @@
 /** `keystone scale <deployment> <replicas>` and `keystone restart <deployment|all>`. */
-import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { requireLabelName } from '../operate/names.js';
 import { parseReplicas, restartDeployments, scaleDeployment, waitForDeployments } from '../operate/rollouts.js';
 import { listDeployments, noDeployment } from '../operate/stack-objects.js';
-import { loadImageSpecs } from '../images/images.js';
+import { localImageNames } from '../images/images.js';
 import { runSteps } from '../steps/run-steps.js';
 
 const defaultWaitMs = 5 * 60_000;
-
-async function localImages(app: AppContext): Promise<string[]> {
-  return (await loadImageSpecs(join(app.paths.root, 'images', 'compose.yaml'))).map((s) => s.image);
-}
 
 export async function scale(app: AppContext, name: string, replicasText: string): Promise<void> {
   requireLabelName(name, 'deployment');
@@ -30,7 +25,7 @@ export async function scale(app: AppContext, name: string, replicasText: string)
             timeoutMs: app.timeoutMs(defaultWaitMs),
             onProgress: (t) => progress.update(t),
             signal: app.signal,
-            localImages: await localImages(app),
+            localImages: await localImageNames(app.paths.composeFile),
           });
           return `${name} scaled to ${replicas} (${replicas}/${replicas} ready)`;
         },
@@ -61,7 +56,7 @@ export async function restart(app: AppContext, name: string): Promise<void> {
             timeoutMs: app.timeoutMs(defaultWaitMs),
             onProgress: (t) => progress.update(t),
             signal: app.signal,
-            localImages: await localImages(app),
+            localImages: await localImageNames(app.paths.composeFile),
           });
           return `restarted ${names.join(', ')}: new pods ready`;
         },

@@ -4,7 +4,7 @@ import { KeystoneError } from '../errors.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { summarizePod } from '../operate/pod-summary.js';
-import { simulationTools } from '../project.js';
+import { toolNames } from '../simulate/profiles.js';
 
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
 export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
@@ -15,7 +15,7 @@ export async function shell(app: AppContext, name: string, command: string[], op
   const clusterName = await app.clusterName();
   const target = app.target(clusterName);
   const client = await app.kube(target);
-  const { source, pods } = await resolvePodSource(client, name, simulationTools);
+  const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
   const running = pods.filter((p) => p.status?.phase === 'Running');
   const ready = running.filter((p) => summarizePod(p).healthy);
   const pod = ready[0] ?? running[0];

@@ -42,12 +42,12 @@ async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Pro
   return withDeadline(lookup(), []);
 }
 
-async function toolNames(app: AppContext): Promise<string[]> {
+async function knownTools(app: AppContext): Promise<string[]> {
   try {
-    const { loadProfiles } = await import('../simulate/profiles.js');
-    return Object.keys(await loadProfiles(join(app.paths.root, 'k8s', 'simulations', 'profiles.yaml'), app.cwd));
+    const { toolNames } = await import('../simulate/profiles.js');
+    return await toolNames(app.paths.profiles, app.cwd);
   } catch {
-    return [];
+    return []; // a broken profiles file: no tool names to offer
   }
 }
 
@@ -88,19 +88,19 @@ async function argumentCandidates(app: AppContext, command: string, sub: string 
     case 'completion':
       return args.length === 0 ? [...completionShells] : [];
     case 'run-simulation':
-      if (args.length === 0) return toolNames(app);
+      if (args.length === 0) return knownTools(app);
       if (args.length === 1) return inputsOf(app, args[0]!);
       return [];
     case 'logs':
     case 'shell':
-      return args.length === 0 ? [...(await live(app, 'deployments')), ...(await toolNames(app)), ...(await live(app, 'pods'))] : [];
+      return args.length === 0 ? [...(await live(app, 'deployments')), ...(await knownTools(app)), ...(await live(app, 'pods'))] : [];
     case 'scale':
       return args.length === 0 ? live(app, 'deployments') : [];
     case 'restart':
       return args.length === 0 ? ['all', ...(await live(app, 'deployments'))] : [];
     case 'import-images': {
       const { loadImageSpecs } = await import('../images/images.js');
-      return (await loadImageSpecs(join(app.paths.root, 'images', 'compose.yaml'))).flatMap((s) => [s.service, s.image]);
+      return (await loadImageSpecs(app.paths.composeFile)).flatMap((s) => [s.service, s.image]);
     }
     case 'jobs':
       if (!sub) return args.length === 0 ? cmd.commands.map((c) => c.name()) : [];

@@ -25,6 +25,11 @@ export async function loadImageSpecs(composeFile: string): Promise<ImageSpec[]> 
     .map(([service, s]) => ({ service, image: s.image! }));
 }
 
+/** Names of the images keystone builds (so a pull failure of one means "import it"). */
+export async function localImageNames(composeFile: string): Promise<string[]> {
+  return (await loadImageSpecs(composeFile)).map((s) => s.image);
+}
+
 export async function hasLocalImage(runner: Runner, image: string): Promise<boolean> {
   const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false, timeoutMs: 30_000 });
   return result.exitCode === 0;

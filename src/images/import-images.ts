@@ -1,5 +1,4 @@
 /** `keystone import-images` (and setup's images step): build what is missing, import into k3d in one call. */
-import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { UsageError } from '../errors.js';
 import type { KubeTarget } from '../kube/target.js';
@@ -23,7 +22,7 @@ export async function importImages(
       'push the images to a registry that cluster can reach instead',
     );
   }
-  const composeFile = join(app.paths.root, 'images', 'compose.yaml');
+  const { composeFile } = app.paths;
   let specs = await loadImageSpecs(composeFile);
   if (options.only.length > 0) {
     const known = new Map(specs.flatMap((s) => [[s.image, s] as const, [s.service, s] as const]));

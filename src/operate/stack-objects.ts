@@ -38,13 +38,15 @@ export type PodSource =
   | { kind: 'simulation'; name: string; selector: string }
   | { kind: 'pod'; name: string };
 
-export async function resolvePodSource(client: KubeClient, name: string, tools: readonly string[], ns = stackNamespace): Promise<{ source: PodSource; pods: PodObject[] }> {
+/** `tools` is asked for only when the name is not a deployment (it reads the profiles). */
+export async function resolvePodSource(client: KubeClient, name: string, toolsOf: () => Promise<readonly string[]>, ns = stackNamespace): Promise<{ source: PodSource; pods: PodObject[] }> {
   const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
   const deployment = deployments.find((d) => d.metadata?.name === name);
   if (deployment) {
     const selector = selectorOf(deployment);
     return { source: { kind: 'deployment', name, selector }, pods: pods.filter((p) => matchesLabels(p, selector)) };
   }
+  const tools = await toolsOf();
   if (tools.includes(name)) {
     const selector = `${simulationLabel}=${name}`;
     return { source: { kind: 'simulation', name, selector }, pods: pods.filter((p) => matchesLabels(p, selector)) };

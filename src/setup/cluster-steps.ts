@@ -17,7 +17,7 @@ import { describeState, observeCluster, shapeDifference, type ClusterState } fro
 import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
 import { k3dClusterCreate, k3dClusterStart, k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { simulationTools } from '../project.js';
+import { toolNames } from '../simulate/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
 import type { KubeTarget } from '../kube/target.js';
 
@@ -58,13 +58,12 @@ export function prerequisiteSteps(app: AppContext): Step[] {
 
 export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig): Step {
   const resolved = resolveHostPaths(loaded.config, app.paths.root);
-  const dirs = [
-    ...hostMountDirs(resolved),
-    ...simulationTools.map((tool) => join(app.paths.dataDir, tool)),
-  ];
   return {
     title: 'data directories',
     run: async () => {
+      // One directory per simulation profile, so a new code's inputs have their place too.
+      const tools = await toolNames(app.paths.profiles, app.cwd);
+      const dirs = [...hostMountDirs(resolved), ...tools.map((tool) => join(app.paths.dataDir, tool))];
       if (app.options.dryRun) return `would create ${dirs.length} directories under ${relative(app.cwd, app.paths.dataDir) || '.'}`;
       for (const dir of dirs) await mkdir(dir, { recursive: true });
       return `data directories ready (${relative(app.cwd, app.paths.dataDir) || app.paths.dataDir})`;

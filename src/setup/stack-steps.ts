@@ -1,5 +1,4 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
-import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
@@ -10,17 +9,13 @@ import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
 import { ensureRedisSecret } from '../stack/redis-secret.js';
 import { waitForStack } from '../stack/rollout.js';
-import { loadImageSpecs } from '../images/images.js';
+import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './cluster-steps.js';
 
 export interface SetupState {
   /** Set by the cluster step: whether there is a running cluster to talk to. */
   clusterRunning?: boolean;
-}
-
-export function composeFile(app: AppContext): string {
-  return join(app.paths.root, 'images', 'compose.yaml');
 }
 
 export function imagesStep(app: AppContext, target: KubeTarget, state: SetupState): Step {
@@ -112,14 +107,14 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
       title: 'stack ready',
       run: async (progress) => {
         if (dryRun) return 'would wait for the deployments to be ready';
-        const specs = await loadImageSpecs(composeFile(app));
+        const localImages = await localImageNames(app.paths.composeFile);
         const deployments = rest.filter((m) => m.object.kind === 'Deployment').map((m) => m.object.metadata.name);
         const claims = rest.filter((m) => m.object.kind === 'PersistentVolumeClaim').map((m) => m.object.metadata.name);
         await waitForStack(await app.kube(target), {
           namespace: stackNamespace,
           deployments,
           claims,
-          localImages: specs.map((s) => s.image),
+          localImages,
           timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
           onProgress: (t) => progress.update(t),
           signal: app.signal,

@@ -60,6 +60,11 @@ export async function loadProfiles(path: string, cwd: string): Promise<Profiles>
   return parseProfiles(text, relative(cwd, path) || path);
 }
 
+/** The simulation tools the project defines: its profiles' names (a fourth code needs no code). */
+export async function toolNames(path: string, cwd: string): Promise<string[]> {
+  return Object.keys(await loadProfiles(path, cwd));
+}
+
 /** The container argv for a run: placeholders replaced, each extra argument its own element. */
 export function expandCommand(command: readonly string[], input: string, extraArgs: readonly string[]): string[] {
   return command.flatMap((arg) => (arg === '{args}' ? [...extraArgs] : [arg.split('{input}').join(input)]));
