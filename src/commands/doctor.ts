@@ -1,7 +1,7 @@
 /** `keystone doctor`: every prerequisite and environment check, each with a fix when it fails. */
 import { access, constants, stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, delimiter, join } from 'node:path';
+import { dirname } from 'node:path';
+import { kubeconfigFiles, looseMode } from '../kube/kubeconfig-files.js';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
@@ -95,9 +95,7 @@ async function kubeContextCheck(
   state: ClusterState | undefined,
 ): Promise<Omit<CheckResult, 'name'>> {
   const context = app.options.context ?? k3dContextName(clusterName);
-  const files = app.options.kubeconfig
-    ? [app.options.kubeconfig]
-    : (app.env.KUBECONFIG ?? join(homedir(), '.kube', 'config')).split(delimiter).filter(Boolean);
+  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
   const { parse } = await loadYaml();
   const { readFile } = await import('node:fs/promises');
   const warnings: string[] = [];
@@ -109,8 +107,8 @@ async function kubeContextCheck(
     } catch {
       continue;
     }
-    const mode = (await stat(file)).mode & 0o777;
-    if (mode & 0o077) warnings.push(`${file} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${file}\``);
+    const mode = await looseMode(file);
+    if (mode !== undefined) warnings.push(`${file} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${file}\``);
     let doc: { contexts?: { name?: string }[] } | null;
     try {
       doc = parse(text) as typeof doc;

@@ -4,9 +4,8 @@ import { KeystoneError, UsageError } from '../errors.js';
 import { findK3d } from '../cluster/prerequisites.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dClusterDelete, k3dClusterStart, k3dClusterStop, k3dFindCluster } from '../tools/k3d.js';
-import { waitForNodesReady } from '../kube/nodes.js';
 import { runSteps } from '../steps/run-steps.js';
-import { defaultSetupTimeoutMs } from '../setup/cluster-steps.js';
+import { defaultSetupTimeoutMs, nodesReadyStep } from '../setup/cluster-steps.js';
 import { ToolMissingError } from '../exec/runner.js';
 
 async function localCluster(app: AppContext, verb: string): Promise<{ name: string; state: ClusterState }> {
@@ -47,20 +46,7 @@ async function startLocked(app: AppContext): Promise<void> {
           return `started cluster ${name}`;
         },
       },
-      {
-        title: 'nodes Ready',
-        run: async (progress) => {
-          if (app.options.dryRun) return 'would wait for the nodes to be Ready';
-          const client = await app.kube(app.target(name));
-          const nodes = await waitForNodesReady(client, {
-            expected: config.servers + config.agents,
-            timeoutMs,
-            onProgress: (t) => progress.update(t),
-            signal: app.signal,
-          });
-          return `${nodes.filter((n) => n.ready).length}/${nodes.length} nodes Ready`;
-        },
-      },
+      nodesReadyStep(app, app.target(name), config.servers + config.agents),
     ],
     app.signal,
   );

@@ -8,6 +8,8 @@ import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
 import { stackNamespace } from '../operate/stack-objects.js';
+import type { JobObject } from '../simulate/job-builder.js';
+import { summarizeRun } from '../simulate/runs.js';
 import { renderTable } from '../ui/table.js';
 
 export interface StatusReport {
@@ -35,19 +37,6 @@ export interface StackReport {
   simulations: { name: string; tool: string; runId?: string; state: string; startedAt?: string }[];
 }
 
-interface JobObject extends KubeObject {
-  spec?: { suspend?: boolean };
-  status?: { active?: number; startTime?: string; conditions?: { type: string; status: string }[] };
-}
-
-function jobState(job: JobObject): string {
-  const conditions = job.status?.conditions ?? [];
-  if (conditions.some((c) => c.type === 'Complete' && c.status === 'True')) return 'Succeeded';
-  if (conditions.some((c) => c.type === 'Failed' && c.status === 'True')) return 'Failed';
-  if (job.spec?.suspend) return 'Suspended';
-  return (job.status?.active ?? 0) > 0 ? 'Running' : 'Pending';
-}
-
 /** Nodes and the whole stack in one round of parallel list requests. */
 async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {
   const ns = stackNamespace;
@@ -64,7 +53,7 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
       name: j.metadata?.name ?? '',
       tool: j.metadata?.labels?.['keystone.io/simulation'] ?? '',
       runId: j.metadata?.labels?.['keystone.io/run-id'],
-      state: jobState(j),
+      state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))
     .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));

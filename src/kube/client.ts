@@ -7,8 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { stat } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { kubeconfigFiles, looseMode } from './kubeconfig-files.js';
 import { KeystoneError } from '../errors.js';
 import type { KubeTarget } from './target.js';
 
@@ -168,7 +167,11 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
   }
   // In memory only: the user's kubeconfig file and its current-context are never changed.
   kc.setCurrentContext(target.context);
-  await warnIfReadableByOthers(target.kubeconfigPath ? [target.kubeconfigPath] : files.split(delimiter).filter(Boolean), settings.warn);
+  // Kubeconfigs hold credentials: say so when one is readable by other users.
+  for (const file of settings.warn ? kubeconfigFiles(target.kubeconfigPath, process.env) : []) {
+    const mode = await looseMode(file);
+    if (mode !== undefined) settings.warn?.(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
+  }
   const cluster = kc.getCurrentCluster();
   if (!cluster) {
     throw new KeystoneError(`context "${target.context}" names cluster "${context.cluster}", which is not in the kubeconfig`, {
@@ -179,19 +182,6 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
   await kc.applyToHTTPSOptions(baseOptions as Parameters<typeof kc.applyToHTTPSOptions>[0]);
   settings.log?.(`kubernetes: context ${target.context}, server ${cluster.server}`);
   return createClient(target, cluster.server, baseOptions, settings);
-}
-
-/** Kubeconfigs hold credentials: say so when one is readable by other users (kubectl's habit, too). */
-async function warnIfReadableByOthers(files: string[], warn: ((line: string) => void) | undefined): Promise<void> {
-  if (!warn) return;
-  for (const file of files.length ? files : [join(homedir(), '.kube', 'config')]) {
-    try {
-      const mode = (await stat(file)).mode & 0o777;
-      if (mode & 0o077) warn(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
-    } catch {
-      // a listed file that does not exist is not an error (kubectl skips it too)
-    }
-  }
 }
 
 async function statOrThrow(path: string): Promise<void> {
