@@ -14,6 +14,7 @@ import { resolveInput } from '../simulate/input.js';
 import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps } from '../simulate/run-options.js';
 import { jobName, newRunId } from '../simulate/run-id.js';
 import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
+import { chownTree, currentIdentity, runAsForLocalCluster } from '../simulate/run-as.js';
 import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
 import { followRun } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
@@ -61,8 +62,12 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const command = expandCommand(profile.command, input.name, extraArgs);
 
   let configMap: Awaited<ReturnType<typeof stageInConfigMap>> | undefined;
+  // On the local cluster the pod writes ./data through a hostPath: it runs as the directory's owner.
+  const runAs = target.local ? runAsForLocalCluster(currentIdentity()) : undefined;
   if (target.local) {
     await stageOnHost(input, hostRunDir, sweep);
+    if (runAs?.chownRunDir) await chownTree(hostRunDir, runAs.uid, runAs.gid);
+    if (runAs?.note) app.ui.info(runAs.note);
   } else {
     configMap = await stageInConfigMap(input, `${name}-input`, ns, { [labels.tool]: tool, [labels.runId]: runId }, sweep);
   }
@@ -82,6 +87,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     deadlineSeconds,
     sweep,
     parallel,
+    runAs,
     configMap: configMap ? { name: `${name}-input`, items: configMap.items } : undefined,
   });
 

@@ -77,6 +77,8 @@ export interface BuildOptions {
   deadlineSeconds?: number;
   sweep?: Sweep;
   parallel?: number;
+  /** The uid/gid the pod runs as (local cluster: the invoking user's; see run-as.ts). */
+  runAs?: { uid: number; gid: number };
   /** Set when the input travels in a ConfigMap (another cluster). */
   configMap?: { name: string; items: { key: string; path: string }[] };
 }
@@ -96,6 +98,15 @@ export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobO
   container.workingDir = o.workingDir;
   container.env = [...(container.env ?? []), { name: 'KEYSTONE_RUN_ID', value: o.runId }, ...o.env.map(([name, value]) => ({ name, value }))];
   if (o.image) container.image = o.image;
+  if (o.runAs) {
+    // Pod level for every container; a container-level uid in the template would win, so it is set too.
+    pod.spec.securityContext = { ...(pod.spec.securityContext as Record<string, unknown> | undefined), runAsUser: o.runAs.uid, runAsGroup: o.runAs.gid };
+    for (const c of pod.spec.containers) {
+      if (c.securityContext && ('runAsUser' in c.securityContext || 'runAsGroup' in c.securityContext)) {
+        c.securityContext = { ...c.securityContext, runAsUser: o.runAs.uid, runAsGroup: o.runAs.gid };
+      }
+    }
+  }
   if (o.cpus || o.memory) {
     const requests = { ...container.resources?.requests };
     const limits = { ...container.resources?.limits };
