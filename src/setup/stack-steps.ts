@@ -93,6 +93,7 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
         }
         progress.update(`${rest.length} objects`);
         const results = await applyAll(rest);
+        for (const r of results) if (r.replacedTemplate) app.ui.info(`  ${r.replacedTemplate}`);
         if (dryRun) return `${rest.length} objects are valid (server dry run, nothing changed)`;
         const changed = results
           .filter((r) => r.result.kind === 'Deployment' && rolloutPending(r.result))

@@ -1,10 +1,12 @@
 /**
  * Server-side apply: one PATCH per object (no GET before, no discovery), field manager
  * "keystone". Conflicts with another field manager are reported with the manager and field.
+ * A suspended simulation template Job whose pod template changed is replaced (see replaceTemplate).
  */
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
 import { objectPath } from './kinds.js';
+import { labels as simulationLabels } from '../simulate/job-builder.js';
 import type { Manifest } from './manifests.js';
 
 export const fieldManager = 'keystone';
@@ -21,6 +23,8 @@ export interface Applied {
   result: KubeObject;
   /** Set when the replica count `keystone scale` chose was kept instead of the manifest's. */
   keptReplicas?: number;
+  /** Set when a suspended template Job was deleted and created again (or would be, in a dry run). */
+  replacedTemplate?: string;
 }
 
 /** The field manager `keystone scale` uses (see src/operate/rollouts.ts). */
@@ -44,8 +48,76 @@ export async function applyManifest(client: KubeClient, manifest: Manifest, opti
       });
       return { manifest, result, keptReplicas: (result.spec as { replicas?: number } | undefined)?.replicas };
     }
+    if (rejectedImmutableFields(err) && isSuspendedTemplate(manifest.object)) {
+      return replaceTemplate(client, manifest, options, err as KubeApiError);
+    }
     throw explainApplyError(err, manifest);
   }
+}
+
+/**
+ * The API server refuses to change a Job's pod template (image, command, resources...) once the
+ * Job exists, even while it is suspended (422 "field is immutable"; kubernetes
+ * pkg/apis/batch/validation/validation.go validatePodTemplateUpdate: only labels, annotations and
+ * the scheduling directives may change before it first starts).
+ */
+function rejectedImmutableFields(err: unknown): boolean {
+  if (!(err instanceof KubeApiError) || err.statusCode !== 422 || err.reason !== 'Invalid') return false;
+  const causes = err.status?.details?.causes ?? [];
+  return causes.length > 0 && causes.every((c) => (c.field ?? '').startsWith('spec.') && (c.message ?? '').includes('field is immutable'));
+}
+
+type JobLike = KubeObject & { spec?: { suspend?: boolean }; status?: { startTime?: string; active?: number; succeeded?: number; failed?: number } };
+
+/** A simulation template: a Job labelled keystone.io/simulation-template and suspended. */
+function isSuspendedTemplate(object: JobLike): boolean {
+  return object.kind === 'Job' && object.spec?.suspend === true && Boolean(object.metadata?.labels?.[simulationLabels.template]);
+}
+
+/**
+ * Replaces a template Job whose immutable fields changed: delete, then create from the manifest.
+ * A template never runs (runs are copies), so nothing is lost. Only when the Job in the cluster is
+ * such a template too, suspended and never started; anything else keeps the API server's answer.
+ */
+async function replaceTemplate(client: KubeClient, manifest: Manifest, options: ApplyOptions, rejection: KubeApiError): Promise<Applied> {
+  const path = objectPath(manifest.info, manifest.object.metadata.name, manifest.object.metadata.namespace);
+  const live = await client.request<JobLike>({ path, retry: true });
+  const started = Boolean(live.status?.startTime || live.status?.active || live.status?.succeeded || live.status?.failed);
+  if (!isSuspendedTemplate(live) || started) {
+    throw new KeystoneError(`the API server rejected ${describeManifest(manifest)} (${manifest.source}): ${rejection.message}`, {
+      hint: `the Job in the cluster is not a suspended, never-started template, so keystone does not replace it; delete it yourself (kubectl --context … -n ${live.metadata?.namespace} delete job ${live.metadata?.name}) and run setup again`,
+      exitCode: 1,
+    });
+  }
+  const fields = (rejection.status?.details?.causes ?? []).map((c) => c.field).join(', ');
+  const why = `${fields} cannot change in place`;
+  if (options.dryRun) return { manifest, result: live, replacedTemplate: `would replace ${describeManifest(manifest)}: ${why}` };
+  await client.request({
+    method: 'DELETE',
+    path,
+    // Exactly the object inspected above, and no pods to wait for (it never ran).
+    body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', preconditions: { uid: live.metadata?.uid, resourceVersion: live.metadata?.resourceVersion } },
+    retry: false,
+  });
+  await waitUntilGone(client, path);
+  const result = await sendApply(client, manifest.object, manifest, options).catch((e: unknown) => {
+    throw explainApplyError(e, manifest);
+  });
+  return { manifest, result, replacedTemplate: `replaced ${describeManifest(manifest)} (deleted and created again: ${why}; templates never run, so nothing was lost)` };
+}
+
+/** A Job with no pods and no finalizers goes at once; a few tries cover a slow API server. */
+async function waitUntilGone(client: KubeClient, path: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await client.request({ path, retry: true });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.statusCode === 404) return;
+      throw err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new KeystoneError(`${path} is still there 10 s after it was deleted`, { hint: 'look at its finalizers (kubectl get job -o yaml), then run setup again' });
 }
 
 function onlyScaledReplicas(err: unknown): boolean {

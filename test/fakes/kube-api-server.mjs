@@ -347,6 +347,7 @@ export async function startFakeKubeApi(options = {}) {
       const body = JSON.parse(await readBody(req));
       const next = r.sub === 'status' ? { ...current, status: body.status } : { ...body, status: current.status };
       next.metadata = { ...current.metadata, ...body.metadata, resourceVersion: current.metadata.resourceVersion };
+      if (r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, next)) return;
       return send(res, 200, update(r.resource, next));
     }
     if (req.method === 'PATCH') {
@@ -357,7 +358,9 @@ export async function startFakeKubeApi(options = {}) {
         return send(res, 400, status(400, 'BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'));
       }
       const dryRun = query.get('dryRun') === 'All';
-      const conflicts = claimFields(r.resource, key, manager, patch, current, { apply: contentType === 'application/apply-patch+yaml', force: query.get('force') === 'true', dryRun });
+      const claim = { apply: contentType === 'application/apply-patch+yaml', force: query.get('force') === 'true', dryRun };
+      // Conflicts first (the field manager), then validation; ownership is recorded only for an update that happens.
+      const conflicts = claimFields(r.resource, key, manager, patch, current, { ...claim, dryRun: true });
       if (conflicts.length > 0) {
         const apiVersion = apiVersionOf(r.type);
         return send(res, 409, {
@@ -365,6 +368,9 @@ export async function startFakeKubeApi(options = {}) {
           details: { causes: conflicts.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.owner}" using ${apiVersion}`, field: c.path })) },
         });
       }
+      // Validation runs on every update, dry run or not.
+      if (current && r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, mergePatch(structuredClone(current), patch))) return;
+      claimFields(r.resource, key, manager, patch, current, claim);
       if (dryRun) {
         const preview = current ? mergePatch(structuredClone(current), patch) : { ...patch, metadata: { ...patch.metadata, namespace: r.namespace } };
         return send(res, current ? 200 : 201, preview);
@@ -388,6 +394,71 @@ export async function startFakeKubeApi(options = {}) {
       return send(res, 200, update(r.resource, merged));
     }
     return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+  }
+
+
+  // --- Job update validation -------------------------------------------------------------
+  /**
+   * What the real API server refuses when a Job is updated (kubernetes/kubernetes
+   * pkg/apis/batch/validation/validation.go: ValidateJobSpecUpdate, validatePodTemplateUpdate;
+   * pkg/registry/batch/job/strategy.go allows the scheduling directives to change only while the
+   * Job is suspended and has never started). The pod template is immutable except, in that case,
+   * its labels, annotations, nodeSelector, tolerations, schedulingGates and node affinity;
+   * selector, completionMode, podFailurePolicy, backoffLimitPerIndex, managedBy and successPolicy
+   * are immutable, and completions too (an Indexed Job may change it together with parallelism).
+   * @returns {{field: string, value: any}[]}
+   */
+  function jobUpdateErrors(current, next) {
+    const errs = [];
+    const cs = current.spec ?? {};
+    const ns = next.spec ?? {};
+    const same = (a, b) => canonical(a ?? null) === canonical(b ?? null);
+    const oldT = structuredClone(cs.template ?? {});
+    const newT = ns.template ?? {};
+    if (cs.suspend === true && !current.status?.startTime) {
+      oldT.metadata = { ...oldT.metadata, labels: newT.metadata?.labels, annotations: newT.metadata?.annotations };
+      oldT.spec = { ...oldT.spec, nodeSelector: newT.spec?.nodeSelector, tolerations: newT.spec?.tolerations, schedulingGates: newT.spec?.schedulingGates };
+      const na = newT.spec?.affinity;
+      const oa = oldT.spec.affinity;
+      if (!na && oa) {
+        const { nodeAffinity: _dropped, ...others } = oa;
+        oldT.spec.affinity = Object.keys(others).length ? others : undefined;
+      } else if (na && !oa) oldT.spec.affinity = { nodeAffinity: na.nodeAffinity };
+      else if (na && oa) oldT.spec.affinity = { ...oa, nodeAffinity: na.nodeAffinity };
+    }
+    const clean = (v) => JSON.parse(JSON.stringify(v ?? {})); // undefined members are absent, as in Go's nil
+    if (!same(clean(oldT), clean(newT))) errs.push({ field: 'spec.template', value: newT });
+    if (!same(cs.selector, ns.selector)) errs.push({ field: 'spec.selector', value: ns.selector });
+    const indexed = ns.completionMode === 'Indexed';
+    if (!same(cs.completions, ns.completions) && !(indexed && ns.completions !== undefined && ns.completions === ns.parallelism)) {
+      errs.push({ field: 'spec.completions', value: ns.completions });
+    }
+    for (const f of ['completionMode', 'podFailurePolicy', 'backoffLimitPerIndex', 'managedBy', 'successPolicy']) {
+      if (!same(cs[f], ns[f])) errs.push({ field: `spec.${f}`, value: ns[f] });
+    }
+    return errs;
+  }
+
+  /**
+   * Sends the 422 of apimachinery's errors.NewInvalid (pkg/api/errors/errors.go) when an update is
+   * invalid: message "Job.batch \"name\" is invalid: <errors>", reason Invalid, one cause per field
+   * (reason FieldValueInvalid, message "Invalid value: ...: field is immutable"). The real server
+   * prints the value as a Go struct; this one prints JSON. Returns true when it answered.
+   */
+  function rejectInvalidUpdate(res, resource, current, next) {
+    if (resource !== 'jobs' || !current) return false;
+    const errs = jobUpdateErrors(current, next);
+    if (errs.length === 0) return false;
+    const bodies = errs.map((e) => `Invalid value: ${JSON.stringify(e.value ?? null)}: field is immutable`);
+    const shown = errs.map((e, i) => `${e.field}: ${bodies[i]}`);
+    const name = current.metadata.name;
+    send(res, 422, status(422, 'Invalid', `Job.batch "${name}" is invalid: ${shown.length === 1 ? shown[0] : `[${shown.join(', ')}]`}`, {
+      name,
+      group: 'batch',
+      kind: 'Job',
+      causes: errs.map((e, i) => ({ reason: 'FieldValueInvalid', message: bodies[i], field: e.field })),
+    }));
+    return true;
   }
 
   /**
