@@ -4,6 +4,8 @@ from urllib.parse import quote
 
 from celery import Celery
 
+from keystone_worker.summary import summarize
+
 
 def broker_url() -> str:
     host = os.environ.get("REDIS_HOST", "redis.keystone.svc.cluster.local")
@@ -23,10 +25,5 @@ def ping() -> str:
 
 @app.task(name="keystone.summarize_run")
 def summarize_run(output_dir: str) -> dict:
-    """Lists what a simulation run wrote, so results can be indexed after it finishes."""
-    files = []
-    for root, _dirs, names in os.walk(output_dir):
-        for name in names:
-            path = os.path.join(root, name)
-            files.append({"path": os.path.relpath(path, output_dir), "bytes": os.path.getsize(path)})
-    return {"output_dir": output_dir, "files": files}
+    """Lists what a simulation run wrote (output_dir is /data/<tool>/runs/<run-id>)."""
+    return summarize(output_dir)
