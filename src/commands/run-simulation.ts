@@ -66,7 +66,12 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const runAs = target.local ? runAsForLocalCluster(currentIdentity()) : undefined;
   if (target.local) {
     await stageOnHost(input, hostRunDir, sweep);
-    if (runAs?.chownRunDir) await chownTree(hostRunDir, runAs.uid, runAs.gid);
+    if (runAs?.chownRunDir) {
+      await chownTree(hostRunDir, runAs.uid, runAs.gid).catch(async (err: unknown) => {
+        await rm(hostRunDir, { recursive: true, force: true });
+        throw new KeystoneError(`cannot hand the run directory to uid ${runAs.uid}: ${(err as Error).message}`, { hint: 'nothing was submitted; the staged input was removed' });
+      });
+    }
     if (runAs?.note) app.ui.info(runAs.note);
   } else {
     configMap = await stageInConfigMap(input, `${name}-input`, ns, { [labels.tool]: tool, [labels.runId]: runId }, sweep);
