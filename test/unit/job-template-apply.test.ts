@@ -34,7 +34,7 @@ function templateJob(image: string, extra: { labels?: Record<string, string>; su
       suspend: extra.suspend ?? true,
       backoffLimit: 0,
       template: {
-        metadata: { labels: { 'keystone.io/simulation': 'lammps' } },
+        metadata: { labels: { 'keystone.io/simulation': 'lammps' } as Record<string, string> },
         spec: { restartPolicy: 'Never', ...(extra.nodeSelector ? { nodeSelector: extra.nodeSelector } : {}), containers: [{ name: 'simulation', image, command: ['true'] }] },
       },
     },
