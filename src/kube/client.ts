@@ -6,8 +6,8 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { stat } from 'node:fs/promises';
-import { kubeconfigFiles, looseMode } from './kubeconfig-files.js';
+import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
+import { loadKubeconfigs, selectContext } from './kubeconfig-load.js';
 import { KeystoneError } from '../errors.js';
 import type { KubeTarget } from './target.js';
 
@@ -116,7 +116,7 @@ export class KubeApiError extends KeystoneError {
 }
 
 function hintForStatus(code: number): string | undefined {
-  if (code === 401) return 'your credentials for this cluster were refused: refresh the kubeconfig (for the keystone cluster: `k3d kubeconfig merge keystone-cluster`)';
+  if (code === 401) return 'your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones into your kubeconfig; for another context, refresh its kubeconfig entry';
   if (code === 403) return 'your user lacks permission for this; check the RBAC of the context you chose';
   if (code === 404) return undefined;
   if (code >= 500) return 'the API server had a problem; retry, or look at the server logs';
@@ -132,64 +132,37 @@ export interface ClientSettings {
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   const { KubeConfig } = await import('./kubeconfig.js');
+  // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
+  // so keystone sees the same contexts kubectl does; see kubeconfig-load.ts.
+  const files = kubeconfigFiles(target.kubeconfigPath, process.env);
+  const merged = await loadKubeconfigs(files, { explicit: Boolean(target.kubeconfigPath) });
+  const selected = selectContext(merged, target.context, {
+    repair: target.local
+      ? `run \`keystone setup\`: it creates the cluster if needed and writes its context into ${await defaultKubeconfigFile(files)}`
+      : 'pass --context with one of the contexts listed, or --kubeconfig FILE',
+  });
   const kc = new KubeConfig();
-  const files = target.kubeconfigPath ?? process.env.KUBECONFIG ?? '';
   try {
-    if (target.kubeconfigPath) {
-      await statOrThrow(target.kubeconfigPath);
-      kc.loadFromFile(target.kubeconfigPath);
-    } else {
-      kc.loadFromDefault();
-    }
+    // Only the chosen context, its cluster and its user: an unrelated broken entry elsewhere does not matter.
+    kc.loadFromString(JSON.stringify(selected.document));
   } catch (err) {
-    if (err instanceof KeystoneError) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new KeystoneError(`kubeconfig ${(err as NodeJS.ErrnoException).path ?? files} (from KUBECONFIG) does not exist`, {
-        hint: 'point KUBECONFIG at your kubeconfig, or unset it to use ~/.kube/config; `keystone setup` writes the keystone cluster\'s entry',
-      });
-    }
-    throw new KeystoneError(`cannot load kubeconfig ${files || '~/.kube/config'}: ${firstLine(err)}`, {
-      hint: 'fix or remove the broken file; for the keystone cluster `k3d kubeconfig merge keystone-cluster` rewrites it',
+    throw new KeystoneError(`cannot use context "${target.context}" (cluster in ${selected.cluster.file}, user in ${selected.user.file}): ${firstLine(err)}`, {
+      hint: target.local ? 'run `keystone setup` to write the cluster\'s entries again' : 'repair the kubeconfig entries of that context',
     });
-  }
-  const context = kc.getContextObject(target.context);
-  if (!context) {
-    const known = kc.getContexts().map((c) => c.name);
-    throw new KeystoneError(
-      `context "${target.context}" is not in ${files || 'the default kubeconfig'}` +
-        (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)'),
-      {
-        hint: target.local
-          ? 'run `keystone setup` to create the cluster, or `k3d kubeconfig merge keystone-cluster` if it exists'
-          : 'pass --context with one of the contexts listed, or --kubeconfig FILE',
-      },
-    );
   }
   // In memory only: the user's kubeconfig file and its current-context are never changed.
   kc.setCurrentContext(target.context);
   // Kubeconfigs hold credentials: say so when one is readable by other users.
-  for (const file of settings.warn ? kubeconfigFiles(target.kubeconfigPath, process.env) : []) {
+  for (const file of settings.warn ? merged.read : []) {
     const mode = await looseMode(file);
     if (mode !== undefined) settings.warn?.(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster) {
-    throw new KeystoneError(`context "${target.context}" names cluster "${context.cluster}", which is not in the kubeconfig`, {
-      hint: 'repair the kubeconfig entry for that context',
-    });
-  }
+  if (!cluster) throw new KeystoneError(`context "${target.context}" has no usable cluster`, { hint: 'repair the kubeconfig entry for that context' });
   const baseOptions: RequestOptions = {};
   await kc.applyToHTTPSOptions(baseOptions as Parameters<typeof kc.applyToHTTPSOptions>[0]);
   settings.log?.(`kubernetes: context ${target.context}, server ${cluster.server}`);
   return createClient(target, cluster.server, baseOptions, settings);
-}
-
-async function statOrThrow(path: string): Promise<void> {
-  try {
-    await stat(path);
-  } catch {
-    throw new KeystoneError(`kubeconfig ${path} does not exist`, { hint: 'check the --kubeconfig path', exitCode: 2 });
-  }
 }
 
 function firstLine(err: unknown): string {

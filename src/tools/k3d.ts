@@ -67,3 +67,11 @@ export async function k3dClusterStop(runner: Runner, name: string, options: K3dC
 export async function k3dClusterDelete(runner: Runner, name: string, options: K3dCallOptions): Promise<void> {
   await runner.run('k3d', ['cluster', 'delete', name], { ...options, mutates: true });
 }
+
+/**
+ * The cluster's kubeconfig as k3d prints it (`---`, then the document; k3d v5.8.3
+ * cmd/kubeconfig/kubeconfigGet.go). It holds credentials: never log it.
+ */
+export async function k3dKubeconfigGet(runner: Runner, name: string, options: K3dCallOptions): Promise<string> {
+  return (await runner.run('k3d', ['kubeconfig', 'get', name], options)).stdout;
+}
