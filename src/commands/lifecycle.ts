@@ -5,7 +5,7 @@ import { findK3d } from '../cluster/prerequisites.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dClusterDelete, k3dClusterStart, k3dClusterStop, k3dFindCluster } from '../tools/k3d.js';
 import { runSteps } from '../steps/run-steps.js';
-import { defaultSetupTimeoutMs, nodesReadyStep } from '../setup/cluster-steps.js';
+import { defaultSetupTimeoutMs, kubeconfigStep, nodesReadyStep } from '../setup/cluster-steps.js';
 import { ToolMissingError } from '../exec/runner.js';
 
 async function localCluster(app: AppContext, verb: string): Promise<{ name: string; state: ClusterState }> {
@@ -46,6 +46,8 @@ async function startLocked(app: AppContext): Promise<void> {
           return `started cluster ${name}`;
         },
       },
+      // The nodes step reads the context: write it again if it was lost or is stale.
+      kubeconfigStep(app, app.target(name), { clusterRunning: true }),
       nodesReadyStep(app, app.target(name), config.servers + config.agents),
     ],
     app.signal,

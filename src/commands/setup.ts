@@ -1,7 +1,7 @@
 /** `keystone setup`: bring the whole stack up; a second run changes nothing. */
 import type { AppContext } from '../app-context.js';
 import { runSteps, type Step, type StepRecord } from '../steps/run-steps.js';
-import { clusterStep, dataDirectoriesStep, nodesReadyStep, prerequisiteSteps } from '../setup/cluster-steps.js';
+import { clusterStep, dataDirectoriesStep, kubeconfigStep, nodesReadyStep, prerequisiteSteps } from '../setup/cluster-steps.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadManifests } from '../stack/manifests.js';
 import { imagesStep, stackSteps, type SetupState } from '../setup/stack-steps.js';
@@ -20,6 +20,7 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
       ...prerequisiteSteps(app),
       dataDirectoriesStep(app, loaded),
       clusterStep(app, loaded, state),
+      kubeconfigStep(app, target, state),
       nodesReadyStep(app, target, loaded.config.servers + loaded.config.agents),
       imagesStep(app, target, state),
     );

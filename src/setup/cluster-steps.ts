@@ -9,17 +9,20 @@ import {
   hostPortsOf,
   resolveHostPaths,
   writeResolvedConfig,
+  type ClusterConfig,
   type LoadedClusterConfig,
 } from '../cluster/config.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
 import { busyPorts } from '../cluster/ports.js';
 import { describeState, observeCluster, shapeDifference, type ClusterState } from '../cluster/state.js';
 import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
-import { k3dClusterCreate, k3dClusterStart, k3dFindCluster } from '../tools/k3d.js';
+import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
 import { toolNames } from '../simulate/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
 import type { KubeTarget } from '../kube/target.js';
+import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { applyKubeconfigMerge, parseFetchedKubeconfig, planKubeconfigMerge, type MergePlan } from '../kube/kubeconfig-merge.js';
 
 export const defaultSetupTimeoutMs = 10 * 60_000;
 
@@ -102,8 +105,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
           hint: `free ${busy.length > 1 ? 'them' : 'it'} (see \`ss -ltnp\` or \`docker ps\`), or change the ports in ${configLabel}`,
         });
       }
-      const resolvedConfig = resolveHostPaths(config, app.paths.root);
-      const file = await writeResolvedConfig(resolvedConfig);
+      const file = await writeResolvedConfig(forK3d(resolveHostPaths(config, app.paths.root)));
       progress.update(`creating ${config.servers} servers and ${config.agents} agents (k3d cluster create)`);
       try {
         await k3dClusterCreate(app.runner, file, { timeoutMs, env });
@@ -115,6 +117,52 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
       }
       shared.clusterRunning = !app.options.dryRun;
       return `created cluster ${name} (${config.servers} servers, ${config.agents} agents)`;
+    },
+  };
+}
+
+/**
+ * keystone writes the cluster's kubeconfig entries itself (kubeconfigStep), so k3d is told not to:
+ * k3d v5.8.3 cannot pick a file from a KUBECONFIG listing several (pkg/client/kubeconfig.go
+ * KubeconfigGetDefaultPath: it only logs a warning, cmd/cluster/clusterCreate.go), and it sets the
+ * current-context whenever the file has none (KubeconfigMerge). Updating the kubeconfig made k3d
+ * wait for the server (clusterCreate.go), which `k3d kubeconfig get` needs: keep that wait.
+ */
+function forK3d(config: ClusterConfig): ClusterConfig {
+  const options = config.options ?? {};
+  return {
+    ...config,
+    options: {
+      ...options,
+      k3d: { ...options.k3d, wait: true },
+      kubeconfig: { updateDefaultKubeconfig: false, switchCurrentContext: false },
+    },
+  };
+}
+
+/**
+ * The cluster's context, cluster and user entries, fetched from k3d (`k3d kubeconfig get`) and
+ * written where kubectl would write them (kubeconfig-merge.ts). Runs on every setup and start,
+ * so a lost or stale entry is repaired; a second run writes nothing.
+ */
+export function kubeconfigStep(app: AppContext, target: KubeTarget, shared: { clusterRunning?: boolean } = {}): Step {
+  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
+  let plan: MergePlan | undefined;
+  return {
+    title: `kubeconfig context ${target.context}`,
+    satisfied: async () => {
+      // A dry run has created nothing: there are no credentials to fetch yet.
+      if (app.options.dryRun && !shared.clusterRunning) return undefined;
+      const printed = await k3dKubeconfigGet(app.runner, target.clusterName, { timeoutMs: app.timeoutMs(60_000) });
+      plan = await planKubeconfigMerge(await parseFetchedKubeconfig(printed, target.context), files);
+      return plan.writes.size === 0 ? `already in ${plan.contextFile}` : undefined;
+    },
+    run: async () => {
+      if (!plan) return `would write context ${target.context} into ${await defaultKubeconfigFile(files)}`;
+      const into = [...plan.writes.keys()].join(', ');
+      if (app.options.dryRun) return `would write context ${target.context} into ${into}`;
+      await applyKubeconfigMerge(plan);
+      return `wrote context ${target.context} into ${into} (current-context unchanged)`;
     },
   };
 }

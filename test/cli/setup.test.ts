@@ -191,7 +191,7 @@ describe('Ctrl-C during setup', () => {
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('Interrupted: stopping');
     expect(String(r.stderr)).toMatch(/done: Docker is running, kubectl is installed, k3d is installed, data directories/);
-    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, nodes Ready, images, .*stack ready \(run the command again to resume\)/);
+    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, kubeconfig context k3d-keystone-cluster, nodes Ready, images, .*stack ready \(run the command again to resume\)/);
     expect(String(r.stderr)).not.toMatch(/\n\s+at /);
 
     await h.setState({});

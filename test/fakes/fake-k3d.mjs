@@ -1,6 +1,7 @@
 // Fake `k3d` (v5.8): cluster create/list/start/stop/delete with k3d's own output shapes:
 // logrus lines on stderr ("INFO[0000] ...", "ERRO[...]", "FATA[...]"), `cluster list -o json`
-// with the running/total counts, rollback on a failed create, kubeconfig merged on create and
+// with the running/total counts, rollback on a failed create, kubeconfig merged on create (as k3d
+// does it, including its refusal of a KUBECONFIG listing several files), printed by `kubeconfig get`, and
 // cleaned on delete. Nodes register with the fake API server as k3s nodes do.
 import { readFileSync, writeFileSync, mkdirSync, existsSync, chmodSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
@@ -49,6 +50,20 @@ if (cmd === 'image' && sub === 'import') {
   process.exit(0);
 }
 
+if (cmd === 'kubeconfig' && ['get', 'print', 'show'].includes(sub)) {
+  // cmd/kubeconfig/kubeconfigGet.go: every cluster is looked up first (a missing one is fatal),
+  // then each kubeconfig is printed after a "---" line.
+  const names = rest.filter((a) => !a.startsWith('-'));
+  if (names.length === 0) {
+    process.stderr.write('Error: Need to specify one or more cluster names *or* set `--all` flag\n');
+    process.exit(1);
+  }
+  dockerDown();
+  for (const n of names) if (!state.clusters[n]) fatal('No nodes found for given cluster');
+  for (const n of names) process.stdout.write(`---\n${stringify(clusterKubeconfig(n))}`);
+  process.exit(0);
+}
+
 if (cmd !== 'cluster') fatal(`unknown command "${cmd}" for "k3d"`);
 
 function listed(name, c) {
@@ -70,24 +85,58 @@ function listed(name, c) {
   };
 }
 
+// k3d's default kubeconfig (k3d v5.8.3 pkg/client/kubeconfig.go KubeconfigGetDefaultPath): client-go's
+// loading precedence is deduplicate(filepath.SplitList(KUBECONFIG)), empty entries included; with more
+// than one entry k3d refuses to choose, otherwise it is GetDefaultFilename (that entry, or ~/.kube/config).
+const multipleKubeconfigs =
+  'multiple kubeconfigs specified via KUBECONFIG env var: Please reduce to one entry, unset KUBECONFIG or explicitly choose an output';
 function kubeconfigPath() {
   const env = process.env.KUBECONFIG;
-  if (env) return env.split(':').filter(Boolean)[0];
-  return join(homedir(), '.kube', 'config');
+  if (!env) return { file: join(homedir(), '.kube', 'config') };
+  const precedence = [...new Set(env.split(':'))];
+  if (precedence.length > 1) return { error: `failed to get default kubeconfig path: ${multipleKubeconfigs}` };
+  return { file: precedence[0] };
 }
 
+// What KubeconfigGet builds from the server node's /output/kubeconfig.yaml: entries renamed to
+// k3d-NAME / admin@k3d-NAME, current-context set (pkg/client/kubeconfig.go KubeconfigGet). The fake
+// API server takes a token instead of k3s's client certificate.
+function clusterKubeconfig(name) {
+  const ctx = `k3d-${name}`;
+  return {
+    apiVersion: 'v1',
+    clusters: [{ name: ctx, cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true } }],
+    contexts: [{ name: ctx, context: { cluster: ctx, user: `admin@${ctx}` } }],
+    'current-context': ctx,
+    kind: 'Config',
+    preferences: {},
+    users: [{ name: `admin@${ctx}`, user: { token: state.clusters[name]?.token ?? 'fake-k3d-token-do-not-print' } }],
+  };
+}
+
+/** Loads, edits and writes the default kubeconfig as k3d does; returns an error text for k3d to log. */
 function editKubeconfig(edit) {
-  const file = kubeconfigPath();
-  const doc = existsSync(file) ? parse(readFileSync(file, 'utf8')) ?? {} : {};
+  const { file, error } = kubeconfigPath();
+  if (error) return error;
+  let doc = {};
+  if (existsSync(file)) {
+    try {
+      doc = parse(readFileSync(file, 'utf8')) ?? {};
+    } catch (err) {
+      return `failed to open output file '${file}' or it's not a kubeconfig: ${String(err.message).split('\n')[0]}`;
+    }
+  }
   doc.apiVersion ??= 'v1';
   doc.kind ??= 'Config';
   doc.clusters ??= [];
   doc.users ??= [];
   doc.contexts ??= [];
   edit(doc);
+  // KubeconfigWrite: clientcmd.WriteToFile to a temporary file (0600), renamed over the target.
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, stringify(doc), { mode: 0o600 });
   chmodSync(file, 0o600);
+  return undefined;
 }
 
 async function registerNodes(name, c) {
@@ -167,18 +216,28 @@ if (sub === 'create') {
   state.clusters[name] = c;
   saveState(state);
   const kc = config.options?.kubeconfig ?? {};
-  if (kc.updateDefaultKubeconfig !== false) {
-    editKubeconfig((doc) => {
-      const ctx = `k3d-${name}`;
-      doc.clusters = doc.clusters.filter((x) => x.name !== ctx).concat({ name: ctx, cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true } });
-      doc.users = doc.users.filter((x) => x.name !== `admin@${ctx}`).concat({ name: `admin@${ctx}`, user: { token: 'fake-k3d-token-do-not-print' } });
-      doc.contexts = doc.contexts.filter((x) => x.name !== ctx).concat({ name: ctx, context: { cluster: ctx, user: `admin@${ctx}` } });
-      if (kc.switchCurrentContext !== false) doc['current-context'] = ctx;
+  const updateDefault = kc.updateDefaultKubeconfig !== false;
+  const switchContext = updateDefault && kc.switchCurrentContext !== false;
+  if (updateDefault) {
+    // KubeconfigGetWrite → KubeconfigMerge (UpdateExisting: true); the current-context is set when
+    // switching, and also whenever the file has none. A failure is only a warning (clusterCreate.go).
+    const fetched = clusterKubeconfig(name);
+    const problem = editKubeconfig((doc) => {
+      for (const section of ['clusters', 'users', 'contexts']) {
+        const names = new Set(fetched[section].map((e) => e.name));
+        doc[section] = doc[section].filter((x) => !names.has(x.name)).concat(fetched[section]);
+      }
+      if (switchContext || !doc['current-context']) doc['current-context'] = fetched['current-context'];
     });
+    if (problem) log('WARN', problem);
   }
   await apiCall('POST', '/__fake/up');
   await registerNodes(name, c);
   log('INFO', `Cluster '${name}' created successfully!`);
+  log('INFO', 'You can now use it like this:');
+  if (updateDefault && !switchContext) process.stdout.write(`kubectl config use-context k3d-${name}\n`);
+  else if (!switchContext) process.stdout.write(`export KUBECONFIG=$(k3d kubeconfig write ${name})\n`);
+  process.stdout.write('kubectl cluster-info\n');
   process.exit(0);
 }
 
@@ -208,14 +267,23 @@ if (sub === 'delete' || sub === 'rm') {
   saveState(state);
   for (let i = 0; i < cluster.servers; i++) await apiCall('DELETE', `/api/v1/nodes/k3d-${name}-server-${i}`);
   for (let i = 0; i < cluster.agents; i++) await apiCall('DELETE', `/api/v1/nodes/k3d-${name}-agent-${i}`);
-  if (existsSync(kubeconfigPath())) {
-    editKubeconfig((doc) => {
-      const ctx = `k3d-${name}`;
-      doc.clusters = doc.clusters.filter((x) => x.name !== ctx);
-      doc.users = doc.users.filter((x) => x.name !== `admin@${ctx}`);
-      doc.contexts = doc.contexts.filter((x) => x.name !== ctx);
-      if (doc['current-context'] === ctx) doc['current-context'] = '';
-    });
+  // KubeconfigRemoveClusterFromDefaultConfig: a failure is a warning; the current-context moves to
+  // another context, or is unset (pkg/client/kubeconfig.go KubeconfigRemoveCluster).
+  log('INFO', 'Removing cluster details from default kubeconfig...');
+  const { file: defaultFile } = kubeconfigPath();
+  const problem =
+    defaultFile && !existsSync(defaultFile)
+      ? `failed to get default kubeconfig file: open ${defaultFile}: no such file or directory`
+      : editKubeconfig((doc) => {
+          const ctx = `k3d-${name}`;
+          doc.clusters = doc.clusters.filter((x) => x.name !== ctx);
+          doc.users = doc.users.filter((x) => x.name !== `admin@${ctx}`);
+          doc.contexts = doc.contexts.filter((x) => x.name !== ctx);
+          if (doc['current-context'] === ctx) doc['current-context'] = doc.contexts[0]?.name ?? '';
+        });
+  if (problem) {
+    log('WARN', 'Failed to remove cluster details from default kubeconfig');
+    log('WARN', problem);
   }
   log('INFO', `Successfully deleted cluster ${name}!`);
   process.exit(0);
