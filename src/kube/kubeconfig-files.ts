@@ -1,7 +1,7 @@
 /**
  * Which kubeconfig files are in play, which one kubectl writes to, and whether one holding
  * credentials is open to others. The rules are client-go's (kubernetes/client-go
- * tools/clientcmd/loader.go): NewDefaultClientConfigLoadingRules, GetDefaultFilename.
+ * tools/clientcmd/loader.go NewDefaultClientConfigLoadingRules; config.go PathOptions).
  */
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -18,8 +18,12 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
 }
 
 /**
- * The file kubectl writes a new entry to (client-go GetDefaultFilename), given kubeconfigFiles():
- * the explicit file, else the first listed file that exists, else the first listed (then created).
+ * The file kubectl writes a new entry to, given kubeconfigFiles(): the explicit file, else the
+ * first listed file that exists, else the LAST listed one, which is then created. That is
+ * PathOptions.GetDefaultFilename (client-go tools/clientcmd/config.go), which `kubectl config
+ * set-*` use through ModifyConfig, checked against kubectl 1.33 (test/unit/kubeconfig-lists.test.ts);
+ * ClientConfigLoadingRules.GetDefaultFilename in loader.go would pick the first instead.
+ * (An empty KUBECONFIG entry is never chosen: kubectl would try to write a file named "".)
  */
 export async function defaultKubeconfigFile(files: readonly string[]): Promise<string> {
   for (const file of files) {
@@ -30,7 +34,7 @@ export async function defaultKubeconfigFile(files: readonly string[]): Promise<s
       // not there: kubectl goes on to the next one
     }
   }
-  return files[0]!;
+  return files[files.length - 1]!;
 }
 
 /** The file's permission bits when group or others may read or write it; undefined otherwise (or when it is missing). */

@@ -2,7 +2,7 @@
  * Writing a cluster's kubeconfig entries (what `k3d kubeconfig get` prints) where kubectl
  * would write them: client-go tools/clientcmd/config.go ModifyConfig writes an entry that
  * already exists back to the file it came from (LocationOfOrigin), and a new entry to
- * GetDefaultFilename() (the first listed file that exists, else the first listed).
+ * GetDefaultFilename() (the first listed file that exists, else the last listed; kubeconfig-files.ts).
  * The current-context is never touched; files are written whole, atomically, mode 0600;
  * an entry that is already there as it should be is not written again.
  */
