@@ -54,20 +54,22 @@ describe('environment', () => {
 
   it('kubeconfig missing, empty or corrupt: one line naming the file', async () => {
     h = await ready();
+    // kubectl skips a KUBECONFIG file that does not exist: the context is then simply not there.
     const missing = await h.run(['pods'], { env: { KUBECONFIG: join(h.home, 'nope.yaml') } });
     expect(missing.exitCode).toBe(1);
-    expect(missing.stderr).toMatch(/error: kubeconfig .*nope\.yaml \(from KUBECONFIG\) does not exist/);
+    expect(missing.stderr).toMatch(/error: context "k3d-keystone-cluster" is not in any kubeconfig \(.*nope\.yaml does not exist\)/);
+    expect(missing.stderr).toMatch(/hint: run `keystone setup`: .* writes its context into .*nope\.yaml/);
     const explicitMissing = await h.run(['pods', '--kubeconfig', join(h.home, 'nope.yaml')]);
     expect(explicitMissing.exitCode).toBe(2);
     expect(explicitMissing.stderr).toContain('does not exist');
     await writeFile(join(h.home, 'empty.yaml'), '', { mode: 0o600 });
     const empty = await h.run(['pods', '--kubeconfig', join(h.home, 'empty.yaml')]);
     expect(empty.exitCode).toBe(1);
-    expect(empty.stderr).toMatch(/error: (context "k3d-keystone-cluster" is not in|cannot load kubeconfig)/);
+    expect(empty.stderr).toMatch(/error: context "k3d-keystone-cluster" is not in .*empty\.yaml \(it has no contexts\)/);
     await writeFile(join(h.home, 'corrupt.yaml'), 'clusters: [\n  - {name: a\n', { mode: 0o600 });
     const corrupt = await h.run(['pods', '--kubeconfig', join(h.home, 'corrupt.yaml')]);
     expect(corrupt.exitCode).toBe(1);
-    expect(corrupt.stderr).toMatch(/error: cannot load kubeconfig .*corrupt\.yaml/);
+    expect(corrupt.stderr).toMatch(/error: kubeconfig .*corrupt\.yaml is not valid YAML: /);
     for (const r of [missing, empty, corrupt]) expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
