@@ -113,7 +113,7 @@ async function kubeContextCheck(
     try {
       doc = parse(text) as typeof doc;
     } catch {
-      return { status: 'fail', detail: `${file} is not valid YAML`, hint: 'repair or move the file; k3d can rewrite it with `k3d kubeconfig merge`' };
+      return { status: 'fail', detail: `${file} is not valid YAML`, hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG' };
     }
     if (!found && doc?.contexts?.some((c) => c.name === context)) found = file;
   }
@@ -123,7 +123,7 @@ async function kubeContextCheck(
     return {
       status: app.options.context || !absent ? 'fail' : 'warn',
       detail: `context "${context}" is not in ${files.join(', ') || 'any kubeconfig'}`,
-      hint: absent ? '`keystone setup` creates the cluster and its context' : `\`k3d kubeconfig merge ${clusterName}\` writes it`,
+      hint: absent ? '`keystone setup` creates the cluster and its context' : '`keystone setup` writes the context again (from `k3d kubeconfig get`)',
     };
   }
   if (warnings.length) return { status: 'warn', detail: `context "${context}" found in ${found}; ${warnings.join('; ')}` };

@@ -5,7 +5,7 @@ import { findK3d } from '../cluster/prerequisites.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dClusterDelete, k3dClusterStart, k3dClusterStop, k3dFindCluster } from '../tools/k3d.js';
 import { runSteps } from '../steps/run-steps.js';
-import { defaultSetupTimeoutMs, kubeconfigStep, nodesReadyStep } from '../setup/cluster-steps.js';
+import { defaultSetupTimeoutMs, kubeconfigCleanupStep, kubeconfigStep, nodesReadyStep } from '../setup/cluster-steps.js';
 import { ToolMissingError } from '../exec/runner.js';
 
 async function localCluster(app: AppContext, verb: string): Promise<{ name: string; state: ClusterState }> {
@@ -94,6 +94,7 @@ async function deleteLocked(app: AppContext): Promise<void> {
           return `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`;
         },
       },
+      kubeconfigCleanupStep(app, app.target(name)),
     ],
     app.signal,
   );

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import { loadYaml } from '../yaml-module.js';
 import { defaultKubeconfigFile } from './kubeconfig-files.js';
-import { bodyKey, loadKubeconfigs, sections, type RawEntry, type Section } from './kubeconfig-load.js';
+import { bodyKey, loadKubeconfigs, readKubeconfigFile, sections, type RawEntry, type Section } from './kubeconfig-load.js';
 
 export interface EntryChange {
   section: Section;
@@ -142,4 +142,42 @@ function writeError(file: string, context: string, err: unknown): KeystoneError 
     hint: `make ${dirname(file)} and ${file} writable by you, or pass --kubeconfig FILE`,
     cause: err,
   });
+}
+
+/** The names k3d gives a cluster's entries (k3d v5.8.3 pkg/client/kubeconfig.go KubeconfigGet / KubeconfigRemoveCluster). */
+export function k3dEntryNames(clusterName: string): Record<Section, string> {
+  const name = `k3d-${clusterName}`;
+  return { clusters: name, users: `admin@${name}`, contexts: name };
+}
+
+/** The listed files holding any of these entries (files kubectl cannot read are left out: they are not touched). */
+export async function filesHolding(names: Record<Section, string>, files: readonly string[]): Promise<string[]> {
+  const holding: string[] = [];
+  for (const file of files) {
+    const loaded = await readKubeconfigFile(file).catch(() => undefined);
+    if (loaded && sections.some((section) => loaded.entries[section].some((e) => e.name === names[section]))) holding.push(file);
+  }
+  return holding;
+}
+
+/**
+ * Removes a deleted cluster's entries from every listed file holding them (a copy left in a later
+ * file would otherwise take over). The current-context is left as it is, as `kubectl config
+ * delete-context` leaves it; returns the files whose current-context still names the context.
+ */
+export async function removeKubeconfigEntries(names: Record<Section, string>, files: readonly string[]): Promise<{ changed: string[]; dangling: string[] }> {
+  const { parseDocument, isMap, isSeq } = await loadYaml();
+  const changed: string[] = [];
+  const dangling: string[] = [];
+  for (const file of await filesHolding(names, files)) {
+    const doc = parseDocument(await readFile(file, 'utf8'), { version: '1.1' });
+    for (const section of sections) {
+      const list = doc.get(section);
+      if (isSeq(list)) list.items = list.items.filter((item) => !(isMap(item) && item.get('name') === names[section]));
+    }
+    if (doc.get('current-context') === names.contexts) dangling.push(file);
+    await writeAtomically(file, doc.toString(), names.contexts);
+    changed.push(file);
+  }
+  return { changed, dangling };
 }

@@ -22,7 +22,15 @@ import { toolNames } from '../simulate/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
 import type { KubeTarget } from '../kube/target.js';
 import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
-import { applyKubeconfigMerge, parseFetchedKubeconfig, planKubeconfigMerge, type MergePlan } from '../kube/kubeconfig-merge.js';
+import {
+  applyKubeconfigMerge,
+  filesHolding,
+  k3dEntryNames,
+  parseFetchedKubeconfig,
+  planKubeconfigMerge,
+  removeKubeconfigEntries,
+  type MergePlan,
+} from '../kube/kubeconfig-merge.js';
 
 export const defaultSetupTimeoutMs = 10 * 60_000;
 
@@ -163,6 +171,25 @@ export function kubeconfigStep(app: AppContext, target: KubeTarget, shared: { cl
       if (app.options.dryRun) return `would write context ${target.context} into ${into}`;
       await applyKubeconfigMerge(plan);
       return `wrote context ${target.context} into ${into} (current-context unchanged)`;
+    },
+  };
+}
+
+/**
+ * After `keystone delete`: the cluster's entries leave the kubeconfig. k3d removes them only from
+ * a single default file (it warns and keeps them when KUBECONFIG lists several, as on create).
+ */
+export function kubeconfigCleanupStep(app: AppContext, target: KubeTarget): Step {
+  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
+  const names = k3dEntryNames(target.clusterName);
+  return {
+    title: `kubeconfig context ${target.context}`,
+    satisfied: async () => ((await filesHolding(names, files)).length === 0 ? 'not in any kubeconfig' : undefined),
+    run: async () => {
+      if (app.options.dryRun) return `would remove context ${target.context} from ${(await filesHolding(names, files)).join(', ')}`;
+      const { changed, dangling } = await removeKubeconfigEntries(names, files);
+      const note = dangling.length ? `; the current-context of ${dangling.join(', ')} still names it: pick another with \`kubectl config use-context\`` : '';
+      return `removed context ${target.context} from ${changed.join(', ')}${note}`;
     },
   };
 }

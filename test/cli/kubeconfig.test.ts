@@ -16,7 +16,7 @@ const ctx = 'k3d-keystone-cluster';
 const contextsIn = async (file: string) => ((parse(await readFile(file, 'utf8')) ?? {}).contexts ?? []).map((c: { name: string }) => c.name);
 const modeOf = async (file: string) => ((await stat(file)).mode & 0o777).toString(8);
 
-describe('fake k3d, as k3d v5.8.3 behaves', () => {
+describe('fake k3d, as k3d v5.8.3 behaves', { timeout: 90_000 }, () => {
   const k3d = async (args: string[], env: Record<string, string>) => {
     const r = await execa(join(h.bin, 'k3d'), args, { env: { ...h.env, ...env }, extendEnv: false, reject: false });
     // k3d colours its log levels (logrus) even into a pipe; compare the text.
@@ -59,7 +59,7 @@ describe('fake k3d, as k3d v5.8.3 behaves', () => {
   });
 });
 
-describe('setup with a KUBECONFIG listing several files', () => {
+describe('setup with a KUBECONFIG listing several files', { timeout: 90_000 }, () => {
   it('writes the context into the first file that exists (0600, current-context kept), and a second run writes nothing', async () => {
     h = await createHarness();
     const missing = join(h.home, 'missing.yaml');
@@ -87,6 +87,15 @@ describe('setup with a KUBECONFIG listing several files', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).toContain(`kubeconfig context ${ctx} (skipped: already in ${other})`);
     expect(await readFile(other, 'utf8')).toBe(before);
+
+    // k3d's delete cannot choose a file either (it warns and keeps the entries): keystone removes them.
+    const deleted = await h.run(['delete'], { env: { KUBECONFIG } });
+    expect(deleted.exitCode, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toContain(`removed context ${ctx} from ${other}`);
+    const after = parse(await readFile(other, 'utf8'));
+    expect([after.contexts, after.clusters, after.users].map((l) => l.map((e: { name: string }) => e.name))).toEqual([['other'], ['other'], ['admin@other']]);
+    expect(after['current-context']).toBe('other');
+    expect(await modeOf(other)).toBe('600');
   });
 
   it('no file of the list exists: the last one is created, 0600 (as kubectl config set-context does)', async () => {
@@ -101,7 +110,7 @@ describe('setup with a KUBECONFIG listing several files', () => {
   });
 });
 
-describe('a lost kubeconfig entry', () => {
+describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
   it('commands name the files they read (no placeholder context) and setup writes the entry again; so does start', async () => {
     h = await createReadyHarness();
     const drop = async () => {
@@ -115,6 +124,10 @@ describe('a lost kubeconfig entry', () => {
     expect(lost.stderr).toContain(`error: context "${ctx}" is not in ${h.kubeconfig} (it has no contexts)`);
     expect(lost.stderr).toContain(`hint: run \`keystone setup\`: it creates the cluster if needed and writes its context into ${h.kubeconfig}`);
     expect(lost.stderr).not.toContain('loaded-context');
+    // doctor's hint is a command that works (k3d kubeconfig merge would write ~/.config/k3d/…).
+    const doctor = await h.run(['doctor']);
+    expect(doctor.stdout + doctor.stderr).toContain('`keystone setup` writes the context again');
+    expect(doctor.stdout + doctor.stderr).not.toContain('kubeconfig merge');
 
     const repaired = await h.run(['setup']);
     expect(repaired.exitCode, repaired.stderr).toBe(0);
@@ -137,7 +150,7 @@ describe('a lost kubeconfig entry', () => {
   });
 });
 
-describe('KUBECONFIG lists as kubectl reads them', () => {
+describe('KUBECONFIG lists as kubectl reads them', { timeout: 90_000 }, () => {
   it('a missing or an empty file in the list is skipped; a broken one is named alone', async () => {
     h = await createReadyHarness();
     const missing = join(h.home, 'missing.yaml');
