@@ -110,6 +110,23 @@ describe('setup with a KUBECONFIG listing several files', { timeout: 90_000 }, (
   });
 });
 
+describe('setup --kubeconfig FILE', { timeout: 90_000 }, () => {
+  it('a file that does not exist yet is created (0600) with the context, and used by the next commands', async () => {
+    h = await createHarness();
+    const file = join(h.home, 'new', 'keystone.yaml');
+    const dry = await h.run(['setup', '--dry-run', '--kubeconfig', file]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(`would write context ${ctx} into ${file}`);
+    expect(existsSync(file)).toBe(false);
+    const r = await h.run(['setup', '--kubeconfig', file]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await contextsIn(file)).toEqual([ctx]);
+    expect(await modeOf(file)).toBe('600');
+    expect(existsSync(h.kubeconfig)).toBe(false);
+    expect((await h.run(['pods', '--kubeconfig', file])).exitCode).toBe(0);
+  });
+});
+
 describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
   it('commands name the files they read (no placeholder context) and setup writes the entry again; so does start', async () => {
     h = await createReadyHarness();
