@@ -33,7 +33,8 @@ const isMapping = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The entries of one kubeconfig document as k3d prints it (`---` first, then the config). */
-export async function parseFetchedKubeconfig(text: string, contextName: string): Promise<Record<Section, RawEntry[]>> {
+export async function parseFetchedKubeconfig(text: string, clusterName: string): Promise<Record<Section, RawEntry[]>> {
+  const contextName = k3dEntryNames(clusterName).contexts;
   const { parse } = await loadYaml();
   let doc: unknown;
   try {
@@ -52,7 +53,7 @@ export async function parseFetchedKubeconfig(text: string, contextName: string):
   const spec = context && isMapping(context.context) ? context.context : undefined;
   if (!spec || !entries.clusters.some((c) => c.name === spec.cluster) || !entries.users.some((u) => u.name === spec.user)) {
     throw new KeystoneError(`k3d printed a kubeconfig without a usable context "${contextName}"`, {
-      hint: 'check `k3d version` (keystone needs k3d >= 5.8) and `k3d kubeconfig get` by hand',
+      hint: `check \`k3d version\` (keystone needs k3d >= 5.8) and what \`k3d kubeconfig get ${clusterName}\` prints`,
     });
   }
   // Just the context and what it names: k3d prints nothing else, but never write more than needed.

@@ -162,7 +162,7 @@ export function kubeconfigStep(app: AppContext, target: KubeTarget, shared: { cl
       // A dry run has created nothing: there are no credentials to fetch yet.
       if (app.options.dryRun && !shared.clusterRunning) return undefined;
       const printed = await k3dKubeconfigGet(app.runner, target.clusterName, { timeoutMs: app.timeoutMs(60_000) });
-      plan = await planKubeconfigMerge(await parseFetchedKubeconfig(printed, target.context), files);
+      plan = await planKubeconfigMerge(await parseFetchedKubeconfig(printed, target.clusterName), files);
       return plan.writes.size === 0 ? `already in ${plan.contextFile}` : undefined;
     },
     run: async () => {
