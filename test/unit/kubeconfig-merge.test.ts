@@ -78,7 +78,7 @@ describe('writing a cluster\'s entries', () => {
 describe('removing a deleted cluster\'s entries', () => {
   it('from every listed file holding them; the current-context is left and reported', async () => {
     dir = await mkdtemp(join(tmpdir(), 'keystone-merge-'));
-    const [a, b, c] = ['a.yaml', 'b.yaml', 'c.yaml'].map((f) => join(dir, f));
+    const [a, b, c] = [join(dir, 'a.yaml'), join(dir, 'b.yaml'), join(dir, 'c.yaml')];
     const fetched = await parseFetchedKubeconfig(printed, 'demo');
     const doc = { apiVersion: 'v1', kind: 'Config', ...fetched, 'current-context': 'k3d-demo' };
     await writeFile(a, stringify(doc), { mode: 0o600 });
