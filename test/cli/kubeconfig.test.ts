@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
-import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
+import { kubeconfigFor, status } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -156,6 +156,29 @@ describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
     expect(started.exitCode, started.stderr).toBe(0);
     expect(started.stderr).toContain(`wrote context ${ctx} into ${h.kubeconfig}`);
     expect(await contextsIn(h.kubeconfig)).toContain(ctx);
+  });
+
+  it('stale credentials (the API answers 401): the hint is setup, which writes the current ones', async () => {
+    h = await createReadyHarness();
+    // The cluster's credentials changed (as when it is recreated): k3d now prints a new token,
+    // and the API server refuses every other one.
+    const state = await h.state();
+    state.clusters['keystone-cluster'].token = 'rotated-token';
+    await h.setState(state);
+    h.api.faults.push({
+      match: (r) => r.headers.authorization !== 'Bearer rotated-token',
+      status: 401,
+      body: status(401, 'Unauthorized', 'Unauthorized'),
+      times: 1_000,
+    });
+    const refused = await h.run(['pods']);
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain('hint: your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones');
+    expect(refused.stderr).not.toContain('kubeconfig merge');
+    const repaired = await h.run(['setup']);
+    expect(repaired.exitCode, repaired.stderr).toBe(0);
+    expect(repaired.stderr).toContain(`wrote context ${ctx} into ${h.kubeconfig}`);
+    expect((await h.run(['pods'])).exitCode).toBe(0);
   });
 
   it('no kubeconfig at all: the message names ~/.kube/config, not client-node\'s loaded-context', async () => {

@@ -54,7 +54,7 @@ export async function startFakeKubeApi(options = {}) {
   const watchers = new Set();
   /** @type {{method: string, path: string, query: string, at: number}[]} */
   const requests = [];
-  /** @type {{match: (r: {method: string, path: string, query: URLSearchParams}) => boolean, status?: number, times: number, body?: any, delayMs?: number}[]} */
+  /** @type {{match: (r: {method: string, path: string, query: URLSearchParams, headers: import("node:http").IncomingHttpHeaders}) => boolean, status?: number, times: number, body?: any, delayMs?: number}[]} */
   const faults = [];
   const sockets = new Set();
   const timers = new Set();
@@ -301,7 +301,7 @@ export async function startFakeKubeApi(options = {}) {
       return;
     }
     requests.push({ method: req.method, path, query: url.search, at: Date.now() });
-    const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query }));
+    const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query, headers: req.headers }));
     if (fault) {
       fault.times -= 1;
       // A slow API: the answer comes, late.
