@@ -31,17 +31,33 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let ui: Ui | undefined;
 
-  // `keystone pods | head -1`: a closed stdout is not an error worth a stack trace.
-  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCode);
-  });
-
   const controller = new AbortController();
   const removeSignalHandlers = io.signal ? () => {} : installSignalHandlers(controller, () => ui);
-  const signal = io.signal ?? controller.signal;
+  if (io.signal) {
+    if (io.signal.aborted) controller.abort();
+    else io.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  const signal = controller.signal;
+
+  // `keystone run-simulation … | head -1`: when the reader goes away, stop as on Ctrl-C (a
+  // followed run is detached, not cancelled), say so on stderr, and never exit 0 for output that
+  // was not delivered or a run that did not finish. A command that already failed keeps its code.
+  let stdoutClosed = false;
+  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' || stdoutClosed) return;
+    stdoutClosed = true;
+    if (ui) ui.stdoutClosed = true;
+    const text = 'stdout was closed (the reading end of the pipe went away): stopping';
+    if (ui) ui.writeErr(text);
+    else streams.stderr.write(`${text}\n`);
+    controller.abort();
+  });
+  // `keystone … 2>&1 | head`: nothing more can be said; do not crash on it.
+  streams.stderr.on('error', () => undefined);
 
   const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
+    ui.stdoutClosed = stdoutClosed;
     const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
     try {
       const code = await body(app);
@@ -63,12 +79,13 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       return ExitCode.ok;
     }
     await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
+    return stdoutClosed && exitCode === ExitCode.ok ? brokenPipeExit : exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return ExitCode.ok;
+        return stdoutClosed ? brokenPipeExit : ExitCode.ok;
       }
+      if (err.code === 'commander.unknownOption') hintDoubleDash(argv, streams);
       return ExitCode.usage; // commander has printed the reason (and a suggestion)
     }
     const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
@@ -79,6 +96,20 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   } finally {
     removeSignalHandlers();
   }
+}
+
+/** What a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head -1` shows. */
+const brokenPipeExit = 141;
+
+/**
+ * `run-simulation lammps in.lj -var T 2.0`: commander reads -var as keystone's options (-v, then
+ * "unknown option '-ar'"). The program's own options belong after `--`; say so.
+ */
+function hintDoubleDash(argv: string[], streams: Streams): void {
+  const end = argv.indexOf('--');
+  const before = end < 0 ? argv : argv.slice(0, end);
+  const passes = before.includes('run-simulation') ? 'keystone run-simulation lammps in.lj -- -var T 2.0' : before.includes('shell') ? 'keystone shell redis -- redis-cli -h localhost' : undefined;
+  if (passes) streams.stderr.write(`hint: options for the ${before.includes('shell') ? 'command run in the pod' : 'simulation program'} go after --, e.g. ${passes}\n`);
 }
 
 function reportError(ui: Ui, err: unknown, interrupted: boolean): void {

@@ -79,7 +79,7 @@ describe('run-simulation', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain('the run was cancelled (nothing ran)');
-    expect(r.stderr).toContain('keystone import-images');
+    expect(r.stderr).toContain('images/compose.yaml has keystone/lammps:0.1.0');
     await until(() => runJobs().length === 0, 'the job to be deleted');
   });
 
@@ -123,7 +123,7 @@ describe('run-simulation', () => {
       ['lammps', 'data/lammps/../../k8s/configs/k3d-cluster-config.yaml', /outside data\//],
       ['lammps', 'escape.lj', /"escape\.lj" is outside data\//],
       ['lammps', 'in\nlj', /contains control characters/],
-      ['lammps', '-rf', /starts with "-"/],
+      ['lammps', '-rf', /input "-rf" not found/],
     ];
     const before = h.api.requests.length;
     for (const [tool, input, message] of cases) {
