@@ -28,7 +28,7 @@ export function parseDuration(text: string, flag = '--timeout'): number {
     seconds = Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
   }
   const ms = Math.ceil(seconds * 1000);
-  if (!Number.isSafeInteger(ms)) throw new UsageError(`${flag} "${text}" is too long`, syntaxHint);
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`${flag} ${trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed} is too long`, syntaxHint);
   return ms;
 }
 

@@ -69,14 +69,15 @@ describe('jobs clean: options it shows work or are refused; it names what it del
 describe('exit codes scripts can trust (issue 11 #2, #3)', () => {
   it('a closed stdout detaches from the run, says so, and exits non-zero (set -o pipefail)', async () => {
     h.cluster.program = () => ({ lines: ['first', 'second', 'third', 'fourth'], lineDelayMs: 300, exitCode: null });
-    const r = await execa('bash', ['-c', 'set -o pipefail; "$0" "$1" run-simulation lammps in.lj | head -1', process.execPath, cliPath], {
-      env: h.env,
+    // The sandbox's PATH holds only the fakes and node; head comes from the system (after them).
+    const r = await execa('/bin/bash', ['-c', 'set -o pipefail; "$0" "$1" run-simulation lammps in.lj | head -1', process.execPath, cliPath], {
+      env: { ...h.env, PATH: `${h.env.PATH}:/usr/bin:/bin` },
       extendEnv: false,
       cwd: h.project,
       reject: false,
       timeout: 30_000,
     });
-    expect(String(r.stdout)).toBe('first');
+    expect(String(r.stdout), JSON.stringify(r)).toBe('first');
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('stdout was closed (the reading end of the pipe went away): stopping');
     expect(String(r.stderr)).toMatch(/Detached; run \S+ keeps going/);
