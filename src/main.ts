@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
-import { ExitCode, KeystoneError } from './errors.js';
+import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
 import { maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Runner } from './exec/runner.js';
@@ -40,17 +40,15 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const signal = controller.signal;
 
   // `keystone run-simulation … | head -1`: when the reader goes away, stop as on Ctrl-C (a
-  // followed run is detached, not cancelled), say so on stderr, and never exit 0 for output that
-  // was not delivered or a run that did not finish. A command that already failed keeps its code.
+  // followed run is detached, not cancelled, and says so on stderr), and never exit 0 for output
+  // that was not delivered or a run that did not finish. A command that failed keeps its code.
   let stdoutClosed = false;
   streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' || stdoutClosed) return;
     stdoutClosed = true;
     if (ui) ui.stdoutClosed = true;
-    const text = 'stdout was closed (the reading end of the pipe went away): stopping';
-    if (ui) ui.writeErr(text);
-    else streams.stderr.write(`${text}\n`);
-    controller.abort();
+    // Silent here, as `yes | head -1` is; a followed run says it detached and why.
+    controller.abort(stdoutClosedReason);
   });
   // `keystone … 2>&1 | head`: nothing more can be said; do not crash on it.
   streams.stderr.on('error', () => undefined);
@@ -79,7 +77,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       return ExitCode.ok;
     }
     await program.parseAsync(argv, { from: 'user' });
-    return stdoutClosed && exitCode === ExitCode.ok ? brokenPipeExit : exitCode;
+    return stdoutClosed && (exitCode === ExitCode.ok || exitCode === ExitCode.interrupted) ? brokenPipeExit : exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
@@ -91,14 +89,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
     out.stopSpinner();
     reportError(out, err, signal.aborted);
-    if (signal.aborted) return ExitCode.interrupted;
+    if (signal.aborted) return stdoutClosed ? brokenPipeExit : ExitCode.interrupted;
     return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
   } finally {
     removeSignalHandlers();
   }
 }
 
-/** What a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head -1` shows. */
+/**
+ * What a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head -1` shows: the
+ * exit code when stdout was closed, unless the command has its own failure to report (a run's
+ * exit code). 130 stays Ctrl-C's.
+ */
 const brokenPipeExit = 141;
 
 /**

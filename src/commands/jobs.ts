@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, UsageError } from '../errors.js';
+import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import type { KubeClient } from '../kube/client.js';
@@ -92,7 +92,10 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
       ...runPrinter(app, id),
     });
-    if (outcome.state === 'Detached') return ExitCode.interrupted;
+    if (outcome.state === 'Detached') {
+      if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
+      return ExitCode.interrupted;
+    }
     app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
     return outcome.exitCode;
   }

@@ -2,7 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, UsageError } from '../errors.js';
+import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseTimeout } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
@@ -157,7 +157,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
       await deleteRun(client, ns, name);
       app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shownDir}`);
     } else {
-      app.ui.info(`Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+      app.ui.info(`${app.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
     }
     return ExitCode.interrupted;
   }
