@@ -48,6 +48,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const sweep = parseSweeps(flags.sweep ?? []);
   const parallel = flags.parallel !== undefined ? parseParallel(flags.parallel) : undefined;
   if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
+  if (flags.detach && flags.cancelOnInterrupt) throw new UsageError('--cancel-on-interrupt does nothing with --detach (keystone returns at once)', 'drop one of them; cancel a detached run with `keystone jobs cancel <run-id>`');
   const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: app.paths.dataDir, cwd: app.cwd });
 
   const clusterName = await app.clusterName();

@@ -62,6 +62,9 @@ describe('jobs clean: options it shows work or are refused; it names what it del
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/error: --\S+ does not apply to `keystone (jobs \w+|completion)`: /);
     }
+    const both = await h.run(['run-simulation', 'lammps', 'in.lj', '-d', '--cancel-on-interrupt']);
+    expect(both.exitCode).toBe(2);
+    expect(both.stderr).toContain('error: --cancel-on-interrupt does nothing with --detach');
     expect(runJobs()).toEqual([]);
   });
 });
