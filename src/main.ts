@@ -43,9 +43,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   // followed run is detached, not cancelled, and says so on stderr), and never exit 0 for output
   // that was not delivered or a run that did not finish. A command that failed keeps its code.
   let stdoutClosed = false;
+  let returned = false;
   streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' || stdoutClosed) return;
     stdoutClosed = true;
+    // Output still flushing after main returned 0 was lost too: not a success.
+    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = brokenPipeExit;
     if (ui) ui.stdoutClosed = true;
     // Silent here, as `yes | head -1` is; a followed run says it detached and why.
     controller.abort(stdoutClosedReason);
@@ -92,6 +95,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     if (signal.aborted) return stdoutClosed ? brokenPipeExit : ExitCode.interrupted;
     return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
   } finally {
+    returned = true;
     removeSignalHandlers();
   }
 }
