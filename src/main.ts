@@ -112,10 +112,17 @@ const brokenPipeExit = 141;
  * "unknown option '-ar'"). The program's own options belong after `--`; say so.
  */
 function hintDoubleDash(argv: string[], streams: Streams): void {
-  const end = argv.indexOf('--');
-  const before = end < 0 ? argv : argv.slice(0, end);
-  const passes = before.includes('run-simulation') ? 'keystone run-simulation lammps in.lj -- -var T 2.0' : before.includes('shell') ? 'keystone shell redis -- redis-cli -h localhost' : undefined;
-  if (passes) streams.stderr.write(`hint: options for the ${before.includes('shell') ? 'command run in the pod' : 'simulation program'} go after --, e.g. ${passes}\n`);
+  let command: string | undefined;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const arg = argv[i]!;
+    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg)) i++; // and its value
+    else if (!arg.startsWith('-')) {
+      command = arg;
+      break;
+    }
+  }
+  if (command === 'run-simulation') streams.stderr.write('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n');
+  if (command === 'shell') streams.stderr.write('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n');
 }
 
 function reportError(ui: Ui, err: unknown, interrupted: boolean): void {

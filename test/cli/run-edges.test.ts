@@ -247,6 +247,12 @@ describe('unknown options and subcommands (issue 11 #9)', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0');
     expect(runJobs()).toEqual([]);
+    const shell = await h.run(['--context', 'k3d-keystone-cluster', 'shell', 'redis', 'redis-cli', '--raw']);
+    expect(shell.exitCode).toBe(2);
+    expect(shell.stderr).toContain('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost');
+    const other = await h.run(['logs', 'shell', '--raw']); // "shell" here is a name, not the command
+    expect(other.exitCode).toBe(2);
+    expect(other.stderr).not.toContain('go after --');
   });
 
   it('jobs bogus is an unknown command with a suggestion (exit 2)', async () => {
