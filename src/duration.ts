@@ -35,7 +35,8 @@ export function parseDuration(text: string, flag = '--timeout'): number {
 /** A time limit: longer than zero and at most 24 days. */
 export function parseTimeout(text: string, flag = '--timeout'): number {
   const ms = parseDuration(text, flag);
-  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`, `for example ${flag} 5m`);
+  const example = flag.startsWith('-') ? `${flag} 5m` : `${flag}=5m`;
+  if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`, `for example ${example}`);
   if (ms > maxTimeoutMs) throw new UsageError(`${flag} ${text.trim()} is too long: at most 24d`, 'keystone cannot time a longer wait; leave a longer run detached (-d)');
   return ms;
 }

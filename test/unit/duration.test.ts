@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { maxTimeoutMs, maxTimerMs, parseAge, parseDuration, parseTimeout } from '../../src/duration.js';
 import { UsageError } from '../../src/errors.js';
 import { describeFsError } from '../../src/fs-errors.js';
+import { dockerInfoTimeoutMs } from '../../src/tools/docker.js';
 import { KeystoneError } from '../../src/errors.js';
 
 const usage = (f: () => unknown) => {
@@ -43,6 +44,18 @@ describe('durations', () => {
     expect(parseAge('0', '--older-than')).toBe(0);
     expect(parseAge('36500d', '--older-than')).toBe(36500 * 86_400_000);
     expect(usage(() => parseAge('36501d', '--older-than'))).toBe('--older-than 36501d is too long: at most 36500d');
+  });
+});
+
+describe('KEYSTONE_DOCKER_TIMEOUT', () => {
+  it('takes the --timeout syntax and edges instead of ignoring what it cannot read', () => {
+    expect(dockerInfoTimeoutMs({})).toBe(20_000);
+    expect(dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '60' })).toBe(60_000);
+    expect(dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '2m' })).toBe(120_000);
+    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '0' }))).toBe('KEYSTONE_DOCKER_TIMEOUT must be longer than zero');
+    // 1e10 s used to reach setTimeout, which fires at once beyond 2^31-1 ms.
+    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '10000000000' }))).toBe('KEYSTONE_DOCKER_TIMEOUT 10000000000 is too long: at most 24d');
+    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: 'soon' }))).toMatch(/is not a duration/);
   });
 });
 
