@@ -19,7 +19,8 @@ const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool
 
 describe('run-simulation', () => {
   it('stages the input, runs the Job from the template, streams its output, and exits 0', async () => {
-    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], exitCode: 0 });
+    // Lines 200 ms apart: the pod stays Running long enough for a loaded machine to show that state.
+    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], lineDelayMs: 200, exitCode: 0 });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode, r.stderr).toBe(0);
     const [job] = runJobs();
