@@ -9,6 +9,7 @@ process.exitCode = code;
 // net for a handle left open by a library: exit anyway, but never before stdout has drained
 // (an early exit would cut output piped to a slow reader).
 setTimeout(() => {
-  if (process.stdout.writableLength > 0) process.stdout.once('drain', () => process.exit(code));
-  else process.exit(code);
+  // process.exitCode, not code: a stdout closed while it flushed turns a 0 into 141 (src/main.ts).
+  if (process.stdout.writableLength > 0) process.stdout.once('drain', () => process.exit(process.exitCode ?? code));
+  else process.exit(process.exitCode ?? code);
 }, 1000).unref();

@@ -8,7 +8,7 @@ import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
 import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
-import { parseDuration } from './duration.js';
+import { parseTimeout } from './duration.js';
 import { join } from 'node:path';
 
 export interface GlobalOptions {
@@ -67,7 +67,7 @@ export function createAppContext(init: AppContextInit): AppContext {
       signal: init.signal,
     });
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
-  const timeout = options.timeout === undefined ? undefined : parseDuration(options.timeout);
+  const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
   const clients = new Map<string, Promise<KubeClient>>();
   let config: Promise<LoadedClusterConfig> | undefined;
   let announced = false;

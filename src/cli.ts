@@ -36,12 +36,18 @@ Examples:
   $ keystone doctor             # check Docker, kubectl, k3d, ports, kubeconfig`,
     );
 
+  const offline = 'it prints a script and talks to no cluster';
   const examples = (cmd: Command, lines: string[]) =>
     cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}`);
+  /**
+   * An action, and the inherited options (global ones, or a parent's like `jobs --tool`) the
+   * command has no use for: its --help lists them, so typing one is refused (exit 2), never ignored.
+   */
   const action =
-    (body: (app: AppContext, args: unknown[], opts: Record<string, unknown>) => Promise<number | void>) =>
+    (body: (app: AppContext, args: unknown[], opts: Record<string, unknown>) => Promise<number | void>, refuse: Refusals = {}) =>
     async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
+      refuseInherited(command, refuse);
       const opts = command.opts();
       await runCommand(command.optsWithGlobals() as GlobalOptions, (app) => body(app, args.slice(0, -2), opts));
     };
@@ -263,14 +269,19 @@ Examples:
     .command('jobs')
     .description('list simulation runs: tool, state, start, duration, exit code, output directory (newest first)')
     .addOption(outputOption(['table', 'json', 'yaml'], 'table'))
-    .option('--tool <tool>', 'only runs of this tool')
+    .option('--tool <tool>', 'only runs of this tool (jobs, jobs clean)')
     .option('--all', 'include runs that finished more than 7 days ago')
-    .action(
-      action(async (app, _args, opts) => {
+    // `jobs bogus` is an unknown subcommand, not "too many arguments" (checked in the action).
+    .allowExcessArguments(true)
+    .action(async (...args: unknown[]) => {
+      const command = args[args.length - 1] as Command;
+      if (command.args.length) unknownSubcommand(command);
+      await action(async (app, _args, opts) => {
         const { jobsList } = await import('./commands/jobs.js');
         await jobsList(app, { output: opts.output as string, tool: opts.tool as string | undefined, all: Boolean(opts.all) });
-      }),
-    );
+      })(...args);
+    });
+  const notForRun = { output: 'it prints the run\'s own output as it is', tool: 'it acts on the one run named', all: 'it acts on the one run named' };
   examples(jobs, ['keystone jobs', 'keystone jobs --tool lammps -o json']);
   examples(
     jobs
@@ -282,7 +293,7 @@ Examples:
         action(async (app, args, opts) => {
           const { jobsLogs } = await import('./commands/jobs.js');
           return jobsLogs(app, args[0] as string, Boolean(opts.follow));
-        }),
+        }, notForRun),
       ),
     ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
   );
@@ -295,7 +306,7 @@ Examples:
         action(async (app, args) => {
           const { jobsCancel } = await import('./commands/jobs.js');
           await jobsCancel(app, args[0] as string);
-        }),
+        }, notForRun),
       ),
     ['keystone jobs cancel 20261125-214700-a3f9', 'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)'],
   );
@@ -306,13 +317,18 @@ Examples:
       .option('--older-than <duration>', 'only runs that finished longer ago than this, e.g. 7d')
       .option('--failed', 'only failed runs')
       .option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/')
+      .option('--dry-run', 'list the runs (and output directories) it would delete, and delete nothing')
       .action(
-        action(async (app, _args, opts) => {
-          const { jobsClean } = await import('./commands/jobs.js');
-          await jobsClean(app, { olderThan: opts.olderThan as string | undefined, failed: Boolean(opts.failed), purgeOutputs: Boolean(opts.purgeOutputs) });
-        }),
+        action(
+          async (app, _args, opts) => {
+            const { jobsClean } = await import('./commands/jobs.js');
+            const tool = (opts as { tool?: string }).tool ?? (jobs.opts().tool as string | undefined);
+            return jobsClean(app, { olderThan: opts.olderThan as string | undefined, failed: Boolean(opts.failed), purgeOutputs: Boolean(opts.purgeOutputs), tool, dryRun: Boolean(opts.dryRun) });
+          },
+          { output: 'it prints what it deletes, as text', all: 'it considers every finished run whatever its age; --older-than limits that' },
+        ),
       ),
-    ['keystone jobs clean --older-than 7d', 'keystone jobs clean --failed --purge-outputs'],
+    ['keystone jobs clean --older-than 7d', 'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run'],
   );
 
   examples(
@@ -338,7 +354,7 @@ Examples:
         action(async (app, args) => {
           const { completionCommand } = await import('./commands/completion.js');
           return completionCommand(app, args[0] as string);
-        }),
+        }, { context: offline, kubeconfig: offline, config: offline, timeout: offline }),
       ),
     ['keystone completion bash > ~/.local/share/bash-completion/completions/keystone', 'keystone completion zsh > "${fpath[1]}/_keystone"'],
   );
@@ -361,4 +377,40 @@ Examples:
     });
 
   return program;
+}
+
+/** Inherited option (its attribute name, e.g. "output") → why this command does not use it. */
+type Refusals = Record<string, string>;
+
+/** Exit 2 if the user typed an inherited option the command would otherwise silently ignore. */
+function refuseInherited(command: Command, refuse: Refusals): void {
+  for (let owner = command.parent; owner; owner = owner.parent) {
+    for (const option of owner.options) {
+      const key = option.attributeName();
+      const why = refuse[key];
+      if (why === undefined || owner.getOptionValueSource(key) !== 'cli') continue;
+      const path: string[] = [];
+      for (let c: Command | null = command; c?.parent; c = c.parent) path.unshift(c.name());
+      command.error(`error: ${option.long ?? option.flags} does not apply to \`keystone ${path.join(' ')}\`: ${why}`, { exitCode: 2, code: 'keystone.inapplicableOption' });
+    }
+  }
+}
+
+/** `keystone jobs bogus`: the words commander would call "too many arguments" name an unknown subcommand. */
+function unknownSubcommand(command: Command): never {
+  const typed = command.args[0]!;
+  const names = command.commands.map((c) => c.name());
+  const close = names.filter((n) => editDistance(n, typed) <= Math.max(1, Math.floor(n.length / 3)) || n.startsWith(typed));
+  const hint = close.length ? `\n(Did you mean ${close.join(' or ')}?)` : `\n(${command.name()} has: ${names.join(', ')})`;
+  command.error(`error: unknown command '${command.name()} ${typed}'${hint}`, { exitCode: 2, code: 'commander.unknownCommand' });
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = row;
+  }
+  return previous[b.length]!;
 }

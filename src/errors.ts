@@ -47,3 +47,9 @@ export class InterruptedError extends KeystoneError {
     this.name = 'InterruptedError';
   }
 }
+
+/**
+ * The abort reason when stdout's reader went away (EPIPE): commands stop as on Ctrl-C, and a
+ * followed run says it was detached for this reason.
+ */
+export const stdoutClosedReason = 'stdout was closed (the reading end of the pipe went away)';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
-import { ExitCode, KeystoneError } from './errors.js';
+import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
 import { maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Runner } from './exec/runner.js';
@@ -31,17 +31,34 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let ui: Ui | undefined;
 
-  // `keystone pods | head -1`: a closed stdout is not an error worth a stack trace.
-  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(exitCode);
-  });
-
   const controller = new AbortController();
   const removeSignalHandlers = io.signal ? () => {} : installSignalHandlers(controller, () => ui);
-  const signal = io.signal ?? controller.signal;
+  if (io.signal) {
+    if (io.signal.aborted) controller.abort();
+    else io.signal.addEventListener('abort', () => controller.abort(), { once: true });
+  }
+  const signal = controller.signal;
+
+  // `keystone run-simulation … | head -1`: when the reader goes away, stop as on Ctrl-C (a
+  // followed run is detached, not cancelled, and says so on stderr), and never exit 0 for output
+  // that was not delivered or a run that did not finish. A command that failed keeps its code.
+  let stdoutClosed = false;
+  let returned = false;
+  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' || stdoutClosed) return;
+    stdoutClosed = true;
+    // Output still flushing after main returned 0 was lost too: not a success.
+    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = brokenPipeExit;
+    if (ui) ui.stdoutClosed = true;
+    // Silent here, as `yes | head -1` is; a followed run says it detached and why.
+    controller.abort(stdoutClosedReason);
+  });
+  // `keystone … 2>&1 | head`: nothing more can be said; do not crash on it.
+  streams.stderr.on('error', () => undefined);
 
   const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
+    ui.stdoutClosed = stdoutClosed;
     const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
     try {
       const code = await body(app);
@@ -63,22 +80,49 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       return ExitCode.ok;
     }
     await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
+    return stdoutClosed && (exitCode === ExitCode.ok || exitCode === ExitCode.interrupted) ? brokenPipeExit : exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return ExitCode.ok;
+        return stdoutClosed ? brokenPipeExit : ExitCode.ok;
       }
+      if (err.code === 'commander.unknownOption') hintDoubleDash(argv, streams);
       return ExitCode.usage; // commander has printed the reason (and a suggestion)
     }
     const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
     out.stopSpinner();
     reportError(out, err, signal.aborted);
-    if (signal.aborted) return ExitCode.interrupted;
+    if (signal.aborted) return stdoutClosed ? brokenPipeExit : ExitCode.interrupted;
     return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
   } finally {
+    returned = true;
     removeSignalHandlers();
   }
+}
+
+/**
+ * What a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head -1` shows: the
+ * exit code when stdout was closed, unless the command has its own failure to report (a run's
+ * exit code). 130 stays Ctrl-C's.
+ */
+const brokenPipeExit = 141;
+
+/**
+ * `run-simulation lammps in.lj -var T 2.0`: commander reads -var as keystone's options (-v, then
+ * "unknown option '-ar'"). The program's own options belong after `--`; say so.
+ */
+function hintDoubleDash(argv: string[], streams: Streams): void {
+  let command: string | undefined;
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const arg = argv[i]!;
+    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg)) i++; // and its value
+    else if (!arg.startsWith('-')) {
+      command = arg;
+      break;
+    }
+  }
+  if (command === 'run-simulation') streams.stderr.write('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n');
+  if (command === 'shell') streams.stderr.write('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n');
 }
 
 function reportError(ui: Ui, err: unknown, interrupted: boolean): void {

@@ -2,8 +2,9 @@
 import { rm } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, UsageError } from '../errors.js';
-import { parseDuration } from '../duration.js';
+import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
+import { maxTimerMs, parseAge } from '../duration.js';
+import { describeFsError } from '../fs-errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../operate/stack-objects.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -61,10 +62,17 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',
-    r.outputDir ? relative(app.cwd, r.outputDir) || r.outputDir : '-',
+    shownOutput(app, r),
   ]);
   app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
   return runs;
+}
+
+/** Where a run's outputs are, for people: a path from here, or node:path on another cluster. */
+function shownOutput(app: AppContext, r: RunSummary): string {
+  if (r.outputDir === null) return '-';
+  if (r.outputLocal) return relative(app.cwd, r.outputDir) || r.outputDir;
+  return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
 }
 
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
@@ -81,10 +89,13 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       indexed,
       signal: app.signal,
       localImages: [],
-      timeoutMs: 7 * 24 * 3600_000,
+      timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
       ...runPrinter(app, id),
     });
-    if (outcome.state === 'Detached') return ExitCode.interrupted;
+    if (outcome.state === 'Detached') {
+      if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
+      return ExitCode.interrupted;
+    }
     app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
     return outcome.exitCode;
   }
@@ -97,7 +108,12 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
     { line: (prefix, _key, text) => printRunLine(app, prefix, text), notice: (t) => app.ui.warn(t) },
     app.signal,
   );
-  if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir ?? 'its run directory'}.`);
+  if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`);
+  // With -f the exit code is the run's, whether it ended before or while we followed it.
+  if (follow) {
+    app.ui.info(run.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${run.exitCode ?? 1}`);
+    return run.exitCode ?? ExitCode.failure;
+  }
   return ExitCode.ok;
 }
 
@@ -106,38 +122,90 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   const client = await clientFor(app);
   const run = await findRun(client, id);
   await deleteRun(client, stackNamespace, run.job);
-  app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir ?? 'its run directory'}`);
+  app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
 }
 
-export async function jobsClean(app: AppContext, options: { olderThan?: string; failed?: boolean; purgeOutputs?: boolean }): Promise<void> {
-  const olderThanMs = options.olderThan !== undefined ? parseDuration(options.olderThan, '--older-than') : 0;
+export interface CleanOptions {
+  olderThan?: string;
+  failed?: boolean;
+  purgeOutputs?: boolean;
+  tool?: string;
+  dryRun?: boolean;
+}
+
+/**
+ * Deletes finished runs' Jobs (and with --purge-outputs their run directories). It names every
+ * run it will delete before deleting any; --dry-run prints the same list and stops. Per run the
+ * outputs go first and the Job only after them, so a run whose outputs could not be removed is
+ * still listed by `keystone jobs` and can be cleaned again.
+ */
+export async function jobsClean(app: AppContext, options: CleanOptions): Promise<number> {
+  const olderThanMs = options.olderThan !== undefined ? parseAge(options.olderThan, '--older-than') : 0;
   const client = await clientFor(app);
   const now = Date.now();
-  const finished = (await listRuns(client, stackNamespace)).filter(
+  const runs = await listRuns(client, stackNamespace);
+  if (options.tool !== undefined && !runs.some((r) => r.tool === options.tool)) {
+    const tools = [...new Set(runs.map((r) => r.tool))].sort();
+    app.ui.info(`No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`);
+  }
+  const finished = runs.filter(
     (r) =>
       (r.state === 'Succeeded' || r.state === 'Failed') &&
+      (options.tool === undefined || r.tool === options.tool) &&
       (!options.failed || r.state === 'Failed') &&
       now - Date.parse(r.finishedAt ?? r.startedAt ?? new Date(now).toISOString()) >= olderThanMs,
   );
   if (finished.length === 0) {
     app.ui.info('Nothing to clean.');
-    return;
+    return ExitCode.ok;
   }
   const dataDir = resolve(app.paths.dataDir);
-  for (const run of finished) {
-    await deleteRun(client, stackNamespace, run.job);
+  // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
+  const purgeable = (run: RunSummary): string | undefined => {
+    if (!options.purgeOutputs || !run.outputLocal || run.outputDir === null) return undefined;
+    const dir = resolve(run.outputDir);
+    return dir.startsWith(`${dataDir}${sep}`) && relative(dataDir, dir).split(sep)[1] === 'runs' ? dir : undefined;
+  };
+  const plan = finished.map((run) => {
+    const dir = purgeable(run);
+    const outputs = dir
+      ? `and its outputs ${relative(app.cwd, dir) || dir}`
+      : options.purgeOutputs && run.outputDir !== null
+        ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
+        : '(outputs kept)';
+    return { run, dir, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
+  });
+  const s = finished.length === 1 ? '' : 's';
+  app.ui.info(`${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`);
+  if (options.dryRun) {
+    app.ui.info('Dry run: nothing was deleted.');
+    return ExitCode.ok;
+  }
+  const failures: string[] = [];
+  for (const { run, dir } of plan) {
     let note = 'outputs kept';
-    if (options.purgeOutputs && run.outputDir) {
-      const dir = resolve(run.outputDir);
-      // Only ever a run directory keystone made under data/<tool>/runs/.
-      if (dir.startsWith(`${dataDir}${sep}`) && relative(dataDir, dir).split(sep)[1] === 'runs') {
+    if (dir) {
+      const shown = relative(app.cwd, dir) || dir;
+      try {
         await rm(dir, { recursive: true, force: true });
-        note = `removed ${relative(app.cwd, dir) || dir}`;
-      } else {
-        note = `outputs not on this machine (${run.outputDir})`;
+      } catch (err) {
+        const described = describeFsError(err, `remove ${shown}`, shown);
+        const reason = described instanceof Error ? described.message : String(described);
+        app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
+        failures.push(run.runId);
+        continue;
       }
+      note = `removed ${shown}`;
     }
+    await deleteRun(client, stackNamespace, run.job);
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
   }
-  app.ui.info(`Cleaned ${finished.length} finished run${finished.length === 1 ? '' : 's'}.`);
+  const cleaned = finished.length - failures.length;
+  app.ui.info(`Cleaned ${cleaned} finished run${cleaned === 1 ? '' : 's'}.`);
+  if (failures.length) {
+    throw new KeystoneError(`${failures.length} run${failures.length === 1 ? '' : 's'} not cleaned (outputs could not be removed): ${failures.join(', ')}`, {
+      hint: 'they are kept, Job and outputs, and still listed by `keystone jobs`; fix the cause above and run the command again',
+    });
+  }
+  return ExitCode.ok;
 }

@@ -2,8 +2,9 @@
 import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, UsageError } from '../errors.js';
-import { parseDuration } from '../duration.js';
+import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
+import { maxTimerMs, parseTimeout } from '../duration.js';
+import { describeFsError } from '../fs-errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../operate/stack-objects.js';
 import { localImageNames } from '../images/images.js';
@@ -18,6 +19,7 @@ import { chownTree, currentIdentity, runAsForLocalCluster } from '../simulate/ru
 import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
 import { followRun } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
+import { outputOnAnnotation } from '../simulate/runs.js';
 
 export interface RunFlags {
   detach?: boolean;
@@ -42,10 +44,11 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const memory = flags.memory !== undefined ? parseMemory(flags.memory) : undefined;
   const env = parseEnv(flags.env ?? []);
   const image = flags.image !== undefined ? parseImage(flags.image) : undefined;
-  const deadlineSeconds = flags.timeout !== undefined ? Math.ceil(parseDuration(flags.timeout) / 1000) : undefined;
+  const deadlineSeconds = flags.timeout !== undefined ? Math.ceil(parseTimeout(flags.timeout) / 1000) : undefined;
   const sweep = parseSweeps(flags.sweep ?? []);
   const parallel = flags.parallel !== undefined ? parseParallel(flags.parallel) : undefined;
   if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
+  if (flags.detach && flags.cancelOnInterrupt) throw new UsageError('--cancel-on-interrupt does nothing with --detach (keystone returns at once)', 'drop one of them; cancel a detached run with `keystone jobs cancel <run-id>`');
   const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: app.paths.dataDir, cwd: app.cwd });
 
   const clusterName = await app.clusterName();
@@ -58,14 +61,23 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const name = jobName(tool, runId);
   const nodeRunDir = `/data/${tool}/runs/${runId}`;
   const hostRunDir = join(app.paths.dataDir, tool, 'runs', runId);
-  const outputDir = target.local ? hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
-  const command = expandCommand(profile.command, input.name, extraArgs);
+  // A path in both cases (scripts read it from `jobs -o json`); on another cluster it is the node's.
+  const outputDir = target.local ? hostRunDir : nodeRunDir;
+  const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
+  // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
+  const command = expandCommand(profile.command, input.name.startsWith('-') ? `./${input.name}` : input.name, extraArgs);
 
   let configMap: Awaited<ReturnType<typeof stageInConfigMap>> | undefined;
   // On the local cluster the pod writes ./data through a hostPath: it runs as the directory's owner.
   const runAs = target.local ? runAsForLocalCluster(currentIdentity()) : undefined;
   if (target.local) {
-    await stageOnHost(input, hostRunDir, sweep);
+    try {
+      await stageOnHost(input, hostRunDir, sweep);
+    } catch (err) {
+      // Nothing half-done: a partly staged run directory goes (it is new, nothing else is in it).
+      await rm(hostRunDir, { recursive: true, force: true }).catch(() => undefined);
+      throw describeFsError(err, `stage the input in ${shownDir}`, relative(app.cwd, join(app.paths.dataDir, tool)) || join(app.paths.dataDir, tool));
+    }
     if (runAs?.chownRunDir) {
       await chownTree(hostRunDir, runAs.uid, runAs.gid).catch(async (err: unknown) => {
         await rm(hostRunDir, { recursive: true, force: true });
@@ -95,6 +107,8 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     runAs,
     configMap: configMap ? { name: `${name}-input`, items: configMap.items } : undefined,
   });
+  // Where the output directory is: on this machine (data/ is mounted into the nodes) or on the node.
+  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [outputOnAnnotation]: target.local ? 'host' : 'node' } };
 
   const started = Date.now();
   let created: JobObject;
@@ -109,7 +123,6 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     if (target.local) await rm(hostRunDir, { recursive: true, force: true });
     throw err instanceof KeystoneError ? new KeystoneError(`could not submit the run: ${err.message}`, { hint: err.hint ?? 'nothing was started; the staged input was removed' }) : err;
   }
-  const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : outputDir;
   app.ui.info(`Submitted run ${runId} (job ${name}${sweep ? `, ${sweep.combinations.length} sweep runs` : ''}); output: ${shownDir}`);
 
   if (flags.detach) {
@@ -129,7 +142,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
       indexed: Boolean(sweep),
       signal: app.signal,
       localImages,
-      timeoutMs: deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000,
+      timeoutMs: Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000),
       ...runPrinter(app, runId),
     });
   } catch (err) {
@@ -145,7 +158,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
       await deleteRun(client, ns, name);
       app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shownDir}`);
     } else {
-      app.ui.info(`Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+      app.ui.info(`${app.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
     }
     return ExitCode.interrupted;
   }

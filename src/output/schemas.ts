@@ -62,7 +62,10 @@ export const jobsSchema = z.array(
     finishedAt: z.string().optional(),
     durationSeconds: z.number().int().optional(),
     exitCode: z.number().int().optional(),
-    outputDir: z.string().optional(),
+    // A path, never a sentence: on this machine when outputLocal, else on the nodes in outputNodes.
+    outputDir: z.string().startsWith('/').nullable(),
+    outputLocal: z.boolean(),
+    outputNodes: z.array(z.string()),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
   }),
 );

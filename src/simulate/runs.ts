@@ -4,6 +4,23 @@ import type { PodObject } from '../stack/rollout.js';
 import { annotations, labels, type JobObject } from './job-builder.js';
 import { podIndex, terminalCondition } from './follow-run.js';
 
+/** "host": the output directory is on this machine; "node": on the node that ran the pod. */
+export const outputOnAnnotation = 'keystone.io/output-on';
+
+/**
+ * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
+ * sentence for runs on another cluster ("/data/x/runs/id on the node that runs it (context c)").
+ */
+export function outputLocation(job: JobObject, pods: PodObject[]): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes'> {
+  const text = job.metadata?.annotations?.[annotations.outputDir];
+  const on = job.metadata?.annotations?.[outputOnAnnotation];
+  const older = text ? / on the node that runs it \(context .*\)$/.exec(text) : null;
+  const outputDir = text ? (older ? text.slice(0, older.index) : text) : null;
+  const outputLocal = outputDir !== null && (on ? on === 'host' : !older);
+  const nodes = outputLocal ? [] : [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))].sort();
+  return { outputDir, outputLocal, outputNodes: nodes };
+}
+
 export interface RunSummary {
   runId: string;
   tool: string;
@@ -14,7 +31,12 @@ export interface RunSummary {
   finishedAt?: string;
   durationSeconds?: number;
   exitCode?: number;
-  outputDir?: string;
+  /** The run directory: a path on this machine, or on the node(s) in outputNodes; null if unknown. */
+  outputDir: string | null;
+  /** True when outputDir is on this machine (data/ is mounted into the keystone cluster's nodes). */
+  outputLocal: boolean;
+  /** On another cluster: the nodes whose outputDir holds the outputs (empty until scheduled, or when local). */
+  outputNodes: string[];
   sweep?: { total: number; succeeded: number; failed: number };
 }
 
@@ -37,6 +59,7 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     tool: job.metadata?.labels?.[labels.tool] ?? '',
     job: job.metadata?.name ?? '',
     state,
+    ...outputLocation(job, pods),
   };
   if (terminal?.type === 'Failed' && terminal.reason) summary.reason = terminal.reason;
   if (startedAt) summary.startedAt = startedAt;
@@ -44,8 +67,6 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   if (startedAt) summary.durationSeconds = Math.max(0, Math.round((end - Date.parse(startedAt)) / 1000));
   if (state === 'Succeeded') summary.exitCode = 0;
   else if (state === 'Failed') summary.exitCode = failedCode ?? (terminal?.reason === 'DeadlineExceeded' ? 124 : 1);
-  const output = job.metadata?.annotations?.[annotations.outputDir];
-  if (output) summary.outputDir = output;
   if (job.spec.completionMode === 'Indexed') {
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
   }

@@ -90,11 +90,15 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = []):
     const reason = cs.state?.waiting?.reason;
     if (!reason || !(reason in stuckReasons)) continue;
     const image = cs.image ?? '';
-    const local = localImages.some((i) => repository(i) === repository(image));
+    // import-images knows exactly the images in images/compose.yaml: only those get its hint.
+    const built = localImages.find((i) => normalizeImage(i) === normalizeImage(image));
+    const sameRepository = localImages.filter((i) => repository(i) === repository(image));
     const hint = reason.includes('Image')
-      ? local
+      ? built
         ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
-        : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`
+        : sameRepository.length
+          ? `${image} is not an image keystone builds (images/compose.yaml has ${sameRepository.join(', ')}): use one of those, or add it to images/compose.yaml and run \`keystone import-images\``
+          : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`
       : reason === 'CrashLoopBackOff'
         ? `see why with \`kubectl --context <ctx> logs -n ${pod.metadata?.namespace} ${name} -c ${cs.name} --previous\``
         : 'describe the pod with kubectl for details';

@@ -1,11 +1,12 @@
 /** Typed calls to the docker CLI. */
 import { KeystoneError } from '../errors.js';
+import { parseTimeout } from '../duration.js';
 import { ToolFailedError, type Runner } from '../exec/runner.js';
 
-/** Docker answers `docker info` within this time (KEYSTONE_DOCKER_TIMEOUT seconds, default 20) or is treated as unreachable. */
+/** Docker answers `docker info` within this time (KEYSTONE_DOCKER_TIMEOUT: seconds or a duration like 90s, default 20) or is treated as unreachable. */
 export function dockerInfoTimeoutMs(env: NodeJS.ProcessEnv): number {
-  const seconds = Number(env.KEYSTONE_DOCKER_TIMEOUT);
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 20_000;
+  // The --timeout parser: a value that is 0, not a duration or beyond a timer's range is an error, not ignored.
+  return env.KEYSTONE_DOCKER_TIMEOUT === undefined || env.KEYSTONE_DOCKER_TIMEOUT === '' ? 20_000 : parseTimeout(env.KEYSTONE_DOCKER_TIMEOUT, 'KEYSTONE_DOCKER_TIMEOUT');
 }
 
 export async function dockerServerVersion(runner: Runner, timeoutMs: number): Promise<string> {

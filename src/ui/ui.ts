@@ -42,6 +42,8 @@ export class Ui {
   private activeSpinner: Spinner | undefined;
   /** Whether Ctrl-C prints "Interrupted: stopping"; streaming commands (logs -f) end quietly. */
   announceInterrupt = true;
+  /** Set when the reader of stdout went away (EPIPE): data has nowhere to go and is dropped. */
+  stdoutClosed = false;
 
   constructor(
     readonly streams: Streams,
@@ -61,6 +63,7 @@ export class Ui {
   }
 
   data(text: string): void {
+    if (this.stdoutClosed) return;
     this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 

@@ -19,7 +19,8 @@ const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool
 
 describe('run-simulation', () => {
   it('stages the input, runs the Job from the template, streams its output, and exits 0', async () => {
-    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], exitCode: 0 });
+    // Lines 200 ms apart: the pod stays Running long enough for a loaded machine to show that state.
+    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], lineDelayMs: 200, exitCode: 0 });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode, r.stderr).toBe(0);
     const [job] = runJobs();
@@ -79,7 +80,7 @@ describe('run-simulation', () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain('the run was cancelled (nothing ran)');
-    expect(r.stderr).toContain('keystone import-images');
+    expect(r.stderr).toContain('images/compose.yaml has keystone/lammps:0.1.0');
     await until(() => runJobs().length === 0, 'the job to be deleted');
   });
 
@@ -123,7 +124,7 @@ describe('run-simulation', () => {
       ['lammps', 'data/lammps/../../k8s/configs/k3d-cluster-config.yaml', /outside data\//],
       ['lammps', 'escape.lj', /"escape\.lj" is outside data\//],
       ['lammps', 'in\nlj', /contains control characters/],
-      ['lammps', '-rf', /starts with "-"/],
+      ['lammps', '-rf', /input "-rf" not found/],
     ];
     const before = h.api.requests.length;
     for (const [tool, input, message] of cases) {

@@ -30,7 +30,10 @@ describe('podProblem', () => {
   it('names image pulls of local images with the import hint, and other images with a registry hint', () => {
     const local = podProblem(pod({ containerStatuses: [{ name: 'w', image: 'keystone-celery-worker:0.2.0', state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied' } } }] }), ['keystone-celery-worker:0.1.0']);
     expect(local).toMatchObject({ reason: 'ErrImagePull', message: 'pull access denied' });
-    expect(local?.hint).toContain('keystone import-images');
+    // Same repository, another tag: import-images would answer "unknown image", so it is not the hint.
+    expect(local?.hint).toBe('keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0): use one of those, or add it to images/compose.yaml and run `keystone import-images`');
+    const built = podProblem(pod({ containerStatuses: [{ name: 'w', image: 'docker.io/library/keystone-celery-worker:0.1.0', state: { waiting: { reason: 'ErrImageNeverPull' } } }] }), ['keystone-celery-worker:0.1.0']);
+    expect(built?.hint).toBe('docker.io/library/keystone-celery-worker:0.1.0 is built locally: run `keystone import-images` to put it into the cluster');
     const remote = podProblem(pod({ containerStatuses: [{ name: 'r', image: 'redis:9.9', state: { waiting: { reason: 'ImagePullBackOff' } } }] }), ['keystone-celery-worker:0.1.0']);
     expect(remote?.hint).toContain('check the image name and tag');
   });

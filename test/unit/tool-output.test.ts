@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lastErrorLine, prettyCommand } from '../../src/exec/command-line.js';
 import { compareVersions, parseK3dVersion, parseKubectlVersion, parseVersion } from '../../src/tools/versions.js';
 import { checksumFor, releaseAssetName } from '../../src/tools/k3d-install.js';
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration, parseTimeout } from '../../src/duration.js';
 
 describe('versions', () => {
   it('reads k3d and kubectl the way they print themselves', () => {
@@ -73,6 +73,9 @@ describe('parseDuration', () => {
     expect(parseDuration('7d')).toBe(604_800_000);
   });
   it('rejects the rest as usage errors', () => {
-    for (const bad of ['', 'soon', '5 m', '-3', '0s', '1w', 'd']) expect(() => parseDuration(bad)).toThrow(/duration|longer than zero/);
+    for (const bad of ['', 'soon', '5 m', '-3', '1w', 'd']) expect(() => parseDuration(bad)).toThrow(/is not a duration/);
+    // Zero is a length (--older-than 0); as a --timeout it is refused (unit/duration has the rest).
+    expect(parseDuration('0s')).toBe(0);
+    expect(() => parseTimeout('0s')).toThrow(/longer than zero/);
   });
 });
