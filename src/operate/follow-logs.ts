@@ -6,8 +6,11 @@
 import type { KubeClient } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import type { PodObject } from '../stack/rollout.js';
+import { KeystoneError } from '../errors.js';
 import { LineSplitter } from './log-lines.js';
-import { stackNamespace, type PodSource } from './stack-objects.js';
+import { shortPodName, stackNamespace, type PodSource } from './stack-objects.js';
+
+export { shortPodName };
 
 export interface LogOptions {
   follow: boolean;
@@ -28,13 +31,6 @@ export interface LogOptions {
 export interface LogSink {
   line(prefix: string | undefined, podKey: string, text: string): void;
   notice(text: string): void;
-}
-
-/** "celery-worker-5d9c7f-x7k2p" → "celery-worker-x7k2p": the ReplicaSet hash tells users nothing. */
-export function shortPodName(pod: PodObject): string {
-  const name = pod.metadata?.name ?? '';
-  const hash = pod.metadata?.labels?.['pod-template-hash'];
-  return hash ? name.replace(`-${hash}-`, '-') : name;
 }
 
 function containerReady(pod: PodObject, container: string, previous: boolean): 'stream' | 'wait' | 'gone' {
@@ -62,10 +58,22 @@ export async function followLogs(
     return options.container ? names.filter((n) => n === options.container) : names;
   };
 
+  // A pod named by the user is asked for as given, so the API's own refusal (no such container,
+  // no previous container, not started) is the error, as with kubectl; for a service's pods
+  // those are notices about one pod among several.
+  const named = source.kind === 'pod';
+  const failures: Error[] = [];
+  let skipped = 0;
+  const skip = (text: string) => {
+    skipped++;
+    sink.notice(text);
+  };
+
   const start = (pod: PodObject, fromStart: boolean) => {
-    const containers = containersOf(pod);
+    const containers = named && options.container ? [options.container] : containersOf(pod);
     if (options.container && containers.length === 0) {
-      sink.notice(`pod ${pod.metadata?.name} has no container "${options.container}"`);
+      const names = (pod.spec?.containers ?? []).map((c) => c.name);
+      skip(`pod ${pod.metadata?.name} has no container "${options.container}" (containers: ${names.join(', ')})`);
       return;
     }
     for (const container of containers) {
@@ -74,12 +82,12 @@ export async function followLogs(
       const current = streaming.get(key);
       if (current && current.restarts === restarts) continue;
       const state = containerReady(pod, container, options.previous);
-      if (state === 'gone') {
-        sink.notice(`pod ${pod.metadata?.name} has no previous container "${container}"`);
+      if (state === 'gone' && !named) {
+        skip(`pod ${pod.metadata?.name} has no previous container "${container}"`);
         continue;
       }
-      if (state === 'wait') {
-        if (!options.follow) sink.notice(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
+      if (state === 'wait' && (options.follow || !named)) {
+        if (!options.follow) skip(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
         continue;
       }
       const prefix = options.prefix
@@ -92,7 +100,9 @@ export async function followLogs(
       const controller = new AbortController();
       const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, fromStart, controller.signal, (text) => sink.line(prefix, key, text))
         .catch((err) => {
-          if (!controller.signal.aborted && !signal.aborted) sink.notice(`logs of ${key}: ${(err as Error).message}`);
+          if (controller.signal.aborted || signal.aborted) return;
+          failures.push(err as Error);
+          if (!named) sink.notice(`logs of ${key}: ${(err as Error).message}`);
         })
         .finally(() => tasks.delete(task));
       tasks.add(task);
@@ -100,11 +110,27 @@ export async function followLogs(
     }
   };
 
+  /** What exit a finished (not interrupted) command gets: logs that could not be read fail it. */
+  const verdict = () => {
+    if (signal.aborted) return;
+    if (named && failures[0]) throw failures[0];
+    if (failures.length > 0) {
+      throw new KeystoneError(`could not read the logs of ${failures.length} container${failures.length === 1 ? '' : 's'} of ${source.kind} ${source.name} (see above)`, {
+        hint: '`keystone pods` shows the state of each pod',
+      });
+    }
+    if (!options.follow && streaming.size === 0 && skipped > 0) {
+      throw new KeystoneError(`no logs to show for ${source.kind} ${source.name} (see above)`, {
+        hint: options.previous ? 'without --previous, the current containers\' logs are shown' : '`keystone pods` shows the state of each pod; -f waits for them to start',
+      });
+    }
+  };
+
   for (const pod of initial) start(pod, false);
 
   if (!options.follow) {
     await Promise.all([...tasks]);
-    return;
+    return verdict();
   }
 
   const stopAll = () => {
@@ -117,7 +143,7 @@ export async function followLogs(
       const waiting = initial.filter((p) => containersOf(p).some((c) => containerReady(p, c, false) === 'wait'));
       if (waiting.length > 0) await watchPods(client, ns, `metadata.name=${source.name}`, undefined, (pod) => start(pod, false), () => undefined, signal, () => streaming.size > 0);
       while (tasks.size > 0 && !signal.aborted) await Promise.race([...tasks]);
-      return;
+      return verdict();
     }
     const watching = new AbortController();
     const stopWatching = () => watching.abort();

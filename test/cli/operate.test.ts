@@ -94,6 +94,57 @@ describe('logs', () => {
     expect(r.exitCode).toBe(2);
   });
 
+  it('a container or previous container the pod lacks fails with the API\'s reason (exit 1), as kubectl does', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    let r = await h.run(['logs', pod, '-c', 'nosuch']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: container nosuch is not valid for pod ${pod}`);
+    r = await h.run(['logs', pod, '--previous']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: previous terminated container "redis" in pod "${pod}" not found`);
+    // A service: each pod is named in a notice, and nothing shown is a failure too.
+    r = await h.run(['logs', 'celery-worker', '-c', 'nosuch']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/pod celery-worker-\S+ has no container "nosuch" \(containers: worker\)/);
+    expect(r.stderr).toContain('error: no logs to show for deployment celery-worker');
+    r = await h.run(['logs', 'redis', '--previous']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: no logs to show for deployment redis');
+    // A deployment scaled to 0 has no logs either.
+    await h.run(['scale', 'redis', '0']);
+    r = await h.run(['logs', 'redis']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: deployment redis has no pods (scaled to 0?)');
+  });
+
+  it('--since 0 shows every line (kubectl sends no sinceSeconds for 0; the API refuses sinceSeconds < 1)', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    h.api.appendLog('keystone', pod, 'redis', 'a line');
+    const before = h.api.requests.length;
+    const r = await h.run(['logs', pod, '--since', '0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(h.api.logLines('keystone', pod, 'redis'));
+    const logRequest = h.api.requests.slice(before).find((q) => q.path.endsWith('/log'))!;
+    expect(logRequest.query).not.toContain('sinceSeconds');
+    const direct = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods/${pod}/log?sinceSeconds=0`);
+    expect(direct.status).toBe(422);
+    expect((await direct.json()).message).toBe(`PodLogOptions "${pod}" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0`);
+  });
+
+  it('the short pod names in log prefixes work as logs and shell arguments', async () => {
+    const [a] = podsOf('celery-worker');
+    h.api.appendLog('keystone', a!.metadata.name, 'worker', 'only in a');
+    let r = await h.run(['logs', 'celery-worker']);
+    const prefix = /\[(celery-worker-[a-z0-9]+)\] only in a/.exec(r.stdout)![1]!;
+    expect(prefix).not.toBe(a!.metadata.name); // the ReplicaSet hash is left out
+    r = await h.run(['logs', prefix, '--tail', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe('only in a');
+    r = await h.run(['shell', prefix, '--', 'true']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await h.calls('kubectl')).find((c) => c.includes('exec'))).toContain(a!.metadata.name);
+  });
+
   it('-f follows, survives a pod being replaced (picks up the new one), and stops cleanly on Ctrl-C', async () => {
     const child = h.spawn(['logs', 'celery-worker', '-f']);
     let out = '';

@@ -569,6 +569,16 @@ export async function startFakeKubeApi(options = {}) {
   }
 
   function streamLog(req, res, pod, query) {
+    // Option validation first, as the registry does (pkg/registry/core/pod/rest/log.go calls
+    // ValidatePodLogOptions, pkg/apis/core/validation): 422 Invalid before the container is looked at.
+    const invalid = [];
+    const sinceSeconds = query.get('sinceSeconds');
+    if (sinceSeconds !== null && !(Number(sinceSeconds) >= 1)) invalid.push(`sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`);
+    const tailLines = query.get('tailLines');
+    if (tailLines !== null && !(Number(tailLines) >= 0)) invalid.push(`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`);
+    if (invalid.length) return send(res, 422, status(422, 'Invalid', `PodLogOptions "${pod.metadata.name}" is invalid: ${invalid.join(', ')}`));
+    // Then the container (pod/strategy.go LogLocation → validateContainer), then the kubelet's
+    // answers for a missing previous container or one not started, all 400 BadRequest.
     const containers = pod.spec.containers.map((c) => c.name);
     const container = query.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
     if (!container) {
