@@ -276,6 +276,12 @@ describe('status with the stack', () => {
       '/apis/batch/v1/namespaces/keystone/jobs',
     ]);
 
+    await h.run(['scale', 'redis', '0']);
+    const idle = await h.run(['status', '-o', 'json']);
+    expect(JSON.parse(idle.stdout)).toMatchObject({ healthy: false, verdict: 'Not healthy: redis is scaled to 0 and not serving; `keystone scale redis 1` brings it back.' });
+    expect((await h.run(['status'])).stdout).toMatch(/redis\s+0\/0\s+scaled to 0/);
+    await h.run(['scale', 'redis', '1']);
+
     await h.run(['scale', 'celery-worker', '0']);
     h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
     await h.run(['scale', 'celery-worker', '1', '--timeout', '5s']);
