@@ -38,6 +38,9 @@ const prefixColors = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'redBright',
 export async function logs(app: AppContext, name: string, flags: LogsFlags): Promise<number> {
   requireObjectName(name, 'service or pod');
   const options = parseLogOptions(flags);
+  // Printing what there is ends by --timeout; a follow lasts until Ctrl-C (each request is still
+  // bounded by --timeout, and an outage is retried through).
+  if (!options.follow) app.boundByTimeout();
   const clusterName = await app.clusterName();
   const client = await app.kube(app.target(clusterName));
   const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));

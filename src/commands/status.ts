@@ -194,6 +194,7 @@ function verdict(report: StatusReport, expectedNodes: number): string {
 }
 
 export async function status(app: AppContext, output: string | undefined): Promise<StatusReport> {
+  app.boundByTimeout();
   const report = await gatherStatus(app);
   if (output === 'json' || output === 'yaml') await app.ui.document(report, output);
   else app.ui.data(renderStatus(report, app.ui.columns));

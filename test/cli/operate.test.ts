@@ -164,6 +164,27 @@ describe('logs', () => {
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toBe('');
   });
+  it('-f through an API outage: says it lost the connection and retries, then that it is back, and goes on', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    const child = h.spawn(['logs', 'redis', '-f']);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    h.api.appendLog('keystone', pod, 'redis', 'before the outage');
+    await until(() => out.includes('before the outage'), 'a first line');
+    await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
+    await until(() => err.includes('lost the connection to the Kubernetes API'), 'the lost notice');
+    expect(err).toMatch(/lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying/);
+    h.api.appendLog('keystone', pod, 'redis', 'during the outage');
+    await fetch(`${h.api.url}/__fake/up`, { method: 'POST' });
+    await until(() => err.includes('the Kubernetes API answers again; following on') && out.includes('during the outage'), 'the back notice and the missed line');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(out.split('\n').filter((l) => l.includes('the outage'))).toEqual([`[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] before the outage`, `[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] during the outage`]);
+    expect(err).not.toContain('MaxListeners');
+  });
 });
 
 describe('shell', () => {
