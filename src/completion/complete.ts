@@ -141,6 +141,7 @@ async function optionValues(
 ): Promise<Completion> {
   if (option.choices) return words(option.choices);
   if (option.long === '--context') return words(await contextNames(app));
+  if (option.long === '--tool') return words(await knownTools(app));
   if (option.long === '--kubeconfig' || option.long === '--config') return { candidates: [], directive: 'files' };
   return { candidates: [], directive: 'plain' }; // a duration, a number, a name: nothing to offer
 }

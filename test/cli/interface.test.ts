@@ -160,6 +160,7 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
     expect(await bashComplete(['keystone', 'logs', '--context', 'l'], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual(['lab']);
     expect(await bashComplete(['keystone', '--context', 'k3d-keystone-cluster', 'st'])).toEqual(['start', 'status', 'stop']);
     expect(await bashComplete(['keystone', '--timeout', '5m', 'scale', ''])).toEqual(['celery-worker', 'redis']);
+    expect(await bashComplete(['keystone', 'jobs', '--tool', ''])).toEqual(['fenicsx', 'lammps', 'openfoam']);
   });
 
   it('bash quotes file names with spaces, quotes and non-ASCII letters when it inserts them (real readline)', async () => {
