@@ -72,6 +72,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
   const stopAll = new AbortController();
   const onOuterAbort = () => stopAll.abort();
   options.signal?.addEventListener('abort', onOuterAbort);
+  if (options.signal?.aborted) stopAll.abort(); // stopped before it started: an abort event never comes
   const objects = new Map<string, T>();
   const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   let lastProgress = '';

@@ -262,6 +262,6 @@ describe('packaging', () => {
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/'))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');
-    expect(pkg.engines.node).toBe('>=20');
+    expect(pkg.engines.node).toBe('>=20.19.0'); // what every locked dependency accepts (unit/engines)
   });
 });
