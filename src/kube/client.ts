@@ -190,12 +190,14 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
   // agent's idle sockets would keep a finished command waiting for their timeout.
   const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
+  const deadlineError = (label: string) =>
+    new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
   /** How long the next attempt may take: the per-attempt limit, or less when the deadline is nearer. */
   const attemptLimit = (): { ms: number; byDeadline: boolean; label: string } => {
     const deadline = settings.deadline?.();
     if (!deadline) return { ms: perAttemptMs, byDeadline: false, label: '' };
     const left = deadline.at - Date.now();
-    if (left <= 0) throw new KubeDeadlineError(`gave up waiting for the Kubernetes API at ${server}: ${deadline.label} has passed`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
+    if (left <= 0) throw deadlineError(deadline.label); // the time is up before this request is even sent
     return left < perAttemptMs ? { ms: left, byDeadline: true, label: deadline.label } : { ms: perAttemptMs, byDeadline: false, label: '' };
   };
   const send = (spec: RequestSpec): Promise<IncomingMessage> => {
@@ -241,7 +243,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
       // headers for a stream, until the end of the body otherwise (readBody clears it).
       const timer = setTimeout(() => {
         const err = limit.byDeadline
-          ? new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${limit.label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' })
+          ? deadlineError(limit.label)
           : Object.assign(new Error(`no answer within ${Math.round(limit.ms / 1000)}s`), { code: 'ETIMEDOUT' });
         if (response) response.destroy(err);
         else req.destroy(err);
