@@ -33,6 +33,12 @@ export interface AppContext {
   paths: ProjectPaths;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
+  /**
+   * For commands that just read (pods, status, logs): --timeout bounds the whole command, so
+   * every API request and retry ends by then (counted from the command's start). Commands that
+   * wait (setup, scale) use --timeout for each wait instead, and a run uses it as its time limit.
+   */
+  boundByTimeout(): void;
   target(clusterName: string): KubeTarget;
   kube(target: KubeTarget): Promise<KubeClient>;
   clusterConfig(): Promise<LoadedClusterConfig>;
@@ -69,6 +75,8 @@ export function createAppContext(init: AppContextInit): AppContext {
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
   const clients = new Map<string, Promise<KubeClient>>();
+  const startedAt = Date.now();
+  let deadline: { at: number; label: string } | undefined;
   let config: Promise<LoadedClusterConfig> | undefined;
   let announced = false;
   return {
@@ -80,6 +88,9 @@ export function createAppContext(init: AppContextInit): AppContext {
     signal: init.signal,
     paths,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
+    boundByTimeout() {
+      if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };
+    },
     target(clusterName) {
       const target = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
       if (!announced) {
@@ -97,7 +108,9 @@ export function createAppContext(init: AppContextInit): AppContext {
             verbose: Boolean(options.verbose),
             log: (line) => ui.debug(line),
             warn: (line) => ui.warn(line),
-            requestTimeoutMs: 30_000,
+            // No single API request waits longer than 30 s, nor longer than --timeout.
+            requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
+            deadline: () => deadline,
           }),
         );
         clients.set(key, client);

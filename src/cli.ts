@@ -370,9 +370,8 @@ Examples:
         return i >= 0 && i + 1 < typed.length - 1 ? typed[i + 1] : undefined;
       };
       await runCommand({ context: valueOf('--context'), kubeconfig: valueOf('--kubeconfig'), quiet: true }, async (app) => {
-        const { completionCandidates } = await import('./completion/complete.js');
-        const candidates = await completionCandidates(app, program, typed.length ? typed : ['']);
-        if (candidates.length) app.ui.data(candidates.join('\n'));
+        const { completionOutput } = await import('./completion/complete.js');
+        app.ui.data(await completionOutput(app, program, typed.length ? typed : ['']));
       });
     });
 

@@ -1,6 +1,6 @@
 /** `keystone logs <service|pod>`: one pod's or a whole service's logs, optionally followed. */
 import type { AppContext } from '../app-context.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode, KeystoneError, UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
@@ -23,7 +23,12 @@ export function parseLogOptions(flags: LogsFlags): LogOptions {
     tail = Number(flags.tail);
   }
   const options: LogOptions = { follow: Boolean(flags.follow), timestamps: Boolean(flags.timestamps), previous: Boolean(flags.previous), tail };
-  if (flags.since !== undefined) options.sinceSeconds = Math.max(1, Math.ceil(parseDuration(flags.since, '--since') / 1000));
+  if (flags.since !== undefined) {
+    // 0 means no limit, as in kubectl (logs.go sends sinceSeconds only when it is not 0); the API
+    // refuses sinceSeconds < 1, so a fraction of a second rounds up to 1.
+    const ms = /^0*(\.0*)?[smhd]?$/.test(flags.since.trim()) && /0/.test(flags.since) ? 0 : parseDuration(flags.since, '--since');
+    if (ms > 0) options.sinceSeconds = Math.max(1, Math.ceil(ms / 1000));
+  }
   if (flags.container !== undefined) options.container = requireObjectName(flags.container, 'container');
   return options;
 }
@@ -33,10 +38,18 @@ const prefixColors = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'redBright',
 export async function logs(app: AppContext, name: string, flags: LogsFlags): Promise<number> {
   requireObjectName(name, 'service or pod');
   const options = parseLogOptions(flags);
+  // Printing what there is ends by --timeout; a follow lasts until Ctrl-C (each request is still
+  // bounded by --timeout, and an outage is retried through).
+  if (!options.follow) app.boundByTimeout();
   const clusterName = await app.clusterName();
   const client = await app.kube(app.target(clusterName));
   const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
   if (pods.length === 0 && !options.follow) {
+    // A deployment with no pods has no logs to show: a failure, as `kubectl logs deployment/x` is.
+    // A simulation tool with no runs is like `kubectl logs -l`: nothing found, not an error.
+    if (source.kind === 'deployment') {
+      throw new KeystoneError(`deployment ${name} has no pods (scaled to 0?)`, { hint: `\`keystone scale ${name} 1\` starts one; \`keystone logs ${name} -f\` waits for pods` });
+    }
     app.ui.info(`No pods for ${source.kind} ${name} yet.`);
     return ExitCode.ok;
   }

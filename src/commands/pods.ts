@@ -5,6 +5,7 @@ import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary
 import { renderTable } from '../ui/table.js';
 
 export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
+  app.boundByTimeout();
   const clusterName = await app.clusterName();
   const client = await app.kube(app.target(clusterName));
   const now = Date.now();

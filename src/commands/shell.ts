@@ -11,6 +11,7 @@ export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; t
 
 export async function shell(app: AppContext, name: string, command: string[], options: { container?: string; stdinIsTTY: boolean }): Promise<number> {
   requireObjectName(name, 'pod or service');
+  app.boundByTimeout(); // finding the pod; the shell session itself has no time limit
   if (options.container !== undefined) requireObjectName(options.container, 'container');
   const clusterName = await app.clusterName();
   const target = app.target(clusterName);

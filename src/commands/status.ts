@@ -149,7 +149,7 @@ export function renderStatus(report: StatusReport, columns?: number): string {
     lines.push(
       renderTable(
         ['DEPLOYMENT', 'READY', 'UP-TO-DATE'],
-        stack.deployments.map((d) => [d.name, `${d.ready}/${d.desired}`, d.upToDate ? 'yes' : 'rolling out']),
+        stack.deployments.map((d) => [d.name, `${d.ready}/${d.desired}`, d.desired === 0 ? 'scaled to 0' : d.upToDate ? 'yes' : 'rolling out']),
         columns,
       ),
     );
@@ -183,12 +183,18 @@ function verdict(report: StatusReport, expectedNodes: number): string {
   if (!stack || stack.deployments.length === 0) return 'Not healthy: the stack is not deployed; run `keystone setup`.';
   const behind = stack.deployments.filter((d) => d.ready < d.desired || !d.upToDate).map((d) => `${d.name} ${d.ready}/${d.desired}`);
   if (behind.length) return `Not healthy: deployments not ready: ${behind.join(', ')} (see \`keystone pods\`).`;
+  // 0/0 is "all ready" arithmetically, but a service with no pods serves nothing.
+  const scaledToZero = stack.deployments.filter((d) => d.desired === 0).map((d) => d.name);
+  if (scaledToZero.length) {
+    return `Not healthy: ${scaledToZero.join(', ')} ${scaledToZero.length === 1 ? 'is' : 'are'} scaled to 0 and not serving; \`keystone scale ${scaledToZero[0]} 1\` brings ${scaledToZero.length === 1 ? 'it' : 'one'} back.`;
+  }
   const unbound = stack.volumes.filter((v) => v.phase !== 'Bound').map((v) => `${v.name} ${v.phase}`);
   if (unbound.length) return `Not healthy: volumes not bound: ${unbound.join(', ')}.`;
   return healthyVerdict;
 }
 
 export async function status(app: AppContext, output: string | undefined): Promise<StatusReport> {
+  app.boundByTimeout();
   const report = await gatherStatus(app);
   if (output === 'json' || output === 'yaml') await app.ui.document(report, output);
   else app.ui.data(renderStatus(report, app.ui.columns));

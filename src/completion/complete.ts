@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../app-context.js';
 import { completionShells } from './scripts.js';
+import { loadYaml } from '../yaml-module.js';
 
 const liveLookupMs = 1500;
 
@@ -59,28 +60,105 @@ async function inputsOf(app: AppContext, tool: string): Promise<string[]> {
   }
 }
 
-export async function completionCandidates(app: AppContext, root: Command, words: string[]): Promise<string[]> {
-  const current = words[words.length - 1] ?? '';
-  const before = words.slice(0, -1);
-  const visible = root.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
-  const rootOptions = optionsOf(root);
-  const positional = before.filter((w) => !w.startsWith('-'));
-  const name = positional[0];
-  const command = visible.find((c) => c.name() === name);
-  let candidates: string[];
-  if (!command) {
-    candidates = current.startsWith('-') ? rootOptions : visible.map((c) => c.name());
-  } else {
-    const sub = command.commands.find((c) => c.name() === positional[1]);
-    const active = sub ?? command;
-    const args = positional.slice(sub ? 2 : 1);
-    if (current.startsWith('-')) {
-      candidates = [...optionsOf(active), ...rootOptions];
-    } else {
-      candidates = await argumentCandidates(app, command.name(), sub?.name(), args, command);
+/**
+ * How the shell should treat the candidates, as the last line of `keystone __complete` (the
+ * convention of cobra's `__complete`): `:filenames` — they are file names, so the shell quotes
+ * spaces and other special characters when it inserts one (bash `compopt -o filenames`);
+ * `:files` — none offered, the shell completes paths itself (--kubeconfig FILE); `:plain` — words.
+ */
+export type CompletionDirective = 'plain' | 'filenames' | 'files';
+
+export interface Completion {
+  candidates: string[];
+  directive: CompletionDirective;
+}
+
+/** The options a command accepts, by flag: whether each takes a value and which values it allows. */
+function optionTable(commands: Command[]): Map<string, { takesValue: boolean; choices?: string[]; long?: string }> {
+  const table = new Map<string, { takesValue: boolean; choices?: string[]; long?: string }>();
+  for (const command of commands) {
+    for (const o of command.options) {
+      const info = { takesValue: Boolean(o.required || o.optional), choices: o.argChoices, long: o.long };
+      for (const flag of [o.long, o.short]) if (flag && !table.has(flag)) table.set(flag, info);
     }
   }
-  return [...new Set(candidates)].filter((c) => c.startsWith(current)).sort();
+  return table;
+}
+
+/** The text `keystone __complete` prints: one candidate a line, then the directive. */
+export async function completionOutput(app: AppContext, root: Command, words: string[]): Promise<string> {
+  const { candidates, directive } = await complete(app, root, words);
+  return [...candidates, `:${directive}`].join('\n');
+}
+
+export async function complete(app: AppContext, root: Command, words: string[]): Promise<Completion> {
+  const current = words[words.length - 1] ?? '';
+  const before = words.slice(0, -1);
+  const visible = (cmd: Command) => cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+  // Walk the words as commander would: option values are not arguments (`--context lab status`).
+  let command: Command | undefined;
+  let sub: Command | undefined;
+  const args: string[] = [];
+  let pendingOption: { takesValue: boolean; choices?: string[]; long?: string } | undefined;
+  let afterDashes = false;
+  for (const word of before) {
+    const options = optionTable([sub, command, root].filter((c): c is Command => c !== undefined));
+    if (pendingOption) {
+      pendingOption = undefined;
+      continue;
+    }
+    if (!afterDashes && word === '--') {
+      afterDashes = true;
+      continue;
+    }
+    if (!afterDashes && word.startsWith('-') && word.length > 1) {
+      const option = options.get(word.split('=')[0]!);
+      if (option?.takesValue && !word.includes('=')) pendingOption = option;
+      continue;
+    }
+    if (!command) command = visible(root).find((c) => c.name() === word);
+    else if (!sub && args.length === 0 && (sub = visible(command).find((c) => c.name() === word))) continue;
+    else args.push(word);
+    if (!command) return { candidates: [], directive: 'plain' }; // an unknown command: nothing fits
+  }
+  const words_ = (candidates: string[], directive: CompletionDirective = 'plain'): Completion => ({
+    candidates: [...new Set(candidates)].filter((c) => c.startsWith(current)).sort(),
+    directive,
+  });
+  if (pendingOption) return optionValues(app, pendingOption, words_);
+  const active = [sub, command, root].filter((c): c is Command => c !== undefined);
+  if (current.startsWith('-') && !afterDashes) return words_(active.flatMap(optionsOf));
+  if (!command) return words_(visible(root).map((c) => c.name()));
+  if (afterDashes) return { candidates: [], directive: 'files' }; // the program's own arguments
+  const candidates = await argumentCandidates(app, command.name(), sub?.name(), args, command);
+  return words_(candidates, command.name() === 'run-simulation' && args.length === 1 ? 'filenames' : 'plain');
+}
+
+async function optionValues(
+  app: AppContext,
+  option: { choices?: string[]; long?: string },
+  words: (candidates: string[], directive?: CompletionDirective) => Completion,
+): Promise<Completion> {
+  if (option.choices) return words(option.choices);
+  if (option.long === '--context') return words(await contextNames(app));
+  if (option.long === '--tool') return words(await knownTools(app));
+  if (option.long === '--kubeconfig' || option.long === '--config') return { candidates: [], directive: 'files' };
+  return { candidates: [], directive: 'plain' }; // a duration, a number, a name: nothing to offer
+}
+
+/** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
+async function contextNames(app: AppContext): Promise<string[]> {
+  const [{ kubeconfigFiles }, { parse }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), loadYaml(), import('node:fs/promises')]);
+  const names: string[] = [];
+  for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
+    try {
+      const doc = parse(await readFile(file, 'utf8')) as { contexts?: { name?: unknown }[] } | null;
+      for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.push(c.name);
+    } catch {
+      // a missing or broken file offers no names; the command itself will say what is wrong
+    }
+  }
+  return names;
 }
 
 async function argumentCandidates(app: AppContext, command: string, sub: string | undefined, args: string[], cmd: Command): Promise<string[]> {

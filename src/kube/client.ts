@@ -127,8 +127,17 @@ export interface ClientSettings {
   log?: (line: string) => void;
   verbose?: boolean;
   warn?: (line: string) => void;
+  /** The longest one attempt may wait for an answer (for a stream: for its headers). */
   requestTimeoutMs?: number;
+  /**
+   * The command's overall deadline (epoch ms), if it has one: no attempt outlasts it and no retry
+   * pause crosses it. Read at each request, so a command can set it after the client exists.
+   */
+  deadline?: () => { at: number; label: string } | undefined;
 }
+
+/** The command's deadline passed while waiting for the API: exit 1, saying which limit it was. */
+export class KubeDeadlineError extends KeystoneError {}
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   const { KubeConfig } = await import('./kubeconfig.js');
@@ -180,6 +189,17 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
   // Our own agent (connections kept alive within a command), closed by close(): the global
   // agent's idle sockets would keep a finished command waiting for their timeout.
   const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
+  const deadlineError = (label: string) =>
+    new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
+  /** How long the next attempt may take: the per-attempt limit, or less when the deadline is nearer. */
+  const attemptLimit = (): { ms: number; byDeadline: boolean; label: string } => {
+    const deadline = settings.deadline?.();
+    if (!deadline) return { ms: perAttemptMs, byDeadline: false, label: '' };
+    const left = deadline.at - Date.now();
+    if (left <= 0) throw deadlineError(deadline.label); // the time is up before this request is even sent
+    return left < perAttemptMs ? { ms: left, byDeadline: true, label: deadline.label } : { ms: perAttemptMs, byDeadline: false, label: '' };
+  };
   const send = (spec: RequestSpec): Promise<IncomingMessage> => {
     const url = buildUrl(server, spec.path, spec.query);
     const method = spec.method ?? 'GET';
@@ -190,6 +210,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
       headers['Content-Type'] = spec.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
+    const limit = attemptLimit(); // throws when the deadline has passed, before anything is sent
     if (settings.verbose) settings.log?.(`${method} ${url.pathname}${url.search}`);
     const requester = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
@@ -212,17 +233,37 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
         resolve(res);
       });
       signal?.addEventListener('abort', cancel, { once: true });
-      req.on('error', (err) => reject(connectionError(err, server, target)));
-      if (settings.requestTimeoutMs && !spec.streaming) {
-        req.setTimeout(settings.requestTimeoutMs, () => req.destroy(new Error(`no answer within ${settings.requestTimeoutMs}ms`)));
-      }
+      req.on('error', (err) => {
+        signal?.removeEventListener('abort', cancel); // a retry loop must not pile listeners up
+        clearTimeout(timer);
+        reject(err instanceof KubeDeadlineError ? err : connectionError(err, server, target));
+      });
+      // One timer for the whole attempt (an idle timer would let a server that trickles bytes,
+      // or one that waits before answering, hold the command past its --timeout): until the
+      // headers for a stream, until the end of the body otherwise (readBody clears it).
+      const timer = setTimeout(() => {
+        const err = limit.byDeadline
+          ? deadlineError(limit.label)
+          : Object.assign(new Error(`no answer within ${Math.round(limit.ms / 1000)}s`), { code: 'ETIMEDOUT' });
+        if (response) response.destroy(err);
+        else req.destroy(err);
+      }, limit.ms);
+      timer.unref();
+      req.on('response', (res) => {
+        if (spec.streaming) clearTimeout(timer);
+        else res.on('end', () => clearTimeout(timer)).on('close', () => clearTimeout(timer));
+      });
       req.end(payload);
     });
   };
 
   const readBody = async (res: IncomingMessage): Promise<string> => {
     const chunks: Buffer[] = [];
-    for await (const chunk of res) chunks.push(chunk as Buffer);
+    try {
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+    } catch (err) {
+      throw err instanceof KeystoneError ? err : connectionError(err as Error, server, target);
+    }
     return Buffer.concat(chunks).toString('utf8');
   };
 
@@ -246,15 +287,27 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
         } catch (err) {
           const delay = retryDelaysMs[attempt];
           if (!retry || delay === undefined || !isRetryable(err)) throw err;
+          const pause = delay / 2 + Math.random() * delay; // jitter spreads retries out
+          const deadline = settings.deadline?.();
+          if (deadline && Date.now() + pause >= deadline.at) throw err; // no retry past the deadline
           settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`);
-          await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay)); // jitter spreads retries out
+          await new Promise((r) => setTimeout(r, pause));
         }
       }
     },
     async stream(spec: RequestSpec): Promise<ByteStream> {
       const controller = new AbortController();
-      spec.signal?.addEventListener('abort', () => controller.abort());
-      const res = await send({ ...spec, signal: controller.signal, streaming: true });
+      const onOuterAbort = () => controller.abort();
+      spec.signal?.addEventListener('abort', onOuterAbort, { once: true });
+      const forget = () => spec.signal?.removeEventListener('abort', onOuterAbort);
+      let res: IncomingMessage;
+      try {
+        res = await send({ ...spec, signal: controller.signal, streaming: true });
+      } catch (err) {
+        forget();
+        throw err;
+      }
+      res.on('close', forget);
       const code = res.statusCode ?? 0;
       if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
       return { body: res, stop: () => controller.abort() };

@@ -14,13 +14,19 @@ export interface Clock {
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  // The abort listener goes when the timer fires: a retry loop sleeps on the same signal many
+  // times, and listeners left behind pile up (MaxListenersExceededWarning after 10).
   sleep: (ms, signal) =>
     new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      const onAbort = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
 
@@ -48,6 +54,11 @@ export interface WatchUntilOptions<T extends KubeObject> {
   tolerateUnreachable?: boolean;
   /** Sees each object as it is listed or changes (deleted: it went away), before `evaluate`. */
   observe?: (object: T, deleted: boolean) => void;
+  /**
+   * Told when the API stops answering (with the error; the wait goes on retrying) and when it
+   * answers again, once per outage, so a long wait does not look hung.
+   */
+  onConnection?: (event: { state: 'lost'; error: Error } | { state: 'back' }) => void;
 }
 
 export interface WatchUntilResult<T> {
@@ -61,6 +72,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
   const stopAll = new AbortController();
   const onOuterAbort = () => stopAll.abort();
   options.signal?.addEventListener('abort', onOuterAbort);
+  if (options.signal?.aborted) stopAll.abort(); // stopped before it started: an abort event never comes
   const objects = new Map<string, T>();
   const keyOf = (o: T) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
   let lastProgress = '';
@@ -80,6 +92,13 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
     return false;
   };
 
+  let lost = false;
+  const answered = () => {
+    if (!lost) return;
+    lost = false;
+    options.onConnection?.({ state: 'back' });
+  };
+
   const run = async (): Promise<void> => {
     let resourceVersion: string | undefined;
     let backoff = 200;
@@ -93,6 +112,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
             options.observe?.(item, false);
           }
           resourceVersion = list.metadata.resourceVersion ?? '0';
+          answered();
           if (check()) return;
         }
         let gone = false;
@@ -117,6 +137,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
           },
           stopAll.signal,
         );
+        answered();
         const onStop = () => handle.stop();
         stopAll.signal.addEventListener('abort', onStop);
         if (stopAll.signal.aborted || outcome) handle.stop(); // stopped while the watch was being opened
@@ -135,6 +156,10 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
           continue;
         }
         if (!transient) throw err;
+        if (!lost) {
+          lost = true;
+          options.onConnection?.({ state: 'lost', error: err as Error });
+        }
         await clock.sleep(Math.min(backoff, Math.max(0, deadline - clock.now())), stopAll.signal);
         backoff = Math.min(backoff * 2, 5000);
       }

@@ -53,10 +53,23 @@ export async function resolvePodSource(client: KubeClient, name: string, toolsOf
   }
   const pod = pods.find((p) => p.metadata?.name === name);
   if (pod) return { source: { kind: 'pod', name }, pods: [pod] };
+  // The short name that log prefixes show ("celery-worker-x7k2p", without the ReplicaSet hash).
+  const short = pods.filter((p) => shortPodName(p) === name);
+  if (short.length === 1) return { source: { kind: 'pod', name: short[0]!.metadata?.name ?? name }, pods: short };
+  if (short.length > 1) {
+    throw new KeystoneError(`"${name}" names ${short.length} pods: ${short.map((p) => p.metadata?.name).join(', ')}`, { hint: 'use the full pod name from `keystone pods`' });
+  }
   const services = [...deployments.map((d) => d.metadata?.name ?? ''), ...tools];
   throw new KeystoneError(`no service or pod "${name}" in namespace ${ns}; services: ${services.join(', ')}`, {
     hint: '`keystone pods` lists the pods',
   });
+}
+
+/** "celery-worker-5d9c7f-x7k2p" → "celery-worker-x7k2p": the ReplicaSet hash tells users nothing. */
+export function shortPodName(pod: PodObject): string {
+  const name = pod.metadata?.name ?? '';
+  const hash = pod.metadata?.labels?.['pod-template-hash'];
+  return hash ? name.replace(`-${hash}-`, '-') : name;
 }
 
 export function noDeployment(name: string, deployments: DeploymentObject[]): KeystoneError {

@@ -98,11 +98,42 @@ describe('completion', () => {
     expect(bad.stderr).toContain('choose one of: bash, zsh, fish');
   });
 
-  async function bashComplete(line: string[]): Promise<string[]> {
+  async function bashComplete(line: string[], env: Record<string, string> = {}): Promise<string[]> {
     const words = line.map((w) => `'${w}'`).join(' ');
     const script = `source <(keystone completion bash); COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const r = await execa('bash', ['-c', script], { env: { ...h.env, PATH: `${h.bin}:/usr/bin:/bin` }, cwd: h.project });
+    const r = await execa('bash', ['-c', script], { env: { ...h.env, ...env, PATH: `${h.bin}:/usr/bin:/bin` }, cwd: h.project });
     return r.stdout.split('\n').filter(Boolean);
+  }
+
+  /**
+   * Types into an interactive bash on a pseudo-terminal (python's pty module), so readline itself
+   * inserts the completion and its quoting is what a user sees; returns the screen text once the
+   * completed word appears (or after 20 s).
+   */
+  async function typeInBash(keys: string): Promise<string> {
+    const driver = `
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp('bash', ['bash', '--norc', '--noprofile', '-i'])
+def read(seconds, until=None):
+    out, end = b'', time.time() + seconds
+    while time.time() < end and not (until and until(out)):
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try: out += os.read(fd, 4096)
+            except OSError: break
+    return out
+os.write(fd, b"PS1='$ '; source <(keystone completion bash); echo READY\\n")
+read(20, lambda o: b'READY\\r\\n' in o)
+os.write(fd, sys.argv[1].encode())
+screen = read(20, lambda o: b'.py' in o)
+os.write(fd, b'\\x15exit\\n')
+read(5)
+sys.stdout.write(screen.decode('utf-8', 'replace'))
+`;
+    const r = await execa('python3', ['-c', driver, keys], { env: { ...h.env, PATH: `${h.bin}:/usr/bin:/bin`, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: 'dumb' }, cwd: h.project, reject: false, timeout: 60_000 });
+    return String(r.stdout);
   }
 
   it('bash completes commands, options, tools and inputs, and live deployments, pods and run ids', async () => {
@@ -118,6 +149,40 @@ describe('completion', () => {
     const runs = await bashComplete(['keystone', 'jobs', 'logs', '']);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+  });
+
+  it('bash completes option values: -o choices, --context from the kubeconfig; option values are not commands', async () => {
+    expect(await bashComplete(['keystone', 'status', '-o', ''])).toEqual(['json', 'table', 'yaml']);
+    expect(await bashComplete(['keystone', 'pods', '--output', 'w'])).toEqual(['wide']);
+    const other = join(h.home, 'other-config');
+    await writeFile(other, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n', { mode: 0o600 });
+    expect(await bashComplete(['keystone', '--context', ''], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual(['k3d-keystone-cluster', 'lab']);
+    expect(await bashComplete(['keystone', 'logs', '--context', 'l'], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual(['lab']);
+    expect(await bashComplete(['keystone', '--context', 'k3d-keystone-cluster', 'st'])).toEqual(['start', 'status', 'stop']);
+    expect(await bashComplete(['keystone', '--timeout', '5m', 'scale', ''])).toEqual(['celery-worker', 'redis']);
+    expect(await bashComplete(['keystone', 'jobs', '--tool', ''])).toEqual(['fenicsx', 'lammps', 'openfoam']);
+  });
+
+  it('bash quotes file names with spaces, quotes and non-ASCII letters when it inserts them (real readline)', async () => {
+    const dir = join(h.project, 'data', 'fenicsx');
+    await writeFile(join(dir, 'my model.py'), 'print(1)\n');
+    await writeFile(join(dir, "naïve 'x'.py"), 'print(1)\n');
+    expect(await bashComplete(['keystone', 'run-simulation', 'fenicsx', 'my'])).toEqual(['my model.py']);
+    expect(await bashComplete(['keystone', 'run-simulation', 'fenicsx', 'my\\ m'])).toEqual(['my model.py']);
+    expect(await typeInBash('keystone run-simulation fenicsx my\t')).toContain('keystone run-simulation fenicsx my\\ model.py');
+    expect(await typeInBash('keystone run-simulation fenicsx na\t')).toContain("keystone run-simulation fenicsx naïve\\ \\'x\\'.py");
+  });
+
+  it('zsh and fish scripts treat file names and the directive line the same way', async () => {
+    const zsh = (await h.run(['completion', 'zsh'])).stdout;
+    expect(zsh).toContain(':filenames) compadd -f -a candidates ;;');
+    expect(zsh).toContain(':files) _files ;;');
+    expect(zsh).toContain('candidates=("${(@)lines[1,-2]}")'); // the directive is not offered
+    const fish = (await h.run(['completion', 'fish'])).stdout;
+    expect(fish).toContain('set -e out[-1]');
+    expect(fish).toContain('__fish_complete_path');
+    const raw = await execa(process.execPath, [cliPath, '__complete', '--', 'run-simulation', 'fenicsx', 'my'], { env: h.env, extendEnv: false, cwd: h.project });
+    expect(raw.stdout.split('\n')).toEqual(['my model.py', ':filenames']);
   });
 
   it('without a reachable cluster, completes what it knows and stays quiet', async () => {
@@ -197,6 +262,6 @@ describe('packaging', () => {
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/'))).toBe(false);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');
-    expect(pkg.engines.node).toBe('>=20');
+    expect(pkg.engines.node).toBe('>=20.19.0'); // what every locked dependency accepts (unit/engines)
   });
 });

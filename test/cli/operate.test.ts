@@ -42,6 +42,22 @@ describe('pods', () => {
   });
 });
 
+describe('--timeout bounds API requests', () => {
+  it('pods, status and logs end by --timeout when the API answers only after a minute', async () => {
+    h.api.faults.push({ match: () => true, delayMs: 60_000, times: 1000 });
+    let r = await h.run(['pods', '--timeout', '3s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/error: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within --timeout 3s/);
+    expect(r.stderr).toContain('hint: raise --timeout');
+    r = await h.run(['logs', 'redis', '--timeout', '2s']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('did not answer within --timeout 2s');
+    r = await h.run(['status', '-o', 'json', '--timeout', '2s']);
+    expect(r.exitCode).toBe(0); // status reports, whatever the state
+    expect(JSON.parse(r.stdout).api.error).toMatch(/did not answer within --timeout 2s/);
+  });
+});
+
 describe('logs', () => {
   it('interleaves a service\'s pods line by line with a short pod prefix; one pod has no prefix', async () => {
     const [a, b] = podsOf('celery-worker');
@@ -94,6 +110,57 @@ describe('logs', () => {
     expect(r.exitCode).toBe(2);
   });
 
+  it('a container or previous container the pod lacks fails with the API\'s reason (exit 1), as kubectl does', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    let r = await h.run(['logs', pod, '-c', 'nosuch']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: container nosuch is not valid for pod ${pod}`);
+    r = await h.run(['logs', pod, '--previous']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: previous terminated container "redis" in pod "${pod}" not found`);
+    // A service: each pod is named in a notice, and nothing shown is a failure too.
+    r = await h.run(['logs', 'celery-worker', '-c', 'nosuch']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/pod celery-worker-\S+ has no container "nosuch" \(containers: worker\)/);
+    expect(r.stderr).toContain('error: no logs to show for deployment celery-worker');
+    r = await h.run(['logs', 'redis', '--previous']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: no logs to show for deployment redis');
+    // A deployment scaled to 0 has no logs either.
+    await h.run(['scale', 'redis', '0']);
+    r = await h.run(['logs', 'redis']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: deployment redis has no pods (scaled to 0?)');
+  });
+
+  it('--since 0 shows every line (kubectl sends no sinceSeconds for 0; the API refuses sinceSeconds < 1)', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    h.api.appendLog('keystone', pod, 'redis', 'a line');
+    const before = h.api.requests.length;
+    const r = await h.run(['logs', pod, '--since', '0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n')).toEqual(h.api.logLines('keystone', pod, 'redis'));
+    const logRequest = h.api.requests.slice(before).find((q) => q.path.endsWith('/log'))!;
+    expect(logRequest.query).not.toContain('sinceSeconds');
+    const direct = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods/${pod}/log?sinceSeconds=0`);
+    expect(direct.status).toBe(422);
+    expect((await direct.json()).message).toBe(`PodLogOptions "${pod}" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0`);
+  });
+
+  it('the short pod names in log prefixes work as logs and shell arguments', async () => {
+    const [a] = podsOf('celery-worker');
+    h.api.appendLog('keystone', a!.metadata.name, 'worker', 'only in a');
+    let r = await h.run(['logs', 'celery-worker']);
+    const prefix = /\[(celery-worker-[a-z0-9]+)\] only in a/.exec(r.stdout)![1]!;
+    expect(prefix).not.toBe(a!.metadata.name); // the ReplicaSet hash is left out
+    r = await h.run(['logs', prefix, '--tail', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toBe('only in a');
+    r = await h.run(['shell', prefix, '--', 'true']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await h.calls('kubectl')).find((c) => c.includes('exec'))).toContain(a!.metadata.name);
+  });
+
   it('-f follows, survives a pod being replaced (picks up the new one), and stops cleanly on Ctrl-C', async () => {
     const child = h.spawn(['logs', 'celery-worker', '-f']);
     let out = '';
@@ -112,6 +179,27 @@ describe('logs', () => {
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toBe('');
+  });
+  it('-f through an API outage: says it lost the connection and retries, then that it is back, and goes on', async () => {
+    const pod = podsOf('redis')[0]!.metadata.name;
+    const child = h.spawn(['logs', 'redis', '-f']);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    h.api.appendLog('keystone', pod, 'redis', 'before the outage');
+    await until(() => out.includes('before the outage'), 'a first line');
+    await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
+    await until(() => err.includes('lost the connection to the Kubernetes API'), 'the lost notice');
+    expect(err).toMatch(/lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying/);
+    h.api.appendLog('keystone', pod, 'redis', 'during the outage');
+    await fetch(`${h.api.url}/__fake/up`, { method: 'POST' });
+    await until(() => err.includes('the Kubernetes API answers again; following on') && out.includes('during the outage'), 'the back notice and the missed line');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(out.split('\n').filter((l) => l.includes('the outage'))).toEqual([`[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] before the outage`, `[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] during the outage`]);
+    expect(err).not.toContain('MaxListeners');
   });
 });
 
@@ -224,6 +312,12 @@ describe('status with the stack', () => {
       '/apis/apps/v1/namespaces/keystone/deployments',
       '/apis/batch/v1/namespaces/keystone/jobs',
     ]);
+
+    await h.run(['scale', 'redis', '0']);
+    const idle = await h.run(['status', '-o', 'json']);
+    expect(JSON.parse(idle.stdout)).toMatchObject({ healthy: false, verdict: 'Not healthy: redis is scaled to 0 and not serving; `keystone scale redis 1` brings it back.' });
+    expect((await h.run(['status'])).stdout).toMatch(/redis\s+0\/0\s+scaled to 0/);
+    await h.run(['scale', 'redis', '1']);
 
     await h.run(['scale', 'celery-worker', '0']);
     h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');

@@ -569,6 +569,17 @@ export async function startFakeKubeApi(options = {}) {
   }
 
   function streamLog(req, res, pod, query) {
+    // Option validation first, as the registry does (pkg/registry/core/pod/rest/log.go calls
+    // ValidatePodLogOptions, pkg/apis/core/validation): 422 Invalid before the container is looked at.
+    const invalid = [];
+    const sinceSeconds = query.get('sinceSeconds');
+    if (sinceSeconds !== null && !(Number(sinceSeconds) >= 1)) invalid.push(`sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`);
+    const tailLines = query.get('tailLines');
+    if (tailLines !== null && !(Number(tailLines) >= 0)) invalid.push(`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`);
+    if (sinceSeconds !== null && query.get('sinceTime') !== null) invalid.push('at most one of `sinceTime` or `sinceSeconds` may be specified');
+    if (invalid.length) return send(res, 422, status(422, 'Invalid', `PodLogOptions "${pod.metadata.name}" is invalid: ${invalid.join(', ')}`));
+    // Then the container (pod/strategy.go LogLocation → validateContainer), then the kubelet's
+    // answers for a missing previous container or one not started, all 400 BadRequest.
     const containers = pod.spec.containers.map((c) => c.name);
     const container = query.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
     if (!container) {
@@ -589,6 +600,10 @@ export async function startFakeKubeApi(options = {}) {
     let lines = logs.get(key) ?? [];
     const since = query.get('sinceSeconds');
     if (since) lines = lines.filter((l) => Date.parse(l.time) >= Date.now() - Number(since) * 1000);
+    // sinceTime reaches the kubelet as whole seconds (LogLocation formats it with time.RFC3339),
+    // and lines at that time are included.
+    const sinceTime = query.get('sinceTime');
+    if (sinceTime) lines = lines.filter((l) => Date.parse(l.time) >= Math.floor(Date.parse(sinceTime) / 1000) * 1000);
     const tail = query.get('tailLines');
     if (tail !== null) lines = lines.slice(Math.max(0, lines.length - Number(tail)));
     const timestamps = query.get('timestamps') === 'true';

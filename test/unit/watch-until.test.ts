@@ -36,10 +36,17 @@ describe('waitForNodesReady', () => {
   it('returns as soon as the watch shows enough Ready nodes, with progress along the way', async () => {
     for (const n of ['a', 'b', 'c']) api.create('nodes', node(n, false));
     const progress: string[] = [];
-    const waiting = waitForNodesReady(client, { expected: 3, timeoutMs: 10_000, onProgress: (p) => progress.push(p) });
-    setTimeout(() => api.setNodeReady('a', true), 20);
-    setTimeout(() => api.setNodeReady('b', true), 40);
-    setTimeout(() => api.setNodeReady('c', true), 60);
+    // Each node turns Ready once the waiter has reported the previous step (no timing involved).
+    const next = ['a', 'b', 'c'];
+    const waiting = waitForNodesReady(client, {
+      expected: 3,
+      timeoutMs: 10_000,
+      onProgress: (p) => {
+        progress.push(p);
+        const name = next.shift();
+        if (name) setImmediate(() => api.setNodeReady(name, true));
+      },
+    });
     const nodes = await waiting;
     expect(nodes.map((n) => n.ready)).toEqual([true, true, true]);
     expect(progress).toEqual(['0/3 nodes Ready', '1/3 nodes Ready', '2/3 nodes Ready', '3/3 nodes Ready']);
@@ -86,14 +93,18 @@ describe('waitForNodesReady', () => {
     api.create('nodes', node('a', true));
     api.create('nodes', node('b', false));
     let now = 0;
+    // Time passes only once the waiter has seen the nodes (its first progress report), so the
+    // deadline cannot come before the list, however slow this machine is.
+    let listed: () => void;
+    const seen = new Promise<void>((r) => (listed = r));
     const clock: Clock = {
       now: () => now,
       sleep: async (ms) => {
-        await new Promise((r) => setTimeout(r, 5));
+        await seen;
         now += ms;
       },
     };
-    await expect(waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock })).rejects.toThrow(
+    await expect(waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock, onProgress: () => listed() })).rejects.toThrow(
       'timed out after 300s waiting for nodes to become Ready (1/2 nodes Ready)',
     );
   });
