@@ -7,7 +7,8 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
-import { loadKubeconfigs, selectContext } from './kubeconfig-load.js';
+import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
+import { directConnection, type DirectConnection } from './direct-connection.js';
 import { KeystoneError } from '../errors.js';
 import type { KubeTarget } from './target.js';
 
@@ -140,7 +141,6 @@ export interface ClientSettings {
 export class KubeDeadlineError extends KeystoneError {}
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
-  const { KubeConfig } = await import('./kubeconfig.js');
   // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
   // so keystone sees the same contexts kubectl does; see kubeconfig-load.ts.
   const files = kubeconfigFiles(target.kubeconfigPath, process.env);
@@ -150,28 +150,48 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
       ? `run \`keystone setup\`: it creates the cluster if needed and writes its context into ${await defaultKubeconfigFile(files)}`
       : 'pass --context with one of the contexts listed, or --kubeconfig FILE',
   });
-  const kc = new KubeConfig();
-  try {
-    // Only the chosen context, its cluster and its user: an unrelated broken entry elsewhere does not matter.
-    kc.loadFromString(JSON.stringify(selected.document));
-  } catch (err) {
-    throw new KeystoneError(`cannot use context "${target.context}" (cluster in ${selected.cluster.file}, user in ${selected.user.file}): ${firstLine(err)}`, {
-      hint: target.local ? 'run `keystone setup` to write the cluster\'s entries again' : 'repair the kubeconfig entries of that context',
-    });
-  }
-  // In memory only: the user's kubeconfig file and its current-context are never changed.
-  kc.setCurrentContext(target.context);
   // Kubeconfigs hold credentials: say so when one is readable by other users.
   for (const file of settings.warn ? merged.read : []) {
     const mode = await looseMode(file);
     if (mode !== undefined) settings.warn?.(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
   }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KeystoneError(`context "${target.context}" has no usable cluster`, { hint: 'repair the kubeconfig entry for that context' });
-  const baseOptions: RequestOptions = {};
-  await kc.applyToHTTPSOptions(baseOptions as Parameters<typeof kc.applyToHTTPSOptions>[0]);
-  settings.log?.(`kubernetes: context ${target.context}, server ${cluster.server}`);
-  return createClient(target, cluster.server, baseOptions, settings);
+  // Certificates, tokens and CAs are read directly; client-node's KubeConfig (slow to load) only
+  // handles what that does not cover: exec plugins, auth providers, proxies.
+  const connection = (await directConnectionOrThrow(target, selected)) ?? (await viaClientNode(target, selected));
+  settings.log?.(`kubernetes: context ${target.context}, server ${connection.server}`);
+  return createClient(target, connection.server, connection.options, settings);
+}
+
+function unusable(target: KubeTarget, selected: ContextSelection, err: unknown): KeystoneError {
+  return new KeystoneError(`cannot use context "${target.context}" (cluster in ${selected.cluster.file}, user in ${selected.user.file}): ${firstLine(err)}`, {
+    hint: target.local ? 'run `keystone setup` to write the cluster\'s entries again' : 'repair the kubeconfig entries of that context',
+  });
+}
+
+async function directConnectionOrThrow(target: KubeTarget, selected: ContextSelection): Promise<DirectConnection | undefined> {
+  try {
+    return await directConnection(selected.document);
+  } catch (err) {
+    throw unusable(target, selected, err); // e.g. a certificate file that cannot be read
+  }
+}
+
+async function viaClientNode(target: KubeTarget, selected: ContextSelection): Promise<DirectConnection> {
+  const { KubeConfig } = await import('./kubeconfig.js');
+  const kc = new KubeConfig();
+  try {
+    // Only the chosen context, its cluster and its user: an unrelated broken entry elsewhere does not matter.
+    kc.loadFromString(JSON.stringify(selected.document));
+    // In memory only: the user's kubeconfig file and its current-context are never changed.
+    kc.setCurrentContext(target.context);
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('it has no usable cluster');
+    const options: RequestOptions = {};
+    await kc.applyToHTTPSOptions(options as Parameters<typeof kc.applyToHTTPSOptions>[0]);
+    return { server: cluster.server, options };
+  } catch (err) {
+    throw unusable(target, selected, err);
+  }
 }
 
 function firstLine(err: unknown): string {

@@ -85,6 +85,13 @@ function listed(name, c) {
   };
 }
 
+/** The server, CA and credentials of the fake API (client certificates when it serves TLS, as k3s does). */
+function apiKubeconfigEntries() {
+  const file = join(process.env.KEYSTONE_FAKE_DIR ?? '.', 'kubeconfig-entries.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  return { cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true }, user: { token: 'fake-k3d-token-do-not-print' } };
+}
+
 // k3d's default kubeconfig (k3d v5.8.3 pkg/client/kubeconfig.go KubeconfigGetDefaultPath): client-go's
 // loading precedence is deduplicate(filepath.SplitList(KUBECONFIG)), empty entries included; with more
 // than one entry k3d refuses to choose, otherwise it is GetDefaultFilename (that entry, or ~/.kube/config).
@@ -99,18 +106,19 @@ function kubeconfigPath() {
 }
 
 // What KubeconfigGet builds from the server node's /output/kubeconfig.yaml: entries renamed to
-// k3d-NAME / admin@k3d-NAME, current-context set (pkg/client/kubeconfig.go KubeconfigGet). The fake
-// API server takes a token instead of k3s's client certificate.
+// k3d-NAME / admin@k3d-NAME, current-context set (pkg/client/kubeconfig.go KubeconfigGet). Over TLS the
+// fake API takes client certificates as k3s does; over plain HTTP a token (a test may set a stale one).
 function clusterKubeconfig(name) {
   const ctx = `k3d-${name}`;
+  const entries = apiKubeconfigEntries();
   return {
     apiVersion: 'v1',
-    clusters: [{ name: ctx, cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true } }],
+    clusters: [{ name: ctx, cluster: entries.cluster }],
     contexts: [{ name: ctx, context: { cluster: ctx, user: `admin@${ctx}` } }],
     'current-context': ctx,
     kind: 'Config',
     preferences: {},
-    users: [{ name: `admin@${ctx}`, user: { token: state.clusters[name]?.token ?? 'fake-k3d-token-do-not-print' } }],
+    users: [{ name: `admin@${ctx}`, user: entries.user.token ? { token: state.clusters[name]?.token ?? entries.user.token } : entries.user }],
   };
 }
 

@@ -5,6 +5,8 @@
 // of the cluster that change objects on their own (a kubelet that makes new nodes Ready).
 // Plain JavaScript so the fake executables and the benchmark can use it as well as the tests.
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { fakeApiCertificates, tlsKubeconfigEntries } from './tls.mjs';
 
 /** @typedef {{group: string, version: string, kind: string, listKind: string, namespaced: boolean, verbs?: string[]}} ResourceType */
 
@@ -37,7 +39,9 @@ export function status(code, reason, message, details) {
 
 /**
  * Starts the server on 127.0.0.1 (a free port).
- * @param {{ nodeReadyDelayMs?: number, historyLimit?: number, port?: number }} [options]
+ * With `tls`, it serves HTTPS with a private CA and requires a client certificate, as a k3d
+ * cluster does (so TLS costs are paid by every client, as on a real machine).
+ * @param {{ nodeReadyDelayMs?: number, historyLimit?: number, port?: number, tls?: boolean }} [options]
  */
 export async function startFakeKubeApi(options = {}) {
   const nodeReadyDelayMs = options.nodeReadyDelayMs ?? 30;
@@ -653,21 +657,41 @@ export async function startFakeKubeApi(options = {}) {
     return send(res, 404, {});
   }
 
-  const server = createServer((req, res) => {
+  const onRequest = (req, res) => {
     handle(req, res).catch((err) => {
       if (!res.headersSent) send(res, 500, status(500, 'InternalError', String(err?.message ?? err)));
     });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
+  };
+  const certs = options.tls ? fakeApiCertificates() : undefined;
+  const server = certs
+    ? createTlsServer({ key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: true }, onRequest)
+    : createServer(onRequest);
+  // Over TLS, the fake cluster's own components (fake k3d/docker, the bench) use a plain-HTTP
+  // twin of the server, as k3s's components use their own loopback credentials.
+  const plainServer = certs ? createServer(onRequest) : undefined;
+  for (const srv of [server, plainServer]) {
+    srv?.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+  }
   await new Promise((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  if (plainServer) await new Promise((resolve) => plainServer.listen(0, '127.0.0.1', resolve));
+  const portOf = (srv) => {
+    const address = srv.address();
+    return typeof address === 'object' && address ? address.port : 0;
+  };
+  const url = `${certs ? 'https' : 'http'}://127.0.0.1:${portOf(server)}`;
+  const controlUrl = plainServer ? `http://127.0.0.1:${portOf(plainServer)}` : url;
 
   const api = {
     url,
+    /** Plain HTTP to the same state, for the fake cluster's own components and test set-up. */
+    controlUrl,
+    /** What a kubeconfig needs to reach this server: the cluster and user entries. */
+    kubeconfigEntries: certs
+      ? { cluster: { server: url, ...tlsKubeconfigEntries(certs).cluster }, user: tlsKubeconfigEntries(certs).user }
+      : { cluster: { server: url, 'insecure-skip-tls-verify': true }, user: { token: 'fake-token-do-not-print' } },
     /** Called (asynchronously, like a controller's informer) after every change. */
     onChange: (fn) => listeners.push(fn),
     later,
@@ -705,7 +729,7 @@ export async function startFakeKubeApi(options = {}) {
       for (const t of timers) clearTimeout(t);
       for (const end of api.openWatches) end();
       for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(() => resolve(undefined)));
+      await Promise.all([server, plainServer].filter(Boolean).map((srv) => new Promise((resolve) => srv.close(() => resolve(undefined)))));
     },
   };
   return api;

@@ -27,7 +27,7 @@ export function freePort() {
 }
 
 /**
- * @param {{ tools?: string[], state?: object, nodeReadyDelayMs?: number, podStartDelayMs?: number, historyLimit?: number }} [options]
+ * @param {{ tools?: string[], state?: object, nodeReadyDelayMs?: number, podStartDelayMs?: number, historyLimit?: number, tls?: boolean }} [options]
  */
 export async function createSandbox(options = {}) {
   const root = await mkdtemp(join(tmpdir(), 'keystone-test-'));
@@ -52,7 +52,7 @@ export async function createSandbox(options = {}) {
   // The example inputs, without any runs a developer made locally.
   await cp(join(repoRoot, 'data'), join(project, 'data'), { recursive: true, filter: (src) => !src.split('/').includes('runs') });
 
-  const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20, historyLimit: options.historyLimit });
+  const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20, historyLimit: options.historyLimit, tls: options.tls });
   const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });
   const kubeconfig = join(home, '.kube', 'config');
   /** @type {Record<string, string>} */
@@ -61,13 +61,15 @@ export async function createSandbox(options = {}) {
     HOME: home,
     KUBECONFIG: kubeconfig,
     KEYSTONE_FAKE_DIR: fake,
-    KEYSTONE_FAKE_API: api.url,
+    KEYSTONE_FAKE_API: api.controlUrl,
     KEYSTONE_PROJECT_DIR: project,
     KEYSTONE_HOME: join(root, 'keystone-home'),
     CI: 'true',
     NO_COLOR: '1',
   };
   await writeFile(join(fake, 'state.json'), JSON.stringify(options.state ?? {}, null, 2));
+  // What the fake k3d writes into kubeconfigs: TLS with client certificates, or plain HTTP.
+  await writeFile(join(fake, 'kubeconfig-entries.json'), JSON.stringify(api.kubeconfigEntries));
   return {
     root,
     bin,
