@@ -2,7 +2,7 @@
  * What every command gets: the three seams (ui, runner, kube), the parsed global options,
  * and the project's paths. Built once per invocation; tests build it with fakes.
  */
-import { createProcessRunner, type Runner } from './exec/runner.js';
+import { createProcessRunner, type Runner, type Terminal } from './exec/runner.js';
 import type { Ui } from './ui/ui.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
@@ -30,6 +30,8 @@ export interface AppContext {
   cwd: string;
   options: GlobalOptions;
   signal: AbortSignal;
+  /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
+  stdinIsTTY: boolean;
   paths: ProjectPaths;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
@@ -54,6 +56,9 @@ export interface AppContextInit {
   options: GlobalOptions;
   signal: AbortSignal;
   runner?: Runner;
+  /** What interactive children (shell) are given; default: this process's terminal. */
+  terminal?: Terminal;
+  stdinIsTTY: boolean;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -65,6 +70,8 @@ export function createAppContext(init: AppContextInit): AppContext {
       dryRun: Boolean(options.dryRun),
       log: (line) => (options.dryRun && !options.verbose ? ui.info(line) : ui.debug(line)),
       signal: init.signal,
+      env,
+      terminal: init.terminal,
     });
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
@@ -78,6 +85,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     cwd,
     options,
     signal: init.signal,
+    stdinIsTTY: init.stdinIsTTY,
     paths,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     target(clusterName) {
@@ -98,6 +106,7 @@ export function createAppContext(init: AppContextInit): AppContext {
             log: (line) => ui.debug(line),
             warn: (line) => ui.warn(line),
             requestTimeoutMs: 30_000,
+            env,
           }),
         );
         clients.set(key, client);

@@ -16,6 +16,8 @@ export interface MainIo {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   runner?: Runner;
+  /** keystone's stdin (passed to `shell`); default: process.stdin. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Tests pass their own; otherwise SIGINT/SIGTERM abort it. */
   signal?: AbortSignal;
 }
@@ -59,7 +61,17 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
     ui.stdoutClosed = stdoutClosed;
-    const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
+    const app = createAppContext({
+      ui,
+      env,
+      cwd: io.cwd ?? process.cwd(),
+      options,
+      signal,
+      runner: io.runner,
+      // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
+      terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
+      stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
+    });
     try {
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;

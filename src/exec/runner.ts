@@ -41,6 +41,17 @@ export interface RunnerSettings {
   log: (line: string) => void;
   signal?: AbortSignal;
   defaultTimeoutMs?: number;
+  /** The environment children get (and whose PATH finds the tools); default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** What `stdio: 'inherit'` passes through; default: this process's own stdin, stdout and stderr. */
+  terminal?: Terminal;
+}
+
+/** The streams an interactive child (kubectl exec) is given. */
+export interface Terminal {
+  stdin: NodeJS.ReadableStream | 'inherit' | 'ignore';
+  stdout: NodeJS.WritableStream | 'inherit';
+  stderr: NodeJS.WritableStream | 'inherit';
 }
 
 export class ToolMissingError extends KeystoneError {
@@ -88,15 +99,22 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
       const file = toolPaths.get(tool) ?? tool;
       const timeout = options.timeoutMs ?? settings.defaultTimeoutMs;
       try {
+        const terminal = settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' };
+        // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
+        const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
+        const stdio = options.stdio === 'inherit' ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
         const result = await execa(file, [...args], {
           input: options.input,
-          env: options.env,
-          extendEnv: true,
+          // The child's PATH also decides which executable `file` is (Node looks it up in options.env.PATH).
+          env: { ...(settings.env ?? process.env), ...options.env },
+          extendEnv: false,
           reject: false,
           timeout,
           forceKillAfterDelay: 3000,
           cancelSignal: settings.signal,
-          stdio: options.stdio === 'inherit' ? 'inherit' : 'pipe',
+          stdin: stdio[0] as 'pipe',
+          stdout: stdio[1] as 'pipe',
+          stderr: stdio[2] as 'pipe',
           stripFinalNewline: false,
           shell: false,
         });

@@ -128,13 +128,15 @@ export interface ClientSettings {
   verbose?: boolean;
   warn?: (line: string) => void;
   requestTimeoutMs?: number;
+  /** Where KUBECONFIG and HOME come from; default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   const { KubeConfig } = await import('./kubeconfig.js');
   // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
   // so keystone sees the same contexts kubectl does; see kubeconfig-load.ts.
-  const files = kubeconfigFiles(target.kubeconfigPath, process.env);
+  const files = kubeconfigFiles(target.kubeconfigPath, settings.env ?? process.env);
   const merged = await loadKubeconfigs(files, { explicit: Boolean(target.kubeconfigPath) });
   const selected = selectContext(merged, target.context, {
     repair: target.local
