@@ -150,7 +150,7 @@ function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
   if (ui.settings.verbose) {
     if (err instanceof KeystoneError && err.details) ui.writeErr(maskSecrets(err.details.trimEnd()));
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    if (cause instanceof Error && cause.stack) ui.writeErr(ui.color.dim(maskSecrets(cause.stack)));
+    if (cause instanceof Error && cause.stack) ui.writeErr(ui.errColor.dim(maskSecrets(cause.stack)));
   }
 }
 

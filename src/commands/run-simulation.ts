@@ -132,7 +132,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   }
 
   app.ui.announceInterrupt = false;
-  const c = app.ui.color;
+  const c = app.ui.errColor; // for messages on stderr
   const localImages = await localImageNames(app.paths.composeFile);
   let outcome;
   try {

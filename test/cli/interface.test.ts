@@ -154,11 +154,30 @@ describe('modes', () => {
     expect(failing.stderr).toContain('error: no deployment "nope"');
   });
 
-  it('NO_COLOR means no escape codes; FORCE_COLOR brings them back', async () => {
-    const plain = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '1' } });
-    expect(plain.stderr).not.toMatch(/\u001b\[/);
+  it('NO_COLOR means no escape codes even on a terminal; FORCE_COLOR brings them back when piped', async () => {
+    const terminal = { stderr: true };
+    const coloured = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '' }, tty: terminal });
+    expect(coloured.stderr).toMatch(/\u001b\[31merror:/); // a terminal gets colour ...
+    const plain = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '1' }, tty: terminal });
+    expect(plain.stderr).toContain('error: no deployment "nope"');
+    expect(plain.stderr).not.toMatch(/\u001b\[/); // ... unless NO_COLOR says otherwise
     const forced = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
     expect(forced.stderr).toMatch(/\u001b\[31merror:/);
+  });
+
+  it('colour is decided per stream: data redirected to a file has none while stderr is a terminal', async () => {
+    const env = { NO_COLOR: '' };
+    for (const command of [['doctor'], ['logs', 'celery-worker']]) { // check marks; pod prefixes
+      const toFile = await h.run(command, { env, tty: { stderr: true } });
+      expect(toFile.stdout, command.join(' ')).not.toBe('');
+      expect(toFile.stdout, command.join(' ')).not.toMatch(/\u001b\[/);
+      const onTerminal = await h.run(command, { env, tty: { stdout: true, stderr: true } });
+      expect(onTerminal.stdout, command.join(' ')).toMatch(/\u001b\[3\dm/);
+    }
+    const messages = await h.run(['scale', 'nope', '1'], { env, tty: { stdout: false, stderr: true } });
+    expect(messages.stderr).toMatch(/\u001b\[31merror:/);
+    const messagesPiped = await h.run(['scale', 'nope', '1'], { env, tty: { stdout: true, stderr: false } });
+    expect(messagesPiped.stderr).not.toMatch(/\u001b\[/);
   });
 
   it('setup ends with what was done, the addresses to use, and what to try next', async () => {

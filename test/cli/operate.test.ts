@@ -150,7 +150,7 @@ describe('scale', () => {
     );
     expect(podsOf('celery-worker').every((p) => p.status.phase === 'Pending')).toBe(true);
     h.cluster.podStartDelayMs = 20;
-    for (const retryPulls of h.api.imageListeners) retryPulls([]); // the kubelet's retry starts the held pods now
+    for (const retryPulls of h.api.imageListeners as Array<(images: string[]) => void>) retryPulls([]); // the kubelet's retry starts the held pods now
     r = await scaling;
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/celery-worker 0\/3 ready/);

@@ -36,8 +36,8 @@ export async function createHarness(options: HarnessOptions = {}) {
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000 });
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty } = {}): Promise<RunOutcome> {
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunOutcome> {
@@ -77,9 +77,24 @@ export async function createHarness(options: HarnessOptions = {}) {
   return harness;
 }
 
-/** A stream that keeps what is written to it (a pipe, not a terminal: isTTY is unset). */
+/** Which of the output streams look like a terminal (isTTY, 80 columns); by default neither, as when piped. */
+export interface Tty {
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+/** A stream that keeps what is written to it: a pipe, or with isTTY set, a terminal. */
 export class CapturedStream extends Writable {
+  isTTY?: boolean;
+  columns?: number;
   private chunks: string[] = [];
+  constructor(tty = false) {
+    super();
+    if (tty) {
+      this.isTTY = true;
+      this.columns = 80;
+    }
+  }
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     this.chunks.push(String(chunk));
     done();
@@ -93,9 +108,9 @@ export class CapturedStream extends Writable {
  * main() in this process with the given environment and directory; the deadline aborts the
  * command as Ctrl-C would, and the outcome says so (exit 130 and "timed out" on stderr).
  */
-export async function runInProcess(args: string[], io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string }): Promise<RunOutcome> {
-  const stdout = new CapturedStream();
-  const stderr = new CapturedStream();
+export async function runInProcess(args: string[], io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty }): Promise<RunOutcome> {
+  const stdout = new CapturedStream(io.tty?.stdout);
+  const stderr = new CapturedStream(io.tty?.stderr);
   const controller = new AbortController();
   const timeoutMs = io.timeoutMs ?? 30_000;
   const timer = setTimeout(() => controller.abort(), timeoutMs);

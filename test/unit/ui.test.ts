@@ -44,6 +44,22 @@ describe('output modes', () => {
     expect(colorLevel({}, true)).toBe(1);
   });
 
+  it('decides colour per stream: stdout redirected to a file gets none while stderr is a terminal', () => {
+    const ui = new Ui({ stdout: stream(false).s, stderr: stream(true).s }, { quiet: false, verbose: false, env: {} });
+    expect(ui.color.level).toBe(0);
+    expect(ui.errColor.level).toBe(1);
+    const flipped = new Ui({ stdout: stream(true).s, stderr: stream(false).s }, { quiet: false, verbose: false, env: {} });
+    expect(flipped.color.level).toBe(1);
+    expect(flipped.errColor.level).toBe(0);
+    const err = stream(true);
+    const out = stream(false);
+    const shown = new Ui({ stdout: out.s, stderr: err.s }, { quiet: false, verbose: false, env: {} });
+    shown.data(shown.color.green('ok'));
+    shown.error('bad');
+    expect(out.text()).toBe('ok\n');
+    expect(err.text()).toContain('\u001b[31merror:');
+  });
+
   it('masks credential-looking values in diagnostics', () => {
     expect(maskSecrets('redis-server --requirepass hunter2 token=abc "password": "x1"')).toBe('redis-server --requirepass *** token=*** "password": "***"');
   });
