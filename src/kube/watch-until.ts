@@ -4,25 +4,10 @@
  * and a 410 Gone (resourceVersion too old) makes it relist. Every wait has a deadline.
  */
 import { KeystoneError } from '../errors.js';
+import { systemClock, type Clock } from '../clock.js';
 import { KubeApiError, KubeUnreachableError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 
-export interface Clock {
-  now(): number;
-  /** Resolves after ms (used only for reconnect backoff and the deadline). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    }),
-};
+export { systemClock, type Clock } from '../clock.js';
 
 export interface Verdict {
   done: boolean;
