@@ -2,7 +2,7 @@
  * What every command gets: the three seams (ui, runner, kube), the parsed global options,
  * and the project's paths. Built once per invocation; tests build it with fakes.
  */
-import { createProcessRunner, type Runner, type Terminal } from './exec/runner.js';
+import { createProcessRunner, type Execute, type Runner, type Terminal } from './exec/runner.js';
 import type { Ui } from './ui/ui.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
@@ -59,6 +59,8 @@ export interface AppContextInit {
   /** What interactive children (shell) are given; default: this process's terminal. */
   terminal?: Terminal;
   stdinIsTTY: boolean;
+  /** How tools are started (tests run their fakes in process); default: as child processes. */
+  execute?: Execute;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -71,7 +73,9 @@ export function createAppContext(init: AppContextInit): AppContext {
       log: (line) => (options.dryRun && !options.verbose ? ui.info(line) : ui.debug(line)),
       signal: init.signal,
       env,
+      cwd,
       terminal: init.terminal,
+      execute: init.execute,
     });
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);

@@ -9,13 +9,15 @@ import { createAppContext, type GlobalOptions } from './app-context.js';
 import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
 import { maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
-import type { Runner } from './exec/runner.js';
+import type { Execute, Runner } from './exec/runner.js';
 
 export interface MainIo {
   streams?: Streams;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   runner?: Runner;
+  /** How the default runner starts tools (tests run fake tools in process); default: child processes. */
+  execute?: Execute;
   /** keystone's stdin (passed to `shell`); default: process.stdin. */
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Tests pass their own; otherwise SIGINT/SIGTERM abort it. */
@@ -68,6 +70,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       options,
       signal,
       runner: io.runner,
+      execute: io.execute,
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
       terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),

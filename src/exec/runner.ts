@@ -45,6 +45,10 @@ export interface RunnerSettings {
   env?: NodeJS.ProcessEnv;
   /** What `stdio: 'inherit'` passes through; default: this process's own stdin, stdout and stderr. */
   terminal?: Terminal;
+  /** The children's working directory; default: this process's. */
+  cwd?: string;
+  /** How children are started; default: as processes (tests run their fake tools in process). */
+  execute?: Execute;
 }
 
 /** The streams an interactive child (kubectl exec) is given. */
@@ -73,14 +77,62 @@ export function installHint(tool: string): string {
   }
 }
 
-interface ExecaFailure {
+/** How a child ended, as execa reports it (the fields the runner reads). */
+export interface Execution {
   code?: string;
   timedOut?: boolean;
   isCanceled?: boolean;
   exitCode?: number;
-  stdout?: unknown;
-  stderr?: unknown;
+  stdout?: string;
+  stderr?: string;
 }
+
+export interface ExecuteOptions {
+  input?: string;
+  /** The child's whole environment; its PATH also decides which executable `file` is. */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Set for interactive children: the streams they are given instead of pipes. */
+  terminal?: Terminal;
+}
+
+/** Starts `file` and waits for it; never throws for the child's own failure (see Execution). */
+export type Execute = (file: string, args: readonly string[], options: ExecuteOptions) => Promise<Execution>;
+
+/** The real thing: a child process through execa, argv only, never a shell. */
+export const executeProcess: Execute = async (file, args, options) => {
+  const { execa } = await import('execa');
+  const terminal = options.terminal;
+  // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
+  const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
+  const stdio = terminal ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
+  const result = await execa(file, [...args], {
+    input: options.input,
+    env: options.env,
+    extendEnv: false,
+    cwd: options.cwd,
+    reject: false,
+    timeout: options.timeoutMs,
+    forceKillAfterDelay: 3000,
+    cancelSignal: options.signal,
+    stdin: stdio[0] as 'pipe',
+    stdout: stdio[1] as 'pipe',
+    stderr: stdio[2] as 'pipe',
+    stripFinalNewline: false,
+    shell: false,
+  });
+  const failure = result as unknown as Execution;
+  return {
+    code: failure.code,
+    timedOut: failure.timedOut,
+    isCanceled: failure.isCanceled,
+    exitCode: result.exitCode,
+    stdout: typeof result.stdout === 'string' ? result.stdout : undefined,
+    stderr: typeof result.stderr === 'string' ? result.stderr : undefined,
+  };
+};
 
 export function createProcessRunner(settings: RunnerSettings): Runner {
   const toolPaths = new Map<string, string>();
@@ -95,30 +147,18 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         return { command, stdout: '', stderr: '', exitCode: 0 };
       }
       if (settings.verbose) settings.log(`$ ${command}`);
-      const { execa } = await import('execa');
       const file = toolPaths.get(tool) ?? tool;
       const timeout = options.timeoutMs ?? settings.defaultTimeoutMs;
       try {
-        const terminal = settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' };
-        // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
-        const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
-        const stdio = options.stdio === 'inherit' ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
-        const result = await execa(file, [...args], {
+        const result = await (settings.execute ?? executeProcess)(file, args, {
           input: options.input,
-          // The child's PATH also decides which executable `file` is (Node looks it up in options.env.PATH).
           env: { ...(settings.env ?? process.env), ...options.env },
-          extendEnv: false,
-          reject: false,
-          timeout,
-          forceKillAfterDelay: 3000,
-          cancelSignal: settings.signal,
-          stdin: stdio[0] as 'pipe',
-          stdout: stdio[1] as 'pipe',
-          stderr: stdio[2] as 'pipe',
-          stripFinalNewline: false,
-          shell: false,
+          cwd: settings.cwd,
+          timeoutMs: timeout,
+          signal: settings.signal,
+          terminal: options.stdio === 'inherit' ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' }) : undefined,
         });
-        const failure = result as unknown as ExecaFailure;
+        const failure = result;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
         if (failure.isCanceled) throw new InterruptedError(`interrupted while running ${tool}`);
         if (failure.timedOut) {
@@ -126,8 +166,8 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
             hint: 'raise --timeout, or run with --verbose to see where it stalls',
           });
         }
-        const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-        const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+        const stdout = result.stdout ?? '';
+        const stderr = result.stderr ?? '';
         const exitCode = result.exitCode ?? 1;
         if (exitCode !== 0 && options.reject !== false) {
           const reason = lastErrorLine(stderr) || lastErrorLine(stdout) || `exit code ${exitCode}`;
@@ -136,7 +176,7 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         return { command, stdout, stderr, exitCode };
       } catch (err) {
         if (err instanceof KeystoneError) throw err;
-        const failure = err as ExecaFailure;
+        const failure = err as Execution;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
         throw new KeystoneError(`could not run ${command}: ${(err as Error).message}`, { cause: err });
       }

@@ -10,6 +10,7 @@ import { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
+import { executeFakesInProcess } from './fake-tools.js';
 
 export { freePort, repoRoot, cliPath };
 
@@ -121,6 +122,7 @@ export async function runInProcess(args: string[], io: { env: Record<string, str
       env: io.env,
       cwd: io.cwd,
       signal: controller.signal,
+      execute: executeFakesInProcess,
     });
     const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
