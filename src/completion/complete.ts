@@ -62,7 +62,8 @@ async function inputsOf(app: AppContext, tool: string): Promise<string[]> {
 export async function completionCandidates(app: AppContext, root: Command, words: string[]): Promise<string[]> {
   const current = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
-  const visible = root.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+  // commander's own list of what --help shows, less its implicit `help` command (not in root.commands).
+  const visible = root.createHelp().visibleCommands(root).filter((c) => root.commands.includes(c));
   const rootOptions = optionsOf(root);
   const positional = before.filter((w) => !w.startsWith('-'));
   const name = positional[0];

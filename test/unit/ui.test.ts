@@ -77,4 +77,15 @@ describe('tables on a 40-column terminal', () => {
     const wide = renderTable(['A', 'B'], [['x', red('y')]]);
     expect(wide.split('\n')[1]).toBe(`x   ${red('y')}`);
   });
+  it('measure wide characters as two cells: columns line up and cut lines fit', () => {
+    const text = renderTable(['NAME', 'STATUS'], [['計算-ジョブ', 'Running'], ['lammps-run', 'Failed']]);
+    const [header, wide, narrow] = text.split('\n');
+    // '計算-ジョブ' is 6 characters but 11 cells wide: STATUS starts in the same cell on every line.
+    expect(header!.indexOf('STATUS')).toBe(11 + 3);
+    expect(narrow!.indexOf('Failed')).toBe(11 + 3);
+    expect(wide).toBe('計算-ジョブ   Running');
+    const cut = renderTable(['NAME'], [['データ'.repeat(10)]], 20).split('\n')[1]!;
+    expect(cut).toBe(`${'データ'.repeat(3)}…`); // 18 cells and the ellipsis, not 19 characters (38 cells)
+  });
+
 });
