@@ -9,6 +9,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
 import { loadKubeconfigs, selectContext } from './kubeconfig-load.js';
 import { KeystoneError } from '../errors.js';
+import { withRetries } from '../retry.js';
+import type { Clock } from '../clock.js';
 import type { KubeTarget } from './target.js';
 
 export interface KubeObject {
@@ -130,6 +132,8 @@ export interface ClientSettings {
   requestTimeoutMs?: number;
   /** Where KUBECONFIG and HOME come from; default: this process's environment. */
   env?: NodeJS.ProcessEnv;
+  /** Time for the waits between retries. */
+  clock?: Clock;
 }
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
@@ -242,16 +246,13 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     close: () => agent.destroy(),
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await requestOnce<T>(spec);
-        } catch (err) {
-          const delay = retryDelaysMs[attempt];
-          if (!retry || delay === undefined || !isRetryable(err)) throw err;
-          settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`);
-          await new Promise((r) => setTimeout(r, delay / 2 + Math.random() * delay)); // jitter spreads retries out
-        }
-      }
+      return withRetries(() => requestOnce<T>(spec), {
+        delaysMs: retryDelaysMs,
+        retryable: (err) => retry && isRetryable(err),
+        onRetry: (err) => settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
+        clock: settings.clock,
+        jitter: true,
+      });
     },
     async stream(spec: RequestSpec): Promise<ByteStream> {
       const controller = new AbortController();

@@ -5,6 +5,7 @@
  */
 import { KeystoneError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
+import { backoff } from '../retry.js';
 import { KubeApiError, KubeUnreachableError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 
 export { systemClock, type Clock } from '../clock.js';
@@ -67,7 +68,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
 
   const run = async (): Promise<void> => {
     let resourceVersion: string | undefined;
-    let backoff = 200;
+    const reconnect = backoff(200, 5000);
     while (!outcome && !stopAll.signal.aborted) {
       try {
         if (resourceVersion === undefined) {
@@ -108,7 +109,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
         await handle.done;
         stopAll.signal.removeEventListener('abort', onStop);
         if (gone) resourceVersion = undefined; // 410 Gone: relist
-        backoff = 200;
+        reconnect.reset();
       } catch (err) {
         if (stopAll.signal.aborted) return;
         lastError = err;
@@ -120,8 +121,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
           continue;
         }
         if (!transient) throw err;
-        await clock.sleep(Math.min(backoff, Math.max(0, deadline - clock.now())), stopAll.signal);
-        backoff = Math.min(backoff * 2, 5000);
+        await clock.sleep(Math.min(reconnect.next(), Math.max(0, deadline - clock.now())), stopAll.signal);
       }
     }
   };

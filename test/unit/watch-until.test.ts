@@ -36,11 +36,17 @@ describe('waitForNodesReady', () => {
   it('returns as soon as the watch shows enough Ready nodes, with progress along the way', async () => {
     for (const n of ['a', 'b', 'c']) api.create('nodes', node(n, false));
     const progress: string[] = [];
-    const waiting = waitForNodesReady(client, { expected: 3, timeoutMs: 10_000, onProgress: (p) => progress.push(p) });
-    setTimeout(() => api.setNodeReady('a', true), 20);
-    setTimeout(() => api.setNodeReady('b', true), 40);
-    setTimeout(() => api.setNodeReady('c', true), 60);
-    const nodes = await waiting;
+    // Each node becomes Ready once the previous step was reported: driven, not raced against timers.
+    const order = ['a', 'b', 'c'];
+    const nodes = await waitForNodesReady(client, {
+      expected: 3,
+      timeoutMs: 10_000,
+      onProgress: (p) => {
+        progress.push(p);
+        const next = order[progress.length - 1];
+        if (next) setImmediate(() => api.setNodeReady(next, true));
+      },
+    });
     expect(nodes.map((n) => n.ready)).toEqual([true, true, true]);
     expect(progress).toEqual(['0/3 nodes Ready', '1/3 nodes Ready', '2/3 nodes Ready', '3/3 nodes Ready']);
     // One list and one watch: no polling.
