@@ -8,8 +8,6 @@ import { KeystoneError, InterruptedError } from '../errors.js';
 import { lastErrorLine, prettyCommand } from './command-line.js';
 
 export interface RunOptions {
-  /** Text written to the child's stdin. */
-  input?: string;
   /** Deadline for the child; it is killed (SIGTERM, then SIGKILL) when it passes. */
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
@@ -40,7 +38,6 @@ export interface RunnerSettings {
   /** Where --verbose and --dry-run lines go (the ui layer's stderr writer). */
   log: (line: string) => void;
   signal?: AbortSignal;
-  defaultTimeoutMs?: number;
   /** The environment children get (and whose PATH finds the tools); default: this process's. */
   env?: NodeJS.ProcessEnv;
   /** What `stdio: 'inherit'` passes through; default: this process's own stdin, stdout and stderr. */
@@ -88,7 +85,6 @@ export interface Execution {
 }
 
 export interface ExecuteOptions {
-  input?: string;
   /** The child's whole environment; its PATH also decides which executable `file` is. */
   env: Record<string, string | undefined>;
   cwd?: string;
@@ -109,7 +105,6 @@ export const executeProcess: Execute = async (file, args, options) => {
   const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
   const stdio = terminal ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
   const result = await execa(file, [...args], {
-    input: options.input,
     env: options.env,
     extendEnv: false,
     cwd: options.cwd,
@@ -148,10 +143,9 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
       }
       if (settings.verbose) settings.log(`$ ${command}`);
       const file = toolPaths.get(tool) ?? tool;
-      const timeout = options.timeoutMs ?? settings.defaultTimeoutMs;
+      const timeout = options.timeoutMs;
       try {
         const result = await (settings.execute ?? executeProcess)(file, args, {
-          input: options.input,
           env: { ...(settings.env ?? process.env), ...options.env },
           cwd: settings.cwd,
           timeoutMs: timeout,

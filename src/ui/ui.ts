@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { loadYaml } from '../yaml-module.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface Streams {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -16,6 +17,8 @@ export interface UiSettings {
   quiet: boolean;
   verbose: boolean;
   env: NodeJS.ProcessEnv;
+  /** What step durations are measured with; default: the system clock. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export interface StepHandle {
@@ -24,7 +27,6 @@ export interface StepHandle {
   succeed(text?: string): void;
   fail(text?: string): void;
   skip(reason: string): void;
-  warn(text: string): void;
 }
 
 type Spinner = {
@@ -114,8 +116,9 @@ export class Ui {
   }
 
   step(title: string): StepHandle {
-    const started = Date.now();
-    const elapsed = () => formatDuration(Date.now() - started);
+    const clock = this.settings.clock ?? systemClock;
+    const started = clock.now();
+    const elapsed = () => formatDuration(clock.now() - started);
     const c = this.errColor;
     if (this.spinnerFactory) {
       const spinner = this.spinnerFactory({ text: title, stream: this.streams.stderr }).start();
@@ -131,7 +134,6 @@ export class Ui {
         succeed: (text) => end(c.green('✓'), `${text ?? title} ${c.dim(`(${elapsed()})`)}`),
         fail: (text) => end(c.red('✗'), text ? `${title}: ${text}` : title),
         skip: (reason) => end(c.dim('-'), `${title} ${c.dim(`(skipped: ${reason})`)}`),
-        warn: (text) => end(c.yellow('!'), `${title}: ${text}`),
       };
     }
     // Plain mode: one line per event, no animation; repeated progress text is not reprinted.
@@ -146,7 +148,6 @@ export class Ui {
       succeed: (text) => this.info(`${c.green('✓')} ${text ?? title} (${elapsed()})`),
       fail: (text) => this.writeErr(`${c.red('✗')} ${text ? `${title}: ${text}` : title}`),
       skip: (reason) => this.info(`${c.dim('-')} ${title} (skipped: ${reason})`),
-      warn: (text) => this.writeErr(`${c.yellow('!')} ${title}: ${text}`),
     };
   }
 
