@@ -94,8 +94,9 @@ describe('waitForNodesReady', () => {
     let now = 0;
     const clock: Clock = {
       now: () => now,
+      // Time passes only once the wait has listed the nodes and opened its watch: driven, not raced.
       sleep: async (ms) => {
-        await new Promise((r) => setTimeout(r, 5));
+        while (!api.requests.some((r) => r.query.includes('watch=1'))) await new Promise((r) => setTimeout(r, 1));
         now += ms;
       },
     };
