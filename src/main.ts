@@ -3,11 +3,11 @@
  * 130 interrupted. Errors print one line and a hint; stack traces only with --verbose.
  */
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
 import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
-import { maskSecrets, Ui, type Streams } from './ui/ui.js';
+import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 
@@ -82,12 +82,23 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       await app.close();
     }
   });
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (text) => streams.stdout.write(text),
-    writeErr: (text) => streams.stderr.write(text),
-  });
-  for (const sub of program.commands) sub.exitOverride();
+  // Every command, nested ones included (commander copies the output settings into a subcommand
+  // when it is created, so setting them on the program alone leaves `pods --help` on process.stdout):
+  // help, usage errors and their width and colour follow the given streams and env.
+  const hasColors = (stream: Streams['stdout']) => colorLevel(env, Boolean(stream.isTTY)) > 0;
+  const output = {
+    writeOut: (text: string) => streams.stdout.write(text),
+    writeErr: (text: string) => streams.stderr.write(text),
+    getOutHelpWidth: () => (streams.stdout.isTTY && streams.stdout.columns) || 80, // 80: commander's own width when not a terminal
+    getErrHelpWidth: () => (streams.stderr.isTTY && streams.stderr.columns) || 80,
+    getOutHasColors: () => hasColors(streams.stdout),
+    getErrHasColors: () => hasColors(streams.stderr),
+  };
+  const configure = (command: Command) => {
+    command.exitOverride().configureOutput(output);
+    for (const sub of command.commands) configure(sub);
+  };
+  configure(program);
 
   try {
     if (argv.length === 0) {

@@ -103,20 +103,20 @@ describe('help', () => {
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {
-      const r = await execa(process.execPath, [cliPath, command, '--help'], { reject: false });
+      const r = await h.run([command, '--help']); // in process: the help must reach main's streams, not process.stdout
       expect(r.exitCode, command).toBe(0);
       expect(r.stdout, command).toMatch(new RegExp(`^Usage: keystone ${command}`));
       expect(r.stdout.split('\n')[2]?.length, command).toBeGreaterThan(10);
       expect(r.stdout, command).toContain('Options:');
       expect((r.stdout.match(/^\s+\$ keystone /gm) ?? []).length, command).toBeGreaterThanOrEqual(2);
     }
-    const top = await execa(process.execPath, [cliPath, '--help']);
+    const top = await execa(process.execPath, [cliPath, '--help']); // and through the real launcher
     for (const command of commands) expect(top.stdout).toContain(`  ${command}`);
     expect(top.stdout).not.toContain('__complete');
   });
 
   it('shows option defaults', async () => {
-    const r = await execa(process.execPath, [cliPath, 'pods', '--help']);
+    const r = await h.run(['pods', '--help']);
     expect(r.stdout).toMatch(/-o, --output <format>\s+output format \(choices: "table", "wide", "json",\s+"yaml", default: "table"\)/);
   });
 
@@ -124,6 +124,10 @@ describe('help', () => {
     const r = await execa(process.execPath, [cliPath, 'restrat'], { reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('(Did you mean restart?)');
+    // A subcommand's usage error goes to the given stderr too (nested ones included).
+    const nested = await h.run(['jobs', 'clean', '--olderr-than', '7d']);
+    expect(nested.exitCode).toBe(2);
+    expect(nested.stderr).toContain("error: unknown option '--olderr-than'");
   });
 });
 
