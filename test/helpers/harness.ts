@@ -38,15 +38,17 @@ export async function createHarness(options: HarnessOptions = {}) {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
     async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty } = {}): Promise<RunOutcome> {
+      // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
+      if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
       return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
-    async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunOutcome> {
+    async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
       const result = await execa(process.execPath, [cliPath, ...args], {
         env: { ...env, ...extra.env },
         extendEnv: false,
         reject: false,
-        cwd: project,
+        cwd: extra.cwd ?? project,
         timeout: extra.timeoutMs ?? 30_000,
         stdin: 'ignore',
       });
