@@ -2,7 +2,7 @@
  * What every command gets: the three seams (ui, runner, kube), the parsed global options,
  * and the project's paths. Built once per invocation; tests build it with fakes.
  */
-import { createProcessRunner, type Runner } from './exec/runner.js';
+import { createProcessRunner, type Execute, type Runner, type Terminal } from './exec/runner.js';
 import type { Ui } from './ui/ui.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
@@ -30,6 +30,8 @@ export interface AppContext {
   cwd: string;
   options: GlobalOptions;
   signal: AbortSignal;
+  /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
+  stdinIsTTY: boolean;
   paths: ProjectPaths;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
@@ -60,6 +62,11 @@ export interface AppContextInit {
   options: GlobalOptions;
   signal: AbortSignal;
   runner?: Runner;
+  /** What interactive children (shell) are given; default: this process's terminal. */
+  terminal?: Terminal;
+  stdinIsTTY: boolean;
+  /** How tools are started (tests run their fakes in process); default: as child processes. */
+  execute?: Execute;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -71,6 +78,10 @@ export function createAppContext(init: AppContextInit): AppContext {
       dryRun: Boolean(options.dryRun),
       log: (line) => (options.dryRun && !options.verbose ? ui.info(line) : ui.debug(line)),
       signal: init.signal,
+      env,
+      cwd,
+      terminal: init.terminal,
+      execute: init.execute,
     });
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
@@ -86,6 +97,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     cwd,
     options,
     signal: init.signal,
+    stdinIsTTY: init.stdinIsTTY,
     paths,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
@@ -111,6 +123,7 @@ export function createAppContext(init: AppContextInit): AppContext {
             // No single API request waits longer than 30 s, nor longer than --timeout.
             requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
             deadline: () => deadline,
+            env,
           }),
         );
         clients.set(key, client);

@@ -202,7 +202,7 @@ Examples:
           const { shell } = await import('./commands/shell.js');
           return shell(app, args[0] as string, (args[1] as string[] | undefined) ?? [], {
             container: opts.container as string | undefined,
-            stdinIsTTY: Boolean(process.stdin.isTTY),
+            stdinIsTTY: app.stdinIsTTY,
           });
         }),
       ),

@@ -3,19 +3,23 @@
  * 130 interrupted. Errors print one line and a hint; stack traces only with --verbose.
  */
 import { readFileSync } from 'node:fs';
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
 import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
-import { maskSecrets, Ui, type Streams } from './ui/ui.js';
+import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
-import type { Runner } from './exec/runner.js';
+import type { Execute, Runner } from './exec/runner.js';
 
 export interface MainIo {
   streams?: Streams;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   runner?: Runner;
+  /** How the default runner starts tools (tests run fake tools in process); default: child processes. */
+  execute?: Execute;
+  /** keystone's stdin (passed to `shell`); default: process.stdin. */
+  stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Tests pass their own; otherwise SIGINT/SIGTERM abort it. */
   signal?: AbortSignal;
 }
@@ -59,7 +63,18 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
     ui.stdoutClosed = stdoutClosed;
-    const app = createAppContext({ ui, env, cwd: io.cwd ?? process.cwd(), options, signal, runner: io.runner });
+    const app = createAppContext({
+      ui,
+      env,
+      cwd: io.cwd ?? process.cwd(),
+      options,
+      signal,
+      runner: io.runner,
+      execute: io.execute,
+      // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
+      terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
+      stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
+    });
     try {
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;
@@ -67,12 +82,23 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       await app.close();
     }
   });
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (text) => streams.stdout.write(text),
-    writeErr: (text) => streams.stderr.write(text),
-  });
-  for (const sub of program.commands) sub.exitOverride();
+  // Every command, nested ones included (commander copies the output settings into a subcommand
+  // when it is created, so setting them on the program alone leaves `pods --help` on process.stdout):
+  // help, usage errors and their width and colour follow the given streams and env.
+  const hasColors = (stream: Streams['stdout']) => colorLevel(env, Boolean(stream.isTTY)) > 0;
+  const output = {
+    writeOut: (text: string) => streams.stdout.write(text),
+    writeErr: (text: string) => streams.stderr.write(text),
+    getOutHelpWidth: () => (streams.stdout.isTTY && streams.stdout.columns) || 80, // 80: commander's own width when not a terminal
+    getErrHelpWidth: () => (streams.stderr.isTTY && streams.stderr.columns) || 80,
+    getOutHasColors: () => hasColors(streams.stdout),
+    getErrHasColors: () => hasColors(streams.stderr),
+  };
+  const configure = (command: Command) => {
+    command.exitOverride().configureOutput(output);
+    for (const sub of command.commands) configure(sub);
+  };
+  configure(program);
 
   try {
     if (argv.length === 0) {
@@ -138,7 +164,7 @@ function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
   if (ui.settings.verbose) {
     if (err instanceof KeystoneError && err.details) ui.writeErr(maskSecrets(err.details.trimEnd()));
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-    if (cause instanceof Error && cause.stack) ui.writeErr(ui.color.dim(maskSecrets(cause.stack)));
+    if (cause instanceof Error && cause.stack) ui.writeErr(ui.errColor.dim(maskSecrets(cause.stack)));
   }
 }
 

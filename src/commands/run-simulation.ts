@@ -69,7 +69,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
 
   let configMap: Awaited<ReturnType<typeof stageInConfigMap>> | undefined;
   // On the local cluster the pod writes ./data through a hostPath: it runs as the directory's owner.
-  const runAs = target.local ? runAsForLocalCluster(currentIdentity()) : undefined;
+  const runAs = target.local ? runAsForLocalCluster(currentIdentity(app.env)) : undefined;
   if (target.local) {
     try {
       await stageOnHost(input, hostRunDir, sweep);
@@ -132,7 +132,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   }
 
   app.ui.announceInterrupt = false;
-  const c = app.ui.color;
+  const c = app.ui.errColor; // for messages on stderr
   const localImages = await localImageNames(app.paths.composeFile);
   let outcome;
   try {

@@ -94,7 +94,8 @@ export async function completionOutput(app: AppContext, root: Command, words: st
 export async function complete(app: AppContext, root: Command, words: string[]): Promise<Completion> {
   const current = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
-  const visible = (cmd: Command) => cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
+  // commander's own list of what --help shows, less its implicit `help` command (not in cmd.commands).
+  const visible = (cmd: Command) => cmd.createHelp().visibleCommands(cmd).filter((c) => cmd.commands.includes(c));
   // Walk the words as commander would: option values are not arguments (`--context lab status`).
   let command: Command | undefined;
   let sub: Command | undefined;

@@ -1,3 +1,5 @@
+import { stripVTControlCharacters } from 'node:util';
+
 /** Renders argv as a command a user can paste into a POSIX shell (display only, never executed). */
 export function prettyCommand(tool: string, args: readonly string[]): string {
   return [tool, ...args].map(quoteArg).join(' ');
@@ -8,12 +10,6 @@ function quoteArg(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
-
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '');
-}
 
 /**
  * The line of a tool's output that says what went wrong.
@@ -22,7 +18,7 @@ export function stripAnsi(text: string): string {
  * (the cause) is preferred. Docker prints "Error response from daemon: ...".
  */
 export function lastErrorLine(output: string): string {
-  const lines = stripAnsi(output)
+  const lines = stripVTControlCharacters(output)
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '');

@@ -8,8 +8,6 @@ import { KeystoneError, InterruptedError } from '../errors.js';
 import { lastErrorLine, prettyCommand } from './command-line.js';
 
 export interface RunOptions {
-  /** Text written to the child's stdin. */
-  input?: string;
   /** Deadline for the child; it is killed (SIGTERM, then SIGKILL) when it passes. */
   timeoutMs?: number;
   env?: Record<string, string | undefined>;
@@ -40,7 +38,21 @@ export interface RunnerSettings {
   /** Where --verbose and --dry-run lines go (the ui layer's stderr writer). */
   log: (line: string) => void;
   signal?: AbortSignal;
-  defaultTimeoutMs?: number;
+  /** The environment children get (and whose PATH finds the tools); default: this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** What `stdio: 'inherit'` passes through; default: this process's own stdin, stdout and stderr. */
+  terminal?: Terminal;
+  /** The children's working directory; default: this process's. */
+  cwd?: string;
+  /** How children are started; default: as processes (tests run their fake tools in process). */
+  execute?: Execute;
+}
+
+/** The streams an interactive child (kubectl exec) is given. */
+export interface Terminal {
+  stdin: NodeJS.ReadableStream | 'inherit' | 'ignore';
+  stdout: NodeJS.WritableStream | 'inherit';
+  stderr: NodeJS.WritableStream | 'inherit';
 }
 
 export class ToolMissingError extends KeystoneError {
@@ -62,14 +74,60 @@ export function installHint(tool: string): string {
   }
 }
 
-interface ExecaFailure {
+/** How a child ended, as execa reports it (the fields the runner reads). */
+export interface Execution {
   code?: string;
   timedOut?: boolean;
   isCanceled?: boolean;
   exitCode?: number;
-  stdout?: unknown;
-  stderr?: unknown;
+  stdout?: string;
+  stderr?: string;
 }
+
+export interface ExecuteOptions {
+  /** The child's whole environment; its PATH also decides which executable `file` is. */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Set for interactive children: the streams they are given instead of pipes. */
+  terminal?: Terminal;
+}
+
+/** Starts `file` and waits for it; never throws for the child's own failure (see Execution). */
+export type Execute = (file: string, args: readonly string[], options: ExecuteOptions) => Promise<Execution>;
+
+/** The real thing: a child process through execa, argv only, never a shell. */
+export const executeProcess: Execute = async (file, args, options) => {
+  const { execa } = await import('execa');
+  const terminal = options.terminal;
+  // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
+  const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
+  const stdio = terminal ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
+  const result = await execa(file, [...args], {
+    env: options.env,
+    extendEnv: false,
+    cwd: options.cwd,
+    reject: false,
+    timeout: options.timeoutMs,
+    forceKillAfterDelay: 3000,
+    cancelSignal: options.signal,
+    stdin: stdio[0] as 'pipe',
+    stdout: stdio[1] as 'pipe',
+    stderr: stdio[2] as 'pipe',
+    stripFinalNewline: false,
+    shell: false,
+  });
+  const failure = result as unknown as Execution;
+  return {
+    code: failure.code,
+    timedOut: failure.timedOut,
+    isCanceled: failure.isCanceled,
+    exitCode: result.exitCode,
+    stdout: typeof result.stdout === 'string' ? result.stdout : undefined,
+    stderr: typeof result.stderr === 'string' ? result.stderr : undefined,
+  };
+};
 
 export function createProcessRunner(settings: RunnerSettings): Runner {
   const toolPaths = new Map<string, string>();
@@ -84,23 +142,17 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         return { command, stdout: '', stderr: '', exitCode: 0 };
       }
       if (settings.verbose) settings.log(`$ ${command}`);
-      const { execa } = await import('execa');
       const file = toolPaths.get(tool) ?? tool;
-      const timeout = options.timeoutMs ?? settings.defaultTimeoutMs;
+      const timeout = options.timeoutMs;
       try {
-        const result = await execa(file, [...args], {
-          input: options.input,
-          env: options.env,
-          extendEnv: true,
-          reject: false,
-          timeout,
-          forceKillAfterDelay: 3000,
-          cancelSignal: settings.signal,
-          stdio: options.stdio === 'inherit' ? 'inherit' : 'pipe',
-          stripFinalNewline: false,
-          shell: false,
+        const result = await (settings.execute ?? executeProcess)(file, args, {
+          env: { ...(settings.env ?? process.env), ...options.env },
+          cwd: settings.cwd,
+          timeoutMs: timeout,
+          signal: settings.signal,
+          terminal: options.stdio === 'inherit' ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' }) : undefined,
         });
-        const failure = result as unknown as ExecaFailure;
+        const failure = result;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
         if (failure.isCanceled) throw new InterruptedError(`interrupted while running ${tool}`);
         if (failure.timedOut) {
@@ -108,8 +160,8 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
             hint: 'raise --timeout, or run with --verbose to see where it stalls',
           });
         }
-        const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-        const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+        const stdout = result.stdout ?? '';
+        const stderr = result.stderr ?? '';
         const exitCode = result.exitCode ?? 1;
         if (exitCode !== 0 && options.reject !== false) {
           const reason = lastErrorLine(stderr) || lastErrorLine(stdout) || `exit code ${exitCode}`;
@@ -118,7 +170,7 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         return { command, stdout, stderr, exitCode };
       } catch (err) {
         if (err instanceof KeystoneError) throw err;
-        const failure = err as ExecaFailure;
+        const failure = err as Execution;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
         throw new KeystoneError(`could not run ${command}: ${(err as Error).message}`, { cause: err });
       }

@@ -10,6 +10,8 @@ import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
 import { KeystoneError } from '../errors.js';
+import { withRetries } from '../retry.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { KubeTarget } from './target.js';
 
 export interface KubeObject {
@@ -135,6 +137,10 @@ export interface ClientSettings {
    * pause crosses it. Read at each request, so a command can set it after the client exists.
    */
   deadline?: () => { at: number; label: string } | undefined;
+  /** Where KUBECONFIG and HOME come from; default: this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Time for the waits between retries. */
+  clock?: Clock;
 }
 
 /** The command's deadline passed while waiting for the API: exit 1, saying which limit it was. */
@@ -143,7 +149,7 @@ export class KubeDeadlineError extends KeystoneError {}
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
   // so keystone sees the same contexts kubectl does; see kubeconfig-load.ts.
-  const files = kubeconfigFiles(target.kubeconfigPath, process.env);
+  const files = kubeconfigFiles(target.kubeconfigPath, settings.env ?? process.env);
   const merged = await loadKubeconfigs(files, { explicit: Boolean(target.kubeconfigPath) });
   const selected = selectContext(merged, target.context, {
     repair: target.local
@@ -301,19 +307,19 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
     close: () => agent.destroy(),
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await requestOnce<T>(spec);
-        } catch (err) {
-          const delay = retryDelaysMs[attempt];
-          if (!retry || delay === undefined || !isRetryable(err)) throw err;
-          const pause = delay / 2 + Math.random() * delay; // jitter spreads retries out
+      const clock = settings.clock ?? systemClock;
+      return withRetries(() => requestOnce<T>(spec), {
+        delaysMs: retryDelaysMs,
+        retryable: (err) => retry && isRetryable(err),
+        // No retry pause crosses the command's deadline.
+        tooLate: (waitMs) => {
           const deadline = settings.deadline?.();
-          if (deadline && Date.now() + pause >= deadline.at) throw err; // no retry past the deadline
-          settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`);
-          await new Promise((r) => setTimeout(r, pause));
-        }
-      }
+          return deadline !== undefined && clock.now() + waitMs >= deadline.at;
+        },
+        onRetry: (err) => settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
+        clock,
+        jitter: true,
+      });
     },
     async stream(spec: RequestSpec): Promise<ByteStream> {
       const controller = new AbortController();

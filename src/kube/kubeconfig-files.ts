@@ -14,7 +14,7 @@ import { delimiter, join } from 'node:path';
 export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.ProcessEnv): string[] {
   if (explicit) return [explicit];
   const listed = [...new Set((env.KUBECONFIG ?? '').split(delimiter).filter(Boolean))];
-  return listed.length ? listed : [join(homedir(), '.kube', 'config')];
+  return listed.length ? listed : [join(env.HOME || homedir(), '.kube', 'config')];
 }
 
 /**

@@ -4,31 +4,11 @@
  * and a 410 Gone (resourceVersion too old) makes it relist. Every wait has a deadline.
  */
 import { KeystoneError } from '../errors.js';
+import { systemClock, type Clock } from '../clock.js';
+import { backoff } from '../retry.js';
 import { KubeApiError, KubeUnreachableError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 
-export interface Clock {
-  now(): number;
-  /** Resolves after ms (used only for reconnect backoff and the deadline). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  // The abort listener goes when the timer fires: a retry loop sleeps on the same signal many
-  // times, and listeners left behind pile up (MaxListenersExceededWarning after 10).
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export { systemClock, type Clock } from '../clock.js';
 
 export interface Verdict {
   done: boolean;
@@ -101,7 +81,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
 
   const run = async (): Promise<void> => {
     let resourceVersion: string | undefined;
-    let backoff = 200;
+    const reconnect = backoff(200, 5000);
     while (!outcome && !stopAll.signal.aborted) {
       try {
         if (resourceVersion === undefined) {
@@ -144,7 +124,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
         await handle.done;
         stopAll.signal.removeEventListener('abort', onStop);
         if (gone) resourceVersion = undefined; // 410 Gone: relist
-        backoff = 200;
+        reconnect.reset();
       } catch (err) {
         if (stopAll.signal.aborted) return;
         lastError = err;
@@ -160,8 +140,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
           lost = true;
           options.onConnection?.({ state: 'lost', error: err as Error });
         }
-        await clock.sleep(Math.min(backoff, Math.max(0, deadline - clock.now())), stopAll.signal);
-        backoff = Math.min(backoff * 2, 5000);
+        await clock.sleep(Math.min(reconnect.next(), Math.max(0, deadline - clock.now())), stopAll.signal);
       }
     }
   };

@@ -27,6 +27,5 @@ export class LineSplitter {
 
 /** Keeps tabs and colour escapes (ESC); replaces the other C0 controls and DEL, and a trailing CR. */
 export function sanitize(line: string): string {
-  // eslint-disable-next-line no-control-regex
   return line.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]/g, '\ufffd');
 }

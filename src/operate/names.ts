@@ -22,6 +22,5 @@ export function requireObjectName(name: string, what: string): string {
 
 /** A name as it can be shown on one line without the terminal interpreting it. */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return JSON.stringify(text).slice(1, -1).replace(/[\u0000-\u001f\u007f]/g, '?');
 }

@@ -26,7 +26,6 @@ function isInside(child: string, parent: string): boolean {
 
 export function checkInputText(raw: string): void {
   if (raw === '') throw new UsageError('the input is empty', 'name a file or directory, e.g. `keystone run-simulation lammps in.lj`');
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(raw)) throw new UsageError(`input name "${printable(raw)}" contains control characters (a newline?)`, 'rename the file');
   if (raw.includes('\ufffd')) throw new UsageError(`input name "${printable(raw)}" is not valid UTF-8`, 'rename the file to a UTF-8 name');
 }

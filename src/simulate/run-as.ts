@@ -32,8 +32,9 @@ export interface ProcessIdentity {
   env: NodeJS.ProcessEnv;
 }
 
-export function currentIdentity(): ProcessIdentity {
-  return { uid: process.getuid?.(), gid: process.getgid?.(), env: process.env };
+/** This process's uid/gid, with the environment keystone was given (SUDO_UID/SUDO_GID). */
+export function currentIdentity(env: NodeJS.ProcessEnv): ProcessIdentity {
+  return { uid: process.getuid?.(), gid: process.getgid?.(), env };
 }
 
 const parseId = (text: string | undefined): number | undefined => (text !== undefined && /^\d{1,10}$/.test(text) ? Number(text) : undefined);

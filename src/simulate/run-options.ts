@@ -83,7 +83,6 @@ export function parseSweeps(flags: readonly string[]): Sweep | undefined {
     if (!envName.test(name)) throw new UsageError(`--sweep "${printable(flag)}" is not NAME=v1,v2,...`, 'for example --sweep TEMP=1.0,1.5,2.0');
     const values = flag.slice(eq + 1).split(',');
     if (values.some((v) => v === '')) throw new UsageError(`--sweep ${name} has an empty value`, 'separate values with commas, no empty ones');
-    // eslint-disable-next-line no-control-regex
     if (values.some((v) => /[\u0000-\u001f]/.test(v))) throw new UsageError(`--sweep ${name} has a value with control characters`);
     return { name, values };
   });

@@ -10,7 +10,7 @@ export function printRunLine(app: AppContext, prefix: string | undefined, text: 
 /** The callbacks of followRun that print to the user. */
 export function runPrinter(app: AppContext, runId: string): Pick<FollowRunOptions, 'onState' | 'onLine' | 'onNotice'> {
   return {
-    onState: (text) => app.ui.info(app.ui.color.dim(`[${runId}] ${text}`)),
+    onState: (text) => app.ui.info(app.ui.errColor.dim(`[${runId}] ${text}`)),
     onLine: (prefix, text) => printRunLine(app, prefix, text),
     onNotice: (text) => app.ui.debug(text),
   };

@@ -17,7 +17,7 @@ export const releaseBaseEnv = 'KEYSTONE_K3D_RELEASE_URL';
 /** keystone's own directory: its k3d, its locks. */
 export function keystoneHome(env: NodeJS.ProcessEnv): string {
   if (env.KEYSTONE_HOME) return env.KEYSTONE_HOME;
-  const dataHome = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  const dataHome = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
   return join(dataHome, 'keystone');
 }
 

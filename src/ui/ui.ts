@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { loadYaml } from '../yaml-module.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface Streams {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -16,6 +17,8 @@ export interface UiSettings {
   quiet: boolean;
   verbose: boolean;
   env: NodeJS.ProcessEnv;
+  /** What step durations are measured with; default: the system clock. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 export interface StepHandle {
@@ -24,7 +27,6 @@ export interface StepHandle {
   succeed(text?: string): void;
   fail(text?: string): void;
   skip(reason: string): void;
-  warn(text: string): void;
 }
 
 type Spinner = {
@@ -36,7 +38,10 @@ type Spinner = {
 type SpinnerFactory = (options: { text: string; stream: Writable }) => Spinner;
 
 export class Ui {
+  /** Colours for data written to stdout: on only when stdout itself is a terminal (`keystone pods > file` has none). */
   readonly color: ChalkInstance;
+  /** Colours for messages on stderr: on only when stderr is a terminal. */
+  readonly errColor: ChalkInstance;
   readonly interactive: boolean;
   private spinnerFactory: SpinnerFactory | undefined;
   private activeSpinner: Spinner | undefined;
@@ -52,7 +57,9 @@ export class Ui {
     const env = settings.env;
     this.interactive =
       Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
-    this.color = new Chalk({ level: colorLevel(env, Boolean(streams.stderr.isTTY)) });
+    // Each stream's own: stderr on a terminal and stdout redirected to a file is the common case.
+    this.color = new Chalk({ level: colorLevel(env, Boolean(streams.stdout.isTTY)) });
+    this.errColor = new Chalk({ level: colorLevel(env, Boolean(streams.stderr.isTTY)) });
   }
 
   /** Loads the spinner library only when it will be used (it costs start-up time). */
@@ -88,16 +95,16 @@ export class Ui {
   }
 
   warn(message: string): void {
-    this.writeErr(`${this.color.yellow('warning:')} ${message}`);
+    this.writeErr(`${this.errColor.yellow('warning:')} ${message}`);
   }
 
   debug(message: string): void {
-    if (this.settings.verbose) this.writeErr(this.color.dim(maskSecrets(message)));
+    if (this.settings.verbose) this.writeErr(this.errColor.dim(maskSecrets(message)));
   }
 
   error(message: string, hint?: string): void {
-    this.writeErr(`${this.color.red('error:')} ${message}`);
-    if (hint) this.writeErr(`${this.color.cyan('hint:')} ${hint}`);
+    this.writeErr(`${this.errColor.red('error:')} ${message}`);
+    if (hint) this.writeErr(`${this.errColor.cyan('hint:')} ${hint}`);
   }
 
   /** Writes to stderr, pausing a running spinner so lines do not interleave with it. */
@@ -109,9 +116,10 @@ export class Ui {
   }
 
   step(title: string): StepHandle {
-    const started = Date.now();
-    const elapsed = () => formatDuration(Date.now() - started);
-    const c = this.color;
+    const clock = this.settings.clock ?? systemClock;
+    const started = clock.now();
+    const elapsed = () => formatDuration(clock.now() - started);
+    const c = this.errColor;
     if (this.spinnerFactory) {
       const spinner = this.spinnerFactory({ text: title, stream: this.streams.stderr }).start();
       this.activeSpinner = spinner;
@@ -126,7 +134,6 @@ export class Ui {
         succeed: (text) => end(c.green('✓'), `${text ?? title} ${c.dim(`(${elapsed()})`)}`),
         fail: (text) => end(c.red('✗'), text ? `${title}: ${text}` : title),
         skip: (reason) => end(c.dim('-'), `${title} ${c.dim(`(skipped: ${reason})`)}`),
-        warn: (text) => end(c.yellow('!'), `${title}: ${text}`),
       };
     }
     // Plain mode: one line per event, no animation; repeated progress text is not reprinted.
@@ -141,7 +148,6 @@ export class Ui {
       succeed: (text) => this.info(`${c.green('✓')} ${text ?? title} (${elapsed()})`),
       fail: (text) => this.writeErr(`${c.red('✗')} ${text ? `${title}: ${text}` : title}`),
       skip: (reason) => this.info(`${c.dim('-')} ${title} (skipped: ${reason})`),
-      warn: (text) => this.writeErr(`${c.yellow('!')} ${title}: ${text}`),
     };
   }
 
@@ -156,7 +162,7 @@ export function isTruthy(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
 }
 
-/** NO_COLOR (https://no-color.org) wins, then FORCE_COLOR, then whether stderr is a terminal. */
+/** NO_COLOR (https://no-color.org) wins, then FORCE_COLOR, then whether the stream is a terminal. */
 export function colorLevel(env: NodeJS.ProcessEnv, isTTY: boolean): 0 | 1 | 2 | 3 {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
   if (env.FORCE_COLOR !== undefined) {

@@ -23,13 +23,51 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => h?.cleanup());
 
-/** Every key a zod schema can produce, as dotted paths ("stack.deployments[].name" → "name"). */
-function fieldNames(schema: z.ZodType): string[] {
-  const def = (schema as unknown as { def: { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType } }).def;
-  if (def.type === 'object') return Object.entries(def.shape!).flatMap(([k, v]) => [k, ...fieldNames(v)]);
-  if (def.type === 'array') return fieldNames(def.element!);
-  if (def.innerType) return fieldNames(def.innerType);
-  return [];
+type ZodDef = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; entries?: Record<string, string> };
+const defOf = (schema: z.ZodType) => (schema as unknown as { def: ZodDef }).def;
+
+/** Every field a zod schema can produce, as dotted paths ("stack.deployments.name"), with its enum values if it is one. */
+function schemaFields(schema: z.ZodType, prefix = '', out = new Map<string, { enum?: string[] }>()): Map<string, { enum?: string[] }> {
+  const def = defOf(schema);
+  if (def.type === 'object') {
+    for (const [key, value] of Object.entries(def.shape!)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      let inner = value;
+      while (defOf(inner).innerType) inner = defOf(inner).innerType!;
+      out.set(path, defOf(inner).type === 'enum' ? { enum: Object.values(defOf(inner).entries!) } : {});
+      schemaFields(value, path, out);
+    }
+  } else if (def.type === 'array') schemaFields(def.element!, prefix, out);
+  else if (def.innerType) schemaFields(def.innerType, prefix, out);
+  return out;
+}
+
+/**
+ * The fields docs/output.md documents for one command: its table's first column (`a.b`, `c[]`,
+ * several per row), the fields a type written as `{x, y?, z[]}` lists, and every prefix of those;
+ * with the values of a type written as `` `v1` \| `v2` ``.
+ */
+function documentedFields(doc: string, command: string): Map<string, { enum?: string[] }> {
+  const section = doc.split(/^## /m).find((s) => s.startsWith(`\`keystone ${command} -o json\``));
+  if (!section) throw new Error(`docs/output.md has no section for ${command}`);
+  const fields = new Map<string, { enum?: string[] }>();
+  const add = (path: string, info: { enum?: string[] } = {}) => {
+    const parts = path.replace(/\[\]/g, '').replace(/\?$/, '').split('.');
+    for (let i = 1; i < parts.length; i++) if (!fields.has(parts.slice(0, i).join('.'))) fields.set(parts.slice(0, i).join('.'), {});
+    fields.set(parts.join('.'), info);
+  };
+  for (const line of section.split('\n').filter((l) => l.startsWith('| `'))) {
+    const [names = '', type = ''] = line.split(/(?<!\\)\|/).slice(1).map((c) => c.trim());
+    const alternatives = type.split(/\s*\\\|\s*/);
+    const values = alternatives.every((a) => /^`[^`]+`$/.test(a)) ? alternatives.map((a) => a.slice(1, -1)) : undefined;
+    const braces = /^`?\{([^}]*)\}`?$/.exec(type)?.[1];
+    for (const name of names.match(/`[^`]+`/g) ?? []) {
+      const path = name.slice(1, -1);
+      add(path, values ? { enum: values } : {});
+      for (const sub of braces?.split(',').map((x) => x.trim()).filter(Boolean) ?? []) add(`${path.replace(/\[\]$/, '')}.${sub}`);
+    }
+  }
+  return fields;
 }
 
 describe('machine output', () => {
@@ -48,10 +86,14 @@ describe('machine output', () => {
     });
   }
 
-  it('docs/output.md names every field of every schema', () => {
+  it('docs/output.md documents exactly the fields of each schema (and the values of each enum)', () => {
     const doc = readFileSync(join(repoRoot, 'docs', 'output.md'), 'utf8');
     for (const [command, schema] of Object.entries(outputSchemas)) {
-      for (const field of fieldNames(schema)) expect(doc, `${command}: ${field}`).toContain(field);
+      const inSchema = schemaFields(schema);
+      const inDoc = documentedFields(doc, command);
+      expect([...inDoc.keys()].sort(), command).toEqual([...inSchema.keys()].sort());
+      for (const [field, { enum: values }] of inDoc) if (values && inSchema.get(field)?.enum) expect(values.sort(), `${command}: ${field}`).toEqual(inSchema.get(field)!.enum!.sort());
+      for (const [field, { enum: values }] of inSchema) if (values) expect(inDoc.get(field)?.enum?.sort(), `${command}: ${field} lists its values`).toEqual(values.sort());
     }
   });
 });
@@ -61,20 +103,20 @@ describe('help', () => {
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {
-      const r = await execa(process.execPath, [cliPath, command, '--help'], { reject: false });
+      const r = await h.run([command, '--help']); // in process: the help must reach main's streams, not process.stdout
       expect(r.exitCode, command).toBe(0);
       expect(r.stdout, command).toMatch(new RegExp(`^Usage: keystone ${command}`));
       expect(r.stdout.split('\n')[2]?.length, command).toBeGreaterThan(10);
       expect(r.stdout, command).toContain('Options:');
       expect((r.stdout.match(/^\s+\$ keystone /gm) ?? []).length, command).toBeGreaterThanOrEqual(2);
     }
-    const top = await execa(process.execPath, [cliPath, '--help']);
+    const top = await execa(process.execPath, [cliPath, '--help']); // and through the real launcher
     for (const command of commands) expect(top.stdout).toContain(`  ${command}`);
     expect(top.stdout).not.toContain('__complete');
   });
 
   it('shows option defaults', async () => {
-    const r = await execa(process.execPath, [cliPath, 'pods', '--help']);
+    const r = await h.run(['pods', '--help']);
     expect(r.stdout).toMatch(/-o, --output <format>\s+output format \(choices: "table", "wide", "json",\s+"yaml", default: "table"\)/);
   });
 
@@ -82,6 +124,10 @@ describe('help', () => {
     const r = await execa(process.execPath, [cliPath, 'restrat'], { reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('(Did you mean restart?)');
+    // A subcommand's usage error goes to the given stderr too (nested ones included).
+    const nested = await h.run(['jobs', 'clean', '--olderr-than', '7d']);
+    expect(nested.exitCode).toBe(2);
+    expect(nested.stderr).toContain("error: unknown option '--olderr-than'");
   });
 });
 
@@ -219,11 +265,30 @@ describe('modes', () => {
     expect(failing.stderr).toContain('error: no deployment "nope"');
   });
 
-  it('NO_COLOR means no escape codes; FORCE_COLOR brings them back', async () => {
-    const plain = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '1' } });
-    expect(plain.stderr).not.toMatch(/\u001b\[/);
+  it('NO_COLOR means no escape codes even on a terminal; FORCE_COLOR brings them back when piped', async () => {
+    const terminal = { stderr: true };
+    const coloured = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '' }, tty: terminal });
+    expect(coloured.stderr).toMatch(/\u001b\[31merror:/); // a terminal gets colour ...
+    const plain = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '1' }, tty: terminal });
+    expect(plain.stderr).toContain('error: no deployment "nope"');
+    expect(plain.stderr).not.toMatch(/\u001b\[/); // ... unless NO_COLOR says otherwise
     const forced = await h.run(['scale', 'nope', '1'], { env: { NO_COLOR: '', FORCE_COLOR: '1' } });
     expect(forced.stderr).toMatch(/\u001b\[31merror:/);
+  });
+
+  it('colour is decided per stream: data redirected to a file has none while stderr is a terminal', async () => {
+    const env = { NO_COLOR: '' };
+    for (const command of [['doctor'], ['logs', 'celery-worker']]) { // check marks; pod prefixes
+      const toFile = await h.run(command, { env, tty: { stderr: true } });
+      expect(toFile.stdout, command.join(' ')).not.toBe('');
+      expect(toFile.stdout, command.join(' ')).not.toMatch(/\u001b\[/);
+      const onTerminal = await h.run(command, { env, tty: { stdout: true, stderr: true } });
+      expect(onTerminal.stdout, command.join(' ')).toMatch(/\u001b\[3\dm/);
+    }
+    const messages = await h.run(['scale', 'nope', '1'], { env, tty: { stdout: false, stderr: true } });
+    expect(messages.stderr).toMatch(/\u001b\[31merror:/);
+    const messagesPiped = await h.run(['scale', 'nope', '1'], { env, tty: { stdout: true, stderr: false } });
+    expect(messagesPiped.stderr).not.toMatch(/\u001b\[/);
   });
 
   it('setup ends with what was done, the addresses to use, and what to try next', async () => {

@@ -93,7 +93,7 @@ describe('logs', () => {
     const pods = podsOf('celery-worker');
     expect(pods).toHaveLength(12);
     for (const pod of pods) for (let i = 0; i < 3000; i++) h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'x'.repeat(100)}`);
-    const r = await h.run(['logs', 'celery-worker']);
+    const r = await h.runProcess(['logs', 'celery-worker']); // a real process and pipe: the exit waits for the drain
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => / \d+ x{100}$/.test(l));
     expect(lines).toHaveLength(12 * 3000);
@@ -225,9 +225,23 @@ describe('scale', () => {
     let r = await h.run(['scale', 'celery-worker', '0']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(podsOf('celery-worker')).toHaveLength(0);
-    r = await h.run(['scale', 'celery-worker', '3']);
+    // The test drives the rollout rather than racing it: the new pods wait until keystone is
+    // watching the deployment, so it reports the rollout in progress before it completes.
+    h.cluster.podStartDelayMs = 600_000;
+    const watchesBefore = h.api.requests.length;
+    const scaling = h.run(['scale', 'celery-worker', '3']);
+    await until(
+      () =>
+        h.api.get('deployments', 'keystone', 'celery-worker')?.status?.updatedReplicas === 3 &&
+        h.api.requests.slice(watchesBefore).some((q: { path: string; query: string }) => q.path.endsWith('/deployments') && q.query.includes('watch')),
+      'keystone to watch the deployment while its pods wait',
+    );
+    expect(podsOf('celery-worker').every((p) => p.status.phase === 'Pending')).toBe(true);
+    h.cluster.podStartDelayMs = 20;
+    for (const retryPulls of h.api.imageListeners as Array<(images: string[]) => void>) retryPulls([]); // the kubelet's retry starts the held pods now
+    r = await scaling;
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/celery-worker [0-3]\/3 ready/);
+    expect(r.stderr).toMatch(/celery-worker 0\/3 ready/);
     expect(r.stderr).toContain('celery-worker scaled to 3 (3/3 ready)');
     expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(3);
   });

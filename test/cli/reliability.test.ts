@@ -199,7 +199,9 @@ describe('process', () => {
   it('two setups at once: the second waits, then says who holds the lock; a stale lock is taken over', async () => {
     h = await createHarness({ state: { k3d: { createDelayMs: 15_000 } } });
     const first = h.spawn(['setup']);
-    for (let i = 0; i < 200 && !(await h.calls('k3d')).some((c) => c[2] === 'create'); i++) await sleep(25);
+    // Until the first holds the lock and is inside k3d create (a process start can take seconds under load).
+    for (let i = 0; i < 1000 && !(await h.calls('k3d')).some((c) => c[2] === 'create'); i++) await sleep(25);
+    expect((await h.calls('k3d')).some((c) => c[2] === 'create')).toBe(true);
     const second = await h.run(['setup']);
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('Waiting for `keystone setup` (pid');
@@ -214,7 +216,7 @@ describe('process', () => {
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(existsSync(join(locks, 'keystone-cluster.lock'))).toBe(false); // released at the end
-  });
+  }, 60_000);
 
   it('a run past its --timeout is stopped by the cluster and exits 124', async () => {
     h = await ready();

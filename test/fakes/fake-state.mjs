@@ -1,13 +1,24 @@
 // Shared state of the fake executables: one JSON file in $KEYSTONE_FAKE_DIR that tests
 // arrange before running the CLI and inspect afterwards, plus a log of every call's argv.
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { join } from 'node:path';
 
+/**
+ * The process a fake runs as: the real one when it runs as an executable, or the one the tests'
+ * in-process runner (test/helpers/fake-tools.ts) gives it. A `killed` one has been stopped (its
+ * deadline passed): it changes nothing any more.
+ */
+// One store per process even if this module is loaded twice (by vitest and by Node's own loader).
+export const fakeProcess = (globalThis[Symbol.for('keystone.fakeProcess')] ??= new AsyncLocalStorage());
+const proc = () => fakeProcess.getStore() ?? process;
+const killed = () => Boolean(fakeProcess.getStore()?.killed);
+
 export const fakeDir = () => {
-  const dir = process.env.KEYSTONE_FAKE_DIR;
+  const dir = proc().env.KEYSTONE_FAKE_DIR;
   if (!dir) {
-    process.stderr.write('fake tool: KEYSTONE_FAKE_DIR is not set\n');
-    process.exit(99);
+    proc().stderr.write('fake tool: KEYSTONE_FAKE_DIR is not set\n');
+    proc().exit(99);
   }
   return dir;
 };
@@ -18,19 +29,24 @@ export function loadState() {
 }
 
 export function saveState(state) {
+  if (killed()) proc().exit(137);
   writeFileSync(join(fakeDir(), 'state.json'), JSON.stringify(state, null, 2));
 }
 
 export function logCall(tool, argv) {
-  appendFileSync(join(fakeDir(), 'calls.jsonl'), `${JSON.stringify({ tool, argv, env: { KUBECONFIG: process.env.KUBECONFIG } })}\n`);
+  appendFileSync(join(fakeDir(), 'calls.jsonl'), `${JSON.stringify({ tool, argv, env: { KUBECONFIG: proc().env.KUBECONFIG } })}\n`);
 }
 
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+export const sleep = async (ms) => {
+  await new Promise((r) => setTimeout(r, ms));
+  if (killed()) proc().exit(137); // a killed process does not wake up
+};
 
 /** Talks to the fake API server the way a cluster's own components would. */
 export async function apiCall(method, path, body) {
-  const base = process.env.KEYSTONE_FAKE_API;
+  const base = proc().env.KEYSTONE_FAKE_API;
   if (!base) return undefined;
+  if (killed()) proc().exit(137);
   const res = await fetch(base + path, {
     method,
     headers: body ? { 'Content-Type': 'application/json' } : {},

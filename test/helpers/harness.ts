@@ -1,10 +1,16 @@
-// A sandbox for running the built CLI as a user would (see test/fakes/sandbox.mjs), with helpers
-// to run it, signal it, and read what the fake tools recorded.
+// A sandbox for running keystone as a user would (see test/fakes/sandbox.mjs), with helpers to
+// run it, signal it, and read what the fake tools recorded. `run` calls main() in this process
+// with the sandbox's environment, directory and captured streams (the fake k3d/docker/kubectl
+// still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
+// process, for what only a process has: signals, exit, pipes.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
+import { main } from '../../src/main.js';
+import { executeFakesInProcess } from './fake-tools.js';
 
 export { freePort, repoRoot, cliPath };
 
@@ -30,7 +36,14 @@ export async function createHarness(options: HarnessOptions = {}) {
   const { env, project, fake } = sandbox;
   const harness = {
     ...sandbox,
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+    /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty } = {}): Promise<RunOutcome> {
+      // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
+      if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty });
+    },
+    /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
+    async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
       const result = await execa(process.execPath, [cliPath, ...args], {
         env: { ...env, ...extra.env },
         extendEnv: false,
@@ -66,6 +79,62 @@ export async function createHarness(options: HarnessOptions = {}) {
   };
   return harness;
 }
+
+/** Which of the output streams look like a terminal (isTTY, 80 columns); by default neither, as when piped. */
+export interface Tty {
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+/** A stream that keeps what is written to it: a pipe, or with isTTY set, a terminal. */
+export class CapturedStream extends Writable {
+  isTTY?: boolean;
+  columns?: number;
+  private chunks: string[] = [];
+  constructor(tty = false) {
+    super();
+    if (tty) {
+      this.isTTY = true;
+      this.columns = 80;
+    }
+  }
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.chunks.push(String(chunk));
+    done();
+  }
+  get text(): string {
+    return this.chunks.join('');
+  }
+}
+
+/**
+ * main() in this process with the given environment and directory; the deadline aborts the
+ * command as Ctrl-C would, and the outcome says so (exit 130 and "timed out" on stderr).
+ */
+export async function runInProcess(args: string[], io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty }): Promise<RunOutcome> {
+  const stdout = new CapturedStream(io.tty?.stdout);
+  const stderr = new CapturedStream(io.tty?.stderr);
+  const controller = new AbortController();
+  const timeoutMs = io.timeoutMs ?? 30_000;
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  try {
+    const exitCode = await main(args, {
+      streams: { stdout, stderr },
+      stdin: Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+      env: io.env,
+      cwd: io.cwd,
+      signal: controller.signal,
+      execute: executeFakesInProcess,
+    });
+    const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
+    // As execa hands a child's output over: without the final newline.
+    return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
