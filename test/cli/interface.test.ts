@@ -293,7 +293,7 @@ describe('modes', () => {
 
   it('setup ends with what was done, the addresses to use, and what to try next', async () => {
     const r = await h.run(['setup']);
-    expect(r.stderr).toMatch(/Setup complete: \d+ steps done, 1 already satisfied \(cluster keystone-cluster\)/);
+    expect(r.stderr).toMatch(/Setup complete: \d+ steps done, 2 already satisfied \(cluster keystone-cluster, kubeconfig context k3d-keystone-cluster\)/);
     expect(r.stderr).toContain(`ingress    http://localhost:${h.ports[0]}  https://localhost:${h.ports[1]}`);
     expect(r.stderr).toContain(`redis      localhost:${h.ports[2]}  (password: kubectl --context k3d-keystone-cluster -n keystone get secret redis-auth`);
     expect(r.stderr).toContain(`registry   localhost:${h.ports[3]} from this machine, k3d-keystone-registry:${h.ports[3]} inside the cluster`);

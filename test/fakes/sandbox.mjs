@@ -14,16 +14,25 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '
 export const cliPath = join(repoRoot, 'bin', 'keystone.js');
 const fakesDir = join(repoRoot, 'test', 'fakes');
 
-/** A port nothing listens on right now. */
-export function freePort() {
+/** Whether something on this machine listens on 127.0.0.1:port right now. */
+function portFree(port) {
   return new Promise((resolvePort) => {
     const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
+    server.once('error', () => resolvePort(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
   });
+}
+
+/**
+ * A port nothing listens on right now, below Linux's ephemeral range (32768–60999): servers that
+ * listen on port 0 (the fake API servers of tests running alongside) are given ports from that
+ * range, and one of them taking a sandbox's "free" host port made setup's port check fail at random.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await portFree(port)) return port;
+  }
 }
 
 /**
