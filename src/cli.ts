@@ -255,6 +255,7 @@ Examples:
       .option('--image <image>', 'run with this image instead of the template\'s')
       .option('--sweep <NAME=v1,v2,...>', 'parameter sweep: one run per combination, values in $NAME (repeatable)', collect)
       .option('--parallel <n>', 'with --sweep: at most n runs at once')
+      .option('--progress <mode>', 'progress from the code\'s output: auto (a bar on a terminal, a line per 10% otherwise), bar, plain, json (one JSON object per line on stderr), none')
       .action(
         action(async (app, args, opts) => {
           const { runSimulation } = await import('./commands/run-simulation.js');

@@ -75,4 +75,17 @@ export const doctorSchema = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), hint: z.string().optional() })),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema } as const;
+/** `run-simulation --progress json`: one event per line on stderr (src/simulate/progress.ts). */
+export const progressEventSchema = z.strictObject({
+  event: z.literal('progress'),
+  runId: z.string(),
+  index: z.number().int().optional(),
+  current: z.number(),
+  total: z.number().optional(),
+  percent: z.number().optional(),
+  overallPercent: z.number().optional(),
+  etaSeconds: z.number().int().optional(),
+  elapsedSeconds: z.number().int(),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema } as const;

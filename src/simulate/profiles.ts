@@ -4,6 +4,7 @@ import { relative } from 'node:path';
 import { z } from 'zod';
 import { KeystoneError } from '../errors.js';
 import { parseYamlDocument, positionOfPath } from '../cluster/yaml-positions.js';
+import { progressSchema } from './progress.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
@@ -28,6 +29,8 @@ export const profileSchema = z.strictObject({
   input: z.enum(['file', 'directory']),
   command: commandSchema,
   examples: z.array(z.string()).optional(),
+  /** How to read the run's progress from its output (src/simulate/progress.ts). */
+  progress: progressSchema.optional(),
 });
 
 export const profilesFileSchema = z.strictObject({
