@@ -331,6 +331,22 @@ Examples:
       ),
     ['keystone jobs clean --older-than 7d', 'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run'],
   );
+  // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
+  examples(
+    jobs
+      .command('plot')
+      .argument('<run-id>', 'the run (see `keystone jobs`)')
+      .description('plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index')
+      .option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal')
+      .option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)')
+      .action(
+        action(async (app, args, opts) => {
+          const { jobsPlot } = await import('./commands/jobs-plot.js');
+          await jobsPlot(app, args[0] as string, { out: opts.out as string | undefined, series: opts.series as string | undefined });
+        }),
+      ),
+    ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
+  );
 
   examples(
     program
