@@ -170,6 +170,23 @@ Examples:
     ['keystone pods', 'keystone pods -o wide'],
   );
 
+  // keystone events (issue 17): the namespace's events as kubectl events shows them.
+  examples(
+    program
+      .command('events')
+      .description('the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .option('-f, --follow', 'keep watching and print events as they come (Ctrl-C stops)')
+      .option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)')
+      .action(
+        action(async (app, _args, opts) => {
+          const { events } = await import('./commands/events.js');
+          return events(app, { output: opts.output as string, follow: Boolean(opts.follow), for: opts.for as string | undefined });
+        }),
+      ),
+    ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
+  );
+
   examples(
     program
       .command('logs')

@@ -88,4 +88,18 @@ export const progressEventSchema = z.strictObject({
   elapsedSeconds: z.number().int(),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema } as const;
+/** `keystone events -o json` (src/operate/events.ts). */
+export const eventsSchema = z.array(
+  z.strictObject({
+    type: z.string(),
+    reason: z.string(),
+    object: z.strictObject({ kind: z.string(), name: z.string() }),
+    message: z.string(),
+    count: z.number().int(),
+    firstSeen: z.string().optional(),
+    lastSeen: z.string().optional(),
+    source: z.string().optional(),
+  }),
+);
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema } as const;
