@@ -33,6 +33,7 @@ export const statusSchema = z.strictObject({
     .nullable(),
   healthy: z.boolean(),
   verdict: z.string(),
+  warning: z.string().optional(),
 });
 
 export const podsSchema = z.array(
@@ -48,6 +49,7 @@ export const podsSchema = z.array(
     ip: z.string().optional(),
     healthy: z.boolean(),
     message: z.string().optional(),
+    warning: z.string().optional(),
   }),
 );
 

@@ -63,4 +63,31 @@ describe('events', () => {
     const followed = out.trim().split('\n').slice(1).map((l) => JSON.parse(l));
     expect(followed.find((e: any) => e.reason === 'Unhealthy')).toMatchObject({ type: 'Warning', count: 1, object: { name: 'later' } });
   });
+
+  it('pods shows the latest warning of an unhealthy pod in one line (and in -o json); healthy pods have none', async () => {
+    h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
+    const victim = h.api.objects('pods').find((p: any) => p.metadata.name.startsWith('celery-worker-'));
+    h.api.remove('pods', 'keystone', victim.metadata.name);
+    await until(() => h.api.objects('events').some((e: any) => e.reason === 'BackOff'), 'a crash loop\'s BackOff event');
+    const table = await h.run(['pods']);
+    expect(table.exitCode, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/\ncelery-worker-\S+: Warning BackOff, \d+s ago: Back-off restarting failed container worker in pod celery-worker-\S+_keystone\(uid-\d+\)\n?$/);
+    const json = JSON.parse((await h.run(['pods', '-o', 'json'])).stdout);
+    const crashing = json.filter((p: any) => p.status === 'CrashLoopBackOff');
+    expect(crashing).toHaveLength(1);
+    expect(crashing[0].warning).toMatch(/^BackOff, \d+s ago: Back-off restarting failed container worker/);
+    expect(json.filter((p: any) => p.healthy).every((p: any) => p.warning === undefined)).toBe(true);
+  });
+
+  it('status names the latest warning of an unhealthy object in one line (text and JSON)', async () => {
+    h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
+    const victim = h.api.objects('pods').find((p: any) => p.metadata.name.startsWith('celery-worker-'));
+    h.api.remove('pods', 'keystone', victim.metadata.name);
+    await until(() => h.api.objects('events').some((e: any) => e.reason === 'BackOff'), 'a crash loop\'s BackOff event');
+    const text = await h.run(['status']);
+    expect(text.stdout).toMatch(/\nLatest warning: Pod\/celery-worker-\S+: BackOff, \d+s ago: Back-off restarting failed container worker/);
+    const json = JSON.parse((await h.run(['status', '-o', 'json'])).stdout);
+    expect(json.healthy).toBe(false);
+    expect(json.warning).toMatch(/^Pod\/celery-worker-\S+: BackOff/);
+  });
 });

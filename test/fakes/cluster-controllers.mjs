@@ -64,6 +64,11 @@ export function attachControllers(api, options = {}) {
      * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number | null, reason?: string, lineDelayMs?: number, runMs?: number }}
      */
     program: (pod) => ({ lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`], exitCode: 0 }),
+    /**
+     * Records a core/v1 Event about an object as a component would (set below).
+     * @type {(obj: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => void}
+     */
+    recordEvent: () => undefined,
   };
 
   const isPullable = (image) => !unpullable.has(normalizeImage(image).replace(/:[^:/]+$/, ''));
