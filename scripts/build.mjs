@@ -24,5 +24,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // Some bundled CommonJS packages call require(); ESM output needs it defined.
   banner: { js: "import { createRequire as __keystoneCreateRequire } from 'node:module'; const require = __keystoneCreateRequire(import.meta.url);" },
+  // resvg (PNG for `jobs plot`) is a native addon picked per platform at run time: not bundled.
+  external: ['@resvg/resvg-js'],
   logLevel: 'warning',
 });

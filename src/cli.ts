@@ -170,6 +170,23 @@ Examples:
     ['keystone pods', 'keystone pods -o wide'],
   );
 
+  // keystone events (issue 17): the namespace's events as kubectl events shows them.
+  examples(
+    program
+      .command('events')
+      .description('the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .option('-f, --follow', 'keep watching and print events as they come (Ctrl-C stops)')
+      .option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)')
+      .action(
+        action(async (app, _args, opts) => {
+          const { events } = await import('./commands/events.js');
+          return events(app, { output: opts.output as string, follow: Boolean(opts.follow), for: opts.for as string | undefined });
+        }),
+      ),
+    ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
+  );
+
   examples(
     program
       .command('logs')
@@ -255,6 +272,7 @@ Examples:
       .option('--image <image>', 'run with this image instead of the template\'s')
       .option('--sweep <NAME=v1,v2,...>', 'parameter sweep: one run per combination, values in $NAME (repeatable)', collect)
       .option('--parallel <n>', 'with --sweep: at most n runs at once')
+      .option('--progress <mode>', 'progress from the code\'s output: auto (a bar on a terminal, a line per 10% otherwise), bar, plain, json (one JSON object per line on stderr), none')
       .action(
         action(async (app, args, opts) => {
           const { runSimulation } = await import('./commands/run-simulation.js');
@@ -329,6 +347,22 @@ Examples:
         ),
       ),
     ['keystone jobs clean --older-than 7d', 'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run'],
+  );
+  // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
+  examples(
+    jobs
+      .command('plot')
+      .argument('<run-id>', 'the run (see `keystone jobs`)')
+      .description('plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index')
+      .option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal')
+      .option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)')
+      .action(
+        action(async (app, args, opts) => {
+          const { jobsPlot } = await import('./commands/jobs-plot.js');
+          await jobsPlot(app, args[0] as string, { out: opts.out as string | undefined, series: opts.series as string | undefined });
+        }),
+      ),
+    ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
   );
 
   examples(

@@ -10,6 +10,10 @@ higher-degree function ("Degree of output Function must be same as mesh degree",
 cpp/dolfinx/io/xdmf_function.cpp at v0.9.0), so for DEGREE >= 2 the file holds the solution
 interpolated to degree 1; the printed errors are those of the degree-DEGREE solution.
 
+Progress: the script prints "progress K/N" lines (K of N stages done), the convention keystone's
+fenicsx profile reads to show a percent and an ETA while a run is followed (profiles.yaml,
+progress). A script of your own can print the same lines, e.g. once per time step.
+
 Parameters (environment variables, e.g. from `keystone run-simulation ... --sweep N=16,32,64`):
     N       cells per side (default 32)
     DEGREE  polynomial degree (default 1)
@@ -32,6 +36,7 @@ def say(text: str) -> None:
         print(text, flush=True)
 
 
+STAGES = 4
 say(f"N={n} degree={degree}: building the mesh and the function space")
 domain = mesh.create_unit_square(MPI.COMM_WORLD, n, n, mesh.CellType.triangle)
 V = fem.functionspace(domain, ("Lagrange", degree))
@@ -52,9 +57,11 @@ f = fem.Constant(domain, default_scalar_type(-6))
 a = ufl.dot(ufl.grad(u), ufl.grad(v)) * ufl.dx
 L = f * v * ufl.dx
 
+say(f"progress 1/{STAGES}")
 say(f"solving ({V.dofmap.index_map.size_global} dofs)")
 problem = LinearProblem(a, L, bcs=[bc], petsc_options={"ksp_type": "preonly", "pc_type": "lu"})
 uh = problem.solve()
+say(f"progress 2/{STAGES}")
 
 # Errors against the exact solution, interpolated into a higher-degree space.
 V2 = fem.functionspace(domain, ("Lagrange", degree + 2))
@@ -68,6 +75,7 @@ if domain.comm.rank == 0:
     print(f"N={n} degree={degree} dofs={V.dofmap.index_map.size_global}")
     print(f"L2 error: {error_l2:.3e}")
     print(f"max error at nodes: {error_max:.3e}", flush=True)
+say(f"progress 3/{STAGES}")
 
 # XDMF holds functions at the mesh's (geometry) degree only.
 mesh_degree = domain.geometry.cmap.degree
@@ -81,3 +89,4 @@ with io.XDMFFile(domain.comm, "poisson.xdmf", "w") as xdmf:
     xdmf.write_mesh(domain)
     xdmf.write_function(u_out)
 say("solution written to poisson.xdmf" + ("" if u_out is uh else f" (interpolated to degree {mesh_degree})"))
+say(f"progress {STAGES}/{STAGES}")

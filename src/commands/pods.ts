@@ -3,6 +3,7 @@ import type { AppContext } from '../app-context.js';
 import { listPods, stackNamespace } from '../operate/stack-objects.js';
 import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary.js';
 import { renderTable } from '../ui/table.js';
+import { latestWarnings, summarizeEvent, warningLine, type EventObject } from '../operate/events.js';
 
 export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
   app.boundByTimeout();
@@ -10,6 +11,15 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
   const client = await app.kube(app.target(clusterName));
   const now = Date.now();
   const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => a.name.localeCompare(b.name));
+  // The latest Warning event about each unhealthy pod: why, in the cluster's own words.
+  if (summaries.some((s) => !s.healthy)) {
+    const events = (await client.list<EventObject>(`/api/v1/namespaces/${stackNamespace}/events`)).items.map(summarizeEvent);
+    const latest = latestWarnings(events);
+    for (const s of summaries) {
+      const w = !s.healthy ? latest.get(`Pod/${s.name}`) : undefined;
+      if (w) s.warning = warningLine(w, now);
+    }
+  }
   if (output === 'json' || output === 'yaml') {
     await app.ui.document(summaries, output);
     return summaries;
@@ -31,5 +41,7 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
     ...(wide ? [s.ip ?? '<none>', s.message ?? ''] : []),
   ]);
   app.ui.data(renderTable(headers, rows, app.ui.columns));
+  const warned = summaries.filter((s) => s.warning);
+  if (warned.length) app.ui.data(['', ...warned.map((s) => `${s.name}: ${c.yellow('Warning')} ${s.warning}`)].join('\n'));
   return summaries;
 }

@@ -20,6 +20,7 @@ import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-bu
 import { followRun } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
 import { outputOnAnnotation } from '../simulate/runs.js';
+import { createProgressDisplay, parseProgressMode } from '../simulate/progress-display.js';
 
 export interface RunFlags {
   detach?: boolean;
@@ -32,6 +33,7 @@ export interface RunFlags {
   timeout?: string;
   sweep?: string[];
   parallel?: string;
+  progress?: string;
 }
 
 export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
@@ -49,6 +51,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const parallel = flags.parallel !== undefined ? parseParallel(flags.parallel) : undefined;
   if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
   if (flags.detach && flags.cancelOnInterrupt) throw new UsageError('--cancel-on-interrupt does nothing with --detach (keystone returns at once)', 'drop one of them; cancel a detached run with `keystone jobs cancel <run-id>`');
+  const progressMode = parseProgressMode(flags.progress);
   const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: app.paths.dataDir, cwd: app.cwd });
 
   const clusterName = await app.clusterName();
@@ -134,6 +137,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   app.ui.announceInterrupt = false;
   const c = app.ui.errColor; // for messages on stderr
   const localImages = await localImageNames(app.paths.composeFile);
+  const progress = await createProgressDisplay(app, profile.progress, { runId, mode: progressMode, input, extraArgs, indexes: sweep?.combinations.length });
   let outcome;
   try {
     outcome = await followRun(client, created, {
@@ -143,15 +147,17 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
       signal: app.signal,
       localImages,
       timeoutMs: Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000),
-      ...runPrinter(app, runId),
+      ...runPrinter(app, runId, progress),
     });
   } catch (err) {
+    progress?.end();
     if (err instanceof KeystoneError && err.message.startsWith('the run cannot start')) {
       await deleteRun(client, ns, name);
       throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
     }
     throw err;
   }
+  progress?.end();
 
   if (outcome.state === 'Detached') {
     if (flags.cancelOnInterrupt) {

@@ -11,6 +11,7 @@ import { stackNamespace } from '../operate/stack-objects.js';
 import type { JobObject } from '../simulate/job-builder.js';
 import { summarizeRun } from '../simulate/runs.js';
 import { renderTable } from '../ui/table.js';
+import { unhealthyWarning } from '../operate/unhealthy-warning.js';
 
 export interface StatusReport {
   context: string;
@@ -27,6 +28,8 @@ export interface StatusReport {
   healthy: boolean;
   /** One line: what is wrong, or that all is well. */
   verdict: string;
+  /** The latest Warning event about an unhealthy pod or volume, in one line. */
+  warning?: string;
 }
 
 export interface StackReport {
@@ -118,6 +121,10 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
   const expected = target.local ? config.servers + config.agents : Math.max(report.nodes.length, 1);
   report.verdict = verdict(report, expected);
   report.healthy = report.verdict === healthyVerdict;
+  if (!report.healthy && report.api.reachable) {
+    const warning = await unhealthyWarning(await app.kube(target)).catch(() => undefined);
+    if (warning) report.warning = warning;
+  }
   return report;
 }
 
@@ -168,6 +175,7 @@ export function renderStatus(report: StatusReport, columns?: number): string {
   }
   lines.push('');
   lines.push(report.verdict);
+  if (report.warning) lines.push(`Latest warning: ${report.warning}`);
   return lines.join('\n');
 }
 

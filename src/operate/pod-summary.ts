@@ -14,6 +14,8 @@ export interface PodSummary {
   ip: string | undefined;
   healthy: boolean;
   message?: string;
+  /** The latest Warning event about an unhealthy pod, in one line (set by `keystone pods`). */
+  warning?: string;
 }
 
 export function summarizePod(pod: PodObject, now = Date.now()): PodSummary {

@@ -33,6 +33,7 @@ export const statusSchema = z.strictObject({
     .nullable(),
   healthy: z.boolean(),
   verdict: z.string(),
+  warning: z.string().optional(),
 });
 
 export const podsSchema = z.array(
@@ -48,6 +49,7 @@ export const podsSchema = z.array(
     ip: z.string().optional(),
     healthy: z.boolean(),
     message: z.string().optional(),
+    warning: z.string().optional(),
   }),
 );
 
@@ -75,4 +77,31 @@ export const doctorSchema = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), hint: z.string().optional() })),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema } as const;
+/** `run-simulation --progress json`: one event per line on stderr (src/simulate/progress.ts). */
+export const progressEventSchema = z.strictObject({
+  event: z.literal('progress'),
+  runId: z.string(),
+  index: z.number().int().optional(),
+  current: z.number(),
+  total: z.number().optional(),
+  percent: z.number().optional(),
+  overallPercent: z.number().optional(),
+  etaSeconds: z.number().int().optional(),
+  elapsedSeconds: z.number().int(),
+});
+
+/** `keystone events -o json` (src/operate/events.ts). */
+export const eventsSchema = z.array(
+  z.strictObject({
+    type: z.string(),
+    reason: z.string(),
+    object: z.strictObject({ kind: z.string(), name: z.string() }),
+    message: z.string(),
+    count: z.number().int(),
+    firstSeen: z.string().optional(),
+    lastSeen: z.string().optional(),
+    source: z.string().optional(),
+  }),
+);
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema } as const;

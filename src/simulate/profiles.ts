@@ -4,6 +4,8 @@ import { relative } from 'node:path';
 import { z } from 'zod';
 import { KeystoneError } from '../errors.js';
 import { parseYamlDocument, positionOfPath } from '../cluster/yaml-positions.js';
+import { progressSchema } from './progress.js';
+import { seriesReaders } from '../plot/series.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
@@ -28,6 +30,16 @@ export const profileSchema = z.strictObject({
   input: z.enum(['file', 'directory']),
   command: commandSchema,
   examples: z.array(z.string()).optional(),
+  /** How to read the run's progress from its output (src/simulate/progress.ts). */
+  progress: progressSchema.optional(),
+  /** What `keystone jobs plot` draws from the run's log (src/plot/series.ts). */
+  plot: z
+    .strictObject({
+      series: z.enum(seriesReaders),
+      /** The log file the code writes in its run directory, read when the pods are gone. */
+      logFile: z.string().regex(/^[^/]+$/, 'a file name in the run directory').optional(),
+    })
+    .optional(),
 });
 
 export const profilesFileSchema = z.strictObject({

@@ -64,6 +64,11 @@ export function attachControllers(api, options = {}) {
      * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number | null, reason?: string, lineDelayMs?: number, runMs?: number }}
      */
     program: (pod) => ({ lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`], exitCode: 0 }),
+    /**
+     * Records a core/v1 Event about an object as a component would (set below).
+     * @type {(obj: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => void}
+     */
+    recordEvent: () => undefined,
   };
 
   const isPullable = (image) => !unpullable.has(normalizeImage(image).replace(/:[^:/]+$/, ''));
@@ -282,6 +287,7 @@ export function attachControllers(api, options = {}) {
           ? `0/${total} nodes are available: ${total} Insufficient memory. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
           : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
       api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+      recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
       return;
     }
     const node = nodes[nextNode++ % nodes.length];
@@ -296,8 +302,42 @@ export function attachControllers(api, options = {}) {
       spec: { ...pod.spec, nodeName: node.metadata.name },
       status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } })) },
     });
+    recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node.metadata.name}`, 'default-scheduler');
     api.later(controls.podStartDelayMs, () => startContainers(ns, name));
   }
+
+  /**
+   * Records a core/v1 Event as the components' event recorders do (client-go tools/record:
+   * EventCorrelator/eventLogger): the same source, object, type, reason and message again
+   * updates the existing Event's count and lastTimestamp instead of creating another.
+   */
+  function recordEvent(obj, type, reason, message, component, host) {
+    const ns = obj.metadata.namespace;
+    const involved = { kind: obj.kind ?? 'Pod', namespace: ns, name: obj.metadata.name, uid: obj.metadata.uid, apiVersion: obj.apiVersion ?? 'v1', resourceVersion: obj.metadata.resourceVersion };
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const same = api
+      .objects('events')
+      .find((e) => e.metadata.namespace === ns && e.involvedObject.uid === involved.uid && e.reason === reason && e.message === message && e.type === type && e.source?.component === component);
+    if (same) {
+      api.update('events', { ...same, count: (same.count ?? 1) + 1, lastTimestamp: now });
+      return;
+    }
+    api.create('events', {
+      metadata: { name: `${obj.metadata.name}.${(Date.now() * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`, namespace: ns },
+      involvedObject: involved,
+      reason,
+      message,
+      source: { component, ...(host ? { host } : {}) },
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      type,
+      eventTime: null,
+      reportingComponent: component,
+      reportingInstance: host ?? '',
+    });
+  }
+  controls.recordEvent = recordEvent;
 
   function startContainers(ns, name) {
     const pod = api.get('pods', ns, name);
@@ -322,6 +362,14 @@ export function attachControllers(api, options = {}) {
       return { name: c.name, image: c.image, imageID: `${image}@sha256:${shortHash(image)}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } };
     });
     const allReady = statuses.every((s) => s.ready);
+    // The kubelet's events for each container (pkg/kubelet/events/event.go reasons).
+    for (const st of statuses) {
+      const w = st.state.waiting;
+      if (!w) recordEvent(pod, 'Normal', 'Started', `Started container ${st.name}`, 'kubelet', pod.spec.nodeName);
+      else if (w.reason === 'ErrImagePull' || w.reason === 'ErrImageNeverPull') recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${st.image}": ${w.message}`, 'kubelet', pod.spec.nodeName);
+      else if (w.reason === 'ImagePullBackOff') recordEvent(pod, 'Normal', 'BackOff', `Back-off pulling image "${st.image}"`, 'kubelet', pod.spec.nodeName);
+      else if (w.reason === 'CrashLoopBackOff') recordEvent(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${st.name} in pod ${name}_${ns}(${pod.metadata.uid})`, 'kubelet', pod.spec.nodeName);
+    }
     api.update('pods', {
       ...pod,
       status: {

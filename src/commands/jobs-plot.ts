@@ -1,0 +1,83 @@
+/**
+ * `keystone jobs plot <run-id> [--out FILE.svg|.png] [--series NAME,...]`: the run's convergence
+ * (OpenFOAM residuals) or thermodynamics (LAMMPS thermo) from its log, as a picture or, without
+ * --out, as a small chart in the terminal. A sweep gives one line per index on the same axes.
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { extname, join, relative } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { KeystoneError, UsageError } from '../errors.js';
+import { stackNamespace } from '../operate/stack-objects.js';
+import { followLogs } from '../operate/follow-logs.js';
+import { printable } from '../operate/names.js';
+import { listRuns } from '../simulate/runs.js';
+import { runIdPattern } from '../simulate/run-id.js';
+import { labels } from '../simulate/job-builder.js';
+import { podIndex } from '../simulate/follow-run.js';
+import { loadProfiles } from '../simulate/profiles.js';
+import type { PodObject } from '../stack/rollout.js';
+import { chartOf } from '../plot/series.js';
+import { renderPng, renderSvg } from '../plot/svg-chart.js';
+import { renderTerminal } from '../plot/terminal-chart.js';
+
+export async function jobsPlot(app: AppContext, id: string, o: { out?: string; series?: string }): Promise<void> {
+  if (!runIdPattern.test(id)) throw new UsageError(`"${printable(id)}" is not a run id`, 'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them');
+  const format = o.out === undefined ? 'terminal' : extname(o.out).toLowerCase();
+  if (format !== 'terminal' && format !== '.svg' && format !== '.png') {
+    throw new UsageError(`--out ${printable(o.out!)}: the picture must be a .svg or .png file`, 'e.g. --out residuals.svg');
+  }
+  const only = o.series?.split(',').map((s) => s.trim()).filter(Boolean);
+  const profiles = await loadProfiles(app.paths.profiles, app.cwd);
+  const client = await app.kube(app.target(await app.clusterName()));
+  const run = (await listRuns(client, stackNamespace)).find((r) => r.runId === id);
+  if (!run) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });
+  const plot = profiles[run.tool]?.plot;
+  if (!plot) throw new KeystoneError(`runs of ${run.tool} have nothing to plot`, { hint: `the ${run.tool} profile in k8s/simulations/profiles.yaml has no "plot" (lammps and openfoam have)` });
+
+  const logs = await podLogs(app, id, Boolean(run.sweep));
+  if (logs.size === 0 && plot.logFile && run.outputDir && existsSync(run.outputDir)) {
+    const indexes = run.sweep ? [...Array(run.sweep.total).keys()] : [undefined];
+    for (const i of indexes) {
+      const file = join(run.outputDir, i === undefined ? '' : String(i), plot.logFile);
+      if (existsSync(file)) logs.set(i, await readFile(file, 'utf8'));
+    }
+  }
+  if (logs.size === 0) throw new KeystoneError(`run ${id} has no log left to plot`, { hint: `its pods are gone${plot.logFile ? ` and ${plot.logFile} is not in ${run.outputDir ?? 'its run directory'}` : ''}` });
+
+  const chart = chartOf(plot.series, logs, { title: `${run.tool} run ${id}`, only });
+  if (chart.series.length === 0) {
+    throw new KeystoneError(`nothing to plot in run ${id}'s log${only?.length ? ` for --series ${only.join(',')}` : ''}`, { hint: 'the run may not have reached its first output step yet' });
+  }
+  if (format === 'terminal') {
+    app.ui.data(renderTerminal(chart, app.ui.color));
+    return;
+  }
+  const svg = renderSvg(chart);
+  await writeFile(o.out!, format === '.svg' ? svg : await renderPng(svg));
+  const points = chart.series.reduce((n, s) => n + s.points.length, 0);
+  app.ui.info(`Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`);
+}
+
+/** The run's pod logs, per sweep index (undefined for a single run); a retried index: its attempts in order. */
+async function podLogs(app: AppContext, id: string, indexed: boolean): Promise<Map<number | undefined, string>> {
+  const client = await app.kube(app.target(await app.clusterName()));
+  const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: `${labels.runId}=${id}` })).items;
+  const logs = new Map<number | undefined, string>();
+  if (pods.length === 0) return logs;
+  await followLogs(
+    client,
+    { kind: 'simulation', name: id, selector: `${labels.runId}=${id}` },
+    pods,
+    { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: (pod) => (indexed ? String(podIndex(pod)) : undefined) },
+    {
+      line: (prefix, _key, text) => {
+        const key = prefix === undefined ? undefined : Number(prefix);
+        logs.set(key, `${logs.get(key) ?? ''}${text}\n`);
+      },
+      notice: (t) => app.ui.debug(t),
+    },
+    app.signal,
+  );
+  return logs;
+}
