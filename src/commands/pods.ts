@@ -4,13 +4,14 @@ import { listPods, stackNamespace } from '../operate/stack-objects.js';
 import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary.js';
 import { renderTable } from '../ui/table.js';
 import { latestWarnings, summarizeEvent, warningLine, type EventObject } from '../operate/events.js';
+import { byText } from '../text-order.js';
 
 export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
   app.boundByTimeout();
   const clusterName = await app.clusterName();
   const client = await app.kube(app.target(clusterName));
   const now = Date.now();
-  const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => a.name.localeCompare(b.name));
+  const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => byText(a.name, b.name));
   // The latest Warning event about each unhealthy pod: why, in the cluster's own words.
   if (summaries.some((s) => !s.healthy)) {
     const events = (await client.list<EventObject>(`/api/v1/namespaces/${stackNamespace}/events`)).items.map(summarizeEvent);

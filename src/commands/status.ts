@@ -12,6 +12,7 @@ import type { JobObject } from '../simulate/job-builder.js';
 import { summarizeRun } from '../simulate/runs.js';
 import { renderTable } from '../ui/table.js';
 import { unhealthyWarning } from '../operate/unhealthy-warning.js';
+import { byText } from '../text-order.js';
 
 export interface StatusReport {
   context: string;
@@ -59,16 +60,16 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
       state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))
-    .sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? ''));
+    .sort((a, b) => byText((b.startedAt ?? ''), a.startedAt ?? ''));
   const running = runs.filter((r) => r.state === 'Running' || r.state === 'Pending');
   const recent = runs.filter((r) => r.state !== 'Running' && r.state !== 'Pending').slice(0, 5);
   return {
-    nodes: nodes.items.map(summarizeNode).sort((a, b) => a.name.localeCompare(b.name)),
+    nodes: nodes.items.map(summarizeNode).sort((a, b) => byText(a.name, b.name)),
     stack: {
       namespace: ns,
       deployments: deployments.items
         .map((d) => ({ name: d.metadata?.name ?? '', ready: d.status?.availableReplicas ?? 0, desired: d.spec?.replicas ?? 1, upToDate: rolloutStatus(d).done }))
-        .sort((a, b) => a.name.localeCompare(b.name)),
+        .sort((a, b) => byText(a.name, b.name)),
       volumes: claims.items.map((c) => ({ name: c.metadata?.name ?? '', phase: c.status?.phase ?? 'Pending', ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}) })),
       services: services.items.map((svc) => ({
         name: svc.metadata?.name ?? '',

@@ -1,6 +1,7 @@
 /** Nodes: their summary for status, and the wait until enough of them are Ready. */
 import type { KubeClient, KubeObject } from './client.js';
 import { watchUntil, type Clock } from './watch-until.js';
+import { byText } from '../text-order.js';
 
 export interface NodeObject extends KubeObject {
   status?: {
@@ -63,5 +64,5 @@ export async function waitForNodesReady(client: KubeClient, options: WaitForNode
       return { done: ready >= expected, progress: `${ready}/${expected} nodes Ready` };
     },
   });
-  return result.objects.map(summarizeNode).sort((a, b) => a.name.localeCompare(b.name));
+  return result.objects.map(summarizeNode).sort((a, b) => byText(a.name, b.name));
 }

@@ -5,6 +5,7 @@
  * as Kind/name.
  */
 import { formatAge } from './pod-summary.js';
+import { byText } from '../text-order.js';
 
 export interface EventObject {
   [key: string]: unknown;
@@ -52,7 +53,7 @@ export function summarizeEvent(e: EventObject): EventSummary {
 
 /** Oldest first by last sighting, as kubectl sorts them (newest at the bottom, near the prompt). */
 export function sortEvents(events: EventSummary[]): EventSummary[] {
-  return [...events].sort((a, b) => (a.lastSeen ?? '').localeCompare(b.lastSeen ?? ''));
+  return [...events].sort((a, b) => byText((a.lastSeen ?? ''), b.lastSeen ?? ''));
 }
 
 /** "2m (x5 over 10m)" or "2m". */

@@ -10,6 +10,7 @@ import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import { labels, type JobObject } from './job-builder.js';
+import { byText } from '../text-order.js';
 
 export interface IndexOutcome {
   index: number;
@@ -54,7 +55,7 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
     const count = (pred: (x: (typeof s)[number]) => boolean) => s.filter(pred).length;
     return `${count((x) => x.phase === 'Succeeded')} succeeded, ${count((x) => x.phase === 'Failed')} failed, ${count((x) => x.phase === 'Running')} running, ${count((x) => x.phase === 'Pending')} pending`;
   }
-  const pod = [...pods].sort((a, b) => (b.metadata?.creationTimestamp ?? '').localeCompare(a.metadata?.creationTimestamp ?? ''))[0]!;
+  const pod = [...pods].sort((a, b) => byText((b.metadata?.creationTimestamp ?? ''), a.metadata?.creationTimestamp ?? ''))[0]!;
   const summary = summarizePod(pod);
   if (summary.phase === 'Running') return `Running on ${summary.node}`;
   if (summary.phase === 'Pending') {

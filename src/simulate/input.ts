@@ -8,6 +8,7 @@ import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { describeFsError } from '../fs-errors.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../operate/names.js';
+import { byText } from '../text-order.js';
 
 export interface ResolvedInput {
   /** Real absolute path of the file or directory. */
@@ -137,7 +138,7 @@ async function walk(dir: string, rel: string, out: ResolvedInput['files'], state
   } catch (err) {
     throw describeFsError(err, `read ${rel}`, dir);
   }
-  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of entries.sort((a, b) => byText(a.name, b.name))) {
     if (++state.seen.count > inputLimits.maxFiles) {
       throw new UsageError(`input "${shown}" has more than ${inputLimits.maxFiles} files and directories (following its symlinks)`, 'stage a smaller case, or leave bulky data out of it');
     }

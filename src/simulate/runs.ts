@@ -3,6 +3,7 @@ import type { KubeClient } from '../kube/client.js';
 import type { PodObject } from '../stack/rollout.js';
 import { annotations, labels, type JobObject } from './job-builder.js';
 import { podIndex, terminalCondition } from './follow-run.js';
+import { byText } from '../text-order.js';
 
 /** "host": the output directory is on this machine; "node": on the node that ran the pod. */
 export const outputOnAnnotation = 'keystone.io/output-on';
@@ -88,5 +89,5 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
   const now = Date.now();
   return jobs.items
     .map((j) => summarizeRun(j, podsByRun.get(j.metadata?.labels?.[labels.runId] ?? '') ?? [], now))
-    .sort((a, b) => b.runId.localeCompare(a.runId));
+    .sort((a, b) => byText(b.runId, a.runId));
 }

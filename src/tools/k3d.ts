@@ -1,5 +1,4 @@
 /** Typed calls to the k3d CLI. */
-import { z } from 'zod';
 import { KeystoneError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import { parseK3dVersion, type Version } from './versions.js';
@@ -9,20 +8,42 @@ export async function k3dVersion(runner: Runner): Promise<Version> {
   return parseK3dVersion(result.stdout);
 }
 
-/** The fields keystone reads from `k3d cluster list -o json` (k3d adds the counts for JSON output). */
-const listedCluster = z.object({
-  name: z.string(),
-  serversRunning: z.number().int(),
-  serversCount: z.number().int(),
-  agentsRunning: z.number().int(),
-  agentsCount: z.number().int(),
-  hasLoadbalancer: z.boolean().optional(),
-  nodes: z
-    .array(z.object({ name: z.string(), role: z.string(), State: z.object({ Running: z.boolean() }).partial().optional() }))
-    .optional(),
-});
+/**
+ * The fields keystone reads from `k3d cluster list -o json` (k3d adds the counts for JSON output).
+ * Checked by hand rather than with zod: `status` and completion run this, and loading zod would
+ * cost them ~20 ms for a machine-written document.
+ */
+export interface ListedCluster {
+  name: string;
+  serversRunning: number;
+  serversCount: number;
+  agentsRunning: number;
+  agentsCount: number;
+  hasLoadbalancer?: boolean;
+  nodes?: { name: string; role: string; State?: { Running?: boolean } }[];
+}
 
-export type ListedCluster = z.infer<typeof listedCluster>;
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function isListedNode(v: unknown): boolean {
+  if (!isRecord(v) || typeof v.name !== 'string' || typeof v.role !== 'string') return false;
+  if (v.State === undefined) return true;
+  return isRecord(v.State) && (v.State.Running === undefined || typeof v.State.Running === 'boolean');
+}
+
+function isListedCluster(v: unknown): v is ListedCluster {
+  return (
+    isRecord(v) &&
+    typeof v.name === 'string' &&
+    isInt(v.serversRunning) &&
+    isInt(v.serversCount) &&
+    isInt(v.agentsRunning) &&
+    isInt(v.agentsCount) &&
+    (v.hasLoadbalancer === undefined || typeof v.hasLoadbalancer === 'boolean') &&
+    (v.nodes === undefined || (Array.isArray(v.nodes) && v.nodes.every(isListedNode)))
+  );
+}
 
 export async function k3dClusterList(runner: Runner): Promise<ListedCluster[]> {
   const result = await runner.run('k3d', ['cluster', 'list', '-o', 'json'], { timeoutMs: 30_000 });
@@ -34,13 +55,13 @@ export async function k3dClusterList(runner: Runner): Promise<ListedCluster[]> {
       hint: 'check `k3d version` (keystone needs k3d >= 5.8)',
     });
   }
-  const clusters = z.array(listedCluster).safeParse(parsed ?? []);
-  if (!clusters.success) {
+  const clusters = parsed ?? [];
+  if (!Array.isArray(clusters) || !clusters.every(isListedCluster)) {
     throw new KeystoneError('k3d cluster list -o json printed an unexpected document', {
       hint: 'check `k3d version` (keystone needs k3d >= 5.8)',
     });
   }
-  return clusters.data;
+  return clusters;
 }
 
 export async function k3dFindCluster(runner: Runner, name: string): Promise<ListedCluster | undefined> {

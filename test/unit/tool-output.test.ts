@@ -79,3 +79,33 @@ describe('parseDuration', () => {
     expect(() => parseTimeout('0s')).toThrow(/longer than zero/);
   });
 });
+
+describe('k3d cluster list -o json', () => {
+  const runnerPrinting = (stdout: string) =>
+    ({ run: async () => ({ stdout, stderr: '', exitCode: 0 }) }) as unknown as import('../../src/exec/runner.js').Runner;
+  // The shape k3d v5.8.3 prints (cmd/cluster/clusterList.go adds the counts to each cluster's JSON).
+  const listed = {
+    name: 'keystone-cluster',
+    serversRunning: 2,
+    serversCount: 2,
+    agentsRunning: 3,
+    agentsCount: 3,
+    hasLoadbalancer: true,
+    nodes: [{ name: 'k3d-keystone-cluster-server-0', role: 'server', State: { Running: true, Status: 'running' } }],
+  };
+
+  it('reads the clusters and their counts', async () => {
+    const { k3dClusterList } = await import('../../src/tools/k3d.js');
+    expect(await k3dClusterList(runnerPrinting(JSON.stringify([listed])))).toEqual([listed]);
+    expect(await k3dClusterList(runnerPrinting(''))).toEqual([]);
+  });
+
+  it('refuses a document of another shape, and output that is not JSON', async () => {
+    const { k3dClusterList } = await import('../../src/tools/k3d.js');
+    for (const bad of [{ ...listed, serversRunning: '2' }, { ...listed, agentsCount: 1.5 }, { ...listed, nodes: [{ name: 'n' }] }, { name: 'x' }]) {
+      await expect(k3dClusterList(runnerPrinting(JSON.stringify([bad])))).rejects.toThrow('k3d cluster list -o json printed an unexpected document');
+    }
+    await expect(k3dClusterList(runnerPrinting(JSON.stringify({ clusters: [] })))).rejects.toThrow('unexpected document');
+    await expect(k3dClusterList(runnerPrinting('FATA[0000] no'))).rejects.toThrow('printed something that is not JSON');
+  });
+});
