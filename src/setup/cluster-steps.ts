@@ -113,7 +113,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
           hint: `free ${busy.length > 1 ? 'them' : 'it'} (see \`ss -ltnp\` or \`docker ps\`), or change the ports in ${configLabel}`,
         });
       }
-      const file = await writeResolvedConfig(forK3d(resolveHostPaths(config, app.paths.root)));
+      const file = await writeResolvedConfig(forK3d(resolveHostPaths(config, app.paths.root)), loaded.path);
       progress.update(`creating ${config.servers} servers and ${config.agents} agents (k3d cluster create)`);
       try {
         await k3dClusterCreate(app.runner, file, { timeoutMs, env });
