@@ -11,7 +11,6 @@ const text = readFileSync(configPath, 'utf8');
 const schema = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'k3d-config-v1alpha5.schema.json'), 'utf8'));
 
 // The schema as k3d applies it: with gojsonschema's hostname and ipv4 formats.
-// @ts-expect-error a plain .mjs script without types
 const { gojsonschemaFormats } = await import('../../scripts/generate-k3d-validator.mjs');
 
 function validateWithK3dSchema(doc: unknown) {
@@ -147,7 +146,6 @@ describe("the config is judged by k3d v5.8.3's own schema", () => {
   });
 
   it('the committed validator is the one generated from the vendored schema', async () => {
-    // @ts-expect-error a plain .mjs script without types
     const { generateK3dValidator, schemaPath, outputPath } = await import('../../scripts/generate-k3d-validator.mjs');
     expect(readFileSync(outputPath as string, 'utf8')).toBe(await generateK3dValidator(schemaPath));
   });
