@@ -55,6 +55,8 @@ export const clusterConfigSchema = z
             timeout: z.string().regex(/^(\d+h)?(\d+m)?(\d+s)?$/, 'must be a duration like "300s" or "5m"').optional(),
           })
           .optional(),
+        // Types only: k3d's schema already requires booleans here.
+        kubeconfig: z.looseObject({ updateDefaultKubeconfig: z.boolean().optional(), switchCurrentContext: z.boolean().optional() }).optional(),
       })
       .optional(),
   })
