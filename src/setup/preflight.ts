@@ -20,37 +20,40 @@ export interface NamedCheck extends CheckOutcome {
   name: string;
 }
 
-/** What the images will take: sizes Docker reports, an estimate for those still to build. */
-export async function imagesDiskNeed(app: AppContext, nodes: number): Promise<DiskNeed> {
+/** The images of compose.yaml with their size on Docker (undefined: Docker does not have it), asked once. */
+async function imagesOnDocker(app: AppContext): Promise<{ spec: ImageSpec; size: number | undefined }[]> {
   const specs = await loadImageSpecs(app.paths.composeFile);
   const sizes = await Promise.all(specs.map((s) => localImageSize(app.runner, s.image)));
+  return specs.map((spec, i) => ({ spec, size: sizes[i] }));
+}
+
+/** What the images will take: sizes Docker reports, an estimate for those still to build. */
+export function imagesDiskNeed(images: { size: number | undefined }[], nodes: number): DiskNeed {
   return {
-    knownBytes: sizes.reduce<number>((sum, s) => sum + (s ?? 0), 0),
-    unbuilt: sizes.filter((s) => s === undefined).length,
+    knownBytes: images.reduce<number>((sum, i) => sum + (i.size ?? 0), 0),
+    unbuilt: images.filter((i) => i.size === undefined).length,
     nodes,
   };
 }
 
 /** Each image Docker lacks can be built: its build context and Dockerfile exist. */
-export async function imageBuildsCheck(app: AppContext): Promise<CheckOutcome> {
-  const specs = await loadImageSpecs(app.paths.composeFile);
-  const missing = (await Promise.all(specs.map(async (s) => ((await localImageSize(app.runner, s.image)) === undefined ? s : undefined)))).filter(
-    (s): s is ImageSpec => s !== undefined,
-  );
+export function imageBuildsCheck(app: AppContext, images: { spec: ImageSpec; size: number | undefined }[]): CheckOutcome {
+  const missing = images.filter((i) => i.size === undefined).map((i) => i.spec);
   for (const spec of missing) {
+    const dockerfile = spec.build ? (spec.build.dockerfile ?? join(spec.build.context, 'Dockerfile')) : '';
     const problem = !spec.build
       ? 'Docker does not have it and compose.yaml has no build section for it'
       : !existsSync(spec.build.context)
         ? `its build context ${spec.build.context} does not exist`
-        : !existsSync(spec.build.dockerfile ?? join(spec.build.context, 'Dockerfile'))
-          ? `${spec.build.dockerfile ?? join(spec.build.context, 'Dockerfile')} does not exist`
+        : !existsSync(dockerfile)
+          ? `${dockerfile} does not exist`
           : undefined;
     if (problem) {
       return { status: 'fail', detail: `${spec.image} cannot be built: ${problem}`, hint: `fix ${relative(app.cwd, app.paths.composeFile) || app.paths.composeFile}, or build or pull ${spec.image} yourself` };
     }
   }
-  if (missing.length === 0) return { status: 'ok', detail: `Docker has all ${specs.length} images` };
-  return { status: 'ok', detail: `${missing.length} of ${specs.length} images will be built with \`docker build\` (${missing.map((s) => s.image).join(', ')})` };
+  if (missing.length === 0) return { status: 'ok', detail: `Docker has all ${images.length} images` };
+  return { status: 'ok', detail: `${missing.length} of ${images.length} images will be built with \`docker build\` (${missing.map((s) => s.image).join(', ')})` };
 }
 
 /**
@@ -64,11 +67,12 @@ export async function preflightChecks(app: AppContext, loaded: LoadedClusterConf
   const checks: Promise<NamedCheck>[] = [
     hostPortsCheck(app.runner, config, configLabel, state).then((c) => ({ name: 'host ports', ...c })),
   ];
-  checks.push(imageBuildsCheck(app).then((c) => ({ name: 'image builds', ...c })));
+  const images = imagesOnDocker(app);
+  checks.push(images.then((list) => ({ name: 'image builds', ...imageBuildsCheck(app, list) })));
   if (absent) {
     checks.push(
-      imagesDiskNeed(app, config.servers + config.agents)
-        .then((need) => diskSpaceCheck(app.runner, need, dockerInfoTimeoutMs(app.env)))
+      images
+        .then((list) => diskSpaceCheck(app.runner, imagesDiskNeed(list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)))
         .then((c) => ({ name: 'disk space', ...c })),
     );
     if (config.options?.kubeconfig?.updateDefaultKubeconfig !== false) {

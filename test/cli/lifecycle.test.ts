@@ -148,6 +148,7 @@ describe('doctor', () => {
       ['kubectl', 'ok'],
       ['k3d', 'ok'],
       ['host ports', 'ok'],
+      ['image builds', 'ok'],
       ['data directory', 'ok'],
       ['kube context', 'ok'],
     ]);
