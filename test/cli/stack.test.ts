@@ -101,7 +101,7 @@ describe('setup brings the whole stack up', () => {
     expect(made.filter((q) => !['GET', 'PATCH'].includes(q.method)).map((q) => `${q.method} ${q.path}`)).toEqual([
       'POST /api/v1/namespaces/keystone/secrets', // answered 409 AlreadyExists: the password is kept
     ]);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('a changed manifest is applied and its rollout waited for', async () => {
     h = await createHarness();
@@ -115,7 +115,7 @@ describe('setup brings the whole stack up', () => {
     expect({ ...after, 'deployments/celery-worker': 0 }).toEqual({ ...before, 'deployments/celery-worker': 0 });
     expect(r.stderr).toContain('rolling out celery-worker');
     expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(3);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('an image that is not in the cluster fails early with the pod, the reason and a hint', async () => {
     h = await createHarness();
@@ -127,7 +127,7 @@ describe('setup brings the whole stack up', () => {
     // Not `keystone import-images`: that builds only what images/compose.yaml names, and 0.2.0 is not there.
     expect(r.stderr).toContain('keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0)');
     expect(r.stderr).toMatch(/not done: stack ready/);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('a :latest image without a pull policy is pulled even though it was imported, and that fails clearly', async () => {
     h = await createHarness();
@@ -139,7 +139,7 @@ describe('setup brings the whole stack up', () => {
     const r = await h.run(['setup', '--timeout', '60s']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('--dry-run on a fresh machine prints the plan (k3d calls and objects) and changes nothing', async () => {
     h = await createHarness();
