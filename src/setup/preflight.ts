@@ -14,7 +14,7 @@ import type { Step } from '../steps/run-steps.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { dockerInfoTimeoutMs } from '../tools/docker.js';
 import { loadImageSpecs, localImageSize, type ImageSpec } from '../images/images.js';
-import { kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
 
 export interface NamedCheck extends CheckOutcome {
   name: string;
@@ -75,10 +75,12 @@ export async function preflightChecks(app: AppContext, loaded: LoadedClusterConf
         .then((list) => diskSpaceCheck(app.runner, imagesDiskNeed(list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)))
         .then((c) => ({ name: 'disk space', ...c })),
     );
-    if (config.options?.kubeconfig?.updateDefaultKubeconfig !== false) {
-      const file = kubeconfigFiles(app.options.kubeconfig, app.env)[0]!;
-      checks.push(kubeconfigWritableCheck(file).then((c) => ({ name: 'kubeconfig', ...c })));
-    }
+    // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.
+    checks.push(
+      defaultKubeconfigFile(kubeconfigFiles(app.options.kubeconfig, app.env))
+        .then((file) => kubeconfigWritableCheck(file))
+        .then((c) => ({ name: 'kubeconfig', ...c })),
+    );
   }
   return Promise.all(checks);
 }
