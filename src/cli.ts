@@ -17,7 +17,7 @@ export function buildProgram(version: string, runCommand: CommandRunner): Comman
   const program = new Command('keystone')
     .description('Bring up and operate the keystone k3d cluster for FEniCSx, LAMMPS and OpenFOAM simulations.')
     .version(version, '-V, --version', 'print the keystone version')
-    .option('--context <name>', 'kubeconfig context to act on (default: k3d-keystone-cluster; never the current-context)')
+    .option('--context <name>', 'kubeconfig context to act on (default: k3d-<cluster name in the config>; never the current-context)')
     .option('--kubeconfig <file>', 'kubeconfig file to use (default: $KUBECONFIG or ~/.kube/config)')
     .option('--config <file>', 'k3d cluster config (default: k8s/configs/k3d-cluster-config.yaml in the project)')
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 90s, 5m (default depends on the command)')

@@ -1,5 +1,5 @@
 /** YAML parsing that keeps line and column, so errors can point at file:line:col. */
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { KeystoneError } from '../errors.js';
 
 export function parseYamlDocument(text: string, path: string): { doc: Document; lineCounter: LineCounter } {
@@ -27,4 +27,17 @@ export function positionOfPath(doc: Document, lineCounter: LineCounter, path: (s
     }
   }
   return '';
+}
+
+/** ":line:col" of the key that ends the path (an unknown field), or of its nearest ancestor. */
+export function positionOfKey(doc: Document, lineCounter: LineCounter, path: (string | number)[]): string {
+  const parent: unknown = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (isMap(parent)) {
+    const pair = parent.items.find((p) => isScalar(p.key) && p.key.value === path[path.length - 1]);
+    if (pair && isNode(pair.key) && pair.key.range) {
+      const pos = lineCounter.linePos(pair.key.range[0]);
+      return `:${pos.line}:${pos.col}`;
+    }
+  }
+  return positionOfPath(doc, lineCounter, path);
 }

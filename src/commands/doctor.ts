@@ -5,21 +5,18 @@ import { kubeconfigFiles, looseMode } from '../kube/kubeconfig-files.js';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
-import { hostPortsOf } from '../cluster/config.js';
-import { busyPorts } from '../cluster/ports.js';
+import type { CheckOutcome } from '../cluster/preflight.js';
+import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
 import { k3dContextName } from '../kube/target.js';
 import { loadYaml } from '../yaml-module.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail';
+export type { CheckStatus } from '../cluster/preflight.js';
 
-export interface CheckResult {
+export interface CheckResult extends CheckOutcome {
   name: string;
-  status: CheckStatus;
-  detail: string;
-  hint?: string;
 }
 
 async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>>): Promise<CheckResult> {
@@ -37,7 +34,8 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
     return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
   });
   const loaded = configCheck.status === 'ok' ? await app.clusterConfig() : undefined;
-  const clusterName = loaded?.config.metadata.name ?? 'keystone-cluster';
+  // Without a valid config there is no cluster name to check against (never a guessed default).
+  const clusterName = loaded?.config.metadata.name;
 
   let clusterState: ClusterState | undefined;
   const k3dCheck = check('k3d', async () => {
@@ -45,7 +43,7 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
     if (!version) return { status: 'fail', detail: 'k3d is not installed', hint: '`keystone setup` installs it (checksum-verified), or see https://k3d.io/#installation' };
     requireK3dVersion(version);
     try {
-      clusterState = observeCluster(clusterName, await k3dFindCluster(app.runner, clusterName));
+      if (clusterName) clusterState = observeCluster(clusterName, await k3dFindCluster(app.runner, clusterName));
     } catch {
       clusterState = undefined; // docker down: reported by the docker check
     }
@@ -59,20 +57,17 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
   ]);
   results.unshift(configCheck);
 
+  // The same pre-checks setup runs before it creates anything (ports with their holders, disk, kubeconfig).
+  if (loaded) {
+    const pre = await preflightChecks(app, loaded, clusterState).catch((err: unknown) => [
+      { name: 'pre-checks', status: 'fail' as const, detail: (err as Error).message, ...(err instanceof KeystoneError && err.hint ? { hint: err.hint } : {}) },
+    ]);
+    results.push(...pre);
+  } else {
+    results.push({ name: 'host ports', status: 'warn', detail: 'not checked: the cluster config is invalid' });
+  }
+
   results.push(
-    await check('host ports', async () => {
-      if (!loaded) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
-      const wanted = hostPortsOf(loaded.config);
-      const busy = await busyPorts(wanted);
-      if (busy.length === 0) return { status: 'ok', detail: `${wanted.join(', ')} are free` };
-      const ours = clusterState !== undefined && (clusterState.phase === 'running' || clusterState.phase === 'degraded');
-      if (ours) return { status: 'ok', detail: `${busy.join(', ')} held by cluster ${clusterName}` };
-      return {
-        status: 'fail',
-        detail: `${busy.join(', ')} already in use by another program`,
-        hint: 'free them (`ss -ltnp`, `docker ps`) or change the ports in the cluster config',
-      };
-    }),
     await check('data directory', async () => {
       const dir = app.paths.dataDir;
       const existing = await stat(dir).then(() => dir, () => dirname(dir));
@@ -83,7 +78,11 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
       }
       return { status: 'ok', detail: existing === dir ? `${dir} is writable` : `${dir} will be created by setup` };
     }),
-    await check('kube context', async () => kubeContextCheck(app, clusterName, clusterState)),
+    await check('kube context', async () =>
+      clusterName || app.options.context
+        ? kubeContextCheck(app, clusterName, clusterState)
+        : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
+    ),
   );
   return results;
 }
@@ -91,10 +90,10 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
 /** The context keystone will use is in the kubeconfig, and the file holding credentials is private. */
 async function kubeContextCheck(
   app: AppContext,
-  clusterName: string,
+  clusterName: string | undefined,
   state: ClusterState | undefined,
 ): Promise<Omit<CheckResult, 'name'>> {
-  const context = app.options.context ?? k3dContextName(clusterName);
+  const context = app.options.context ?? k3dContextName(clusterName!);
   const files = kubeconfigFiles(app.options.kubeconfig, app.env);
   const { parse } = await loadYaml();
   const { readFile } = await import('node:fs/promises');

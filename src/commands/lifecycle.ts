@@ -43,7 +43,7 @@ async function startLocked(app: AppContext): Promise<void> {
         satisfied: async () => (state.phase === 'running' ? 'already running' : undefined),
         run: async () => {
           await k3dClusterStart(app.runner, name, { timeoutMs });
-          return `started cluster ${name}`;
+          return app.options.dryRun ? `would start cluster ${name}` : `started cluster ${name}`;
         },
       },
       // The nodes step reads the context: write it again if it was lost or is stale.
@@ -69,7 +69,7 @@ async function stopLocked(app: AppContext): Promise<void> {
         satisfied: async () => (state.phase === 'stopped' ? 'already stopped' : undefined),
         run: async () => {
           await k3dClusterStop(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
-          return `stopped cluster ${name} (start it again with \`keystone start\`)`;
+          return app.options.dryRun ? `would stop cluster ${name}` : `stopped cluster ${name} (start it again with \`keystone start\`)`;
         },
       },
     ],
@@ -91,7 +91,9 @@ async function deleteLocked(app: AppContext): Promise<void> {
         satisfied: async () => (state.phase === 'absent' ? 'it does not exist' : undefined),
         run: async () => {
           await k3dClusterDelete(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
-          return `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`;
+          return app.options.dryRun
+            ? `would delete cluster ${name} and its volumes; ${app.paths.dataDir} on the host would be kept`
+            : `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`;
         },
       },
       kubeconfigCleanupStep(app, app.target(name)),

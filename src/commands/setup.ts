@@ -7,6 +7,9 @@ import { loadManifests } from '../stack/manifests.js';
 import { imagesStep, stackSteps, type SetupState } from '../setup/stack-steps.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import type { KubeTarget } from '../kube/target.js';
+import { preflightStep } from '../setup/preflight.js';
+import { describeRegistry, registryAddresses } from '../cluster/registry.js';
+import { stackNamespace } from '../operate/stack-objects.js';
 
 export async function setup(app: AppContext): Promise<StepRecord[]> {
   const loaded = await app.clusterConfig();
@@ -18,6 +21,8 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
   if (target.local) {
     steps.push(
       ...prerequisiteSteps(app),
+      // Everything setup needs from the machine, checked before anything is created.
+      preflightStep(app, loaded),
       dataDirectoriesStep(app, loaded),
       clusterStep(app, loaded, state),
       kubeconfigStep(app, target, state),
@@ -26,7 +31,9 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
     );
   } else {
     // Another cluster (--context): keystone does not create or start it, only uses it.
-    app.ui.info(`Using context "${target.context}": the k3d and image steps are skipped.`);
+    app.ui.info(
+      `Using context "${target.context}": the k3d and image steps are skipped; the locally built images are not put into that cluster (push them to a registry it can reach).`,
+    );
     steps.push(nodesReadyStep(app, target, undefined));
   }
   steps.push(...stackSteps(app, target, manifests, state));
@@ -54,12 +61,12 @@ function endpoints(config: ClusterConfig, target: KubeTarget): string {
     const http = hostPort('80');
     const https = hostPort('443');
     const redis = hostPort('6379');
-    const registryPort = config.registries?.create?.hostPort;
+    const registry = registryAddresses(config);
     if (http || https) lines.push(`  ingress    ${[http && `http://localhost:${http}`, https && `https://localhost:${https}`].filter(Boolean).join('  ')}`);
-    if (redis) lines.push(`  redis      localhost:${redis}  (password: kubectl ${ctx} -n keystone get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`);
-    if (registryPort) lines.push(`  registry   localhost:${registryPort} from this machine, k3d-${config.registries?.create?.name ?? 'registry'}:${registryPort} inside the cluster`);
+    if (redis) lines.push(`  redis      localhost:${redis}  (password: kubectl ${ctx} -n ${stackNamespace} get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`);
+    if (registry) lines.push(...describeRegistry(registry).map((l) => `  ${l}`));
   }
-  lines.push(`  kubectl    kubectl ${ctx} get pods -n keystone`);
+  lines.push(`  kubectl    kubectl ${ctx} get pods -n ${stackNamespace}`);
   lines.push('Next: keystone status   keystone run-simulation lammps in.lj   keystone logs celery-worker -f');
   return lines.join('\n');
 }

@@ -1,9 +1,16 @@
 /**
  * The locally built images: which ones exist (images/compose.yaml), whether Docker has them,
  * building the missing ones, and loading them into the k3d cluster's nodes.
+ *
+ * Builds run `docker build` per image with the build settings read from compose.yaml, not
+ * `docker compose build`: Compose v2 is a separate plugin that Docker 20.10, Debian's docker.io
+ * and many Linux installs lack (docker/cli cmd/docker/docker.go then answers "docker: 'compose'
+ * is not a docker command."), while `docker build` is in every Docker CLI. compose.yaml stays the
+ * one list of images, and `docker compose -f images/compose.yaml build` still works by hand.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import type { Runner } from '../exec/runner.js';
 import type { KubeClient } from '../kube/client.js';
@@ -11,18 +18,67 @@ import type { NodeObject } from '../kube/nodes.js';
 import { normalizeImage } from './image-names.js';
 import { loadYaml } from '../yaml-module.js';
 
+export interface ImageBuild {
+  /** Absolute build context directory. */
+  context: string;
+  /** Absolute Dockerfile path, when compose.yaml names one. */
+  dockerfile?: string;
+  args: Record<string, string>;
+  target?: string;
+}
+
 export interface ImageSpec {
   service: string;
   image: string;
+  build?: ImageBuild;
+}
+
+/** The compose `build` keys keystone turns into `docker build` flags; any other is refused, not ignored. */
+const supportedBuildKeys = new Set(['context', 'dockerfile', 'args', 'target']);
+
+type ComposeBuild = string | { context?: string; dockerfile?: string; args?: Record<string, unknown> | string[]; target?: string };
+
+function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: string): ImageBuild | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const base = dirname(composeFile);
+  // Compose: a string is the context; a relative context is relative to the compose file.
+  const spec = typeof raw === 'string' ? { context: raw } : raw;
+  const unknown = Object.keys(spec).filter((k) => !supportedBuildKeys.has(k));
+  if (unknown.length > 0) {
+    throw new KeystoneError(`${composeFile}: services.${service}.build.${unknown[0]} is not supported by keystone's image builds`, {
+      hint: `keystone builds with \`docker build\` and understands build.${[...supportedBuildKeys].join(', build.')}; build this image yourself, then run \`keystone import-images\``,
+      exitCode: 2,
+    });
+  }
+  const context = resolve(base, spec.context ?? '.');
+  const args: Record<string, string> = {};
+  if (Array.isArray(spec.args)) {
+    for (const entry of spec.args) {
+      const [key, ...value] = String(entry).split('=');
+      if (key && value.length) args[key] = value.join('=');
+    }
+  } else {
+    for (const [key, value] of Object.entries(spec.args ?? {})) if (value !== null && value !== undefined) args[key] = String(value);
+  }
+  return {
+    context,
+    // Compose reads dockerfile relative to the context; `docker build -f` reads it relative to the working directory.
+    ...(spec.dockerfile ? { dockerfile: resolve(context, spec.dockerfile) } : {}),
+    args,
+    ...(spec.target ? { target: spec.target } : {}),
+  };
 }
 
 export async function loadImageSpecs(composeFile: string): Promise<ImageSpec[]> {
   if (!existsSync(composeFile)) return [];
   const { parse } = await loadYaml();
-  const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string }> } | null;
+  const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string; build?: ComposeBuild }> } | null;
   return Object.entries(doc?.services ?? {})
     .filter(([, s]) => typeof s.image === 'string')
-    .map(([service, s]) => ({ service, image: s.image! }));
+    .map(([service, s]) => {
+      const build = buildOf(service, s.build, composeFile);
+      return { service, image: s.image!, ...(build ? { build } : {}) };
+    });
 }
 
 /** Names of the images keystone builds (so a pull failure of one means "import it"). */
@@ -31,12 +87,37 @@ export async function localImageNames(composeFile: string): Promise<string[]> {
 }
 
 export async function hasLocalImage(runner: Runner, image: string): Promise<boolean> {
-  const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false, timeoutMs: 30_000 });
-  return result.exitCode === 0;
+  return (await localImageSize(runner, image)) !== undefined;
 }
 
-export async function buildImages(runner: Runner, composeFile: string, services: string[], timeoutMs: number): Promise<void> {
-  await runner.run('docker', ['compose', '-f', composeFile, 'build', ...services], { mutates: true, timeoutMs });
+/** The image's size in bytes as Docker reports it, or undefined when Docker does not have it. */
+export async function localImageSize(runner: Runner, image: string): Promise<number | undefined> {
+  const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Size}}', image], { reject: false, timeoutMs: 30_000 });
+  if (result.exitCode !== 0) return undefined;
+  const size = Number(result.stdout.trim());
+  return Number.isFinite(size) ? size : 0;
+}
+
+/** `docker build` argv for one image. */
+export function dockerBuildArgs(spec: ImageSpec): string[] {
+  const build = spec.build;
+  if (!build) throw new KeystoneError(`image ${spec.image} has no build section in compose.yaml`);
+  return [
+    'build',
+    '-t',
+    spec.image,
+    ...(build.dockerfile ? ['-f', build.dockerfile] : []),
+    ...Object.entries(build.args).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
+    ...(build.target ? ['--target', build.target] : []),
+    build.context,
+  ];
+}
+
+export async function buildImages(runner: Runner, specs: readonly ImageSpec[], timeoutMs: number, onProgress?: (text: string) => void): Promise<void> {
+  for (const [i, spec] of specs.entries()) {
+    onProgress?.(`building ${spec.image}${specs.length > 1 ? ` (${i + 1}/${specs.length})` : ''}`);
+    await runner.run('docker', dockerBuildArgs(spec), { mutates: true, timeoutMs });
+  }
 }
 
 export async function importIntoCluster(runner: Runner, images: string[], cluster: string, timeoutMs: number): Promise<void> {
@@ -62,7 +143,6 @@ export interface PlanInput {
   local: Map<string, boolean>;
   inCluster: Set<string>;
   forceBuild: boolean;
-  canBuild: boolean;
 }
 
 /** What to build, import and skip: a pure decision, so it is tested on its own. */
@@ -71,7 +151,7 @@ export function planImport(input: PlanInput): ImportPlan {
   for (const spec of input.specs) {
     const present = input.local.get(spec.image) ?? false;
     const needsBuild = input.forceBuild || !present;
-    if (needsBuild && !input.canBuild) {
+    if (needsBuild && !spec.build) {
       throw new KeystoneError(`image ${spec.image} is not in Docker and there is no build file for it`, {
         hint: `build or pull ${spec.image} yourself, then run \`keystone import-images\``,
       });

@@ -38,12 +38,11 @@ export async function importImages(
   const local = new Map<string, boolean>();
   for (const spec of specs) local.set(spec.image, await hasLocalImage(app.runner, spec.image));
   const inCluster = options.force || options.build ? new Set<string>() : await imagesOnEveryNode(await app.kube(target));
-  const plan = planImport({ specs, local, inCluster, forceBuild: options.build, canBuild: true }); // every spec comes from the compose file, so it can be built
+  const plan = planImport({ specs, local, inCluster, forceBuild: options.build });
 
   const timeoutMs = app.timeoutMs(30 * 60_000);
   if (plan.build.length > 0) {
-    options.onProgress?.(`building ${plan.build.map((s) => s.image).join(', ')}`);
-    await buildImages(app.runner, composeFile, plan.build.map((s) => s.service), timeoutMs);
+    await buildImages(app.runner, plan.build, timeoutMs, options.onProgress);
   }
   if (plan.import.length > 0) {
     options.onProgress?.(`importing ${plan.import.map((s) => s.image).join(', ')}`);
@@ -52,7 +51,9 @@ export async function importImages(
   const imported = plan.import.map((s) => s.image);
   const skipped = plan.skipped.map((s) => ({ image: s.spec.image, reason: s.reason }));
   const parts = [];
+  const built = plan.build.map((s) => s.image);
+  if (built.length && app.options.dryRun) parts.push(`would build ${built.join(', ')}`);
   if (imported.length) parts.push(`${app.options.dryRun ? 'would import' : 'imported'} ${imported.join(', ')}`);
   if (skipped.length) parts.push(`skipped ${skipped.map((s) => `${s.image} (${s.reason})`).join(', ')}`);
-  return { imported, built: plan.build.map((s) => s.image), skipped, summary: parts.join('; ') };
+  return { imported, built, skipped, summary: parts.join('; ') };
 }

@@ -1,4 +1,5 @@
 /** The cluster half of `keystone setup`: prerequisites, data directories, the k3d cluster, Ready nodes. */
+import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
@@ -6,14 +7,12 @@ import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import {
   hostMountDirs,
-  hostPortsOf,
   resolveHostPaths,
   writeResolvedConfig,
   type ClusterConfig,
   type LoadedClusterConfig,
 } from '../cluster/config.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
-import { busyPorts } from '../cluster/ports.js';
 import { describeState, observeCluster, shapeDifference, type ClusterState } from '../cluster/state.js';
 import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
 import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } from '../tools/k3d.js';
@@ -75,7 +74,11 @@ export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig
       // One directory per simulation profile, so a new code's inputs have their place too.
       const tools = await toolNames(app.paths.profiles, app.cwd);
       const dirs = [...hostMountDirs(resolved), ...tools.map((tool) => join(app.paths.dataDir, tool))];
-      if (app.options.dryRun) return `would create ${dirs.length} directories under ${relative(app.cwd, app.paths.dataDir) || '.'}`;
+      if (app.options.dryRun) {
+        const missing = dirs.filter((d) => !existsSync(d));
+        const where = relative(app.cwd, app.paths.dataDir) || app.paths.dataDir;
+        return missing.length ? `would create ${missing.map((d) => relative(app.cwd, d) || d).join(', ')}` : `data directories exist (${where})`;
+      }
       for (const dir of dirs) await mkdir(dir, { recursive: true });
       return `data directories ready (${relative(app.cwd, app.paths.dataDir) || app.paths.dataDir})`;
     },
@@ -105,15 +108,10 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
         progress.update(`${describeState(state)}; starting it`);
         await k3dClusterStart(app.runner, name, { timeoutMs, env });
         shared.clusterRunning = !app.options.dryRun;
-        return `started cluster ${name}`;
+        return app.options.dryRun ? `would start cluster ${name}` : `started cluster ${name}`;
       }
-      const busy = await busyPorts(hostPortsOf(config));
-      if (busy.length > 0) {
-        throw new KeystoneError(`host port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use; the cluster needs ${hostPortsOf(config).join(', ')}`, {
-          hint: `free ${busy.length > 1 ? 'them' : 'it'} (see \`ss -ltnp\` or \`docker ps\`), or change the ports in ${configLabel}`,
-        });
-      }
-      const file = await writeResolvedConfig(forK3d(resolveHostPaths(config, app.paths.root)));
+      // Host ports, disk space and the kubeconfig were checked by the pre-checks step (setup/preflight.ts).
+      const file = await writeResolvedConfig(forK3d(resolveHostPaths(config, app.paths.root)), loaded.path);
       progress.update(`creating ${config.servers} servers and ${config.agents} agents (k3d cluster create)`);
       try {
         await k3dClusterCreate(app.runner, file, { timeoutMs, env });
@@ -124,7 +122,8 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
         await rm(dirname(file), { recursive: true, force: true });
       }
       shared.clusterRunning = !app.options.dryRun;
-      return `created cluster ${name} (${config.servers} servers, ${config.agents} agents)`;
+      const shape = `${config.servers} server${config.servers === 1 ? '' : 's'}, ${config.agents} agent${config.agents === 1 ? '' : 's'}`;
+      return app.options.dryRun ? `would create cluster ${name} (${shape})` : `created cluster ${name} (${shape})`;
     },
   };
 }

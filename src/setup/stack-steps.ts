@@ -12,6 +12,24 @@ import { waitForStack } from '../stack/rollout.js';
 import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './cluster-steps.js';
+import { stackNamespace } from '../operate/stack-objects.js';
+
+/**
+ * keystone's commands (status, pods, logs, jobs, ...) read the stack in one namespace,
+ * stackNamespace; a manifest that puts an object elsewhere would be applied where no command
+ * looks, so it is refused before anything is applied.
+ */
+export function checkStackNamespace(manifests: readonly Manifest[]): void {
+  for (const m of manifests) {
+    const ns = m.object.kind === 'Namespace' ? m.object.metadata.name : m.info.namespaced ? m.object.metadata.namespace : stackNamespace;
+    if (ns !== stackNamespace) {
+      throw new KeystoneError(`${m.source}: ${m.object.kind} ${m.object.metadata.name} is in namespace "${ns}"; keystone's stack lives in "${stackNamespace}"`, {
+        hint: `set metadata.namespace: ${stackNamespace} (keystone's commands look only there); nothing was applied`,
+        exitCode: 2,
+      });
+    }
+  }
+}
 
 export interface SetupState {
   /** Set by the cluster step: whether there is a running cluster to talk to. */
@@ -30,9 +48,9 @@ export function imagesStep(app: AppContext, target: KubeTarget, state: SetupStat
 }
 
 export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manifest[], state: SetupState): Step[] {
+  checkStackNamespace(manifests);
   const namespaces = manifests.filter((m) => m.object.kind === 'Namespace');
   const rest = manifests.filter((m) => m.object.kind !== 'Namespace');
-  const stackNamespace = namespaces[0]?.object.metadata.name ?? 'keystone';
   const dryRun = Boolean(app.options.dryRun);
   const force = Boolean(app.options.forceConflicts);
   const planOnly = () => dryRun && !state.clusterRunning;
@@ -81,6 +99,7 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
       run: async () => {
         if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
         const outcome = await ensureRedisSecret(await app.kube(target), stackNamespace, { dryRun });
+        if (dryRun) return outcome === 'created' ? 'would generate the Redis password (Secret redis-auth; server dry run)' : 'would keep the existing Redis password (Secret redis-auth)';
         return outcome === 'created' ? 'generated the Redis password (Secret redis-auth)' : 'kept the existing Redis password (Secret redis-auth)';
       },
     },
@@ -116,6 +135,8 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
           deployments,
           claims,
           localImages,
+          // `keystone import-images` serves only the k3d cluster; another cluster needs the images pushed.
+          localImagesReach: target.local ? 'import' : 'push',
           timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
           onProgress: (t) => progress.update(t),
           signal: app.signal,

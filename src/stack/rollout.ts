@@ -80,7 +80,7 @@ export interface PodProblem {
 }
 
 /** Why a pod cannot start, or undefined while it is fine or still starting normally. */
-export function podProblem(pod: PodObject, localImages: readonly string[] = []): PodProblem | undefined {
+export function podProblem(pod: PodObject, localImages: readonly string[] = [], reach: 'import' | 'push' = 'import'): PodProblem | undefined {
   const name = pod.metadata?.name ?? '';
   const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
   if (unschedulable) {
@@ -95,7 +95,9 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = []):
     const sameRepository = localImages.filter((i) => repository(i) === repository(image));
     const hint = reason.includes('Image')
       ? built
-        ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
+        ? reach === 'import'
+          ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
+          : `${image} is built locally and this cluster cannot pull it: push it to a registry the cluster can reach (\`docker tag\`, \`docker push\`) and use that name in the manifest (\`keystone import-images\` serves only the k3d cluster)`
         : sameRepository.length
           ? `${image} is not an image keystone builds (images/compose.yaml has ${sameRepository.join(', ')}): use one of those, or add it to images/compose.yaml and run \`keystone import-images\``
           : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`
@@ -118,6 +120,8 @@ export interface StackWaitOptions {
   claims: string[];
   /** Images built locally (so a pull failure means "import them"). */
   localImages: string[];
+  /** How those images get into the cluster: `keystone import-images` (the k3d cluster) or a registry push (any other). */
+  localImagesReach?: 'import' | 'push';
   timeoutMs: number;
   onProgress?: (text: string) => void;
   signal?: AbortSignal;
@@ -178,7 +182,7 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
     evaluate: (items) => {
       for (const pod of items) {
         if (options.podFilter ? !options.podFilter(pod) : pod.metadata?.labels?.['keystone.io/simulation']) continue; // simulation runs report their own failures
-        const problem = podProblem(pod, options.localImages);
+        const problem = podProblem(pod, options.localImages, options.localImagesReach);
         if (problem) {
           return {
             done: false,

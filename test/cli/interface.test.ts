@@ -296,7 +296,9 @@ describe('modes', () => {
     expect(r.stderr).toMatch(/Setup complete: \d+ steps done, 2 already satisfied \(cluster keystone-cluster, kubeconfig context k3d-keystone-cluster\)/);
     expect(r.stderr).toContain(`ingress    http://localhost:${h.ports[0]}  https://localhost:${h.ports[1]}`);
     expect(r.stderr).toContain(`redis      localhost:${h.ports[2]}  (password: kubectl --context k3d-keystone-cluster -n keystone get secret redis-auth`);
-    expect(r.stderr).toContain(`registry   localhost:${h.ports[3]} from this machine, k3d-keystone-registry:${h.ports[3]} inside the cluster`);
+    // k3d keeps the registry's name as given and serves it on 5000 inside (see src/cluster/registry.ts).
+    expect(r.stderr).toContain(`registry   keystone-registry: push from this machine to localhost:${h.ports[3]}`);
+    expect(r.stderr).toContain('in manifests: image: keystone-registry:5000/my-image:1.0');
     expect(r.stderr).toContain('Next: keystone status');
   });
 

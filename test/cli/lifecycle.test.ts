@@ -112,7 +112,7 @@ describe('status', () => {
     const r = await h.run(['status', '-o', 'json']);
     expect(JSON.parse(r.stdout).cluster.phase).toBe('stopped');
     expect(h.api.requests.length).toBe(before);
-  });
+  }, 90_000); // setup then more CLI runs: bounded, not timed
 
   it('works against another cluster named by --context and never touches the current-context', async () => {
     h = await createHarness();
@@ -148,11 +148,12 @@ describe('doctor', () => {
       ['kubectl', 'ok'],
       ['k3d', 'ok'],
       ['host ports', 'ok'],
+      ['image builds', 'ok'],
       ['data directory', 'ok'],
       ['kube context', 'ok'],
     ]);
     expect(r.exitCode).toBe(0);
-  });
+  }, 90_000); // setup then more CLI runs: bounded, not timed
 
   it('reports each failure with a fix and exits 1', async () => {
     h = await createHarness({ tools: ['docker', 'kubectl'], state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } } });

@@ -32,15 +32,21 @@ async function editManifest(harness: Harness, file: string, from: string, to: st
 }
 
 describe('setup brings the whole stack up', () => {
-  it('from a fresh machine: builds and imports the images in one call each, applies every manifest, every Deployment Available', async () => {
+  it('from a fresh machine: builds each image with docker build, imports them in one call, applies every manifest, every Deployment Available', async () => {
     h = await createHarness();
     const r = await h.run(['setup', '--verbose']);
     expect(r.exitCode, r.stderr).toBe(0);
 
     const calls = await h.calls();
-    const builds = calls.filter((c) => c[0] === 'docker' && c[1] === 'compose');
-    expect(builds).toHaveLength(1);
-    expect(builds[0]!.slice(-4)).toEqual(['celery-worker', 'fenicsx', 'lammps', 'openfoam']);
+    // One `docker build` per image from its compose.yaml build context (no Compose plugin needed).
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'compose')).toEqual([]);
+    const builds = calls.filter((c) => c[0] === 'docker' && c[1] === 'build');
+    expect(builds.map((c) => c.slice(3))).toEqual(
+      ['keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0'].map((image, i) => [
+        image,
+        join(h.project, 'images', ['celery-worker', 'fenicsx', 'lammps', 'openfoam'][i]!),
+      ]),
+    );
     const imports = calls.filter((c) => c[0] === 'k3d' && c[1] === 'image');
     expect(imports).toEqual([
       ['k3d', 'image', 'import', 'keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0', '--cluster', 'keystone-cluster'],
@@ -95,7 +101,7 @@ describe('setup brings the whole stack up', () => {
     expect(made.filter((q) => !['GET', 'PATCH'].includes(q.method)).map((q) => `${q.method} ${q.path}`)).toEqual([
       'POST /api/v1/namespaces/keystone/secrets', // answered 409 AlreadyExists: the password is kept
     ]);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('a changed manifest is applied and its rollout waited for', async () => {
     h = await createHarness();
@@ -109,7 +115,7 @@ describe('setup brings the whole stack up', () => {
     expect({ ...after, 'deployments/celery-worker': 0 }).toEqual({ ...before, 'deployments/celery-worker': 0 });
     expect(r.stderr).toContain('rolling out celery-worker');
     expect(h.api.get('deployments', 'keystone', 'celery-worker').status.availableReplicas).toBe(3);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('an image that is not in the cluster fails early with the pod, the reason and a hint', async () => {
     h = await createHarness();
@@ -121,7 +127,7 @@ describe('setup brings the whole stack up', () => {
     // Not `keystone import-images`: that builds only what images/compose.yaml names, and 0.2.0 is not there.
     expect(r.stderr).toContain('keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0)');
     expect(r.stderr).toMatch(/not done: stack ready/);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('a :latest image without a pull policy is pulled even though it was imported, and that fails clearly', async () => {
     h = await createHarness();
@@ -133,7 +139,7 @@ describe('setup brings the whole stack up', () => {
     const r = await h.run(['setup', '--timeout', '60s']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('--dry-run on a fresh machine prints the plan (k3d calls and objects) and changes nothing', async () => {
     h = await createHarness();
@@ -192,7 +198,7 @@ describe('setup brings the whole stack up', () => {
     r = await h.run(['setup', '--force-conflicts']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(h.api.get('deployments', 'keystone', 'celery-worker').spec.replicas).toBe(2);
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('a namespace being deleted stops setup with what to do', async () => {
     h = await createHarness();
@@ -230,10 +236,10 @@ describe('import-images', () => {
     r = await h.run(['import-images', 'lammps', '--build']);
     expect(r.exitCode, r.stderr).toBe(0);
     const calls = await h.calls();
-    expect(calls.filter((c) => c[1] === 'compose').map((c) => c.slice(-2))).toEqual([['build', 'lammps']]);
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'build')).toEqual([['docker', 'build', '-t', 'keystone/lammps:0.1.0', join(h.project, 'images', 'lammps')]]);
     expect(calls.filter((c) => c[0] === 'k3d' && c[1] === 'image')).toEqual([['k3d', 'image', 'import', 'keystone/lammps:0.1.0', '--cluster', 'keystone-cluster']]);
     expect(r.stderr).toContain('imported keystone/lammps:0.1.0');
-  });
+  }, 90_000); // several CLI runs: bounded, not timed
 
   it('unknown image names are usage errors listing the known ones', async () => {
     h = await createHarness();

@@ -14,7 +14,7 @@ const daemonDown = () => {
 };
 
 if (argv[0] === 'info') {
-  const format = argv[argv.indexOf('--format') + 1];
+  const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : undefined;
   if (docker.down) {
     if (format) process.stdout.write('""\n');
     daemonDown();
@@ -23,6 +23,10 @@ if (argv[0] === 'info') {
   if (docker.permissionDenied) {
     process.stderr.write('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info": dial unix /var/run/docker.sock: connect: permission denied\n');
     process.exit(1);
+  }
+  if (format === '{{json .DockerRootDir}}') {
+    process.stdout.write(`${JSON.stringify(docker.rootDir ?? '/var/lib/docker')}\n`);
+    process.exit(0);
   }
   process.stdout.write(format ? `${JSON.stringify(docker.serverVersion ?? '28.2.2')}\n` : `Server Version: ${docker.serverVersion ?? '28.2.2'}\n`);
   process.exit(0);
@@ -35,10 +39,69 @@ if (argv[0] === 'image' && argv[1] === 'inspect') {
     process.exit(1);
   }
   if ((docker.images ?? []).includes(image)) {
-    process.stdout.write(`sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}\n`);
+    const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : '';
+    if (format === '{{.Size}}') process.stdout.write(`${docker.imageSizes?.[image] ?? 200_000_000}\n`);
+    else process.stdout.write(`sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}\n`);
     process.exit(0);
   }
   process.stderr.write(`Error response from daemon: No such image: ${image}\n`);
+  process.exit(1);
+}
+
+// docker ps --filter publish=<port> --format {{.Names}}: containers publishing that host port.
+if (argv[0] === 'ps') {
+  if (docker.down) {
+    daemonDown();
+    process.exit(1);
+  }
+  const filter = argv[argv.indexOf('--filter') + 1] ?? '';
+  const port = Number(filter.replace(/^publish=/, ''));
+  for (const c of docker.containers ?? []) if ((c.ports ?? []).includes(port)) process.stdout.write(`${c.name}\n`);
+  process.exit(0);
+}
+
+// docker build -t IMAGE [-f DOCKERFILE] [--build-arg K=V]... [--target T] CONTEXT
+if (argv[0] === 'build') {
+  const { existsSync, statSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const valueFlags = new Set(['-t', '-f', '--build-arg', '--target']);
+  const positional = argv.slice(1).filter((a, i, all) => !a.startsWith('-') && !valueFlags.has(all[i - 1]));
+  const context = positional[0];
+  const tag = argv[argv.indexOf('-t') + 1];
+  if (docker.down) {
+    daemonDown();
+    process.exit(1);
+  }
+  // buildx's wording when the context or the Dockerfile is missing.
+  if (!context || !existsSync(context) || !statSync(context).isDirectory()) {
+    process.stderr.write(`ERROR: unable to prepare context: path "${context}" not found\n`);
+    process.exit(1);
+  }
+  const dockerfile = argv.includes('-f') ? argv[argv.indexOf('-f') + 1] : join(context, 'Dockerfile');
+  if (!existsSync(dockerfile)) {
+    process.stderr.write(`ERROR: failed to solve: failed to read dockerfile: open ${dockerfile}: no such file or directory\n`);
+    process.exit(1);
+  }
+  if (docker.buildFails) {
+    process.stderr.write(`ERROR: failed to solve: ${docker.buildFails}\n`);
+    process.exit(1);
+  }
+  const next = loadState();
+  next.docker ??= {};
+  next.docker.images ??= [];
+  next.docker.builds ??= [];
+  next.docker.builds.push({ tag, context, argv });
+  if (!next.docker.images.includes(tag)) next.docker.images.push(tag);
+  saveState(next);
+  process.stderr.write(`#9 naming to docker.io/${tag.includes('/') ? tag : `library/${tag}`} done\n`);
+  process.exit(0);
+}
+
+// Compose v2 is a CLI plugin (docker-compose in a cli-plugins directory). Without it the CLI
+// has no `compose` command and says so: docker/cli cmd/docker/docker.go, the root command's RunE
+// returns "docker: '%s' is not a docker command.\nSee 'docker --help'" (exit status 1).
+if (argv[0] === 'compose' && docker.compose === false) {
+  process.stderr.write(`docker: 'compose' is not a docker command.\nSee 'docker --help'\n`);
   process.exit(1);
 }
 

@@ -3,7 +3,7 @@
 // with the running/total counts, rollback on a failed create, kubeconfig merged on create (as k3d
 // does it, including its refusal of a KUBECONFIG listing several files), printed by `kubeconfig get`, and
 // cleaned on delete. Nodes register with the fake API server as k3s nodes do.
-import { readFileSync, writeFileSync, mkdirSync, existsSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { dirname, join, isAbsolute } from 'node:path';
 import { homedir } from 'node:os';
 import { parse, stringify } from 'yaml';
@@ -198,6 +198,15 @@ if (sub === 'create') {
       // k3d resolves relative host paths against its own working directory (k3d#1065).
       log('WARN', `relative volume path ${host} resolved against ${process.cwd()}`);
     }
+  }
+  // files[].source: a one-line source is a path joined to the config file's directory, read now
+  // (k3d-io/k3d v5.8.3 pkg/util/files.go ReadFileSource); multi-line text is the content itself.
+  for (const f of config.files ?? []) {
+    if (String(f.source).includes('\n')) continue;
+    const path = join(dirname(file), f.source);
+    if (!existsSync(path) || !statSync(path).isFile()) fatal(`Failed to transform config: failed to read source content: could resolve source file path: ${path}`);
+    state.lastCreateFiles = [...(state.lastCreateFiles ?? []), { path, content: readFileSync(path, 'utf8') }];
+    saveState(state);
   }
   log('INFO', `Prep: Network`);
   log('INFO', `Created network 'k3d-${name}'`);

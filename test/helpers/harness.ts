@@ -14,7 +14,7 @@ import { executeFakesInProcess } from './fake-tools.js';
 
 export { freePort, repoRoot, cliPath };
 
-export type FakeTool = 'k3d' | 'docker' | 'kubectl';
+export type FakeTool = 'k3d' | 'docker' | 'kubectl' | 'lsof';
 
 export interface HarnessOptions {
   tools?: FakeTool[];

@@ -10,8 +10,11 @@ const configPath = join(repoRoot, 'k8s', 'configs', 'k3d-cluster-config.yaml');
 const text = readFileSync(configPath, 'utf8');
 const schema = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'k3d-config-v1alpha5.schema.json'), 'utf8'));
 
+// The schema as k3d applies it: with gojsonschema's hostname and ipv4 formats.
+const { gojsonschemaFormats } = await import('../../scripts/generate-k3d-validator.mjs');
+
 function validateWithK3dSchema(doc: unknown) {
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  const ajv = new Ajv({ allErrors: true, strict: false, formats: gojsonschemaFormats });
   const validate = ajv.compile(schema);
   return { ok: validate(doc) as boolean, errors: validate.errors };
 }
@@ -69,7 +72,9 @@ describe('parseClusterConfig errors point at file:line:col', () => {
 
   it('servers 0, a bad cluster name, duplicate host ports', () => {
     expect(() => parseClusterConfig(base.replace('servers: 2', 'servers: 0'), 'c.yaml')).toThrow('c.yaml:5:10: servers: must be at least 1');
-    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'Keystone_Cluster'), 'c.yaml')).toThrow(/metadata\.name: must be lower-case/);
+    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'Keystone-Cluster'), 'c.yaml')).toThrow(/metadata\.name: must be lower-case/);
+    // k3d's schema says "format: hostname" (gojsonschema's rxHostname): an underscore fails there first.
+    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'keystone_cluster'), 'c.yaml')).toThrow('c.yaml:4:9: metadata.name: must be a valid hostname');
     expect(() =>
       parseClusterConfig(`${base}ports:\n  - port: 8080:80\n  - port: 8080:443\n`, 'c.yaml'),
     ).toThrow('c.yaml:9:11: ports.1.port: host port 8080 is already used by ports[0]');
@@ -87,5 +92,61 @@ describe('resolveHostPaths', () => {
       'c.yaml',
     );
     expect(resolveHostPaths(config, '/p').volumes?.map((v) => v.volume)).toEqual(['/p/data:/data', '/abs:/abs', 'named-vol:/cache', '/p/sub/dir:/x:ro']);
+  });
+});
+
+describe("the config is judged by k3d v5.8.3's own schema", () => {
+  const base = 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: c\nservers: 1\n';
+  const files = `${base}files:\n  - source: extra.yaml\n    destination: /var/lib/rancher/k3s/server/manifests/extra.yaml\n    nodeFilters:\n      - server:*\n`;
+  const manifests = `${base}manifests:\n  - name: extra\n    manifest: "apiVersion: v1"\n`;
+
+  it('accepts `files`, as k3d does, and keeps it for k3d', () => {
+    expect(validateWithK3dSchema(parse(files)).ok).toBe(true);
+    expect(parseClusterConfig(files, 'c.yaml').files).toEqual([
+      { source: 'extra.yaml', destination: '/var/lib/rancher/k3s/server/manifests/extra.yaml', nodeFilters: ['server:*'] },
+    ]);
+  });
+
+  it('rejects `manifests`, as k3d does, naming the field and pointing at `files`', () => {
+    expect(validateWithK3dSchema(parse(manifests)).ok).toBe(false);
+    let error: unknown;
+    try {
+      parseClusterConfig(manifests, 'c.yaml');
+    } catch (err) {
+      error = err;
+    }
+    expect((error as Error).message).toBe('c.yaml:6:1: manifests: unknown field "manifests" (k3d v5.8.3 would refuse this config)');
+    expect((error as { hint?: string }).hint).toMatch(/use "files"/);
+    expect((error as { exitCode?: number }).exitCode).toBe(2);
+  });
+
+  it('agrees with the schema on each of these documents', () => {
+    const docs = [
+      files,
+      manifests,
+      `${base}kubeAPI:\n  hostIP: "127.0.0.1"\n`,
+      `${base}kubeAPI:\n  hostIP: "localhost"\n`,
+      `${base}files:\n  - source: a\n`,
+      `${base}registries:\n  create:\n    name: reg\n    enforcePortMatch: true\n`,
+      `${base}options:\n  k3s:\n    extraArgs:\n      - arg: --disable=traefik\n        nodeFilters: [server:*]\n`,
+      `${base}env:\n  - envVar: A=1\n`,
+      `${base}hostAliases:\n  - ip: 1.2.3.4\n    hostnames: [a.b]\n`,
+      `${base}agents: -1\n`,
+      `${base}servers2: 1\n`,
+    ];
+    for (const text of docs) {
+      let ours = true;
+      try {
+        parseClusterConfig(text, 'c.yaml');
+      } catch {
+        ours = false;
+      }
+      expect({ text, ok: ours }).toEqual({ text, ok: validateWithK3dSchema(parse(text)).ok });
+    }
+  });
+
+  it('the committed validator is the one generated from the vendored schema', async () => {
+    const { generateK3dValidator, schemaPath, outputPath } = await import('../../scripts/generate-k3d-validator.mjs');
+    expect(readFileSync(outputPath as string, 'utf8')).toBe(await generateK3dValidator(schemaPath));
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { podProblem, rolloutStatus, type DeploymentObject, type PodObject } from '../../src/stack/rollout.js';
-import { planImport } from '../../src/images/images.js';
+import { dockerBuildArgs, loadImageSpecs, planImport } from '../../src/images/images.js';
 import { normalizeImage } from '../../src/images/image-names.js';
 
 const deployment = (spec: number, status: DeploymentObject['status'], generation = 2): DeploymentObject => ({
@@ -45,10 +45,11 @@ describe('podProblem', () => {
 });
 
 describe('planImport', () => {
+  const build = { context: '/p/images/x', args: {} };
   const specs = [
-    { service: 'a', image: 'a:1' },
-    { service: 'b', image: 'b:1' },
-    { service: 'c', image: 'c:1' },
+    { service: 'a', image: 'a:1', build },
+    { service: 'b', image: 'b:1', build },
+    { service: 'c', image: 'c:1', build },
   ];
   it('builds what Docker lacks, skips what every node has, imports the rest', () => {
     const plan = planImport({
@@ -56,14 +57,14 @@ describe('planImport', () => {
       local: new Map([['a:1', false], ['b:1', true], ['c:1', true]]),
       inCluster: new Set([normalizeImage('c:1')]),
       forceBuild: false,
-      canBuild: true,
     });
     expect(plan.build.map((s) => s.image)).toEqual(['a:1']);
     expect(plan.import.map((s) => s.image)).toEqual(['a:1', 'b:1']);
     expect(plan.skipped).toEqual([{ spec: specs[2], reason: 'already in the cluster' }]);
   });
   it('refuses an image it can neither find nor build', () => {
-    expect(() => planImport({ specs, local: new Map(), inCluster: new Set(), forceBuild: false, canBuild: false })).toThrow('image a:1 is not in Docker and there is no build file for it');
+    const unbuildable = specs.map(({ service, image }) => ({ service, image }));
+    expect(() => planImport({ specs: unbuildable, local: new Map(), inCluster: new Set(), forceBuild: false })).toThrow('image a:1 is not in Docker and there is no build file for it');
   });
 });
 
@@ -73,5 +74,36 @@ describe('normalizeImage', () => {
     expect(normalizeImage('keystone/lammps:0.1.0')).toBe('docker.io/keystone/lammps:0.1.0');
     expect(normalizeImage('fenicsx-toolbox')).toBe('docker.io/library/fenicsx-toolbox:latest');
     expect(normalizeImage('localhost:5000/x:1')).toBe('localhost:5000/x:1');
+  });
+});
+
+describe('image builds without Docker Compose', () => {
+  it('turns each compose.yaml build section into a `docker build` argv (context and dockerfile as Compose reads them)', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'keystone-compose-'));
+    const file = join(dir, 'compose.yaml');
+    await writeFile(
+      file,
+      'services:\n  a:\n    image: a:1\n    build: ./a\n  b:\n    image: b:1\n    build:\n      context: b\n      dockerfile: docker/Dockerfile.dev\n      args:\n        N: 3\n      target: run\n  c:\n    image: c:1\n    build:\n      context: c\n      args: ["X=1=2"]\n  pulled:\n    image: redis:7\n',
+    );
+    const specs = await loadImageSpecs(file);
+    expect(specs.slice(0, 3).map((s) => dockerBuildArgs(s))).toEqual([
+      ['build', '-t', 'a:1', join(dir, 'a')],
+      ['build', '-t', 'b:1', '-f', join(dir, 'b', 'docker', 'Dockerfile.dev'), '--build-arg', 'N=3', '--target', 'run', join(dir, 'b')],
+      ['build', '-t', 'c:1', '--build-arg', 'X=1=2', join(dir, 'c')],
+    ]);
+    expect(specs[3]).toEqual({ service: 'pulled', image: 'redis:7' });
+  });
+
+  it('refuses a build key it would otherwise ignore (exit 2)', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'keystone-compose-'));
+    const file = join(dir, 'compose.yaml');
+    await writeFile(file, 'services:\n  a:\n    image: a:1\n    build:\n      context: a\n      secrets: [token]\n');
+    await expect(loadImageSpecs(file)).rejects.toMatchObject({ message: expect.stringContaining('services.a.build.secrets is not supported'), exitCode: 2 });
   });
 });

@@ -1,0 +1,67 @@
+// The pieces of setup that read the real machine: port holders as lsof and ss print them, the
+// registry's addresses as k3d makes them, and the disk estimate.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:net';
+import { createProcessRunner } from '../../src/exec/runner.js';
+import { busyPortsHint, parseLsofFields, parseSsUsers, portHolder } from '../../src/cluster/port-holders.js';
+import { registryAddresses } from '../../src/cluster/registry.js';
+import { bytesNeeded, kubeconfigWritableCheck } from '../../src/cluster/preflight.js';
+import { parseClusterConfig } from '../../src/cluster/config.js';
+import { freePort } from '../helpers/harness.js';
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+describe('who holds a port', () => {
+  it('reads lsof field output and ss users, as the tools print them', () => {
+    // macOS: `lsof -nP +c 0 -iTCP:5000 -sTCP:LISTEN -Fpc` with the AirPlay Receiver listening.
+    expect(parseLsofFields('p512\ncControlCenter\n')).toEqual({ pid: 512, command: 'ControlCenter' });
+    expect(parseLsofFields('')).toBeUndefined();
+    expect(parseSsUsers('LISTEN 0      511    *:45123 *:* users:(("node",pid=5089,fd=19))\n')).toEqual({ pid: 5089, command: 'node' });
+    // Another user's process (docker-proxy as root): ss shows the socket but no users.
+    expect(parseSsUsers('LISTEN 0      4096   0.0.0.0:8080 0.0.0.0:*\n')).toBeUndefined();
+  });
+
+  it('names this test process as the holder of a port it listens on, with the real tools of this machine', async () => {
+    const port = await freePort();
+    server = createServer();
+    await new Promise<void>((resolve) => server!.listen(port, '0.0.0.0', resolve));
+    const runner = createProcessRunner({ verbose: false, dryRun: false, log: () => {} });
+    const found = await portHolder(runner, port);
+    const lsof = await runner.run('lsof', ['-v'], { reject: false }).then(() => true, () => false);
+    const ss = process.platform === 'linux' && (await runner.run('ss', ['-V'], { reject: false }).then(() => true, () => false));
+    if (lsof || ss) expect(found).toEqual({ port, command: 'node', holder: `node (pid ${process.pid})` });
+    else expect(found).toEqual({ port }); // neither tool: the holder is unknown, and nothing fails
+  });
+
+  it('gives the AirPlay fix for ControlCenter, and a way to find an unknown holder otherwise', () => {
+    expect(busyPortsHint([{ port: 5000, command: 'ControlCenter', holder: 'ControlCenter (pid 512)' }], 'c.yaml', 'darwin')).toMatch(/^turn off AirPlay Receiver/);
+    expect(busyPortsHint([{ port: 5000 }], 'c.yaml', 'darwin')).toMatch(/^turn off AirPlay Receiver/);
+    expect(busyPortsHint([{ port: 8080 }], 'c.yaml', 'linux')).toBe('stop what holds it (find it with `sudo ss -ltnp` or `docker ps`), or change the host ports in c.yaml');
+    expect(busyPortsHint([{ port: 8080, holder: 'nginx (pid 1)', command: 'nginx' }], 'c.yaml', 'linux')).toBe('stop what holds it, or change the host ports in c.yaml');
+  });
+});
+
+describe('the registry k3d v5.8.3 creates', () => {
+  const base = 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\n';
+  it('keeps the configured name, uses container port 5000 inside, the host port outside', () => {
+    const config = parseClusterConfig(`${base}registries:\n  create:\n    name: reg\n    hostPort: "5111"\n`, 'c.yaml');
+    expect(registryAddresses(config)).toEqual({ name: 'reg', inCluster: 'reg:5000', fromHost: 'localhost:5111', hostPort: 5111 });
+  });
+  it('defaults the name to k3d-<cluster>-registry and leaves a random host port unknown', () => {
+    const config = parseClusterConfig(`${base}registries:\n  create: {}\n`, 'c.yaml');
+    expect(registryAddresses(config)).toEqual({ name: 'k3d-lab-registry', inCluster: 'k3d-lab-registry:5000' });
+    expect(registryAddresses(parseClusterConfig(base, 'c.yaml'))).toBeUndefined();
+  });
+});
+
+describe('pre-checks', () => {
+  it('counts each image on Docker and once more in every node', () => {
+    expect(bytesNeeded({ knownBytes: 1024 ** 3, unbuilt: 0, nodes: 5 })).toBe(6 * 1024 ** 3);
+    expect(bytesNeeded({ knownBytes: 0, unbuilt: 2, nodes: 1 })).toBe(2 * 2 * 3 * 1024 ** 3);
+  });
+  it('a kubeconfig under a file that is not a directory cannot be written', async () => {
+    expect((await kubeconfigWritableCheck('/etc/hostname/config')).status).toBe('fail');
+    expect(await kubeconfigWritableCheck('/tmp/keystone-nonexistent-dir/config')).toEqual({ status: 'ok', detail: '/tmp/keystone-nonexistent-dir/config will be created' });
+  });
+});
