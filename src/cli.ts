@@ -252,6 +252,7 @@ Examples:
       .option('--cpus <amount>', 'CPU request and limit, e.g. 2 or 500m (0.1 to 16 cores); with --ranks, per rank (default 1)')
       .option('-n, --ranks <N>', 'run under MPI with N ranks in one pod (the pod asks for N × --cpus)')
       .option('--ntasks <N>', 'same as --ranks (sbatch\'s name)')
+      .option('--nodes <K>', 'spread the ranks over K nodes (needs the Kubeflow MPI Operator)')
       .option('--memory <amount>', 'memory request and limit, e.g. 8Gi (64Mi to 64Gi)')
       .option('--env <KEY=VALUE>', 'environment variable for the run (repeatable)', collect)
       .option('--image <image>', 'run with this image instead of the template\'s')

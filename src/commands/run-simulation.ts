@@ -11,6 +11,7 @@ import { localImageNames } from '../images/images.js';
 import { renderTable } from '../ui/table.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadProfiles, runCommand } from '../simulate/profiles.js';
+import { checkNodes, parseNodes } from '../simulate/mpijob.js';
 import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus, podCpus, ranksFromFlags } from '../simulate/ranks.js';
 import { resolveInput } from '../simulate/input.js';
 import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps } from '../simulate/run-options.js';
@@ -35,6 +36,7 @@ export interface RunFlags {
   parallel?: string;
   ranks?: string;
   ntasks?: string;
+  nodes?: string;
 }
 
 export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
@@ -44,6 +46,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   if (!profile) throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
   const retries = flags.retries !== undefined ? parseRetries(flags.retries) : 0;
   const ranks = ranksFromFlags(flags.ranks, flags.ntasks);
+  const nodes = flags.nodes !== undefined ? parseNodes(flags.nodes) : 1;
   if (ranks > 1 && !profile.parallel) throw new UsageError(`the ${tool} profile says nothing about running under MPI, so --ranks must be 1`, `add a "parallel" entry to its profile in k8s/simulations/profiles.yaml`);
   // With --ranks, --cpus is per rank (sbatch's --cpus-per-task); see ranks.ts.
   const cpusPerRank = flags.cpus !== undefined ? parseCpus(flags.cpus) : undefined;
@@ -63,10 +66,11 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const client = await app.kube(target);
   const ns = stackNamespace;
   const template = await getTemplate(client, ns, profile.template, tool);
+  await checkNodes(client, nodes, { ranks, context: target.context });
   if (ranks > 1) {
-    const nodes = await nodeCpus(client);
+    const cpusByNode = await nodeCpus(client);
     const perRankMillicores = cpusPerRank !== undefined ? cpuMillicores(cpusPerRank)! : defaultRankMillicores;
-    if (nodes) checkRanksFit(nodes, { ranksPerPod: ranks, perRankMillicores, flag: `--ranks ${ranks}`, largest: (n) => `--ranks ${n}` });
+    if (cpusByNode) checkRanksFit(cpusByNode, { ranksPerPod: ranks, perRankMillicores, flag: `--ranks ${ranks}`, largest: (n) => `--ranks ${n}` });
     else app.ui.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
   }
 

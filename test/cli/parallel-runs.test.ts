@@ -111,4 +111,29 @@ describe('run-simulation --ranks', () => {
     expect(h.api.requests.length).toBe(before);
     expect(await runDirs('lammps')).toEqual([]);
   });
+
+  it('--nodes K without the MPI Operator is refused with its install command; with it, refused for now as the images lack sshd (nothing submitted)', async () => {
+    const before = h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length;
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '4', '--nodes', '2']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--nodes 2: context k3d-keystone-cluster has no MPI Operator (no MPIJob resource in kubeflow.org/v2beta1)');
+    expect(r.stderr).toContain('install it: kubectl apply --server-side -f https://raw.githubusercontent.com/kubeflow/mpi-operator/v0.8.1/deploy/v2beta1/mpi-operator.yaml');
+    expect(h.api.requests.some((q: { path: string }) => q.path === '/apis/kubeflow.org/v2beta1')).toBe(true);
+    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '1', '--nodes', '2']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('each node needs at least one rank');
+    for (const bad of ['0', 'x', '65']) expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--nodes', bad])).exitCode, bad).toBe(2);
+
+    h.api.installCustomResource('mpijobs');
+    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '4', '--nodes', '2']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('the cluster has the MPI Operator, but keystone\'s images have no SSH server');
+    expect(h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length).toBe(before);
+    expect(await runDirs('lammps')).toEqual([]);
+
+    // --nodes 1 is one pod, as without it.
+    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(runJobs()[0]!.spec.template.spec.containers[0].command.slice(0, 3)).toEqual(['mpirun', '-np', '2']);
+  });
 });
