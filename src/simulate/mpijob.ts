@@ -41,7 +41,9 @@ export async function hasMpiOperator(client: KubeClient): Promise<boolean> {
  * command; on a cluster with it, refused too for now, saying what is missing: the operator's
  * workers run an SSH server that the launcher's mpirun logs into (its examples/v2beta1/pi build
  * an image with openssh-server and run sshd as the worker's command), and keystone's images
- * have none yet.
+ * have none yet. Adding one is not enough: on the local cluster pods run as the invoking user's
+ * uid (run-as.ts), which is not in the image's /etc/passwd, and sshd refuses logins for a uid it
+ * cannot look up; the operator's base image (build/base/Dockerfile) creates a fixed "mpiuser".
  */
 export async function checkNodes(client: KubeClient, nodes: number, o: { ranks: number; context: string }): Promise<void> {
   if (nodes === 1) return;
