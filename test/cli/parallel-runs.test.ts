@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createReadyHarness, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, until, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -93,6 +93,19 @@ describe('run-simulation --ranks', () => {
     expect(r.stderr).toContain('the largest that fits: --ranks 4');
     expect(h.api.requests.filter((q: { method: string }) => q.method === 'POST').length).toBe(before + 1);
     expect(await runDirs('lammps')).toHaveLength(1);
+  });
+
+  it('without permission to list nodes: a warning, the run is submitted, and the scheduler says it does not fit', async () => {
+    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'GET' && q.path === '/api/v1/nodes', status: 403, times: 1000 });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '8', '--detach']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('cannot read the nodes\' allocatable CPU (no permission to list nodes)');
+    const [job] = runJobs();
+    expect(job!.spec.template.spec.containers[0].resources.requests.cpu).toBe('8000m');
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    await until(() => h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId && p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')), 'the run pod Unschedulable');
+    const pod = h.api.objects('pods').find((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId);
+    expect(pod.status.conditions[0].message).toMatch(/Insufficient cpu/);
   });
 
   it('bad --ranks values are usage errors, as is --ranks for a profile without "parallel" (nothing created)', async () => {
