@@ -266,7 +266,10 @@ Examples:
       .option('-d, --detach', 'submit, print the run id, and return')
       .option('--cancel-on-interrupt', 'on Ctrl-C, cancel the run instead of detaching from it')
       .option('--retries <n>', 'rerun a failed simulation up to n times (default 0)')
-      .option('--cpus <amount>', 'CPU request and limit, e.g. 2 or 500m (0.1 to 16 cores)')
+      .option('--cpus <amount>', 'CPU request and limit, e.g. 2 or 500m (0.1 to 16 cores); with --ranks, per rank (default 1)')
+      .option('-n, --ranks <N>', 'run under MPI with N ranks in one pod (the pod asks for N × --cpus)')
+      .option('--ntasks <N>', 'same as --ranks (sbatch\'s name)')
+      .option('--nodes <K>', 'spread the ranks over K nodes (needs the Kubeflow MPI Operator)')
       .option('--memory <amount>', 'memory request and limit, e.g. 8Gi (64Mi to 64Gi)')
       .option('--env <KEY=VALUE>', 'environment variable for the run (repeatable)', collect)
       .option('--image <image>', 'run with this image instead of the template\'s')
@@ -280,7 +283,7 @@ Examples:
           return runSimulation(app, args[0] as string, args[1] as string, (args[2] as string[] | undefined) ?? [], { ...opts, timeout: app.options.timeout });
         }),
       ),
-    ['keystone run-simulation lammps in.lj', 'keystone run-simulation fenicsx poisson.py --sweep N=16,32,64 --parallel 2', 'keystone run-simulation openfoam cavity --timeout 2h   # --timeout: the run\'s time limit (activeDeadlineSeconds)'],
+    ['keystone run-simulation lammps in.lj', 'keystone run-simulation fenicsx poisson.py --sweep N=16,32,64 --parallel 2', 'keystone run-simulation openfoam cavity --ranks 4', 'keystone run-simulation openfoam cavity --timeout 2h   # --timeout: the run\'s time limit (activeDeadlineSeconds)'],
   );
 
   const jobs = program

@@ -10,7 +10,9 @@ import { stackNamespace } from '../operate/stack-objects.js';
 import { localImageNames } from '../images/images.js';
 import { renderTable } from '../ui/table.js';
 import { formatDuration } from '../ui/ui.js';
-import { expandCommand, loadProfiles } from '../simulate/profiles.js';
+import { loadProfiles, runCommand } from '../simulate/profiles.js';
+import { checkNodes, parseNodes } from '../simulate/mpijob.js';
+import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus, podCpus, ranksFromFlags } from '../simulate/ranks.js';
 import { resolveInput } from '../simulate/input.js';
 import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps } from '../simulate/run-options.js';
 import { jobName, newRunId } from '../simulate/run-id.js';
@@ -34,6 +36,9 @@ export interface RunFlags {
   sweep?: string[];
   parallel?: string;
   progress?: string;
+  ranks?: string;
+  ntasks?: string;
+  nodes?: string;
 }
 
 export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
@@ -42,7 +47,12 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const profile = profiles[tool];
   if (!profile) throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
   const retries = flags.retries !== undefined ? parseRetries(flags.retries) : 0;
-  const cpus = flags.cpus !== undefined ? parseCpus(flags.cpus) : undefined;
+  const ranks = ranksFromFlags(flags.ranks, flags.ntasks);
+  const nodes = flags.nodes !== undefined ? parseNodes(flags.nodes) : 1;
+  if (ranks > 1 && !profile.parallel) throw new UsageError(`the ${tool} profile says nothing about running under MPI, so --ranks must be 1`, `add a "parallel" entry to its profile in k8s/simulations/profiles.yaml`);
+  // With --ranks, --cpus is per rank (sbatch's --cpus-per-task); see ranks.ts.
+  const cpusPerRank = flags.cpus !== undefined ? parseCpus(flags.cpus) : undefined;
+  const cpus = podCpus(ranks, cpusPerRank);
   const memory = flags.memory !== undefined ? parseMemory(flags.memory) : undefined;
   const env = parseEnv(flags.env ?? []);
   const image = flags.image !== undefined ? parseImage(flags.image) : undefined;
@@ -59,6 +69,13 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const client = await app.kube(target);
   const ns = stackNamespace;
   const template = await getTemplate(client, ns, profile.template, tool);
+  await checkNodes(client, nodes, { ranks, context: target.context });
+  if (ranks > 1) {
+    const cpusByNode = await nodeCpus(client);
+    const perRankMillicores = cpusPerRank !== undefined ? cpuMillicores(cpusPerRank)! : defaultRankMillicores;
+    if (cpusByNode) checkRanksFit(cpusByNode, { ranksPerPod: ranks, perRankMillicores, flag: `--ranks ${ranks}`, largest: (n) => `--ranks ${n}` });
+    else app.ui.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
+  }
 
   const runId = newRunId();
   const name = jobName(tool, runId);
@@ -68,7 +85,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const outputDir = target.local ? hostRunDir : nodeRunDir;
   const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
-  const command = expandCommand(profile.command, input.name.startsWith('-') ? `./${input.name}` : input.name, extraArgs);
+  const { command, env: mpiEnv } = runCommand(profile, input.name.startsWith('-') ? `./${input.name}` : input.name, extraArgs, ranks);
 
   let configMap: Awaited<ReturnType<typeof stageInConfigMap>> | undefined;
   // On the local cluster the pod writes ./data through a hostPath: it runs as the directory's owner.
@@ -100,7 +117,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     inputName: input.name,
     outputDir,
     retries,
-    env,
+    env: [...mpiEnv, ...env],
     image,
     cpus,
     memory,

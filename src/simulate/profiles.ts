@@ -9,26 +9,47 @@ import { seriesReaders } from '../plot/series.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
-const commandSchema = z
-  .array(z.string().min(1))
-  .min(1, 'needs at least the program to run')
-  .superRefine((argv, ctx) => {
-    if (!argv.some((a) => a.includes('{input}'))) {
-      ctx.addIssue({ code: 'custom', message: 'must use "{input}" somewhere' });
-    }
-    for (const [i, arg] of argv.entries()) {
-      if (arg !== '{args}' && arg.includes('{args}')) ctx.addIssue({ code: 'custom', path: [i], message: '"{args}" must be a whole argument on its own' });
-      if (arg !== '{input}' && arg.includes('{input}') && !/^[^{}]*\{input\}[^{}]*$/.test(arg)) {
-        ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder' });
+/** An argv with placeholders; `extra` names the ones allowed besides {input} and {args}. */
+const commandSchema = (extra: readonly string[] = []) => {
+  const known = ['input', 'args', ...extra];
+  return z
+    .array(z.string().min(1))
+    .min(1, 'needs at least the program to run')
+    .superRefine((argv, ctx) => {
+      if (!argv.some((a) => a.includes('{input}'))) {
+        ctx.addIssue({ code: 'custom', message: 'must use "{input}" somewhere' });
       }
-      if (/\{(?!input\}|args\})[a-z]+\}/.test(arg)) ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder; use {input} or {args}' });
-    }
-  });
+      for (const [i, arg] of argv.entries()) {
+        if (arg !== '{args}' && arg.includes('{args}')) ctx.addIssue({ code: 'custom', path: [i], message: '"{args}" must be a whole argument on its own' });
+        const unknown = [...arg.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]!).find((name) => !known.includes(name));
+        if (unknown !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `unknown placeholder {${unknown}}; use ${known.map((k) => `{${k}}`).join(', ')}` });
+        else if (arg !== '{input}' && arg.includes('{input}') && !/^[^{}]*\{input\}[^{}]*$/.test(arg)) {
+          ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder' });
+        }
+      }
+    });
+};
+
+const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
+  for (const name of Object.keys(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a variable name' });
+  }
+});
+
+/**
+ * How the code runs with N MPI ranks (--ranks N): the argv that replaces `command`, with
+ * "{ranks}" for N, and the environment the MPI library needs in a container.
+ */
+const parallelSchema = z.strictObject({
+  command: commandSchema(['ranks']).refine((argv) => argv.some((a) => a.includes('{ranks}')), 'must use "{ranks}" somewhere'),
+  env: envSchema.optional(),
+});
 
 export const profileSchema = z.strictObject({
   template: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be the name of a Job'),
   input: z.enum(['file', 'directory']),
-  command: commandSchema,
+  command: commandSchema(),
+  parallel: parallelSchema.optional(),
   examples: z.array(z.string()).optional(),
   /** How to read the run's progress from its output (src/simulate/progress.ts). */
   progress: progressSchema.optional(),
@@ -78,6 +99,12 @@ export async function toolNames(path: string, cwd: string): Promise<string[]> {
 }
 
 /** The container argv for a run: placeholders replaced, each extra argument its own element. */
-export function expandCommand(command: readonly string[], input: string, extraArgs: readonly string[]): string[] {
-  return command.flatMap((arg) => (arg === '{args}' ? [...extraArgs] : [arg.split('{input}').join(input)]));
+export function expandCommand(command: readonly string[], input: string, extraArgs: readonly string[], ranks?: number): string[] {
+  return command.flatMap((arg) => (arg === '{args}' ? [...extraArgs] : [arg.split('{input}').join(input).split('{ranks}').join(String(ranks ?? 1))]));
+}
+
+/** The argv and extra environment of a run with `ranks` MPI ranks (1: the serial command as it is). */
+export function runCommand(profile: Profile, input: string, extraArgs: readonly string[], ranks = 1): { command: string[]; env: [string, string][] } {
+  if (ranks === 1 || !profile.parallel) return { command: expandCommand(profile.command, input, extraArgs), env: [] };
+  return { command: expandCommand(profile.parallel.command, input, extraArgs, ranks), env: Object.entries(profile.parallel.env ?? {}) };
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { loadProfiles, expandCommand, type Profile } from '../../src/simulate/profiles.js';
+import { loadProfiles, runCommand, type Profile } from '../../src/simulate/profiles.js';
 import { resolveInput } from '../../src/simulate/input.js';
 import { stageOnHost } from '../../src/simulate/staging.js';
 import { parseSweeps } from '../../src/simulate/run-options.js';
@@ -98,6 +98,8 @@ export interface RunRequest {
   sweep?: string[];
   /** Set on top of the image's ENV (only for what this machine lacks, e.g. the DOLFINx 0.9 API shim). */
   extraEnv?: Record<string, string>;
+  /** MPI ranks (--ranks): the profile's parallel command under the real mpirun. */
+  ranks?: number;
   /** Changes the staged input before the run (a deliberately broken input). */
   breakInput?: (stagedInput: string) => Promise<void>;
 }
@@ -129,16 +131,17 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   if (req.breakInput) for (const dir of sweep ? sweep.combinations.map((_, i) => join(hostRunDir, String(i))) : [hostRunDir]) await req.breakInput(join(dir, input.name));
   if (who.wrap.length) await chownTree(hostRunDir, who.uid, who.gid);
 
+  const { command, env: mpiEnv } = runCommand(profile, input.name, req.extraArgs ?? [], req.ranks);
   const job = buildJobFromTemplate(template, {
     tool: req.tool,
     runId,
     name: `${req.tool}-${runId}`,
-    command: expandCommand(profile.command, input.name, req.extraArgs ?? []),
+    command,
     workingDir: nodeRunDir,
     inputName: input.name,
     outputDir: hostRunDir,
     retries: 0,
-    env: [],
+    env: mpiEnv,
     sweep,
     runAs: { uid: who.uid, gid: who.gid },
   });

@@ -39,6 +39,21 @@ function expectOwnedOutputs(run: EngineRun, files: string[]): void {
   }
 }
 
+/** LAMMPS thermo columns (Step Temp E_pair E_mol TotEng Press) at `step`, as numbers. */
+function thermoAt(output: string, step: number): number[] | undefined {
+  const line = output.split('\n').find((l) => new RegExp(`^\\s+${step}\\s+[-\\d.]+\\s+[-\\d.]+`).test(l));
+  return line?.trim().split(/\s+/).map(Number);
+}
+
+/** An OpenFOAM field file's internalField values (nonuniform List<scalar> or List<vector>, flattened). */
+async function fieldValues(path: string): Promise<number[]> {
+  const text = await readFile(path, 'utf8');
+  const m = /internalField\s+nonuniform\s+List<\w+>\s*(\d+)\s*\(([\s\S]*?)\n\)\s*;/.exec(text);
+  if (!m) throw new Error(`${path}: no nonuniform internalField`);
+  const values = m[2]!.replace(/[()]/g, ' ').trim().split(/\s+/).map(Number);
+  return [Number(m[1]), ...values];
+}
+
 const cases: Record<string, EngineCase> = {
   lammps: {
     missing: () => (onPath('lmp') ? undefined : 'lmp not found'),
@@ -67,6 +82,29 @@ const cases: Record<string, EngineCase> = {
           expect(run.output).toContain('LJ melt finished: T=2.0, 50 steps');
         } finally {
           await run.cleanup();
+        }
+      });
+
+      it('runs in.lj with 2 MPI ranks (mpirun, as --ranks 2) and ends at the serial run\'s thermo', async () => {
+        const serial = await runLikeTheJob(project, who, { tool: 'lammps', example: 'in.lj' });
+        const parallel = await runLikeTheJob(project, who, { tool: 'lammps', example: 'in.lj', ranks: 2 });
+        try {
+          expect(parallel.argv).toEqual(['mpirun', '-np', '2', 'lmp', '-in', 'in.lj']);
+          expect(parallel.exitCode, parallel.output.slice(-3000)).toBe(0);
+          expect(parallel.output).toMatch(/with 2 MPI tasks x 1 OpenMP threads/);
+          expect(parallel.output).toContain('LJ melt finished: T=3.0, 250 steps');
+          expectOwnedOutputs(parallel, ['log.lammps', 'dump.lj', 'final.data']);
+          const a = thermoAt(serial.output, 250)!;
+          const b = thermoAt(parallel.output, 250)!;
+          expect(b).toHaveLength(6);
+          // Forces are summed in another order across 2 subdomains, so bitwise equality is not
+          // promised; here the two agree to every printed digit. 1e-6 relative leaves room for
+          // rounding without hiding a wrong run (a wrong T or step count moves these by >1e-2).
+          for (const [i, x] of a.entries()) expect(Math.abs(b[i]! - x), `column ${i} at step 250: serial ${x}, 2 ranks ${b[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(x)));
+          console.log(`lammps in.lj, 2 ranks as uid ${who.uid}: exit ${parallel.exitCode}\n  step 250 serial:  ${a.join(' ')}\n  step 250 2 ranks: ${b.join(' ')}\n  ${parallel.output.split('\n').find((l) => l.includes('MPI tasks'))}`);
+        } finally {
+          await serial.cleanup();
+          await parallel.cleanup();
         }
       });
 
@@ -108,6 +146,38 @@ const cases: Record<string, EngineCase> = {
         }
       });
 
+      it('with 2 ranks: decomposes into 2 subdomains, runs icoFoam -parallel, reconstructs the serial run\'s fields', async () => {
+        const serial = await runLikeTheJob(project, who, { tool: 'openfoam', example: 'cavity' });
+        const parallel = await runLikeTheJob(project, who, { tool: 'openfoam', example: 'cavity', ranks: 2 });
+        try {
+          expect(parallel.exitCode, parallel.output.slice(-3000)).toBe(0);
+          expect(parallel.argv.slice(-3)).toEqual(['keystone-openfoam', 'cavity', '2']);
+          expect(parallel.output).toMatch(/^Processor 1$/m); // decomposePar made 2 subdomains
+          expect(parallel.output).not.toMatch(/^Processor 2$/m);
+          expect(parallel.output).toMatch(/^Reconstructing FV fields$/m);
+          expect(lastLine(parallel.output)).toBe('End');
+          const caseDir = join(parallel.dirs[0]!, 'cavity');
+          expectOwnedOutputs(parallel, ['cavity/processor0/0.5/U', 'cavity/processor1/0.5/p', 'cavity/0.5/U', 'cavity/0.5/p', 'cavity/0.5/phi']);
+          let worst = '';
+          for (const field of ['p', 'U']) {
+            const a = await fieldValues(join(serial.dirs[0]!, 'cavity', '0.5', field));
+            const b = await fieldValues(join(caseDir, '0.5', field));
+            expect(b[0], `${field}: cells`).toBe(a[0]);
+            expect(b).toHaveLength(a.length);
+            const scale = Math.max(...a.slice(1).map(Math.abs));
+            const diff = Math.max(...a.slice(1).map((x, i) => Math.abs(x - b[i + 1]!)));
+            // The linear solvers stop at a tolerance (system/fvSolution: p 1e-06) and DIC/DILU
+            // preconditioning is per subdomain, so the fields agree to about that, not bit for bit.
+            expect(diff, `${field}: largest difference ${diff} of ${scale}`).toBeLessThanOrEqual(1e-3 * scale);
+            worst += ` ${field}: ${a[0]} cells, largest difference ${diff.toExponential(2)} (of max |${field}| ${scale.toExponential(2)});`;
+          }
+          console.log(`openfoam cavity, 2 ranks as uid ${who.uid}: exit ${parallel.exitCode};${worst} last line: ${lastLine(parallel.output)}`);
+        } finally {
+          await serial.cleanup();
+          await parallel.cleanup();
+        }
+      });
+
       it('exits non-zero on a broken case (no blockMeshDict)', async () => {
         const run = await runLikeTheJob(project, who, { tool: 'openfoam', example: 'cavity', breakInput: (dir) => rm(join(dir, 'system', 'blockMeshDict')) });
         try {
@@ -140,6 +210,25 @@ const cases: Record<string, EngineCase> = {
           console.log(`fenicsx poisson.py sweep as uid ${who.uid}, DOLFINx ${version}: exit ${run.exitCode}\n${errors.map((l) => `  ${l}`).join('\n')}`);
         } finally {
           await run.cleanup();
+        }
+      });
+
+      it('runs poisson.py with 2 MPI ranks to the serial run\'s errors', async () => {
+        const env = { ...extraEnv, N: '16' };
+        const serial = await runLikeTheJob(project, who, { tool: 'fenicsx', example: 'poisson.py', extraEnv: env });
+        const parallel = await runLikeTheJob(project, who, { tool: 'fenicsx', example: 'poisson.py', extraEnv: env, ranks: 2 });
+        try {
+          expect(parallel.argv).toEqual(['mpirun', '-np', '2', 'python3', 'poisson.py']);
+          expect(parallel.exitCode, parallel.output.slice(-3000)).toBe(0);
+          expectOwnedOutputs(parallel, ['poisson.xdmf', 'poisson.h5']);
+          const errors = (out: string) => out.split('\n').filter((l) => /^(N=\d+ degree=\d+ dofs=|L2 error|max error)/.test(l));
+          expect(errors(parallel.output)).toHaveLength(3); // printed once, by rank 0
+          const l2 = (out: string) => Number(/^L2 error: (\S+)$/m.exec(out)![1]);
+          expect(Math.abs(l2(parallel.output) - l2(serial.output))).toBeLessThanOrEqual(1e-3 * l2(serial.output));
+          console.log(`fenicsx poisson.py N=16, 2 ranks as uid ${who.uid}: exit ${parallel.exitCode}; serial: ${errors(serial.output).join('; ')}; 2 ranks: ${errors(parallel.output).join('; ')}`);
+        } finally {
+          await serial.cleanup();
+          await parallel.cleanup();
         }
       });
 

@@ -36,6 +36,12 @@ function quantityBytes(q) {
   return Number(m[1]) * unit;
 }
 
+function millicores(q) {
+  const m = /^(\d+(?:\.\d+)?)(m)?$/.exec(String(q ?? ''));
+  if (!m) return 0;
+  return m[2] ? Number(m[1]) : Number(m[1]) * 1000;
+}
+
 const shortHash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
 let podCounter = 0;
 const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
@@ -280,11 +286,13 @@ export function attachControllers(api, options = {}) {
     const missingClaim = claims.find((c) => !api.get('persistentvolumeclaims', ns, c));
     const total = api.objects('nodes').length;
     const tooBig = pod.spec.containers.reduce((sum, c) => sum + quantityBytes(c.resources?.requests?.memory), 0) > nodeMemoryBytes;
-    if (nodes.length === 0 || missingClaim || tooBig) {
+    const cpuRequest = pod.spec.containers.reduce((sum, c) => sum + millicores(c.resources?.requests?.cpu), 0);
+    const tooManyCpus = nodes.length > 0 && nodes.every((n) => n.status?.allocatable?.cpu !== undefined && cpuRequest > millicores(n.status.allocatable.cpu));
+    if (nodes.length === 0 || missingClaim || tooBig || tooManyCpus) {
       const message = missingClaim
         ? `0/${total} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${total} nodes are available.`
-        : tooBig
-          ? `0/${total} nodes are available: ${total} Insufficient memory. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
+        : tooBig || tooManyCpus
+          ? `0/${total} nodes are available: ${total} Insufficient ${tooBig ? 'memory' : 'cpu'}. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
           : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
       api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
       recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');

@@ -167,6 +167,9 @@ async function registerNodes(name, c) {
       status: {
         conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready' }],
         nodeInfo: { kubeletVersion: 'v1.31.5+k3s1' },
+        // A k3d node is a container on the host: its capacity is the host's (here, 4 cores).
+        capacity: { cpu: '4', memory: '8Gi', pods: '110' },
+        allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
       },
     });
   }

@@ -26,6 +26,15 @@ export const resourceTypes = {
   networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', listKind: 'NetworkPolicyList', namespaced: true },
 };
 
+/**
+ * Custom resources a test can install (api.installCustomResource): served, like a CRD's, only
+ * once installed. MPIJob: kubeflow/mpi-operator v0.8.1, deploy/v2beta1/mpi-operator.yaml.
+ * @type {Record<string, ResourceType>}
+ */
+export const customResourceTypes = {
+  mpijobs: { group: 'kubeflow.org', version: 'v2beta1', kind: 'MPIJob', listKind: 'MPIJobList', namespaced: true },
+};
+
 /** The short names kubectl users type (from the real API server's discovery). */
 const shortNames = { namespaces: ['ns'], nodes: ['no'], pods: ['po'], services: ['svc'], configmaps: ['cm'], persistentvolumeclaims: ['pvc'], events: ['ev'], deployments: ['deploy'], replicasets: ['rs'], networkpolicies: ['netpol'] };
 
@@ -48,6 +57,8 @@ export async function startFakeKubeApi(options = {}) {
   const historyLimit = options.historyLimit ?? 10000;
   /** @type {Map<string, Map<string, any>>} resource -> key(ns/name) -> object */
   const store = new Map(Object.keys(resourceTypes).map((r) => [r, new Map()]));
+  /** Resource types served now: the built-in ones and the custom resources installed so far. */
+  const served = { ...resourceTypes };
   /** @type {{rv: number, resource: string, type: string, object: any}[]} */
   let history = [];
   let rv = 100;
@@ -132,7 +143,7 @@ export async function startFakeKubeApi(options = {}) {
   }
 
   function create(resource, object) {
-    const t = resourceTypes[resource];
+    const t = served[resource];
     const obj = structuredClone(object);
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
@@ -197,19 +208,19 @@ export async function startFakeKubeApi(options = {}) {
     if (path === '/version') return { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1', platform: 'linux/amd64' };
     if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
     if (path === '/apis') {
-      const groups = [...new Set(Object.values(resourceTypes).map((t) => t.group).filter(Boolean))];
+      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean))];
       return {
         kind: 'APIGroupList',
         apiVersion: 'v1',
         groups: groups.map((g) => {
-          const v = Object.values(resourceTypes).find((t) => t.group === g).version;
+          const v = Object.values(served).find((t) => t.group === g).version;
           return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } };
         }),
       };
     }
-    for (const t of new Set(Object.values(resourceTypes).map((t) => gvPath(t)))) {
+    for (const t of new Set(Object.values(served).map((t) => gvPath(t)))) {
       if (path === t) {
-        const entries = Object.entries(resourceTypes).filter(([, rt]) => gvPath(rt) === t);
+        const entries = Object.entries(served).filter(([, rt]) => gvPath(rt) === t);
         return {
           kind: 'APIResourceList',
           apiVersion: 'v1',
@@ -233,7 +244,7 @@ export async function startFakeKubeApi(options = {}) {
     if (!m) return undefined;
     const [, coreVersion, group, groupVersion, namespace, resource, name, sub] = m;
     // "/api/v1/namespaces/x" matches as the namespaces collection with name x (the regex backtracks).
-    const t = resourceTypes[resource];
+    const t = served[resource];
     if (!t || t.group !== (group ?? '') || t.version !== (coreVersion ?? groupVersion)) return undefined;
     return { resource, type: t, namespace, name, sub };
   }
@@ -705,6 +716,11 @@ export async function startFakeKubeApi(options = {}) {
     get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),
     create,
     update,
+    /** Installs a CRD from customResourceTypes: discovery lists it and its resource is served. */
+    installCustomResource: (resource) => {
+      served[resource] = customResourceTypes[resource];
+      if (!store.has(resource)) store.set(resource, new Map());
+    },
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
     setNodeReady,
     appendLog,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expandCommand, parseProfiles } from '../../src/simulate/profiles.js';
+import { expandCommand, parseProfiles, runCommand } from '../../src/simulate/profiles.js';
 import { envFile, parseCpus, parseEnv, parseMemory, parseSweeps } from '../../src/simulate/run-options.js';
 import { newRunId } from '../../src/simulate/run-id.js';
 import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
@@ -27,6 +27,24 @@ describe('profiles', () => {
     expect(() => parseProfiles(bad('    input: folder\n    command: ["lmp", "-in", "{input}"]'), 'p.yaml')).toThrow(/profiles\.lammps\.input/);
     expect(() => parseProfiles(bad('    input: file\n    command: ["lmp", "{input}", "{output}"]'), 'p.yaml')).toThrow(/unknown placeholder/);
     expect(() => parseProfiles(bad('    input: file\n    shell: true\n    command: ["lmp", "{input}"]'), 'p.yaml')).toThrow(/unknown field "shell"/);
+  });
+
+  it('a parallel command must use {ranks}; {ranks} is unknown in the serial command', () => {
+    const lammps = '      command: ["mpirun", "-np", "{ranks}", "lmp", "-in", "{input}", "{args}"]';
+    expect(shipped).toContain(lammps);
+    expect(() => parseProfiles(shipped.replace(lammps, '      command: ["mpirun", "-np", "2", "lmp", "-in", "{input}"]'), 'p.yaml')).toThrow(/profiles\.lammps\.parallel\.command: must use "\{ranks\}" somewhere/);
+    expect(() => parseProfiles(shipped.replace(lammps, '      command: ["mpirun", "-np", "{rank}", "lmp", "-in", "{input}"]'), 'p.yaml')).toThrow(/unknown placeholder \{rank\}/);
+    expect(() => parseProfiles(shipped.replace('command: ["lmp", "-in", "{input}", "{args}"]', 'command: ["lmp", "-np", "{ranks}", "-in", "{input}"]'), 'p.yaml')).toThrow(/profiles\.lammps\.command\.2: unknown placeholder \{ranks\}/);
+    expect(() => parseProfiles(shipped.replace('OMPI_MCA_rmaps_base_oversubscribe: "1"', '"OMPI MCA": "1"'), 'p.yaml')).toThrow(/must be a variable name/);
+  });
+
+  it('runCommand: N ranks use the parallel argv and env; 1 rank the serial one', () => {
+    const lammps = parseProfiles(shipped, 'p.yaml').lammps!;
+    expect(runCommand(lammps, 'in.lj', ['-var', 'T', '2'], 4)).toEqual({
+      command: ['mpirun', '-np', '4', 'lmp', '-in', 'in.lj', '-var', 'T', '2'],
+      env: [['OMPI_MCA_rmaps_base_oversubscribe', '1'], ['OMPI_MCA_btl_vader_single_copy_mechanism', 'none']],
+    });
+    expect(runCommand(lammps, 'in.lj', [], 1)).toEqual({ command: ['lmp', '-in', 'in.lj'], env: [] });
   });
 
   it('expands {input} and {args} into separate argv elements', () => {
