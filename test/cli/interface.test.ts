@@ -47,8 +47,12 @@ function schemaFields(schema: z.ZodType, prefix = '', out = new Map<string, { en
  * several per row), the fields a type written as `{x, y?, z[]}` lists, and every prefix of those;
  * with the values of a type written as `` `v1` \| `v2` ``.
  */
+/** The heading of a schema's section in docs/output.md: `keystone <command> -o json`, or as given here. */
+const docHeadings: Record<string, string> = { progress: 'run-simulation --progress json' };
+
 function documentedFields(doc: string, command: string): Map<string, { enum?: string[] }> {
-  const section = doc.split(/^## /m).find((s) => s.startsWith(`\`keystone ${command} -o json\``));
+  const heading = docHeadings[command] ?? `${command} -o json`;
+  const section = doc.split(/^## /m).find((s) => s.startsWith(`\`keystone ${heading}\``));
   if (!section) throw new Error(`docs/output.md has no section for ${command}`);
   const fields = new Map<string, { enum?: string[] }>();
   const add = (path: string, info: { enum?: string[] } = {}) => {
