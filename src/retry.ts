@@ -15,6 +15,8 @@ export interface RetryOptions {
   random?: () => number;
   /** True when a wait of this long must not start (it would cross a deadline): the error stands. */
   tooLate?: (waitMs: number) => boolean;
+  /** Ends a wait between attempts at once; the next attempt then sees the abort. */
+  signal?: AbortSignal;
 }
 
 export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
@@ -29,7 +31,7 @@ export async function withRetries<T>(attempt: () => Promise<T>, options: RetryOp
       const wait = options.jitter ? delay / 2 + random() * delay : delay;
       if (options.tooLate?.(wait)) throw err;
       options.onRetry?.(err, n + 1);
-      await clock.sleep(wait);
+      await clock.sleep(wait, options.signal);
     }
   }
 }

@@ -2,8 +2,10 @@
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import { findK3d } from '../cluster/prerequisites.js';
+import { readClusterShape } from '../cluster/cluster-name.js';
 import { observeCluster, type ClusterPhase } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
+import { ToolMissingError } from '../exec/runner.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
@@ -42,14 +44,14 @@ export interface StackReport {
 }
 
 /** Nodes and the whole stack in one round of parallel list requests. */
-async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {
+async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {
   const ns = stackNamespace;
   const [nodes, deployments, claims, services, jobs] = await Promise.all([
-    client.list<NodeObject>('/api/v1/nodes'),
-    client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`),
-    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`),
-    client.list<KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }>(`/api/v1/namespaces/${ns}/services`),
-    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`),
+    client.list<NodeObject>('/api/v1/nodes', {}, signal),
+    client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`, {}, signal),
+    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, {}, signal),
+    client.list<KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }>(`/api/v1/namespaces/${ns}/services`, {}, signal),
+    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, signal),
   ]);
   const runs = jobs.items
     .filter((j) => !j.metadata?.labels?.['keystone.io/simulation-template'])
@@ -82,35 +84,58 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
   };
 }
 
+/** The cluster as k3d lists it, or undefined when k3d is not installed (no `k3d version` call first). */
+async function k3dClusterState(app: AppContext, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
+  try {
+    return observeCluster(name, await k3dFindCluster(app.runner, name));
+  } catch (err) {
+    if (!(err instanceof ToolMissingError)) throw err;
+  }
+  // Not on PATH: the copy `keystone setup` installs, if there is one.
+  if (!(await findK3d(app.runner, app.env))) return undefined;
+  return observeCluster(name, await k3dFindCluster(app.runner, name));
+}
+
 export async function gatherStatus(app: AppContext): Promise<StatusReport> {
-  const { config } = await app.clusterConfig();
-  const target = app.target(config.metadata.name);
+  const config = await readClusterShape(app.paths.clusterConfig, () => app.clusterConfig());
+  const target = app.target(config.name);
   const report: StatusReport = {
     context: target.context,
-    cluster: { name: target.local ? config.metadata.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
+    cluster: { name: target.local ? config.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
     api: { reachable: false },
     nodes: [],
     stack: null,
     healthy: false,
     verdict: '',
   };
+  // k3d's view and the API's are read side by side, not one after the other: the API reads are
+  // only used when k3d says the cluster runs (a stopped cluster's API cannot answer anyway).
+  const k3dView = target.local ? k3dClusterState(app, config.name) : Promise.resolve(undefined);
+  const notNeeded = new AbortController();
+  const apiView = (async () => {
+    const client = await app.kube(target);
+    return { server: client.server, ...(await readCluster(client, notNeeded.signal)) };
+  })();
+  apiView.catch(() => undefined); // awaited below only when k3d says the cluster runs
+  const skipApi = () => notNeeded.abort(); // its retries must not keep the command waiting
   if (target.local) {
-    if (!(await findK3d(app.runner, app.env))) {
+    const state = await k3dView;
+    if (!state) {
+      skipApi();
       report.api.error = 'k3d is not installed';
       report.verdict = verdict(report, 0);
       return report;
     }
-    const state = observeCluster(config.metadata.name, await k3dFindCluster(app.runner, config.metadata.name));
     report.cluster = { ...report.cluster, phase: state.phase, servers: state.servers, agents: state.agents };
     if (state.phase === 'absent' || state.phase === 'stopped') {
+      skipApi();
       report.verdict = verdict(report, 0);
       return report;
     }
   }
   try {
-    const client = await app.kube(target);
-    report.api.server = client.server;
-    const { nodes, stack } = await readCluster(client);
+    const { server, nodes, stack } = await apiView;
+    report.api.server = server;
     report.nodes = nodes;
     report.stack = stack;
     report.api.reachable = true;

@@ -91,7 +91,8 @@ export interface KubeClient {
   stream(spec: RequestSpec): Promise<ByteStream>;
   request<T>(spec: RequestSpec): Promise<T>;
   /** A list of every page (limit/continue), so big collections never arrive as one huge body. */
-  list<T extends KubeObject>(path: string, query?: RequestSpec['query']): Promise<KubeList<T>>;
+  /** `signal` cancels the list, retries included. */
+  list<T extends KubeObject>(path: string, query?: RequestSpec['query'], signal?: AbortSignal): Promise<KubeList<T>>;
   /** `signal` cancels the watch even while it is being opened. */
   watch<T extends KubeObject>(
     path: string,
@@ -319,6 +320,7 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
         onRetry: (err) => settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
         clock,
         jitter: true,
+        signal: spec.signal,
       });
     },
     async stream(spec: RequestSpec): Promise<ByteStream> {
@@ -338,12 +340,12 @@ function createClient(target: KubeTarget, server: string, base: RequestOptions, 
       if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
       return { body: res, stop: () => controller.abort() };
     },
-    async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}): Promise<KubeList<T>> {
+    async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}, signal?: AbortSignal): Promise<KubeList<T>> {
       const items: T[] = [];
       let next: string | undefined;
       let resourceVersion: string | undefined;
       do {
-        const page = await client.request<KubeList<T>>({ path, query: { ...query, limit: 500, continue: next } });
+        const page = await client.request<KubeList<T>>({ path, query: { ...query, limit: 500, continue: next }, signal });
         for (const item of page.items ?? []) items.push(item);
         resourceVersion = page.metadata?.resourceVersion;
         next = page.metadata?.continue || undefined;

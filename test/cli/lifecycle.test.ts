@@ -72,8 +72,11 @@ describe('status', () => {
   it('-o json gives the cluster and its nodes as one document on stdout', async () => {
     h = await createHarness();
     await h.run(['setup']);
+    await h.clearCalls();
     const r = await h.run(['status', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
+    // One k3d call, made alongside the API reads: no `k3d version` first.
+    expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
     const report = JSON.parse(r.stdout);
     expect(report.context).toBe('k3d-keystone-cluster');
     expect(report.cluster).toEqual({
@@ -104,7 +107,7 @@ describe('status', () => {
     expect(r.stdout).toContain('Not healthy: nodes not Ready: k3d-keystone-cluster-agent-1.');
   });
 
-  it('reports a stopped cluster without calling the API', async () => {
+  it('reports a stopped cluster from k3d\'s list, and no API answer is waited for', async () => {
     h = await createHarness();
     await h.run(['setup']);
     await h.run(['stop']);
