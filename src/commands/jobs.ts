@@ -9,7 +9,6 @@ import type { KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../operate/stack-objects.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { renderTable } from '../ui/table.js';
 import { listRuns, type RunSummary } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
 import { labels, type JobObject } from '../simulate/job-builder.js';
@@ -64,6 +63,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.exitCode !== undefined ? String(r.exitCode) : '-',
     shownOutput(app, r),
   ]);
+  const { renderTable } = await import('../ui/table.js'); // only when a table is printed
   app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
   return runs;
 }

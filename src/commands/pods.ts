@@ -2,7 +2,6 @@
 import type { AppContext } from '../app-context.js';
 import { listPods, stackNamespace } from '../operate/stack-objects.js';
 import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary.js';
-import { renderTable } from '../ui/table.js';
 import { latestWarnings, summarizeEvent, warningLine, type EventObject } from '../operate/events.js';
 import { byText } from '../text-order.js';
 
@@ -41,6 +40,7 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
     s.node ?? '<none>',
     ...(wide ? [s.ip ?? '<none>', s.message ?? ''] : []),
   ]);
+  const { renderTable } = await import('../ui/table.js'); // only when a table is printed
   app.ui.data(renderTable(headers, rows, app.ui.columns));
   const warned = summaries.filter((s) => s.warning);
   if (warned.length) app.ui.data(['', ...warned.map((s) => `${s.name}: ${c.yellow('Warning')} ${s.warning}`)].join('\n'));

@@ -8,7 +8,6 @@ import { describeFsError } from '../fs-errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../operate/stack-objects.js';
 import { localImageNames } from '../images/images.js';
-import { renderTable } from '../ui/table.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadProfiles, runCommand } from '../simulate/profiles.js';
 import { checkNodes, parseNodes } from '../simulate/mpijob.js';
@@ -187,6 +186,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   }
   if (sweep) {
     const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(sweep.combinations[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
+    const { renderTable } = await import('../ui/table.js');
     app.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
   }
   const took = formatDuration(Date.now() - started);

@@ -6,6 +6,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
@@ -212,10 +213,22 @@ function buildUrl(server: string, path: string, query: RequestSpec['query']): UR
   return url;
 }
 
-function createClient(target: KubeTarget, server: string, base: RequestOptions, settings: ClientSettings): KubeClient {
+/**
+ * One TLS context for all of a command's connections: without it Node parses the CA, certificate
+ * and key again for every connection (tls.connect creates a context per socket), and `status`
+ * opens five at once.
+ */
+function withSharedTlsContext(base: RequestOptions): RequestOptions {
+  const { ca, cert, key, ...rest } = base as RequestOptions & { ca?: unknown; cert?: unknown; key?: unknown };
+  if (ca === undefined && cert === undefined && key === undefined) return base;
+  return { ...rest, secureContext: createSecureContext({ ca, cert, key } as Parameters<typeof createSecureContext>[0]) } as RequestOptions;
+}
+
+function createClient(target: KubeTarget, server: string, baseOptions: RequestOptions, settings: ClientSettings): KubeClient {
   // Our own agent (connections kept alive within a command), closed by close(): the global
   // agent's idle sockets would keep a finished command waiting for their timeout.
   const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const base = server.startsWith('https:') ? withSharedTlsContext(baseOptions) : baseOptions;
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
   const deadlineError = (label: string) =>
     new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });

@@ -21,6 +21,8 @@ export interface HarnessOptions {
   state?: Record<string, unknown>;
   nodeReadyDelayMs?: number;
   podStartDelayMs?: number;
+  /** Serve the fake API over HTTPS with client-certificate auth, as a k3d cluster does. */
+  tls?: boolean;
 }
 
 export interface RunOutcome {
