@@ -24,6 +24,8 @@ export interface GlobalOptions {
 }
 
 export interface AppContext {
+  /** keystone's own version (package.json). */
+  version: string;
   ui: Ui;
   runner: Runner;
   env: NodeJS.ProcessEnv;
@@ -56,6 +58,7 @@ export interface AppContext {
 }
 
 export interface AppContextInit {
+  version: string;
   ui: Ui;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -91,6 +94,7 @@ export function createAppContext(init: AppContextInit): AppContext {
   let config: Promise<LoadedClusterConfig> | undefined;
   let announced = false;
   return {
+    version: init.version,
     ui,
     runner,
     env,

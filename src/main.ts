@@ -60,10 +60,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   // `keystone … 2>&1 | head`: nothing more can be said; do not crash on it.
   streams.stderr.on('error', () => undefined);
 
-  const program = buildProgram(packageVersion(), async (options: GlobalOptions, body) => {
+  const version = packageVersion();
+  const program = buildProgram(version, async (options: GlobalOptions, body) => {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
     ui.stdoutClosed = stdoutClosed;
     const app = createAppContext({
+      version,
       ui,
       env,
       cwd: io.cwd ?? process.cwd(),

@@ -4,6 +4,7 @@ import { runSteps, type Step, type StepRecord } from '../steps/run-steps.js';
 import { clusterStep, dataDirectoriesStep, kubeconfigStep, nodesReadyStep, prerequisiteSteps } from '../setup/cluster-steps.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadManifests } from '../stack/manifests.js';
+import { manifestCache } from '../stack/manifest-cache.js';
 import { imagesStep, stackSteps, type SetupState } from '../setup/stack-steps.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import type { KubeTarget } from '../kube/target.js';
@@ -15,7 +16,7 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
   const loaded = await app.clusterConfig();
   const target = app.target(loaded.config.metadata.name);
   // Every manifest is validated before anything is done, so a bad one never leaves a half-made stack.
-  const manifests = await loadManifests(app.paths.manifestsDir, app.cwd);
+  const manifests = await loadManifests(app.paths.manifestsDir, app.cwd, manifestCache(app));
   const state: SetupState = { clusterRunning: !target.local };
   const steps: Step[] = [];
   if (target.local) {

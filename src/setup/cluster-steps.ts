@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
+import { defaultSetupTimeoutMs } from './timeouts.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import {
@@ -31,7 +32,7 @@ import {
   type MergePlan,
 } from '../kube/kubeconfig-merge.js';
 
-export const defaultSetupTimeoutMs = 10 * 60_000;
+export { defaultSetupTimeoutMs };
 
 export function recreateHint(configPath: string): string {
   return `to recreate it with the shape in ${configPath}: \`keystone delete\` then \`keystone setup\` (deletes the cluster and its volumes; ./data on the host is kept)`;

@@ -11,7 +11,7 @@ import { ensureRedisSecret } from '../stack/redis-secret.js';
 import { waitForStack } from '../stack/rollout.js';
 import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
-import { defaultSetupTimeoutMs } from './cluster-steps.js';
+import { defaultSetupTimeoutMs } from './timeouts.js';
 import { stackNamespace } from '../operate/stack-objects.js';
 
 /**

@@ -4,7 +4,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { loadYaml } from '../yaml-module.js';
+import { contentHash, type CachedDocument, type ManifestCache } from './manifest-cache.js';
 import { KeystoneError } from '../errors.js';
 import type { KubeObject } from '../kube/client.js';
 import { kindInfo, knownKinds, type KindInfo } from './kinds.js';
@@ -25,34 +26,55 @@ function invalid(source: string, message: string): KeystoneError {
   });
 }
 
-export async function loadManifests(dir: string, cwd: string): Promise<Manifest[]> {
+export async function loadManifests(dir: string, cwd: string, cache?: ManifestCache): Promise<Manifest[]> {
   let files: string[];
   try {
     files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch {
     throw new KeystoneError(`cannot read the manifests directory ${dir}`, { hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR' });
   }
+  await cache?.load();
   const manifests: Manifest[] = [];
+  const toValidate: Manifest[] = [];
+  const fresh: { hash: string; docs: CachedDocument[] }[] = [];
   for (const file of files) {
     const path = join(dir, file);
     const label = relative(cwd, path) || path;
     const text = await readFile(path, 'utf8');
-    const lineCounter = new LineCounter();
-    for (const doc of parseAllDocuments(text, { lineCounter, uniqueKeys: true })) {
-      const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 1;
+    const hash = contentHash(text);
+    const known = cache?.get(hash);
+    const docs = known ?? (await parseDocuments(text, label));
+    for (const { line, object } of docs) {
       const source = `${label}:${line}`;
-      const error = doc.errors[0];
-      if (error) {
-        const pos = lineCounter.linePos(error.pos[0]);
-        throw invalid(`${label}:${pos.line}:${pos.col}`, `invalid YAML: ${error.message.split('\n')[0]}`);
-      }
-      const object = doc.toJS() as Manifest['object'] | null;
-      if (object === null || object === undefined) continue; // an empty document between ---
-      manifests.push({ source, object, info: checkShape(object, source) });
+      const manifest = { source, object: object as Manifest['object'], info: checkShape(object as Manifest['object'], source) };
+      manifests.push(manifest);
+      if (!known) toValidate.push(manifest);
     }
+    if (!known) fresh.push({ hash, docs });
   }
-  await validateWithSchemas(manifests);
+  await validateWithSchemas(toValidate);
+  for (const { hash, docs } of fresh) cache?.set(hash, docs);
+  await cache?.save();
   return manifests;
+}
+
+/** A file's YAML documents (empty ones between --- dropped), with the line each starts on. */
+async function parseDocuments(text: string, label: string): Promise<CachedDocument[]> {
+  const { LineCounter, parseAllDocuments } = await loadYaml();
+  const lineCounter = new LineCounter();
+  const docs: CachedDocument[] = [];
+  for (const doc of parseAllDocuments(text, { lineCounter, uniqueKeys: true })) {
+    const line = doc.contents?.range ? lineCounter.linePos(doc.contents.range[0]).line : 1;
+    const error = doc.errors[0];
+    if (error) {
+      const pos = lineCounter.linePos(error.pos[0]);
+      throw invalid(`${label}:${pos.line}:${pos.col}`, `invalid YAML: ${error.message.split('\n')[0]}`);
+    }
+    const object = doc.toJS() as unknown;
+    if (object === null || object === undefined) continue; // an empty document between ---
+    docs.push({ line, object });
+  }
+  return docs;
 }
 
 function checkShape(object: Manifest['object'], source: string): KindInfo {
