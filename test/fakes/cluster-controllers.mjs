@@ -256,9 +256,20 @@ export function attachControllers(api, options = {}) {
     const container = pod.spec.containers[0].name;
     const lines = plan.lines ?? [];
     const step = plan.lineDelayMs ?? 1;
-    lines.forEach((line, i) => api.later(step * (i + 1), () => api.get('pods', ns, name) && api.appendLog(ns, name, container, line)));
-    if (plan.exitCode === null) return; // runs until deleted
-    api.later(step * (lines.length + 1) + (plan.runMs ?? 0), () => {
+    // One line at a time, each timer setting the next: a timer per line (1 ms, 2 ms, ...) set all at
+    // once can fire out of order when the event loop is late, and the log came out shuffled.
+    let next = 0;
+    const writeLine = () => {
+      if (!api.get('pods', ns, name)) return;
+      if (next < lines.length) {
+        api.appendLog(ns, name, container, lines[next++]);
+        api.later(step, writeLine);
+      } else if (plan.exitCode !== null) {
+        api.later(step + (plan.runMs ?? 0), exit); // runs until deleted when exitCode is null
+      }
+    };
+    api.later(step, writeLine);
+    const exit = () => {
       const current = api.get('pods', ns, name);
       if (!current) return;
       const exitCode = plan.exitCode ?? 0;
@@ -274,7 +285,7 @@ export function attachControllers(api, options = {}) {
         status: { ...current.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed', conditions: current.status.conditions.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'PodCompleted' } : c)), containerStatuses },
       });
       api.endLogs(ns, name, container);
-    });
+    };
   }
 
   let nextNode = 0;
