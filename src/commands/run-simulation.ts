@@ -6,7 +6,6 @@ import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../erro
 import { maxTimerMs, parseTimeout } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import { stackNamespace } from '../operate/stack-objects.js';
 import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadProfiles, runCommand } from '../simulate/profiles.js';
@@ -17,11 +16,11 @@ import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetri
 import { jobName, newRunId } from '../simulate/run-id.js';
 import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
 import { chownTree, currentIdentity, runAsForLocalCluster } from '../simulate/run-as.js';
-import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
+import { buildJobFromTemplate, type JobObject } from '../simulate/job-builder.js';
 import { followRun } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
-import { outputOnAnnotation } from '../simulate/runs.js';
 import { createProgressDisplay, parseProgressMode } from '../simulate/progress-display.js';
+import { annotations, hostRunDir as hostRunDirOf, labels, nodeRunDir as nodeRunDirOf, stackNamespace } from '../kube/vocabulary.js';
 
 export interface RunFlags {
   detach?: boolean;
@@ -78,8 +77,8 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
 
   const runId = newRunId();
   const name = jobName(tool, runId);
-  const nodeRunDir = `/data/${tool}/runs/${runId}`;
-  const hostRunDir = join(app.paths.dataDir, tool, 'runs', runId);
+  const nodeRunDir = nodeRunDirOf(tool, runId);
+  const hostRunDir = hostRunDirOf(app.paths.dataDir, tool, runId);
   // A path in both cases (scripts read it from `jobs -o json`); on another cluster it is the node's.
   const outputDir = target.local ? hostRunDir : nodeRunDir;
   const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
@@ -127,7 +126,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     configMap: configMap ? { name: `${name}-input`, items: configMap.items } : undefined,
   });
   // Where the output directory is: on this machine (data/ is mounted into the nodes) or on the node.
-  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [outputOnAnnotation]: target.local ? 'host' : 'node' } };
+  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: target.local ? 'host' : 'node' } };
 
   const started = Date.now();
   let created: JobObject;

@@ -9,7 +9,8 @@ import { watchUntil } from '../kube/watch-until.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
-import { labels, type JobObject } from './job-builder.js';
+import type { JobObject } from './job-builder.js';
+import { labels } from '../kube/vocabulary.js';
 import { byText } from '../text-order.js';
 
 export interface IndexOutcome {

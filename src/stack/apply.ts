@@ -6,10 +6,9 @@
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
 import { objectPath } from './kinds.js';
-import { labels as simulationLabels } from '../simulate/job-builder.js';
+import { fieldManagers, labels } from '../kube/vocabulary.js';
 import type { Manifest } from './manifests.js';
 
-export const fieldManager = 'keystone';
 
 export interface ApplyOptions {
   /** Take ownership of fields another manager set (kubectl's --force-conflicts). */
@@ -71,7 +70,7 @@ type JobLike = KubeObject & { spec?: { suspend?: boolean }; status?: { startTime
 
 /** A simulation template: a Job labelled keystone.io/simulation-template and suspended. */
 function isSuspendedTemplate(object: JobLike): boolean {
-  return object.kind === 'Job' && object.spec?.suspend === true && Boolean(object.metadata?.labels?.[simulationLabels.template]);
+  return object.kind === 'Job' && object.spec?.suspend === true && Boolean(object.metadata?.labels?.[labels.template]);
 }
 
 /**
@@ -130,7 +129,7 @@ function sendApply(client: KubeClient, object: Manifest['object'], manifest: Man
   return client.request<KubeObject>({
     method: 'PATCH',
     path: objectPath(manifest.info, object.metadata.name, object.metadata.namespace),
-    query: { fieldManager, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
+    query: { fieldManager: fieldManagers.apply, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
     // JSON is valid YAML, and the apply content type takes YAML.
     body: JSON.stringify(object),
     contentType: 'application/apply-patch+yaml',
