@@ -23,22 +23,17 @@ export const labels = {
 /** The value of labels.partOf / labels.managedBy on keystone's objects. */
 export const labelValue = 'keystone';
 
-/** Annotation keys on run Jobs. */
-export const annotations = {
-  input: 'keystone.io/input',
-  outputDir: 'keystone.io/output-dir',
-  /** "host": the output directory is on this machine; "node": on the node that ran the pod. */
-  outputOn: 'keystone.io/output-on',
-  sweep: 'keystone.io/sweep',
-} as const;
+/**
+ * Annotation keys on run Jobs: the input, the run directory, where that directory is ("host": on
+ * this machine; "node": on the node that ran the pod), and a sweep's parameters.
+ */
+export const annotations = { input: 'keystone.io/input', outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', sweep: 'keystone.io/sweep' } as const;
 
-/** Server-side apply / patch field managers: who owns which field, as `kubectl get -o yaml --show-managed-fields` shows. */
-export const fieldManagers = {
-  /** setup: manifests, templates, the redis secret. */
-  apply: 'keystone',
-  scale: 'keystone-scale',
-  restart: 'keystone-restart',
-} as const;
+/**
+ * Server-side apply / patch field managers (who owns which field, as `kubectl get -o yaml
+ * --show-managed-fields` shows): setup's manifests, templates and redis secret; scale; restart.
+ */
+export const fieldManagers = { apply: 'keystone', scale: 'keystone-scale', restart: 'keystone-restart' } as const;
 
 /**
  * The API server's name rules (kubernetes/kubernetes staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go:
