@@ -8,12 +8,11 @@ import { describeFsError } from '../fs-errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { listRuns, type RunSummary } from '../simulate/runs.js';
+import { deleteRun, listRuns, type RunSummary } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
 import type { JobObject } from '../simulate/job-builder.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
-import { deleteRun } from './run-simulation.js';
 import { formatAge } from '../operate/pod-summary.js';
 import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 

@@ -17,7 +17,8 @@ import { jobName, newRunId } from '../simulate/run-id.js';
 import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
 import { chownTree, currentIdentity, runAsForLocalCluster } from '../simulate/run-as.js';
 import { buildJobFromTemplate, type JobObject } from '../simulate/job-builder.js';
-import { followRun } from '../simulate/follow-run.js';
+import { deleteRun } from '../simulate/runs.js';
+import { followRun, RunCannotStartError } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
 import { createProgressDisplay, parseProgressMode } from '../simulate/progress-display.js';
 import { annotations, hostRunDir as hostRunDirOf, labels, nodeRunDir as nodeRunDirOf, stackNamespace } from '../kube/vocabulary.js';
@@ -166,7 +167,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     });
   } catch (err) {
     progress?.end();
-    if (err instanceof KeystoneError && err.message.startsWith('the run cannot start')) {
+    if (err instanceof RunCannotStartError) {
       await deleteRun(client, ns, name);
       throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
     }
@@ -207,17 +208,6 @@ async function getTemplate(client: KubeClient, ns: string, name: string, tool: s
     if (err instanceof KubeApiError && err.statusCode === 404) {
       throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, { hint: 'run `keystone setup` to apply k8s/manifests' });
     }
-    throw err;
-  }
-}
-
-/** Deletes a run's Job and its pods (outputs on the host are kept). */
-export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
-  try {
-    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
-    return true;
-  } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 404) return false;
     throw err;
   }
 }

@@ -1,4 +1,5 @@
 /** Scaling and restarting Deployments, then waiting for the rollout with the reason when it cannot finish. */
+import { WaitTimeoutError } from '../kube/watch-until.js';
 import { KeystoneError, UsageError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { waitForStack, type DeploymentObject } from '../stack/rollout.js';
@@ -73,7 +74,7 @@ export async function waitForDeployments(
       podFilter: (pod) => selectors.some((s) => matchesLabels(pod, s)),
     });
   } catch (err) {
-    if (err instanceof KeystoneError && /timed out/.test(err.message)) {
+    if (err instanceof WaitTimeoutError) {
       throw new KeystoneError(err.message, { hint: 'the pods did not become ready: `keystone pods` shows why' });
     }
     throw err;

@@ -1,5 +1,5 @@
 /** The runs in the cluster: one summary per run Job, newest first. */
-import type { KubeClient } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
 import { annotations, labels } from '../kube/vocabulary.js';
@@ -88,4 +88,15 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
   return jobs.items
     .map((j) => summarizeRun(j, podsByRun.get(j.metadata?.labels?.[labels.runId] ?? '') ?? [], now))
     .sort((a, b) => byText(b.runId, a.runId));
+}
+
+/** Deletes a run's Job and its pods (outputs on the host are kept). */
+export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
+  try {
+    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return false;
+    throw err;
+  }
 }
