@@ -26,9 +26,6 @@ export interface Applied {
   replacedTemplate?: string;
 }
 
-/** The field manager `keystone scale` uses (see src/operate/rollouts.ts). */
-const scaleManager = 'keystone-scale';
-
 export function describeManifest(m: Manifest): string {
   const ns = m.object.metadata.namespace;
   return `${m.object.kind} ${ns ? `${ns}/` : ''}${m.object.metadata.name}`;
@@ -122,7 +119,7 @@ async function waitUntilGone(client: KubeClient, path: string): Promise<void> {
 function onlyScaledReplicas(err: unknown): boolean {
   if (!(err instanceof KubeApiError) || err.statusCode !== 409) return false;
   const causes = err.status?.details?.causes ?? [];
-  return causes.length > 0 && causes.every((c) => c.field === '.spec.replicas' && (c.message ?? '').includes(`"${scaleManager}"`));
+  return causes.length > 0 && causes.every((c) => c.field === '.spec.replicas' && (c.message ?? '').includes(`"${fieldManagers.scale}"`));
 }
 
 function sendApply(client: KubeClient, object: Manifest['object'], manifest: Manifest, options: ApplyOptions): Promise<KubeObject> {
