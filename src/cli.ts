@@ -51,6 +51,10 @@ Examples:
       const opts = command.opts();
       await runCommand(command.optsWithGlobals() as GlobalOptions, (app) => body(app, args.slice(0, -2), opts));
     };
+  /** The action of a command whose module (and what it needs) is loaded only when it runs. */
+  const lazy =
+    <M>(load: () => Promise<M>, body: (m: M, app: AppContext, args: unknown[], opts: Record<string, unknown>) => Promise<number | void>, refuse?: Refusals) =>
+      action(async (app, args, opts) => body(await load(), app, args, opts), refuse);
 
   examples(
     program
@@ -58,12 +62,9 @@ Examples:
       .description('create or start the k3d cluster, import the images, apply k8s/manifests, wait until the stack is up')
       .option('--dry-run', 'print what would be done (each k3d call and object) and change nothing; uses the API server\'s dry run when the cluster runs')
       .option('--force-conflicts', 'take over manifest fields that another tool (kubectl edit/apply) now owns')
-      .action(
-        action(async (app) => {
-          const { setup } = await import('./commands/setup.js');
-          await setup(app);
-        }),
-      ),
+      .action(lazy(() => import('./commands/setup.js'), async (m, app) => {
+        await m.setup(app);
+      })),
     ['keystone setup', 'keystone setup --dry-run --verbose'],
   );
 
@@ -74,12 +75,7 @@ Examples:
       .option('--dry-run', 'validate with the API server\'s dry run; change nothing')
       .option('--force-conflicts', 'take over manifest fields that another tool now owns')
       .option('--wait', 'then wait until every deployment is ready and the volume bound')
-      .action(
-        action(async (app, _args, opts) => {
-          const { apply } = await import('./commands/apply.js');
-          await apply(app, { wait: Boolean(opts.wait) });
-        }),
-      ),
+      .action(lazy(() => import('./commands/apply.js'), (m, app, _args, opts) => m.apply(app, { wait: Boolean(opts.wait) }))),
     ['keystone apply --wait', 'keystone apply --dry-run --context lab'],
   );
 
@@ -91,84 +87,39 @@ Examples:
       .option('--build', 'rebuild the images even if Docker already has them')
       .option('--force', 'import even the images the cluster already has')
       .option('--dry-run', 'print the docker and k3d calls instead of running them')
-      .action(
-        action(async (app, args, opts) => {
-          const { importImagesCommand } = await import('./commands/import-images.js');
-          await importImagesCommand(app, (args[0] as string[] | undefined) ?? [], { build: Boolean(opts.build), force: Boolean(opts.force) });
-        }),
-      ),
+      .action(lazy(() => import('./commands/import-images.js'), (m, app, args, opts) => m.importImagesCommand(app, (args[0] as string[] | undefined) ?? [], { build: Boolean(opts.build), force: Boolean(opts.force) }))),
     ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
   );
 
-  examples(
-    program
-      .command('start')
-      .description('start the stopped k3d cluster and wait for its nodes')
-      .option('--dry-run', 'print the k3d call instead of running it')
-      .action(
-        action(async (app) => {
-          const { start } = await import('./commands/lifecycle.js');
-          await start(app);
-        }),
-      ),
-    ['keystone start', 'keystone start --timeout 5m'],
-  );
+  // start, stop and delete: one k3d call each (src/commands/lifecycle.ts).
+  const lifecycleCommands = [
+    ['start', 'start the stopped k3d cluster and wait for its nodes', ['keystone start', 'keystone start --timeout 5m']],
+    ['stop', 'stop the k3d cluster (its state and volumes are kept)', ['keystone stop', 'keystone stop --verbose']],
+    ['delete', 'delete the k3d cluster and its volumes (./data on the host is kept)', ['keystone delete', 'keystone delete && keystone setup   # recreate from the config']],
+  ] as const;
+  for (const [name, description, lines] of lifecycleCommands) {
+    const command = program.command(name).description(description).option('--dry-run', 'print the k3d call instead of running it');
+    examples(command.action(lazy(() => import('./commands/lifecycle.js'), (m, app) => m.lifecycle[name](app))), [...lines]);
+  }
 
-  examples(
-    program
-      .command('stop')
-      .description('stop the k3d cluster (its state and volumes are kept)')
-      .option('--dry-run', 'print the k3d call instead of running it')
-      .action(
-        action(async (app) => {
-          const { stop } = await import('./commands/lifecycle.js');
-          await stop(app);
-        }),
-      ),
-    ['keystone stop', 'keystone stop --verbose'],
-  );
+  /** A command that prints one report in the format -o chooses (the first format is the default). */
+  const report = (name: string, description: string, formats: [string, ...string[]], run: (app: AppContext, output: string) => Promise<number | void>, lines: string[]) =>
+    examples(
+      program
+        .command(name)
+        .description(description)
+        .addOption(outputOption(formats, formats[0]))
+        .action(action(async (app, _args, opts) => run(app, opts.output as string))),
+      lines,
+    );
 
-  examples(
-    program
-      .command('delete')
-      .description('delete the k3d cluster and its volumes (./data on the host is kept)')
-      .option('--dry-run', 'print the k3d call instead of running it')
-      .action(
-        action(async (app) => {
-          const { deleteCluster } = await import('./commands/lifecycle.js');
-          await deleteCluster(app);
-        }),
-      ),
-    ['keystone delete', 'keystone delete && keystone setup   # recreate from the config'],
-  );
+  report('status', 'show the cluster (exists, running, servers/agents) and its nodes', ['table', 'json', 'yaml'], async (app, output) => {
+    await (await import('./commands/status.js')).status(app, output);
+  }, ['keystone status', 'keystone status -o json | jq .healthy']);
 
-  examples(
-    program
-      .command('status')
-      .description('show the cluster (exists, running, servers/agents) and its nodes')
-      .addOption(outputOption(['table', 'json', 'yaml'], 'table'))
-      .action(
-        action(async (app, _args, opts) => {
-          const { status } = await import('./commands/status.js');
-          await status(app, opts.output as string);
-        }),
-      ),
-    ['keystone status', 'keystone status -o json | jq .healthy'],
-  );
-
-  examples(
-    program
-      .command('pods')
-      .description('list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy')
-      .addOption(outputOption(['table', 'wide', 'json', 'yaml'], 'table'))
-      .action(
-        action(async (app, _args, opts) => {
-          const { pods } = await import('./commands/pods.js');
-          await pods(app, opts.output as string);
-        }),
-      ),
-    ['keystone pods', 'keystone pods -o wide'],
-  );
+  report('pods', 'list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy', ['table', 'wide', 'json', 'yaml'], async (app, output) => {
+    await (await import('./commands/pods.js')).pods(app, output);
+  }, ['keystone pods', 'keystone pods -o wide']);
 
   // keystone events (issue 17): the namespace's events as kubectl events shows them.
   examples(
@@ -178,12 +129,7 @@ Examples:
       .addOption(outputOption(['table', 'json'], 'table'))
       .option('-f, --follow', 'keep watching and print events as they come (Ctrl-C stops)')
       .option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)')
-      .action(
-        action(async (app, _args, opts) => {
-          const { events } = await import('./commands/events.js');
-          return events(app, { output: opts.output as string, follow: Boolean(opts.follow), for: opts.for as string | undefined });
-        }),
-      ),
+      .action(lazy(() => import('./commands/events.js'), (m, app, _args, opts) => m.events(app, { output: opts.output as string, follow: Boolean(opts.follow), for: opts.for as string | undefined }))),
     ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
   );
 
@@ -198,12 +144,7 @@ Examples:
       .option('--timestamps', 'prefix each line with its timestamp')
       .option('--previous', 'the previous (crashed) container\'s logs')
       .option('-c, --container <name>', 'only this container')
-      .action(
-        action(async (app, args, opts) => {
-          const { logs } = await import('./commands/logs.js');
-          return logs(app, args[0] as string, opts);
-        }),
-      ),
+      .action(lazy(() => import('./commands/logs.js'), (m, app, args, opts) => m.logs(app, args[0] as string, opts))),
     ['keystone logs celery-worker --tail 50', 'keystone logs redis -f --since 10m'],
   );
 
@@ -215,13 +156,9 @@ Examples:
       .description('open a shell (bash, else sh) in a pod through kubectl exec, or run a command there')
       .option('-c, --container <name>', 'the container to enter')
       .action(
-        action(async (app, args, opts) => {
-          const { shell } = await import('./commands/shell.js');
-          return shell(app, args[0] as string, (args[1] as string[] | undefined) ?? [], {
-            container: opts.container as string | undefined,
-            stdinIsTTY: app.stdinIsTTY,
-          });
-        }),
+        lazy(() => import('./commands/shell.js'), (m, app, args, opts) =>
+          m.shell(app, args[0] as string, (args[1] as string[] | undefined) ?? [], { container: opts.container as string | undefined, stdinIsTTY: app.stdinIsTTY }),
+        ),
       ),
     ['keystone shell redis', 'keystone shell celery-worker -- celery -A keystone_worker.app inspect ping'],
   );
@@ -232,12 +169,7 @@ Examples:
       .argument('<deployment>', 'deployment to scale, e.g. celery-worker')
       .argument('<replicas>', 'number of replicas, 0 to 100')
       .description('set a deployment\'s replica count and wait until the pods are ready')
-      .action(
-        action(async (app, args) => {
-          const { scale } = await import('./commands/scale-restart.js');
-          await scale(app, args[0] as string, args[1] as string);
-        }),
-      ),
+      .action(lazy(() => import('./commands/scale-restart.js'), (m, app, args) => m.scale(app, args[0] as string, args[1] as string))),
     ['keystone scale celery-worker 4', 'keystone scale celery-worker 0   # stop the workers'],
   );
 
@@ -246,12 +178,7 @@ Examples:
       .command('restart')
       .argument('<deployment>', 'deployment to restart, or "all"')
       .description('restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones')
-      .action(
-        action(async (app, args) => {
-          const { restart } = await import('./commands/scale-restart.js');
-          await restart(app, args[0] as string);
-        }),
-      ),
+      .action(lazy(() => import('./commands/scale-restart.js'), (m, app, args) => m.restart(app, args[0] as string))),
     ['keystone restart celery-worker', 'keystone restart all'],
   );
 
@@ -276,12 +203,11 @@ Examples:
       .option('--sweep <NAME=v1,v2,...>', 'parameter sweep: one run per combination, values in $NAME (repeatable)', collect)
       .option('--parallel <n>', 'with --sweep: at most n runs at once')
       .option('--progress <mode>', 'progress from the code\'s output: auto (a bar on a terminal, a line per 10% otherwise), bar, plain, json (one JSON object per line on stderr), none')
+      // --timeout is a global option; for a run it is the run's time limit.
       .action(
-        action(async (app, args, opts) => {
-          const { runSimulation } = await import('./commands/run-simulation.js');
-          // --timeout is a global option; for a run it is the run's time limit.
-          return runSimulation(app, args[0] as string, args[1] as string, (args[2] as string[] | undefined) ?? [], { ...opts, timeout: app.options.timeout });
-        }),
+        lazy(() => import('./commands/run-simulation.js'), (m, app, args, opts) =>
+          m.runSimulation(app, args[0] as string, args[1] as string, (args[2] as string[] | undefined) ?? [], { ...opts, timeout: app.options.timeout }),
+        ),
       ),
     ['keystone run-simulation lammps in.lj', 'keystone run-simulation fenicsx poisson.py --sweep N=16,32,64 --parallel 2', 'keystone run-simulation openfoam cavity --ranks 4', 'keystone run-simulation openfoam cavity --timeout 2h   # --timeout: the run\'s time limit (activeDeadlineSeconds)'],
   );
@@ -297,9 +223,8 @@ Examples:
     .action(async (...args: unknown[]) => {
       const command = args[args.length - 1] as Command;
       if (command.args.length) unknownSubcommand(command);
-      await action(async (app, _args, opts) => {
-        const { jobsList } = await import('./commands/jobs.js');
-        await jobsList(app, { output: opts.output as string, tool: opts.tool as string | undefined, all: Boolean(opts.all) });
+      await lazy(() => import('./commands/jobs.js'), async (m, app, _args, opts) => {
+        await m.jobsList(app, { output: opts.output as string, tool: opts.tool as string | undefined, all: Boolean(opts.all) });
       })(...args);
     });
   const notForRun = { output: 'it prints the run\'s own output as it is', tool: 'it acts on the one run named', all: 'it acts on the one run named' };
@@ -310,12 +235,7 @@ Examples:
       .argument('<run-id>', 'the run (see `keystone jobs`)')
       .description('print a run\'s output; with -f follow it until it ends and exit with its exit code')
       .option('-f, --follow', 're-attach to a running run')
-      .action(
-        action(async (app, args, opts) => {
-          const { jobsLogs } = await import('./commands/jobs.js');
-          return jobsLogs(app, args[0] as string, Boolean(opts.follow));
-        }, notForRun),
-      ),
+      .action(lazy(() => import('./commands/jobs.js'), (m, app, args, opts) => m.jobsLogs(app, args[0] as string, Boolean(opts.follow)), notForRun)),
     ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
   );
   examples(
@@ -323,12 +243,7 @@ Examples:
       .command('cancel')
       .argument('<run-id>', 'the run to stop')
       .description('stop a run: delete its Job and pods (its outputs are kept)')
-      .action(
-        action(async (app, args) => {
-          const { jobsCancel } = await import('./commands/jobs.js');
-          await jobsCancel(app, args[0] as string);
-        }, notForRun),
-      ),
+      .action(lazy(() => import('./commands/jobs.js'), (m, app, args) => m.jobsCancel(app, args[0] as string), notForRun)),
     ['keystone jobs cancel 20261125-214700-a3f9', 'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)'],
   );
   examples(
@@ -340,11 +255,11 @@ Examples:
       .option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/')
       .option('--dry-run', 'list the runs (and output directories) it would delete, and delete nothing')
       .action(
-        action(
-          async (app, _args, opts) => {
-            const { jobsClean } = await import('./commands/jobs.js');
+        lazy(
+          () => import('./commands/jobs.js'),
+          (m, app, _args, opts) => {
             const tool = (opts as { tool?: string }).tool ?? (jobs.opts().tool as string | undefined);
-            return jobsClean(app, { olderThan: opts.olderThan as string | undefined, failed: Boolean(opts.failed), purgeOutputs: Boolean(opts.purgeOutputs), tool, dryRun: Boolean(opts.dryRun) });
+            return m.jobsClean(app, { olderThan: opts.olderThan as string | undefined, failed: Boolean(opts.failed), purgeOutputs: Boolean(opts.purgeOutputs), tool, dryRun: Boolean(opts.dryRun) });
           },
           { output: 'it prints what it deletes, as text', all: 'it considers every finished run whatever its age; --older-than limits that' },
         ),
@@ -359,40 +274,21 @@ Examples:
       .description('plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index')
       .option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal')
       .option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)')
-      .action(
-        action(async (app, args, opts) => {
-          const { jobsPlot } = await import('./commands/jobs-plot.js');
-          await jobsPlot(app, args[0] as string, { out: opts.out as string | undefined, series: opts.series as string | undefined });
-        }),
-      ),
+      .action(lazy(() => import('./commands/jobs-plot.js'), (m, app, args, opts) => m.jobsPlot(app, args[0] as string, { out: opts.out as string | undefined, series: opts.series as string | undefined }))),
     ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
   );
 
-  examples(
-    program
-      .command('doctor')
-      .description('check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails')
-      .addOption(outputOption(['text', 'json', 'yaml'], 'text'))
-      .action(
-        action(async (app, _args, opts) => {
-          const { doctor } = await import('./commands/doctor.js');
-          return doctor(app, opts.output as string);
-        }),
-      ),
-    ['keystone doctor', 'keystone doctor -o json'],
-  );
+  report('doctor', 'check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails', ['text', 'json', 'yaml'], async (app, output) => (await import('./commands/doctor.js')).doctor(app, output), [
+    'keystone doctor',
+    'keystone doctor -o json',
+  ]);
 
   examples(
     program
       .command('completion')
       .argument('<shell>', 'bash, zsh or fish')
       .description('print a shell completion script (commands, options, tools, and live deployment, pod and run names)')
-      .action(
-        action(async (app, args) => {
-          const { completionCommand } = await import('./commands/completion.js');
-          return completionCommand(app, args[0] as string);
-        }, { context: offline, kubeconfig: offline, config: offline, timeout: offline }),
-      ),
+      .action(lazy(() => import('./commands/completion.js'), async (m, app, args) => m.completionCommand(app, args[0] as string), { context: offline, kubeconfig: offline, config: offline, timeout: offline })),
     ['keystone completion bash > ~/.local/share/bash-completion/completions/keystone', 'keystone completion zsh > "${fpath[1]}/_keystone"'],
   );
 

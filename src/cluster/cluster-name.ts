@@ -5,8 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadYaml } from '../yaml-module.js';
 import type { LoadedClusterConfig } from './config.js';
-
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+import { dns1123Label } from '../kube/vocabulary.js';
 
 export async function readClusterName(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<string> {
   try {

@@ -6,16 +6,15 @@ import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../erro
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { stackNamespace } from '../operate/stack-objects.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { listRuns, type RunSummary } from '../simulate/runs.js';
+import { deleteRun, listRuns, type RunSummary } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
-import { labels, type JobObject } from '../simulate/job-builder.js';
+import type { JobObject } from '../simulate/job-builder.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
-import { deleteRun } from './run-simulation.js';
 import { formatAge } from '../operate/pod-summary.js';
+import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 async function clientFor(app: AppContext): Promise<KubeClient> {
   const clusterName = await app.clusterName();
@@ -164,7 +163,7 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const purgeable = (run: RunSummary): string | undefined => {
     if (!options.purgeOutputs || !run.outputLocal || run.outputDir === null) return undefined;
     const dir = resolve(run.outputDir);
-    return dir.startsWith(`${dataDir}${sep}`) && relative(dataDir, dir).split(sep)[1] === 'runs' ? dir : undefined;
+    return dir.startsWith(`${dataDir}${sep}`) && relative(dataDir, dir).split(sep)[1] === runsFolder ? dir : undefined;
   };
   const plan = finished.map((run) => {
     const dir = purgeable(run);

@@ -4,7 +4,7 @@ import { KeystoneError, UsageError } from '../errors.js';
 import { findK3d } from '../cluster/prerequisites.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dClusterDelete, k3dClusterStart, k3dClusterStop, k3dFindCluster } from '../tools/k3d.js';
-import { runSteps } from '../steps/run-steps.js';
+import { runSteps, type Step } from '../steps/run-steps.js';
 import { defaultSetupTimeoutMs, kubeconfigCleanupStep, kubeconfigStep, nodesReadyStep } from '../setup/cluster-steps.js';
 import { ToolMissingError } from '../exec/runner.js';
 
@@ -26,78 +26,61 @@ function noCluster(name: string): KeystoneError {
   return new KeystoneError(`cluster "${name}" does not exist`, { hint: 'create it with `keystone setup`' });
 }
 
-export async function start(app: AppContext): Promise<void> {
-  await app.exclusive(await app.clusterName(), 'start', () => startLocked(app));
+/**
+ * One lifecycle command: under the cluster's lock, check that keystone owns the cluster, then run
+ * its steps. Only delete accepts a cluster that does not exist (there is nothing to do).
+ */
+function lifecycleCommand(verb: 'start' | 'stop' | 'delete', steps: (app: AppContext, name: string, state: ClusterState) => Promise<Step[]>) {
+  return async (app: AppContext): Promise<void> => {
+    await app.exclusive(await app.clusterName(), verb, async () => {
+      const { name, state } = await localCluster(app, verb);
+      if (state.phase === 'absent' && verb !== 'delete') throw noCluster(name);
+      await runSteps(app.ui, await steps(app, name, state), app.signal);
+    });
+  };
 }
 
-async function startLocked(app: AppContext): Promise<void> {
-  const { name, state } = await localCluster(app, 'start');
-  if (state.phase === 'absent') throw noCluster(name);
+/** The one k3d call of a lifecycle command, skipped when the cluster is already as asked. */
+function k3dStep(app: AppContext, title: string, already: string | undefined, call: () => Promise<unknown>, said: { would: string; did: string }): Step {
+  return {
+    title,
+    satisfied: async () => already,
+    run: async () => {
+      await call();
+      return app.options.dryRun ? said.would : said.did;
+    },
+  };
+}
+
+export const start = lifecycleCommand('start', async (app, name, state) => {
   const { config } = await app.clusterConfig();
   const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
-  await runSteps(
-    app.ui,
-    [
-      {
-        title: `start cluster ${name}`,
-        satisfied: async () => (state.phase === 'running' ? 'already running' : undefined),
-        run: async () => {
-          await k3dClusterStart(app.runner, name, { timeoutMs });
-          return app.options.dryRun ? `would start cluster ${name}` : `started cluster ${name}`;
-        },
-      },
-      // The nodes step reads the context: write it again if it was lost or is stale.
-      kubeconfigStep(app, app.target(name), { clusterRunning: true }),
-      nodesReadyStep(app, app.target(name), config.servers + config.agents),
-    ],
-    app.signal,
-  );
-}
+  const target = app.target(name);
+  return [
+    k3dStep(app, `start cluster ${name}`, state.phase === 'running' ? 'already running' : undefined, () => k3dClusterStart(app.runner, name, { timeoutMs }), {
+      would: `would start cluster ${name}`,
+      did: `started cluster ${name}`,
+    }),
+    // The nodes step reads the context: write it again if it was lost or is stale.
+    kubeconfigStep(app, target, { clusterRunning: true }),
+    nodesReadyStep(app, target, config.servers + config.agents),
+  ];
+});
 
-export async function stop(app: AppContext): Promise<void> {
-  await app.exclusive(await app.clusterName(), 'stop', () => stopLocked(app));
-}
+export const stop = lifecycleCommand('stop', async (app, name, state) => [
+  k3dStep(app, `stop cluster ${name}`, state.phase === 'stopped' ? 'already stopped' : undefined, () => k3dClusterStop(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) }), {
+    would: `would stop cluster ${name}`,
+    did: `stopped cluster ${name} (start it again with \`keystone start\`)`,
+  }),
+]);
 
-async function stopLocked(app: AppContext): Promise<void> {
-  const { name, state } = await localCluster(app, 'stop');
-  if (state.phase === 'absent') throw noCluster(name);
-  await runSteps(
-    app.ui,
-    [
-      {
-        title: `stop cluster ${name}`,
-        satisfied: async () => (state.phase === 'stopped' ? 'already stopped' : undefined),
-        run: async () => {
-          await k3dClusterStop(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
-          return app.options.dryRun ? `would stop cluster ${name}` : `stopped cluster ${name} (start it again with \`keystone start\`)`;
-        },
-      },
-    ],
-    app.signal,
-  );
-}
+export const deleteCluster = lifecycleCommand('delete', async (app, name, state) => [
+  k3dStep(app, `delete cluster ${name}`, state.phase === 'absent' ? 'it does not exist' : undefined, () => k3dClusterDelete(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) }), {
+    would: `would delete cluster ${name} and its volumes; ${app.paths.dataDir} on the host would be kept`,
+    did: `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`,
+  }),
+  kubeconfigCleanupStep(app, app.target(name)),
+]);
 
-export async function deleteCluster(app: AppContext): Promise<void> {
-  await app.exclusive(await app.clusterName(), 'delete', () => deleteLocked(app));
-}
-
-async function deleteLocked(app: AppContext): Promise<void> {
-  const { name, state } = await localCluster(app, 'delete');
-  await runSteps(
-    app.ui,
-    [
-      {
-        title: `delete cluster ${name}`,
-        satisfied: async () => (state.phase === 'absent' ? 'it does not exist' : undefined),
-        run: async () => {
-          await k3dClusterDelete(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) });
-          return app.options.dryRun
-            ? `would delete cluster ${name} and its volumes; ${app.paths.dataDir} on the host would be kept`
-            : `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`;
-        },
-      },
-      kubeconfigCleanupStep(app, app.target(name)),
-    ],
-    app.signal,
-  );
-}
+/** The lifecycle commands by their command-line name. */
+export const lifecycle = { start, stop, delete: deleteCluster } as const;

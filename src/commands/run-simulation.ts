@@ -6,7 +6,6 @@ import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../erro
 import { maxTimerMs, parseTimeout } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import { stackNamespace } from '../operate/stack-objects.js';
 import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadProfiles, runCommand } from '../simulate/profiles.js';
@@ -17,11 +16,12 @@ import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetri
 import { jobName, newRunId } from '../simulate/run-id.js';
 import { stageInConfigMap, stageOnHost } from '../simulate/staging.js';
 import { chownTree, currentIdentity, runAsForLocalCluster } from '../simulate/run-as.js';
-import { buildJobFromTemplate, labels, type JobObject } from '../simulate/job-builder.js';
-import { followRun } from '../simulate/follow-run.js';
+import { buildJobFromTemplate, type JobObject } from '../simulate/job-builder.js';
+import { deleteRun } from '../simulate/runs.js';
+import { followRun, RunCannotStartError } from '../simulate/follow-run.js';
 import { runPrinter } from '../simulate/run-output.js';
-import { outputOnAnnotation } from '../simulate/runs.js';
 import { createProgressDisplay, parseProgressMode } from '../simulate/progress-display.js';
+import { annotations, hostRunDir as hostRunDirOf, labels, nodeRunDir as nodeRunDirOf, stackNamespace } from '../kube/vocabulary.js';
 
 export interface RunFlags {
   detach?: boolean;
@@ -78,8 +78,8 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
 
   const runId = newRunId();
   const name = jobName(tool, runId);
-  const nodeRunDir = `/data/${tool}/runs/${runId}`;
-  const hostRunDir = join(app.paths.dataDir, tool, 'runs', runId);
+  const nodeRunDir = nodeRunDirOf(tool, runId);
+  const hostRunDir = hostRunDirOf(app.paths.dataDir, tool, runId);
   // A path in both cases (scripts read it from `jobs -o json`); on another cluster it is the node's.
   const outputDir = target.local ? hostRunDir : nodeRunDir;
   const shownDir = target.local ? relative(app.cwd, hostRunDir) || hostRunDir : `${nodeRunDir} on the node that runs it (context ${target.context})`;
@@ -127,7 +127,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     configMap: configMap ? { name: `${name}-input`, items: configMap.items } : undefined,
   });
   // Where the output directory is: on this machine (data/ is mounted into the nodes) or on the node.
-  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [outputOnAnnotation]: target.local ? 'host' : 'node' } };
+  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: target.local ? 'host' : 'node' } };
 
   const started = Date.now();
   let created: JobObject;
@@ -167,7 +167,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     });
   } catch (err) {
     progress?.end();
-    if (err instanceof KeystoneError && err.message.startsWith('the run cannot start')) {
+    if (err instanceof RunCannotStartError) {
       await deleteRun(client, ns, name);
       throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
     }
@@ -208,17 +208,6 @@ async function getTemplate(client: KubeClient, ns: string, name: string, tool: s
     if (err instanceof KubeApiError && err.statusCode === 404) {
       throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, { hint: 'run `keystone setup` to apply k8s/manifests' });
     }
-    throw err;
-  }
-}
-
-/** Deletes a run's Job and its pods (outputs on the host are kept). */
-export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
-  try {
-    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
-    return true;
-  } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 404) return false;
     throw err;
   }
 }

@@ -5,6 +5,7 @@ import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { toolNames } from '../simulate/profiles.js';
+import { stackNamespace } from '../kube/vocabulary.js';
 
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
 export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
@@ -30,7 +31,7 @@ export async function shell(app: AppContext, name: string, command: string[], op
     'exec',
     options.stdinIsTTY ? '-it' : '-i',
     '-n',
-    pod.metadata?.namespace ?? 'keystone',
+    pod.metadata?.namespace ?? stackNamespace,
     pod.metadata?.name ?? '',
     ...(options.container ? ['-c', options.container] : []),
     '--',

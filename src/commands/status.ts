@@ -9,7 +9,7 @@ import { ToolMissingError } from '../exec/runner.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
-import { stackNamespace } from '../operate/stack-objects.js';
+import { labels, stackNamespace } from '../kube/vocabulary.js';
 import type { JobObject } from '../simulate/job-builder.js';
 import { summarizeRun } from '../simulate/runs.js';
 import { unhealthyWarning } from '../operate/unhealthy-warning.js';
@@ -53,11 +53,11 @@ async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ 
     client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, signal),
   ]);
   const runs = jobs.items
-    .filter((j) => !j.metadata?.labels?.['keystone.io/simulation-template'])
+    .filter((j) => !j.metadata?.labels?.[labels.template])
     .map((j) => ({
       name: j.metadata?.name ?? '',
-      tool: j.metadata?.labels?.['keystone.io/simulation'] ?? '',
-      runId: j.metadata?.labels?.['keystone.io/run-id'],
+      tool: j.metadata?.labels?.[labels.tool] ?? '',
+      runId: j.metadata?.labels?.[labels.runId],
       state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { AppContext } from '../app-context.js';
 import { completionShells } from './scripts.js';
 import { loadYaml } from '../yaml-module.js';
+import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 const liveLookupMs = 1500;
 
@@ -34,10 +35,10 @@ async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Pro
     const clusterName = await app.clusterName();
     const client = await app.kube(app.target(clusterName));
     if (what === 'runs') {
-      const jobs = await client.list('/apis/batch/v1/namespaces/keystone/jobs', { labelSelector: 'keystone.io/run-id' });
-      return jobs.items.map((j) => j.metadata?.labels?.['keystone.io/run-id'] ?? '').filter(Boolean);
+      const jobs = await client.list(`/apis/batch/v1/namespaces/${stackNamespace}/jobs`, { labelSelector: labels.runId });
+      return jobs.items.map((j) => j.metadata?.labels?.[labels.runId] ?? '').filter(Boolean);
     }
-    const path = what === 'pods' ? '/api/v1/namespaces/keystone/pods' : '/apis/apps/v1/namespaces/keystone/deployments';
+    const path = what === 'pods' ? `/api/v1/namespaces/${stackNamespace}/pods` : `/apis/apps/v1/namespaces/${stackNamespace}/deployments`;
     return (await client.list(path)).items.map((o) => o.metadata?.name ?? '');
   };
   return withDeadline(lookup(), []);
@@ -54,7 +55,7 @@ async function knownTools(app: AppContext): Promise<string[]> {
 
 async function inputsOf(app: AppContext, tool: string): Promise<string[]> {
   try {
-    return (await readdir(join(app.paths.dataDir, tool))).filter((n) => n !== 'runs' && !n.startsWith('.'));
+    return (await readdir(join(app.paths.dataDir, tool))).filter((n) => n !== runsFolder && !n.startsWith('.'));
   } catch {
     return [];
   }

@@ -156,9 +156,7 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
         if (failure.isCanceled) throw new InterruptedError(`interrupted while running ${tool}`);
         if (failure.timedOut) {
-          throw new KeystoneError(`${command} did not finish within ${Math.round((timeout ?? 0) / 1000)}s`, {
-            hint: 'raise --timeout, or run with --verbose to see where it stalls',
-          });
+          throw new ToolTimeoutError(command, timeout ?? 0);
         }
         const stdout = result.stdout ?? '';
         const stderr = result.stderr ?? '';
@@ -176,6 +174,17 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
       }
     },
   };
+}
+
+/** A tool ran longer than its time limit and was stopped. */
+export class ToolTimeoutError extends KeystoneError {
+  constructor(
+    readonly command: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${command} did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: 'raise --timeout, or run with --verbose to see where it stalls' });
+    this.name = 'ToolTimeoutError';
+  }
 }
 
 export class ToolFailedError extends KeystoneError {

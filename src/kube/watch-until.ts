@@ -8,6 +8,14 @@ import { systemClock, type Clock } from '../clock.js';
 import { backoff } from '../retry.js';
 import { KubeApiError, KubeUnreachableError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
 
+/** The state waited for was not reached within the time limit. */
+export class WaitTimeoutError extends KeystoneError {
+  constructor(message: string) {
+    super(message, { hint: 'raise --timeout, or look at `keystone status` for what is stuck' });
+    this.name = 'WaitTimeoutError';
+  }
+}
+
 export { systemClock, type Clock } from '../clock.js';
 
 export interface Verdict {
@@ -152,10 +160,7 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
     if (winner === 'timeout' || !outcome) {
       const seconds = Math.round(options.timeoutMs / 1000);
       const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new KeystoneError(
-        `timed out after ${seconds}s waiting for ${options.what}${lastProgress ? ` (${lastProgress})` : ''}${cause}`,
-        { hint: 'raise --timeout, or look at `keystone status` for what is stuck' },
-      );
+      throw new WaitTimeoutError(`timed out after ${seconds}s waiting for ${options.what}${lastProgress ? ` (${lastProgress})` : ''}${cause}`);
     }
     if (outcome.verdict.failure) throw outcome.verdict.failure;
     return { objects: [...objects.values()], progress: outcome.verdict.progress };

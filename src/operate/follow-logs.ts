@@ -10,7 +10,8 @@ import { systemClock, watchUntil, type Clock } from '../kube/watch-until.js';
 import type { PodObject } from '../stack/rollout.js';
 import { KeystoneError } from '../errors.js';
 import { LineSplitter } from './log-lines.js';
-import { shortPodName, stackNamespace, type PodSource } from './stack-objects.js';
+import { shortPodName, type PodSource } from './stack-objects.js';
+import { stackNamespace } from '../kube/vocabulary.js';
 
 export { shortPodName };
 

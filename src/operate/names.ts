@@ -1,12 +1,10 @@
 /** Checking names users type before they reach the API. */
 import { UsageError } from '../errors.js';
-
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import { dns1123Label, dns1123LabelMaxLength, dns1123Subdomain, dns1123SubdomainMaxLength } from '../kube/vocabulary.js';
 
 /** Deployment and service names: DNS-1123 labels (63 characters at most). */
 export function requireLabelName(name: string, what: string): string {
-  if (!dns1123Label.test(name) || name.length > 63) {
+  if (!dns1123Label.test(name) || name.length > dns1123LabelMaxLength) {
     throw new UsageError(`"${printable(name)}" is not a valid ${what} name`, 'names are lower-case letters, digits and "-", starting and ending with a letter or digit');
   }
   return name;
@@ -14,7 +12,7 @@ export function requireLabelName(name: string, what: string): string {
 
 /** Pod names: DNS-1123 subdomains (253 characters at most). */
 export function requireObjectName(name: string, what: string): string {
-  if (!dns1123Subdomain.test(name) || name.length > 253) {
+  if (!dns1123Subdomain.test(name) || name.length > dns1123SubdomainMaxLength) {
     throw new UsageError(`"${printable(name)}" is not a valid ${what} name`, 'names are lower-case letters, digits, "-" and "."');
   }
   return name;

@@ -1,8 +1,10 @@
 /** Scaling and restarting Deployments, then waiting for the rollout with the reason when it cannot finish. */
+import { WaitTimeoutError } from '../kube/watch-until.js';
 import { KeystoneError, UsageError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { waitForStack, type DeploymentObject } from '../stack/rollout.js';
-import { listDeployments, matchesLabels, noDeployment, selectorOf, stackNamespace } from './stack-objects.js';
+import { listDeployments, matchesLabels, noDeployment, selectorOf } from './stack-objects.js';
+import { fieldManagers, stackNamespace } from '../kube/vocabulary.js';
 
 export const maxReplicas = 100;
 
@@ -16,14 +18,13 @@ export function parseReplicas(text: string): number {
 }
 
 /** Field manager for replicas set by `keystone scale`: setup then keeps the user's choice. */
-export const scaleFieldManager = 'keystone-scale';
 
 export async function scaleDeployment(client: KubeClient, name: string, replicas: number, ns = stackNamespace): Promise<DeploymentObject[]> {
   try {
     await client.request({
       method: 'PATCH',
       path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}/scale`,
-      query: { fieldManager: scaleFieldManager },
+      query: { fieldManager: fieldManagers.scale },
       body: { spec: { replicas } },
       contentType: 'application/merge-patch+json',
       retry: true, // setting an absolute replica count twice is harmless
@@ -44,7 +45,7 @@ export async function restartDeployments(client: KubeClient, names: string[], ns
       await client.request({
         method: 'PATCH',
         path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
-        query: { fieldManager: 'keystone-restart' },
+        query: { fieldManager: fieldManagers.restart },
         body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } } },
         contentType: 'application/strategic-merge-patch+json',
       });
@@ -73,7 +74,7 @@ export async function waitForDeployments(
       podFilter: (pod) => selectors.some((s) => matchesLabels(pod, s)),
     });
   } catch (err) {
-    if (err instanceof KeystoneError && /timed out/.test(err.message)) {
+    if (err instanceof WaitTimeoutError) {
       throw new KeystoneError(err.message, { hint: 'the pods did not become ready: `keystone pods` shows why' });
     }
     throw err;

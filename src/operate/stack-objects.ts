@@ -2,10 +2,7 @@
 import { KeystoneError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import type { DeploymentObject, PodObject } from '../stack/rollout.js';
-
-export const stackNamespace = 'keystone';
-
-export const simulationLabel = 'keystone.io/simulation';
+import { labels, stackNamespace } from '../kube/vocabulary.js';
 
 export async function listDeployments(client: KubeClient, ns = stackNamespace): Promise<DeploymentObject[]> {
   return (await client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`)).items;
@@ -48,7 +45,7 @@ export async function resolvePodSource(client: KubeClient, name: string, toolsOf
   }
   const tools = await toolsOf();
   if (tools.includes(name)) {
-    const selector = `${simulationLabel}=${name}`;
+    const selector = `${labels.tool}=${name}`;
     return { source: { kind: 'simulation', name, selector }, pods: pods.filter((p) => matchesLabels(p, selector)) };
   }
   const pod = pods.find((p) => p.metadata?.name === name);

@@ -5,6 +5,12 @@
  */
 import { z } from 'zod';
 
+/** A time as the API server reports it (RFC 3339), absent until it happened. */
+const time = z.string().optional();
+
+/** A sentence on what is not quite right; absent when all is well. */
+const warning = z.string().optional();
+
 const count = z.strictObject({ running: z.number().int(), count: z.number().int() });
 
 export const statusSchema = z.strictObject({
@@ -27,13 +33,13 @@ export const statusSchema = z.strictObject({
       volumes: z.array(z.strictObject({ name: z.string(), phase: z.string(), capacity: z.string().optional() })),
       services: z.array(z.strictObject({ name: z.string(), type: z.string(), clusterIP: z.string().optional(), ports: z.array(z.string()) })),
       simulations: z.array(
-        z.strictObject({ name: z.string(), tool: z.string(), runId: z.string().optional(), state: z.string(), startedAt: z.string().optional() }),
+        z.strictObject({ name: z.string(), tool: z.string(), runId: z.string().optional(), state: z.string(), startedAt: time }),
       ),
     })
     .nullable(),
   healthy: z.boolean(),
   verdict: z.string(),
-  warning: z.string().optional(),
+  warning,
 });
 
 export const podsSchema = z.array(
@@ -43,13 +49,13 @@ export const podsSchema = z.array(
     status: z.string(),
     ready: z.string().regex(/^\d+\/\d+$/),
     restarts: z.number().int(),
-    createdAt: z.string().optional(),
+    createdAt: time,
     ageSeconds: z.number().int(),
     node: z.string().optional(),
     ip: z.string().optional(),
     healthy: z.boolean(),
     message: z.string().optional(),
-    warning: z.string().optional(),
+    warning,
   }),
 );
 
@@ -60,8 +66,8 @@ export const jobsSchema = z.array(
     job: z.string(),
     state: z.enum(['Pending', 'Running', 'Succeeded', 'Failed']),
     reason: z.string().optional(),
-    startedAt: z.string().optional(),
-    finishedAt: z.string().optional(),
+    startedAt: time,
+    finishedAt: time,
     durationSeconds: z.number().int().optional(),
     exitCode: z.number().int().optional(),
     // A path, never a sentence: on this machine when outputLocal, else on the nodes in outputNodes.

@@ -12,7 +12,7 @@ import { waitForStack } from '../stack/rollout.js';
 import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
-import { stackNamespace } from '../operate/stack-objects.js';
+import { stackNamespace } from '../kube/vocabulary.js';
 
 /**
  * keystone's commands (status, pods, logs, jobs, ...) read the stack in one namespace,

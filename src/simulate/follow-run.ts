@@ -9,8 +9,17 @@ import { watchUntil } from '../kube/watch-until.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
-import { labels, type JobObject } from './job-builder.js';
+import type { JobObject } from './job-builder.js';
+import { labels } from '../kube/vocabulary.js';
 import { byText } from '../text-order.js';
+
+/** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
+export class RunCannotStartError extends KeystoneError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint });
+    this.name = 'RunCannotStartError';
+  }
+}
 
 export interface IndexOutcome {
   index: number;
@@ -88,7 +97,7 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
     for (const p of pods.values()) {
       const problem = podProblem(p, o.localImages);
       if (problem && imageProblems.has(problem.reason) && !stuck) {
-        stuck = new KeystoneError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, { hint: problem.hint });
+        stuck = new RunCannotStartError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, problem.hint);
         stop.abort();
       }
     }

@@ -9,6 +9,7 @@ import { describeFsError } from '../fs-errors.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../operate/names.js';
 import { byText } from '../text-order.js';
+import { hostRunsDir } from '../kube/vocabulary.js';
 
 export interface ResolvedInput {
   /** Real absolute path of the file or directory. */
@@ -90,9 +91,9 @@ export async function resolveInput(raw: string, options: { tool: string; kind: '
     );
   }
   // The run directory goes to data/<tool>/runs/<id>/: an input holding it would be copied into itself.
-  const runsDir = join(dataReal, options.tool, 'runs');
+  const runsDir = hostRunsDir(dataReal, options.tool);
   if (kind === 'directory' && isInside(runsDir, real)) {
-    throw new UsageError(`input "${shown}" contains ${relative(options.cwd, join(options.dataDir, options.tool, 'runs'))}/, where the run would be staged (a directory cannot be copied into itself)`, `give the case directory itself, e.g. ${toolLabel}/cavity`);
+    throw new UsageError(`input "${shown}" contains ${relative(options.cwd, hostRunsDir(options.dataDir, options.tool))}/, where the run would be staged (a directory cannot be copied into itself)`, `give the case directory itself, e.g. ${toolLabel}/cavity`);
   }
   const files: ResolvedInput['files'] = [];
   if (kind === 'file') {

@@ -4,6 +4,7 @@
  */
 import type { KubeObject } from '../kube/client.js';
 import type { Sweep } from './run-options.js';
+import { annotations, labels, labelValue } from '../kube/vocabulary.js';
 
 export interface Container {
   name: string;
@@ -45,18 +46,6 @@ export interface JobObject extends KubeObject {
     conditions?: { type: string; status: string; reason?: string; message?: string; lastTransitionTime?: string }[];
   };
 }
-
-export const labels = {
-  tool: 'keystone.io/simulation',
-  runId: 'keystone.io/run-id',
-  template: 'keystone.io/simulation-template',
-} as const;
-
-export const annotations = {
-  input: 'keystone.io/input',
-  outputDir: 'keystone.io/output-dir',
-  sweep: 'keystone.io/sweep',
-} as const;
 
 /** Labels the API server adds to a Job's pods; a copy of a template must not carry them over. */
 const generatedLabels = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
@@ -157,7 +146,7 @@ export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobO
     metadata: {
       name: o.name,
       namespace: template.metadata?.namespace,
-      labels: { 'app.kubernetes.io/part-of': 'keystone', [labels.tool]: o.tool, [labels.runId]: o.runId },
+      labels: { [labels.partOf]: labelValue, [labels.tool]: o.tool, [labels.runId]: o.runId },
       annotations: {
         [annotations.input]: o.inputName,
         [annotations.outputDir]: o.outputDir,

@@ -6,6 +6,7 @@ import { KeystoneError } from '../errors.js';
 import { parseYamlDocument, positionOfPath } from '../cluster/yaml-positions.js';
 import { progressSchema } from './progress.js';
 import { seriesReaders } from '../plot/series.js';
+import { dns1123Label } from '../kube/vocabulary.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
@@ -46,7 +47,7 @@ const parallelSchema = z.strictObject({
 });
 
 export const profileSchema = z.strictObject({
-  template: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be the name of a Job'),
+  template: z.string().regex(dns1123Label, 'must be the name of a Job'),
   input: z.enum(['file', 'directory']),
   command: commandSchema(),
   parallel: parallelSchema.optional(),

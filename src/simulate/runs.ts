@@ -1,12 +1,10 @@
 /** The runs in the cluster: one summary per run Job, newest first. */
-import type { KubeClient } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { PodObject } from '../stack/rollout.js';
-import { annotations, labels, type JobObject } from './job-builder.js';
+import type { JobObject } from './job-builder.js';
+import { annotations, labels } from '../kube/vocabulary.js';
 import { podIndex, terminalCondition } from './follow-run.js';
 import { byText } from '../text-order.js';
-
-/** "host": the output directory is on this machine; "node": on the node that ran the pod. */
-export const outputOnAnnotation = 'keystone.io/output-on';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -14,7 +12,7 @@ export const outputOnAnnotation = 'keystone.io/output-on';
  */
 export function outputLocation(job: JobObject, pods: PodObject[]): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes'> {
   const text = job.metadata?.annotations?.[annotations.outputDir];
-  const on = job.metadata?.annotations?.[outputOnAnnotation];
+  const on = job.metadata?.annotations?.[annotations.outputOn];
   const older = text ? / on the node that runs it \(context .*\)$/.exec(text) : null;
   const outputDir = text ? (older ? text.slice(0, older.index) : text) : null;
   const outputLocal = outputDir !== null && (on ? on === 'host' : !older);
@@ -90,4 +88,15 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
   return jobs.items
     .map((j) => summarizeRun(j, podsByRun.get(j.metadata?.labels?.[labels.runId] ?? '') ?? [], now))
     .sort((a, b) => byText(b.runId, a.runId));
+}
+
+/** Deletes a run's Job and its pods (outputs on the host are kept). */
+export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
+  try {
+    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return false;
+    throw err;
+  }
 }

@@ -6,10 +6,9 @@
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
 import { objectPath } from './kinds.js';
-import { labels as simulationLabels } from '../simulate/job-builder.js';
+import { fieldManagers, labels } from '../kube/vocabulary.js';
 import type { Manifest } from './manifests.js';
 
-export const fieldManager = 'keystone';
 
 export interface ApplyOptions {
   /** Take ownership of fields another manager set (kubectl's --force-conflicts). */
@@ -26,9 +25,6 @@ export interface Applied {
   /** Set when a suspended template Job was deleted and created again (or would be, in a dry run). */
   replacedTemplate?: string;
 }
-
-/** The field manager `keystone scale` uses (see src/operate/rollouts.ts). */
-const scaleManager = 'keystone-scale';
 
 export function describeManifest(m: Manifest): string {
   const ns = m.object.metadata.namespace;
@@ -71,7 +67,7 @@ type JobLike = KubeObject & { spec?: { suspend?: boolean }; status?: { startTime
 
 /** A simulation template: a Job labelled keystone.io/simulation-template and suspended. */
 function isSuspendedTemplate(object: JobLike): boolean {
-  return object.kind === 'Job' && object.spec?.suspend === true && Boolean(object.metadata?.labels?.[simulationLabels.template]);
+  return object.kind === 'Job' && object.spec?.suspend === true && Boolean(object.metadata?.labels?.[labels.template]);
 }
 
 /**
@@ -123,14 +119,14 @@ async function waitUntilGone(client: KubeClient, path: string): Promise<void> {
 function onlyScaledReplicas(err: unknown): boolean {
   if (!(err instanceof KubeApiError) || err.statusCode !== 409) return false;
   const causes = err.status?.details?.causes ?? [];
-  return causes.length > 0 && causes.every((c) => c.field === '.spec.replicas' && (c.message ?? '').includes(`"${scaleManager}"`));
+  return causes.length > 0 && causes.every((c) => c.field === '.spec.replicas' && (c.message ?? '').includes(`"${fieldManagers.scale}"`));
 }
 
 function sendApply(client: KubeClient, object: Manifest['object'], manifest: Manifest, options: ApplyOptions): Promise<KubeObject> {
   return client.request<KubeObject>({
     method: 'PATCH',
     path: objectPath(manifest.info, object.metadata.name, object.metadata.namespace),
-    query: { fieldManager, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
+    query: { fieldManager: fieldManagers.apply, force: options.forceConflicts ? true : undefined, dryRun: options.dryRun ? 'All' : undefined },
     // JSON is valid YAML, and the apply content type takes YAML.
     body: JSON.stringify(object),
     contentType: 'application/apply-patch+yaml',

@@ -16,8 +16,7 @@ export interface Manifest {
   object: KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
   info: KindInfo;
 }
-
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+import { dns1123Subdomain, dns1123SubdomainMaxLength } from '../kube/vocabulary.js';
 
 function invalid(source: string, message: string): KeystoneError {
   return new KeystoneError(`${source}: ${message}`, {
@@ -83,7 +82,7 @@ function checkShape(object: Manifest['object'], source: string): KindInfo {
   const info = kindInfo(object.apiVersion, object.kind);
   if (!info) throw invalid(source, `keystone does not apply ${object.apiVersion}/${object.kind} (it applies ${knownKinds().join(', ')})`);
   const name = object.metadata?.name;
-  if (!name || !dns1123Subdomain.test(name) || name.length > 253) {
+  if (!name || !dns1123Subdomain.test(name) || name.length > dns1123SubdomainMaxLength) {
     throw invalid(source, `${object.kind} metadata.name "${name ?? ''}" is not a valid name (lower-case letters, digits, "-" and ".")`);
   }
   if (info.namespaced && !object.metadata.namespace) {

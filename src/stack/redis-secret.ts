@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { fieldManagers, labels, labelValue } from '../kube/vocabulary.js';
 
 export const redisSecretName = 'redis-auth';
 
@@ -17,14 +18,14 @@ export async function ensureRedisSecret(
     await client.request({
       method: 'POST',
       path: `/api/v1/namespaces/${namespace}/secrets`,
-      query: { fieldManager: 'keystone', dryRun: options.dryRun ? 'All' : undefined },
+      query: { fieldManager: fieldManagers.apply, dryRun: options.dryRun ? 'All' : undefined },
       body: {
         apiVersion: 'v1',
         kind: 'Secret',
         metadata: {
           name: redisSecretName,
           namespace,
-          labels: { 'app.kubernetes.io/part-of': 'keystone', 'app.kubernetes.io/managed-by': 'keystone' },
+          labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue },
         },
         type: 'Opaque',
         stringData: { password: randomBytes(24).toString('base64url') },

@@ -7,6 +7,7 @@ import { KeystoneError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { watchUntil, type Clock, type Verdict } from '../kube/watch-until.js';
 import { normalizeImage } from '../images/image-names.js';
+import { labels } from '../kube/vocabulary.js';
 
 export interface DeploymentObject extends KubeObject {
   spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
@@ -181,7 +182,7 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
     clock: options.clock,
     evaluate: (items) => {
       for (const pod of items) {
-        if (options.podFilter ? !options.podFilter(pod) : pod.metadata?.labels?.['keystone.io/simulation']) continue; // simulation runs report their own failures
+        if (options.podFilter ? !options.podFilter(pod) : pod.metadata?.labels?.[labels.tool]) continue; // simulation runs report their own failures
         const problem = podProblem(pod, options.localImages, options.localImagesReach);
         if (problem) {
           return {

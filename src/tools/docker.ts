@@ -1,7 +1,7 @@
 /** Typed calls to the docker CLI. */
 import { KeystoneError } from '../errors.js';
 import { parseTimeout } from '../duration.js';
-import { ToolFailedError, type Runner } from '../exec/runner.js';
+import { ToolFailedError, ToolTimeoutError, type Runner } from '../exec/runner.js';
 
 /** Docker answers `docker info` within this time (KEYSTONE_DOCKER_TIMEOUT: seconds or a duration like 90s, default 20) or is treated as unreachable. */
 export function dockerInfoTimeoutMs(env: NodeJS.ProcessEnv): number {
@@ -22,7 +22,7 @@ export async function dockerServerVersion(runner: Runner, timeoutMs: number): Pr
 
 export function explainDockerFailure(err: unknown, timeoutMs: number): unknown {
   if (!(err instanceof ToolFailedError)) {
-    if (err instanceof KeystoneError && /did not finish within/.test(err.message)) {
+    if (err instanceof ToolTimeoutError) {
       return new KeystoneError(`Docker did not answer \`docker info\` within ${Math.round(timeoutMs / 1000)}s`, {
         hint: 'Docker is overloaded or stuck: restart it (`sudo systemctl restart docker`, or restart Docker Desktop); KEYSTONE_DOCKER_TIMEOUT=60 waits longer',
       });

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { waitForNodesReady, isNodeReady, type NodeObject } from '../../src/kube/nodes.js';
-import { watchUntil, type Clock } from '../../src/kube/watch-until.js';
+import { WaitTimeoutError, watchUntil, type Clock } from '../../src/kube/watch-until.js';
 import { resolveTarget } from '../../src/kube/target.js';
 
 type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
@@ -104,9 +104,10 @@ describe('waitForNodesReady', () => {
         now += ms;
       },
     };
-    await expect(waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock, onProgress: () => listed() })).rejects.toThrow(
-      'timed out after 300s waiting for nodes to become Ready (1/2 nodes Ready)',
-    );
+    const err = await waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock, onProgress: () => listed() }).catch((e: unknown) => e);
+    // A class, so callers (scale/restart's hint) need not match the words.
+    expect(err).toBeInstanceOf(WaitTimeoutError);
+    expect((err as Error).message).toBe('timed out after 300s waiting for nodes to become Ready (1/2 nodes Ready)');
   });
 
   it('stops at once when asked to, even while the watch is still being opened', async () => {

@@ -1,0 +1,63 @@
+/**
+ * keystone's Kubernetes vocabulary, in one place: the namespace its stack lives in, the label and
+ * annotation keys it writes and reads, its field managers, the API's name rules, and where a run's
+ * directory goes. Everything else imports these; a second spelling of any of them is a bug.
+ */
+import { join } from 'node:path';
+
+/** The namespace of the stack and of simulation runs; commands look nowhere else. */
+export const stackNamespace = 'keystone';
+
+/** Label keys keystone puts on (and selects) its objects. */
+export const labels = {
+  /** The simulation code a run or template is for (lammps, fenicsx, openfoam). */
+  tool: 'keystone.io/simulation',
+  runId: 'keystone.io/run-id',
+  /** Marks a suspended Job in the stack as the template runs are copied from. */
+  template: 'keystone.io/simulation-template',
+  /** The recommended Kubernetes labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/). */
+  partOf: 'app.kubernetes.io/part-of',
+  managedBy: 'app.kubernetes.io/managed-by',
+} as const;
+
+/** The value of labels.partOf / labels.managedBy on keystone's objects. */
+export const labelValue = 'keystone';
+
+/**
+ * Annotation keys on run Jobs: the input, the run directory, where that directory is ("host": on
+ * this machine; "node": on the node that ran the pod), and a sweep's parameters.
+ */
+export const annotations = { input: 'keystone.io/input', outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', sweep: 'keystone.io/sweep' } as const;
+
+/**
+ * Server-side apply / patch field managers (who owns which field, as `kubectl get -o yaml
+ * --show-managed-fields` shows): setup's manifests, templates and redis secret; scale; restart.
+ */
+export const fieldManagers = { apply: 'keystone', scale: 'keystone-scale', restart: 'keystone-restart' } as const;
+
+/**
+ * The API server's name rules (kubernetes/kubernetes staging/src/k8s.io/apimachinery/pkg/util/validation/validation.go:
+ * IsDNS1123Label, 63 characters; IsDNS1123Subdomain, 253 characters).
+ */
+export const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const dns1123LabelMaxLength = 63;
+export const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const dns1123SubdomainMaxLength = 253;
+
+/** The folder under data/<tool>/ that holds one directory per run. */
+export const runsFolder = 'runs';
+
+/** data/<tool>/runs on this machine. */
+export function hostRunsDir(dataDir: string, tool: string): string {
+  return join(dataDir, tool, runsFolder);
+}
+
+/** data/<tool>/runs/<run-id> on this machine. */
+export function hostRunDir(dataDir: string, tool: string, runId: string): string {
+  return join(hostRunsDir(dataDir, tool), runId);
+}
+
+/** The same directory inside a node, where data/ is mounted at /data (k8s/configs/k3d-cluster-config.yaml volumes). */
+export function nodeRunDir(tool: string, runId: string): string {
+  return `/data/${tool}/${runsFolder}/${runId}`;
+}
