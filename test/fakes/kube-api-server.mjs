@@ -401,6 +401,18 @@ export async function startFakeKubeApi(options = {}) {
         return send(res, 200, update(r.resource, merged));
       }
       if (!current) return notFound();
+      if (contentType === 'application/json-patch+json') {
+        // RFC 6902 (what `kubectl rollout undo` sends: kubernetes/kubectl pkg/polymorphichelpers/rollback.go).
+        let next;
+        try {
+          next = jsonPatch(structuredClone(current), patch);
+        } catch (err) {
+          return send(res, 422, status(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`));
+        }
+        if (r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, next)) return;
+        if (r.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+        return send(res, 200, update(r.resource, next));
+      }
       if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
         return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
       }
@@ -752,6 +764,31 @@ export async function startFakeKubeApi(options = {}) {
 }
 
 /** JSON merge patch (RFC 7386): objects merge, null deletes, everything else replaces. */
+/** RFC 6902 add/remove/replace/test on JSON pointers (enough for what keystone and kubectl send). */
+export function jsonPatch(doc, ops) {
+  for (const op of ops) {
+    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop();
+    let parent = doc;
+    for (const p of parts) {
+      parent = parent?.[p];
+      if (parent === undefined || parent === null) throw new Error(`path ${op.path} does not exist`);
+    }
+    if (op.op === 'test') {
+      if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new Error(`test operation on ${op.path} failed`);
+    } else if (op.op === 'remove') {
+      if (!(last in parent)) throw new Error(`path ${op.path} does not exist`);
+      delete parent[last];
+    } else if (op.op === 'replace') {
+      if (!(last in parent)) throw new Error(`replace operation does not apply: doc is missing key: ${op.path}`);
+      parent[last] = op.value;
+    } else if (op.op === 'add') {
+      parent[last] = op.value;
+    } else throw new Error(`unsupported operation ${op.op}`);
+  }
+  return doc;
+}
+
 export function mergePatch(target, patch) {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
   const out = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
