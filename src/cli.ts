@@ -255,6 +255,24 @@ Examples:
     ['keystone restart celery-worker', 'keystone restart all'],
   );
 
+  // keystone rollback (issue 17): kubectl rollout history / undo for the stack's deployments.
+  examples(
+    program
+      .command('rollback')
+      .argument('<deployment>', 'deployment to roll back, e.g. celery-worker')
+      .description('roll a deployment back to its previous (or a chosen) revision as `kubectl rollout undo` does, and wait for the pods; --list shows the revisions')
+      .option('--to-revision <n>', 'the revision to go back to (default: the one before the current)')
+      .option('--list', 'list the revisions instead, as `kubectl rollout history` does')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, args, opts) => {
+          const { rollback } = await import('./commands/rollback.js');
+          return rollback(app, args[0] as string, { list: Boolean(opts.list), toRevision: opts.toRevision as string | undefined, output: opts.output as string });
+        }),
+      ),
+    ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
+  );
+
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   examples(
     program

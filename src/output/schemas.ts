@@ -104,4 +104,16 @@ export const eventsSchema = z.array(
   }),
 );
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema } as const;
+/** `keystone rollback <deployment> --list -o json` (src/operate/revisions.ts). */
+export const rollbackSchema = z.array(
+  z.strictObject({
+    revision: z.number().int(),
+    replicaSet: z.string(),
+    images: z.array(z.string()),
+    changeCause: z.string().nullable(),
+    createdAt: z.string().nullable(),
+    current: z.boolean(),
+  }),
+);
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema } as const;
