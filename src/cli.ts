@@ -187,6 +187,22 @@ Examples:
     ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
   );
 
+  // keystone describe (issue 17): a deployment, pod or run on one screen, as kubectl describe.
+  examples(
+    program
+      .command('describe')
+      .argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')
+      .description('conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, args, opts) => {
+          const { describeCommand } = await import('./commands/describe.js');
+          return describeCommand(app, args[0] as string, opts.output as string);
+        }),
+      ),
+    ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
+  );
+
   examples(
     program
       .command('logs')

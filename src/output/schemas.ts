@@ -116,4 +116,28 @@ export const rollbackSchema = z.array(
   }),
 );
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema } as const;
+/** `keystone describe <name> -o json` (src/operate/describe.ts). */
+export const describeSchema = z.strictObject({
+  kind: z.enum(['Deployment', 'Pod', 'Run']),
+  name: z.string(),
+  status: z.string(),
+  healthy: z.boolean(),
+  conditions: z.array(z.strictObject({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+  containers: z.array(
+    z.strictObject({
+      pod: z.string(),
+      name: z.string(),
+      image: z.string(),
+      state: z.enum(['waiting', 'running', 'terminated', 'unknown']),
+      reason: z.string().optional(),
+      exitCode: z.number().int().optional(),
+      ready: z.boolean(),
+      restarts: z.number().int(),
+      lastTermination: z.strictObject({ reason: z.string().optional(), exitCode: z.number().int().optional(), finishedAt: z.string().optional() }).optional(),
+    }),
+  ),
+  mounts: z.array(z.strictObject({ container: z.string(), path: z.string(), volume: z.string(), source: z.string(), readOnly: z.boolean() })),
+  events: eventsSchema,
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema } as const;
