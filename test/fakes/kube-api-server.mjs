@@ -208,12 +208,12 @@ export async function startFakeKubeApi(options = {}) {
     if (path === '/version') return { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1', platform: 'linux/amd64' };
     if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
     if (path === '/apis') {
-      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean))];
+      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean)), ...(api.metrics ? ['metrics.k8s.io'] : [])];
       return {
         kind: 'APIGroupList',
         apiVersion: 'v1',
         groups: groups.map((g) => {
-          const v = Object.values(served).find((t) => t.group === g).version;
+          const v = g === 'metrics.k8s.io' ? 'v1beta1' : Object.values(served).find((t) => t.group === g).version;
           return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } };
         }),
       };
@@ -236,6 +236,56 @@ export async function startFakeKubeApi(options = {}) {
     }
     if (path === '/openapi/v3') return { paths: {} };
     return undefined;
+  }
+
+  /**
+   * metrics.k8s.io/v1beta1 as metrics-server serves it through the aggregator
+   * (kubernetes-sigs/metrics-server pkg/api: NodeMetrics, PodMetrics; read-only, get/list). Off
+   * unless a test sets api.metrics: then the group is not in discovery and its paths are 404, as
+   * on a cluster without metrics-server. api.metrics = 'unavailable' is the APIService registered
+   * but metrics-server not answering (the aggregator's 503). Otherwise
+   * { nodes: { NAME: {cpu, memory} }, pods: { 'NS/NAME': { CONTAINER: {cpu, memory} } } }:
+   * what is not listed has no metrics yet and is left out, as metrics-server does.
+   */
+  function metricsApi(req, res, path) {
+    const notFound = () => send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (!api.metrics) return notFound();
+    if (api.metrics === 'unavailable') return send(res, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+    if (req.method !== 'GET') return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    const base = '/apis/metrics.k8s.io/v1beta1';
+    if (path === base) {
+      return send(res, 200, {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: 'metrics.k8s.io/v1beta1',
+        resources: [
+          { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+          { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+        ],
+      });
+    }
+    const now = new Date().toISOString();
+    const m = /^\/apis\/metrics\.k8s\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?(nodes|pods)$/.exec(path);
+    if (!m) return notFound();
+    const [, ns, kind] = m;
+    if (kind === 'nodes' && !ns) {
+      const items = Object.entries(api.metrics.nodes ?? {})
+        .filter(([name]) => store.get('nodes').has(`/${name}`))
+        .map(([name, usage]) => ({ metadata: { name, creationTimestamp: now }, timestamp: now, window: '10s', usage }));
+      return send(res, 200, { kind: 'NodeMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+    }
+    if (kind === 'pods') {
+      const items = Object.entries(api.metrics.pods ?? {})
+        .filter(([key]) => store.get('pods').has(key) && (!ns || key.startsWith(`${ns}/`)))
+        .map(([key, containers]) => ({
+          metadata: { name: key.split('/')[1], namespace: key.split('/')[0], creationTimestamp: now },
+          timestamp: now,
+          window: '10s',
+          containers: Object.entries(containers).map(([name, usage]) => ({ name, usage })),
+        }));
+      return send(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+    }
+    return notFound();
   }
 
   /** Splits /api/v1/namespaces/ns/pods/name/status into its parts. */
@@ -326,6 +376,7 @@ export async function startFakeKubeApi(options = {}) {
         return send(res, fault.status, fault.body ?? status(fault.status, reason, `injected ${fault.status}`));
       }
     }
+    if (path === '/apis/metrics.k8s.io' || path.startsWith('/apis/metrics.k8s.io/')) return metricsApi(req, res, path);
     const doc = req.method === 'GET' ? discovery(path) : undefined;
     if (doc) return send(res, 200, doc);
     const r = route(path);
@@ -721,6 +772,8 @@ export async function startFakeKubeApi(options = {}) {
     requests,
     faults,
     openWatches: new Set(),
+    /** metrics.k8s.io: undefined (no metrics-server), 'unavailable', or the usage to serve (see metricsApi). */
+    metrics: undefined,
     /** Called when k3d imports images into the nodes. */
     imageListeners: [],
     /** Objects of one resource type, e.g. api.objects('nodes'). */
