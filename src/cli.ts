@@ -203,6 +203,21 @@ Examples:
     ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
   );
 
+  // keystone top (issue 17): CPU and memory from the metrics API, as kubectl top.
+  examples(
+    program
+      .command('top')
+      .description('CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, _args, opts) => {
+          const { top } = await import('./commands/top.js');
+          return top(app, opts.output as string);
+        }),
+      ),
+    ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
+  );
+
   examples(
     program
       .command('logs')

@@ -140,4 +140,10 @@ export const describeSchema = z.strictObject({
   events: eventsSchema,
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema } as const;
+/** `keystone top -o json` (src/operate/metrics.ts). */
+export const topSchema = z.strictObject({
+  nodes: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), cpuPercent: z.number().int().optional(), memoryBytes: z.number().int(), memoryPercent: z.number().int().optional() })),
+  pods: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), memoryBytes: z.number().int() })),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;

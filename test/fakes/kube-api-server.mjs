@@ -773,7 +773,7 @@ export async function startFakeKubeApi(options = {}) {
     faults,
     openWatches: new Set(),
     /** metrics.k8s.io: undefined (no metrics-server), 'unavailable', or the usage to serve (see metricsApi). */
-    metrics: undefined,
+    metrics: /** @type {any} */ (undefined),
     /** Called when k3d imports images into the nodes. */
     imageListeners: [],
     /** Objects of one resource type, e.g. api.objects('nodes'). */
