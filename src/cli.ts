@@ -133,6 +133,37 @@ Examples:
     ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
   );
 
+  // keystone describe (issue 17): a deployment, pod or run on one screen, as kubectl describe.
+  examples(
+    program
+      .command('describe')
+      .argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')
+      .description('conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, args, opts) => {
+          const { describeCommand } = await import('./commands/describe.js');
+          return describeCommand(app, args[0] as string, opts.output as string);
+        }),
+      ),
+    ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
+  );
+
+  // keystone top (issue 17): CPU and memory from the metrics API, as kubectl top.
+  examples(
+    program
+      .command('top')
+      .description('CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, _args, opts) => {
+          const { top } = await import('./commands/top.js');
+          return top(app, opts.output as string);
+        }),
+      ),
+    ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
+  );
+
   examples(
     program
       .command('logs')
@@ -180,6 +211,24 @@ Examples:
       .description('restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones')
       .action(lazy(() => import('./commands/scale-restart.js'), (m, app, args) => m.restart(app, args[0] as string))),
     ['keystone restart celery-worker', 'keystone restart all'],
+  );
+
+  // keystone rollback (issue 17): kubectl rollout history / undo for the stack's deployments.
+  examples(
+    program
+      .command('rollback')
+      .argument('<deployment>', 'deployment to roll back, e.g. celery-worker')
+      .description('roll a deployment back to its previous (or a chosen) revision as `kubectl rollout undo` does, and wait for the pods; --list shows the revisions')
+      .option('--to-revision <n>', 'the revision to go back to (default: the one before the current)')
+      .option('--list', 'list the revisions instead, as `kubectl rollout history` does')
+      .addOption(outputOption(['table', 'json'], 'table'))
+      .action(
+        action(async (app, args, opts) => {
+          const { rollback } = await import('./commands/rollback.js');
+          return rollback(app, args[0] as string, { list: Boolean(opts.list), toRevision: opts.toRevision as string | undefined, output: opts.output as string });
+        }),
+      ),
+    ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
   );
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];

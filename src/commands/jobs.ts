@@ -1,6 +1,6 @@
 /** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
 import { rm } from 'node:fs/promises';
-import { relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
@@ -11,10 +11,12 @@ import { printable } from '../operate/names.js';
 import { deleteRun, listRuns, type RunSummary } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
 import type { JobObject } from '../simulate/job-builder.js';
+import { loadProfiles } from '../simulate/profiles.js';
+import { createProgressDisplay } from '../simulate/progress-display.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { formatAge } from '../operate/pod-summary.js';
-import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
+import { annotations, labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 async function clientFor(app: AppContext): Promise<KubeClient> {
   const clusterName = await app.clusterName();
@@ -74,6 +76,21 @@ function shownOutput(app: AppContext, r: RunSummary): string {
   return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
 }
 
+/**
+ * The progress line for a followed run, as run-simulation shows it. The total is read from the
+ * staged input when it is on this machine (a run on another cluster shows the current value
+ * without a percent); the Job's command holds the extra arguments (`-var steps N`).
+ */
+async function followedProgress(app: AppContext, run: RunSummary, job: JobObject) {
+  // Progress is an extra: a profiles.yaml that no longer loads must not stop the logs.
+  const profile = (await loadProfiles(app.paths.profiles, app.cwd).catch(() => undefined))?.[run.tool];
+  if (!profile?.progress) return undefined;
+  const inputName = job.metadata?.annotations?.[annotations.input];
+  const input = run.outputLocal && run.outputDir && inputName ? { path: join(run.outputDir, run.sweep ? '0' : '', inputName), kind: profile.input } : undefined;
+  const container = job.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? job.spec.template.spec.containers[0];
+  return createProgressDisplay(app, profile.progress, { runId: run.runId, mode: 'auto', input, extraArgs: container?.command ?? [], indexes: run.sweep?.total });
+}
+
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
   requireRunId(id);
   const client = await clientFor(app);
@@ -89,7 +106,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app, id),
+      ...runPrinter(app, id, await followedProgress(app, run, job)),
     });
     if (outcome.state === 'Detached') {
       if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);

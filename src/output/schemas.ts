@@ -110,4 +110,46 @@ export const eventsSchema = z.array(
   }),
 );
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema } as const;
+/** `keystone rollback <deployment> --list -o json` (src/operate/revisions.ts). */
+export const rollbackSchema = z.array(
+  z.strictObject({
+    revision: z.number().int(),
+    replicaSet: z.string(),
+    images: z.array(z.string()),
+    changeCause: z.string().nullable(),
+    createdAt: z.string().nullable(),
+    current: z.boolean(),
+  }),
+);
+
+/** `keystone describe <name> -o json` (src/operate/describe.ts). */
+export const describeSchema = z.strictObject({
+  kind: z.enum(['Deployment', 'Pod', 'Run']),
+  name: z.string(),
+  status: z.string(),
+  healthy: z.boolean(),
+  conditions: z.array(z.strictObject({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+  containers: z.array(
+    z.strictObject({
+      pod: z.string(),
+      name: z.string(),
+      image: z.string(),
+      state: z.enum(['waiting', 'running', 'terminated', 'unknown']),
+      reason: z.string().optional(),
+      exitCode: z.number().int().optional(),
+      ready: z.boolean(),
+      restarts: z.number().int(),
+      lastTermination: z.strictObject({ reason: z.string().optional(), exitCode: z.number().int().optional(), finishedAt: z.string().optional() }).optional(),
+    }),
+  ),
+  mounts: z.array(z.strictObject({ container: z.string(), path: z.string(), volume: z.string(), source: z.string(), readOnly: z.boolean() })),
+  events: eventsSchema,
+});
+
+/** `keystone top -o json` (src/operate/metrics.ts). */
+export const topSchema = z.strictObject({
+  nodes: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), cpuPercent: z.number().int().optional(), memoryBytes: z.number().int(), memoryPercent: z.number().int().optional() })),
+  pods: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), memoryBytes: z.number().int() })),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createReadyHarness, repoRoot, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, repoRoot, until, type Harness } from '../helpers/harness.js';
 import { progressEventSchema } from '../../src/output/schemas.js';
 
 let h: Harness;
@@ -50,5 +50,42 @@ describe('run-simulation --progress', () => {
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--progress "fancy" is not a progress mode');
     expect(h.api.objects('jobs').filter((j: any) => j.metadata.labels?.['keystone.io/run-id'])).toHaveLength(1);
+  });
+});
+
+describe('jobs logs -f --progress', () => {
+  it('shows the progress of a run it attaches to, its total read from the staged input', async () => {
+    const lines = await realLog('openfoam-cavity.log');
+    h.cluster.program = () => ({ lines: [], exitCode: null }); // runs until the test ends it
+    const submitted = await h.run(['run-simulation', 'openfoam', 'cavity', '--detach']);
+    expect(submitted.exitCode, submitted.stderr).toBe(0);
+    const runId = submitted.stdout.trim();
+    const podOf = () => h.api.objects('pods').find((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId && p.status.phase === 'Running');
+    await until(() => podOf(), 'the run pod running');
+    const pod = podOf();
+    const following = h.run(['jobs', 'logs', runId, '-f']);
+    // Once it follows the pod's log, the code writes its output and exits.
+    await until(() => h.api.requests.some((q) => q.path.endsWith(`/pods/${pod.metadata.name}/log`) && q.query.includes('follow=true')), 'jobs logs -f following the log');
+    for (const line of lines) h.api.appendLog('keystone', pod.metadata.name, pod.spec.containers[0].name, line);
+    // The container exits as the kubelet reports it (as the fake's own program end does).
+    const now = new Date().toISOString();
+    const current = h.api.get('pods', 'keystone', pod.metadata.name);
+    h.api.update('pods', {
+      ...current,
+      status: {
+        ...current.status,
+        phase: 'Succeeded',
+        conditions: current.status.conditions.map((c: any) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'PodCompleted' } : c)),
+        containerStatuses: current.status.containerStatuses.map((cs: any) => ({ ...cs, ready: false, started: false, state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } } })),
+      },
+    });
+    h.api.endLogs('keystone', pod.metadata.name, pod.spec.containers[0].name);
+    const r = await following;
+    expect(r.exitCode, r.stderr).toBe(0);
+    const progress = r.stderr.split('\n').filter((l) => /%/.test(l));
+    expect(progress.map((l) => /(\d+)% time ([\d.]+)\/0\.5/.exec(l)?.slice(1))).toEqual(
+      [['1', '0.005'], ...[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((t) => [String(t * 10), String(t / 20)])],
+    );
+    expect(r.stdout.trimEnd().split('\n')).toEqual(lines);
   });
 });

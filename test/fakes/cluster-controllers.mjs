@@ -42,7 +42,10 @@ function millicores(q) {
   return m[2] ? Number(m[1]) : Number(m[1]) * 1000;
 }
 
-const shortHash = (value) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 10);
+// Keys sorted, as the real pod-template-hash (ComputeHash: a deep print with sorted map keys) does,
+// so a template copied back by a rollback hashes to its old ReplicaSet.
+const sorted = (v) => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
+const shortHash = (value) => createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex').slice(0, 10);
 let podCounter = 0;
 const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
 
@@ -121,23 +124,42 @@ export function attachControllers(api, options = {}) {
     if (!d) return;
     const hash = shortHash(d.spec.template);
     const rsName = `${name}-${hash}`;
-    if (!api.get('replicasets', ns, rsName)) {
+    // Revisions as the real deployment controller keeps them (kubernetes/kubernetes
+    // pkg/controller/deployment/sync.go getNewReplicaSet, util/deployment_util.go
+    // SetNewReplicaSetAnnotations, MaxRevision): the new ReplicaSet's revision is the old ones'
+    // maximum + 1; a ReplicaSet whose template matches (a rollback) is reused and its revision
+    // bumped; the Deployment carries its new ReplicaSet's revision; old ones are scaled to 0.
+    const owned = api.objects('replicasets').filter((r) => r.metadata.namespace === ns && r.metadata.ownerReferences?.[0]?.name === name);
+    const revisionOf = (r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+    const newRevision = String(Math.max(0, ...owned.filter((r) => r.metadata.name !== rsName).map(revisionOf)) + 1);
+    const want = d.spec.replicas ?? 1;
+    const existing = api.get('replicasets', ns, rsName);
+    if (!existing) {
       api.create('replicasets', {
         metadata: {
           name: rsName,
           namespace: ns,
           labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash },
-          annotations: { 'deployment.kubernetes.io/revision': String(api.objects('replicasets').filter((r) => r.metadata.ownerReferences?.[0]?.name === name).length + 1) },
+          annotations: { 'deployment.kubernetes.io/revision': newRevision },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true }],
         },
-        spec: { replicas: d.spec.replicas ?? 1, selector: d.spec.selector, template: d.spec.template },
+        spec: { replicas: want, selector: d.spec.selector, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash } } } },
       });
+    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want) {
+      const revision = String(Math.max(revisionOf(existing), Number(newRevision)));
+      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
+    }
+    for (const r of owned) if (r.metadata.name !== rsName && r.spec.replicas !== 0) api.update('replicasets', { ...r, spec: { ...r.spec, replicas: 0 } });
+    const rsRevision = api.get('replicasets', ns, rsName).metadata.annotations['deployment.kubernetes.io/revision'];
+    if (d.metadata.annotations?.['deployment.kubernetes.io/revision'] !== rsRevision) {
+      // A controller's write: metadata only, so generation stays (the status write below re-reads).
+      api.update('deployments', { ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': rsRevision } } });
+      return; // the update re-enters reconcileDeployment with the annotated object
     }
     const pods = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
     const current = pods.filter((p) => p.metadata.labels['pod-template-hash'] === hash);
     const old = pods.filter((p) => p.metadata.labels['pod-template-hash'] !== hash);
     for (const p of old) api.remove('pods', ns, p.metadata.name);
-    const want = d.spec.replicas ?? 1;
     for (let i = current.length; i < want; i++) {
       api.create('pods', {
         metadata: {

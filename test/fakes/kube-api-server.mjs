@@ -208,12 +208,12 @@ export async function startFakeKubeApi(options = {}) {
     if (path === '/version') return { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1', platform: 'linux/amd64' };
     if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
     if (path === '/apis') {
-      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean))];
+      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean)), ...(api.metrics ? ['metrics.k8s.io'] : [])];
       return {
         kind: 'APIGroupList',
         apiVersion: 'v1',
         groups: groups.map((g) => {
-          const v = Object.values(served).find((t) => t.group === g).version;
+          const v = g === 'metrics.k8s.io' ? 'v1beta1' : Object.values(served).find((t) => t.group === g).version;
           return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } };
         }),
       };
@@ -236,6 +236,56 @@ export async function startFakeKubeApi(options = {}) {
     }
     if (path === '/openapi/v3') return { paths: {} };
     return undefined;
+  }
+
+  /**
+   * metrics.k8s.io/v1beta1 as metrics-server serves it through the aggregator
+   * (kubernetes-sigs/metrics-server pkg/api: NodeMetrics, PodMetrics; read-only, get/list). Off
+   * unless a test sets api.metrics: then the group is not in discovery and its paths are 404, as
+   * on a cluster without metrics-server. api.metrics = 'unavailable' is the APIService registered
+   * but metrics-server not answering (the aggregator's 503). Otherwise
+   * { nodes: { NAME: {cpu, memory} }, pods: { 'NS/NAME': { CONTAINER: {cpu, memory} } } }:
+   * what is not listed has no metrics yet and is left out, as metrics-server does.
+   */
+  function metricsApi(req, res, path) {
+    const notFound = () => send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (!api.metrics) return notFound();
+    if (api.metrics === 'unavailable') return send(res, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+    if (req.method !== 'GET') return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    const base = '/apis/metrics.k8s.io/v1beta1';
+    if (path === base) {
+      return send(res, 200, {
+        kind: 'APIResourceList',
+        apiVersion: 'v1',
+        groupVersion: 'metrics.k8s.io/v1beta1',
+        resources: [
+          { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+          { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+        ],
+      });
+    }
+    const now = new Date().toISOString();
+    const m = /^\/apis\/metrics\.k8s\.io\/v1beta1\/(?:namespaces\/([^/]+)\/)?(nodes|pods)$/.exec(path);
+    if (!m) return notFound();
+    const [, ns, kind] = m;
+    if (kind === 'nodes' && !ns) {
+      const items = Object.entries(api.metrics.nodes ?? {})
+        .filter(([name]) => store.get('nodes').has(`/${name}`))
+        .map(([name, usage]) => ({ metadata: { name, creationTimestamp: now }, timestamp: now, window: '10s', usage }));
+      return send(res, 200, { kind: 'NodeMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+    }
+    if (kind === 'pods') {
+      const items = Object.entries(api.metrics.pods ?? {})
+        .filter(([key]) => store.get('pods').has(key) && (!ns || key.startsWith(`${ns}/`)))
+        .map(([key, containers]) => ({
+          metadata: { name: key.split('/')[1], namespace: key.split('/')[0], creationTimestamp: now },
+          timestamp: now,
+          window: '10s',
+          containers: Object.entries(containers).map(([name, usage]) => ({ name, usage })),
+        }));
+      return send(res, 200, { kind: 'PodMetricsList', apiVersion: 'metrics.k8s.io/v1beta1', metadata: {}, items });
+    }
+    return notFound();
   }
 
   /** Splits /api/v1/namespaces/ns/pods/name/status into its parts. */
@@ -326,6 +376,7 @@ export async function startFakeKubeApi(options = {}) {
         return send(res, fault.status, fault.body ?? status(fault.status, reason, `injected ${fault.status}`));
       }
     }
+    if (path === '/apis/metrics.k8s.io' || path.startsWith('/apis/metrics.k8s.io/')) return metricsApi(req, res, path);
     const doc = req.method === 'GET' ? discovery(path) : undefined;
     if (doc) return send(res, 200, doc);
     const r = route(path);
@@ -401,6 +452,18 @@ export async function startFakeKubeApi(options = {}) {
         return send(res, 200, update(r.resource, merged));
       }
       if (!current) return notFound();
+      if (contentType === 'application/json-patch+json') {
+        // RFC 6902 (what `kubectl rollout undo` sends: kubernetes/kubectl pkg/polymorphichelpers/rollback.go).
+        let next;
+        try {
+          next = jsonPatch(structuredClone(current), patch);
+        } catch (err) {
+          return send(res, 422, status(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`));
+        }
+        if (r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, next)) return;
+        if (r.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+        return send(res, 200, update(r.resource, next));
+      }
       if (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json') {
         return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
       }
@@ -709,6 +772,8 @@ export async function startFakeKubeApi(options = {}) {
     requests,
     faults,
     openWatches: new Set(),
+    /** metrics.k8s.io: undefined (no metrics-server), 'unavailable', or the usage to serve (see metricsApi). */
+    metrics: /** @type {any} */ (undefined),
     /** Called when k3d imports images into the nodes. */
     imageListeners: [],
     /** Objects of one resource type, e.g. api.objects('nodes'). */
@@ -752,6 +817,31 @@ export async function startFakeKubeApi(options = {}) {
 }
 
 /** JSON merge patch (RFC 7386): objects merge, null deletes, everything else replaces. */
+/** RFC 6902 add/remove/replace/test on JSON pointers (enough for what keystone and kubectl send). */
+export function jsonPatch(doc, ops) {
+  for (const op of ops) {
+    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = parts.pop();
+    let parent = doc;
+    for (const p of parts) {
+      parent = parent?.[p];
+      if (parent === undefined || parent === null) throw new Error(`path ${op.path} does not exist`);
+    }
+    if (op.op === 'test') {
+      if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new Error(`test operation on ${op.path} failed`);
+    } else if (op.op === 'remove') {
+      if (!(last in parent)) throw new Error(`path ${op.path} does not exist`);
+      delete parent[last];
+    } else if (op.op === 'replace') {
+      if (!(last in parent)) throw new Error(`replace operation does not apply: doc is missing key: ${op.path}`);
+      parent[last] = op.value;
+    } else if (op.op === 'add') {
+      parent[last] = op.value;
+    } else throw new Error(`unsupported operation ${op.op}`);
+  }
+  return doc;
+}
+
 export function mergePatch(target, patch) {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
   const out = target && typeof target === 'object' && !Array.isArray(target) ? target : {};
