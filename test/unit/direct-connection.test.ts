@@ -28,23 +28,13 @@ async function viaClientNode(document: Record<string, unknown>) {
   kc.setCurrentContext('ctx');
   const opts: Record<string, unknown> = {};
   await kc.applyToHTTPSOptions(opts as Parameters<typeof kc.applyToHTTPSOptions>[0]);
-  return {
-    server: kc.getCurrentCluster()?.server,
-    ca: opts.ca ? String(opts.ca) : undefined,
-    cert: opts.cert ? String(opts.cert) : undefined,
-    key: opts.key ? String(opts.key) : undefined,
-    rejectUnauthorized: opts.rejectUnauthorized,
-    servername: opts.servername,
-    authorization: (opts.headers as Record<string, string> | undefined)?.Authorization,
-  };
+  return summary(kc.getCurrentCluster()?.server, opts);
 }
 
-async function viaKeystone(document: Record<string, unknown>) {
-  const direct = await directConnection(document);
-  if (!direct) return undefined;
-  const o = direct.options;
+/** What a connection is made with: the server, TLS material as text, verification, auth header. */
+function summary(server: string | undefined, o: Record<string, unknown>) {
   return {
-    server: direct.server,
+    server,
     ca: o.ca ? String(o.ca) : undefined,
     cert: o.cert ? String(o.cert) : undefined,
     key: o.key ? String(o.key) : undefined,
@@ -52,6 +42,11 @@ async function viaKeystone(document: Record<string, unknown>) {
     servername: o.servername,
     authorization: (o.headers as Record<string, string> | undefined)?.Authorization,
   };
+}
+
+async function viaKeystone(document: Record<string, unknown>) {
+  const direct = await directConnection(document);
+  return direct ? summary(direct.server, direct.options as Record<string, unknown>) : undefined;
 }
 
 beforeAll(async () => {
