@@ -247,17 +247,14 @@ const cases: Record<string, EngineCase> = {
 
 for (const tool of Object.keys(project.profiles)) {
   const c = cases[tool];
+  // Reported as skipped at run time, with the reason in the test's name: never as passed.
   if (!c) {
-    describe.skip(`${tool}: no engine check in test/engines/engines.engine.ts yet`, () => {
-      it('has no check', () => {});
-    });
+    it(`${tool}: no engine check in test/engines/engines.engine.ts yet`, (ctx) => ctx.skip());
     continue;
   }
   const missing = c.missing();
   if (missing) {
-    describe.skip(`${tool}: SKIPPED, engine not installed (${missing}); install: ${c.install}`, () => {
-      it('needs the engine', () => {});
-    });
+    it(`${tool}: SKIPPED, engine not installed (${missing}); install: ${c.install}`, (ctx) => ctx.skip());
     continue;
   }
   describe(`${tool} (as uid ${who.uid})`, () => c.check());
