@@ -203,7 +203,7 @@ describe('usage errors', () => {
     let r = await h.run([]);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('Usage: keystone');
-    // The installed launcher (bin/keystone.js and the bundle in dist/), not only main():
+    // The installed launcher (bin/keystone.cjs and the bundle in dist/), not only main():
     r = await h.runProcess(['--version']);
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
     expect(r.exitCode).toBe(0);

@@ -11,7 +11,7 @@ import { startFakeKubeApi } from './kube-api-server.mjs';
 import { attachControllers } from './cluster-controllers.mjs';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cliPath = join(repoRoot, 'bin', 'keystone.js');
+export const cliPath = join(repoRoot, 'bin', 'keystone.cjs');
 const fakesDir = join(repoRoot, 'test', 'fakes');
 
 /** Whether something on this machine listens on 127.0.0.1:port right now. */

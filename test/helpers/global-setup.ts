@@ -1,4 +1,4 @@
-// Builds dist/ before any test runs: the end-to-end tests spawn bin/keystone.js, which loads
+// Builds dist/ before any test runs: the end-to-end tests spawn bin/keystone.cjs, which loads
 // dist/main.js, and a fresh clone has no dist/ (esbuild takes about a second).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
