@@ -28,19 +28,24 @@ export async function requireKubectl(runner: Runner): Promise<Version> {
 }
 
 /**
- * k3d's version, using a k3d keystone installed earlier when none is on PATH.
+ * Runs a k3d call, with the k3d keystone installed earlier when none is on PATH.
  * Returns undefined when k3d is nowhere to be found.
  */
-export async function findK3d(runner: Runner, env: NodeJS.ProcessEnv): Promise<Version | undefined> {
+export async function withK3d<T>(runner: Runner, env: NodeJS.ProcessEnv, call: (runner: Runner) => Promise<T>): Promise<T | undefined> {
   try {
-    return await k3dVersion(runner);
+    return await call(runner);
   } catch (err) {
     if (!(err instanceof ToolMissingError)) throw err;
   }
   const installed = join(keystoneBinDir(env), process.platform === 'win32' ? 'k3d.exe' : 'k3d');
   if (!existsSync(installed)) return undefined;
   runner.setToolPath('k3d', installed);
-  return k3dVersion(runner);
+  return call(runner);
+}
+
+/** k3d's version (see withK3d); undefined when k3d is nowhere to be found. */
+export async function findK3d(runner: Runner, env: NodeJS.ProcessEnv): Promise<Version | undefined> {
+  return withK3d(runner, env, k3dVersion);
 }
 
 export function requireK3dVersion(version: Version): Version {

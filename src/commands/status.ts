@@ -1,11 +1,10 @@
 /** `keystone status`: the cluster as k3d sees it and its nodes as the API reports them. */
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
-import { findK3d } from '../cluster/prerequisites.js';
+import { withK3d } from '../cluster/prerequisites.js';
 import { readClusterShape } from '../cluster/cluster-name.js';
 import { observeCluster, type ClusterPhase } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
-import { ToolMissingError } from '../exec/runner.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
 import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
@@ -85,14 +84,8 @@ async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ 
 
 /** The cluster as k3d lists it, or undefined when k3d is not installed (no `k3d version` call first). */
 async function k3dClusterState(app: AppContext, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
-  try {
-    return observeCluster(name, await k3dFindCluster(app.runner, name));
-  } catch (err) {
-    if (!(err instanceof ToolMissingError)) throw err;
-  }
-  // Not on PATH: the copy `keystone setup` installs, if there is one.
-  if (!(await findK3d(app.runner, app.env))) return undefined;
-  return observeCluster(name, await k3dFindCluster(app.runner, name));
+  const listed = await withK3d(app.runner, app.env, async (runner) => ({ cluster: await k3dFindCluster(runner, name) }));
+  return listed && observeCluster(name, listed.cluster);
 }
 
 export async function gatherStatus(app: AppContext): Promise<StatusReport> {
