@@ -7,14 +7,23 @@ import { loadYaml } from '../yaml-module.js';
 import type { LoadedClusterConfig } from './config.js';
 import { dns1123Label } from '../kube/vocabulary.js';
 
-export async function readClusterName(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<string> {
+type ConfigFields = { metadata?: { name?: unknown }; servers?: unknown; agents?: unknown } | null;
+
+/** The config parsed as plain YAML, or undefined when it cannot be read or parsed. */
+async function readFields(path: string): Promise<ConfigFields | undefined> {
   try {
     const { parse } = await loadYaml();
-    const name = (parse(await readFile(path, 'utf8')) as { metadata?: { name?: unknown } } | null)?.metadata?.name;
-    if (typeof name === 'string' && dns1123Label.test(name) && name.length <= 32) return name;
+    return parse(await readFile(path, 'utf8')) as ConfigFields;
   } catch {
-    // Unreadable or not YAML: the full validation below says exactly what is wrong.
+    return undefined; // unreadable or not YAML: the full validation says exactly what is wrong
   }
+}
+
+const isClusterName = (name: unknown): name is string => typeof name === 'string' && dns1123Label.test(name) && name.length <= 32;
+
+export async function readClusterName(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<string> {
+  const name = (await readFields(path))?.metadata?.name;
+  if (isClusterName(name)) return name;
   return (await validate()).config.metadata.name;
 }
 
@@ -26,18 +35,13 @@ export interface ClusterShape {
 
 /** Name, servers and agents (agents default to 0), for commands that only read the cluster. */
 export async function readClusterShape(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<ClusterShape> {
-  try {
-    const { parse } = await loadYaml();
-    const doc = parse(await readFile(path, 'utf8')) as { metadata?: { name?: unknown }; servers?: unknown; agents?: unknown } | null;
-    const name = doc?.metadata?.name;
-    const servers = doc?.servers;
-    const agents = doc?.agents ?? 0;
-    const count = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
-    if (typeof name === 'string' && dns1123Label.test(name) && name.length <= 32 && count(servers) && count(agents) && servers >= 1 && servers <= 9 && agents <= 32) {
-      return { name, servers, agents };
-    }
-  } catch {
-    // fall through to the full validation
+  const doc = await readFields(path);
+  const name = doc?.metadata?.name;
+  const servers = doc?.servers;
+  const agents = doc?.agents ?? 0;
+  const count = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
+  if (isClusterName(name) && count(servers) && count(agents) && servers >= 1 && servers <= 9 && agents <= 32) {
+    return { name, servers, agents };
   }
   const { config } = await validate();
   return { name: config.metadata.name, servers: config.servers, agents: config.agents };
