@@ -5,7 +5,7 @@
 // exit), so the same file serves both ways unchanged. Anything else on PATH runs as a process.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -51,7 +51,11 @@ function loadFake(tool: string): Promise<FakeMain> {
       const dir = join(tmpdir(), 'keystone-fakes');
       await mkdir(dir, { recursive: true });
       const file = join(dir, `fake-${tool}-${createHash('sha256').update(wrapped).digest('hex').slice(0, 16)}.mjs`);
-      await writeFile(file, wrapped);
+      // Test files run in several worker processes that all write this same file: each writes its
+      // own temp copy and renames it into place, so no worker ever imports a half-written file.
+      const temp = `${file}.${process.pid}.tmp`;
+      await writeFile(temp, wrapped);
+      await rename(temp, file);
       return ((await import(pathToFileURL(file).href)) as { default: FakeMain }).default;
     })();
     loaded.set(tool, fake);
