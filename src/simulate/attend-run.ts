@@ -1,0 +1,75 @@
+/**
+ * Staying with a submitted run until it ends, as `sbatch --wait` would with its output shown:
+ * its state and output on the terminal, Ctrl-C (or a closed stdout) detaching or cancelling it,
+ * a sweep's table, and the run's own exit code at the end.
+ */
+import type { AppContext } from '../app-context.js';
+import { ExitCode, KeystoneError, stdoutClosedReason } from '../errors.js';
+import { maxTimerMs } from '../duration.js';
+import { localImageNames } from '../images/images.js';
+import { formatDuration } from '../ui/ui.js';
+import type { KubeClient } from '../kube/client.js';
+import { deleteRun } from './runs.js';
+import { followRun, RunCannotStartError } from './follow-run.js';
+import { runPrinter } from './run-output.js';
+import { createProgressDisplay } from './progress-display.js';
+import type { SubmittedRun } from './submit-run.js';
+import type { RunRequest } from './run-request.js';
+
+/** How long a followed run is waited for: its own deadline and five minutes, else a week. */
+const followLimitMs = (deadlineSeconds: number | undefined) => Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
+
+export async function attendRun(app: AppContext, client: KubeClient, run: SubmittedRun, req: RunRequest, started: number): Promise<number> {
+  const { runId, name, namespace } = run;
+  const shown = run.storage.shown;
+  app.ui.announceInterrupt = false;
+  const c = app.ui.errColor; // for messages on stderr
+  const localImages = await localImageNames(app.paths.composeFile);
+  const progress = await createProgressDisplay(app, req.profile.progress, { runId, mode: req.progressMode, input: req.input, extraArgs: req.extraArgs, indexes: req.sweep?.combinations.length });
+  let outcome;
+  try {
+    outcome = await followRun(client, run.created, {
+      namespace,
+      runId,
+      indexed: Boolean(req.sweep),
+      signal: app.signal,
+      localImages,
+      timeoutMs: followLimitMs(req.deadlineSeconds),
+      ...runPrinter(app, runId, progress),
+    });
+  } catch (err) {
+    progress?.end();
+    if (err instanceof RunCannotStartError) {
+      await deleteRun(client, namespace, name);
+      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
+    }
+    throw err;
+  }
+  progress?.end();
+
+  if (outcome.state === 'Detached') {
+    if (req.cancelOnInterrupt) {
+      await deleteRun(client, namespace, name);
+      app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
+    } else {
+      app.ui.info(`${app.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+    }
+    return ExitCode.interrupted;
+  }
+  if (req.sweep) {
+    const combos = req.sweep.combinations;
+    const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(combos[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
+    const { renderTable } = await import('../ui/table.js');
+    app.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
+  }
+  const took = formatDuration(Date.now() - started);
+  if (outcome.state === 'Succeeded') {
+    app.ui.info(`${c.green('✓')} run ${runId} succeeded in ${took}; output: ${shown}`);
+    return ExitCode.ok;
+  }
+  app.ui.error(
+    `run ${runId} failed${outcome.reason ? ` (${outcome.reason})` : ''} with exit code ${outcome.exitCode}${outcome.message ? `: ${outcome.message}` : ''}; output: ${shown}`,
+    `see the whole log: keystone jobs logs ${runId}`,
+  );
+  return outcome.exitCode;
+}

@@ -1,0 +1,98 @@
+/**
+ * Submitting a run: read the tool's template from the cluster, check the run fits (nodes, ranks),
+ * stage its input (run-storage.ts), build its Job from the template and create it. Nothing is
+ * created twice and nothing half-done stays: a failed submission removes what was staged.
+ */
+import { KeystoneError } from '../errors.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import type { KubeTarget } from '../kube/target.js';
+import { annotations, stackNamespace } from '../kube/vocabulary.js';
+import { runCommand } from './profiles.js';
+import { checkNodes } from './mpijob.js';
+import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus } from './ranks.js';
+import { jobName, newRunId } from './run-id.js';
+import { buildJobFromTemplate, type JobObject } from './job-builder.js';
+import { storageFor, type RunStorage, type StorageContext } from './run-storage.js';
+import type { RunRequest } from './run-request.js';
+
+export interface SubmittedRun {
+  runId: string;
+  name: string;
+  namespace: string;
+  created: JobObject;
+  storage: RunStorage;
+}
+
+export interface SubmitContext extends StorageContext {
+  client: KubeClient;
+  target: KubeTarget;
+  /** Notes for the user on stderr (a uid chosen for them, a check that could not be made). */
+  info(text: string): void;
+  warn(text: string): void;
+}
+
+export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<SubmittedRun> {
+  const { client } = ctx;
+  const namespace = stackNamespace;
+  const template = await getTemplate(client, namespace, req.profile.template, req.tool);
+  await checkNodes(client, req.nodes, { ranks: req.ranks, context: ctx.target.context });
+  if (req.ranks > 1) await checkRanks(ctx, req);
+
+  const runId = newRunId();
+  const name = jobName(req.tool, runId);
+  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep });
+  // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
+  const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);
+
+  const note = await storage.stage();
+  if (note) ctx.info(note);
+  const job = buildJobFromTemplate(template, {
+    tool: req.tool,
+    runId,
+    name,
+    command,
+    workingDir: storage.workingDir,
+    inputName: req.input.name,
+    outputDir: storage.outputDir,
+    retries: req.retries,
+    env: [...mpiEnv, ...req.env],
+    image: req.image,
+    cpus: req.cpus,
+    memory: req.memory,
+    deadlineSeconds: req.deadlineSeconds,
+    sweep: req.sweep,
+    parallel: req.parallel,
+    ...storage.jobOptions(),
+  });
+  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn } };
+
+  let created: JobObject;
+  try {
+    // A create is never retried blindly: a retry after a lost answer could start the run twice.
+    created = await client.request<JobObject>({ method: 'POST', path: `/apis/batch/v1/namespaces/${namespace}/jobs`, body: job, retry: false });
+    await storage.afterCreate(client, created);
+  } catch (err) {
+    await storage.discard();
+    throw err instanceof KeystoneError ? new KeystoneError(`could not submit the run: ${err.message}`, { hint: err.hint ?? 'nothing was started; the staged input was removed' }) : err;
+  }
+  return { runId, name, namespace, created, storage };
+}
+
+/** --ranks N: refused before anything is staged when no node has N ranks' worth of CPU. */
+async function checkRanks(ctx: SubmitContext, req: RunRequest): Promise<void> {
+  const cpusByNode = await nodeCpus(ctx.client);
+  const perRankMillicores = req.cpusPerRank !== undefined ? cpuMillicores(req.cpusPerRank)! : defaultRankMillicores;
+  if (cpusByNode) checkRanksFit(cpusByNode, { ranksPerPod: req.ranks, perRankMillicores, flag: `--ranks ${req.ranks}`, largest: (n) => `--ranks ${n}` });
+  else ctx.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
+}
+
+async function getTemplate(client: KubeClient, ns: string, name: string, tool: string): Promise<JobObject> {
+  try {
+    return await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}` });
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) {
+      throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, { hint: 'run `keystone setup` to apply k8s/manifests' });
+    }
+    throw err;
+  }
+}
