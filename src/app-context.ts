@@ -8,6 +8,7 @@ import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
 import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
+import type { ClusterShape } from './cluster/cluster-name.js';
 import { parseTimeout } from './duration.js';
 import { join } from 'node:path';
 
@@ -43,7 +44,19 @@ export interface AppContext {
    * wait (setup, scale) use --timeout for each wait instead, and a run uses it as its time limit.
    */
   boundByTimeout(): void;
+  /**
+   * The cluster this command acts on: --context, else the k3d cluster's own context
+   * (k3d-<cluster name>), never the kubeconfig's current-context. Resolved once, on first use.
+   */
+  target(): Promise<KubeTarget>;
+  /**
+   * @deprecated Only `commands/run-simulation.ts` calls this form until it is restructured; use
+   * `await app.target()`. The target for a cluster name the caller read itself.
+   */
   target(clusterName: string): KubeTarget;
+  /** The API client for `target()`, made once per invocation. */
+  client(): Promise<KubeClient>;
+  /** @deprecated Only `commands/run-simulation.ts` calls this until it is restructured; use `app.client()`. */
   kube(target: KubeTarget): Promise<KubeClient>;
   clusterConfig(): Promise<LoadedClusterConfig>;
   /**
@@ -51,6 +64,8 @@ export interface AppContext {
    * what read commands need to pick the target. setup, start, stop and doctor validate it all.
    */
   clusterName(): Promise<string>;
+  /** The cluster's name, servers and agents, read as cheaply as clusterName() (status needs the counts). */
+  clusterShape(): Promise<ClusterShape>;
   /** Runs a cluster-changing command holding the cluster's lock (see src/lock.ts). */
   exclusive<T>(name: string, command: string, body: () => Promise<T>): Promise<T>;
   /** Releases what the command opened (API connections), so the process can end by itself. */
@@ -92,8 +107,18 @@ export function createAppContext(init: AppContextInit): AppContext {
   const startedAt = Date.now();
   let deadline: { at: number; label: string } | undefined;
   let config: Promise<LoadedClusterConfig> | undefined;
+  let shape: Promise<ClusterShape> | undefined;
+  let target: Promise<KubeTarget> | undefined;
   let announced = false;
-  return {
+  const targetFor = (clusterName: string): KubeTarget => {
+    const resolved = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
+    if (!announced) {
+      announced = true;
+      ui.debug(`target: ${describeTarget(resolved)}`);
+    }
+    return resolved;
+  };
+  const app: AppContext = {
     version: init.version,
     ui,
     runner,
@@ -107,13 +132,15 @@ export function createAppContext(init: AppContextInit): AppContext {
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };
     },
-    target(clusterName) {
-      const target = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
-      if (!announced) {
-        announced = true;
-        ui.debug(`target: ${describeTarget(target)}`);
-      }
+    // One implementation for both forms of target() (see the interface); the string form goes
+    // when run-simulation.ts asks for `await app.target()`.
+    target: ((clusterName?: string) => {
+      if (clusterName !== undefined) return targetFor(clusterName);
+      target ??= app.clusterName().then(targetFor);
       return target;
+    }) as AppContext['target'],
+    async client() {
+      return app.kube(await app.target());
     },
     kube(target) {
       const key = `${target.kubeconfigPath ?? ''}\0${target.context}`;
@@ -143,9 +170,15 @@ export function createAppContext(init: AppContextInit): AppContext {
       return withClusterLock(join(keystoneHome(env), 'locks'), name, command, (holder) => ui.info(`Waiting for \`keystone ${holder.command}\` (pid ${holder.pid}) to finish...`), body);
     },
     async clusterName() {
+      // Whichever read of the config this command already made gives the name.
       if (config) return (await config).config.metadata.name;
+      if (shape) return (await shape).name;
       const { readClusterName } = await import('./cluster/cluster-name.js');
-      return readClusterName(paths.clusterConfig, () => this.clusterConfig());
+      return readClusterName(paths.clusterConfig, () => app.clusterConfig());
+    },
+    clusterShape() {
+      shape ??= import('./cluster/cluster-name.js').then(({ readClusterShape }) => readClusterShape(paths.clusterConfig, () => app.clusterConfig()));
+      return shape;
     },
     clusterConfig() {
       // zod and yaml load only for commands that read the config, not for --help or --version.
@@ -153,4 +186,5 @@ export function createAppContext(init: AppContextInit): AppContext {
       return config;
     },
   };
+  return app;
 }

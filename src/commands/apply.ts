@@ -6,9 +6,8 @@ import { stackSteps } from '../setup/stack-steps.js';
 import { runSteps } from '../steps/run-steps.js';
 
 export async function apply(app: AppContext, options: { wait: boolean }): Promise<void> {
-  const clusterName = await app.clusterName();
-  const target = app.target(clusterName);
+  await app.target(); // a config with no usable cluster name stops it before the manifests are read
   const manifests = await loadManifests(app.paths.manifestsDir, app.cwd, manifestCache(app));
-  const steps = stackSteps(app, target, manifests, { clusterRunning: true });
+  const steps = stackSteps(app, manifests, { clusterRunning: true });
   await runSteps(app.ui, options.wait ? steps : steps.filter((s) => s.title !== 'stack ready'), app.signal);
 }

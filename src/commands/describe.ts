@@ -8,7 +8,7 @@ import { renderTable } from '../ui/table.js';
 
 export async function describeCommand(app: AppContext, name: string, output: string): Promise<number> {
   requireLabelName(name, 'name');
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
   const d = await describe(client, name);
   if (output === 'json') app.ui.json(d);
   else app.ui.data(render(app, d));

@@ -10,7 +10,6 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { k3dContextName } from '../kube/target.js';
 import { loadYaml } from '../yaml-module.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
@@ -80,7 +79,7 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
     }),
     await check('kube context', async () =>
       clusterName || app.options.context
-        ? kubeContextCheck(app, clusterName, clusterState)
+        ? kubeContextCheck(app, loaded !== undefined, clusterState)
         : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
     ),
   );
@@ -88,13 +87,12 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
 }
 
 /** The context keystone will use is in the kubeconfig, and the file holding credentials is private. */
-async function kubeContextCheck(
-  app: AppContext,
-  clusterName: string | undefined,
-  state: ClusterState | undefined,
-): Promise<Omit<CheckResult, 'name'>> {
-  const context = app.options.context ?? k3dContextName(clusterName!);
-  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
+async function kubeContextCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<Omit<CheckResult, 'name'>> {
+  // The target needs the config's cluster name; with --context and an invalid config the context
+  // to look for is still known (the one the user named).
+  const target = configValid ? await app.target() : undefined;
+  const context = target?.context ?? app.options.context!;
+  const files = kubeconfigFiles(target?.kubeconfigPath ?? app.options.kubeconfig, app.env);
   const { parse } = await loadYaml();
   const { readFile } = await import('node:fs/promises');
   const warnings: string[] = [];

@@ -9,7 +9,7 @@ import { renderTable } from '../ui/table.js';
 const headers = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
 
 export async function events(app: AppContext, o: { output: string; follow: boolean; for?: string }): Promise<number> {
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
   const path = `/api/v1/namespaces/${stackNamespace}/events`;
   const list = await client.list<EventObject>(path);
   const wanted = (e: EventSummary) => !o.for || eventMatches(e, o.for);

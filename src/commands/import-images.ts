@@ -9,7 +9,7 @@ import { runSteps } from '../steps/run-steps.js';
 
 export async function importImagesCommand(app: AppContext, only: string[], options: { build: boolean; force: boolean }): Promise<void> {
   const { config } = await app.clusterConfig();
-  const target = app.target(config.metadata.name);
+  const target = await app.target();
   if (target.local) {
     if (!(await findK3d(app.runner, app.env))) throw new ToolMissingError('k3d');
     const cluster = await k3dFindCluster(app.runner, config.metadata.name);
@@ -23,7 +23,7 @@ export async function importImagesCommand(app: AppContext, only: string[], optio
       {
         title: 'import images',
         run: async (progress) => {
-          const outcome = await importImages(app, target, { ...options, only, onProgress: (t) => progress.update(t) });
+          const outcome = await importImages(app, { ...options, only, onProgress: (t) => progress.update(t) });
           return outcome.summary;
         },
       },

@@ -29,7 +29,7 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   }
   const only = o.series?.split(',').map((s) => s.trim()).filter(Boolean);
   const profiles = await loadProfiles(app.paths.profiles, app.cwd);
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
   const run = (await listRuns(client, stackNamespace)).find((r) => r.runId === id);
   if (!run) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });
   const plot = profiles[run.tool]?.plot;
@@ -61,7 +61,7 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
 
 /** The run's pod logs, per sweep index (undefined for a single run); a retried index: its attempts in order. */
 async function podLogs(app: AppContext, id: string, indexed: boolean): Promise<Map<number | undefined, string>> {
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
   const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: `${labels.runId}=${id}` })).items;
   const logs = new Map<number | undefined, string>();
   if (pods.length === 0) return logs;

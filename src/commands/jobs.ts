@@ -18,11 +18,6 @@ import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { formatAge } from '../operate/pod-summary.js';
 import { annotations, labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
-async function clientFor(app: AppContext): Promise<KubeClient> {
-  const clusterName = await app.clusterName();
-  return app.kube(app.target(clusterName));
-}
-
 function requireRunId(id: string): string {
   if (!runIdPattern.test(id)) throw new UsageError(`"${printable(id)}" is not a run id`, 'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them');
   return id;
@@ -39,7 +34,7 @@ async function findRun(client: KubeClient, id: string): Promise<RunSummary> {
 }
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
-  const client = await clientFor(app);
+  const client = await app.client();
   const day = 24 * 3600_000;
   const runs = (await listRuns(client, stackNamespace)).filter(
     (r) =>
@@ -93,7 +88,7 @@ async function followedProgress(app: AppContext, run: RunSummary, job: JobObject
 
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
   requireRunId(id);
-  const client = await clientFor(app);
+  const client = await app.client();
   const run = await findRun(client, id);
   app.ui.announceInterrupt = false;
   const indexed = Boolean(run.sweep);
@@ -135,7 +130,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
 
 export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   requireRunId(id);
-  const client = await clientFor(app);
+  const client = await app.client();
   const run = await findRun(client, id);
   await deleteRun(client, stackNamespace, run.job);
   app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
@@ -157,7 +152,7 @@ export interface CleanOptions {
  */
 export async function jobsClean(app: AppContext, options: CleanOptions): Promise<number> {
   const olderThanMs = options.olderThan !== undefined ? parseAge(options.olderThan, '--older-than') : 0;
-  const client = await clientFor(app);
+  const client = await app.client();
   const now = Date.now();
   const runs = await listRuns(client, stackNamespace);
   if (options.tool !== undefined && !runs.some((r) => r.tool === options.tool)) {

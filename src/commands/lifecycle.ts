@@ -11,7 +11,7 @@ import { ToolMissingError } from '../exec/runner.js';
 async function localCluster(app: AppContext, verb: string): Promise<{ name: string; state: ClusterState }> {
   const { config } = await app.clusterConfig();
   const name = config.metadata.name;
-  const target = app.target(name);
+  const target = await app.target();
   if (!target.local) {
     throw new UsageError(
       `\`keystone ${verb}\` manages the k3d cluster "${name}"; context "${target.context}" is not it`,
@@ -55,15 +55,14 @@ function k3dStep(app: AppContext, title: string, already: string | undefined, ca
 export const start = lifecycleCommand('start', async (app, name, state) => {
   const { config } = await app.clusterConfig();
   const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
-  const target = app.target(name);
   return [
     k3dStep(app, `start cluster ${name}`, state.phase === 'running' ? 'already running' : undefined, () => k3dClusterStart(app.runner, name, { timeoutMs }), {
       would: `would start cluster ${name}`,
       did: `started cluster ${name}`,
     }),
     // The nodes step reads the context: write it again if it was lost or is stale.
-    kubeconfigStep(app, target, { clusterRunning: true }),
-    nodesReadyStep(app, target, config.servers + config.agents),
+    await kubeconfigStep(app, { clusterRunning: true }),
+    nodesReadyStep(app, config.servers + config.agents),
   ];
 });
 
@@ -79,7 +78,7 @@ export const deleteCluster = lifecycleCommand('delete', async (app, name, state)
     would: `would delete cluster ${name} and its volumes; ${app.paths.dataDir} on the host would be kept`,
     did: `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`,
   }),
-  kubeconfigCleanupStep(app, app.target(name)),
+  await kubeconfigCleanupStep(app),
 ]);
 
 /** The lifecycle commands by their command-line name. */

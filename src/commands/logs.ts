@@ -41,8 +41,7 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   // Printing what there is ends by --timeout; a follow lasts until Ctrl-C (each request is still
   // bounded by --timeout, and an outage is retried through).
   if (!options.follow) app.boundByTimeout();
-  const clusterName = await app.clusterName();
-  const client = await app.kube(app.target(clusterName));
+  const client = await app.client();
   const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
   if (pods.length === 0 && !options.follow) {
     // A deployment with no pods has no logs to show: a failure, as `kubectl logs deployment/x` is.

@@ -8,8 +8,7 @@ import { byText } from '../text-order.js';
 
 export async function pods(app: AppContext, output: string): Promise<PodSummary[]> {
   app.boundByTimeout();
-  const clusterName = await app.clusterName();
-  const client = await app.kube(app.target(clusterName));
+  const client = await app.client();
   const now = Date.now();
   const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => byText(a.name, b.name));
   // The latest Warning event about each unhealthy pod: why, in the cluster's own words.

@@ -15,7 +15,7 @@ export async function rollback(app: AppContext, name: string, o: { list: boolean
   if (o.list && o.toRevision !== undefined) throw new UsageError('--list and --to-revision cannot be used together', `list with \`keystone rollback ${name} --list\`, then roll back with \`--to-revision N\``);
   if (o.output === 'json' && !o.list) throw new UsageError('-o json goes with --list', `\`keystone rollback ${name} --list -o json\``);
   const toRevision = o.toRevision === undefined ? 0 : parseRevision(o.toRevision);
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
 
   if (o.list) {
     const revisions = await listRevisions(client, name);

@@ -11,8 +11,7 @@ const defaultWaitMs = 5 * 60_000;
 export async function scale(app: AppContext, name: string, replicasText: string): Promise<void> {
   requireLabelName(name, 'deployment');
   const replicas = parseReplicas(replicasText);
-  const clusterName = await app.clusterName();
-  const client = await app.kube(app.target(clusterName));
+  const client = await app.client();
   await runSteps(
     app.ui,
     [
@@ -37,8 +36,7 @@ export async function scale(app: AppContext, name: string, replicasText: string)
 
 export async function restart(app: AppContext, name: string): Promise<void> {
   if (name !== 'all') requireLabelName(name, 'deployment');
-  const clusterName = await app.clusterName();
-  const client = await app.kube(app.target(clusterName));
+  const client = await app.client();
   const all = await listDeployments(client);
   const chosen = name === 'all' ? all : all.filter((d) => d.metadata?.name === name);
   if (chosen.length === 0) throw noDeployment(name, all);

@@ -14,7 +14,7 @@ import { stackNamespace } from '../kube/vocabulary.js';
 
 export async function setup(app: AppContext): Promise<StepRecord[]> {
   const loaded = await app.clusterConfig();
-  const target = app.target(loaded.config.metadata.name);
+  const target = await app.target();
   // Every manifest is validated before anything is done, so a bad one never leaves a half-made stack.
   const manifests = await loadManifests(app.paths.manifestsDir, app.cwd, manifestCache(app));
   const state: SetupState = { clusterRunning: !target.local };
@@ -26,18 +26,18 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
       preflightStep(app, loaded),
       dataDirectoriesStep(app, loaded),
       clusterStep(app, loaded, state),
-      kubeconfigStep(app, target, state),
-      nodesReadyStep(app, target, loaded.config.servers + loaded.config.agents),
-      imagesStep(app, target, state),
+      await kubeconfigStep(app, state),
+      nodesReadyStep(app, loaded.config.servers + loaded.config.agents),
+      imagesStep(app, state),
     );
   } else {
     // Another cluster (--context): keystone does not create or start it, only uses it.
     app.ui.info(
       `Using context "${target.context}": the k3d and image steps are skipped; the locally built images are not put into that cluster (push them to a registry it can reach).`,
     );
-    steps.push(nodesReadyStep(app, target, undefined));
+    steps.push(nodesReadyStep(app, undefined));
   }
-  steps.push(...stackSteps(app, target, manifests, state));
+  steps.push(...stackSteps(app, manifests, state));
   const records = await app.exclusive(target.local ? target.clusterName : `context-${target.context}`, 'setup', () => runSteps(app.ui, steps, app.signal));
   const done = records.filter((r) => r.outcome === 'done');
   const skipped = records.filter((r) => r.outcome === 'skipped');

@@ -14,9 +14,8 @@ export async function shell(app: AppContext, name: string, command: string[], op
   requireObjectName(name, 'pod or service');
   app.boundByTimeout(); // finding the pod; the shell session itself has no time limit
   if (options.container !== undefined) requireObjectName(options.container, 'container');
-  const clusterName = await app.clusterName();
-  const target = app.target(clusterName);
-  const client = await app.kube(target);
+  const target = await app.target();
+  const client = await app.client();
   const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
   const running = pods.filter((p) => p.status?.phase === 'Running');
   const ready = running.filter((p) => summarizePod(p).healthy);

@@ -2,7 +2,6 @@
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import { withK3d } from '../cluster/prerequisites.js';
-import { readClusterShape } from '../cluster/cluster-name.js';
 import { observeCluster, type ClusterPhase } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
@@ -89,8 +88,8 @@ async function k3dClusterState(app: AppContext, name: string): Promise<ReturnTyp
 }
 
 export async function gatherStatus(app: AppContext): Promise<StatusReport> {
-  const config = await readClusterShape(app.paths.clusterConfig, () => app.clusterConfig());
-  const target = app.target(config.name);
+  const config = await app.clusterShape();
+  const target = await app.target();
   const report: StatusReport = {
     context: target.context,
     cluster: { name: target.local ? config.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
@@ -105,7 +104,7 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
   const k3dView = target.local ? k3dClusterState(app, config.name) : Promise.resolve(undefined);
   const notNeeded = new AbortController();
   const apiView = (async () => {
-    const client = await app.kube(target);
+    const client = await app.client();
     return { server: client.server, ...(await readCluster(client, notNeeded.signal)) };
   })();
   apiView.catch(() => undefined); // awaited below only when k3d says the cluster runs
@@ -140,7 +139,7 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
   report.verdict = verdict(report, expected);
   report.healthy = report.verdict === healthyVerdict;
   if (!report.healthy && report.api.reachable) {
-    const warning = await unhealthyWarning(await app.kube(target)).catch(() => undefined);
+    const warning = await unhealthyWarning(await app.client()).catch(() => undefined);
     if (warning) report.warning = warning;
   }
   return report;

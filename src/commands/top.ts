@@ -9,7 +9,7 @@ const mi = (bytes: number) => `${Math.round(bytes / 1024 ** 2)}Mi`;
 const pct = (p: number | undefined) => (p === undefined ? '<unknown>' : `${p}%`);
 
 export async function top(app: AppContext, output: string): Promise<number> {
-  const client = await app.kube(app.target(await app.clusterName()));
+  const client = await app.client();
   const report = await readTop(client, stackNamespace);
   if (output === 'json') {
     app.ui.json(report);

@@ -32,8 +32,7 @@ async function withDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
 
 async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Promise<string[]> {
   const lookup = async () => {
-    const clusterName = await app.clusterName();
-    const client = await app.kube(app.target(clusterName));
+    const client = await app.client();
     if (what === 'runs') {
       const jobs = await client.list(`/apis/batch/v1/namespaces/${stackNamespace}/jobs`, { labelSelector: labels.runId });
       return jobs.items.map((j) => j.metadata?.labels?.[labels.runId] ?? '').filter(Boolean);

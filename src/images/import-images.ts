@@ -1,7 +1,6 @@
 /** `keystone import-images` (and setup's images step): build what is missing, import into k3d in one call. */
 import type { AppContext } from '../app-context.js';
 import { UsageError } from '../errors.js';
-import type { KubeTarget } from '../kube/target.js';
 import { buildImages, hasLocalImage, imagesOnEveryNode, importIntoCluster, loadImageSpecs, planImport } from './images.js';
 
 export interface ImportOutcome {
@@ -13,9 +12,9 @@ export interface ImportOutcome {
 
 export async function importImages(
   app: AppContext,
-  target: KubeTarget,
   options: { build: boolean; only: string[]; force?: boolean; onProgress?: (text: string) => void },
 ): Promise<ImportOutcome> {
+  const target = await app.target();
   if (!target.local) {
     throw new UsageError(
       `images are imported into the k3d cluster "${target.clusterName}"; context "${target.context}" is another cluster`,
@@ -37,7 +36,7 @@ export async function importImages(
   options.onProgress?.('checking Docker for the images');
   const local = new Map<string, boolean>();
   for (const spec of specs) local.set(spec.image, await hasLocalImage(app.runner, spec.image));
-  const inCluster = options.force || options.build ? new Set<string>() : await imagesOnEveryNode(await app.kube(target));
+  const inCluster = options.force || options.build ? new Set<string>() : await imagesOnEveryNode(await app.client());
   const plan = planImport({ specs, local, inCluster, forceBuild: options.build });
 
   const timeoutMs = app.timeoutMs(30 * 60_000);

@@ -20,7 +20,6 @@ import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } f
 import { formatVersion } from '../tools/versions.js';
 import { toolNames } from '../simulate/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
-import type { KubeTarget } from '../kube/target.js';
 import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
 import {
   applyKubeconfigMerge,
@@ -153,8 +152,9 @@ function forK3d(config: ClusterConfig): ClusterConfig {
  * written where kubectl would write them (kubeconfig-merge.ts). Runs on every setup and start,
  * so a lost or stale entry is repaired; a second run writes nothing.
  */
-export function kubeconfigStep(app: AppContext, target: KubeTarget, shared: { clusterRunning?: boolean } = {}): Step {
-  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
+export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?: boolean } = {}): Promise<Step> {
+  const target = await app.target();
+  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
   let plan: MergePlan | undefined;
   return {
     title: `kubeconfig context ${target.context}`,
@@ -179,8 +179,9 @@ export function kubeconfigStep(app: AppContext, target: KubeTarget, shared: { cl
  * After `keystone delete`: the cluster's entries leave the kubeconfig. k3d removes them only from
  * a single default file (it warns and keeps them when KUBECONFIG lists several, as on create).
  */
-export function kubeconfigCleanupStep(app: AppContext, target: KubeTarget): Step {
-  const files = kubeconfigFiles(app.options.kubeconfig, app.env);
+export async function kubeconfigCleanupStep(app: AppContext): Promise<Step> {
+  const target = await app.target();
+  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
   const names = k3dEntryNames(target.clusterName);
   return {
     title: `kubeconfig context ${target.context}`,
@@ -212,12 +213,12 @@ async function explainCreateFailure(app: AppContext, name: string, err: Keystone
   return new KeystoneError(`${err.message} (${leftover})`, { hint: portHint, details: err.details, cause: err });
 }
 
-export function nodesReadyStep(app: AppContext, target: KubeTarget, expected: number | undefined): Step {
+export function nodesReadyStep(app: AppContext, expected: number | undefined): Step {
   return {
     title: 'nodes Ready',
     run: async (progress) => {
       if (app.options.dryRun) return expected ? `would wait for ${expected} nodes to be Ready` : 'would wait for the nodes to be Ready';
-      const client = await app.kube(target);
+      const client = await app.client();
       const nodes = await waitForNodesReady(client, {
         expected,
         timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),

@@ -2,7 +2,6 @@
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
-import type { KubeTarget } from '../kube/target.js';
 import type { KubeObject } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import { applyManifest, describeManifest } from '../stack/apply.js';
@@ -36,18 +35,18 @@ export interface SetupState {
   clusterRunning?: boolean;
 }
 
-export function imagesStep(app: AppContext, target: KubeTarget, state: SetupState): Step {
+export function imagesStep(app: AppContext, state: SetupState): Step {
   return {
     title: 'images',
     run: async (progress) => {
       if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
-      const outcome = await importImages(app, target, { build: false, only: [], onProgress: (t) => progress.update(t) });
+      const outcome = await importImages(app, { build: false, only: [], onProgress: (t) => progress.update(t) });
       return outcome.summary;
     },
   };
 }
 
-export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manifest[], state: SetupState): Step[] {
+export function stackSteps(app: AppContext, manifests: Manifest[], state: SetupState): Step[] {
   checkStackNamespace(manifests);
   const namespaces = manifests.filter((m) => m.object.kind === 'Namespace');
   const rest = manifests.filter((m) => m.object.kind !== 'Namespace');
@@ -55,7 +54,7 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
   const force = Boolean(app.options.forceConflicts);
   const planOnly = () => dryRun && !state.clusterRunning;
   const applyAll = async (list: Manifest[]) => {
-    const client = await app.kube(target);
+    const client = await app.client();
     const results = [];
     for (const m of list) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
     return results;
@@ -70,7 +69,7 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
         if (dryRun) return `namespace ${stackNamespace} is valid (server dry run)`;
         const phase = (applied?.result.status as { phase?: string } | undefined)?.phase;
         if (phase === 'Active') return `namespace ${stackNamespace} is Active`;
-        const client = await app.kube(target);
+        const client = await app.client();
         await watchUntil<KubeObject & { status?: { phase?: string } }>({
           client,
           path: '/api/v1/namespaces',
@@ -98,7 +97,7 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
       title: 'redis password',
       run: async () => {
         if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
-        const outcome = await ensureRedisSecret(await app.kube(target), stackNamespace, { dryRun });
+        const outcome = await ensureRedisSecret(await app.client(), stackNamespace, { dryRun });
         if (dryRun) return outcome === 'created' ? 'would generate the Redis password (Secret redis-auth; server dry run)' : 'would keep the existing Redis password (Secret redis-auth)';
         return outcome === 'created' ? 'generated the Redis password (Secret redis-auth)' : 'kept the existing Redis password (Secret redis-auth)';
       },
@@ -130,13 +129,13 @@ export function stackSteps(app: AppContext, target: KubeTarget, manifests: Manif
         const localImages = await localImageNames(app.paths.composeFile);
         const deployments = rest.filter((m) => m.object.kind === 'Deployment').map((m) => m.object.metadata.name);
         const claims = rest.filter((m) => m.object.kind === 'PersistentVolumeClaim').map((m) => m.object.metadata.name);
-        await waitForStack(await app.kube(target), {
+        await waitForStack(await app.client(), {
           namespace: stackNamespace,
           deployments,
           claims,
           localImages,
           // `keystone import-images` serves only the k3d cluster; another cluster needs the images pushed.
-          localImagesReach: target.local ? 'import' : 'push',
+          localImagesReach: (await app.target()).local ? 'import' : 'push',
           timeoutMs: app.timeoutMs(defaultSetupTimeoutMs),
           onProgress: (t) => progress.update(t),
           signal: app.signal,
