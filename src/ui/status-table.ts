@@ -1,5 +1,5 @@
 /** The human-readable form of `keystone status`: the cluster line, node and stack tables, the verdict. */
-import type { StatusReport } from '../commands/status.js';
+import type { StatusReport } from '../health/status-report.js';
 import { renderTable } from './table.js';
 
 export function renderStatus(report: StatusReport, columns?: number): string {
