@@ -1,0 +1,93 @@
+/**
+ * `keystone doctor`'s checks, in the order it shows them: the cluster config, the tools (Docker,
+ * kubectl, k3d), setup's own pre-checks (setup/preflight.ts), the data directory and the kube
+ * context. A check that throws is a failed check, never a crashed doctor.
+ */
+import type { AppContext } from '../app-context.js';
+import { KeystoneError } from '../errors.js';
+import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
+import type { CheckOutcome } from '../cluster/preflight.js';
+import { dataDirectoryCheck, kubeContextCheck } from '../cluster/doctor-checks.js';
+import { preflightChecks } from '../setup/preflight.js';
+import { observeCluster, type ClusterState } from '../cluster/state.js';
+import { k3dFindCluster } from '../tools/k3d.js';
+import { formatVersion } from '../tools/versions.js';
+import { kubeconfigFiles } from '../kube/kubeconfig-files.js';
+
+export type { CheckStatus } from '../cluster/preflight.js';
+
+export interface CheckResult extends CheckOutcome {
+  name: string;
+}
+
+async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>>): Promise<CheckResult> {
+  try {
+    return { name, ...(await body()) };
+  } catch (err) {
+    if (err instanceof KeystoneError) return { name, status: 'fail', detail: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+    return { name, status: 'fail', detail: (err as Error).message };
+  }
+}
+
+export async function runChecks(app: AppContext): Promise<CheckResult[]> {
+  const configCheck = await check('cluster config', async () => {
+    const loaded = await app.clusterConfig();
+    return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
+  });
+  const loaded = configCheck.status === 'ok' ? await app.clusterConfig() : undefined;
+  // Without a valid config there is no cluster name to check against (never a guessed default).
+  const clusterName = loaded?.config.metadata.name;
+
+  let clusterState: ClusterState | undefined;
+  const k3dCheck = check('k3d', async () => {
+    const version = await findK3d(app.runner, app.env);
+    if (!version) return { status: 'fail', detail: 'k3d is not installed', hint: '`keystone setup` installs it (checksum-verified), or see https://k3d.io/#installation' };
+    requireK3dVersion(version);
+    try {
+      if (clusterName) clusterState = observeCluster(clusterName, await k3dFindCluster(app.runner, clusterName));
+    } catch {
+      clusterState = undefined; // docker down: reported by the docker check
+    }
+    return { status: 'ok', detail: `k3d ${formatVersion(version)}` };
+  });
+
+  const results = await Promise.all([
+    check('docker', async () => ({ status: 'ok', detail: `Docker ${await requireDocker(app.runner, app.env)} is running` })),
+    check('kubectl', async () => ({ status: 'ok', detail: `kubectl ${formatVersion(await requireKubectl(app.runner))}` })),
+    k3dCheck,
+  ]);
+  results.unshift(configCheck);
+
+  // The same pre-checks setup runs before it creates anything (ports with their holders, disk, kubeconfig).
+  if (loaded) {
+    const pre = await preflightChecks(app, loaded, clusterState).catch((err: unknown) => [
+      { name: 'pre-checks', status: 'fail' as const, detail: (err as Error).message, ...(err instanceof KeystoneError && err.hint ? { hint: err.hint } : {}) },
+    ]);
+    results.push(...pre);
+  } else {
+    results.push({ name: 'host ports', status: 'warn', detail: 'not checked: the cluster config is invalid' });
+  }
+
+  results.push(
+    await check('data directory', () => dataDirectoryCheck(app.paths.dataDir)),
+    await check('kube context', async () =>
+      clusterName || app.options.context
+        ? contextCheck(app, loaded !== undefined, clusterState)
+        : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
+    ),
+  );
+  return results;
+}
+
+/** The kube context check for the target: the context keystone will use, in the files it reads. */
+async function contextCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+  // The target needs the config's cluster name; with --context and an invalid config the context
+  // to look for is still known (the one the user named).
+  const target = configValid ? await app.target() : undefined;
+  return kubeContextCheck({
+    context: target?.context ?? app.options.context!,
+    files: kubeconfigFiles(target?.kubeconfigPath ?? app.options.kubeconfig, app.env),
+    named: Boolean(app.options.context),
+    clusterAbsent: state === undefined || state.phase === 'absent',
+  });
+}
