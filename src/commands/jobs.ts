@@ -1,52 +1,30 @@
 /** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
-import { rm } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, UsageError, stdoutClosedReason } from '../errors.js';
+import { ExitCode, KeystoneError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
-import type { KubeClient } from '../kube/client.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
 import { deleteRun, listRuns, type RunSummary } from '../simulate/runs.js';
-import { runIdPattern } from '../simulate/run-id.js';
+import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
+import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
 import type { JobObject } from '../simulate/job-builder.js';
-import { loadProfiles } from '../simulate/profiles.js';
-import { createProgressDisplay } from '../simulate/progress-display.js';
+import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { formatAge } from '../operate/pod-summary.js';
-import { annotations, labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
-
-function requireRunId(id: string): string {
-  if (!runIdPattern.test(id)) throw new UsageError(`"${printable(id)}" is not a run id`, 'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them');
-  return id;
-}
-
-async function findRun(client: KubeClient, id: string): Promise<RunSummary> {
-  const runs = await listRuns(client, stackNamespace);
-  const run = runs.find((r) => r.runId === id);
-  if (!run) {
-    const recent = runs.slice(0, 5).map((r) => r.runId);
-    throw new KeystoneError(`no run ${id}${recent.length ? `; recent runs: ${recent.join(', ')}` : '; there are no runs'}`, { hint: '`keystone jobs --all` lists every run' });
-  }
-  return run;
-}
+import { labels, stackNamespace } from '../kube/vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
-  const day = 24 * 3600_000;
-  const runs = (await listRuns(client, stackNamespace)).filter(
-    (r) =>
-      (!options.tool || r.tool === options.tool) &&
-      (options.all || r.state === 'Running' || r.state === 'Pending' || !r.finishedAt || Date.now() - Date.parse(r.finishedAt) < 7 * day),
-  );
+  const runs = recentRuns(await listRuns(client, stackNamespace), options);
   if (options.output === 'json' || options.output === 'yaml') {
     await app.ui.document(runs, options.output);
     return runs;
   }
   if (runs.length === 0) {
-    app.ui.info(options.all ? 'No runs.' : 'No runs in the last 7 days (--all shows older ones).');
+    app.ui.info(options.all ? 'No runs.' : `No runs in the last ${recentRunDays} days (--all shows older ones).`);
     return runs;
   }
   const c = app.ui.color;
@@ -71,25 +49,10 @@ function shownOutput(app: AppContext, r: RunSummary): string {
   return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
 }
 
-/**
- * The progress line for a followed run, as run-simulation shows it. The total is read from the
- * staged input when it is on this machine (a run on another cluster shows the current value
- * without a percent); the Job's command holds the extra arguments (`-var steps N`).
- */
-async function followedProgress(app: AppContext, run: RunSummary, job: JobObject) {
-  // Progress is an extra: a profiles.yaml that no longer loads must not stop the logs.
-  const profile = (await loadProfiles(app.paths.profiles, app.cwd).catch(() => undefined))?.[run.tool];
-  if (!profile?.progress) return undefined;
-  const inputName = job.metadata?.annotations?.[annotations.input];
-  const input = run.outputLocal && run.outputDir && inputName ? { path: join(run.outputDir, run.sweep ? '0' : '', inputName), kind: profile.input } : undefined;
-  const container = job.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? job.spec.template.spec.containers[0];
-  return createProgressDisplay(app, profile.progress, { runId: run.runId, mode: 'auto', input, extraArgs: container?.command ?? [], indexes: run.sweep?.total });
-}
-
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
   requireRunId(id);
   const client = await app.client();
-  const run = await findRun(client, id);
+  const run = await findRun(client, stackNamespace, id);
   app.ui.announceInterrupt = false;
   const indexed = Boolean(run.sweep);
   if (follow && (run.state === 'Running' || run.state === 'Pending')) {
@@ -101,7 +64,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app, id, await followedProgress(app, run, job)),
+      ...runPrinter(app, id, await followedRunProgress(app, run, job)),
     });
     if (outcome.state === 'Detached') {
       if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
@@ -131,7 +94,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
 export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   requireRunId(id);
   const client = await app.client();
-  const run = await findRun(client, id);
+  const run = await findRun(client, stackNamespace, id);
   await deleteRun(client, stackNamespace, run.job);
   app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
 }
@@ -153,32 +116,19 @@ export interface CleanOptions {
 export async function jobsClean(app: AppContext, options: CleanOptions): Promise<number> {
   const olderThanMs = options.olderThan !== undefined ? parseAge(options.olderThan, '--older-than') : 0;
   const client = await app.client();
-  const now = Date.now();
   const runs = await listRuns(client, stackNamespace);
   if (options.tool !== undefined && !runs.some((r) => r.tool === options.tool)) {
     const tools = [...new Set(runs.map((r) => r.tool))].sort();
     app.ui.info(`No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`);
   }
-  const finished = runs.filter(
-    (r) =>
-      (r.state === 'Succeeded' || r.state === 'Failed') &&
-      (options.tool === undefined || r.tool === options.tool) &&
-      (!options.failed || r.state === 'Failed') &&
-      now - Date.parse(r.finishedAt ?? r.startedAt ?? new Date(now).toISOString()) >= olderThanMs,
-  );
+  const finished = selectFinishedRuns(runs, { olderThanMs, failed: options.failed, tool: options.tool });
   if (finished.length === 0) {
     app.ui.info('Nothing to clean.');
     return ExitCode.ok;
   }
-  const dataDir = resolve(app.paths.dataDir);
-  // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
-  const purgeable = (run: RunSummary): string | undefined => {
-    if (!options.purgeOutputs || !run.outputLocal || run.outputDir === null) return undefined;
-    const dir = resolve(run.outputDir);
-    return dir.startsWith(`${dataDir}${sep}`) && relative(dataDir, dir).split(sep)[1] === runsFolder ? dir : undefined;
-  };
   const plan = finished.map((run) => {
-    const dir = purgeable(run);
+    // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
+    const dir = options.purgeOutputs ? purgeableRunDir(run, app.paths.dataDir) : undefined;
     const outputs = dir
       ? `and its outputs ${relative(app.cwd, dir) || dir}`
       : options.purgeOutputs && run.outputDir !== null
@@ -194,21 +144,16 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   }
   const failures: string[] = [];
   for (const { run, dir } of plan) {
-    let note = 'outputs kept';
-    if (dir) {
-      const shown = relative(app.cwd, dir) || dir;
-      try {
-        await rm(dir, { recursive: true, force: true });
-      } catch (err) {
-        const described = describeFsError(err, `remove ${shown}`, shown);
-        const reason = described instanceof Error ? described.message : String(described);
-        app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
-        failures.push(run.runId);
-        continue;
-      }
-      note = `removed ${shown}`;
+    const shown = dir && (relative(app.cwd, dir) || dir);
+    const { kept } = await removeRun(client, stackNamespace, run, dir);
+    if (kept !== undefined) {
+      const described = describeFsError(kept, `remove ${shown}`, shown!);
+      const reason = described instanceof Error ? described.message : String(described);
+      app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
+      failures.push(run.runId);
+      continue;
     }
-    await deleteRun(client, stackNamespace, run.job);
+    const note = shown ? `removed ${shown}` : 'outputs kept';
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
   }
   const cleaned = finished.length - failures.length;
