@@ -11,6 +11,12 @@ const time = z.string().optional();
 /** A sentence on what is not quite right; absent when all is well. */
 const warning = z.string().optional();
 
+/**
+ * Where a run or a container stands: its state and, when the cluster gives one, why (a short
+ * reason such as OOMKilled or DeadlineExceeded). Runs (jobs) and containers (describe) share it.
+ */
+const standing = <const S extends readonly [string, ...string[]]>(states: S) => ({ state: z.enum(states), reason: z.string().optional() });
+
 const count = z.strictObject({ running: z.number().int(), count: z.number().int() });
 
 export const statusSchema = z.strictObject({
@@ -64,8 +70,7 @@ export const jobsSchema = z.array(
     runId: z.string(),
     tool: z.string(),
     job: z.string(),
-    state: z.enum(['Pending', 'Running', 'Succeeded', 'Failed']),
-    reason: z.string().optional(),
+    ...standing(['Pending', 'Running', 'Succeeded', 'Failed']),
     startedAt: time,
     finishedAt: time,
     durationSeconds: z.number().int().optional(),
@@ -134,8 +139,7 @@ export const describeSchema = z.strictObject({
       pod: z.string(),
       name: z.string(),
       image: z.string(),
-      state: z.enum(['waiting', 'running', 'terminated', 'unknown']),
-      reason: z.string().optional(),
+      ...standing(['waiting', 'running', 'terminated', 'unknown']),
       exitCode: z.number().int().optional(),
       ready: z.boolean(),
       restarts: z.number().int(),
