@@ -4,6 +4,7 @@
  * like @kubernetes/client-node, is imported only when it runs, so start-up loads commander alone.
  */
 import { Command } from 'commander';
+import type { AppContext } from './app-context.js';
 import { argument, command, dryRun, examplesText, option, output, register, repeatable, type CommandRunner, type Refusals, type RegisteredSpec } from './command-table.js';
 
 export type { CommandRunner } from './command-table.js';
@@ -26,46 +27,58 @@ const lifecycle = ([
   ['stop', 'stop the k3d cluster (its state and volumes are kept)', ['keystone stop', 'keystone stop --verbose']],
   ['delete', 'delete the k3d cluster and its volumes (./data on the host is kept)', ['keystone delete', 'keystone delete && keystone setup   # recreate from the config']],
 ] as const).map(([name, description, examples]) =>
-  command({
-    name,
-    description,
+  command(name, description, {
     options: [dryRun('print the k3d call instead of running it')],
     examples: [...examples],
-    load: () => import('./commands/lifecycle.js'),
-    run: (m, app) => m.lifecycle[name](app),
+    load: () => import('./commands/lifecycle.js'), run: (m, app) => m.lifecycle[name](app),
   }),
 );
 
+/**
+ * A command whose only option is -o: it prints one report in the format chosen (the first one by
+ * default). What print returns is the exit code when it is a number (doctor's), else ignored.
+ */
+function report<M, const F extends readonly [string, ...string[]]>(
+  name: string,
+  description: string,
+  formats: F,
+  examples: string[],
+  load: () => Promise<M>,
+  print: (m: M, app: AppContext, output: F[number]) => Promise<unknown>,
+): RegisteredSpec {
+  return command(name, description, {
+    options: [output(formats)],
+    examples,
+    load,
+    run: async (m, app, _args, o) => {
+      const code = await print(m, app, o.output);
+      return typeof code === 'number' ? code : undefined;
+    },
+  });
+}
+
 /** Every command, in the order --help lists them. To add one, see docs/architecture.md. */
 export const commandTable: readonly RegisteredSpec[] = [
-  command({
-    name: 'setup',
-    description: 'create or start the k3d cluster, import the images, apply k8s/manifests, wait until the stack is up',
+  command('setup', 'create or start the k3d cluster, import the images, apply k8s/manifests, wait until the stack is up', {
     options: [
       dryRun('print what would be done (each k3d call and object) and change nothing; uses the API server\'s dry run when the cluster runs'),
       forceConflicts('take over manifest fields that another tool (kubectl edit/apply) now owns'),
     ],
     examples: ['keystone setup', 'keystone setup --dry-run --verbose'],
-    load: () => import('./commands/setup.js'),
-    run: async (m, app) => {
+    load: () => import('./commands/setup.js'), run: async (m, app) => {
       await m.setup(app);
     },
   }),
-  command({
-    name: 'apply',
-    description: 'apply k8s/manifests by server-side apply (the stack part of setup), to the keystone cluster or --context',
+  command('apply', 'apply k8s/manifests by server-side apply (the stack part of setup), to the keystone cluster or --context', {
     options: [
       dryRun('validate with the API server\'s dry run; change nothing'),
       forceConflicts('take over manifest fields that another tool now owns'),
       option('--wait', 'then wait until every deployment is ready and the volume bound'),
     ],
     examples: ['keystone apply --wait', 'keystone apply --dry-run --context lab'],
-    load: () => import('./commands/apply.js'),
-    run: (m, app, _args, o) => m.apply(app, { wait: Boolean(o.wait) }),
+    load: () => import('./commands/apply.js'), run: (m, app, _args, o) => m.apply(app, { wait: Boolean(o.wait) }),
   }),
-  command({
-    name: 'import-images',
-    description: 'build missing images (images/compose.yaml) and import them into the k3d cluster in one k3d call',
+  command('import-images', 'build missing images (images/compose.yaml) and import them into the k3d cluster in one k3d call', {
     args: [argument('[image...]', 'images (or compose service names) to import; default: all in images/compose.yaml')],
     options: [
       option('--build', 'rebuild the images even if Docker already has them'),
@@ -73,65 +86,34 @@ export const commandTable: readonly RegisteredSpec[] = [
       dryRun('print the docker and k3d calls instead of running them'),
     ],
     examples: ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
-    load: () => import('./commands/import-images.js'),
-    run: (m, app, [images], o) => m.importImagesCommand(app, images ?? [], { build: Boolean(o.build), force: Boolean(o.force) }),
+    load: () => import('./commands/import-images.js'), run: (m, app, [images], o) => m.importImagesCommand(app, images ?? [], { build: Boolean(o.build), force: Boolean(o.force) }),
   }),
   ...lifecycle,
-  command({
-    name: 'status',
-    description: 'show the cluster (exists, running, servers/agents) and its nodes',
-    options: [output(['table', 'json', 'yaml'])],
-    examples: ['keystone status', 'keystone status -o json | jq .healthy'],
-    load: () => import('./commands/status.js'),
-    run: async (m, app, _args, o) => {
-      await m.status(app, o.output);
-    },
-  }),
-  command({
-    name: 'pods',
-    description: 'list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy',
-    options: [output(['table', 'wide', 'json', 'yaml'])],
-    examples: ['keystone pods', 'keystone pods -o wide'],
-    load: () => import('./commands/pods.js'),
-    run: async (m, app, _args, o) => {
-      await m.pods(app, o.output);
-    },
-  }),
+  report('status', 'show the cluster (exists, running, servers/agents) and its nodes', ['table', 'json', 'yaml'], ['keystone status', 'keystone status -o json | jq .healthy'],
+    () => import('./commands/status.js'), (m, app, o) => m.status(app, o)),
+  report('pods', 'list the stack\'s pods: phase, ready, restarts, age, node, and why an unhealthy pod is unhealthy', ['table', 'wide', 'json', 'yaml'], ['keystone pods', 'keystone pods -o wide'],
+    () => import('./commands/pods.js'), (m, app, o) => m.pods(app, o)),
   // keystone events (issue 17): the namespace's events as kubectl events shows them.
-  command({
-    name: 'events',
-    description: 'the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows',
+  command('events', 'the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows', {
     options: [
       output(['table', 'json']),
       follow('keep watching and print events as they come (Ctrl-C stops)'),
       option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)'),
     ],
     examples: ['keystone events', 'keystone events -f --for pod/lammps-20261125-214700-a3f9-0-x7k2q'],
-    load: () => import('./commands/events.js'),
-    run: (m, app, _args, o) => m.events(app, { output: o.output, follow: Boolean(o.follow), for: o.for }),
+    load: () => import('./commands/events.js'), run: (m, app, _args, o) => m.events(app, { output: o.output, follow: Boolean(o.follow), for: o.for }),
   }),
   // keystone describe (issue 17): a deployment, pod or run on one screen, as kubectl describe.
-  command({
-    name: 'describe',
-    description: 'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run',
+  command('describe', 'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run', {
     args: [argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')],
     options: [output(['table', 'json'])],
     examples: ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
-    load: () => import('./commands/describe.js'),
-    run: (m, app, [name], o) => m.describeCommand(app, name, o.output),
+    load: () => import('./commands/describe.js'), run: (m, app, [name], o) => m.describeCommand(app, name, o.output),
   }),
   // keystone top (issue 17): CPU and memory from the metrics API, as kubectl top.
-  command({
-    name: 'top',
-    description: 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them',
-    options: [output(['table', 'json'])],
-    examples: ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
-    load: () => import('./commands/top.js'),
-    run: (m, app, _args, o) => m.top(app, o.output),
-  }),
-  command({
-    name: 'logs',
-    description: 'print the logs of a service\'s pods (interleaved, prefixed with the pod) or of one pod',
+  report('top', 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them', ['table', 'json'], ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
+    () => import('./commands/top.js'), (m, app, o) => m.top(app, o)),
+  command('logs', 'print the logs of a service\'s pods (interleaved, prefixed with the pod) or of one pod', {
     args: [argument('<name>', 'a service (redis, celery-worker), a simulation tool (fenicsx, lammps, openfoam), or a pod')],
     options: [
       follow('keep streaming, and pick up pods that start later; Ctrl-C stops'),
@@ -142,38 +124,26 @@ export const commandTable: readonly RegisteredSpec[] = [
       container('only this container'),
     ],
     examples: ['keystone logs celery-worker --tail 50', 'keystone logs redis -f --since 10m'],
-    load: () => import('./commands/logs.js'),
-    run: (m, app, [name], o) => m.logs(app, name, o),
+    load: () => import('./commands/logs.js'), run: (m, app, [name], o) => m.logs(app, name, o),
   }),
-  command({
-    name: 'shell',
-    description: 'open a shell (bash, else sh) in a pod through kubectl exec, or run a command there',
+  command('shell', 'open a shell (bash, else sh) in a pod through kubectl exec, or run a command there', {
     args: [argument('<name>', 'a pod, or a service (a ready pod of it is chosen)'), argument('[command...]', 'run this instead of a shell (after --)')],
     options: [container('the container to enter')],
     examples: ['keystone shell redis', 'keystone shell celery-worker -- celery -A keystone_worker.app inspect ping'],
-    load: () => import('./commands/shell.js'),
-    run: (m, app, [name, words], o) => m.shell(app, name, words ?? [], { container: o.container, stdinIsTTY: app.stdinIsTTY }),
+    load: () => import('./commands/shell.js'), run: (m, app, [name, words], o) => m.shell(app, name, words ?? [], { container: o.container, stdinIsTTY: app.stdinIsTTY }),
   }),
-  command({
-    name: 'scale',
-    description: 'set a deployment\'s replica count and wait until the pods are ready',
+  command('scale', 'set a deployment\'s replica count and wait until the pods are ready', {
     args: [argument('<deployment>', 'deployment to scale, e.g. celery-worker'), argument('<replicas>', 'number of replicas, 0 to 100')],
     examples: ['keystone scale celery-worker 4', 'keystone scale celery-worker 0   # stop the workers'],
-    load: () => import('./commands/scale-restart.js'),
-    run: (m, app, [deployment, replicas]) => m.scale(app, deployment, replicas),
+    load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment, replicas]) => m.scale(app, deployment, replicas),
   }),
-  command({
-    name: 'restart',
-    description: 'restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones',
+  command('restart', 'restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones', {
     args: [argument('<deployment>', 'deployment to restart, or "all"')],
     examples: ['keystone restart celery-worker', 'keystone restart all'],
-    load: () => import('./commands/scale-restart.js'),
-    run: (m, app, [deployment]) => m.restart(app, deployment),
+    load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment]) => m.restart(app, deployment),
   }),
   // keystone rollback (issue 17): kubectl rollout history / undo for the stack's deployments.
-  command({
-    name: 'rollback',
-    description: 'roll a deployment back to its previous (or a chosen) revision as `kubectl rollout undo` does, and wait for the pods; --list shows the revisions',
+  command('rollback', 'roll a deployment back to its previous (or a chosen) revision as `kubectl rollout undo` does, and wait for the pods; --list shows the revisions', {
     args: [argument('<deployment>', 'deployment to roll back, e.g. celery-worker')],
     options: [
       option('--to-revision <n>', 'the revision to go back to (default: the one before the current)'),
@@ -181,12 +151,9 @@ export const commandTable: readonly RegisteredSpec[] = [
       output(['table', 'json']),
     ],
     examples: ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
-    load: () => import('./commands/rollback.js'),
-    run: (m, app, [deployment], o) => m.rollback(app, deployment, { list: Boolean(o.list), toRevision: o.toRevision, output: o.output }),
+    load: () => import('./commands/rollback.js'), run: (m, app, [deployment], o) => m.rollback(app, deployment, { list: Boolean(o.list), toRevision: o.toRevision, output: o.output }),
   }),
-  command({
-    name: 'run-simulation',
-    description: 'run a simulation as a Kubernetes Job from the tool\'s template, follow it, exit with its exit code',
+  command('run-simulation', 'run a simulation as a Kubernetes Job from the tool\'s template, follow it, exit with its exit code', {
     args: [
       argument('<tool>', 'a simulation profile: fenicsx, lammps, openfoam (k8s/simulations/profiles.yaml)'),
       argument('<input>', 'input file (or OpenFOAM case directory), by name in data/<tool>/ or as a path inside data/'),
@@ -217,38 +184,27 @@ export const commandTable: readonly RegisteredSpec[] = [
     // --timeout is a global option; for a run it is the run's time limit.
     run: (m, app, [tool, input, extra], o) => m.runSimulation(app, tool, input, extra ?? [], { ...o, timeout: app.options.timeout }),
   }),
-  command({
-    name: 'jobs',
-    description: 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)',
+  command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
     options: [output(['table', 'json', 'yaml']), jobsTool, jobsAll],
     examples: ['keystone jobs', 'keystone jobs --tool lammps -o json'],
-    load: () => import('./commands/jobs.js'),
-    run: async (m, app, _args, o) => {
+    load: () => import('./commands/jobs.js'), run: async (m, app, _args, o) => {
       await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
     },
     subcommands: [
-      command({
-        name: 'logs',
-        description: 'print a run\'s output; with -f follow it until it ends and exit with its exit code',
+      command('logs', 'print a run\'s output; with -f follow it until it ends and exit with its exit code', {
         args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
         options: [follow('re-attach to a running run')],
         refuse: notForRun,
         examples: ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
-        load: () => import('./commands/jobs.js'),
-        run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
+        load: () => import('./commands/jobs.js'), run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
       }),
-      command({
-        name: 'cancel',
-        description: 'stop a run: delete its Job and pods (its outputs are kept)',
+      command('cancel', 'stop a run: delete its Job and pods (its outputs are kept)', {
         args: [argument('<run-id>', 'the run to stop')],
         refuse: notForRun,
         examples: ['keystone jobs cancel 20261125-214700-a3f9', 'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)'],
-        load: () => import('./commands/jobs.js'),
-        run: (m, app, [id]) => m.jobsCancel(app, id),
+        load: () => import('./commands/jobs.js'), run: (m, app, [id]) => m.jobsCancel(app, id),
       }),
-      command({
-        name: 'clean',
-        description: 'delete finished runs\' Jobs; outputs are removed only with --purge-outputs',
+      command('clean', 'delete finished runs\' Jobs; outputs are removed only with --purge-outputs', {
         options: [
           option('--older-than <duration>', 'only runs that finished longer ago than this, e.g. 7d'),
           option('--failed', 'only failed runs'),
@@ -258,40 +214,27 @@ export const commandTable: readonly RegisteredSpec[] = [
         inherits: [jobsTool],
         refuse: { output: 'it prints what it deletes, as text', all: 'it considers every finished run whatever its age; --older-than limits that' },
         examples: ['keystone jobs clean --older-than 7d', 'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run'],
-        load: () => import('./commands/jobs.js'),
-        run: (m, app, _args, o) => m.jobsClean(app, { olderThan: o.olderThan, failed: Boolean(o.failed), purgeOutputs: Boolean(o.purgeOutputs), tool: o.tool, dryRun: Boolean(o.dryRun) }),
+        load: () => import('./commands/jobs.js'), run: (m, app, _args, o) => m.jobsClean(app, { olderThan: o.olderThan, failed: Boolean(o.failed), purgeOutputs: Boolean(o.purgeOutputs), tool: o.tool, dryRun: Boolean(o.dryRun) }),
       }),
       // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
-      command({
-        name: 'plot',
-        description: 'plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index',
+      command('plot', 'plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index', {
         args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
         options: [
           option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal'),
           option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)'),
         ],
         examples: ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
-        load: () => import('./commands/jobs-plot.js'),
-        run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series }),
+        load: () => import('./commands/jobs-plot.js'), run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series }),
       }),
     ],
   }),
-  command({
-    name: 'doctor',
-    description: 'check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails',
-    options: [output(['text', 'json', 'yaml'])],
-    examples: ['keystone doctor', 'keystone doctor -o json'],
-    load: () => import('./commands/doctor.js'),
-    run: (m, app, _args, o) => m.doctor(app, o.output),
-  }),
-  command({
-    name: 'completion',
-    description: 'print a shell completion script (commands, options, tools, and live deployment, pod and run names)',
+  report('doctor', 'check Docker, kubectl, k3d, host ports, ./data and the kube context; exit 1 if any check fails', ['text', 'json', 'yaml'], ['keystone doctor', 'keystone doctor -o json'],
+    () => import('./commands/doctor.js'), (m, app, o) => m.doctor(app, o)),
+  command('completion', 'print a shell completion script (commands, options, tools, and live deployment, pod and run names)', {
     args: [argument('<shell>', 'bash, zsh or fish')],
     refuse: refuseOffline,
     examples: ['keystone completion bash > ~/.local/share/bash-completion/completions/keystone', 'keystone completion zsh > "${fpath[1]}/_keystone"'],
-    load: () => import('./commands/completion.js'),
-    run: async (m, app, [shell]) => m.completionCommand(app, shell),
+    load: () => import('./commands/completion.js'), run: async (m, app, [shell]) => m.completionCommand(app, shell),
   }),
 ];
 

@@ -111,10 +111,12 @@ export interface RegisteredSpec {
 
 /** Declares a command; the run function's arguments are typed from the args and options given. */
 export function command<M, const A extends readonly ArgSpec[] = [], const O extends readonly OptionSpec[] = [], const I extends readonly OptionSpec[] = []>(
-  spec: CommandSpec<M, A, O, I>,
+  name: string,
+  description: string,
+  spec: Omit<CommandSpec<M, A, O, I>, 'name' | 'description'>,
 ): RegisteredSpec {
   // The table holds commands of different types; each run function was checked against its own spec.
-  return { spec: spec as unknown as RegisteredSpec['spec'] };
+  return { spec: { name, description, ...spec } as unknown as RegisteredSpec['spec'] };
 }
 
 // ---- registration into commander ---------------------------------------------------------------
