@@ -49,15 +49,8 @@ export interface AppContext {
    * (k3d-<cluster name>), never the kubeconfig's current-context. Resolved once, on first use.
    */
   target(): Promise<KubeTarget>;
-  /**
-   * @deprecated Only `commands/run-simulation.ts` calls this form until it is restructured; use
-   * `await app.target()`. The target for a cluster name the caller read itself.
-   */
-  target(clusterName: string): KubeTarget;
   /** The API client for `target()`, made once per invocation. */
   client(): Promise<KubeClient>;
-  /** @deprecated Only `commands/run-simulation.ts` calls this until it is restructured; use `app.client()`. */
-  kube(target: KubeTarget): Promise<KubeClient>;
   clusterConfig(): Promise<LoadedClusterConfig>;
   /**
    * Just the cluster's name from the config, without validating the whole file (that loads zod):
@@ -103,7 +96,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     });
   const paths = projectPaths(findProjectRoot(cwd, env), options.config, cwd);
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
-  const clients = new Map<string, Promise<KubeClient>>();
+  let client: Promise<KubeClient> | undefined;
   const startedAt = Date.now();
   let deadline: { at: number; label: string } | undefined;
   let config: Promise<LoadedClusterConfig> | undefined;
@@ -132,37 +125,26 @@ export function createAppContext(init: AppContextInit): AppContext {
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };
     },
-    // One implementation for both forms of target() (see the interface); the string form goes
-    // when run-simulation.ts asks for `await app.target()`.
-    target: ((clusterName?: string) => {
-      if (clusterName !== undefined) return targetFor(clusterName);
+    target() {
       target ??= app.clusterName().then(targetFor);
       return target;
-    }) as AppContext['target'],
-    async client() {
-      return app.kube(await app.target());
     },
-    kube(target) {
-      const key = `${target.kubeconfigPath ?? ''}\0${target.context}`;
-      let client = clients.get(key);
-      if (!client) {
-        client = import('./kube/client.js').then(({ loadKubeClient }) =>
-          loadKubeClient(target, {
-            verbose: Boolean(options.verbose),
-            log: (line) => ui.debug(line),
-            warn: (line) => ui.warn(line),
-            // No single API request waits longer than 30 s, nor longer than --timeout.
-            requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
-            deadline: () => deadline,
-            env,
-          }),
-        );
-        clients.set(key, client);
-      }
+    client() {
+      client ??= Promise.all([app.target(), import('./kube/client.js')]).then(([target, { loadKubeClient }]) =>
+        loadKubeClient(target, {
+          verbose: Boolean(options.verbose),
+          log: (line) => ui.debug(line),
+          warn: (line) => ui.warn(line),
+          // No single API request waits longer than 30 s, nor longer than --timeout.
+          requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
+          deadline: () => deadline,
+          env,
+        }),
+      );
       return client;
     },
     async close() {
-      for (const client of clients.values()) (await client.catch(() => undefined))?.close();
+      (await client?.catch(() => undefined))?.close();
     },
     async exclusive(name, command, body) {
       if (options.dryRun) return body(); // a dry run changes nothing, so it needs no lock

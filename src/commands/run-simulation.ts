@@ -10,8 +10,8 @@ export type { RunFlags };
 export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
   // Everything the user typed is checked before the cluster is touched.
   const req = await parseRunRequest(tool, inputText, extraArgs, flags, { profilesFile: app.paths.profiles, dataDir: app.paths.dataDir, cwd: app.cwd });
-  const target = app.target(await app.clusterName());
-  const client = await app.kube(target);
+  const target = await app.target();
+  const client = await app.client();
   const started = Date.now();
   const run = await submitRun(
     { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t) },
