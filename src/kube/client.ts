@@ -53,7 +53,8 @@ export interface WatchEvent<T extends KubeObject = KubeObject> {
 export interface RequestSpec {
   method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
-  query?: Record<string, string | number | boolean | undefined>;
+  /** A list repeats the parameter (exec's command=tar&command=-x). */
+  query?: Record<string, string | number | boolean | string[] | undefined>;
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
@@ -91,6 +92,11 @@ export interface KubeClient {
   /** A streaming GET (pod logs): the body as it arrives; throws KubeApiError for non-2xx. */
   stream(spec: RequestSpec): Promise<ByteStream>;
   request<T>(spec: RequestSpec): Promise<T>;
+  /**
+   * Where and how to open a connection that is not a plain request (a WebSocket upgrade for
+   * pods/exec): the URL and the same TLS, client-certificate and token options every request uses.
+   */
+  connectionFor(path: string, query?: RequestSpec['query']): { url: URL; options: RequestOptions };
   /** A list of every page (limit/continue), so big collections never arrive as one huge body. */
   /** `signal` cancels the list, retries included. */
   list<T extends KubeObject>(path: string, query?: RequestSpec['query'], signal?: AbortSignal): Promise<KubeList<T>>;
@@ -209,7 +215,10 @@ function firstLine(err: unknown): string {
 
 function buildUrl(server: string, path: string, query: RequestSpec['query']): URL {
   const url = new URL(server.replace(/\/$/, '') + path);
-  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (Array.isArray(v)) for (const item of v) url.searchParams.append(k, item);
+    else if (v !== undefined) url.searchParams.set(k, String(v));
+  }
   return url;
 }
 
@@ -319,6 +328,7 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     target,
     server,
     close: () => agent.destroy(),
+    connectionFor: (path, query) => ({ url: buildUrl(server, path, query), options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } } }),
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
       const clock = settings.clock ?? systemClock;

@@ -7,6 +7,8 @@
 import { createServer } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { fakeApiCertificates, tlsKubeconfigEntries } from './tls.mjs';
+import { attachPodExec } from './pod-exec.mjs';
+import { podSecurityRefusal } from './pod-security.mjs';
 
 /** @typedef {{group: string, version: string, kind: string, listKind: string, namespaced: boolean, verbs?: string[]}} ResourceType */
 
@@ -393,6 +395,10 @@ export async function startFakeKubeApi(options = {}) {
         if (!body.metadata.name && !body.metadata.generateName) return send(res, 422, status(422, 'Invalid', `${r.type.kind} is invalid: metadata.name: Required value: name or generateName is required`));
         if (body.metadata.name && objects.has(`${body.metadata.namespace ?? ''}/${body.metadata.name}`)) {
           return send(res, 409, status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: r.resource }));
+        }
+        if (r.resource === 'pods') {
+          const refusal = podSecurityRefusal(store.get('namespaces').get(`/${r.namespace}`), body.metadata.name ?? body.metadata.generateName, body.spec ?? {});
+          if (refusal) return send(res, 403, status(403, 'Forbidden', refusal, { name: body.metadata.name, kind: 'pods' }));
         }
         if (query.get('dryRun') === 'All') return send(res, 201, body);
         return send(res, 201, create(r.resource, body));
@@ -787,6 +793,8 @@ export async function startFakeKubeApi(options = {}) {
       if (!store.has(resource)) store.set(resource, new Map());
     },
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
+    /** The directory on this machine behind a PersistentVolumeClaim (what pods mounting it see). */
+    claimDir: (namespace, claim) => podExec.claimDir(namespace, claim),
     setNodeReady,
     appendLog,
     endLogs,
@@ -807,12 +815,15 @@ export async function startFakeKubeApi(options = {}) {
       for (const end of api.openWatches) end();
     },
     async close() {
+      podExec.close();
       for (const t of timers) clearTimeout(t);
       for (const end of api.openWatches) end();
       for (const s of sockets) s.destroy();
       await Promise.all([server, plainServer].filter(Boolean).map((srv) => new Promise((resolve) => srv.close(() => resolve(undefined)))));
     },
   };
+  // pods/exec over WebSocket, running the command for real on the pods' volumes (pod-exec.mjs).
+  const podExec = attachPodExec(api, [server, plainServer].filter(Boolean));
   return api;
 }
 

@@ -1,0 +1,157 @@
+// execInPod against the fake API server's pods/exec: the real WebSocket framing (v5 and v4), a
+// real command on the pod's claim, streaming with backpressure, exit codes, the server's refusals.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pack } from 'tar-stream';
+import { stringify } from 'yaml';
+import { startFakeKubeApi } from '../fakes/kube-api-server.mjs';
+import { KubeApiError, loadKubeClient, type KubeClient } from '../../src/kube/client.js';
+import { execInPod, PodExecError } from '../../src/kube/pod-exec.js';
+import { recordPadded } from '../../src/simulate/input-archive.js';
+import { resolveTarget } from '../../src/kube/target.js';
+
+type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
+let api: Api | undefined;
+let client: KubeClient | undefined;
+afterEach(async () => {
+  client?.close();
+  await api?.close();
+  api = client = undefined;
+});
+
+/** The fake API (plain HTTP with a token, or TLS with a client certificate) and a client for it. */
+async function start(tls = false): Promise<{ api: Api; client: KubeClient }> {
+  api = await startFakeKubeApi({ tls });
+  const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
+  const file = join(dir, 'config');
+  const { cluster, user } = api.kubeconfigEntries;
+  const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster }], users: [{ name: 'lab', user }], contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }], 'current-context': 'lab' };
+  await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
+  client = await loadKubeClient(resolveTarget({ kubeconfig: file, context: 'lab' }, 'keystone-cluster'));
+  return { api, client };
+}
+
+/** A pod as the kubelet reports it: scheduled, its container running, a claim mounted at /vol. */
+function helperPod(a: Api, overrides: { nodeName?: string; running?: boolean } = {}) {
+  a.create('pods', {
+    metadata: { name: 'helper', namespace: 'ks' },
+    spec: {
+      nodeName: overrides.nodeName ?? 'node-1',
+      containers: [{ name: 'tools', image: 'debian', volumeMounts: [{ name: 'data', mountPath: '/vol' }] }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'shared' } }],
+    },
+    status: { phase: 'Running', containerStatuses: [{ name: 'tools', ready: true, state: overrides.running === false ? { waiting: { reason: 'ContainerCreating' } } : { running: { startedAt: new Date().toISOString() } } }] },
+  });
+}
+
+/** A Writable that keeps a hash and a byte count, and drains slowly (one chunk per macrotask). */
+function slowSink(highWaterMark = 16 * 1024) {
+  const hash = createHash('sha256');
+  const sink = Object.assign(
+    new Writable({
+      highWaterMark,
+      write(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        sink.bytes += chunk.length;
+        sink.largest = Math.max(sink.largest, chunk.length);
+        setImmediate(done);
+      },
+    }),
+    { bytes: 0, largest: 0, digest: () => hash.digest('hex') },
+  );
+  return sink;
+}
+
+const untar = ['sh', '-c', 'mkdir -p "$1" && exec tar -x -f - -C "$1"', 'keystone-upload'];
+
+describe('execInPod', () => {
+  for (const protocol of ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const) {
+    it(`uploads a tar stream into the pod's claim over ${protocol}: the files are in the claim's directory, byte for byte`, async () => {
+      const { api: a, client: c } = await start();
+      helperPod(a);
+      const big = randomBytes(3 * 1024 * 1024 + 17);
+      const tar = pack();
+      tar.entry({ name: 'case/data.bin', size: big.length, mode: 0o644 }, big);
+      tar.entry({ name: 'case/system/controlDict', mode: 0o644 }, 'application icoFoam;\n');
+      tar.finalize();
+      const result = await execInPod(c, { namespace: 'ks', pod: 'helper', command: [...untar, '/vol/lammps/runs/r1'], stdin: recordPadded(tar), protocols: [protocol] });
+      expect(result).toEqual({ exitCode: 0, protocol });
+      const dir = join(a.claimDir('ks', 'shared'), 'lammps', 'runs', 'r1', 'case');
+      expect((await readFile(join(dir, 'data.bin'))).equals(big)).toBe(true);
+      expect(await readFile(join(dir, 'system', 'controlDict'), 'utf8')).toBe('application icoFoam;\n');
+    });
+  }
+
+  it('streams stdout to a slow Writable with backpressure, stderr apart, and returns the exit code', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a);
+    const stdout = slowSink();
+    const stderr = slowSink();
+    const bytes = 8 * 1024 * 1024;
+    const expected = createHash('sha256').update(Buffer.alloc(bytes)).digest('hex');
+    const result = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', `head -c ${bytes} /dev/zero; echo oops >&2; exit 3`], stdout, stderr });
+    expect(result.exitCode).toBe(3);
+    expect(stdout.bytes).toBe(bytes);
+    expect(stdout.digest()).toBe(expected);
+    expect(stderr.bytes).toBe(5);
+  });
+
+  it('reads back what was written through the claim from a second exec (sha256sum in the pod)', async () => {
+    const { api: a, client: c } = await start(true); // TLS with a client certificate, as a k3d or managed cluster
+    helperPod(a);
+    const tar = pack();
+    tar.entry({ name: 'out.txt', mode: 0o644 }, 'hello\n');
+    tar.finalize();
+    expect((await execInPod(c, { namespace: 'ks', pod: 'helper', command: [...untar, '/vol/x'], stdin: recordPadded(tar) })).exitCode).toBe(0);
+    const chunks: Buffer[] = [];
+    const out = new Writable({ write: (chunk, _e, done) => (chunks.push(chunk), done()) });
+    expect((await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'cd "$1" && sha256sum out.txt', 'sum', '/vol/x'], stdout: out })).exitCode).toBe(0);
+    expect(Buffer.concat(chunks).toString()).toBe(`${createHash('sha256').update('hello\n').digest('hex')}  out.txt\n`);
+  });
+
+  it('is refused as the API server refuses: a missing pod, an unknown container, a pod with no node', async () => {
+    const { api: a, client: c } = await start();
+    const missing = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(KubeApiError);
+    expect(missing).toMatchObject({ statusCode: 404, message: 'pods "helper" not found' });
+    helperPod(a, { nodeName: '' });
+    const bad = await execInPod(c, { namespace: 'ks', pod: 'helper', container: 'nope', command: ['true'] }).catch((e: unknown) => e);
+    expect(bad).toMatchObject({ statusCode: 400, message: 'container nope is not valid for pod helper' });
+    const unscheduled = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch((e: unknown) => e);
+    expect(unscheduled).toMatchObject({ statusCode: 400, message: 'pod helper does not have a host assigned' });
+  });
+
+  it('a container that is not running: the kubelet\'s "container not found", as HTTP 500 over v4 and as the error channel\'s Status over v5', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a, { running: false });
+    const v4 = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'], protocols: ['v4.channel.k8s.io'] }).catch((e: unknown) => e);
+    expect(v4).toMatchObject({ statusCode: 500, message: 'container not found ("tools")' });
+    const v5 = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch((e: unknown) => e);
+    expect(v5).toBeInstanceOf(PodExecError);
+    expect((v5 as Error).message).toContain('unable to upgrade connection: container not found ("tools")');
+  });
+
+  it('a command that is not in the image fails with the runtime\'s message, not an exit code', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a);
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['no-such-tool-here'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PodExecError);
+    expect((err as Error).message).toContain('executable file not found in $PATH');
+  });
+
+  it('an abort stops the command and rejects; the pod\'s claim keeps only what was written', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a);
+    const controller = new AbortController();
+    const out = new Writable({ write: (_chunk, _e, done) => (controller.abort(), done()) });
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'echo started; exec sleep 60'], stdout: out, signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PodExecError);
+    expect((err as Error).message).toMatch(/^interrupted/);
+    expect(existsSync(a.claimDir('ks', 'shared'))).toBe(true);
+  });
+});
