@@ -52,7 +52,7 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
         for await (const chunk of createReadStream(file.absolutePath)) {
           if (!entry.write(chunk as Buffer)) await once(entry, 'drain');
         }
-        entry.end();
+        entry.end(undefined);
         await done;
       }
       if (sweep) tar.entry({ name: `${prefix}params.env`, mode: 0o644, mtime }, envFile(sweep.combinations[i]!));
