@@ -173,6 +173,7 @@ export const commandTable: readonly RegisteredSpec[] = [
       repeatable('--sweep <NAME=v1,v2,...>', 'parameter sweep: one run per combination, values in $NAME (repeatable)'),
       option('--parallel <n>', 'with --sweep: at most n runs at once'),
       option('--progress <mode>', 'progress from the code\'s output: auto (a bar on a terminal, a line per 10% otherwise), bar, plain, json (one JSON object per line on stderr), none'),
+      option('--volume-size <size>', 'another cluster (--context): size of the run volume keystone creates, e.g. 50Gi (default 10Gi)'),
     ],
     examples: [
       'keystone run-simulation lammps in.lj',

@@ -13,6 +13,7 @@ import type { JobObject } from '../simulate/job-builder.js';
 import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
+import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
 import { formatAge } from '../operate/pod-summary.js';
 import { labels, stackNamespace } from '../kube/vocabulary.js';
 
@@ -46,6 +47,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
 function shownOutput(app: AppContext, r: RunSummary): string {
   if (r.outputDir === null) return '-';
   if (r.outputLocal) return relative(app.cwd, r.outputDir) || r.outputDir;
+  if (r.outputVolume) return shownVolumeDir(r.outputVolume, r.tool, r.runId);
   return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
 }
 
@@ -129,12 +131,16 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const plan = finished.map((run) => {
     // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
     const dir = options.purgeOutputs ? purgeableRunDir(run, app.paths.dataDir) : undefined;
+    // Another cluster's run volume: removed through the cluster (simulate/volume-outputs.ts).
+    const onVolume = Boolean(options.purgeOutputs && run.outputVolume);
     const outputs = dir
       ? `and its outputs ${relative(app.cwd, dir) || dir}`
-      : options.purgeOutputs && run.outputDir !== null
+      : onVolume
+        ? `and its outputs on ${shownOutput(app, run)}`
+        : options.purgeOutputs && run.outputDir !== null
         ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
         : '(outputs kept)';
-    return { run, dir, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
+    return { run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
   });
   const s = finished.length === 1 ? '' : 's';
   app.ui.info(`${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`);
@@ -143,11 +149,11 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     return ExitCode.ok;
   }
   const failures: string[] = [];
-  for (const { run, dir } of plan) {
-    const shown = dir && (relative(app.cwd, dir) || dir);
-    const { kept } = await removeRun(client, stackNamespace, run, dir);
+  for (const { run, dir, onVolume } of plan) {
+    const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
+    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run.job, app.signal) : undefined);
     if (kept !== undefined) {
-      const described = describeFsError(kept, `remove ${shown}`, shown!);
+      const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);
       app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
       failures.push(run.runId);

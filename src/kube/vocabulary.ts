@@ -25,9 +25,16 @@ export const labelValue = 'keystone';
 
 /**
  * Annotation keys on run Jobs: the input, the run directory, where that directory is ("host": on
- * this machine; "node": on the node that ran the pod), and a sweep's parameters.
+ * this machine; "node": on the node that ran the pod, for runs made before volumes; "volume": on
+ * the PersistentVolumeClaim named by outputClaim), and a sweep's parameters.
  */
-export const annotations = { input: 'keystone.io/input', outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', sweep: 'keystone.io/sweep' } as const;
+export const annotations = {
+  input: 'keystone.io/input',
+  outputDir: 'keystone.io/output-dir',
+  outputOn: 'keystone.io/output-on',
+  outputClaim: 'keystone.io/output-claim',
+  sweep: 'keystone.io/sweep',
+} as const;
 
 /**
  * Server-side apply / patch field managers (who owns which field, as `kubectl get -o yaml
@@ -60,4 +67,9 @@ export function hostRunDir(dataDir: string, tool: string, runId: string): string
 /** The same directory inside a node, where data/ is mounted at /data (k8s/configs/k3d-cluster-config.yaml volumes). */
 export function nodeRunDir(tool: string, runId: string): string {
   return `/data/${tool}/${runsFolder}/${runId}`;
+}
+
+/** data/<tool>/runs/<run-id> inside a run volume (a PersistentVolumeClaim on another cluster), from its root. */
+export function volumeRunDir(tool: string, runId: string): string {
+  return `${tool}/${runsFolder}/${runId}`;
 }

@@ -75,10 +75,12 @@ export const jobsSchema = z.array(
     finishedAt: time,
     durationSeconds: z.number().int().optional(),
     exitCode: z.number().int().optional(),
-    // A path, never a sentence: on this machine when outputLocal, else on the nodes in outputNodes.
+    // A path, never a sentence: on this machine when outputLocal, else on outputVolume (as the run's
+    // pod sees it) or on the nodes in outputNodes.
     outputDir: z.string().startsWith('/').nullable(),
     outputLocal: z.boolean(),
     outputNodes: z.array(z.string()),
+    outputVolume: z.string().optional(),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
   }),
 );

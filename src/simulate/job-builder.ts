@@ -2,6 +2,7 @@
  * A run's Job, built from the tool's template Job as it is in the cluster (so edits to the
  * manifests apply): unsuspended, named <tool>-<run-id>, labelled, with the profile's command.
  */
+import { KeystoneError } from '../errors.js';
 import type { KubeObject } from '../kube/client.js';
 import type { Sweep } from './run-options.js';
 import { annotations, labels, labelValue } from '../kube/vocabulary.js';
@@ -14,7 +15,7 @@ export interface Container {
   workingDir?: string;
   env?: { name: string; value?: string }[];
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   securityContext?: Record<string, unknown>;
   imagePullPolicy?: string;
 }
@@ -68,8 +69,36 @@ export interface BuildOptions {
   parallel?: number;
   /** The uid/gid the pod runs as (local cluster: the invoking user's; see run-as.ts). */
   runAs?: { uid: number; gid: number };
-  /** Set when the input travels in a ConfigMap (another cluster). */
-  configMap?: { name: string; items: { key: string; path: string }[] };
+  /**
+   * Another cluster: the claim that holds the run directory. It replaces the template's `data`
+   * volume (a hostPath), mounted at the same place with subPath <tool>.
+   */
+  volume?: { claimName: string; subPath: string };
+}
+
+/** The template's volume for the run directory: a hostPath on the keystone cluster, a claim elsewhere. */
+export const dataVolumeName = 'data';
+
+/**
+ * Puts the claim where the template's `data` volume was and gives the pod an fsGroup, so the
+ * volume is writable by the run's uid. A hostPath left in the pod would be refused by a
+ * `baseline` or `restricted` namespace (and means nothing on another cluster's nodes): refused here.
+ */
+function mountClaim(pod: JobObject['spec']['template'], volume: { claimName: string; subPath: string }, template: string): void {
+  const volumes = pod.spec.volumes ?? [];
+  if (!volumes.some((v) => v.name === dataVolumeName)) {
+    throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, { hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`' });
+  }
+  pod.spec.volumes = volumes.map((v) => (v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v));
+  const hostPaths = pod.spec.volumes.filter((v) => 'hostPath' in v).map((v) => String(v.name));
+  if (hostPaths.length) {
+    throw new KeystoneError(`template ${template} has hostPath volume${hostPaths.length > 1 ? 's' : ''} ${hostPaths.join(', ')}, which another cluster cannot provide`, { hint: 'remove them from its manifest under k8s/manifests/, or run on the keystone cluster' });
+  }
+  for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+    c.volumeMounts = c.volumeMounts?.map((m) => (m.name === dataVolumeName ? { ...m, subPath: volume.subPath } : m));
+  }
+  const sc = (pod.spec.securityContext ?? {}) as { runAsGroup?: number; runAsUser?: number; fsGroup?: number };
+  pod.spec.securityContext = { ...sc, fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser ?? 1000 };
 }
 
 export const sweepLauncher = ['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep'];
@@ -104,23 +133,7 @@ export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobO
     container.resources = { requests, limits };
   }
 
-  if (o.configMap) {
-    pod.spec.volumes = [...(pod.spec.volumes ?? []), { name: 'keystone-input', configMap: { name: o.configMap.name, items: o.configMap.items } }];
-    const dataMount = container.volumeMounts ?? [];
-    pod.spec.initContainers = [
-      ...(pod.spec.initContainers ?? []),
-      {
-        name: 'stage-input',
-        image: container.image,
-        imagePullPolicy: container.imagePullPolicy,
-        // Fixed script; the directory is an argument ("$1"), never pasted into it.
-        command: ['sh', '-c', 'mkdir -p "$1" && cp -R /keystone-input/. "$1"/ && if [ -d "$1/params" ]; then for f in "$1"/params/*.env; do i=$(basename "$f" .env); mkdir -p "$1/$i" && cp -R "$1/$2" "$1/$i/" && mv "$f" "$1/$i/params.env"; done; fi', 'keystone-stage', o.workingDir, o.inputName],
-        resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '200m', memory: '128Mi' } },
-        securityContext: container.securityContext,
-        volumeMounts: [...dataMount, { name: 'keystone-input', mountPath: '/keystone-input', readOnly: true }],
-      },
-    ];
-  }
+  if (o.volume) mountClaim(pod, o.volume, template.metadata?.name ?? o.tool);
 
   const spec: JobObject['spec'] = { ...structuredClone(template.spec), template: pod, suspend: false };
   delete spec.selector;

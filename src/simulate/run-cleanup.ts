@@ -36,16 +36,16 @@ export function purgeableRunDir(run: RunSummary, dataDir: string): string | unde
 }
 
 /**
- * Removes the run: its directory first (when given), then its Job and pods. When the directory
- * cannot be removed the Job is kept too, and the reason is returned (the run stays listed).
+ * Removes the run: its directory first (when given; or its outputs elsewhere, on another
+ * cluster's run volume, by `removeOutputs`), then its Job and pods. When the outputs cannot be
+ * removed the Job is kept too, and the reason is returned (the run stays listed).
  */
-export async function removeRun(client: KubeClient, namespace: string, run: RunSummary, dir: string | undefined): Promise<{ kept?: unknown }> {
-  if (dir) {
-    try {
-      await rm(dir, { recursive: true, force: true });
-    } catch (err) {
-      return { kept: err };
-    }
+export async function removeRun(client: KubeClient, namespace: string, run: RunSummary, dir: string | undefined, removeOutputs?: () => Promise<void>): Promise<{ kept?: unknown }> {
+  try {
+    if (dir) await rm(dir, { recursive: true, force: true });
+    else await removeOutputs?.();
+  } catch (err) {
+    return { kept: err };
   }
   await deleteRun(client, namespace, run.job);
   return {};

@@ -34,6 +34,13 @@ export function parseMemory(text: string): string {
   return text;
 }
 
+/** --volume-size: a storage quantity in Mi, Gi or Ti (what a PersistentVolumeClaim requests). */
+export function parseVolumeSize(text: string): string {
+  const m = /^([1-9]\d{0,6})(Mi|Gi|Ti)$/.exec(text);
+  if (!m || (m[2] === 'Mi' && Number(m[1]) < 64)) throw new UsageError(`--volume-size "${printable(text)}" is not a volume size`, 'use Mi, Gi or Ti, e.g. 10Gi or 1Ti (at least 64Mi)');
+  return text;
+}
+
 export function parseRetries(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > limits.maxRetries) {
     throw new UsageError(`--retries "${printable(text)}" must be a whole number from 0 to ${limits.maxRetries}`, 'a failed simulation is not rerun unless you ask');

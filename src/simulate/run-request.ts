@@ -9,7 +9,7 @@ import { loadProfiles, type Profile } from './profiles.js';
 import { parseNodes } from './mpijob.js';
 import { podCpus, ranksFromFlags } from './ranks.js';
 import { resolveInput, type ResolvedInput } from './input.js';
-import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, type Sweep } from './run-options.js';
+import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, parseVolumeSize, type Sweep } from './run-options.js';
 import { parseProgressMode, type ProgressMode } from './progress-display.js';
 
 /** The options of `run-simulation`, as commander hands them over (all text). */
@@ -28,6 +28,7 @@ export interface RunFlags {
   ranks?: string;
   ntasks?: string;
   nodes?: string;
+  volumeSize?: string;
 }
 
 export interface RunRequest {
@@ -51,6 +52,8 @@ export interface RunRequest {
   progressMode: ProgressMode;
   detach: boolean;
   cancelOnInterrupt: boolean;
+  /** The size of a run volume keystone creates on another cluster (undefined: the default). */
+  volumeSize?: string;
 }
 
 export async function parseRunRequest(
@@ -77,6 +80,7 @@ export async function parseRunRequest(
   const image = flags.image !== undefined ? parseImage(flags.image) : undefined;
   const deadlineSeconds = flags.timeout !== undefined ? Math.ceil(parseTimeout(flags.timeout) / 1000) : undefined;
   const progressMode = parseProgressMode(flags.progress);
+  const volumeSize = flags.volumeSize !== undefined ? parseVolumeSize(flags.volumeSize) : undefined;
   // Last: it reads the disk, and a mistyped option is the likelier mistake.
   const input = await resolveInput(inputText, { tool, kind: profile.input, dataDir: where.dataDir, cwd: where.cwd });
   return {
@@ -98,5 +102,6 @@ export async function parseRunRequest(
     progressMode,
     detach: Boolean(flags.detach),
     cancelOnInterrupt: Boolean(flags.cancelOnInterrupt),
+    volumeSize,
   };
 }

@@ -2,8 +2,8 @@
  * Where a run's input and outputs live, one strategy per kind of cluster:
  *   - the local k3d cluster: ./data is mounted at /data on every node, so the input is staged in
  *     data/<tool>/runs/<run-id>/ on this machine and the outputs appear beside it as they are written;
- *   - another cluster (--context): the input travels with the Job (a ConfigMap copied in by an
- *     init container) and the outputs stay on the node that ran the pod.
+ *   - another cluster (--context): the run directory is on a PersistentVolumeClaim, the input is
+ *     uploaded into it through a helper pod, and the Job mounts the claim (volume-storage.ts).
  * submit-run.ts asks the storage to stage, to shape the Job, to finish after the Job exists, and
  * to undo its staging when the submission fails: nothing half-done stays behind.
  */
@@ -13,36 +13,43 @@ import { KeystoneError } from '../errors.js';
 import { describeFsError } from '../fs-errors.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeTarget } from '../kube/target.js';
-import { hostRunDir, labels, nodeRunDir } from '../kube/vocabulary.js';
+import { hostRunDir, nodeRunDir } from '../kube/vocabulary.js';
 import type { BuildOptions, JobObject } from './job-builder.js';
 import type { ResolvedInput } from './input.js';
 import type { Sweep } from './run-options.js';
 import { chownTree, currentIdentity, runAsForLocalCluster, type RunAs } from './run-as.js';
-import { stageInConfigMap, stageOnHost, type ConfigMapStaging } from './staging.js';
+import { stageOnHost } from './staging.js';
+import { volumeStorage } from './volume-storage.js';
 
 export interface RunPlace {
   tool: string;
   runId: string;
-  /** The run's Job name (its ConfigMap, if any, is named after it). */
+  /** The run's Job name (a per-run volume is named after it). */
   name: string;
   namespace: string;
   input: ResolvedInput;
   sweep?: Sweep;
+  /** The tool's template Job as it is in the cluster (image and uid for helper pods). */
+  template: JobObject;
+  /** --volume-size: the size of a run volume keystone creates on another cluster. */
+  volumeSize?: string;
 }
 
 export interface RunStorage {
   /** The run directory as the pod sees it (its working directory). */
   workingDir: string;
-  /** The run directory as `jobs -o json` reports it (outputDir): on this machine, or on the node. */
+  /** The run directory as `jobs -o json` reports it (outputDir): on this machine, or as the pod sees it. */
   outputDir: string;
-  /** keystone.io/output-on: "host" (this machine) or "node". */
-  outputOn: 'host' | 'node';
+  /** keystone.io/output-on: "host" (this machine) or "volume" (a claim on another cluster). */
+  outputOn: 'host' | 'volume';
   /** The run directory as messages show it. */
   shown: string;
   /** Puts the input where the pod will find it; a note for the user when there is one. */
   stage(): Promise<string | undefined>;
-  /** What the Job needs from this storage (uid, volumes, init containers). */
-  jobOptions(): Pick<BuildOptions, 'runAs' | 'configMap'>;
+  /** What the Job needs from this storage (uid, the claim to mount). */
+  jobOptions(): Pick<BuildOptions, 'runAs' | 'volume'>;
+  /** Annotations for the run's Job (which claim holds it). */
+  annotations?(): Record<string, string>;
   /** After the Job exists: objects that belong to it. */
   afterCreate(client: KubeClient, created: JobObject): Promise<void>;
   /** The submission failed: removes what stage() made. */
@@ -50,14 +57,18 @@ export interface RunStorage {
 }
 
 export interface StorageContext {
+  client: KubeClient;
   target: KubeTarget;
+  /** Ctrl-C: stops an upload (its helper pod is deleted). */
+  signal?: AbortSignal;
+  info(text: string): void;
   dataDir: string;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }
 
 export function storageFor(ctx: StorageContext, run: RunPlace): RunStorage {
-  return ctx.target.local ? hostStorage(ctx, run) : configMapStorage(ctx, run);
+  return ctx.target.local ? hostStorage(ctx, run) : volumeStorage(ctx, run);
 }
 
 function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
@@ -87,34 +98,10 @@ function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
       }
       return runAs?.note;
     },
-    jobOptions: () => ({ runAs }),
+    jobOptions: () => ({ runAs, volume: undefined }),
     async afterCreate() {},
     async discard() {
       await rm(dir, { recursive: true, force: true });
     },
-  };
-}
-
-function configMapStorage(ctx: StorageContext, run: RunPlace): RunStorage {
-  const dir = nodeRunDir(run.tool, run.runId);
-  const configMapName = `${run.name}-input`;
-  let staged: ConfigMapStaging | undefined;
-  return {
-    workingDir: dir,
-    outputDir: dir,
-    outputOn: 'node',
-    shown: `${dir} on the node that runs it (context ${ctx.target.context})`,
-    async stage() {
-      staged = await stageInConfigMap(run.input, configMapName, run.namespace, { [labels.tool]: run.tool, [labels.runId]: run.runId }, run.sweep);
-      return undefined;
-    },
-    jobOptions: () => ({ configMap: staged ? { name: configMapName, items: staged.items } : undefined }),
-    async afterCreate(client, created) {
-      if (!staged) return;
-      // Owned by the Job: deleting the run deletes its input.
-      const owned = { ...staged.configMap, metadata: { ...staged.configMap.metadata, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: run.name, uid: created.metadata?.uid ?? '', controller: false }] } };
-      await client.request({ method: 'POST', path: `/api/v1/namespaces/${run.namespace}/configmaps`, body: owned, retry: false });
-    },
-    async discard() {},
   };
 }

@@ -10,9 +10,11 @@ import { byText } from '../text-order.js';
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
  * sentence for runs on another cluster ("/data/x/runs/id on the node that runs it (context c)").
  */
-export function outputLocation(job: JobObject, pods: PodObject[]): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes'> {
+export function outputLocation(job: JobObject, pods: PodObject[]): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes' | 'outputVolume'> {
   const text = job.metadata?.annotations?.[annotations.outputDir];
   const on = job.metadata?.annotations?.[annotations.outputOn];
+  const claim = job.metadata?.annotations?.[annotations.outputClaim];
+  if (on === 'volume' && text && claim) return { outputDir: text, outputLocal: false, outputNodes: [], outputVolume: claim };
   const older = text ? / on the node that runs it \(context .*\)$/.exec(text) : null;
   const outputDir = text ? (older ? text.slice(0, older.index) : text) : null;
   const outputLocal = outputDir !== null && (on ? on === 'host' : !older);
@@ -34,8 +36,10 @@ export interface RunSummary {
   outputDir: string | null;
   /** True when outputDir is on this machine (data/ is mounted into the keystone cluster's nodes). */
   outputLocal: boolean;
-  /** On another cluster: the nodes whose outputDir holds the outputs (empty until scheduled, or when local). */
+  /** Runs on another cluster from before run volumes: the nodes whose outputDir holds the outputs. */
   outputNodes: string[];
+  /** On another cluster: the PersistentVolumeClaim holding outputDir (as the run's pod sees it). */
+  outputVolume?: string;
   sweep?: { total: number; succeeded: number; failed: number };
 }
 

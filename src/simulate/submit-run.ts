@@ -40,7 +40,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
 
   const runId = newRunId();
   const name = jobName(req.tool, runId);
-  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep });
+  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep, template, volumeSize: req.volumeSize });
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
   const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);
 
@@ -64,7 +64,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
     parallel: req.parallel,
     ...storage.jobOptions(),
   });
-  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn } };
+  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn, ...storage.annotations?.() } };
 
   let created: JobObject;
   try {

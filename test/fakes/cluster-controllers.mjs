@@ -5,6 +5,7 @@
 // (WaitForFirstConsumer: a claim binds when a pod using it is scheduled), the namespace
 // lifecycle (Active, Terminating), and the Job controller's suspend.
 import { createHash } from 'node:crypto';
+import { podSecurityRefusal } from './pod-security.mjs';
 
 /** "redis:7" → "docker.io/library/redis:7"; "keystone/lammps:0.1.0" → "docker.io/keystone/lammps:0.1.0". */
 export function normalizeImage(image) {
@@ -64,6 +65,13 @@ export function attachControllers(api, options = {}) {
     podStartDelayMs: options.podStartDelayMs ?? 20,
     /** The local-path provisioner binds claims (turn off to leave them Pending). */
     bindVolumes: true,
+    /**
+     * Whether the default StorageClass provisions ReadWriteMany claims. local-path does not
+     * (rancher/local-path-provisioner provisioner.go: "NodePath only supports ReadWriteOnce and
+     * ReadWriteOncePod (1.22+) access modes"): the claim stays Pending with a ProvisioningFailed
+     * event, and its pod is never scheduled. An NFS or CephFS class does (set true).
+     */
+    readWriteMany: false,
     nodeImages,
     unpullable,
     crashImages,
@@ -255,6 +263,13 @@ export function attachControllers(api, options = {}) {
     const ns = job.metadata.namespace;
     const name = job.metadata.name;
     const spec = structuredClone(job.spec.template.spec);
+    // Pod Security admission refuses the controller's pod as it would a user's: the Job stays,
+    // with a FailedCreate event (pkg/controller/job: "Error creating: ...").
+    const refusal = podSecurityRefusal(api.get('namespaces', undefined, ns), `${name}-${index !== undefined ? `${index}-` : ''}xxxxx`, spec);
+    if (refusal) {
+      recordEvent({ ...job, kind: 'Job', apiVersion: 'batch/v1' }, 'Warning', 'FailedCreate', `Error creating: ${refusal}`, 'job-controller');
+      return;
+    }
     if (index !== undefined) for (const c of spec.containers) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', value: String(index) }];
     api.create('pods', {
       metadata: {
@@ -332,6 +347,17 @@ export function attachControllers(api, options = {}) {
       return;
     }
     const node = nodes[nextNode++ % nodes.length];
+    // WaitForFirstConsumer: the claim is provisioned now, for the chosen node; a class that cannot
+    // provision the claim's access modes leaves it, and the pod, Pending.
+    const refused = claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc.status?.phase !== 'Bound' && (pvc.spec.accessModes ?? []).includes('ReadWriteMany') && !controls.readWriteMany);
+    if (refused) {
+      const className = refused.spec.storageClassName ?? 'local-path';
+      recordEvent({ ...refused, kind: 'PersistentVolumeClaim' }, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${className}": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes`, `rancher.io/local-path_local-path-provisioner`);
+      const message = `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${refused.metadata.name}"`;
+      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulerError', message }] } });
+      recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      return;
+    }
     for (const claim of claims) {
       const pvc = api.get('persistentvolumeclaims', ns, claim);
       if (pvc.status?.phase !== 'Bound' && controls.bindVolumes) {

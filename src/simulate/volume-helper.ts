@@ -1,0 +1,118 @@
+/**
+ * A short-lived helper pod that mounts a run volume (a PersistentVolumeClaim) so keystone can
+ * reach it through pods/exec: upload an input, delete outputs, read them back. It uses the
+ * simulation's own image (the cluster already pulls it for runs; it has sh and tar), satisfies
+ * the Pod Security `restricted` level, and is always deleted afterwards, on failure and Ctrl-C
+ * too; if keystone is killed outright, its activeDeadlineSeconds and `sleep` end it anyway.
+ */
+import { KeystoneError } from '../errors.js';
+import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
+import { watchUntil } from '../kube/watch-until.js';
+import { labels, labelValue } from '../kube/vocabulary.js';
+import { podProblem, type PodObject } from '../stack/rollout.js';
+import type { JobObject } from './job-builder.js';
+
+/** Where the helper mounts the whole volume. */
+export const helperMount = '/keystone-data';
+/** How long a helper pod may live at most (seconds): a safety net, not a working limit. */
+const helperLifetimeSeconds = 6 * 3600;
+export const helperLabel = 'keystone.io/volume-helper';
+
+/** The volume could not be provisioned for the pod (e.g. ReadWriteMany on a class without it). */
+export class ClaimProvisioningError extends KeystoneError {}
+
+export interface HelperSpec {
+  client: KubeClient;
+  namespace: string;
+  claim: string;
+  /** What the helper is for (its name and label): upload, purge, fetch. */
+  purpose: string;
+  runId: string;
+  /** The run's template or Job: its simulation image, pull policy and uid/gid. */
+  from: JobObject;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onProgress?: (text: string) => void;
+}
+
+/** The uid/gid a run's pod writes as: the template's (pod level), else 1000. */
+export function runIdentity(from: JobObject): { uid: number; gid: number } {
+  const sc = (from.spec.template.spec.securityContext ?? {}) as { runAsUser?: number; runAsGroup?: number };
+  const uid = typeof sc.runAsUser === 'number' && sc.runAsUser > 0 ? sc.runAsUser : 1000;
+  return { uid, gid: typeof sc.runAsGroup === 'number' ? sc.runAsGroup : uid };
+}
+
+/** The pod object: restricted-level security, the claim at /keystone-data, a bounded life. */
+export function helperPodObject(spec: HelperSpec): KubeObject {
+  const container = spec.from.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? spec.from.spec.template.spec.containers[0];
+  if (!container) throw new KeystoneError(`Job ${spec.from.metadata?.name} has no container to take an image from`);
+  const { uid, gid } = runIdentity(spec.from);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `keystone-${spec.purpose}-`,
+      namespace: spec.namespace,
+      labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue, [helperLabel]: spec.purpose, [labels.runId]: spec.runId },
+    },
+    spec: {
+      restartPolicy: 'Never',
+      automountServiceAccountToken: false,
+      activeDeadlineSeconds: helperLifetimeSeconds,
+      terminationGracePeriodSeconds: 0,
+      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'helper',
+          image: container.image,
+          ...(container.imagePullPolicy ? { imagePullPolicy: container.imagePullPolicy } : {}),
+          command: ['sleep', String(helperLifetimeSeconds)],
+          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          volumeMounts: [{ name: 'data', mountPath: helperMount }],
+        },
+      ],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: spec.claim } }],
+    },
+  };
+}
+
+/** Creates the helper pod, waits until it runs, hands its name to `use`, and deletes it. */
+export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => Promise<T>): Promise<T> {
+  const { client, namespace } = spec;
+  const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec), retry: false });
+  const name = created.metadata?.name ?? '';
+  try {
+    await watchUntil<PodObject>({
+      client,
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      query: { fieldSelector: `metadata.name=${name}` },
+      what: `helper pod ${name} to start`,
+      timeoutMs: spec.timeoutMs ?? 10 * 60_000,
+      signal: spec.signal,
+      onProgress: spec.onProgress,
+      evaluate: ([pod]) => {
+        if (!pod) return { done: false, progress: `helper pod ${name}: gone`, failure: new KeystoneError(`helper pod ${name} was deleted before it started`) };
+        if (pod.status?.phase === 'Running') return { done: true, progress: `helper pod ${name} running` };
+        const scheduling = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+        if (scheduling?.message?.includes('provisioning failed for PVC')) {
+          return { done: false, progress: 'volume not provisioned', failure: new ClaimProvisioningError(`volume ${spec.claim} could not be provisioned: ${scheduling.message}`) };
+        }
+        const problem = podProblem(pod, [], 'push');
+        if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
+        return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };
+      },
+    });
+    return await use(name);
+  } finally {
+    await deleteHelperPod(client, namespace, name);
+  }
+}
+
+async function deleteHelperPod(client: KubeClient, namespace: string, name: string): Promise<void> {
+  try {
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${name}`, query: { gracePeriodSeconds: 0 }, retry: true });
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A run's directory on its volume (another cluster): where it is, and removing it. On the shared
+ * claim a helper pod deletes data/<tool>/runs/<run-id>; a run's own ReadWriteOnce claim holds
+ * nothing else, so the claim itself is deleted (the provisioner's Delete policy frees the disk).
+ */
+import { KeystoneError } from '../errors.js';
+import type { KubeClient } from '../kube/client.js';
+import { execInPod } from '../kube/pod-exec.js';
+import { annotations, labels, volumeRunDir } from '../kube/vocabulary.js';
+import type { JobObject } from './job-builder.js';
+import { deleteClaim, sharedClaimName } from './run-volume.js';
+import { helperMount, withHelperPod } from './volume-helper.js';
+import { collectTail } from './volume-upload.js';
+
+export interface VolumeRun {
+  namespace: string;
+  claim: string;
+  tool: string;
+  runId: string;
+  /** The run's Job (or its template): image and uid for a helper pod. */
+  from: JobObject;
+}
+
+/** The volume a run Job's outputs are on, or undefined when they are not on a volume. */
+export function volumeOf(job: JobObject): VolumeRun | undefined {
+  const meta = job.metadata;
+  const claim = meta?.annotations?.[annotations.outputClaim];
+  const tool = meta?.labels?.[labels.tool];
+  const runId = meta?.labels?.[labels.runId];
+  if (meta?.annotations?.[annotations.outputOn] !== 'volume' || !claim || !tool || !runId) return undefined;
+  return { namespace: meta.namespace ?? '', claim, tool, runId, from: job };
+}
+
+/** How a run's volume directory is shown: "volume keystone-data: lammps/runs/<id>". */
+export function shownVolumeDir(claim: string, tool: string, runId: string): string {
+  return `volume ${claim}: ${volumeRunDir(tool, runId)}`;
+}
+
+/** Deletes a run's outputs on its volume. */
+export async function removeVolumeOutputs(client: KubeClient, run: VolumeRun, signal?: AbortSignal): Promise<void> {
+  if (run.claim !== sharedClaimName) {
+    await deleteClaim(client, run.namespace, run.claim);
+    return;
+  }
+  const stderr = collectTail();
+  const { exitCode } = await withHelperPod({ client, namespace: run.namespace, claim: run.claim, purpose: 'purge', runId: run.runId, from: run.from, signal }, (pod) =>
+    execInPod(client, { namespace: run.namespace, pod, container: 'helper', command: ['rm', '-rf', '--', `${helperMount}/${volumeRunDir(run.tool, run.runId)}`], stderr, signal }),
+  );
+  if (exitCode !== 0) throw new KeystoneError(`could not delete ${shownVolumeDir(run.claim, run.tool, run.runId)}: rm exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`);
+}
+
+/** `jobs clean --purge-outputs` for a run on a volume: reads its Job, then removes its directory. */
+export async function purgeVolumeRun(client: KubeClient, namespace: string, jobName: string, signal?: AbortSignal): Promise<void> {
+  const job = await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${namespace}/jobs/${jobName}` });
+  const run = volumeOf(job);
+  if (!run) throw new KeystoneError(`Job ${jobName} does not name the volume its outputs are on`);
+  await removeVolumeOutputs(client, run, signal);
+}

@@ -1,0 +1,93 @@
+/**
+ * Run storage on another cluster (--context): the run directory is on a PersistentVolumeClaim
+ * in the keystone namespace (run-volume.ts decides which), the input is uploaded into it through
+ * a helper pod (volume-upload.ts), and the run's Job mounts the claim where the template had its
+ * hostPath `data` volume. Nothing on the node, no hostPath, no size limit but the volume's.
+ */
+import type { KubeClient } from '../kube/client.js';
+import type { KubeTarget } from '../kube/target.js';
+import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
+import type { BuildOptions, JobObject } from './job-builder.js';
+import type { ResolvedInput } from './input.js';
+import type { Sweep } from './run-options.js';
+import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
+import { ClaimProvisioningError } from './volume-helper.js';
+import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
+import { uploadInput } from './volume-upload.js';
+
+export interface VolumeStorageContext {
+  client: KubeClient;
+  target: KubeTarget;
+  signal?: AbortSignal;
+  info(text: string): void;
+}
+
+export interface VolumeRunPlace {
+  tool: string;
+  runId: string;
+  name: string;
+  namespace: string;
+  input: ResolvedInput;
+  sweep?: Sweep;
+  template: JobObject;
+  volumeSize?: string;
+}
+
+export function volumeStorage(ctx: VolumeStorageContext, run: VolumeRunPlace) {
+  const { client } = ctx;
+  const dir = nodeRunDir(run.tool, run.runId);
+  const size = run.volumeSize ?? defaultVolumeSize;
+  const runLabels = { [labels.tool]: run.tool, [labels.runId]: run.runId };
+  let claim: string | undefined;
+  /** The per-run claim this submission made (discard deletes it). */
+  let ownClaim = false;
+
+  const upload = (name: string) =>
+    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: run.template, signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
+
+  const perRun = async () => {
+    claim = perRunClaimName(run.name);
+    await createClaim(client, run.namespace, claim, { size, accessMode: 'ReadWriteOnce', labels: runLabels });
+    ownClaim = true;
+    await upload(claim);
+  };
+
+  return {
+    workingDir: dir,
+    outputDir: dir,
+    outputOn: 'volume' as const,
+    get shown() {
+      return `${shownVolumeDir(claim ?? '?', run.tool, run.runId)} (context ${ctx.target.context}; \`keystone jobs clean --purge-outputs\` deletes it)`;
+    },
+    async stage(): Promise<string | undefined> {
+      const state = await sharedClaimState(client, run.namespace);
+      if (state === 'per-run') {
+        await perRun();
+        return undefined;
+      }
+      if (state === 'absent') {
+        await createClaim(client, run.namespace, sharedClaimName, { size, accessMode: 'ReadWriteMany' });
+      }
+      claim = sharedClaimName;
+      try {
+        await upload(claim);
+        return state === 'absent' ? `created volume ${sharedClaimName} (ReadWriteMany, ${size}) for the runs on this cluster` : undefined;
+      } catch (err) {
+        if (!(err instanceof ClaimProvisioningError) || state !== 'absent') throw err;
+        // This cluster cannot share one volume between nodes: one ReadWriteOnce claim per run.
+        await deleteClaim(client, run.namespace, sharedClaimName);
+        await rememberPerRunClaims(client, run.namespace, err.message);
+        await perRun();
+        return `this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (${size}); ${err.message}`;
+      }
+    },
+    jobOptions: (): Pick<BuildOptions, 'volume'> => ({ volume: claim ? { claimName: claim, subPath: run.tool } : undefined }),
+    annotations: (): Record<string, string> => (claim ? { [annotations.outputClaim]: claim } : {}),
+    async afterCreate() {},
+    async discard() {
+      if (!claim) return;
+      if (ownClaim) await deleteClaim(client, run.namespace, claim);
+      else await removeVolumeOutputs(client, { namespace: run.namespace, claim, tool: run.tool, runId: run.runId, from: run.template });
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Uploading a run's input into its volume: a tar stream (input-archive.ts) sent over pods/exec
+ * into `tar -x` in a helper pod, as `kubectl cp` does. Nothing is held whole in memory and there
+ * is no size limit but the volume's.
+ */
+import { Writable } from 'node:stream';
+import { KeystoneError } from '../errors.js';
+import type { KubeClient } from '../kube/client.js';
+import { execInPod } from '../kube/pod-exec.js';
+import { volumeRunDir } from '../kube/vocabulary.js';
+import type { ResolvedInput } from './input.js';
+import { inputArchive } from './input-archive.js';
+import type { Sweep } from './run-options.js';
+import { helperMount, withHelperPod, type HelperSpec } from './volume-helper.js';
+
+/** A Writable that keeps the last few KiB written (a command's stderr, for its error message). */
+export function collectTail(limit = 4096): Writable & { text(): string } {
+  let kept = Buffer.alloc(0);
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      kept = Buffer.concat([kept, chunk]);
+      if (kept.length > limit) kept = kept.subarray(kept.length - limit);
+      done();
+    },
+  });
+  return Object.assign(sink, { text: () => kept.toString('utf8').trim() });
+}
+
+/** Fixed script; the directory is "$1", never pasted into it. */
+const untarInto = ['sh', '-c', 'mkdir -p -- "$1" && cd -- "$1" && exec tar -x -f -', 'keystone-upload'];
+
+export async function uploadInput(
+  client: KubeClient,
+  helper: Omit<HelperSpec, 'client' | 'purpose'>,
+  o: { tool: string; input: ResolvedInput; sweep?: Sweep },
+): Promise<void> {
+  const stderr = collectTail();
+  const dir = `${helperMount}/${volumeRunDir(o.tool, helper.runId)}`;
+  const { exitCode } = await withHelperPod({ ...helper, client, purpose: 'upload' }, (pod) =>
+    execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: [...untarInto, dir], stdin: inputArchive(o.input, o.sweep), stderr, signal: helper.signal }),
+  );
+  if (exitCode !== 0) {
+    throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: tar exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
+      hint: 'check the volume has room (--volume-size) and that the image has sh and tar',
+    });
+  }
+}
