@@ -94,3 +94,12 @@ export async function rememberPerRunClaims(client: KubeClient, namespace: string
     if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
   }
 }
+
+/** The provisioner's words on why a claim was not provisioned (its last ProvisioningFailed event). */
+export async function provisioningFailure(client: KubeClient, namespace: string, claim: string): Promise<string | undefined> {
+  const events = await client.list<KubeObject & { involvedObject?: { kind?: string; name?: string }; reason?: string; message?: string }>(`/api/v1/namespaces/${namespace}/events`, {
+    fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}`,
+  });
+  const failed = events.items.filter((e) => e.reason === 'ProvisioningFailed' && e.involvedObject?.name === claim && e.involvedObject?.kind === 'PersistentVolumeClaim');
+  return failed.at(-1)?.message;
+}

@@ -10,7 +10,7 @@ import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
 import type { BuildOptions, JobObject } from './job-builder.js';
 import type { ResolvedInput } from './input.js';
 import type { Sweep } from './run-options.js';
-import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
+import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provisioningFailure, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
 import { ClaimProvisioningError } from './volume-helper.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
@@ -75,10 +75,11 @@ export function volumeStorage(ctx: VolumeStorageContext, run: VolumeRunPlace) {
       } catch (err) {
         if (!(err instanceof ClaimProvisioningError) || state !== 'absent') throw err;
         // This cluster cannot share one volume between nodes: one ReadWriteOnce claim per run.
+        const why = (await provisioningFailure(client, run.namespace, sharedClaimName).catch(() => undefined)) ?? err.message;
         await deleteClaim(client, run.namespace, sharedClaimName);
-        await rememberPerRunClaims(client, run.namespace, err.message);
+        await rememberPerRunClaims(client, run.namespace, why);
         await perRun();
-        return `this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (${size}); ${err.message}`;
+        return `this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (${size}): ${why}`;
       }
     },
     jobOptions: (): Pick<BuildOptions, 'volume'> => ({ volume: claim ? { claimName: claim, subPath: run.tool } : undefined }),

@@ -274,7 +274,7 @@ describe('hints and output paths (issue 11 #14, #15)', () => {
     expect(r.stderr).toContain('hint: keystone/lammps:9.9 is not an image keystone builds (images/compose.yaml has keystone/lammps:0.1.0): use one of those');
   });
 
-  it('runs on another cluster: outputDir is the node\'s path, the node is its own field', async () => {
+  it('runs on another cluster: outputDir is the path the pod sees, the volume is its own field', async () => {
     const file = join(h.home, 'lab.yaml');
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
     h.cluster.program = () => ({ lines: ['ok'], exitCode: 0 });
@@ -285,8 +285,9 @@ describe('hints and output paths (issue 11 #14, #15)', () => {
     const runs = jobsSchema.parse(JSON.parse(r.stdout));
     const [local, remote] = runs;
     expect(local).toMatchObject({ outputDir: join(h.project, 'data', 'lammps', 'runs', local!.runId), outputLocal: true, outputNodes: [] });
-    expect(remote).toMatchObject({ outputDir: `/data/lammps/runs/${remote!.runId}`, outputLocal: false, outputNodes: [expect.stringMatching(/^k3d-keystone-cluster-/)] });
+    // The fake's default class is local-path (ReadWriteOnce only): the run has its own claim.
+    expect(remote).toMatchObject({ outputDir: `/data/lammps/runs/${remote!.runId}`, outputLocal: false, outputNodes: [], outputVolume: `lammps-${remote!.runId}-data` });
     const table = await h.run(['jobs']);
-    expect(table.stdout).toMatch(new RegExp(`${remote!.runId}.*k3d-keystone-cluster-\\S+:/data/lammps/runs/${remote!.runId}`));
+    expect(table.stdout).toMatch(new RegExp(`${remote!.runId}.*volume lammps-${remote!.runId}-data: lammps/runs/${remote!.runId}`));
   });
 });

@@ -3,9 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { createReadyHarness, sleep, until, type Harness } from '../helpers/harness.js';
-import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 beforeEach(async () => {
@@ -215,30 +213,6 @@ describe('run-simulation', () => {
     const runDir = join(h.project, 'data', 'fenicsx', 'runs', runId);
     expect(await readFile(join(runDir, '0', 'params.env'), 'utf8')).toBe("X='$(rm -rf ~)'\n");
     expect(await readFile(join(runDir, '1', 'params.env'), 'utf8')).toBe("X='it'\\''s'\n");
-  });
-
-  it('against another cluster (--context) stages the input in a ConfigMap and says where outputs go', async () => {
-    const file = join(h.home, 'lab.yaml');
-    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
-    const r = await h.run(['run-simulation', 'openfoam', 'cavity', '--context', 'lab', '--kubeconfig', file]);
-    expect(r.exitCode, r.stderr).toBe(0);
-    const [job] = runJobs();
-    const runId = job!.metadata.labels['keystone.io/run-id']!;
-    const cm = h.api.get('configmaps', 'keystone', `openfoam-${runId}-input`);
-    expect(Object.keys(cm.binaryData)).toHaveLength(7);
-    expect(cm.metadata.ownerReferences[0]).toMatchObject({ kind: 'Job', name: `openfoam-${runId}` });
-    const pod = job!.spec.template.spec;
-    expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'keystone-input', configMap: expect.objectContaining({ name: `openfoam-${runId}-input` }) }));
-    expect(pod.initContainers[0].name).toBe('stage-input');
-    const controlDict = pod.volumes.find((v: any) => v.name === 'keystone-input').configMap.items.find((i: any) => i.path === 'cavity/system/controlDict');
-    expect(Buffer.from(cm.binaryData[controlDict.key], 'base64').toString()).toContain('application     icoFoam;');
-    expect(await runDirs('openfoam')).toEqual([]); // nothing staged on this host
-    expect(r.stderr).toContain(`output: /data/openfoam/runs/${runId} on the node that runs it (context lab)`);
-
-    await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), Buffer.alloc(1024 * 1024 + 1, 97));
-    const big = await h.run(['run-simulation', 'lammps', 'big.lj', '--context', 'lab', '--kubeconfig', file]);
-    expect(big.exitCode).toBe(2);
-    expect(big.stderr).toContain('holds at most 1 MiB');
   });
 
   it('reports a broken profiles file with file:line:col (exit 2)', async () => {

@@ -1,0 +1,209 @@
+// Runs on another cluster (--context): the run directory on a PersistentVolumeClaim, the input
+// uploaded through a helper pod over pods/exec (the fake runs the real tar on the claim's backing
+// directory), the Job mounting the claim, no hostPath, the restricted Pod Security level, purge.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createReadyHarness, type Harness } from '../helpers/harness.js';
+import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
+
+let h: Harness;
+let lab: string[];
+/** Every pod and Job created after setup, as submitted (the fake's ADDED events). */
+let submitted: any[];
+beforeEach(async () => {
+  h = await createReadyHarness();
+  const file = join(h.home, 'lab.yaml');
+  await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+  lab = ['--context', 'lab', '--kubeconfig', file];
+  submitted = [];
+  h.api.onChange((resource: string, type: string, obj: any) => {
+    if ((resource === 'pods' || resource === 'jobs') && type === 'ADDED' && !obj.metadata.labels?.['keystone.io/simulation-template']) submitted.push(obj);
+  });
+});
+afterEach(async () => h?.cleanup());
+
+type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any };
+const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
+const helperPods = () => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);
+const claimOf = (job: Job) => job.spec.template.spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName as string;
+
+/** The simulation writes an output file into its run directory on the claim, as a real run would. */
+function writeOutputs() {
+  h.cluster.program = (pod: any) => {
+    const volume = pod.spec.volumes.find((v: any) => v.name === 'data');
+    const mount = pod.spec.containers[0].volumeMounts.find((m: any) => m.name === 'data');
+    const runDir = join(h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName), mount.subPath, pod.spec.containers[0].workingDir.slice(mount.mountPath.length));
+    const inputThere = existsSync(runDir);
+    if (inputThere) void writeFile(join(runDir, 'log.out'), 'Total wall time: 0:00:01\n');
+    return { lines: [inputThere ? 'input found on the volume' : 'no run directory on the volume'], exitCode: inputThere ? 0 : 1 };
+  };
+}
+
+describe('runs on another cluster (--context) use a run volume', () => {
+  it('uploads the input into the shared ReadWriteMany claim, byte for byte (a 3 MiB file too), runs on it, and submits no hostPath', async () => {
+    h.cluster.readWriteMany = true;
+    writeOutputs();
+    const r = await h.run(['run-simulation', 'openfoam', 'cavity', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('input found on the volume');
+    const pvc = h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data');
+    expect(pvc.spec).toMatchObject({ accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } });
+    expect(r.stderr).toContain('created volume keystone-data (ReadWriteMany, 10Gi)');
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', runId);
+    for (const f of ['system/controlDict', 'constant/transportProperties', '0/U']) {
+      expect(await readFile(join(runDir, 'cavity', f)), f).toEqual(await readFile(join(h.project, 'data', 'openfoam', 'cavity', f)));
+    }
+    expect(existsSync(join(runDir, 'log.out'))).toBe(true);
+    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs'))).toBe(false); // nothing staged on this machine
+
+    // The Job: the claim where the template's hostPath was, the same paths inside the pod.
+    const pod = job!.spec.template.spec;
+    expect(pod.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'keystone-data' } }]);
+    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'data', mountPath: '/data/openfoam', subPath: 'openfoam' }]);
+    expect(pod.containers[0].workingDir).toBe(`/data/openfoam/runs/${runId}`);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(job!.metadata.annotations).toMatchObject({ 'keystone.io/output-on': 'volume', 'keystone.io/output-claim': 'keystone-data' });
+    expect(r.stderr).toContain(`output: volume keystone-data: openfoam/runs/${runId}`);
+
+    // An input over the old 1 MiB ConfigMap limit goes the same way.
+    const big = randomBytes(3 * 1024 * 1024 + 5);
+    await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), big);
+    const second = await h.run(['run-simulation', 'lammps', 'big.lj', ...lab]);
+    expect(second.exitCode, second.stderr).toBe(0);
+    const bigRun = runJobs().find((j) => j.metadata.labels['keystone.io/simulation'] === 'lammps')!;
+    expect((await readFile(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', bigRun.metadata.labels['keystone.io/run-id']!, 'big.lj'))).equals(big)).toBe(true);
+
+    // Helper pods (one per upload) ran and were deleted; nothing submitted has a hostPath.
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(2);
+    expect(helperPods()).toEqual([]);
+    expect(submitted.length).toBeGreaterThanOrEqual(6); // 2 helpers, 2 Jobs, 2 run pods
+    expect(JSON.stringify(submitted)).not.toContain('hostPath');
+  });
+
+  it('falls back to one ReadWriteOnce claim per run when the cluster cannot provision ReadWriteMany, and remembers it', async () => {
+    writeOutputs(); // local-path, as the fake's default class: ReadWriteOnce only
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--volume-size', '2Gi']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (2Gi)');
+    expect(r.stderr).toContain('NodePath only supports ReadWriteOnce');
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+    expect(h.api.get('configmaps', 'keystone', 'keystone-volume').data.accessMode).toBe('ReadWriteOnce');
+    const [job] = runJobs();
+    const claim = claimOf(job!);
+    expect(claim).toBe(`${job!.metadata.name}-data`);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', claim).spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } });
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    expect(await readFile(join(h.api.claimDir('keystone', claim), 'lammps', 'runs', runId, 'in.lj'), 'utf8')).toBe(await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'));
+    expect(helperPods()).toEqual([]);
+
+    // The next run goes straight to its own claim: no second try at ReadWriteMany.
+    const before = h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims')).length;
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const claimPosts = h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims')).length - before;
+    expect(claimPosts).toBe(1);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+  });
+
+  it('runs in a namespace that enforces the restricted Pod Security level, which refuses a hostPath pod', async () => {
+    h.cluster.readWriteMany = true;
+    writeOutputs();
+    const ns = h.api.get('namespaces', undefined, 'keystone');
+    h.api.update('namespaces', { ...ns, metadata: { ...ns.metadata, labels: { ...ns.metadata.labels, 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(submitted.filter((o) => o.kind === 'Pod')).toHaveLength(2); // the helper and the run's pod were admitted
+
+    // The template's own pod (the hostPath data volume of the keystone cluster) is refused, as the real admission does.
+    const template = h.api.get('jobs', 'keystone', 'lammps-template');
+    const res = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hostpath-pod' }, spec: template.spec.template.spec }),
+    });
+    expect(res.status).toBe(403);
+    const status = (await res.json()) as { reason: string; message: string };
+    expect(status.reason).toBe('Forbidden');
+    expect(status.message).toBe(
+      'pods "hostpath-pod" is forbidden: violates PodSecurity "restricted:latest": hostPath volumes (volume "data"), restricted volume types (volume "data" uses restricted volume type "hostPath")',
+    );
+    // ...and a pod that runs as root with its privileges is refused for all of them.
+    const rootPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-pod' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+    const refused = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(rootPod) });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { message: string }).message).toBe(
+      'pods "root-pod" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
+    );
+  });
+
+  it('jobs clean --purge-outputs deletes a run\'s directory on the shared volume (through a helper pod) and a run\'s own claim', async () => {
+    h.cluster.readWriteMany = true;
+    writeOutputs();
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const [shared] = runJobs();
+    const sharedDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', shared!.metadata.labels['keystone.io/run-id']!);
+    expect(existsSync(join(sharedDir, 'log.out'))).toBe(true);
+    // Another user's file on the volume is not touched.
+    const other = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', 'keep-me');
+    await mkdir(other, { recursive: true });
+    await writeFile(join(other, 'x'), 'x');
+
+    const again = shared;
+    const againDir = sharedDir;
+    const dry = await h.run(['jobs', 'clean', '--purge-outputs', '--dry-run', ...lab]);
+    expect(dry.stderr).toContain(`and its outputs on volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`);
+    expect(existsSync(againDir)).toBe(true);
+    const r = await h.run(['jobs', 'clean', '--purge-outputs', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`removed volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`);
+    expect(existsSync(againDir)).toBe(false);
+    expect(existsSync(join(other, 'x'))).toBe(true);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeDefined();
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'purge')).toHaveLength(1);
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
+  });
+
+  it('jobs clean --purge-outputs deletes a run\'s own ReadWriteOnce claim', async () => {
+    writeOutputs();
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const [job] = runJobs();
+    const claim = claimOf(job!);
+    expect(existsSync(h.api.claimDir('keystone', claim))).toBe(true);
+    const r = await h.run(['jobs', 'clean', '--purge-outputs', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', claim)).toBeUndefined();
+    expect(existsSync(h.api.claimDir('keystone', claim))).toBe(false);
+  });
+
+  it('a helper pod that cannot start stops the run before anything is submitted, and is deleted', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.nodeImages.clear(); // the simulation image is not on the nodes, and no registry has it
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/helper pod keystone-upload-\S+ cannot start: ErrImagePull/);
+    expect(runJobs()).toEqual([]);
+    expect(helperPods()).toEqual([]);
+  });
+
+  it('Ctrl-C while the helper pod starts deletes it; nothing is submitted', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.podStartDelayMs = 600_000; // the helper never gets past ContainerCreating
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { timeoutMs: 3000 }); // the harness aborts as Ctrl-C does
+    expect(r.exitCode).toBe(130);
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(1);
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
+  });
+
+  it('--volume-size must be a size', async () => {
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--volume-size', '10GB']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--volume-size "10GB" is not a volume size');
+  });
+});
