@@ -217,6 +217,14 @@ export const commandTable: readonly RegisteredSpec[] = [
         examples: ['keystone jobs clean --older-than 7d', 'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run'],
         load: () => import('./commands/jobs.js'), run: (m, app, _args, o) => m.jobsClean(app, { olderThan: o.olderThan, failed: Boolean(o.failed), purgeOutputs: Boolean(o.purgeOutputs), tool: o.tool, dryRun: Boolean(o.dryRun) }),
       }),
+      // keystone jobs fetch (issue 16): a run's outputs from its volume on another cluster.
+      command('fetch', 'bring a run\'s outputs from its volume on another cluster to data/<tool>/runs/<run-id>/; resumable, each file checked by size and SHA-256', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
+        options: [option('--to <dir>', 'put them in this directory instead')],
+        refuse: notForRun,
+        examples: ['keystone jobs fetch 20261125-214700-a3f9 --context lab', 'keystone jobs fetch 20261125-214700-a3f9 --context lab --to results/'],
+        load: () => import('./commands/jobs-fetch.js'), run: (m, app, [id], o) => m.jobsFetch(app, id, { to: o.to }),
+      }),
       // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
       command('plot', 'plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index', {
         args: [argument('<run-id>', 'the run (see `keystone jobs`)')],

@@ -2,10 +2,11 @@
 // uploaded through a helper pod over pods/exec (the fake runs the real tar on the claim's backing
 // directory), the Job mounting the claim, no hostPath, the restricted Pod Security level, purge.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join, relative } from 'node:path';
 import { stringify } from 'yaml';
 import { createReadyHarness, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
@@ -206,4 +207,119 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--volume-size "10GB" is not a volume size');
   });
+
+  it('jobs fetch brings the outputs back byte for byte (one over 1 MiB, odd names), verified; a re-run transfers only what is missing or different; a partial file resumes', async () => {
+    h.cluster.readWriteMany = true;
+    const dump = randomBytes(2 * 1024 * 1024 + 3);
+    h.cluster.program = (pod: any) => {
+      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
+      writeFileSync(join(runDir, 'dump.bin'), dump);
+      writeFileSync(join(runDir, 'odd name\nwith newline.txt'), 'odd\n');
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const remote = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId);
+    const local = join(h.project, 'data', 'lammps', 'runs', runId);
+    const fetches = () => h.api.requests.filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+
+    const r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await tree(local)).toEqual(await tree(remote));
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+    expect(r.stderr).toContain(`Fetched run ${runId}: 4 files (2.0 MiB) verified in data/lammps/runs/${runId}; 4 transferred`);
+    expect(fetches()).toHaveLength(4);
+    expect(helperPods()).toEqual([]);
+
+    // Again, after one file changed here (same size) and one went missing: those two only.
+    const changed = Buffer.from(dump);
+    changed[1000] = changed[1000]! ^ 0xff;
+    await writeFile(join(local, 'dump.bin'), changed);
+    await writeFile(join(local, 'log.lammps'), '');
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'odd name\nwith newline.txt')));
+    const again = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(fetches().slice(4).map((c) => c.at(-2))).toEqual(['./dump.bin', './log.lammps', './odd name\nwith newline.txt']);
+    expect(again.stderr).toContain('3 transferred');
+    expect(await tree(local)).toEqual(await tree(remote));
+
+    // An interrupted transfer left the first MiB of dump.bin: only the rest is asked for.
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'dump.bin')));
+    await writeFile(join(local, 'dump.bin.keystone-part'), dump.subarray(0, 1024 * 1024));
+    const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(fetches().at(-1)!.slice(-2)).toEqual(['./dump.bin', String(1024 * 1024 + 1)]);
+    expect(resumed.stderr).toContain('1 transferred (1.0 MiB, 1 resumed)');
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+    expect(existsSync(join(local, 'dump.bin.keystone-part'))).toBe(false);
+
+    // A part that is not a prefix of the file (the file changed since): refetched whole, then verified.
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'dump.bin')));
+    await writeFile(join(local, 'dump.bin.keystone-part'), randomBytes(1000));
+    expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+
+    // --to DIR
+    const to = join(h.root, 'elsewhere');
+    expect((await h.run(['jobs', 'fetch', runId, '--to', to, ...lab])).exitCode).toBe(0);
+    expect(await tree(to)).toEqual(await tree(remote));
+  });
+
+  it('jobs fetch streams a file over 100 MiB without holding it in memory (peak RSS of the keystone process)', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const big = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId, 'traj.bin');
+    const size = 192 * 1024 * 1024;
+    const out = createWriteStream(big);
+    const block = randomBytes(1024 * 1024);
+    for (let i = 0; i < size / block.length; i++) {
+      block[0] = i & 0xff; // every MiB differs
+      if (!out.write(Buffer.from(block))) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    // A real keystone process, sampling its own resident memory (a preload, as test/fakes/fs-faults.cjs is).
+    const probe = join(h.root, 'rss-probe.cjs');
+    const peakFile = join(h.root, 'rss.json');
+    await writeFile(probe, `let peak = 0; const base = process.memoryUsage().rss; const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2); t.unref();
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakFile)}, JSON.stringify({ base, peak: Math.max(peak, process.memoryUsage().rss) })));\n`);
+    const r = await h.runProcess(['jobs', 'fetch', runId, ...lab], { env: { NODE_OPTIONS: `--require ${probe}` }, timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = join(h.project, 'data', 'lammps', 'runs', runId, 'traj.bin');
+    expect((await stat(local)).size).toBe(size);
+    expect(await sha256(local)).toBe(await sha256(big));
+    const { base, peak } = JSON.parse(await readFile(peakFile, 'utf8')) as { base: number; peak: number };
+    console.log(`jobs fetch of ${size / 1024 / 1024} MiB: RSS ${Math.round(base / 1048576)} MiB at start, peak ${Math.round(peak / 1048576)} MiB`);
+    expect(peak - base).toBeLessThan(size * 0.6); // holding the file would need more than the whole size
+  }, 180_000);
+
+  it('jobs fetch of a run on the keystone cluster says its outputs are already here', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const r = await h.run(['jobs', 'fetch', runId]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain(`its outputs are already on this machine, in data/lammps/runs/${runId}`);
+    expect((await h.run(['jobs', 'fetch', 'nope'])).exitCode).toBe(2);
+  });
 });
+
+/** Every regular file under dir (relative path → SHA-256), parts excluded. */
+async function tree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[relative(dir, path)] = await sha256(path);
+  }
+  return out;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
