@@ -81,7 +81,7 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
     stderr: true,
   });
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  if (spec.signal?.aborted) throw new PodExecError('interrupted before the command started');
+  if (spec.signal?.aborted) throw new PodExecError('interrupted before the command started', { exitCode: 130 });
 
   return new Promise<PodExecResult>((resolve, reject) => {
     const ws = new WebSocket(url, [...(spec.protocols ?? execProtocols)], { ...options, perMessageDeflate: false });
@@ -104,7 +104,7 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
         reject(err);
       } else resolve(result!);
     };
-    const onAbort = () => finish(new PodExecError(`interrupted: the command in pod ${spec.pod} was stopped`));
+    const onAbort = () => finish(new PodExecError(`interrupted: the command in pod ${spec.pod} was stopped`, { exitCode: 130 }));
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
     // Refused before the upgrade: the API server's Status, or the kubelet's text.

@@ -80,20 +80,28 @@ export interface BuildOptions {
 export const dataVolumeName = 'data';
 
 /**
+ * Whether a template can run on a run volume: it has the `data` volume for the run directory and
+ * no other hostPath (checked before anything is uploaded).
+ */
+export function checkTemplateForVolume(pod: JobObject['spec']['template'], template: string): void {
+  const volumes = pod.spec.volumes ?? [];
+  if (!volumes.some((v) => v.name === dataVolumeName)) {
+    throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, { hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`' });
+  }
+  const hostPaths = volumes.filter((v) => v.name !== dataVolumeName && 'hostPath' in v).map((v) => String(v.name));
+  if (hostPaths.length) {
+    throw new KeystoneError(`template ${template} has hostPath volume${hostPaths.length > 1 ? 's' : ''} ${hostPaths.join(', ')}, which another cluster cannot provide`, { hint: 'remove them from its manifest under k8s/manifests/, or run on the keystone cluster' });
+  }
+}
+
+/**
  * Puts the claim where the template's `data` volume was and gives the pod an fsGroup, so the
  * volume is writable by the run's uid. A hostPath left in the pod would be refused by a
  * `baseline` or `restricted` namespace (and means nothing on another cluster's nodes): refused here.
  */
 function mountClaim(pod: JobObject['spec']['template'], volume: { claimName: string; subPath: string }, template: string): void {
-  const volumes = pod.spec.volumes ?? [];
-  if (!volumes.some((v) => v.name === dataVolumeName)) {
-    throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, { hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`' });
-  }
-  pod.spec.volumes = volumes.map((v) => (v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v));
-  const hostPaths = pod.spec.volumes.filter((v) => 'hostPath' in v).map((v) => String(v.name));
-  if (hostPaths.length) {
-    throw new KeystoneError(`template ${template} has hostPath volume${hostPaths.length > 1 ? 's' : ''} ${hostPaths.join(', ')}, which another cluster cannot provide`, { hint: 'remove them from its manifest under k8s/manifests/, or run on the keystone cluster' });
-  }
+  checkTemplateForVolume(pod, template);
+  pod.spec.volumes = (pod.spec.volumes ?? []).map((v) => (v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v));
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     c.volumeMounts = c.volumeMounts?.map((m) => (m.name === dataVolumeName ? { ...m, subPath: volume.subPath } : m));
   }

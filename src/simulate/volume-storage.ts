@@ -4,36 +4,15 @@
  * a helper pod (volume-upload.ts), and the run's Job mounts the claim where the template had its
  * hostPath `data` volume. Nothing on the node, no hostPath, no size limit but the volume's.
  */
-import type { KubeClient } from '../kube/client.js';
-import type { KubeTarget } from '../kube/target.js';
 import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
-import type { BuildOptions, JobObject } from './job-builder.js';
-import type { ResolvedInput } from './input.js';
-import type { Sweep } from './run-options.js';
+import { checkTemplateForVolume, type BuildOptions } from './job-builder.js';
+import type { RunPlace, StorageContext } from './run-storage.js';
 import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provisioningFailure, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
 import { ClaimProvisioningError } from './volume-helper.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
 
-export interface VolumeStorageContext {
-  client: KubeClient;
-  target: KubeTarget;
-  signal?: AbortSignal;
-  info(text: string): void;
-}
-
-export interface VolumeRunPlace {
-  tool: string;
-  runId: string;
-  name: string;
-  namespace: string;
-  input: ResolvedInput;
-  sweep?: Sweep;
-  template: JobObject;
-  volumeSize?: string;
-}
-
-export function volumeStorage(ctx: VolumeStorageContext, run: VolumeRunPlace) {
+export function volumeStorage(ctx: StorageContext, run: RunPlace) {
   const { client } = ctx;
   const dir = nodeRunDir(run.tool, run.runId);
   const size = run.volumeSize ?? defaultVolumeSize;
@@ -60,6 +39,7 @@ export function volumeStorage(ctx: VolumeStorageContext, run: VolumeRunPlace) {
       return `${shownVolumeDir(claim ?? '?', run.tool, run.runId)} (context ${ctx.target.context}; \`keystone jobs clean --purge-outputs\` deletes it)`;
     },
     async stage(): Promise<string | undefined> {
+      checkTemplateForVolume(run.template.spec.template, run.template.metadata?.name ?? run.tool);
       const state = await sharedClaimState(client, run.namespace);
       if (state === 'per-run') {
         await perRun();

@@ -202,6 +202,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()).toEqual([]);
   });
 
+  it('a template with another hostPath volume is refused before anything is uploaded', async () => {
+    const template = h.api.get('jobs', 'keystone', 'lammps-template');
+    const next = structuredClone(template);
+    next.spec.template.spec.volumes.push({ name: 'scratch', hostPath: { path: '/scratch' } });
+    h.api.update('jobs', next);
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('template lammps-template has hostPath volume scratch, which another cluster cannot provide');
+    expect(submitted).toEqual([]);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+  });
+
   it('--volume-size must be a size', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--volume-size', '10GB']);
     expect(r.exitCode).toBe(2);
