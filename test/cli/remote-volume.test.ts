@@ -214,6 +214,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
   });
 
+  it('a sweep on another cluster: each index has its copy of the input and its params.env on the volume', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = () => ({ lines: ['ok'], exitCode: 0 });
+    const r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--sweep', 'N=16,32', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'fenicsx', 'runs', runId);
+    expect(await readFile(join(runDir, '1', 'params.env'), 'utf8')).toBe("N='32'\n");
+    expect(await readFile(join(runDir, '0', 'poisson.py'))).toEqual(await readFile(join(h.project, 'data', 'fenicsx', 'poisson.py')));
+    expect(JSON.parse(await readFile(join(runDir, 'sweep.json'), 'utf8')).combinations).toHaveLength(2);
+  });
+
   it('--volume-size must be a size', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--volume-size', '10GB']);
     expect(r.exitCode).toBe(2);
