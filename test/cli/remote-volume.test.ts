@@ -2,7 +2,7 @@
 // uploaded through a helper pod over pods/exec (the fake runs the real tar on the claim's backing
 // directory), the Job mounting the claim, no hostPath, the restricted Pod Security level, purge.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReadStream, createWriteStream, existsSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -246,14 +246,17 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
     const remote = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId);
     const local = join(h.project, 'data', 'lammps', 'runs', runId);
-    const fetches = () => h.api.requests.filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    const execs = (script: string) => h.api.requests.filter((q: any) => q.path.endsWith('/exec')).map((q: any) => new URLSearchParams(q.query).getAll('command')).filter((c: string[]) => c[3] === script);
+    const batches = () => execs('keystone-fetch-batch').map((c) => c.slice(5));
+    const fetches = () => execs('keystone-fetch');
 
     const r = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await tree(local)).toEqual(await tree(remote));
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
     expect(r.stderr).toContain(`Fetched run ${runId}: 4 files (2.0 MiB) verified in data/lammps/runs/${runId}; 4 transferred`);
-    expect(fetches()).toHaveLength(4);
+    expect(batches()).toEqual([['./dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt']]); // one tar stream for all
+    expect(fetches()).toEqual([]);
     expect(helperPods()).toEqual([]);
 
     // Again, after one file changed here (same size) and one went missing: those two only.
@@ -264,7 +267,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
     await import('node:fs/promises').then((fs) => fs.rm(join(local, 'odd name\nwith newline.txt')));
     const again = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(again.exitCode, again.stderr).toBe(0);
-    expect(fetches().slice(4).map((c) => c.at(-2))).toEqual(['./dump.bin', './log.lammps', './odd name\nwith newline.txt']);
+    expect(batches().slice(1)).toEqual([['./dump.bin', './log.lammps', './odd name\nwith newline.txt']]);
     expect(again.stderr).toContain('3 transferred');
     expect(await tree(local)).toEqual(await tree(remote));
 
@@ -273,7 +276,8 @@ describe('runs on another cluster (--context) use a run volume', () => {
     await writeFile(join(local, 'dump.bin.keystone-part'), dump.subarray(0, 1024 * 1024));
     const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(fetches().at(-1)!.slice(-2)).toEqual(['./dump.bin', String(1024 * 1024 + 1)]);
+    expect(fetches()).toEqual([['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', `/keystone-data/lammps/runs/${runId}`, './dump.bin', String(1024 * 1024 + 1)]]);
+    expect(batches()).toHaveLength(2); // nothing else was asked for
     expect(resumed.stderr).toContain('1 transferred (1.0 MiB, 1 resumed)');
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
     expect(existsSync(join(local, 'dump.bin.keystone-part'))).toBe(false);
@@ -319,6 +323,29 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakF
     console.log(`jobs fetch of ${size / 1024 / 1024} MiB: RSS ${Math.round(base / 1048576)} MiB at start, peak ${Math.round(peak / 1048576)} MiB`);
     expect(peak - base).toBeLessThan(size * 0.6); // holding the file would need more than the whole size
   }, 180_000);
+
+  it('jobs fetch brings many small files in a few tar streams, not one exec each', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = (pod: any) => {
+      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      for (let t = 0; t < 40; t++) {
+        mkdirSync(join(runDir, 'cavity', `0.${t}`), { recursive: true });
+        for (const field of ['U', 'p', 'phi', 'nut', 'k']) writeFileSync(join(runDir, 'cavity', `0.${t}`, `${field}-${'long-name-'.repeat(4)}`), `${t} ${field}\n`);
+      }
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'openfoam', 'cavity', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = join(h.project, 'data', 'openfoam', 'runs', runId);
+    const remoteTree = await tree(join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', runId));
+    expect(Object.keys(remoteTree).length).toBeGreaterThan(200);
+    expect(await tree(local)).toEqual(remoteTree);
+    const execs = h.api.requests.filter((q: any) => q.path.endsWith('/exec')).length;
+    expect(execs).toBeGreaterThan(2); // manifest and more than one batch...
+    expect(execs).toBeLessThan(12); // ...but not one per file
+  });
 
   it('jobs fetch of a run on the keystone cluster says its outputs are already here', async () => {
     h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
