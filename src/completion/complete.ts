@@ -183,7 +183,7 @@ async function argumentCandidates(app: AppContext, command: string, sub: string 
     }
     case 'jobs':
       if (!sub) return args.length === 0 ? cmd.commands.map((c) => c.name()) : [];
-      return (sub === 'logs' || sub === 'cancel') && args.length === 0 ? live(app, 'runs') : [];
+      return (sub === 'logs' || sub === 'cancel' || sub === 'fetch') && args.length === 0 ? live(app, 'runs') : [];
     default:
       return [];
   }

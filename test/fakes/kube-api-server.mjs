@@ -231,7 +231,13 @@ export async function startFakeKubeApi(options = {}) {
             { name, singularName: rt.kind.toLowerCase(), namespaced: rt.namespaced, kind: rt.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(shortNames[name] ? { shortNames: shortNames[name] } : {}) },
             { name: `${name}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] },
             ...(name === 'deployments' ? [{ name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }] : []),
-            ...(name === 'pods' ? [{ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }] : []),
+            ...(name === 'pods'
+              ? [
+                  { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+                  // Served over WebSocket by pod-exec.mjs (the real server lists exec with get and create).
+                  { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+                ]
+              : []),
           ]),
         };
       }
