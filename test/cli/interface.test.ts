@@ -199,6 +199,7 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
     const runs = await bashComplete(['keystone', 'jobs', 'logs', '']);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}$/);
+    expect(await bashComplete(['keystone', 'jobs', 'fetch', ''])).toEqual(runs);
   });
 
   it('bash completes option values: -o choices, --context from the kubeconfig; option values are not commands', async () => {
