@@ -143,7 +143,7 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
         if (settled) return;
         if (protocol === 'v5.channel.k8s.io') ws.send(Buffer.of(channel.close, channel.stdin));
       } catch (err) {
-        finish(new PodExecError(`sending input to pod ${spec.pod}: ${(err as Error).message}`));
+        finish(new PodExecError(`the exec in pod ${spec.pod} lost its connection while sending input (${(err as Error).message})`, { hint: 'the pod may have been deleted or the connection dropped; try again' }));
       }
     };
 

@@ -49,6 +49,8 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
         const done = new Promise<void>((ok, fail) => {
           entry = tar.entry({ name: `${prefix}${file.relativePath}`, size: file.bytes, mode, mtime }, (err) => (err ? fail(err) : ok()));
         });
+        // Awaited below; an archive abandoned mid-file (the upload failed) must not leave it unhandled.
+        done.catch(() => undefined);
         for await (const chunk of createReadStream(file.absolutePath)) {
           if (!entry.write(chunk as Buffer)) await once(entry, 'drain');
         }

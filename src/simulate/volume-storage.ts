@@ -28,7 +28,12 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
     claim = perRunClaimName(run.name);
     await createClaim(client, run.namespace, claim, { size, accessMode: 'ReadWriteOnce', labels: runLabels });
     ownClaim = true;
-    await upload(claim);
+    try {
+      await upload(claim);
+    } catch (err) {
+      await deleteClaim(client, run.namespace, claim).catch(() => undefined); // nothing else is on it
+      throw err;
+    }
   };
 
   return {

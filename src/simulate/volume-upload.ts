@@ -36,9 +36,19 @@ export async function uploadInput(
 ): Promise<void> {
   const stderr = collectTail();
   const dir = `${helperMount}/${volumeRunDir(o.tool, helper.runId)}`;
-  const { exitCode } = await withHelperPod({ ...helper, client, purpose: 'upload' }, (pod) =>
-    execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: [...untarInto, dir], stdin: inputArchive(o.input, o.sweep), stderr, signal: helper.signal }),
-  );
+  const { exitCode } = await withHelperPod({ ...helper, client, purpose: 'upload' }, async (pod) => {
+    // A failed or interrupted upload leaves nothing half-written: the run directory goes, from
+    // the same pod, before it is deleted (not cancellable: it is the clean-up of a Ctrl-C).
+    const removePartial = () => execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: ['rm', '-rf', '--', dir] }).catch(() => undefined);
+    try {
+      const result = await execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: [...untarInto, dir], stdin: inputArchive(o.input, o.sweep), stderr, signal: helper.signal });
+      if (result.exitCode !== 0) await removePartial();
+      return result;
+    } catch (err) {
+      await removePartial();
+      throw err;
+    }
+  });
   if (exitCode !== 0) {
     throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: tar exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
       hint: 'check the volume has room (--volume-size) and that the image has sh and tar',

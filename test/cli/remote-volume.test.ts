@@ -192,6 +192,30 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(helperPods()).toEqual([]);
   });
 
+  it('a connection lost in the middle of an upload: the partial run directory is removed, the helper pod deleted, nothing submitted', async () => {
+    h.cluster.readWriteMany = true;
+    await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), randomBytes(4 * 1024 * 1024));
+    h.api.dropExecAfterBytes = 1024 * 1024;
+    const r = await h.run(['run-simulation', 'lammps', 'big.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    // Whichever the client notices first: the close, or a send on the closed socket.
+    expect(r.stderr).toMatch(/ended without an exit status|lost its connection while sending input/);
+    expect(await readdir(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs'))).toEqual([]);
+    const execs = h.api.requests.filter((q: any) => q.path.endsWith('/exec')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    expect(execs.at(-1)!.slice(0, 3)).toEqual(['rm', '-rf', '--']);
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
+  });
+
+  it('a per-run claim whose upload fails is deleted with it', async () => {
+    await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), randomBytes(2 * 1024 * 1024));
+    h.api.dropExecAfterBytes = 512 * 1024;
+    const r = await h.run(['run-simulation', 'lammps', 'big.lj', ...lab]); // local-path: falls back to a per-run claim
+    expect(r.exitCode).toBe(1);
+    expect(h.api.objects('persistentvolumeclaims').filter((c: any) => c.metadata.name.startsWith('lammps-'))).toEqual([]);
+    expect(helperPods()).toEqual([]);
+  });
+
   it('Ctrl-C while the helper pod starts deletes it; nothing is submitted', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.podStartDelayMs = 600_000; // the helper never gets past ContainerCreating

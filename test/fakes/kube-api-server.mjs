@@ -799,6 +799,8 @@ export async function startFakeKubeApi(options = {}) {
       if (!store.has(resource)) store.set(resource, new Map());
     },
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
+    /** Set to drop the next exec connection once it has received this many stdin bytes (pod-exec.mjs). */
+    dropExecAfterBytes: /** @type {number | undefined} */ (undefined),
     /** The directory on this machine behind a PersistentVolumeClaim (what pods mounting it see). */
     claimDir: (namespace, claim) => podExec.claimDir(namespace, claim),
     setNodeReady,

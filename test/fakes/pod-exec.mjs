@@ -116,6 +116,7 @@ export function attachPodExec(api, servers) {
     const argv = command.map((a) => hostPath(mounts, a));
     const send = (ch, data, done) => (ws.readyState === ws.OPEN ? ws.send(Buffer.concat([Buffer.of(ch), data]), done) : done?.());
     let ended = false;
+    let received = 0;
     const end = (status) => {
       if (ended) return;
       ended = true;
@@ -155,6 +156,13 @@ export function attachPodExec(api, servers) {
         return;
       }
       if (data[0] !== 0 || !wants.stdin) return;
+      received += data.length - 1;
+      // A connection lost mid-stream (api.dropExecAfterBytes): the kubelet ends the exec, no status.
+      if (api.dropExecAfterBytes !== undefined && received > api.dropExecAfterBytes) {
+        api.dropExecAfterBytes = undefined;
+        ended = true;
+        return stop();
+      }
       if (child.stdin.writable && !child.stdin.write(data.subarray(1))) ws.pause();
     });
     ws.on('close', () => {
