@@ -151,13 +151,16 @@ async function receiveBatch(root: string, batch: ManifestEntry[], send: (out: Wr
       const out = createWriteStream(part, { mode: 0o644 });
       const hash = createHash('sha256');
       let bytes = 0;
-      for await (const chunk of entry) {
-        hash.update(chunk as Buffer);
-        bytes += (chunk as Buffer).length;
-        if (!out.write(chunk)) await once(out, 'drain');
+      try {
+        for await (const chunk of entry) {
+          hash.update(chunk as Buffer);
+          bytes += (chunk as Buffer).length;
+          if (!out.write(chunk)) await once(out, 'drain');
+        }
+      } finally {
+        // Also when the stream breaks off: what arrived is on disk, and the next fetch resumes it.
+        await new Promise<void>((done) => out.end(() => done()));
       }
-      out.end();
-      await once(out, 'finish');
       if (bytes === want.bytes && hash.digest('hex') === want.sha256) {
         await rename(part, target);
         intact.add(name);

@@ -318,6 +318,33 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(await tree(to)).toEqual(await tree(remote));
   });
 
+  it('jobs fetch cut off in the middle of a file: exit 1 with the part kept; the next fetch resumes it from where it stopped', async () => {
+    h.cluster.readWriteMany = true;
+    const dump = randomBytes(6 * 1024 * 1024);
+    h.cluster.program = (pod: any) => {
+      writeFileSync(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'dump.bin'), dump);
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const local = join(h.project, 'data', 'lammps', 'runs', runId);
+    h.api.dropExecAfterOutputBytes = 2 * 1024 * 1024;
+    const cut = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(cut.exitCode).toBe(1);
+    expect(existsSync(join(local, 'dump.bin'))).toBe(false);
+    const kept = (await stat(join(local, 'dump.bin.keystone-part'))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(dump.length);
+    expect(helperPods()).toEqual([]);
+
+    const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('1 resumed');
+    const tail = h.api.requests.filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch&')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    expect(tail.at(-1)!.slice(-2)).toEqual(['./dump.bin', String(kept + 1)]);
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+  });
+
   it('jobs fetch streams a file over 100 MiB without holding it in memory (peak RSS of the keystone process)', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });

@@ -801,6 +801,8 @@ export async function startFakeKubeApi(options = {}) {
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
     /** Set to drop the next exec connection once it has received this many stdin bytes (pod-exec.mjs). */
     dropExecAfterBytes: /** @type {number | undefined} */ (undefined),
+    /** Set to drop the next exec connection once it has sent this many stdout/stderr bytes. */
+    dropExecAfterOutputBytes: /** @type {number | undefined} */ (undefined),
     /** The directory on this machine behind a PersistentVolumeClaim (what pods mounting it see). */
     claimDir: (namespace, claim) => podExec.claimDir(namespace, claim),
     setNodeReady,

@@ -117,6 +117,7 @@ export function attachPodExec(api, servers) {
     const send = (ch, data, done) => (ws.readyState === ws.OPEN ? ws.send(Buffer.concat([Buffer.of(ch), data]), done) : done?.());
     let ended = false;
     let received = 0;
+    let sent = 0;
     const end = (status) => {
       if (ended) return;
       ended = true;
@@ -139,6 +140,15 @@ export function attachPodExec(api, servers) {
     for (const [stream, ch, wanted] of [[child.stdout, 1, wants.stdout], [child.stderr, 2, wants.stderr]]) {
       stream.on('data', (chunk) => {
         if (!wanted) return;
+        sent += chunk.length;
+        // A connection lost mid-stream (api.dropExecAfterOutputBytes): the kubelet ends the exec, no status.
+        if (api.dropExecAfterOutputBytes !== undefined && sent > api.dropExecAfterOutputBytes) {
+          api.dropExecAfterOutputBytes = undefined;
+          ended = true;
+          stream.pause();
+          send(ch, chunk, () => stop());
+          return;
+        }
         stream.pause();
         send(ch, chunk, () => stream.resume());
       });
