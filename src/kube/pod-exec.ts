@@ -97,6 +97,7 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
       if (settled) return;
       settled = true;
       spec.signal?.removeEventListener('abort', onAbort);
+      for (const out of [spec.stdout, spec.stderr]) out?.removeListener('error', onOutputError);
       // The command may end before reading all of stdin (tar stops at its end-of-archive blocks).
       if (spec.stdin && !spec.stdin.readableEnded) spec.stdin.destroy();
       if (err) {
@@ -104,6 +105,9 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
         reject(err);
       } else resolve(result!);
     };
+    // A destination that fails (a full disk) ends the exec: its 'drain' would never come.
+    const onOutputError = (err: Error) => finish(new PodExecError(`writing the output of the command in pod ${spec.pod}: ${err.message}`));
+    for (const out of [spec.stdout, spec.stderr]) out?.once('error', onOutputError);
     const onAbort = () => finish(new PodExecError(`interrupted: the command in pod ${spec.pod} was stopped`, { exitCode: 130 }));
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -7,7 +7,7 @@
  * second fetch transfers only what changed.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
@@ -96,6 +96,15 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
+/** Ends a file stream and waits until its descriptor is closed (after its last write, or its error). */
+function closed(out: WriteStream): Promise<void> {
+  return new Promise((done) => {
+    if (out.closed) return done();
+    out.once('close', () => done());
+    out.end();
+  });
+}
+
 /** The local path of a manifest entry, never outside the destination. */
 function targetOf(root: string, path: string): string {
   const target = join(root, ...path.split('/'));
@@ -159,14 +168,17 @@ async function receiveBatch(root: string, batch: ManifestEntry[], send: (out: Wr
         }
       } finally {
         // Also when the stream breaks off: what arrived is on disk, and the next fetch resumes it.
-        await new Promise<void>((done) => out.end(() => done()));
+        await closed(out);
       }
       if (bytes === want.bytes && hash.digest('hex') === want.sha256) {
         await rename(part, target);
         intact.add(name);
       } else await rm(part, { force: true });
     }
-  })();
+  })().catch((err: unknown) => {
+    tar.destroy(err as Error); // the exec stops too: its output fails instead of waiting for a drain
+    throw err;
+  });
   let result: { exitCode: number };
   try {
     result = await send(tar as unknown as Writable);
@@ -256,8 +268,7 @@ export async function fetchVolumeOutputs(
           const out = createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', mode: 0o644 });
           const err = collectTail();
           // tail -c +N: from byte N (1-based), POSIX; the paths are arguments, never script text.
-          const got = await exec(['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', remoteDir, `./${entry.path}`, String(offset + 1)], out, err).finally(() => out.end());
-          if (!out.writableFinished) await once(out, 'finish');
+          const got = await exec(['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', remoteDir, `./${entry.path}`, String(offset + 1)], out, err).finally(() => closed(out));
           if (got.exitCode !== 0) throw new KeystoneError(`reading ${entry.path} from the volume failed: exit ${got.exitCode}${err.text() ? `: ${err.text()}` : ''}`);
           report.transferredBytes += entry.bytes - offset;
         }

@@ -144,6 +144,16 @@ describe('execInPod', () => {
     expect((err as Error).message).toContain('executable file not found in $PATH');
   });
 
+  it('an output that fails (a full disk) ends the exec with its error instead of waiting for a drain', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a);
+    const full = new Writable({ highWaterMark: 1024, write: (_chunk, _e, done) => done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) });
+    full.on('error', () => undefined);
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'head -c 4000000 /dev/zero'], stdout: full }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PodExecError);
+    expect((err as Error).message).toBe('writing the output of the command in pod helper: ENOSPC: no space left on device, write');
+  });
+
   it('an abort stops the command and rejects; the pod\'s claim keeps only what was written', async () => {
     const { api: a, client: c } = await start();
     helperPod(a);
