@@ -29,11 +29,8 @@ export const labelValue = 'keystone';
  * the PersistentVolumeClaim named by outputClaim), and a sweep's parameters.
  */
 export const annotations = {
-  input: 'keystone.io/input',
-  outputDir: 'keystone.io/output-dir',
-  outputOn: 'keystone.io/output-on',
-  outputClaim: 'keystone.io/output-claim',
-  sweep: 'keystone.io/sweep',
+  input: 'keystone.io/input', sweep: 'keystone.io/sweep',
+  outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', outputClaim: 'keystone.io/output-claim',
 } as const;
 
 /**
