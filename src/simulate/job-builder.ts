@@ -17,6 +17,7 @@ export interface Container {
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   securityContext?: Record<string, unknown>;
   imagePullPolicy?: string;
+  readinessProbe?: Record<string, unknown>;
 }
 
 export interface JobObject extends KubeObject {

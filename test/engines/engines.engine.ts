@@ -7,7 +7,7 @@ import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { engineIdentity, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, type EngineRun } from './engine-run.js';
+import { engineIdentity, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, thermoAt, type EngineRun } from './engine-run.js';
 
 const project = await loadProject();
 const who = engineIdentity();
@@ -37,12 +37,6 @@ function expectOwnedOutputs(run: EngineRun, files: string[]): void {
       expect(statSync(path).uid, `${path} owner`).toBe(who.uid);
     }
   }
-}
-
-/** LAMMPS thermo columns (Step Temp E_pair E_mol TotEng Press) at `step`, as numbers. */
-function thermoAt(output: string, step: number): number[] | undefined {
-  const line = output.split('\n').find((l) => new RegExp(`^\\s+${step}\\s+[-\\d.]+\\s+[-\\d.]+`).test(l));
-  return line?.trim().split(/\s+/).map(Number);
 }
 
 /** An OpenFOAM field file's internalField values (nonuniform List<scalar> or List<vector>, flattened). */
