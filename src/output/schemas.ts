@@ -80,6 +80,7 @@ export const jobsSchema = z.array(
     outputLocal: z.boolean(),
     outputNodes: z.array(z.string()),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
+    nodes: z.number().int().optional(),
   }),
 );
 

@@ -4,13 +4,13 @@
  * It stops on Complete or Failed (never sits until a timeout on a failed Job).
  */
 import { KeystoneError } from '../errors.js';
-import type { KubeClient } from '../kube/client.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
-import { labels } from '../kube/vocabulary.js';
+import { runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
 import { byText } from '../text-order.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
@@ -40,6 +40,8 @@ export interface FollowRunOptions {
   namespace: string;
   runId: string;
   indexed: boolean;
+  /** A Job (the default) or, across nodes, an MPIJob followed through its launcher's pod. */
+  kind?: RunKind;
   signal: AbortSignal;
   onState: (text: string) => void;
   onLine: (prefix: string | undefined, text: string) => void;
@@ -75,7 +77,8 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
   return summary.phase;
 }
 
-export async function followRun(client: KubeClient, job: JobObject, o: FollowRunOptions): Promise<RunOutcome> {
+export async function followRun(client: KubeClient, job: KubeObject, o: FollowRunOptions): Promise<RunOutcome> {
+  const kind = o.kind ?? 'Job';
   const pods = new Map<string, PodObject>();
   const stop = new AbortController();
   const onOuter = () => stop.abort();
@@ -105,7 +108,7 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
 
   const logs = followLogs(
     client,
-    { kind: 'simulation', name: job.metadata?.name ?? '', selector: `${labels.runId}=${o.runId}` },
+    { kind: 'simulation', name: job.metadata?.name ?? '', selector: runPodSelector(o.runId, kind) },
     [],
     {
       follow: true,
@@ -124,7 +127,7 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
   try {
     const result = await watchUntil<JobObject>({
       client,
-      path: `/apis/batch/v1/namespaces/${o.namespace}/jobs`,
+      path: runCollectionPath(o.namespace, kind),
       query: { fieldSelector: `metadata.name=${job.metadata?.name}` },
       what: `run ${o.runId} to finish`,
       timeoutMs: o.timeoutMs,
@@ -158,9 +161,14 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
   };
 }
 
-export function terminalCondition(job: JobObject): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
-  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
-  return c ? { type: c.type as 'Complete' | 'Failed', reason: c.reason, message: c.message } : undefined;
+/**
+ * A Job's Complete or Failed condition; an MPIJob's Succeeded (read as Complete) or Failed, which
+ * the operator sets from its launcher Job's (mpi_job_controller.go updateMPIJobStatus: the launcher's
+ * Failed reason and message, DeadlineExceeded among them).
+ */
+export function terminalCondition(job: Pick<JobObject, 'status'>): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
+  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Succeeded' || x.type === 'Failed') && x.status === 'True');
+  return c ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message } : undefined;
 }
 
 function indexesOf(pods: Map<string, PodObject>): IndexOutcome[] {

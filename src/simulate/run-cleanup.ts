@@ -8,6 +8,7 @@ import { relative, resolve, sep } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
 import { runsFolder } from '../kube/vocabulary.js';
 import { deleteRun, type RunSummary } from './runs.js';
+import { runKind } from './run-kind.js';
 
 export interface CleanSelection {
   /** Only runs that finished at least this long ago (0: any). */
@@ -36,7 +37,7 @@ export function purgeableRunDir(run: RunSummary, dataDir: string): string | unde
 }
 
 /**
- * Removes the run: its directory first (when given), then its Job and pods. When the directory
+ * Removes the run: its directory first (when given), then its Job and pods (or its MPIJob and all it owns). When the directory
  * cannot be removed the Job is kept too, and the reason is returned (the run stays listed).
  */
 export async function removeRun(client: KubeClient, namespace: string, run: RunSummary, dir: string | undefined): Promise<{ kept?: unknown }> {
@@ -47,6 +48,6 @@ export async function removeRun(client: KubeClient, namespace: string, run: RunS
       return { kept: err };
     }
   }
-  await deleteRun(client, namespace, run.job);
+  await deleteRun(client, namespace, run.job, runKind(run));
   return {};
 }
