@@ -168,7 +168,8 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
  */
 export function terminalCondition(job: Pick<JobObject, 'status'>): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
   const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Succeeded' || x.type === 'Failed') && x.status === 'True');
-  return c ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message } : undefined;
+  // The operator appends ": <the failed pod's status message>", often empty (updateMPIJobFailedStatus).
+  return c ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message?.replace(/:\s*$/, '') } : undefined;
 }
 
 function indexesOf(pods: Map<string, PodObject>): IndexOutcome[] {

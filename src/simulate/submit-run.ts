@@ -10,7 +10,7 @@ import { annotations, stackNamespace } from '../kube/vocabulary.js';
 import { runCommand } from './profiles.js';
 import { checkNodes, checkSharedStorage } from './mpijob.js';
 import { buildMpiJob, mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
-import { checkRanksFit, cpuMillicores, defaultRankMillicores, formatCpus, nodeCpus } from './ranks.js';
+import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus } from './ranks.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
 import { jobName, newRunId } from './run-id.js';
 import { buildJobFromTemplate, type JobObject } from './job-builder.js';
@@ -73,7 +73,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   });
   job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn } };
 
-  const body = kind === 'MPIJob' ? buildMpiJob(job, { nodes: req.nodes, ranks: req.ranks, workerCpus: formatCpus((req.ranks / req.nodes) * perRankMillicores(req)), mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI' }) : job;
+  const body = kind === 'MPIJob' ? buildMpiJob(job, { nodes: req.nodes, ranks: req.ranks, workerCpus: `${(req.ranks / req.nodes) * perRankMillicores(req)}m`, mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI' }) : job;
 
   let created: JobObject;
   try {
