@@ -3,10 +3,10 @@
 // other for jobs, jobs logs, jobs cancel and jobs clean.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createReadyHarness, until, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, repoRoot, until, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 import { currentIdentity, runAsForLocalCluster } from '../../src/simulate/run-as.js';
 
@@ -155,6 +155,17 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`deleted run ${second} (lammps, failed)`);
     expect(mpiJobs()).toEqual([]);
+  });
+
+  it('jobs plot reads the launcher\'s log (mpirun prints every rank\'s output there)', async () => {
+    const lines = (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', 'lammps-in.lj-T2.0-steps1000.log'), 'utf8')).trimEnd().split('\n');
+    h.cluster.program = () => ({ lines, exitCode: 0 });
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--progress', 'none', '--', '-var', 'T', '2.0', '-var', 'steps', '1000']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const id = mpiJobs()[0].metadata.labels['keystone.io/run-id'];
+    r = await h.run(['jobs', 'plot', id, '--out', join(h.project, 'thermo.svg')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('(5 series, 105 points: Temp, E_pair, E_mol, TotEng, Press)');
   });
 
   it('refuses what cannot be one MPIJob, before anything is staged (exit 2)', async () => {
