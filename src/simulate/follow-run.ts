@@ -10,7 +10,7 @@ import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
-import { runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
+import { mpiWorkerSelector, runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
 import { byText } from '../text-order.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
@@ -77,6 +77,13 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
   return summary.phase;
 }
 
+/** An MPIJob's state before its launcher exists ("Pending: 1/2 workers running", or why one waits). */
+function describeWorkers(workers: PodObject[]): string {
+  const stuck = workers.map((w) => podProblem(w)).find((p) => p !== undefined);
+  if (stuck) return `Pending: worker ${stuck.pod}: ${stuck.reason}${stuck.message ? `: ${stuck.message}` : ''}`;
+  return `Pending: ${workers.filter((w) => summarizePod(w).phase === 'Running').length}/${workers.length} workers running`;
+}
+
 export async function followRun(client: KubeClient, job: KubeObject, o: FollowRunOptions): Promise<RunOutcome> {
   const kind = o.kind ?? 'Job';
   const pods = new Map<string, PodObject>();
@@ -92,12 +99,17 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
     const name = pod.metadata?.name ?? '';
     if (deleted) pods.delete(name);
     else pods.set(name, pod);
-    const state = describePods([...pods.values()], o.indexed);
+    showState(describePods([...pods.values()], o.indexed));
+    checkStart(pods.values());
+  };
+  const showState = (state: string) => {
     if (state !== lastState) {
       lastState = state;
       o.onState(state);
     }
-    for (const p of pods.values()) {
+  };
+  const checkStart = (seen: Iterable<PodObject>) => {
+    for (const p of seen) {
       const problem = podProblem(p, o.localImages);
       if (problem && imageProblems.has(problem.reason) && !stuck) {
         stuck = new RunCannotStartError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, problem.hint);
@@ -105,6 +117,27 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
       }
     }
   };
+
+  // An MPIJob's launcher is created once its workers are Ready (WaitForWorkersReady): until then
+  // the workers are the run's state, and a worker that cannot start is the run's problem.
+  const workersStop = new AbortController();
+  stop.signal.addEventListener('abort', () => workersStop.abort(), { once: true });
+  const workerWatch =
+    kind === 'MPIJob'
+      ? watchUntil<PodObject>({
+          client,
+          path: `/api/v1/namespaces/${o.namespace}/pods`,
+          query: { labelSelector: mpiWorkerSelector(o.runId) },
+          what: `the workers of run ${o.runId}`,
+          timeoutMs: o.timeoutMs,
+          signal: workersStop.signal,
+          evaluate: (seen) => {
+            if (pods.size === 0) showState(describeWorkers(seen));
+            checkStart(seen);
+            return { done: false, progress: '' };
+          },
+        }).catch(() => undefined)
+      : undefined;
 
   const logs = followLogs(
     client,
@@ -139,6 +172,8 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
     if (!stop.signal.aborted) throw err;
   } finally {
     markDone();
+    workersStop.abort();
+    await workerWatch;
     await logs.catch(() => undefined);
     o.signal.removeEventListener('abort', onOuter);
   }

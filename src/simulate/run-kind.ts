@@ -19,3 +19,6 @@ export function runPodSelector(runId: string, kind: RunKind): string {
 
 /** A listed run's kind: only runs across nodes report their number of nodes. */
 export const runKind = (run: { nodes?: number }): RunKind => (run.nodes !== undefined ? 'MPIJob' : 'Job');
+
+/** An MPIJob run's worker pods (the operator's role label, mpi_job_controller.go defaultLabels). */
+export const mpiWorkerSelector = (runId: string): string => `${labels.runId}=${runId},${operatorLabels.jobRole}=worker`;

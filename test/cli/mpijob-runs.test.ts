@@ -31,6 +31,7 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(runJobs()).toEqual([]); // no run Job: the MPIJob is the run
     const [m] = mpiJobs();
     const runId = m.metadata.labels['keystone.io/run-id'];
+    expect(r.stderr).toContain(`Submitted run ${runId} (MPIJob lammps-${runId}, 4 ranks on 2 nodes); output: data/lammps/runs/${runId}`);
     expect(m.metadata.name).toBe(`lammps-${runId}`);
     expect(m.metadata.labels).toMatchObject({ 'keystone.io/simulation': 'lammps', 'app.kubernetes.io/part-of': 'keystone' });
     expect(m.metadata.annotations).toEqual({ 'keystone.io/input': 'in.lj', 'keystone.io/output-dir': join(h.project, 'data', 'lammps', 'runs', runId), 'keystone.io/output-on': 'host' });
@@ -104,6 +105,14 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(r.stderr).toMatch(/run \S+ failed \(Error\) with exit code 3: Job has reached the specified backoff limit;/);
     const failed = mpiJobs().find((m) => m.metadata.name !== first.metadata.name);
     expect(failed.status.conditions.find((c: any) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded/' });
+  });
+
+  it('a worker whose image cannot be pulled: the run cannot start, is cancelled, and says so (the launcher never comes)', async () => {
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--image', 'keystone/lammps:9.9.9']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/Pending: (1\/2 workers running|0\/2 workers running|worker lammps-\S+-worker-\d: (ContainerCreating|ErrImagePull))/);
+    expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+-worker-\d: ErrImagePull: .*; the run was cancelled \(nothing ran\)/);
+    expect(mpiJobs()).toEqual([]);
   });
 
   it('--timeout becomes the MPIJob\'s activeDeadlineSeconds; the launcher stopped there is exit 124', async () => {
