@@ -66,7 +66,8 @@ describe('run-simulation --ranks', () => {
     expect(at(/^blockMesh$/)).toBeGreaterThan(-1);
     expect(at(/numberOfSubdomains %s;/)).toBeGreaterThan(at(/^blockMesh$/));
     expect(at(/^decomposePar -force -decomposeParDict "\$dict"$/)).toBeGreaterThan(at(/numberOfSubdomains/));
-    expect(at(/^mpirun -np "\$ranks" "\$solver" -parallel -decomposeParDict "\$dict" "\$@"$/)).toBeGreaterThan(at(/^decomposePar/));
+    // Each rank sources the OpenFOAM environment (ranks on other nodes, with --nodes, inherit none).
+    expect(at(/^mpirun -np "\$ranks" bash -c '.*\. "\$env" 2>\/dev\/null; exec "\$\{args\[@\]\}"' keystone-openfoam-rank "\$foam_env" "\$solver" -parallel -decomposeParDict "\$dict" "\$@"$/)).toBeGreaterThan(at(/^decomposePar/));
     expect(at(/^exec reconstructPar$/)).toBeGreaterThan(at(/^mpirun/));
     expect(c.resources.requests.cpu).toBe('2000m');
     expect(c.env).toEqual(expect.arrayContaining(openMpiEnv));

@@ -185,3 +185,12 @@ export function thermoAt(output: string, step: number): number[] | undefined {
   const line = output.split('\n').find((l) => new RegExp(`^\\s+${step}\\s+[-\\d.]+\\s+[-\\d.]+`).test(l));
   return line?.trim().split(/\s+/).map(Number);
 }
+
+/** An OpenFOAM field file's internalField values (nonuniform List<scalar> or List<vector>, flattened). */
+export async function fieldValues(path: string): Promise<number[]> {
+  const text = await readFile(path, 'utf8');
+  const m = /internalField\s+nonuniform\s+List<\w+>\s*(\d+)\s*\(([\s\S]*?)\n\)\s*;/.exec(text);
+  if (!m) throw new Error(`${path}: no nonuniform internalField`);
+  const values = m[2]!.replace(/[()]/g, ' ').trim().split(/\s+/).map(Number);
+  return [Number(m[1]), ...values];
+}
