@@ -130,6 +130,30 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
     expect(r.stderr).toContain(`No user exists for uid ${uid}`);
   });
 
+  it('names any uid with $HOME as its home, also one the image already lists with another home (its key is in $HOME/.ssh)', async () => {
+    const { home } = await podFiles();
+    const nobody = execaSync('getent', ['passwd', '65534'], { reject: false });
+    for (const id of [uid, ...(nobody.exitCode === 0 ? [65534] : [])]) {
+      const as = ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--'];
+      const r = await execa(as[0]!, [...as.slice(1), script, 'sh', '-c', 'getent passwd "$(id -u)"; id -un; id -gn'], { env: { PATH: '/usr/bin:/bin', HOME: home }, extendEnv: false, reject: false });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stdout.split('\n')).toEqual([`keystone-${id}:x:${id}:${id}:keystone run:${home}:/bin/sh`, `keystone-${id}`, `keystone-${id}`]);
+    }
+  });
+
+  it('the launcher waits for the hostfile\'s workers to resolve, and gives up saying which one does not', async () => {
+    const { dir } = await podFiles();
+    const hostfile = join(dir, 'hostfile');
+    await writeFile(hostfile, 'localhost slots=1\nnosuch-worker.invalid slots=1\n');
+    const r = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], { env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile, KEYSTONE_RESOLVE_TRIES: '2' }, extendEnv: false, reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('keystone-mpi: worker nosuch-worker.invalid does not resolve');
+    expect(r.stdout).toBe('');
+    await writeFile(hostfile, 'localhost slots=1\n127.0.0.2 slots=1\n');
+    const ok = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], { env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile }, extendEnv: false, reject: false });
+    expect(ok.stdout).toBe('mpirun would start');
+  });
+
   it('LAMMPS in.lj over ssh to two unprivileged sshd workers as uid 4321 (not in /etc/passwd) matches a 2-rank run in one pod', async () => {
     const project = await loadProject();
     const { dir, home, run } = await podFiles();
