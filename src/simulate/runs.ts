@@ -90,9 +90,9 @@ export function summarizeMpiJobRun(m: MpiJobObject, pods: PodObject[], now = Dat
  * MPIJobs with a run id; none where the API has no MPIJob resource (404: no MPI Operator) or the
  * user may not list them (403), so `keystone jobs` works the same on such a cluster.
  */
-async function listMpiJobs(client: KubeClient, ns: string): Promise<MpiJobObject[]> {
+export async function listMpiJobs(client: KubeClient, ns: string, labelSelector: string = labels.runId): Promise<MpiJobObject[]> {
   try {
-    return (await client.list<MpiJobObject>(mpiJobsPath(ns), { labelSelector: labels.runId })).items;
+    return (await client.list<MpiJobObject>(mpiJobsPath(ns), { labelSelector })).items;
   } catch (err) {
     if (err instanceof KubeApiError && (err.statusCode === 404 || err.statusCode === 403)) return [];
     throw err;

@@ -166,6 +166,21 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(mpiJobs()).toEqual([]);
   });
 
+  it('describe <run-id> shows an MPIJob run: its conditions, the launcher\'s and workers\' containers, the operator\'s events', async () => {
+    h.cluster.program = () => ({ lines: ['step 1'], exitCode: null });
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--detach']);
+    const m = mpiJobs()[0];
+    const id = m.metadata.labels['keystone.io/run-id'];
+    await until(() => (h.api.get('mpijobs', ns, m.metadata.name).status?.conditions ?? []).some((c: any) => c.type === 'Running' && c.status === 'True'), 'the MPIJob Running');
+    r = await h.run(['describe', id, '-o', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.status).toBe(`Running, MPIJob ${m.metadata.name} (2 nodes)`);
+    expect(d.conditions.map((c: any) => `${c.type}=${c.status}`)).toEqual(['Created=True', 'Running=True']);
+    expect(d.containers.map((c: any) => c.pod).sort()).toEqual([expect.stringMatching(new RegExp(`^${m.metadata.name}-launcher-`)), `${m.metadata.name}-worker-0`, `${m.metadata.name}-worker-1`]);
+    expect(d.events.map((e: any) => e.reason)).toEqual(expect.arrayContaining(['MPIJobCreated', 'MPIJobRunning']));
+  });
+
   it('jobs plot reads the launcher\'s log (mpirun prints every rank\'s output there)', async () => {
     const lines = (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', 'lammps-in.lj-T2.0-steps1000.log'), 'utf8')).trimEnd().split('\n');
     h.cluster.program = () => ({ lines, exitCode: 0 });
