@@ -77,6 +77,17 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
 }
 
 /**
+ * The run a Job is: its own name and labels, or for an MPIJob's launcher Job (which the operator
+ * labels only `app`) the MPIJob's name and the run's labels from its pod template.
+ */
+export function runOfJob(job: JobObject): { name: string; tool: string; runId?: string } {
+  const refs = (job.metadata?.ownerReferences ?? []) as { kind?: string; name?: string; controller?: boolean }[];
+  const owner = refs.find((o) => o.controller && o.kind === 'MPIJob');
+  const runLabels = (owner ? job.spec.template.metadata?.labels : job.metadata?.labels) ?? {};
+  return { name: owner?.name ?? job.metadata?.name ?? '', tool: runLabels[labels.tool] ?? '', runId: runLabels[labels.runId] };
+}
+
+/**
  * A run across nodes: the MPIJob's state is its own (Succeeded/Failed, set by the operator from
  * its launcher Job), its exit code the launcher pod's; the workers' pods only say where it ran.
  */

@@ -166,12 +166,17 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(mpiJobs()).toEqual([]);
   });
 
-  it('describe <run-id> shows an MPIJob run: its conditions, the launcher\'s and workers\' containers, the operator\'s events', async () => {
+  it('status shows an MPIJob run as a run; describe <run-id> shows its conditions, the launcher\'s and workers\' containers, the operator\'s events', async () => {
     h.cluster.program = () => ({ lines: ['step 1'], exitCode: null });
     let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--detach']);
     const m = mpiJobs()[0];
     const id = m.metadata.labels['keystone.io/run-id'];
     await until(() => (h.api.get('mpijobs', ns, m.metadata.name).status?.conditions ?? []).some((c: any) => c.type === 'Running' && c.status === 'True'), 'the MPIJob Running');
+    // status: the operator's launcher Job stands for the run (the MPIJob's name, the run's tool and id).
+    await until(() => Boolean(h.api.get('jobs', ns, `${m.metadata.name}-launcher`)), 'the launcher Job');
+    r = await h.run(['status', '-o', 'json']);
+    expect(JSON.parse(r.stdout).stack.simulations).toEqual([expect.objectContaining({ name: m.metadata.name, tool: 'lammps', runId: id, state: 'Running' })]);
+
     r = await h.run(['describe', id, '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const d = JSON.parse(r.stdout);
