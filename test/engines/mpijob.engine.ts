@@ -42,6 +42,8 @@ afterAll(async () => {
   for (const p of started) p.kill('SIGTERM');
   await Promise.allSettled(started);
   for (const dir of temporary) await rm(dir, { recursive: true, force: true });
+  // keystone-mpi's own directory per uid (/tmp/keystone-mpi-<uid>, as in each pod).
+  for (const id of [uid, 65534]) await rm(join(tmpdir(), `keystone-mpi-${id}`), { recursive: true, force: true });
 });
 
 /** A temporary "pod": its HOME (1777, as in the images) with the operator's key pair in HOME/.ssh as the Secret volume has it. */
