@@ -13,7 +13,7 @@ import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
 import { listRuns } from '../simulate/runs.js';
 import { runIdPattern } from '../simulate/run-id.js';
-import { labels } from '../kube/vocabulary.js';
+import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { podIndex } from '../simulate/follow-run.js';
 import { loadProfiles } from '../simulate/profiles.js';
 import type { PodObject } from '../stack/rollout.js';
@@ -35,7 +35,7 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   const plot = profiles[run.tool]?.plot;
   if (!plot) throw new KeystoneError(`runs of ${run.tool} have nothing to plot`, { hint: `the ${run.tool} profile in k8s/simulations/profiles.yaml has no "plot" (lammps and openfoam have)` });
 
-  const logs = await podLogs(app, id, Boolean(run.sweep));
+  const logs = await podLogs(app, id, runPodSelector(id, runKind(run)), Boolean(run.sweep));
   if (logs.size === 0 && plot.logFile && run.outputDir && existsSync(run.outputDir)) {
     const indexes = run.sweep ? [...Array(run.sweep.total).keys()] : [undefined];
     for (const i of indexes) {
@@ -59,15 +59,15 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   app.ui.info(`Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`);
 }
 
-/** The run's pod logs, per sweep index (undefined for a single run); a retried index: its attempts in order. */
-async function podLogs(app: AppContext, id: string, indexed: boolean): Promise<Map<number | undefined, string>> {
+/** The run's output pods' logs (an MPIJob's: its launcher's), per sweep index (undefined for a single run); a retried index: its attempts in order. */
+async function podLogs(app: AppContext, id: string, selector: string, indexed: boolean): Promise<Map<number | undefined, string>> {
   const client = await app.client();
-  const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: `${labels.runId}=${id}` })).items;
+  const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
   const logs = new Map<number | undefined, string>();
   if (pods.length === 0) return logs;
   await followLogs(
     client,
-    { kind: 'simulation', name: id, selector: `${labels.runId}=${id}` },
+    { kind: 'simulation', name: id, selector },
     pods,
     { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: (pod) => (indexed ? String(podIndex(pod)) : undefined) },
     {

@@ -6,16 +6,16 @@ import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { deleteRun, listRuns, type RunSummary } from '../simulate/runs.js';
+import { deleteRun, getRunObject, listRuns, type RunSummary } from '../simulate/runs.js';
+import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
-import type { JobObject } from '../simulate/job-builder.js';
 import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
 import { formatAge } from '../operate/pod-summary.js';
-import { labels, stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../kube/vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
@@ -58,11 +58,12 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   app.ui.announceInterrupt = false;
   const indexed = Boolean(run.sweep);
   if (follow && (run.state === 'Running' || run.state === 'Pending')) {
-    const job = await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${stackNamespace}/jobs/${run.job}` });
+    const job = await getRunObject(client, stackNamespace, run, runKind(run));
     const outcome = await followRun(client, job, {
       namespace: stackNamespace,
       runId: id,
       indexed,
+      kind: runKind(run),
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
@@ -75,10 +76,11 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
     app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
     return outcome.exitCode;
   }
-  const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: `${labels.runId}=${id}` })).items;
+  const selector = runPodSelector(id, runKind(run));
+  const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
   await followLogs(
     client,
-    { kind: 'simulation', name: run.job, selector: `${labels.runId}=${id}` },
+    { kind: 'simulation', name: run.job, selector },
     pods,
     { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
     { line: (prefix, _key, text) => printRunLine(app, prefix, text), notice: (t) => app.ui.warn(t) },
@@ -97,7 +99,7 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   requireRunId(id);
   const client = await app.client();
   const run = await findRun(client, stackNamespace, id);
-  await deleteRun(client, stackNamespace, run.job);
+  await deleteRun(client, stackNamespace, run.job, runKind(run));
   app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
 }
 

@@ -17,7 +17,8 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t) },
     req,
   );
-  app.ui.info(`Submitted run ${run.runId} (job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}); output: ${run.storage.shown}`);
+  const what = run.kind === 'MPIJob' ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes` : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;
+  app.ui.info(`Submitted run ${run.runId} (${what}); output: ${run.storage.shown}`);
   if (req.detach) {
     app.ui.data(run.runId);
     app.ui.info(`Follow it: keystone jobs logs ${run.runId} -f    Cancel it: keystone jobs cancel ${run.runId}`);

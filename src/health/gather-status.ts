@@ -12,7 +12,7 @@ import type { KubeClient, KubeObject } from '../kube/client.js';
 import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
 import { labels, stackNamespace } from '../kube/vocabulary.js';
 import type { JobObject } from '../simulate/job-builder.js';
-import { summarizeRun } from '../simulate/runs.js';
+import { runOfJob, summarizeRun } from '../simulate/runs.js';
 import { unhealthyWarning } from '../operate/unhealthy-warning.js';
 import { byText } from '../text-order.js';
 import { healthyVerdict, verdict, type StackReport, type StatusReport } from './status-report.js';
@@ -30,9 +30,8 @@ async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ 
   const runs = jobs.items
     .filter((j) => !j.metadata?.labels?.[labels.template])
     .map((j) => ({
-      name: j.metadata?.name ?? '',
-      tool: j.metadata?.labels?.[labels.tool] ?? '',
-      runId: j.metadata?.labels?.[labels.runId],
+      ...runOfJob(j), // an MPIJob's launcher Job stands for its run
+
       state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))

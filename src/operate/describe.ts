@@ -8,7 +8,8 @@ import type { KubeClient, KubeObject } from '../kube/client.js';
 import { runIdPattern } from '../simulate/run-id.js';
 import type { JobObject } from '../simulate/job-builder.js';
 import { labels, stackNamespace } from '../kube/vocabulary.js';
-import { summarizeRun } from '../simulate/runs.js';
+import { listMpiJobs, summarizeMpiJobRun, summarizeRun } from '../simulate/runs.js';
+import { mpiJobAsJob } from '../simulate/mpijob-builder.js';
 import type { DeploymentObject, PodObject } from '../stack/rollout.js';
 import { sortEvents, summarizeEvent, type EventObject, type EventSummary } from './events.js';
 import { summarizePod } from './pod-summary.js';
@@ -158,21 +159,24 @@ export async function describe(client: KubeClient, name: string, ns = stackNames
 }
 
 async function describeRun(client: KubeClient, id: string, ns: string): Promise<Description> {
-  const jobs = (await client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: `${labels.runId}=${id}` })).items;
-  const job = jobs[0];
+  const selector = `${labels.runId}=${id}`;
+  // A run is a Job, or across nodes an MPIJob (its pods: the launcher's and the workers').
+  const [{ items: jobs }, mpiJobs] = await Promise.all([client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }), listMpiJobs(client, ns, selector)]);
+  const mpiJob = jobs[0] ? undefined : mpiJobs[0];
+  const job = jobs[0] ?? (mpiJob && mpiJobAsJob(mpiJob));
   if (!job) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });
-  const pods = (await listPods(client, ns, `${labels.runId}=${id}`)) as FullPod[];
-  const run = summarizeRun(job, pods);
+  const pods = (await listPods(client, ns, selector)) as FullPod[];
+  const run = mpiJob ? summarizeMpiJobRun(mpiJob, pods) : summarizeRun(job, pods);
   const name = job.metadata?.name ?? '';
   const sweep = run.sweep ? ` (${run.sweep.succeeded}/${run.sweep.total} ok, ${run.sweep.failed} failed)` : '';
   return {
     kind: 'Run',
     name: id,
-    status: `${run.state}${run.reason ? ` (${run.reason})` : ''}${sweep}${run.exitCode !== undefined ? `, exit code ${run.exitCode}` : ''}, job ${name}`,
+    status: `${run.state}${run.reason ? ` (${run.reason})` : ''}${sweep}${run.exitCode !== undefined ? `, exit code ${run.exitCode}` : ''}, ${mpiJob ? `MPIJob ${name} (${run.nodes} nodes)` : `job ${name}`}`,
     healthy: run.state !== 'Failed',
     conditions: conditionsOf(job),
     containers: containersOf(pods),
     mounts: mountsOf((job as WithTemplate).spec?.template?.spec),
-    events: await eventsAbout(client, ns, [{ kind: 'Job', name }, ...podRefs(pods)]),
+    events: await eventsAbout(client, ns, [{ kind: mpiJob ? 'MPIJob' : 'Job', name }, ...podRefs(pods)]),
   };
 }

@@ -82,6 +82,7 @@ export const jobsSchema = z.array(
     outputNodes: z.array(z.string()),
     outputVolume: z.string().optional(),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
+    nodes: z.number().int().optional(),
   }),
 );
 

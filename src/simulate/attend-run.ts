@@ -32,6 +32,7 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
       namespace,
       runId,
       indexed: Boolean(req.sweep),
+      kind: run.kind,
       signal: app.signal,
       localImages,
       timeoutMs: followLimitMs(req.deadlineSeconds),
@@ -40,7 +41,7 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
   } catch (err) {
     progress?.end();
     if (err instanceof RunCannotStartError) {
-      await deleteRun(client, namespace, name);
+      await deleteRun(client, namespace, name, run.kind);
       throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
     }
     throw err;
@@ -49,7 +50,7 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
 
   if (outcome.state === 'Detached') {
     if (req.cancelOnInterrupt) {
-      await deleteRun(client, namespace, name);
+      await deleteRun(client, namespace, name, run.kind);
       app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
     } else {
       app.ui.info(`${app.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);

@@ -4,13 +4,13 @@
  * It stops on Complete or Failed (never sits until a timeout on a failed Job).
  */
 import { KeystoneError } from '../errors.js';
-import type { KubeClient } from '../kube/client.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { summarizePod } from '../operate/pod-summary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
-import { labels } from '../kube/vocabulary.js';
+import { mpiWorkerSelector, runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
 import { byText } from '../text-order.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
@@ -40,6 +40,8 @@ export interface FollowRunOptions {
   namespace: string;
   runId: string;
   indexed: boolean;
+  /** A Job (the default) or, across nodes, an MPIJob followed through its launcher's pod. */
+  kind?: RunKind;
   signal: AbortSignal;
   onState: (text: string) => void;
   onLine: (prefix: string | undefined, text: string) => void;
@@ -75,7 +77,15 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
   return summary.phase;
 }
 
-export async function followRun(client: KubeClient, job: JobObject, o: FollowRunOptions): Promise<RunOutcome> {
+/** An MPIJob's state before its launcher exists ("Pending: 1/2 workers running", or why one waits). */
+function describeWorkers(workers: PodObject[]): string {
+  const stuck = workers.map((w) => podProblem(w)).find((p) => p !== undefined);
+  if (stuck) return `Pending: worker ${stuck.pod}: ${stuck.reason}${stuck.message ? `: ${stuck.message}` : ''}`;
+  return `Pending: ${workers.filter((w) => summarizePod(w).phase === 'Running').length}/${workers.length} workers running`;
+}
+
+export async function followRun(client: KubeClient, job: KubeObject, o: FollowRunOptions): Promise<RunOutcome> {
+  const kind = o.kind ?? 'Job';
   const pods = new Map<string, PodObject>();
   const stop = new AbortController();
   const onOuter = () => stop.abort();
@@ -89,12 +99,17 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
     const name = pod.metadata?.name ?? '';
     if (deleted) pods.delete(name);
     else pods.set(name, pod);
-    const state = describePods([...pods.values()], o.indexed);
+    showState(describePods([...pods.values()], o.indexed));
+    checkStart(pods.values());
+  };
+  const showState = (state: string) => {
     if (state !== lastState) {
       lastState = state;
       o.onState(state);
     }
-    for (const p of pods.values()) {
+  };
+  const checkStart = (seen: Iterable<PodObject>) => {
+    for (const p of seen) {
       const problem = podProblem(p, o.localImages);
       if (problem && imageProblems.has(problem.reason) && !stuck) {
         stuck = new RunCannotStartError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, problem.hint);
@@ -103,9 +118,30 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
     }
   };
 
+  // An MPIJob's launcher is created once its workers are Ready (WaitForWorkersReady): until then
+  // the workers are the run's state, and a worker that cannot start is the run's problem.
+  const workersStop = new AbortController();
+  stop.signal.addEventListener('abort', () => workersStop.abort(), { once: true });
+  const workerWatch =
+    kind === 'MPIJob'
+      ? watchUntil<PodObject>({
+          client,
+          path: `/api/v1/namespaces/${o.namespace}/pods`,
+          query: { labelSelector: mpiWorkerSelector(o.runId) },
+          what: `the workers of run ${o.runId}`,
+          timeoutMs: o.timeoutMs,
+          signal: workersStop.signal,
+          evaluate: (seen) => {
+            if (pods.size === 0) showState(describeWorkers(seen));
+            checkStart(seen);
+            return { done: false, progress: '' };
+          },
+        }).catch(() => undefined)
+      : undefined;
+
   const logs = followLogs(
     client,
-    { kind: 'simulation', name: job.metadata?.name ?? '', selector: `${labels.runId}=${o.runId}` },
+    { kind: 'simulation', name: job.metadata?.name ?? '', selector: runPodSelector(o.runId, kind) },
     [],
     {
       follow: true,
@@ -124,7 +160,7 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
   try {
     const result = await watchUntil<JobObject>({
       client,
-      path: `/apis/batch/v1/namespaces/${o.namespace}/jobs`,
+      path: runCollectionPath(o.namespace, kind),
       query: { fieldSelector: `metadata.name=${job.metadata?.name}` },
       what: `run ${o.runId} to finish`,
       timeoutMs: o.timeoutMs,
@@ -136,6 +172,8 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
     if (!stop.signal.aborted) throw err;
   } finally {
     markDone();
+    workersStop.abort();
+    await workerWatch;
     await logs.catch(() => undefined);
     o.signal.removeEventListener('abort', onOuter);
   }
@@ -158,9 +196,15 @@ export async function followRun(client: KubeClient, job: JobObject, o: FollowRun
   };
 }
 
-export function terminalCondition(job: JobObject): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
-  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True');
-  return c ? { type: c.type as 'Complete' | 'Failed', reason: c.reason, message: c.message } : undefined;
+/**
+ * A Job's Complete or Failed condition; an MPIJob's Succeeded (read as Complete) or Failed, which
+ * the operator sets from its launcher Job's (mpi_job_controller.go updateMPIJobStatus: the launcher's
+ * Failed reason and message, DeadlineExceeded among them).
+ */
+export function terminalCondition(job: Pick<JobObject, 'status'>): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
+  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Succeeded' || x.type === 'Failed') && x.status === 'True');
+  // The operator appends ": <the failed pod's status message>", often empty (updateMPIJobFailedStatus).
+  return c ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message?.replace(/:\s*$/, '') } : undefined;
 }
 
 function indexesOf(pods: Map<string, PodObject>): IndexOutcome[] {

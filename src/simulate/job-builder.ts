@@ -18,6 +18,7 @@ export interface Container {
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   securityContext?: Record<string, unknown>;
   imagePullPolicy?: string;
+  readinessProbe?: Record<string, unknown>;
 }
 
 export interface JobObject extends KubeObject {

@@ -1,8 +1,9 @@
 /**
  * Runs across several nodes (--nodes K) go through the Kubeflow MPI Operator, not a launcher of
  * keystone's own: its MPIJob (kubeflow.org/v2beta1, pkg/apis/kubeflow/v2beta1/types.go) starts a
- * launcher that runs mpirun over SSH to K worker pods. This module finds out whether the cluster
- * has it, and says how to install it when not.
+ * launcher that runs mpirun over SSH to K worker pods. This module checks a run across nodes can
+ * be one: the cluster has the operator (or how to install it), the ranks split evenly, and the
+ * run's directory is shared between nodes. mpijob-builder.ts builds the MPIJob.
  */
 import { UsageError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
@@ -12,8 +13,8 @@ export const mpiOperator = {
   group: 'kubeflow.org',
   version: 'v2beta1',
   resource: 'mpijobs',
-  /** The operator's README (kubeflow/mpi-operator, "Installation", release version). */
-  install: 'kubectl apply --server-side -f https://raw.githubusercontent.com/kubeflow/mpi-operator/v0.8.1/deploy/v2beta1/mpi-operator.yaml',
+  /** The operator's README (kubeflow/mpi-operator, "Installation", release version; RELEASE.md: v0.8.1 was never out, v0.8.2 ships it). */
+  install: 'kubectl apply --server-side -f https://raw.githubusercontent.com/kubeflow/mpi-operator/v0.8.2/deploy/v2beta1/mpi-operator.yaml',
 } as const;
 
 export const maxNodes = 64;
@@ -37,25 +38,34 @@ export async function hasMpiOperator(client: KubeClient): Promise<boolean> {
 }
 
 /**
- * --nodes K > 1: refused (exit 2) on a cluster without the MPI Operator, with its install
- * command; on a cluster with it, refused too for now, saying what is missing: the operator's
- * workers run an SSH server that the launcher's mpirun logs into (its examples/v2beta1/pi build
- * an image with openssh-server and run sshd as the worker's command), and keystone's images
- * have none yet. Adding one is not enough: on the local cluster pods run as the invoking user's
- * uid (run-as.ts), which is not in the image's /etc/passwd, and sshd refuses logins for a uid it
- * cannot look up; the operator's base image (build/base/Dockerfile) creates a fixed "mpiuser".
+ * --nodes K > 1, checked before anything is staged: N ranks split evenly over K workers (N/K
+ * slots each), no sweep (a sweep is many runs, an MPIJob is one), and a cluster with the MPI
+ * Operator; without it, refused (exit 2) with its install command.
  */
-export async function checkNodes(client: KubeClient, nodes: number, o: { ranks: number; context: string }): Promise<void> {
+export async function checkNodes(client: KubeClient, nodes: number, o: { ranks: number; sweep: boolean; context: string }): Promise<void> {
   if (nodes === 1) return;
   if (o.ranks < nodes) throw new UsageError(`--nodes ${nodes} with ${o.ranks} rank${o.ranks === 1 ? '' : 's'}: each node needs at least one rank`, `give --ranks ${nodes} or more`);
+  if (o.ranks % nodes !== 0) {
+    const below = o.ranks - (o.ranks % nodes);
+    throw new UsageError(`--ranks ${o.ranks} does not split evenly over --nodes ${nodes}: each node runs the same number of ranks`, `use --ranks ${below} or --ranks ${below + nodes}`);
+  }
+  if (o.sweep) throw new UsageError(`--nodes ${nodes} with --sweep: a sweep's runs are separate pods already, and one run across nodes is one MPIJob`, 'drop --nodes, or run each value on its own');
   if (!(await hasMpiOperator(client))) {
     throw new UsageError(
       `--nodes ${nodes}: context ${o.context} has no MPI Operator (no MPIJob resource in ${mpiOperator.group}/${mpiOperator.version}), which runs MPI across nodes`,
       `install it: ${mpiOperator.install}   or run on one node: --ranks ${o.ranks} without --nodes`,
     );
   }
+}
+
+/**
+ * The MPIJob's workers run ranks in the run directory the launcher prepared, on other nodes: it
+ * must be one directory every node sees. Refused (exit 2) when the run's storage is on one node.
+ */
+export function checkSharedStorage(nodes: number, storage: { sharedAcrossNodes?: boolean; shown: string }, o: { ranks: number; context: string }): void {
+  if (nodes === 1 || storage.sharedAcrossNodes) return;
   throw new UsageError(
-    `--nodes ${nodes}: the cluster has the MPI Operator, but keystone's images have no SSH server for its worker pods, so keystone does not submit MPIJobs yet`,
-    `run on one node: --ranks ${o.ranks} without --nodes`,
+    `--nodes ${nodes} on context ${o.context}: the run directory (${storage.shown}) is not shared between nodes, and ranks on other nodes would not see the input or each other's files`,
+    `a run across nodes needs a ReadWriteMany volume that every node mounts; run on one node: --ranks ${o.ranks} without --nodes`,
   );
 }

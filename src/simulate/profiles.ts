@@ -7,6 +7,7 @@ import { parseYamlDocument, positionOfPath } from '../cluster/yaml-positions.js'
 import { progressSchema } from './progress.js';
 import { seriesReaders } from '../plot/series.js';
 import { dns1123Label } from '../kube/vocabulary.js';
+import { mpiImplementations } from './mpijob-builder.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
@@ -39,11 +40,13 @@ const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
 
 /**
  * How the code runs with N MPI ranks (--ranks N): the argv that replaces `command`, with
- * "{ranks}" for N, and the environment the MPI library needs in a container.
+ * "{ranks}" for N, the environment the MPI library needs in a container, and which MPI it is.
  */
 const parallelSchema = z.strictObject({
   command: commandSchema(['ranks']).refine((argv) => argv.some((a) => a.includes('{ranks}')), 'must use "{ranks}" somewhere'),
   env: envSchema.optional(),
+  /** The image's MPI, for a run across nodes (--nodes): the MPIJob's mpiImplementation (default OpenMPI). */
+  mpiImplementation: z.enum(mpiImplementations).optional(),
 });
 
 export const profileSchema = z.strictObject({

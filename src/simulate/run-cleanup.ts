@@ -8,6 +8,7 @@ import { relative, resolve, sep } from 'node:path';
 import type { KubeClient } from '../kube/client.js';
 import { runsFolder } from '../kube/vocabulary.js';
 import { deleteRun, type RunSummary } from './runs.js';
+import { runKind } from './run-kind.js';
 
 export interface CleanSelection {
   /** Only runs that finished at least this long ago (0: any). */
@@ -36,9 +37,10 @@ export function purgeableRunDir(run: RunSummary, dataDir: string): string | unde
 }
 
 /**
- * Removes the run: its directory first (when given; or its outputs elsewhere, on another
- * cluster's run volume, by `removeOutputs`), then its Job and pods. When the outputs cannot be
- * removed the Job is kept too, and the reason is returned (the run stays listed).
+   * Removes the run: its directory first (when given; or its outputs elsewhere, on another
+   * cluster's run volume, by `removeOutputs`), then its Job and pods (or its MPIJob and all it
+   * owns). When the outputs cannot be removed the Job is kept too, and the reason is returned
+   * (the run stays listed).
  */
 export async function removeRun(client: KubeClient, namespace: string, run: RunSummary, dir: string | undefined, removeOutputs?: () => Promise<void>): Promise<{ kept?: unknown }> {
   try {
@@ -47,6 +49,6 @@ export async function removeRun(client: KubeClient, namespace: string, run: RunS
   } catch (err) {
     return { kept: err };
   }
-  await deleteRun(client, namespace, run.job);
+  await deleteRun(client, namespace, run.job, runKind(run));
   return {};
 }

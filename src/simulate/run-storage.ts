@@ -44,6 +44,8 @@ export interface RunStorage {
   outputOn: 'host' | 'volume';
   /** The run directory as messages show it. */
   shown: string;
+  /** Every node sees the same run directory (a run across nodes, --nodes, needs it); known once staged. */
+  sharedAcrossNodes?: boolean;
   /** Puts the input where the pod will find it; a note for the user when there is one. */
   stage(): Promise<string | undefined>;
   /** What the Job needs from this storage (uid, the claim to mount). */
@@ -82,6 +84,7 @@ function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
     outputDir: dir,
     outputOn: 'host',
     shown,
+    sharedAcrossNodes: true, // k3d mounts ./data into every node
     async stage() {
       try {
         await stageOnHost(run.input, dir, run.sweep);

@@ -1,10 +1,12 @@
-/** The runs in the cluster: one summary per run Job, newest first. */
+/** The runs in the cluster: one summary per run Job (or MPIJob, for a run across nodes), newest first. */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
 import { annotations, labels } from '../kube/vocabulary.js';
 import { podIndex, terminalCondition } from './follow-run.js';
 import { byText } from '../text-order.js';
+import { mpiJobAsJob, mpiJobsPath, operatorLabels, type MpiJobObject } from './mpijob-builder.js';
+import { runCollectionPath, type RunKind } from './run-kind.js';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -41,6 +43,8 @@ export interface RunSummary {
   /** On another cluster: the PersistentVolumeClaim holding outputDir (as the run's pod sees it). */
   outputVolume?: string;
   sweep?: { total: number; succeeded: number; failed: number };
+  /** A run across nodes (an MPIJob; `job` is its name): how many worker pods. */
+  nodes?: number;
 }
 
 export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()): RunSummary {
@@ -76,12 +80,47 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   return summary;
 }
 
-/** Jobs and their pods, fetched together (two list requests in one round). */
+/**
+ * The run a Job is: its own name and labels, or for an MPIJob's launcher Job (which the operator
+ * labels only `app`) the MPIJob's name and the run's labels from its pod template.
+ */
+export function runOfJob(job: JobObject): { name: string; tool: string; runId?: string } {
+  const refs = (job.metadata?.ownerReferences ?? []) as { kind?: string; name?: string; controller?: boolean }[];
+  const owner = refs.find((o) => o.controller && o.kind === 'MPIJob');
+  const runLabels = (owner ? job.spec.template.metadata?.labels : job.metadata?.labels) ?? {};
+  return { name: owner?.name ?? job.metadata?.name ?? '', tool: runLabels[labels.tool] ?? '', runId: runLabels[labels.runId] };
+}
+
+/**
+ * A run across nodes: the MPIJob's state is its own (Succeeded/Failed, set by the operator from
+ * its launcher Job), its exit code the launcher pod's; the workers' pods only say where it ran.
+ */
+export function summarizeMpiJobRun(m: MpiJobObject, pods: PodObject[], now = Date.now()): RunSummary {
+  const job = mpiJobAsJob(m);
+  const launcher = pods.filter((p) => p.metadata?.labels?.[operatorLabels.jobRole] === 'launcher');
+  return { ...summarizeRun(job, launcher, now), ...outputLocation(job, pods), nodes: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0 };
+}
+
+/**
+ * MPIJobs with a run id; none where the API has no MPIJob resource (404: no MPI Operator) or the
+ * user may not list them (403), so `keystone jobs` works the same on such a cluster.
+ */
+export async function listMpiJobs(client: KubeClient, ns: string, labelSelector: string = labels.runId): Promise<MpiJobObject[]> {
+  try {
+    return (await client.list<MpiJobObject>(mpiJobsPath(ns), { labelSelector })).items;
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.statusCode === 404 || err.statusCode === 403)) return [];
+    throw err;
+  }
+}
+
+/** Jobs, MPIJobs and their pods, fetched together (three list requests in one round). */
 export async function listRuns(client: KubeClient, ns: string): Promise<RunSummary[]> {
   const selector = labels.runId;
-  const [jobs, pods] = await Promise.all([
+  const [jobs, pods, mpiJobs] = await Promise.all([
     client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),
     client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: selector }),
+    listMpiJobs(client, ns),
   ]);
   const podsByRun = new Map<string, PodObject[]>();
   for (const pod of pods.items) {
@@ -89,15 +128,24 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
     podsByRun.set(id, [...(podsByRun.get(id) ?? []), pod]);
   }
   const now = Date.now();
-  return jobs.items
-    .map((j) => summarizeRun(j, podsByRun.get(j.metadata?.labels?.[labels.runId] ?? '') ?? [], now))
-    .sort((a, b) => byText(b.runId, a.runId));
+  const podsOf = (o: { metadata?: { labels?: Record<string, string> } }) => podsByRun.get(o.metadata?.labels?.[labels.runId] ?? '') ?? [];
+  return [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
 }
 
-/** Deletes a run's Job and its pods (outputs on the host are kept). */
-export async function deleteRun(client: KubeClient, ns: string, name: string): Promise<boolean> {
+/** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */
+export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind): Promise<JobObject> {
+  const path = `${runCollectionPath(ns, kind)}/${run.job}`;
+  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path })) : client.request<JobObject>({ path });
+}
+
+/**
+ * Deletes a run's Job and its pods, or its MPIJob and everything the operator made for it (its
+ * launcher Job, workers, hostfile ConfigMap, SSH Secret and Service carry it as their owner, so the
+ * garbage collector deletes them). Outputs on the host are kept.
+ */
+export async function deleteRun(client: KubeClient, ns: string, name: string, kind: RunKind = 'Job'): Promise<boolean> {
   try {
-    await client.request({ method: 'DELETE', path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
     return true;
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) return false;

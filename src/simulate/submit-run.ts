@@ -8,8 +8,10 @@ import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { KubeTarget } from '../kube/target.js';
 import { annotations, stackNamespace } from '../kube/vocabulary.js';
 import { runCommand } from './profiles.js';
-import { checkNodes } from './mpijob.js';
+import { checkNodes, checkSharedStorage } from './mpijob.js';
+import { buildMpiJob, mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
 import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus } from './ranks.js';
+import { runCollectionPath, type RunKind } from './run-kind.js';
 import { jobName, newRunId } from './run-id.js';
 import { buildJobFromTemplate, type JobObject } from './job-builder.js';
 import { storageFor, type RunStorage, type StorageContext } from './run-storage.js';
@@ -19,7 +21,9 @@ export interface SubmittedRun {
   runId: string;
   name: string;
   namespace: string;
+  /** A Job; across nodes an MPIJob, seen as a Job (mpiJobAsJob). */
   created: JobObject;
+  kind: RunKind;
   storage: RunStorage;
 }
 
@@ -35,17 +39,25 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   const { client } = ctx;
   const namespace = stackNamespace;
   const template = await getTemplate(client, namespace, req.profile.template, req.tool);
-  await checkNodes(client, req.nodes, { ranks: req.ranks, context: ctx.target.context });
+  await checkNodes(client, req.nodes, { ranks: req.ranks, sweep: Boolean(req.sweep), context: ctx.target.context });
   if (req.ranks > 1) await checkRanks(ctx, req);
 
   const runId = newRunId();
   const name = jobName(req.tool, runId);
   const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep, template, volumeSize: req.volumeSize });
+  const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
   const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);
 
   const note = await storage.stage();
   if (note) ctx.info(note);
+  // Only staging knows whether the volume is one every node mounts (another cluster may offer no ReadWriteMany).
+  try {
+    checkSharedStorage(req.nodes, storage, { ranks: req.ranks, context: ctx.target.context });
+  } catch (err) {
+    await storage.discard();
+    throw err;
+  }
   const job = buildJobFromTemplate(template, {
     tool: req.tool,
     runId,
@@ -57,7 +69,8 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
     retries: req.retries,
     env: [...mpiEnv, ...req.env],
     image: req.image,
-    cpus: req.cpus,
+    // Across nodes the ranks' CPU goes to the workers (below); the launcher keeps the template's.
+    cpus: kind === 'MPIJob' ? undefined : req.cpus,
     memory: req.memory,
     deadlineSeconds: req.deadlineSeconds,
     sweep: req.sweep,
@@ -66,24 +79,30 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   });
   job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn, ...storage.annotations?.() } };
 
+  const body = kind === 'MPIJob' ? buildMpiJob(job, { nodes: req.nodes, ranks: req.ranks, workerCpus: `${(req.ranks / req.nodes) * perRankMillicores(req)}m`, mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI' }) : job;
+
   let created: JobObject;
   try {
     // A create is never retried blindly: a retry after a lost answer could start the run twice.
-    created = await client.request<JobObject>({ method: 'POST', path: `/apis/batch/v1/namespaces/${namespace}/jobs`, body: job, retry: false });
+    const answer = await client.request<JobObject | MpiJobObject>({ method: 'POST', path: runCollectionPath(namespace, kind), body, retry: false });
+    created = kind === 'MPIJob' ? mpiJobAsJob(answer as MpiJobObject) : (answer as JobObject);
     await storage.afterCreate(client, created);
   } catch (err) {
     await storage.discard();
     throw err instanceof KeystoneError ? new KeystoneError(`could not submit the run: ${err.message}`, { hint: err.hint ?? 'nothing was started; the staged input was removed' }) : err;
   }
-  return { runId, name, namespace, created, storage };
+  return { runId, name, namespace, created, kind, storage };
 }
 
-/** --ranks N: refused before anything is staged when no node has N ranks' worth of CPU. */
+const perRankMillicores = (req: RunRequest) => (req.cpusPerRank !== undefined ? cpuMillicores(req.cpusPerRank)! : defaultRankMillicores);
+
+/** --ranks N (over --nodes K): refused before anything is staged when no node has N/K ranks' worth of CPU. */
 async function checkRanks(ctx: SubmitContext, req: RunRequest): Promise<void> {
   const cpusByNode = await nodeCpus(ctx.client);
-  const perRankMillicores = req.cpusPerRank !== undefined ? cpuMillicores(req.cpusPerRank)! : defaultRankMillicores;
-  if (cpusByNode) checkRanksFit(cpusByNode, { ranksPerPod: req.ranks, perRankMillicores, flag: `--ranks ${req.ranks}`, largest: (n) => `--ranks ${n}` });
-  else ctx.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
+  const across = req.nodes > 1 ? ` --nodes ${req.nodes}` : '';
+  if (cpusByNode) {
+    checkRanksFit(cpusByNode, { ranksPerPod: req.ranks / req.nodes, perRankMillicores: perRankMillicores(req), flag: `--ranks ${req.ranks}${across}`, largest: (n) => `--ranks ${n * req.nodes}${across}` });
+  } else ctx.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
 }
 
 async function getTemplate(client: KubeClient, ns: string, name: string, tool: string): Promise<JobObject> {

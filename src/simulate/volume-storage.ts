@@ -40,6 +40,10 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
     workingDir: dir,
     outputDir: dir,
     outputOn: 'volume' as const,
+    /** The shared claim is ReadWriteMany (run-volume.ts); a per-run claim is ReadWriteOnce, one node's. */
+    get sharedAcrossNodes() {
+      return claim === sharedClaimName;
+    },
     get shown() {
       return `${shownVolumeDir(claim ?? '?', run.tool, run.runId)} (context ${ctx.target.context}; \`keystone jobs clean --purge-outputs\` deletes it)`;
     },

@@ -69,7 +69,7 @@ describe('Docker without the Compose v2 plugin (13.3)', () => {
     const docker = await h.calls('docker');
     expect(docker.filter((c) => c[1] === 'compose')).toEqual([]);
     const builds = docker.filter((c) => c[1] === 'build');
-    expect(builds).toContainEqual(['docker', 'build', '-t', 'keystone/lammps:0.1.0', join(h.project, 'images', 'lammps')]);
+    expect(builds).toContainEqual(['docker', 'build', '-t', 'keystone/lammps:0.1.0', '-f', join(h.project, 'images', 'lammps', 'Dockerfile'), join(h.project, 'images')]);
     expect(builds).toHaveLength(4);
     expect(r.stderr).toMatch(/imported keystone-celery-worker:0\.1\.0, fenicsx-toolbox:0\.1\.0, keystone\/lammps:0\.1\.0, openfoam-toolbox:0\.1\.0/);
   });
@@ -77,7 +77,7 @@ describe('Docker without the Compose v2 plugin (13.3)', () => {
   it('an image that cannot be built is found by the pre-checks, before the cluster is created, and by doctor', async () => {
     h = await createHarness({ state: { docker: { compose: false } } });
     await editCompose((c) => {
-      c.services.lammps.build.context = './nosuch';
+      c.services.lammps.build = { context: './nosuch' };
     });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);

@@ -41,12 +41,12 @@ describe('setup brings the whole stack up', () => {
     // One `docker build` per image from its compose.yaml build context (no Compose plugin needed).
     expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'compose')).toEqual([]);
     const builds = calls.filter((c) => c[0] === 'docker' && c[1] === 'build');
-    expect(builds.map((c) => c.slice(3))).toEqual(
-      ['keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0'].map((image, i) => [
-        image,
-        join(h.project, 'images', ['celery-worker', 'fenicsx', 'lammps', 'openfoam'][i]!),
-      ]),
-    );
+    // The simulation images share images/mpi/: their context is images/, their Dockerfile their own.
+    const images = join(h.project, 'images');
+    expect(builds.map((c) => c.slice(3))).toEqual([
+      ['keystone-celery-worker:0.1.0', join(images, 'celery-worker')],
+      ...['fenicsx', 'lammps', 'openfoam'].map((dir, i) => [['fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0'][i]!, '-f', join(images, dir, 'Dockerfile'), images]),
+    ]);
     const imports = calls.filter((c) => c[0] === 'k3d' && c[1] === 'image');
     expect(imports).toEqual([
       ['k3d', 'image', 'import', 'keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0', '--cluster', 'keystone-cluster'],
@@ -236,7 +236,7 @@ describe('import-images', () => {
     r = await h.run(['import-images', 'lammps', '--build']);
     expect(r.exitCode, r.stderr).toBe(0);
     const calls = await h.calls();
-    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'build')).toEqual([['docker', 'build', '-t', 'keystone/lammps:0.1.0', join(h.project, 'images', 'lammps')]]);
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'build')).toEqual([['docker', 'build', '-t', 'keystone/lammps:0.1.0', '-f', join(h.project, 'images', 'lammps', 'Dockerfile'), join(h.project, 'images')]]);
     expect(calls.filter((c) => c[0] === 'k3d' && c[1] === 'image')).toEqual([['k3d', 'image', 'import', 'keystone/lammps:0.1.0', '--cluster', 'keystone-cluster']]);
     expect(r.stderr).toContain('imported keystone/lammps:0.1.0');
   }, 90_000); // several CLI runs: bounded, not timed

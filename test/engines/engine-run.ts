@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -48,7 +48,7 @@ export function engineIdentity(): RunIdentity {
 export interface Project {
   profiles: Record<string, Profile>;
   templates: Map<string, JobObject>;
-  /** tool -> build directory of its image (images/compose.yaml). */
+  /** tool -> the folder of its image's Dockerfile (images/compose.yaml). */
   imageDirs: Map<string, string>;
 }
 
@@ -57,12 +57,13 @@ export async function loadProject(): Promise<Project> {
   const manifests = await loadManifests(join(repoRoot, 'k8s', 'manifests'), repoRoot);
   const templates = new Map<string, JobObject>();
   for (const m of manifests) if (m.object.kind === 'Job') templates.set(m.object.metadata.name, m.object as unknown as JobObject);
-  const compose = parse(await readFile(join(repoRoot, 'images', 'compose.yaml'), 'utf8')) as { services: Record<string, { image: string; build?: { context: string } }> };
+  const compose = parse(await readFile(join(repoRoot, 'images', 'compose.yaml'), 'utf8')) as { services: Record<string, { image: string; build?: { context: string; dockerfile?: string } }> };
   const imageDirs = new Map<string, string>();
   for (const [tool, profile] of Object.entries(profiles)) {
     const image = templates.get(profile.template)?.spec.template.spec.containers[0]?.image;
     const service = Object.values(compose.services).find((s) => s.image === image);
-    if (service?.build) imageDirs.set(tool, join(repoRoot, 'images', service.build.context));
+    // The folder of its Dockerfile (compose: relative to the context).
+    if (service?.build) imageDirs.set(tool, dirname(join(repoRoot, 'images', service.build.context, service.build.dockerfile ?? 'Dockerfile')));
   }
   return { profiles, templates, imageDirs };
 }
@@ -177,4 +178,19 @@ export function onPath(program: string): boolean {
 
 export function lastLine(text: string): string {
   return text.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+}
+
+/** LAMMPS thermo columns (Step Temp E_pair E_mol TotEng Press) at `step`, as numbers. */
+export function thermoAt(output: string, step: number): number[] | undefined {
+  const line = output.split('\n').find((l) => new RegExp(`^\\s+${step}\\s+[-\\d.]+\\s+[-\\d.]+`).test(l));
+  return line?.trim().split(/\s+/).map(Number);
+}
+
+/** An OpenFOAM field file's internalField values (nonuniform List<scalar> or List<vector>, flattened). */
+export async function fieldValues(path: string): Promise<number[]> {
+  const text = await readFile(path, 'utf8');
+  const m = /internalField\s+nonuniform\s+List<\w+>\s*(\d+)\s*\(([\s\S]*?)\n\)\s*;/.exec(text);
+  if (!m) throw new Error(`${path}: no nonuniform internalField`);
+  const values = m[2]!.replace(/[()]/g, ' ').trim().split(/\s+/).map(Number);
+  return [Number(m[1]), ...values];
 }

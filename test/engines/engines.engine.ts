@@ -7,7 +7,7 @@ import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { engineIdentity, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, type EngineRun } from './engine-run.js';
+import { engineIdentity, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, thermoAt, fieldValues, type EngineRun } from './engine-run.js';
 
 const project = await loadProject();
 const who = engineIdentity();
@@ -37,21 +37,6 @@ function expectOwnedOutputs(run: EngineRun, files: string[]): void {
       expect(statSync(path).uid, `${path} owner`).toBe(who.uid);
     }
   }
-}
-
-/** LAMMPS thermo columns (Step Temp E_pair E_mol TotEng Press) at `step`, as numbers. */
-function thermoAt(output: string, step: number): number[] | undefined {
-  const line = output.split('\n').find((l) => new RegExp(`^\\s+${step}\\s+[-\\d.]+\\s+[-\\d.]+`).test(l));
-  return line?.trim().split(/\s+/).map(Number);
-}
-
-/** An OpenFOAM field file's internalField values (nonuniform List<scalar> or List<vector>, flattened). */
-async function fieldValues(path: string): Promise<number[]> {
-  const text = await readFile(path, 'utf8');
-  const m = /internalField\s+nonuniform\s+List<\w+>\s*(\d+)\s*\(([\s\S]*?)\n\)\s*;/.exec(text);
-  if (!m) throw new Error(`${path}: no nonuniform internalField`);
-  const values = m[2]!.replace(/[()]/g, ' ').trim().split(/\s+/).map(Number);
-  return [Number(m[1]), ...values];
 }
 
 const cases: Record<string, EngineCase> = {

@@ -3,9 +3,10 @@
 // kubelet (image pulls that follow the real pull-policy rules, ErrImagePull then
 // ImagePullBackOff, CrashLoopBackOff, Unschedulable), the local-path provisioner
 // (WaitForFirstConsumer: a claim binds when a pod using it is scheduled), the namespace
-// lifecycle (Active, Terminating), and the Job controller's suspend.
+// lifecycle (Active, Terminating), the Job controller's suspend, and the MPI Operator (mpi-operator.mjs).
 import { createHash } from 'node:crypto';
 import { podSecurityRefusal } from './pod-security.mjs';
+import { attachMpiOperator } from './mpi-operator.mjs';
 
 /** "redis:7" → "docker.io/library/redis:7"; "keystone/lammps:0.1.0" → "docker.io/keystone/lammps:0.1.0". */
 export function normalizeImage(image) {
@@ -405,6 +406,8 @@ export function attachControllers(api, options = {}) {
     });
   }
   controls.recordEvent = recordEvent;
+  // Acts only on MPIJobs, which exist once a test installs the CRD (api.installCustomResource).
+  attachMpiOperator(api, controls);
 
   function startContainers(ns, name) {
     const pod = api.get('pods', ns, name);

@@ -30,7 +30,8 @@ export const resourceTypes = {
 
 /**
  * Custom resources a test can install (api.installCustomResource): served, like a CRD's, only
- * once installed. MPIJob: kubeflow/mpi-operator v0.8.1, deploy/v2beta1/mpi-operator.yaml.
+ * once installed. MPIJob: kubeflow/mpi-operator v0.8.2, deploy/v2beta1/mpi-operator.yaml (its
+ * controller: mpi-operator.mjs).
  * @type {Record<string, ResourceType>}
  */
 export const customResourceTypes = {
@@ -402,6 +403,9 @@ export async function startFakeKubeApi(options = {}) {
         if (body.metadata.name && objects.has(`${body.metadata.namespace ?? ''}/${body.metadata.name}`)) {
           return send(res, 409, status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: r.resource }));
         }
+        // A CRD's schema and defaults (api.admission, set by the fake that installs it): 422 as the real server answers.
+        const invalid = api.admission[r.resource]?.(body);
+        if (invalid) return send(res, 422, status(422, 'Invalid', invalid));
         if (r.resource === 'pods') {
           const refusal = podSecurityRefusal(store.get('namespaces').get(`/${r.namespace}`), body.metadata.name ?? body.metadata.generateName, body.spec ?? {});
           if (refusal) return send(res, 403, status(403, 'Forbidden', refusal, { name: body.metadata.name, kind: 'pods' }));
@@ -793,6 +797,10 @@ export async function startFakeKubeApi(options = {}) {
     get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),
     create,
     update,
+    /** Per resource: checks a create's body (undefined when valid, else the 422 message) and may fill defaults. */
+    admission: /** @type {Record<string, (body: any) => string | undefined>} */ ({}),
+    /** Is this resource served now (a custom resource only once installed)? */
+    served: (resource) => resource in served,
     /** Installs a CRD from customResourceTypes: discovery lists it and its resource is served. */
     installCustomResource: (resource) => {
       served[resource] = customResourceTypes[resource];

@@ -1,6 +1,7 @@
 // Every image's base tag is one its publisher documents, and says where (issue: the LAMMPS base tag
 // was not one the LAMMPS project publishes, and its binaries were not the `lmp` the profile calls).
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +10,8 @@ import { parseProfiles } from '../../src/simulate/profiles.js';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dockerfiles = async () => {
   const dirs = await readdir(join(root, 'images'), { withFileTypes: true });
-  return Promise.all(dirs.filter((d) => d.isDirectory()).map(async (d) => ({ name: d.name, text: await readFile(join(root, 'images', d.name, 'Dockerfile'), 'utf8') })));
+  // Folders with a Dockerfile (images/mpi holds files the simulation images copy in).
+  return Promise.all(dirs.filter((d) => d.isDirectory() && existsSync(join(root, 'images', d.name, 'Dockerfile'))).map(async (d) => ({ name: d.name, text: await readFile(join(root, 'images', d.name, 'Dockerfile'), 'utf8') })));
 };
 
 /** Where each publisher lists its tags (the comment beside FROM must name it). */
@@ -55,5 +57,15 @@ describe('images', () => {
     expect(files.openfoam).toContain('/usr/share/openfoam/etc/bashrc');
     // Nothing may rely on an ENTRYPOINT: a Job's command replaces it.
     for (const [name, text] of Object.entries(files)) expect(text, name).not.toMatch(/^ENTRYPOINT/m);
+  });
+
+  it('each simulation image can be an MPIJob worker and launcher: sshd, nss_wrapper, keystone-mpi on PATH, its ssh settings', async () => {
+    const profiles = parseProfiles(await readFile(join(root, 'k8s', 'simulations', 'profiles.yaml'), 'utf8'), 'profiles.yaml');
+    const files = Object.fromEntries((await dockerfiles()).map((d) => [d.name, d.text]));
+    for (const tool of Object.keys(profiles)) {
+      expect(files[tool], tool).toMatch(/apt-get install [^\n]*\bopenssh-server\b[^\n]*\blibnss-wrapper\b/);
+      expect(files[tool], tool).toContain('COPY mpi/keystone-mpi /usr/local/bin/keystone-mpi');
+      expect(files[tool], tool).toContain('COPY mpi/ssh_config /etc/ssh/ssh_config.d/keystone-mpi.conf');
+    }
   });
 });
