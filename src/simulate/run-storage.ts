@@ -33,6 +33,8 @@ export interface RunPlace {
   template: JobObject;
   /** --volume-size: the size of a run volume keystone creates on another cluster. */
   volumeSize?: string;
+  /** A run across nodes (--nodes K > 1): its directory must be one every node mounts. */
+  acrossNodes?: { nodes: number; ranks: number };
 }
 
 export interface RunStorage {

@@ -44,7 +44,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
 
   const runId = newRunId();
   const name = jobName(req.tool, runId);
-  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep, template, volumeSize: req.volumeSize });
+  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep, template, volumeSize: req.volumeSize, acrossNodes: req.nodes > 1 ? { nodes: req.nodes, ranks: req.ranks } : undefined });
   const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
   const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);

@@ -11,6 +11,7 @@ import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provision
 import { ClaimProvisioningError } from './volume-helper.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
+import { checkSharedStorage } from './mpijob.js';
 
 export function volumeStorage(ctx: StorageContext, run: RunPlace) {
   const { client } = ctx;
@@ -50,7 +51,10 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
     async stage(): Promise<string | undefined> {
       checkTemplateForVolume(run.template.spec.template, run.template.metadata?.name ?? run.tool);
       const state = await sharedClaimState(client, run.namespace);
+      // A run across nodes needs the shared ReadWriteMany volume: refused before anything is written.
+      const refuseUnshared = () => run.acrossNodes && checkSharedStorage(run.acrossNodes.nodes, { sharedAcrossNodes: false, shown: `${run.tool}/runs/${run.runId} on a ReadWriteOnce volume of one node` }, { ranks: run.acrossNodes.ranks, context: ctx.target.context });
       if (state === 'per-run') {
+        refuseUnshared();
         await perRun();
         return undefined;
       }
@@ -67,6 +71,7 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
         const why = (await provisioningFailure(client, run.namespace, sharedClaimName).catch(() => undefined)) ?? err.message;
         await deleteClaim(client, run.namespace, sharedClaimName);
         await rememberPerRunClaims(client, run.namespace, why);
+        refuseUnshared();
         await perRun();
         return `this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (${size}): ${why}`;
       }

@@ -211,15 +211,38 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--ranks 10 --nodes 2 needs 5 CPUs in one pod (5 ranks × 1)');
     expect(r.stderr).toContain('the largest that fits: --ranks 8 --nodes 2');
-    // Another cluster: the run directory (staged from a ConfigMap onto one node) is not shared.
-    const file = join(h.home, 'lab.yaml');
-    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
-    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--context', 'lab', '--kubeconfig', file]);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('--nodes 2 on context lab: the run directory (/data/lammps/runs/');
-    expect(r.stderr).toContain('a run across nodes needs a ReadWriteMany volume');
     expect(h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length).toBe(before);
     expect(mpiJobs()).toEqual([]);
+  });
+
+  it('on another cluster: across nodes only on a ReadWriteMany volume; refused (nothing left) where the cluster has none', async () => {
+    const file = join(h.home, 'lab.yaml');
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    const lab = ['--context', 'lab', '--kubeconfig', file];
+    // local-path (the fake's default class) cannot provision ReadWriteMany: the first try finds out.
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--nodes 2 on context lab: the run directory (lammps/runs/');
+    expect(r.stderr).toContain('a run across nodes needs a ReadWriteMany volume');
+    expect(mpiJobs()).toEqual([]);
+    expect(h.api.objects('persistentvolumeclaims').filter((c: any) => c.metadata.namespace === ns && c.metadata.name !== 'redis-data')).toEqual([]);
+    await until(() => !h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/volume-helper']), 'the helper pod gone');
+    // Known now (the keystone-volume ConfigMap): the next try is refused before anything is written.
+    const before = h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length;
+    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', ...lab]);
+    expect(r.exitCode).toBe(2);
+    expect(h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length).toBe(before);
+
+    // A cluster with a ReadWriteMany class: the MPIJob's pods mount the shared claim, no hostPath.
+    await h.api.remove('configmaps', ns, 'keystone-volume');
+    h.cluster.readWriteMany = true;
+    r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--detach', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [m] = mpiJobs();
+    expect(JSON.stringify(m)).not.toContain('hostPath');
+    for (const role of ['Launcher', 'Worker']) {
+      expect(m.spec.mpiReplicaSpecs[role].template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'keystone-data' } });
+    }
   });
 });
 

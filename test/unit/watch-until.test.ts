@@ -60,10 +60,13 @@ describe('waitForNodesReady', () => {
   it('resumes a dropped watch from the last resourceVersion it saw', async () => {
     api.create('nodes', node('a', false));
     api.create('nodes', node('b', false));
-    const waiting = waitForNodesReady(client, { expected: 2, timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Driven by what the waiter reports, not by pauses a loaded machine may outrun.
+    let sawA = () => {};
+    const aSeen = new Promise<void>((r) => (sawA = r));
+    const waiting = waitForNodesReady(client, { expected: 2, timeoutMs: 10_000, onProgress: (p) => p.startsWith('1/2') && sawA() });
+    while (api.openWatches.size === 0) await new Promise((r) => setTimeout(r, 5));
     api.setNodeReady('a', true);
-    await new Promise((r) => setTimeout(r, 50));
+    await aSeen;
     const seen = String(api.resourceVersion);
     api.dropWatches();
     api.setNodeReady('b', true); // happens while no watch is open
@@ -77,7 +80,8 @@ describe('waitForNodesReady', () => {
   it('relists when the server answers 410 Gone for a too-old resourceVersion', async () => {
     api.create('nodes', node('a', false));
     const waiting = waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Once the watch is open (not after a guessed pause: a loaded machine may not have listed yet).
+    while (api.openWatches.size === 0) await new Promise((r) => setTimeout(r, 5));
     // The stream drops, the node turns Ready, and etcd compacts, all before the client
     // reconnects: its resume point is gone, so the server sends an ERROR event with a 410.
     api.dropWatches();
