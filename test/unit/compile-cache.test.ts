@@ -65,7 +65,7 @@ describe('compile cache (bin/compile-cache.cjs)', () => {
     const dir = await f.cacheDir();
     const main = join(dir, 'main.cjs.v8');
     const data = await readFile(main);
-    data[data.length - 5] ^= 0xff; // one flipped byte in the code, length unchanged
+    data[data.length - 5] = data[data.length - 5]! ^ 0xff; // one flipped byte in the code, length unchanged
     await writeFile(main, data);
     await writeFile(join(dir, 'chunks_part.cjs.v8'), data.subarray(0, 10));
     expect(await f.run()).toEqual({ out: '1,4,9', hits: 0, misses: 2, written: 2 });
