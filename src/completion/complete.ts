@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import type { AppContext } from '../app-context.js';
 import { completionShells } from './scripts.js';
 import { loadYaml } from '../yaml-module.js';
+import { plainYaml } from '../plain-yaml.js';
 import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 const liveLookupMs = 1500;
@@ -149,11 +150,12 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: AppContext): Promise<string[]> {
-  const [{ kubeconfigFiles }, { parse }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), loadYaml(), import('node:fs/promises')]);
+  const [{ kubeconfigFiles }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('node:fs/promises')]);
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
     try {
-      const doc = parse(await readFile(file, 'utf8')) as { contexts?: { name?: unknown }[] } | null;
+      const text = await readFile(file, 'utf8');
+      const doc = (plainYaml(text) ?? (await loadYaml()).parse(text)) as { contexts?: { name?: unknown }[] } | null;
       for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.push(c.name);
     } catch {
       // a missing or broken file offers no names; the command itself will say what is wrong
@@ -172,7 +174,8 @@ async function argumentCandidates(app: AppContext, command: string, sub: string 
       return [];
     case 'logs':
     case 'shell':
-      return args.length === 0 ? [...(await live(app, 'deployments')), ...(await knownTools(app)), ...(await live(app, 'pods'))] : [];
+      // One TAB, one wait: the three lookups run together.
+      return args.length === 0 ? (await Promise.all([live(app, 'deployments'), knownTools(app), live(app, 'pods')])).flat() : [];
     case 'scale':
       return args.length === 0 ? live(app, 'deployments') : [];
     case 'restart':
