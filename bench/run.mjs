@@ -5,10 +5,10 @@
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createSandbox, cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
+import { benchStack, resolveKubectl } from './stack.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 10);
 const write = process.argv.includes('--write');
@@ -67,17 +67,11 @@ function rolloutComplete(d) {
   return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
 }
 
-// A realistic stack: 5 nodes, the keystone Deployments, 100 finished simulation Jobs with 200 pods
-// in all, served over HTTPS with client-certificate auth as a k3d cluster is.
-const sb = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
-
-// The `kubectl` on PATH here may be a dispatcher (Google Cloud SDK's) that asks the server for its
-// version and then runs the versioned binary beside it: benchmark that binary, not the dispatcher.
-const dispatcher = (await execa('sh', ['-c', 'command -v kubectl'])).stdout.trim();
-const serverMinor = (await (await fetch(`${sb.api.controlUrl}/version`)).json()).minor;
-const versioned = join(dirname(realpathSync(dispatcher)), `kubectl.1.${serverMinor}`);
-const realKubectl = existsSync(versioned) ? versioned : realpathSync(dispatcher);
-const kubectlVersion = JSON.parse((await execa(realKubectl, ['version', '--client', '-o', 'json'])).stdout).clientVersion.gitVersion;
+// A realistic stack (bench/stack.mjs): 5 nodes, the keystone Deployments, 100 finished
+// simulation Jobs with 200 pods in all, served over HTTPS with client-certificate auth as a k3d
+// cluster is; and the real kubectl binary, not the dispatcher that may be on PATH.
+const { sb, env } = await benchStack();
+const { dispatcher, serverMinor, versioned, real: realKubectl, version: kubectlVersion } = await resolveKubectl(sb.api.controlUrl);
 
 say(`# keystone performance figures`);
 say();
@@ -102,30 +96,8 @@ say();
   table(['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio'], rows);
 }
 
-const env = { ...sb.env, PATH: `${sb.bin}:${process.env.PATH}` };
 const ks = (args) => [node, [cliPath, ...args], { env, cwd: sb.project }];
 const kubectl = (args) => [realKubectl, ['--context', 'k3d-keystone-cluster', ...args], { env }];
-await timed(...ks(['setup']));
-sb.cluster.paused = true;
-const now = Date.now();
-for (let i = 0; i < 100; i++) {
-  const runId = `20261101-${String(100000 + i).slice(1)}0-${(0xa000 + i).toString(16)}`;
-  const started = new Date(now - (200 - i) * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const job = sb.api.create('jobs', {
-    metadata: { name: `lammps-${runId}`, namespace: 'keystone', labels: { 'keystone.io/simulation': 'lammps', 'keystone.io/run-id': runId }, annotations: { 'keystone.io/output-dir': `/data/lammps/runs/${runId}` } },
-    spec: { suspend: false, backoffLimit: 1, template: { metadata: { labels: { 'keystone.io/run-id': runId } }, spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] } } },
-    status: { startTime: started, completionTime: started, succeeded: 1, failed: 1, conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] },
-  });
-  for (const [n, exitCode] of [[0, 1], [1, 0]]) {
-    sb.api.create('pods', {
-      metadata: { name: `${job.metadata.name}-${n}`, namespace: 'keystone', labels: { 'keystone.io/run-id': runId, 'batch.kubernetes.io/job-name': job.metadata.name } },
-      spec: { nodeName: 'k3d-keystone-cluster-agent-0', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
-      status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'simulation', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } } }] },
-    });
-  }
-}
-await settle();
-sb.cluster.paused = false;
 const podCount = sb.api.objects('pods').length;
 
 // --- 2. reads ------------------------------------------------------------------------------
