@@ -3,12 +3,12 @@
 // counterpart alternately and prints the medians and their ratio; with --cpu-prof, keystone's
 // last run of each case writes a V8 CPU profile into DIR (open it in Chrome DevTools), and the
 // heaviest functions by self time are listed. Cases: help, version, pods, status, complete-pods,
-// complete-deploy, complete-runs, apply (default: all).
+// complete-deploy, complete-runs, apply, floor (plain Node, bench/node-floor.cjs) (default: all).
 import { execa } from 'execa';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { cliPath } from '../test/fakes/sandbox.mjs';
+import { cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
 import { benchStack, resolveKubectl } from './stack.mjs';
 import { summarize } from './cpu-profile-summary.mjs';
 
@@ -41,6 +41,8 @@ const cases = {
   'complete-deploy': [ks('__complete', 'scale', ''), kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
   'complete-runs': [ks('__complete', 'jobs', 'logs', ''), kc('get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name')],
   apply: [ks('apply'), kc('apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests'))],
+  // No keystone code: what Node itself costs for one HTTPS GET of the deployments.
+  floor: [[node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }], kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
 };
 
 async function timed([cmd, args, options]) {
