@@ -11,49 +11,35 @@ import { repoRoot } from '../fakes/sandbox.mjs';
 
 const pem = 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lCQURBS0JnZ3Foa2pPUFFRREFqQWpNU0V3SHdZRFZRUUREQmhyTTNNdGMyVnkK';
 
+/** A one-context kubeconfig with inline certificates, laid out as go-yaml (clientcmd.Write) writes it. */
+function goYamlKubeconfig(name: string, server: string, user: string): string {
+  return `apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority-data: ${pem}
+    server: ${server}
+  name: ${name}
+contexts:
+- context:
+    cluster: ${name}
+    user: ${user}
+  name: ${name}
+current-context: ${name}
+kind: Config
+preferences: {}
+users:
+- name: ${user}
+  user:
+    client-certificate-data: ${pem}
+    client-key-data: ${pem}
+`;
+}
+
 /** Kubeconfigs as the tools that write them lay them out (go-yaml for k3d, kind and kubectl). */
 const written: Record<string, string> = {
-  // k3d v5 (pkg/client/kubeconfig.go, written through client-go's clientcmd).
-  k3d: `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${pem}
-    server: https://0.0.0.0:6443
-  name: k3d-keystone-cluster
-contexts:
-- context:
-    cluster: k3d-keystone-cluster
-    user: admin@k3d-keystone-cluster
-  name: k3d-keystone-cluster
-current-context: k3d-keystone-cluster
-kind: Config
-preferences: {}
-users:
-- name: admin@k3d-keystone-cluster
-  user:
-    client-certificate-data: ${pem}
-    client-key-data: ${pem}
-`,
-  kind: `apiVersion: v1
-clusters:
-- cluster:
-    certificate-authority-data: ${pem}
-    server: https://127.0.0.1:38291
-  name: kind-kind
-contexts:
-- context:
-    cluster: kind-kind
-    user: kind-kind
-  name: kind-kind
-current-context: kind-kind
-kind: Config
-preferences: {}
-users:
-- name: kind-kind
-  user:
-    client-certificate-data: ${pem}
-    client-key-data: ${pem}
-`,
+  // k3d v5 (pkg/client/kubeconfig.go) and kind, both written through client-go's clientcmd.
+  k3d: goYamlKubeconfig('k3d-keystone-cluster', 'https://0.0.0.0:6443', 'admin@k3d-keystone-cluster'),
+  kind: goYamlKubeconfig('kind-kind', 'https://127.0.0.1:38291', 'kind-kind'),
   // EKS-style exec plugin with args and env lists (aws eks update-kubeconfig).
   eks: `apiVersion: v1
 clusters:
