@@ -3,9 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { createRequire } from 'node:module';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { main } from '../../src/main.js';
 import { CapturedStream } from '../helpers/harness.js';
-import { cliPath } from '../fakes/sandbox.mjs';
+import { cliPath, repoRoot } from '../fakes/sandbox.mjs';
 
 const { prerenderedHelp } = createRequire(import.meta.url)('../../bin/prerendered-help.cjs') as {
   prerenderedHelp: (stream: { isTTY?: boolean; columns?: number }, dir?: string) => string | undefined;
@@ -38,5 +41,12 @@ describe('prerendered --help', () => {
       expect(r.stderr).toBe('');
     }
     expect(prerenderedHelp({ isTTY: false }, '/nonexistent/help')).toBeUndefined();
+    // An install without dist/help: the launcher loads the CLI, and commander prints the same.
+    const root = await mkdtemp(join(tmpdir(), 'keystone-nohelp-'));
+    for (const part of ['bin', 'dist', 'package.json']) await cp(join(repoRoot, part), join(root, part), { recursive: true });
+    await rm(join(root, 'dist', 'help'), { recursive: true });
+    const r = await execa(process.execPath, [join(root, 'bin', 'keystone.cjs'), '--help'], { stripFinalNewline: false, env: { ...process.env, KEYSTONE_HOME: join(root, 'home') } });
+    expect(r.stdout).toBe(expected);
+    await rm(root, { recursive: true, force: true });
   });
 });
