@@ -4,11 +4,12 @@
 // into docs/performance.md.
 import { execa } from 'execa';
 import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, release, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { existsSync, realpathSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { createSandbox, cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
+import { benchStack, resolveKubectl } from './stack.mjs';
 
 const runs = Number(process.env.BENCH_RUNS ?? 10);
 const write = process.argv.includes('--write');
@@ -30,26 +31,46 @@ const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
 const variants = extraCa ? [['with NODE_EXTRA_CA_CERTS', { NODE_EXTRA_CA_CERTS: extraCa }], ['without it', {}]] : [['NODE_EXTRA_CA_CERTS unset', {}]];
 
-async function timed(cmd, args, options = {}) {
+// On a machine shared with other work, wall times stretch with the load; the CPU time (user +
+// system, all threads) a process used stretches much less. GNU time reports it for each run.
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const cpuMarker = 'BENCH-CPU';
+
+async function timed(cmd, args, { cpu: withCpu = false, ...options } = {}) {
+  const [file, argv] = withCpu && gnuTime ? [gnuTime, ['-f', `${cpuMarker} %U %S`, cmd, ...args]] : [cmd, args];
   const start = performance.now();
-  const result = await execa(cmd, args, { reject: false, stripFinalNewline: false, maxBuffer: 1024 * 1024 * 1024, extendEnv: false, ...options, env: { ...baseEnv, ...options.env } });
+  const result = await execa(file, argv, { reject: false, stripFinalNewline: false, maxBuffer: 1024 * 1024 * 1024, extendEnv: false, ...options, env: { ...baseEnv, ...options.env } });
   const ms = performance.now() - start;
   if (result.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.exitCode}: ${String(result.stderr).slice(0, 500)}`);
-  return { ms, result };
+  const line = String(result.stderr).split('\n').find((l) => l.startsWith(cpuMarker));
+  const cpu = line ? line.split(' ').slice(1, 3).reduce((sum, x) => sum + Number(x) * 1000, 0) : undefined;
+  return { ms, cpu, result };
 }
 
-/** Median of each side over alternating runs. */
+/** Median wall time (and CPU time) of each side over alternating runs. */
 async function pair(a, b, n = runs) {
+  const withCpu = ([cmd, args, options = {}]) => [cmd, args, { ...options, cpu: true }];
   await timed(...a);
   await timed(...b);
   const ta = [];
   const tb = [];
+  const ca = [];
+  const cb = [];
   for (let i = 0; i < n; i++) {
-    ta.push((await timed(...a)).ms);
-    tb.push((await timed(...b)).ms);
+    const ra = await timed(...withCpu(a));
+    const rb = await timed(...withCpu(b));
+    ta.push(ra.ms);
+    tb.push(rb.ms);
+    if (ra.cpu !== undefined && rb.cpu !== undefined) {
+      ca.push(ra.cpu);
+      cb.push(rb.cpu);
+    }
   }
-  return { a: median(ta), b: median(tb) };
+  return { a: median(ta), b: median(tb), cpuA: ca.length ? median(ca) : undefined, cpuB: cb.length ? median(cb) : undefined };
 }
+
+/** The CPU columns of a row: each side's median CPU time and their ratio. */
+const cpuCells = (t) => (t.cpuA === undefined ? ['', '', ''] : [fmt(t.cpuA), fmt(t.cpuB), ratio(t.cpuA, t.cpuB)]);
 
 /** Adds NODE_EXTRA_CA_CERTS (or not) to a command's environment. */
 const withVariant = ([cmd, args, options = {}], extra) => [cmd, args, { ...options, env: { ...options.env, ...extra } }];
@@ -67,21 +88,15 @@ function rolloutComplete(d) {
   return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
 }
 
-// A realistic stack: 5 nodes, the keystone Deployments, 100 finished simulation Jobs with 200 pods
-// in all, served over HTTPS with client-certificate auth as a k3d cluster is.
-const sb = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
-
-// The `kubectl` on PATH here may be a dispatcher (Google Cloud SDK's) that asks the server for its
-// version and then runs the versioned binary beside it: benchmark that binary, not the dispatcher.
-const dispatcher = (await execa('sh', ['-c', 'command -v kubectl'])).stdout.trim();
-const serverMinor = (await (await fetch(`${sb.api.controlUrl}/version`)).json()).minor;
-const versioned = join(dirname(realpathSync(dispatcher)), `kubectl.1.${serverMinor}`);
-const realKubectl = existsSync(versioned) ? versioned : realpathSync(dispatcher);
-const kubectlVersion = JSON.parse((await execa(realKubectl, ['version', '--client', '-o', 'json'])).stdout).clientVersion.gitVersion;
+// A realistic stack (bench/stack.mjs): 5 nodes, the keystone Deployments, 100 finished
+// simulation Jobs with 200 pods in all, served over HTTPS with client-certificate auth as a k3d
+// cluster is; and the real kubectl binary, not the dispatcher that may be on PATH.
+const { sb, env } = await benchStack();
+const { dispatcher, serverMinor, versioned, real: realKubectl, version: kubectlVersion } = await resolveKubectl(sb.api.controlUrl);
 
 say(`# keystone performance figures`);
 say();
-say(`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}; medians of ${runs} alternating runs unless noted. Ratio = keystone ÷ the other (lower is better for keystone).`);
+say(`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}; medians of ${runs} alternating runs unless noted; load average ${loadavg()[0].toFixed(1)} when it started. Ratio = keystone ÷ the other (lower is better for keystone). CPU = user + system time of the process (all its threads), from GNU time: on a shared machine it stretches far less with the load than the wall time does.`);
 say();
 say(`- kubectl: \`${realKubectl}\` (${kubectlVersion}), the binary that \`${dispatcher}\` dispatches to for this server (v1.${serverMinor}).${realKubectl === versioned ? '' : ' (no versioned binary found: the dispatcher itself)'}`);
 say(`- The fake API server speaks HTTPS with a private CA and requires a client certificate, as k3d's kubeconfig gives one (EC P-256, like k3s); keystone and kubectl both pay the TLS set-up.`);
@@ -96,36 +111,14 @@ say();
   for (const [label, args] of [['keystone --version', ['--version']], ['keystone --help', ['--help']]]) {
     for (const [variant, extra] of variants) {
       const t = await pair(withVariant([node, [cliPath, ...args]], extra), withVariant([node, ['-e', '0']], extra), Math.max(runs, 15));
-      rows.push([`\`${label}\``, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b)]);
+      rows.push([`\`${label}\``, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
     }
   }
-  table(['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio'], rows);
+  table(['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio', 'CPU keystone', 'CPU `node -e 0`', 'CPU ratio'], rows);
 }
 
-const env = { ...sb.env, PATH: `${sb.bin}:${process.env.PATH}` };
 const ks = (args) => [node, [cliPath, ...args], { env, cwd: sb.project }];
 const kubectl = (args) => [realKubectl, ['--context', 'k3d-keystone-cluster', ...args], { env }];
-await timed(...ks(['setup']));
-sb.cluster.paused = true;
-const now = Date.now();
-for (let i = 0; i < 100; i++) {
-  const runId = `20261101-${String(100000 + i).slice(1)}0-${(0xa000 + i).toString(16)}`;
-  const started = new Date(now - (200 - i) * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-  const job = sb.api.create('jobs', {
-    metadata: { name: `lammps-${runId}`, namespace: 'keystone', labels: { 'keystone.io/simulation': 'lammps', 'keystone.io/run-id': runId }, annotations: { 'keystone.io/output-dir': `/data/lammps/runs/${runId}` } },
-    spec: { suspend: false, backoffLimit: 1, template: { metadata: { labels: { 'keystone.io/run-id': runId } }, spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] } } },
-    status: { startTime: started, completionTime: started, succeeded: 1, failed: 1, conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] },
-  });
-  for (const [n, exitCode] of [[0, 1], [1, 0]]) {
-    sb.api.create('pods', {
-      metadata: { name: `${job.metadata.name}-${n}`, namespace: 'keystone', labels: { 'keystone.io/run-id': runId, 'batch.kubernetes.io/job-name': job.metadata.name } },
-      spec: { nodeName: 'k3d-keystone-cluster-agent-0', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
-      status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'simulation', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } } }] },
-    });
-  }
-}
-await settle();
-sb.cluster.paused = false;
 const podCount = sb.api.objects('pods').length;
 
 // --- 2. reads ------------------------------------------------------------------------------
@@ -140,17 +133,20 @@ const podCount = sb.api.objects('pods').length;
     ['completion: pods (`keystone __complete shell ""`)', ks(['__complete', 'shell', '']), '`kubectl get pods -o name`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'name'])],
     ['completion: deployments (`__complete scale ""`)', ks(['__complete', 'scale', '']), '`kubectl get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
     ['completion: runs (`__complete jobs logs ""`)', ks(['__complete', 'jobs', 'logs', '']), '`kubectl get jobs -l keystone.io/run-id -o name`', kubectl(['get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name'])],
+    // What Node itself costs for the same work, with no keystone code: read the kubeconfig, one
+    // HTTPS GET with the client certificate, print the names (bench/node-floor.cjs).
+    ['plain Node, one HTTPS GET (`bench/node-floor.cjs`, reference)', [node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }], '`kubectl get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
   ];
   for (const [ksLabel, ksCmd, kcLabel, kcCmd] of cases) {
     for (const [variant, extra] of variants) {
       const t = await pair(withVariant(ksCmd, extra), kcCmd);
-      rows.push([ksLabel, kcLabel, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b)]);
+      rows.push([ksLabel, kcLabel, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
     }
   }
   // For reference only: the dispatcher adds a version request and a second exec.
   const viaDispatcher = await pair(ks(['pods', '-o', 'json']), [dispatcher, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'], { env }]);
-  rows.push(['`keystone pods -o json`', `\`${dispatcher} get pods -o json\` (dispatcher, reference only)`, variants[0][0], fmt(viaDispatcher.a), fmt(viaDispatcher.b), ratio(viaDispatcher.a, viaDispatcher.b)]);
-  table(['keystone', 'kubectl', 'environment', 'keystone', 'kubectl', 'ratio'], rows);
+  rows.push(['`keystone pods -o json`', `\`${dispatcher} get pods -o json\` (dispatcher, reference only)`, variants[0][0], fmt(viaDispatcher.a), fmt(viaDispatcher.b), ratio(viaDispatcher.a, viaDispatcher.b), ...cpuCells(viaDispatcher)]);
+  table(['keystone', 'kubectl', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'], rows);
 }
 
 // --- 3. apply ------------------------------------------------------------------------------
@@ -169,9 +165,9 @@ const podCount = sb.api.objects('pods').length;
   const rows = [];
   for (const [variant, extra] of variants) {
     const t = await pair(withVariant(ksApply, extra), kcApply);
-    rows.push(['`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)', variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b)]);
+    rows.push(['`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)', variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
   }
-  table(['case', 'environment', 'keystone', 'kubectl', 'ratio'], rows);
+  table(['case', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'], rows);
   const ksCount = await count(ksApply);
   const kcCount = await count(kcApply);
   const kcCold = await count([realKubectl, ['--context', 'k3d-keystone-cluster', '--cache-dir', join(sb.root, `cold-cache-${Date.now()}`), 'apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests')], { env }]);

@@ -2,29 +2,125 @@
 // @kubernetes/client-node is made of; one bundle split into lazily loaded chunks starts in a
 // fraction of that (figures in docs/performance.md). Code splitting keeps each command's
 // modules, and client-node, out of the start-up path until the command needs them.
+//
+// The chunks are CommonJS (dist/main.cjs, dist/chunks/*.cjs), not ES modules: Node 20 has no
+// compile cache for ES modules (no module.enableCompileCache), while a CommonJS file can be
+// compiled with V8's code cache (bin/compile-cache.cjs), which takes the ~25–55 ms each command
+// spent compiling its chunks down to a few. esbuild splits ES modules only, so it builds twice:
+// once split as ESM (into a temporary directory), then each chunk alone converted to CommonJS,
+// its imports of other chunks kept as require() calls (the source maps follow both passes).
 import { build } from 'esbuild';
-import { rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
 
 await rm('dist', { recursive: true, force: true });
-await build({
-  entryPoints: ['src/main.ts'],
-  outdir: 'dist',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // Maps give --verbose stack traces their TypeScript lines; without the sources inlined they stay small.
-  sourcemap: true,
-  sourcesContent: false,
-  legalComments: 'linked',
-  // Less text for V8 to scan at start-up; names are kept so stack traces stay readable.
-  minifyWhitespace: true,
-  minifySyntax: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  // Some bundled CommonJS packages call require(); ESM output needs it defined.
-  banner: { js: "import { createRequire as __keystoneCreateRequire } from 'node:module'; const require = __keystoneCreateRequire(import.meta.url);" },
-  // resvg (PNG for `jobs plot`) is a native addon picked per platform at run time: not bundled.
-  external: ['@resvg/resvg-js'],
-  logLevel: 'warning',
-});
+const esm = await mkdtemp(join(tmpdir(), 'keystone-build-'));
+try {
+  await build({
+    entryPoints: ['src/main.ts'],
+    outdir: esm,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // Maps give --verbose stack traces their TypeScript lines; without the sources inlined they stay small.
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'linked',
+    // Less text for V8 to scan at start-up; names are kept so stack traces stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    // CommonJS has no import.meta: the second pass defines this name in the chunks that use it.
+    define: { 'import.meta.url': '__keystoneModuleUrl' },
+    // resvg (PNG for `jobs plot`) is a native addon picked per platform at run time: not bundled.
+    external: ['@resvg/resvg-js'],
+    logLevel: 'warning',
+  });
+  const chunks = (await readdir(esm, { recursive: true })).filter((f) => f.endsWith('.js')).map((f) => join(esm, f));
+  const result = await build({
+    entryPoints: chunks,
+    outdir: 'dist',
+    outbase: esm,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // import() of another chunk becomes require() (no ESM loader at run time).
+    supported: { 'dynamic-import': false },
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'linked',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    write: false,
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'chunks-stay-apart',
+        setup(b) {
+          // Another chunk (./x.js) or resvg: required at run time, never inlined.
+          b.onResolve({ filter: /^\.\.?\/|^@resvg\// }, (args) =>
+            args.kind === 'entry-point' ? undefined : { path: args.path.replace(/\.js$/, '.cjs'), external: true },
+          );
+        },
+      },
+    ],
+  });
+  const hash = createHash('sha256');
+  for (const file of result.outputFiles) {
+    let text = file.text;
+    // A chunk that reads import.meta.url gets it from its own file name, one line above its code
+    // (its source map shifted by that line).
+    if (file.path.endsWith('.cjs') && text.includes('__keystoneModuleUrl')) {
+      text = `var __keystoneModuleUrl=require("node:url").pathToFileURL(__filename).href;\n${text}`;
+    } else if (file.path.endsWith('.cjs.map')) {
+      const source = result.outputFiles.find((f) => f.path === file.path.slice(0, -4));
+      if (source?.text.includes('__keystoneModuleUrl')) {
+        const map = JSON.parse(text);
+        map.mappings = `;${map.mappings}`;
+        text = JSON.stringify(map);
+      }
+    }
+    if (file.path.endsWith('.cjs')) hash.update(file.path.slice(file.path.lastIndexOf('dist'))).update(text);
+    await mkdir(dirname(file.path), { recursive: true });
+    await writeFile(file.path, text);
+  }
+  // What bin/compile-cache.cjs keys its cache by: a new build never reads an older build's code cache.
+  await writeFile('dist/build-id', `${hash.digest('hex').slice(0, 16)}\n`);
+} finally {
+  await rm(esm, { recursive: true, force: true });
+}
+
+// `keystone --help` is printed by the launcher from these texts (bin/prerendered-help.cjs): the
+// built CLI's own help at each width where commander's wrapping changes.
+{
+  const { main } = createRequire(import.meta.url)(resolve('dist/main.cjs'));
+  const render = async (columns) => {
+    let text = '';
+    const stdout = { isTTY: true, columns, write: (chunk) => ((text += chunk), true), on: () => stdout };
+    const code = await main(['--help'], { streams: { stdout, stderr: stdout }, env: {}, signal: new AbortController().signal });
+    if (code !== 0) throw new Error(`keystone --help exited ${code}: ${text}`);
+    return text;
+  };
+  // Past its longest line nothing wraps: every wider terminal gets the same text (commander also
+  // stops wrapping when a terminal is too narrow for it, so narrow widths are rendered as well).
+  const longest = Math.max(...(await render(100_000)).split('\n').map((line) => line.length));
+  const widths = [];
+  let previous;
+  for (let width = 1; width <= longest + 1; width++) {
+    const text = await render(width);
+    if (text !== previous) {
+      widths.push(width);
+      await mkdir('dist/help', { recursive: true });
+      await writeFile(`dist/help/${width}.txt`, text);
+    }
+    previous = text;
+  }
+  await writeFile('dist/help/widths.json', JSON.stringify(widths));
+}

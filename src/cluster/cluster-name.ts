@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { loadYaml } from '../yaml-module.js';
+import { plainYaml } from '../plain-yaml.js';
 import type { LoadedClusterConfig } from './config.js';
 import { dns1123Label } from '../kube/vocabulary.js';
 
@@ -12,8 +13,8 @@ type ConfigFields = { metadata?: { name?: unknown }; servers?: unknown; agents?:
 /** The config parsed as plain YAML, or undefined when it cannot be read or parsed. */
 async function readFields(path: string): Promise<ConfigFields | undefined> {
   try {
-    const { parse } = await loadYaml();
-    return parse(await readFile(path, 'utf8')) as ConfigFields;
+    const text = await readFile(path, 'utf8');
+    return (plainYaml(text) ?? (await loadYaml()).parse(text)) as ConfigFields;
   } catch {
     return undefined; // unreadable or not YAML: the full validation says exactly what is wrong
   }

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../app-context.js';
 import { completionShells } from './scripts.js';
+import { knownTools } from './tool-names.js';
 import { loadYaml } from '../yaml-module.js';
+import { plainYaml } from '../plain-yaml.js';
 import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 const liveLookupMs = 1500;
@@ -30,8 +32,9 @@ async function withDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
   }
 }
 
-async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Promise<string[]> {
-  const lookup = async () => {
+/** Names from the cluster: each kind in turn, over the one connection; none for a kind that fails or is late. */
+async function live(app: AppContext, ...kinds: ('deployments' | 'pods' | 'runs')[]): Promise<string[]> {
+  const lookup = async (what: (typeof kinds)[number]) => {
     const client = await app.client();
     if (what === 'runs') {
       const jobs = await client.list(`/apis/batch/v1/namespaces/${stackNamespace}/jobs`, { labelSelector: labels.runId });
@@ -40,16 +43,12 @@ async function live(app: AppContext, what: 'deployments' | 'pods' | 'runs'): Pro
     const path = what === 'pods' ? `/api/v1/namespaces/${stackNamespace}/pods` : `/apis/apps/v1/namespaces/${stackNamespace}/deployments`;
     return (await client.list(path)).items.map((o) => o.metadata?.name ?? '');
   };
-  return withDeadline(lookup(), []);
-}
-
-async function knownTools(app: AppContext): Promise<string[]> {
-  try {
-    const { toolNames } = await import('../simulate/profiles.js');
-    return await toolNames(app.paths.profiles, app.cwd);
-  } catch {
-    return []; // a broken profiles file: no tool names to offer
-  }
+  const names: string[] = [];
+  const all = async () => {
+    for (const kind of kinds) names.push(...(await lookup(kind).catch(() => [])));
+    return names;
+  };
+  return withDeadline(all(), names); // late: what arrived in time
 }
 
 async function inputsOf(app: AppContext, tool: string): Promise<string[]> {
@@ -149,11 +148,12 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: AppContext): Promise<string[]> {
-  const [{ kubeconfigFiles }, { parse }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), loadYaml(), import('node:fs/promises')]);
+  const [{ kubeconfigFiles }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('node:fs/promises')]);
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
     try {
-      const doc = parse(await readFile(file, 'utf8')) as { contexts?: { name?: unknown }[] } | null;
+      const text = await readFile(file, 'utf8');
+      const doc = (plainYaml(text) ?? (await loadYaml()).parse(text)) as { contexts?: { name?: unknown }[] } | null;
       for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.push(c.name);
     } catch {
       // a missing or broken file offers no names; the command itself will say what is wrong
@@ -172,7 +172,9 @@ async function argumentCandidates(app: AppContext, command: string, sub: string 
       return [];
     case 'logs':
     case 'shell':
-      return args.length === 0 ? [...(await live(app, 'deployments')), ...(await knownTools(app)), ...(await live(app, 'pods'))] : [];
+      // The tools are read while the cluster is asked; deployments then pods over one connection
+      // (two at once would cost a second TLS handshake).
+      return args.length === 0 ? (await Promise.all([live(app, 'deployments', 'pods'), knownTools(app)])).flat() : [];
     case 'scale':
       return args.length === 0 ? live(app, 'deployments') : [];
     case 'restart':

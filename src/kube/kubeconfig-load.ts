@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import { loadYaml } from '../yaml-module.js';
+import { plainYaml } from '../plain-yaml.js';
 
 export type Section = 'clusters' | 'users' | 'contexts';
 export const sections: readonly Section[] = ['clusters', 'users', 'contexts'];
@@ -76,11 +77,11 @@ export async function readKubeconfigFile(file: string): Promise<KubeconfigFile |
     if (code === 'ENOENT') return undefined;
     throw new KubeconfigFileError(file, `cannot be read (${code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? String(err))})`);
   }
-  const { parse } = await loadYaml();
-  let doc: unknown;
+  // kubectl decodes with sigs.k8s.io/yaml (go-yaml, YAML 1.1). The files k3d, kind and kubectl
+  // write are read without the yaml library (~20 ms); anything else goes through it.
+  let doc: unknown = plainYaml(text, '1.1');
   try {
-    // kubectl decodes with sigs.k8s.io/yaml (go-yaml, YAML 1.1).
-    doc = parse(text, { version: '1.1' });
+    if (doc === undefined) doc = (await loadYaml()).parse(text, { version: '1.1' });
   } catch (err) {
     throw new KubeconfigFileError(file, `is not valid YAML: ${firstLine(err)}`);
   }

@@ -326,7 +326,7 @@ describe('packaging', () => {
   it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
     const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const needed of ['bin/keystone.cjs', 'dist/main.js', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
+    for (const needed of ['bin/keystone.cjs', 'bin/compile-cache.cjs', 'dist/main.cjs', 'dist/build-id', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
       expect(files, needed).toContain(needed);
     }
     for (const file of files) expect(file, file).toMatch(/^(bin|dist|k8s|images|data)\/|^(README\.md|LICENSE|package\.json)$/);

@@ -1,5 +1,5 @@
 // Builds dist/ before any test runs: the end-to-end tests spawn bin/keystone.cjs, which loads
-// dist/main.js, and a fresh clone has no dist/ (esbuild takes about a second).
+// dist/main.cjs, and a fresh clone has no dist/ (esbuild takes about a second).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';

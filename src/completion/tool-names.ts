@@ -1,0 +1,50 @@
+/**
+ * The simulation tools for completion, without loading the profile validation (zod and the yaml
+ * library, ~50 ms) on every TAB: the names of a profiles file that validated are remembered by
+ * a hash of its content in keystone's home, as the manifest cache does; a changed file is
+ * validated again, and a file that does not validate offers no names (and is not remembered).
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { AppContext } from '../app-context.js';
+import { keystoneHome } from '../tools/k3d-install.js';
+
+interface Remembered {
+  version: string;
+  hash: string;
+  names: string[];
+}
+
+export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd' | 'paths'>): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(app.paths.profiles, 'utf8');
+  } catch {
+    return []; // no profiles file: no tool names to offer
+  }
+  const hash = createHash('sha256').update(text).digest('hex');
+  const file = join(keystoneHome(app.env), 'cache', 'tool-names.json');
+  try {
+    const remembered = JSON.parse(await readFile(file, 'utf8')) as Remembered;
+    if (remembered.version === app.version && remembered.hash === hash && Array.isArray(remembered.names)) return remembered.names;
+  } catch {
+    // nothing remembered yet, or unreadable: validate
+  }
+  let names: string[];
+  try {
+    const { parseProfiles } = await import('../simulate/profiles.js');
+    names = Object.keys(parseProfiles(text, app.paths.profiles));
+  } catch {
+    return []; // a broken profiles file: no tool names to offer
+  }
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    const temp = `${file}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify({ version: app.version, hash, names } satisfies Remembered), { mode: 0o600 });
+    await rename(temp, file);
+  } catch {
+    // a read-only home only means validating again next time
+  }
+  return names;
+}

@@ -1,0 +1,102 @@
+// bin/compile-cache.cjs: V8's code cache for the CommonJS bundle. It may only ever save time: a
+// missing, corrupted or foreign cache, an unwritable home and processes writing at once must all
+// give the same output as compiling from source.
+import { describe, expect, it } from 'vitest';
+import { execa } from 'execa';
+import { mkdtemp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { cliPath, repoRoot } from '../fakes/sandbox.mjs';
+
+const cacheModule = resolve(repoRoot, 'bin', 'compile-cache.cjs');
+
+/** A small bundle: a main chunk that requires another, as dist/ is laid out. */
+async function fixture(buildId = 'b1') {
+  const root = await mkdtemp(join(tmpdir(), 'keystone-v8-'));
+  const dist = join(root, 'dist');
+  await mkdir(join(dist, 'chunks'), { recursive: true });
+  await writeFile(join(dist, 'build-id'), `${buildId}\n`);
+  await writeFile(join(dist, 'chunks', 'part.cjs'), 'exports.square = (n) => n * n;\n');
+  await writeFile(join(dist, 'main.cjs'), 'const { square } = require("./chunks/part.cjs");\nexports.run = () => [1, 2, 3].map(square).join(",");\n');
+  // The runner prints the bundle's result and what the cache did.
+  const runner = join(root, 'run.cjs');
+  await writeFile(
+    runner,
+    `const { installCompileCache } = require(${JSON.stringify(cacheModule)});
+const cache = installCompileCache(${JSON.stringify(dist)});
+const out = require(${JSON.stringify(join(dist, 'main.cjs'))}).run();
+cache.save();
+console.log(JSON.stringify({ out, ...cache.stats }));\n`,
+  );
+  const home = join(root, 'home');
+  const run = async (env: Record<string, string> = {}) => {
+    const r = await execa(process.execPath, [runner], { env: { KEYSTONE_HOME: home, ...env }, extendEnv: false });
+    return JSON.parse(r.stdout) as { out: string; hits: number; misses: number; written: number };
+  };
+  const cacheDir = async () => {
+    const v8 = join(home, 'cache', 'v8');
+    const [dir] = await readdir(v8);
+    return join(v8, dir!);
+  };
+  return { root, dist, home, run, cacheDir };
+}
+
+describe('compile cache (bin/compile-cache.cjs)', () => {
+  it('writes each chunk\'s code on the first run and uses it on the next, with the same result', async () => {
+    const f = await fixture();
+    expect(await f.run()).toEqual({ out: '1,4,9', hits: 0, misses: 2, written: 2 });
+    expect(await f.run()).toEqual({ out: '1,4,9', hits: 2, misses: 0, written: 0 });
+    const dir = await f.cacheDir();
+    expect(dir).toContain(`${process.version}-${process.arch}-b1`);
+    expect((await readdir(dir)).sort()).toEqual(['chunks_part.cjs.v8', 'main.cjs.v8']);
+  });
+
+  it('a new build does not use the old build\'s cache', async () => {
+    const f = await fixture();
+    await f.run();
+    await writeFile(join(f.dist, 'build-id'), 'b2\n');
+    await writeFile(join(f.dist, 'chunks', 'part.cjs'), 'exports.square = (n) => n * n * n;\n'); // same length: V8 alone would take the old code
+    expect(await f.run()).toEqual({ out: '1,8,27', hits: 0, misses: 2, written: 2 });
+  });
+
+  it('a corrupted or truncated cache file is not used, and is replaced', async () => {
+    const f = await fixture();
+    await f.run();
+    const dir = await f.cacheDir();
+    const main = join(dir, 'main.cjs.v8');
+    const data = await readFile(main);
+    data[data.length - 5] = data[data.length - 5]! ^ 0xff; // one flipped byte in the code, length unchanged
+    await writeFile(main, data);
+    await writeFile(join(dir, 'chunks_part.cjs.v8'), data.subarray(0, 10));
+    expect(await f.run()).toEqual({ out: '1,4,9', hits: 0, misses: 2, written: 2 });
+    expect(await f.run()).toEqual({ out: '1,4,9', hits: 2, misses: 0, written: 0 });
+  });
+
+  it('an unwritable keystone home only means compiling from source', async () => {
+    const f = await fixture();
+    await writeFile(join(f.root, 'a-file'), '');
+    // A home below a regular file cannot be created, even by root.
+    const r = await f.run({ KEYSTONE_HOME: join(f.root, 'a-file', 'home') });
+    expect(r).toEqual({ out: '1,4,9', hits: 0, misses: 2, written: 0 });
+  });
+
+  it('processes writing the cache at once all succeed and leave whole files', async () => {
+    const f = await fixture();
+    const results = await Promise.all(Array.from({ length: 6 }, () => f.run()));
+    for (const r of results) expect(r.out).toBe('1,4,9');
+    expect((await readdir(await f.cacheDir())).sort()).toEqual(['chunks_part.cjs.v8', 'main.cjs.v8']); // no temporary files left
+    expect(await f.run()).toEqual({ out: '1,4,9', hits: 2, misses: 0, written: 0 });
+  });
+
+  it('the launcher caches the real bundle and prints the same with and without the cache', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'keystone-v8-cli-'));
+    const env = { KEYSTONE_HOME: join(root, 'home'), HOME: root, PATH: process.env.PATH ?? '' };
+    const first = await execa(process.execPath, [cliPath, 'completion', 'bash'], { env, extendEnv: false });
+    const v8 = join(root, 'home', 'cache', 'v8');
+    const [dir] = await readdir(v8);
+    expect((await readdir(join(v8, dir!))).some((name) => name.startsWith('main.cjs'))).toBe(true);
+    const second = await execa(process.execPath, [cliPath, 'completion', 'bash'], { env, extendEnv: false });
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stdout).toContain('complete -');
+  });
+});
