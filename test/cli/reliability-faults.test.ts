@@ -1,11 +1,10 @@
-// Faults and bad input not covered elsewhere: each test is a row of docs/reliability.md.
+// Faults not covered elsewhere, part two: API faults, processes, bad input and files, security
+// (part one: reliability.test.ts). Each test is a row of docs/reliability.md.
 import { afterEach, describe, expect, it } from 'vitest';
 import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { createHarness, createReadyHarness, sleep, type Harness } from '../helpers/harness.js';
-import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());

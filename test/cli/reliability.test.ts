@@ -1,10 +1,10 @@
-// Faults and bad input not covered elsewhere: each test is a row of docs/reliability.md.
+// Faults not covered elsewhere, part one: the environment and the cluster's state (part two:
+// reliability-faults.test.ts). Each test is a row of docs/reliability.md.
 import { afterEach, describe, expect, it } from 'vitest';
-import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createHarness, createReadyHarness, sleep, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
