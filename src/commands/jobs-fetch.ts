@@ -7,9 +7,8 @@ import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import { hostRunDir, stackNamespace } from '../kube/vocabulary.js';
 import { findRun, requireRunId } from '../simulate/run-lookup.js';
-import type { JobObject } from '../simulate/job-builder.js';
 import { fetchVolumeOutputs } from '../simulate/volume-fetch.js';
-import { shownVolumeDir, volumeOf } from '../simulate/volume-outputs.js';
+import { runVolume, shownVolumeDir } from '../simulate/volume-outputs.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
@@ -21,8 +20,7 @@ export async function jobsFetch(app: AppContext, id: string, o: { to?: string })
     app.ui.info(`Run ${id} ran on the keystone cluster: its outputs are already on this machine, in ${relative(app.cwd, run.outputDir) || run.outputDir}.`);
     return;
   }
-  const job = await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${stackNamespace}/jobs/${run.job}` });
-  const volume = volumeOf(job);
+  const volume = await runVolume(client, stackNamespace, run);
   if (!volume) throw new KeystoneError(`run ${id}'s outputs are not on a run volume (${run.outputDir ?? 'no run directory'}${run.outputNodes.length ? ` on ${run.outputNodes.join(', ')}` : ''})`, { hint: 'runs made before run volumes left their outputs on the node; copy them with kubectl' });
   const dest = resolve(app.cwd, o.to ?? hostRunDir(app.paths.dataDir, run.tool, id));
   const shownDest = relative(app.cwd, dest) || dest;

@@ -153,7 +153,7 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const failures: string[] = [];
   for (const { run, dir, onVolume } of plan) {
     const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
-    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run.job, app.signal) : undefined);
+    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
     if (kept !== undefined) {
       const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);

@@ -11,6 +11,8 @@ import type { JobObject } from './job-builder.js';
 import { deleteClaim, sharedClaimName } from './run-volume.js';
 import { helperMount, withHelperPod } from './volume-helper.js';
 import { collectTail } from './volume-upload.js';
+import { getRunObject, type RunSummary } from './runs.js';
+import { runKind } from './run-kind.js';
 
 export interface VolumeRun {
   namespace: string;
@@ -49,10 +51,14 @@ export async function removeVolumeOutputs(client: KubeClient, run: VolumeRun, si
   if (exitCode !== 0) throw new KeystoneError(`could not delete ${shownVolumeDir(run.claim, run.tool, run.runId)}: rm exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`);
 }
 
-/** `jobs clean --purge-outputs` for a run on a volume: reads its Job, then removes its directory. */
-export async function purgeVolumeRun(client: KubeClient, namespace: string, jobName: string, signal?: AbortSignal): Promise<void> {
-  const job = await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${namespace}/jobs/${jobName}` });
-  const run = volumeOf(job);
-  if (!run) throw new KeystoneError(`Job ${jobName} does not name the volume its outputs are on`);
-  await removeVolumeOutputs(client, run, signal);
+/** A listed run's volume, read from its Job or MPIJob (the annotations and pod template say where). */
+export async function runVolume(client: KubeClient, namespace: string, run: Pick<RunSummary, 'job' | 'nodes'>): Promise<VolumeRun | undefined> {
+  return volumeOf(await getRunObject(client, namespace, run, runKind(run)));
+}
+
+/** `jobs clean --purge-outputs` for a run on a volume: reads its Job (or MPIJob), then removes its directory. */
+export async function purgeVolumeRun(client: KubeClient, namespace: string, run: Pick<RunSummary, 'job' | 'nodes'>, signal?: AbortSignal): Promise<void> {
+  const volume = await runVolume(client, namespace, run);
+  if (!volume) throw new KeystoneError(`run object ${run.job} does not name the volume its outputs are on`);
+  await removeVolumeOutputs(client, volume, signal);
 }

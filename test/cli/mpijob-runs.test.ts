@@ -243,6 +243,20 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     for (const role of ['Launcher', 'Worker']) {
       expect(m.spec.mpiReplicaSpecs[role].template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'keystone-data' } });
     }
+    // Its outputs come back and go away like any run's: the run object is the MPIJob, not a batch Job.
+    const runId = m.metadata.labels['keystone.io/run-id'];
+    const onVolume = join(h.api.claimDir(ns, 'keystone-data'), 'lammps', 'runs', runId);
+    await until(() => (mpiJobs()[0]?.status?.conditions ?? []).some((c: any) => c.type === 'Succeeded' && c.status === 'True'), 'the MPIJob succeeded');
+    await writeFile(join(onVolume, 'log.lammps'), 'Loop time of 6.3 on 2 procs\n');
+    r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const here = join(h.project, 'data', 'lammps', 'runs', runId);
+    expect(await readFile(join(here, 'log.lammps'), 'utf8')).toBe('Loop time of 6.3 on 2 procs\n');
+    expect(await readFile(join(here, 'in.lj'), 'utf8')).toBe(await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'));
+    r = await h.run(['jobs', 'clean', '--purge-outputs', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(existsSync(onVolume)).toBe(false);
+    expect(mpiJobs()).toEqual([]);
   });
 });
 
