@@ -84,6 +84,28 @@ function describeWorkers(workers: PodObject[]): string {
   return `Pending: ${workers.filter((w) => summarizePod(w).phase === 'Running').length}/${workers.length} workers running`;
 }
 
+/**
+ * A worker that ended before the launcher exists. With WaitForWorkersReady the operator then
+ * neither replaces it (getOrCreateWorker creates only missing pods) nor fails the MPIJob
+ * (updateMPIJobStatus fails it only for evicted workers): kubeflow/mpi-operator v0.8.2
+ * pkg/controller/mpi_job_controller.go. The run would wait for ever, so it cannot start.
+ */
+function endedWorker(workers: PodObject[]): RunCannotStartError | undefined {
+  for (const w of workers) {
+    const statuses = w.status?.containerStatuses ?? [];
+    const crashing = statuses.find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+    const ended = statuses.find((c) => c.state?.terminated);
+    if (w.status?.phase !== 'Failed' && w.status?.phase !== 'Succeeded' && !crashing) continue;
+    const code = ended?.state?.terminated?.exitCode ?? crashing?.lastState?.terminated?.exitCode;
+    const how = crashing ? 'keeps exiting' : 'exited';
+    return new RunCannotStartError(
+      `the run cannot start: worker ${w.metadata?.name} ${how}${code !== undefined ? ` with code ${code}` : ''} before the launcher started (its sshd must keep running)`,
+      `see why: kubectl logs -n ${w.metadata?.namespace} ${w.metadata?.name}${crashing ? ' --previous' : ''}`,
+    );
+  }
+  return undefined;
+}
+
 export async function followRun(client: KubeClient, job: KubeObject, o: FollowRunOptions): Promise<RunOutcome> {
   const kind = o.kind ?? 'Job';
   const pods = new Map<string, PodObject>();
@@ -132,7 +154,14 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
           timeoutMs: o.timeoutMs,
           signal: workersStop.signal,
           evaluate: (seen) => {
-            if (pods.size === 0) showState(describeWorkers(seen));
+            if (pods.size === 0) {
+              showState(describeWorkers(seen));
+              const ended = stuck ? undefined : endedWorker(seen);
+              if (ended) {
+                stuck = ended;
+                stop.abort();
+              }
+            }
             checkStart(seen);
             return { done: false, progress: '' };
           },

@@ -115,6 +115,16 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(mpiJobs()).toEqual([]);
   });
 
+  it('a worker that exits before the launcher starts: the run cannot start, is cancelled, and says which worker and how (no waiting for a launcher that never comes)', async () => {
+    // The operator neither replaces such a worker nor fails the MPIJob (WaitForWorkersReady): keystone must.
+    h.cluster.crashImages.add('docker.io/keystone/lammps:0.1.0');
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2'], { timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/the run cannot start: worker lammps-\S+-worker-\d exited with code 1 before the launcher started \(its sshd must keep running\); the run was cancelled \(nothing ran\)/);
+    expect(r.stderr).toMatch(/hint: see why: kubectl logs -n keystone lammps-\S+-worker-\d/);
+    expect(mpiJobs()).toEqual([]);
+  });
+
   it('--timeout becomes the MPIJob\'s activeDeadlineSeconds; the launcher stopped there is exit 124', async () => {
     h.cluster.program = () => ({ lines: ['Step Temp'], exitCode: null });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--timeout', '1s']);

@@ -426,6 +426,8 @@ export function attachControllers(api, options = {}) {
           ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
           : { reason: 'ErrImagePull', message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed` };
       } else if (crashImages.has(image)) {
+        // restartPolicy Never: the exit is final and the pod Failed (kubelet getPhase); else restarts with back-off.
+        if (pod.spec.restartPolicy === 'Never') return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error', finishedAt: new Date().toISOString() } } };
         return { name: c.name, image: c.image, ready: false, restartCount: (previous?.restartCount ?? 0) + 1, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
       }
       if (waiting) return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } };
@@ -443,7 +445,7 @@ export function attachControllers(api, options = {}) {
     api.update('pods', {
       ...pod,
       status: {
-        phase: allReady ? 'Running' : 'Pending',
+        phase: statuses.some((st) => st.state.terminated) ? 'Failed' : allReady ? 'Running' : 'Pending',
         hostIP: '172.18.0.3',
         podIP: `10.42.0.${(podCounter % 250) + 2}`,
         startTime: pod.status.startTime ?? new Date().toISOString(),
