@@ -39,7 +39,16 @@ export interface PodExecSpec {
   signal?: AbortSignal;
   /** Offer only these subprotocols (tests use it to speak v4). */
   protocols?: readonly ExecProtocol[];
+  /** Ping period and how long silence means a lost connection (tests shorten them). */
+  heartbeat?: { pingMs: number; deadMs: number };
 }
+
+/**
+ * client-go's exec heartbeat (staging/src/k8s.io/client-go/tools/remotecommand/websocket.go:
+ * pingPeriod 5 s, pingReadDeadline pingPeriod*12 + 1 s): a half-open connection fails instead of
+ * hanging for ever, and the pings keep idle-timeout proxies from cutting a silent command.
+ */
+export const execHeartbeat = { pingMs: 5_000, deadMs: 61_000 } as const;
 
 export interface PodExecResult {
   exitCode: number;
@@ -93,9 +102,23 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
     ]);
     const paused = new Set<Writable>();
 
+    const beat = spec.heartbeat ?? execHeartbeat;
+    let heard = Date.now();
+    const hear = () => (heard = Date.now());
+    const heartbeat = setInterval(() => {
+      // While keystone itself holds the socket (backpressure), silence is not the server's.
+      if (paused.size > 0) hear();
+      if (Date.now() - heard > beat.deadMs) {
+        return finish(new PodExecError(`the connection to the API server for the command in pod ${spec.pod} went silent for ${beat.deadMs < 1000 ? `${beat.deadMs} ms` : `${Math.round(beat.deadMs / 1000)} s`}`, { hint: 'the network or the API server dropped it; run the command again (jobs fetch continues where it stopped)' }));
+      }
+      if (ws.readyState === ws.OPEN) ws.ping();
+    }, beat.pingMs);
+    heartbeat.unref();
+
     const finish = (err: Error | undefined, result?: PodExecResult) => {
       if (settled) return;
       settled = true;
+      clearInterval(heartbeat);
       spec.signal?.removeEventListener('abort', onAbort);
       for (const out of [spec.stdout, spec.stderr]) out?.removeListener('error', onOutputError);
       // The command may end before reading all of stdin (tar stops at its end-of-archive blocks).
@@ -151,7 +174,9 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
       }
     };
 
+    ws.on('pong', hear);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      hear();
       if (!isBinary || data.length === 0) return;
       const id = data[0]!;
       const payload = data.subarray(1);

@@ -809,6 +809,8 @@ export async function startFakeKubeApi(options = {}) {
     remove: (resource, namespace, name) => remove(resource, `${namespace ?? ''}/${name}`),
     /** Set to drop the next exec connection once it has received this many stdin bytes (pod-exec.mjs). */
     dropExecAfterBytes: /** @type {number | undefined} */ (undefined),
+    /** Set to make the next exec connection go silent after the upgrade (no data, no pongs). */
+    silentExec: false,
     /** Set to drop the next exec connection once it has sent this many stdout/stderr bytes. */
     dropExecAfterOutputBytes: /** @type {number | undefined} */ (undefined),
     /** The directory on this machine behind a PersistentVolumeClaim (what pods mounting it see). */

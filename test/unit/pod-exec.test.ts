@@ -164,4 +164,19 @@ describe('execInPod', () => {
     expect((err as Error).message).toMatch(/^interrupted/);
     expect(existsSync(a.claimDir('ks', 'shared'))).toBe(true);
   });
+
+  it('pings: a silent command stays connected while pongs come back; a connection gone silent fails instead of hanging', async () => {
+    const { api: a, client: c } = await start();
+    helperPod(a);
+    const beat = { pingMs: 40, deadMs: 300 };
+    // One second without a byte of output, three times the dead limit: the server's pongs keep it alive.
+    const quiet = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sleep', '1'], heartbeat: beat });
+    expect(quiet.exitCode).toBe(0);
+    a.silentExec = true;
+    const started = Date.now();
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sleep', '60'], heartbeat: beat }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PodExecError);
+    expect((err as Error).message).toBe('the connection to the API server for the command in pod helper went silent for 300 ms');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
 });
