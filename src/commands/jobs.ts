@@ -14,6 +14,7 @@ import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { printRunLine, runPrinter } from '../simulate/run-output.js';
 import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
+import { sharedClaimName } from '../simulate/run-volume.js';
 import { formatAge } from '../operate/pod-summary.js';
 import { stackNamespace } from '../kube/vocabulary.js';
 
@@ -101,6 +102,16 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   const run = await findRun(client, stackNamespace, id);
   await deleteRun(client, stackNamespace, run.job, runKind(run));
   app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
+  if (run.outputVolume) app.ui.warn(orphanedOnVolume(run));
+}
+
+/**
+ * keystone finds a run's outputs on another cluster's volume through the run's Job: once that is
+ * deleted without --purge-outputs, they stay on the volume where no keystone command reaches them.
+ */
+function orphanedOnVolume(run: RunSummary): string {
+  const own = run.outputVolume !== sharedClaimName;
+  return `run ${run.runId}'s outputs stay on volume ${run.outputVolume} (${run.tool}/runs/${run.runId}), which keystone no longer lists now that the run is gone: fetch a run (\`keystone jobs fetch <run-id>\`) before cancelling or cleaning it; ${own ? `free the space with \`kubectl delete pvc ${run.outputVolume} -n ${stackNamespace}\`` : '`jobs clean --purge-outputs` deletes the outputs with the run'}`;
 }
 
 export interface CleanOptions {
@@ -163,6 +174,7 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     }
     const note = shown ? `removed ${shown}` : 'outputs kept';
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
+    if (!shown && run.outputVolume) app.ui.warn(orphanedOnVolume(run));
   }
   const cleaned = finished.length - failures.length;
   app.ui.info(`Cleaned ${cleaned} finished run${cleaned === 1 ? '' : 's'}.`);

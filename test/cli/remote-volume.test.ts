@@ -111,6 +111,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
   });
 
+  it('jobs cancel / jobs clean of a run on a volume say where its outputs stay and how to free them', async () => {
+    writeOutputs(); // per-run ReadWriteOnce claims (the fake's default class)
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
+    expect(r.stderr).toContain(`kubectl delete pvc ${claimOf(job!)} -n keystone`);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!))).toBeDefined();
+  });
+
   it('runs in a namespace that enforces the restricted Pod Security level, which refuses a hostPath pod', async () => {
     h.cluster.readWriteMany = true;
     writeOutputs();
