@@ -18,8 +18,10 @@ if (answer !== undefined) {
   // modules it compiles itself, so --verbose runs without the code cache.
   if (verbose) process.setSourceMapsEnabled?.(true);
   const cache = verbose ? undefined : require('./compile-cache.cjs').installCompileCache(require('node:path').join(__dirname, '..', 'dist'));
-  const { main } = require('../dist/main.cjs');
-  main(args).then((code) => {
+  // A TAB (`keystone __complete …`) is answered without building the CLI (src/completion/fast.ts),
+  // from the command tree the build rendered; anything it does not answer goes to main().
+  const completed = args[0] === '__complete' ? completeFast() : Promise.resolve(undefined);
+  completed.then((code) => code ?? require('../dist/main.cjs').main(args)).then((code) => {
     process.exitCode = code;
     cache?.save();
     // keystone closes what it opens, so the process could end by itself; but exiting now skips
@@ -33,4 +35,15 @@ if (answer !== undefined) {
     if (waiting === 0) leave();
     for (const stream of flushing) stream.once('drain', () => --waiting === 0 && leave());
   });
+}
+
+function completeFast() {
+  const { join } = require('node:path');
+  let tree;
+  try {
+    tree = JSON.parse(require('node:fs').readFileSync(join(__dirname, '..', 'dist', 'completion-tree.json'), 'utf8'));
+  } catch {
+    return Promise.resolve(undefined); // an older build without the tree: main() completes
+  }
+  return require('../dist/complete.cjs').completeFast(args, tree, { version: require('../package.json').version });
 }

@@ -20,7 +20,8 @@ await rm('dist', { recursive: true, force: true });
 const esm = await mkdtemp(join(tmpdir(), 'keystone-build-'));
 try {
   await build({
-    entryPoints: ['src/main.ts'],
+    // main: the CLI; complete: a TAB answered without building the CLI (src/completion/fast.ts).
+    entryPoints: { main: 'src/main.ts', complete: 'src/completion/fast.ts' },
     outdir: esm,
     bundle: true,
     splitting: true,
@@ -123,4 +124,11 @@ try {
     previous = text;
   }
   await writeFile('dist/help/widths.json', JSON.stringify(widths));
+}
+
+// The command tree `keystone __complete` walks without building the CLI (src/completion/fast.ts),
+// read from the built CLI's own program.
+{
+  const { completionTree } = createRequire(import.meta.url)(resolve('dist/main.cjs'));
+  await writeFile('dist/completion-tree.json', JSON.stringify(await completionTree()));
 }

@@ -279,13 +279,10 @@ export function buildProgram(version: string, runCommand: CommandRunner): Comman
     .argument('[words...]')
     .action(async (words: string[] | undefined) => {
       const typed = words ?? [];
-      const valueOf = (flag: string) => {
-        const i = typed.indexOf(flag);
-        return i >= 0 && i + 1 < typed.length - 1 ? typed[i + 1] : undefined;
-      };
-      await runCommand({ context: valueOf('--context'), kubeconfig: valueOf('--kubeconfig'), quiet: true }, async (app) => {
-        const { completionOutput } = await import('./completion/complete.js');
-        app.ui.data(await completionOutput(app, program, typed.length ? typed : ['']));
+      // bin/keystone.cjs answers most TABs without this program (src/completion/fast.ts), from the same tree.
+      const [{ completionOutput }, { treeOf, completionTargetOptions }] = await Promise.all([import('./completion/complete.js'), import('./completion/tree.js')]);
+      await runCommand({ ...completionTargetOptions(typed), quiet: true }, async (app) => {
+        app.ui.data(await completionOutput(app, treeOf(program), typed.length ? typed : ['']));
       });
     });
 

@@ -128,6 +128,12 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   }
 }
 
+/** The command tree completion walks; the build writes it to dist/completion-tree.json for src/completion/fast.ts. */
+export async function completionTree(): Promise<import('./completion/tree.js').CompletionNode> {
+  const { treeOf } = await import('./completion/tree.js');
+  return treeOf(buildProgram(packageVersion(), async () => {}));
+}
+
 /**
  * What a shell reports for a program ended by SIGPIPE (128 + 13), as `yes | head -1` shows: the
  * exit code when stdout was closed, unless the command has its own failure to report (a run's

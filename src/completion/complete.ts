@@ -5,8 +5,8 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
 import type { AppContext } from '../app-context.js';
+import type { CompletionNode, CompletionOption } from './tree.js';
 import { completionShells } from './scripts.js';
 import { knownTools } from './tool-names.js';
 import { loadYaml } from '../yaml-module.js';
@@ -15,7 +15,10 @@ import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 const liveLookupMs = 1500;
 
-function optionsOf(command: Command): string[] {
+/** What completion reads of the command's context: the full CLI's, or the TAB fast path's (src/completion/fast.ts). */
+export type CompletionContext = Pick<AppContext, 'env' | 'version' | 'cwd' | 'paths' | 'options' | 'client'>;
+
+function optionsOf(command: CompletionNode): string[] {
   const own = command.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
   return [...own, '--help'];
 }
@@ -33,7 +36,7 @@ async function withDeadline<T>(work: Promise<T>, fallback: T): Promise<T> {
 }
 
 /** Names from the cluster: each kind in turn, over the one connection; none for a kind that fails or is late. */
-async function live(app: AppContext, ...kinds: ('deployments' | 'pods' | 'runs')[]): Promise<string[]> {
+async function live(app: CompletionContext, ...kinds: ('deployments' | 'pods' | 'runs')[]): Promise<string[]> {
   const lookup = async (what: (typeof kinds)[number]) => {
     const client = await app.client();
     if (what === 'runs') {
@@ -51,7 +54,7 @@ async function live(app: AppContext, ...kinds: ('deployments' | 'pods' | 'runs')
   return withDeadline(all(), names); // late: what arrived in time
 }
 
-async function inputsOf(app: AppContext, tool: string): Promise<string[]> {
+async function inputsOf(app: CompletionContext, tool: string): Promise<string[]> {
   try {
     return (await readdir(join(app.paths.dataDir, tool))).filter((n) => n !== runsFolder && !n.startsWith('.'));
   } catch {
@@ -73,36 +76,34 @@ export interface Completion {
 }
 
 /** The options a command accepts, by flag: whether each takes a value and which values it allows. */
-function optionTable(commands: Command[]): Map<string, { takesValue: boolean; choices?: string[]; long?: string }> {
-  const table = new Map<string, { takesValue: boolean; choices?: string[]; long?: string }>();
+function optionTable(commands: CompletionNode[]): Map<string, CompletionOption> {
+  const table = new Map<string, CompletionOption>();
   for (const command of commands) {
     for (const o of command.options) {
-      const info = { takesValue: Boolean(o.required || o.optional), choices: o.argChoices, long: o.long };
-      for (const flag of [o.long, o.short]) if (flag && !table.has(flag)) table.set(flag, info);
+      for (const flag of [o.long, o.short]) if (flag && !table.has(flag)) table.set(flag, o);
     }
   }
   return table;
 }
 
 /** The text `keystone __complete` prints: one candidate a line, then the directive. */
-export async function completionOutput(app: AppContext, root: Command, words: string[]): Promise<string> {
+export async function completionOutput(app: CompletionContext, root: CompletionNode, words: string[]): Promise<string> {
   const { candidates, directive } = await complete(app, root, words);
   return [...candidates, `:${directive}`].join('\n');
 }
 
-export async function complete(app: AppContext, root: Command, words: string[]): Promise<Completion> {
+export async function complete(app: CompletionContext, root: CompletionNode, words: string[]): Promise<Completion> {
   const current = words[words.length - 1] ?? '';
   const before = words.slice(0, -1);
-  // commander's own list of what --help shows, less its implicit `help` command (not in cmd.commands).
-  const visible = (cmd: Command) => cmd.createHelp().visibleCommands(cmd).filter((c) => cmd.commands.includes(c));
+  const visible = (cmd: CompletionNode) => cmd.commands.filter((c) => c.visible);
   // Walk the words as commander would: option values are not arguments (`--context lab status`).
-  let command: Command | undefined;
-  let sub: Command | undefined;
+  let command: CompletionNode | undefined;
+  let sub: CompletionNode | undefined;
   const args: string[] = [];
-  let pendingOption: { takesValue: boolean; choices?: string[]; long?: string } | undefined;
+  let pendingOption: CompletionOption | undefined;
   let afterDashes = false;
   for (const word of before) {
-    const options = optionTable([sub, command, root].filter((c): c is Command => c !== undefined));
+    const options = optionTable([sub, command, root].filter((c): c is CompletionNode => c !== undefined));
     if (pendingOption) {
       pendingOption = undefined;
       continue;
@@ -116,8 +117,8 @@ export async function complete(app: AppContext, root: Command, words: string[]):
       if (option?.takesValue && !word.includes('=')) pendingOption = option;
       continue;
     }
-    if (!command) command = visible(root).find((c) => c.name() === word);
-    else if (!sub && args.length === 0 && (sub = visible(command).find((c) => c.name() === word))) continue;
+    if (!command) command = visible(root).find((c) => c.name === word);
+    else if (!sub && args.length === 0 && (sub = visible(command).find((c) => c.name === word))) continue;
     else args.push(word);
     if (!command) return { candidates: [], directive: 'plain' }; // an unknown command: nothing fits
   }
@@ -126,17 +127,17 @@ export async function complete(app: AppContext, root: Command, words: string[]):
     directive,
   });
   if (pendingOption) return optionValues(app, pendingOption, words_);
-  const active = [sub, command, root].filter((c): c is Command => c !== undefined);
+  const active = [sub, command, root].filter((c): c is CompletionNode => c !== undefined);
   if (current.startsWith('-') && !afterDashes) return words_(active.flatMap(optionsOf));
-  if (!command) return words_(visible(root).map((c) => c.name()));
+  if (!command) return words_(visible(root).map((c) => c.name));
   if (afterDashes) return { candidates: [], directive: 'files' }; // the program's own arguments
-  const candidates = await argumentCandidates(app, command.name(), sub?.name(), args, command);
-  return words_(candidates, command.name() === 'run-simulation' && args.length === 1 ? 'filenames' : 'plain');
+  const candidates = await argumentCandidates(app, command.name, sub?.name, args, command);
+  return words_(candidates, command.name === 'run-simulation' && args.length === 1 ? 'filenames' : 'plain');
 }
 
 async function optionValues(
-  app: AppContext,
-  option: { choices?: string[]; long?: string },
+  app: CompletionContext,
+  option: CompletionOption,
   words: (candidates: string[], directive?: CompletionDirective) => Completion,
 ): Promise<Completion> {
   if (option.choices) return words(option.choices);
@@ -147,7 +148,7 @@ async function optionValues(
 }
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
-async function contextNames(app: AppContext): Promise<string[]> {
+async function contextNames(app: CompletionContext): Promise<string[]> {
   const [{ kubeconfigFiles }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('node:fs/promises')]);
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
@@ -162,7 +163,7 @@ async function contextNames(app: AppContext): Promise<string[]> {
   return names;
 }
 
-async function argumentCandidates(app: AppContext, command: string, sub: string | undefined, args: string[], cmd: Command): Promise<string[]> {
+async function argumentCandidates(app: CompletionContext, command: string, sub: string | undefined, args: string[], cmd: CompletionNode): Promise<string[]> {
   switch (command) {
     case 'completion':
       return args.length === 0 ? [...completionShells] : [];
@@ -184,7 +185,7 @@ async function argumentCandidates(app: AppContext, command: string, sub: string 
       return (await loadImageSpecs(app.paths.composeFile)).flatMap((s) => [s.service, s.image]);
     }
     case 'jobs':
-      if (!sub) return args.length === 0 ? cmd.commands.map((c) => c.name()) : [];
+      if (!sub) return args.length === 0 ? cmd.commands.map((c) => c.name) : [];
       return (sub === 'logs' || sub === 'cancel' || sub === 'fetch') && args.length === 0 ? live(app, 'runs') : [];
     default:
       return [];

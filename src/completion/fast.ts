@@ -1,0 +1,73 @@
+/**
+ * A TAB without the CLI: bin/keystone.cjs calls this for `keystone __complete` instead of main(),
+ * so the commander program is never built (nor commander loaded, with the child_process it
+ * requires), which was most of what completion of live names cost beyond Node's own start-up and
+ * the one list request (docs/performance.md). The candidates come from the same complete() as
+ * the full path, walking the command tree the build rendered from the command table
+ * (dist/completion-tree.json, src/completion/tree.ts), with the same app context.
+ */
+import { createAppContext } from '../app-context.js';
+import { Ui, type Streams } from '../ui/ui.js';
+import { completionOutput } from './complete.js';
+import { completionTargetOptions, type CompletionNode } from './tree.js';
+
+/**
+ * The words of `keystone __complete -- w1 … wn` (what the completion scripts run), or of
+ * `__complete w1 … wn` when no word would be read by commander as an option; undefined for
+ * anything else, which main() handles.
+ */
+export function completionWords(argv: readonly string[]): string[] | undefined {
+  if (argv[0] !== '__complete') return undefined;
+  if (argv[1] === '--') return argv.slice(2);
+  const words = argv.slice(1);
+  // commander takes any word of two or more characters starting with '-' as an option.
+  return words.every((w) => !(w.length > 1 && w.startsWith('-'))) ? words : undefined;
+}
+
+export interface FastCompletionIo {
+  version: string;
+  streams?: Streams;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/**
+ * Prints the candidates as `keystone __complete` does and returns the exit code; undefined when
+ * it did not answer (not a plain `__complete`, or a failure — main() then says what is wrong,
+ * exactly as without this path; nothing has been printed then).
+ */
+export async function completeFast(argv: readonly string[], tree: CompletionNode, io: FastCompletionIo): Promise<number | undefined> {
+  const typed = completionWords(argv);
+  if (typed === undefined) return undefined;
+  const streams: Streams = io.streams ?? { stdout: process.stdout, stderr: process.stderr };
+  const env = io.env ?? process.env;
+  // `keystone __complete … | head -0`: as main() does, 141 and no trace.
+  let stdoutClosed = false;
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') stdoutClosed = true;
+  };
+  streams.stdout.on('error', onStdoutError);
+  streams.stderr.on('error', () => undefined);
+  // What main() gives the __complete command: quiet, --context/--kubeconfig from the words.
+  const ui = new Ui(streams, { quiet: true, verbose: false, env });
+  const app = createAppContext({
+    version: io.version,
+    ui,
+    env,
+    cwd: io.cwd ?? process.cwd(),
+    options: { ...completionTargetOptions(typed), quiet: true },
+    signal: new AbortController().signal,
+    stdinIsTTY: false,
+  });
+  let output: string;
+  try {
+    output = await completionOutput(app, tree, typed.length ? typed : ['']);
+  } catch {
+    streams.stdout.off('error', onStdoutError);
+    return undefined;
+  } finally {
+    await app.close();
+  }
+  ui.data(output);
+  return stdoutClosed ? 141 : 0;
+}
