@@ -1,0 +1,136 @@
+// The TAB fast path (src/completion/fast.ts, called by bin/keystone.cjs for `keystone __complete`)
+// answers without building the commander program: it must give exactly what main() gives, at
+// every completion position, live names included.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { createHarness, CapturedStream, cliPath, repoRoot, type Harness } from '../helpers/harness.js';
+import { completeFast, completionWords } from '../../src/completion/fast.js';
+import { treeOf, type CompletionNode } from '../../src/completion/tree.js';
+import { buildProgram } from '../../src/cli.js';
+
+const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+// What the launcher walks: the tree the build rendered (vitest's global setup builds dist/).
+const tree = JSON.parse(readFileSync(join(repoRoot, 'dist', 'completion-tree.json'), 'utf8')) as CompletionNode;
+
+let h: Harness;
+let otherKubeconfig = '';
+beforeAll(async () => {
+  h = await createHarness();
+  expect((await h.run(['setup'])).exitCode).toBe(0);
+  h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+  expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+  otherKubeconfig = join(h.home, 'other-config');
+  await writeFile(otherKubeconfig, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n', { mode: 0o600 });
+}, 60_000);
+afterAll(async () => h?.cleanup());
+
+async function fast(argv: string[], env: Record<string, string> = {}) {
+  const stdout = new CapturedStream();
+  const stderr = new CapturedStream();
+  const exitCode = await completeFast(argv, tree, { version, streams: { stdout, stderr }, env: { ...h.env, ...env }, cwd: h.project });
+  return { exitCode, stdout: stdout.text.replace(/\n$/, ''), stderr: stderr.text };
+}
+
+// Every position complete() distinguishes: commands, options, option values (choices, contexts,
+// tools, files, none), tool names, inputs, live deployments, pods and run ids, subcommands, words
+// after --, unknown commands and contexts, and extra arguments.
+const positions: string[][] = [
+  [],
+  [''],
+  ['st'],
+  ['-'],
+  ['--ver'],
+  ['--context', ''],
+  ['--context', 'k3d-keystone-cluster', 'st'],
+  ['--context', 'k3d-keystone-cluster', 'scale', ''],
+  ['--context', 'nowhere', 'scale', ''],
+  ['--kubeconfig', ''],
+  ['--config', ''],
+  ['--timeout', ''],
+  ['--timeout', '5m', 'scale', ''],
+  ['scale', ''],
+  ['scale', 'c'],
+  ['scale', 'celery-worker', ''],
+  ['scale', '--'],
+  ['restart', ''],
+  ['restart', 'a'],
+  ['logs', ''],
+  ['logs', 'redis-'],
+  ['logs', '--ti'],
+  ['logs', '--context', 'l'],
+  ['shell', ''],
+  ['shell', 'redis', '--', ''],
+  ['jobs', ''],
+  ['jobs', 'l'],
+  ['jobs', 'logs', ''],
+  ['jobs', 'cancel', ''],
+  ['jobs', 'fetch', ''],
+  ['jobs', 'logs', 'x', ''],
+  ['jobs', '--tool', ''],
+  ['jobs', '--all', 'clean', '--'],
+  ['run-simulation', ''],
+  ['run-simulation', 'openfoam', ''],
+  ['run-simulation', 'lammps', 'in.lj', ''],
+  ['run-simulation', 'lammps', '--', ''],
+  ['completion', ''],
+  ['completion', 'bash', ''],
+  ['import-images', ''],
+  ['status', '-o', ''],
+  ['pods', '--output', 'w'],
+  ['pods', '-o=', ''],
+  ['describe', ''],
+  ['bogus', ''],
+  ['__complete', ''],
+  ['help', ''],
+];
+
+describe('the TAB fast path', () => {
+  it('walks the same command tree as the CLI it was built from', () => {
+    expect(tree).toEqual(treeOf(buildProgram(version, async () => {})));
+  });
+
+  it('gives exactly the candidates, directive and exit code main() gives, at every position', async () => {
+    for (const env of [{}, { KUBECONFIG: `${h.kubeconfig}:${otherKubeconfig}` }]) {
+      for (const words of positions) {
+        const argv = ['__complete', '--', ...words];
+        const full = await h.run(argv, { env });
+        const quick = await fast(argv, env);
+        expect({ ...quick, stderr: quick.stderr.trimEnd() }, JSON.stringify(words)).toEqual({ exitCode: full.exitCode, stdout: full.stdout, stderr: full.stderr });
+      }
+    }
+    // The live positions did find names (so the comparison above was not of two empty lists).
+    expect((await fast(['__complete', '--', 'scale', ''])).stdout.split('\n')).toEqual(['celery-worker', 'redis', ':plain']);
+    expect((await fast(['__complete', '--', 'jobs', 'logs', ''])).stdout).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}\n:plain$/);
+  });
+
+  it('takes `__complete` without `--` only when commander would read no word as an option', async () => {
+    expect(completionWords(['__complete', 'scale', ''])).toEqual(['scale', '']);
+    expect(completionWords(['__complete', '--', '--context', ''])).toEqual(['--context', '']);
+    expect(completionWords(['__complete', 'scale', '-'])).toEqual(['scale', '-']);
+    expect(completionWords(['__complete', '--context', 'x', 'scale', ''])).toBeUndefined();
+    expect(completionWords(['--quiet', '__complete', 'scale'])).toBeUndefined();
+    expect(await completeFast(['__complete', '--verbose', 'scale', ''], tree, { version, env: h.env, cwd: h.project })).toBeUndefined();
+    const plain = await fast(['__complete', 'scale', '']);
+    expect(plain).toEqual({ ...(await fast(['__complete', '--', 'scale', ''])) });
+  });
+
+  it('leaves a failure to main(), having printed nothing, and the launcher then prints what main() prints', async () => {
+    await writeFile(join(h.project, 'images', 'compose.yaml'), 'services: [unclosed\n');
+    const quick = await fast(['__complete', '--', 'import-images', '']);
+    expect(quick).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
+    const full = await h.run(['__complete', '--', 'import-images', '']);
+    expect(full.exitCode).not.toBe(0);
+    const launched = await execa(process.execPath, [cliPath, '__complete', '--', 'import-images', ''], { env: h.env, extendEnv: false, cwd: h.project, reject: false });
+    expect({ exitCode: launched.exitCode, stdout: launched.stdout, stderr: launched.stderr }).toEqual(full);
+  });
+
+  it('is what the launcher runs: the same output as main() for live names, in a real process', async () => {
+    for (const words of [['scale', ''], ['logs', 'redis'], ['jobs', 'fetch', '']]) {
+      const launched = await execa(process.execPath, [cliPath, '__complete', '--', ...words], { env: h.env, extendEnv: false, cwd: h.project });
+      expect(launched.stdout).toBe((await h.run(['__complete', '--', ...words])).stdout);
+    }
+  });
+});
