@@ -10,6 +10,7 @@ import { createSecureContext } from 'node:tls';
 import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
+import { caVerifiedAgent } from './ca-verified-agent.js';
 import { KeystoneError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -236,8 +237,12 @@ function withSharedTlsContext(base: RequestOptions): RequestOptions {
 function createClient(target: KubeTarget, server: string, baseOptions: RequestOptions, settings: ClientSettings): KubeClient {
   // Our own agent (connections kept alive within a command), closed by close(): the global
   // agent's idle sockets would keep a finished command waiting for their timeout.
-  const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-  const base = server.startsWith('https:') ? withSharedTlsContext(baseOptions) : baseOptions;
+  const https = server.startsWith('https:');
+  // With the kubeconfig's own CA, an agent that spares Node building its root store (src/kube/ca-verified-agent.ts).
+  const { ca, cert, key, ...withoutTls } = baseOptions as RequestOptions & { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string };
+  const caAgent = https && ca !== undefined && (baseOptions as { rejectUnauthorized?: boolean }).rejectUnauthorized !== false ? caVerifiedAgent({ ca, cert, key }, { keepAlive: true }) : undefined;
+  const agent = caAgent ?? (https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
+  const base = caAgent ? (withoutTls as RequestOptions) : https ? withSharedTlsContext(baseOptions) : baseOptions;
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
   const deadlineError = (label: string) =>
     new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
