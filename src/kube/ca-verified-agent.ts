@@ -104,7 +104,7 @@ const serverAuth = '1.3.6.1.5.5.7.3.1';
 function notAccepted(socket: TLSSocket, anchors: X509Certificate[], host: string): string | undefined {
   if (socket.isSessionReused()) return 'a resumed session';
   // Read before getPeerX509Certificate(): in Node 20.20, after that call getPeerCertificate()
-  // returns an object without subjectaltname (seen here), and every name check would fail.
+  // returns an empty object (tried here), and every host name check would fail.
   const legacy = socket.getPeerCertificate();
   const leaf = socket.getPeerX509Certificate();
   if (!leaf) return 'no certificate';
