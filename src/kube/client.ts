@@ -243,6 +243,7 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
   const caAgent = https && ca !== undefined && (baseOptions as { rejectUnauthorized?: boolean }).rejectUnauthorized !== false ? caVerifiedAgent({ ca, cert, key }, { keepAlive: true }) : undefined;
   const agent = caAgent ?? (https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
   const base = caAgent ? (withoutTls as RequestOptions) : https ? withSharedTlsContext(baseOptions) : baseOptions;
+  let fullTls: RequestOptions | undefined;
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
   const deadlineError = (label: string) =>
     new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
@@ -333,7 +334,12 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     target,
     server,
     close: () => agent.destroy(),
-    connectionFor: (path, query) => ({ url: buildUrl(server, path, query), options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } } }),
+    connectionFor: (path, query) => {
+      // Other connections (pod exec's WebSocket) make their own TLS connections: the CA is given
+      // to OpenSSL as usual there (one context, built on first use).
+      const options = caAgent ? (fullTls ??= withSharedTlsContext(baseOptions)) : base;
+      return { url: buildUrl(server, path, query), options: { ...options, headers: { ...(options.headers as Record<string, string> | undefined) } } };
+    },
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
       const clock = settings.clock ?? systemClock;
