@@ -10,7 +10,6 @@ import { createSecureContext } from 'node:tls';
 import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
-import { caVerifiedAgent } from './ca-verified-agent.js';
 import { KeystoneError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -237,13 +236,8 @@ function withSharedTlsContext(base: RequestOptions): RequestOptions {
 function createClient(target: KubeTarget, server: string, baseOptions: RequestOptions, settings: ClientSettings): KubeClient {
   // Our own agent (connections kept alive within a command), closed by close(): the global
   // agent's idle sockets would keep a finished command waiting for their timeout.
-  const https = server.startsWith('https:');
-  // With the kubeconfig's own CA, an agent that spares Node building its root store (src/kube/ca-verified-agent.ts).
-  const { ca, cert, key, ...withoutTls } = baseOptions as RequestOptions & { ca?: Buffer | string; cert?: Buffer | string; key?: Buffer | string };
-  const caAgent = https && ca !== undefined && (baseOptions as { rejectUnauthorized?: boolean }).rejectUnauthorized !== false ? caVerifiedAgent({ ca, cert, key }, { keepAlive: true }) : undefined;
-  const agent = caAgent ?? (https ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true }));
-  const base = caAgent ? (withoutTls as RequestOptions) : https ? withSharedTlsContext(baseOptions) : baseOptions;
-  let fullTls: RequestOptions | undefined;
+  const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const base = server.startsWith('https:') ? withSharedTlsContext(baseOptions) : baseOptions;
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
   const deadlineError = (label: string) =>
     new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
@@ -334,12 +328,7 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     target,
     server,
     close: () => agent.destroy(),
-    connectionFor: (path, query) => {
-      // Other connections (pod exec's WebSocket) make their own TLS connections: the CA is given
-      // to OpenSSL as usual there (one context, built on first use).
-      const options = caAgent ? (fullTls ??= withSharedTlsContext(baseOptions)) : base;
-      return { url: buildUrl(server, path, query), options: { ...options, headers: { ...(options.headers as Record<string, string> | undefined) } } };
-    },
+    connectionFor: (path, query) => ({ url: buildUrl(server, path, query), options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } } }),
     async request<T>(spec: RequestSpec): Promise<T> {
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
       const clock = settings.clock ?? systemClock;
