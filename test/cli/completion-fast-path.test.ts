@@ -93,7 +93,7 @@ describe('the TAB fast path', () => {
   });
 
   it('gives exactly the candidates, directive and exit code main() gives, at every position', async () => {
-    for (const env of [{}, { KUBECONFIG: `${h.kubeconfig}:${otherKubeconfig}` }]) {
+    for (const env of [{}, { KUBECONFIG: `${h.kubeconfig}:${otherKubeconfig}` }] as Record<string, string>[]) {
       for (const words of positions) {
         const argv = ['__complete', '--', ...words];
         const full = await h.run(argv, { env });
