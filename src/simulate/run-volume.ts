@@ -7,7 +7,8 @@
  *
  * Why try rather than read the StorageClass: whether a class provisions ReadWriteMany is not in
  * its object (a provisioner name is only a hint, and CSI drivers differ by parameters); only the
- * provisioner's answer is reliable, and it comes as a ProvisioningFailed on the first pod.
+ * provisioner's answer is reliable, and it comes as a ProvisioningFailed event on the claim once the
+ * first pod is scheduled (claim-provisioning.ts watches for it).
  */
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
@@ -45,6 +46,12 @@ export async function sharedClaimState(client: KubeClient, namespace: string): P
   if (claim) return claim.spec?.accessModes?.includes('ReadWriteMany') ? 'shared' : 'per-run';
   const decision = await getOrUndefined<KubeObject & { data?: Record<string, string> }>(client, `/api/v1/namespaces/${namespace}/configmaps/${volumeDecisionName}`);
   return decision?.data?.accessMode === 'ReadWriteOnce' ? 'per-run' : 'absent';
+}
+
+/** Whether a claim has its volume (a missing claim has not). */
+export async function claimBound(client: KubeClient, namespace: string, name: string): Promise<boolean> {
+  const claim = await getOrUndefined<ClaimObject>(client, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`);
+  return claim?.status?.phase === 'Bound';
 }
 
 export async function createClaim(

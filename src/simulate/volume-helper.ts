@@ -7,7 +7,8 @@
  */
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
-import { watchUntil } from '../kube/watch-until.js';
+import { watchUntil, type Clock } from '../kube/watch-until.js';
+import { ClaimProvisioningError, claimProvisioningProblem } from './claim-provisioning.js';
 import { labels, labelValue } from '../kube/vocabulary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
@@ -18,8 +19,7 @@ export const helperMount = '/keystone-data';
 const helperLifetimeSeconds = 6 * 3600;
 export const helperLabel = 'keystone.io/volume-helper';
 
-/** The volume could not be provisioned for the pod (e.g. ReadWriteMany on a class without it). */
-export class ClaimProvisioningError extends KeystoneError {}
+export { ClaimProvisioningError } from './claim-provisioning.js';
 
 export interface HelperSpec {
   client: KubeClient;
@@ -32,6 +32,9 @@ export interface HelperSpec {
   from: JobObject;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** How long the claim may wait without a word from any provisioner (claim-provisioning.ts). */
+  noAnswerMs?: number;
+  clock?: Clock;
   onProgress?: (text: string) => void;
 }
 
@@ -82,30 +85,59 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
   const { client, namespace } = spec;
   const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec), retry: false });
   const name = created.metadata?.name ?? '';
+  const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
+  let failed = false;
   try {
-    await watchUntil<PodObject>({
-      client,
-      path: `/api/v1/namespaces/${namespace}/pods`,
-      query: { fieldSelector: `metadata.name=${name}` },
-      what: `helper pod ${name} to start`,
-      timeoutMs: spec.timeoutMs ?? 10 * 60_000,
-      signal: spec.signal,
-      onProgress: spec.onProgress,
-      evaluate: ([pod]) => {
-        if (!pod) return { done: false, progress: `helper pod ${name}: gone`, failure: new KeystoneError(`helper pod ${name} was deleted before it started`) };
-        if (pod.status?.phase === 'Running') return { done: true, progress: `helper pod ${name} running` };
-        const scheduling = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-        if (scheduling?.message?.includes('provisioning failed for PVC')) {
-          return { done: false, progress: 'volume not provisioned', failure: new ClaimProvisioningError(`volume ${spec.claim} could not be provisioned: ${scheduling.message}`) };
-        }
-        const problem = podProblem(pod, [], 'push');
-        if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
-        return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };
+    // The claim is watched beside the pod: a provisioner's refusal shows only on the claim.
+    const stopClaimWatch = new AbortController();
+    const claimFound = new AbortController();
+    let claimError: KeystoneError | undefined;
+    const claimWatch = claimProvisioningProblem({ client, namespace, claim: spec.claim, signal: stopClaimWatch.signal, noAnswerMs: spec.noAnswerMs, timeoutMs, clock: spec.clock }).then(
+      (problem) => {
+        claimError = problem;
+        if (problem) claimFound.abort();
       },
-    });
+      () => undefined, // the pod's own wait still reports what it sees
+    );
+    try {
+      await watchUntil<PodObject>({
+        client,
+        path: `/api/v1/namespaces/${namespace}/pods`,
+        query: { fieldSelector: `metadata.name=${name}` },
+        what: `helper pod ${name} to start`,
+        timeoutMs,
+        clock: spec.clock,
+        signal: spec.signal ? AbortSignal.any([spec.signal, claimFound.signal]) : claimFound.signal,
+        onProgress: spec.onProgress,
+        evaluate: ([pod]) => {
+          if (!pod) return { done: false, progress: `helper pod ${name}: gone`, failure: new KeystoneError(`helper pod ${name} was deleted before it started`) };
+          if (pod.status?.phase === 'Running') return { done: true, progress: `helper pod ${name} running` };
+          // The scheduler says this only when the provisioner asked for another node (ProvisioningReschedule).
+          const scheduling = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
+          if (scheduling?.message?.includes('provisioning failed for PVC')) {
+            return { done: false, progress: 'volume not provisioned', failure: new ClaimProvisioningError(`volume ${spec.claim} could not be provisioned: ${scheduling.message}`) };
+          }
+          const problem = podProblem(pod, [], 'push');
+          if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
+          return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };
+        },
+      });
+    } catch (err) {
+      if (claimError && !spec.signal?.aborted) throw claimError;
+      throw err;
+    } finally {
+      stopClaimWatch.abort();
+      await claimWatch;
+    }
     return await use(name);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    await deleteHelperPod(client, namespace, name);
+    // A failed DELETE must not hide why the helper failed (the pod's deadline ends it anyway).
+    await deleteHelperPod(client, namespace, name).catch((err: unknown) => {
+      if (!failed) throw err;
+    });
   }
 }
 

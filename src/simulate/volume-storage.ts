@@ -7,7 +7,7 @@
 import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
 import { checkTemplateForVolume, type BuildOptions } from './job-builder.js';
 import type { RunPlace, StorageContext } from './run-storage.js';
-import { createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provisioningFailure, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
+import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provisioningFailure, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
 import { ClaimProvisioningError } from './volume-helper.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
@@ -66,7 +66,12 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
         await upload(claim);
         return state === 'absent' ? `created volume ${sharedClaimName} (ReadWriteMany, ${size}) for the runs on this cluster` : undefined;
       } catch (err) {
-        if (!(err instanceof ClaimProvisioningError) || state !== 'absent') throw err;
+        // A shared claim that never got a volume holds nothing: it goes, or it would make every
+        // later run wait on it too (one left by an interrupted first run is refused the same way).
+        if (!(err instanceof ClaimProvisioningError)) {
+          if (state === 'absent' && !(await claimBound(client, run.namespace, sharedClaimName).catch(() => true))) await deleteClaim(client, run.namespace, sharedClaimName).catch(() => undefined);
+          throw err;
+        }
         // This cluster cannot share one volume between nodes: one ReadWriteOnce claim per run.
         const why = (await provisioningFailure(client, run.namespace, sharedClaimName).catch(() => undefined)) ?? err.message;
         await deleteClaim(client, run.namespace, sharedClaimName);

@@ -93,6 +93,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (2Gi)');
     expect(r.stderr).toContain('NodePath only supports ReadWriteOnce');
+    // The signal was the provisioner's event on the claim: like local-path, the fake's scheduler
+    // never says "provisioning failed for PVC" for a final refusal, and the helper pod stayed Pending.
+    expect(JSON.stringify(h.api.objects('events'))).not.toContain('provisioning failed for PVC');
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
     expect(h.api.get('configmaps', 'keystone', 'keystone-volume').data.accessMode).toBe('ReadWriteOnce');
     const [job] = runJobs();
@@ -121,6 +124,25 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
     expect(r.stderr).toContain(`kubectl delete pvc ${claimOf(job!)} -n keystone`);
     expect(h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!))).toBeDefined();
+  });
+
+  it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {
+    writeOutputs();
+    h.api.create('persistentvolumeclaims', { metadata: { name: 'keystone-data', namespace: 'keystone' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('this cluster cannot provision ReadWriteMany volumes');
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+    expect(claimOf(runJobs()[0]!)).toBe(`${runJobs()[0]!.metadata.name}-data`);
+  });
+
+  it('Ctrl-C before any provisioner answered for the new shared claim deletes it with the helper pod', async () => {
+    h.cluster.provisioner = null; // nobody provisions: the claim stays Pending
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { timeoutMs: 3000 });
+    expect(r.exitCode).toBe(130);
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
   });
 
   it('runs in a namespace that enforces the restricted Pod Security level, which refuses a hostPath pod', async () => {

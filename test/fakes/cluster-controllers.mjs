@@ -73,6 +73,8 @@ export function attachControllers(api, options = {}) {
      * event, and its pod is never scheduled. An NFS or CephFS class does (set true).
      */
     readWriteMany: false,
+    /** The default class's provisioner (events come from it); null: no default class, nobody answers. */
+    provisioner: 'rancher.io/local-path',
     nodeImages,
     unpullable,
     crashImages,
@@ -348,15 +350,28 @@ export function attachControllers(api, options = {}) {
       return;
     }
     const node = nodes[nextNode++ % nodes.length];
-    // WaitForFirstConsumer: the claim is provisioned now, for the chosen node; a class that cannot
-    // provision the claim's access modes leaves it, and the pod, Pending.
-    const refused = claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc.status?.phase !== 'Bound' && (pvc.spec.accessModes ?? []).includes('ReadWriteMany') && !controls.readWriteMany);
-    if (refused) {
+    // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
+    // annotation; the PV controller says it waits for the external provisioner, which provisions
+    // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner
+    // provisioner.go; sig-storage-lib-external-provisioner controller.go: ProvisioningFinished, no
+    // reschedule, the annotation stays): a ProvisioningFailed Warning on the claim, and the pod stays
+    // Pending, assumed on its node while the scheduler's PreBind waits for the binding (bindTimeout
+    // 600 s, kubernetes pkg/scheduler/framework/plugins/volumebinding/binder.go) — the scheduler
+    // writes no "provisioning failed for PVC" for a final error.
+    const unbound = claims.map((c) => api.get('persistentvolumeclaims', ns, c)).filter((pvc) => pvc.status?.phase !== 'Bound');
+    for (const pvc of unbound) {
+      api.update('persistentvolumeclaims', { ...pvc, metadata: { ...pvc.metadata, annotations: { ...pvc.metadata.annotations, 'volume.kubernetes.io/selected-node': node.metadata.name } } });
+      if (!controls.provisioner) continue; // no default class, or its provisioner is not running
+      recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'ExternalProvisioning', `Waiting for a volume to be created either by the external provisioner '${controls.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`, 'persistentvolume-controller');
+      recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`, `${controls.provisioner}_local-path-provisioner`);
+    }
+    const refused = unbound.find((pvc) => (pvc.spec.accessModes ?? []).includes('ReadWriteMany') && !controls.readWriteMany);
+    if (refused && controls.provisioner) {
       const className = refused.spec.storageClassName ?? 'local-path';
-      recordEvent({ ...refused, kind: 'PersistentVolumeClaim' }, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${className}": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes`, `rancher.io/local-path_local-path-provisioner`);
-      const message = `running PreBind plugin "VolumeBinding": binding volumes: provisioning failed for PVC "${refused.metadata.name}"`;
-      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'SchedulerError', message }] } });
-      recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      recordEvent({ ...refused, kind: 'PersistentVolumeClaim' }, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${className}": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes`, `${controls.provisioner}_local-path-provisioner`);
+    }
+    if (refused || (unbound.length > 0 && !controls.provisioner)) {
+      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [] } });
       return;
     }
     for (const claim of claims) {
