@@ -31,6 +31,8 @@ export interface RunPlace {
   sweep?: Sweep;
   /** The tool's template Job as it is in the cluster (image and uid for helper pods). */
   template: JobObject;
+  /** The run's Job as built before its volume is known (image after --image, requests, scheduling): helper pods follow it. */
+  runJob?: () => JobObject;
   /** --volume-size: the size of a run volume keystone creates on another cluster. */
   volumeSize?: string;
   /** A run across nodes (--nodes K > 1): its directory must be one every node mounts. */

@@ -13,7 +13,7 @@ import { buildMpiJob, mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js
 import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus } from './ranks.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
 import { jobName, newRunId } from './run-id.js';
-import { buildJobFromTemplate, type JobObject } from './job-builder.js';
+import { buildJobFromTemplate, type BuildOptions, type JobObject } from './job-builder.js';
 import { storageFor, type RunStorage, type StorageContext } from './run-storage.js';
 import type { RunRequest } from './run-request.js';
 
@@ -44,21 +44,11 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
 
   const runId = newRunId();
   const name = jobName(req.tool, runId);
-  const storage = storageFor(ctx, { tool: req.tool, runId, name, namespace, input: req.input, sweep: req.sweep, template, volumeSize: req.volumeSize, acrossNodes: req.nodes > 1 ? { nodes: req.nodes, ranks: req.ranks } : undefined });
   const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
   const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);
-
-  const note = await storage.stage();
-  if (note) ctx.info(note);
-  // Only staging knows whether the volume is one every node mounts (another cluster may offer no ReadWriteMany).
-  try {
-    checkSharedStorage(req.nodes, storage, { ranks: req.ranks, context: ctx.target.context });
-  } catch (err) {
-    await storage.discard();
-    throw err;
-  }
-  const job = buildJobFromTemplate(template, {
+  // A function: the run directory is the storage's, which is made below.
+  const buildOptions = (): BuildOptions => ({
     tool: req.tool,
     runId,
     name,
@@ -75,8 +65,31 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
     deadlineSeconds: req.deadlineSeconds,
     sweep: req.sweep,
     parallel: req.parallel,
-    ...storage.jobOptions(),
   });
+  const storage = storageFor(ctx, {
+    tool: req.tool,
+    runId,
+    name,
+    namespace,
+    input: req.input,
+    sweep: req.sweep,
+    template,
+    // The run's pod before its volume is known: helper pods take its image (--image) and scheduling.
+    runJob: () => buildJobFromTemplate(template, buildOptions()),
+    volumeSize: req.volumeSize,
+    acrossNodes: req.nodes > 1 ? { nodes: req.nodes, ranks: req.ranks } : undefined,
+  });
+
+  const note = await storage.stage();
+  if (note) ctx.info(note);
+  // Only staging knows whether the volume is one every node mounts (another cluster may offer no ReadWriteMany).
+  try {
+    checkSharedStorage(req.nodes, storage, { ranks: req.ranks, context: ctx.target.context });
+  } catch (err) {
+    await storage.discard();
+    throw err;
+  }
+  const job = buildJobFromTemplate(template, { ...buildOptions(), ...storage.jobOptions() });
   job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn, ...storage.annotations?.() } };
 
   const body = kind === 'MPIJob' ? buildMpiJob(job, { nodes: req.nodes, ranks: req.ranks, workerCpus: `${(req.ranks / req.nodes) * perRankMillicores(req)}m`, mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI' }) : job;

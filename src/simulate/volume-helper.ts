@@ -28,8 +28,14 @@ export interface HelperSpec {
   /** What the helper is for (its name and label): upload, purge, fetch. */
   purpose: string;
   runId: string;
-  /** The run's template or Job: its simulation image, pull policy and uid/gid. */
+  /** The run's Job (or as it will be built): its image, pull policy, uid/gid, pull secrets and scheduling. */
   from: JobObject;
+  /**
+   * Ask for the run's CPU and memory too: the helper that first mounts a WaitForFirstConsumer
+   * ReadWriteOnce claim decides its node (local-path) or zone (EBS, PD) for good, so it must land
+   * where the run fits.
+   */
+  sizedLikeRun?: boolean;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** How long the claim may wait without a word from any provisioner (claim-provisioning.ts). */
@@ -50,6 +56,10 @@ export function helperPodObject(spec: HelperSpec): KubeObject {
   const container = spec.from.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? spec.from.spec.template.spec.containers[0];
   if (!container) throw new KeystoneError(`Job ${spec.from.metadata?.name} has no container to take an image from`);
   const { uid, gid } = runIdentity(spec.from);
+  const pod = spec.from.spec.template.spec as Record<string, unknown>;
+  // What lets the run's pod pull its image and land on its nodes lets the helper too.
+  const scheduling = Object.fromEntries(['imagePullSecrets', 'serviceAccountName', 'nodeSelector', 'tolerations', 'affinity'].filter((k) => pod[k] !== undefined).map((k) => [k, structuredClone(pod[k])]));
+  const runResources = container.resources?.requests ? { requests: { ...container.resources.requests }, ...(container.resources.limits ? { limits: { ...container.resources.limits } } : {}) } : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -62,6 +72,7 @@ export function helperPodObject(spec: HelperSpec): KubeObject {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
       activeDeadlineSeconds: helperLifetimeSeconds,
+      ...scheduling,
       terminationGracePeriodSeconds: 0,
       securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
@@ -70,7 +81,7 @@ export function helperPodObject(spec: HelperSpec): KubeObject {
           image: container.image,
           ...(container.imagePullPolicy ? { imagePullPolicy: container.imagePullPolicy } : {}),
           command: ['sleep', String(helperLifetimeSeconds)],
-          resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
+          resources: (spec.sizedLikeRun && runResources) || { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
           securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
           volumeMounts: [{ name: 'data', mountPath: helperMount }],
         },

@@ -22,8 +22,10 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
   /** The per-run claim this submission made (discard deletes it). */
   let ownClaim = false;
 
+  // The helper runs the run's own image (--image: the template's may be in no registry the cluster reaches).
+  const runJob = () => run.runJob?.() ?? run.template;
   const upload = (name: string) =>
-    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: run.template, signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
+    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: runJob(), signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
 
   const perRun = async () => {
     claim = perRunClaimName(run.name);
@@ -87,7 +89,7 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
     async discard() {
       if (!claim) return;
       if (ownClaim) await deleteClaim(client, run.namespace, claim);
-      else await removeVolumeOutputs(client, { namespace: run.namespace, claim, tool: run.tool, runId: run.runId, from: run.template });
+      else await removeVolumeOutputs(client, { namespace: run.namespace, claim, tool: run.tool, runId: run.runId, from: runJob() });
     },
   };
 }

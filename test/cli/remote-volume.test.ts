@@ -226,6 +226,27 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(helperPods()).toEqual([]);
   });
 
+  it('--image on another cluster: the helper pod runs that image, with the run pod\'s pull secrets, service account and scheduling', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.nodeImages.clear(); // the template's image is in no registry this cluster reaches
+    const template = h.api.get('jobs', 'keystone', 'lammps-template');
+    const scheduling = {
+      imagePullSecrets: [{ name: 'lab-registry' }],
+      serviceAccountName: 'simulations',
+      nodeSelector: { 'node.kubernetes.io/pool': 'compute' },
+      tolerations: [{ key: 'hpc', operator: 'Exists', effect: 'NoSchedule' }],
+      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
+    };
+    h.api.update('jobs', { ...template, spec: { ...template.spec, template: { ...template.spec.template, spec: { ...template.spec.template.spec, ...scheduling } } } });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--image', 'registry.example.com/lab/lammps:1.0']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [helper] = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload');
+    expect(helper.spec.containers[0].image).toBe('registry.example.com/lab/lammps:1.0');
+    expect(helper.spec).toMatchObject(scheduling);
+    expect(helper.spec.automountServiceAccountToken).toBe(false);
+    expect(runJobs()[0]!.spec.template.spec.containers[0].image).toBe('registry.example.com/lab/lammps:1.0');
+  });
+
   it('a connection lost in the middle of an upload: the partial run directory is removed, the helper pod deleted, nothing submitted', async () => {
     h.cluster.readWriteMany = true;
     await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), randomBytes(4 * 1024 * 1024));

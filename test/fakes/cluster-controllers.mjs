@@ -74,7 +74,7 @@ export function attachControllers(api, options = {}) {
      */
     readWriteMany: false,
     /** The default class's provisioner (events come from it); null: no default class, nobody answers. */
-    provisioner: 'rancher.io/local-path',
+    provisioner: /** @type {string | null} */ ('rancher.io/local-path'),
     nodeImages,
     unpullable,
     crashImages,
