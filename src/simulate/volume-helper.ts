@@ -12,6 +12,7 @@ import { ClaimProvisioningError, claimProvisioningProblem } from './claim-provis
 import { labels, labelValue } from '../kube/vocabulary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
+import { sharedClaimName } from './run-volume.js';
 
 /** Where the helper mounts the whole volume. */
 export const helperMount = '/keystone-data';
@@ -52,7 +53,7 @@ export function runIdentity(from: JobObject): { uid: number; gid: number } {
 }
 
 /** The pod object: restricted-level security, the claim at /keystone-data, a bounded life. */
-export function helperPodObject(spec: HelperSpec): KubeObject {
+export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject {
   const container = spec.from.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? spec.from.spec.template.spec.containers[0];
   if (!container) throw new KeystoneError(`Job ${spec.from.metadata?.name} has no container to take an image from`);
   const { uid, gid } = runIdentity(spec.from);
@@ -73,6 +74,7 @@ export function helperPodObject(spec: HelperSpec): KubeObject {
       automountServiceAccountToken: false,
       activeDeadlineSeconds: helperLifetimeSeconds,
       ...scheduling,
+      ...(nodeName ? { nodeName } : {}),
       terminationGracePeriodSeconds: 0,
       securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
@@ -94,7 +96,8 @@ export function helperPodObject(spec: HelperSpec): KubeObject {
 /** Creates the helper pod, waits until it runs, hands its name to `use`, and deletes it. */
 export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => Promise<T>): Promise<T> {
   const { client, namespace } = spec;
-  const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec), retry: false });
+  const nodeName = spec.claim === sharedClaimName ? undefined : await nodeOfRunPod(spec);
+  const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec, nodeName), retry: false });
   const name = created.metadata?.name ?? '';
   const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
   let failed = false;
@@ -150,6 +153,19 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
       if (!failed) throw err;
     });
   }
+}
+
+/**
+ * The node of a run pod that still holds the run's own ReadWriteOnce claim: a helper elsewhere
+ * would wait on "Multi-Attach error" (an EBS/PD disk attaches to one node at a time) until it ends.
+ */
+async function nodeOfRunPod(spec: HelperSpec): Promise<string | undefined> {
+  type RunPod = PodObject & { spec?: { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] } };
+  const pods = await spec.client.list<RunPod>(`/api/v1/namespaces/${spec.namespace}/pods`, { labelSelector: `${labels.runId}=${spec.runId},!${helperLabel}` });
+  const holder = pods.items.find(
+    (p) => p.spec?.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '') && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === spec.claim),
+  );
+  return holder?.spec?.nodeName;
 }
 
 async function deleteHelperPod(client: KubeClient, namespace: string, name: string): Promise<void> {

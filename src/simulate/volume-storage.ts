@@ -24,8 +24,9 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
 
   // The helper runs the run's own image (--image: the template's may be in no registry the cluster reaches).
   const runJob = () => run.runJob?.() ?? run.template;
+  // A per-run claim's first pod fixes its node or zone: that helper asks for what the run needs.
   const upload = (name: string) =>
-    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: runJob(), signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
+    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: runJob(), sizedLikeRun: name !== sharedClaimName, signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
 
   const perRun = async () => {
     claim = perRunClaimName(run.name);

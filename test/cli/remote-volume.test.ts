@@ -247,6 +247,43 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()[0]!.spec.template.spec.containers[0].image).toBe('registry.example.com/lab/lammps:1.0');
   });
 
+  it('a per-run ReadWriteOnce claim: its upload helper asks for the run\'s CPU and memory, so the node it fixes for the claim can run the run', async () => {
+    writeOutputs(); // local-path: per-run claims, each provisioned on its first pod's node
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--cpus', '2', '--memory', '3Gi']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const uploads = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload');
+    const perRun = uploads.find((p) => p.spec.volumes[0].persistentVolumeClaim.claimName !== 'keystone-data');
+    expect(perRun.spec.containers[0].resources).toEqual({ requests: { cpu: '2000m', memory: '3Gi' }, limits: { cpu: '2000m', memory: '3Gi' } });
+    expect(perRun.spec.containers[0].resources).toEqual(runJobs()[0]!.spec.template.spec.containers[0].resources);
+    // The shared claim's helper fixes no node: it stays small.
+    expect(uploads.find((p) => p.spec.volumes[0].persistentVolumeClaim.claimName === 'keystone-data').spec.containers[0].resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    // local-path pins the claim to that node; the run's pod lands there.
+    const [job] = runJobs();
+    const claim = h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!));
+    const runPod = h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name);
+    expect(runPod.spec.nodeName).toBe(claim.metadata.annotations['volume.kubernetes.io/selected-node']);
+  });
+
+  it('jobs fetch of a run still running on its own ReadWriteOnce disk: the helper goes to the run pod\'s node (no Multi-Attach error)', async () => {
+    h.cluster.volumeTopology = 'zone'; // an EBS/PD-like disk: any node of the zone, attached to one at a time
+    h.cluster.program = (pod: any) => {
+      const volume = pod.spec.volumes.find((v: any) => v.name === 'data');
+      writeFileSync(join(h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'log.lammps'), 'Step Temp\n0 1.5\n');
+      return { lines: ['running'], exitCode: null }; // runs until deleted
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--detach'])).exitCode).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const runPod = () => h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running');
+    await expect.poll(runPod, { timeout: 10_000 }).toBeTruthy();
+    const r = await h.run(['jobs', 'fetch', runId, ...lab], { timeoutMs: 10_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe('Step Temp\n0 1.5\n');
+    const fetchHelper = submitted.find((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch');
+    expect(fetchHelper.spec.nodeName).toBe(runPod().spec.nodeName);
+    expect(JSON.stringify(h.api.objects('events'))).not.toContain('Multi-Attach');
+  });
+
   it('a connection lost in the middle of an upload: the partial run directory is removed, the helper pod deleted, nothing submitted', async () => {
     h.cluster.readWriteMany = true;
     await writeFile(join(h.project, 'data', 'lammps', 'big.lj'), randomBytes(4 * 1024 * 1024));

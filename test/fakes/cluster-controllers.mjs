@@ -73,6 +73,8 @@ export function attachControllers(api, options = {}) {
      * event, and its pod is never scheduled. An NFS or CephFS class does (set true).
      */
     readWriteMany: false,
+    /** Where a bound ReadWriteOnce volume can be used: 'node' (local-path) or 'zone' (EBS, PD: any node here). */
+    volumeTopology: 'node',
     /** The default class's provisioner (events come from it); null: no default class, nobody answers. */
     provisioner: /** @type {string | null} */ ('rancher.io/local-path'),
     nodeImages,
@@ -127,6 +129,11 @@ export function attachControllers(api, options = {}) {
       const job = obj.metadata.labels?.['batch.kubernetes.io/job-name'];
       if (job && type !== 'ADDED') reconcileJob(ns, job);
       if (type === 'ADDED' && !obj.spec.nodeName) schedule(ns, obj.metadata.name);
+      // A pod created with spec.nodeName skips the scheduler: that node's kubelet runs it.
+      else if (type === 'ADDED' && !obj.status?.phase) {
+        api.update('pods', { ...obj, status: { phase: 'Pending', conditions: [] } });
+        api.later(controls.podStartDelayMs, () => startContainers(ns, obj.metadata.name));
+      }
     }
   });
 
@@ -349,7 +356,12 @@ export function attachControllers(api, options = {}) {
       recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
       return;
     }
-    const node = nodes[nextNode++ % nodes.length];
+    // A bound ReadWriteOnce volume is reachable where it was provisioned: local-path's PV has node
+    // affinity to its node ('node'); an EBS/PD disk's to its zone ('zone': every node of the fake).
+    const volumeNode = controls.volumeTopology === 'node'
+      ? claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))?.metadata.annotations?.['volume.kubernetes.io/selected-node']
+      : undefined;
+    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? nodes[nextNode++ % nodes.length];
     // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
     // annotation; the PV controller says it waits for the external provisioner, which provisions
     // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner
@@ -427,6 +439,21 @@ export function attachControllers(api, options = {}) {
   function startContainers(ns, name) {
     const pod = api.get('pods', ns, name);
     if (!pod || !pod.spec.nodeName) return;
+    // A ReadWriteOnce volume attaches to one node (EBS, PD: the attach-detach controller, kubernetes
+    // pkg/controller/volume/attachdetach/reconciler/reconciler.go): a second node's pod waits in
+    // ContainerCreating with "Multi-Attach error" for as long as the first pod holds it.
+    const holder = (pod.spec.volumes ?? [])
+      .filter((v) => v.persistentVolumeClaim)
+      .map((v) => api.get('persistentvolumeclaims', ns, v.persistentVolumeClaim.claimName))
+      .filter((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))
+      .map((pvc) => ({ pvc, users: api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.name !== name && p.spec.nodeName && p.spec.nodeName !== pod.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === pvc.metadata.name)) }))
+      .find((u) => u.users.length > 0);
+    if (holder) {
+      const waiting = { reason: 'ContainerCreating' };
+      api.update('pods', { ...pod, status: { ...pod.status, phase: 'Pending', containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } })) } });
+      recordEvent(pod, 'Warning', 'FailedAttachVolume', `Multi-Attach error for volume "${holder.pvc.spec.volumeName}" Volume is already used by pod(s) ${holder.users.map((p) => p.metadata.name).join(', ')}`, 'attachdetach-controller');
+      return;
+    }
     const statuses = pod.spec.containers.map((c) => {
       const image = normalizeImage(c.image);
       const policy = effectivePullPolicy(c);

@@ -114,23 +114,26 @@ export async function startFakeKubeApi(options = {}) {
 
   function matchesSelector(obj, selector) {
     const labels = obj.metadata.labels ?? {};
-    return Object.entries(selector).every(([k, v]) => (v === undefined ? k in labels : labels[k] === v));
+    return Object.entries(selector).every(([k, v]) => (v === undefined ? k in labels : v === null ? !(k in labels) : labels[k] === v));
   }
 
   function matchesFields(obj, fields) {
     return Object.entries(fields ?? {}).every(([k, v]) => {
       if (k === 'metadata.name') return obj.metadata.name === v;
       if (k === 'metadata.namespace') return obj.metadata.namespace === v;
+      // Events are selectable by their object (kubernetes pkg/registry/core/event/strategy.go ToSelectableFields).
+      if (k.startsWith('involvedObject.')) return obj.involvedObject?.[k.slice('involvedObject.'.length)] === v;
       return true;
     });
   }
 
   function parseSelector(text) {
-    /** @type {Record<string, string|undefined>} */
+    /** @type {Record<string, string|undefined|null>} */
     const out = {};
     for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
       const m = /^([^=!]+?)\s*==?\s*(.*)$/.exec(part);
       if (m) out[m[1]] = m[2];
+      else if (part.startsWith('!')) out[part.slice(1).trim()] = null; // "!key": the label is absent
       else out[part] = undefined;
     }
     return out;
