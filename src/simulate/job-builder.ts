@@ -106,8 +106,10 @@ function mountClaim(pod: JobObject['spec']['template'], volume: { claimName: str
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     c.volumeMounts = c.volumeMounts?.map((m) => (m.name === dataVolumeName ? { ...m, subPath: volume.subPath } : m));
   }
-  const sc = (pod.spec.securityContext ?? {}) as { runAsGroup?: number; runAsUser?: number; fsGroup?: number };
-  pod.spec.securityContext = { ...sc, fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser ?? 1000 };
+  const sc = (pod.spec.securityContext ?? {}) as { runAsGroup?: number; runAsUser?: number; fsGroup?: number; fsGroupChangePolicy?: string };
+  // OnRootMismatch: the kubelet changes ownership only when the volume's root is not already the
+  // fsGroup's, not the whole (shared, growing) volume at every pod start (the default, Always).
+  pod.spec.securityContext = { ...sc, fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser ?? 1000, fsGroupChangePolicy: sc.fsGroupChangePolicy ?? 'OnRootMismatch' };
 }
 
 export const sweepLauncher = ['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep'];

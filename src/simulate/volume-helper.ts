@@ -76,7 +76,7 @@ export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject
       ...scheduling,
       ...(nodeName ? { nodeName } : {}),
       terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
         {
           name: 'helper',

@@ -11,7 +11,7 @@ import { volumeRunDir } from '../kube/vocabulary.js';
 import type { ResolvedInput } from './input.js';
 import { inputArchive } from './input-archive.js';
 import type { Sweep } from './run-options.js';
-import { helperMount, withHelperPod, type HelperSpec } from './volume-helper.js';
+import { helperMount, runIdentity, withHelperPod, type HelperSpec } from './volume-helper.js';
 
 /** A Writable that keeps the last few KiB written (a command's stderr, for its error message). */
 export function collectTail(limit = 4096): Writable & { text(): string } {
@@ -50,8 +50,14 @@ export async function uploadInput(
     }
   });
   if (exitCode !== 0) {
+    const { uid, gid } = runIdentity(helper.from);
     throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: tar exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
-      hint: 'check the volume has room (--volume-size) and that the image has sh and tar',
+      hint: /Permission denied/i.test(stderr.text())
+        ? // kubernetes-csi/csi-driver-nfs makes directories root-owned 0755 unless the class sets
+          // mountPermissions, and a CSIDriver's default fsGroupPolicy (ReadWriteOnceWithFSType)
+          // applies no fsGroup to a ReadWriteMany volume.
+          `the volume is not writable by uid ${uid} (gid ${gid}): its storage class hands out directories the run cannot write and applies no fsGroup — for csi-driver-nfs set \`mountPermissions: "0777"\` in the StorageClass parameters, or \`fsGroupPolicy: File\` in its CSIDriver; then delete PersistentVolumeClaim ${helper.claim} and run again`
+        : 'check the volume has room (--volume-size) and that the image has sh and tar',
     });
   }
 }

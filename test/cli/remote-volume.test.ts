@@ -68,7 +68,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(pod.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'keystone-data' } }]);
     expect(pod.containers[0].volumeMounts).toEqual([{ name: 'data', mountPath: '/data/openfoam', subPath: 'openfoam' }]);
     expect(pod.containers[0].workingDir).toBe(`/data/openfoam/runs/${runId}`);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
     expect(job!.metadata.annotations).toMatchObject({ 'keystone.io/output-on': 'volume', 'keystone.io/output-claim': 'keystone-data' });
     expect(r.stderr).toContain(`output: volume keystone-data: openfoam/runs/${runId}`);
 
@@ -82,6 +82,8 @@ describe('runs on another cluster (--context) use a run volume', () => {
 
     // Helper pods (one per upload) ran and were deleted; nothing submitted has a hostPath.
     expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(2);
+    // fsGroup on the whole volume only when its root does not have it yet, not at every helper's start.
+    for (const helper of submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'])) expect(helper.spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
     expect(helperPods()).toEqual([]);
     expect(submitted.length).toBeGreaterThanOrEqual(6); // 2 helpers, 2 Jobs, 2 run pods
     expect(JSON.stringify(submitted)).not.toContain('hostPath');
@@ -282,6 +284,21 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const fetchHelper = submitted.find((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch');
     expect(fetchHelper.spec.nodeName).toBe(runPod().spec.nodeName);
     expect(JSON.stringify(h.api.objects('events'))).not.toContain('Multi-Attach');
+  });
+
+  it('an NFS-style volume that hands out root-owned directories and no fsGroup: the upload\'s Permission denied is explained', async () => {
+    h.cluster.readWriteMany = true;
+    h.api.rootOwnedVolumes = true;
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('uploading the input to volume keystone-data failed');
+    expect(r.stderr).toContain('Permission denied');
+    expect(r.stderr).toContain('not writable by uid 1000');
+    expect(r.stderr).toContain('mountPermissions: "0777"');
+    expect(r.stderr).toContain('fsGroupPolicy: File');
+    expect(r.stderr).not.toContain('image has sh and tar');
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
   });
 
   it('a connection lost in the middle of an upload: the partial run directory is removed, the helper pod deleted, nothing submitted', async () => {

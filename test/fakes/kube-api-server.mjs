@@ -814,6 +814,8 @@ export async function startFakeKubeApi(options = {}) {
     dropExecAfterBytes: /** @type {number | undefined} */ (undefined),
     /** Set to make the next exec connection go silent after the upgrade (no data, no pongs). */
     silentExec: false,
+    /** Claims' directories are root-owned 0755 and fsGroup is not applied (NFS CSI defaults; pod-exec.mjs). */
+    rootOwnedVolumes: false,
     /** Set to drop the next exec connection once it has sent this many stdout/stderr bytes. */
     dropExecAfterOutputBytes: /** @type {number | undefined} */ (undefined),
     /** The directory on this machine behind a PersistentVolumeClaim (what pods mounting it see). */

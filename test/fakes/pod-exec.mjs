@@ -15,7 +15,7 @@
 // stream translator (apiserver/pkg/util/proxy/streamtranslator.go) has already upgraded, and sends
 // it as an InternalError Status on the error channel.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
@@ -40,6 +40,7 @@ function refuse(socket, code, body, contentType = 'application/json') {
  */
 export function attachPodExec(api, servers) {
   const root = mkdtempSync(join(tmpdir(), 'keystone-fake-volumes-'));
+  chmodSync(root, 0o755); // a pod's uid (api.rootOwnedVolumes) must reach the volumes below
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => (offered.has(v5) ? v5 : offered.has(v4) ? v4 : false) });
   /** Running exec sessions per pod (ns/name), ended when the pod goes away. */
   const sessions = new Map();
@@ -59,7 +60,17 @@ export function attachPodExec(api, servers) {
     for (const m of container.volumeMounts ?? []) {
       const volume = (pod.spec.volumes ?? []).find((v) => v.name === m.name);
       let dir;
-      if (volume?.persistentVolumeClaim) dir = claimDir(ns, volume.persistentVolumeClaim.claimName);
+      if (volume?.persistentVolumeClaim) {
+        dir = claimDir(ns, volume.persistentVolumeClaim.claimName);
+        // An NFS-style volume (api.rootOwnedVolumes): kubernetes-csi/csi-driver-nfs makes its
+        // directory root-owned 0755 unless the class sets mountPermissions, and a CSIDriver's default
+        // fsGroupPolicy (ReadWriteOnceWithFSType) applies no fsGroup to a ReadWriteMany volume. Not
+        // root here: 0555 refuses this user the same way.
+        if (api.rootOwnedVolumes && !existsSync(dir)) {
+          mkdirSync(dir, { recursive: true });
+          chmodSync(dir, process.getuid?.() === 0 ? 0o755 : 0o555);
+        }
+      }
       else if (volume?.emptyDir) dir = join(root, 'pods', ns, pod.metadata.name, m.name);
       else continue; // other volume types are not backed by this fake
       if (m.subPath) dir = join(dir, m.subPath);
@@ -131,7 +142,10 @@ export function attachPodExec(api, servers) {
       sessions.get(key)?.delete(stop);
       send(3, Buffer.from(JSON.stringify(status)), () => ws.close(1000));
     };
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: process.env.PATH, HOME: cwd, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // With root-owned volumes the command runs as the pod's uid/gid (possible when this runs as root), as the container would.
+    const sc = pod.spec.securityContext ?? {};
+    const asPod = api.rootOwnedVolumes && process.getuid?.() === 0 && sc.runAsUser ? { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser } : {};
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: process.env.PATH, HOME: cwd, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'], ...asPod });
     const stop = () => {
       child.kill('SIGKILL');
       ws.terminate();
