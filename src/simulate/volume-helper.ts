@@ -100,7 +100,7 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
   const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec, nodeName), retry: false });
   const name = created.metadata?.name ?? '';
   const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
-  let failed = false;
+  let failure: unknown;
   try {
     // The claim is watched beside the pod: a provisioner's refusal shows only on the claim.
     const stopClaimWatch = new AbortController();
@@ -145,12 +145,14 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
     }
     return await use(name);
   } catch (err) {
-    failed = true;
+    failure = err;
     throw err;
   } finally {
-    // A failed DELETE must not hide why the helper failed (the pod's deadline ends it anyway).
+    // A failed DELETE must not hide why the helper failed: it is told after it (the pod's
+    // activeDeadlineSeconds ends it anyway). The error keeps its class (ClaimProvisioningError).
     await deleteHelperPod(client, namespace, name).catch((err: unknown) => {
-      if (!failed) throw err;
+      if (!(failure instanceof Error)) throw err;
+      failure.message += `; helper pod ${name} could not be deleted either (${err instanceof Error ? err.message : String(err)}): it ends itself within ${helperLifetimeSeconds / 3600} hours`;
     });
   }
 }

@@ -176,6 +176,12 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(((await refused.json()) as { message: string }).message).toBe(
       'pods "root-pod" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
     );
+    // A pod-level Unconfined is refused even when every container sets RuntimeDefault (check_seccompProfile_restricted.go).
+    const helper = submitted.find((o) => o.metadata.labels?.['keystone.io/volume-helper']);
+    const unconfined = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unconfined-pod' }, spec: { ...helper.spec, nodeName: undefined, securityContext: { ...helper.spec.securityContext, seccompProfile: { type: 'Unconfined' } }, containers: helper.spec.containers.map((c: any) => ({ ...c, securityContext: { ...c.securityContext, seccompProfile: { type: 'RuntimeDefault' } } })) } };
+    const seccomp = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(unconfined) });
+    expect(seccomp.status).toBe(403);
+    expect(((await seccomp.json()) as { message: string }).message).toBe('pods "unconfined-pod" is forbidden: violates PodSecurity "restricted:latest": seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")');
   });
 
   it('jobs clean --purge-outputs deletes a run\'s directory on the shared volume (through a helper pod) and a run\'s own claim', async () => {
@@ -298,6 +304,16 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.stderr).toContain('fsGroupPolicy: File');
     expect(r.stderr).not.toContain('image has sh and tar');
     expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
+  });
+
+  it('a helper pod that cannot start and cannot be deleted either: the error says why it did not start, then that it is left', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.nodeImages.clear();
+    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'DELETE' && q.path.includes('/pods/keystone-upload-'), status: 403, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods "keystone-upload-x" is forbidden: User "lab" cannot delete resource "pods"' }, times: 100 });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/helper pod keystone-upload-\S+ cannot start: ErrImagePull.*; helper pod keystone-upload-\S+ could not be deleted either \(.*cannot delete resource "pods".*\): it ends itself within 6 hours/s);
     expect(runJobs()).toEqual([]);
   });
 

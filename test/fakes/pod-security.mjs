@@ -64,9 +64,30 @@ export function podSecurityViolations(spec, level) {
   }
   const rootUsers = [podSc.runAsUser === 0 ? 'pod' : undefined, ...containers.filter((c) => c.securityContext?.runAsUser === 0).map((c) => `container ${JSON.stringify(c.name)}`)].filter(Boolean);
   if (rootUsers.length) out.push({ reason: 'runAsUser=0', detail: `${rootUsers.join(' and ')} must not set runAsUser=0` });
-  const okSeccomp = (p) => p?.type === 'RuntimeDefault' || p?.type === 'Localhost';
-  const noSeccomp = containers.filter((c) => !okSeccomp(c.securityContext?.seccompProfile ?? podSc.seccompProfile)).map((c) => c.name);
-  if (noSeccomp.length) out.push({ reason: 'seccompProfile', detail: `pod or ${pluralize('container', 'containers', noSeccomp.length)} ${joinQuote(noSeccomp)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` });
+  // check_seccompProfile_restricted.go (seccompProfileRestricted_1_19): a bad value set anywhere,
+  // the pod's included, is refused even when every container sets a good one.
+  const okSeccomp = (type) => type === 'RuntimeDefault' || type === 'Localhost';
+  const badSetters = [];
+  const badValues = new Set();
+  const podSeccompSet = podSc.seccompProfile !== undefined && okSeccomp(podSc.seccompProfile.type);
+  if (podSc.seccompProfile !== undefined && !podSeccompSet) {
+    badSetters.push('pod');
+    badValues.add(String(podSc.seccompProfile.type));
+  }
+  const explicitlyBad = [];
+  const implicitlyBad = [];
+  for (const c of containers) {
+    const profile = c.securityContext?.seccompProfile;
+    if (profile !== undefined) {
+      if (!okSeccomp(profile.type)) {
+        explicitlyBad.push(c.name);
+        badValues.add(String(profile.type));
+      }
+    } else if (!podSeccompSet) implicitlyBad.push(c.name);
+  }
+  if (explicitlyBad.length) badSetters.push(`${pluralize('container', 'containers', explicitlyBad.length)} ${joinQuote(explicitlyBad)}`);
+  if (badSetters.length) out.push({ reason: 'seccompProfile', detail: `${badSetters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote([...badValues].sort())}` });
+  else if (implicitlyBad.length) out.push({ reason: 'seccompProfile', detail: `pod or ${pluralize('container', 'containers', implicitlyBad.length)} ${joinQuote(implicitlyBad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` });
   return out;
 }
 
