@@ -3,17 +3,12 @@
 // all, end the wait at once instead of the scheduler's 10-minute PreBind wait. Time is a clock that
 // jumps, so the "no answer" deadline passes without waiting.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { startFakeKubeApi } from '../fakes/kube-api-server.mjs';
-import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
-import { resolveTarget } from '../../src/kube/target.js';
+import { startApiWithClient, type FakeApi } from '../helpers/api-client.js';
+import type { KubeClient } from '../../src/kube/client.js';
 import { ClaimProvisioningError, claimProvisioningProblem } from '../../src/simulate/claim-provisioning.js';
 import type { Clock } from '../../src/clock.js';
 
-type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
+type Api = FakeApi;
 let api: Api | undefined;
 let client: KubeClient | undefined;
 afterEach(async () => {
@@ -23,14 +18,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ api: Api; client: KubeClient }> {
-  api = await startFakeKubeApi({});
-  const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
-  const file = join(dir, 'config');
-  const { cluster, user } = api.kubeconfigEntries;
-  const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster }], users: [{ name: 'lab', user }], contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }], 'current-context': 'lab' };
-  await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
-  client = await loadKubeClient(resolveTarget({ kubeconfig: file, context: 'lab' }, 'keystone-cluster'));
-  return { api, client };
+  return ({ api, client } = await startApiWithClient());
 }
 
 /** A clock whose every wait is over at once: any deadline has passed when it is first looked at. */

@@ -3,37 +3,26 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pack } from 'tar-stream';
-import { stringify } from 'yaml';
-import { startFakeKubeApi } from '../fakes/kube-api-server.mjs';
-import { KubeApiError, loadKubeClient, type KubeClient } from '../../src/kube/client.js';
+import { startApiWithClient, type FakeApi } from '../helpers/api-client.js';
+import { KubeApiError, type KubeClient } from '../../src/kube/client.js';
 import { execInPod, PodExecError } from '../../src/kube/pod-exec.js';
 import { recordPadded } from '../../src/simulate/input-archive.js';
-import { resolveTarget } from '../../src/kube/target.js';
 
-type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
-let api: Api | undefined;
-let client: KubeClient | undefined;
+type Api = FakeApi;
+let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {
-  client?.close();
-  await api?.close();
-  api = client = undefined;
+  await stop?.();
+  stop = undefined;
 });
 
-/** The fake API (plain HTTP with a token, or TLS with a client certificate) and a client for it. */
 async function start(tls = false): Promise<{ api: Api; client: KubeClient }> {
-  api = await startFakeKubeApi({ tls });
-  const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
-  const file = join(dir, 'config');
-  const { cluster, user } = api.kubeconfigEntries;
-  const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster }], users: [{ name: 'lab', user }], contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }], 'current-context': 'lab' };
-  await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
-  client = await loadKubeClient(resolveTarget({ kubeconfig: file, context: 'lab' }, 'keystone-cluster'));
-  return { api, client };
+  const started = await startApiWithClient(tls);
+  stop = started.stop;
+  return started;
 }
 
 /** A pod as the kubelet reports it: scheduled, its container running, a claim mounted at /vol. */
