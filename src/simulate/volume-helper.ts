@@ -131,6 +131,17 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
           if (scheduling?.message?.includes('provisioning failed for PVC')) {
             return { done: false, progress: 'volume not provisioned', failure: new ClaimProvisioningError(`volume ${spec.claim} could not be provisioned: ${scheduling.message}`) };
           }
+          // A claim without a class on a cluster without a default one: the scheduler treats it as
+          // Immediate binding (kubernetes pkg/scheduler/framework/plugins/volumebinding/volume_binding.go PreFilter).
+          if (scheduling?.reason === 'Unschedulable' && scheduling.message?.includes('unbound immediate PersistentVolumeClaims')) {
+            return {
+              done: false,
+              progress: 'volume not bound',
+              failure: new KeystoneError(`volume ${spec.claim} is not bound and nothing provisions it: ${scheduling.message}`, {
+                hint: `the cluster needs a default StorageClass (\`kubectl get storageclass\`: one marked "(default)"); \`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows what it waits for`,
+              }),
+            };
+          }
           const problem = podProblem(pod, [], 'push');
           if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
           return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };

@@ -147,6 +147,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()).toEqual([]);
   });
 
+  it('a cluster without a default StorageClass: the run stops at once naming the claim and what to check, and leaves no claim', async () => {
+    h.cluster.defaultStorageClass = false;
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('volume keystone-data is not bound and nothing provisions it: 0/');
+    expect(r.stderr).toContain('pod has unbound immediate PersistentVolumeClaims');
+    expect(r.stderr).toContain('default StorageClass');
+    expect(r.stderr).toContain('kubectl describe pvc keystone-data -n keystone');
+    expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+    expect(helperPods()).toEqual([]);
+  });
+
   it('runs in a namespace that enforces the restricted Pod Security level, which refuses a hostPath pod', async () => {
     h.cluster.readWriteMany = true;
     writeOutputs();

@@ -75,7 +75,9 @@ export function attachControllers(api, options = {}) {
     readWriteMany: false,
     /** Where a bound ReadWriteOnce volume can be used: 'node' (local-path) or 'zone' (EBS, PD: any node here). */
     volumeTopology: 'node',
-    /** The default class's provisioner (events come from it); null: no default class, nobody answers. */
+    /** The cluster has a default StorageClass (false: claims without a class are never provisioned). */
+    defaultStorageClass: true,
+    /** The default class's provisioner (events come from it); null: none runs, nobody answers. */
     provisioner: /** @type {string | null} */ ('rancher.io/local-path'),
     nodeImages,
     unpullable,
@@ -346,9 +348,16 @@ export function attachControllers(api, options = {}) {
     const tooBig = pod.spec.containers.reduce((sum, c) => sum + quantityBytes(c.resources?.requests?.memory), 0) > nodeMemoryBytes;
     const cpuRequest = pod.spec.containers.reduce((sum, c) => sum + millicores(c.resources?.requests?.cpu), 0);
     const tooManyCpus = nodes.length > 0 && nodes.every((n) => n.status?.allocatable?.cpu !== undefined && cpuRequest > millicores(n.status.allocatable.cpu));
-    if (nodes.length === 0 || missingClaim || tooBig || tooManyCpus) {
+    // No default StorageClass: a claim without a class waits for a matching PV (the PV controller's
+    // FailedBinding), and the scheduler treats it as Immediate binding (volumebinding: unbound
+    // immediate PersistentVolumeClaims), so the pod is Unschedulable.
+    const classless = controls.defaultStorageClass ? undefined : claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc && pvc.status?.phase !== 'Bound' && !pvc.spec.storageClassName);
+    if (classless) recordEvent({ ...classless, kind: 'PersistentVolumeClaim' }, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set', 'persistentvolume-controller');
+    if (nodes.length === 0 || missingClaim || classless || tooBig || tooManyCpus) {
       const message = missingClaim
         ? `0/${total} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${total} nodes are available.`
+        : classless
+          ? `0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
         : tooBig || tooManyCpus
           ? `0/${total} nodes are available: ${total} Insufficient ${tooBig ? 'memory' : 'cpu'}. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
           : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
@@ -373,7 +382,7 @@ export function attachControllers(api, options = {}) {
     const unbound = claims.map((c) => api.get('persistentvolumeclaims', ns, c)).filter((pvc) => pvc.status?.phase !== 'Bound');
     for (const pvc of unbound) {
       api.update('persistentvolumeclaims', { ...pvc, metadata: { ...pvc.metadata, annotations: { ...pvc.metadata.annotations, 'volume.kubernetes.io/selected-node': node.metadata.name } } });
-      if (!controls.provisioner) continue; // no default class, or its provisioner is not running
+      if (!controls.provisioner) continue; // its provisioner is not running: nobody answers
       recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'ExternalProvisioning', `Waiting for a volume to be created either by the external provisioner '${controls.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`, 'persistentvolume-controller');
       recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`, `${controls.provisioner}_local-path-provisioner`);
     }
