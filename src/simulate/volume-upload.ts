@@ -36,14 +36,18 @@ export async function uploadInput(
 ): Promise<void> {
   const stderr = collectTail();
   const dir = `${helperMount}/${volumeRunDir(o.tool, helper.runId)}`;
-  const { exitCode } = await withHelperPod({ ...helper, client, purpose: 'upload' }, async (pod) => {
+  const { exitCode, step } = await withHelperPod({ ...helper, client, purpose: 'upload' }, async (pod) => {
     // A failed or interrupted upload leaves nothing half-written: the run directory goes, from
     // the same pod, before it is deleted (not cancellable: it is the clean-up of a Ctrl-C).
     const removePartial = () => execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: ['rm', '-rf', '--', dir] }).catch(() => undefined);
     try {
+      // The directory first, on its own: a volume the run's uid cannot write fails here with its
+      // real message, not as a tar stream cut off mid-send when the command ends at once.
+      const made = await execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: ['mkdir', '-p', '--', dir], stderr, signal: helper.signal });
+      if (made.exitCode !== 0) return { ...made, step: 'mkdir' };
       const result = await execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: [...untarInto, dir], stdin: inputArchive(o.input, o.sweep), stderr, signal: helper.signal });
       if (result.exitCode !== 0) await removePartial();
-      return result;
+      return { ...result, step: 'tar' };
     } catch (err) {
       await removePartial();
       throw err;
@@ -51,7 +55,7 @@ export async function uploadInput(
   });
   if (exitCode !== 0) {
     const { uid, gid } = runIdentity(helper.from);
-    throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: tar exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
+    throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: ${step} exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
       hint: /Permission denied/i.test(stderr.text())
         ? // kubernetes-csi/csi-driver-nfs makes directories root-owned 0755 unless the class sets
           // mountPermissions, and a CSIDriver's default fsGroupPolicy (ReadWriteOnceWithFSType)
