@@ -1,0 +1,203 @@
+// jobs fetch: a run's outputs from its volume on another cluster (the fake runs the real find,
+// sha256sum, tar and tail on the claim's backing directory), verified, resumable, streamed.
+// The runs themselves: remote-volume.test.ts.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
+import { createReadyHarness, type Harness } from '../helpers/harness.js';
+import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
+
+let h: Harness;
+let lab: string[];
+/** Every pod and Job created after setup, as submitted (the fake's ADDED events). */
+let submitted: any[];
+beforeEach(async () => {
+  h = await createReadyHarness();
+  const file = join(h.home, 'lab.yaml');
+  await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+  lab = ['--context', 'lab', '--kubeconfig', file];
+  submitted = [];
+  h.api.onChange((resource: string, type: string, obj: any) => {
+    if ((resource === 'pods' || resource === 'jobs') && type === 'ADDED' && !obj.metadata.labels?.['keystone.io/simulation-template']) submitted.push(obj);
+  });
+});
+afterEach(async () => h?.cleanup());
+
+type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any };
+const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
+const helperPods = () => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);
+
+
+describe('the outputs of runs on another cluster come back (jobs fetch)', () => {
+  it('jobs fetch brings the outputs back byte for byte (one over 1 MiB, odd names), verified; a re-run transfers only what is missing or different; a partial file resumes', async () => {
+    h.cluster.readWriteMany = true;
+    const dump = randomBytes(2 * 1024 * 1024 + 3);
+    h.cluster.program = (pod: any) => {
+      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
+      writeFileSync(join(runDir, 'dump.bin'), dump);
+      writeFileSync(join(runDir, 'odd name\nwith newline.txt'), 'odd\n');
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const remote = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId);
+    const local = join(h.project, 'data', 'lammps', 'runs', runId);
+    const execs = (script: string) => h.api.requests.filter((q: any) => q.path.endsWith('/exec')).map((q: any) => new URLSearchParams(q.query).getAll('command')).filter((c: string[]) => c[3] === script);
+    const batches = () => execs('keystone-fetch-batch').map((c) => c.slice(5));
+    const fetches = () => execs('keystone-fetch');
+
+    const r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await tree(local)).toEqual(await tree(remote));
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+    expect(r.stderr).toContain(`Fetched run ${runId}: 4 files (2.0 MiB) verified in data/lammps/runs/${runId}; 4 transferred`);
+    expect(batches()).toEqual([['./dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt']]); // one tar stream for all
+    expect(fetches()).toEqual([]);
+    expect(helperPods()).toEqual([]);
+
+    // Again, after one file changed here (same size) and one went missing: those two only.
+    const changed = Buffer.from(dump);
+    changed[1000] = changed[1000]! ^ 0xff;
+    await writeFile(join(local, 'dump.bin'), changed);
+    await writeFile(join(local, 'log.lammps'), '');
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'odd name\nwith newline.txt')));
+    const again = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(batches().slice(1)).toEqual([['./dump.bin', './log.lammps', './odd name\nwith newline.txt']]);
+    expect(again.stderr).toContain('3 transferred');
+    expect(await tree(local)).toEqual(await tree(remote));
+
+    // An interrupted transfer left the first MiB of dump.bin: only the rest is asked for.
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'dump.bin')));
+    await writeFile(join(local, 'dump.bin.keystone-part'), dump.subarray(0, 1024 * 1024));
+    const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(fetches()).toEqual([['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', `/keystone-data/lammps/runs/${runId}`, './dump.bin', String(1024 * 1024 + 1)]]);
+    expect(batches()).toHaveLength(2); // nothing else was asked for
+    expect(resumed.stderr).toContain('1 transferred (1.0 MiB, 1 resumed)');
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+    expect(existsSync(join(local, 'dump.bin.keystone-part'))).toBe(false);
+
+    // A part that is not a prefix of the file (the file changed since): refetched whole, then verified.
+    await import('node:fs/promises').then((fs) => fs.rm(join(local, 'dump.bin')));
+    await writeFile(join(local, 'dump.bin.keystone-part'), randomBytes(1000));
+    expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+
+    // --to DIR
+    const to = join(h.root, 'elsewhere');
+    expect((await h.run(['jobs', 'fetch', runId, '--to', to, ...lab])).exitCode).toBe(0);
+    expect(await tree(to)).toEqual(await tree(remote));
+  });
+
+  it('jobs fetch cut off in the middle of a file: exit 1 with the part kept; the next fetch resumes it from where it stopped', async () => {
+    h.cluster.readWriteMany = true;
+    const dump = randomBytes(6 * 1024 * 1024);
+    h.cluster.program = (pod: any) => {
+      writeFileSync(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'dump.bin'), dump);
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const local = join(h.project, 'data', 'lammps', 'runs', runId);
+    h.api.dropExecAfterOutputBytes = 2 * 1024 * 1024;
+    const cut = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(cut.exitCode).toBe(1);
+    expect(existsSync(join(local, 'dump.bin'))).toBe(false);
+    const kept = (await stat(join(local, 'dump.bin.keystone-part'))).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(dump.length);
+    expect(helperPods()).toEqual([]);
+
+    const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(resumed.exitCode, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain('1 resumed');
+    const tail = h.api.requests.filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch&')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    expect(tail.at(-1)!.slice(-2)).toEqual(['./dump.bin', String(kept + 1)]);
+    expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
+  });
+
+  it('jobs fetch streams a file over 100 MiB without holding it in memory (peak RSS of the keystone process)', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const big = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId, 'traj.bin');
+    const size = 192 * 1024 * 1024;
+    const out = createWriteStream(big);
+    const block = randomBytes(1024 * 1024);
+    for (let i = 0; i < size / block.length; i++) {
+      block[0] = i & 0xff; // every MiB differs
+      if (!out.write(Buffer.from(block))) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    // A real keystone process, sampling its own resident memory (a preload, as test/fakes/fs-faults.cjs is).
+    const probe = join(h.root, 'rss-probe.cjs');
+    const peakFile = join(h.root, 'rss.json');
+    await writeFile(probe, `let peak = 0; const base = process.memoryUsage().rss; const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2); t.unref();
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakFile)}, JSON.stringify({ base, peak: Math.max(peak, process.memoryUsage().rss) })));\n`);
+    const r = await h.runProcess(['jobs', 'fetch', runId, ...lab], { env: { NODE_OPTIONS: `--require ${probe}` }, timeoutMs: 120_000 });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = join(h.project, 'data', 'lammps', 'runs', runId, 'traj.bin');
+    expect((await stat(local)).size).toBe(size);
+    expect(await sha256(local)).toBe(await sha256(big));
+    const { base, peak } = JSON.parse(await readFile(peakFile, 'utf8')) as { base: number; peak: number };
+    console.log(`jobs fetch of ${size / 1024 / 1024} MiB: RSS ${Math.round(base / 1048576)} MiB at start, peak ${Math.round(peak / 1048576)} MiB`);
+    expect(peak - base).toBeLessThan(size * 0.6); // holding the file would need more than the whole size
+  }, 180_000);
+
+  it('jobs fetch brings many small files in a few tar streams, not one exec each', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = (pod: any) => {
+      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      for (let t = 0; t < 40; t++) {
+        mkdirSync(join(runDir, 'cavity', `0.${t}`), { recursive: true });
+        for (const field of ['U', 'p', 'phi', 'nut', 'k']) writeFileSync(join(runDir, 'cavity', `0.${t}`, `${field}-${'long-name-'.repeat(4)}`), `${t} ${field}\n`);
+      }
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'openfoam', 'cavity', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const local = join(h.project, 'data', 'openfoam', 'runs', runId);
+    const remoteTree = await tree(join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', runId));
+    expect(Object.keys(remoteTree).length).toBeGreaterThan(200);
+    expect(await tree(local)).toEqual(remoteTree);
+    const execs = h.api.requests.filter((q: any) => q.path.endsWith('/exec')).length;
+    expect(execs).toBeGreaterThan(2); // manifest and more than one batch...
+    expect(execs).toBeLessThan(12); // ...but not one per file
+  });
+
+  it('jobs fetch of a run on the keystone cluster says its outputs are already here', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const r = await h.run(['jobs', 'fetch', runId]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain(`its outputs are already on this machine, in data/lammps/runs/${runId}`);
+    expect((await h.run(['jobs', 'fetch', 'nope'])).exitCode).toBe(2);
+  });
+});
+
+async function tree(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    out[relative(dir, path)] = await sha256(path);
+  }
+  return out;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
