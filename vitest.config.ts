@@ -8,6 +8,11 @@ export default defineConfig({
     // Most tests wait on the fake API server and its controllers, not the CPU: three files at a time
     // take the suite from ~160 s to ~80 s on a 2-core machine (vitest's default is cores - 1 = 1).
     maxWorkers: 3,
+    // One module graph per worker, not per file: the suite imports the CLI, the fakes and their
+    // libraries once per worker instead of once per file (88 s instead of 115-124 s here, and a
+    // third less CPU). Tests keep their state in their own harness (a sandbox, a fake API server),
+    // never in module-level variables they change.
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
