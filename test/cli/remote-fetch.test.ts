@@ -7,29 +7,16 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join, relative } from 'node:path';
-import { stringify } from 'yaml';
-import { createReadyHarness, type Harness } from '../helpers/harness.js';
-import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
+import type { Harness } from '../helpers/harness.js';
+import { createLabCluster, helperPodsOf, runJobsOf } from '../helpers/lab-cluster.js';
 
 let h: Harness;
 let lab: string[];
-/** Every pod and Job created after setup, as submitted (the fake's ADDED events). */
-let submitted: any[];
-beforeEach(async () => {
-  h = await createReadyHarness();
-  const file = join(h.home, 'lab.yaml');
-  await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
-  lab = ['--context', 'lab', '--kubeconfig', file];
-  submitted = [];
-  h.api.onChange((resource: string, type: string, obj: any) => {
-    if ((resource === 'pods' || resource === 'jobs') && type === 'ADDED' && !obj.metadata.labels?.['keystone.io/simulation-template']) submitted.push(obj);
-  });
-});
+beforeEach(async () => ({ h, lab } = await createLabCluster()));
 afterEach(async () => h?.cleanup());
 
-type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any };
-const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
-const helperPods = () => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);
+const runJobs = () => runJobsOf(h);
+const helperPods = () => helperPodsOf(h);
 
 
 describe('the outputs of runs on another cluster come back (jobs fetch)', () => {
