@@ -60,12 +60,12 @@ export async function checkNodes(client: KubeClient, nodes: number, o: { ranks: 
 
 /**
  * The MPIJob's workers run ranks in the run directory the launcher prepared, on other nodes: it
- * must be one directory every node sees. Refused (exit 2) when the run's storage is on one node.
+ * must be one directory every node sees. The refusal (exit 2) for a run directory on one node's
+ * volume; the run's storage raises it, since only it knows which volume the run gets.
  */
-export function checkSharedStorage(nodes: number, storage: { sharedAcrossNodes?: boolean; shown: string }, o: { ranks: number; context: string }): void {
-  if (nodes === 1 || storage.sharedAcrossNodes) return;
-  throw new UsageError(
-    `--nodes ${nodes} on context ${o.context}: the run directory (${storage.shown}) is not shared between nodes, and ranks on other nodes would not see the input or each other's files`,
-    `a run across nodes needs a ReadWriteMany volume that every node mounts; run on one node: --ranks ${o.ranks} without --nodes`,
+export function unsharedRunDirectory(run: { nodes: number; ranks: number }, shown: string, context: string): UsageError {
+  return new UsageError(
+    `--nodes ${run.nodes} on context ${context}: the run directory (${shown}) is not shared between nodes, and ranks on other nodes would not see the input or each other's files`,
+    `a run across nodes needs a ReadWriteMany volume that every node mounts; run on one node: --ranks ${run.ranks} without --nodes`,
   );
 }

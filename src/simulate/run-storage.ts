@@ -35,7 +35,7 @@ export interface RunPlace {
   runJob?: () => JobObject;
   /** --volume-size: the size of a run volume keystone creates on another cluster. */
   volumeSize?: string;
-  /** A run across nodes (--nodes K > 1): its directory must be one every node mounts. */
+  /** A run across nodes (--nodes K > 1): its directory must be one every node mounts; a storage that cannot give one refuses it (unsharedRunDirectory) while staging. */
   acrossNodes?: { nodes: number; ranks: number };
 }
 
@@ -48,8 +48,6 @@ export interface RunStorage {
   outputOn: 'host' | 'volume';
   /** The run directory as messages show it. */
   shown: string;
-  /** Every node sees the same run directory (a run across nodes, --nodes, needs it); known once staged. */
-  sharedAcrossNodes?: boolean;
   /** Puts the input where the pod will find it; a note for the user when there is one. */
   stage(): Promise<string | undefined>;
   /** What the Job needs from this storage (uid, the claim to mount). */
@@ -88,7 +86,6 @@ function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
     outputDir: dir,
     outputOn: 'host',
     shown,
-    sharedAcrossNodes: true, // k3d mounts ./data into every node
     async stage() {
       try {
         await stageOnHost(run.input, dir, run.sweep);

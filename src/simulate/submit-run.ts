@@ -8,7 +8,7 @@ import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { KubeTarget } from '../kube/target.js';
 import { annotations, stackNamespace } from '../kube/vocabulary.js';
 import { runCommand } from './profiles.js';
-import { checkNodes, checkSharedStorage } from './mpijob.js';
+import { checkNodes } from './mpijob.js';
 import { buildMpiJob, mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
 import { checkRanksFit, cpuMillicores, defaultRankMillicores, nodeCpus } from './ranks.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
@@ -82,13 +82,6 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
 
   const note = await storage.stage();
   if (note) ctx.info(note);
-  // Only staging knows whether the volume is one every node mounts (another cluster may offer no ReadWriteMany).
-  try {
-    checkSharedStorage(req.nodes, storage, { ranks: req.ranks, context: ctx.target.context });
-  } catch (err) {
-    await storage.discard();
-    throw err;
-  }
   const job = buildJobFromTemplate(template, { ...buildOptions(), ...storage.jobOptions() });
   job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn, ...storage.annotations?.() } };
 

@@ -11,7 +11,7 @@ import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimNam
 import { ClaimProvisioningError } from './volume-helper.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
-import { checkSharedStorage } from './mpijob.js';
+import { unsharedRunDirectory } from './mpijob.js';
 
 export function volumeStorage(ctx: StorageContext, run: RunPlace) {
   const { client } = ctx;
@@ -44,18 +44,17 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
     workingDir: dir,
     outputDir: dir,
     outputOn: 'volume' as const,
-    /** The shared claim is ReadWriteMany (run-volume.ts); a per-run claim is ReadWriteOnce, one node's. */
-    get sharedAcrossNodes() {
-      return claim === sharedClaimName;
-    },
     get shown() {
       return `${shownVolumeDir(claim ?? '?', run.tool, run.runId)} (context ${ctx.target.context}; \`keystone jobs clean --purge-outputs\` deletes it)`;
     },
     async stage(): Promise<string | undefined> {
       checkTemplateForVolume(run.template.spec.template, run.template.metadata?.name ?? run.tool);
       const state = await sharedClaimState(client, run.namespace);
-      // A run across nodes needs the shared ReadWriteMany volume: refused before anything is written.
-      const refuseUnshared = () => run.acrossNodes && checkSharedStorage(run.acrossNodes.nodes, { sharedAcrossNodes: false, shown: `${run.tool}/runs/${run.runId} on a ReadWriteOnce volume of one node` }, { ranks: run.acrossNodes.ranks, context: ctx.target.context });
+      // A run across nodes needs the shared ReadWriteMany volume (a per-run claim is ReadWriteOnce,
+      // one node's): refused before anything is written, and never given a per-run claim.
+      const refuseUnshared = () => {
+        if (run.acrossNodes) throw unsharedRunDirectory(run.acrossNodes, `${run.tool}/runs/${run.runId} on a ReadWriteOnce volume of one node`, ctx.target.context);
+      };
       if (state === 'per-run') {
         refuseUnshared();
         await perRun();
