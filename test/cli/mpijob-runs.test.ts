@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { createReadyHarness, repoRoot, until, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, repoRoot, until, runJobsOf, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 import { currentIdentity, runAsForLocalCluster } from '../../src/simulate/run-as.js';
 
@@ -19,7 +19,7 @@ afterEach(async () => h?.cleanup());
 
 const ns = 'keystone';
 const mpiJobs = (): any[] => h.api.objects('mpijobs');
-const runJobs = (): any[] => h.api.objects('jobs').filter((j: any) => j.metadata.labels?.['keystone.io/run-id']);
+const runJobs = () => runJobsOf(h);
 const owned = (resource: string, m: any): any[] => h.api.objects(resource).filter((o: any) => (o.metadata.ownerReferences ?? []).some((r: any) => r.uid === m.metadata.uid));
 const isLauncher = (pod: any) => pod.metadata.labels?.['training.kubeflow.org/job-role'] === 'launcher';
 const launcherLines = ['LAMMPS (23 Jun 2022)', 'Loop time of 6.3 on 4 procs for 250 steps with 4000 atoms', 'Total wall time: 0:00:07'];

@@ -7,8 +7,8 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join, relative } from 'node:path';
-import type { Harness } from '../helpers/harness.js';
-import { createLabCluster, helperPodsOf, runJobsOf } from '../helpers/lab-cluster.js';
+import { runJobsOf, type Harness } from '../helpers/harness.js';
+import { createLabCluster, helperPodsOf } from '../helpers/lab-cluster.js';
 
 let h: Harness;
 let lab: string[];

@@ -6,8 +6,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import type { Harness } from '../helpers/harness.js';
-import { createLabCluster, helperPodsOf, runJobsOf, type Job } from '../helpers/lab-cluster.js';
+import { runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
+import { createLabCluster, helperPodsOf } from '../helpers/lab-cluster.js';
 
 let h: Harness;
 let lab: string[];

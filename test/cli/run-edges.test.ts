@@ -7,7 +7,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { execa } from 'execa';
-import { cliPath, createReadyHarness, repoRoot, sleep, until, type Harness } from '../helpers/harness.js';
+import { cliPath, createReadyHarness, repoRoot, sleep, until, runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 import { jobsSchema } from '../../src/output/schemas.js';
 
@@ -17,8 +17,7 @@ beforeEach(async () => {
 });
 afterEach(async () => h?.cleanup());
 
-type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
-const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
+const runJobs = () => runJobsOf(h);
 const toolOf = (j: Job) => j.metadata.labels['keystone.io/simulation'];
 const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
 const faults = (spec: string) => ({ env: { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_FAULTS: spec } });

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createReadyHarness, sleep, until, type Harness } from '../helpers/harness.js';
+import { createReadyHarness, sleep, until, runJobsOf, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -11,8 +11,7 @@ beforeEach(async () => {
 });
 afterEach(async () => h?.cleanup());
 
-type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
-const runJobs = (): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
+const runJobs = () => runJobsOf(h);
 const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
 
 describe('run-simulation', () => {

@@ -159,3 +159,9 @@ export async function createReadyHarness(options: HarnessOptions = {}): Promise<
   }
   return harness;
 }
+
+/** A run's Job as the fake API server holds it. */
+export type RunJob = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
+
+/** The Jobs of simulation runs in the sandbox's cluster (not the suspended templates). */
+export const runJobsOf = (h: Harness): RunJob[] => h.api.objects('jobs').filter((j: RunJob) => j.metadata.labels?.['keystone.io/run-id']);

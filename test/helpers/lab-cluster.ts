@@ -7,8 +7,6 @@ import { stringify } from 'yaml';
 import { createReadyHarness, type Harness } from './harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
-export type Job = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any };
-
 export interface LabCluster {
   h: Harness;
   /** The options that name the lab context: --context lab --kubeconfig <its file>. */
@@ -28,7 +26,5 @@ export async function createLabCluster(): Promise<LabCluster> {
   return { h, lab: ['--context', 'lab', '--kubeconfig', file], submitted };
 }
 
-/** The run Jobs (not the templates). */
-export const runJobsOf = (h: Harness): Job[] => h.api.objects('jobs').filter((j: Job) => j.metadata.labels['keystone.io/run-id']);
 /** keystone's volume helper pods still there. */
 export const helperPodsOf = (h: Harness): any[] => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);
