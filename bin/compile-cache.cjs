@@ -18,7 +18,7 @@ const Module = module.constructor;
 
 const digestLength = 20; // SHA-1
 
-/** keystone's home, as src/tools/k3d-install.ts keystoneHome() finds it. */
+/** keystone's home, as src/keystone-home.ts finds it. */
 function keystoneHome(env) {
   if (env.KEYSTONE_HOME) return env.KEYSTONE_HOME;
   const dataHome = env.XDG_DATA_HOME || path.join(env.HOME || require('node:os').homedir(), '.local', 'share');

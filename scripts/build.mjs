@@ -14,14 +14,13 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 await rm('dist', { recursive: true, force: true });
 const esm = await mkdtemp(join(tmpdir(), 'keystone-build-'));
 try {
   await build({
-    // main: the CLI; complete: a TAB answered without building the CLI (src/completion/fast.ts).
-    entryPoints: { main: 'src/main.ts', complete: 'src/completion/fast.ts' },
+    entryPoints: { main: 'src/main.ts' },
     outdir: esm,
     bundle: true,
     splitting: true,
@@ -73,6 +72,8 @@ try {
       },
     ],
   });
+  const tab = await buildTabBundle();
+  result.outputFiles.push(...tab.outputFiles);
   const hash = createHash('sha256');
   for (const file of result.outputFiles) {
     let text = file.text;
@@ -96,6 +97,68 @@ try {
   await writeFile('dist/build-id', `${hash.digest('hex').slice(0, 16)}\n`);
 } finally {
   await rm(esm, { recursive: true, force: true });
+}
+
+/**
+ * A TAB (`keystone __complete`, src/completion/fast.ts) as its own bundle, dist/complete.cjs: one
+ * file with only what a common TAB runs (read the config and the kubeconfig, one list request),
+ * since every chunk of the split build it shared with main cost a file read and a code-cache
+ * load, and the chunks brought the colour library and the terminal UI with them (measured in
+ * docs/performance.md). The modules below, which only an unusual TAB needs, are left out: each
+ * dynamic import of one loads a module that calls fullCliNeeded() (src/completion/full-cli.ts),
+ * and that TAB is answered by main() instead. Nothing from node_modules may be in it: the build
+ * stops if a static import brings a library onto the TAB path.
+ */
+async function buildTabBundle() {
+  const leftOutPackages = /^(yaml|zod|execa|ora|ws|chalk|commander|@kubernetes\/client-node)(\/|$)/;
+  const leftOutSources = new Set(
+    [
+      'src/kube/kubeconfig.ts', // client-node's KubeConfig: exec plugins, auth providers
+      'src/cluster/config.ts', // zod: a cluster config beyond the plain reading
+      'src/simulate/profiles.ts', // zod: a profiles file whose tool names are not yet remembered
+      'src/images/images.ts', // import-images: the compose file
+      'src/lock.ts',
+    ].map((file) => resolve(file)),
+  );
+  const result = await build({
+    entryPoints: { complete: 'src/completion/fast.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'linked',
+    minifyWhitespace: true,
+    minifySyntax: true,
+    define: { 'import.meta.url': '__keystoneModuleUrl' }, // as in the split build (its second pass gives the name)
+    metafile: true,
+    write: false,
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'tab-leaves-out',
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) => {
+            if (args.kind !== 'dynamic-import') return undefined;
+            const source = /^\.\.?\//.test(args.path) ? resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')) : undefined;
+            if (!(leftOutPackages.test(args.path) || (source && leftOutSources.has(source)))) return undefined;
+            return { path: source ? relative(process.cwd(), source) : args.path, namespace: 'left-out' };
+          });
+          b.onLoad({ filter: /.*/, namespace: 'left-out' }, (args) => ({
+            contents: `import { fullCliNeeded } from './full-cli.ts';\nfullCliNeeded(${JSON.stringify(args.path)});\n`,
+            resolveDir: resolve('src/completion'),
+            loader: 'ts',
+          }));
+        },
+      },
+    ],
+  });
+  const libraries = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/'));
+  if (libraries.length) throw new Error(`the TAB bundle (dist/complete.cjs) must not contain libraries, but has:\n  ${libraries.join('\n  ')}`);
+  return result;
 }
 
 // `keystone --help` is printed by the launcher from these texts (bin/prerendered-help.cjs): the

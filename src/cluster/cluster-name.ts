@@ -2,7 +2,9 @@
  * The cluster's name and shape from the k3d config, read cheaply (no zod); anything unusual falls
  * back to the full validation, which says exactly what is wrong.
  */
-import { readFile } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { readFileSync } from 'node:fs';
 import { loadYaml } from '../yaml-module.js';
 import { plainYaml } from '../plain-yaml.js';
 import type { LoadedClusterConfig } from './config.js';
@@ -13,7 +15,7 @@ type ConfigFields = { metadata?: { name?: unknown }; servers?: unknown; agents?:
 /** The config parsed as plain YAML, or undefined when it cannot be read or parsed. */
 async function readFields(path: string): Promise<ConfigFields | undefined> {
   try {
-    const text = await readFile(path, 'utf8');
+    const text = readFileSync(path, 'utf8');
     return (plainYaml(text) ?? (await loadYaml()).parse(text)) as ConfigFields;
   } catch {
     return undefined; // unreadable or not YAML: the full validation says exactly what is wrong

@@ -3,9 +3,11 @@
  * names, options, tool names and input files, and — looked up in the cluster with a short
  * deadline — deployments, pods and run ids. Any failure just means fewer candidates.
  */
-import { readdir } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppContext } from '../app-context.js';
+import type { TargetContext, TargetOptions } from '../target-context.js';
 import type { CompletionNode, CompletionOption } from './tree.js';
 import { completionShells } from './scripts.js';
 import { knownTools } from './tool-names.js';
@@ -16,7 +18,7 @@ import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 const liveLookupMs = 1500;
 
 /** What completion reads of the command's context: the full CLI's, or the TAB fast path's (src/completion/fast.ts). */
-export type CompletionContext = Pick<AppContext, 'env' | 'version' | 'cwd' | 'paths' | 'options' | 'client'>;
+export type CompletionContext = Pick<TargetContext, 'env' | 'cwd' | 'paths' | 'client'> & { version: string; options: TargetOptions };
 
 function optionsOf(command: CompletionNode): string[] {
   const own = command.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
@@ -56,7 +58,7 @@ async function live(app: CompletionContext, ...kinds: ('deployments' | 'pods' | 
 
 async function inputsOf(app: CompletionContext, tool: string): Promise<string[]> {
   try {
-    return (await readdir(join(app.paths.dataDir, tool))).filter((n) => n !== runsFolder && !n.startsWith('.'));
+    return readdirSync(join(app.paths.dataDir, tool)).filter((n) => n !== runsFolder && !n.startsWith('.'));
   } catch {
     return [];
   }
@@ -149,11 +151,11 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: CompletionContext): Promise<string[]> {
-  const [{ kubeconfigFiles }, { readFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('node:fs/promises')]);
+  const { kubeconfigFiles } = await import('../kube/kubeconfig-files.js');
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
     try {
-      const text = await readFile(file, 'utf8');
+      const text = readFileSync(file, 'utf8');
       const doc = (plainYaml(text) ?? (await loadYaml()).parse(text)) as { contexts?: { name?: unknown }[] } | null;
       for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.push(c.name);
     } catch {

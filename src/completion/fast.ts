@@ -4,12 +4,21 @@
  * requires), which was most of what completion of live names cost beyond Node's own start-up and
  * the one list request (docs/performance.md). The candidates come from the same complete() as
  * the full path, walking the command tree the build rendered from the command table
- * (dist/completion-tree.json, src/completion/tree.ts), with the same app context.
+ * (dist/completion-tree.json, src/completion/tree.ts), with the same target context; only the
+ * terminal UI (and its colour library), the process runner and the lock are left out, which a TAB
+ * never uses. The build makes this file its own bundle (dist/complete.cjs) without the heavy
+ * modules a common TAB never needs (src/completion/full-cli.ts); a TAB that needs one, or that
+ * has a warning to print, is left to main().
  */
-import { createAppContext } from '../app-context.js';
-import { Ui, type Streams } from '../ui/ui.js';
+import { createTargetContext } from '../target-context.js';
 import { completionOutput } from './complete.js';
+import { fullCliWasNeeded } from './full-cli.js';
 import { completionTargetOptions, type CompletionNode } from './tree.js';
+
+export interface Streams {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
 
 /**
  * The words of `keystone __complete -- w1 … wn` (what the completion scripts run), or of
@@ -48,26 +57,24 @@ export async function completeFast(argv: readonly string[], tree: CompletionNode
   };
   streams.stdout.on('error', onStdoutError);
   streams.stderr.on('error', () => undefined);
-  // What main() gives the __complete command: quiet, --context/--kubeconfig from the words.
-  const ui = new Ui(streams, { quiet: true, verbose: false, env });
-  const app = createAppContext({
-    version: io.version,
-    ui,
-    env,
-    cwd: io.cwd ?? process.cwd(),
-    options: { ...completionTargetOptions(typed), quiet: true },
-    signal: new AbortController().signal,
-    stdinIsTTY: false,
-  });
-  let output: string;
+  // What main() gives the __complete command: --context/--kubeconfig from the words, no
+  // --verbose (so nothing is logged); a warning (a kubeconfig others can read) is main()'s to print.
+  const warnings: string[] = [];
+  const options = completionTargetOptions(typed);
+  const cluster = createTargetContext({ env, cwd: io.cwd ?? process.cwd(), options, log: () => undefined, warn: (line) => warnings.push(line), requestTimeoutMs: 30_000 });
+  let output: string | undefined;
   try {
-    output = await completionOutput(app, tree, typed.length ? typed : ['']);
+    output = await completionOutput({ ...cluster, version: io.version, options }, tree, typed.length ? typed : ['']);
   } catch {
+    // main() says what is wrong
+  } finally {
+    await cluster.close();
+  }
+  // A failure, a warning to print, or a module the TAB bundle left out: main() answers (nothing printed yet).
+  if (output === undefined || warnings.length > 0 || fullCliWasNeeded() !== undefined) {
     streams.stdout.off('error', onStdoutError);
     return undefined;
-  } finally {
-    await app.close();
   }
-  ui.data(output);
+  streams.stdout.write(`${output}\n`);
   return stdoutClosed ? 141 : 0;
 }

@@ -5,10 +5,12 @@
  * validated again, and a file that does not validate offers no names (and is not remembered).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { keystoneHome } from '../tools/k3d-install.js';
+import { keystoneHome } from '../keystone-home.js';
 
 interface Remembered {
   version: string;
@@ -19,14 +21,14 @@ interface Remembered {
 export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd' | 'paths'>): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(app.paths.profiles, 'utf8');
+    text = readFileSync(app.paths.profiles, 'utf8');
   } catch {
     return []; // no profiles file: no tool names to offer
   }
   const hash = createHash('sha256').update(text).digest('hex');
   const file = join(keystoneHome(app.env), 'cache', 'tool-names.json');
   try {
-    const remembered = JSON.parse(await readFile(file, 'utf8')) as Remembered;
+    const remembered = JSON.parse(readFileSync(file, 'utf8')) as Remembered;
     if (remembered.version === app.version && remembered.hash === hash && Array.isArray(remembered.names)) return remembered.names;
   } catch {
     // nothing remembered yet, or unreadable: validate
@@ -39,10 +41,10 @@ export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd'
     return []; // a broken profiles file: no tool names to offer
   }
   try {
-    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify({ version: app.version, hash, names } satisfies Remembered), { mode: 0o600 });
-    await rename(temp, file);
+    writeFileSync(temp, JSON.stringify({ version: app.version, hash, names } satisfies Remembered), { mode: 0o600 });
+    renameSync(temp, file);
   } catch {
     // a read-only home only means validating again next time
   }

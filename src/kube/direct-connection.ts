@@ -6,7 +6,9 @@
  * undefined, and the caller falls back to client-node. test/unit/direct-connection.test.ts holds
  * the two to the same result over a corpus of kubeconfigs.
  */
-import { readFile } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 
 /** Keys this module handles exactly as client-node's KubeConfig.applyToHTTPSOptions does. */
@@ -20,7 +22,7 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' &
 /** client-node's bufferFromFileOrString: the file wins over the inline base64 data. */
 async function fileOrData(file: unknown, data: unknown): Promise<Buffer | undefined> {
   const path = str(file);
-  if (path) return readFile(path);
+  if (path) return readFileSync(path);
   const inline = str(data);
   return inline ? Buffer.from(inline, 'base64') : undefined;
 }
@@ -53,7 +55,7 @@ export async function directConnection(document: Mapping): Promise<DirectConnect
     fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']),
     fileOrData(user['client-certificate'], user['client-certificate-data']),
     fileOrData(user['client-key'], user['client-key-data']),
-    str(user.token) ? undefined : str(user['token-file']) ? readFile(str(user['token-file'])!, 'utf8') : undefined,
+    str(user.token) ? undefined : str(user['token-file']) ? readFileSync(str(user['token-file'])!, 'utf8') : undefined,
   ]);
   if (ca) options.ca = ca;
   if (cert) options.cert = cert;

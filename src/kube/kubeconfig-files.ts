@@ -3,7 +3,9 @@
  * credentials is open to others. The rules are client-go's (kubernetes/client-go
  * tools/clientcmd/loader.go NewDefaultClientConfigLoadingRules; config.go PathOptions).
  */
-import { stat } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -28,7 +30,7 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
 export async function defaultKubeconfigFile(files: readonly string[]): Promise<string> {
   for (const file of files) {
     try {
-      await stat(file);
+      statSync(file);
       return file;
     } catch {
       // not there: kubectl goes on to the next one
@@ -40,7 +42,7 @@ export async function defaultKubeconfigFile(files: readonly string[]): Promise<s
 /** The file's permission bits when group or others may read or write it; undefined otherwise (or when it is missing). */
 export async function looseMode(file: string): Promise<number | undefined> {
   try {
-    const mode = (await stat(file)).mode & 0o777;
+    const mode = statSync(file).mode & 0o777;
     return mode & 0o077 ? mode : undefined;
   } catch {
     return undefined; // a listed file that does not exist is skipped, as kubectl does

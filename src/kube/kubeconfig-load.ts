@@ -9,7 +9,9 @@
  * - relative paths in an entry are resolved against the directory of the file it came from.
  * Every entry remembers its file (client-go's LocationOfOrigin): kubectl writes changes back there.
  */
-import { readFile } from 'node:fs/promises';
+// Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
+// every TAB would pay for (docs/performance.md).
+import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { KeystoneError } from '../errors.js';
 import { loadYaml } from '../yaml-module.js';
@@ -70,7 +72,7 @@ const isMapping = (value: unknown): value is Record<string, unknown> =>
 export async function readKubeconfigFile(file: string): Promise<KubeconfigFile | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // Go's os.IsNotExist is true for ENOENT only: a directory or an unreadable file is an error.

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { keystoneHome } from '../tools/k3d-install.js';
+import { keystoneHome } from '../keystone-home.js';
 
 /** One YAML document of a file: its first line and the object it holds. */
 export interface CachedDocument {

@@ -5,21 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KeystoneError } from '../errors.js';
+import { keystoneHome } from '../keystone-home.js';
 
 export const k3dReleaseVersion = 'v5.8.3';
 export const defaultReleaseBase = 'https://github.com/k3d-io/k3d/releases/download';
 /** Override of the release download base, for mirrors and for tests that serve a fake release. */
 export const releaseBaseEnv = 'KEYSTONE_K3D_RELEASE_URL';
-
-/** keystone's own directory: its k3d, its locks. */
-export function keystoneHome(env: NodeJS.ProcessEnv): string {
-  if (env.KEYSTONE_HOME) return env.KEYSTONE_HOME;
-  const dataHome = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
-  return join(dataHome, 'keystone');
-}
 
 export function keystoneBinDir(env: NodeJS.ProcessEnv): string {
   return join(keystoneHome(env), 'bin');

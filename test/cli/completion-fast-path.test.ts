@@ -1,9 +1,11 @@
 // The TAB fast path (src/completion/fast.ts, called by bin/keystone.cjs for `keystone __complete`)
 // answers without building the commander program: it must give exactly what main() gives, at
-// every completion position, live names included.
+// every completion position, live names included — both from the sources and as the build makes
+// it, its own bundle without the modules a common TAB never needs (dist/complete.cjs).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { createHarness, CapturedStream, cliPath, repoRoot, type Harness } from '../helpers/harness.js';
@@ -23,14 +25,25 @@ beforeAll(async () => {
   h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
   expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
   otherKubeconfig = join(h.home, 'other-config');
-  await writeFile(otherKubeconfig, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n', { mode: 0o600 });
+  await writeFile(otherKubeconfig, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n', { mode: 0o600 });
 }, 60_000);
 afterAll(async () => h?.cleanup());
 
-async function fast(argv: string[], env: Record<string, string> = {}) {
+/**
+ * The TAB bundle as the launcher loads it, fresh: once a TAB needed a module the bundle left
+ * out, that copy answers no more TABs (src/completion/full-cli.ts).
+ */
+function tabBundle(): { completeFast: typeof completeFast } {
+  const require = createRequire(import.meta.url);
+  const file = join(repoRoot, 'dist', 'complete.cjs');
+  delete require.cache[file];
+  return require(file) as { completeFast: typeof completeFast };
+}
+
+async function fast(argv: string[], env: Record<string, string> = {}, complete = completeFast) {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
-  const exitCode = await completeFast(argv, tree, { version, streams: { stdout, stderr }, env: { ...h.env, ...env }, cwd: h.project });
+  const exitCode = await complete(argv, tree, { version, streams: { stdout, stderr }, env: { ...h.env, ...env }, cwd: h.project });
   return { exitCode, stdout: stdout.text.replace(/\n$/, ''), stderr: stderr.text };
 }
 
@@ -92,13 +105,20 @@ describe('the TAB fast path', () => {
     expect(tree).toEqual(treeOf(buildProgram(version, async () => {})));
   });
 
-  it('gives exactly the candidates, directive and exit code main() gives, at every position', async () => {
+  it('gives exactly the candidates, directive and exit code main() gives, at every position, from the sources and as built', async () => {
+    // The one position whose module the TAB bundle leaves out (the compose file's reader): the
+    // bundle leaves it to main(), having printed nothing.
+    const leftToMain = [JSON.stringify(['import-images', ''])];
     for (const env of [{}, { KUBECONFIG: `${h.kubeconfig}:${otherKubeconfig}` }] as Record<string, string>[]) {
       for (const words of positions) {
         const argv = ['__complete', '--', ...words];
         const full = await h.run(argv, { env });
-        const quick = await fast(argv, env);
-        expect({ ...quick, stderr: quick.stderr.trimEnd() }, JSON.stringify(words)).toEqual({ exitCode: full.exitCode, stdout: full.stdout, stderr: full.stderr });
+        const expected = { exitCode: full.exitCode, stdout: full.stdout, stderr: full.stderr };
+        const fromSources = await fast(argv, env);
+        expect({ ...fromSources, stderr: fromSources.stderr.trimEnd() }, `sources: ${JSON.stringify(words)}`).toEqual(expected);
+        const built = await fast(argv, env, tabBundle().completeFast);
+        const leaves = leftToMain.includes(JSON.stringify(words));
+        expect({ ...built, stderr: built.stderr.trimEnd() }, `dist/complete.cjs: ${JSON.stringify(words)}`).toEqual(leaves ? { exitCode: undefined, stdout: '', stderr: '' } : expected);
       }
     }
     // The live positions did find names (so the comparison above was not of two empty lists).
@@ -127,10 +147,50 @@ describe('the TAB fast path', () => {
     expect({ exitCode: launched.exitCode, stdout: launched.stdout, stderr: launched.stderr }).toEqual(full);
   });
 
-  it('is what the launcher runs: the same output as main() for live names, in a real process', async () => {
+  it('leaves to main() a TAB that needs a module the TAB bundle left out, or has a warning to print', async () => {
+    const config = join(h.project, 'k8s', 'configs', 'k3d-cluster-config.yaml');
+    const plain = await readFile(config, 'utf8');
+    const words = ['__complete', '--', 'scale', ''];
+    try {
+      // A flow mapping is beyond the plain YAML reader: the yaml library reads the cluster's name.
+      await writeFile(config, plain.replace(/^metadata:\n  name: (\S+)$/m, 'metadata: {name: $1}'));
+      expect(await readFile(config, 'utf8')).toContain('metadata: {name: ');
+      expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
+      const full = await h.run(words);
+      expect(full.stdout).toBe('celery-worker\nredis\n:plain');
+      const launched = await execa(process.execPath, [cliPath, ...words], { env: h.env, extendEnv: false, cwd: h.project });
+      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual({ stdout: full.stdout, stderr: full.stderr });
+      // Nothing is left out of the sources, so they answer it themselves.
+      expect((await fast(words)).stdout).toBe(full.stdout);
+    } finally {
+      await writeFile(config, plain);
+    }
+    try {
+      // A kubeconfig others can read: main() warns on stderr, and so the launcher does.
+      await chmod(h.kubeconfig, 0o644);
+      expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
+      const launched = await execa(process.execPath, [cliPath, ...words], { env: h.env, extendEnv: false, cwd: h.project });
+      expect(launched.stderr).toContain(`kubeconfig ${h.kubeconfig} is readable by other users`);
+      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual(await h.run(words).then((r) => ({ stdout: r.stdout, stderr: r.stderr })));
+    } finally {
+      await chmod(h.kubeconfig, 0o600);
+    }
+  });
+
+  it('is what the launcher runs: the same output as main() for live names, in a real process, loading nothing else of keystone', async () => {
+    const record = join(h.home, 'loaded.json');
     for (const words of [['scale', ''], ['logs', 'redis'], ['jobs', 'fetch', '']]) {
-      const launched = await execa(process.execPath, [cliPath, '__complete', '--', ...words], { env: h.env, extendEnv: false, cwd: h.project });
+      const launched = await execa(process.execPath, ['--require', join(repoRoot, 'test', 'helpers', 'record-loaded.cjs'), cliPath, '__complete', '--', ...words], {
+        env: { ...h.env, KEYSTONE_TEST_RECORD_LOADED: record },
+        extendEnv: false,
+        cwd: h.project,
+      });
       expect(launched.stdout).toBe((await h.run(['__complete', '--', ...words])).stdout);
+      // What a TAB costs beyond Node's own start-up (docs/performance.md): the launcher and the one
+      // TAB bundle, not the CLI's chunks, and none of the built-ins only other commands need.
+      const loaded = JSON.parse(await readFile(record, 'utf8')) as { files: string[]; builtins: string[] };
+      expect(loaded.files.filter((f) => f.startsWith(repoRoot) && !f.endsWith('record-loaded.cjs')).map((f) => f.slice(repoRoot.length + 1)).sort()).toEqual(['bin/compile-cache.cjs', 'bin/keystone.cjs', 'dist/complete.cjs', 'package.json']);
+      expect(loaded.builtins.filter((b) => ['fs/promises', 'tty', 'readline', 'child_process', 'zlib'].includes(b))).toEqual([]);
     }
   });
 });
