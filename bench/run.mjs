@@ -11,7 +11,8 @@ import { performance } from 'node:perf_hooks';
 import { createSandbox, cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
 import { benchStack, resolveKubectl } from './stack.mjs';
 
-const runs = Number(process.env.BENCH_RUNS ?? 10);
+// 15 alternating pairs: medians of 10 moved by ±5% between runs on this shared machine.
+const runs = Number(process.env.BENCH_RUNS ?? 15);
 const write = process.argv.includes('--write');
 const node = process.execPath;
 const out = [];

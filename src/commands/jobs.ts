@@ -12,7 +12,8 @@ import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/ru
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
 import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
-import { printRunLine, runPrinter } from '../simulate/run-output.js';
+import { runLine, runPrinter } from '../simulate/run-output.js';
+import { LineWriter } from '../ui/line-writer.js';
 import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
 import { sharedClaimName } from '../simulate/run-volume.js';
 import { formatAge } from '../operate/pod-summary.js';
@@ -79,14 +80,26 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   }
   const selector = runPodSelector(id, runKind(run));
   const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
-  await followLogs(
-    client,
-    { kind: 'simulation', name: run.job, selector },
-    pods,
-    { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
-    { line: (prefix, _key, text) => printRunLine(app, prefix, text), notice: (t) => app.ui.warn(t) },
-    app.signal,
-  );
+  const out = new LineWriter(app.ui);
+  try {
+    await followLogs(
+      client,
+      { kind: 'simulation', name: run.job, selector },
+      pods,
+      { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
+      {
+        line: (prefix, _key, text) => out.line(runLine(app, prefix, text)),
+        notice: (t) => {
+          out.flush();
+          app.ui.warn(t);
+        },
+        ready: () => out.ready(),
+      },
+      app.signal,
+    );
+  } finally {
+    out.flush();
+  }
   if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`);
   // With -f the exit code is the run's, whether it ended before or while we followed it.
   if (follow) {

@@ -6,6 +6,7 @@ import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { toolNames } from '../simulate/profiles.js';
+import { LineWriter } from '../ui/line-writer.js';
 
 export interface LogsFlags {
   follow?: boolean;
@@ -55,25 +56,41 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   app.ui.announceInterrupt = false;
   const colors = new Map<string, (typeof prefixColors)[number]>();
   const c = app.ui.color;
-  await followLogs(
-    client,
-    source,
-    pods,
-    options,
-    {
-      line: (prefix, key, text) => {
-        if (prefix === undefined) return app.ui.data(text);
-        const podKey = key.split('/')[0] ?? key;
-        let color = colors.get(podKey);
-        if (!color) {
-          color = prefixColors[colors.size % prefixColors.length]!;
-          colors.set(podKey, color);
-        }
-        app.ui.data(`${c[color](`[${prefix}]`)} ${text}`);
+  const prefixes = new Map<string, { prefix: string; text: string }>();
+  const out = new LineWriter(app.ui);
+  try {
+    await followLogs(
+      client,
+      source,
+      pods,
+      options,
+      {
+        line: (prefix, key, text) => {
+          if (prefix === undefined) return out.line(text);
+          // Each stream's coloured prefix is made once, not per line (~100,000 lines a second).
+          let shown = prefixes.get(key);
+          if (shown === undefined || shown.prefix !== prefix) {
+            const podKey = key.split('/')[0] ?? key;
+            let color = colors.get(podKey);
+            if (!color) {
+              color = prefixColors[colors.size % prefixColors.length]!;
+              colors.set(podKey, color);
+            }
+            shown = { prefix, text: `${c[color](`[${prefix}]`)} ` };
+            prefixes.set(key, shown);
+          }
+          out.line(shown.text + text);
+        },
+        notice: (text) => {
+          out.flush(); // the lines before it first
+          app.ui.warn(text);
+        },
+        ready: () => out.ready(),
       },
-      notice: (text) => app.ui.warn(text),
-    },
-    app.signal,
-  );
+      app.signal,
+    );
+  } finally {
+    out.flush();
+  }
   return app.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }

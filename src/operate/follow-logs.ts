@@ -36,6 +36,8 @@ export interface LogOptions {
 export interface LogSink {
   line(prefix: string | undefined, podKey: string, text: string): void;
   notice(text: string): void;
+  /** When the sink has no room (stdout full), a promise of when it has: the streams wait for it. */
+  ready?(): Promise<void> | undefined;
 }
 
 function containerReady(pod: PodObject, container: string, previous: boolean): 'stream' | 'wait' | 'gone' {
@@ -125,7 +127,7 @@ export async function followLogs(
         lastTime: current?.lastTime,
         resumes: after !== undefined ? (current?.resumes ?? 0) + 1 : 0,
       };
-      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, { fromStart, after }, controller.signal, entry, (text) => sink.line(prefix, key, text))
+      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, { fromStart, after }, controller.signal, entry, (text) => sink.line(prefix, key, text), () => sink.ready?.())
         .catch((err) => {
           if (controller.signal.aborted || signal.aborted) return;
           // While following, an unreachable API is an outage the pod watch reports and outlives.
@@ -297,6 +299,7 @@ async function streamOne(
   signal: AbortSignal,
   entry: Stream,
   emit: (text: string) => void,
+  ready: () => Promise<void> | undefined,
 ): Promise<void> {
   // While following, every line is asked for with its timestamp, so a cut stream can resume
   // after the last line shown (sinceTime, then lines up to that time are skipped: the API may
@@ -329,12 +332,30 @@ async function streamOne(
     emit(options.timestamps ? line : line.slice(space + 1));
   });
   try {
-    for await (const chunk of stream.body) splitter.push(chunk as Buffer);
+    for await (const chunk of stream.body) {
+      splitter.push(chunk as Buffer);
+      // A full stdout: read no more of this stream until it drains (or the follow is stopped).
+      const room = ready();
+      if (room) await untilAborted(room, signal);
+    }
   } catch (err) {
     if (!signal.aborted) throw err;
   } finally {
     splitter.end();
   }
+}
+
+/** `wait`, or less if the signal aborts first. */
+function untilAborted(wait: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    void wait.then(done);
+  });
 }
 
 /** How long a follow may last: watchUntil needs a deadline, and a timer cannot exceed ~24 days. */

@@ -10,12 +10,16 @@ export class LineSplitter {
   constructor(private readonly emit: (line: string) => void) {}
 
   push(chunk: Uint8Array): void {
-    this.pending += this.decoder.decode(chunk, { stream: true });
+    // One scan of the text, each line cut from it once, and one copy of the rest kept (not a copy
+    // of everything after each line): `keystone logs` splits ~100,000 lines a second.
+    const text = this.pending + this.decoder.decode(chunk, { stream: true });
+    let start = 0;
     let newline: number;
-    while ((newline = this.pending.indexOf('\n')) >= 0) {
-      this.emit(sanitize(this.pending.slice(0, newline)));
-      this.pending = this.pending.slice(newline + 1);
+    while ((newline = text.indexOf('\n', start)) >= 0) {
+      this.emit(sanitize(text.slice(start, newline)));
+      start = newline + 1;
     }
+    this.pending = start === 0 ? text : text.slice(start);
   }
 
   end(): void {
@@ -25,7 +29,12 @@ export class LineSplitter {
   }
 }
 
+const control = /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]/;
+const controls = new RegExp(control.source, 'g');
+
 /** Keeps tabs and colour escapes (ESC); replaces the other C0 controls and DEL, and a trailing CR. */
 export function sanitize(line: string): string {
-  return line.replace(/\r$/, '').replace(/[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]/g, '\ufffd');
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  // Most lines have none: one test, and no new string.
+  return control.test(text) ? text.replace(controls, '\ufffd') : text;
 }

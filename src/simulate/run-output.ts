@@ -5,7 +5,12 @@ import type { ProgressDisplay } from './progress-display.js';
 
 /** A line of a run's output, prefixed with its sweep index when it has one. */
 export function printRunLine(app: AppContext, prefix: string | undefined, text: string): void {
-  app.ui.data(prefix === undefined ? text : `${app.ui.color.cyan(`[${prefix}]`)} ${text}`);
+  app.ui.data(runLine(app, prefix, text));
+}
+
+/** A run's log line as printed: with its rank's prefix when the run has several pods. */
+export function runLine(app: AppContext, prefix: string | undefined, text: string): string {
+  return prefix === undefined ? text : `${app.ui.color.cyan(`[${prefix}]`)} ${text}`;
 }
 
 /** The callbacks of followRun that print to the user (with the run's progress, when shown). */

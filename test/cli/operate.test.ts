@@ -1,6 +1,6 @@
 // pods, logs, shell, scale, restart and the stack part of status, run as a user runs them.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReadyHarness, until, type Harness } from '../helpers/harness.js';
+import { CapturedStream, createReadyHarness, until, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -86,6 +86,27 @@ describe('logs', () => {
     const lines = r.stdout.split('\n');
     expect(lines.find((l) => l.endsWith(long))?.length).toBeGreaterThan(200_000);
     expect(r.stdout).toContain('bell\ufffd and clear\u001bc and \ufffd nul');
+  });
+
+  it('stops reading the streams while a slow reader catches up, and still loses no line', async () => {
+    await h.run(['scale', 'celery-worker', '6']);
+    const pods = podsOf('celery-worker');
+    expect(pods).toHaveLength(6);
+    for (const pod of pods) for (let i = 0; i < 4000; i++) h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'y'.repeat(100)}`);
+    // A reader taking a millisecond per 16 KB (a pager, a slow pipe): ~3 MB of logs.
+    class SlowReader extends CapturedStream {
+      most = 0;
+      override _write(chunk: Buffer | string, encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+        this.most = Math.max(this.most, this.writableLength);
+        setTimeout(() => super._write(chunk, encoding, done), 1);
+      }
+    }
+    const stdout = new SlowReader(false, { highWaterMark: 16 * 1024 });
+    const r = await h.run(['logs', 'celery-worker'], { stdout });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => / \d+ y{100}$/.test(l))).toHaveLength(6 * 4000);
+    // What waited in memory for the reader: a batch or two, not the whole log (~3 MB before).
+    expect(stdout.most).toBeLessThan(512 * 1024);
   });
 
   it('loses no line of many pods through a pipe (the process waits for stdout to drain)', async () => {

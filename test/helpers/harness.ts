@@ -6,7 +6,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Writable, type WritableOptions } from 'node:stream';
 import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
@@ -39,10 +39,10 @@ export async function createHarness(options: HarnessOptions = {}) {
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
@@ -93,8 +93,8 @@ export class CapturedStream extends Writable {
   isTTY?: boolean;
   columns?: number;
   private chunks: string[] = [];
-  constructor(tty = false) {
-    super();
+  constructor(tty = false, options?: WritableOptions) {
+    super(options);
     if (tty) {
       this.isTTY = true;
       this.columns = 80;
@@ -113,8 +113,11 @@ export class CapturedStream extends Writable {
  * main() in this process with the given environment and directory; the deadline aborts the
  * command as Ctrl-C would, and the outcome says so (exit 130 and "timed out" on stderr).
  */
-export async function runInProcess(args: string[], io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty }): Promise<RunOutcome> {
-  const stdout = new CapturedStream(io.tty?.stdout);
+export async function runInProcess(
+  args: string[],
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream },
+): Promise<RunOutcome> {
+  const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
   const controller = new AbortController();
   const timeoutMs = io.timeoutMs ?? 30_000;
@@ -128,6 +131,8 @@ export async function runInProcess(args: string[], io: { env: Record<string, str
       signal: controller.signal,
       execute: executeFakesInProcess,
     });
+    // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
+    if (stdout.writableLength > 0) await new Promise((resolve) => stdout.once('drain', resolve));
     const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
     return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
