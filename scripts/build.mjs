@@ -16,24 +16,29 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
+// What every pass shares: a Node 20 bundle, with maps that give --verbose stack traces their
+// TypeScript lines (small without the sources inlined), and less text for V8 to scan at start-up
+// (names are kept, so stack traces stay readable).
+const nodeBundle = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  sourcesContent: false,
+  legalComments: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+};
+
 await rm('dist', { recursive: true, force: true });
 const esm = await mkdtemp(join(tmpdir(), 'keystone-build-'));
 try {
   await build({
+    ...nodeBundle,
     entryPoints: { main: 'src/main.ts' },
     outdir: esm,
-    bundle: true,
     splitting: true,
     format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    // Maps give --verbose stack traces their TypeScript lines; without the sources inlined they stay small.
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'linked',
-    // Less text for V8 to scan at start-up; names are kept so stack traces stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
     chunkNames: 'chunks/[name]-[hash]',
     // CommonJS has no import.meta: the second pass defines this name in the chunks that use it.
     define: { 'import.meta.url': '__keystoneModuleUrl' },
@@ -43,21 +48,14 @@ try {
   });
   const chunks = (await readdir(esm, { recursive: true })).filter((f) => f.endsWith('.js')).map((f) => join(esm, f));
   const result = await build({
+    ...nodeBundle,
     entryPoints: chunks,
     outdir: 'dist',
     outbase: esm,
     outExtension: { '.js': '.cjs' },
-    bundle: true,
     format: 'cjs',
-    platform: 'node',
-    target: 'node20',
     // import() of another chunk becomes require() (no ESM loader at run time).
     supported: { 'dynamic-import': false },
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'linked',
-    minifyWhitespace: true,
-    minifySyntax: true,
     write: false,
     logLevel: 'error',
     plugins: [
@@ -121,18 +119,11 @@ async function buildTabBundle() {
     ].map((file) => resolve(file)),
   );
   const result = await build({
+    ...nodeBundle,
     entryPoints: { complete: 'src/completion/fast.ts' },
     outdir: 'dist',
     outExtension: { '.js': '.cjs' },
-    bundle: true,
     format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    sourcemap: true,
-    sourcesContent: false,
-    legalComments: 'linked',
-    minifyWhitespace: true,
-    minifySyntax: true,
     define: { 'import.meta.url': '__keystoneModuleUrl' }, // as in the split build (its second pass gives the name)
     metafile: true,
     write: false,
