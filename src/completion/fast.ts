@@ -61,7 +61,12 @@ export async function completeFast(argv: readonly string[], tree: CompletionNode
   // --verbose (so nothing is logged); a warning (a kubeconfig others can read) is main()'s to print.
   const warnings: string[] = [];
   const options = completionTargetOptions(typed);
-  const cluster = createTargetContext({ env, cwd: io.cwd ?? process.cwd(), options, log: () => undefined, warn: (line) => warnings.push(line), requestTimeoutMs: 30_000 });
+  const warn = (line: string): never => {
+    warnings.push(line);
+    // Before any request: main() makes it, and a TAB should not wait for the API twice.
+    throw new Error(`the full CLI prints this warning: ${line}`);
+  };
+  const cluster = createTargetContext({ env, cwd: io.cwd ?? process.cwd(), options, log: () => undefined, warn, requestTimeoutMs: 30_000 });
   let output: string | undefined;
   try {
     output = await completionOutput({ ...cluster, version: io.version, options }, tree, typed.length ? typed : ['']);

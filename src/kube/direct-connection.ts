@@ -19,6 +19,14 @@ type Mapping = Record<string, unknown>;
 const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
+/**
+ * A file's text. Async although the read is not: in the Promise.all below, a read that throws
+ * while the list is being built would leave the reads before it rejected and unhandled.
+ */
+async function fileText(path: string): Promise<string> {
+  return readFileSync(path, 'utf8');
+}
+
 /** client-node's bufferFromFileOrString: the file wins over the inline base64 data. */
 async function fileOrData(file: unknown, data: unknown): Promise<Buffer | undefined> {
   const path = str(file);
@@ -55,7 +63,7 @@ export async function directConnection(document: Mapping): Promise<DirectConnect
     fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']),
     fileOrData(user['client-certificate'], user['client-certificate-data']),
     fileOrData(user['client-key'], user['client-key-data']),
-    str(user.token) ? undefined : str(user['token-file']) ? readFileSync(str(user['token-file'])!, 'utf8') : undefined,
+    str(user.token) ? undefined : str(user['token-file']) ? fileText(str(user['token-file'])!) : undefined,
   ]);
   if (ca) options.ca = ca;
   if (cert) options.cert = cert;

@@ -1,25 +1,26 @@
 /**
- * Lines to stdout in batches: one write per turn of the event loop (or per 64 KB), not one per
- * line. `keystone logs` of 20 pods wrote ~100,000 lines a second one write each, and whenever the
- * reader lagged Node queued them and sent them as writev calls of thousands of small buffers
- * (docs/performance.md). `ready()` says when stdout has no room, so the log streams stop being
+ * Lines to stdout in batches: one write per turn of the event loop (or per 64 K characters), not
+ * one per line. `keystone logs` of 20 pods wrote ~100,000 lines a second one write each, and
+ * whenever the reader lagged Node queued them and sent them as writev calls of thousands of small
+ * buffers (docs/performance.md). `ready()` says when stdout has no room, so the log streams stop being
  * read while a slow reader (a pager) catches up, instead of the lines piling up in memory.
  */
 import type { Ui } from './ui.js';
 
-const batchBytes = 64 * 1024;
+const batchChars = 64 * 1024;
 
 export class LineWriter {
   private pending: string[] = [];
   private size = 0;
   private scheduled: NodeJS.Immediate | undefined;
+  private room: Promise<void> | undefined;
 
   constructor(private readonly ui: Ui) {}
 
   line(text: string): void {
     this.pending.push(text);
     this.size += text.length + 1;
-    if (this.size >= batchBytes) this.flush();
+    if (this.size >= batchChars) this.flush();
     else this.scheduled ??= setImmediate(() => this.flush());
   }
 
@@ -28,26 +29,33 @@ export class LineWriter {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
     if (this.pending.length === 0) return;
-    const text = this.pending.join('\n');
+    // Every line ends with its own newline: an empty last line too, which ui.data alone would
+    // take for the end of the line before it.
+    const text = `${this.pending.join('\n')}\n`;
     this.pending = [];
     this.size = 0;
     this.ui.data(text);
   }
 
-  /** Undefined while stdout takes more; else a promise of when it has drained (or closed). */
+  /**
+   * Undefined while stdout takes more; else a promise of when it has drained (or closed). Every
+   * stream that waits gets the same promise: one listener each on stdout, however many pods.
+   */
   ready(): Promise<void> | undefined {
     const out = this.ui.streams.stdout;
     if (this.ui.stdoutClosed || !out.writableNeedDrain) return undefined;
-    return new Promise((resolve) => {
+    this.room ??= new Promise<void>((resolve) => {
       const done = () => {
         out.off('drain', done);
         out.off('close', done);
         out.off('error', done);
+        this.room = undefined;
         resolve();
       };
       out.on('drain', done);
       out.on('close', done);
       out.on('error', done);
     });
+    return this.room;
   }
 }

@@ -168,7 +168,10 @@ describe('the TAB fast path', () => {
     try {
       // A kubeconfig others can read: main() warns on stderr, and so the launcher does.
       await chmod(h.kubeconfig, 0o644);
+      const requests = h.api.requests.length;
       expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
+      // It stopped before asking the API: main() asks, and a TAB does not wait for the API twice.
+      expect(h.api.requests.length).toBe(requests);
       const launched = await execa(process.execPath, [cliPath, ...words], { env: h.env, extendEnv: false, cwd: h.project });
       expect(launched.stderr).toContain(`kubeconfig ${h.kubeconfig} is readable by other users`);
       expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual(await h.run(words).then((r) => ({ stdout: r.stdout, stderr: r.stderr })));

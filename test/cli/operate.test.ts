@@ -76,13 +76,17 @@ describe('logs', () => {
     expect(r.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z task received$/);
   });
 
-  it('keeps very long lines whole and makes binary bytes harmless', async () => {
+  it('keeps very long lines whole, and empty ones, and makes binary bytes harmless', async () => {
     const pod = podsOf('redis')[0]!;
     const long = 'x'.repeat(200_000);
     h.api.appendLog('keystone', pod.metadata.name, 'redis', long);
     h.api.appendLog('keystone', pod.metadata.name, 'redis', 'bell\u0007 and clear\u001bc and \u0000 nul');
+    h.api.appendLog('keystone', pod.metadata.name, 'redis', '');
     const r = await h.run(['logs', 'redis']);
     expect(r.exitCode).toBe(0);
+    // Empty lines are lines too, the last one included (the harness drops the final newline).
+    expect(r.stdout.endsWith(`nul\n[${pod.metadata.name.replace(/-[a-z0-9]{10}-/, '-')}] `)).toBe(true);
+    expect((await h.run(['logs', pod.metadata.name])).stdout.endsWith('nul\n')).toBe(true);
     const lines = r.stdout.split('\n');
     expect(lines.find((l) => l.endsWith(long))?.length).toBeGreaterThan(200_000);
     expect(r.stdout).toContain('bell\ufffd and clear\u001bc and \ufffd nul');

@@ -58,6 +58,15 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
+describe('files a kubeconfig names that cannot be read', () => {
+  it('reject with the first of them (the CA), and leave no read unhandled', async () => {
+    const missing = (name: string) => join(dir, 'missing', name);
+    const document = doc({ server: 'https://h:6443', 'certificate-authority': missing('ca.crt') }, { 'token-file': missing('token') });
+    // An unhandled rejection of the CA read would fail this test file (vitest reports it).
+    await expect(directConnection(document)).rejects.toMatchObject({ code: 'ENOENT', path: missing('ca.crt') });
+  });
+});
+
 describe('direct kubeconfig reading agrees with client-node', () => {
   const handled: Array<[string, () => Record<string, unknown>]> = [
     // k3d v5 writes inline CA and client certificate data (pkg/client/kubeconfig.go KubeconfigGet).
