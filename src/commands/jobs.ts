@@ -6,7 +6,9 @@ import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { deleteRun, getRunObject, listRuns, type RunSummary } from '../simulate/runs.js';
+import { deleteRun, getRunObject, listRuns, summarizeRun, type RunSummary } from '../simulate/runs.js';
+import { cancelledReason, suspendRun } from '../simulate/run-cancel.js';
+import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
@@ -113,18 +115,36 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   requireRunId(id);
   const client = await app.client();
   const run = await findRun(client, stackNamespace, id);
+  if (run.outputVolume) return cancelVolumeRun(app, client, run);
   await deleteRun(client, stackNamespace, run.job, runKind(run));
   app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
-  if (run.outputVolume) app.ui.warn(orphanedOnVolume(run));
 }
 
 /**
- * keystone finds a run's outputs on another cluster's volume through the run's Job: once that is
- * deleted without --purge-outputs, they stay on the volume where no keystone command reaches them.
+ * A run on another cluster's volume is found, and its outputs fetched, through its Job (or
+ * MPIJob): cancelling suspends it and keeps it (simulate/run-cancel.ts), as scancel keeps the
+ * record; a finished run is left as it is. `jobs clean` removes either.
+ */
+async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSummary): Promise<void> {
+  const id = run.runId;
+  const kept = `it stays listed so that \`keystone jobs fetch ${id}\` can still get its outputs (${shownOutput(app, run)}); \`keystone jobs clean\` removes it`;
+  const finished = (r: RunSummary) => (r.reason === cancelledReason ? 'was already cancelled' : `had already ${r.state.toLowerCase()}`);
+  if (run.state === 'Succeeded' || run.state === 'Failed') {
+    app.ui.info(`Run ${id} ${finished(run)}: nothing to stop, nothing deleted; ${kept}`);
+    return;
+  }
+  const after = summarizeRun(await suspendRun(client, stackNamespace, run.job, runKind(run)), []);
+  // It may have ended between the listing and the patch: its Complete/Failed condition wins.
+  app.ui.info(after.reason === cancelledReason ? `Cancelled run ${id} (it was stopped); ${kept}` : `Run ${id} ${finished(after)}; ${kept}`);
+}
+
+/**
+ * keystone finds a run's outputs on another cluster's volume through the run's Job: once `jobs
+ * clean` deletes it without --purge-outputs, they stay on the volume where no keystone command reaches them.
  */
 function orphanedOnVolume(run: RunSummary): string {
   const own = run.outputVolume !== sharedClaimName;
-  return `run ${run.runId}'s outputs stay on volume ${run.outputVolume} (${run.tool}/runs/${run.runId}), which keystone no longer lists now that the run is gone: fetch a run (\`keystone jobs fetch <run-id>\`) before cancelling or cleaning it; ${own ? `free the space with \`kubectl delete pvc ${run.outputVolume} -n ${stackNamespace}\`` : '`jobs clean --purge-outputs` deletes the outputs with the run'}`;
+  return `run ${run.runId}'s outputs stay on volume ${run.outputVolume} (${run.tool}/runs/${run.runId}), which keystone no longer lists now that the run is gone: fetch a run (\`keystone jobs fetch <run-id>\`) before cleaning it; ${own ? `free the space with \`kubectl delete pvc ${run.outputVolume} -n ${stackNamespace}\`` : '`jobs clean --purge-outputs` deletes the outputs with the run'}`;
 }
 
 export interface CleanOptions {

@@ -26,11 +26,13 @@ export const labelValue = 'keystone';
 /**
  * Annotation keys on run Jobs: the input, the run directory, where that directory is ("host": on
  * this machine; "node": on the node that ran the pod, for runs made before volumes; "volume": on
- * the PersistentVolumeClaim named by outputClaim), and a sweep's parameters.
+ * the PersistentVolumeClaim named by outputClaim), a sweep's parameters, and when `jobs cancel`
+ * stopped a run on a volume (cancelledAt, RFC 3339: the run is suspended and kept, not deleted).
  */
 export const annotations = {
   input: 'keystone.io/input', sweep: 'keystone.io/sweep',
   outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', outputClaim: 'keystone.io/output-claim',
+  cancelledAt: 'keystone.io/cancelled-at',
 } as const;
 
 /**

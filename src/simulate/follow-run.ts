@@ -1,7 +1,8 @@
 /**
  * Following a run like `sbatch --wait` with the output shown: state changes with the reason when
  * it is stuck, the pod's logs as they come, and the outcome with the container's exit code.
- * It stops on Complete or Failed (never sits until a timeout on a failed Job).
+ * It stops on Complete or Failed (never sits until a timeout on a failed Job), or when the run is
+ * cancelled (`jobs cancel` of a run on a volume suspends it: exit 143, reason Cancelled).
  */
 import { KeystoneError } from '../errors.js';
 import type { KubeClient, KubeObject } from '../kube/client.js';
@@ -12,6 +13,8 @@ import { podProblem, type PodObject } from '../stack/rollout.js';
 import type { JobObject } from './job-builder.js';
 import { mpiWorkerSelector, runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
 import { byText } from '../text-order.js';
+import { mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
+import { cancelledAt, cancelledExitCode, cancelledMessage, cancelledReason } from './run-cancel.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
 export class RunCannotStartError extends KeystoneError {
@@ -185,6 +188,11 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
     stop.signal,
   );
 
+  // The run object as a Job (an MPIJob's runPolicy.suspend read as suspend), and whether it ended:
+  // Complete/Failed, or cancelled by `jobs cancel` (suspended and kept: its pods are deleted, and
+  // no Complete/Failed condition ever comes).
+  const asJob = (j: JobObject): JobObject => (kind === 'MPIJob' ? mpiJobAsJob(j as unknown as MpiJobObject) : j);
+  const ended = (j: JobObject) => terminalCondition(j) !== undefined || cancelledAt(j) !== undefined;
   let finished: JobObject | undefined;
   try {
     const result = await watchUntil<JobObject>({
@@ -194,9 +202,9 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
       what: `run ${o.runId} to finish`,
       timeoutMs: o.timeoutMs,
       signal: stop.signal,
-      evaluate: ([j]) => ({ done: j !== undefined && terminalCondition(j) !== undefined, progress: '' }),
+      evaluate: ([j]) => ({ done: j !== undefined && ended(asJob(j)), progress: '' }),
     });
-    finished = result.objects[0];
+    finished = result.objects[0] && asJob(result.objects[0]);
   } catch (err) {
     if (!stop.signal.aborted) throw err;
   } finally {
@@ -209,8 +217,9 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
   if (stuck) throw stuck;
   if (!finished || o.signal.aborted) return { state: 'Detached', exitCode: 130, indexes: indexesOf(pods) };
 
-  const condition = terminalCondition(finished)!;
+  const condition = terminalCondition(finished);
   const indexes = indexesOf(pods);
+  if (!condition) return { state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason, message: cancelledMessage, indexes };
   if (condition.type === 'Complete') return { state: 'Succeeded', exitCode: 0, indexes };
   const failedIndex = indexes.find((i) => i.state === 'Failed' && i.exitCode !== undefined && i.exitCode !== 0);
   if (condition.reason === 'DeadlineExceeded') {

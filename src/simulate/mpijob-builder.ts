@@ -122,13 +122,20 @@ function replicaTemplate(job: JobObject): PodTemplate {
   return pod;
 }
 
-/** A run's MPIJob as the Job-shaped view the rest of keystone reads (name, labels, annotations, the launcher's pod, conditions). */
+/**
+ * A run's MPIJob as the Job-shaped view the rest of keystone reads (name, labels, annotations, the
+ * launcher's pod, conditions, and runPolicy.suspend as a Job's suspend: a cancelled run is both).
+ */
 export function mpiJobAsJob(m: MpiJobObject): JobObject {
   return {
     apiVersion: m.apiVersion,
     kind: m.kind,
     metadata: m.metadata,
-    spec: { template: m.spec.mpiReplicaSpecs.Launcher.template, ...(m.spec.runPolicy.backoffLimit !== undefined ? { backoffLimit: m.spec.runPolicy.backoffLimit } : {}) },
+    spec: {
+      template: m.spec.mpiReplicaSpecs.Launcher.template,
+      ...(m.spec.runPolicy.backoffLimit !== undefined ? { backoffLimit: m.spec.runPolicy.backoffLimit } : {}),
+      ...(m.spec.runPolicy.suspend ? { suspend: true } : {}),
+    },
     status: {
       ...(m.status?.startTime ? { startTime: m.status.startTime } : {}),
       ...(m.status?.completionTime ? { completionTime: m.status.completionTime } : {}),

@@ -7,6 +7,7 @@ import { podIndex, terminalCondition } from './follow-run.js';
 import { byText } from '../text-order.js';
 import { mpiJobAsJob, mpiJobsPath, operatorLabels, type MpiJobObject } from './mpijob-builder.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
+import { cancelledAt, cancelledExitCode, cancelledReason } from './run-cancel.js';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -49,12 +50,14 @@ export interface RunSummary {
 
 export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()): RunSummary {
   const terminal = terminalCondition(job);
+  // Cancelled by `jobs cancel` (suspended and kept, run-cancel.ts): a Failed run, unless it had ended first.
+  const cancelled = terminal ? undefined : cancelledAt(job);
   const active = job.status?.active ?? 0;
-  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
+  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
   const startedAt = job.status?.startTime;
   const finishedAt = terminal
     ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
-    : undefined;
+    : cancelled;
   const end = finishedAt ? Date.parse(finishedAt) : now;
   const exitCodes = pods
     .map((p) => ({ index: podIndex(p), code: p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated?.exitCode }))
@@ -69,10 +72,12 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     ...outputLocation(job, pods),
   };
   if (terminal?.type === 'Failed' && terminal.reason) summary.reason = terminal.reason;
+  if (cancelled) summary.reason = cancelledReason;
   if (startedAt) summary.startedAt = startedAt;
   if (finishedAt) summary.finishedAt = finishedAt;
   if (startedAt) summary.durationSeconds = Math.max(0, Math.round((end - Date.parse(startedAt)) / 1000));
   if (state === 'Succeeded') summary.exitCode = 0;
+  else if (cancelled) summary.exitCode = cancelledExitCode;
   else if (state === 'Failed') summary.exitCode = failedCode ?? (terminal?.reason === 'DeadlineExceeded' ? 124 : 1);
   if (job.spec.completionMode === 'Indexed') {
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };

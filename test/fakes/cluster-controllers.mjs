@@ -117,9 +117,7 @@ export function attachControllers(api, options = {}) {
     if (resource === 'persistentvolumeclaims' && type === 'ADDED' && !obj.status?.phase) {
       api.update('persistentvolumeclaims', { ...obj, status: { phase: 'Pending' } });
     }
-    if (resource === 'jobs' && type !== 'DELETED' && obj.spec?.suspend && !(obj.status?.conditions ?? []).some((c) => c.type === 'Suspended')) {
-      api.update('jobs', { ...obj, status: { ...obj.status, conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended' }] } });
-    }
+    if (resource === 'jobs' && type !== 'DELETED' && obj.spec?.suspend) suspendJob(ns, obj.metadata.name);
     if (resource === 'deployments' && type !== 'DELETED') reconcileDeployment(ns, obj.metadata.name);
     if (resource === 'jobs' && type !== 'DELETED' && !obj.spec?.suspend) reconcileJob(ns, obj.metadata.name);
     if (resource === 'jobs' && type === 'DELETED') {
@@ -214,6 +212,31 @@ export function attachControllers(api, options = {}) {
 
   function jobPods(ns, name) {
     return api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
+  }
+
+  /**
+   * A suspended Job, as the Job controller treats it (kubernetes/kubernetes
+   * pkg/controller/job/job_controller.go): a finished Job is left alone (syncJob returns early on
+   * IsJobFinished); manageJob deletes every active pod (deleteJobPods removes the tracking finalizer
+   * first, so they are not counted in status.failed), status.active becomes 0 (omitempty: absent),
+   * and syncJob sets the Suspended condition (ensureJobConditionStatus: appended, or updated in
+   * place; the other conditions stay). status.startTime stays: it is set only while not suspended,
+   * and only a resume resets it. Deleting a pod makes its kubelet SIGTERM the container; this fake
+   * removes the pod at once.
+   */
+  function suspendJob(ns, name) {
+    const job = api.get('jobs', ns, name);
+    if (!job || (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return;
+    for (const p of jobPods(ns, name)) if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') api.remove('pods', ns, p.metadata.name);
+    const current = api.get('jobs', ns, name);
+    if (!current) return;
+    const { active: _gone, ...status } = current.status ?? {};
+    const conditions = status.conditions ?? [];
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const suspended = { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended', lastProbeTime: now, lastTransitionTime: now };
+    const old = conditions.find((c) => c.type === 'Suspended');
+    status.conditions = !old ? [...conditions, suspended] : old.status === 'True' && old.reason === suspended.reason ? conditions : conditions.map((c) => (c === old ? suspended : c));
+    if (JSON.stringify(current.status ?? {}) !== JSON.stringify(status)) api.update('jobs', { ...current, status });
   }
 
   function reconcileJob(ns, name) {

@@ -10,7 +10,8 @@
 //     worker is Ready with launcherCreationPolicy WaitForWorkersReady), all owned by the MPIJob;
 //     status (mpi_job_controller_status.go): replicaStatuses, Running when the launcher pod and
 //     every worker run, Succeeded/Failed from the launcher Job's conditions, completionTime, and
-//     then cleanPodPolicy applied to the workers;
+//     then cleanPodPolicy applied to the workers; runPolicy.suspend: the launcher Job suspended,
+//     the workers deleted, the conditions Suspended=True and Running=False (MPIJobSuspended);
 //   - the garbage collector: deleting the MPIJob deletes what it owns (ownerReferences), and the
 //     launcher Job's pods go with their Job (cluster-controllers.mjs).
 // The launcher's pod is a Job pod, so it runs the test's `program` (log lines, exit code) like any run pod.
@@ -285,6 +286,23 @@ export function attachMpiOperator(api, controls) {
       throw err;
     }
 
+    // runPolicy.suspend (syncHandler): the launcher Job is suspended with the MPIJob (an Update of
+    // the whole Job, so its labels and annotations stay; the Job controller then deletes its pods),
+    // and cleanUpWorkerPods deletes the workers (under cleanPodPolicy Running, one that is neither
+    // running nor pending is kept) and resets the workers' status. The other way (a resume: the
+    // launcher unsuspended, its startTime cleared) is not modelled: keystone never resumes a run.
+    if (suspended && launcher && !launcher.spec.suspend) launcher = api.update('jobs', { ...launcher, spec: { ...launcher.spec, suspend: true } });
+    if (suspended) {
+      for (let i = 0; i < (workerSpec?.replicas ?? 0); i++) {
+        const pod = api.get('pods', ns, workerName(m, i));
+        if (!pod || !ownedBy(pod, m)) continue;
+        if (m.spec.runPolicy.cleanPodPolicy === 'Running' && pod.status?.phase !== 'Running' && pod.status?.phase !== 'Pending') continue;
+        api.remove('pods', ns, pod.metadata.name);
+      }
+    }
+
+    // updateMPIJobStatus: the Suspended condition first (set while suspended; False, MPIJobResumed, after).
+    if (suspended && setCondition(status, 'Suspended', 'True', 'MPIJobSuspended', 'MPIJob suspended')) event(m, 'Normal', 'MPIJobSuspended', 'MPIJob suspended');
     let launcherRunning = 0;
     if (launcher) {
       const pods = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === launcher.metadata.name);

@@ -1,0 +1,65 @@
+/**
+ * Cancelling a run whose outputs are on a volume (another cluster) the way `scancel` does: the
+ * run is stopped and its record kept, so `keystone jobs fetch` still finds its outputs through
+ * it and `keystone jobs clean` removes it later. Stopping is suspending: keystone marks the run
+ * object with keystone.io/cancelled-at and sets its suspend field; the controllers then delete
+ * its pods and keep the object:
+ *   - a Job (kubernetes/kubernetes pkg/controller/job/job_controller.go manageJob): a suspended
+ *     Job's active pods are deleted, status.active goes to 0, the Suspended condition is set,
+ *     status.startTime is kept (only a resume resets it) and no Complete/Failed condition comes;
+ *   - an MPIJob (kubeflow/mpi-operator v0.8.2 pkg/controller/mpi_job_controller.go syncHandler):
+ *     runPolicy.suspend makes the operator suspend its launcher Job (whose pods the Job
+ *     controller then deletes) and delete its worker pods, and set the conditions Suspended=True
+ *     and Running=False (reason MPIJobSuspended); the MPIJob, launcher Job, Service, ConfigMap
+ *     and Secret stay.
+ * A run on the keystone cluster (outputs in ./data) is still deleted (runs.ts deleteRun).
+ */
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { annotations } from '../kube/vocabulary.js';
+import type { JobObject } from './job-builder.js';
+import { mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
+import { runCollectionPath, type RunKind } from './run-kind.js';
+
+/**
+ * A cancelled run's exit code: 128 + SIGTERM (15). Deleting its pods makes the kubelet send
+ * SIGTERM to their processes (and SIGKILL after the grace period), and a shell reports a process
+ * ended by SIGTERM as 143.
+ */
+export const cancelledExitCode = 143;
+export const cancelledReason = 'Cancelled';
+export const cancelledMessage = 'the run was cancelled (keystone jobs cancel)';
+
+/**
+ * When `jobs cancel` stopped this run (the annotation's time), or undefined: the run object (a Job,
+ * or an MPIJob seen as one) is suspended and carries keystone.io/cancelled-at. Callers check for a
+ * Complete/Failed condition first: a run that had ended before it was cancelled keeps its end.
+ */
+export function cancelledAt(job: Pick<JobObject, 'metadata' | 'spec'>): string | undefined {
+  const at = job.metadata?.annotations?.[annotations.cancelledAt];
+  return job.spec.suspend === true && at ? at : undefined;
+}
+
+/** RFC 3339 to the second, as the API server writes its times. */
+const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+
+/**
+ * Suspends a run and marks it cancelled (one merge patch: the mark and the suspend land together,
+ * so nobody sees one without the other). An MPIJob's launcher Job gets the mark too when it exists:
+ * `keystone status` reads batch Jobs only, and the operator's Update of the launcher keeps it.
+ * Returns the run object as it is after the patch, as a Job.
+ */
+export async function suspendRun(client: KubeClient, ns: string, name: string, kind: RunKind, now = new Date()): Promise<JobObject> {
+  const mark = { annotations: { [annotations.cancelledAt]: rfc3339(now) } };
+  const path = `${runCollectionPath(ns, kind)}/${name}`;
+  // Setting the same fields again is harmless, so a 429/5xx may be retried.
+  const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true });
+  if (kind === 'Job') return patch<JobObject>(path, { metadata: mark, spec: { suspend: true } });
+  const updated = mpiJobAsJob(await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }));
+  try {
+    await patch<JobObject>(`${runCollectionPath(ns, 'Job')}/${name}-launcher`, { metadata: mark });
+  } catch (err) {
+    // Not made yet (its workers were not ready): the operator makes it suspended, without the mark.
+    if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+  }
+  return updated;
+}
