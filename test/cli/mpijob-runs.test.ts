@@ -2,7 +2,7 @@
 // an MPIJob built from the run's Job, followed to the launcher's exit code, and a run like any
 // other for jobs, jobs logs, jobs cancel and jobs clean.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -267,6 +267,61 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(existsSync(onVolume)).toBe(false);
     expect(mpiJobs()).toEqual([]);
+  });
+
+  it('on another cluster, jobs cancel suspends the MPIJob and keeps it: the operator suspends its launcher and deletes its workers, it is listed Failed (Cancelled) with exit 143, its follower ends with 143, jobs fetch and jobs clean --purge-outputs work', async () => {
+    const file = join(h.home, 'lab.yaml');
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    const lab = ['--context', 'lab', '--kubeconfig', file];
+    h.cluster.readWriteMany = true; // a run across nodes on another cluster needs the shared volume
+    h.cluster.program = (pod: any) => {
+      writeFileSync(join(h.api.claimDir(ns, 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'log.lammps'), 'Step Temp\n0 1.5\n');
+      return { lines: ['Step Temp'], exitCode: null }; // runs until its pod is deleted
+    };
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--detach', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const m = mpiJobs()[0];
+    const runId = m.metadata.labels['keystone.io/run-id'];
+    const runPods = () => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId);
+    await until(() => runPods().some((p: any) => isLauncher(p) && p.status?.phase === 'Running'), 'the launcher running');
+    const follower = h.spawn(['jobs', 'logs', runId, '-f', ...lab]);
+    let out = '';
+    follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('Step Temp'), 'the follower attached');
+
+    r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Cancelled run ${runId} (it was stopped); it stays listed so that \`keystone jobs fetch ${runId}\``);
+    const kept = h.api.get('mpijobs', ns, m.metadata.name);
+    expect(kept.spec.runPolicy.suspend).toBe(true);
+    const at = kept.metadata.annotations['keystone.io/cancelled-at'];
+    expect(at).toBeDefined();
+    // The operator: the launcher Job suspended (keeping keystone's mark), its pod and the workers deleted, the conditions.
+    await until(() => runPods().length === 0, 'the launcher\'s and workers\' pods deleted');
+    const launcher = h.api.get('jobs', ns, `${m.metadata.name}-launcher`);
+    expect(launcher.spec.suspend).toBe(true);
+    expect(launcher.metadata.annotations['keystone.io/cancelled-at']).toBe(at);
+    await until(() => (h.api.get('mpijobs', ns, m.metadata.name).status?.conditions ?? []).some((c: any) => c.type === 'Suspended' && c.status === 'True'), 'Suspended');
+    const conditions = h.api.get('mpijobs', ns, m.metadata.name).status.conditions;
+    expect(conditions.map((c: any) => `${c.type}=${c.status}${c.reason === 'MPIJobSuspended' ? ' MPIJobSuspended' : ''}`)).toEqual(['Created=True', 'Suspended=True MPIJobSuspended', 'Running=False MPIJobSuspended']);
+    expect(h.api.objects('events').some((e: any) => e.reason === 'MPIJobSuspended' && e.involvedObject.name === m.metadata.name)).toBe(true);
+
+    const followed = await follower;
+    expect(followed.exitCode, String(followed.stderr)).toBe(143);
+    expect(String(followed.stderr)).toContain(`run ${runId} failed with exit code 143`);
+
+    r = await h.run(['jobs', '-o', 'json', ...lab]);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, nodes: 2 })]);
+    r = await h.run(['status', '-o', 'json', ...lab]);
+    expect(JSON.parse(r.stdout).stack.simulations).toEqual([expect.objectContaining({ runId, name: m.metadata.name, state: 'Failed' })]);
+    r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe('Step Temp\n0 1.5\n');
+    r = await h.run(['jobs', 'clean', '--purge-outputs', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`deleted run ${runId} (lammps, failed); removed volume keystone-data: lammps/runs/${runId}`);
+    expect(mpiJobs()).toEqual([]);
+    expect(existsSync(join(h.api.claimDir(ns, 'keystone-data'), 'lammps', 'runs', runId))).toBe(false);
   });
 });
 

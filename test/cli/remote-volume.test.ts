@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
+import { runJobsOf, until, type Harness, type RunJob as Job } from '../helpers/harness.js';
 import { createLabCluster, helperPodsOf } from '../helpers/lab-cluster.js';
 
 let h: Harness;
@@ -103,16 +103,96 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
   });
 
-  it('jobs cancel / jobs clean of a run on a volume say where its outputs stay and how to free them', async () => {
+  it('jobs cancel of a run on a volume that already finished deletes nothing; jobs clean without --purge-outputs says where its outputs stay and how to free them', async () => {
     writeOutputs(); // per-run ReadWriteOnce claims (the fake's default class)
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    const r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    const before = h.api.requests.filter((q: any) => q.method !== 'GET').length;
+    let r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Run ${runId} had already succeeded: nothing to stop, nothing deleted; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume ${claimOf(job!)}: lammps/runs/${runId}); \`keystone jobs clean\` removes it`);
+    expect(r.stderr).not.toContain('warning');
+    expect(h.api.requests.filter((q: any) => q.method !== 'GET').length).toBe(before); // nothing changed
+    expect(runJobs()).toHaveLength(1);
+    expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
+
+    // jobs clean without --purge-outputs deletes the run, and so keystone's way to its outputs.
+    r = await h.run(['jobs', 'clean', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
     expect(r.stderr).toContain(`kubectl delete pvc ${claimOf(job!)} -n keystone`);
     expect(h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!))).toBeDefined();
+  });
+
+  it('jobs cancel of a running run on a volume suspends it and keeps it: its pods go, it is listed Failed (Cancelled) with exit 143, its follower ends with 143, jobs fetch gets what it wrote, jobs clean --purge-outputs removes it', async () => {
+    h.cluster.readWriteMany = true;
+    const onVolume = (id: string) => join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', id);
+    h.cluster.program = (pod: any) => {
+      writeFileSync(join(onVolume(pod.metadata.labels['keystone.io/run-id']), 'log.lammps'), 'Step Temp\n0 1.5\n');
+      return { lines: ['step 0'], exitCode: null }; // runs until its pod is deleted
+    };
+    const follower = h.spawn(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    let out = '';
+    follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('step 0'), 'the run to start');
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const runPods = () => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId);
+    expect(runPods()).toHaveLength(1);
+    const startedAt = h.api.get('jobs', 'keystone', job!.metadata.name).status.startTime;
+    expect(startedAt).toBeDefined();
+
+    let r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr.trim()).toBe(`Cancelled run ${runId} (it was stopped); it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume keystone-data: lammps/runs/${runId}); \`keystone jobs clean\` removes it`);
+    // Suspended and marked, not deleted; the Job controller deletes its pod and says Suspended.
+    const kept = h.api.get('jobs', 'keystone', job!.metadata.name);
+    expect(kept.spec.suspend).toBe(true);
+    const at = kept.metadata.annotations['keystone.io/cancelled-at'];
+    expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    await until(() => runPods().length === 0, 'its pod deleted by the Job controller');
+    await until(() => (h.api.get('jobs', 'keystone', job!.metadata.name).status?.conditions ?? []).some((c: any) => c.type === 'Suspended' && c.status === 'True'), 'the Suspended condition');
+    expect(h.api.get('jobs', 'keystone', job!.metadata.name).status).toMatchObject({ startTime: startedAt }); // kept, as the Job controller keeps it
+    expect(h.api.get('jobs', 'keystone', job!.metadata.name).status.active).toBeUndefined(); // 0 (omitempty)
+
+    // The attached run-simulation ends: 128 + SIGTERM.
+    const followed = await follower;
+    expect(followed.exitCode, String(followed.stderr)).toBe(143);
+    expect(String(followed.stderr)).toContain(`run ${runId} failed (Cancelled) with exit code 143: the run was cancelled (keystone jobs cancel); output: volume keystone-data: lammps/runs/${runId}`);
+
+    r = await h.run(['jobs', '-o', 'json', ...lab]);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, outputVolume: 'keystone-data' })]);
+    r = await h.run(['jobs', ...lab]);
+    expect(r.stdout).toMatch(new RegExp(`${runId}\\s+lammps\\s+Failed \\(Cancelled\\)\\s+.*\\s143\\s+volume keystone-data: lammps/runs/${runId}`));
+    r = await h.run(['describe', runId, '-o', 'json', ...lab]);
+    expect(JSON.parse(r.stdout).status).toBe(`Failed (Cancelled), exit code 143, job ${job!.metadata.name}`);
+    r = await h.run(['status', '-o', 'json', ...lab]);
+    expect(JSON.parse(r.stdout).stack.simulations).toEqual([expect.objectContaining({ runId, state: 'Failed' })]);
+    r = await h.run(['jobs', 'logs', runId, '-f', ...lab]);
+    expect(r.exitCode).toBe(143);
+
+    // Its outputs so far come back through a helper pod (the run has no pod left).
+    r = await h.run(['jobs', 'fetch', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('still running');
+    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe('Step Temp\n0 1.5\n');
+    expect(helperPods()).toEqual([]);
+
+    // Cancelled again: nothing to do.
+    r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`Run ${runId} was already cancelled: nothing to stop, nothing deleted`);
+    expect(h.api.get('jobs', 'keystone', job!.metadata.name).metadata.annotations['keystone.io/cancelled-at']).toBe(at);
+
+    // A finished (failed) run for jobs clean, --failed included.
+    r = await h.run(['jobs', 'clean', '--failed', '--purge-outputs', '--dry-run', ...lab]);
+    expect(r.stderr).toContain(`${runId} (lammps, failed) and its outputs on volume keystone-data: lammps/runs/${runId}`);
+    r = await h.run(['jobs', 'clean', '--failed', '--purge-outputs', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`deleted run ${runId} (lammps, failed); removed volume keystone-data: lammps/runs/${runId}`);
+    expect(runJobs()).toEqual([]);
+    expect(existsSync(onVolume(runId))).toBe(false);
   });
 
   it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {

@@ -1,6 +1,7 @@
 // A run's output directory in `jobs -o json`: a path or null, never a sentence (issue 11 #15).
 import { describe, expect, it } from 'vitest';
-import { summarizeRun } from '../../src/simulate/runs.js';
+import { summarizeMpiJobRun, summarizeRun } from '../../src/simulate/runs.js';
+import { mpiJobAsJob, type MpiJobObject } from '../../src/simulate/mpijob-builder.js';
 import type { JobObject } from '../../src/simulate/job-builder.js';
 import type { PodObject } from '../../src/stack/rollout.js';
 
@@ -23,5 +24,44 @@ describe('run output location', () => {
   });
   it('no annotation: null', () => {
     expect(summarizeRun(job({}), [])).toMatchObject({ outputDir: null, outputLocal: false, outputNodes: [] });
+  });
+});
+
+// `jobs cancel` of a run on a volume suspends it and marks it (run-cancel.ts): read back as a
+// Failed run, reason Cancelled, exit 143, finished when it was cancelled.
+describe('a run cancelled by suspending it', () => {
+  const at = '2026-12-01T17:00:00Z';
+  const onVolume = { 'keystone.io/output-dir': '/data/lammps/runs/x', 'keystone.io/output-on': 'volume', 'keystone.io/output-claim': 'keystone-data' };
+  const suspended = (extra: Partial<JobObject['status']> = {}, annotations: Record<string, string> = { 'keystone.io/cancelled-at': at }): JobObject => {
+    const j = job({ ...onVolume, ...annotations });
+    j.spec.suspend = true;
+    j.status = { startTime: '2026-12-01T16:59:00Z', conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended' }], ...extra };
+    return j;
+  };
+
+  it('suspended and marked: Failed (Cancelled), exit 143, finished at the mark, its duration up to it', () => {
+    expect(summarizeRun(suspended(), [], Date.parse('2026-12-02T00:00:00Z'))).toMatchObject({ state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, durationSeconds: 60, outputVolume: 'keystone-data' });
+  });
+  it('a Complete or Failed condition that came first wins', () => {
+    const complete = suspended({ completionTime: '2026-12-01T16:59:30Z', conditions: [{ type: 'Complete', status: 'True' }] });
+    expect(summarizeRun(complete, [])).toMatchObject({ state: 'Succeeded', exitCode: 0, finishedAt: '2026-12-01T16:59:30Z' });
+    const failed = suspended({ conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded', lastTransitionTime: '2026-12-01T16:59:40Z' }] });
+    expect(summarizeRun(failed, [])).toMatchObject({ state: 'Failed', reason: 'DeadlineExceeded', exitCode: 124, finishedAt: '2026-12-01T16:59:40Z' });
+  });
+  it('suspended without the mark (by someone else), or marked but not suspended: not cancelled', () => {
+    expect(summarizeRun(suspended({}, {}), [])).toMatchObject({ state: 'Pending' });
+    const unsuspended = suspended();
+    unsuspended.spec.suspend = false;
+    expect(summarizeRun(unsuspended, [])).toMatchObject({ state: 'Pending' });
+    expect(summarizeRun(unsuspended, []).reason).toBeUndefined();
+  });
+  it('an MPIJob: runPolicy.suspend and the mark on the MPIJob', () => {
+    const m = {
+      metadata: { name: 'lammps-x', labels: { 'keystone.io/run-id': 'x', 'keystone.io/simulation': 'lammps' }, annotations: { ...onVolume, 'keystone.io/cancelled-at': at } },
+      spec: { slotsPerWorker: 1, runPolicy: { suspend: true }, mpiReplicaSpecs: { Launcher: { replicas: 1, restartPolicy: 'Never', template: { spec: { containers: [] } } }, Worker: { replicas: 2, restartPolicy: 'Never', template: { spec: { containers: [] } } } }, sshAuthMountPath: '/home/sim/.ssh', mpiImplementation: 'OpenMPI' },
+      status: { startTime: '2026-12-01T16:59:00Z', conditions: [{ type: 'Created', status: 'True' }, { type: 'Suspended', status: 'True', reason: 'MPIJobSuspended' }, { type: 'Running', status: 'False', reason: 'MPIJobSuspended' }] },
+    } as unknown as MpiJobObject;
+    expect(mpiJobAsJob(m).spec.suspend).toBe(true);
+    expect(summarizeMpiJobRun(m, [])).toMatchObject({ state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, nodes: 2 });
   });
 });
