@@ -199,7 +199,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         examples: ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
         load: () => import('./commands/jobs.js'), run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
       }),
-      command('cancel', 'stop a run: delete its Job and pods (its outputs are kept)', {
+      command('cancel', 'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)', {
         args: [argument('<run-id>', 'the run to stop')],
         refuse: notForRun,
         examples: ['keystone jobs cancel 20261125-214700-a3f9', 'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)'],

@@ -10,6 +10,7 @@ import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import type { KubeClient } from '../kube/client.js';
 import { deleteRun } from './runs.js';
+import { suspendRun } from './run-cancel.js';
 import { followRun, RunCannotStartError } from './follow-run.js';
 import { runPrinter } from './run-output.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -49,7 +50,11 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
   progress?.end();
 
   if (outcome.state === 'Detached') {
-    if (req.cancelOnInterrupt) {
+    if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
+      // As `jobs cancel` does: suspended and kept, so `jobs fetch` still finds its outputs (run-cancel.ts).
+      await suspendRun(client, namespace, name, run.kind);
+      app.ui.info(`Cancelled run ${runId}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
+    } else if (req.cancelOnInterrupt) {
       await deleteRun(client, namespace, name, run.kind);
       app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
     } else {

@@ -195,6 +195,27 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(existsSync(onVolume(runId))).toBe(false);
   });
 
+  it('run-simulation --cancel-on-interrupt on another cluster: Ctrl-C cancels the run as jobs cancel does, suspended and kept for jobs fetch', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = () => ({ lines: ['working'], exitCode: null });
+    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', ...lab]);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('working'), 'the run to start');
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    expect(String(r.stderr)).toContain(`Cancelled run ${runId}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: volume keystone-data: lammps/runs/${runId} (context lab; \`keystone jobs clean --purge-outputs\` deletes it)`);
+    expect(job!.spec.suspend).toBe(true);
+    expect(job!.metadata.annotations['keystone.io/cancelled-at']).toBeDefined();
+    await until(() => !h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId), 'its pod deleted');
+    const listed = await h.run(['jobs', '-o', 'json', ...lab]);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143 })]);
+    expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
+  });
+
   it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {
     writeOutputs();
     h.api.create('persistentvolumeclaims', { metadata: { name: 'keystone-data', namespace: 'keystone' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
