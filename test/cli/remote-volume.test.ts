@@ -125,6 +125,27 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!))).toBeDefined();
   });
 
+  it('jobs cancel of a run on a volume that someone deletes meanwhile says the run is gone, and changes nothing', async () => {
+    writeOutputs();
+    h.cluster.program = () => ({ lines: ['step 0'], exitCode: null }); // runs until cancelled
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', '-d', ...lab])).exitCode).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    // `kubectl delete job` lands between keystone's listing and its patch.
+    h.api.faults.push({
+      times: 1,
+      match: (q: { method: string; path: string }) => {
+        if (q.method === 'PATCH' && q.path.endsWith(`/jobs/${job!.metadata.name}`)) h.api.remove('jobs', 'keystone', job!.metadata.name);
+        return false;
+      },
+    });
+    const r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
+    expect(r.stderr).toContain(`error: run ${runId} is gone: its Job ${job!.metadata.name} was deleted while keystone was cancelling it\nhint: \`keystone jobs\` lists the runs there are`);
+    expect(runJobs()).toHaveLength(0);
+  });
+
   it('jobs cancel of a running run on a volume suspends it and keeps it: its pods go, it is listed Failed (Cancelled) with exit 143, its follower ends with 143, jobs fetch gets what it wrote, jobs clean --purge-outputs removes it', async () => {
     h.cluster.readWriteMany = true;
     const onVolume = (id: string) => join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', id);
