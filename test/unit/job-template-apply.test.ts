@@ -73,6 +73,20 @@ describe('the fake API server: Job updates', () => {
     expect(err.statusCode).toBe(422);
   });
 
+  it('takes a strategic merge patch of a Job, but of a custom resource (an MPIJob) answers 415, as the real server does', async () => {
+    await applyRaw(templateJob('i:1'));
+    const patch = (path: string, contentType: string) => client.request({ method: 'PATCH', path, body: { metadata: { annotations: { a: 'b' } } }, contentType });
+    await patch('/apis/batch/v1/namespaces/keystone/jobs/lammps-template', 'application/strategic-merge-patch+json');
+    api.installCustomResource('mpijobs');
+    api.create('mpijobs', { apiVersion: 'kubeflow.org/v2beta1', kind: 'MPIJob', metadata: { name: 'm', namespace: 'keystone' }, spec: {} });
+    const path = '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs/m';
+    const err = (await patch(path, 'application/strategic-merge-patch+json').catch((e: unknown) => e)) as KubeApiError;
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect(err.statusCode).toBe(415);
+    await patch(path, 'application/merge-patch+json');
+    expect(api.get('mpijobs', 'keystone', 'm').metadata.annotations).toEqual({ a: 'b' });
+  });
+
   it('refuses a changed completions or selector, and PUT and merge patches as well', async () => {
     await applyRaw(templateJob('i:1'));
     const current = api.get('jobs', 'keystone', 'lammps-template');
