@@ -14,7 +14,7 @@ import type { JobObject } from './job-builder.js';
 import { mpiWorkerSelector, runCollectionPath, runPodSelector, type RunKind } from './run-kind.js';
 import { byText } from '../text-order.js';
 import { mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
-import { cancellation, cancelledExitCode, cancelledMessage, cancelledReason } from './run-cancel.js';
+import { cancelledAt, cancelledExitCode, cancelledMessage, cancelledReason } from './run-cancel.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
 export class RunCannotStartError extends KeystoneError {
@@ -192,7 +192,7 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
   // Complete/Failed, or cancelled by `jobs cancel` (suspended and kept: its pods are deleted, and
   // no Complete/Failed condition ever comes).
   const asJob = (j: JobObject): JobObject => (kind === 'MPIJob' ? mpiJobAsJob(j as unknown as MpiJobObject) : j);
-  const ended = (j: JobObject) => terminalCondition(j) !== undefined || cancellation(j) !== undefined;
+  const ended = (j: JobObject) => terminalCondition(j) !== undefined || cancelledAt(j) !== undefined;
   let finished: JobObject | undefined;
   try {
     const result = await watchUntil<JobObject>({

@@ -30,23 +30,13 @@ export const cancelledReason = 'Cancelled';
 export const cancelledMessage = 'the run was cancelled (keystone jobs cancel)';
 
 /**
- * Whether `jobs cancel` stopped this run, and when (the mark's time): the run object (a Job, or an
- * MPIJob seen as one) is suspended and carries keystone.io/cancelled-at. Callers check for a
+ * When `jobs cancel` stopped this run (the annotation's time), or undefined: the run object (a Job,
+ * or an MPIJob seen as one) is suspended and carries keystone.io/cancelled-at. Callers check for a
  * Complete/Failed condition first: a run that had ended before it was cancelled keeps its end.
  */
-export function cancellation(job: Pick<JobObject, 'metadata' | 'spec' | 'status'>): { at?: string } | undefined {
-  if (job.spec.suspend !== true) return undefined;
+export function cancelledAt(job: Pick<JobObject, 'metadata' | 'spec'>): string | undefined {
   const at = job.metadata?.annotations?.[annotations.cancelledAt];
-  if (at) return { at };
-  // An MPIJob's launcher Job made after its MPIJob was cancelled (its workers were not ready yet):
-  // the operator makes it suspended (mpi-operator v0.8.2 mpi_job_controller.go newLauncherJob:
-  // Suspend = isMPIJobSuspended), without keystone's mark, and keystone suspends an MPIJob only to
-  // cancel it. `keystone status`, which reads batch Jobs, sees the run through this Job: the time
-  // is when the Job controller found it suspended.
-  const owners = (job.metadata?.ownerReferences ?? []) as { kind?: string; controller?: boolean }[];
-  if (!owners.some((o) => o.controller && o.kind === 'MPIJob')) return undefined;
-  const suspendedAt = job.status?.conditions?.find((c) => c.type === 'Suspended' && c.status === 'True')?.lastTransitionTime;
-  return suspendedAt ? { at: suspendedAt } : {};
+  return job.spec.suspend === true && at ? at : undefined;
 }
 
 /** RFC 3339 to the second, as the API server writes its times. */

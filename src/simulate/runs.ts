@@ -7,7 +7,7 @@ import { podIndex, terminalCondition } from './follow-run.js';
 import { byText } from '../text-order.js';
 import { mpiJobAsJob, mpiJobsPath, operatorLabels, type MpiJobObject } from './mpijob-builder.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
-import { cancellation, cancelledExitCode, cancelledReason } from './run-cancel.js';
+import { cancelledAt, cancelledExitCode, cancelledReason } from './run-cancel.js';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -51,13 +51,13 @@ export interface RunSummary {
 export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()): RunSummary {
   const terminal = terminalCondition(job);
   // Cancelled by `jobs cancel` (suspended and kept, run-cancel.ts): a Failed run, unless it had ended first.
-  const cancelled = terminal ? undefined : cancellation(job);
+  const cancelled = terminal ? undefined : cancelledAt(job);
   const active = job.status?.active ?? 0;
   const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
   const startedAt = job.status?.startTime;
   const finishedAt = terminal
     ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
-    : cancelled?.at;
+    : cancelled;
   const end = finishedAt ? Date.parse(finishedAt) : now;
   const exitCodes = pods
     .map((p) => ({ index: podIndex(p), code: p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated?.exitCode }))

@@ -55,15 +55,6 @@ describe('a run cancelled by suspending it', () => {
     expect(summarizeRun(unsuspended, [])).toMatchObject({ state: 'Pending' });
     expect(summarizeRun(unsuspended, []).reason).toBeUndefined();
   });
-  it('an MPIJob cancelled before its launcher Job was made: the operator makes it suspended, unmarked, and it reads as cancelled (what `status` sees)', () => {
-    const launcher = suspended({ conditions: [{ type: 'Suspended', status: 'True', reason: 'JobSuspended', lastTransitionTime: '2026-12-01T17:00:05Z' }] }, {});
-    launcher.metadata!.name = 'lammps-x-launcher';
-    launcher.metadata!.ownerReferences = [{ apiVersion: 'kubeflow.org/v2beta1', kind: 'MPIJob', name: 'lammps-x', uid: 'u', controller: true }] as never;
-    expect(summarizeRun(launcher, [])).toMatchObject({ state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: '2026-12-01T17:00:05Z' });
-    // A Job another owner (or nobody) suspended is not a cancelled run.
-    launcher.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'c', uid: 'u', controller: true }] as never;
-    expect(summarizeRun(launcher, [])).toMatchObject({ state: 'Pending' });
-  });
   it('an MPIJob: runPolicy.suspend and the mark on the MPIJob', () => {
     const m = {
       metadata: { name: 'lammps-x', labels: { 'keystone.io/run-id': 'x', 'keystone.io/simulation': 'lammps' }, annotations: { ...onVolume, 'keystone.io/cancelled-at': at } },
