@@ -9,8 +9,8 @@ import { maxTimerMs } from '../duration.js';
 import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import type { KubeClient } from '../kube/client.js';
-import { deleteRun } from './runs.js';
-import { suspendRun } from './run-cancel.js';
+import { deleteRun, summarizeRun } from './runs.js';
+import { cancelledReason, suspendRun } from './run-cancel.js';
 import { followRun, RunCannotStartError } from './follow-run.js';
 import { runPrinter } from './run-output.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -52,8 +52,10 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
   if (outcome.state === 'Detached') {
     if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
       // As `jobs cancel` does: suspended and kept, so `jobs fetch` still finds its outputs (run-cancel.ts).
-      await suspendRun(client, namespace, name, run.kind);
-      app.ui.info(`Cancelled run ${runId}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
+      const after = summarizeRun(await suspendRun(client, namespace, name, run.kind), []);
+      // It may have ended just before (its Complete/Failed condition wins): say so, not "cancelled".
+      const what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} had already ${after.state.toLowerCase()}`;
+      app.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
     } else if (req.cancelOnInterrupt) {
       await deleteRun(client, namespace, name, run.kind);
       app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);

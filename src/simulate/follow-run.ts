@@ -219,7 +219,11 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
 
   const condition = terminalCondition(finished);
   const indexes = indexesOf(pods);
-  if (!condition) return { state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason, message: cancelledMessage, indexes };
+  if (!condition) {
+    // Cancelled: the indexes still going when it was are stopped by it (their pods deleted).
+    const stopped = indexes.map((i): IndexOutcome => (i.state === 'Running' || i.state === 'Pending' ? { index: i.index, state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason } : i));
+    return { state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason, message: cancelledMessage, indexes: stopped };
+  }
   if (condition.type === 'Complete') return { state: 'Succeeded', exitCode: 0, indexes };
   const failedIndex = indexes.find((i) => i.state === 'Failed' && i.exitCode !== undefined && i.exitCode !== 0);
   if (condition.reason === 'DeadlineExceeded') {

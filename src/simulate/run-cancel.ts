@@ -15,6 +15,7 @@
  * A run on the keystone cluster (outputs in ./data) is still deleted (runs.ts deleteRun).
  */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { watchUntil, WaitTimeoutError } from '../kube/watch-until.js';
 import { annotations } from '../kube/vocabulary.js';
 import type { JobObject } from './job-builder.js';
 import { mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
@@ -55,11 +56,37 @@ export async function suspendRun(client: KubeClient, ns: string, name: string, k
   const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true });
   if (kind === 'Job') return patch<JobObject>(path, { metadata: mark, spec: { suspend: true } });
   const updated = mpiJobAsJob(await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }));
+  const launcher = `${name}-launcher`;
   try {
-    await patch<JobObject>(`${runCollectionPath(ns, 'Job')}/${name}-launcher`, { metadata: mark });
+    await patch<JobObject>(`${runCollectionPath(ns, 'Job')}/${launcher}`, { metadata: mark });
   } catch (err) {
-    // Not made yet (its workers were not ready): the operator makes it suspended, without the mark.
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+    // Not made yet (its workers were not ready): the operator makes it now, suspended and without
+    // the mark (mpi-operator v0.8.2 mpi_job_controller.go newLauncherJob: Suspend =
+    // isMPIJobSuspended). Without the mark `keystone status` would show the run Pending: wait for
+    // it a little and mark it. A suspended launcher alone does not say "cancelled" (a queue such
+    // as Kueue suspends MPIJobs too), so the mark is what counts.
+    await markLauncherOnceMade(client, ns, launcher, (at) => patch<JobObject>(at, { metadata: mark }));
   }
   return updated;
+}
+
+/** How long `jobs cancel` waits for the operator to make a cancelled MPIJob's launcher Job. */
+const launcherWaitMs = 10_000;
+
+async function markLauncherOnceMade(client: KubeClient, ns: string, launcher: string, mark: (path: string) => Promise<unknown>): Promise<void> {
+  try {
+    await watchUntil<JobObject>({
+      client,
+      path: runCollectionPath(ns, 'Job'),
+      query: { fieldSelector: `metadata.name=${launcher}` },
+      what: `the MPI Operator to make ${launcher}`,
+      timeoutMs: launcherWaitMs,
+      evaluate: ([job]) => ({ done: job !== undefined, progress: '' }),
+    });
+    await mark(`${runCollectionPath(ns, 'Job')}/${launcher}`);
+  } catch (err) {
+    // Not made in time (no operator answering): the MPIJob, which `jobs` reads, holds the mark.
+    if (!(err instanceof WaitTimeoutError || (err instanceof KubeApiError && err.statusCode === 404))) throw err;
+  }
 }

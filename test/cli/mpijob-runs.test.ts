@@ -269,6 +269,30 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(mpiJobs()).toEqual([]);
   });
 
+  it('on another cluster, jobs cancel before the launcher was made: keystone waits for the operator to make it (suspended) and marks it, so status shows the run cancelled, not Pending', async () => {
+    const file = join(h.home, 'lab.yaml');
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    const lab = ['--context', 'lab', '--kubeconfig', file];
+    h.cluster.readWriteMany = true;
+    let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--detach', ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const m = mpiJobs()[0];
+    const runId = m.metadata.labels['keystone.io/run-id'];
+    // Workers that never get Ready (WaitForWorkersReady): the operator has made no launcher yet.
+    h.cluster.podStartDelayMs = 600_000;
+    await until(() => h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId), 'the workers created');
+    expect(h.api.get('jobs', ns, `${m.metadata.name}-launcher`)).toBeUndefined();
+    h.cluster.operatorLagMs = 200; // the operator makes the suspended launcher after keystone's patch has returned
+    r = await h.run(['jobs', 'cancel', runId, ...lab]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const launcher = h.api.get('jobs', ns, `${m.metadata.name}-launcher`);
+    expect(launcher.spec.suspend).toBe(true);
+    expect(launcher.metadata.annotations['keystone.io/cancelled-at']).toBe(h.api.get('mpijobs', ns, m.metadata.name).metadata.annotations['keystone.io/cancelled-at']);
+    r = await h.run(['status', '-o', 'json', ...lab]);
+    const simulations = JSON.parse(r.stdout).stack.simulations as { name: string; state: string }[];
+    expect(simulations.find((sim) => sim.name === m.metadata.name)).toMatchObject({ state: 'Failed' });
+  });
+
   it('on another cluster, jobs cancel suspends the MPIJob and keeps it: the operator suspends its launcher and deletes its workers, it is listed Failed (Cancelled) with exit 143, its follower ends with 143, jobs fetch and jobs clean --purge-outputs work', async () => {
     const file = join(h.home, 'lab.yaml');
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });

@@ -237,6 +237,35 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
   });
 
+  it('run-simulation --cancel-on-interrupt on another cluster, the run ending just as it is cancelled: says it had already ended, not "Cancelled"', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = () => ({ lines: ['working'], exitCode: null });
+    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', ...lab]);
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('working'), 'the run to start');
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    // The Job controller records the run Complete just before keystone's suspend patch lands.
+    h.api.faults.push({
+      times: 1,
+      match: (q: { method: string; path: string }) => {
+        if (q.method !== 'PATCH' || !q.path.endsWith(`/jobs/${job!.metadata.name}`)) return false;
+        const current = h.api.get('jobs', 'keystone', job!.metadata.name);
+        const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+        h.api.update('jobs', { ...current, status: { ...current.status, succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] } });
+        return false;
+      },
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toContain(`Run ${runId} had already succeeded; it stays listed so that \`keystone jobs fetch ${runId}\``);
+    expect(String(r.stderr)).not.toContain('Cancelled run');
+    const listed = await h.run(['jobs', '-o', 'json', ...lab]);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, state: 'Succeeded', exitCode: 0 })]);
+  });
+
   it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {
     writeOutputs();
     h.api.create('persistentvolumeclaims', { metadata: { name: 'keystone-data', namespace: 'keystone' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
@@ -482,6 +511,25 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.stderr).toContain('template lammps-template has hostPath volume scratch, which another cluster cannot provide');
     expect(submitted).toEqual([]);
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
+  });
+
+  it('a sweep on another cluster, cancelled: its summary shows the indexes still going as stopped by the cancel, not Running', async () => {
+    h.cluster.readWriteMany = true;
+    h.cluster.program = (pod: any) => (pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '0' ? { lines: ['done'], exitCode: 0 } : { lines: ['working'], exitCode: null });
+    const follower = h.spawn(['run-simulation', 'lammps', 'in.lj', '--sweep', 'T=1,2,3', ...lab]);
+    let out = '';
+    follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => (out.match(/working/g) ?? []).length === 2 && out.includes('done'), 'index 0 done, 1 and 2 working');
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    expect((await h.run(['jobs', 'cancel', runId, ...lab])).exitCode).toBe(0);
+    const followed = await follower;
+    expect(followed.exitCode).toBe(143);
+    const rows = String(followed.stderr).split('\n').filter((l) => /^\d\s+T=\d/.test(l)).map((l) => l.trim().split(/\s+/));
+    expect(rows).toEqual([
+      ['0', 'T=1', 'Succeeded', '0'],
+      ['1', 'T=2', 'Failed', '143'],
+      ['2', 'T=3', 'Failed', '143'],
+    ]);
   });
 
   it('a sweep on another cluster: each index has its copy of the input and its params.env on the volume', async () => {

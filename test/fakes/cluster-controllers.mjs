@@ -67,6 +67,12 @@ export function attachControllers(api, options = {}) {
     /** The local-path provisioner binds claims (turn off to leave them Pending). */
     bindVolumes: true,
     /**
+     * How long the MPI Operator takes to act on an MPIJob change. A real controller acts after its
+     * informer has seen the change (milliseconds to seconds later), never inside the API request;
+     * 0 (the default) acts at once, which hides that window.
+     */
+    operatorLagMs: 0,
+    /**
      * Whether the default StorageClass provisions ReadWriteMany claims. local-path does not
      * (rancher/local-path-provisioner provisioner.go: "NodePath only supports ReadWriteOnce and
      * ReadWriteOncePod (1.22+) access modes"): the claim stays Pending with a ProvisioningFailed

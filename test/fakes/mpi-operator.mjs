@@ -370,7 +370,10 @@ export function attachMpiOperator(api, controls) {
     if (controls.paused) return;
     const ns = obj.metadata.namespace;
     if (resource === 'mpijobs') {
-      if (type !== 'DELETED') sync(ns, obj.metadata.name);
+      if (type !== 'DELETED') {
+        if (controls.operatorLagMs > 0) setTimeout(() => sync(ns, obj.metadata.name), controls.operatorLagMs);
+        else sync(ns, obj.metadata.name);
+      }
       else {
         // The garbage collector: what the MPIJob owned goes with it (background propagation).
         for (const r of ['jobs', 'pods', 'configmaps', 'secrets', 'services']) {
