@@ -31,9 +31,8 @@ if (answer !== undefined) {
     // process.exitCode, not code: a stdout closed while it flushed turns a 0 into 141 (src/main.ts).
     const leave = () => process.exit(process.exitCode ?? code);
     const flushing = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-    let waiting = flushing.length;
-    if (waiting === 0) leave();
-    for (const stream of flushing) stream.once('drain', () => --waiting === 0 && leave());
+    if (flushing.length === 0) leave();
+    else require('./when-written.cjs').whenWritten(flushing).then(leave);
   });
 }
 

@@ -7,10 +7,14 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
+import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
+
+/** bin/when-written.cjs, which the launcher waits with before it exits. */
+export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
 
 export { freePort, repoRoot, cliPath };
 
@@ -132,7 +136,7 @@ export async function runInProcess(
       execute: executeFakesInProcess,
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
-    if (stdout.writableLength > 0) await new Promise((resolve) => stdout.once('drain', resolve));
+    if (stdout.writableLength > 0) await whenWritten([stdout]);
     const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
     return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
