@@ -216,13 +216,19 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(existsSync(onVolume(runId))).toBe(false);
   });
 
-  it('run-simulation --cancel-on-interrupt on another cluster: Ctrl-C cancels the run as jobs cancel does, suspended and kept for jobs fetch', async () => {
+  /** `run-simulation --cancel-on-interrupt` on the lab cluster's shared volume, attached to a run that goes on until stopped. */
+  async function attachedCancellableRun() {
     h.cluster.readWriteMany = true;
     h.cluster.program = () => ({ lines: ['working'], exitCode: null });
     const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', ...lab]);
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await until(() => out.includes('working'), 'the run to start');
+    return { child }; // wrapped: the subprocess is itself a promise, of its end
+  }
+
+  it('run-simulation --cancel-on-interrupt on another cluster: Ctrl-C cancels the run as jobs cancel does, suspended and kept for jobs fetch', async () => {
+    const { child } = await attachedCancellableRun();
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
@@ -238,12 +244,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
   });
 
   it('run-simulation --cancel-on-interrupt on another cluster, the run ending just as it is cancelled: says it had already ended, not "Cancelled"', async () => {
-    h.cluster.readWriteMany = true;
-    h.cluster.program = () => ({ lines: ['working'], exitCode: null });
-    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', ...lab]);
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes('working'), 'the run to start');
+    const { child } = await attachedCancellableRun();
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
     // The Job controller records the run Complete just before keystone's suspend patch lands.
