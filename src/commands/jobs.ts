@@ -7,8 +7,8 @@ import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
 import { deleteRun, getRunObject, listRuns, summarizeRun, type RunSummary } from '../simulate/runs.js';
-import { cancelledReason, suspendRun } from '../simulate/run-cancel.js';
-import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { cancelledReason, RunGoneError, suspendRun } from '../simulate/run-cancel.js';
+import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
@@ -137,10 +137,9 @@ async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSumm
   try {
     suspended = await suspendRun(client, stackNamespace, run.job, runKind(run));
   } catch (err) {
-    // Deleted between the listing and the patch (`kubectl delete job`, another `jobs clean`).
-    if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+    if (!(err instanceof RunGoneError)) throw err;
     app.ui.warn(orphanedOnVolume(run));
-    throw new KeystoneError(`run ${id} is gone: its ${runKind(run)} ${run.job} was deleted while keystone was cancelling it`, { hint: '`keystone jobs` lists the runs there are' });
+    throw new KeystoneError(`run ${id} is gone: ${err.message}`, { hint: err.hint });
   }
   const after = summarizeRun(suspended, []);
   // It may have ended between the listing and the patch: its Complete/Failed condition wins.

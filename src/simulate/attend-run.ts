@@ -10,7 +10,7 @@ import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import type { KubeClient } from '../kube/client.js';
 import { deleteRun, summarizeRun } from './runs.js';
-import { cancelledReason, suspendRun } from './run-cancel.js';
+import { cancelledReason, RunGoneError, suspendRun } from './run-cancel.js';
 import { followRun, RunCannotStartError } from './follow-run.js';
 import { runPrinter } from './run-output.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -52,9 +52,16 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
   if (outcome.state === 'Detached') {
     if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
       // As `jobs cancel` does: suspended and kept, so `jobs fetch` still finds its outputs (run-cancel.ts).
-      const after = summarizeRun(await suspendRun(client, namespace, name, run.kind), []);
-      // It may have ended just before (its Complete/Failed condition wins): say so, not "cancelled".
-      const what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} had already ${after.state.toLowerCase()}`;
+      let what: string;
+      try {
+        const after = summarizeRun(await suspendRun(client, namespace, name, run.kind), []);
+        // It may have ended just before (its Complete/Failed condition wins): say so, not "cancelled".
+        what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} had already ${after.state.toLowerCase()}`;
+      } catch (err) {
+        if (!(err instanceof RunGoneError)) throw err;
+        app.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);
+        return ExitCode.interrupted;
+      }
       app.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
     } else if (req.cancelOnInterrupt) {
       await deleteRun(client, namespace, name, run.kind);

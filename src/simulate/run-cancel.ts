@@ -15,6 +15,7 @@
  * A run on the keystone cluster (outputs in ./data) is still deleted (runs.ts deleteRun).
  */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { KeystoneError } from '../errors.js';
 import { watchUntil, WaitTimeoutError } from '../kube/watch-until.js';
 import { annotations } from '../kube/vocabulary.js';
 import type { JobObject } from './job-builder.js';
@@ -40,6 +41,14 @@ export function cancelledAt(job: Pick<JobObject, 'metadata' | 'spec'>): string |
   return job.spec.suspend === true && at ? at : undefined;
 }
 
+/** The run object was deleted between keystone's listing and its patch (`kubectl delete`, another `jobs clean`). */
+export class RunGoneError extends KeystoneError {
+  constructor(kind: RunKind, name: string) {
+    super(`its ${kind} ${name} was deleted while keystone was cancelling it`, { hint: '`keystone jobs` lists the runs there are' });
+    this.name = 'RunGoneError';
+  }
+}
+
 /** RFC 3339 to the second, as the API server writes its times. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -54,8 +63,11 @@ export async function suspendRun(client: KubeClient, ns: string, name: string, k
   const path = `${runCollectionPath(ns, kind)}/${name}`;
   // Setting the same fields again is harmless, so a 429/5xx may be retried.
   const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true });
-  if (kind === 'Job') return patch<JobObject>(path, { metadata: mark, spec: { suspend: true } });
-  const updated = mpiJobAsJob(await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }));
+  const gone = (err: unknown): never => {
+    throw err instanceof KubeApiError && err.statusCode === 404 ? new RunGoneError(kind, name) : err;
+  };
+  if (kind === 'Job') return patch<JobObject>(path, { metadata: mark, spec: { suspend: true } }).catch(gone);
+  const updated = mpiJobAsJob(await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }).catch(gone));
   const launcher = `${name}-launcher`;
   try {
     await patch<JobObject>(`${runCollectionPath(ns, 'Job')}/${launcher}`, { metadata: mark });

@@ -131,14 +131,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', '-d', ...lab])).exitCode).toBe(0);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    // `kubectl delete job` lands between keystone's listing and its patch.
-    h.api.faults.push({
-      times: 1,
-      match: (q: { method: string; path: string }) => {
-        if (q.method === 'PATCH' && q.path.endsWith(`/jobs/${job!.metadata.name}`)) h.api.remove('jobs', 'keystone', job!.metadata.name);
-        return false;
-      },
-    });
+    deleteOnPatch(job!.metadata.name);
     const r = await h.run(['jobs', 'cancel', runId, ...lab]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
@@ -216,6 +209,17 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(existsSync(onVolume(runId))).toBe(false);
   });
 
+  /** `kubectl delete job NAME` landing between keystone's listing of the run and its patch of it. */
+  function deleteOnPatch(name: string) {
+    h.api.faults.push({
+      times: 1,
+      match: (q: { method: string; path: string }) => {
+        if (q.method === 'PATCH' && q.path.endsWith(`/jobs/${name}`)) h.api.remove('jobs', 'keystone', name);
+        return false;
+      },
+    });
+  }
+
   /** `run-simulation --cancel-on-interrupt` on the lab cluster's shared volume, attached to a run that goes on until stopped. */
   async function attachedCancellableRun() {
     h.cluster.readWriteMany = true;
@@ -265,6 +269,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(String(r.stderr)).not.toContain('Cancelled run');
     const listed = await h.run(['jobs', '-o', 'json', ...lab]);
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, state: 'Succeeded', exitCode: 0 })]);
+  });
+
+  it('run-simulation --cancel-on-interrupt on another cluster, the run deleted by someone else just then: says it is gone and where its output stays', async () => {
+    const { child } = await attachedCancellableRun();
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    deleteOnPatch(job!.metadata.name);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toContain(`warning: run ${runId} is gone (its Job ${job!.metadata.name} was deleted while keystone was cancelling it); its output so far stays in volume keystone-data: lammps/runs/${runId}`);
+    expect(String(r.stderr)).not.toContain('Cancelled run');
   });
 
   it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {
