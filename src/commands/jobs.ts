@@ -15,7 +15,7 @@ import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-
 import { followedRunProgress } from '../simulate/followed-progress.js';
 import { followRun, podIndex } from '../simulate/follow-run.js';
 import { runLine, runPrinter } from '../simulate/run-output.js';
-import { LineWriter } from '../ui/line-writer.js';
+import { printLogLines } from '../ui/line-writer.js';
 import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
 import { sharedClaimName } from '../simulate/run-volume.js';
 import { formatAge } from '../operate/pod-summary.js';
@@ -82,26 +82,19 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   }
   const selector = runPodSelector(id, runKind(run));
   const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
-  const out = new LineWriter(app.ui);
-  try {
-    await followLogs(
-      client,
-      { kind: 'simulation', name: run.job, selector },
-      pods,
-      { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
-      {
-        line: (prefix, _key, text) => out.line(runLine(app, prefix, text)),
-        notice: (t) => {
-          out.flush();
-          app.ui.warn(t);
-        },
-        ready: () => out.ready(),
-      },
-      app.signal,
-    );
-  } finally {
-    out.flush();
-  }
+  await printLogLines(
+    app.ui,
+    (prefix, _key, text) => runLine(app, prefix, text),
+    (sink) =>
+      followLogs(
+        client,
+        { kind: 'simulation', name: run.job, selector },
+        pods,
+        { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
+        sink,
+        app.signal,
+      ),
+  );
   if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`);
   // With -f the exit code is the run's, whether it ended before or while we followed it.
   if (follow) {

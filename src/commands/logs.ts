@@ -6,7 +6,7 @@ import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { toolNames } from '../simulate/profiles.js';
-import { LineWriter } from '../ui/line-writer.js';
+import { printLogLines } from '../ui/line-writer.js';
 
 export interface LogsFlags {
   follow?: boolean;
@@ -57,40 +57,22 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   const colors = new Map<string, (typeof prefixColors)[number]>();
   const c = app.ui.color;
   const prefixes = new Map<string, { prefix: string; text: string }>();
-  const out = new LineWriter(app.ui);
-  try {
-    await followLogs(
-      client,
-      source,
-      pods,
-      options,
-      {
-        line: (prefix, key, text) => {
-          if (prefix === undefined) return out.line(text);
-          // Each stream's coloured prefix is made once, not per line (~100,000 lines a second).
-          let shown = prefixes.get(key);
-          if (shown === undefined || shown.prefix !== prefix) {
-            const podKey = key.split('/')[0] ?? key;
-            let color = colors.get(podKey);
-            if (!color) {
-              color = prefixColors[colors.size % prefixColors.length]!;
-              colors.set(podKey, color);
-            }
-            shown = { prefix, text: `${c[color](`[${prefix}]`)} ` };
-            prefixes.set(key, shown);
-          }
-          out.line(shown.text + text);
-        },
-        notice: (text) => {
-          out.flush(); // the lines before it first
-          app.ui.warn(text);
-        },
-        ready: () => out.ready(),
-      },
-      app.signal,
-    );
-  } finally {
-    out.flush();
-  }
+  const format = (prefix: string | undefined, key: string, text: string) => {
+    if (prefix === undefined) return text;
+    // Each stream's coloured prefix is made once, not per line (~100,000 lines a second).
+    let shown = prefixes.get(key);
+    if (shown === undefined || shown.prefix !== prefix) {
+      const podKey = key.split('/')[0] ?? key;
+      let color = colors.get(podKey);
+      if (!color) {
+        color = prefixColors[colors.size % prefixColors.length]!;
+        colors.set(podKey, color);
+      }
+      shown = { prefix, text: `${c[color](`[${prefix}]`)} ` };
+      prefixes.set(key, shown);
+    }
+    return shown.text + text;
+  };
+  await printLogLines(app.ui, format, (sink) => followLogs(client, source, pods, options, sink, app.signal));
   return app.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }

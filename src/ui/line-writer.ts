@@ -6,6 +6,7 @@
  * read while a slow reader (a pager) catches up, instead of the lines piling up in memory.
  */
 import type { Ui } from './ui.js';
+import type { LogSink } from '../operate/follow-logs.js';
 
 const batchChars = 64 * 1024;
 
@@ -57,5 +58,26 @@ export class LineWriter {
       out.on('error', done);
     });
     return this.room;
+  }
+}
+
+/**
+ * Runs a log follow whose lines are printed through a LineWriter, formatted by `format`: lines
+ * batched, a notice (on stderr) after the lines before it, the log streams waiting while stdout is
+ * full, and every line written by the time it returns, whether the follow ended or failed.
+ */
+export async function printLogLines(ui: Ui, format: (prefix: string | undefined, key: string, text: string) => string, follow: (sink: LogSink) => Promise<void>): Promise<void> {
+  const out = new LineWriter(ui);
+  try {
+    await follow({
+      line: (prefix, key, text) => out.line(format(prefix, key, text)),
+      notice: (text) => {
+        out.flush(); // the lines before it first
+        ui.warn(text);
+      },
+      ready: () => out.ready(),
+    });
+  } finally {
+    out.flush();
   }
 }
