@@ -14,11 +14,8 @@ import { createTargetContext } from '../target-context.js';
 import { completionOutput } from './complete.js';
 import { fullCliWasNeeded } from './full-cli.js';
 import { completionTargetOptions, type CompletionNode } from './tree.js';
-
-export interface Streams {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+// A type only: erased from the TAB bundle, which leaves the UI and its colour library out.
+import type { Streams } from '../ui/ui.js';
 
 /**
  * The words of `keystone __complete -- w1 … wn` (what the completion scripts run), or of
