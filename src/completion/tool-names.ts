@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 // Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
 // every TAB would pay for (docs/performance.md).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { keystoneHome } from '../keystone-home.js';
+import { keystoneHome, saveCacheFile } from '../keystone-home.js';
 
 interface Remembered {
   version: string;
@@ -40,13 +40,6 @@ export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd'
   } catch {
     return []; // a broken profiles file: no tool names to offer
   }
-  try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify({ version: app.version, hash, names } satisfies Remembered), { mode: 0o600 });
-    renameSync(temp, file);
-  } catch {
-    // a read-only home only means validating again next time
-  }
+  saveCacheFile(file, { version: app.version, hash, names } satisfies Remembered);
   return names;
 }

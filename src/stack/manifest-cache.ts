@@ -6,10 +6,10 @@
  * but a project's may).
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { keystoneHome } from '../keystone-home.js';
+import { keystoneHome, saveCacheFile } from '../keystone-home.js';
 
 /** One YAML document of a file: its first line and the object it holds. */
 export interface CachedDocument {
@@ -59,16 +59,9 @@ export class ManifestCache {
   }
 
   /** Writes what this run used (so entries of old file versions go), if anything was new. */
-  async save(): Promise<void> {
+  save(): void {
     if (!this.changed && Object.keys(this.used).length === Object.keys(this.entries).length) return;
-    try {
-      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-      const temp = `${this.path}.${process.pid}.tmp`;
-      await writeFile(temp, JSON.stringify({ version: this.version, files: this.used } satisfies CacheFile), { mode: 0o600 });
-      await rename(temp, this.path);
-    } catch {
-      // a read-only home only means validating again next time
-    }
+    saveCacheFile(this.path, { version: this.version, files: this.used } satisfies CacheFile);
   }
 }
 

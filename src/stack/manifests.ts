@@ -53,7 +53,7 @@ export async function loadManifests(dir: string, cwd: string, cache?: ManifestCa
   }
   await validateWithSchemas(toValidate);
   for (const { hash, docs } of fresh) cache?.set(hash, docs);
-  await cache?.save();
+  cache?.save();
   return manifests;
 }
 
