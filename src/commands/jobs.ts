@@ -7,7 +7,7 @@ import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
 import { deleteRun, getRunObject, listRuns, summarizeRun, type RunSummary } from '../simulate/runs.js';
-import { cancelledReason, RunGoneError, suspendRun } from '../simulate/run-cancel.js';
+import { alreadyEnded, cancelledReason, RunGoneError, suspendRun } from '../simulate/run-cancel.js';
 import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
@@ -121,9 +121,8 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
 async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSummary): Promise<void> {
   const id = run.runId;
   const kept = `it stays listed so that \`keystone jobs fetch ${id}\` can still get its outputs (${shownOutput(app, run)}); \`keystone jobs clean\` removes it`;
-  const finished = (r: RunSummary) => (r.reason === cancelledReason ? 'was already cancelled' : `had already ${r.state.toLowerCase()}`);
   if (run.state === 'Succeeded' || run.state === 'Failed') {
-    app.ui.info(`Run ${id} ${finished(run)}: nothing to stop, nothing deleted; ${kept}`);
+    app.ui.info(`Run ${id} ${alreadyEnded(run)}: nothing to stop, nothing deleted; ${kept}`);
     return;
   }
   let suspended: Awaited<ReturnType<typeof suspendRun>>;
@@ -136,7 +135,7 @@ async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSumm
   }
   const after = summarizeRun(suspended, []);
   // It may have ended between the listing and the patch: its Complete/Failed condition wins.
-  app.ui.info(after.reason === cancelledReason ? `Cancelled run ${id} (it was stopped); ${kept}` : `Run ${id} ${finished(after)}; ${kept}`);
+  app.ui.info(after.reason === cancelledReason ? `Cancelled run ${id} (it was stopped); ${kept}` : `Run ${id} ${alreadyEnded(after)}; ${kept}`);
 }
 
 /**

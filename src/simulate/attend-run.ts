@@ -10,7 +10,7 @@ import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import type { KubeClient } from '../kube/client.js';
 import { deleteRun, summarizeRun } from './runs.js';
-import { cancelledReason, RunGoneError, suspendRun } from './run-cancel.js';
+import { alreadyEnded, cancelledReason, RunGoneError, suspendRun } from './run-cancel.js';
 import { followRun, RunCannotStartError } from './follow-run.js';
 import { runPrinter } from './run-output.js';
 import { createProgressDisplay } from './progress-display.js';
@@ -56,7 +56,7 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
       try {
         const after = summarizeRun(await suspendRun(client, namespace, name, run.kind), []);
         // It may have ended just before (its Complete/Failed condition wins): say so, not "cancelled".
-        what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} had already ${after.state.toLowerCase()}`;
+        what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} ${alreadyEnded(after)}`;
       } catch (err) {
         if (!(err instanceof RunGoneError)) throw err;
         app.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);

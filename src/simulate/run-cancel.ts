@@ -19,6 +19,7 @@ import { KeystoneError } from '../errors.js';
 import { watchUntil, WaitTimeoutError } from '../kube/watch-until.js';
 import { annotations } from '../kube/vocabulary.js';
 import type { JobObject } from './job-builder.js';
+import type { RunSummary } from './runs.js';
 import { mpiJobAsJob, type MpiJobObject } from './mpijob-builder.js';
 import { runCollectionPath, type RunKind } from './run-kind.js';
 
@@ -39,6 +40,11 @@ export const cancelledMessage = 'the run was cancelled (keystone jobs cancel)';
 export function cancelledAt(job: Pick<JobObject, 'metadata' | 'spec'>): string | undefined {
   const at = job.metadata?.annotations?.[annotations.cancelledAt];
   return job.spec.suspend === true && at ? at : undefined;
+}
+
+/** How a run that cancelling did not stop had ended: "was already cancelled", "had already succeeded". */
+export function alreadyEnded(run: Pick<RunSummary, 'state' | 'reason'>): string {
+  return run.reason === cancelledReason ? 'was already cancelled' : `had already ${run.state.toLowerCase()}`;
 }
 
 /** The run object was deleted between keystone's listing and its patch (`kubectl delete`, another `jobs clean`). */
