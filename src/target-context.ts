@@ -61,13 +61,10 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
   let config: Promise<LoadedClusterConfig> | undefined;
   let shape: Promise<ClusterShape> | undefined;
   let target: Promise<KubeTarget> | undefined;
-  let announced = false;
+  // Called once: target() keeps the promise, so the target is announced once.
   const targetFor = (clusterName: string): KubeTarget => {
     const resolved = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
-    if (!announced) {
-      announced = true;
-      init.log(`target: ${describeTarget(resolved)}`);
-    }
+    init.log(`target: ${describeTarget(resolved)}`);
     return resolved;
   };
   const context: TargetContext = {
