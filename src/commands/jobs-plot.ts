@@ -11,8 +11,7 @@ import { KeystoneError, UsageError } from '../errors.js';
 import { stackNamespace } from '../kube/vocabulary.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { listRuns } from '../simulate/runs.js';
-import { runIdPattern } from '../simulate/run-id.js';
+import { findRun, requireRunId } from '../simulate/run-lookup.js';
 import { runKind, runPodSelector } from '../simulate/run-kind.js';
 import { podIndex } from '../simulate/follow-run.js';
 import { loadProfiles } from '../simulate/profiles.js';
@@ -22,7 +21,7 @@ import { renderPng, renderSvg } from '../plot/svg-chart.js';
 import { renderTerminal } from '../plot/terminal-chart.js';
 
 export async function jobsPlot(app: AppContext, id: string, o: { out?: string; series?: string }): Promise<void> {
-  if (!runIdPattern.test(id)) throw new UsageError(`"${printable(id)}" is not a run id`, 'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them');
+  requireRunId(id);
   const format = o.out === undefined ? 'terminal' : extname(o.out).toLowerCase();
   if (format !== 'terminal' && format !== '.svg' && format !== '.png') {
     throw new UsageError(`--out ${printable(o.out!)}: the picture must be a .svg or .png file`, 'e.g. --out residuals.svg');
@@ -30,8 +29,7 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   const only = o.series?.split(',').map((s) => s.trim()).filter(Boolean);
   const profiles = await loadProfiles(app.paths.profiles, app.cwd);
   const client = await app.client();
-  const run = (await listRuns(client, stackNamespace)).find((r) => r.runId === id);
-  if (!run) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });
+  const run = await findRun(client, stackNamespace, id);
   const plot = profiles[run.tool]?.plot;
   if (!plot) throw new KeystoneError(`runs of ${run.tool} have nothing to plot`, { hint: `the ${run.tool} profile in k8s/simulations/profiles.yaml has no "plot" (lammps and openfoam have)` });
 
