@@ -5,14 +5,12 @@
  */
 // Synchronous reads of small local files: cheaper than loading Node's fs/promises, which
 // every TAB would pay for (docs/performance.md).
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TargetContext, TargetOptions } from '../target-context.js';
 import type { CompletionNode, CompletionOption } from './tree.js';
 import { completionShells } from './scripts.js';
 import { knownTools } from './tool-names.js';
-import { loadYaml } from '../yaml-module.js';
-import { plainYaml } from '../plain-yaml.js';
 import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
 
 const liveLookupMs = 1500;
@@ -151,13 +149,12 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: CompletionContext): Promise<string[]> {
-  const { kubeconfigFiles } = await import('../kube/kubeconfig-files.js');
+  const [{ kubeconfigFiles }, { readKubeconfigFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('../kube/kubeconfig-load.js')]);
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
     try {
-      const text = readFileSync(file, 'utf8');
-      const doc = (plainYaml(text) ?? (await loadYaml()).parse(text)) as { contexts?: { name?: unknown }[] } | null;
-      for (const c of doc?.contexts ?? []) if (typeof c?.name === 'string') names.push(c.name);
+      // Read as every command reads a kubeconfig (YAML 1.1, as kubectl does).
+      for (const context of (await readKubeconfigFile(file))?.entries.contexts ?? []) if (context.name) names.push(context.name);
     } catch {
       // a missing or broken file offers no names; the command itself will say what is wrong
     }
