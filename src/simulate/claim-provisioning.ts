@@ -11,9 +11,9 @@
  * Pending while the scheduler's PreBind waits (bindTimeout, 600 s) and retries for ever.
  */
 import { KeystoneError } from '../errors.js';
-import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
+import type { KubeClient, KubeObject } from '../kube/client.js';
 import { watchUntil, WaitTimeoutError, type Clock } from '../kube/watch-until.js';
-import type { ClaimObject } from './run-volume.js';
+import { claimPath, getOrUndefined, type ClaimObject } from './run-volume.js';
 
 /** The volume could not be provisioned for the pod (e.g. ReadWriteMany on a class without it). */
 export class ClaimProvisioningError extends KeystoneError {}
@@ -40,13 +40,15 @@ export interface ClaimWatch {
   clock?: Clock;
 }
 
-async function readClaim(w: ClaimWatch): Promise<ClaimObject | undefined> {
-  try {
-    return await w.client.request<ClaimObject>({ path: `/api/v1/namespaces/${w.namespace}/persistentvolumeclaims/${w.claim}` });
-  } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
-    throw err;
-  }
+/** Where a claim's events are listed: the events path, and the selector for that claim's own. */
+function claimEvents(namespace: string, claim: string) {
+  return { path: `/api/v1/namespaces/${namespace}/events`, query: { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}` } };
+}
+
+/** The provisioner's words on why a claim was not provisioned (its last ProvisioningFailed event). */
+export async function provisioningFailure(client: KubeClient, namespace: string, claim: string): Promise<string | undefined> {
+  const { path, query } = claimEvents(namespace, claim);
+  return (await client.list<ClaimEvent>(path, query)).items.filter(failed).at(-1)?.message;
 }
 
 /**
@@ -55,13 +57,12 @@ async function readClaim(w: ClaimWatch): Promise<ClaimObject | undefined> {
  */
 export async function claimProvisioningProblem(w: ClaimWatch): Promise<KeystoneError | undefined> {
   const pending = async () => {
-    const claim = await readClaim(w);
+    const claim = await getOrUndefined<ClaimObject>(w.client, claimPath(w.namespace, w.claim));
     return claim && claim.status?.phase !== 'Bound' ? claim : undefined;
   };
   if (!(await pending())) return undefined;
   let seen: ClaimEvent[] = [];
-  const eventsPath = `/api/v1/namespaces/${w.namespace}/events`;
-  const eventsQuery = { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${w.claim}` };
+  const { path: eventsPath, query: eventsQuery } = claimEvents(w.namespace, w.claim);
   const watchEvents = (timeoutMs: number, until: (events: ClaimEvent[]) => boolean) =>
     watchUntil<ClaimEvent>({
       client: w.client,

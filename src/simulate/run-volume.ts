@@ -31,7 +31,11 @@ export function perRunClaimName(jobName: string): string {
 
 export type SharedState = 'shared' | 'absent' | 'per-run';
 
-async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
+/** A claim's API path. */
+export const claimPath = (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`;
+
+/** The object at `path`, or undefined when there is none (404). */
+export async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
   try {
     return await client.request<T>({ path });
   } catch (err) {
@@ -42,7 +46,7 @@ async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | 
 
 /** Whether runs share `keystone-data`, it is still to be made, or runs get their own claim. */
 export async function sharedClaimState(client: KubeClient, namespace: string): Promise<SharedState> {
-  const claim = await getOrUndefined<ClaimObject>(client, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${sharedClaimName}`);
+  const claim = await getOrUndefined<ClaimObject>(client, claimPath(namespace, sharedClaimName));
   if (claim) return claim.spec?.accessModes?.includes('ReadWriteMany') ? 'shared' : 'per-run';
   const decision = await getOrUndefined<KubeObject & { data?: Record<string, string> }>(client, `/api/v1/namespaces/${namespace}/configmaps/${volumeDecisionName}`);
   return decision?.data?.accessMode === 'ReadWriteOnce' ? 'per-run' : 'absent';
@@ -50,7 +54,7 @@ export async function sharedClaimState(client: KubeClient, namespace: string): P
 
 /** Whether a claim has its volume (a missing claim has not). */
 export async function claimBound(client: KubeClient, namespace: string, name: string): Promise<boolean> {
-  const claim = await getOrUndefined<ClaimObject>(client, `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`);
+  const claim = await getOrUndefined<ClaimObject>(client, claimPath(namespace, name));
   return claim?.status?.phase === 'Bound';
 }
 
@@ -81,7 +85,7 @@ export async function createClaim(
 
 export async function deleteClaim(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`, retry: true });
+    await client.request({ method: 'DELETE', path: claimPath(namespace, name), retry: true });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }
@@ -100,13 +104,4 @@ export async function rememberPerRunClaims(client: KubeClient, namespace: string
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 409)) throw err;
   }
-}
-
-/** The provisioner's words on why a claim was not provisioned (its last ProvisioningFailed event). */
-export async function provisioningFailure(client: KubeClient, namespace: string, claim: string): Promise<string | undefined> {
-  const events = await client.list<KubeObject & { involvedObject?: { kind?: string; name?: string }; reason?: string; message?: string }>(`/api/v1/namespaces/${namespace}/events`, {
-    fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}`,
-  });
-  const failed = events.items.filter((e) => e.reason === 'ProvisioningFailed' && e.involvedObject?.name === claim && e.involvedObject?.kind === 'PersistentVolumeClaim');
-  return failed.at(-1)?.message;
 }

@@ -7,8 +7,9 @@
 import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
 import { checkTemplateForVolume, type BuildOptions } from './job-builder.js';
 import type { RunPlace, StorageContext } from './run-storage.js';
-import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, provisioningFailure, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
+import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
 import { ClaimProvisioningError } from './volume-helper.js';
+import { provisioningFailure } from './claim-provisioning.js';
 import { removeVolumeOutputs, shownVolumeDir } from './volume-outputs.js';
 import { uploadInput } from './volume-upload.js';
 import { unsharedRunDirectory } from './mpijob.js';
