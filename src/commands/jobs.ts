@@ -19,7 +19,7 @@ import { printLogLines } from '../ui/line-writer.js';
 import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
 import { sharedClaimName } from '../simulate/run-volume.js';
 import { formatAge } from '../operate/pod-summary.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace, volumeRunDir } from '../kube/vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
@@ -144,7 +144,7 @@ async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSumm
  */
 function orphanedOnVolume(run: RunSummary): string {
   const own = run.outputVolume !== sharedClaimName;
-  return `run ${run.runId}'s outputs stay on volume ${run.outputVolume} (${run.tool}/runs/${run.runId}), which keystone no longer lists now that the run is gone: fetch a run (\`keystone jobs fetch <run-id>\`) before cleaning it; ${own ? `free the space with \`kubectl delete pvc ${run.outputVolume} -n ${stackNamespace}\`` : '`jobs clean --purge-outputs` deletes the outputs with the run'}`;
+  return `run ${run.runId}'s outputs stay on volume ${run.outputVolume} (${volumeRunDir(run.tool, run.runId)}), which keystone no longer lists now that the run is gone: fetch a run (\`keystone jobs fetch <run-id>\`) before cleaning it; ${own ? `free the space with \`kubectl delete pvc ${run.outputVolume} -n ${stackNamespace}\`` : '`jobs clean --purge-outputs` deletes the outputs with the run'}`;
 }
 
 export interface CleanOptions {

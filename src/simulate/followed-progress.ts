@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { annotations } from '../kube/vocabulary.js';
-import type { JobObject } from './job-builder.js';
+import { simulationContainer, type JobObject } from './job-builder.js';
 import { loadProfiles } from './profiles.js';
 import { createProgressDisplay } from './progress-display.js';
 import type { RunSummary } from './runs.js';
@@ -18,7 +18,7 @@ export async function followedRunProgress(app: AppContext, run: RunSummary, job:
   if (!profile?.progress) return undefined;
   const inputName = job.metadata?.annotations?.[annotations.input];
   const input = run.outputLocal && run.outputDir && inputName ? { path: join(run.outputDir, run.sweep ? '0' : '', inputName), kind: profile.input } : undefined;
-  const container = job.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? job.spec.template.spec.containers[0];
+  const container = simulationContainer(job.spec.template.spec.containers);
   return createProgressDisplay(app, profile.progress, { runId: run.runId, mode: 'auto', input, extraArgs: container?.command ?? [], indexes: run.sweep?.total });
 }
 

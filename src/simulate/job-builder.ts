@@ -114,13 +114,18 @@ function mountClaim(pod: JobObject['spec']['template'], volume: { claimName: str
 
 export const sweepLauncher = ['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep'];
 
+/** The container a run's command goes into: the one named `simulation`, else the first. */
+export function simulationContainer<C extends { name: string }>(containers: C[]): C | undefined {
+  return containers.find((c) => c.name === 'simulation') ?? containers[0];
+}
+
 export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobObject {
   const pod = structuredClone(template.spec.template);
   const podLabels = { ...(pod.metadata?.labels ?? {}) };
   for (const l of generatedLabels) delete podLabels[l];
   pod.metadata = { ...pod.metadata, labels: { ...podLabels, [labels.tool]: o.tool, [labels.runId]: o.runId } };
 
-  const container = pod.spec.containers.find((c) => c.name === 'simulation') ?? pod.spec.containers[0];
+  const container = simulationContainer(pod.spec.containers);
   if (!container) throw new Error(`template ${template.metadata?.name} has no container`);
   container.command = o.sweep ? [...sweepLauncher, ...o.command] : o.command;
   delete container.args;

@@ -11,7 +11,7 @@ import { watchUntil, type Clock } from '../kube/watch-until.js';
 import { ClaimProvisioningError, claimProvisioningProblem } from './claim-provisioning.js';
 import { labels, labelValue } from '../kube/vocabulary.js';
 import { podProblem, type PodObject } from '../stack/rollout.js';
-import type { JobObject } from './job-builder.js';
+import { simulationContainer, type JobObject } from './job-builder.js';
 import { sharedClaimName } from './run-volume.js';
 
 /** Where the helper mounts the whole volume. */
@@ -54,7 +54,7 @@ export function runIdentity(from: JobObject): { uid: number; gid: number } {
 
 /** The pod object: restricted-level security, the claim at /keystone-data, a bounded life. */
 export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject {
-  const container = spec.from.spec.template.spec.containers.find((c) => c.name === 'simulation') ?? spec.from.spec.template.spec.containers[0];
+  const container = simulationContainer(spec.from.spec.template.spec.containers);
   if (!container) throw new KeystoneError(`Job ${spec.from.metadata?.name} has no container to take an image from`);
   const { uid, gid } = runIdentity(spec.from);
   const pod = spec.from.spec.template.spec as Record<string, unknown>;

@@ -4,7 +4,7 @@
  * a helper pod (volume-upload.ts), and the run's Job mounts the claim where the template had its
  * hostPath `data` volume. Nothing on the node, no hostPath, no size limit but the volume's.
  */
-import { annotations, labels, nodeRunDir } from '../kube/vocabulary.js';
+import { annotations, labels, nodeRunDir, volumeRunDir } from '../kube/vocabulary.js';
 import { checkTemplateForVolume, type BuildOptions } from './job-builder.js';
 import type { RunPlace, StorageContext } from './run-storage.js';
 import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './run-volume.js';
@@ -54,7 +54,7 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
       // A run across nodes needs the shared ReadWriteMany volume (a per-run claim is ReadWriteOnce,
       // one node's): refused before anything is written, and never given a per-run claim.
       const refuseUnshared = () => {
-        if (run.acrossNodes) throw unsharedRunDirectory(run.acrossNodes, `${run.tool}/runs/${run.runId} on a ReadWriteOnce volume of one node`, ctx.target.context);
+        if (run.acrossNodes) throw unsharedRunDirectory(run.acrossNodes, `${volumeRunDir(run.tool, run.runId)} on a ReadWriteOnce volume of one node`, ctx.target.context);
       };
       if (state === 'per-run') {
         refuseUnshared();
