@@ -247,7 +247,9 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     if (!deadline) return { ms: perAttemptMs, byDeadline: false, label: '' };
     const left = deadline.at - Date.now();
     if (left <= 0) throw deadlineError(deadline.label); // the time is up before this request is even sent
-    return left < perAttemptMs ? { ms: left, byDeadline: true, label: deadline.label } : { ms: perAttemptMs, byDeadline: false, label: '' };
+    // At a tie (a request sent in the millisecond the command started, with --timeout under 30 s
+    // both limits are the same) --timeout is the limit the user set, and the one to name.
+    return left <= perAttemptMs ? { ms: left, byDeadline: true, label: deadline.label } : { ms: perAttemptMs, byDeadline: false, label: '' };
   };
   const send = (spec: RequestSpec): Promise<IncomingMessage> => {
     const url = buildUrl(server, spec.path, spec.query);
