@@ -8,6 +8,7 @@ import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
 import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
 import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
+import { OutputSink } from './ui/output-sink.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 
@@ -43,17 +44,15 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   }
   const signal = controller.signal;
 
-  // `keystone run-simulation … | head -1`: when the reader goes away, stop as on Ctrl-C (a
-  // followed run is detached, not cancelled, and says so on stderr), and never exit 0 for output
-  // that was not delivered or a run that did not finish. A command that failed keeps its code.
-  let stdoutClosed = false;
+  // Every byte of data goes through one sink (src/ui/output-sink.ts). `keystone run-simulation … |
+  // head -1`: when the reader goes away, stop as on Ctrl-C (a followed run is detached, not
+  // cancelled, and says so on stderr), and never exit 0 for output that was not delivered or a
+  // run that did not finish. A command that failed keeps its code.
+  const sink = new OutputSink(streams.stdout);
   let returned = false;
-  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' || stdoutClosed) return;
-    stdoutClosed = true;
+  sink.onLost((err) => {
     // Output still flushing after main returned 0 was lost too: not a success.
-    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = brokenPipeExit;
-    if (ui) ui.stdoutClosed = true;
+    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = err.code === 'EPIPE' ? brokenPipeExit : ExitCode.failure;
     // Silent here, as `yes | head -1` is; a followed run says it detached and why.
     controller.abort(stdoutClosedReason);
   });
@@ -62,8 +61,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 
   const version = packageVersion();
   const program = buildProgram(version, async (options: GlobalOptions, body) => {
-    ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
-    ui.stdoutClosed = stdoutClosed;
+    ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env }, sink);
     const app = createAppContext({
       version,
       ui,
@@ -89,7 +87,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   // help, usage errors and their width and colour follow the given streams and env.
   const hasColors = (stream: Streams['stdout']) => colorLevel(env, Boolean(stream.isTTY)) > 0;
   const output = {
-    writeOut: (text: string) => streams.stdout.write(text),
+    writeOut: (text: string) => sink.write(text),
     writeErr: (text: string) => streams.stderr.write(text),
     getOutHelpWidth: () => (streams.stdout.isTTY && streams.stdout.columns) || 80, // 80: commander's own width when not a terminal
     getErrHelpWidth: () => (streams.stderr.isTTY && streams.stderr.columns) || 80,
@@ -102,30 +100,43 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   };
   configure(program);
 
+  const messages = () => ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env }, sink);
+  let code: number;
   try {
-    if (argv.length === 0) {
-      streams.stdout.write(program.helpInformation());
-      return ExitCode.ok;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return stdoutClosed && (exitCode === ExitCode.ok || exitCode === ExitCode.interrupted) ? brokenPipeExit : exitCode;
+    if (argv.length === 0) sink.write(program.helpInformation());
+    else await program.parseAsync(argv, { from: 'user' });
+    code = exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return stdoutClosed ? brokenPipeExit : ExitCode.ok;
-      }
+      const shown = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
       if (err.code === 'commander.unknownOption') hintDoubleDash(argv, streams);
-      return ExitCode.usage; // commander has printed the reason (and a suggestion)
+      code = shown ? ExitCode.ok : ExitCode.usage; // for a usage error commander has printed the reason (and a suggestion)
+    } else {
+      const out = messages();
+      out.stopSpinner();
+      reportError(out, err, signal.aborted);
+      code = signal.aborted ? ExitCode.interrupted : err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
     }
-    const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
-    out.stopSpinner();
-    reportError(out, err, signal.aborted);
-    if (signal.aborted) return stdoutClosed ? brokenPipeExit : ExitCode.interrupted;
-    return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
   } finally {
-    returned = true;
     removeSignalHandlers();
   }
+  // Whatever the command printed has reached the OS, or its write has failed, before the exit
+  // code is chosen: a table written just before returning could otherwise fail after exit 0.
+  await sink.settled();
+  returned = true;
+  return lostOutputExit(sink, code, messages);
+}
+
+/**
+ * A command that succeeded (or was stopped) whose data did not all arrive did not succeed: 141
+ * when the reader went away (quietly), 1 with the reason for any other failed write. A command
+ * that failed keeps its own code (a run's exit code).
+ */
+function lostOutputExit(sink: OutputSink, code: number, messages: () => Ui): number {
+  if (!sink.failure || (code !== ExitCode.ok && code !== ExitCode.interrupted)) return code;
+  if (sink.readerGone) return brokenPipeExit;
+  messages().error(`could not write to stdout: ${sink.failure.message}`, 'the output is incomplete');
+  return ExitCode.failure;
 }
 
 /** The command tree completion walks; the build writes it to dist/completion-tree.json for src/completion/fast.ts. */

@@ -4,7 +4,7 @@
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
 import { createRequire } from 'node:module';
@@ -40,6 +40,7 @@ export type Harness = Awaited<ReturnType<typeof createHarness>>;
 export async function createHarness(options: HarnessOptions = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
+  let fifos = 0;
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
@@ -59,6 +60,34 @@ export async function createHarness(options: HarnessOptions = {}) {
         stdin: 'ignore',
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+    },
+    /**
+     * Runs the built CLI with stdout a pipe whose reader has already closed, as in `keystone pods |
+     * true` when `true` was quicker: every write to it fails with EPIPE. Made deterministic with a
+     * FIFO: opened for reading and writing (so the write end opens at once), the writer passed to
+     * the CLI, then the only reader closed before the CLI starts.
+     */
+    async runWithClosedStdout(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunOutcome & { signal?: string }> {
+      const fifo = join(sandbox.root, `closed-stdout-${++fifos}`);
+      await execa('mkfifo', [fifo]);
+      const reader = openSync(fifo, fsConstants.O_RDWR);
+      const writer = openSync(fifo, fsConstants.O_WRONLY);
+      closeSync(reader);
+      try {
+        const result = await execa(process.execPath, [cliPath, ...args], {
+          env: { ...env, ...extra.env },
+          extendEnv: false,
+          reject: false,
+          cwd: project,
+          timeout: extra.timeoutMs ?? 30_000,
+          stdin: 'ignore',
+          stdout: writer,
+        });
+        return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: '', stderr: String(result.stderr) };
+      } finally {
+        closeSync(writer);
+        await rm(fifo, { force: true });
+      }
     },
     /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
     spawn(args: string[]) {
