@@ -4,6 +4,7 @@
  * --dry-run for calls that change the world, and failures turned into KeystoneErrors
  * that carry the tool's own error line.
  */
+import { constants as osConstants } from 'node:os';
 import { KeystoneError, InterruptedError } from '../errors.js';
 import { lastErrorLine, prettyCommand } from './command-line.js';
 
@@ -80,6 +81,8 @@ export interface Execution {
   timedOut?: boolean;
   isCanceled?: boolean;
   exitCode?: number;
+  /** The signal that ended the child (SIGPIPE when its stdout's reader went away). */
+  signal?: string;
   stdout?: string;
   stderr?: string;
 }
@@ -124,6 +127,7 @@ export const executeProcess: Execute = async (file, args, options) => {
     timedOut: failure.timedOut,
     isCanceled: failure.isCanceled,
     exitCode: result.exitCode,
+    signal: result.signal,
     stdout: typeof result.stdout === 'string' ? result.stdout : undefined,
     stderr: typeof result.stderr === 'string' ? result.stderr : undefined,
   };
@@ -160,7 +164,7 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         }
         const stdout = result.stdout ?? '';
         const stderr = result.stderr ?? '';
-        const exitCode = result.exitCode ?? 1;
+        const exitCode = result.exitCode ?? signalExitCode(result.signal);
         if (exitCode !== 0 && options.reject !== false) {
           const reason = lastErrorLine(stderr) || lastErrorLine(stdout) || `exit code ${exitCode}`;
           throw new ToolFailedError(tool, args, exitCode, reason, stderr || stdout);
@@ -174,6 +178,15 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
       }
     },
   };
+}
+
+/**
+ * A child ended by a signal, as a shell reports it: 128 + the signal's number (141 for SIGPIPE,
+ * the kubectl of `keystone shell … | head -1` whose reader went away). 1 when none is known.
+ */
+function signalExitCode(signal: string | undefined): number {
+  const number = signal === undefined ? undefined : osConstants.signals[signal as NodeJS.Signals];
+  return number === undefined ? 1 : 128 + number;
 }
 
 /** A tool ran longer than its time limit and was stopped. */

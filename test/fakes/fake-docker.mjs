@@ -2,7 +2,7 @@
 import { loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
-logCall('docker', argv);
+await logCall('docker', argv);
 const state = loadState();
 const docker = state.docker ?? {};
 

@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml';
 import { apiCall, loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
-logCall('k3d', argv);
+await logCall('k3d', argv);
 const state = loadState();
 state.clusters ??= {};
 const k3d = state.k3d ?? {};

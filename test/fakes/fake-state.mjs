@@ -33,8 +33,19 @@ export function saveState(state) {
   writeFileSync(join(fakeDir(), 'state.json'), JSON.stringify(state, null, 2));
 }
 
-export function logCall(tool, argv) {
-  appendFileSync(join(fakeDir(), 'calls.jsonl'), `${JSON.stringify({ tool, argv, env: { KUBECONFIG: proc().env.KUBECONFIG } })}\n`);
+/**
+ * Logs the call, then holds it open when a test asked to (state.holdCall: the number of the call
+ * in calls.jsonl, counted from 1): the fake writes `held` in the fake directory and waits until
+ * the test writes `release`, so a test can interrupt keystone in the middle of this call without
+ * guessing with sleeps. A killed fake (keystone stopped it) ends there, as a killed process would.
+ */
+export async function logCall(tool, argv) {
+  const file = join(fakeDir(), 'calls.jsonl');
+  appendFileSync(file, `${JSON.stringify({ tool, argv, env: { KUBECONFIG: proc().env.KUBECONFIG } })}\n`);
+  const holdAt = loadState().holdCall;
+  if (holdAt === undefined || readFileSync(file, 'utf8').trim().split('\n').length !== holdAt) return;
+  writeFileSync(join(fakeDir(), 'held'), JSON.stringify({ tool, argv }));
+  while (!existsSync(join(fakeDir(), 'release'))) await sleep(10);
 }
 
 export const sleep = async (ms) => {

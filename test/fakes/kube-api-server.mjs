@@ -74,6 +74,8 @@ export async function startFakeKubeApi(options = {}) {
   const requests = [];
   /** @type {{match: (r: {method: string, path: string, query: URLSearchParams, headers: import("node:http").IncomingHttpHeaders}) => boolean, status?: number, times: number, body?: any, delayMs?: number}[]} */
   const faults = [];
+  /** @type {{remaining: number, match: (r: any) => boolean, reached: (r: any) => void, released: Promise<unknown>}[]} */
+  const holds = [];
   const sockets = new Set();
   const timers = new Set();
   let apiDown = false;
@@ -378,6 +380,16 @@ export async function startFakeKubeApi(options = {}) {
       return;
     }
     requests.push({ method: req.method, path, query: url.search, at: Date.now() });
+    // A request a test holds open (api.holdRequest): it waits until released, or ends unanswered
+    // when the client gives up on it (Ctrl-C cancels the request).
+    for (const hold of holds) {
+      if (hold.remaining === 0 || !hold.match({ method: req.method, path, query })) continue;
+      hold.remaining -= 1;
+      if (hold.remaining > 0) continue;
+      hold.reached({ method: req.method, path, query: url.search });
+      const closed = new Promise((resolve) => res.on('close', () => resolve('closed')));
+      if ((await Promise.race([hold.released, closed])) === 'closed') return;
+    }
     const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query, headers: req.headers }));
     if (fault) {
       fault.times -= 1;
@@ -799,6 +811,28 @@ export async function startFakeKubeApi(options = {}) {
     metrics: /** @type {any} */ (undefined),
     /** Called when k3d imports images into the nodes. */
     imageListeners: [],
+    /**
+     * Holds the nth request from now (of those `match` accepts) open, so a test can interrupt a
+     * command in that phase without sleeping: `reached` resolves with the request once it arrives,
+     * and it is answered as usual after `release()` (never, if the client cancelled it meanwhile).
+     * @param {number} n
+     * @param {(r: {method: string, path: string, query: URLSearchParams}) => boolean} [match]
+     */
+    holdRequest(n, match = () => true) {
+      let release = () => {};
+      /** @type {(r: any) => void} */
+      let reached = () => {};
+      const hold = { remaining: n, match, reached: (r) => reached(r), released: new Promise((resolve) => (release = () => resolve('released'))) };
+      holds.push(hold);
+      return {
+        reached: new Promise((resolve) => (reached = resolve)),
+        release() {
+          hold.remaining = 0;
+          release();
+          holds.splice(holds.indexOf(hold), 1);
+        },
+      };
+    },
     /** Objects of one resource type, e.g. api.objects('nodes'). */
     objects: (resource) => [...store.get(resource).values()],
     get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
@@ -44,10 +46,28 @@ export async function createHarness(options: HarnessOptions = {}) {
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown> } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt });
+    },
+    /**
+     * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
+     * resolves once the fake is in it; `release()` lets it go on.
+     */
+    async holdToolCall(n: number): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
+      const before = (await harness.calls()).length;
+      await rm(join(fake, 'held'), { force: true });
+      await rm(join(fake, 'release'), { force: true });
+      await harness.setState({ ...(await harness.state()), holdCall: before + n });
+      return {
+        reached: until(() => existsSync(join(fake, 'held')), `fake tool call ${before + n} to be held`),
+        async release() {
+          const { holdCall: _, ...rest } = await harness.state();
+          await harness.setState(rest);
+          await writeFile(join(fake, 'release'), '');
+        },
+      };
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
@@ -74,16 +94,13 @@ export async function createHarness(options: HarnessOptions = {}) {
       const writer = openSync(fifo, fsConstants.O_WRONLY);
       closeSync(reader);
       try {
-        const result = await execa(process.execPath, [cliPath, ...args], {
-          env: { ...env, ...extra.env },
-          extendEnv: false,
-          reject: false,
-          cwd: project,
-          timeout: extra.timeoutMs ?? 30_000,
-          stdin: 'ignore',
-          stdout: writer,
-        });
-        return { exitCode: result.exitCode ?? -1, signal: result.signal, stdout: '', stderr: String(result.stderr) };
+        const child = spawn(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env }, cwd: project, stdio: ['ignore', writer, 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), extra.timeoutMs ?? 30_000);
+        const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+        clearTimeout(timer);
+        return { exitCode: code ?? -1, signal: signal ?? undefined, stdout: '', stderr: stripFinalNewline(stderr) };
       } finally {
         closeSync(writer);
         await rm(fifo, { force: true });
@@ -148,13 +165,19 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown> },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
   const controller = new AbortController();
   const timeoutMs = io.timeoutMs ?? 30_000;
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  // Ctrl-C, as the signal handler in main.ts turns it into an abort.
+  void io.interrupt?.then(() => controller.abort());
   try {
     const exitCode = await main(args, {
       streams: { stdout, stderr },
@@ -166,7 +189,7 @@ export async function runInProcess(
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
-    const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
+    const note = timedOut ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
     return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
   } finally {
