@@ -78,6 +78,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     // No single API request waits longer than 30 s, nor longer than --timeout.
     requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
     deadline: () => deadline,
+    signal: init.signal,
   });
   const app: AppContext = {
     ...cluster,

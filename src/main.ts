@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from './errors.js';
 import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { OutputSink } from './ui/output-sink.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
@@ -76,8 +76,14 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
     });
     try {
+      // Ctrl-C before the command began: it does not begin.
+      if (signal.aborted) throw new InterruptedError();
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;
+      // Ctrl-C came while the command ran: whatever it made of the requests and checks it stopped
+      // (a report with gaps, a check that "failed"), it was interrupted: 130. A code of its own
+      // (a run's exit code) stands.
+      if (signal.aborted && (exitCode === ExitCode.ok || exitCode === ExitCode.failure)) exitCode = ExitCode.interrupted;
     } finally {
       await app.close();
     }

@@ -3,7 +3,7 @@
  * stack as the API reports them, read side by side; then the verdict (status-report.ts).
  */
 import type { AppContext } from '../app-context.js';
-import { KeystoneError } from '../errors.js';
+import { InterruptedError, KeystoneError } from '../errors.js';
 import { withK3d } from '../cluster/prerequisites.js';
 import { observeCluster } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
@@ -108,7 +108,8 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
     report.api.reachable = true;
     if (!target.local) report.cluster.phase = 'running';
   } catch (err) {
-    if (!(err instanceof KeystoneError)) throw err;
+    // Ctrl-C is not a fact about the cluster: no report is made of it.
+    if (!(err instanceof KeystoneError) || err instanceof InterruptedError) throw err;
     report.api.error = err.message;
   }
   const expected = target.local ? config.servers + config.agents : Math.max(report.nodes.length, 1);

@@ -1,0 +1,182 @@
+/**
+ * THE way keystone writes and deletes files: under data/ (or a directory the user named, such as
+ * `jobs fetch --to`), never anywhere else. Every write and delete goes through a GuardedDir, which
+ *   - refuses a path that leaves its root, also through a symlink (a linked data/<tool>/runs would
+ *     otherwise lead staging and --purge-outputs to the link's target; on a k3d cluster the node
+ *     would not even see it);
+ *   - never overwrites a file whose content differs, unless the user said --force;
+ *   - stops at the next file once Ctrl-C came (the caller undoes or reports what was half-done).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readlink, realpath, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { InterruptedError, KeystoneError } from './errors.js';
+
+export interface GuardedDirOptions {
+  /** Ctrl-C (the app's signal): each operation checks it first. */
+  signal?: AbortSignal;
+  /** --force: a differing file may be overwritten. */
+  force?: boolean;
+  /** How paths are shown in messages (relative to the working directory). */
+  shown?: (path: string) => string;
+}
+
+/** A path would leave the guarded directory (directly, or through a symlink on the way). */
+export class OutsideRootError extends KeystoneError {}
+
+/** A file exists with other content, and --force was not given. */
+export class WouldOverwriteError extends KeystoneError {}
+
+export class GuardedDir {
+  private realRoot: Promise<string> | undefined;
+
+  constructor(
+    readonly root: string,
+    private readonly options: GuardedDirOptions = {},
+  ) {}
+
+  /** The same root with other options (a command's --force). */
+  with(options: GuardedDirOptions): GuardedDir {
+    return new GuardedDir(this.root, { ...this.options, ...options });
+  }
+
+  shown(path: string): string {
+    return this.options.shown?.(path) ?? path;
+  }
+
+  /** Throws InterruptedError once Ctrl-C came: called before every write or delete. */
+  checkpoint(): void {
+    if (this.options.signal?.aborted) throw new InterruptedError();
+  }
+
+  /**
+   * The path, made absolute, once it is known to stay inside the root: the deepest part of it
+   * that exists is resolved (symlinks followed) and must be the root or under it.
+   */
+  async inside(path: string): Promise<string> {
+    const absolute = resolve(this.root, path);
+    const root = await this.rootReal();
+    let existing = absolute;
+    for (;;) {
+      try {
+        const real = await realpath(existing);
+        const rest = relative(existing, absolute);
+        const target = rest ? join(real, rest) : real;
+        if (target !== root && !target.startsWith(root + sep)) {
+          const via = real !== existing ? ` (${this.shown(existing)} leads to ${real})` : '';
+          throw new OutsideRootError(`${this.shown(absolute)} is outside ${this.shown(this.root)}${via}`, {
+            hint: `keystone writes and deletes only inside ${this.shown(this.root)}; replace the symlink with a directory`,
+          });
+        }
+        return absolute;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const parent = dirname(existing);
+        if (parent === existing) return absolute;
+        existing = parent;
+      }
+    }
+  }
+
+  async mkdir(path: string, mode = 0o755): Promise<string> {
+    this.checkpoint();
+    const dir = await this.inside(path);
+    await mkdir(dir, { recursive: true, mode });
+    return dir;
+  }
+
+  /** Writes a file; an existing one is left alone when it is the same, refused when it differs (unless --force). */
+  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+    this.checkpoint();
+    const file = await this.inside(path);
+    if (await this.sameOrRefused(file, () => Promise.resolve(hash(data)))) return;
+    await writeFile(file, data, { mode });
+  }
+
+  /**
+   * Copies `source` (a file or a directory tree, symlinks followed as staging always did) to
+   * `dest` inside the root, one file at a time, stopping at the next file after Ctrl-C.
+   * Files are given `mode & keep` (a staged input is never writable by other users).
+   */
+  async copyIn(source: string, dest: string, keep = 0o755): Promise<void> {
+    this.checkpoint();
+    const target = await this.inside(dest);
+    const info = await stat(source);
+    if (info.isDirectory()) {
+      await mkdir(target, { recursive: true, mode: info.mode & keep });
+      await chmod(target, info.mode & keep);
+      for (const entry of (await readdir(source)).sort()) await this.copyIn(join(source, entry), join(target, entry), keep);
+      return;
+    }
+    if (await this.sameOrRefused(target, () => fileHash(source))) return;
+    await copyFile(source, target);
+    await chmod(target, info.mode & keep);
+  }
+
+  /**
+   * Deletes a file or a directory tree inside the root (a symlink itself is removed, never what
+   * it points to). Not interrupted half-way: Ctrl-C is checked before it starts.
+   */
+  async remove(path: string): Promise<void> {
+    this.checkpoint();
+    const absolute = resolve(this.root, path);
+    // The directory it is in must be inside (data/<tool>/runs a link to elsewhere is refused) ...
+    await this.inside(dirname(absolute));
+    if (absolute === (await this.rootReal()) || resolve(this.root) === absolute) throw new OutsideRootError(`refusing to delete ${this.shown(absolute)} itself`);
+    // ... and a link is removed as a link (rm never follows it).
+    await rm(absolute, { recursive: true, force: true });
+  }
+
+  /** Whether `path` exists inside the root, as a link or otherwise (a link is not followed). */
+  async exists(path: string): Promise<boolean> {
+    try {
+      await lstat(await this.inside(path));
+      return true;
+    } catch (err) {
+      if (err instanceof KeystoneError) throw err;
+      return false;
+    }
+  }
+
+  /** True when the file is already there with this content; throws when another is there (without --force). */
+  private async sameOrRefused(file: string, content: () => Promise<string>): Promise<boolean> {
+    let existing;
+    try {
+      existing = await lstat(file);
+    } catch {
+      return false;
+    }
+    if (existing.isSymbolicLink()) {
+      throw new WouldOverwriteError(`${this.shown(file)} is a symlink (to ${await readlink(file)}); keystone does not write through it`, { hint: 'remove it, or choose another directory' });
+    }
+    if (!existing.isFile()) throw new WouldOverwriteError(`${this.shown(file)} exists and is not a file`, { hint: 'remove it, or choose another directory' });
+    if ((await fileHash(file)) === (await content())) return true;
+    if (this.options.force) return false;
+    throw new WouldOverwriteError(`${this.shown(file)} already exists with other content; keystone does not overwrite it`, { hint: 'move it away, choose another directory, or pass --force to overwrite it' });
+  }
+
+  private rootReal(): Promise<string> {
+    this.realRoot ??= realpath(this.root).catch(() => resolve(this.root));
+    return this.realRoot;
+  }
+}
+
+function hash(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function fileHash(file: string): Promise<string> {
+  return new Promise((resolveHash, reject) => {
+    const h = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => h.update(chunk))
+      .on('end', () => resolveHash(h.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+/** `dir` given by the user: absolute, or relative to the working directory. */
+export function userDir(cwd: string, dir: string): string {
+  return isAbsolute(dir) ? dir : resolve(cwd, dir);
+}
