@@ -116,10 +116,11 @@ export class GuardedDir {
 
   /**
    * Deletes a file or a directory tree inside the root (a symlink itself is removed, never what
-   * it points to). Not interrupted half-way: Ctrl-C is checked before it starts.
+   * it points to). Not interrupted half-way: Ctrl-C is checked before it starts, except for a
+   * `cleanup` (removing what an interrupted command half-made).
    */
-  async remove(path: string): Promise<void> {
-    this.checkpoint();
+  async remove(path: string, options: { cleanup?: boolean } = {}): Promise<void> {
+    if (!options.cleanup) this.checkpoint();
     const absolute = resolve(this.root, path);
     // The directory it is in must be inside (data/<tool>/runs a link to elsewhere is refused) ...
     await this.inside(dirname(absolute));

@@ -9,7 +9,7 @@ import { maxTimerMs } from '../duration.js';
 import { localImageNames } from '../images/images.js';
 import { formatDuration } from '../ui/ui.js';
 import type { KubeClient } from '../kube/client.js';
-import { deleteRun, summarizeRun } from './runs.js';
+import { deleteRun, getRunObject, summarizeRun, type RunSummary } from './runs.js';
 import { alreadyEnded, cancelledReason, RunGoneError, suspendRun } from './run-cancel.js';
 import { followRun, RunCannotStartError } from './follow-run.js';
 import { runPrinter } from './run-output.js';
@@ -50,6 +50,13 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
   progress?.end();
 
   if (outcome.state === 'Detached') {
+    // Ctrl-C may come after the run ended (it ended while keystone was still reading its last
+    // lines): a finished run is never cancelled, and is not said to keep going.
+    const ended = await endedAlready(client, run);
+    if (ended) {
+      app.ui.info(`Run ${runId} ${alreadyEnded(ended)}${ended.exitCode !== undefined && ended.exitCode !== null ? ` (exit code ${ended.exitCode})` : ''}; nothing was cancelled. Output: ${shown}`);
+      return ExitCode.interrupted;
+    }
     if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
       // As `jobs cancel` does: suspended and kept, so `jobs fetch` still finds its outputs (run-cancel.ts).
       let what: string;
@@ -87,4 +94,14 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
     `see the whole log: keystone jobs logs ${runId}`,
   );
   return outcome.exitCode;
+}
+
+/** The run's state now, when it has ended (Succeeded or Failed); undefined while it runs, or when it cannot be read. */
+async function endedAlready(client: KubeClient, run: SubmittedRun): Promise<RunSummary | undefined> {
+  try {
+    const summary = summarizeRun(await getRunObject(client, run.namespace, { job: run.name }, run.kind, { cleanup: true }), []);
+    return summary.state === 'Succeeded' || summary.state === 'Failed' ? summary : undefined;
+  } catch {
+    return undefined; // gone or unreadable: what follows says what it can
+  }
 }

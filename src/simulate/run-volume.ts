@@ -85,7 +85,7 @@ export async function createClaim(
 
 export async function deleteClaim(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request({ method: 'DELETE', path: claimPath(namespace, name), retry: true });
+    await client.request({ method: 'DELETE', path: claimPath(namespace, name), retry: true, cleanup: true });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }

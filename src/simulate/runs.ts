@@ -138,9 +138,9 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
 }
 
 /** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */
-export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind): Promise<JobObject> {
+export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind, options: { cleanup?: boolean } = {}): Promise<JobObject> {
   const path = `${runCollectionPath(ns, kind)}/${run.job}`;
-  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path })) : client.request<JobObject>({ path });
+  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path, ...options })) : client.request<JobObject>({ path, ...options });
 }
 
 /**
@@ -150,7 +150,7 @@ export async function getRunObject(client: KubeClient, ns: string, run: Pick<Run
  */
 export async function deleteRun(client: KubeClient, ns: string, name: string, kind: RunKind = 'Job'): Promise<boolean> {
   try {
-    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true, cleanup: true });
     return true;
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) return false;

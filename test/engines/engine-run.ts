@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { loadProfiles, runCommand, type Profile } from '../../src/simulate/profiles.js';
 import { resolveInput } from '../../src/simulate/input.js';
 import { stageOnHost } from '../../src/simulate/staging.js';
+import { GuardedDir } from '../../src/guarded-fs.js';
 import { parseSweeps } from '../../src/simulate/run-options.js';
 import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
 import { chownTree, runAsForLocalCluster } from '../../src/simulate/run-as.js';
@@ -128,7 +129,7 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   const runId = 'engine-test';
   const nodeRunDir = `/data/${req.tool}/runs/${runId}`;
   const hostRunDir = join(dataDir, req.tool, 'runs', runId);
-  await stageOnHost(input, hostRunDir, sweep);
+  await stageOnHost(new GuardedDir(dataDir), input, hostRunDir, sweep);
   if (req.breakInput) for (const dir of sweep ? sweep.combinations.map((_, i) => join(hostRunDir, String(i))) : [hostRunDir]) await req.breakInput(join(dir, input.name));
   if (who.wrap.length) await chownTree(hostRunDir, who.uid, who.gid);
 

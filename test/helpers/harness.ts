@@ -107,8 +107,8 @@ export async function createHarness(options: HarnessOptions = {}) {
       }
     },
     /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
-    spawn(args: string[]) {
-      return execa(process.execPath, [cliPath, ...args], { env, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+    spawn(args: string[], extra: { env?: Record<string, string> } = {}) {
+      return execa(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env }, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
     },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));

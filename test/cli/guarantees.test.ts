@@ -1,0 +1,75 @@
+// Issue 22: the promises that hold for every command (src/main.ts's Ctrl-C, src/ui/output-sink.ts,
+// src/guarded-fs.ts), shown here where a command has more to say than the sweeps check
+// (test/cli/sweep-*.test.ts): what was done and what was not, and nothing left half-done.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createReadyHarness, repoRoot, runJobsOf, until, type Harness } from '../helpers/harness.js';
+import { stackTrace } from '../helpers/command-sweep.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createReadyHarness();
+}, 120_000);
+afterAll(async () => h?.cleanup());
+
+const runDirs = async (tool: string) => {
+  const dir = join(h.project, 'data', tool, 'runs');
+  return existsSync(dir) ? (await readdir(dir)).sort() : [];
+};
+
+/** test/fakes/fs-faults.cjs holding the nth matching fs.promises call open, in a real keystone process. */
+async function fsHold(spec: string) {
+  const dir = await mkdtemp(join(h.root, 'fs-hold-'));
+  return {
+    env: { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_HOLD: spec, KEYSTONE_FS_HOLD_DIR: dir },
+    reached: () => until(() => existsSync(join(dir, 'held')), `fs call ${spec} to be held`),
+    release: () => writeFile(join(dir, 'release'), ''),
+  };
+}
+
+describe('Ctrl-C during run-simulation (#1)', () => {
+  it('while the input is staged: exit 130 at once, nothing submitted, the half-made run directory removed and said so; the next run works', async () => {
+    const before = await runDirs('openfoam');
+    const jobsBefore = runJobsOf(h).length;
+    // The cavity case is a directory of files: hold the copy of its second file.
+    const hold = await fsHold('copyFile:/openfoam/cavity/:2');
+    const child = h.spawn(['run-simulation', 'openfoam', 'cavity', '--cancel-on-interrupt'], { env: hold.env });
+    await hold.reached();
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.kill('SIGINT');
+    // A file copy in progress finishes (it takes milliseconds on a disk); the copy stops at the next file.
+    await until(() => stderr.includes('Interrupted: stopping'), 'keystone to take the interrupt');
+    await hold.release();
+    const r = await child;
+    expect(r.exitCode, String(r.stderr)).toBe(130);
+    expect(String(r.stderr)).toMatch(/interrupted while staging the input: nothing was submitted, and the half-made data\/openfoam\/runs\/\S+ was removed/);
+    expect(String(r.stderr)).not.toMatch(stackTrace);
+    expect(String(r.stderr)).not.toContain('Submitted');
+    expect(await runDirs('openfoam')).toEqual(before);
+    expect(runJobsOf(h)).toHaveLength(jobsBefore);
+
+    const again = await h.run(['run-simulation', 'openfoam', 'cavity', '--progress', 'none']);
+    expect(again.exitCode, again.stderr).toBe(0);
+  });
+
+  it('after the run ended but before keystone saw it: says it had ended, and --cancel-on-interrupt cancels nothing (it stays listed)', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    // Hold keystone's read of the pod's log: the run ends meanwhile, unseen.
+    const held = h.api.holdRequest(1, (r: { path: string }) => r.path.endsWith('/log'));
+    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', '--progress', 'none']);
+    await held.reached;
+    await until(() => runJobsOf(h).some((j) => j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True')), 'the run to complete');
+    child.kill('SIGINT');
+    const r = await child;
+    held.release();
+    expect(r.exitCode).toBe(130);
+    expect(String(r.stderr)).toMatch(/Run \S+ had already succeeded \(exit code 0\); nothing was cancelled\. Output: data\/lammps\/runs\//);
+    expect(String(r.stderr)).not.toMatch(/Cancelled run|keeps going/);
+    const id = /Submitted run (\S+)/.exec(String(r.stderr))![1]!;
+    const jobs = await h.run(['jobs', '-o', 'json']);
+    expect(JSON.parse(jobs.stdout).map((j: { runId: string }) => j.runId)).toContain(id);
+  });
+});
