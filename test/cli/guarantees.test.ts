@@ -3,7 +3,7 @@
 // (test/cli/sweep-*.test.ts): what was done and what was not, and nothing left half-done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadyHarness, repoRoot, runJobsOf, until, type Harness } from '../helpers/harness.js';
 import { stackTrace } from '../helpers/command-sweep.js';
