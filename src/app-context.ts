@@ -6,7 +6,8 @@ import { createProcessRunner, type Execute, type Runner, type Terminal } from '.
 import type { Ui } from './ui/ui.js';
 import { createTargetContext, type TargetContext, type TargetOptions } from './target-context.js';
 import { parseTimeout } from './duration.js';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { GuardedDir } from './guarded-fs.js';
 
 export interface GlobalOptions extends TargetOptions {
   quiet?: boolean;
@@ -35,6 +36,13 @@ export interface AppContext extends TargetContext {
   boundByTimeout(): void;
   /** Runs a cluster-changing command holding the cluster's lock (see src/lock.ts). */
   exclusive<T>(name: string, command: string, body: () => Promise<T>): Promise<T>;
+  /**
+   * The one way files are written and deleted (src/guarded-fs.ts): data/, or a directory the user
+   * named (`jobs fetch --to`); nothing through a symlink that leaves it, no differing file
+   * overwritten without --force, and Ctrl-C stops it at the next file.
+   */
+  data(): GuardedDir;
+  guardedDir(root: string, options?: { force?: boolean }): GuardedDir;
 }
 
 export interface AppContextInit {
@@ -92,6 +100,8 @@ export function createAppContext(init: AppContextInit): AppContext {
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };
     },
+    data: () => app.guardedDir(cluster.paths.dataDir),
+    guardedDir: (root, more = {}) => new GuardedDir(root, { signal: init.signal, shown: (p) => relative(cwd, p) || p, ...more }),
     async exclusive(name, command, body) {
       if (options.dryRun) return body(); // a dry run changes nothing, so it needs no lock
       const [{ withClusterLock }, { keystoneHome }] = await Promise.all([import('./lock.js'), import('./keystone-home.js')]);

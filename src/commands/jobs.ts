@@ -1,7 +1,7 @@
 /** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from '../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -195,18 +195,24 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     return ExitCode.ok;
   }
   const failures: string[] = [];
-  for (const { run, dir, onVolume } of plan) {
+  const deleted: string[] = [];
+  const data = app.data();
+  for (const [i, { run, dir, onVolume }] of plan.entries()) {
+    // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
+    if (app.signal.aborted) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
     const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
-    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
+    const { kept, missing } = await removeRun(client, stackNamespace, run, dir ? { data, path: dir } : undefined, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
     if (kept !== undefined) {
+      if (kept instanceof InterruptedError) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
       const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);
       app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
       failures.push(run.runId);
       continue;
     }
-    const note = shown ? `removed ${shown}` : 'outputs kept';
+    const note = shown ? (missing ? `its directory ${shown} was already gone` : `removed ${shown}`) : 'outputs kept';
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
+    deleted.push(run.runId);
     if (!shown && run.outputVolume) app.ui.warn(orphanedOnVolume(run));
   }
   const cleaned = finished.length - failures.length;
@@ -217,4 +223,13 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     });
   }
   return ExitCode.ok;
+}
+
+/** `jobs clean` stopped by Ctrl-C: which runs were deleted, and which were not (still listed). */
+function interruptedClean(deleted: string[], notDeleted: string[], failed: string[]): InterruptedError {
+  const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+  return new InterruptedError(
+    `interrupted: deleted ${deleted.length} run${deleted.length === 1 ? '' : 's'} (${list(deleted)}); not deleted: ${list([...failed, ...notDeleted])}`,
+    'the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them',
+  );
 }

@@ -3,7 +3,7 @@
 // (test/cli/sweep-*.test.ts): what was done and what was not, and nothing left half-done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadyHarness, repoRoot, runJobsOf, until, type Harness } from '../helpers/harness.js';
 import { stackTrace } from '../helpers/command-sweep.js';
@@ -71,5 +71,67 @@ describe('Ctrl-C during run-simulation (#1)', () => {
     const id = /Submitted run (\S+)/.exec(String(r.stderr))![1]!;
     const jobs = await h.run(['jobs', '-o', 'json']);
     expect(JSON.parse(jobs.stdout).map((j: { runId: string }) => j.runId)).toContain(id);
+  });
+});
+
+describe('Ctrl-C during jobs clean --purge-outputs (#2)', () => {
+  it('stops after the run in hand, keeps the rest, says what was and was not deleted, exit 130', async () => {
+    await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--progress', 'none']);
+      ids.push(/Submitted run (\S+)/.exec(r.stderr)![1]!);
+    }
+    // Ctrl-C while the first run's Job is being deleted (its outputs are already gone).
+    const held = h.api.holdRequest(1, (r: { method: string; path: string }) => r.method === 'DELETE' && r.path.includes('/jobs/fenicsx-'));
+    const interrupt = held.reached.then(() => setImmediate(() => held.release()));
+    const r = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs'], { interrupt });
+    expect(r.exitCode, r.stderr).toBe(130);
+    const listed = (await h.run(['jobs', '--tool', 'fenicsx', '-o', 'json'])).stdout;
+    const left = (JSON.parse(listed || '[]') as { runId: string }[]).map((j) => j.runId);
+    expect(left).toHaveLength(2);
+    const gone = ids.find((id) => !left.includes(id))!;
+    expect(r.stderr).toContain(`deleted run ${gone} (fenicsx, succeeded); removed data/fenicsx/runs/${gone}`);
+    expect(r.stderr).toMatch(new RegExp(`error: interrupted: deleted 1 run \\(${gone}\\); not deleted: ${left.map((id) => `(?=.*${id})`).join('')}`));
+    expect(r.stderr).toContain('hint: the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them');
+    expect(await runDirs('fenicsx')).toEqual([...left].sort());
+
+    const again = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(await runDirs('fenicsx')).toEqual([]);
+  });
+});
+
+describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
+  it('staging refuses to write through it (nothing submitted, nothing written there), and --purge-outputs refuses to delete through it', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    const made = await h.run(['run-simulation', 'lammps', 'in.lj', '--progress', 'none']);
+    const id = /Submitted run (\S+)/.exec(made.stderr)![1]!;
+    // The user moves the runs elsewhere and links them back.
+    const elsewhere = join(h.root, 'elsewhere-runs');
+    const runs = join(h.project, 'data', 'lammps', 'runs');
+    await rename(runs, elsewhere);
+    await symlink(elsewhere, runs);
+    const there = (await readdir(elsewhere)).sort();
+    expect(there).toContain(id);
+    try {
+      const jobsBefore = runJobsOf(h).length;
+      const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/error: could not stage|error: data\/lammps\/runs\/\S+ is outside data \(data\/lammps\/runs leads to .*elsewhere-runs\)/);
+      expect(r.stderr).toContain('hint: keystone writes and deletes only inside data; replace the symlink with a directory');
+      expect((await readdir(elsewhere)).sort()).toEqual(there);
+      expect(runJobsOf(h)).toHaveLength(jobsBefore);
+
+      const clean = await h.run(['jobs', 'clean', '--tool', 'lammps', '--purge-outputs']);
+      expect(clean.exitCode).toBe(1);
+      expect(clean.stderr).toContain(`warning: kept run ${id} (its Job and outputs): data/lammps/runs/${id} is outside data`);
+      expect((await readdir(elsewhere)).sort()).toEqual(there);
+      expect(await readdir(join(elsewhere, id))).toContain('in.lj');
+    } finally {
+      await rm(runs);
+      await rename(elsewhere, runs);
+    }
   });
 });
