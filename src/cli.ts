@@ -220,10 +220,10 @@ export const commandTable: readonly RegisteredSpec[] = [
       // keystone jobs fetch (issue 16): a run's outputs from its volume on another cluster.
       command('fetch', 'bring a run\'s outputs from its volume on another cluster to data/<tool>/runs/<run-id>/; resumable, each file checked by size and SHA-256', {
         args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
-        options: [option('--to <dir>', 'put them in this directory instead')],
+        options: [option('--to <dir>', 'put them in this directory instead'), option('--force', 'overwrite files there whose content differs from the run\'s (never without it)')],
         refuse: notForRun,
         examples: ['keystone jobs fetch 20261125-214700-a3f9 --context lab', 'keystone jobs fetch 20261125-214700-a3f9 --context lab --to results/'],
-        load: () => import('./commands/jobs-fetch.js'), run: (m, app, [id], o) => m.jobsFetch(app, id, { to: o.to }),
+        load: () => import('./commands/jobs-fetch.js'), run: (m, app, [id], o) => m.jobsFetch(app, id, { to: o.to, force: Boolean(o.force) }),
       }),
       // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
       command('plot', 'plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index', {

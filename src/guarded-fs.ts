@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, lstat, mkdir, readdir, readlink, realpath, rm, stat, writeFile, copyFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InterruptedError, KeystoneError } from './errors.js';
+import { InterruptedError, KeystoneError, UsageError } from './errors.js';
+import { describeFsError } from './fs-errors.js';
 
 export interface GuardedDirOptions {
   /** Ctrl-C (the app's signal): each operation checks it first. */
@@ -140,8 +141,67 @@ export class GuardedDir {
     }
   }
 
+  /** Whether --force was given (a differing file may be overwritten). */
+  get force(): boolean {
+    return Boolean(this.options.force);
+  }
+
+  /**
+   * What writing a file with this SHA-256 at `path` would do: nothing there, the same file there,
+   * or another file there (which only --force may replace; `ensureWritable` refuses it).
+   */
+  async compare(path: string, sha256: string): Promise<'absent' | 'same' | 'differs'> {
+    const file = await this.inside(path);
+    try {
+      await lstat(file);
+    } catch {
+      return 'absent';
+    }
+    try {
+      if (await this.sameOrRefused(file, () => Promise.resolve(sha256), { refuse: false })) return 'same';
+      return 'differs';
+    } catch (err) {
+      if (err instanceof WouldOverwriteError) return 'differs';
+      throw err;
+    }
+  }
+
+  /**
+   * Refuses, before anything is written, when a file would be replaced by one with other content
+   * (without --force): every such file is named, so the user decides once.
+   */
+  refuseOverwrites(paths: readonly string[]): void {
+    if (paths.length === 0 || this.force) return;
+    const shown = paths.slice(0, 5).map((p) => this.shown(p));
+    const more = paths.length > 5 ? ` and ${paths.length - 5} more` : '';
+    throw new WouldOverwriteError(`${paths.length === 1 ? 'a file' : `${paths.length} files`} already there with other content would be overwritten: ${shown.join(', ')}${more}; nothing was written`, {
+      hint: 'move them away, choose another directory (--to), or pass --force to overwrite them',
+    });
+  }
+
+  /** Creates the directory and checks that a file can be written in it, before any work starts. */
+  async ensureWritable(): Promise<void> {
+    this.checkpoint();
+    const root = resolve(this.root);
+    let info;
+    try {
+      info = await stat(root);
+    } catch {
+      info = undefined;
+    }
+    if (info && !info.isDirectory()) throw new UsageError(`${this.shown(root)} is not a directory`, 'name a directory (it is created when missing)');
+    const probe = join(root, `.keystone-write-check-${process.pid}`);
+    try {
+      await mkdir(root, { recursive: true });
+      await writeFile(probe, '');
+      await rm(probe, { force: true });
+    } catch (err) {
+      throw describeFsError(err, `write in ${this.shown(root)}`, this.shown(root));
+    }
+  }
+
   /** True when the file is already there with this content; throws when another is there (without --force). */
-  private async sameOrRefused(file: string, content: () => Promise<string>): Promise<boolean> {
+  private async sameOrRefused(file: string, content: () => Promise<string>, how: { refuse: boolean } = { refuse: true }): Promise<boolean> {
     let existing;
     try {
       existing = await lstat(file);
@@ -153,7 +213,7 @@ export class GuardedDir {
     }
     if (!existing.isFile()) throw new WouldOverwriteError(`${this.shown(file)} exists and is not a file`, { hint: 'remove it, or choose another directory' });
     if ((await fileHash(file)) === (await content())) return true;
-    if (this.options.force) return false;
+    if (this.options.force || !how.refuse) return false;
     throw new WouldOverwriteError(`${this.shown(file)} already exists with other content; keystone does not overwrite it`, { hint: 'move it away, choose another directory, or pass --force to overwrite it' });
   }
 
