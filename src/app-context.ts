@@ -15,6 +15,8 @@ export interface GlobalOptions extends TargetOptions {
   dryRun?: boolean;
   /** setup: take over fields another field manager owns (server-side apply force). */
   forceConflicts?: boolean;
+  /** delete, jobs clean --purge-outputs: do not ask on a terminal. */
+  yes?: boolean;
 }
 
 export interface AppContext extends TargetContext {
@@ -26,6 +28,11 @@ export interface AppContext extends TargetContext {
   signal: AbortSignal;
   /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
   stdinIsTTY: boolean;
+  /**
+   * Asks before something that cannot be undone, on a terminal only: true at once with --yes or
+   * when stdin is not a terminal (scripts act as before); else the answer to `question [y/N]`.
+   */
+  confirm(question: string): Promise<boolean>;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
   /**
@@ -56,6 +63,8 @@ export interface AppContextInit {
   /** What interactive children (shell) are given; default: this process's terminal. */
   terminal?: Terminal;
   stdinIsTTY: boolean;
+  /** Where confirm() reads the answer (the terminal); default: process.stdin. */
+  stdin?: NodeJS.ReadableStream;
   /** How tools are started (tests run their fakes in process); default: as child processes. */
   execute?: Execute;
 }
@@ -96,6 +105,11 @@ export function createAppContext(init: AppContextInit): AppContext {
     options,
     signal: init.signal,
     stdinIsTTY: init.stdinIsTTY,
+    async confirm(question) {
+      if (options.yes || !init.stdinIsTTY) return true;
+      const { askYesNo } = await import('./ui/confirm.js');
+      return askYesNo(init.stdin ?? process.stdin, ui, question, init.signal);
+    },
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };

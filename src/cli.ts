@@ -22,13 +22,14 @@ const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config:
 const notForRun: Refusals = { output: 'it prints the run\'s own output as it is', tool: 'it acts on the one run named', all: 'it acts on the one run named' };
 
 /** start, stop and delete: one k3d call each (src/commands/lifecycle.ts). */
+const yes = option('-y, --yes', 'do not ask for confirmation (asked only on a terminal)');
 const lifecycle = ([
   ['start', 'start the stopped k3d cluster and wait for its nodes', ['keystone start', 'keystone start --timeout 5m']],
   ['stop', 'stop the k3d cluster (its state and volumes are kept)', ['keystone stop', 'keystone stop --verbose']],
   ['delete', 'delete the k3d cluster and its volumes (./data on the host is kept)', ['keystone delete', 'keystone delete && keystone setup   # recreate from the config']],
 ] as const).map(([name, description, examples]) =>
   command(name, description, {
-    options: [dryRun('print the k3d call instead of running it')],
+    options: name === 'delete' ? [dryRun('print the k3d call instead of running it'), yes] : [dryRun('print the k3d call instead of running it')],
     examples: [...examples],
     load: () => import('./commands/lifecycle.js'), run: (m, app) => m.lifecycle[name](app),
   }),
@@ -134,11 +135,13 @@ export const commandTable: readonly RegisteredSpec[] = [
   }),
   command('scale', 'set a deployment\'s replica count and wait until the pods are ready', {
     args: [argument('<deployment>', 'deployment to scale, e.g. celery-worker'), argument('<replicas>', 'number of replicas, 0 to 100')],
+    options: [dryRun('say what would change (the current and the new count) and change nothing')],
     examples: ['keystone scale celery-worker 4', 'keystone scale celery-worker 0   # stop the workers'],
     load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment, replicas]) => m.scale(app, deployment, replicas),
   }),
   command('restart', 'restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones', {
     args: [argument('<deployment>', 'deployment to restart, or "all"')],
+    options: [dryRun('say which deployments would be restarted and change nothing')],
     examples: ['keystone restart celery-worker', 'keystone restart all'],
     load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment]) => m.restart(app, deployment),
   }),
@@ -149,6 +152,7 @@ export const commandTable: readonly RegisteredSpec[] = [
       option('--to-revision <n>', 'the revision to go back to (default: the one before the current)'),
       option('--list', 'list the revisions instead, as `kubectl rollout history` does'),
       output(['table', 'json']),
+      dryRun('check the rollback (the revision exists, the deployment is not paused) and say what it would do; change nothing'),
     ],
     examples: ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
     load: () => import('./commands/rollback.js'), run: (m, app, [deployment], o) => m.rollback(app, deployment, { list: Boolean(o.list), toRevision: o.toRevision, output: o.output }),
@@ -211,6 +215,7 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--failed', 'only failed runs'),
           option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/'),
           dryRun('list the runs (and output directories) it would delete, and delete nothing'),
+          yes,
         ],
         inherits: [jobsTool],
         refuse: { output: 'it prints what it deletes, as text', all: 'it considers every finished run whatever its age; --older-than limits that' },

@@ -74,6 +74,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
       terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
+      stdin: io.stdin,
     });
     try {
       // Ctrl-C before the command began: it does not begin.

@@ -194,6 +194,10 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     app.ui.info('Dry run: nothing was deleted.');
     return ExitCode.ok;
   }
+  // Outputs cannot be brought back: asked on a terminal (--yes skips it; scripts act as before).
+  if (options.purgeOutputs && !(await app.confirm(`Delete ${finished.length === 1 ? 'this run and its outputs' : `these ${finished.length} runs and their outputs`}?`))) {
+    throw new KeystoneError('nothing was deleted (not confirmed)', { hint: '`--yes` deletes without asking' });
+  }
   const failures: string[] = [];
   const deleted: string[] = [];
   const data = app.data();

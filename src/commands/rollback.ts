@@ -33,6 +33,11 @@ export async function rollback(app: AppContext, name: string, o: { list: boolean
     return ExitCode.ok;
   }
 
+  if (app.options.dryRun) {
+    const result = await rollbackDeployment(client, name, toRevision, undefined, { dryRun: true });
+    app.ui.info(`${result.rolledBack ? '' : result.reason}; dry run: nothing was changed`);
+    return ExitCode.ok;
+  }
   await runSteps(
     app.ui,
     [

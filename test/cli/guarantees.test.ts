@@ -135,3 +135,66 @@ describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
     }
   });
 });
+
+describe('destructive commands ask on a terminal; rollback, scale and restart have --dry-run (#7)', () => {
+  const patches = () => h.api.requests.filter((q: { method: string }) => q.method === 'PATCH' || q.method === 'POST' || q.method === 'DELETE').length;
+
+  it('scale, restart and rollback --dry-run say what they would do and send no change', async () => {
+    const before = patches();
+    const scale = await h.run(['scale', 'celery-worker', '3', '--dry-run']);
+    expect(scale.exitCode, scale.stderr).toBe(0);
+    expect(scale.stderr).toMatch(/would scale celery-worker from \d+ to 3 replicas and wait for the pods; dry run: nothing was changed/);
+    const restart = await h.run(['restart', 'all', '--dry-run']);
+    expect(restart.exitCode, restart.stderr).toBe(0);
+    expect(restart.stderr).toContain('would restart celery-worker, redis (new pods, as `kubectl rollout restart`) and wait for them; dry run: nothing was changed');
+    expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0); // a second revision to roll back to
+    const after = patches();
+    const rollback = await h.run(['rollback', 'celery-worker', '--dry-run']);
+    expect(rollback.exitCode, rollback.stderr).toBe(0);
+    expect(rollback.stderr).toMatch(/would roll celery-worker back to revision 1 \(from revision 2\); dry run: nothing was changed/);
+    const bad = await h.run(['rollback', 'celery-worker', '--to-revision', '9', '--dry-run']);
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('has no revision 9');
+    expect(patches()).toBe(after);
+    expect(after - before).toBeGreaterThan(0); // only the real restart changed anything
+    expect((await h.run(['scale', 'nope', '1', '--dry-run'])).exitCode).toBe(1);
+  });
+
+  it('jobs clean --purge-outputs asks on a terminal: "n" deletes nothing, --yes does not ask; without a terminal it does not ask', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
+    const made = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--progress', 'none']);
+    const id = /Submitted run (\S+)/.exec(made.stderr)![1]!;
+    const no = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs'], { tty: { stdin: true }, stdin: 'n\n' });
+    expect(no.exitCode).toBe(1);
+    expect(no.stderr).toContain('Delete this run and its outputs? [y/N] ');
+    expect(no.stderr).toContain('error: nothing was deleted (not confirmed)');
+    expect(await runDirs('fenicsx')).toEqual([id]);
+    const yes = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs', '--yes'], { tty: { stdin: true } });
+    expect(yes.exitCode, yes.stderr).toBe(0);
+    expect(yes.stderr).not.toContain('[y/N]');
+    expect(await runDirs('fenicsx')).toEqual([]);
+    // Not a terminal (a script): as before, no question.
+    await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--progress', 'none']);
+    const script = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
+    expect(script.exitCode, script.stderr).toBe(0);
+    expect(script.stderr).not.toContain('[y/N]');
+  });
+
+  // Last: it deletes the cluster.
+  it('delete asks on a terminal: "n" (or no answer) keeps the cluster, "y" deletes it', async () => {
+    const deletes = async () => (await h.calls('k3d')).filter((c) => c[1] === 'cluster' && c[2] === 'delete').length;
+    const no = await h.run(['delete'], { tty: { stdin: true }, stdin: 'n\n' });
+    expect(no.exitCode).toBe(1);
+    expect(no.stderr).toContain('Delete cluster keystone-cluster and its volumes (the Redis data with them)?');
+    expect(no.stderr).toContain('error: cluster keystone-cluster was not deleted (not confirmed)');
+    const silent = await h.run(['delete'], { tty: { stdin: true } });
+    expect(silent.exitCode).toBe(1);
+    expect(await deletes()).toBe(0);
+    const dry = await h.run(['delete', '--dry-run'], { tty: { stdin: true } });
+    expect(dry.stderr).not.toContain('[y/N]');
+    const yes = await h.run(['delete'], { tty: { stdin: true }, stdin: 'y\n' });
+    expect(yes.exitCode, yes.stderr).toBe(0);
+    expect(await deletes()).toBe(1);
+  });
+});

@@ -46,10 +46,10 @@ export async function createHarness(options: HarnessOptions = {}) {
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown> } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; stdin?: string } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt, stdin: extra.stdin });
     },
     /**
      * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
@@ -136,6 +136,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 export interface Tty {
   stdout?: boolean;
   stderr?: boolean;
+  /** stdin a terminal (what the user types is `stdin`). */
+  stdin?: boolean;
 }
 
 /** A stream that keeps what is written to it: a pipe, or with isTTY set, a terminal. */
@@ -181,7 +183,7 @@ export async function runInProcess(
   try {
     const exitCode = await main(args, {
       streams: { stdout, stderr },
-      stdin: Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+      stdin: Object.assign(Readable.from(io.stdin === undefined ? [] : [io.stdin]), io.tty?.stdin ? { isTTY: true } : {}),
       env: io.env,
       cwd: io.cwd,
       signal: controller.signal,
