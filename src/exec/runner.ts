@@ -208,10 +208,26 @@ export class ToolFailedError extends KeystoneError {
     readonly reason: string,
     output: string,
   ) {
-    super(`${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`, {
+    const down = dockerDown.test(output);
+    super(down ? `${[tool, ...subcommand(args)].join(' ')} failed: Docker is not running (${dockerDownReason(output)})` : `${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`, {
       details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
+      // Every command that calls docker or k3d says the same when Docker is down (start, stop,
+      // delete, import-images, setup, status): the cause and the cure, not the tool's raw line.
+      hint: down ? 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again; `keystone doctor` checks it' : undefined,
     });
+    this.dockerDown = down;
   }
+
+  /** The tool could not reach the Docker daemon. */
+  readonly dockerDown: boolean;
+}
+
+/** What docker and k3d print when no daemon answers on the socket (docker/cli; k3d wraps the same text). */
+const dockerDown = /Cannot connect to the Docker daemon|Is the docker daemon running\?/;
+
+function dockerDownReason(output: string): string {
+  const m = /Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running\?/.exec(output);
+  return m ? `cannot connect to the Docker daemon at ${m[1]}` : 'the Docker daemon does not answer';
 }
 
 /** The leading words of argv before the first flag ("cluster create" of k3d cluster create --config x). */

@@ -13,6 +13,8 @@ import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
 import { kubeconfigFiles } from '../kube/kubeconfig/files.js';
+import { KubeApiError } from '../kube/client.js';
+import { stackNamespace } from '../vocabulary.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
 
@@ -68,15 +70,35 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
     results.push({ name: 'host ports', status: 'warn', detail: 'not checked: the cluster config is invalid' });
   }
 
-  results.push(
-    await check('data directory', () => dataDirectoryCheck(app.paths.dataDir)),
-    await check('kube context', async () =>
-      clusterName || app.options.context
-        ? contextCheck(app, loaded !== undefined, clusterState)
-        : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
-    ),
+  const context = await check('kube context', async () =>
+    clusterName || app.options.context
+      ? contextCheck(app, loaded !== undefined, clusterState)
+      : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
   );
+  results.push(await check('data directory', () => dataDirectoryCheck(app.paths.dataDir)), context);
+  // A context that is there is not yet one that works: its server must answer, and accept the credentials.
+  if (context.status !== 'fail' && (clusterName || app.options.context)) {
+    results.push(await check('kubernetes API', () => apiCheck(app, loaded !== undefined, clusterState)));
+  }
   return results;
+}
+
+/**
+ * One authenticated read: the server answers and the credentials are accepted (401 and 403 say
+ * so; 404, a namespace not made yet, is an answer too). A stopped or absent k3d cluster's API
+ * cannot answer: that is said by the k3d check, not failed twice.
+ */
+async function apiCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+  const target = configValid || app.options.context ? await app.target() : undefined;
+  if (!target) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
+  if (target.local && state && state.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state.phase}` };
+  const client = await app.client();
+  try {
+    await client.request({ path: `/api/v1/namespaces/${stackNamespace}`, retry: false });
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+  }
+  return { status: 'ok', detail: `${client.server} answers and accepts the credentials of context "${target.context}"` };
 }
 
 /** The kube context check for the target: the context keystone will use, in the files it reads. */

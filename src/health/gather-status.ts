@@ -7,6 +7,7 @@ import { InterruptedError, KeystoneError } from '../errors.js';
 import { withK3d } from '../cluster/prerequisites.js';
 import { observeCluster } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
+import { ToolFailedError } from '../exec/runner.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
 import type { KubeClient } from '../kube/client.js';
 import { rolloutStatus } from '../stack/rollout.js';
@@ -86,7 +87,17 @@ export async function gatherStatus(app: AppContext): Promise<StatusReport> {
   apiView.catch(() => undefined); // awaited below only when k3d says the cluster runs
   const skipApi = () => notNeeded.abort(); // its retries must not keep the command waiting
   if (target.local) {
-    const state = await k3dView;
+    // Docker down is a state to report (exit 0, .healthy false), like a stopped cluster.
+    const state = await k3dView.catch((err: unknown) => {
+      if (err instanceof ToolFailedError && err.dockerDown) return 'docker down' as const;
+      throw err;
+    });
+    if (state === 'docker down') {
+      skipApi();
+      report.api.error = 'Docker is not running';
+      report.verdict = 'Not healthy: Docker is not running; start it, then `keystone start`.';
+      return report;
+    }
     if (!state) {
       skipApi();
       report.api.error = 'k3d is not installed';
