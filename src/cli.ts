@@ -97,7 +97,7 @@ export const commandTable: readonly RegisteredSpec[] = [
   // keystone events (issue 17): the namespace's events as kubectl events shows them.
   command('events', 'the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows', {
     options: [
-      output(['table', 'json']),
+      output(['table', 'json', 'yaml']),
       follow('keep watching and print events as they come (Ctrl-C stops)'),
       option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)'),
     ],
@@ -107,12 +107,12 @@ export const commandTable: readonly RegisteredSpec[] = [
   // keystone describe (issue 17): a deployment, pod or run on one screen, as kubectl describe.
   command('describe', 'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run', {
     args: [argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')],
-    options: [output(['table', 'json'])],
+    options: [output(['table', 'json', 'yaml'])],
     examples: ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
     load: () => import('./commands/describe.js'), run: (m, app, [name], o) => m.describeCommand(app, name, o.output),
   }),
   // keystone top (issue 17): CPU and memory from the metrics API, as kubectl top.
-  report('top', 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them', ['table', 'json'], ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
+  report('top', 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them', ['table', 'json', 'yaml'], ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
     () => import('./commands/top.js'), (m, app, o) => m.top(app, o)),
   command('logs', 'print the logs of a service\'s pods (interleaved, prefixed with the pod) or of one pod', {
     args: [argument('<name>', 'a service (redis, celery-worker), a simulation tool (fenicsx, lammps, openfoam), or a pod')],
@@ -151,7 +151,7 @@ export const commandTable: readonly RegisteredSpec[] = [
     options: [
       option('--to-revision <n>', 'the revision to go back to (default: the one before the current)'),
       option('--list', 'list the revisions instead, as `kubectl rollout history` does'),
-      output(['table', 'json']),
+      output(['table', 'json', 'yaml']),
       dryRun('check the rollback (the revision exists, the deployment is not paused) and say what it would do; change nothing'),
     ],
     examples: ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
@@ -237,6 +237,7 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal'),
           option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)'),
         ],
+        refuse: { output: 'it draws a chart (or writes --out)', tool: 'it acts on the one run named', all: 'it acts on the one run named' },
         examples: ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
         load: () => import('./commands/jobs-plot.js'), run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series }),
       }),

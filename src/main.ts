@@ -111,7 +111,11 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   let code: number;
   try {
     if (argv.length === 0) sink.write(program.helpInformation());
-    else await program.parseAsync(argv, { from: 'user' });
+    else if (unknownHelpTopic(program, argv)) {
+      // commander answers `help bogus` with the program's help and exit 0, as if it were known.
+      streams.stderr.write(`error: unknown command '${argv.slice(1).join(' ')}'\n(run \`keystone --help\` for the commands)\n`);
+      exitCode = ExitCode.usage;
+    } else await program.parseAsync(argv, { from: 'user' });
     code = exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -144,6 +148,18 @@ function lostOutputExit(sink: OutputSink, code: number, messages: () => Ui): num
   if (sink.readerGone) return brokenPipeExit;
   messages().error(`could not write to stdout: ${sink.failure.message}`, 'the output is incomplete');
   return ExitCode.failure;
+}
+
+/** `keystone help WORDS…` naming no command there is: a usage error, not help and exit 0. */
+function unknownHelpTopic(program: Command, argv: string[]): boolean {
+  if (argv[0] !== 'help' || argv.length < 2) return false;
+  let command: Command | undefined = program;
+  for (const word of argv.slice(1)) {
+    if (word.startsWith('-')) break;
+    command = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!command) return true;
+  }
+  return false;
 }
 
 /** The command tree completion walks; the build writes it to dist/completion-tree.json for src/completion/fast.ts. */

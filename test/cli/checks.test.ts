@@ -69,3 +69,30 @@ describe('setup\'s pre-checks read the kubeconfig (#11)', () => {
     }
   });
 });
+
+describe('options that are refused or honoured, never ignored (#13)', () => {
+  it('jobs plot refuses -o, --all and --tool (exit 2); events, describe, top and rollback --list take -o yaml; `help bogus` is a usage error', async () => {
+    for (const flags of [['-o', 'json'], ['--all'], ['--tool', 'lammps']]) {
+      const r = await h.run(['jobs', ...flags, 'plot', '20261125-214700-a3f9']);
+      expect(r.exitCode, flags.join(' ')).toBe(2);
+      expect(r.stderr, flags.join(' ')).toMatch(/error: --\S+ does not apply to `keystone jobs plot`/);
+    }
+    const { parse } = await import('yaml');
+    for (const args of [['events', '-o', 'yaml'], ['describe', 'redis', '-o', 'yaml'], ['rollback', 'celery-worker', '--list', '-o', 'yaml']]) {
+      const r = await h.run(args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(() => parse(r.stdout), args.join(' ')).not.toThrow();
+      expect(r.stdout.trimStart().startsWith('{') || r.stdout.trimStart().startsWith('['), args.join(' ')).toBe(false);
+    }
+    const nodes = h.api.objects('nodes').map((n: { metadata: { name: string } }) => n.metadata.name);
+    h.api.metrics = { nodes: Object.fromEntries(nodes.map((n: string) => [n, { cpu: '250m', memory: '512Mi' }])), pods: {} };
+    const top = await h.run(['top', '-o', 'yaml']);
+    expect(top.exitCode, top.stderr).toBe(0);
+    expect(parse(top.stdout).nodes).toHaveLength(nodes.length);
+    const help = await h.run(['help', 'bogus']);
+    expect(help.exitCode).toBe(2);
+    expect(help.stderr).toContain("error: unknown command 'bogus'");
+    expect(help.stdout).toBe('');
+    expect((await h.run(['help', 'jobs', 'logs'])).exitCode).toBe(0);
+  });
+});
