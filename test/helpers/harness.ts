@@ -12,6 +12,8 @@ import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
+import { fakeMachine } from '../fakes/fake-machine.cjs';
+import type { Machine } from '../../src/machine.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
 export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
@@ -46,12 +48,14 @@ export async function createHarness(options: HarnessOptions = {}) {
     async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, machine: fakeMachine(fake) });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+      // A test's own preload (fs faults, a probe) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
       const result = await execa(process.execPath, [cliPath, ...args], {
-        env: { ...env, ...extra.env },
+        env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions },
         extendEnv: false,
         reject: false,
         cwd: extra.cwd ?? project,
@@ -119,7 +123,7 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; machine: Machine },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
@@ -134,6 +138,7 @@ export async function runInProcess(
       cwd: io.cwd,
       signal: controller.signal,
       execute: executeFakesInProcess,
+      machine: io.machine,
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
