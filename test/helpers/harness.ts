@@ -3,7 +3,7 @@
 // with the sandbox's environment, directory and captured streams (the fake k3d/docker/kubectl
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
@@ -39,11 +39,31 @@ export interface RunOutcome {
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
 
+/**
+ * The system tools a test may start beside node and the fakes (a shell, a pipe's reader, the pty
+ * driver): each linked from /usr/bin or /bin into one directory, so a test's PATH names exactly
+ * these, never a directory where a real docker, kubectl, k3d or engine may be installed.
+ */
+export const systemTools = ['sh', 'bash', 'head', 'python3'] as const;
+
+async function linkSystemTools(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const tool of systemTools) {
+    const found = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+    if (!found) throw new Error(`the tests need ${tool} in /usr/bin or /bin`);
+    await symlink(found, join(dir, tool));
+  }
+}
+
 export async function createHarness(options: HarnessOptions = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
+  const systemBin = join(sandbox.root, 'system-bin');
+  await linkSystemTools(systemBin);
   const harness = {
     ...sandbox,
+    /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
+    systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
     async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.

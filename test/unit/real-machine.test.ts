@@ -32,7 +32,9 @@ describe('who holds a port', () => {
     const port = await freePort();
     server = createServer();
     await new Promise<void>((resolve) => server!.listen(port, '0.0.0.0', resolve));
-    const runner = createProcessRunner({ verbose: false, dryRun: false, log: () => {} });
+    // The one test that reads this machine's tools on purpose: lsof or ss from the system's own
+    // directories (not this process's PATH, nor a DOCKER_HOST), and it holds with either, both or neither.
+    const runner = createProcessRunner({ verbose: false, dryRun: false, log: () => {}, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     const found = await portHolder(runner, port);
     const lsof = await runner.run('lsof', ['-v'], { reject: false }).then(() => true, () => false);
     const ss = process.platform === 'linux' && (await runner.run('ss', ['-V'], { reject: false }).then(() => true, () => false));
