@@ -1,7 +1,8 @@
 // How keystone feels to a person and to a script: machine output, help, completion, modes, packaging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -324,7 +325,9 @@ describe('modes', () => {
 
 describe('packaging', () => {
   it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
-    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
+    // npm with an empty HOME: no user's .npmrc (or npm_config_* variable) changes what it packs.
+    const home = await mkdtemp(join(tmpdir(), 'keystone-npm-home-'));
+    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: home }, extendEnv: false }).finally(() => rm(home, { recursive: true, force: true }));
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const needed of ['bin/keystone.cjs', 'bin/compile-cache.cjs', 'dist/main.cjs', 'dist/build-id', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
       expect(files, needed).toContain(needed);
