@@ -100,6 +100,9 @@ describe('pre-checks', () => {
   });
   it('a kubeconfig under a file that is not a directory cannot be written', async () => {
     expect((await kubeconfigWritableCheck('/etc/hostname/config')).status).toBe('fail');
-    expect(await kubeconfigWritableCheck('/tmp/keystone-nonexistent-dir/config')).toEqual({ status: 'ok', detail: '/tmp/keystone-nonexistent-dir/config will be created' });
+    const dir = await mkdtemp(join(tmpdir(), 'keystone-kubeconfig-'));
+    const file = join(dir, 'nonexistent-dir', 'config');
+    expect(await kubeconfigWritableCheck(file)).toEqual({ status: 'ok', detail: `${file} will be created` });
+    await rm(dir, { recursive: true, force: true });
   });
 });
