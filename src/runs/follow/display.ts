@@ -8,18 +8,8 @@
  */
 import type { AppContext } from '../../app-context.js';
 import type { Ui } from '../../ui/ui.js';
-import { UsageError } from '../../errors.js';
-import { printable } from '../../operate/names.js';
-import { ProgressTracker, progressLine, readTotal, type ProgressEvent, type ProgressProfile } from './progress.js';
-
-export const progressModes = ['auto', 'bar', 'plain', 'json', 'none'] as const;
-export type ProgressMode = (typeof progressModes)[number];
-
-export function parseProgressMode(text: string | undefined): ProgressMode {
-  if (text === undefined) return 'auto';
-  if ((progressModes as readonly string[]).includes(text)) return text as ProgressMode;
-  throw new UsageError(`--progress "${printable(text)}" is not a progress mode`, `use one of ${progressModes.join(', ')}`);
-}
+import type { ProgressMode } from '../request/options.js';
+import { ProgressTracker, progressLine, readTotal, type ProgressEvent, type ProgressProfile } from '../request/progress.js';
 
 /** Erase the current terminal line (carriage return + ECMA-48 "erase in line", whole line). */
 const eraseLine = '\r\u001b[2K';
