@@ -24,5 +24,5 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     app.ui.info(`Follow it: keystone jobs logs ${run.runId} -f    Cancel it: keystone jobs cancel ${run.runId}`);
     return ExitCode.ok;
   }
-  return attendRun(app, client, run, req, started);
+  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
 }
