@@ -12,7 +12,6 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { kubeconfigFiles } from '../kube/kubeconfig/files.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
 
@@ -86,7 +85,7 @@ async function contextCheck(app: AppContext, configValid: boolean, state: Cluste
   const target = configValid ? await app.target() : undefined;
   return kubeContextCheck({
     context: target?.context ?? app.options.context!,
-    files: kubeconfigFiles(target?.kubeconfigPath ?? app.options.kubeconfig, app.env),
+    files: (target?.kubeconfig ?? app.kubeconfigs).files,
     named: Boolean(app.options.context),
     clusterAbsent: state === undefined || state.phase === 'absent',
   });

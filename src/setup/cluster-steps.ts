@@ -20,7 +20,7 @@ import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } f
 import { formatVersion } from '../tools/versions.js';
 import { toolNames } from '../runs/request/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig/files.js';
+import { defaultKubeconfigFile } from '../kube/kubeconfig/files.js';
 import {
   applyKubeconfigMerge,
   filesHolding,
@@ -103,7 +103,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
     },
     run: async (progress) => {
       const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
-      const env = app.options.kubeconfig ? { KUBECONFIG: app.options.kubeconfig } : undefined;
+      const env = app.kubeconfigs.explicit ? { KUBECONFIG: app.kubeconfigs.explicit } : undefined;
       if (state && state.phase !== 'absent') {
         progress.update(`${describeState(state)}; starting it`);
         await k3dClusterStart(app.runner, name, { timeoutMs, env });
@@ -154,7 +154,7 @@ function forK3d(config: ClusterConfig): ClusterConfig {
  */
 export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?: boolean } = {}): Promise<Step> {
   const target = await app.target();
-  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
+  const { files } = target.kubeconfig;
   let plan: MergePlan | undefined;
   return {
     title: `kubeconfig context ${target.context}`,
@@ -181,7 +181,7 @@ export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?:
  */
 export async function kubeconfigCleanupStep(app: AppContext): Promise<Step> {
   const target = await app.target();
-  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
+  const { files } = target.kubeconfig;
   const names = k3dEntryNames(target.clusterName);
   return {
     title: `kubeconfig context ${target.context}`,

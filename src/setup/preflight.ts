@@ -14,7 +14,7 @@ import type { Step } from '../steps/run-steps.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { dockerInfoTimeoutMs } from '../tools/docker.js';
 import { loadImageSpecs, localImageSize, type ImageSpec } from '../images/images.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig/files.js';
+import { defaultKubeconfigFile } from '../kube/kubeconfig/files.js';
 
 export interface NamedCheck extends CheckOutcome {
   name: string;
@@ -77,7 +77,7 @@ export async function preflightChecks(app: AppContext, loaded: LoadedClusterConf
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.
     checks.push(
-      defaultKubeconfigFile(kubeconfigFiles(app.options.kubeconfig, app.env))
+      defaultKubeconfigFile(app.kubeconfigs.files)
         .then((file) => kubeconfigWritableCheck(file))
         .then((c) => ({ name: 'kubeconfig', ...c })),
     );
