@@ -16,7 +16,6 @@ const graph = readImportGraph(`${repo}src`);
 const notYetNarrowed: string[] = [
   'health/doctor.ts -> app-context.ts',
   'health/gather-status.ts -> app-context.ts',
-  'images/import-images.ts -> app-context.ts',
   'setup/cluster-steps.ts -> app-context.ts',
   'setup/preflight.ts -> app-context.ts',
   'setup/stack-steps.ts -> app-context.ts',
