@@ -16,9 +16,6 @@ const graph = readImportGraph(`${repo}src`);
 const notYetNarrowed: string[] = [
   'health/doctor.ts -> app-context.ts',
   'health/gather-status.ts -> app-context.ts',
-  'setup/cluster-steps.ts -> app-context.ts',
-  'setup/preflight.ts -> app-context.ts',
-  'setup/stack-steps.ts -> app-context.ts',
 ];
 
 describe('the import graph of src/', () => {
