@@ -9,15 +9,6 @@ const repo = fileURLToPath(new URL('../../', import.meta.url));
 const layers = parseLayers(readFileSync(`${repo}docs/architecture.md`, 'utf8'));
 const graph = readImportGraph(`${repo}src`);
 
-/**
- * Domain modules that still take the whole AppContext (issue 23 item 3 removes them). The list
- * only shrinks: a new upward import fails, and so does an entry here once its import is gone.
- */
-const notYetNarrowed: string[] = [
-  'health/doctor.ts -> app-context.ts',
-  'health/gather-status.ts -> app-context.ts',
-];
-
 describe('the import graph of src/', () => {
   it('has no import circle', () => {
     expect(importCircles(graph).map((c) => c.join(' -> '))).toEqual([]);
@@ -28,7 +19,7 @@ describe('the import graph of src/', () => {
   });
 
   it('imports only down the layer list (so the AppContext stops at the commands: no domain module imports it)', () => {
-    expect(upwardImports(graph, layers)).toEqual(notYetNarrowed);
+    expect(upwardImports(graph, layers)).toEqual([]);
   });
 
   it('keeps the run model at the bottom of the runs domain: runs/model.ts imports no other runs/ module', () => {
