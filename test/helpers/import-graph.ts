@@ -143,3 +143,53 @@ function cycleThrough(graph: ImportGraph, component: Set<string>, start: string)
   }
   return [start, start];
 }
+
+/**
+ * docs/layers.md: the layer list as a Mermaid flowchart, top layer first, an arrow from a layer to
+ * each one it imports from directly (an arrow implied by two others is left out, so the picture
+ * stays readable), with how many imports it stands for.
+ */
+export function layerDiagram(graph: ImportGraph, layers: string[][]): string {
+  const counts = new Map<string, number>();
+  for (const [from, targets] of graph) {
+    const a = layerOf(from, layers);
+    for (const to of targets) {
+      const b = layerOf(to, layers);
+      if (a === undefined || b === undefined || a === b) continue;
+      counts.set(`${a} ${b}`, (counts.get(`${a} ${b}`) ?? 0) + 1);
+    }
+  }
+  const edges = [...counts.keys()].map((k) => k.split(' ').map(Number) as [number, number]);
+  const reaches = (from: number, to: number, skip: string): boolean => {
+    const seen = new Set<number>([from]);
+    const queue = [from];
+    while (queue.length) {
+      const v = queue.shift()!;
+      for (const [a, b] of edges) {
+        if (a !== v || `${a} ${b}` === skip || seen.has(b)) continue;
+        if (b === to) return true;
+        seen.add(b);
+        queue.push(b);
+      }
+    }
+    return false;
+  };
+  const direct = edges.filter(([a, b]) => !reaches(a, b, `${a} ${b}`)).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const lines = [
+    '# The layers of src/',
+    '',
+    'Generated from [the layer list](architecture.md#the-layer-list) and the imports of `src/` by',
+    '`test/unit/import-layers.test.ts` (`npx vitest run test/unit/import-layers.test.ts -u` rewrites it;',
+    'the test fails while it is out of date). An arrow goes from a layer to one it imports from,',
+    'labelled with the number of imports; arrows implied by two others are left out. Imports only go',
+    'down.',
+    '',
+    '```mermaid',
+    'flowchart TD',
+    ...layers.map((entries, i) => `  L${i}["${entries.join('<br>')}"]`),
+    ...direct.map(([a, b]) => `  L${a} -->|${counts.get(`${a} ${b}`)}| L${b}`),
+    '```',
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { importCircles, layerOf, parseLayers, readImportGraph, unplacedFiles, upwardImports, type ImportGraph } from '../helpers/import-graph.js';
+import { importCircles, layerDiagram, layerOf, parseLayers, readImportGraph, unplacedFiles, upwardImports, type ImportGraph } from '../helpers/import-graph.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const layers = parseLayers(readFileSync(`${repo}docs/architecture.md`, 'utf8'));
@@ -24,6 +24,10 @@ describe('the import graph of src/', () => {
 
   it('keeps the run model at the bottom of the runs domain: runs/model.ts imports no other runs/ module', () => {
     expect(graph.get('runs/model.ts')!.filter((t) => t.startsWith('runs/'))).toEqual([]);
+  });
+
+  it('is drawn in docs/layers.md as it is', async () => {
+    await expect(layerDiagram(graph, layers)).toMatchFileSnapshot('../../docs/layers.md');
   });
 
   it('reads dynamic import() as an import (cli.ts loads each command that way)', () => {
