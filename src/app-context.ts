@@ -8,6 +8,7 @@ import { createTargetContext, type TargetContext, type TargetOptions } from './t
 import { parseTimeout } from './duration.js';
 import { join } from 'node:path';
 import { localMachine, type Machine } from './machine.js';
+import { systemClock, type Clock } from './clock.js';
 
 export interface GlobalOptions extends TargetOptions {
   quiet?: boolean;
@@ -28,6 +29,8 @@ export interface AppContext extends TargetContext {
   signal: AbortSignal;
   /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
   stdinIsTTY: boolean;
+  /** The time keystone stamps on what it makes (run ids); tests give their own. */
+  clock: Clock;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
   /**
@@ -55,6 +58,8 @@ export interface AppContextInit {
   execute?: Execute;
   /** The machine's free space as keystone sees it; default: this machine's (tests give their own). */
   machine?: Machine;
+  /** Default: the system's. */
+  clock?: Clock;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -93,6 +98,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     options,
     signal: init.signal,
     stdinIsTTY: init.stdinIsTTY,
+    clock: init.clock ?? systemClock,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };

@@ -11,6 +11,7 @@ import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 import type { Machine } from './machine.js';
+import type { Clock } from './clock.js';
 
 export interface MainIo {
   streams?: Streams;
@@ -25,6 +26,8 @@ export interface MainIo {
   signal?: AbortSignal;
   /** What keystone reads from the machine (free disk space); default: this machine. */
   machine?: Machine;
+  /** Tests pass their own; default: the system's. */
+  clock?: Clock;
 }
 
 function packageVersion(): string {
@@ -77,6 +80,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       runner: io.runner,
       execute: io.execute,
       machine: io.machine,
+      clock: io.clock,
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
       terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
