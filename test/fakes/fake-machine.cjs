@@ -4,9 +4,9 @@
 // it; a path under none is not on this machine, and statfs says ENOENT, as it does for a path that
 // does not exist (what keystone sees for Docker Desktop's DockerRootDir, inside its VM).
 //
-// Two ways in, one answer: the harness gives fakeMachine(dir) to main() in process, and a spawned
-// CLI is started with NODE_OPTIONS=--require fake-machine-preload.cjs (the sandbox's env), which puts the same
-// answer behind fs.promises.statfs, the call src/machine.ts makes (fake-machine-preload.cjs).
+// Two ways in, one answer: the harness gives fakeMachine(dir) to main() in process, and every CLI
+// the sandbox spawns preloads fake-machine-preload.cjs (NODE_OPTIONS in the sandbox's env), which
+// puts the same answer behind fs.promises.statfs, the call src/machine.ts makes.
 'use strict';
 const fs = require('node:fs');
 const os = require('node:os');
