@@ -153,6 +153,12 @@ export function attachControllers(api, options = {}) {
     // SetNewReplicaSetAnnotations, MaxRevision): the new ReplicaSet's revision is the old ones'
     // maximum + 1; a ReplicaSet whose template matches (a rollback) is reused and its revision
     // bumped; the Deployment carries its new ReplicaSet's revision; old ones are scaled to 0.
+    // The Deployment's own annotations (kubernetes.io/change-cause among them) are copied onto its
+    // new ReplicaSet, created or reused, all but these (util/deployment_util.go
+    // SetNewReplicaSetAnnotations, copyDeploymentAnnotationsToReplicaSet, annotationsToSkip); a
+    // reused ReplicaSet keeps its old revisions in revision-history.
+    const skipCopy = new Set(['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision', 'deployment.kubernetes.io/revision-history', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deprecated.deployment.rollback.to']);
+    const copied = Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !skipCopy.has(k)));
     const owned = api.objects('replicasets').filter((r) => r.metadata.namespace === ns && r.metadata.ownerReferences?.[0]?.name === name);
     const revisionOf = (r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
     const newRevision = String(Math.max(0, ...owned.filter((r) => r.metadata.name !== rsName).map(revisionOf)) + 1);
@@ -164,14 +170,16 @@ export function attachControllers(api, options = {}) {
           name: rsName,
           namespace: ns,
           labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash },
-          annotations: { 'deployment.kubernetes.io/revision': newRevision },
+          annotations: { ...copied, 'deployment.kubernetes.io/revision': newRevision },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true }],
         },
         spec: { replicas: want, selector: d.spec.selector, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash } } } },
       });
-    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want) {
+    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want || Object.entries(copied).some(([k, v]) => existing.metadata.annotations?.[k] !== v)) {
+      const old = existing.metadata.annotations?.['deployment.kubernetes.io/revision'];
       const revision = String(Math.max(revisionOf(existing), Number(newRevision)));
-      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
+      const history = old !== undefined && old !== revision ? { 'deployment.kubernetes.io/revision-history': [existing.metadata.annotations['deployment.kubernetes.io/revision-history'], old].filter(Boolean).join(',') } : {};
+      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, ...copied, ...history, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
     }
     for (const r of owned) if (r.metadata.name !== rsName && r.spec.replicas !== 0) api.update('replicasets', { ...r, spec: { ...r.spec, replicas: 0 } });
     const rsRevision = api.get('replicasets', ns, rsName).metadata.annotations['deployment.kubernetes.io/revision'];
