@@ -36,7 +36,13 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
-    r.state === 'Failed' ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`) : r.sweep ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)` : r.state,
+    r.state === 'Failed'
+      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
+      : r.sweep
+        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
+        : r.state === 'Pending' && r.reason
+          ? c.yellow(`Pending (${r.reason})`)
+          : r.state,
     r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',

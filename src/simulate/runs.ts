@@ -1,6 +1,7 @@
 /** The runs in the cluster: one summary per run Job (or MPIJob, for a run across nodes), newest first. */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import type { PodObject } from '../stack/rollout.js';
+import { podProblem, type PodObject } from '../stack/rollout.js';
+import { explainUnschedulable, nodeState, volumeNodeOf } from './volume-node.js';
 import type { JobObject } from './job-builder.js';
 import { annotations, labels } from '../kube/vocabulary.js';
 import { podIndex, terminalCondition } from './follow-run.js';
@@ -53,7 +54,10 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   // Cancelled by `jobs cancel` (suspended and kept, run-cancel.ts): a Failed run, unless it had ended first.
   const cancelled = terminal ? undefined : cancelledAt(job);
   const active = job.status?.active ?? 0;
-  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
+  // A Job's active count includes pods still Pending (kubernetes pkg/controller/job: active = not
+  // yet finished), so a run whose every pod is Pending has not started, whatever active says.
+  const allPending = pods.length > 0 && pods.every((p) => (p.status?.phase ?? 'Pending') === 'Pending');
+  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : !allPending && (active > 0 || pods.some((p) => p.status?.phase === 'Running')) ? 'Running' : 'Pending';
   const startedAt = job.status?.startTime;
   const finishedAt = terminal
     ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
@@ -72,6 +76,10 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     ...outputLocation(job, pods),
   };
   if (terminal?.type === 'Failed' && terminal.reason) summary.reason = terminal.reason;
+  if (state === 'Pending') {
+    const waiting = pendingReason(pods);
+    if (waiting) summary.reason = waiting;
+  }
   if (cancelled) summary.reason = cancelledReason;
   if (startedAt) summary.startedAt = startedAt;
   if (finishedAt) summary.finishedAt = finishedAt;
@@ -83,6 +91,31 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
   }
   return summary;
+}
+
+/** Why a run's pod has not started, when the cluster says why (the scheduler, the kubelet). */
+function pendingReason(pods: PodObject[]): string | undefined {
+  for (const pod of pods) {
+    const problem = podProblem(pod);
+    if (!problem) continue;
+    const short = problem.message.split('. preemption:')[0];
+    return (problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${short ? `: ${short}` : ''}`;
+  }
+  return undefined;
+}
+
+/**
+ * A Pending run on its own volume that cannot go to its volume's node: the node named, and
+ * whether it is gone or NotReady (then it will not start by waiting) or only full.
+ */
+async function explainVolumeWait(client: KubeClient, ns: string, run: RunSummary): Promise<void> {
+  if (run.state !== 'Pending' || !run.outputVolume || !run.reason?.includes('its volume')) return;
+  const node = await volumeNodeOf(client, ns, run.outputVolume).catch(() => undefined);
+  if (!node) return;
+  const s = await nodeState(client, node).catch(() => undefined);
+  if (s?.state === 'gone') run.reason = `cannot start: its volume is on node ${node}, which is gone from the cluster`;
+  else if (s?.state === 'NotReady') run.reason = `cannot start until node ${node}, which holds its volume, is Ready again`;
+  else run.reason = run.reason.replace('the node that holds its volume', `node ${node}, which holds its volume`);
 }
 
 /**
@@ -134,7 +167,9 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
   }
   const now = Date.now();
   const podsOf = (o: { metadata?: { labels?: Record<string, string> } }) => podsByRun.get(o.metadata?.labels?.[labels.runId] ?? '') ?? [];
-  return [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
+  const runs = [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
+  await Promise.all(runs.map((r) => explainVolumeWait(client, ns, r)));
+  return runs;
 }
 
 /** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */

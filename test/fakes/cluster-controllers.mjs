@@ -81,6 +81,8 @@ export function attachControllers(api, options = {}) {
     readWriteMany: false,
     /** Where a bound ReadWriteOnce volume can be used: 'node' (local-path) or 'zone' (EBS, PD: any node here). */
     volumeTopology: 'node',
+    /** Nodes with no CPU left for another pod (the scheduler's NodeResourcesFit: "Insufficient cpu"). */
+    fullNodes: /** @type {string[]} */ ([]),
     /** The cluster has a default StorageClass (false: claims without a class are never provisioned). */
     defaultStorageClass: true,
     /** The default class's provisioner (events come from it); null: none runs, nobody answers. */
@@ -135,10 +137,13 @@ export function attachControllers(api, options = {}) {
       const job = obj.metadata.labels?.['batch.kubernetes.io/job-name'];
       if (job && type !== 'ADDED') reconcileJob(ns, job);
       if (type === 'ADDED' && !obj.spec.nodeName) schedule(ns, obj.metadata.name);
-      // A pod created with spec.nodeName skips the scheduler: that node's kubelet runs it.
+      // A pod created with spec.nodeName skips the scheduler: that node's kubelet runs it. A node
+      // that is gone or NotReady has no kubelet to: the pod stays Pending with no condition at all.
       else if (type === 'ADDED' && !obj.status?.phase) {
         api.update('pods', { ...obj, status: { phase: 'Pending', conditions: [] } });
-        api.later(controls.podStartDelayMs, () => startContainers(ns, obj.metadata.name));
+        const node = api.get('nodes', undefined, obj.spec.nodeName);
+        const kubelet = node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (kubelet) api.later(controls.podStartDelayMs, () => startContainers(ns, obj.metadata.name));
       }
     }
   });
@@ -407,7 +412,20 @@ export function attachControllers(api, options = {}) {
     const volumeNode = controls.volumeTopology === 'node'
       ? claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))?.metadata.annotations?.['volume.kubernetes.io/selected-node']
       : undefined;
-    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? nodes[nextNode++ % nodes.length];
+    // A volume tied to one node (its PV's node affinity, as local-path writes it) can be used only
+    // there: a node that is gone, or has no room, leaves the pod Unschedulable with the
+    // scheduler's words (VolumeBinding: "had volume node affinity conflict"; NodeResourcesFit:
+    // "Insufficient cpu"), and it is retried only when the cluster changes.
+    const fits = (n) => !controls.fullNodes.includes(n.metadata.name);
+    if (volumeNode !== undefined && !nodes.some((n) => n.metadata.name === volumeNode && fits(n))) {
+      const full = nodes.some((n) => n.metadata.name === volumeNode) ? 1 : 0;
+      const message = `0/${total} nodes are available: ${full ? `1 Insufficient cpu, ${total - 1} node(s) had volume node affinity conflict` : `${total} node(s) had volume node affinity conflict`}. preemption: 0/${total} nodes are available: ${full ? `1 No preemption victims found for incoming pod, ${total - 1} Preemption is not helpful for scheduling.` : `${total} Preemption is not helpful for scheduling.`}`;
+      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+      recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      return;
+    }
+    const free = nodes.filter(fits);
+    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? free[nextNode++ % free.length] ?? nodes[nextNode++ % nodes.length];
     // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
     // annotation; the PV controller says it waits for the external provisioner, which provisions
     // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner
@@ -435,7 +453,22 @@ export function attachControllers(api, options = {}) {
     for (const claim of claims) {
       const pvc = api.get('persistentvolumeclaims', ns, claim);
       if (pvc.status?.phase !== 'Bound' && controls.bindVolumes) {
-        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: `pvc-${pvc.metadata.uid}`, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
+        const pvName = `pvc-${pvc.metadata.uid}`;
+        // The provisioned PV: local-path's has node affinity to its node (rancher/local-path-provisioner
+        // provisioner.go: kubernetes.io/hostname In [node]); an EBS/PD disk's to its zone.
+        const affinity = controls.volumeTopology === 'node' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany')
+          ? { key: 'kubernetes.io/hostname', operator: 'In', values: [node.metadata.name] }
+          : { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a'] };
+        if (!api.get('persistentvolumes', undefined, pvName)) {
+          api.create('persistentvolumes', {
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: pvName },
+            spec: { capacity: pvc.spec.resources?.requests, accessModes: pvc.spec.accessModes, claimRef: { namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid }, storageClassName: pvc.spec.storageClassName ?? 'local-path', nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [affinity] }] } } },
+            status: { phase: 'Bound' },
+          });
+        }
+        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: pvName, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
       }
     }
     api.update('pods', {
