@@ -27,7 +27,7 @@ import { validate as validateK3dSchema, type K3dSchemaError } from './k3d-config
 import { expandEnv, expansionsWithin, type ExpandedText } from './expand-env.js';
 import { parsePortSpec } from './port-spec.js';
 import { migrateConfigVersion, type VersionMigration } from './config-versions.js';
-import { dns1123Label } from '../kube/vocabulary.js';
+import { dns1123Label } from '../vocabulary.js';
 import { k3dDefaults, type ConfigDefault } from './config-defaults.js';
 
 export { describeDefaults, k3dDefaults, type ConfigDefault } from './config-defaults.js';

@@ -1,9 +1,9 @@
 /** `keystone run-simulation <tool> <input> [-- args]`: submit a run from the tool's template and follow it. */
 import type { AppContext } from '../app-context.js';
 import { ExitCode } from '../errors.js';
-import { parseRunRequest, type RunFlags } from '../simulate/run-request.js';
-import { submitRun } from '../simulate/submit-run.js';
-import { attendRun } from '../simulate/attend-run.js';
+import { parseRunRequest, type RunFlags } from '../runs/request/request.js';
+import { submitRun } from '../runs/submit.js';
+import { attendRun } from '../runs/follow/attend.js';
 
 export type { RunFlags };
 

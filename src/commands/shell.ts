@@ -4,8 +4,8 @@ import { KeystoneError } from '../errors.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { summarizePod } from '../operate/pod-summary.js';
-import { toolNames } from '../simulate/profiles.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { toolNames } from '../runs/request/profiles.js';
+import { stackNamespace } from '../vocabulary.js';
 
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
 export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];

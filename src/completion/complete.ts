@@ -11,7 +11,8 @@ import type { TargetContext, TargetOptions } from '../target-context.js';
 import type { CompletionNode, CompletionOption } from './tree.js';
 import { completionShells } from './scripts.js';
 import { knownTools } from './tool-names.js';
-import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
+import { labels, stackNamespace } from '../vocabulary.js';
+import { runsFolder } from '../runs/model.js';
 
 const liveLookupMs = 1500;
 
@@ -149,7 +150,7 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: CompletionContext): Promise<string[]> {
-  const [{ kubeconfigFiles }, { readKubeconfigFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('../kube/kubeconfig-load.js')]);
+  const [{ kubeconfigFiles }, { readKubeconfigFile }] = await Promise.all([import('../kube/kubeconfig/files.js'), import('../kube/kubeconfig/load.js')]);
   const names: string[] = [];
   for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
     try {

@@ -12,7 +12,7 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { kubeconfigFiles } from '../kube/kubeconfig/files.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
 

@@ -8,14 +8,14 @@ import { withK3d } from '../cluster/prerequisites.js';
 import { observeCluster } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
-import type { KubeClient, KubeObject } from '../kube/client.js';
-import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
-import { labels, stackNamespace } from '../kube/vocabulary.js';
-import type { JobObject } from '../simulate/job-builder.js';
-import { runOfJob, summarizeRun } from '../simulate/runs.js';
+import type { KubeClient } from '../kube/client.js';
+import { rolloutStatus } from '../stack/rollout.js';
+import { labels, stackNamespace } from '../vocabulary.js';
+import { runOfJob, summarizeRun } from '../runs/catalog/list.js';
 import { unhealthyWarning } from '../operate/unhealthy-warning.js';
 import { byText } from '../text-order.js';
 import { healthyVerdict, verdict, type StackReport, type StatusReport } from './status-report.js';
+import type { KubeObject, DeploymentObject, JobObject } from '../kube/objects.js';
 
 /** Nodes and the whole stack in one round of parallel list requests. */
 async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {

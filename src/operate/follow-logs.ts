@@ -7,11 +7,11 @@
  */
 import { KubeUnreachableError, type KubeClient } from '../kube/client.js';
 import { systemClock, watchUntil, type Clock } from '../kube/watch-until.js';
-import type { PodObject } from '../stack/rollout.js';
 import { KeystoneError } from '../errors.js';
 import { LineSplitter } from './log-lines.js';
 import { shortPodName, type PodSource } from './stack-objects.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
+import type { PodObject } from '../kube/objects.js';
 
 export { shortPodName };
 

@@ -19,9 +19,9 @@ import { describeState, observeCluster, shapeDifference, type ClusterState } fro
 import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
 import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { toolNames } from '../simulate/profiles.js';
+import { toolNames } from '../runs/request/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig/files.js';
 import {
   applyKubeconfigMerge,
   filesHolding,
@@ -30,7 +30,7 @@ import {
   planKubeconfigMerge,
   removeKubeconfigEntries,
   type MergePlan,
-} from '../kube/kubeconfig-merge.js';
+} from '../kube/kubeconfig/merge.js';
 
 export { defaultSetupTimeoutMs };
 
@@ -151,7 +151,7 @@ function forK3d(config: ClusterConfig): ClusterConfig {
 
 /**
  * The cluster's context, cluster and user entries, fetched from k3d (`k3d kubeconfig get`) and
- * written where kubectl would write them (kubeconfig-merge.ts). Runs on every setup and start,
+ * written where kubectl would write them (kube/kubeconfig/merge.ts). Runs on every setup and start,
  * so a lost or stale entry is repaired; a second run writes nothing.
  */
 export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?: boolean } = {}): Promise<Step> {

@@ -14,7 +14,7 @@ import type { Step } from '../steps/run-steps.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { dockerInfoTimeoutMs } from '../tools/docker.js';
 import { loadImageSpecs, localImageSize, type ImageSpec } from '../images/images.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig/files.js';
 
 export interface NamedCheck extends CheckOutcome {
   name: string;

@@ -2,7 +2,6 @@
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
-import type { KubeObject } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
@@ -11,7 +10,8 @@ import { waitForStack } from '../stack/rollout.js';
 import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
+import type { KubeObject } from '../kube/objects.js';
 
 /**
  * keystone's commands (status, pods, logs, jobs, ...) read the stack in one namespace,

@@ -11,7 +11,7 @@ import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { systemClock, type Clock } from '../../src/kube/watch-until.js';
 import { resolveTarget } from '../../src/kube/target.js';
 import { followLogs } from '../../src/operate/follow-logs.js';
-import type { PodObject } from '../../src/stack/rollout.js';
+import type { PodObject } from '../../src/kube/objects.js';
 
 type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
 let api: Api;
