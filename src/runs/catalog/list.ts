@@ -6,7 +6,6 @@ import { mpiJobAsJob } from '../build/mpijob.js';
 import { cancelledAt, cancelledExitCode, cancelledReason, mpiJobsPath, operatorLabels, podIndex, runCollectionPath, terminalCondition, type RunKind, type RunSummary } from '../model.js';
 import type { PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
 import { podProblem } from '../../stack/rollout.js';
-import { explainUnschedulable, nodeState, volumeNodeOf } from '../storage/volume-node.js';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -79,18 +78,13 @@ function pendingReason(pods: PodObject[]): string | undefined {
   return undefined;
 }
 
-/**
- * A Pending run on its own volume that cannot go to its volume's node: the node named, and
- * whether it is gone or NotReady (then it will not start by waiting) or only full.
- */
-async function explainVolumeWait(client: KubeClient, ns: string, run: RunSummary): Promise<void> {
-  if (run.state !== 'Pending' || !run.outputVolume || !run.reason?.includes('its volume')) return;
-  const node = await volumeNodeOf(client, ns, run.outputVolume).catch(() => undefined);
-  if (!node) return;
-  const s = await nodeState(client, node).catch(() => undefined);
-  if (s?.state === 'gone') run.reason = `cannot start: its volume is on node ${node}, which is gone from the cluster`;
-  else if (s?.state === 'NotReady') run.reason = `cannot start until node ${node}, which holds its volume, is Ready again`;
-  else run.reason = run.reason.replace('the node that holds its volume', `node ${node}, which holds its volume`);
+/** The scheduler's words on a pod whose volume is tied to one node, said for people; undefined for other reasons. */
+export function explainUnschedulable(message: string): string | undefined {
+  if (!message.includes('volume node affinity conflict')) return undefined;
+  const short = /^[^.]*/.exec(message)?.[0] ?? message;
+  const insufficient = /\d+ Insufficient (\w[\w.-]*)/.exec(message);
+  if (insufficient) return `waiting for room on the node that holds its volume (Insufficient ${insufficient[1]}): it starts when that node frees up (${short})`;
+  return `no node can use its volume: the node that holds it is gone or takes no pods (${short})`;
 }
 
 /**
@@ -142,9 +136,7 @@ export async function listRuns(client: KubeClient, ns: string): Promise<RunSumma
   }
   const now = Date.now();
   const podsOf = (o: { metadata?: { labels?: Record<string, string> } }) => podsByRun.get(o.metadata?.labels?.[labels.runId] ?? '') ?? [];
-  const runs = [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
-  await Promise.all(runs.map((r) => explainVolumeWait(client, ns, r)));
-  return runs;
+  return [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
 }
 
 /** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */

@@ -14,7 +14,8 @@ import { cancelledAt, cancelledExitCode, cancelledMessage, cancelledReason, mpiW
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
 import type { KubeObject, PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
-import { explainUnschedulable, volumeNodeProblem } from '../storage/volume-node.js';
+import { volumeNodeProblem } from '../storage/volume-node.js';
+import { explainUnschedulable } from '../catalog/list.js';
 import { annotations } from '../../vocabulary.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */

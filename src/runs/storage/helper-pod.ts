@@ -14,7 +14,8 @@ import { podProblem } from '../../stack/rollout.js';
 import { simulationContainer } from '../build/job.js';
 import { sharedClaimName } from './claim.js';
 import type { KubeObject, PodObject, JobObject } from '../../kube/objects.js';
-import { explainUnschedulable, nodeState, volumeNodeProblem, VolumeNodeError } from './volume-node.js';
+import { nodeState, volumeNodeProblem, VolumeNodeError } from './volume-node.js';
+import { explainUnschedulable } from '../catalog/list.js';
 
 /** Where the helper mounts the whole volume. */
 export const helperMount = '/keystone-data';

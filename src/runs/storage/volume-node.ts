@@ -13,6 +13,7 @@ import { KeystoneError } from '../../errors.js';
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import type { KubeObject } from '../../kube/objects.js';
 import { claimPath, getOrUndefined, type ClaimObject } from './claim.js';
+import type { RunSummary } from '../model.js';
 
 type Expression = { key?: string; operator?: string; values?: string[] };
 type VolumeObject = KubeObject & { spec?: { nodeAffinity?: { required?: { nodeSelectorTerms?: { matchExpressions?: Expression[] }[] } } } };
@@ -69,11 +70,21 @@ export async function volumeNodeProblem(client: KubeClient, namespace: string, c
   return undefined;
 }
 
-/** The scheduler's words on a pod whose volume is tied to one node, said for people; undefined for other reasons. */
-export function explainUnschedulable(message: string): string | undefined {
-  if (!message.includes('volume node affinity conflict')) return undefined;
-  const short = /^[^.]*/.exec(message)?.[0] ?? message;
-  const insufficient = /\d+ Insufficient (\w[\w.-]*)/.exec(message);
-  if (insufficient) return `waiting for room on the node that holds its volume (Insufficient ${insufficient[1]}): it starts when that node frees up (${short})`;
-  return `no node can use its volume: the node that holds it is gone or takes no pods (${short})`;
+/**
+ * A Pending run on its own volume that cannot go to its volume's node (its reason from
+ * explainUnschedulable): the node named, and whether it is gone or NotReady (then waiting will
+ * not start it) or only full. For `keystone jobs`, after listRuns.
+ */
+export async function nameVolumeNodes(client: KubeClient, namespace: string, runs: RunSummary[]): Promise<void> {
+  await Promise.all(
+    runs.map(async (run) => {
+      if (run.state !== 'Pending' || !run.outputVolume || !run.reason?.includes('its volume')) return;
+      const node = await volumeNodeOf(client, namespace, run.outputVolume).catch(() => undefined);
+      if (!node) return;
+      const s = await nodeState(client, node).catch(() => undefined);
+      if (s?.state === 'gone') run.reason = `cannot start: its volume is on node ${node}, which is gone from the cluster`;
+      else if (s?.state === 'NotReady') run.reason = `cannot start until node ${node}, which holds its volume, is Ready again`;
+      else run.reason = run.reason.replace('the node that holds its volume', `node ${node}, which holds its volume`);
+    }),
+  );
 }
