@@ -8,6 +8,8 @@ import { createTargetContext, type TargetContext, type TargetOptions } from './t
 import { parseTimeout } from './duration.js';
 import { join, relative } from 'node:path';
 import { GuardedDir } from './guarded-fs.js';
+import { localMachine, type Machine } from './machine.js';
+import { systemClock, type Clock } from './clock.js';
 
 export interface GlobalOptions extends TargetOptions {
   quiet?: boolean;
@@ -24,6 +26,8 @@ export interface AppContext extends TargetContext {
   version: string;
   ui: Ui;
   runner: Runner;
+  /** What keystone reads from the machine itself (free disk space). */
+  machine: Machine;
   options: GlobalOptions;
   signal: AbortSignal;
   /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
@@ -33,6 +37,8 @@ export interface AppContext extends TargetContext {
    * when stdin is not a terminal (scripts act as before); else the answer to `question [y/N]`.
    */
   confirm(question: string): Promise<boolean>;
+  /** The time keystone stamps on what it makes (run ids); tests give their own. */
+  clock: Clock;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
   /**
@@ -67,6 +73,10 @@ export interface AppContextInit {
   stdin?: NodeJS.ReadableStream;
   /** How tools are started (tests run their fakes in process); default: as child processes. */
   execute?: Execute;
+  /** The machine's free space as keystone sees it; default: this machine's (tests give their own). */
+  machine?: Machine;
+  /** Default: the system's. */
+  clock?: Clock;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -102,6 +112,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     version: init.version,
     ui,
     runner,
+    machine: init.machine ?? localMachine,
     options,
     signal: init.signal,
     stdinIsTTY: init.stdinIsTTY,
@@ -110,6 +121,7 @@ export function createAppContext(init: AppContextInit): AppContext {
       const { askYesNo } = await import('./ui/confirm.js');
       return askYesNo(init.stdin ?? process.stdin, ui, question, init.signal);
     },
+    clock: init.clock ?? systemClock,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };

@@ -13,6 +13,7 @@ import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, vo
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
+import { nameVolumeNodes } from '../runs/storage/volume-node.js';
 import { followRun } from '../runs/follow/follow.js';
 import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
@@ -24,6 +25,8 @@ import { stackNamespace } from '../vocabulary.js';
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
   const runs = recentRuns(await listRuns(client, stackNamespace), options);
+  // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
+  await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {
     await app.ui.document(runs, options.output);
     return runs;
@@ -36,7 +39,13 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
-    r.state === 'Failed' ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`) : r.sweep ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)` : r.state,
+    r.state === 'Failed'
+      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
+      : r.sweep
+        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
+        : r.state === 'Pending' && r.reason
+          ? c.yellow(`Pending (${r.reason})`)
+          : r.state,
     r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',
@@ -71,7 +80,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app, id, await followedRunProgress(app, run, job)),
+      ...runPrinter(app.ui, id, await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job)),
     });
     if (outcome.state === 'Detached') {
       if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
@@ -84,7 +93,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
   await printLogLines(
     app.ui,
-    (prefix, _key, text) => runLine(app, prefix, text),
+    (prefix, _key, text) => runLine(app.ui, prefix, text),
     (sink) =>
       followLogs(
         client,

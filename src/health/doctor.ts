@@ -3,7 +3,9 @@
  * kubectl, k3d), setup's own pre-checks (setup/preflight.ts), the data directory and the kube
  * context. A check that throws is a failed check, never a crashed doctor.
  */
-import type { AppContext } from '../app-context.js';
+import type { LoadedClusterConfig } from '../cluster/config.js';
+import type { KubeTarget } from '../kube/target.js';
+import type { PreflightContext } from '../setup/context.js';
 import { KeystoneError } from '../errors.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
 import type { CheckOutcome } from '../cluster/preflight.js';
@@ -12,8 +14,7 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { kubeconfigFiles } from '../kube/kubeconfig/files.js';
-import { KubeApiError } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../vocabulary.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
@@ -31,7 +32,17 @@ async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>
   }
 }
 
-export async function runChecks(app: AppContext): Promise<CheckResult[]> {
+/** What doctor reads: the tools, the cluster config, the target (or the context named), the data directory and the pre-checks' inputs. */
+export interface DoctorContext extends PreflightContext {
+  paths: PreflightContext['paths'] & { dataDir: string };
+  options: { context?: string };
+  clusterConfig(): Promise<LoadedClusterConfig>;
+  target(): Promise<KubeTarget>;
+  /** The API client of the target (the `kubernetes API` check). */
+  client(): Promise<KubeClient>;
+}
+
+export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   const configCheck = await check('cluster config', async () => {
     const loaded = await app.clusterConfig();
     return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
@@ -88,7 +99,7 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
  * so; 404, a namespace not made yet, is an answer too). A stopped or absent k3d cluster's API
  * cannot answer: that is said by the k3d check, not failed twice.
  */
-async function apiCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+async function apiCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
   const target = configValid || app.options.context ? await app.target() : undefined;
   if (!target) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
   if (target.local && state && state.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state.phase}` };
@@ -102,13 +113,13 @@ async function apiCheck(app: AppContext, configValid: boolean, state: ClusterSta
 }
 
 /** The kube context check for the target: the context keystone will use, in the files it reads. */
-async function contextCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+async function contextCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
   // The target needs the config's cluster name; with --context and an invalid config the context
   // to look for is still known (the one the user named).
   const target = configValid ? await app.target() : undefined;
   return kubeContextCheck({
     context: target?.context ?? app.options.context!,
-    files: kubeconfigFiles(target?.kubeconfigPath ?? app.options.kubeconfig, app.env),
+    files: (target?.kubeconfig ?? app.kubeconfigs).files,
     named: Boolean(app.options.context),
     clusterAbsent: state === undefined || state.phase === 'absent',
   });

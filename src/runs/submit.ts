@@ -17,6 +17,7 @@ import { buildJobFromTemplate, type BuildOptions } from './build/job.js';
 import { storageFor, type RunStorage, type StorageContext } from './storage/index.js';
 import type { RunRequest } from './request/request.js';
 import type { MpiJobObject, JobObject } from '../kube/objects.js';
+import type { Clock } from '../clock.js';
 
 export interface SubmittedRun {
   runId: string;
@@ -34,6 +35,8 @@ export interface SubmitContext extends StorageContext {
   /** Notes for the user on stderr (a uid chosen for them, a check that could not be made). */
   info(text: string): void;
   warn(text: string): void;
+  /** The run id's time comes from here (tests give a clock of their own). */
+  clock: Pick<Clock, 'now'>;
 }
 
 export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<SubmittedRun> {
@@ -43,7 +46,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   await checkNodes(client, req.nodes, { ranks: req.ranks, sweep: Boolean(req.sweep), context: ctx.target.context });
   if (req.ranks > 1) await checkRanks(ctx, req);
 
-  const runId = newRunId();
+  const runId = newRunId(new Date(ctx.clock.now()));
   const name = jobName(req.tool, runId);
   const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.

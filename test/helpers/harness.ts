@@ -3,7 +3,7 @@
 // with the sandbox's environment, directory and captured streams (the fake k3d/docker/kubectl
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
@@ -14,6 +14,9 @@ import { once } from 'node:events';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
+import { fakeMachine } from '../fakes/fake-machine.cjs';
+import type { Machine } from '../../src/machine.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
 export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
@@ -39,17 +42,37 @@ export interface RunOutcome {
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
 
+/**
+ * The system tools a test may start beside node and the fakes (a shell, a pipe's reader, the pty
+ * driver): each linked from /usr/bin or /bin into one directory, so a test's PATH names exactly
+ * these, never a directory where a real docker, kubectl, k3d or engine may be installed.
+ */
+export const systemTools = ['sh', 'bash', 'head', 'python3'] as const;
+
+async function linkSystemTools(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const tool of systemTools) {
+    const found = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+    if (!found) throw new Error(`the tests need ${tool} in /usr/bin or /bin`);
+    await symlink(found, join(dir, tool));
+  }
+}
+
 export async function createHarness(options: HarnessOptions = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
   let fifos = 0;
+  const systemBin = join(sandbox.root, 'system-bin');
+  await linkSystemTools(systemBin);
   const harness = {
     ...sandbox,
+    /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
+    systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; stdin?: string } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; stdin?: string; clock?: Clock } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt, stdin: extra.stdin });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt, stdin: extra.stdin, clock: extra.clock, machine: fakeMachine(fake) });
     },
     /**
      * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
@@ -71,8 +94,10 @@ export async function createHarness(options: HarnessOptions = {}) {
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+      // A test's own preload (fs faults, a probe) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
       const result = await execa(process.execPath, [cliPath, ...args], {
-        env: { ...env, ...extra.env },
+        env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions },
         extendEnv: false,
         reject: false,
         cwd: extra.cwd ?? project,
@@ -108,7 +133,9 @@ export async function createHarness(options: HarnessOptions = {}) {
     },
     /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
     spawn(args: string[], extra: { env?: Record<string, string> } = {}) {
-      return execa(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env }, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+      // A test's own preload (fs faults, holds) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
+      return execa(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions }, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
     },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));
@@ -167,7 +194,7 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown> },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; clock?: Clock; machine: Machine },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
@@ -188,6 +215,8 @@ export async function runInProcess(
       cwd: io.cwd,
       signal: controller.signal,
       execute: executeFakesInProcess,
+      clock: io.clock,
+      machine: io.machine,
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
@@ -202,6 +231,12 @@ export async function runInProcess(
 const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The system's clock moved on by `ms`: runs made through it get later run ids (they are stamped to
+ * the second) without the test waiting for the second to pass.
+ */
+export const clockAhead = (ms: number): Clock => ({ now: () => Date.now() + ms, sleep: systemClock.sleep });
 
 /** Polls a condition of the fake cluster (10 s at most); tests use it to wait for controllers. */
 export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
