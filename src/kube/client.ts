@@ -50,13 +50,29 @@ export interface RequestSpec {
   /** A long-lived stream (watch, log follow): no idle deadline, it may be quiet for hours. */
   streaming?: boolean;
   /**
-   * Undoing what was half-done (deleting a helper pod, cancelling a run on Ctrl-C): not cancelled
-   * by Ctrl-C, which is what it cleans up after; its own time limit still bounds it.
+   * Undoing what was half-done (deleting a helper pod, cancelling a run on Ctrl-C): Ctrl-C, which
+   * is what it cleans up after, gives it 2 s more (cleanupGraceMs) instead of cancelling it.
    */
   cleanup?: boolean;
 }
 
 const retryDelaysMs = [200, 600, 1500];
+
+/**
+ * How long a cleanup request may still take once Ctrl-C came: enough for a DELETE that is
+ * answered in milliseconds, short enough that Ctrl-C still ends the command within seconds when
+ * the API does not answer (the thing left behind is then named by the caller).
+ */
+const cleanupGraceMs = 2000;
+
+/** A signal that aborts `ms` after `signal` does. */
+function graceAfter(signal: AbortSignal, ms: number): AbortSignal {
+  const later = new AbortController();
+  const start = () => setTimeout(() => later.abort(), ms).unref();
+  if (signal.aborted) start();
+  else signal.addEventListener('abort', start, { once: true });
+  return later.signal;
+}
 
 function isRetryable(err: unknown): boolean {
   return err instanceof KubeApiError && (err.statusCode === 429 || (err.statusCode >= 500 && err.statusCode !== 501));
@@ -304,8 +320,9 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
   const aborted = () => (settings.signal?.aborted ? new InterruptedError() : new KeystoneError('request aborted'));
   /** The signal a request honours: its own and Ctrl-C's, unless it is a cleanup. */
   const withCtrlC = (spec: Pick<RequestSpec, 'signal' | 'cleanup'>): AbortSignal | undefined => {
-    if (spec.cleanup || !settings.signal) return spec.signal;
-    return spec.signal ? AbortSignal.any([spec.signal, settings.signal]) : settings.signal;
+    if (!settings.signal) return spec.signal;
+    const ctrlC = spec.cleanup ? graceAfter(settings.signal, cleanupGraceMs) : settings.signal;
+    return spec.signal ? AbortSignal.any([spec.signal, ctrlC]) : ctrlC;
   };
 
   const readBody = async (res: IncomingMessage): Promise<string> => {
