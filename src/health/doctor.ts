@@ -102,7 +102,7 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
 async function apiCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
   const target = configValid || app.options.context ? await app.target() : undefined;
   if (!target) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
-  if (target.local && state && state.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state.phase}` };
+  if (target.local && state?.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state ? state.phase : 'not known to k3d'}` };
   const client = await app.client();
   try {
     await client.request({ path: `/api/v1/namespaces/${stackNamespace}`, retry: false });

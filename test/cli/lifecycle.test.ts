@@ -154,6 +154,7 @@ describe('doctor', () => {
       ['image builds', 'ok'],
       ['data directory', 'ok'],
       ['kube context', 'ok'],
+      ['kubernetes API', 'ok'], // issue 22 #10: the server answers and takes the credentials
     ]);
     expect(r.exitCode).toBe(0);
   }, 90_000); // setup then more CLI runs: bounded, not timed
