@@ -19,6 +19,8 @@ export interface GlobalOptions extends TargetOptions {
 export interface AppContext extends TargetContext {
   /** keystone's own version (package.json). */
   version: string;
+  /** keystone's arguments as given (run records keep them, --env values left out). */
+  argv: readonly string[];
   ui: Ui;
   runner: Runner;
   options: GlobalOptions;
@@ -39,6 +41,7 @@ export interface AppContext extends TargetContext {
 
 export interface AppContextInit {
   version: string;
+  argv?: readonly string[];
   ui: Ui;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -82,6 +85,7 @@ export function createAppContext(init: AppContextInit): AppContext {
   const app: AppContext = {
     ...cluster,
     version: init.version,
+    argv: init.argv ?? [],
     ui,
     runner,
     options,

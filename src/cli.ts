@@ -199,6 +199,16 @@ export const commandTable: readonly RegisteredSpec[] = [
         examples: ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
         load: () => import('./commands/jobs.js'), run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
       }),
+      // keystone jobs show / rerun (issue 26): a run's record, and the same run again.
+      command('show', 'a run\'s record: keystone version, command, --env names, image digest, input SHA-256, profile, cluster, nodes, times, exit code', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
+        options: [output(['table', 'json', 'yaml'])],
+        refuse: { tool: 'it acts on the one run named', all: 'it acts on the one run named' },
+        examples: ['keystone jobs show 20261125-214700-a3f9', 'keystone jobs show 20261125-214700-a3f9 -o json | jq -r .record.image.ref'],
+        load: () => import('./commands/jobs-show.js'), run: async (m, app, [id], o) => {
+          await m.jobsShow(app, id, o.output);
+        },
+      }),
       command('cancel', 'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)', {
         args: [argument('<run-id>', 'the run to stop')],
         refuse: notForRun,

@@ -66,6 +66,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     ui.stdoutClosed = stdoutClosed;
     const app = createAppContext({
       version,
+      argv,
       ui,
       env,
       cwd: io.cwd ?? process.cwd(),

@@ -14,7 +14,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const client = await app.client();
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t) },
+    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv },
     req,
   );
   const what = run.kind === 'MPIJob' ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes` : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;

@@ -4,6 +4,7 @@
  * real output against them). Strict objects: a field added or dropped is a visible change.
  */
 import { z } from 'zod';
+import { runOutcomeSchema, runRecordSchema } from '../runs/record/record.js';
 
 /** A time as the API server reports it (RFC 3339), absent until it happened. */
 const time = z.string().optional();
@@ -159,4 +160,12 @@ export const topSchema = z.strictObject({
   pods: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), memoryBytes: z.number().int() })),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;
+/** `jobs show`: the run's record as kept (file, else the cluster's), the outcome now, and where the record is. */
+export const jobsShowSchema = z.strictObject({
+  record: runRecordSchema,
+  outcome: runOutcomeSchema.nullable(),
+  recordFile: z.string().nullable(),
+  inCluster: z.boolean(),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, jobsShow: jobsShowSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;

@@ -6,7 +6,7 @@
 import { KeystoneError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { watchUntil, type Clock, type Verdict } from '../kube/watch-until.js';
-import { normalizeImage } from '../images/image-names.js';
+import { normalizeImage, repositoryOf } from '../images/image-names.js';
 import { labels } from '../vocabulary.js';
 import type { DeploymentObject, KubeObject, PodObject } from '../kube/objects.js';
 
@@ -79,9 +79,7 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = [], 
 }
 
 /** "keystone-celery-worker:0.2.0" and "docker.io/library/keystone-celery-worker:0.1.0" share a repository. */
-function repository(image: string): string {
-  return normalizeImage(image).replace(/[:@][^:/@]+$/, '');
-}
+const repository = repositoryOf;
 
 export interface StackWaitOptions {
   namespace: string;

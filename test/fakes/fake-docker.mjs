@@ -1,5 +1,5 @@
 // Fake `docker`: the subset keystone calls, with the real CLI's output and failure modes.
-import { loadState, logCall, saveState, sleep } from './fake-state.mjs';
+import { dockerImageId, loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
 logCall('docker', argv);
@@ -39,9 +39,13 @@ if (argv[0] === 'image' && argv[1] === 'inspect') {
     process.exit(1);
   }
   if ((docker.images ?? []).includes(image)) {
-    const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : '';
-    if (format === '{{.Size}}') process.stdout.write(`${docker.imageSizes?.[image] ?? 200_000_000}\n`);
-    else process.stdout.write(`sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}\n`);
+    const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : undefined;
+    // The Go template fields keystone asks for, printed as the real CLI prints them: .Id is
+    // "sha256:<config digest>"; RepoDigests is "repo@sha256:…" per repository Docker pushed the
+    // image to or pulled it from, [] for an image built here and never pushed (a JSON array, not null).
+    const fields = { '{{.Size}}': String(docker.imageSizes?.[image] ?? 200_000_000), '{{.Id}}': dockerImageId(docker, image), '{{json .RepoDigests}}': JSON.stringify(docker.repoDigests?.[image] ?? []) };
+    if (format === undefined) process.stdout.write(`${JSON.stringify([{ Id: dockerImageId(docker, image), RepoTags: [image], RepoDigests: docker.repoDigests?.[image] ?? [] }], null, 4)}\n`);
+    else process.stdout.write(`${Object.entries(fields).reduce((text, [field, value]) => text.split(field).join(value), format)}\n`);
     process.exit(0);
   }
   process.stderr.write(`Error response from daemon: No such image: ${image}\n`);
@@ -92,6 +96,10 @@ if (argv[0] === 'build') {
   next.docker.builds ??= [];
   next.docker.builds.push({ tag, context, argv });
   if (!next.docker.images.includes(tag)) next.docker.images.push(tag);
+  // A build makes a new image: the tag moves to a new ID, and its old RepoDigests stay with the old image.
+  const { createHash } = await import('node:crypto');
+  next.docker.imageIds = { ...next.docker.imageIds, [tag]: `sha256:${createHash('sha256').update(`image:${tag}:build ${next.docker.builds.length}`).digest('hex')}` };
+  if (next.docker.repoDigests) delete next.docker.repoDigests[tag];
   saveState(next);
   process.stderr.write(`#9 naming to docker.io/${tag.includes('/') ? tag : `library/${tag}`} done\n`);
   process.exit(0);

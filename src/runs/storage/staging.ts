@@ -7,6 +7,7 @@ import { chmod, cp, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ResolvedInput } from '../request/input.js';
 import { envFile, type Sweep } from '../request/options.js';
+import { recordInputDir } from '../record/record.js';
 
 /** Copies the input into the run directory (one copy per sweep index, with its params.env). */
 export async function stageOnHost(input: ResolvedInput, runDir: string, sweep: Sweep | undefined): Promise<void> {
@@ -21,6 +22,11 @@ export async function stageOnHost(input: ResolvedInput, runDir: string, sweep: S
     if (sweep) await writeFile(join(dir, 'params.env'), envFile(sweep.combinations[i]!), { mode: 0o644 });
   }
   if (sweep) await writeFile(join(runDir, 'sweep.json'), `${JSON.stringify(sweep, null, 2)}\n`, { mode: 0o644 });
+  // The run's own copy of its input as submitted, which the run does not touch: `jobs rerun` starts from it.
+  const kept = join(runDir, recordInputDir);
+  await mkdir(kept, { recursive: true, mode: 0o755 });
+  await cp(input.path, join(kept, input.name), { recursive: true, dereference: true, errorOnExist: true, force: false });
+  await dropWriteForOthers(join(kept, input.name));
 }
 
 /** A copy keeps its source's mode; a staged input is never writable by other users. */
