@@ -84,6 +84,7 @@ export const jobsSchema = z.array(
     outputVolume: z.string().optional(),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
     nodes: z.number().int().optional(),
+    image: z.string().optional(),
   }),
 );
 
