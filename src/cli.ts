@@ -209,6 +209,19 @@ export const commandTable: readonly RegisteredSpec[] = [
           await m.jobsShow(app, id, o.output);
         },
       }),
+      command('rerun', 'submit a run again: the same image digest, arguments, options and profile, the input from the run\'s own copy; here or on --context', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`, `keystone jobs show`)')],
+        options: [
+          repeatable('--env <KEY=VALUE>', 'the run\'s --env variables again (their values are never recorded)'),
+          option('--image <image>', 'run with this image instead of the original\'s (the rerun says so)'),
+          option('-d, --detach', 'submit, print the new run id, and return'),
+          option('--cancel-on-interrupt', 'on Ctrl-C, cancel the run instead of detaching from it'),
+          option('--progress <mode>', 'as for run-simulation: auto, bar, plain, json, none'),
+        ],
+        refuse: { ...notForRun, timeout: 'the rerun keeps the run\'s own time limit (its record)' },
+        examples: ['keystone jobs rerun 20261125-214700-a3f9', 'keystone jobs rerun 20261125-214700-a3f9 --context lab --env API_TOKEN=$TOKEN -d'],
+        load: () => import('./commands/jobs-rerun.js'), run: (m, app, [id], o) => m.jobsRerun(app, id, { env: o.env, image: o.image, detach: o.detach, cancelOnInterrupt: o.cancelOnInterrupt, progress: o.progress }),
+      }),
       command('cancel', 'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)', {
         args: [argument('<run-id>', 'the run to stop')],
         refuse: notForRun,
