@@ -88,6 +88,17 @@ export const commandTable: readonly RegisteredSpec[] = [
     examples: ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
     load: () => import('./commands/import-images.js'), run: (m, app, [images], o) => m.importImagesCommand(app, images ?? [], { build: Boolean(o.build), force: Boolean(o.force) }),
   }),
+  // keystone push-images (issue 26): the images through a registry, remembered in the cluster.
+  command('push-images', 'build missing images and push them to the cluster\'s registry (the k3d registry, or --registry for another cluster); runs and the stack then use them, pinned by digest', {
+    args: [argument('[image...]', 'images (or compose service names) to push; default: all in images/compose.yaml')],
+    options: [
+      option('--registry <registry>', 'the registry (and path) to push to and the nodes pull from, e.g. ghcr.io/your-group; remembered in the cluster (default: the k3d cluster\'s own, or the one remembered)'),
+      option('--build', 'rebuild the images even if Docker already has them'),
+      dryRun('print the docker calls and change nothing'),
+    ],
+    examples: ['keystone push-images', 'keystone push-images --context lab --registry ghcr.io/your-group'],
+    load: () => import('./commands/push-images.js'), run: (m, app, [images], o) => m.pushImagesCommand(app, images ?? [], { registry: o.registry, build: Boolean(o.build) }),
+  }),
   ...lifecycle,
   report('status', 'show the cluster (exists, running, servers/agents) and its nodes', ['table', 'json', 'yaml'], ['keystone status', 'keystone status -o json | jq .healthy'],
     () => import('./commands/status.js'), (m, app, o) => m.status(app, o)),

@@ -1,5 +1,6 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
 import type { AppContext } from '../app-context.js';
+import { readImageRecord, withPushedImages } from '../images/registry-record.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import { watchUntil } from '../kube/watch-until.js';
@@ -53,10 +54,12 @@ export function stackSteps(app: AppContext, manifests: Manifest[], state: SetupS
   const dryRun = Boolean(app.options.dryRun);
   const force = Boolean(app.options.forceConflicts);
   const planOnly = () => dryRun && !state.clusterRunning;
-  const applyAll = async (list: Manifest[]) => {
+  const applyAll = async (list: Manifest[], pushed = false) => {
     const client = await app.client();
     const results = [];
-    for (const m of list) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
+    // Images `keystone push-images` put in the cluster's registry: the stack runs them by digest.
+    const objects = pushed ? withPushedImages(list, await readImageRecord(client, stackNamespace)) : list;
+    for (const m of objects) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
     return results;
   };
 
@@ -110,7 +113,7 @@ export function stackSteps(app: AppContext, manifests: Manifest[], state: SetupS
           return `would apply ${rest.length} objects`;
         }
         progress.update(`${rest.length} objects`);
-        const results = await applyAll(rest);
+        const results = await applyAll(rest, true);
         for (const r of results) if (r.replacedTemplate) app.ui.info(`  ${r.replacedTemplate}`);
         if (dryRun) return `${rest.length} objects are valid (server dry run, nothing changed)`;
         const changed = results

@@ -66,7 +66,7 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = [], 
       ? built
         ? reach === 'import'
           ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
-          : `${image} is built locally and this cluster cannot pull it: push it to a registry the cluster can reach (\`docker tag\`, \`docker push\`) and use that name in the manifest (\`keystone import-images\` serves only the k3d cluster)`
+          : `${image} is built locally and this cluster cannot pull it: push it to a registry the cluster pulls from (\`keystone push-images --context <ctx> --registry HOST/PATH\`, then \`keystone apply --context <ctx>\`)`
         : sameRepository.length
           ? `${image} is not an image keystone builds (images/compose.yaml has ${sameRepository.join(', ')}): use one of those, or add it to images/compose.yaml and run \`keystone import-images\``
           : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`

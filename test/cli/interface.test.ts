@@ -103,7 +103,7 @@ describe('machine output', () => {
 });
 
 describe('help', () => {
-  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'rollback', 'describe', 'top', 'import-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
+  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'rollback', 'describe', 'top', 'import-images', 'push-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {

@@ -109,6 +109,10 @@ export function attachControllers(api, options = {}) {
      */
     registryTags: new Map(),
     deletedDigests: new Set(),
+    /** Images the nodes pulled (set below). */
+    pulled: new Map(),
+    /** Reports the nodes' images in their status again (after a test changed nodeImages). */
+    publishNodeImages: () => undefined,
     unpullable,
     crashImages,
     paused: false,
@@ -143,8 +147,7 @@ export function attachControllers(api, options = {}) {
     }
   };
   /** Images the nodes pulled from a registry: reference as pulled → "repo@sha256:…". */
-  const pulled = new Map();
-  controls.pulled = pulled;
+  const pulled = controls.pulled;
   controls.publishNodeImages = publishNodeImages;
 
   api.imageListeners.push((images, ids) => {
