@@ -73,7 +73,7 @@ describe('push-images', () => {
   it('a registry that refuses the push (authentication, TLS, unreachable): a clear reason and hint, the cluster\'s record unchanged, the push tag removed', async () => {
     ({ h, lab } = await createLabCluster());
     const cases = [
-      ['auth', 'registry registry.lab.example refused the push (authentication): unauthorized: authentication required', 'docker login registry.lab.example'],
+      ['auth', 'registry registry.lab.example refused the push (authentication): no basic auth credentials', 'docker login registry.lab.example'],
       ['tls', 'registry registry.lab.example speaks plain HTTP, and Docker only pushes over HTTPS to it', 'insecure-registries'],
       ['unreachable', 'registry registry.lab.example cannot be reached from this machine: Get "https://registry.lab.example/v2/": dial tcp registry.lab.example:443: connect: connection refused', 'check the address and port'],
     ] as const;

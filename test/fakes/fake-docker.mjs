@@ -91,9 +91,11 @@ if (argv[0] === 'image' && argv[1] === 'rm') {
 }
 
 /*
- * docker push REGISTRY/PATH:TAG, with the CLI's output and its refusals as Docker 28 prints them
- * (test/fakes are checked against a real dockerd and Debian's docker-registry: docs/performance.md):
- * docker.registryFailures[host] = 'auth' | 'tls' | 'unreachable'.
+ * docker push REGISTRY/PATH:TAG, with the CLI's output and its refusals as the docker 28.2 CLI
+ * prints them against dockerd 20.10 and Debian's docker-registry 2.8 (checked by hand: nothing
+ * listening; htpasswd auth without `docker login`). 'tls' is Go's net/http error for a plain-HTTP
+ * server asked over HTTPS (net/http transport.go), which Docker reports for a registry it does not
+ * treat as insecure. docker.registryFailures[host] = 'auth' | 'tls' | 'unreachable'.
  */
 if (argv[0] === 'push') {
   const target = argv[1];
@@ -113,17 +115,20 @@ if (argv[0] === 'push') {
   process.stdout.write(`The push refers to repository [${repo}]\n`);
   const failure = docker.registryFailures?.[host];
   const [name, port] = host.split(':');
+  // Docker talks plain HTTP to 127.0.0.0/8 (and --insecure-registry), HTTPS to anything else.
+  const loopback = name === 'localhost' || name.startsWith('127.');
   if (failure === 'unreachable') {
-    process.stderr.write(`Get "https://${host}/v2/": dial tcp ${name === 'localhost' ? '127.0.0.1' : name}:${port ?? 443}: connect: connection refused\n`);
+    process.stderr.write(`Get "${loopback ? 'http' : 'https'}://${host}/v2/": dial tcp ${name === 'localhost' ? '127.0.0.1' : name}:${port ?? 443}: connect: connection refused\n`);
     process.exit(1);
   }
   if (failure === 'tls') {
     process.stderr.write(`Get "https://${host}/v2/": http: server gave HTTP response to HTTPS client\n`);
     process.exit(1);
   }
+  // A registry with htpasswd auth and no `docker login` for it (seen with Debian's docker-registry 2.8).
   if (failure === 'auth') {
     process.stdout.write('5f70bf18a086: Preparing\n');
-    process.stderr.write('unauthorized: authentication required\n');
+    process.stderr.write('no basic auth credentials\n');
     process.exit(1);
   }
   const { createHash } = await import('node:crypto');
