@@ -4,8 +4,8 @@
  * keystone pushes to, the prefix the nodes pull from (for the k3d cluster another name for the
  * same registry: localhost:5000 from this machine, keystone-registry:5000 inside the cluster),
  * and per image the reference and digest `keystone push-images` pushed. Runs pin those images by
- * that digest (images/pin.ts) and `setup`/`apply` give the stack those references, so nothing
- * needs --image.
+ * that digest (images/pin.ts) and `setup`/`apply` give the stack's deployments those references,
+ * so nothing needs --image.
  */
 import { KubeApiError, type KubeClient } from '../kube/client.js';
 import type { KubeObject } from '../kube/objects.js';
@@ -89,12 +89,15 @@ interface PodSpecLike {
 
 /**
  * The stack's objects with each image the record has replaced by its pushed reference and digest
- * (repo@sha256:…), in every pod template (Deployments, StatefulSets, Jobs and the run templates).
+ * (repo@sha256:…), in every pod template (Deployments, StatefulSets, Jobs). Not in the simulation
+ * templates: a run resolves its image through the record when it is submitted (images/pin.ts),
+ * so runs take the latest push without an apply, and each run records the digest it ran.
  */
 export function withPushedImages<T extends { object: KubeObject }>(manifests: readonly T[], record: ImageRecord | undefined): T[] {
   const remembered = rememberedIn(record);
   if (!remembered) return [...manifests];
   return manifests.map((m) => {
+    if (m.object.metadata?.labels?.[labels.template] !== undefined) return m;
     const spec = (m.object as { spec?: { template?: { spec?: PodSpecLike } } }).spec?.template?.spec;
     if (!spec) return m;
     const object = structuredClone(m.object) as KubeObject & { spec: { template: { spec: PodSpecLike } } };

@@ -1,6 +1,7 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
 import type { AppContext } from '../app-context.js';
-import { readImageRecord, withPushedImages } from '../images/registry-record.js';
+import { readImageRecord, withPushedImages, writeImageRecord } from '../images/registry-record.js';
+import { nextRecord, pushImages } from '../images/push.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import { watchUntil } from '../kube/watch-until.js';
@@ -8,7 +9,7 @@ import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
 import { ensureRedisSecret } from '../stack/redis-secret.js';
 import { waitForStack } from '../stack/rollout.js';
-import { localImageNames } from '../images/images.js';
+import { loadImageSpecs, localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
 import { stackNamespace } from '../vocabulary.js';
@@ -41,6 +42,18 @@ export function imagesStep(app: AppContext, state: SetupState): Step {
     title: 'images',
     run: async (progress) => {
       if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
+      // A cluster whose images went through its registry (`keystone push-images`, remembered in
+      // the cluster) stays on it: push, which sends only the layers the registry lacks
+      // (docs/performance.md: the rebuild loop). Otherwise import, as for a new cluster.
+      const record = state.clusterRunning ? await readImageRecord(await app.client(), stackNamespace) : undefined;
+      if (record) {
+        const specs = await loadImageSpecs(app.paths.composeFile);
+        const plan = { pushTo: record.pushTo, pullFrom: record.pullFrom, specs, build: false };
+        const outcome = await pushImages(app.runner, plan, { timeoutMs: app.timeoutMs(30 * 60_000), dryRun: Boolean(app.options.dryRun), onProgress: (t) => progress.update(t) });
+        if (app.options.dryRun) return `would push ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+        await writeImageRecord(await app.client(), stackNamespace, nextRecord(record, plan, outcome.pushed));
+        return `${outcome.built.length ? `built ${outcome.built.join(', ')}; ` : ''}pushed ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+      }
       const outcome = await importImages(app, { build: false, only: [], onProgress: (t) => progress.update(t) });
       return outcome.summary;
     },

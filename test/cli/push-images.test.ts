@@ -13,7 +13,7 @@ const imageOf = (job: { spec: any }) => job.spec.template.spec.containers[0].ima
 const record = () => h.api.get('configmaps', 'keystone', 'keystone-images');
 
 describe('push-images', () => {
-  it('the k3d cluster: pushes to localhost:<hostPort>, remembers keystone-registry:5000 in the cluster; runs and the stack use the pushed digests', async () => {
+  it('the k3d cluster: pushes to localhost:<hostPort>, remembers keystone-registry:5000 in the cluster; runs and the stack use the pushed digests; the rebuild loop; setup stays on the registry', async () => {
     ({ h, lab } = await createLabCluster());
     const r = await h.run(['push-images']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -36,10 +36,26 @@ describe('push-images', () => {
     const show = JSON.parse((await h.run(['jobs', 'show', runJobsOf(h)[0]!.metadata.labels['keystone.io/run-id']!, '-o', 'json'])).stdout);
     expect(show.record.image).toMatchObject({ pinnedBy: 'digest', digest: lammpsDigest, source: 'the cluster\'s image record (keystone push-images)' });
 
-    // The stack: apply gives the deployments and the run templates the pushed references.
+    // The stack: apply gives the deployments the pushed references; the run templates keep their
+    // tags, which each run resolves through the cluster's record when it is submitted.
     expect((await h.run(['apply'])).exitCode).toBe(0);
     expect(imageOf(h.api.get('deployments', 'keystone', 'celery-worker'))).toMatch(/^keystone-registry:5000\/keystone-celery-worker@sha256:[0-9a-f]{64}$/);
-    expect(imageOf(h.api.get('jobs', 'keystone', 'lammps-template'))).toBe(`keystone-registry:5000/keystone/lammps@${lammpsDigest}`);
+    expect(imageOf(h.api.get('jobs', 'keystone', 'lammps-template'))).toBe('keystone/lammps:0.1.0');
+
+    // The rebuild loop: a rebuilt image is pushed (only its new layers travel) and new runs get its digest.
+    expect((await h.run(['push-images', 'lammps', '--build'])).exitCode).toBe(0);
+    const rebuilt = (await h.state()).docker.pushes.at(-1).digest;
+    expect(rebuilt).not.toBe(lammpsDigest);
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+    expect(runJobsOf(h).map(imageOf)).toContain(`keystone-registry:5000/keystone/lammps@${rebuilt}`);
+    // And setup keeps the cluster on its registry: it pushes, it does not import.
+    await h.clearCalls();
+    const setup = await h.run(['setup']);
+    expect(setup.exitCode, setup.stderr).toBe(0);
+    expect(setup.stderr).toContain(`to ${host} (the cluster's registry)`);
+    const calls = await h.calls();
+    expect(calls.some((c) => c[0] === 'k3d' && c[1] === 'image')).toBe(false);
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'push')).toHaveLength(4);
     expect(lab).toBeTruthy();
   });
 
