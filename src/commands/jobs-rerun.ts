@@ -28,7 +28,7 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
   for (const note of plan.notes) app.ui.warn(`differs from run ${id}: ${note}`);
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
+    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, clock: app.clock, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
     req,
   );
   if (run.record.template.sha256 !== record.template.sha256) app.ui.warn(`differs from run ${id}: template ${record.template.name} has changed since; the rerun was built from the one in the cluster now`);
@@ -37,5 +37,5 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
     app.ui.data(run.runId);
     return ExitCode.ok;
   }
-  return attendRun(app, client, run, req, started);
+  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
 }

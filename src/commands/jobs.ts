@@ -73,7 +73,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app, id, await followedRunProgress(app, run, job)),
+      ...runPrinter(app.ui, id, await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job)),
     });
     if (outcome.state === 'Detached') {
       if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
@@ -86,7 +86,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
   await printLogLines(
     app.ui,
-    (prefix, _key, text) => runLine(app, prefix, text),
+    (prefix, _key, text) => runLine(app.ui, prefix, text),
     (sink) =>
       followLogs(
         client,

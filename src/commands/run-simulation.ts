@@ -16,7 +16,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const client = await app.client();
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
+    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, clock: app.clock, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
     req,
   );
   const what = run.kind === 'MPIJob' ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes` : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;
@@ -26,5 +26,5 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     app.ui.info(`Follow it: keystone jobs logs ${run.runId} -f    Cancel it: keystone jobs cancel ${run.runId}`);
     return ExitCode.ok;
   }
-  return attendRun(app, client, run, req, started);
+  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
 }

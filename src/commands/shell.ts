@@ -24,7 +24,7 @@ export async function shell(app: AppContext, name: string, command: string[], op
     throw new KeystoneError(`no running pod for ${source.kind} ${name}`, { hint: '`keystone pods` shows their state' });
   }
   const args = [
-    ...(target.kubeconfigPath ? ['--kubeconfig', target.kubeconfigPath] : []),
+    ...(target.kubeconfig.explicit ? ['--kubeconfig', target.kubeconfig.explicit] : []),
     '--context',
     target.context,
     'exec',

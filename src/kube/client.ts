@@ -7,7 +7,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig/files.js';
+import { defaultKubeconfigFile, looseMode } from './kubeconfig/files.js';
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig/load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
 import { KeystoneError } from '../errors.js';
@@ -129,8 +129,6 @@ export interface ClientSettings {
    * pause crosses it. Read at each request, so a command can set it after the client exists.
    */
   deadline?: () => { at: number; label: string } | undefined;
-  /** Where KUBECONFIG and HOME come from; default: this process's environment. */
-  env?: NodeJS.ProcessEnv;
   /** Time for the waits between retries. */
   clock?: Clock;
 }
@@ -141,8 +139,8 @@ export class KubeDeadlineError extends KeystoneError {}
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
   // so keystone sees the same contexts kubectl does; see kubeconfig/load.ts.
-  const files = kubeconfigFiles(target.kubeconfigPath, settings.env ?? process.env);
-  const merged = await loadKubeconfigs(files, { explicit: Boolean(target.kubeconfigPath) });
+  const { files, explicit } = target.kubeconfig;
+  const merged = await loadKubeconfigs(files, { explicit: Boolean(explicit) });
   const selected = selectContext(merged, target.context, {
     repair: target.local
       ? `run \`keystone setup\`: it creates the cluster if needed and writes its context into ${await defaultKubeconfigFile(files)}`

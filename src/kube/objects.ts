@@ -98,7 +98,9 @@ export interface JobObject extends KubeObject {
   };
 }
 
-export type MpiImplementation = 'OpenMPI' | 'Intel' | 'MPICH';
+/** The MPI implementations the operator knows (v2beta1 types.go MPIImplementation). */
+export const mpiImplementations = ['OpenMPI', 'Intel', 'MPICH'] as const;
+export type MpiImplementation = (typeof mpiImplementations)[number];
 
 type PodTemplate = JobObject['spec']['template'];
 

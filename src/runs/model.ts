@@ -35,7 +35,7 @@ export const runKind = (run: { nodes?: number }): RunKind => (run.nodes !== unde
 export const mpiWorkerSelector = (runId: string): string => `${labels.runId}=${runId},${operatorLabels.jobRole}=worker`;
 
 /** Run ids: sortable by time, short, and valid inside Kubernetes names ("20261125-214700-a3f9"). */
-export function newRunId(now = new Date(), random = randomBytes(2).toString('hex')): string {
+export function newRunId(now: Date, random = randomBytes(2).toString('hex')): string {
   const iso = now.toISOString(); // 2026-11-25T21:47:00.000Z
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${random}`;
 }

@@ -24,6 +24,7 @@ import { simulationContainer } from './build/job.js';
 import { inputDigest } from './record/input-digest.js';
 import { canonicalJson, recordFileName, redactArgv, sealRecord, sha256Of, type RunRecord } from './record/record.js';
 import { writeRecordFile } from './record/store.js';
+import type { Clock } from '../clock.js';
 
 export interface SubmittedRun {
   runId: string;
@@ -51,6 +52,8 @@ export interface SubmitContext extends StorageContext {
   argv: readonly string[];
   /** The cluster's record of pushed images (images/pin.ts). */
   remembered?: PinSources['remembered'];
+  /** The run id's time comes from here (tests give a clock of their own). */
+  clock: Pick<Clock, 'now'>;
 }
 
 export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<SubmittedRun> {
@@ -66,7 +69,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   if (pinned.pinnedBy === 'image-id') ctx.info(`image ${requested} has no registry digest (it was loaded into the nodes): the run is pinned by image ID${pinned.id ? ` ${pinned.id.slice(0, 19)}…` : ''}; \`keystone push-images\` pins runs by digest`);
   const inputSha256 = await inputDigest(req.input);
 
-  const runId = newRunId();
+  const runId = newRunId(new Date(ctx.clock.now()));
   const name = jobName(req.tool, runId);
   const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.

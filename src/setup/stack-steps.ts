@@ -1,5 +1,5 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
-import type { AppContext } from '../app-context.js';
+import type { SetupContext } from './context.js';
 import { readImageRecord, withPushedImages, writeImageRecord } from '../images/registry-record.js';
 import { nextRecord, pushImages } from '../images/push.js';
 import { KeystoneError } from '../errors.js';
@@ -37,7 +37,7 @@ export interface SetupState {
   clusterRunning?: boolean;
 }
 
-export function imagesStep(app: AppContext, state: SetupState): Step {
+export function imagesStep(app: SetupContext, state: SetupState): Step {
   return {
     title: 'images',
     run: async (progress) => {
@@ -60,7 +60,7 @@ export function imagesStep(app: AppContext, state: SetupState): Step {
   };
 }
 
-export function stackSteps(app: AppContext, manifests: Manifest[], state: SetupState): Step[] {
+export function stackSteps(app: SetupContext, manifests: Manifest[], state: SetupState): Step[] {
   checkStackNamespace(manifests);
   const namespaces = manifests.filter((m) => m.object.kind === 'Namespace');
   const rest = manifests.filter((m) => m.object.kind !== 'Namespace');

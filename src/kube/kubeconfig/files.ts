@@ -19,6 +19,18 @@ export function kubeconfigFiles(explicit: string | undefined, env: NodeJS.Proces
   return listed.length ? listed : [join(env.HOME || homedir(), '.kube', 'config')];
 }
 
+/** The kubeconfig files a command reads, found once per command (target-context.ts) and read from there. */
+export interface Kubeconfigs {
+  /** --kubeconfig: the one file that must exist; undefined when the list is KUBECONFIG's or the default. */
+  explicit: string | undefined;
+  /** The files in kubectl's order (kubeconfigFiles). */
+  files: string[];
+}
+
+export function findKubeconfigs(explicit: string | undefined, env: NodeJS.ProcessEnv): Kubeconfigs {
+  return { explicit, files: kubeconfigFiles(explicit, env) };
+}
+
 /**
  * The file kubectl writes a new entry to, given kubeconfigFiles(): the explicit file, else the
  * first listed file that exists, else the LAST listed one, which is then created. That is

@@ -13,8 +13,6 @@ import type { JobObject, MpiImplementation, MpiJobObject } from '../../kube/obje
 
 type PodTemplate = JobObject['spec']['template'];
 
-export const mpiImplementations = ['OpenMPI', 'Intel', 'MPICH'] as const;
-
 /** The script in each simulation image (images/*\/Dockerfile COPY mpi/keystone-mpi). */
 export const mpiEntrypoint = 'keystone-mpi';
 /** The workers' sshd port (keystone-mpi; the images' ssh_config says the same). */

@@ -3,7 +3,7 @@
  * its state and output on the terminal, Ctrl-C (or a closed stdout) detaching or cancelling it,
  * a sweep's table, and the run's own exit code at the end.
  */
-import type { AppContext } from '../../app-context.js';
+import type { Ui } from '../../ui/ui.js';
 import { ExitCode, KeystoneError, stdoutClosedReason } from '../../errors.js';
 import { maxTimerMs } from '../../duration.js';
 import { localImageNames } from '../../images/images.js';
@@ -22,13 +22,21 @@ import { recordEnd, runInCluster } from '../record/store.js';
 /** How long a followed run is waited for: its own deadline and five minutes, else a week. */
 const followLimitMs = (deadlineSeconds: number | undefined) => Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
 
-export async function attendRun(app: AppContext, client: KubeClient, run: SubmittedRun, req: RunRequest, started: number): Promise<number> {
+/** What attending a run needs from the command: the terminal, Ctrl-C, and the images keystone builds. */
+export interface AttendContext {
+  ui: Ui;
+  signal: AbortSignal;
+  /** images/compose.yaml: an image in it that cannot be pulled gets the "import it" hint. */
+  composeFile: string;
+}
+
+export async function attendRun(ctx: AttendContext, client: KubeClient, run: SubmittedRun, req: RunRequest, started: number): Promise<number> {
   const { runId, name, namespace } = run;
   const shown = run.storage.shown;
-  app.ui.announceInterrupt = false;
-  const c = app.ui.errColor; // for messages on stderr
-  const localImages = await localImageNames(app.paths.composeFile);
-  const progress = await createProgressDisplay(app, req.profile.progress, { runId, mode: req.progressMode, input: req.input, extraArgs: req.extraArgs, indexes: req.sweep?.combinations.length });
+  ctx.ui.announceInterrupt = false;
+  const c = ctx.ui.errColor; // for messages on stderr
+  const localImages = await localImageNames(ctx.composeFile);
+  const progress = await createProgressDisplay(ctx.ui, req.profile.progress, { runId, mode: req.progressMode, input: req.input, extraArgs: req.extraArgs, indexes: req.sweep?.combinations.length });
   let outcome;
   try {
     outcome = await followRun(client, run.created, {
@@ -36,10 +44,10 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
       runId,
       indexed: Boolean(req.sweep),
       kind: run.kind,
-      signal: app.signal,
+      signal: ctx.signal,
       localImages,
       timeoutMs: followLimitMs(req.deadlineSeconds),
-      ...runPrinter(app, runId, progress),
+      ...runPrinter(ctx.ui, runId, progress),
     });
   } catch (err) {
     progress?.end();
@@ -61,15 +69,15 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
         what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} ${alreadyEnded(after)}`;
       } catch (err) {
         if (!(err instanceof RunGoneError)) throw err;
-        app.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);
+        ctx.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);
         return ExitCode.interrupted;
       }
-      app.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
+      ctx.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
     } else if (req.cancelOnInterrupt) {
       await deleteRun(client, namespace, name, run.kind);
-      app.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
+      ctx.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
     } else {
-      app.ui.info(`${app.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+      ctx.ui.info(`${ctx.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
     }
     return ExitCode.interrupted;
   }
@@ -78,20 +86,20 @@ export async function attendRun(app: AppContext, client: KubeClient, run: Submit
     const file = run.recordFile;
     await runInCluster(client, namespace, runId)
       .then((now) => (now ? recordEnd(file, run.record, now.outcome) : undefined))
-      .catch((err: unknown) => app.ui.warn(`could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`));
+      .catch((err: unknown) => ctx.ui.warn(`could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`));
   }
   if (req.sweep) {
     const combos = req.sweep.combinations;
     const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(combos[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
     const { renderTable } = await import('../../ui/table.js');
-    app.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
+    ctx.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
   }
   const took = formatDuration(Date.now() - started);
   if (outcome.state === 'Succeeded') {
-    app.ui.info(`${c.green('✓')} run ${runId} succeeded in ${took}; output: ${shown}`);
+    ctx.ui.info(`${c.green('✓')} run ${runId} succeeded in ${took}; output: ${shown}`);
     return ExitCode.ok;
   }
-  app.ui.error(
+  ctx.ui.error(
     `run ${runId} failed${outcome.reason ? ` (${outcome.reason})` : ''} with exit code ${outcome.exitCode}${outcome.message ? `: ${outcome.message}` : ''}; output: ${shown}`,
     `see the whole log: keystone jobs logs ${runId}`,
   );

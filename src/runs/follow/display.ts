@@ -6,20 +6,9 @@
  *   none   nothing
  * `auto` (the default) is bar on an interactive terminal, plain otherwise.
  */
-import type { AppContext } from '../../app-context.js';
 import type { Ui } from '../../ui/ui.js';
-import { UsageError } from '../../errors.js';
-import { printable } from '../../operate/names.js';
-import { ProgressTracker, progressLine, readTotal, type ProgressEvent, type ProgressProfile } from './progress.js';
-
-export const progressModes = ['auto', 'bar', 'plain', 'json', 'none'] as const;
-export type ProgressMode = (typeof progressModes)[number];
-
-export function parseProgressMode(text: string | undefined): ProgressMode {
-  if (text === undefined) return 'auto';
-  if ((progressModes as readonly string[]).includes(text)) return text as ProgressMode;
-  throw new UsageError(`--progress "${printable(text)}" is not a progress mode`, `use one of ${progressModes.join(', ')}`);
-}
+import type { ProgressMode } from '../request/options.js';
+import { ProgressTracker, progressLine, readTotal, type ProgressEvent, type ProgressProfile } from '../request/progress.js';
 
 /** Erase the current terminal line (carriage return + ECMA-48 "erase in line", whole line). */
 const eraseLine = '\r\u001b[2K';
@@ -76,12 +65,12 @@ export class ProgressDisplay {
 
 /** The display for a run whose profile says how to read progress; undefined when there is none. */
 export async function createProgressDisplay(
-  app: AppContext,
+  ui: Ui,
   spec: ProgressProfile | undefined,
   o: { runId: string; mode: ProgressMode; input?: { path: string; kind: 'file' | 'directory' }; extraArgs?: readonly string[]; indexes?: number },
 ): Promise<ProgressDisplay | undefined> {
   if (!spec || o.mode === 'none') return undefined;
   const total = o.input ? await readTotal(spec, o.input, o.extraArgs ?? []) : undefined;
-  const mode = o.mode === 'auto' ? (app.ui.interactive ? 'bar' : 'plain') : o.mode;
-  return new ProgressDisplay(app.ui, new ProgressTracker(spec, { runId: o.runId, total, indexes: o.indexes }), mode, spec.unit);
+  const mode = o.mode === 'auto' ? (ui.interactive ? 'bar' : 'plain') : o.mode;
+  return new ProgressDisplay(ui, new ProgressTracker(spec, { runId: o.runId, total, indexes: o.indexes }), mode, spec.unit);
 }

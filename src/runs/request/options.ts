@@ -109,3 +109,13 @@ export function envFile(values: Record<string, string>): string {
     .map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'\n`)
     .join('');
 }
+
+/** --progress MODE (how follow/display.ts shows a followed run's progress). */
+export const progressModes = ['auto', 'bar', 'plain', 'json', 'none'] as const;
+export type ProgressMode = (typeof progressModes)[number];
+
+export function parseProgressMode(text: string | undefined): ProgressMode {
+  if (text === undefined) return 'auto';
+  if ((progressModes as readonly string[]).includes(text)) return text as ProgressMode;
+  throw new UsageError(`--progress "${printable(text)}" is not a progress mode`, `use one of ${progressModes.join(', ')}`);
+}

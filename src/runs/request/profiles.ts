@@ -4,10 +4,10 @@ import { relative } from 'node:path';
 import { z } from 'zod';
 import { KeystoneError } from '../../errors.js';
 import { parseYamlDocument, positionOfPath } from '../../cluster/yaml-positions.js';
-import { progressSchema } from '../follow/progress.js';
+import { progressSchema } from './progress.js';
 import { seriesReaders } from '../../plot/series.js';
 import { dns1123Label } from '../../vocabulary.js';
-import { mpiImplementations } from '../build/mpijob.js';
+import { mpiImplementations } from '../../kube/objects.js';
 
 const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 

@@ -9,8 +9,7 @@ import { loadProfiles, type Profile } from './profiles.js';
 import { parseNodes } from './nodes.js';
 import { podCpus, ranksFromFlags } from './ranks.js';
 import { resolveInput, type ResolvedInput } from './input.js';
-import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, parseVolumeSize, type Sweep } from './options.js';
-import { parseProgressMode, type ProgressMode } from '../follow/display.js';
+import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, parseVolumeSize, parseProgressMode, type ProgressMode, type Sweep } from './options.js';
 import type { PinnedImage } from '../../images/pin.js';
 
 /** The options of `run-simulation`, as commander hands them over (all text). */

@@ -1,6 +1,6 @@
 /** The human-readable form of `keystone status`: the cluster line, node and stack tables, the verdict. */
-import type { StatusReport } from '../health/status-report.js';
-import { renderTable } from './table.js';
+import type { StatusReport } from './status-report.js';
+import { renderTable } from '../ui/table.js';
 
 export function renderStatus(report: StatusReport, columns?: number): string {
   const c = report.cluster;
