@@ -10,7 +10,6 @@
  */
 import { KeystoneError, UsageError } from '../errors.js';
 import { ToolFailedError, type Runner } from '../exec/runner.js';
-import { printable } from '../operate/names.js';
 import { buildImages, hasLocalImage, type ImageSpec } from './images.js';
 import { dockerKnows } from './pin.js';
 import { repositoryOf } from './image-names.js';
@@ -21,9 +20,9 @@ const registryPattern = /^(?:[a-z0-9]([a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9]([a-z0-9
 
 export function parseRegistry(text: string): string {
   const trimmed = text.replace(/\/+$/, '');
-  if (/^[a-z]+:\/\//i.test(trimmed)) throw new UsageError(`--registry "${printable(text)}" has a scheme`, `give the registry as Docker names it, without http:// or https://: e.g. --registry ${trimmed.replace(/^[a-z]+:\/\//i, '')}`);
+  if (/^[a-z]+:\/\//i.test(trimmed)) throw new UsageError(`--registry ${JSON.stringify(text)} has a scheme`, `give the registry as Docker names it, without http:// or https://: e.g. --registry ${trimmed.replace(/^[a-z]+:\/\//i, '')}`);
   if (!registryPattern.test(trimmed) || !trimmed.includes('.') && !trimmed.includes(':') && !trimmed.startsWith('localhost')) {
-    throw new UsageError(`--registry "${printable(text)}" is not a registry`, 'a registry host (with a dot or a port, or localhost) and an optional path: e.g. --registry ghcr.io/your-group or --registry registry.lab.example:5000');
+    throw new UsageError(`--registry ${JSON.stringify(text)} is not a registry`, 'a registry host (with a dot or a port, or localhost) and an optional path: e.g. --registry ghcr.io/your-group or --registry registry.lab.example:5000');
   }
   return trimmed;
 }
