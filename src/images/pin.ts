@@ -10,13 +10,15 @@
  *      "name@sha256:…" references as RepoDigests (containerd internal/cri/util ParseImageReferences):
  *      an image a node pulled from a registry has one;
  *   4. Docker on this machine: `docker image inspect` RepoDigests, which Docker sets when it pushed
- *      or pulled the image to or from that repository.
+ *      or pulled the image to or from that repository (but see below: loaded images come first).
  * An image no registry holds has no digest: `k3d image import` loads a `docker save` archive with
  * `ctr image import --all-platforms` (k3d-io/k3d v5.8.3 pkg/client/tools.go), which creates the tag
  * name only, so the node lists the tag and no RepoDigest, and a pod reports the image ID
  * (containerd's ContainerStatus: imageRef is RepoDigests[0], else the image ID). Such a run runs
  * the tag and is pinned by image ID instead: the record keeps Docker's ID of the tag at submission
- * and the ID the pod ran, and `jobs rerun` refuses if the tag now names another image.
+ * and the ID the pod ran, and `jobs rerun` refuses if the tag now names another image. A loaded
+ * image runs by its tag even when Docker knows a registry digest for it (the nodes need no
+ * registry for it); that digest is recorded too, and a rerun falls back on it.
  * Nothing found, and no node has it: refused before anything is staged.
  */
 import { KeystoneError } from '../errors.js';

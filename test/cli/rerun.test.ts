@@ -140,4 +140,24 @@ describe('jobs rerun', () => {
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toContain('it was loaded into the keystone cluster\'s nodes, which context lab is not');
   });
+
+  it('a run of another cluster reruns from this machine once jobs fetch brought its directory (record and input copy)', async () => {
+    let lab: string[];
+    ({ h, lab } = await createLabCluster());
+    h.cluster.readWriteMany = true;
+    await dockerKnows(lammpsImage, `registry.example.com/lab/lammps@${digestA}`);
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--image', lammpsImage, ...lab])).exitCode).toBe(0);
+    const id = runIdOf(runJobsOf(h)[0]!);
+    const inLab = await h.run(['jobs', 'rerun', id, ...lab]);
+    expect(inLab.exitCode).toBe(1);
+    expect(inLab.stderr).toContain(`the input of run ${id} (its own copy, data/lammps/runs/${id}/.keystone/input/in.lj) is not on this machine`);
+    expect(inLab.stderr).toContain(`keystone jobs fetch ${id} --context lab`);
+    expect((await h.run(['jobs', 'fetch', id, ...lab])).exitCode).toBe(0);
+    const r = await h.run(['jobs', 'rerun', id]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`it runs on context k3d-keystone-cluster; run ${id} ran on lab`);
+    const rerun = runJobsOf(h).find((j) => runIdOf(j) !== id)!;
+    expect(imageOf(rerun)).toBe(`registry.example.com/lab/lammps@${digestA}`);
+    expect(rerun.metadata.annotations['keystone.io/output-on']).toBe('host');
+  });
 });
