@@ -113,6 +113,8 @@ export async function pinImage(image: string, s: PinSources): Promise<PinnedImag
   // image ID; a registry digest Docker knows is kept too, so a rerun can still fetch this image.
   if (nodes.onNodes) return { requested: image, ref: image, digest: fromDocker ? digestOf(fromDocker)! : null, id, pinnedBy: 'image-id', source: 'loaded into the nodes (k3d image import): no registry digest on the nodes' };
   if (fromDocker) return { requested: image, ref: fromDocker, digest: digestOf(fromDocker)!, id, pinnedBy: 'digest', source: 'Docker on this machine (RepoDigests)' };
+  // Nodes keystone may not read: an image Docker has (and may have loaded into them) is pinned by its ID, as a loaded one is.
+  if (!nodes.readable && id) return { requested: image, ref: image, digest: null, id, pinnedBy: 'image-id', source: 'Docker on this machine (image ID; the nodes could not be read)' };
   throw new KeystoneError(`cannot pin image ${image} to a digest: no node of context ${s.context} has it${nodes.readable ? '' : ' (no permission to read the nodes)'}, and Docker on this machine knows no registry digest for it`, {
     hint: `push it to a registry the cluster reaches (\`keystone push-images\`), or give the digest: --image ${repo}@sha256:…; nothing was submitted`,
   });
