@@ -15,6 +15,11 @@ const record = () => h.api.get('configmaps', 'keystone', 'keystone-images');
 describe('push-images', () => {
   it('the k3d cluster: pushes to localhost:<hostPort>, remembers keystone-registry:5000 in the cluster; runs and the stack use the pushed digests; the rebuild loop; setup stays on the registry', async () => {
     ({ h, lab } = await createLabCluster());
+    const dry = await h.run(['push-images', '--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stderr).toMatch(/docker push localhost:\d+\/keystone\/lammps:0\.1\.0/);
+    expect(record()).toBeUndefined();
+    expect((await h.state()).docker.pushes).toBeUndefined();
     const r = await h.run(['push-images']);
     expect(r.exitCode, r.stderr).toBe(0);
     // The sandbox's k3d config publishes the registry on a free port (k8s/configs says 5000).
