@@ -24,6 +24,8 @@ export interface GlobalOptions extends TargetOptions {
 export interface AppContext extends TargetContext {
   /** keystone's own version (package.json). */
   version: string;
+  /** keystone's arguments as given (run records keep them, --env values left out). */
+  argv: readonly string[];
   ui: Ui;
   runner: Runner;
   /** What keystone reads from the machine itself (free disk space). */
@@ -60,6 +62,7 @@ export interface AppContext extends TargetContext {
 
 export interface AppContextInit {
   version: string;
+  argv?: readonly string[];
   ui: Ui;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -110,6 +113,7 @@ export function createAppContext(init: AppContextInit): AppContext {
   const app: AppContext = {
     ...cluster,
     version: init.version,
+    argv: init.argv ?? [],
     ui,
     runner,
     machine: init.machine ?? localMachine,

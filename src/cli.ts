@@ -89,6 +89,17 @@ export const commandTable: readonly RegisteredSpec[] = [
     examples: ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
     load: () => import('./commands/import-images.js'), run: (m, app, [images], o) => m.importImagesCommand(app, images ?? [], { build: Boolean(o.build), force: Boolean(o.force) }),
   }),
+  // keystone push-images (issue 26): the images through a registry, remembered in the cluster.
+  command('push-images', 'build missing images and push them to the cluster\'s registry (the k3d registry, or --registry for another cluster); runs and the stack then use them, pinned by digest', {
+    args: [argument('[image...]', 'images (or compose service names) to push; default: all in images/compose.yaml')],
+    options: [
+      option('--registry <registry>', 'the registry (and path) to push to and the nodes pull from, e.g. ghcr.io/your-group; remembered in the cluster (default: the k3d cluster\'s own, or the one remembered)'),
+      option('--build', 'rebuild the images even if Docker already has them'),
+      dryRun('print the docker calls and change nothing'),
+    ],
+    examples: ['keystone push-images', 'keystone push-images --context lab --registry ghcr.io/your-group'],
+    load: () => import('./commands/push-images.js'), run: (m, app, [images], o) => m.pushImagesCommand(app, images ?? [], { registry: o.registry, build: Boolean(o.build) }),
+  }),
   ...lifecycle,
   report('status', 'show the cluster (exists, running, servers/agents) and its nodes', ['table', 'json', 'yaml'], ['keystone status', 'keystone status -o json | jq .healthy'],
     () => import('./commands/status.js'), (m, app, o) => m.status(app, o)),
@@ -190,8 +201,8 @@ export const commandTable: readonly RegisteredSpec[] = [
     run: (m, app, [tool, input, extra], o) => m.runSimulation(app, tool, input, extra ?? [], { ...o, timeout: app.options.timeout }),
   }),
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
-    options: [output(['table', 'json', 'yaml']), jobsTool, jobsAll],
-    examples: ['keystone jobs', 'keystone jobs --tool lammps -o json'],
+    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll],
+    examples: ['keystone jobs', 'keystone jobs --tool lammps -o json', 'keystone jobs -o wide   # and the image each run runs (pinned by digest)'],
     load: () => import('./commands/jobs.js'), run: async (m, app, _args, o) => {
       await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
     },
@@ -202,6 +213,29 @@ export const commandTable: readonly RegisteredSpec[] = [
         refuse: notForRun,
         examples: ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
         load: () => import('./commands/jobs.js'), run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
+      }),
+      // keystone jobs show / rerun (issue 26): a run's record, and the same run again.
+      command('show', 'a run\'s record: keystone version, command, --env names, image digest, input SHA-256, profile, cluster, nodes, times, exit code', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
+        options: [output(['table', 'json', 'yaml'])],
+        refuse: { tool: 'it acts on the one run named', all: 'it acts on the one run named' },
+        examples: ['keystone jobs show 20261125-214700-a3f9', 'keystone jobs show 20261125-214700-a3f9 -o json | jq -r .record.image.ref'],
+        load: () => import('./commands/jobs-show.js'), run: async (m, app, [id], o) => {
+          await m.jobsShow(app, id, o.output);
+        },
+      }),
+      command('rerun', 'submit a run again: the same image digest, arguments, options and profile, the input from the run\'s own copy; here or on --context', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`, `keystone jobs show`)')],
+        options: [
+          repeatable('--env <KEY=VALUE>', 'the run\'s --env variables again (their values are never recorded)'),
+          option('--image <image>', 'run with this image instead of the original\'s (the rerun says so)'),
+          option('-d, --detach', 'submit, print the new run id, and return'),
+          option('--cancel-on-interrupt', 'on Ctrl-C, cancel the run instead of detaching from it'),
+          option('--progress <mode>', 'as for run-simulation: auto, bar, plain, json, none'),
+        ],
+        refuse: { ...notForRun, timeout: 'the rerun keeps the run\'s own time limit (its record)' },
+        examples: ['keystone jobs rerun 20261125-214700-a3f9', 'keystone jobs rerun 20261125-214700-a3f9 --context lab --env API_TOKEN=$TOKEN -d'],
+        load: () => import('./commands/jobs-rerun.js'), run: (m, app, [id], o) => m.jobsRerun(app, id, { env: o.env, image: o.image, detach: o.detach, cancelOnInterrupt: o.cancelOnInterrupt, progress: o.progress }),
       }),
       command('cancel', 'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)', {
         args: [argument('<run-id>', 'the run to stop')],

@@ -70,6 +70,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env }, sink);
     const app = createAppContext({
       version,
+      argv,
       ui,
       env,
       cwd: io.cwd ?? process.cwd(),

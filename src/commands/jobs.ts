@@ -36,6 +36,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     return runs;
   }
   const c = app.ui.color;
+  const wide = options.output === 'wide';
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
@@ -50,9 +51,10 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',
     shownOutput(app, r),
+    ...(wide ? [r.image ?? '-'] : []),
   ]);
   const { renderTable } = await import('../ui/table.js'); // only when a table is printed
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
+  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT', ...(wide ? ['IMAGE'] : [])], rows, app.ui.columns));
   return runs;
 }
 

@@ -42,8 +42,11 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     expect(r.exitCode, r.stderr).toBe(0);
     expect(await tree(local)).toEqual(await tree(remote));
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
-    expect(r.stderr).toContain(`Fetched run ${runId}: 4 files (2.0 MiB) verified in data/lammps/runs/${runId}; 4 transferred`);
-    expect(batches()).toEqual([['./dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt']]); // one tar stream for all
+    // The run's own copy of its input (.keystone/input/) comes along; its record from the run's annotation.
+    expect(r.stderr).toContain(`Fetched run ${runId}: 5 files (2.0 MiB) verified in data/lammps/runs/${runId}; 5 transferred`);
+    expect(batches()).toEqual([['./.keystone/input/in.lj', './dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt']]); // one tar stream for all
+    const record = JSON.parse(await readFile(join(local, 'run-record.json'), 'utf8'));
+    expect(record).toMatchObject({ runId, cluster: { context: 'lab', local: false }, outcome: { state: 'Succeeded', ended: 'succeeded' } });
     expect(fetches()).toEqual([]);
     expect(helperPods()).toEqual([]);
 
@@ -225,11 +228,13 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakF
   });
 });
 
+/** The files under dir and their SHA-256; not the run record, which fetch writes from the cluster (not from the volume). */
 async function tree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);
+    if (relative(dir, path) === 'run-record.json') continue;
     out[relative(dir, path)] = await sha256(path);
   }
   return out;

@@ -72,8 +72,18 @@ describe('run-simulation', () => {
     expect(r.stderr).toMatch(/failed \(OOMKilled\) with exit code 137/);
   });
 
-  it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
+  it('refuses an image it cannot pin to a digest before anything is staged', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'keystone/lammps:9.9']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('cannot pin image keystone/lammps:9.9 to a digest: no node of context k3d-keystone-cluster has it');
+    expect(r.stderr).toContain('nothing was submitted');
+    expect(runJobs()).toEqual([]);
+    expect(await runDirs('lammps')).toEqual([]);
+  });
+
+  it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
+    // Given by digest, it is not looked up: the kubelet finds no registry that has it.
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain('the run was cancelled (nothing ran)');

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, chmodSync, statSync
 import { dirname, join, isAbsolute } from 'node:path';
 import { homedir } from 'node:os';
 import { parse, stringify } from 'yaml';
-import { apiCall, loadState, logCall, saveState, sleep } from './fake-state.mjs';
+import { apiCall, dockerImageId, loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
 await logCall('k3d', argv);
@@ -45,7 +45,8 @@ if (cmd === 'image' && sub === 'import') {
   log('INFO', `Importing image(s) into cluster '${clusterName}'`);
   state.clusters[clusterName].images = [...new Set([...(state.clusters[clusterName].images ?? []), ...images])];
   saveState(state);
-  await apiCall('POST', '/__fake/images', { images });
+  // ctr image import of a docker save archive: the nodes get the tag (no digest name) and the image ID.
+  await apiCall('POST', '/__fake/images', { images, ids: Object.fromEntries(images.map((i) => [i, dockerImageId(state.docker, i)])) });
   log('INFO', `Successfully imported ${images.length} image(s) into 1 cluster(s)`);
   process.exit(0);
 }

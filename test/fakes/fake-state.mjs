@@ -2,6 +2,7 @@
 // arrange before running the CLI and inspect afterwards, plus a log of every call's argv.
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -64,4 +65,13 @@ export async function apiCall(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   return res.status;
+}
+
+/**
+ * Docker's image ID for a tag: the SHA-256 of the image's config, so a rebuild that changes the
+ * image gives a new ID (the tag moves) and `k3d image import` keeps it (the config blob is copied
+ * as it is). Tests set docker.imageIds; otherwise one is derived from the tag.
+ */
+export function dockerImageId(docker, tag) {
+  return docker?.imageIds?.[tag] ?? `sha256:${createHash('sha256').update(`image:${tag}`).digest('hex')}`;
 }

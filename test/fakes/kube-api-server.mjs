@@ -761,7 +761,7 @@ export async function startFakeKubeApi(options = {}) {
     }
     if (path === '/__fake/images') {
       const body = JSON.parse(await readBody(req));
-      for (const listener of api.imageListeners) listener(body.images ?? []);
+      for (const listener of api.imageListeners) listener(body.images ?? [], body.ids ?? {});
       return send(res, 200, {});
     }
     return send(res, 404, {});

@@ -3,6 +3,7 @@ import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import { annotations, labels } from '../../vocabulary.js';
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
+import { simulationContainer } from '../build/job.js';
 import { cancelledAt, cancelledExitCode, cancelledReason, mpiJobsPath, operatorLabels, podIndex, runCollectionPath, terminalCondition, type RunKind, type RunSummary } from '../model.js';
 import type { PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
 import { podProblem } from '../../stack/rollout.js';
@@ -61,6 +62,8 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   if (state === 'Succeeded') summary.exitCode = 0;
   else if (cancelled) summary.exitCode = cancelledExitCode;
   else if (state === 'Failed') summary.exitCode = failedCode ?? (terminal?.reason === 'DeadlineExceeded' ? 124 : 1);
+  const image = simulationContainer(job.spec.template.spec.containers)?.image;
+  if (image) summary.image = image;
   if (job.spec.completionMode === 'Indexed') {
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
   }

@@ -17,6 +17,7 @@ import { createProgressDisplay } from './display.js';
 import type { SubmittedRun } from '../submit.js';
 import type { RunRequest } from '../request/request.js';
 import { cancelledReason, type RunSummary } from '../model.js';
+import { recordEnd, runInCluster } from '../record/store.js';
 
 /** How long a followed run is waited for: its own deadline and five minutes, else a week. */
 const followLimitMs = (deadlineSeconds: number | undefined) => Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
@@ -86,6 +87,13 @@ export async function attendRun(ctx: AttendContext, client: KubeClient, run: Sub
       ctx.ui.info(`${ctx.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
     }
     return ExitCode.interrupted;
+  }
+  // The run's end goes into its record on this machine (the cluster's copy is read live).
+  if (run.recordFile) {
+    const file = run.recordFile;
+    await runInCluster(client, namespace, runId)
+      .then((now) => (now ? recordEnd(file, run.record, now.outcome) : undefined))
+      .catch((err: unknown) => ctx.ui.warn(`could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`));
   }
   if (req.sweep) {
     const combos = req.sweep.combinations;

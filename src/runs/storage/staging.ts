@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { GuardedDir } from '../../guarded-fs.js';
 import type { ResolvedInput } from '../request/input.js';
 import { envFile, type Sweep } from '../request/options.js';
+import { recordInputDir } from '../record/record.js';
 
 /** Copies the input into the run directory (one copy per sweep index, with its params.env). */
 export async function stageOnHost(data: GuardedDir, input: ResolvedInput, runDir: string, sweep: Sweep | undefined): Promise<void> {
@@ -24,4 +25,8 @@ export async function stageOnHost(data: GuardedDir, input: ResolvedInput, runDir
     if (sweep) await data.writeFile(join(dir, 'params.env'), envFile(sweep.combinations[i]!), 0o644);
   }
   if (sweep) await data.writeFile(join(runDir, 'sweep.json'), `${JSON.stringify(sweep, null, 2)}\n`, 0o644);
+  // The run's own copy of its input as submitted, which the run does not touch: `jobs rerun` starts from it.
+  const kept = join(runDir, recordInputDir);
+  await data.mkdir(kept, 0o755);
+  await data.copyIn(input.path, join(kept, input.name), 0o755);
 }
