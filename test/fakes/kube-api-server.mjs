@@ -757,8 +757,16 @@ export async function startFakeKubeApi(options = {}) {
     const format = (l) => `${timestamps ? `${l.time} ` : ''}${l.text}\n`;
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
-    for (const l of lines) res.write(format(l));
     const follow = query.get('follow') === 'true';
+    // As the API server sends a log (k8s.io/apiserver pkg/endpoints/handlers/responsewriters
+    // StreamObject: io.Copy of the kubelet's stream, through a flushwriter only when following,
+    // pkg/registry/core/pod/rest/log.go Flush: opts.Follow): followed, each line the kubelet writes
+    // is flushed as a chunk of its own; otherwise the log goes out in io.Copy's 32 KiB pieces.
+    if (follow) for (const l of lines) res.write(format(l));
+    else {
+      const body = Buffer.from(lines.map(format).join(''));
+      for (let at = 0; at < body.length; at += 32 * 1024) res.write(body.subarray(at, at + 32 * 1024));
+    }
     if (!follow || cs.state?.terminated) return res.end();
     const set = logFollowers.get(key) ?? new Set();
     logFollowers.set(key, set);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { LineSplitter, sanitize } from '../../src/operate/log-lines.js';
 
-function split(chunks: (string | Uint8Array)[]): string[] {
+function split(chunks: (string | Uint8Array)[], blocks = false): string[] {
   const lines: string[] = [];
-  const splitter = new LineSplitter((line) => lines.push(line));
+  // With `blocks`, whole lines come as blocks where they can: read back, the same lines.
+  const splitter = new LineSplitter((line) => lines.push(line), blocks ? (block) => lines.push(...block.split('\n')) : undefined);
   for (const chunk of chunks) splitter.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
   splitter.end();
   return lines;
@@ -29,5 +30,35 @@ describe('log lines', () => {
     expect(sanitize('a\tb \u001b[31mred\u001b[0m')).toBe('a\tb \u001b[31mred\u001b[0m');
     expect(sanitize('bell\u0007 nul\u0000 del\u007f cr\rmid\r')).toBe('bell\ufffd nul\ufffd del\ufffd cr\ufffdmid');
     expect(sanitize('two\u0008\u0008')).toBe('two\ufffd\ufffd');
+  });
+});
+
+describe('log lines in blocks (a sink that prints them as they came)', () => {
+  const encode = (text: string) => new TextEncoder().encode(text);
+  /** The text cut into chunks at every `step`th byte (multi-byte characters cut too). */
+  const chunked = (text: string, step: number) => {
+    const bytes = encode(text);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += step) out.push(bytes.subarray(at, at + step));
+    return out;
+  };
+
+  it('gives the same lines as one by one, wherever the chunks are cut', () => {
+    const text = ['plain', '', 'héllo ✓ 日本', 'tab\there \u001b[32mgreen\u001b[0m', 'bell\u0007 here', 'dos\r', 'x'.repeat(5000), 'last without newline'].join('\n');
+    for (const step of [1, 2, 3, 7, 64, 1000, 100_000]) {
+      expect(split(chunked(text, step), true), `chunks of ${step}`).toEqual(split(chunked(text, step)));
+    }
+    expect(split(chunked(text, 5), true)).toContain('bell\ufffd here');
+    expect(split(chunked(text, 5), true)).toContain('dos');
+  });
+
+  it('a clean chunk of whole lines is one block; a chunk with a control character goes line by line', () => {
+    const seen: string[] = [];
+    const splitter = new LineSplitter((line) => seen.push(`line:${line}`), (block) => seen.push(`block:${block}`));
+    splitter.push(encode('a\nb\nc'));
+    splitter.push(encode('d\ne\u0007\nf\n'));
+    splitter.push(encode('\n'));
+    splitter.end();
+    expect(seen).toEqual(['block:a\nb', 'line:cd', 'line:e\ufffd', 'line:f', 'block:']);
   });
 });
