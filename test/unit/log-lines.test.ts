@@ -62,3 +62,31 @@ describe('log lines in blocks (a sink that prints them as they came)', () => {
     expect(seen).toEqual(['block:a\nb', 'line:cd', 'line:e\ufffd', 'line:f', 'block:']);
   });
 });
+
+describe('log lines: UTF-8 decoded chunk by chunk as a streaming decoder would', () => {
+  // Valid text, a BOM at the start and one inside, a 4-byte character, and invalid sequences:
+  // a lone continuation byte, an overlong start (E0 80), a code point past U+10FFFF (F4 90), C0, FF.
+  const bytes = new Uint8Array([
+    ...new TextEncoder().encode('\ufeffstart ✓ 😀 日本\n\ufeffmid\n'),
+    0x61, 0x80, 0x62, 0x0a, 0xe0, 0x80, 0x63, 0x0a, 0xf4, 0x90, 0x80, 0x80, 0x0a, 0xc0, 0xff, 0x64, 0x0a,
+    ...new TextEncoder().encode('end 😀'),
+  ]);
+  /** What WHATWG's decoder makes of the whole stream at once (TextDecoder's default: the first BOM dropped). */
+  const expected = new TextDecoder().decode(bytes).split('\n');
+
+  it('gives the lines of the whole stream decoded at once, wherever the chunks are cut', () => {
+    for (let step = 1; step <= 9; step++) {
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += step) chunks.push(bytes.subarray(at, at + step));
+      expect(split(chunks), `chunks of ${step}`).toEqual(expected);
+      expect(split(chunks, true), `chunks of ${step}, blocks`).toEqual(expected);
+    }
+    expect(expected[0]).toBe('start ✓ 😀 日本');
+    expect(expected[1]).toBe('\ufeffmid');
+  });
+
+  it('a character cut off by the end of the stream is U+FFFD', () => {
+    const emoji = new TextEncoder().encode('x😀');
+    expect(split([emoji.subarray(0, 3)])).toEqual(['x\ufffd']);
+  });
+});
