@@ -90,3 +90,12 @@ describe('log lines: UTF-8 decoded chunk by chunk as a streaming decoder would',
     expect(split([emoji.subarray(0, 3)])).toEqual(['x\ufffd']);
   });
 });
+
+describe('which characters are made harmless', () => {
+  it('every C0 control but tab, newline and ESC, and DEL; no other UTF-16 code unit', () => {
+    const replaced: number[] = [];
+    for (let c = 0; c <= 0xffff; c++) if (sanitize(`a${String.fromCharCode(c)}b`) !== `a${String.fromCharCode(c)}b`) replaced.push(c);
+    const expected = [...Array.from({ length: 0x20 }, (_, c) => c).filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x1b), 0x7f];
+    expect(replaced).toEqual(expected);
+  });
+});
