@@ -39,7 +39,7 @@ const cases = {
   'pods-table': [ks('pods'), kc('get', 'pods', '-n', 'keystone')],
   events: [ks('events'), kc('events', '-n', 'keystone')],
   jobs: [ks('jobs'), kc('get', 'jobs', '-n', 'keystone')],
-  status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `k3d cluster list -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
+  status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
   'complete-pods': [ks('__complete', 'shell', ''), kc('get', 'pods', '-n', 'keystone', '-o', 'name')],
   'complete-deploy': [ks('__complete', 'scale', ''), kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
   'complete-runs': [ks('__complete', 'jobs', 'logs', ''), kc('get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name')],
