@@ -42,7 +42,8 @@ export class LineWriter {
     if (this.pending.length === 0) return;
     // Every line ends with its own newline: an empty last line too, which ui.data alone would
     // take for the end of the line before it.
-    const text = `${this.pending.join('\n')}\n`;
+    this.pending.push(''); // the last newline, in the same join (no second copy of the text)
+    const text = this.pending.join('\n');
     this.pending = [];
     this.size = 0;
     this.ui.data(text);
