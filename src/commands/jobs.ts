@@ -13,6 +13,7 @@ import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, vo
 import { findRun, isRecentRun, recentRunDays, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
+import { nameVolumeNodes } from '../runs/storage/volume-node.js';
 import { followRun } from '../runs/follow/follow.js';
 import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
@@ -26,6 +27,8 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
   // Only the listed runs' pods are fetched, and only those whose summary needs them.
   const now = Date.now();
   const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
+  // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
+  await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {
     await app.ui.document(runs, options.output);
     return runs;
@@ -38,7 +41,13 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
-    r.state === 'Failed' ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`) : r.sweep ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)` : r.state,
+    r.state === 'Failed'
+      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
+      : r.sweep
+        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
+        : r.state === 'Pending' && r.reason
+          ? c.yellow(`Pending (${r.reason})`)
+          : r.state,
     r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',

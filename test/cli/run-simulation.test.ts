@@ -111,8 +111,9 @@ describe('run-simulation', () => {
   });
 
   it('refuses bad input paths with a clear message, creating nothing', async () => {
-    await writeFile('/tmp/keystone-outside.lj', 'x');
-    await symlink('/tmp/keystone-outside.lj', join(h.project, 'data', 'lammps', 'escape.lj'));
+    const outside = join(h.root, 'keystone-outside.lj'); // the sandbox's, not a fixed /tmp path another user may own
+    await writeFile(outside, 'x');
+    await symlink(outside, join(h.project, 'data', 'lammps', 'escape.lj'));
     const cases: [string, string, RegExp][] = [
       ['lammps', 'nope.lj', /input "nope\.lj" not found \(looked in data\/lammps\/ and the current directory\)/],
       ['lammps', 'data/openfoam/cavity', /is a directory; lammps takes a file/],
@@ -237,14 +238,14 @@ describe('jobs', () => {
     const start = h.api.requests.length;
     const r = await h.run(['jobs', '-o', 'json']);
     const runs = JSON.parse(r.stdout);
-    // Jobs and MPIJobs (404 here: no MPI Operator) in one round, then the pods of the one run
-    // whose summary needs them: the failed run's exit code is its pod's.
+    // Jobs and MPIJobs (404 here: no MPI Operator) in one round, then the pods of the runs whose
+    // summary needs them: the failed run's exit code is its pod's; the running one's state is its pods'.
     const failedId = runs.find((x: { state: string }) => x.state === 'Failed').runId;
     const made = h.api.requests.slice(start).map((q) => `${q.path}${decodeURIComponent(q.query.replace(/\+/g, ' '))}`);
     expect([...made.slice(0, 2).sort(), ...made.slice(2)]).toEqual([
       '/apis/batch/v1/namespaces/keystone/jobs?labelSelector=keystone.io/run-id&limit=500',
       '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs?labelSelector=keystone.io/run-id&limit=500',
-      `/api/v1/namespaces/keystone/pods?labelSelector=keystone.io/run-id in (${failedId})&limit=500`,
+      `/api/v1/namespaces/keystone/pods?labelSelector=keystone.io/run-id in (${failedId},${runningId})&limit=500`,
     ]);
     expect(runs.map((x: { tool: string; state: string; exitCode?: number }) => [x.tool, x.state, x.exitCode])).toEqual([
       ['openfoam', expect.stringMatching(/Running|Pending/), undefined],

@@ -51,7 +51,7 @@ function corpus(now: number) {
   const jobs = [
     job('20261201-100000-a001', onHost('a001'), complete), // done well, outputs here: no pods needed
     job('20261201-100000-a002', onHost('a002'), failed), // its exit code is its pod's
-    job('20261201-100000-a003', onVolume('a003'), { startTime: started, active: 1 }), // running
+    job('20261201-100000-a003', onVolume('a003'), { startTime: started, active: 1 }), // going: Running or Pending is its pods' to say
     job('20261201-100000-a004', onHost('a004'), { startTime: started }), // Pending by its Job, but its pod runs
     job('20261201-100000-a005', onVolume('a005'), { startTime: started, conditions: [{ type: 'Suspended', status: 'True' }] }, { suspend: true }), // cancelled
     job('20261201-100000-a006', onNode('a006'), complete), // outputs on the nodes its pods ran on
@@ -107,7 +107,7 @@ describe('listRuns: pods only for the runs whose summary needs them', () => {
     expect(runs.find((r) => r.runId.endsWith('a004'))).toMatchObject({ state: 'Running' });
     expect(runs.find((r) => r.runId.endsWith('a006'))).toMatchObject({ outputNodes: ['n1', 'n2'] });
     expect(runPaths(api, before).sort()).toEqual([
-      'GET /api/v1/namespaces/keystone/pods?labelSelector=keystone.io/run-id in (20261201-100000-a002,20261201-100000-a004,20261201-100000-a006,20261201-100000-a008)&limit=500',
+      'GET /api/v1/namespaces/keystone/pods?labelSelector=keystone.io/run-id in (20261201-100000-a002,20261201-100000-a003,20261201-100000-a004,20261201-100000-a006,20261201-100000-a008)&limit=500',
       'GET /apis/batch/v1/namespaces/keystone/jobs?labelSelector=keystone.io/run-id&limit=500',
       'GET /apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs?labelSelector=keystone.io/run-id&limit=500',
     ]);
