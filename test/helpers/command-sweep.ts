@@ -78,15 +78,6 @@ export const invocations: Record<string, Invocation[]> = {
   ],
   'jobs fetch': [{ args: async (s) => ['jobs', 'fetch', await s.finishedRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()] }],
   'jobs plot': [{ args: async (s) => ['jobs', 'plot', await s.finishedRun('lammps')] }],
-  'jobs show': [
-    { args: async (s) => ['jobs', 'show', await s.finishedRun()] },
-    { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] },
-  ],
-  'jobs rerun': [
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] },
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] },
-  ],
-  'push-images': [{ args: fixed('push-images') }],
   doctor: [{ args: fixed('doctor') }],
   completion: [{ args: fixed('completion', 'bash'), momentary: 'it prints a script it holds, and talks to nothing' }],
 };
