@@ -10,7 +10,7 @@ import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog
 import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
-import { findRun, recentRunDays, recentRuns, requireRunId } from '../runs/catalog/lookup.js';
+import { findRun, isRecentRun, recentRunDays, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
 import { nameVolumeNodes } from '../runs/storage/volume-node.js';
@@ -24,7 +24,9 @@ import { stackNamespace } from '../vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
-  const runs = recentRuns(await listRuns(client, stackNamespace), options);
+  // Only the listed runs' pods are fetched, and only those whose summary needs them.
+  const now = Date.now();
+  const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
   // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
   await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {

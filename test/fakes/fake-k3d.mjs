@@ -148,6 +148,10 @@ function editKubeconfig(edit) {
   return undefined;
 }
 
+// Nodes as k3s registers them in k3d's containers: named as k3d names the containers (k3d v5.8.3
+// pkg/client/cluster.go GenerateNodeName; the hostname, pkg/runtimes/docker/translate.go), servers
+// labelled control-plane and master by k3s (pkg/server/server.go setControlPlaneRoleLabel) and etcd
+// (embedded etcd), agents with no role label. `keystone status` reads the cluster's shape from these.
 async function registerNodes(name, c) {
   const nodes = [
     ...Array.from({ length: c.servers }, (_, i) => ({ name: `k3d-${name}-server-${i}`, server: true })),
