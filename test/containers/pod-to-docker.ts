@@ -58,6 +58,12 @@ export interface DockerRunOptions {
   env?: Record<string, string>;
   /** Secret values by secret name and key, for env valueFrom.secretKeyRef. */
   secrets?: Record<string, Record<string, string>>;
+  /**
+   * Filled with the secret values to give the docker client's own environment: the argv says
+   * `-e NAME` only (docker run takes the value from its environment), so no command line, log or
+   * error message shows a secret.
+   */
+  clientEnv?: Record<string, string>;
   /** Host directories standing for Secret/ConfigMap volumes, by volume name. */
   volumeDirs?: Record<string, string>;
   /** The pod's hostname (not allowed with another container's network namespace). */
@@ -110,8 +116,9 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
     else if (e.valueFrom?.secretKeyRef) {
       const { name, key } = e.valueFrom.secretKeyRef;
       const value = o.secrets?.[name]?.[key];
-      if (value === undefined) throw new Error(`${container.name}: env ${e.name} needs secret ${name} key ${key}`);
-      args.push('-e', `${e.name}=${value}`);
+      if (value === undefined || !o.clientEnv) throw new Error(`${container.name}: env ${e.name} needs secret ${name} key ${key} (and clientEnv)`);
+      o.clientEnv[e.name] = value;
+      args.push('-e', e.name);
     } else args.push('-e', `${e.name}=`);
   }
   for (const [k, v] of Object.entries(o.env ?? {})) args.push('-e', `${k}=${v}`);
