@@ -2,7 +2,7 @@
 // version of the bench for working on one case. Each case runs keystone and its kubectl
 // counterpart alternately and prints the medians and their ratio; with --cpu-prof, keystone's
 // last run of each case writes a V8 CPU profile into DIR (open it in Chrome DevTools), and the
-// heaviest functions by self time are listed. Cases: help, version, pods, status, complete-pods,
+// heaviest functions by self time are listed. Cases: help, version, pods, pods-table, events, jobs, status, complete-pods,
 // complete-deploy, complete-runs, apply, floor (plain Node, bench/node-floor.cjs) (default: all).
 import { execa } from 'execa';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -27,7 +27,7 @@ const node = process.execPath;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { sb, env: stackEnv } = await benchStack();
-const kubectl = await resolveKubectl(sb.api.controlUrl);
+const kubectl = await resolveKubectl(sb.api.controlUrl); // the same binary as the bench (bench/stack.mjs)
 const extra = noExtraCa ? {} : process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {};
 const env = { ...Object.fromEntries(Object.entries(stackEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')), ...extra };
 const ks = (...args) => [node, [cliPath, ...args], { env, cwd: sb.project }];
@@ -36,6 +36,9 @@ const cases = {
   version: [ks('--version'), [node, ['-e', '0'], { env }]],
   help: [ks('--help'), [node, ['-e', '0'], { env }]],
   pods: [ks('pods', '-o', 'json'), kc('get', 'pods', '-n', 'keystone', '-o', 'json')],
+  'pods-table': [ks('pods'), kc('get', 'pods', '-n', 'keystone')],
+  events: [ks('events'), kc('events', '-n', 'keystone')],
+  jobs: [ks('jobs'), kc('get', 'jobs', '-n', 'keystone')],
   status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `k3d cluster list -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
   'complete-pods': [ks('__complete', 'shell', ''), kc('get', 'pods', '-n', 'keystone', '-o', 'name')],
   'complete-deploy': [ks('__complete', 'scale', ''), kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],

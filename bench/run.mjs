@@ -1,86 +1,65 @@
 // `npm run bench`: keystone against kubectl on the fake API server (which real kubectl speaks
-// to as well), figures not assertions. Pairs alternate A and B on this noisy machine, so read
-// the ratios rather than the absolute times. `npm run bench -- --write` also writes the tables
-// into docs/performance.md.
+// to as well) over TLS with a client certificate, figures not assertions. The commands of a case
+// run in turn, round after round (A B C, A B C, …), so a change in this shared machine's load
+// falls on all of them alike; each figure is a median with its spread (half the interquartile
+// range, as ± % of the median), CPU time beside wall time, and the load average is printed with
+// every section. `npm run bench -- --write` also writes the figures into docs/performance.md
+// (and the growth charts beside it); `--only reads,growth,…` runs some sections (never written).
 import { execa } from 'execa';
-import { readFile, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, release, totalmem } from 'node:os';
+import { build } from 'esbuild';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, release, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { createSandbox, cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
 import { benchStack, resolveKubectl } from './stack.mjs';
+import { interleaved, measure, stopMeasuring } from './measure.mjs';
 
-// 15 alternating pairs: medians of 10 moved by ±5% between runs on this shared machine.
+// 15 rounds: medians of 10 moved by ±5% between runs on this shared machine.
 const runs = Number(process.env.BENCH_RUNS ?? 15);
-const write = process.argv.includes('--write');
+const onlyArg = process.argv.indexOf('--only');
+const only = onlyArg > 0 ? new Set(process.argv[onlyArg + 1].split(',')) : undefined;
+const write = process.argv.includes('--write') && !only;
+const wanted = (section) => !only || only.has(section);
 const node = process.execPath;
 const out = [];
 const say = (line = '') => {
   out.push(line);
   console.log(line);
 };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (ms) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
-const settle = () => new Promise((r) => setImmediate(r));
+const spread = (st) => `±${Math.round(((st.p75 - st.p25) / 2 / st.median) * 100)}%`;
+const withSpread = (st) => `${fmt(st.median)} ${spread(st)}`;
+const mib = (st) => `${st.median.toFixed(0)} MiB`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const load = () => loadavg().map((x) => x.toFixed(1)).join(', ');
+const sayLoad = () => {
+  say(`Load average (1, 5, 15 min) when this section ended: ${load()}.`);
+  say();
+};
 
-// NODE_EXTRA_CA_CERTS makes every Node process load a CA bundle at start (~30 ms here); kubectl
-// never pays it. Node cases run twice: with the environment as found, and without the variable.
+// NODE_EXTRA_CA_CERTS makes every Node process load a CA bundle at start; kubectl never pays it.
+// Node cases run with the environment as found and without the variable.
 const extraCa = process.env.NODE_EXTRA_CA_CERTS;
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
-const variants = extraCa ? [['with NODE_EXTRA_CA_CERTS', { NODE_EXTRA_CA_CERTS: extraCa }], ['without it', {}]] : [['NODE_EXTRA_CA_CERTS unset', {}]];
-
-// On a machine shared with other work, wall times stretch with the load; the CPU time (user +
-// system, all threads) a process used stretches much less. GNU time reports it for each run.
-const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const cpuMarker = 'BENCH-CPU';
-
-async function timed(cmd, args, { cpu: withCpu = false, ...options } = {}) {
-  const [file, argv] = withCpu && gnuTime ? [gnuTime, ['-f', `${cpuMarker} %U %S`, cmd, ...args]] : [cmd, args];
-  const start = performance.now();
-  const result = await execa(file, argv, { reject: false, stripFinalNewline: false, maxBuffer: 1024 * 1024 * 1024, extendEnv: false, ...options, env: { ...baseEnv, ...options.env } });
-  const ms = performance.now() - start;
-  if (result.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.exitCode}: ${String(result.stderr).slice(0, 500)}`);
-  const line = String(result.stderr).split('\n').find((l) => l.startsWith(cpuMarker));
-  const cpu = line ? line.split(' ').slice(1, 3).reduce((sum, x) => sum + Number(x) * 1000, 0) : undefined;
-  return { ms, cpu, result };
-}
-
-/** Median wall time (and CPU time) of each side over alternating runs. */
-async function pair(a, b, n = runs) {
-  const withCpu = ([cmd, args, options = {}]) => [cmd, args, { ...options, cpu: true }];
-  await timed(...a);
-  await timed(...b);
-  const ta = [];
-  const tb = [];
-  const ca = [];
-  const cb = [];
-  for (let i = 0; i < n; i++) {
-    const ra = await timed(...withCpu(a));
-    const rb = await timed(...withCpu(b));
-    ta.push(ra.ms);
-    tb.push(rb.ms);
-    if (ra.cpu !== undefined && rb.cpu !== undefined) {
-      ca.push(ra.cpu);
-      cb.push(rb.cpu);
-    }
-  }
-  return { a: median(ta), b: median(tb), cpuA: ca.length ? median(ca) : undefined, cpuB: cb.length ? median(cb) : undefined };
-}
-
-/** The CPU columns of a row: each side's median CPU time and their ratio. */
-const cpuCells = (t) => (t.cpuA === undefined ? ['', '', ''] : [fmt(t.cpuA), fmt(t.cpuB), ratio(t.cpuA, t.cpuB)]);
-
-/** Adds NODE_EXTRA_CA_CERTS (or not) to a command's environment. */
-const withVariant = ([cmd, args, options = {}], extra) => [cmd, args, { ...options, env: { ...options.env, ...extra } }];
+const withCa = (env) => (extraCa ? { ...env, NODE_EXTRA_CA_CERTS: extraCa } : env);
 
 function table(headers, rows) {
   say(`| ${headers.join(' | ')} |`);
   say(`| ${headers.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
   for (const row of rows) say(`| ${row.join(' | ')} |`);
   say();
+}
+
+/** For sections that need a command's output: execa, failing on a non-zero exit. */
+async function timed(cmd, args, options = {}) {
+  const start = performance.now();
+  const result = await execa(cmd, args, { reject: false, stripFinalNewline: false, maxBuffer: 1024 * 1024 * 1024, extendEnv: false, ...options, env: { ...baseEnv, ...options.env } });
+  const ms = performance.now() - start;
+  if (result.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.exitCode}: ${String(result.stderr).slice(0, 500)}`);
+  return { ms, result };
 }
 
 function rolloutComplete(d) {
@@ -92,83 +71,184 @@ function rolloutComplete(d) {
 // A realistic stack (bench/stack.mjs): 5 nodes, the keystone Deployments, 100 finished
 // simulation Jobs with 200 pods in all, served over HTTPS with client-certificate auth as a k3d
 // cluster is; and the real kubectl binary, not the dispatcher that may be on PATH.
-const { sb, env } = await benchStack();
-const { dispatcher, serverMinor, versioned, real: realKubectl, version: kubectlVersion } = await resolveKubectl(sb.api.controlUrl);
+const { sb, env: stackEnv } = await benchStack();
+const env = { ...Object.fromEntries(Object.entries(stackEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')) };
+const kubectlInfo = await resolveKubectl(sb.api.controlUrl);
+const realKubectl = kubectlInfo.real;
+// metrics-server's answers for `top` (the fake serves metrics.k8s.io only when given them).
+sb.api.metrics = {
+  nodes: Object.fromEntries(sb.api.objects('nodes').map((n, i) => [n.metadata.name, { cpu: `${250 + i * 10}m`, memory: `${512 + i}Mi` }])),
+  pods: Object.fromEntries(sb.api.objects('pods').filter((p) => p.status?.phase === 'Running').map((p) => [`keystone/${p.metadata.name}`, Object.fromEntries((p.spec.containers ?? []).map((c) => [c.name, { cpu: '12m', memory: '64Mi' }]))])),
+};
 
 say(`# keystone performance figures`);
 say();
-say(`Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}; medians of ${runs} alternating runs unless noted; load average ${loadavg()[0].toFixed(1)} when it started. Ratio = keystone ÷ the other (lower is better for keystone). CPU = user + system time of the process (all its threads), from GNU time: on a shared machine it stretches far less with the load than the wall time does.`);
+say(
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench\` on ${cpus().length} × ${cpus()[0]?.model?.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}; load average (1, 5, 15 min) ${load()} when it started. Medians of ${runs} rounds unless noted, ± half the interquartile range. Ratio = keystone ÷ the other (lower is better for keystone). Wall and CPU time (user + system, the process and the children it waited for) and peak RSS come from wait4() (bench/rusage.py).`,
+);
 say();
-say(`- kubectl: \`${realKubectl}\` (${kubectlVersion}), the binary that \`${dispatcher}\` dispatches to for this server (v1.${serverMinor}).${realKubectl === versioned ? '' : ' (no versioned binary found: the dispatcher itself)'}`);
+say(`- kubectl: \`${realKubectl}\` (${kubectlInfo.version}), ${kubectlInfo.note}.`);
 say(`- The fake API server speaks HTTPS with a private CA and requires a client certificate, as k3d's kubeconfig gives one (EC P-256, like k3s); keystone and kubectl both pay the TLS set-up.`);
-say(`- NODE_EXTRA_CA_CERTS: ${extraCa ? `\`${extraCa}\` in the environment as found; Node cases are measured with it and without it` : 'not set'}.`);
+say(`- NODE_EXTRA_CA_CERTS: ${extraCa ? `\`${extraCa}\` in the environment as found; Node cases are measured with it and without it` : 'not set here: the "with" columns are not measured'}.`);
 say();
 
 // --- 1. start-up ---------------------------------------------------------------------------
-{
+if (wanted('startup')) {
   say('## 1. Start-up');
   say();
   const rows = [];
   for (const [label, args] of [['keystone --version', ['--version']], ['keystone --help', ['--help']]]) {
-    for (const [variant, extra] of variants) {
-      const t = await pair(withVariant([node, [cliPath, ...args]], extra), withVariant([node, ['-e', '0']], extra), Math.max(runs, 15));
-      rows.push([`\`${label}\``, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
-    }
+    const [a, aCa, b, bCa] = await interleaved([[node, [cliPath, ...args], { env: baseEnv }], [node, [cliPath, ...args], { env: withCa(baseEnv) }], [node, ['-e', '0'], { env: baseEnv }], [node, ['-e', '0'], { env: withCa(baseEnv) }]], Math.max(runs, 15));
+    rows.push([`\`${label}\``, 'without NODE_EXTRA_CA_CERTS', withSpread(a.wall), withSpread(b.wall), ratio(a.wall.median, b.wall.median), withSpread(a.cpu), withSpread(b.cpu), ratio(a.cpu.median, b.cpu.median)]);
+    if (extraCa) rows.push([`\`${label}\``, 'with it', withSpread(aCa.wall), withSpread(bCa.wall), ratio(aCa.wall.median, bCa.wall.median), withSpread(aCa.cpu), withSpread(bCa.cpu), ratio(aCa.cpu.median, bCa.cpu.median)]);
   }
   table(['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio', 'CPU keystone', 'CPU `node -e 0`', 'CPU ratio'], rows);
+  sayLoad();
 }
 
-const ks = (args) => [node, [cliPath, ...args], { env, cwd: sb.project }];
+const ks = (args, e = env) => [node, [cliPath, ...args], { env: e, cwd: sb.project }];
 const kubectl = (args) => [realKubectl, ['--context', 'k3d-keystone-cluster', ...args], { env }];
-const podCount = sb.api.objects('pods').length;
+const kubectlBoth = (first, second) => ['/bin/sh', ['-c', `"$0" --context k3d-keystone-cluster ${first} && "$0" --context k3d-keystone-cluster ${second}`, realKubectl], { env }];
+/** How many API requests one run of a command makes (the fake server counts them). */
+async function requestsOf(cmd) {
+  const before = sb.api.requests.length;
+  await measure(cmd);
+  return sb.api.requests.length - before;
+}
 
 // --- 2. reads ------------------------------------------------------------------------------
-{
-  say(`## 2. Reads over TLS (${sb.api.objects('nodes').length} nodes, ${podCount} pods, ${sb.api.objects('jobs').length} Jobs)`);
+if (wanted('reads')) {
+  const worker = sb.api.objects('deployments').find((d) => d.metadata.name === 'celery-worker') ? 'celery-worker' : sb.api.objects('deployments')[0].metadata.name;
+  const cases = [
+    ['`pods`', ['pods'], '`get pods`', kubectl(['get', 'pods', '-n', 'keystone'])],
+    ['`pods -o json`', ['pods', '-o', 'json'], '`get pods -o json`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'json'])],
+    ['`events`', ['events'], '`events`', kubectl(['events', '-n', 'keystone'])],
+    ['`events -o json`', ['events', '-o', 'json'], '`events -o json`', kubectl(['events', '-n', 'keystone', '-o', 'json'])],
+    ['`jobs`', ['jobs'], '`get jobs`', kubectl(['get', 'jobs', '-n', 'keystone'])],
+    ['`jobs -o json`', ['jobs', '-o', 'json'], '`get jobs -o json`', kubectl(['get', 'jobs', '-n', 'keystone', '-o', 'json'])],
+    [`\`describe ${worker}\``, ['describe', worker], `\`describe deployment ${worker}\``, kubectl(['describe', 'deployment', worker, '-n', 'keystone'])],
+    [`\`describe ${worker} -o json\``, ['describe', worker, '-o', 'json'], `\`describe deployment ${worker}\``, kubectl(['describe', 'deployment', worker, '-n', 'keystone'])],
+    ['`top`', ['top'], '`top nodes` + `top pods`', kubectlBoth('top nodes', 'top pods -n keystone')],
+    ['`top -o json`', ['top', '-o', 'json'], '`top nodes` + `top pods`', kubectlBoth('top nodes', 'top pods -n keystone')],
+    ['`status`', ['status'], '`get nodes` + `get deploy,pods`', kubectlBoth('get nodes', 'get deploy,pods -n keystone')],
+    ['`status -o json`', ['status', '-o', 'json'], '`get nodes -o json` + `get deploy,pods -o json`', kubectlBoth('get nodes -o json', 'get deploy,pods -n keystone -o json')],
+    ['TAB: pods (`__complete shell ""`)', ['__complete', 'shell', ''], '`get pods -o name`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'name'])],
+    ['TAB: deployments (`__complete scale ""`)', ['__complete', 'scale', ''], '`get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
+    ['TAB: runs (`__complete jobs logs ""`)', ['__complete', 'jobs', 'logs', ''], '`get jobs -l keystone.io/run-id -o name`', kubectl(['get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name'])],
+  ];
+  say(`## 2. Reads over TLS (${sb.api.objects('nodes').length} nodes, ${sb.api.objects('pods').length} pods, ${sb.api.objects('jobs').length} Jobs, ${sb.api.objects('events').length} events)`);
+  say();
+  say('Each keystone read against the kubectl command(s) showing the same facts, the kubectl half run in the same rounds; "requests" counts what each sends to the API server (kubectl\'s discovery comes from its warm cache; `status` also runs `k3d cluster list`, whose CPU is counted in keystone\'s).');
   say();
   const rows = [];
-  const statusScript = `k3d cluster list -o json >/dev/null && ${realKubectl} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${realKubectl} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`;
-  const cases = [
-    ['`keystone pods -o json`', ks(['pods', '-o', 'json']), '`kubectl get pods -o json`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'json'])],
-    ['`keystone status -o json`', ks(['status', '-o', 'json']), 'k3d cluster list + 2 `kubectl get` (same facts)', ['/bin/sh', ['-c', statusScript], { env }]],
-    ['completion: pods (`keystone __complete shell ""`)', ks(['__complete', 'shell', '']), '`kubectl get pods -o name`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'name'])],
-    ['completion: deployments (`__complete scale ""`)', ks(['__complete', 'scale', '']), '`kubectl get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
-    ['completion: runs (`__complete jobs logs ""`)', ks(['__complete', 'jobs', 'logs', '']), '`kubectl get jobs -l keystone.io/run-id -o name`', kubectl(['get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name'])],
-    // What Node itself costs for the same work, with no keystone code: read the kubeconfig, one
-    // HTTPS GET with the client certificate, print the names (bench/node-floor.cjs).
-    ['plain Node, one HTTPS GET (`bench/node-floor.cjs`, reference)', [node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }], '`kubectl get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
-  ];
-  for (const [ksLabel, ksCmd, kcLabel, kcCmd] of cases) {
-    for (const [variant, extra] of variants) {
-      const t = await pair(withVariant(ksCmd, extra), kcCmd);
-      rows.push([ksLabel, kcLabel, variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
-    }
+  const caRows = [];
+  // What plain Node costs for one HTTPS GET with the kubeconfig's CA and certificate, no keystone code (bench/node-floor.cjs).
+  const floor = [node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }];
+  for (const [label, args, kcLabel, kcCmd] of [...cases, ['plain Node, one HTTPS GET (`bench/node-floor.cjs`, reference)', null, '`get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])]]) {
+    const a = args ? ks(args) : floor;
+    const aCa = [a[0], a[1], { ...a[2], env: withCa(a[2].env) }];
+    const [r, rCa, k] = await interleaved(extraCa ? [a, aCa, kcCmd] : [a, kcCmd], runs).then((x) => (extraCa ? x : [x[0], undefined, x[1]]));
+    const requests = args ? `${await requestsOf(a)} / ${await requestsOf(kcCmd)}` : '';
+    rows.push([label, kcLabel, requests, withSpread(r.wall), withSpread(k.wall), ratio(r.wall.median, k.wall.median), withSpread(r.cpu), withSpread(k.cpu), ratio(r.cpu.median, k.cpu.median), `${mib(r.rss)} / ${mib(k.rss)}`]);
+    if (rCa) caRows.push([label, withSpread(rCa.wall), ratio(rCa.wall.median, k.wall.median), withSpread(rCa.cpu), ratio(rCa.cpu.median, k.cpu.median), mib(rCa.rss)]);
   }
-  // For reference only: the dispatcher adds a version request and a second exec.
-  const viaDispatcher = await pair(ks(['pods', '-o', 'json']), [dispatcher, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'], { env }]);
-  rows.push(['`keystone pods -o json`', `\`${dispatcher} get pods -o json\` (dispatcher, reference only)`, variants[0][0], fmt(viaDispatcher.a), fmt(viaDispatcher.b), ratio(viaDispatcher.a, viaDispatcher.b), ...cpuCells(viaDispatcher)]);
-  table(['keystone', 'kubectl', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'], rows);
+  say('Without NODE_EXTRA_CA_CERTS:');
+  say();
+  table(['keystone', 'kubectl', 'requests', 'wall keystone', 'wall kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio', 'RSS keystone / kubectl'], rows);
+  if (caRows.length) {
+    say('With NODE_EXTRA_CA_CERTS (against the same kubectl runs):');
+    say();
+    table(['keystone', 'wall', 'ratio', 'CPU', 'CPU ratio', 'RSS'], caRows);
+  }
+  sayLoad();
 }
 
-// --- 3. apply ------------------------------------------------------------------------------
-{
-  say('## 3. Apply `k8s/manifests/` (server-side, nothing changed)');
+// --- 3. growth -----------------------------------------------------------------------------
+if (wanted('growth')) {
+  const big = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
+  const bigEnv = { ...Object.fromEntries(Object.entries(big.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')), PATH: `${big.bin}:${process.env.PATH}` };
+  await timed(node, [cliPath, 'setup'], { env: bigEnv, cwd: big.project });
+  big.cluster.paused = true;
+  const sizes = [10, 100, 300, 1000, 3000];
+  const commands = [
+    ['keystone pods', [node, [cliPath, 'pods'], { env: bigEnv, cwd: big.project }]],
+    ['keystone pods -o json', [node, [cliPath, 'pods', '-o', 'json'], { env: bigEnv, cwd: big.project }]],
+    ['kubectl get pods', [realKubectl, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone'], { env: bigEnv }]],
+    ['kubectl get pods -o json', [realKubectl, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'], { env: bigEnv }]],
+  ];
+  const results = [];
+  let made = 0;
+  for (const size of sizes) {
+    const have = big.api.objects('pods').filter((p) => p.metadata.namespace === 'keystone').length;
+    for (let i = have; i < size; i++, made++) {
+      big.api.create('pods', {
+        metadata: { name: `sim-${String(made).padStart(5, '0')}`, namespace: 'keystone', labels: { 'keystone.io/run-id': `x${made % 500}` } },
+        spec: { nodeName: 'k3d-keystone-cluster-agent-1', containers: [{ name: 'simulation', image: 'fenicsx-toolbox:0.1.0', resources: { limits: { cpu: '2', memory: '4Gi' } } }] },
+        status: { phase: 'Succeeded', containerStatuses: [{ name: 'simulation', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+      });
+    }
+    await sleep(10);
+    const count = big.api.objects('pods').filter((p) => p.metadata.namespace === 'keystone').length;
+    results.push({ pods: count, stats: await interleaved(commands.map(([, c]) => c), size >= 1000 ? Math.max(3, Math.round(runs / 3)) : Math.max(5, Math.round(runs / 2))) });
+  }
+  await big.cleanup();
+  say(`## 3. Growth: from ${results[0].pods} to ${results.at(-1).pods} pods (without NODE_EXTRA_CA_CERTS)`);
+  say();
+  say('Wall time, CPU time and peak RSS of each command at each size (fewer rounds for the two largest).');
+  say();
+  table(
+    ['pods', ...commands.flatMap(([label]) => [`${label}: wall`, 'CPU', 'RSS'])],
+    results.map((r) => [String(r.pods), ...r.stats.flatMap((s) => [fmt(s.wall.median), fmt(s.cpu.median), mib(s.rss)])]),
+  );
+  const last = results.at(-1).stats;
+  say(`At ${results.at(-1).pods} pods keystone ÷ kubectl: table ${ratio(last[0].cpu.median, last[2].cpu.median)} CPU, ${ratio(last[0].rss.median, last[2].rss.median)} RSS; JSON ${ratio(last[1].cpu.median, last[3].cpu.median)} CPU, ${ratio(last[1].rss.median, last[3].rss.median)} RSS.`);
+  say();
+  const charts = await renderGrowthCharts(commands.map(([label]) => label), results);
+  say('![CPU time against the number of pods](performance-growth-cpu.svg)');
+  say();
+  say('![Peak RSS against the number of pods](performance-growth-rss.svg)');
+  say();
+  if (write) for (const [name, svg] of Object.entries(charts)) await writeFile(join(repoRoot, 'docs', name), svg);
+  sayLoad();
+}
+
+/** The charts of section 3, drawn by keystone's own SVG chart module (src/plot/svg-chart.ts). */
+async function renderGrowthCharts(labels, results) {
+  const dir = await mkdtemp(join(tmpdir(), 'keystone-bench-plot-'));
+  try {
+    await build({ entryPoints: [join(repoRoot, 'src', 'plot', 'svg-chart.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'svg-chart.mjs'), external: ['@resvg/resvg-js'], logLevel: 'error' });
+    const { renderSvg } = await import(pathToFileURL(join(dir, 'svg-chart.mjs')).href);
+    const chart = (yLabel, pick, title) => renderSvg({ title, xLabel: 'pods in the namespace', yLabel, logY: false, series: labels.map((name, i) => ({ name, points: results.map((r) => [r.pods, pick(r.stats[i])]) })) });
+    return {
+      'performance-growth-cpu.svg': chart('CPU time (ms)', (s) => Number(s.cpu.median.toFixed(1)), 'CPU time of one list, over TLS'),
+      'performance-growth-rss.svg': chart('peak RSS (MiB)', (s) => Number(s.rss.median.toFixed(1)), 'Peak memory of one list'),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// --- 4. apply, 5. waits --------------------------------------------------------------------
+if (wanted('apply')) {
+  say('## 4. Apply `k8s/manifests/` (server-side, nothing changed)');
   say();
   const count = async (cmd) => {
     const before = sb.api.requests.length;
-    await timed(...cmd);
+    await measure(cmd);
     const made = sb.api.requests.slice(before);
     return { total: made.length, discovery: made.filter((q) => q.path === '/api' || q.path === '/apis' || /^\/apis?\/[^/]+(\/[^/]+)?$/.test(q.path) || q.path.startsWith('/openapi')).length };
   };
   const ksApply = ks(['apply']);
   // The fake serves no OpenAPI schemas, so kubectl's client-side validation is off: that only makes kubectl faster.
   const kcApply = kubectl(['apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests')]);
-  const rows = [];
-  for (const [variant, extra] of variants) {
-    const t = await pair(withVariant(ksApply, extra), kcApply);
-    rows.push(['`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)', variant, fmt(t.a), fmt(t.b), ratio(t.a, t.b), ...cpuCells(t)]);
-  }
-  table(['case', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'], rows);
+  const [a, aCa, k] = await interleaved([ksApply, ks(['apply'], withCa(env)), kcApply], runs);
+  table(
+    ['case', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'],
+    [
+      ['`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)', 'without NODE_EXTRA_CA_CERTS', withSpread(a.wall), withSpread(k.wall), ratio(a.wall.median, k.wall.median), withSpread(a.cpu), withSpread(k.cpu), ratio(a.cpu.median, k.cpu.median)],
+      ...(extraCa ? [['', 'with it', withSpread(aCa.wall), '', ratio(aCa.wall.median, k.wall.median), withSpread(aCa.cpu), '', ratio(aCa.cpu.median, k.cpu.median)]] : []),
+    ],
+  );
   const ksCount = await count(ksApply);
   const kcCount = await count(kcApply);
   const kcCold = await count([realKubectl, ['--context', 'k3d-keystone-cluster', '--cache-dir', join(sb.root, `cold-cache-${Date.now()}`), 'apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests')], { env }]);
@@ -182,27 +262,32 @@ const podCount = sb.api.objects('pods').length;
   );
   say(`keystone's requests: one apply PATCH per manifest object and one POST for the Redis password Secret (answered 409 when it exists).`);
   say();
+  sayLoad();
 }
 
-// --- 4. waits ------------------------------------------------------------------------------
-{
-  say('## 4. Waits: from the API reporting the rollout complete to the command returning');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+if (wanted('waits')) {
+  say('## 5. Waits: from the API reporting the rollout complete to the command returning');
   say();
   let completeAt = 0;
   let wasComplete = true;
+  let listening = true;
   sb.api.onChange((resource, type, obj) => {
-    if (resource !== 'deployments' || obj.metadata.name !== 'celery-worker') return;
+    if (!listening || resource !== 'deployments' || obj.metadata.name !== 'celery-worker') return;
     const complete = rolloutComplete(obj);
     if (complete && !wasComplete) completeAt = performance.now();
     wasComplete = complete;
   });
+  const program = sb.cluster.program;
   sb.cluster.program = () => ({ lines: [], exitCode: 0 });
   const waitFor = async (pred) => {
     for (let i = 0; i < 2000 && !pred(); i++) await sleep(5);
   };
   const deployment = () => sb.api.get('deployments', 'keystone', 'celery-worker');
+  const scaleTo = (replicas) =>
+    fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas } }) });
   const resetTo2 = async () => {
-    await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 2 } }) });
+    await scaleTo(2);
     await waitFor(() => rolloutComplete(deployment()) && deployment().spec.replicas === 2);
     await sleep(50);
     wasComplete = false;
@@ -213,82 +298,81 @@ const podCount = sb.api.objects('pods').length;
   sb.cluster.podStartDelayMs = 400;
   for (let i = 0; i < Math.max(3, Math.round(runs / 2)); i++) {
     await resetTo2();
-    let r = await timed(...ks(['scale', 'celery-worker', '3']));
-    let end = performance.now();
-    latencies.ksScale.push(end - completeAt);
+    await measure(ks(['scale', 'celery-worker', '3']));
+    latencies.ksScale.push(performance.now() - completeAt);
     await resetTo2();
-    await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 3 } }) });
-    r = await timed(...kubectl(['rollout', 'status', 'deployment/celery-worker', '-n', 'keystone']));
-    end = performance.now();
-    latencies.kcScale.push(end - completeAt);
+    await scaleTo(3);
+    await measure(kubectl(['rollout', 'status', 'deployment/celery-worker', '-n', 'keystone']));
+    latencies.kcScale.push(performance.now() - completeAt);
     await resetTo2();
-    await timed(...ks(['restart', 'celery-worker']));
+    await measure(ks(['restart', 'celery-worker']));
     latencies.ksRestart.push(performance.now() - completeAt);
     await resetTo2();
     await sleep(1100); // kubectl refuses a second restart within the same second
-    await timed(...kubectl(['rollout', 'restart', 'deployment/celery-worker', '-n', 'keystone']));
-    await timed(...kubectl(['rollout', 'status', 'deployment/celery-worker', '-n', 'keystone']));
+    await measure(kubectl(['rollout', 'restart', 'deployment/celery-worker', '-n', 'keystone']));
+    await measure(kubectl(['rollout', 'status', 'deployment/celery-worker', '-n', 'keystone']));
     latencies.kcRestart.push(performance.now() - completeAt);
-    void r;
   }
+  await resetTo2();
+  sb.cluster.podStartDelayMs = 0;
+  sb.cluster.program = program;
+  listening = false;
   table(
     ['operation', 'keystone', 'kubectl rollout status', 'ratio'],
     [
-      ['scale celery-worker 2 → 3', fmt(median(latencies.ksScale)), fmt(median(latencies.kcScale)), `${(median(latencies.ksScale) / median(latencies.kcScale)).toFixed(2)}×`],
-      ['restart celery-worker', fmt(median(latencies.ksRestart)), fmt(median(latencies.kcRestart)), `${(median(latencies.ksRestart) / median(latencies.kcRestart)).toFixed(2)}×`],
+      ['scale celery-worker 2 → 3', fmt(median(latencies.ksScale)), fmt(median(latencies.kcScale)), ratio(median(latencies.ksScale), median(latencies.kcScale))],
+      ['restart celery-worker', fmt(median(latencies.ksRestart)), fmt(median(latencies.kcRestart)), ratio(median(latencies.ksRestart), median(latencies.kcRestart))],
     ],
   );
   say('Both wait with watches; the figure includes each process exiting.');
   say();
+  sayLoad();
 }
 
-// --- 5. logs -------------------------------------------------------------------------------
-{
+// --- 6. logs -------------------------------------------------------------------------------
+if (wanted('logs')) {
   const pods = 20;
   const lines = 10_000;
   await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: pods } }) });
-  for (let i = 0; i < 2000 && sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running').length < pods; i++) await sleep(10);
-  const workers = sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  const running = () => sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  for (let i = 0; i < 2000 && running().length < pods; i++) await sleep(10);
+  const workers = running();
   for (const pod of workers) for (let j = 0; j < lines; j++) sb.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`);
-  const expected = workers.length * (lines + 1); // plus each pod's "worker started" line
-  const check = (text) => {
-    const got = text.split('\n').filter((l) => l.endsWith('end'));
-    const intact = got.every((l) => /\S+ line \d+ (payload ){8}end$/.test(l));
-    return { lines: got.length, intact };
-  };
-  say(`## 5. Logs: \`celery-worker\`, ${workers.length} pods × ${lines} lines`);
+  const total = workers.length * lines;
+  say(`## 6. Logs: \`celery-worker\`, ${workers.length} pods × ${lines} lines (${total.toLocaleString('en')})`);
   say();
   const ksCmd = ks(['logs', 'celery-worker']);
   const kcCmd = kubectl(['logs', '-l', 'app=celery-worker', '-n', 'keystone', '--prefix', '--tail=-1', '--max-log-requests', String(pods)]);
-  const n = Math.max(3, Math.round(runs / 3));
-  const ta = [];
-  const tb = [];
-  let ksCheck;
-  let kcCheck;
-  for (let i = 0; i < n; i++) {
-    const a = await timed(...ksCmd);
-    ta.push(a.ms);
-    ksCheck = check(String(a.result.stdout));
-    const b = await timed(...kcCmd);
-    tb.push(b.ms);
-    kcCheck = check(String(b.result.stdout));
-  }
-  const total = workers.length * lines;
+  // Every line arrives intact (one run of each, its output kept in a file).
+  const check = async (cmd) => {
+    const file = join(sb.root, 'logs-check.txt');
+    await measure([cmd[0], cmd[1], { ...cmd[2], stdout: file }]);
+    const got = (await readFile(file, 'utf8')).split('\n').filter((l) => l.endsWith('end'));
+    return { lines: got.length, intact: got.every((l) => /\S+ line \d+ (payload ){8}end$/.test(l)) };
+  };
+  const ksCheck = await check(ksCmd);
+  const kcCheck = await check(kcCmd);
+  // Then timed with stdout to /dev/null.
+  const [a, aCa, k] = await interleaved([ksCmd, ks(['logs', 'celery-worker'], withCa(env)), kcCmd], Math.max(5, Math.round(runs / 3)));
+  const row = (label, s, c) => [label, withSpread(s.wall), Math.round(total / (s.wall.median / 1000)).toLocaleString('en'), withSpread(s.cpu), mib(s.rss), c ? `${c.lines} / ${total}` : '', c ? (c.intact ? 'yes' : 'NO') : ''];
   table(
-    ['', 'wall time', 'lines/s', 'payload lines received', 'all intact'],
+    ['', 'wall time', 'lines/s', 'CPU', 'peak RSS', 'payload lines received', 'all intact'],
     [
-      ['`keystone logs celery-worker`', fmt(median(ta)), Math.round(total / (median(ta) / 1000)).toLocaleString('en'), `${ksCheck.lines} / ${total}`, ksCheck.intact ? 'yes' : 'NO'],
-      ['`kubectl logs -l app=celery-worker --prefix --tail=-1`', fmt(median(tb)), Math.round(total / (median(tb) / 1000)).toLocaleString('en'), `${kcCheck.lines} / ${total}`, kcCheck.intact ? 'yes' : 'NO'],
-      ['ratio keystone ÷ kubectl', `${(median(ta) / median(tb)).toFixed(2)}×`, '', '', ''],
+      row('`keystone logs celery-worker`', a, ksCheck),
+      ...(extraCa ? [row('the same, with NODE_EXTRA_CA_CERTS', aCa)] : []),
+      row('`kubectl logs -l app=celery-worker --prefix --tail=-1`', k, kcCheck),
+      ['ratio keystone ÷ kubectl (without / with the variable)', `${ratio(a.wall.median, k.wall.median)} / ${ratio(aCa?.wall.median ?? NaN, k.wall.median)}`, '', `${ratio(a.cpu.median, k.cpu.median)} / ${ratio(aCa?.cpu.median ?? NaN, k.cpu.median)}`, `${ratio(a.rss.median, k.rss.median)} / ${ratio(aCa?.rss.median ?? NaN, k.rss.median)}`, '', ''],
     ],
   );
-  void expected;
+  say('Output to /dev/null for the timed rounds, as in the issue; one more run of each into a file checks every line.');
+  say();
+  sayLoad();
 }
 await sb.cleanup();
 
-// --- 6. setup overhead ---------------------------------------------------------------------
-{
-  say('## 6. `keystone setup` over instant fakes (fresh cluster each run)');
+// --- 7. setup overhead ---------------------------------------------------------------------
+if (wanted('setup')) {
+  say('## 7. `keystone setup` over instant fakes (fresh cluster each run)');
   say();
   const times = [];
   const requests = [];
@@ -304,54 +388,54 @@ await sb.cleanup();
     await fresh.cleanup();
   }
   table(['', 'wall time', 'API requests'], [['fresh setup (k3d, docker, kubectl fakes answer at once)', fmt(median(times)), String(median(requests))], ['second setup (nothing to do)', '', String(median(rerunRequests))]]);
+  sayLoad();
 }
 
-// --- 7. scale ------------------------------------------------------------------------------
-{
-  const big = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
-  const bigEnv = { ...big.env, PATH: `${big.bin}:${process.env.PATH}` };
-  await timed(node, [cliPath, 'setup'], { env: bigEnv, cwd: big.project });
-  big.cluster.paused = true;
-  for (let i = 0; i < 2000; i++) {
-    const runId = `20261102-${String(1000000 + i).slice(1)}-${(0x1000 + i).toString(16)}`.replace(/^(\d{8}-)(\d{6})\d*-/, '$1$2-');
-    big.api.create('jobs', {
-      metadata: { name: `fenicsx-${runId}-${i}`, namespace: 'keystone', labels: { 'keystone.io/simulation': 'fenicsx', 'keystone.io/run-id': `${runId}` } },
-      spec: { suspend: false, template: { spec: { containers: [{ name: 'simulation', image: 'fenicsx-toolbox:0.1.0' }] } } },
-      status: { startTime: new Date().toISOString(), succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] },
-    });
-  }
-  for (let i = 0; i < 5000; i++) {
-    big.api.create('pods', {
-      metadata: { name: `sim-${i}`, namespace: 'keystone', labels: { 'keystone.io/run-id': `x${i % 2000}` } },
-      spec: { nodeName: 'k3d-keystone-cluster-agent-1', containers: [{ name: 'simulation', image: 'fenicsx-toolbox:0.1.0', resources: { limits: { cpu: '2', memory: '4Gi' } } }] },
-      status: { phase: 'Succeeded', containerStatuses: [{ name: 'simulation', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
-    });
-  }
-  await settle();
-  say(`## 7. Scale: ${big.api.objects('pods').length} pods, ${big.api.objects('jobs').length} Jobs`);
-  say();
-  const rows = [];
-  for (const [label, args] of [['`keystone pods -o json`', ['pods', '-o', 'json']], ['`keystone jobs -o json --all`', ['jobs', '-o', 'json', '--all']], ['`keystone status -o json`', ['status', '-o', 'json']], ['`keystone pods` (table)', ['pods']]]) {
-    const t = [];
-    const rss = [];
-    for (let i = 0; i < 3; i++) {
-      const r = await timed('/usr/bin/time', ['-f', '%M', node, cliPath, ...args], { env: bigEnv, cwd: big.project });
-      t.push(r.ms);
-      rss.push(Number(String(r.result.stderr).trim().split('\n').pop()) / 1024);
+// --- 8. the speed layer --------------------------------------------------------------------
+if (wanted('speed-layer')) {
+  const { sb: lsb, env: lEnv0 } = await benchStack();
+  const lEnv = Object.fromEntries(Object.entries(lEnv0).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
+  // Each part switched off in a copy of the launcher beside the same dist/ (the shipped files are not touched).
+  const variant = async (name, patches) => {
+    const root = join(lsb.root, `launcher-${name}`);
+    await mkdir(root, { recursive: true });
+    await cp(join(repoRoot, 'bin'), join(root, 'bin'), { recursive: true });
+    await symlink(join(repoRoot, 'dist'), join(root, 'dist'));
+    await symlink(join(repoRoot, 'package.json'), join(root, 'package.json'));
+    let text = await readFile(join(root, 'bin', 'keystone.cjs'), 'utf8');
+    for (const [from, to] of patches) {
+      if (!text.includes(from)) throw new Error(`speed layer: bin/keystone.cjs no longer has ${JSON.stringify(from)}`);
+      text = text.replace(from, to);
     }
-    rows.push([label, fmt(median(t)), `${median(rss).toFixed(0)} MiB`]);
-  }
-  const kc = [];
-  const kcRss = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await timed('/usr/bin/time', ['-f', '%M', realKubectl, '--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'], { env: bigEnv });
-    kc.push(r.ms);
-    kcRss.push(Number(String(r.result.stderr).trim().split('\n').pop()) / 1024);
-  }
-  rows.push(['`kubectl get pods -n keystone -o json` (reference)', fmt(median(kc)), `${median(kcRss).toFixed(0)} MiB`]);
-  table(['command', 'wall time', 'peak memory (RSS)'], rows);
-  await big.cleanup();
+    await writeFile(join(root, 'bin', 'keystone.cjs'), text);
+    return join(root, 'bin', 'keystone.cjs');
+  };
+  const noCache = await variant('no-compile-cache', [["require('./compile-cache.cjs').installCompileCache(require('node:path').join(__dirname, '..', 'dist'))", 'undefined']]);
+  const noHelp = await variant('no-prerendered-help', [[": only('--help', '-h') ? require('./prerendered-help.cjs').prerenderedHelp(process.stdout)", '']]);
+  const noTab = await variant('no-fast-completion', [["args[0] === '__complete' ? completeFast()", 'false ? completeFast()']]);
+  const run = (launcher, args) => [node, [launcher, ...args], { env: lEnv, cwd: lsb.project }];
+  const rows = [];
+  const compare = async (part, label, args, off) => {
+    const [on, without] = await interleaved([run(cliPath, args), run(off, args)], runs);
+    rows.push([part, label, withSpread(on.wall), withSpread(without.wall), ratio(on.wall.median, without.wall.median), withSpread(on.cpu), withSpread(without.cpu), ratio(on.cpu.median, without.cpu.median)]);
+  };
+  await compare('compile cache (bin/compile-cache.cjs)', '`pods`', ['pods'], noCache);
+  await compare('', '`pods -o json`', ['pods', '-o', 'json'], noCache);
+  await compare('', '`__complete scale ""`', ['__complete', 'scale', ''], noCache);
+  await compare('', '`apply`', ['apply'], noCache);
+  await compare('prerendered help (bin/prerendered-help.cjs, dist/help/)', '`--help`', ['--help'], noHelp);
+  await compare('fast completion path (src/completion/fast.ts, dist/complete.cjs)', '`__complete scale ""`', ['__complete', 'scale', ''], noTab);
+  await compare('', '`__complete shell ""`', ['__complete', 'shell', ''], noTab);
+  await compare('', '`__complete jobs ""` (subcommands, no request)', ['__complete', 'jobs', ''], noTab);
+  await lsb.cleanup();
+  say('## 8. What each part of the speed layer buys (without NODE_EXTRA_CA_CERTS)');
+  say();
+  say('The shipped launcher against a copy of it with one part switched off, beside the same build, in the same rounds.');
+  say();
+  table(['part', 'command', 'with it', 'without it', 'ratio', 'CPU with', 'CPU without', 'CPU ratio'], rows);
+  sayLoad();
 }
+stopMeasuring();
 
 if (write) {
   const path = join(repoRoot, 'docs', 'performance.md');

@@ -111,9 +111,9 @@ async function buildTabBundle() {
   const leftOutPackages = /^(yaml|zod|execa|ora|ws|chalk|commander|@kubernetes\/client-node)(\/|$)/;
   const leftOutSources = new Set(
     [
-      'src/kube/kubeconfig.ts', // client-node's KubeConfig: exec plugins, auth providers
+      'src/kube/kubeconfig/kube-config.ts', // client-node's KubeConfig: exec plugins, auth providers
       'src/cluster/config.ts', // zod: a cluster config beyond the plain reading
-      'src/simulate/profiles.ts', // zod: a profiles file whose tool names are not yet remembered
+      'src/runs/request/profiles.ts', // zod: a profiles file whose tool names are not yet remembered
       'src/images/images.ts', // import-images: the compose file
       'src/lock.ts',
     ].map((file) => resolve(file)),

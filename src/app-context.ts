@@ -7,6 +7,7 @@ import type { Ui } from './ui/ui.js';
 import { createTargetContext, type TargetContext, type TargetOptions } from './target-context.js';
 import { parseTimeout } from './duration.js';
 import { join } from 'node:path';
+import { systemClock, type Clock } from './clock.js';
 
 export interface GlobalOptions extends TargetOptions {
   quiet?: boolean;
@@ -25,6 +26,8 @@ export interface AppContext extends TargetContext {
   signal: AbortSignal;
   /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
   stdinIsTTY: boolean;
+  /** The time keystone stamps on what it makes (run ids); tests give their own. */
+  clock: Clock;
   /** --timeout in ms, or the command's default. */
   timeoutMs(defaultMs: number): number;
   /**
@@ -50,6 +53,8 @@ export interface AppContextInit {
   stdinIsTTY: boolean;
   /** How tools are started (tests run their fakes in process); default: as child processes. */
   execute?: Execute;
+  /** Default: the system's. */
+  clock?: Clock;
 }
 
 export function createAppContext(init: AppContextInit): AppContext {
@@ -87,6 +92,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     options,
     signal: init.signal,
     stdinIsTTY: init.stdinIsTTY,
+    clock: init.clock ?? systemClock,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };

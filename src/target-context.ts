@@ -8,6 +8,7 @@ import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js
 import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
 import type { ClusterShape } from './cluster/cluster-name.js';
+import { findKubeconfigs, type Kubeconfigs } from './kube/kubeconfig/files.js';
 
 /** The global options that choose the cluster and the project. */
 export interface TargetOptions {
@@ -21,6 +22,8 @@ export interface TargetContext {
   env: NodeJS.ProcessEnv;
   cwd: string;
   paths: ProjectPaths;
+  /** The kubeconfig files in play (--kubeconfig, else KUBECONFIG, else ~/.kube/config), found once: every reader takes them from here. */
+  kubeconfigs: Kubeconfigs;
   /**
    * The cluster this command acts on: --context, else the k3d cluster's own context
    * (k3d-<cluster name>), never the kubeconfig's current-context. Resolved once, on first use.
@@ -61,9 +64,10 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
   let config: Promise<LoadedClusterConfig> | undefined;
   let shape: Promise<ClusterShape> | undefined;
   let target: Promise<KubeTarget> | undefined;
+  const kubeconfigs = findKubeconfigs(options.kubeconfig, env);
   // Called once: target() keeps the promise, so the target is announced once.
   const targetFor = (clusterName: string): KubeTarget => {
-    const resolved = resolveTarget({ context: options.context, kubeconfig: options.kubeconfig }, clusterName);
+    const resolved = resolveTarget({ context: options.context, kubeconfig: kubeconfigs }, clusterName);
     init.log(`target: ${describeTarget(resolved)}`);
     return resolved;
   };
@@ -71,6 +75,7 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
     env,
     cwd,
     paths,
+    kubeconfigs,
     target() {
       target ??= context.clusterName().then(targetFor);
       return target;
@@ -83,7 +88,6 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
           warn: init.warn,
           requestTimeoutMs: init.requestTimeoutMs,
           deadline: init.deadline,
-          env,
         }),
       );
       return client;

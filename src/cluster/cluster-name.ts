@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadYaml } from '../yaml-module.js';
 import { plainYaml } from '../plain-yaml.js';
 import type { LoadedClusterConfig } from './config.js';
-import { dns1123Label } from '../kube/vocabulary.js';
+import { dns1123Label } from '../vocabulary.js';
 
 type ConfigFields = { metadata?: { name?: unknown }; servers?: unknown; agents?: unknown } | null;
 

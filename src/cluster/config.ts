@@ -13,7 +13,7 @@ import { parseYamlDocument, positionOfKey, positionOfPath } from './yaml-positio
 import { loadYaml } from '../yaml-module.js';
 import { validate as validateK3dSchema, type K3dSchemaError } from './k3d-config-validator.generated.js';
 
-import { dns1123Label } from '../kube/vocabulary.js';
+import { dns1123Label } from '../vocabulary.js';
 const portMapping = z
   .string()
   .regex(/^(?:[^:]+:)?\d{1,5}:\d{1,5}(?:\/(?:tcp|udp))?$/, 'must look like HOSTPORT:CONTAINERPORT, e.g. "8080:80"');

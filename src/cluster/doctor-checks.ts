@@ -4,7 +4,7 @@
  */
 import { access, constants, readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { looseMode } from '../kube/kubeconfig-files.js';
+import { looseMode } from '../kube/kubeconfig/files.js';
 import { loadYaml } from '../yaml-module.js';
 import type { CheckOutcome } from './preflight.js';
 

@@ -2,6 +2,8 @@
 import type { AppContext } from '../app-context.js';
 import { ExitCode } from '../errors.js';
 import { describe, type Description } from '../operate/describe.js';
+import { describeRun } from '../runs/catalog/describe.js';
+import { runIdPattern } from '../runs/model.js';
 import { lastSeenText, oneLine } from '../operate/events.js';
 import { requireLabelName } from '../operate/names.js';
 import { renderTable } from '../ui/table.js';
@@ -9,7 +11,8 @@ import { renderTable } from '../ui/table.js';
 export async function describeCommand(app: AppContext, name: string, output: string): Promise<number> {
   requireLabelName(name, 'name');
   const client = await app.client();
-  const d = await describe(client, name);
+  // NAME is a run id, a deployment, or a pod, tried in that order.
+  const d = runIdPattern.test(name) ? await describeRun(client, name) : await describe(client, name);
   if (output === 'json') app.ui.json(d);
   else app.ui.data(render(app, d));
   return ExitCode.ok;

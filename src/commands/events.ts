@@ -2,7 +2,7 @@
 import type { AppContext } from '../app-context.js';
 import { ExitCode } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 import { eventMatches, lastSeenText, oneLine, sortEvents, summarizeEvent, type EventObject, type EventSummary } from '../operate/events.js';
 import { renderTable } from '../ui/table.js';
 

@@ -1,14 +1,15 @@
 /**
  * `keystone jobs fetch <run-id> [--to DIR]`: a run's outputs from its volume on another cluster
- * to data/<tool>/runs/<run-id>/ (or DIR), resumable and verified (simulate/volume-fetch.ts).
+ * to data/<tool>/runs/<run-id>/ (or DIR), resumable and verified (runs/storage/fetch.ts).
  */
 import { relative, resolve } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError } from '../errors.js';
-import { hostRunDir, stackNamespace } from '../kube/vocabulary.js';
-import { findRun, requireRunId } from '../simulate/run-lookup.js';
-import { fetchVolumeOutputs } from '../simulate/volume-fetch.js';
-import { runVolume, shownVolumeDir } from '../simulate/volume-outputs.js';
+import { stackNamespace } from '../vocabulary.js';
+import { findRun, requireRunId } from '../runs/catalog/lookup.js';
+import { fetchVolumeOutputs } from '../runs/storage/fetch.js';
+import { runVolume, shownVolumeDir } from '../runs/storage/outputs.js';
+import { hostRunDir } from '../runs/model.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 

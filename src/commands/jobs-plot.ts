@@ -8,17 +8,16 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError, UsageError } from '../errors.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { findRun, requireRunId } from '../simulate/run-lookup.js';
-import { runKind, runPodSelector } from '../simulate/run-kind.js';
-import { podIndex } from '../simulate/follow-run.js';
-import { loadProfiles } from '../simulate/profiles.js';
-import type { PodObject } from '../stack/rollout.js';
+import { findRun, requireRunId } from '../runs/catalog/lookup.js';
+import { runKind, runPodSelector, podIndex } from '../runs/model.js';
+import { loadProfiles } from '../runs/request/profiles.js';
 import { chartOf } from '../plot/series.js';
 import { renderPng, renderSvg } from '../plot/svg-chart.js';
 import { renderTerminal } from '../plot/terminal-chart.js';
+import type { PodObject } from '../kube/objects.js';
 
 export async function jobsPlot(app: AppContext, id: string, o: { out?: string; series?: string }): Promise<void> {
   requireRunId(id);

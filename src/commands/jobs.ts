@@ -6,20 +6,20 @@ import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
-import { deleteRun, getRunObject, listRuns, summarizeRun, type RunSummary } from '../simulate/runs.js';
-import { alreadyEnded, cancelledReason, RunGoneError, suspendRun } from '../simulate/run-cancel.js';
+import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog/list.js';
+import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
-import { runKind, runPodSelector } from '../simulate/run-kind.js';
-import { findRun, recentRunDays, recentRuns, requireRunId } from '../simulate/run-lookup.js';
-import { purgeableRunDir, removeRun, selectFinishedRuns } from '../simulate/run-cleanup.js';
-import { followedRunProgress } from '../simulate/followed-progress.js';
-import { followRun, podIndex } from '../simulate/follow-run.js';
-import { runLine, runPrinter } from '../simulate/run-output.js';
+import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
+import { findRun, recentRunDays, recentRuns, requireRunId } from '../runs/catalog/lookup.js';
+import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
+import { followedRunProgress } from '../runs/follow/followed-progress.js';
+import { followRun } from '../runs/follow/follow.js';
+import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
-import { purgeVolumeRun, shownVolumeDir } from '../simulate/volume-outputs.js';
-import { sharedClaimName } from '../simulate/run-volume.js';
+import { purgeVolumeRun, shownVolumeDir } from '../runs/storage/outputs.js';
+import { sharedClaimName } from '../runs/storage/claim.js';
 import { formatAge } from '../operate/pod-summary.js';
-import { stackNamespace, volumeRunDir } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
@@ -71,7 +71,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app, id, await followedRunProgress(app, run, job)),
+      ...runPrinter(app.ui, id, await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job)),
     });
     if (outcome.state === 'Detached') {
       if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
@@ -84,7 +84,7 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   const pods = (await client.list(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
   await printLogLines(
     app.ui,
-    (prefix, _key, text) => runLine(app, prefix, text),
+    (prefix, _key, text) => runLine(app.ui, prefix, text),
     (sink) =>
       followLogs(
         client,
@@ -115,7 +115,7 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
 
 /**
  * A run on another cluster's volume is found, and its outputs fetched, through its Job (or
- * MPIJob): cancelling suspends it and keeps it (simulate/run-cancel.ts), as scancel keeps the
+ * MPIJob): cancelling suspends it and keeps it (runs/catalog/cancel.ts), as scancel keeps the
  * record; a finished run is left as it is. `jobs clean` removes either.
  */
 async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSummary): Promise<void> {
@@ -177,7 +177,7 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const plan = finished.map((run) => {
     // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
     const dir = options.purgeOutputs ? purgeableRunDir(run, app.paths.dataDir) : undefined;
-    // Another cluster's run volume: removed through the cluster (simulate/volume-outputs.ts).
+    // Another cluster's run volume: removed through the cluster (runs/storage/outputs.ts).
     const onVolume = Boolean(options.purgeOutputs && run.outputVolume);
     const outputs = dir
       ? `and its outputs ${relative(app.cwd, dir) || dir}`

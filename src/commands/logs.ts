@@ -5,7 +5,7 @@ import { parseDuration } from '../duration.js';
 import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
-import { toolNames } from '../simulate/profiles.js';
+import { toolNames } from '../runs/request/profiles.js';
 import { printLogLines } from '../ui/line-writer.js';
 
 export interface LogsFlags {

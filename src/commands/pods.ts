@@ -1,7 +1,7 @@
 /** `keystone pods`: the stack's pods with what is wrong with the unhealthy ones. */
 import type { AppContext } from '../app-context.js';
 import { listPods } from '../operate/stack-objects.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 import { formatAge, summarizePod, type PodSummary } from '../operate/pod-summary.js';
 import { latestWarnings, summarizeEvent, warningLine, type EventObject } from '../operate/events.js';
 import { byText } from '../text-order.js';

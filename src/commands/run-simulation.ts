@@ -1,9 +1,9 @@
 /** `keystone run-simulation <tool> <input> [-- args]`: submit a run from the tool's template and follow it. */
 import type { AppContext } from '../app-context.js';
 import { ExitCode } from '../errors.js';
-import { parseRunRequest, type RunFlags } from '../simulate/run-request.js';
-import { submitRun } from '../simulate/submit-run.js';
-import { attendRun } from '../simulate/attend-run.js';
+import { parseRunRequest, type RunFlags } from '../runs/request/request.js';
+import { submitRun } from '../runs/submit.js';
+import { attendRun } from '../runs/follow/attend.js';
 
 export type { RunFlags };
 
@@ -14,7 +14,7 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
   const client = await app.client();
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t) },
+    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, clock: app.clock, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t) },
     req,
   );
   const what = run.kind === 'MPIJob' ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes` : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;
@@ -24,5 +24,5 @@ export async function runSimulation(app: AppContext, tool: string, inputText: st
     app.ui.info(`Follow it: keystone jobs logs ${run.runId} -f    Cancel it: keystone jobs cancel ${run.runId}`);
     return ExitCode.ok;
   }
-  return attendRun(app, client, run, req, started);
+  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
 }

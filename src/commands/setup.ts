@@ -10,7 +10,7 @@ import type { ClusterConfig } from '../cluster/config.js';
 import type { KubeTarget } from '../kube/target.js';
 import { preflightStep } from '../setup/preflight.js';
 import { describeRegistry, registryAddresses } from '../cluster/registry.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 
 export async function setup(app: AppContext): Promise<StepRecord[]> {
   const loaded = await app.clusterConfig();

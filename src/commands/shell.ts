@@ -4,8 +4,8 @@ import { KeystoneError } from '../errors.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { summarizePod } from '../operate/pod-summary.js';
-import { toolNames } from '../simulate/profiles.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { toolNames } from '../runs/request/profiles.js';
+import { stackNamespace } from '../vocabulary.js';
 
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
 export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
@@ -24,7 +24,7 @@ export async function shell(app: AppContext, name: string, command: string[], op
     throw new KeystoneError(`no running pod for ${source.kind} ${name}`, { hint: '`keystone pods` shows their state' });
   }
   const args = [
-    ...(target.kubeconfigPath ? ['--kubeconfig', target.kubeconfigPath] : []),
+    ...(target.kubeconfig.explicit ? ['--kubeconfig', target.kubeconfig.explicit] : []),
     '--context',
     target.context,
     'exec',

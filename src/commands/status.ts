@@ -9,7 +9,7 @@ export async function status(app: AppContext, output: string | undefined): Promi
   if (output === 'json' || output === 'yaml') await app.ui.document(report, output);
   else {
     // Tables (and the width measuring they load) only when a table is printed, not for -o json.
-    const { renderStatus } = await import('../ui/status-table.js');
+    const { renderStatus } = await import('../health/status-table.js');
     app.ui.data(renderStatus(report, app.ui.columns));
   }
   return report;

@@ -2,7 +2,7 @@
 import type { AppContext } from '../app-context.js';
 import { ExitCode } from '../errors.js';
 import { readTop } from '../operate/metrics.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 import { renderTable } from '../ui/table.js';
 
 const mi = (bytes: number) => `${Math.round(bytes / 1024 ** 2)}Mi`;

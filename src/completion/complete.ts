@@ -11,12 +11,13 @@ import type { TargetContext, TargetOptions } from '../target-context.js';
 import type { CompletionNode, CompletionOption } from './tree.js';
 import { completionShells } from './scripts.js';
 import { knownTools } from './tool-names.js';
-import { labels, runsFolder, stackNamespace } from '../kube/vocabulary.js';
+import { labels, stackNamespace } from '../vocabulary.js';
+import { runsFolder } from '../runs/model.js';
 
 const liveLookupMs = 1500;
 
 /** What completion reads of the command's context: the full CLI's, or the TAB fast path's (src/completion/fast.ts). */
-export type CompletionContext = Pick<TargetContext, 'env' | 'cwd' | 'paths' | 'client'> & { version: string; options: TargetOptions };
+export type CompletionContext = Pick<TargetContext, 'env' | 'cwd' | 'paths' | 'kubeconfigs' | 'client'> & { version: string; options: TargetOptions };
 
 function optionsOf(command: CompletionNode): string[] {
   const own = command.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
@@ -149,9 +150,9 @@ async function optionValues(
 
 /** The contexts of the kubeconfig files in play (--kubeconfig, KUBECONFIG, ~/.kube/config), as kubectl lists them. */
 async function contextNames(app: CompletionContext): Promise<string[]> {
-  const [{ kubeconfigFiles }, { readKubeconfigFile }] = await Promise.all([import('../kube/kubeconfig-files.js'), import('../kube/kubeconfig-load.js')]);
+  const { readKubeconfigFile } = await import('../kube/kubeconfig/load.js');
   const names: string[] = [];
-  for (const file of kubeconfigFiles(app.options.kubeconfig, app.env)) {
+  for (const file of app.kubeconfigs.files) {
     try {
       // Read as every command reads a kubeconfig (YAML 1.1, as kubectl does).
       for (const context of (await readKubeconfigFile(file))?.entries.contexts ?? []) if (context.name) names.push(context.name);

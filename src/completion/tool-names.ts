@@ -35,7 +35,7 @@ export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd'
   }
   let names: string[];
   try {
-    const { parseProfiles } = await import('../simulate/profiles.js');
+    const { parseProfiles } = await import('../runs/request/profiles.js');
     names = Object.keys(parseProfiles(text, app.paths.profiles));
   } catch {
     return []; // a broken profiles file: no tool names to offer

@@ -3,7 +3,9 @@
  * kubectl, k3d), setup's own pre-checks (setup/preflight.ts), the data directory and the kube
  * context. A check that throws is a failed check, never a crashed doctor.
  */
-import type { AppContext } from '../app-context.js';
+import type { LoadedClusterConfig } from '../cluster/config.js';
+import type { KubeTarget } from '../kube/target.js';
+import type { PreflightContext } from '../setup/context.js';
 import { KeystoneError } from '../errors.js';
 import { findK3d, requireDocker, requireK3dVersion, requireKubectl } from '../cluster/prerequisites.js';
 import type { CheckOutcome } from '../cluster/preflight.js';
@@ -12,7 +14,6 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { kubeconfigFiles } from '../kube/kubeconfig-files.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
 
@@ -29,7 +30,15 @@ async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>
   }
 }
 
-export async function runChecks(app: AppContext): Promise<CheckResult[]> {
+/** What doctor reads: the tools, the cluster config, the target (or the context named), the data directory and the pre-checks' inputs. */
+export interface DoctorContext extends PreflightContext {
+  paths: PreflightContext['paths'] & { dataDir: string };
+  options: { context?: string };
+  clusterConfig(): Promise<LoadedClusterConfig>;
+  target(): Promise<KubeTarget>;
+}
+
+export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   const configCheck = await check('cluster config', async () => {
     const loaded = await app.clusterConfig();
     return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
@@ -80,13 +89,13 @@ export async function runChecks(app: AppContext): Promise<CheckResult[]> {
 }
 
 /** The kube context check for the target: the context keystone will use, in the files it reads. */
-async function contextCheck(app: AppContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+async function contextCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
   // The target needs the config's cluster name; with --context and an invalid config the context
   // to look for is still known (the one the user named).
   const target = configValid ? await app.target() : undefined;
   return kubeContextCheck({
     context: target?.context ?? app.options.context!,
-    files: kubeconfigFiles(target?.kubeconfigPath ?? app.options.kubeconfig, app.env),
+    files: (target?.kubeconfig ?? app.kubeconfigs).files,
     named: Boolean(app.options.context),
     clusterAbsent: state === undefined || state.phase === 'absent',
   });

@@ -2,20 +2,22 @@
  * Gathers the cluster's health: the cluster as k3d sees it and, when it runs, its nodes and the
  * stack as the API reports them, read side by side; then the verdict (status-report.ts).
  */
-import type { AppContext } from '../app-context.js';
+import type { Runner } from '../exec/runner.js';
+import type { KubeTarget } from '../kube/target.js';
+import type { ClusterShape } from '../cluster/cluster-name.js';
 import { KeystoneError } from '../errors.js';
 import { withK3d } from '../cluster/prerequisites.js';
 import { observeCluster } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
-import type { KubeClient, KubeObject } from '../kube/client.js';
-import { rolloutStatus, type DeploymentObject } from '../stack/rollout.js';
-import { labels, stackNamespace } from '../kube/vocabulary.js';
-import type { JobObject } from '../simulate/job-builder.js';
-import { runOfJob, summarizeRun } from '../simulate/runs.js';
+import type { KubeClient } from '../kube/client.js';
+import { rolloutStatus } from '../stack/rollout.js';
+import { labels, stackNamespace } from '../vocabulary.js';
+import { runOfJob, summarizeRun } from '../runs/catalog/list.js';
 import { unhealthyWarning } from '../operate/unhealthy-warning.js';
 import { byText } from '../text-order.js';
 import { healthyVerdict, verdict, type StackReport, type StatusReport } from './status-report.js';
+import type { KubeObject, DeploymentObject, JobObject } from '../kube/objects.js';
 
 /** Nodes and the whole stack in one round of parallel list requests. */
 async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ nodes: NodeSummary[]; stack: StackReport }> {
@@ -58,12 +60,21 @@ async function readCluster(client: KubeClient, signal?: AbortSignal): Promise<{ 
 }
 
 /** The cluster as k3d lists it, or undefined when k3d is not installed (no `k3d version` call first). */
-async function k3dClusterState(app: AppContext, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
+async function k3dClusterState(app: Pick<StatusContext, 'runner' | 'env'>, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
   const listed = await withK3d(app.runner, app.env, async (runner) => ({ cluster: await k3dFindCluster(runner, name) }));
   return listed && observeCluster(name, listed.cluster);
 }
 
-export async function gatherStatus(app: AppContext): Promise<StatusReport> {
+/** What `keystone status` reads: k3d (through the runner) and the API of the target. */
+export interface StatusContext {
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  clusterShape(): Promise<ClusterShape>;
+  target(): Promise<KubeTarget>;
+  client(): Promise<KubeClient>;
+}
+
+export async function gatherStatus(app: StatusContext): Promise<StatusReport> {
   const config = await app.clusterShape();
   const target = await app.target();
   const report: StatusReport = {

@@ -1,5 +1,7 @@
 /** `keystone import-images` (and setup's images step): build what is missing, import into k3d in one call. */
-import type { AppContext } from '../app-context.js';
+import type { Runner } from '../exec/runner.js';
+import type { KubeClient } from '../kube/client.js';
+import type { KubeTarget } from '../kube/target.js';
 import { UsageError } from '../errors.js';
 import { buildImages, hasLocalImage, imagesOnEveryNode, importIntoCluster, loadImageSpecs, planImport } from './images.js';
 
@@ -10,8 +12,18 @@ export interface ImportOutcome {
   summary: string;
 }
 
+/** What importing images uses: the target (only the k3d cluster takes them), Docker and k3d, the compose file. */
+export interface ImportImagesContext {
+  target(): Promise<KubeTarget>;
+  client(): Promise<KubeClient>;
+  runner: Runner;
+  paths: { composeFile: string };
+  timeoutMs(defaultMs: number): number;
+  options: { dryRun?: boolean };
+}
+
 export async function importImages(
-  app: AppContext,
+  app: ImportImagesContext,
   options: { build: boolean; only: string[]; force?: boolean; onProgress?: (text: string) => void },
 ): Promise<ImportOutcome> {
   const target = await app.target();

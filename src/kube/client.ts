@@ -7,30 +7,14 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
-import { defaultKubeconfigFile, kubeconfigFiles, looseMode } from './kubeconfig-files.js';
-import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig-load.js';
+import { defaultKubeconfigFile, looseMode } from './kubeconfig/files.js';
+import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig/load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
 import { KeystoneError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { KubeTarget } from './target.js';
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string;
-    uid?: string;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+import type { KubeObject } from './objects.js';
 
 export interface KubeList<T extends KubeObject = KubeObject> {
   items: T[];
@@ -145,8 +129,6 @@ export interface ClientSettings {
    * pause crosses it. Read at each request, so a command can set it after the client exists.
    */
   deadline?: () => { at: number; label: string } | undefined;
-  /** Where KUBECONFIG and HOME come from; default: this process's environment. */
-  env?: NodeJS.ProcessEnv;
   /** Time for the waits between retries. */
   clock?: Clock;
 }
@@ -156,9 +138,9 @@ export class KubeDeadlineError extends KeystoneError {}
 
 export async function loadKubeClient(target: KubeTarget, settings: ClientSettings = {}): Promise<KubeClient> {
   // kubectl's loading rules (missing files skipped, empty files allowed, first entry wins),
-  // so keystone sees the same contexts kubectl does; see kubeconfig-load.ts.
-  const files = kubeconfigFiles(target.kubeconfigPath, settings.env ?? process.env);
-  const merged = await loadKubeconfigs(files, { explicit: Boolean(target.kubeconfigPath) });
+  // so keystone sees the same contexts kubectl does; see kubeconfig/load.ts.
+  const { files, explicit } = target.kubeconfig;
+  const merged = await loadKubeconfigs(files, { explicit: Boolean(explicit) });
   const selected = selectContext(merged, target.context, {
     repair: target.local
       ? `run \`keystone setup\`: it creates the cluster if needed and writes its context into ${await defaultKubeconfigFile(files)}`
@@ -191,7 +173,7 @@ async function directConnectionOrThrow(target: KubeTarget, selected: ContextSele
 }
 
 async function viaClientNode(target: KubeTarget, selected: ContextSelection): Promise<DirectConnection> {
-  const { KubeConfig } = await import('./kubeconfig.js');
+  const { KubeConfig } = await import('./kubeconfig/kube-config.js');
   const kc = new KubeConfig();
   try {
     // Only the chosen context, its cluster and its user: an unrelated broken entry elsewhere does not matter.

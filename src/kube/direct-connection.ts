@@ -42,7 +42,7 @@ export interface DirectConnection {
 
 /**
  * The server and TLS/auth request options for a one-context kubeconfig document (as
- * kubeconfig-load's selectContext builds it: paths already absolute), or undefined when
+ * kubeconfig/load.ts's selectContext builds it: paths already absolute), or undefined when
  * client-node must handle the entry.
  */
 export async function directConnection(document: Mapping): Promise<DirectConnection | undefined> {

@@ -1,7 +1,8 @@
 /** Nodes: their summary for status, and the wait until enough of them are Ready. */
-import type { KubeClient, KubeObject } from './client.js';
+import type { KubeClient } from './client.js';
 import { watchUntil, type Clock } from './watch-until.js';
 import { byText } from '../text-order.js';
+import type { KubeObject } from './objects.js';
 
 export interface NodeObject extends KubeObject {
   status?: {

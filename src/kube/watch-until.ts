@@ -6,7 +6,8 @@
 import { KeystoneError } from '../errors.js';
 import { systemClock, type Clock } from '../clock.js';
 import { backoff } from '../retry.js';
-import { KubeApiError, KubeUnreachableError, type KubeClient, type KubeObject, type WatchEvent } from './client.js';
+import { KubeApiError, KubeUnreachableError, type KubeClient, type WatchEvent } from './client.js';
+import type { KubeObject } from './objects.js';
 
 /** The state waited for was not reached within the time limit. */
 export class WaitTimeoutError extends KeystoneError {

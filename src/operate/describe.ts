@@ -4,16 +4,12 @@
  * object and what it owns (its ReplicaSets and pods, or its Job's pods).
  */
 import { KeystoneError } from '../errors.js';
-import type { KubeClient, KubeObject } from '../kube/client.js';
-import { runIdPattern } from '../simulate/run-id.js';
-import type { JobObject } from '../simulate/job-builder.js';
-import { labels, stackNamespace } from '../kube/vocabulary.js';
-import { listMpiJobs, summarizeMpiJobRun, summarizeRun } from '../simulate/runs.js';
-import { mpiJobAsJob } from '../simulate/mpijob-builder.js';
-import type { DeploymentObject, PodObject } from '../stack/rollout.js';
+import type { KubeClient } from '../kube/client.js';
+import { stackNamespace } from '../vocabulary.js';
 import { sortEvents, summarizeEvent, type EventObject, type EventSummary } from './events.js';
 import { summarizePod } from './pod-summary.js';
 import { listDeployments, listPods, matchesLabels, selectorOf, shortPodName } from './stack-objects.js';
+import type { KubeObject, DeploymentObject, PodObject } from '../kube/objects.js';
 
 export interface Description {
   kind: 'Deployment' | 'Pod' | 'Run';
@@ -53,8 +49,8 @@ interface TemplateSpec {
   containers?: { name: string; image: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[];
   volumes?: Volume[];
 }
-type WithTemplate = KubeObject & { spec?: { template?: { spec?: TemplateSpec } } };
-type FullPod = PodObject & { spec?: TemplateSpec & { nodeName?: string } };
+export type WithTemplate = KubeObject & { spec?: { template?: { spec?: TemplateSpec } } };
+export type FullPod = PodObject & { spec?: TemplateSpec & { nodeName?: string } };
 type StatusConditions = { conditions?: Description['conditions'] };
 
 function source(v: Volume | undefined): string {
@@ -98,7 +94,7 @@ export function containersOf(pods: FullPod[]): Description['containers'] {
   });
 }
 
-function conditionsOf(obj: { status?: unknown }): Description['conditions'] {
+export function conditionsOf(obj: { status?: unknown }): Description['conditions'] {
   return ((obj.status as StatusConditions | undefined)?.conditions ?? []).map((c) => ({
     type: c.type,
     status: c.status,
@@ -107,17 +103,16 @@ function conditionsOf(obj: { status?: unknown }): Description['conditions'] {
   }));
 }
 
-async function eventsAbout(client: KubeClient, ns: string, objects: { kind: string; name: string }[]): Promise<EventSummary[]> {
+export async function eventsAbout(client: KubeClient, ns: string, objects: { kind: string; name: string }[]): Promise<EventSummary[]> {
   const wanted = new Set(objects.map((o) => `${o.kind}/${o.name}`));
   const all = (await client.list<EventObject>(`/api/v1/namespaces/${ns}/events`)).items.map(summarizeEvent);
   return sortEvents(all.filter((e) => wanted.has(`${e.object.kind}/${e.object.name}`))).slice(-recentEvents);
 }
 
-const podRefs = (pods: PodObject[]) => pods.map((p) => ({ kind: 'Pod', name: p.metadata?.name ?? '' }));
+export const podRefs = (pods: PodObject[]) => pods.map((p) => ({ kind: 'Pod', name: p.metadata?.name ?? '' }));
 
-/** NAME is a run id, a deployment, or a pod (full or short name), tried in that order. */
+/** NAME is a deployment, or a pod (full or short name), tried in that order; a run is described by runs/catalog/describe.ts. */
 export async function describe(client: KubeClient, name: string, ns = stackNamespace): Promise<Description> {
-  if (runIdPattern.test(name)) return describeRun(client, name, ns);
   const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
   const deployment = deployments.find((d) => d.metadata?.name === name) as (DeploymentObject & WithTemplate) | undefined;
   if (deployment) {
@@ -155,28 +150,5 @@ export async function describe(client: KubeClient, name: string, ns = stackNames
     containers: containersOf([pod]),
     mounts: mountsOf(pod.spec),
     events: await eventsAbout(client, ns, podRefs([pod])),
-  };
-}
-
-async function describeRun(client: KubeClient, id: string, ns: string): Promise<Description> {
-  const selector = `${labels.runId}=${id}`;
-  // A run is a Job, or across nodes an MPIJob (its pods: the launcher's and the workers').
-  const [{ items: jobs }, mpiJobs] = await Promise.all([client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }), listMpiJobs(client, ns, selector)]);
-  const mpiJob = jobs[0] ? undefined : mpiJobs[0];
-  const job = jobs[0] ?? (mpiJob && mpiJobAsJob(mpiJob));
-  if (!job) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });
-  const pods = (await listPods(client, ns, selector)) as FullPod[];
-  const run = mpiJob ? summarizeMpiJobRun(mpiJob, pods) : summarizeRun(job, pods);
-  const name = job.metadata?.name ?? '';
-  const sweep = run.sweep ? ` (${run.sweep.succeeded}/${run.sweep.total} ok, ${run.sweep.failed} failed)` : '';
-  return {
-    kind: 'Run',
-    name: id,
-    status: `${run.state}${run.reason ? ` (${run.reason})` : ''}${sweep}${run.exitCode !== undefined ? `, exit code ${run.exitCode}` : ''}, ${mpiJob ? `MPIJob ${name} (${run.nodes} nodes)` : `job ${name}`}`,
-    healthy: run.state !== 'Failed',
-    conditions: conditionsOf(job),
-    containers: containersOf(pods),
-    mounts: mountsOf((job as WithTemplate).spec?.template?.spec),
-    events: await eventsAbout(client, ns, [{ kind: mpiJob ? 'MPIJob' : 'Job', name }, ...podRefs(pods)]),
   };
 }

@@ -7,11 +7,12 @@
  */
 import { KubeUnreachableError, type KubeClient } from '../kube/client.js';
 import { systemClock, watchUntil, type Clock } from '../kube/watch-until.js';
-import type { PodObject } from '../stack/rollout.js';
 import { KeystoneError } from '../errors.js';
 import { LineSplitter } from './log-lines.js';
 import { shortPodName, type PodSource } from './stack-objects.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
+import type { PodObject } from '../kube/objects.js';
+import type { LogSink } from '../ui/line-writer.js';
 
 export { shortPodName };
 
@@ -31,13 +32,6 @@ export interface LogOptions {
   observe?: (pod: PodObject, deleted: boolean) => void;
   /** Time for the reconnect backoff (tests drive it). */
   clock?: Clock;
-}
-
-export interface LogSink {
-  line(prefix: string | undefined, podKey: string, text: string): void;
-  notice(text: string): void;
-  /** When the sink has no room (stdout full), a promise of when it has: the streams wait for it. */
-  ready?(): Promise<void> | undefined;
 }
 
 function containerReady(pod: PodObject, container: string, previous: boolean): 'stream' | 'wait' | 'gone' {

@@ -5,7 +5,8 @@
  * allocatable). Without the API there are no numbers, only the reason and how to get it.
  */
 import { KeystoneError } from '../errors.js';
-import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import type { KubeObject } from '../kube/objects.js';
 
 interface Usage {
   cpu?: string;

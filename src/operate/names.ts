@@ -1,6 +1,6 @@
 /** Checking names users type before they reach the API. */
 import { UsageError } from '../errors.js';
-import { dns1123Label, dns1123LabelMaxLength, dns1123Subdomain, dns1123SubdomainMaxLength } from '../kube/vocabulary.js';
+import { dns1123Label, dns1123LabelMaxLength, dns1123Subdomain, dns1123SubdomainMaxLength } from '../vocabulary.js';
 
 /** Deployment and service names: DNS-1123 labels (63 characters at most). */
 export function requireLabelName(name: string, what: string): string {

@@ -1,5 +1,5 @@
 /** One line of truth per pod, as `kubectl get pods` shows it, plus why an unhealthy pod is unhealthy. */
-import type { PodObject } from '../stack/rollout.js';
+import type { PodObject } from '../kube/objects.js';
 
 export interface PodSummary {
   name: string;

@@ -7,10 +7,10 @@
  * revision (the reused ReplicaSet's revision is bumped).
  */
 import { KeystoneError, UsageError } from '../errors.js';
-import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
-import type { DeploymentObject } from '../stack/rollout.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { listDeployments, noDeployment } from './stack-objects.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
+import type { KubeObject, DeploymentObject } from '../kube/objects.js';
 
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
 const changeCauseAnnotation = 'kubernetes.io/change-cause';

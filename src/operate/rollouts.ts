@@ -2,9 +2,10 @@
 import { WaitTimeoutError } from '../kube/watch-until.js';
 import { KeystoneError, UsageError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import { waitForStack, type DeploymentObject } from '../stack/rollout.js';
+import { waitForStack } from '../stack/rollout.js';
 import { listDeployments, matchesLabels, noDeployment, selectorOf } from './stack-objects.js';
-import { fieldManagers, stackNamespace } from '../kube/vocabulary.js';
+import { fieldManagers, stackNamespace } from '../vocabulary.js';
+import type { DeploymentObject } from '../kube/objects.js';
 
 export const maxReplicas = 100;
 

@@ -1,8 +1,8 @@
 /** Reading the stack's objects: deployments, pods, and resolving what a user's name refers to. */
 import { KeystoneError } from '../errors.js';
-import type { KubeClient, KubeObject } from '../kube/client.js';
-import type { DeploymentObject, PodObject } from '../stack/rollout.js';
-import { labels, stackNamespace } from '../kube/vocabulary.js';
+import type { KubeClient } from '../kube/client.js';
+import { labels, stackNamespace } from '../vocabulary.js';
+import type { KubeObject, DeploymentObject, PodObject } from '../kube/objects.js';
 
 export async function listDeployments(client: KubeClient, ns = stackNamespace): Promise<DeploymentObject[]> {
   return (await client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`)).items;

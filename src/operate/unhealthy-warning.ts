@@ -1,7 +1,7 @@
 /** The latest Warning event about an object of the stack that is unhealthy now (for `keystone status`). */
 import type { KubeClient } from '../kube/client.js';
 import { listPods } from './stack-objects.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
 import { summarizePod } from './pod-summary.js';
 import { latestWarnings, summarizeEvent, warningLine, type EventObject, type EventSummary } from './events.js';
 

@@ -91,7 +91,7 @@ export const doctorSchema = z.strictObject({
   checks: z.array(z.strictObject({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), hint: z.string().optional() })),
 });
 
-/** `run-simulation --progress json`: one event per line on stderr (src/simulate/progress.ts). */
+/** `run-simulation --progress json`: one event per line on stderr (src/runs/follow/progress.ts). */
 export const progressEventSchema = z.strictObject({
   event: z.literal('progress'),
   runId: z.string(),

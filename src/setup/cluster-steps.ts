@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import type { AppContext } from '../app-context.js';
+import type { SetupContext } from './context.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
@@ -18,9 +18,9 @@ import { describeState, observeCluster, shapeDifference, type ClusterState } fro
 import { installK3d, k3dReleaseVersion } from '../tools/k3d-install.js';
 import { k3dClusterCreate, k3dClusterStart, k3dFindCluster, k3dKubeconfigGet } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
-import { toolNames } from '../simulate/profiles.js';
+import { toolNames } from '../runs/request/profiles.js';
 import { waitForNodesReady } from '../kube/nodes.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { defaultKubeconfigFile } from '../kube/kubeconfig/files.js';
 import {
   applyKubeconfigMerge,
   filesHolding,
@@ -29,7 +29,7 @@ import {
   planKubeconfigMerge,
   removeKubeconfigEntries,
   type MergePlan,
-} from '../kube/kubeconfig-merge.js';
+} from '../kube/kubeconfig/merge.js';
 
 export { defaultSetupTimeoutMs };
 
@@ -37,7 +37,7 @@ export function recreateHint(configPath: string): string {
   return `to recreate it with the shape in ${configPath}: \`keystone delete\` then \`keystone setup\` (deletes the cluster and its volumes; ./data on the host is kept)`;
 }
 
-export function prerequisiteSteps(app: AppContext): Step[] {
+export function prerequisiteSteps(app: SetupContext): Step[] {
   return [
     {
       title: 'Docker is running',
@@ -66,7 +66,7 @@ export function prerequisiteSteps(app: AppContext): Step[] {
   ];
 }
 
-export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig): Step {
+export function dataDirectoriesStep(app: SetupContext, loaded: LoadedClusterConfig): Step {
   const resolved = resolveHostPaths(loaded.config, app.paths.root);
   return {
     title: 'data directories',
@@ -85,7 +85,7 @@ export function dataDirectoriesStep(app: AppContext, loaded: LoadedClusterConfig
   };
 }
 
-export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared: { clusterRunning?: boolean } = {}): Step {
+export function clusterStep(app: SetupContext, loaded: LoadedClusterConfig, shared: { clusterRunning?: boolean } = {}): Step {
   const { config } = loaded;
   const name = config.metadata.name;
   const configLabel = relative(app.cwd, loaded.path) || loaded.path;
@@ -103,7 +103,7 @@ export function clusterStep(app: AppContext, loaded: LoadedClusterConfig, shared
     },
     run: async (progress) => {
       const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
-      const env = app.options.kubeconfig ? { KUBECONFIG: app.options.kubeconfig } : undefined;
+      const env = app.kubeconfigs.explicit ? { KUBECONFIG: app.kubeconfigs.explicit } : undefined;
       if (state && state.phase !== 'absent') {
         progress.update(`${describeState(state)}; starting it`);
         await k3dClusterStart(app.runner, name, { timeoutMs, env });
@@ -149,12 +149,12 @@ function forK3d(config: ClusterConfig): ClusterConfig {
 
 /**
  * The cluster's context, cluster and user entries, fetched from k3d (`k3d kubeconfig get`) and
- * written where kubectl would write them (kubeconfig-merge.ts). Runs on every setup and start,
+ * written where kubectl would write them (kube/kubeconfig/merge.ts). Runs on every setup and start,
  * so a lost or stale entry is repaired; a second run writes nothing.
  */
-export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?: boolean } = {}): Promise<Step> {
+export async function kubeconfigStep(app: SetupContext, shared: { clusterRunning?: boolean } = {}): Promise<Step> {
   const target = await app.target();
-  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
+  const { files } = target.kubeconfig;
   let plan: MergePlan | undefined;
   return {
     title: `kubeconfig context ${target.context}`,
@@ -179,9 +179,9 @@ export async function kubeconfigStep(app: AppContext, shared: { clusterRunning?:
  * After `keystone delete`: the cluster's entries leave the kubeconfig. k3d removes them only from
  * a single default file (it warns and keeps them when KUBECONFIG lists several, as on create).
  */
-export async function kubeconfigCleanupStep(app: AppContext): Promise<Step> {
+export async function kubeconfigCleanupStep(app: SetupContext): Promise<Step> {
   const target = await app.target();
-  const files = kubeconfigFiles(target.kubeconfigPath, app.env);
+  const { files } = target.kubeconfig;
   const names = k3dEntryNames(target.clusterName);
   return {
     title: `kubeconfig context ${target.context}`,
@@ -196,7 +196,7 @@ export async function kubeconfigCleanupStep(app: AppContext): Promise<Step> {
 }
 
 /** k3d rolls back a failed create by default; check that it did, and say so either way. */
-async function explainCreateFailure(app: AppContext, name: string, err: KeystoneError): Promise<KeystoneError> {
+async function explainCreateFailure(app: SetupContext, name: string, err: KeystoneError): Promise<KeystoneError> {
   let leftover: string;
   try {
     const after = observeCluster(name, await k3dFindCluster(app.runner, name));
@@ -213,7 +213,7 @@ async function explainCreateFailure(app: AppContext, name: string, err: Keystone
   return new KeystoneError(`${err.message} (${leftover})`, { hint: portHint, details: err.details, cause: err });
 }
 
-export function nodesReadyStep(app: AppContext, expected: number | undefined): Step {
+export function nodesReadyStep(app: SetupContext, expected: number | undefined): Step {
   return {
     title: 'nodes Ready',
     run: async (progress) => {

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { AppContext } from '../app-context.js';
+import type { PreflightContext, SetupContext } from './context.js';
 import type { LoadedClusterConfig } from '../cluster/config.js';
 import { diskSpaceCheck, hostPortsCheck, kubeconfigWritableCheck, type CheckOutcome, type DiskNeed } from '../cluster/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
@@ -14,14 +14,14 @@ import type { Step } from '../steps/run-steps.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { dockerInfoTimeoutMs } from '../tools/docker.js';
 import { loadImageSpecs, localImageSize, type ImageSpec } from '../images/images.js';
-import { defaultKubeconfigFile, kubeconfigFiles } from '../kube/kubeconfig-files.js';
+import { defaultKubeconfigFile } from '../kube/kubeconfig/files.js';
 
 export interface NamedCheck extends CheckOutcome {
   name: string;
 }
 
 /** The images of compose.yaml with their size on Docker (undefined: Docker does not have it), asked once. */
-async function imagesOnDocker(app: AppContext): Promise<{ spec: ImageSpec; size: number | undefined }[]> {
+async function imagesOnDocker(app: PreflightContext): Promise<{ spec: ImageSpec; size: number | undefined }[]> {
   const specs = await loadImageSpecs(app.paths.composeFile);
   const sizes = await Promise.all(specs.map((s) => localImageSize(app.runner, s.image)));
   return specs.map((spec, i) => ({ spec, size: sizes[i] }));
@@ -37,7 +37,7 @@ export function imagesDiskNeed(images: { size: number | undefined }[], nodes: nu
 }
 
 /** Each image Docker lacks can be built: its build context and Dockerfile exist. */
-export function imageBuildsCheck(app: AppContext, images: { spec: ImageSpec; size: number | undefined }[]): CheckOutcome {
+export function imageBuildsCheck(app: Pick<PreflightContext, 'cwd' | 'paths'>, images: { spec: ImageSpec; size: number | undefined }[]): CheckOutcome {
   const missing = images.filter((i) => i.size === undefined).map((i) => i.spec);
   for (const spec of missing) {
     const dockerfile = spec.build ? (spec.build.dockerfile ?? join(spec.build.context, 'Dockerfile')) : '';
@@ -60,7 +60,7 @@ export function imageBuildsCheck(app: AppContext, images: { spec: ImageSpec; siz
  * The pre-checks for the configured cluster in its current state: ports always; disk space and
  * the kubeconfig only when the cluster does not exist yet (creating it is what needs them).
  */
-export async function preflightChecks(app: AppContext, loaded: LoadedClusterConfig, state: ClusterState | undefined): Promise<NamedCheck[]> {
+export async function preflightChecks(app: PreflightContext, loaded: LoadedClusterConfig, state: ClusterState | undefined): Promise<NamedCheck[]> {
   const { config } = loaded;
   const configLabel = relative(app.cwd, loaded.path) || loaded.path;
   const absent = state === undefined || state.phase === 'absent';
@@ -81,7 +81,7 @@ export async function preflightChecks(app: AppContext, loaded: LoadedClusterConf
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.
     checks.push(
-      defaultKubeconfigFile(kubeconfigFiles(app.options.kubeconfig, app.env))
+      defaultKubeconfigFile(app.kubeconfigs.files)
         .then((file) => kubeconfigWritableCheck(file))
         .then((c) => ({ name: 'kubeconfig', ...c })),
     );
@@ -90,7 +90,7 @@ export async function preflightChecks(app: AppContext, loaded: LoadedClusterConf
 }
 
 /** setup's step: the same checks as doctor's, before the data directories and the cluster. */
-export function preflightStep(app: AppContext, loaded: LoadedClusterConfig): Step {
+export function preflightStep(app: SetupContext, loaded: LoadedClusterConfig): Step {
   return {
     title: 'pre-checks',
     run: async () => {

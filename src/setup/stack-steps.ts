@@ -1,8 +1,7 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
-import type { AppContext } from '../app-context.js';
+import type { SetupContext } from './context.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
-import type { KubeObject } from '../kube/client.js';
 import { watchUntil } from '../kube/watch-until.js';
 import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
@@ -11,7 +10,8 @@ import { waitForStack } from '../stack/rollout.js';
 import { localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
-import { stackNamespace } from '../kube/vocabulary.js';
+import { stackNamespace } from '../vocabulary.js';
+import type { KubeObject } from '../kube/objects.js';
 
 /**
  * keystone's commands (status, pods, logs, jobs, ...) read the stack in one namespace,
@@ -35,7 +35,7 @@ export interface SetupState {
   clusterRunning?: boolean;
 }
 
-export function imagesStep(app: AppContext, state: SetupState): Step {
+export function imagesStep(app: SetupContext, state: SetupState): Step {
   return {
     title: 'images',
     run: async (progress) => {
@@ -46,7 +46,7 @@ export function imagesStep(app: AppContext, state: SetupState): Step {
   };
 }
 
-export function stackSteps(app: AppContext, manifests: Manifest[], state: SetupState): Step[] {
+export function stackSteps(app: SetupContext, manifests: Manifest[], state: SetupState): Step[] {
   checkStackNamespace(manifests);
   const namespaces = manifests.filter((m) => m.object.kind === 'Namespace');
   const rest = manifests.filter((m) => m.object.kind !== 'Namespace');

@@ -4,10 +4,11 @@
  * A suspended simulation template Job whose pod template changed is replaced (see replaceTemplate).
  */
 import { KeystoneError } from '../errors.js';
-import { KubeApiError, type KubeClient, type KubeObject } from '../kube/client.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 import { objectPath } from './kinds.js';
-import { fieldManagers, labels } from '../kube/vocabulary.js';
+import { fieldManagers, labels } from '../vocabulary.js';
 import type { Manifest } from './manifests.js';
+import type { KubeObject } from '../kube/objects.js';
 
 
 export interface ApplyOptions {

@@ -8,7 +8,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppContext } from '../app-context.js';
 import { keystoneHome, saveCacheFile } from '../keystone-home.js';
 
 /** One YAML document of a file: its first line and the object it holds. */
@@ -66,6 +65,6 @@ export class ManifestCache {
 }
 
 /** The cache of this keystone version, in keystone's home (KEYSTONE_HOME or ~/.local/share/keystone). */
-export function manifestCache(app: Pick<AppContext, 'env' | 'version'>): ManifestCache {
-  return new ManifestCache(join(keystoneHome(app.env), 'cache', 'manifests.json'), app.version);
+export function manifestCache(o: { env: NodeJS.ProcessEnv; version: string }): ManifestCache {
+  return new ManifestCache(join(keystoneHome(o.env), 'cache', 'manifests.json'), o.version);
 }

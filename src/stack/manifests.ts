@@ -7,7 +7,6 @@ import { join, relative } from 'node:path';
 import { loadYaml } from '../yaml-module.js';
 import { contentHash, type CachedDocument, type ManifestCache } from './manifest-cache.js';
 import { KeystoneError } from '../errors.js';
-import type { KubeObject } from '../kube/client.js';
 import { kindInfo, knownKinds, type KindInfo } from './kinds.js';
 
 export interface Manifest {
@@ -16,7 +15,8 @@ export interface Manifest {
   object: KubeObject & { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } };
   info: KindInfo;
 }
-import { dns1123Subdomain, dns1123SubdomainMaxLength } from '../kube/vocabulary.js';
+import { dns1123Subdomain, dns1123SubdomainMaxLength } from '../vocabulary.js';
+import type { KubeObject } from '../kube/objects.js';
 
 function invalid(source: string, message: string): KeystoneError {
   return new KeystoneError(`${source}: ${message}`, {

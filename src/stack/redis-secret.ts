@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import { fieldManagers, labels, labelValue } from '../kube/vocabulary.js';
+import { fieldManagers, labels, labelValue } from '../vocabulary.js';
 
 export const redisSecretName = 'redis-auth';
 

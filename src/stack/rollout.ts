@@ -4,43 +4,11 @@
  * pod, the reason and a hint, when a pod cannot start.
  */
 import { KeystoneError } from '../errors.js';
-import type { KubeClient, KubeObject } from '../kube/client.js';
+import type { KubeClient } from '../kube/client.js';
 import { watchUntil, type Clock, type Verdict } from '../kube/watch-until.js';
 import { normalizeImage } from '../images/image-names.js';
-import { labels } from '../kube/vocabulary.js';
-
-export interface DeploymentObject extends KubeObject {
-  spec?: { replicas?: number; selector?: { matchLabels?: Record<string, string> } };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    readyReplicas?: number;
-    availableReplicas?: number;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-  };
-}
-
-export interface PodObject extends KubeObject {
-  spec?: { nodeName?: string; containers?: { name: string; image: string }[] };
-  status?: {
-    phase?: string;
-    reason?: string;
-    message?: string;
-    conditions?: { type: string; status: string; reason?: string; message?: string }[];
-    containerStatuses?: ContainerStatus[];
-    initContainerStatuses?: ContainerStatus[];
-  };
-}
-
-export interface ContainerStatus {
-  name: string;
-  image?: string;
-  ready?: boolean;
-  restartCount?: number;
-  state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };
-  lastState?: { terminated?: { exitCode?: number; reason?: string } };
-}
+import { labels } from '../vocabulary.js';
+import type { DeploymentObject, KubeObject, PodObject } from '../kube/objects.js';
 
 /** The verdict `kubectl rollout status deployment/NAME` gives, as text, or done. */
 export function rolloutStatus(d: DeploymentObject): { done: boolean; message: string; failed?: string } {

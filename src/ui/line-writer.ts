@@ -6,7 +6,14 @@
  * read while a slow reader (a pager) catches up, instead of the lines piling up in memory.
  */
 import type { Ui } from './ui.js';
-import type { LogSink } from '../operate/follow-logs.js';
+
+/** Where followed logs go (operate/follow-logs.ts writes to one; printLogLines makes one for the terminal). */
+export interface LogSink {
+  line(prefix: string | undefined, podKey: string, text: string): void;
+  notice(text: string): void;
+  /** When the sink has no room (stdout full), a promise of when it has: the streams wait for it. */
+  ready?(): Promise<void> | undefined;
+}
 
 const batchChars = 64 * 1024;
 

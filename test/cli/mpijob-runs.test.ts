@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createReadyHarness, repoRoot, until, runJobsOf, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
-import { currentIdentity, runAsForLocalCluster } from '../../src/simulate/run-as.js';
+import { currentIdentity, runAsForLocalCluster } from '../../src/runs/build/run-as.js';
 
 let h: Harness;
 beforeEach(async () => {

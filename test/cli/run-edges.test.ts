@@ -7,7 +7,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { execa } from 'execa';
-import { cliPath, createReadyHarness, repoRoot, sleep, until, runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
+import { cliPath, clockAhead, createReadyHarness, repoRoot, until, runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 import { jobsSchema } from '../../src/output/schemas.js';
 
@@ -278,8 +278,8 @@ describe('hints and output paths (issue 11 #14, #15)', () => {
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
     h.cluster.program = () => ({ lines: ['ok'], exitCode: 0 });
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--context', 'lab', '--kubeconfig', file])).exitCode).toBe(0);
-    await sleep(1100); // run ids have one-second resolution
-    expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
+    // Run ids are stamped to the second by the clock keystone is given: this run a second later.
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj'], { clock: clockAhead(1000) })).exitCode).toBe(0);
     const r = await h.run(['jobs', '-o', 'json']);
     const runs = jobsSchema.parse(JSON.parse(r.stdout));
     const [local, remote] = runs;

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createReadyHarness, sleep, until, runJobsOf, type Harness } from '../helpers/harness.js';
+import { clockAhead, createReadyHarness, until, runJobsOf, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -228,11 +228,10 @@ describe('jobs', () => {
   it('lists runs newest first with state, exit code and output directory; cancel and clean', async () => {
     h.cluster.program = (pod: any) => (pod.metadata.labels['keystone.io/simulation'] === 'fenicsx' ? { lines: ['x'], exitCode: 1 } : { lines: ['ok'], exitCode: 0 });
     expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
-    await sleep(1100); // run ids have one-second resolution
-    expect((await h.run(['run-simulation', 'fenicsx', 'poisson.py'])).exitCode).toBe(1);
+    // Run ids are stamped to the second by the clock keystone is given: each run a second later.
+    expect((await h.run(['run-simulation', 'fenicsx', 'poisson.py'], { clock: clockAhead(1000) })).exitCode).toBe(1);
     h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
-    await sleep(1100);
-    const detached = await h.run(['run-simulation', 'openfoam', 'cavity', '-d']);
+    const detached = await h.run(['run-simulation', 'openfoam', 'cavity', '-d'], { clock: clockAhead(2000) });
     const runningId = detached.stdout.trim();
 
     const start = h.api.requests.length;
@@ -264,6 +263,15 @@ describe('jobs', () => {
     clean = await h.run(['jobs', 'clean']);
     expect(clean.stderr).toMatch(/deleted run \S+ \(lammps, succeeded\); outputs kept/);
     expect(await runDirs('lammps')).toHaveLength(1);
+  });
+
+  it("a run id is the time of the clock keystone is given, not the machine's", async () => {
+    h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
+    const at = Date.parse('2031-02-03T04:05:06.789Z');
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-d'], { clock: { now: () => at, sleep: async () => undefined } });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^20310203-040506-[0-9a-f]{4}$/);
+    expect(runJobs()[0]!.metadata.labels['keystone.io/run-id']).toBe(r.stdout);
   });
 
   it('unknown and malformed run ids', async () => {

@@ -12,13 +12,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { loadProfiles, runCommand, type Profile } from '../../src/simulate/profiles.js';
-import { resolveInput } from '../../src/simulate/input.js';
-import { stageOnHost } from '../../src/simulate/staging.js';
-import { parseSweeps } from '../../src/simulate/run-options.js';
-import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
-import { chownTree, runAsForLocalCluster } from '../../src/simulate/run-as.js';
+import { loadProfiles, runCommand, type Profile } from '../../src/runs/request/profiles.js';
+import { resolveInput } from '../../src/runs/request/input.js';
+import { stageOnHost } from '../../src/runs/storage/staging.js';
+import { parseSweeps } from '../../src/runs/request/options.js';
+import { buildJobFromTemplate } from '../../src/runs/build/job.js';
+import { chownTree, runAsForLocalCluster } from '../../src/runs/build/run-as.js';
 import { loadManifests } from '../../src/stack/manifests.js';
+import type { JobObject } from '../../src/kube/objects.js';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 

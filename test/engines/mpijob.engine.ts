@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCommand } from '../../src/simulate/profiles.js';
-import { chownTree } from '../../src/simulate/run-as.js';
-import { buildJobFromTemplate } from '../../src/simulate/job-builder.js';
-import { buildMpiJob, mpiEntrypoint } from '../../src/simulate/mpijob-builder.js';
+import { runCommand } from '../../src/runs/request/profiles.js';
+import { chownTree } from '../../src/runs/build/run-as.js';
+import { buildJobFromTemplate } from '../../src/runs/build/job.js';
+import { buildMpiJob, mpiEntrypoint } from '../../src/runs/build/mpijob.js';
 import { fieldValues, imageEnv, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, thermoAt } from './engine-run.js';
 
 const uid = 4321;

@@ -7,6 +7,7 @@ import { stringify } from 'yaml';
 import { startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { resolveTarget } from '../../src/kube/target.js';
+import { findKubeconfigs } from '../../src/kube/kubeconfig/files.js';
 
 export type FakeApi = Awaited<ReturnType<typeof startFakeKubeApi>>;
 
@@ -18,7 +19,7 @@ export async function startApiWithClient(tls = false): Promise<{ api: FakeApi; c
   const { cluster, user } = api.kubeconfigEntries;
   const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster }], users: [{ name: 'lab', user }], contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }], 'current-context': 'lab' };
   await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
-  const client = await loadKubeClient(resolveTarget({ kubeconfig: file, context: 'lab' }, 'keystone-cluster'));
+  const client = await loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}), context: 'lab' }, 'keystone-cluster'));
   const stop = async () => {
     client.close();
     await api.close();

@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
 export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
@@ -43,10 +44,10 @@ export async function createHarness(options: HarnessOptions = {}) {
   const harness = {
     ...sandbox,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, clock: extra.clock });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
@@ -119,7 +120,7 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
@@ -134,6 +135,7 @@ export async function runInProcess(
       cwd: io.cwd,
       signal: controller.signal,
       execute: executeFakesInProcess,
+      clock: io.clock,
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
@@ -148,6 +150,12 @@ export async function runInProcess(
 const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The system's clock moved on by `ms`: runs made through it get later run ids (they are stamped to
+ * the second) without the test waiting for the second to pass.
+ */
+export const clockAhead = (ms: number): Clock => ({ now: () => Date.now() + ms, sleep: systemClock.sleep });
 
 /** Polls a condition of the fake cluster (10 s at most); tests use it to wait for controllers. */
 export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {

@@ -38,7 +38,7 @@ describe('the app context owns the target', () => {
       const { app, stderr } = appIn(root, {});
       const [a, b] = await Promise.all([app.target(), app.target()]);
       expect(a).toBe(b);
-      expect(a).toMatchObject({ context: 'k3d-lab', local: true, clusterName: 'lab', kubeconfigPath: undefined });
+      expect(a).toMatchObject({ context: 'k3d-lab', local: true, clusterName: 'lab', kubeconfig: { explicit: undefined } });
       // The config is read once: a change after the first resolution does not move the target.
       await writeFile(join(root, 'k8s', 'configs', 'k3d-cluster-config.yaml'), 'metadata:\n  name: other\n');
       expect(await app.target()).toBe(a);
@@ -52,7 +52,7 @@ describe('the app context owns the target', () => {
     const root = await project('apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\n');
     try {
       const { app } = appIn(root, { context: 'prod', kubeconfig: '/tmp/kc' });
-      expect(await app.target()).toMatchObject({ context: 'prod', local: false, kubeconfigPath: '/tmp/kc' });
+      expect(await app.target()).toMatchObject({ context: 'prod', local: false, kubeconfig: { explicit: '/tmp/kc', files: ['/tmp/kc'] } });
       const { app: same } = appIn(root, { context: 'k3d-lab' });
       expect((await same.target()).local).toBe(true);
     } finally {

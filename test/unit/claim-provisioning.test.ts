@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApiWithClient, type FakeApi } from '../helpers/api-client.js';
 import type { KubeClient } from '../../src/kube/client.js';
-import { ClaimProvisioningError, claimProvisioningProblem } from '../../src/simulate/claim-provisioning.js';
+import { ClaimProvisioningError, claimProvisioningProblem } from '../../src/runs/storage/claim-provisioning.js';
 import type { Clock } from '../../src/clock.js';
 
 type Api = FakeApi;

@@ -10,8 +10,9 @@ import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { systemClock, type Clock } from '../../src/kube/watch-until.js';
 import { resolveTarget } from '../../src/kube/target.js';
+import { findKubeconfigs } from '../../src/kube/kubeconfig/files.js';
 import { followLogs } from '../../src/operate/follow-logs.js';
-import type { PodObject } from '../../src/stack/rollout.js';
+import type { PodObject } from '../../src/kube/objects.js';
 
 type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
 let api: Api;
@@ -24,7 +25,7 @@ beforeEach(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
   const file = join(dir, 'config');
   await writeFile(file, stringify(kubeconfigFor(api.url, 'k3d-keystone-cluster')), { mode: 0o600 });
-  client = await loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'));
+  client = await loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster'));
   warnings.length = 0;
   process.on('warning', onWarning);
 });

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseProfiles } from '../../src/simulate/profiles.js';
+import { parseProfiles } from '../../src/runs/request/profiles.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const dockerfiles = async () => {

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { kubeconfigFor, startFakeKubeApi } from '../fakes/kube-api-server.mjs';
 import { KubeApiError, loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { resolveTarget } from '../../src/kube/target.js';
+import { findKubeconfigs } from '../../src/kube/kubeconfig/files.js';
 import { applyManifest } from '../../src/stack/apply.js';
 import { kindInfo } from '../../src/stack/kinds.js';
 import type { Manifest } from '../../src/stack/manifests.js';
@@ -21,7 +22,7 @@ beforeEach(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
   const file = join(dir, 'config');
   await writeFile(file, stringify(kubeconfigFor(api.url, 'k3d-keystone-cluster')), { mode: 0o600 });
-  client = await loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'));
+  client = await loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster'));
 });
 afterEach(async () => api.close());
 

@@ -17,9 +17,9 @@ import {
   writeScenarios,
   written,
 } from '../fixtures/kubeconfig-lists/scenarios.mjs';
-import { kubeconfigFiles } from '../../src/kube/kubeconfig-files.js';
-import { KubeconfigFileError, loadKubeconfigs } from '../../src/kube/kubeconfig-load.js';
-import { applyKubeconfigMerge, planKubeconfigMerge } from '../../src/kube/kubeconfig-merge.js';
+import { kubeconfigFiles } from '../../src/kube/kubeconfig/files.js';
+import { KubeconfigFileError, loadKubeconfigs } from '../../src/kube/kubeconfig/load.js';
+import { applyKubeconfigMerge, planKubeconfigMerge } from '../../src/kube/kubeconfig/merge.js';
 
 const recording = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/kubeconfig-lists/kubectl-recorded.json'), 'utf8'));
 const kubectl = findRealKubectl();

@@ -1,17 +1,17 @@
-// Writing and removing a k3d cluster's kubeconfig entries (src/kube/kubeconfig-merge.ts).
+// Writing and removing a k3d cluster's kubeconfig entries (src/kube/kubeconfig/merge.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { KubeconfigFileError } from '../../src/kube/kubeconfig-load.js';
+import { KubeconfigFileError } from '../../src/kube/kubeconfig/load.js';
 import {
   applyKubeconfigMerge,
   k3dEntryNames,
   parseFetchedKubeconfig,
   planKubeconfigMerge,
   removeKubeconfigEntries,
-} from '../../src/kube/kubeconfig-merge.js';
+} from '../../src/kube/kubeconfig/merge.js';
 
 let dir: string;
 afterEach(async () => rm(dir, { recursive: true, force: true }));

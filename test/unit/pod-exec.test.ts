@@ -10,7 +10,7 @@ import { pack } from 'tar-stream';
 import { startApiWithClient, type FakeApi } from '../helpers/api-client.js';
 import { KubeApiError, type KubeClient } from '../../src/kube/client.js';
 import { execInPod, PodExecError } from '../../src/kube/pod-exec.js';
-import { recordPadded } from '../../src/simulate/input-archive.js';
+import { recordPadded } from '../../src/runs/storage/archive.js';
 
 type Api = FakeApi;
 let stop: (() => Promise<void>) | undefined;

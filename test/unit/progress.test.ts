@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { loadProfiles, parseProfiles } from '../../src/simulate/profiles.js';
-import { ProgressTracker, progressLine, readTotal, totalFromText, type ProgressEvent, type ProgressProfile } from '../../src/simulate/progress.js';
-import { ProgressDisplay } from '../../src/simulate/progress-display.js';
+import { loadProfiles, parseProfiles } from '../../src/runs/request/profiles.js';
+import { ProgressTracker, progressLine, readTotal, totalFromText, type ProgressEvent, type ProgressProfile } from '../../src/runs/request/progress.js';
+import { ProgressDisplay } from '../../src/runs/follow/display.js';
 import { Ui } from '../../src/ui/ui.js';
 import { repoRoot } from '../helpers/harness.js';
 

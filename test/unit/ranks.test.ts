@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkRanksFit, cpuMillicores, parseRanks, podCpus, ranksFromFlags } from '../../src/simulate/ranks.js';
+import { checkRanksFit, cpuMillicores, parseRanks, podCpus, ranksFromFlags } from '../../src/runs/request/ranks.js';
 
 describe('ranks', () => {
   it('parses 1..1024 only', () => {

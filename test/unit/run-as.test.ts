@@ -1,7 +1,8 @@
 // Which uid a run's pod uses on the local cluster (issue: outputs unwritable unless the host uid is 1000).
 import { describe, expect, it } from 'vitest';
-import { runAsForLocalCluster, rootMappedId } from '../../src/simulate/run-as.js';
-import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
+import { runAsForLocalCluster, rootMappedId } from '../../src/runs/build/run-as.js';
+import { buildJobFromTemplate } from '../../src/runs/build/job.js';
+import type { JobObject } from '../../src/kube/objects.js';
 
 describe('runAsForLocalCluster', () => {
   it('runs as the invoking user, whatever their uid (CI runners are often 1001)', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { RunSummary } from '../../src/simulate/runs.js';
-import { purgeableRunDir, selectFinishedRuns } from '../../src/simulate/run-cleanup.js';
-import { recentRuns } from '../../src/simulate/run-lookup.js';
+import { purgeableRunDir, selectFinishedRuns } from '../../src/runs/catalog/clean.js';
+import { recentRuns } from '../../src/runs/catalog/lookup.js';
+import type { RunSummary } from '../../src/runs/model.js';
 
 const now = Date.parse('2026-11-25T12:00:00Z');
 const daysAgo = (d: number) => new Date(now - d * 24 * 3600_000).toISOString();
@@ -11,7 +11,7 @@ function run(over: Partial<RunSummary>): RunSummary {
   return { runId: '20261125-120000-aaaa', tool: 'lammps', job: 'lammps-x', state: 'Succeeded', outputDir: null, outputLocal: true, outputNodes: [], ...over };
 }
 
-describe('jobs clean selection (src/simulate/run-cleanup.ts)', () => {
+describe('jobs clean selection (src/runs/catalog/clean.ts)', () => {
   const runs = [
     run({ runId: 'a', state: 'Succeeded', finishedAt: daysAgo(10) }),
     run({ runId: 'b', state: 'Failed', finishedAt: daysAgo(10) }),

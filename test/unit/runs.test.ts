@@ -1,9 +1,8 @@
 // A run's output directory in `jobs -o json`: a path or null, never a sentence (issue 11 #15).
 import { describe, expect, it } from 'vitest';
-import { summarizeMpiJobRun, summarizeRun } from '../../src/simulate/runs.js';
-import { mpiJobAsJob, type MpiJobObject } from '../../src/simulate/mpijob-builder.js';
-import type { JobObject } from '../../src/simulate/job-builder.js';
-import type { PodObject } from '../../src/stack/rollout.js';
+import { summarizeMpiJobRun, summarizeRun } from '../../src/runs/catalog/list.js';
+import { mpiJobAsJob } from '../../src/runs/build/mpijob.js';
+import type { MpiJobObject, JobObject, PodObject } from '../../src/kube/objects.js';
 
 const job = (annotations: Record<string, string>): JobObject =>
   ({ metadata: { name: 'lammps-x', labels: { 'keystone.io/run-id': 'x', 'keystone.io/simulation': 'lammps' }, annotations }, spec: { template: { spec: { containers: [] } } } }) as unknown as JobObject;
@@ -27,7 +26,7 @@ describe('run output location', () => {
   });
 });
 
-// `jobs cancel` of a run on a volume suspends it and marks it (run-cancel.ts): read back as a
+// `jobs cancel` of a run on a volume suspends it and marks it (runs/catalog/cancel.ts): read back as a
 // Failed run, reason Cancelled, exit 143, finished when it was cancelled.
 describe('a run cancelled by suspending it', () => {
   const at = '2026-12-01T17:00:00Z';

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expandCommand, parseProfiles, runCommand } from '../../src/simulate/profiles.js';
-import { envFile, parseCpus, parseEnv, parseMemory, parseSweeps } from '../../src/simulate/run-options.js';
-import { newRunId } from '../../src/simulate/run-id.js';
-import { buildJobFromTemplate, type JobObject } from '../../src/simulate/job-builder.js';
+import { expandCommand, parseProfiles, runCommand } from '../../src/runs/request/profiles.js';
+import { envFile, parseCpus, parseEnv, parseMemory, parseSweeps } from '../../src/runs/request/options.js';
+import { newRunId } from '../../src/runs/model.js';
+import { buildJobFromTemplate } from '../../src/runs/build/job.js';
 import { repoRoot } from '../helpers/harness.js';
+import type { JobObject } from '../../src/kube/objects.js';
 
 const shipped = readFileSync(join(repoRoot, 'k8s', 'simulations', 'profiles.yaml'), 'utf8');
 

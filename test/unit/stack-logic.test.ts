@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { podProblem, rolloutStatus, type DeploymentObject, type PodObject } from '../../src/stack/rollout.js';
+import { podProblem, rolloutStatus } from '../../src/stack/rollout.js';
 import { dockerBuildArgs, loadImageSpecs, planImport } from '../../src/images/images.js';
 import { normalizeImage } from '../../src/images/image-names.js';
+import type { DeploymentObject, PodObject } from '../../src/kube/objects.js';
 
 const deployment = (spec: number, status: DeploymentObject['status'], generation = 2): DeploymentObject => ({
   metadata: { name: 'web', generation },

@@ -1,6 +1,6 @@
 // The pure parts of jobs fetch: reading the helper pod's manifest, splitting files into batches.
 import { describe, expect, it } from 'vitest';
-import { batches, parseManifest } from '../../src/simulate/volume-fetch.js';
+import { batches, parseManifest } from '../../src/runs/storage/fetch.js';
 
 const sha = 'a'.repeat(64);
 

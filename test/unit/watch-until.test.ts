@@ -9,6 +9,7 @@ import { loadKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { waitForNodesReady, isNodeReady, type NodeObject } from '../../src/kube/nodes.js';
 import { WaitTimeoutError, watchUntil, type Clock } from '../../src/kube/watch-until.js';
 import { resolveTarget } from '../../src/kube/target.js';
+import { findKubeconfigs } from '../../src/kube/kubeconfig/files.js';
 
 type Api = Awaited<ReturnType<typeof startFakeKubeApi>>;
 let api: Api;
@@ -18,7 +19,7 @@ async function clientFor(url: string): Promise<KubeClient> {
   const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
   const file = join(dir, 'config');
   await writeFile(file, stringify(kubeconfigFor(url, 'k3d-keystone-cluster')), { mode: 0o600 });
-  return loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'));
+  return loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster'));
 }
 
 const node = (name: string, ready: boolean) => ({
@@ -160,7 +161,7 @@ describe('the kube client', () => {
     const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
     const file = join(dir, 'config');
     await writeFile(file, stringify(kubeconfigFor(api.url, 'lab')));
-    await expect(loadKubeClient(resolveTarget({ kubeconfig: file }, 'keystone-cluster'))).rejects.toThrow(
+    await expect(loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster'))).rejects.toThrow(
       `context "k3d-keystone-cluster" is not in ${file} (contexts: lab)`,
     );
   });

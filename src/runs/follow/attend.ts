@@ -1,0 +1,99 @@
+/**
+ * Staying with a submitted run until it ends, as `sbatch --wait` would with its output shown:
+ * its state and output on the terminal, Ctrl-C (or a closed stdout) detaching or cancelling it,
+ * a sweep's table, and the run's own exit code at the end.
+ */
+import type { Ui } from '../../ui/ui.js';
+import { ExitCode, KeystoneError, stdoutClosedReason } from '../../errors.js';
+import { maxTimerMs } from '../../duration.js';
+import { localImageNames } from '../../images/images.js';
+import { formatDuration } from '../../ui/ui.js';
+import type { KubeClient } from '../../kube/client.js';
+import { deleteRun, summarizeRun } from '../catalog/list.js';
+import { alreadyEnded, RunGoneError, suspendRun } from '../catalog/cancel.js';
+import { followRun, RunCannotStartError } from './follow.js';
+import { runPrinter } from './output.js';
+import { createProgressDisplay } from './display.js';
+import type { SubmittedRun } from '../submit.js';
+import type { RunRequest } from '../request/request.js';
+import { cancelledReason } from '../model.js';
+
+/** How long a followed run is waited for: its own deadline and five minutes, else a week. */
+const followLimitMs = (deadlineSeconds: number | undefined) => Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
+
+/** What attending a run needs from the command: the terminal, Ctrl-C, and the images keystone builds. */
+export interface AttendContext {
+  ui: Ui;
+  signal: AbortSignal;
+  /** images/compose.yaml: an image in it that cannot be pulled gets the "import it" hint. */
+  composeFile: string;
+}
+
+export async function attendRun(ctx: AttendContext, client: KubeClient, run: SubmittedRun, req: RunRequest, started: number): Promise<number> {
+  const { runId, name, namespace } = run;
+  const shown = run.storage.shown;
+  ctx.ui.announceInterrupt = false;
+  const c = ctx.ui.errColor; // for messages on stderr
+  const localImages = await localImageNames(ctx.composeFile);
+  const progress = await createProgressDisplay(ctx.ui, req.profile.progress, { runId, mode: req.progressMode, input: req.input, extraArgs: req.extraArgs, indexes: req.sweep?.combinations.length });
+  let outcome;
+  try {
+    outcome = await followRun(client, run.created, {
+      namespace,
+      runId,
+      indexed: Boolean(req.sweep),
+      kind: run.kind,
+      signal: ctx.signal,
+      localImages,
+      timeoutMs: followLimitMs(req.deadlineSeconds),
+      ...runPrinter(ctx.ui, runId, progress),
+    });
+  } catch (err) {
+    progress?.end();
+    if (err instanceof RunCannotStartError) {
+      await deleteRun(client, namespace, name, run.kind);
+      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
+    }
+    throw err;
+  }
+  progress?.end();
+
+  if (outcome.state === 'Detached') {
+    if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
+      // As `jobs cancel` does: suspended and kept, so `jobs fetch` still finds its outputs (catalog/cancel.ts).
+      let what: string;
+      try {
+        const after = summarizeRun(await suspendRun(client, namespace, name, run.kind), []);
+        // It may have ended just before (its Complete/Failed condition wins): say so, not "cancelled".
+        what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} ${alreadyEnded(after)}`;
+      } catch (err) {
+        if (!(err instanceof RunGoneError)) throw err;
+        ctx.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);
+        return ExitCode.interrupted;
+      }
+      ctx.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
+    } else if (req.cancelOnInterrupt) {
+      await deleteRun(client, namespace, name, run.kind);
+      ctx.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
+    } else {
+      ctx.ui.info(`${ctx.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+    }
+    return ExitCode.interrupted;
+  }
+  if (req.sweep) {
+    const combos = req.sweep.combinations;
+    const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(combos[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
+    const { renderTable } = await import('../../ui/table.js');
+    ctx.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
+  }
+  const took = formatDuration(Date.now() - started);
+  if (outcome.state === 'Succeeded') {
+    ctx.ui.info(`${c.green('✓')} run ${runId} succeeded in ${took}; output: ${shown}`);
+    return ExitCode.ok;
+  }
+  ctx.ui.error(
+    `run ${runId} failed${outcome.reason ? ` (${outcome.reason})` : ''} with exit code ${outcome.exitCode}${outcome.message ? `: ${outcome.message}` : ''}; output: ${shown}`,
+    `see the whole log: keystone jobs logs ${runId}`,
+  );
+  return outcome.exitCode;
+}

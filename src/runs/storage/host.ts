@@ -1,0 +1,47 @@
+/**
+ * The local k3d cluster's storage: ./data is mounted at /data on every node, so the input is staged
+ * in data/<tool>/runs/<run-id>/ on this machine and the outputs appear beside it as they are written.
+ */
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { KeystoneError } from '../../errors.js';
+import { describeFsError } from '../../fs-errors.js';
+import { hostRunDir, nodeRunDir } from '../model.js';
+import { chownTree, currentIdentity, runAsForLocalCluster, type RunAs } from '../build/run-as.js';
+import { stageOnHost } from './staging.js';
+import type { RunPlace, RunStorage, StorageContext } from './types.js';
+
+export function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
+  const dir = hostRunDir(ctx.dataDir, run.tool, run.runId);
+  const shown = relative(ctx.cwd, dir) || dir;
+  const toolDir = join(ctx.dataDir, run.tool);
+  // The pod writes ./data through a hostPath: it runs as the directory's owner (run-as.ts).
+  const runAs: RunAs | undefined = runAsForLocalCluster(currentIdentity(ctx.env));
+  return {
+    workingDir: nodeRunDir(run.tool, run.runId),
+    outputDir: dir,
+    outputOn: 'host',
+    shown,
+    async stage() {
+      try {
+        await stageOnHost(run.input, dir, run.sweep);
+      } catch (err) {
+        // A partly staged run directory goes (it is new, nothing else is in it).
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        throw describeFsError(err, `stage the input in ${shown}`, relative(ctx.cwd, toolDir) || toolDir);
+      }
+      if (runAs?.chownRunDir) {
+        await chownTree(dir, runAs.uid, runAs.gid).catch(async (err: unknown) => {
+          await rm(dir, { recursive: true, force: true });
+          throw new KeystoneError(`cannot hand the run directory to uid ${runAs.uid}: ${(err as Error).message}`, { hint: 'nothing was submitted; the staged input was removed' });
+        });
+      }
+      return runAs?.note;
+    },
+    jobOptions: () => ({ runAs, volume: undefined }),
+    async afterCreate() {},
+    async discard() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
