@@ -21,6 +21,7 @@ import { createHarness, type Harness } from '../helpers/harness.js';
 import { currentOwnPid, debianBase, dockerEnv, startOwnDaemon, stopOwnDaemon } from './daemon.js';
 import { tierRunner } from './build-images.js';
 import { uniqueName } from './job-in-docker.js';
+import { repoRoot } from '../engines/engine-run.js';
 
 const tier = inject('containers');
 const runner = () => createProcessRunner({ verbose: false, dryRun: false, log: () => {}, env: dockerEnv(tier.host) });
@@ -41,6 +42,54 @@ async function doctor(h: Harness): Promise<{ exitCode: number; checks: { name: s
   return { exitCode: r.exitCode, checks: parsed.checks ?? [], stderr: r.stderr };
 }
 
+
+/** The fake docker (test/fakes/fake-docker.mjs) with `state`, as npm test runs it. */
+async function fakeDocker(args: string[], state: Record<string, unknown>): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'keystone-tier-fake-'));
+  try {
+    await writeFile(join(dir, 'state.json'), JSON.stringify(state));
+    const r = await execa(join(repoRoot, 'test', 'fakes', 'bin', 'docker'), args, { env: { ...process.env, KEYSTONE_FAKE_DIR: dir }, reject: false, stripFinalNewline: false });
+    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function realDocker(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const r = await execa('docker', args, { env: dockerEnv(tier.host), reject: false, stripFinalNewline: false });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The calls keystone makes, and what of their output keystone reads: the fake must answer them as
+ * the real CLI and daemon do (same exit code, same stdout once the values are masked, stderr
+ * with the line keystone matches), with the daemon up and with it stopped.
+ */
+const keystoneCalls: { args: string[]; mask: (out: string) => string; stderr?: RegExp }[] = [
+  { args: ['info', '--format', '{{json .ServerVersion}}'], mask: (o) => o.replace(/^"[^"]+"$/m, '"<version>"'), stderr: /Cannot connect to the Docker daemon at unix:\/\/\S+\. Is the docker daemon running\?/ },
+  { args: ['info', '--format', '{{json .DockerRootDir}}'], mask: (o) => o.replace(/^"\/[^"]+"$/m, '"<path>"'), stderr: /Cannot connect to the Docker daemon/ },
+  { args: ['image', 'inspect', '--format', '{{.Size}}', 'keystone-no-such-image:0.0.0'], mask: (o) => o, stderr: /no such image: keystone-no-such-image:0\.0\.0|Cannot connect to the Docker daemon/i },
+  { args: ['image', 'inspect', '--format', '{{.Size}}', debianBase], mask: (o) => o.replace(/^\d+$/m, '<size>'), stderr: /Cannot connect to the Docker daemon/ },
+  { args: ['ps', '--filter', 'publish=1', '--format', '{{.Names}}'], mask: (o) => o, stderr: /Cannot connect to the Docker daemon/ },
+];
+
+async function compareWithFake(down: boolean): Promise<string[]> {
+  const lines: string[] = [];
+  for (const call of keystoneCalls) {
+    const real = await realDocker(call.args);
+    const fake = await fakeDocker(call.args, { docker: { down, images: [debianBase] } });
+    const what = `docker ${call.args.join(' ')}${down ? ' (daemon stopped)' : ''}`;
+    expect(fake.exitCode, `${what}: exit code, real ${real.exitCode}`).toBe(real.exitCode);
+    expect(call.mask(fake.stdout), `${what}: stdout`).toBe(call.mask(real.stdout));
+    if (real.exitCode !== 0 && call.stderr) {
+      expect(real.stderr, `${what}: real stderr`).toMatch(call.stderr);
+      expect(fake.stderr, `${what}: fake stderr`).toMatch(call.stderr);
+    }
+    lines.push(`${what}: exit ${real.exitCode}, stdout ${JSON.stringify(call.mask(real.stdout))}${real.stderr ? `, stderr ${JSON.stringify(real.stderr.trim().split('\n').pop())}` : ''}`);
+  }
+  return lines;
+}
+
 describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no daemon'}; k3d and kubectl are the fakes: no k3s images here)`, () => {
   if (tier.skip) {
     it(`SKIPPED: ${tier.skip}`, (ctx) => ctx.skip());
@@ -59,6 +108,10 @@ describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no 
     await symlink(docker, join(harness.bin, 'docker'));
     return harness;
   }
+
+  it('the fake docker npm test uses answers keystone\'s calls as the real one does (daemon up)', async () => {
+    console.log(`real docker, as the fake must answer:\n${(await compareWithFake(false)).map((l) => `  ${l}`).join('\n')}`);
+  });
 
   it('docker info: the server version (doctor and setup\'s Docker check)', async () => {
     const version = await dockerServerVersion(runner(), 20_000);
@@ -154,6 +207,7 @@ describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no 
         const disk = await diskSpaceCheck(runner(), { knownBytes: 0, unbuilt: 1, nodes: 2 }, 20_000);
         expect(disk).toMatchObject({ status: 'warn', detail: 'could not ask Docker where it keeps its data; free space not checked' });
         expect((await portHolder(runner(), await freePort())).holder).toBeUndefined();
+        console.log(`real docker with the daemon stopped, as the fake must answer:\n${(await compareWithFake(true)).map((l) => `  ${l}`).join('\n')}`);
 
         const h = await sandbox();
         const d = await doctor(h);

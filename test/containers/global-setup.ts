@@ -9,7 +9,8 @@
  */
 import type { TestProject } from 'vitest/node';
 import buildDist from '../helpers/global-setup.js';
-import { answers, ensureDebianBase, startOwnDaemon, stopOwnDaemon, whyNoOwnDaemon } from './daemon.js';
+import { execa } from 'execa';
+import { answers, dockerEnv, ensureDebianBase, startOwnDaemon, stopOwnDaemon, whyNoOwnDaemon } from './daemon.js';
 import { buildProjectImages, type ImageOutcome } from './build-images.js';
 
 export interface ContainersContext {
@@ -55,6 +56,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
         context.skip = `Docker cannot start here: ${(err as Error).message}`;
       }
     }
+  }
+  if (!context.skip && ownPid !== undefined) {
+    // What an interrupted earlier run left in this tier's own daemon (containers of a killed
+    // test, a build's intermediate container from the daemon-stop test): never on a DOCKER_HOST.
+    await execa('docker', ['container', 'prune', '-f'], { env: dockerEnv(context.host), reject: false });
   }
   if (!context.skip) {
     try {

@@ -34,16 +34,21 @@ if (argv[0] === 'info') {
 
 if (argv[0] === 'image' && argv[1] === 'inspect') {
   const image = argv[argv.length - 1];
+  const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : '';
+  // With --format, the real CLI prints an empty line for a reference it could not inspect, daemon
+  // stopped or no such image (checked against Docker 28.2 and dockerd 20.10 by npm run test:containers).
+  const noResult = () => format && process.stdout.write('\n');
   if (docker.down) {
+    noResult();
     daemonDown();
     process.exit(1);
   }
   if ((docker.images ?? []).includes(image)) {
-    const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : '';
     if (format === '{{.Size}}') process.stdout.write(`${docker.imageSizes?.[image] ?? 200_000_000}\n`);
     else process.stdout.write(`sha256:${Buffer.from(image).toString('hex').padEnd(64, '0').slice(0, 64)}\n`);
     process.exit(0);
   }
+  noResult();
   process.stderr.write(`Error response from daemon: No such image: ${image}\n`);
   process.exit(1);
 }
