@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -78,12 +78,13 @@ function livePid(pidFile: string): number | undefined {
 export interface StartedDaemon {
   host: string;
   version: string;
-  /** Set when this process started it (and so stops it); undefined for one found running. */
+  /** The dockerd this run stops at its end (started by it, or an earlier run's it took over). */
   pid?: number;
+  adopted?: boolean;
 }
 
 /**
- * Starts this cache's dockerd (or finds it running) and waits until it answers. Throws with the
+ * Starts this cache's dockerd (or takes over one left running) and waits until it answers. Throws with the
  * end of dockerd's log when it does not come up.
  */
 export async function startOwnDaemon(d: OwnDaemon = ownDaemon(), timeoutMs = 60_000): Promise<StartedDaemon> {
@@ -91,7 +92,9 @@ export async function startOwnDaemon(d: OwnDaemon = ownDaemon(), timeoutMs = 60_
   const running = livePid(d.pidFile);
   if (running) {
     const version = await answers(host);
-    if (version) return { host, version };
+    // Under the cache's lock (lockCache) a dockerd already running is an earlier run's that did
+    // not stop it (killed): this run takes it over, and stops it at the end.
+    if (version) return { host, version, pid: running, adopted: true };
     throw new Error(`dockerd (pid ${running}, ${d.pidFile}) runs but does not answer at ${host}`);
   }
   await mkdir(d.dataRoot, { recursive: true });
@@ -192,4 +195,46 @@ export async function ensureDebianBase(host: string, dir = cacheDir): Promise<st
 /** The pid of this cache's dockerd if one runs (after a restart, not the one first started). */
 export function currentOwnPid(d: OwnDaemon = ownDaemon()): number | undefined {
   return livePid(d.pidFile);
+}
+
+/**
+ * One tier run at a time per cache: a second run (a developer's beside CI's) would share the
+ * daemon that the first stops at its end and in its daemon-stop test. The lock is a directory
+ * (mkdir is atomic) holding the owner's pid; one whose owner is gone is taken over.
+ */
+export async function lockCache(dir = cacheDir, waitMs = 30 * 60_000, onWait?: (owner: number) => void): Promise<() => Promise<void>> {
+  const lock = join(dir, 'run.lock');
+  await mkdir(dir, { recursive: true });
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, 'pid'), String(process.pid));
+      return () => rm(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number((await readFile(join(lock, 'pid'), 'utf8').catch(() => '')).trim());
+    let alive = false;
+    if (Number.isInteger(owner) && owner > 0) {
+      try {
+        process.kill(owner, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    // No pid yet: its owner is between mkdir and writeFile; wait for it like for a live one.
+    if (!alive && owner > 0) {
+      await rm(lock, { recursive: true, force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another test:containers run (pid ${owner}) holds ${lock}`);
+    if (!told && owner > 0) {
+      onWait?.(owner);
+      told = true;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }

@@ -10,7 +10,7 @@
 import type { TestProject } from 'vitest/node';
 import buildDist from '../helpers/global-setup.js';
 import { execa } from 'execa';
-import { answers, dockerEnv, ensureDebianBase, startOwnDaemon, stopOwnDaemon, whyNoOwnDaemon } from './daemon.js';
+import { answers, cacheDir, dockerEnv, ensureDebianBase, lockCache, startOwnDaemon, stopOwnDaemon, whyNoOwnDaemon } from './daemon.js';
 import { buildProjectImages, type ImageOutcome } from './build-images.js';
 
 export interface ContainersContext {
@@ -37,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await buildDist();
   const context: ContainersContext = { host: '', daemon: '', images: [], setupSeconds: 0 };
   let ownPid: number | undefined;
+  let unlock: (() => Promise<void>) | undefined;
   const given = process.env.DOCKER_HOST;
   const version = given ? await answers(given) : undefined;
   if (given && version) {
@@ -46,12 +47,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const why = await whyNoOwnDaemon();
     if (why) context.skip = `${given ? `DOCKER_HOST=${given} does not answer, and ` : ''}${why}`;
     else {
+      unlock = await lockCache(undefined, undefined, (owner) => console.log(`test:containers: waiting for the run of pid ${owner}, which uses the same daemon (${cacheDir})`));
       try {
         const own = await startOwnDaemon();
         ownPid = own.pid;
         context.host = own.host;
         context.ownPid = own.pid;
-        context.daemon = `own dockerd ${own.version} at ${own.host} (${own.pid ? 'started by this run' : 'found running'}; --bridge=none --iptables=false)`;
+        context.daemon = `own dockerd ${own.version} at ${own.host} (${own.adopted ? 'left running by an earlier run, taken over' : 'started by this run'}; --bridge=none --iptables=false)`;
       } catch (err) {
         context.skip = `Docker cannot start here: ${(err as Error).message}`;
       }
@@ -76,5 +78,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // Only the dockerd this run started, by its pid; the daemon-stop test may have replaced it.
     const current = ownPid === undefined ? undefined : (await import('./daemon.js')).currentOwnPid();
     if (current !== undefined) await stopOwnDaemon(current);
+    await unlock?.();
   };
 }
