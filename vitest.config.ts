@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The spawned end-to-end tests need dist/; build it first (a fresh clone has none).
     globalSetup: ['test/helpers/global-setup.ts'],
+    // Each worker's environment is rebuilt from an allow-list, not inherited (see the file).
+    setupFiles: ['test/helpers/host-env.ts'],
     // Most tests wait on the fake API server and its controllers, not the CPU: three files at a time
     // take the suite from ~160 s to ~80 s on a 2-core machine (vitest's default is cores - 1 = 1).
     maxWorkers: 3,

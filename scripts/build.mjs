@@ -9,9 +9,20 @@
 // spent compiling its chunks down to a few. esbuild splits ES modules only, so it builds twice:
 // once split as ESM (into a temporary directory), then each chunk alone converted to CommonJS,
 // its imports of other chunks kept as require() calls (the source maps follow both passes).
+//
+// The build never leaves dist/ without a working CLI (issue 22 #17: `npm test` used to delete
+// dist/ first, so a `keystone` started from the same clone meanwhile failed with "Cannot find
+// module"). It is built beside dist/ (.dist-build-*, same file system) and then moved in a file
+// at a time, each a rename that replaces the old file at once: the chunks first, the entry points
+// and the texts that name other files last, so whatever a starting keystone reads is complete.
+// The previous build's files stay (dist/build-files.json lists each build's): a keystone already
+// running loads its lazily required chunks by their content-hashed names, which a new build does
+// not reuse. Older builds' files are removed. Building only when stale was the other way; it was
+// not taken because a wrong staleness check runs the tests against old code, while this is
+// always correct and a build takes a few seconds.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -30,7 +41,9 @@ const nodeBundle = {
   minifySyntax: true,
 };
 
-await rm('dist', { recursive: true, force: true });
+const dist = resolve('dist');
+// A direct child of the project, as dist/ is: the bundle finds package.json at ../package.json.
+const out = await mkdtemp(resolve('.dist-build-'));
 const esm = await mkdtemp(join(tmpdir(), 'keystone-build-'));
 try {
   await build({
@@ -50,7 +63,7 @@ try {
   const result = await build({
     ...nodeBundle,
     entryPoints: chunks,
-    outdir: 'dist',
+    outdir: out,
     outbase: esm,
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
@@ -87,14 +100,48 @@ try {
         text = JSON.stringify(map);
       }
     }
-    if (file.path.endsWith('.cjs')) hash.update(file.path.slice(file.path.lastIndexOf('dist'))).update(text);
+    if (file.path.endsWith('.cjs')) hash.update(join('dist', relative(out, file.path))).update(text);
     await mkdir(dirname(file.path), { recursive: true });
     await writeFile(file.path, text);
   }
   // What bin/compile-cache.cjs keys its cache by: a new build never reads an older build's code cache.
-  await writeFile('dist/build-id', `${hash.digest('hex').slice(0, 16)}\n`);
+  await writeFile(join(out, 'build-id'), `${hash.digest('hex').slice(0, 16)}\n`);
+  await renderHelp(out);
+  await renderCompletionTree(out);
+  await install(out, dist);
 } finally {
   await rm(esm, { recursive: true, force: true });
+  await rm(out, { recursive: true, force: true });
+}
+
+/**
+ * Moves the build in `out` into `dist`, file by file (rename: each replaced at once), in an order
+ * where every file a reader may open names only files already there; then removes what neither
+ * this build nor the previous one has.
+ */
+async function install(out, dist) {
+  const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(out, join(e.parentPath, e.name)));
+  // Read last: the entry points (they require the chunks), the texts that name other files.
+  const last = ['help/widths.json', 'completion-tree.json', 'complete.cjs', 'main.cjs', 'build-id'];
+  const rank = (f) => last.indexOf(f);
+  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  let previous = [];
+  try {
+    previous = JSON.parse(await readFile(join(dist, 'build-files.json'), 'utf8'));
+  } catch {
+    // the first build with a list, or none yet: nothing older is known to be in use
+  }
+  for (const file of files) {
+    await mkdir(dirname(join(dist, file)), { recursive: true });
+    await rename(join(out, file), join(dist, file));
+  }
+  const keep = new Set([...files, ...previous, 'build-files.json']);
+  for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
+    const file = relative(dist, join(entry.parentPath, entry.name));
+    if (entry.isFile() && !keep.has(file)) await rm(join(dist, file), { force: true });
+  }
+  await writeFile(join(out, 'build-files.json'), JSON.stringify(files));
+  await rename(join(out, 'build-files.json'), join(dist, 'build-files.json'));
 }
 
 /**
@@ -121,7 +168,7 @@ async function buildTabBundle() {
   const result = await build({
     ...nodeBundle,
     entryPoints: { complete: 'src/completion/fast.ts' },
-    outdir: 'dist',
+    outdir: out,
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
     define: { 'import.meta.url': '__keystoneModuleUrl' }, // as in the split build (its second pass gives the name)
@@ -154,8 +201,8 @@ async function buildTabBundle() {
 
 // `keystone --help` is printed by the launcher from these texts (bin/prerendered-help.cjs): the
 // built CLI's own help at each width where commander's wrapping changes.
-{
-  const { main } = createRequire(import.meta.url)(resolve('dist/main.cjs'));
+async function renderHelp(out) {
+  const { main } = createRequire(import.meta.url)(join(out, 'main.cjs'));
   const render = async (columns) => {
     let text = '';
     const stdout = { isTTY: true, columns, write: (chunk) => ((text += chunk), true), on: () => stdout };
@@ -172,17 +219,17 @@ async function buildTabBundle() {
     const text = await render(width);
     if (text !== previous) {
       widths.push(width);
-      await mkdir('dist/help', { recursive: true });
-      await writeFile(`dist/help/${width}.txt`, text);
+      await mkdir(join(out, 'help'), { recursive: true });
+      await writeFile(join(out, 'help', `${width}.txt`), text);
     }
     previous = text;
   }
-  await writeFile('dist/help/widths.json', JSON.stringify(widths));
+  await writeFile(join(out, 'help', 'widths.json'), JSON.stringify(widths));
 }
 
 // The command tree `keystone __complete` walks without building the CLI (src/completion/fast.ts),
 // read from the built CLI's own program.
-{
-  const { completionTree } = createRequire(import.meta.url)(resolve('dist/main.cjs'));
-  await writeFile('dist/completion-tree.json', JSON.stringify(await completionTree()));
+async function renderCompletionTree(out) {
+  const { completionTree } = createRequire(import.meta.url)(join(out, 'main.cjs'));
+  await writeFile(join(out, 'completion-tree.json'), JSON.stringify(await completionTree()));
 }

@@ -7,6 +7,7 @@ import type { Ui } from './ui/ui.js';
 import { createTargetContext, type TargetContext, type TargetOptions } from './target-context.js';
 import { parseTimeout } from './duration.js';
 import { join } from 'node:path';
+import { localMachine, type Machine } from './machine.js';
 import { systemClock, type Clock } from './clock.js';
 
 export interface GlobalOptions extends TargetOptions {
@@ -22,6 +23,8 @@ export interface AppContext extends TargetContext {
   version: string;
   ui: Ui;
   runner: Runner;
+  /** What keystone reads from the machine itself (free disk space). */
+  machine: Machine;
   options: GlobalOptions;
   signal: AbortSignal;
   /** Whether keystone's stdin is a terminal (shell asks kubectl for a TTY only then). */
@@ -53,6 +56,8 @@ export interface AppContextInit {
   stdinIsTTY: boolean;
   /** How tools are started (tests run their fakes in process); default: as child processes. */
   execute?: Execute;
+  /** The machine's free space as keystone sees it; default: this machine's (tests give their own). */
+  machine?: Machine;
   /** Default: the system's. */
   clock?: Clock;
 }
@@ -89,6 +94,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     version: init.version,
     ui,
     runner,
+    machine: init.machine ?? localMachine,
     options,
     signal: init.signal,
     stdinIsTTY: init.stdinIsTTY,

@@ -10,6 +10,7 @@ import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
 import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
+import type { Machine } from './machine.js';
 import type { Clock } from './clock.js';
 
 export interface MainIo {
@@ -23,6 +24,8 @@ export interface MainIo {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Tests pass their own; otherwise SIGINT/SIGTERM abort it. */
   signal?: AbortSignal;
+  /** What keystone reads from the machine (free disk space); default: this machine. */
+  machine?: Machine;
   /** Tests pass their own; default: the system's. */
   clock?: Clock;
 }
@@ -76,6 +79,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       signal,
       runner: io.runner,
       execute: io.execute,
+      machine: io.machine,
       clock: io.clock,
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
       terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,

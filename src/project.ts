@@ -39,7 +39,8 @@ function packageRoot(): string {
 export function projectPaths(root: string, configOverride: string | undefined, cwd: string): ProjectPaths {
   return {
     root,
-    clusterConfig: configOverride ? resolve(cwd, configOverride) : join(root, clusterConfigRelativePath),
+    // "-" stays as it is: k3d's name for standard input, which loadClusterConfig refuses with a reason.
+    clusterConfig: configOverride === '-' ? '-' : configOverride ? resolve(cwd, configOverride) : join(root, clusterConfigRelativePath),
     manifestsDir: join(root, 'k8s', 'manifests'),
     dataDir: join(root, 'data'),
     composeFile: join(root, 'images', 'compose.yaml'),

@@ -108,7 +108,12 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
     },
     clusterConfig() {
       // zod and yaml load only for commands that read the config, not for --help or --version.
-      config ??= import('./cluster/config.js').then(({ loadClusterConfig }) => loadClusterConfig(paths.clusterConfig));
+      config ??= import('./cluster/config.js').then(async ({ loadClusterConfig }) => {
+        const loaded = await loadClusterConfig(paths.clusterConfig, env);
+        // Said once per command: an older config version read by migrating it, as k3d does.
+        for (const note of loaded.notes) init.warn(note);
+        return loaded;
+      });
       return config;
     },
   };

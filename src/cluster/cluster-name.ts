@@ -10,7 +10,7 @@ import { plainYaml } from '../plain-yaml.js';
 import type { LoadedClusterConfig } from './config.js';
 import { dns1123Label } from '../vocabulary.js';
 
-type ConfigFields = { metadata?: { name?: unknown }; servers?: unknown; agents?: unknown } | null;
+type ConfigFields = { apiVersion?: unknown; metadata?: { name?: unknown }; servers?: unknown; agents?: unknown } | null;
 
 /** The config parsed as plain YAML, or undefined when it cannot be read or parsed. */
 async function readFields(path: string): Promise<ConfigFields | undefined> {
@@ -25,8 +25,10 @@ async function readFields(path: string): Promise<ConfigFields | undefined> {
 const isClusterName = (name: unknown): name is string => typeof name === 'string' && dns1123Label.test(name) && name.length <= 32;
 
 export async function readClusterName(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<string> {
-  const name = (await readFields(path))?.metadata?.name;
-  if (isClusterName(name)) return name;
+  const doc = await readFields(path);
+  const name = doc?.metadata?.name;
+  // Only a current-version file is read cheaply: an older one is migrated, an unnamed one defaulted (config.ts).
+  if (doc?.apiVersion === 'k3d.io/v1alpha5' && isClusterName(name)) return name;
   return (await validate()).config.metadata.name;
 }
 
@@ -43,7 +45,7 @@ export async function readClusterShape(path: string, validate: () => Promise<Loa
   const servers = doc?.servers;
   const agents = doc?.agents ?? 0;
   const count = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
-  if (isClusterName(name) && count(servers) && count(agents) && servers >= 1 && servers <= 9 && agents <= 32) {
+  if (doc?.apiVersion === 'k3d.io/v1alpha5' && isClusterName(name) && count(servers) && count(agents) && servers >= 1) {
     return { name, servers, agents };
   }
   const { config } = await validate();

@@ -3,9 +3,10 @@
  * the images, and a kubeconfig k3d can write. `doctor` shows these checks; setup runs the same
  * ones first, so it does not stop half-way for a reason that could be seen up front.
  */
-import { access, constants, stat, statfs } from 'node:fs/promises';
+import { access, constants, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Runner } from '../exec/runner.js';
+import type { Machine } from '../machine.js';
 import { hostPortsOf, type ClusterConfig } from './config.js';
 import { busyPorts } from './ports.js';
 import { busyPortsHint, describeHolders, portHolder } from './port-holders.js';
@@ -36,21 +37,19 @@ export async function hostPortsCheck(runner: Runner, config: ClusterConfig, conf
 }
 
 const GiB = 1024 ** 3;
-/** A toolbox image not built yet is assumed to take this much (the DOLFINx one is about 3 GiB). */
-export const unbuiltImageEstimate = 3 * GiB;
 
 export interface DiskNeed {
   /** Bytes of the images Docker has (docker image inspect .Size). */
   knownBytes: number;
-  /** Images still to build. */
-  unbuilt: number;
+  /** What each image still to build is expected to take (its compose.yaml estimate). */
+  toBuild: number[];
   /** Nodes the images are imported into: k3d image import loads them into every node's containerd. */
   nodes: number;
 }
 
 /** Docker keeps the built images, and each node a copy of each imported one. */
 export function bytesNeeded(need: DiskNeed): number {
-  return (need.knownBytes + need.unbuilt * unbuiltImageEstimate) * (1 + need.nodes);
+  return (need.knownBytes + need.toBuild.reduce((sum, bytes) => sum + bytes, 0)) * (1 + need.nodes);
 }
 
 export function formatGiB(bytes: number): string {
@@ -58,7 +57,7 @@ export function formatGiB(bytes: number): string {
 }
 
 /** Free space where Docker stores images and containers (DockerRootDir), against what the images take. */
-export async function diskSpaceCheck(runner: Runner, need: DiskNeed, timeoutMs: number): Promise<CheckOutcome> {
+export async function diskSpaceCheck(runner: Runner, machine: Machine, need: DiskNeed, timeoutMs: number): Promise<CheckOutcome> {
   const r = await runner.run('docker', ['info', '--format', '{{json .DockerRootDir}}'], { timeoutMs, reject: false });
   let root: string | undefined;
   try {
@@ -67,12 +66,12 @@ export async function diskSpaceCheck(runner: Runner, need: DiskNeed, timeoutMs: 
     root = undefined;
   }
   const needed = bytesNeeded(need);
-  const basis = `${need.unbuilt ? `${need.unbuilt} image${need.unbuilt === 1 ? '' : 's'} to build (about ${formatGiB(unbuiltImageEstimate)} each) and ` : ''}a copy in each of ${need.nodes} nodes`;
+  const building = need.toBuild.reduce((sum, bytes) => sum + bytes, 0);
+  const basis = `${need.toBuild.length ? `${need.toBuild.length} image${need.toBuild.length === 1 ? '' : 's'} to build (about ${formatGiB(building)}${need.toBuild.length === 1 ? '' : ' together'}) and ` : ''}a copy in each of ${need.nodes} nodes`;
   if (!root) return { status: 'warn', detail: 'could not ask Docker where it keeps its data; free space not checked' };
   let free: number;
   try {
-    const fs = await statfs(root);
-    free = fs.bavail * fs.bsize;
+    free = await machine.freeBytes(root);
   } catch {
     // Docker Desktop keeps its data in a VM: the path is not on this machine's file system.
     return { status: 'warn', detail: `${root} is not on this machine (a Docker VM?); make sure Docker has about ${formatGiB(needed)} free (${basis})` };

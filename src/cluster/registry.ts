@@ -30,7 +30,8 @@ export function registryAddresses(config: ClusterConfig): RegistryAddresses | un
   const create = config.registries?.create;
   if (!create) return undefined;
   const name = create.name || `k3d-${config.metadata.name}-registry`;
-  const hostPort = create.hostPort ? Number(create.hostPort) : undefined;
+  // "random" (k3d's default, also when unset): Docker picks the port when k3d creates the registry.
+  const hostPort = create.hostPort && create.hostPort !== 'random' ? Number(create.hostPort) : undefined;
   const host = create.host && create.host !== '0.0.0.0' ? create.host : 'localhost';
   return {
     name,

@@ -1,6 +1,7 @@
 /** The k3d cluster as k3d reports it, compared with what the config asks for. */
 import type { ListedCluster } from '../tools/k3d.js';
 import type { ClusterConfig } from './config.js';
+import { describeDefaults, type ConfigDefault } from './config-defaults.js';
 
 export type ClusterPhase = 'absent' | 'running' | 'stopped' | 'degraded';
 
@@ -25,14 +26,19 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** Why the existing cluster cannot serve as the configured one, or undefined when it can. */
-export function shapeDifference(state: ClusterState, config: ClusterConfig): string | undefined {
+/**
+ * Why the existing cluster cannot serve as the configured one, or undefined when it can. A count
+ * the config leaves to k3d's default is named as such (`defaults`, from loadClusterConfig).
+ */
+export function shapeDifference(state: ClusterState, config: ClusterConfig, defaults: ConfigDefault[] = []): string | undefined {
   const wantServers = config.servers;
   const wantAgents = config.agents;
   if (state.servers.count === wantServers && state.agents.count === wantAgents) return undefined;
+  const counts = defaults.filter((d) => d.field === 'servers' || d.field === 'agents');
   return (
     `cluster "${state.name}" has ${plural(state.servers.count, 'server')} and ${plural(state.agents.count, 'agent')}, ` +
-    `but the config asks for ${plural(wantServers, 'server')} and ${plural(wantAgents, 'agent')}`
+    `but the config asks for ${plural(wantServers, 'server')} and ${plural(wantAgents, 'agent')}` +
+    (counts.length ? ` (${describeDefaults(counts)})` : '')
   );
 }
 

@@ -13,6 +13,7 @@ import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, vo
 import { findRun, recentRunDays, recentRuns, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
+import { nameVolumeNodes } from '../runs/storage/volume-node.js';
 import { followRun } from '../runs/follow/follow.js';
 import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
@@ -24,6 +25,8 @@ import { stackNamespace } from '../vocabulary.js';
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
   const runs = recentRuns(await listRuns(client, stackNamespace), options);
+  // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
+  await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {
     await app.ui.document(runs, options.output);
     return runs;
@@ -36,7 +39,13 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
-    r.state === 'Failed' ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`) : r.sweep ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)` : r.state,
+    r.state === 'Failed'
+      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
+      : r.sweep
+        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
+        : r.state === 'Pending' && r.reason
+          ? c.yellow(`Pending (${r.reason})`)
+          : r.state,
     r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',

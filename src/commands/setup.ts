@@ -6,7 +6,7 @@ import { formatDuration } from '../ui/ui.js';
 import { loadManifests } from '../stack/manifests.js';
 import { manifestCache } from '../stack/manifest-cache.js';
 import { imagesStep, stackSteps, type SetupState } from '../setup/stack-steps.js';
-import type { ClusterConfig } from '../cluster/config.js';
+import { hostPortFor, type ClusterConfig } from '../cluster/config.js';
 import type { KubeTarget } from '../kube/target.js';
 import { preflightStep } from '../setup/preflight.js';
 import { describeRegistry, registryAddresses } from '../cluster/registry.js';
@@ -55,13 +55,12 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
 
 /** Where to reach what setup brought up, and what to try next. */
 function endpoints(config: ClusterConfig, target: KubeTarget): string {
-  const hostPort = (container: string) => (config.ports ?? []).map((p) => p.port.split(':')).find((parts) => parts[parts.length - 1] === container)?.slice(-2, -1)[0];
   const ctx = `--context ${target.context}`;
   const lines: string[] = [];
   if (target.local) {
-    const http = hostPort('80');
-    const https = hostPort('443');
-    const redis = hostPort('6379');
+    const http = hostPortFor(config, 80);
+    const https = hostPortFor(config, 443);
+    const redis = hostPortFor(config, 6379);
     const registry = registryAddresses(config);
     if (http || https) lines.push(`  ingress    ${[http && `http://localhost:${http}`, https && `https://localhost:${https}`].filter(Boolean).join('  ')}`);
     if (redis) lines.push(`  redis      localhost:${redis}  (password: kubectl ${ctx} -n ${stackNamespace} get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`);

@@ -33,6 +33,23 @@ export interface ImageSpec {
   service: string;
   image: string;
   build?: ImageBuild;
+  /** What the built image takes on Docker, in bytes (compose.yaml's x-keystone-image-size), if said. */
+  estimatedBytes?: number;
+}
+
+/** compose.yaml's x-keystone-image-size: a size in Docker's units ("850MB", "3.2GB", decimal as `docker images` prints). */
+const sizeUnits: Record<string, number> = { kB: 1e3, MB: 1e6, GB: 1e9 };
+
+function estimateOf(service: string, raw: unknown, composeFile: string): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(kB|MB|GB)$/.exec(String(raw).trim());
+  if (!m) {
+    throw new KeystoneError(`${composeFile}: services.${service}.x-keystone-image-size ${JSON.stringify(raw)} is not a size`, {
+      hint: 'write it as `docker images` prints sizes, e.g. 850MB or 3.2GB',
+      exitCode: 2,
+    });
+  }
+  return Math.round(Number(m[1]) * sizeUnits[m[2]!]!);
 }
 
 /** The compose `build` keys keystone turns into `docker build` flags; any other is refused, not ignored. */
@@ -74,12 +91,13 @@ function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: st
 export async function loadImageSpecs(composeFile: string): Promise<ImageSpec[]> {
   if (!existsSync(composeFile)) return [];
   const { parse } = await loadYaml();
-  const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string; build?: ComposeBuild }> } | null;
+  const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string; build?: ComposeBuild; 'x-keystone-image-size'?: unknown }> } | null;
   return Object.entries(doc?.services ?? {})
     .filter(([, s]) => typeof s.image === 'string')
     .map(([service, s]) => {
       const build = buildOf(service, s.build, composeFile);
-      return { service, image: s.image!, ...(build ? { build } : {}) };
+      const estimatedBytes = estimateOf(service, s['x-keystone-image-size'], composeFile);
+      return { service, image: s.image!, ...(build ? { build } : {}), ...(estimatedBytes !== undefined ? { estimatedBytes } : {}) };
     });
 }
 

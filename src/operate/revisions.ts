@@ -3,8 +3,8 @@
  * (kubernetes/kubectl pkg/polymorphichelpers/history.go DeploymentHistoryViewer and rollback.go
  * DeploymentRollbacker): the revisions are the owned ReplicaSets' `deployment.kubernetes.io/revision`
  * annotations; undo copies the chosen ReplicaSet's pod template, minus its `pod-template-hash`
- * label, back into the Deployment with a JSON patch, and the controller rolls it out as a new
- * revision (the reused ReplicaSet's revision is bumped).
+ * label, and its annotations (change-cause among them) back into the Deployment with a JSON
+ * patch, and the controller rolls it out as a new revision (the reused ReplicaSet's revision is bumped).
  */
 import { KeystoneError, UsageError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
@@ -91,6 +91,27 @@ export async function listRevisions(client: KubeClient, name: string, ns = stack
     }));
 }
 
+/**
+ * The annotations kubectl gives a Deployment it rolls back (kubernetes/kubectl v0.33.0
+ * pkg/polymorphichelpers/rollback.go DeploymentRollbacker.Rollback): the Deployment keeps its own
+ * values of annotationsToSkip, and takes every other annotation from the chosen ReplicaSet, so
+ * kubernetes.io/change-cause is the one of the revision it goes back to.
+ */
+export const annotationsToSkip = [
+  'kubectl.kubernetes.io/last-applied-configuration',
+  revisionAnnotation,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+];
+
+export function rolledBackAnnotations(deployment: Record<string, string>, replicaSet: Record<string, string>): Record<string, string> {
+  const kept = Object.entries(deployment).filter(([k]) => annotationsToSkip.includes(k));
+  const taken = Object.entries(replicaSet).filter(([k]) => !annotationsToSkip.includes(k));
+  return Object.fromEntries([...kept, ...taken]);
+}
+
 export type RollbackResult = { rolledBack: true; toRevision: number; deployment: FullDeployment } | { rolledBack: false; toRevision: number; reason: string };
 
 /** `kubectl rollout undo [--to-revision N]`: N = 0 means the revision before the latest. */
@@ -117,8 +138,9 @@ export async function rollbackDeployment(client: KubeClient, name: string, toRev
   if (sameJson(template, d.spec?.template)) {
     return { rolledBack: false, toRevision: revision, reason: `the current template already matches revision ${revision}` };
   }
-  // A JSON patch that replaces the whole template, as kubectl's getDeploymentPatch does (a merge
-  // patch would keep keys the old template lacks), guarded by the resourceVersion it was read at.
+  // A JSON patch that replaces the whole template and the annotations, as kubectl's
+  // getDeploymentPatch does (a merge patch would keep keys the old template lacks), guarded by the
+  // resourceVersion it was read at.
   const updated = await client.request<FullDeployment>({
     method: 'PATCH',
     path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
@@ -126,6 +148,7 @@ export async function rollbackDeployment(client: KubeClient, name: string, toRev
     body: [
       { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
       { op: 'replace', path: '/spec/template', value: template },
+      { op: 'replace', path: '/metadata/annotations', value: rolledBackAnnotations(d.metadata?.annotations ?? {}, chosen.metadata?.annotations ?? {}) },
     ],
     contentType: 'application/json-patch+json',
   });

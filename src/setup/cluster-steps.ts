@@ -7,6 +7,7 @@ import { defaultSetupTimeoutMs } from './timeouts.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import {
+  describeDefaults,
   hostMountDirs,
   resolveHostPaths,
   writeResolvedConfig,
@@ -97,7 +98,7 @@ export function clusterStep(app: SetupContext, loaded: LoadedClusterConfig, shar
       const current = await observe();
       shared.clusterRunning = current.phase === 'running';
       if (current.phase === 'absent') return undefined;
-      const difference = shapeDifference(current, config);
+      const difference = shapeDifference(current, config, loaded.defaults);
       if (difference) throw new KeystoneError(difference, { hint: recreateHint(configLabel) });
       return current.phase === 'running' ? `already running (${current.servers.count} servers, ${current.agents.count} agents)` : undefined;
     },
@@ -122,7 +123,8 @@ export function clusterStep(app: SetupContext, loaded: LoadedClusterConfig, shar
         await rm(dirname(file), { recursive: true, force: true });
       }
       shared.clusterRunning = !app.options.dryRun;
-      const shape = `${config.servers} server${config.servers === 1 ? '' : 's'}, ${config.agents} agent${config.agents === 1 ? '' : 's'}`;
+      const defaulted = describeDefaults(loaded.defaults);
+      const shape = `${config.servers} server${config.servers === 1 ? '' : 's'}, ${config.agents} agent${config.agents === 1 ? '' : 's'}${defaulted ? `; ${defaulted}` : ''}`;
       return app.options.dryRun ? `would create cluster ${name} (${shape})` : `created cluster ${name} (${shape})`;
     },
   };

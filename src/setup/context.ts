@@ -11,10 +11,13 @@ import type { KubeTarget } from '../kube/target.js';
 import type { ProjectPaths } from '../project.js';
 import type { Ui } from '../ui/ui.js';
 import type { ImportImagesContext } from '../images/import-images.js';
+import type { Machine } from '../machine.js';
 
 /** What the pre-checks read (doctor runs them too). */
 export interface PreflightContext {
   runner: Runner;
+  /** The free space of the disk where Docker keeps images. */
+  machine: Machine;
   env: NodeJS.ProcessEnv;
   cwd: string;
   paths: Pick<ProjectPaths, 'composeFile'>;

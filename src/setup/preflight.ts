@@ -27,11 +27,17 @@ async function imagesOnDocker(app: PreflightContext): Promise<{ spec: ImageSpec;
   return specs.map((spec, i) => ({ spec, size: sizes[i] }));
 }
 
-/** What the images will take: sizes Docker reports, an estimate for those still to build. */
-export function imagesDiskNeed(images: { size: number | undefined }[], nodes: number): DiskNeed {
+/**
+ * An image to build whose compose.yaml entry says nothing of its size: as much as the largest of
+ * keystone's own (fenicsx-toolbox, images/compose.yaml), so an unknown image is not underestimated.
+ */
+export const unknownImageEstimate = 3e9;
+
+/** What the images will take: sizes Docker reports, compose.yaml's estimate for those still to build. */
+export function imagesDiskNeed(images: { spec: Pick<ImageSpec, 'estimatedBytes'>; size: number | undefined }[], nodes: number): DiskNeed {
   return {
     knownBytes: images.reduce<number>((sum, i) => sum + (i.size ?? 0), 0),
-    unbuilt: images.filter((i) => i.size === undefined).length,
+    toBuild: images.filter((i) => i.size === undefined).map((i) => i.spec.estimatedBytes ?? unknownImageEstimate),
     nodes,
   };
 }
@@ -76,7 +82,7 @@ export async function preflightChecks(app: PreflightContext, loaded: LoadedClust
   if (absent) {
     checks.push(
       images
-        .then((r) => ('list' in r ? diskSpaceCheck(app.runner, imagesDiskNeed(r.list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)) : { status: 'warn' as const, detail: r.unknown }))
+        .then((r) => ('list' in r ? diskSpaceCheck(app.runner, app.machine, imagesDiskNeed(r.list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)) : { status: 'warn' as const, detail: r.unknown }))
         .then((c) => ({ name: 'disk space', ...c })),
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.

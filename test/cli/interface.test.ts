@@ -1,7 +1,8 @@
 // How keystone feels to a person and to a script: machine output, help, completion, modes, packaging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { parse } from 'yaml';
@@ -114,7 +115,7 @@ describe('help', () => {
       expect(r.stdout, command).toContain('Options:');
       expect((r.stdout.match(/^\s+\$ keystone /gm) ?? []).length, command).toBeGreaterThanOrEqual(2);
     }
-    const top = await execa(process.execPath, [cliPath, '--help']); // and through the real launcher
+    const top = await execa(process.execPath, [cliPath, '--help'], { env: h.env, extendEnv: false }); // and through the real launcher
     for (const command of commands) expect(top.stdout).toContain(`  ${command}`);
     expect(top.stdout).not.toContain('__complete');
   });
@@ -125,7 +126,7 @@ describe('help', () => {
   });
 
   it('suggests the nearest command for a typo, exit 2', async () => {
-    const r = await execa(process.execPath, [cliPath, 'restrat'], { reject: false });
+    const r = await execa(process.execPath, [cliPath, 'restrat'], { env: h.env, extendEnv: false, reject: false });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('(Did you mean restart?)');
     // A subcommand's usage error goes to the given stderr too (nested ones included).
@@ -151,7 +152,7 @@ describe('completion', () => {
   async function bashComplete(line: string[], env: Record<string, string> = {}): Promise<string[]> {
     const words = line.map((w) => `'${w}'`).join(' ');
     const script = `source <(keystone completion bash); COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const r = await execa('bash', ['-c', script], { env: { ...h.env, ...env, PATH: `${h.bin}:/usr/bin:/bin` }, cwd: h.project });
+    const r = await execa('bash', ['-c', script], { env: { ...h.env, ...env, PATH: `${h.bin}:${h.systemBin}` }, extendEnv: false, cwd: h.project });
     return r.stdout.split('\n').filter(Boolean);
   }
 
@@ -182,7 +183,7 @@ os.write(fd, b'\\x15exit\\n')
 read(5)
 sys.stdout.write(screen.decode('utf-8', 'replace'))
 `;
-    const r = await execa('python3', ['-c', driver, keys], { env: { ...h.env, PATH: `${h.bin}:/usr/bin:/bin`, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: 'dumb' }, cwd: h.project, reject: false, timeout: 60_000 });
+    const r = await execa('python3', ['-c', driver, keys], { env: { ...h.env, PATH: `${h.bin}:${h.systemBin}`, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: 'dumb' }, extendEnv: false, cwd: h.project, reject: false, timeout: 60_000 });
     return String(r.stdout);
   }
 
@@ -308,15 +309,15 @@ describe('modes', () => {
   });
 
   it('a closed stdout ends quietly (keystone pods | head -1, and a long log into head)', async () => {
-    const env = { ...h.env, PATH: `${h.bin}:/usr/bin:/bin` };
-    let r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" pods | head -1`], { env, cwd: h.project, reject: false });
+    const env = { ...h.env, PATH: `${h.bin}:${h.systemBin}` };
+    let r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" pods | head -1`], { env, extendEnv: false, cwd: h.project, reject: false });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^NAME\s+READY/);
     expect(r.stderr).toBe('');
     // Enough output that keystone is still writing when head has gone: EPIPE must not become a stack trace.
     const pod = h.api.objects('pods').find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
     for (let i = 0; i < 50_000; i++) h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
-    r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" logs redis | head -1; echo "pipe status ok"`], { env, cwd: h.project, reject: false });
+    r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" logs redis | head -1; echo "pipe status ok"`], { env, extendEnv: false, cwd: h.project, reject: false });
     expect(r.stdout.split('\n')[0]).toMatch(/^\[redis-\S+\] redis started on/);
     expect(r.stderr).toBe('');
   });
@@ -324,7 +325,9 @@ describe('modes', () => {
 
 describe('packaging', () => {
   it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
-    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot });
+    // npm with an empty HOME: no user's .npmrc (or npm_config_* variable) changes what it packs.
+    const home = await mkdtemp(join(tmpdir(), 'keystone-npm-home-'));
+    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: home }, extendEnv: false }).finally(() => rm(home, { recursive: true, force: true }));
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
     for (const needed of ['bin/keystone.cjs', 'bin/compile-cache.cjs', 'dist/main.cjs', 'dist/build-id', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
       expect(files, needed).toContain(needed);

@@ -36,7 +36,7 @@ describe('prerendered --help', () => {
   it('the launcher prints it for --help and -h, and the CLI itself when the texts are missing', async () => {
     const expected = await helpFromMain(['--help'], undefined);
     for (const flag of ['--help', '-h']) {
-      const r = await execa(process.execPath, [cliPath, flag], { stripFinalNewline: false });
+      const r = await execa(process.execPath, [cliPath, flag], { stripFinalNewline: false, env: {}, extendEnv: false });
       expect(r.stdout).toBe(expected);
       expect(r.stderr).toBe('');
     }
@@ -45,7 +45,7 @@ describe('prerendered --help', () => {
     const root = await mkdtemp(join(tmpdir(), 'keystone-nohelp-'));
     for (const part of ['bin', 'dist', 'package.json']) await cp(join(repoRoot, part), join(root, part), { recursive: true });
     await rm(join(root, 'dist', 'help'), { recursive: true });
-    const r = await execa(process.execPath, [join(root, 'bin', 'keystone.cjs'), '--help'], { stripFinalNewline: false, env: { ...process.env, KEYSTONE_HOME: join(root, 'home') } });
+    const r = await execa(process.execPath, [join(root, 'bin', 'keystone.cjs'), '--help'], { stripFinalNewline: false, env: { KEYSTONE_HOME: join(root, 'home') }, extendEnv: false });
     expect(r.stdout).toBe(expected);
     await rm(root, { recursive: true, force: true });
   });

@@ -207,26 +207,55 @@ describe('names from one source (13.6)', () => {
 });
 
 describe('doctor sees what setup needs before it creates anything', () => {
+  // The free space is the test's (the sandbox's fake machine, test/fakes/fake-machine.cjs), never
+  // this host's: the check once read the real disk and failed the suite on one with < 72 GiB free.
+  // Nothing built yet: 0.2 + 3 + 0.8 + 0.9 GB (images/compose.yaml) on Docker and in each of the
+  // 5 nodes, 6 × 4.9 GB = 29.4 GB = 27.4 GiB.
+  const needed = '27.4 GiB';
+  const GiB = 1024 ** 3;
+
   it('lists disk space, image builds and the kubeconfig k3d will write, each passing on a healthy machine', async () => {
-    h = await createHarness({ state: { docker: { rootDir: '/' } } });
+    h = await createHarness({ state: { machine: { disks: { '/': 40 * GiB } } } });
     const d = await h.run(['doctor', '-o', 'json']);
     const checks = JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[];
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
-    expect(byName['disk space']?.status).toBe('ok');
-    expect(byName['disk space']?.detail).toMatch(/GiB free at \/ \(about \d+\.\d GiB needed\)/);
+    expect(byName['disk space']).toMatchObject({ status: 'ok', detail: `40.0 GiB free at /var/lib/docker (about ${needed} needed)` });
     expect(byName['image builds']?.detail).toBe('4 of 4 images will be built with `docker build` (keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0)');
     expect(byName['kubeconfig']?.detail).toBe(`${h.kubeconfig} will be created`);
   });
 
   it('too little disk for the images: doctor fails the check and setup stops before creating the cluster', async () => {
-    const huge = 2 ** 60; // an exbibyte per image: no disk has that
-    h = await createHarness({ state: { docker: { rootDir: '/', images: ['keystone/lammps:0.1.0'], imageSizes: { 'keystone/lammps:0.1.0': huge } } } });
+    h = await createHarness({ state: { machine: { disks: { '/': 500 * GiB, '/var/lib/docker': 20 * GiB } } } });
     const d = await h.run(['doctor']);
-    expect(d.stdout).toMatch(/✗ disk space: [\d.]+ GiB free at \/; the images need about/);
+    expect(d.stdout).toContain(`✗ disk space: 20.0 GiB free at /var/lib/docker; the images need about ${needed} (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)`);
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('docker system prune');
     expect(mutating(await h.calls())).toEqual([]);
+    // An image Docker has counts at its real size: a 2^60-byte one fills any disk.
+    await h.setState({ ...(await h.state()), docker: { images: ['keystone/lammps:0.1.0'], imageSizes: { 'keystone/lammps:0.1.0': 2 ** 60 } } });
+    expect((await h.run(['doctor'])).stdout).toMatch(/✗ disk space: 20\.0 GiB free at \/var\/lib\/docker; the images need about \d{10}\.\d GiB \(3 images to build/);
+  });
+
+  it('a spawned keystone sees the same fake disk (the sandbox preloads it), not this host\'s', async () => {
+    h = await createHarness({ state: { machine: { disks: { '/var/lib/docker': 3 * GiB } } } });
+    const d = await h.runProcess(['doctor', '-o', 'json']);
+    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find((c) => c.name === 'disk space');
+    expect(disk).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^3\.0 GiB free at \/var\/lib\/docker; the images need about 27\.4 GiB/) });
+    const r = await h.runProcess(['setup']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('3.0 GiB free at /var/lib/docker');
+    expect(mutating(await h.calls())).toEqual([]);
+  });
+
+  it('Docker keeping its data where this machine cannot see it (Docker Desktop\'s VM): a warning saying how much it needs, and setup goes on', async () => {
+    h = await createHarness({ state: { docker: { rootDir: '/var/lib/docker' }, machine: { disks: { '/home': 100 * GiB } } } });
+    const d = await h.run(['doctor', '-o', 'json']);
+    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find((c) => c.name === 'disk space');
+    expect(disk).toEqual({ name: 'disk space', status: 'warn', detail: `/var/lib/docker is not on this machine (a Docker VM?); make sure Docker has about ${needed} free (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)` });
+    const r = await h.run(['setup']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('warning: disk space: /var/lib/docker is not on this machine');
   });
 
   it('a kubeconfig that cannot be written stops setup before the cluster is created', async () => {

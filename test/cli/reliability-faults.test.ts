@@ -60,7 +60,7 @@ describe('API faults', () => {
     const r = await h.run(['scale', 'celery-worker', '3', '--timeout', '3s']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/timed out after 3s waiting for the deployments to be ready/);
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(25_000); // the pods would take a minute: only waiting for them exceeds this, not load
   });
 });
 

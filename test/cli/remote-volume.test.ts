@@ -459,6 +459,63 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(JSON.stringify(h.api.objects('events'))).not.toContain('Multi-Attach');
   });
 
+  // Per-run ReadWriteOnce claims on local-path: the PV is tied to one node (rancher/local-path-provisioner
+  // provisioner.go: nodeAffinity kubernetes.io/hostname In [node]); the scheduler says "had volume node
+  // affinity conflict" for every other node (kubernetes pkg/scheduler/framework/plugins/volumebinding).
+  const whenPerRunClaimBound = (then: (node: string) => void) => {
+    let done = false;
+    h.api.onChange((resource: string, _type: string, obj: any) => {
+      if (done || resource !== 'persistentvolumeclaims' || obj.metadata.name === 'keystone-data' || obj.status?.phase !== 'Bound') return;
+      done = true;
+      then(obj.metadata.annotations['volume.kubernetes.io/selected-node']);
+    });
+  };
+
+  it('a per-run volume whose node filled up after the upload: the run is Pending and `jobs` says it waits for room on that node', async () => {
+    let full = '';
+    whenPerRunClaimBound((node) => {
+      full = node;
+      h.cluster.fullNodes = [node];
+    });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--detach']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    await until(() => h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId && !p.metadata.labels?.['keystone.io/volume-helper'] && p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')), 'the run pod Unschedulable');
+    const listed = await h.run(['jobs', '-o', 'json', ...lab]);
+    const run = JSON.parse(listed.stdout).find((x: any) => x.runId === runId);
+    expect(run.state).toBe('Pending');
+    expect(run.reason).toMatch(new RegExp(`^waiting for room on node ${full}, which holds its volume \\(Insufficient cpu\\): it starts when that node frees up \\(0/\\d+ nodes are available: 1 Insufficient cpu, \\d+ node\\(s\\) had volume node affinity conflict\\)$`));
+    const table = await h.run(['jobs', ...lab]);
+    expect(table.stdout).toContain(`Pending (waiting for room on node ${full}, which holds its volume (Insufficient cpu)`);
+  });
+
+  it('a per-run volume whose node is gone: the followed run stops within seconds saying so, and nothing is left running', async () => {
+    whenPerRunClaimBound((node) => h.api.remove('nodes', undefined, node));
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/error: the run cannot start: volume lammps-\S+-data is on node \S+, which is gone from the cluster: its storage class keeps a volume's files on one node's disk, so nothing can reach them; the run was cancelled \(nothing ran\)/);
+    expect(runJobs()).toEqual([]);
+  });
+
+  it('jobs fetch of a run whose volume\'s node is gone: says so at once instead of waiting for a helper pod that cannot start', async () => {
+    h.cluster.program = () => ({ lines: ['running'], exitCode: null }); // runs until deleted
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--detach'])).exitCode).toBe(0);
+    const [job] = runJobs();
+    const runId = job!.metadata.labels['keystone.io/run-id']!;
+    const runPod = () => h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running');
+    await until(() => Boolean(runPod()), 'the run pod Running');
+    // Its node goes away; the pod object is still listed Running (as until the pod GC removes it).
+    h.api.remove('nodes', undefined, runPod().spec.nodeName);
+    const helpersBefore = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch').length;
+    const r = await h.run(['jobs', 'fetch', runId, ...lab], { timeoutMs: 20_000 });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`error: volume ${claimOf(job!)} is on node ${runPod().spec.nodeName}, which is gone from the cluster`);
+    expect(r.stderr).toContain('hint: if ');
+    expect(r.stderr).not.toContain('timed out');
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch').length).toBe(helpersBefore);
+  });
+
   it('an NFS-style volume that hands out root-owned directories and no fsGroup: the upload\'s Permission denied is explained', async () => {
     h.cluster.readWriteMany = true;
     h.api.rootOwnedVolumes = true;

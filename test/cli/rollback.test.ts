@@ -56,6 +56,32 @@ describe('rollback', () => {
     expect((await revisions()).map((x) => x.revision)).toEqual([3, 4, 5]);
   });
 
+  it("restores the revision's annotations as kubectl does, so its change-cause comes back (kubectl v0.33.0 pkg/polymorphichelpers/rollback.go)", async () => {
+    // `kubectl annotate deployment/celery-worker kubernetes.io/change-cause=...`: the controller copies
+    // the Deployment's annotations onto its current ReplicaSet (deployment_util.go copyDeploymentAnnotationsToReplicaSet).
+    const annotate = (cause: string) => {
+      const d = h.api.get('deployments', 'keystone', 'celery-worker');
+      h.api.update('deployments', { ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': cause, 'example.org/owner': cause === 'first release' ? 'ana' : 'ben' } } });
+    };
+    annotate('first release');
+    expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0);
+    annotate('restart for the new broker');
+    let list = await revisions();
+    expect(list.map((r) => [r.revision, r.changeCause])).toEqual([[1, 'first release'], [2, 'restart for the new broker']]);
+    const table = await h.run(['rollback', 'celery-worker', '--list']);
+    expect(table.stdout).toMatch(/\n1\s+celery-worker-\S+\s+\S+\s+first release\s*\n/);
+
+    const r = await h.run(['rollback', 'celery-worker', '--to-revision', '1']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const annotations = h.api.get('deployments', 'keystone', 'celery-worker').metadata.annotations;
+    // The Deployment now has revision 1's own annotations; its revision stays the controller's.
+    expect(annotations['kubernetes.io/change-cause']).toBe('first release');
+    expect(annotations['example.org/owner']).toBe('ana');
+    expect(annotations['deployment.kubernetes.io/revision']).toBe('3');
+    list = await revisions();
+    expect(list.map((x) => [x.revision, x.changeCause, x.current])).toEqual([[2, 'restart for the new broker', false], [3, 'first release', true]]);
+  });
+
   it('says why it cannot roll back: no earlier revision, unknown revision, bad input, no such deployment', async () => {
     let r = await h.run(['rollback', 'celery-worker']);
     expect(r.exitCode).toBe(1);

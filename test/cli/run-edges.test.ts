@@ -71,9 +71,9 @@ describe('jobs clean: options it shows work or are refused; it names what it del
 describe('exit codes scripts can trust (issue 11 #2, #3)', () => {
   it('a closed stdout detaches from the run, says so, and exits 141 (set -o pipefail)', async () => {
     h.cluster.program = () => ({ lines: ['first', 'second', 'third', 'fourth'], lineDelayMs: 300, exitCode: null });
-    // The sandbox's PATH holds only the fakes and node; head comes from the system (after them).
+    // The sandbox's PATH holds only the fakes and node; head comes from the system tools (after them).
     const r = await execa('/bin/bash', ['-c', 'set -o pipefail; "$0" "$1" run-simulation lammps in.lj | head -1', process.execPath, cliPath], {
-      env: { ...h.env, PATH: `${h.env.PATH}:/usr/bin:/bin` },
+      env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
       extendEnv: false,
       cwd: h.project,
       reject: false,
@@ -90,7 +90,7 @@ describe('exit codes scripts can trust (issue 11 #2, #3)', () => {
     // 3.5 MB, far beyond a pipe's buffer: keystone is still writing when head has gone.
     for (let i = 0; i < 50_000; i++) h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
     const r = await execa('/bin/bash', ['-c', '"$0" "$1" logs redis | head -1; echo "status ${PIPESTATUS[0]}"', process.execPath, cliPath], {
-      env: { ...h.env, PATH: `${h.env.PATH}:/usr/bin:/bin` },
+      env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
       extendEnv: false,
       cwd: h.project,
       reject: false,

@@ -111,8 +111,9 @@ describe('run-simulation', () => {
   });
 
   it('refuses bad input paths with a clear message, creating nothing', async () => {
-    await writeFile('/tmp/keystone-outside.lj', 'x');
-    await symlink('/tmp/keystone-outside.lj', join(h.project, 'data', 'lammps', 'escape.lj'));
+    const outside = join(h.root, 'keystone-outside.lj'); // the sandbox's, not a fixed /tmp path another user may own
+    await writeFile(outside, 'x');
+    await symlink(outside, join(h.project, 'data', 'lammps', 'escape.lj'));
     const cases: [string, string, RegExp][] = [
       ['lammps', 'nope.lj', /input "nope\.lj" not found \(looked in data\/lammps\/ and the current directory\)/],
       ['lammps', 'data/openfoam/cavity', /is a directory; lammps takes a file/],

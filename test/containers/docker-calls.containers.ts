@@ -17,6 +17,7 @@ import { diskSpaceCheck } from '../../src/cluster/preflight.js';
 import { buildImages, hasLocalImage, localImageSize, type ImageSpec } from '../../src/images/images.js';
 import { portHolder } from '../../src/cluster/port-holders.js';
 import { KeystoneError } from '../../src/errors.js';
+import { localMachine } from '../../src/machine.js';
 import { createHarness, type Harness } from '../helpers/harness.js';
 import { currentOwnPid, debianBase, dockerEnv, startOwnDaemon, stopOwnDaemon } from './daemon.js';
 import { tierRunner } from './build-images.js';
@@ -37,7 +38,8 @@ async function freePort(): Promise<number> {
 
 /** `keystone doctor -o json` as a user runs it: the real docker on PATH, fake k3d and kubectl. */
 async function doctor(h: Harness): Promise<{ exitCode: number; checks: { name: string; status: string; detail: string; hint?: string }[]; stderr: string }> {
-  const r = await h.runProcess(['doctor', '-o', 'json'], { env: { DOCKER_HOST: tier.host }, timeoutMs: 60_000 });
+  // This machine's disks, not the sandbox's fake ones (NODE_OPTIONS would preload fake-machine-preload.cjs).
+  const r = await h.runProcess(['doctor', '-o', 'json'], { env: { DOCKER_HOST: tier.host, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
   const parsed = JSON.parse(r.stdout || '{}') as { checks?: { name: string; status: string; detail: string; hint?: string }[] };
   return { exitCode: r.exitCode, checks: parsed.checks ?? [], stderr: r.stderr };
 }
@@ -121,7 +123,7 @@ describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no 
 
   it('docker info DockerRootDir: the disk-space pre-check measures the daemon\'s data root', async () => {
     const root = JSON.parse((await execa('docker', ['info', '--format', '{{json .DockerRootDir}}'], { env: dockerEnv(tier.host) })).stdout) as string;
-    const check = await diskSpaceCheck(runner(), { knownBytes: 0, unbuilt: 1, nodes: 2 }, 20_000);
+    const check = await diskSpaceCheck(runner(), localMachine, { knownBytes: 0, toBuild: [3 * 1024 ** 3], nodes: 2 }, 20_000);
     const fs = statfsSync(root);
     const freeGiB = ((fs.bavail * fs.bsize) / 1024 ** 3).toFixed(1);
     expect(check.detail).toContain(` free at ${root} `);
@@ -204,7 +206,7 @@ describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no 
         expect((version as KeystoneError).hint).toMatch(/check DOCKER_HOST/);
         // Not "no such image": a daemon that does not answer is said to be so (docs/reliability.md).
         await expect(localImageSize(runner(), debianBase)).rejects.toThrow(/^Docker is not running or not reachable: Cannot connect to the Docker daemon/);
-        const disk = await diskSpaceCheck(runner(), { knownBytes: 0, unbuilt: 1, nodes: 2 }, 20_000);
+        const disk = await diskSpaceCheck(runner(), localMachine, { knownBytes: 0, toBuild: [3 * 1024 ** 3], nodes: 2 }, 20_000);
         expect(disk).toMatchObject({ status: 'warn', detail: 'could not ask Docker where it keeps its data; free space not checked' });
         expect((await portHolder(runner(), await freePort())).holder).toBeUndefined();
         console.log(`real docker with the daemon stopped, as the fake must answer:\n${(await compareWithFake(true)).map((l) => `  ${l}`).join('\n')}`);

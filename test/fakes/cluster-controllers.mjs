@@ -81,6 +81,8 @@ export function attachControllers(api, options = {}) {
     readWriteMany: false,
     /** Where a bound ReadWriteOnce volume can be used: 'node' (local-path) or 'zone' (EBS, PD: any node here). */
     volumeTopology: 'node',
+    /** Nodes with no CPU left for another pod (the scheduler's NodeResourcesFit: "Insufficient cpu"). */
+    fullNodes: /** @type {string[]} */ ([]),
     /** The cluster has a default StorageClass (false: claims without a class are never provisioned). */
     defaultStorageClass: true,
     /** The default class's provisioner (events come from it); null: none runs, nobody answers. */
@@ -135,10 +137,13 @@ export function attachControllers(api, options = {}) {
       const job = obj.metadata.labels?.['batch.kubernetes.io/job-name'];
       if (job && type !== 'ADDED') reconcileJob(ns, job);
       if (type === 'ADDED' && !obj.spec.nodeName) schedule(ns, obj.metadata.name);
-      // A pod created with spec.nodeName skips the scheduler: that node's kubelet runs it.
+      // A pod created with spec.nodeName skips the scheduler: that node's kubelet runs it. A node
+      // that is gone or NotReady has no kubelet to: the pod stays Pending with no condition at all.
       else if (type === 'ADDED' && !obj.status?.phase) {
         api.update('pods', { ...obj, status: { phase: 'Pending', conditions: [] } });
-        api.later(controls.podStartDelayMs, () => startContainers(ns, obj.metadata.name));
+        const node = api.get('nodes', undefined, obj.spec.nodeName);
+        const kubelet = node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        if (kubelet) api.later(controls.podStartDelayMs, () => startContainers(ns, obj.metadata.name));
       }
     }
   });
@@ -153,6 +158,12 @@ export function attachControllers(api, options = {}) {
     // SetNewReplicaSetAnnotations, MaxRevision): the new ReplicaSet's revision is the old ones'
     // maximum + 1; a ReplicaSet whose template matches (a rollback) is reused and its revision
     // bumped; the Deployment carries its new ReplicaSet's revision; old ones are scaled to 0.
+    // The Deployment's own annotations (kubernetes.io/change-cause among them) are copied onto its
+    // new ReplicaSet, created or reused, all but these (util/deployment_util.go
+    // SetNewReplicaSetAnnotations, copyDeploymentAnnotationsToReplicaSet, annotationsToSkip); a
+    // reused ReplicaSet keeps its old revisions in revision-history.
+    const skipCopy = new Set(['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision', 'deployment.kubernetes.io/revision-history', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deprecated.deployment.rollback.to']);
+    const copied = Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !skipCopy.has(k)));
     const owned = api.objects('replicasets').filter((r) => r.metadata.namespace === ns && r.metadata.ownerReferences?.[0]?.name === name);
     const revisionOf = (r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
     const newRevision = String(Math.max(0, ...owned.filter((r) => r.metadata.name !== rsName).map(revisionOf)) + 1);
@@ -164,14 +175,16 @@ export function attachControllers(api, options = {}) {
           name: rsName,
           namespace: ns,
           labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash },
-          annotations: { 'deployment.kubernetes.io/revision': newRevision },
+          annotations: { ...copied, 'deployment.kubernetes.io/revision': newRevision },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true }],
         },
         spec: { replicas: want, selector: d.spec.selector, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash } } } },
       });
-    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want) {
+    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want || Object.entries(copied).some(([k, v]) => existing.metadata.annotations?.[k] !== v)) {
+      const old = existing.metadata.annotations?.['deployment.kubernetes.io/revision'];
       const revision = String(Math.max(revisionOf(existing), Number(newRevision)));
-      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
+      const history = old !== undefined && old !== revision ? { 'deployment.kubernetes.io/revision-history': [existing.metadata.annotations['deployment.kubernetes.io/revision-history'], old].filter(Boolean).join(',') } : {};
+      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, ...copied, ...history, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
     }
     for (const r of owned) if (r.metadata.name !== rsName && r.spec.replicas !== 0) api.update('replicasets', { ...r, spec: { ...r.spec, replicas: 0 } });
     const rsRevision = api.get('replicasets', ns, rsName).metadata.annotations['deployment.kubernetes.io/revision'];
@@ -399,7 +412,20 @@ export function attachControllers(api, options = {}) {
     const volumeNode = controls.volumeTopology === 'node'
       ? claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))?.metadata.annotations?.['volume.kubernetes.io/selected-node']
       : undefined;
-    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? nodes[nextNode++ % nodes.length];
+    // A volume tied to one node (its PV's node affinity, as local-path writes it) can be used only
+    // there: a node that is gone, or has no room, leaves the pod Unschedulable with the
+    // scheduler's words (VolumeBinding: "had volume node affinity conflict"; NodeResourcesFit:
+    // "Insufficient cpu"), and it is retried only when the cluster changes.
+    const fits = (n) => !controls.fullNodes.includes(n.metadata.name);
+    if (volumeNode !== undefined && !nodes.some((n) => n.metadata.name === volumeNode && fits(n))) {
+      const full = nodes.some((n) => n.metadata.name === volumeNode) ? 1 : 0;
+      const message = `0/${total} nodes are available: ${full ? `1 Insufficient cpu, ${total - 1} node(s) had volume node affinity conflict` : `${total} node(s) had volume node affinity conflict`}. preemption: 0/${total} nodes are available: ${full ? `1 No preemption victims found for incoming pod, ${total - 1} Preemption is not helpful for scheduling.` : `${total} Preemption is not helpful for scheduling.`}`;
+      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+      recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
+      return;
+    }
+    const free = nodes.filter(fits);
+    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? free[nextNode++ % free.length] ?? nodes[nextNode++ % nodes.length];
     // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
     // annotation; the PV controller says it waits for the external provisioner, which provisions
     // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner
@@ -427,7 +453,22 @@ export function attachControllers(api, options = {}) {
     for (const claim of claims) {
       const pvc = api.get('persistentvolumeclaims', ns, claim);
       if (pvc.status?.phase !== 'Bound' && controls.bindVolumes) {
-        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: `pvc-${pvc.metadata.uid}`, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
+        const pvName = `pvc-${pvc.metadata.uid}`;
+        // The provisioned PV: local-path's has node affinity to its node (rancher/local-path-provisioner
+        // provisioner.go: kubernetes.io/hostname In [node]); an EBS/PD disk's to its zone.
+        const affinity = controls.volumeTopology === 'node' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany')
+          ? { key: 'kubernetes.io/hostname', operator: 'In', values: [node.metadata.name] }
+          : { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a'] };
+        if (!api.get('persistentvolumes', undefined, pvName)) {
+          api.create('persistentvolumes', {
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: pvName },
+            spec: { capacity: pvc.spec.resources?.requests, accessModes: pvc.spec.accessModes, claimRef: { namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid }, storageClassName: pvc.spec.storageClassName ?? 'local-path', nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [affinity] }] } } },
+            status: { phase: 'Bound' },
+          });
+        }
+        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: pvName, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
       }
     }
     api.update('pods', {

@@ -188,7 +188,9 @@ if (sub === 'list' || sub === 'ls' || sub === 'get') {
 if (sub === 'create') {
   dockerDown();
   const file = rest[rest.indexOf('--config') + 1];
-  const config = parse(readFileSync(file, 'utf8'));
+  // k3d expands environment variables in the whole file before reading it (cmd/util/config/config.go
+  // InitViperWithConfigFile: os.ExpandEnv), also in the file keystone writes.
+  const config = parse(goExpandEnv(readFileSync(file, 'utf8')));
   state.lastCreateConfig = config;
   saveState(state);
   if (config.apiVersion !== 'k3d.io/v1alpha5') fatal(`Failed to load config: unknown apiVersion ${config.apiVersion}`);
@@ -310,3 +312,32 @@ if (sub === 'delete' || sub === 'rm') {
 }
 
 fatal(`unknown command "${sub}" for "k3d cluster"`);
+
+/** Go's os.ExpandEnv (go/src/os/env.go Expand, getShellName), as k3d v5.8.3 applies it to --config. */
+function goExpandEnv(s) {
+  const special = (c) => c !== undefined && '*#$@!?-0123456789'.includes(c);
+  const alnum = (c) => c !== undefined && /[A-Za-z0-9_]/.test(c);
+  const shellName = (t) => {
+    if (t[0] === '{') {
+      if (t.length > 2 && special(t[1]) && t[2] === '}') return [t[1], 3];
+      for (let i = 1; i < t.length; i++) if (t[i] === '}') return i === 1 ? ['', 2] : [t.slice(1, i), i + 1];
+      return ['', 1];
+    }
+    if (special(t[0])) return [t[0], 1];
+    let i = 0;
+    while (i < t.length && alnum(t[i])) i++;
+    return [t.slice(0, i), i];
+  };
+  let out = '';
+  let i = 0;
+  for (let j = 0; j < s.length; j++) {
+    if (s[j] !== '$' || j + 1 >= s.length) continue;
+    out += s.slice(i, j);
+    const [name, w] = shellName(s.slice(j + 1));
+    if (name === '' && w === 0) out += '$';
+    else if (name !== '') out += process.env[name] ?? '';
+    j += w;
+    i = j + 1;
+  }
+  return out + s.slice(i);
+}

@@ -21,6 +21,7 @@ export const resourceTypes = {
   configmaps: { group: '', version: 'v1', kind: 'ConfigMap', listKind: 'ConfigMapList', namespaced: true },
   secrets: { group: '', version: 'v1', kind: 'Secret', listKind: 'SecretList', namespaced: true },
   persistentvolumeclaims: { group: '', version: 'v1', kind: 'PersistentVolumeClaim', listKind: 'PersistentVolumeClaimList', namespaced: true },
+  persistentvolumes: { group: '', version: 'v1', kind: 'PersistentVolume', listKind: 'PersistentVolumeList', namespaced: false },
   events: { group: '', version: 'v1', kind: 'Event', listKind: 'EventList', namespaced: true },
   deployments: { group: 'apps', version: 'v1', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList', namespaced: true },

@@ -145,7 +145,9 @@ export function attachPodExec(api, servers) {
     // With root-owned volumes the command runs as the pod's uid/gid (possible when this runs as root), as the container would.
     const sc = pod.spec.securityContext ?? {};
     const asPod = api.rootOwnedVolumes && process.getuid?.() === 0 && sc.runAsUser ? { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser } : {};
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: process.env.PATH, HOME: cwd, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'], ...asPod });
+    // The container's tools (sh, tar, tail, rm...) are this system's own, from /usr/bin and /bin:
+    // never the test process's PATH, where a real kubectl, docker or engine may come first.
+    const child = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', HOME: cwd, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'], ...asPod });
     const stop = () => {
       child.kill('SIGKILL');
       ws.terminate();

@@ -1,6 +1,10 @@
 // A sandbox to run the built CLI as a user would, shared by the tests and the benchmark: fake
 // k3d/docker/kubectl first (and only) on PATH, a private HOME and kubeconfig, a copy of the
-// project (cluster config on free host ports), and the fake API server with its controllers.
+// project (cluster config on free host ports), the fake API server with its controllers, and a
+// fake machine (free disk space, test/fakes/fake-machine.cjs). Its environment is built from
+// nothing, never from this process's: no DOCKER_HOST, KUBECONFIG, NO_COLOR, TERM, TZ, proxy or
+// CA setting of the host reaches the keystone it runs (docs/architecture.md, "What a test may
+// read from the machine").
 import { cp, mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,6 +71,9 @@ export async function createSandbox(options = {}) {
   /** @type {Record<string, string>} */
   const env = {
     PATH: bin,
+    // Every keystone started in the sandbox sees the fake machine's disks, not this host's.
+    NODE_OPTIONS: `--require ${join(fakesDir, 'fake-machine-preload.cjs')}`,
+    TZ: 'UTC',
     HOME: home,
     KUBECONFIG: kubeconfig,
     KEYSTONE_FAKE_DIR: fake,

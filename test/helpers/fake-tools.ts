@@ -48,7 +48,8 @@ function loadFake(tool: string): Promise<FakeMain> {
         body,
         '}',
       ].join('\n');
-      const dir = join(tmpdir(), 'keystone-fakes');
+      // One directory per user: another user's (a root run's) would not be writable here.
+      const dir = join(tmpdir(), `keystone-fakes-${process.getuid?.() ?? 'user'}`);
       await mkdir(dir, { recursive: true });
       const file = join(dir, `fake-${tool}-${createHash('sha256').update(wrapped).digest('hex').slice(0, 16)}.mjs`);
       // Test files run in several worker processes that all write this same file: each writes its

@@ -3,7 +3,7 @@
 // with the sandbox's environment, directory and captured streams (the fake k3d/docker/kubectl
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
@@ -12,6 +12,8 @@ import { execa } from 'execa';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
+import { fakeMachine } from '../fakes/fake-machine.cjs';
+import type { Machine } from '../../src/machine.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
@@ -38,21 +40,43 @@ export interface RunOutcome {
 
 export type Harness = Awaited<ReturnType<typeof createHarness>>;
 
+/**
+ * The system tools a test may start beside node and the fakes (a shell, a pipe's reader, the pty
+ * driver): each linked from /usr/bin or /bin into one directory, so a test's PATH names exactly
+ * these, never a directory where a real docker, kubectl, k3d or engine may be installed.
+ */
+export const systemTools = ['sh', 'bash', 'head', 'python3'] as const;
+
+async function linkSystemTools(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const tool of systemTools) {
+    const found = ['/usr/bin', '/bin'].map((d) => join(d, tool)).find((p) => existsSync(p));
+    if (!found) throw new Error(`the tests need ${tool} in /usr/bin or /bin`);
+    await symlink(found, join(dir, tool));
+  }
+}
+
 export async function createHarness(options: HarnessOptions = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
+  const systemBin = join(sandbox.root, 'system-bin');
+  await linkSystemTools(systemBin);
   const harness = {
     ...sandbox,
+    /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
+    systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
     async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, clock: extra.clock });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, clock: extra.clock, machine: fakeMachine(fake) });
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+      // A test's own preload (fs faults, a probe) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
       const result = await execa(process.execPath, [cliPath, ...args], {
-        env: { ...env, ...extra.env },
+        env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions },
         extendEnv: false,
         reject: false,
         cwd: extra.cwd ?? project,
@@ -120,7 +144,7 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock; machine: Machine },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
@@ -136,6 +160,7 @@ export async function runInProcess(
       signal: controller.signal,
       execute: executeFakesInProcess,
       clock: io.clock,
+      machine: io.machine,
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);

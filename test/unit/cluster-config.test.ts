@@ -62,7 +62,8 @@ describe('parseClusterConfig errors point at file:line:col', () => {
   });
 
   it('wrong apiVersion and kind', () => {
-    expect(() => parseClusterConfig(base.replace('v1alpha5', 'v1alpha4'), 'c.yaml')).toThrow('c.yaml:1:13: apiVersion: must be "k3d.io/v1alpha5"');
+    // (k3d.io/v1alpha4 and v1alpha3 are migrated, as k3d does: test/unit/k3d-config.test.ts.)
+    expect(() => parseClusterConfig(base.replace('k3d.io/v1alpha5', 'k3d.io/v1'), 'c.yaml')).toThrow('c.yaml:1:13: apiVersion: "k3d.io/v1" is not a k3d config version k3d v5.8.3 reads');
     expect(() => parseClusterConfig(base.replace('Simple', 'Cluster'), 'c.yaml')).toThrow('c.yaml:2:7: kind: must be "Simple"');
   });
 

@@ -1,7 +1,8 @@
 // Kubeconfig lists read and written by keystone and by the real kubectl over the same files.
-// Where a real kubectl is found (see findRealKubectl) every case also runs through it; either way
-// keystone is checked against the answers recorded from kubectl (kubectl-recorded.json, which
-// names its kubectl version), so the comparison always runs and the recording stays true.
+// keystone is always checked against the answers recorded from kubectl (kubectl-recorded.json,
+// which names its kubectl version). With KEYSTONE_REAL_KUBECTL set (see findRealKubectl) every case
+// also runs through that real kubectl, which keeps the recording true; never by default, so the
+// kubectl this machine happens to have does not decide whether `npm test` passes.
 import { afterAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { applyKubeconfigMerge, planKubeconfigMerge } from '../../src/kube/kubeco
 
 const recording = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/kubeconfig-lists/kubectl-recorded.json'), 'utf8'));
 const kubectl = findRealKubectl();
-const source = kubectl ? `kubectl ${kubectl.version} at ${kubectl.path}, and the recording from kubectl ${recording.kubectl}` : `the recording from kubectl ${recording.kubectl} (no kubectl here)`;
+const source = kubectl ? `kubectl ${kubectl.version} at ${kubectl.path}, and the recording from kubectl ${recording.kubectl}` : `the recording from kubectl ${recording.kubectl} (KEYSTONE_REAL_KUBECTL not set)`;
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -64,3 +64,33 @@ describe('a run cancelled by suspending it', () => {
     expect(summarizeMpiJobRun(m, [])).toMatchObject({ state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, nodes: 2 });
   });
 });
+
+// A Pending run says why, in `jobs` and in the followed state line. The scheduler's message for a
+// pod whose local-path volume's node has no room (kubernetes pkg/scheduler: NodeResourcesFit
+// "Insufficient cpu", VolumeBinding "had volume node affinity conflict"; FitError's format).
+describe('a Pending run says why', () => {
+  const unschedulable = (message: string): PodObject =>
+    ({ metadata: { name: 'lammps-x-abc' }, spec: {}, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } }) as unknown as PodObject;
+  const full = '0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had volume node affinity conflict. preemption: 0/4 nodes are available: 1 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.';
+  const running = { ...job({}), status: { active: 1 } } as JobObject;
+
+  it('a Job whose only pod is Pending is Pending, though the Job counts it active', () => {
+    expect(summarizeRun(running, [unschedulable(full)])).toMatchObject({
+      state: 'Pending',
+      reason: 'waiting for room on the node that holds its volume (Insufficient cpu): it starts when that node frees up (0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had volume node affinity conflict)',
+    });
+    expect(summarizeRun(running, [unschedulable('0/4 nodes are available: 4 Insufficient memory. preemption: 0/4 nodes are available: 4 No preemption victims found for incoming pod.')]).reason).toBe(
+      'Unschedulable: 0/4 nodes are available: 4 Insufficient memory',
+    );
+  });
+
+  it('the followed state line says the same', async () => {
+    const { describePods } = await import('../../src/runs/follow/follow.js');
+    expect(describePods([unschedulable(full)], false)).toBe(
+      'Pending: waiting for room on the node that holds its volume (Insufficient cpu): it starts when that node frees up (0/4 nodes are available: 1 Insufficient cpu, 3 node(s) had volume node affinity conflict)',
+    );
+    expect(describePods([unschedulable('0/4 nodes are available: 4 node(s) had volume node affinity conflict. preemption: 0/4 nodes are available: 4 Preemption is not helpful for scheduling.')], false)).toBe(
+      'Pending: no node can use its volume: the node that holds it is gone or takes no pods (0/4 nodes are available: 4 node(s) had volume node affinity conflict)',
+    );
+  });
+});

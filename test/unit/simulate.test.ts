@@ -39,6 +39,13 @@ describe('profiles', () => {
     expect(() => parseProfiles(shipped.replace('OMPI_MCA_rmaps_base_oversubscribe: "1"', '"OMPI MCA": "1"'), 'p.yaml')).toThrow(/must be a variable name/);
   });
 
+  it("mpiImplementation Intel is refused with the reason: keystone-mpi replaces the entrypoint the operator's Intel images need (mpi-operator v0.8.0 build/base/entrypoint.sh, examples/v2beta1/pi/pi-intel.yaml)", () => {
+    expect(() => parseProfiles(shipped.replace('mpiImplementation: MPICH', 'mpiImplementation: Intel'), 'p.yaml')).toThrow(
+      /p\.yaml:\d+:\d+: profiles\.fenicsx\.parallel\.mpiImplementation: Intel is not supported by keystone: the MPI Operator's Intel images set up Intel MPI in their entrypoint \(it sources \/opt\/intel\/oneapi\/setvars\.sh\), and keystone replaces the container command with keystone-mpi/,
+    );
+    expect(() => parseProfiles(shipped, 'p.yaml')).not.toThrow();
+  });
+
   it('runCommand: N ranks use the parallel argv and env; 1 rank the serial one', () => {
     const lammps = parseProfiles(shipped, 'p.yaml').lammps!;
     expect(runCommand(lammps, 'in.lj', ['-var', 'T', '2'], 4)).toEqual({

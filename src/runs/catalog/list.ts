@@ -5,6 +5,7 @@ import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
 import { cancelledAt, cancelledExitCode, cancelledReason, mpiJobsPath, operatorLabels, podIndex, runCollectionPath, terminalCondition, type RunKind, type RunSummary } from '../model.js';
 import type { PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
+import { podProblem } from '../../stack/rollout.js';
 
 /**
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
@@ -27,7 +28,10 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   // Cancelled by `jobs cancel` (suspended and kept, cancel.ts): a Failed run, unless it had ended first.
   const cancelled = terminal ? undefined : cancelledAt(job);
   const active = job.status?.active ?? 0;
-  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : active > 0 || pods.some((p) => p.status?.phase === 'Running') ? 'Running' : 'Pending';
+  // A Job's active count includes pods still Pending (kubernetes pkg/controller/job: active = not
+  // yet finished), so a run whose every pod is Pending has not started, whatever active says.
+  const allPending = pods.length > 0 && pods.every((p) => (p.status?.phase ?? 'Pending') === 'Pending');
+  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : !allPending && (active > 0 || pods.some((p) => p.status?.phase === 'Running')) ? 'Running' : 'Pending';
   const startedAt = job.status?.startTime;
   const finishedAt = terminal
     ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
@@ -46,6 +50,10 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     ...outputLocation(job, pods),
   };
   if (terminal?.type === 'Failed' && terminal.reason) summary.reason = terminal.reason;
+  if (state === 'Pending') {
+    const waiting = pendingReason(pods);
+    if (waiting) summary.reason = waiting;
+  }
   if (cancelled) summary.reason = cancelledReason;
   if (startedAt) summary.startedAt = startedAt;
   if (finishedAt) summary.finishedAt = finishedAt;
@@ -57,6 +65,26 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
   }
   return summary;
+}
+
+/** Why a run's pod has not started, when the cluster says why (the scheduler, the kubelet). */
+function pendingReason(pods: PodObject[]): string | undefined {
+  for (const pod of pods) {
+    const problem = podProblem(pod);
+    if (!problem) continue;
+    const short = problem.message.split('. preemption:')[0];
+    return (problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${short ? `: ${short}` : ''}`;
+  }
+  return undefined;
+}
+
+/** The scheduler's words on a pod whose volume is tied to one node, said for people; undefined for other reasons. */
+export function explainUnschedulable(message: string): string | undefined {
+  if (!message.includes('volume node affinity conflict')) return undefined;
+  const short = /^[^.]*/.exec(message)?.[0] ?? message;
+  const insufficient = /\d+ Insufficient (\w[\w.-]*)/.exec(message);
+  if (insufficient) return `waiting for room on the node that holds its volume (Insufficient ${insufficient[1]}): it starts when that node frees up (${short})`;
+  return `no node can use its volume: the node that holds it is gone or takes no pods (${short})`;
 }
 
 /**

@@ -14,6 +14,9 @@ import { cancelledAt, cancelledExitCode, cancelledMessage, cancelledReason, mpiW
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
 import type { KubeObject, PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
+import { volumeNodeProblem } from '../storage/volume-node.js';
+import { explainUnschedulable } from '../catalog/list.js';
+import { annotations } from '../../vocabulary.js';
 
 /** A run's pod can never start (its image cannot be pulled): nothing ran, and waiting will not help. */
 export class RunCannotStartError extends KeystoneError {
@@ -69,7 +72,7 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
   if (summary.phase === 'Running') return `Running on ${summary.node}`;
   if (summary.phase === 'Pending') {
     const problem = podProblem(pod);
-    if (problem) return `Pending: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`;
+    if (problem) return `Pending: ${(problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${problem.message ? `: ${problem.message}` : ''}`}`;
     return summary.status === 'Pending' ? 'Pending' : `Pending: ${summary.status}`;
   }
   return summary.phase;
@@ -128,6 +131,23 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
       o.onState(state);
     }
   };
+  // A run on its own volume that no node can take: is the volume's node gone or NotReady (the run
+  // cannot start by waiting), or only full (it waits)? Asked once per scheduler message.
+  const claim = (job.metadata?.annotations as Record<string, string> | undefined)?.[annotations.outputClaim];
+  const askedAbout = new Set<string>();
+  const checkVolumeNode = (message: string) => {
+    if (!claim || askedAbout.has(message)) return;
+    askedAbout.add(message);
+    void volumeNodeProblem(client, o.namespace, claim, o.runId).then(
+      (problem) => {
+        if (problem && !stuck) {
+          stuck = new RunCannotStartError(`the run cannot start: ${problem.message}`, problem.hint);
+          stop.abort();
+        }
+      },
+      () => undefined, // the state line still says what the scheduler says
+    );
+  };
   const checkStart = (seen: Iterable<PodObject>) => {
     for (const p of seen) {
       const problem = podProblem(p, o.localImages);
@@ -135,6 +155,7 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
         stuck = new RunCannotStartError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, problem.hint);
         stop.abort();
       }
+      if (problem?.reason === 'Unschedulable' && explainUnschedulable(problem.message)) checkVolumeNode(problem.message);
     }
   };
 

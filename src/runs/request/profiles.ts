@@ -39,6 +39,17 @@ const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
 });
 
 /**
+ * Intel MPI is refused, with the reason: the operator's Intel images (kubeflow/mpi-operator v0.8.0
+ * build/base/intel.Dockerfile, ENTRYPOINT /entrypoint.sh) set Intel MPI up in their entrypoint
+ * (entrypoint.sh sources /opt/intel/oneapi/setvars.sh), and its Intel example passes mpirun as the
+ * launcher's args (examples/v2beta1/pi/pi-intel.yaml), so that entrypoint runs. keystone's
+ * launcher replaces the container's command with keystone-mpi (mpijob-builder.ts), so that
+ * entrypoint would never run, and keystone has no Intel MPI image to test another way against.
+ */
+const intelRefusal =
+  'Intel is not supported by keystone: the MPI Operator\'s Intel images set up Intel MPI in their entrypoint (it sources /opt/intel/oneapi/setvars.sh), and keystone replaces the container command with keystone-mpi, so that entrypoint would never run; use OpenMPI or MPICH';
+
+/**
  * How the code runs with N MPI ranks (--ranks N): the argv that replaces `command`, with
  * "{ranks}" for N, the environment the MPI library needs in a container, and which MPI it is.
  */
@@ -46,7 +57,7 @@ const parallelSchema = z.strictObject({
   command: commandSchema(['ranks']).refine((argv) => argv.some((a) => a.includes('{ranks}')), 'must use "{ranks}" somewhere'),
   env: envSchema.optional(),
   /** The image's MPI, for a run across nodes (--nodes): the MPIJob's mpiImplementation (default OpenMPI). */
-  mpiImplementation: z.enum(mpiImplementations).optional(),
+  mpiImplementation: z.enum(mpiImplementations).refine((m) => m !== 'Intel', intelRefusal).optional(),
 });
 
 export const profileSchema = z.strictObject({

@@ -14,6 +14,8 @@ import { podProblem } from '../../stack/rollout.js';
 import { simulationContainer } from '../build/job.js';
 import { sharedClaimName } from './claim.js';
 import type { KubeObject, PodObject, JobObject } from '../../kube/objects.js';
+import { nodeState, volumeNodeProblem, VolumeNodeError } from './volume-node.js';
+import { explainUnschedulable } from '../catalog/list.js';
 
 /** Where the helper mounts the whole volume. */
 export const helperMount = '/keystone-data';
@@ -97,7 +99,15 @@ export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject
 /** Creates the helper pod, waits until it runs, hands its name to `use`, and deletes it. */
 export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => Promise<T>): Promise<T> {
   const { client, namespace } = spec;
-  const nodeName = spec.claim === sharedClaimName ? undefined : await nodeOfRunPod(spec);
+  let nodeName: string | undefined;
+  if (spec.claim !== sharedClaimName) {
+    // A run's own volume on a node that is gone or NotReady: say so now, not after timeoutMs.
+    const problem = await volumeNodeProblem(client, namespace, spec.claim, spec.runId);
+    if (problem) throw problem;
+    nodeName = await nodeOfRunPod(spec);
+    // A run pod still listed on a node whose kubelet is gone: a helper pinned there would never start.
+    if (nodeName && (await nodeState(client, nodeName)).state !== 'Ready') nodeName = undefined;
+  }
   const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec, nodeName), retry: false });
   const name = created.metadata?.name ?? '';
   const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
@@ -143,6 +153,8 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
               }),
             };
           }
+          const volumeWords = scheduling?.reason === 'Unschedulable' ? explainUnschedulable(scheduling.message ?? '') : undefined;
+          if (volumeWords) return { done: false, progress: 'volume node', failure: new VolumeNodeError(`helper pod ${name} cannot start: ${volumeWords}`, { hint: `\`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows the volume; try again once its node can take the pod` }) };
           const problem = podProblem(pod, [], 'push');
           if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
           return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };
