@@ -18,7 +18,7 @@ import { buildImages, hasLocalImage, localImageSize, type ImageSpec } from '../.
 import { portHolder } from '../../src/cluster/port-holders.js';
 import { KeystoneError } from '../../src/errors.js';
 import { localMachine } from '../../src/machine.js';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { cliPath, createHarness, type Harness } from '../helpers/harness.js';
 import { currentOwnPid, debianBase, dockerEnv, startOwnDaemon, stopOwnDaemon } from './daemon.js';
 import { tierRunner } from './build-images.js';
 import { uniqueName } from './job-in-docker.js';
@@ -38,10 +38,11 @@ async function freePort(): Promise<number> {
 
 /** `keystone doctor -o json` as a user runs it: the real docker on PATH, fake k3d and kubectl. */
 async function doctor(h: Harness): Promise<{ exitCode: number; checks: { name: string; status: string; detail: string; hint?: string }[]; stderr: string }> {
-  // This machine's disks, not the sandbox's fake ones (NODE_OPTIONS would preload fake-machine-preload.cjs).
-  const r = await h.runProcess(['doctor', '-o', 'json'], { env: { DOCKER_HOST: tier.host, NODE_OPTIONS: '' }, timeoutMs: 60_000 });
+  // The built CLI with the sandbox's environment but this machine's disks: not harness.runProcess,
+  // whose NODE_OPTIONS preloads the sandbox's fake machine (test/fakes/fake-machine-preload.cjs).
+  const r = await execa(process.execPath, [cliPath, 'doctor', '-o', 'json'], { env: { ...h.env, NODE_OPTIONS: '', DOCKER_HOST: tier.host }, extendEnv: false, cwd: h.project, reject: false, stdin: 'ignore', timeout: 60_000 });
   const parsed = JSON.parse(r.stdout || '{}') as { checks?: { name: string; status: string; detail: string; hint?: string }[] };
-  return { exitCode: r.exitCode, checks: parsed.checks ?? [], stderr: r.stderr };
+  return { exitCode: r.exitCode ?? -1, checks: parsed.checks ?? [], stderr: r.stderr };
 }
 
 
@@ -163,7 +164,9 @@ describe(`keystone's Docker calls against the real daemon (${tier.daemon || 'no 
     const disk = d.checks.find((c) => c.name === 'disk space');
     const builds = d.checks.find((c) => c.name === 'image builds');
     expect(docker, d.stderr).toMatchObject({ status: 'ok', detail: `Docker ${(await dockerServerVersion(runner(), 20_000))} is running` });
-    expect(disk?.detail).toContain(`free at ${JSON.parse((await execa('docker', ['info', '--format', '{{json .DockerRootDir}}'], { env: dockerEnv(tier.host) })).stdout)}`);
+    const root = JSON.parse((await execa('docker', ['info', '--format', '{{json .DockerRootDir}}'], { env: dockerEnv(tier.host) })).stdout) as string;
+    const fs = statfsSync(root);
+    expect(disk?.detail).toContain(`${((fs.bavail * fs.bsize) / 1024 ** 3).toFixed(1)} GiB free at ${root} `);
     // The images this tier built are in Docker; the others are still to build.
     for (const image of tier.images) {
       if (image.status === 'built') expect(builds?.detail).not.toContain(image.image);
