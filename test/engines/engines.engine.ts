@@ -1,7 +1,7 @@
 // `npm run test:engines`: each profile's real command line, run by the real engine installed on
 // this machine, on a copy of the shipped example, as a non-root uid other than 1000 (see
 // engine-run.ts). An engine that is not installed is reported as skipped with the command that
-// installs it, never as passed. Figures printed here are the ones the README quotes.
+// installs it, never as passed. Figures printed here are the ones docs/development.md quotes.
 import { existsSync, statSync } from 'node:fs';
 import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -185,7 +185,7 @@ const cases: Record<string, EngineCase> = {
       // XDMF rule (a written Function has the mesh's degree), so the script is held to the image's API.
       const extraEnv = olderThan09(version) ? { PYTHONPATH: join(repoRoot, 'test', 'engines', 'dolfinx-0.9-api') } : undefined;
 
-      it(`solves the Poisson problem for DEGREE=1,2 (the README's sweep) and writes poisson.xdmf (DOLFINx ${version}${extraEnv ? ' held to the 0.9.0 API' : ''})`, async () => {
+      it(`solves the Poisson problem for DEGREE=1,2 (the sweep docs/commands-runs.md shows) and writes poisson.xdmf (DOLFINx ${version}${extraEnv ? ' held to the 0.9.0 API' : ''})`, async () => {
         const run = await runLikeTheJob(project, who, { tool: 'fenicsx', example: 'poisson.py', sweep: ['N=16,32', 'DEGREE=1,2'], extraEnv });
         try {
           expect(run.exitCode, run.output.slice(-3000)).toBe(0);
