@@ -157,7 +157,7 @@ export function engineChecks(runJob: RunJob, who: RunIdentity, fenicsx: FenicsxS
     fenicsx: () => {
       const { extraEnv, label: version } = fenicsx;
 
-      it(`solves the Poisson problem for DEGREE=1,2 (the README's sweep) and writes poisson.xdmf (DOLFINx ${version})`, async () => {
+      it(`solves the Poisson problem for DEGREE=1,2 (the sweep docs/commands-runs.md shows) and writes poisson.xdmf (DOLFINx ${version})`, async () => {
         const run = await runJob({ tool: 'fenicsx', example: 'poisson.py', sweep: ['N=16,32', 'DEGREE=1,2'], extraEnv });
         try {
           expect(run.exitCode, run.output.slice(-3000)).toBe(0);

@@ -1,7 +1,7 @@
 // `npm run test:engines`: each profile's real command line, run by the real engine installed on
 // this machine, on a copy of the shipped example, as a non-root uid other than 1000 (see
 // engine-run.ts). An engine that is not installed is reported as skipped with the command that
-// installs it, never as passed. Figures printed here are the ones the README quotes.
+// installs it, never as passed. Figures printed here are the ones docs/development.md quotes.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
