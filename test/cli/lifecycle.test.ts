@@ -4,15 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
 
 describe('start, stop, delete', () => {
   it('stops, starts (waiting for nodes) and deletes the cluster, keeping ./data', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
 
     let r = await h.run(['stop']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -59,8 +58,7 @@ describe('start, stop, delete', () => {
   });
 
   it('--dry-run prints the k3d call and leaves the cluster alone', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const r = await h.run(['delete', '--dry-run']);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toContain('[dry-run] would run: k3d cluster delete keystone-cluster');
@@ -70,8 +68,7 @@ describe('start, stop, delete', () => {
 
 describe('status', () => {
   it('-o json gives the cluster and its nodes as one document on stdout, from five list requests and no k3d call', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     await h.clearCalls();
     const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
@@ -121,8 +118,7 @@ describe('status', () => {
   });
 
   it('a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d\'s list', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const state = await h.state();
     state.clusters['keystone-cluster'].agentsRunning = 2;
     await h.setState(state);
@@ -136,8 +132,7 @@ describe('status', () => {
   }, 90_000);
 
   it('reports a stopped cluster from k3d\'s list once its API does not answer', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     await h.run(['stop']);
     await h.clearCalls();
     const before = h.api.requests.length;
@@ -174,8 +169,7 @@ describe('status', () => {
 
 describe('doctor', () => {
   it('passes every check on a healthy machine', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const r = await h.run(['doctor', '-o', 'json']);
     const report = JSON.parse(r.stdout);
     expect(report.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
@@ -219,8 +213,7 @@ describe('doctor', () => {
   });
 
   it('warns about a kubeconfig others can read', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const { chmod } = await import('node:fs/promises');
     await chmod(h.kubeconfig, 0o644);
     const r = await h.run(['doctor', '-o', 'json']);

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
 
 // Each test runs the CLI (and fake tools) several times; on a shared machine that takes a while.
 vi.setConfig({ testTimeout: 120_000 });
@@ -284,8 +284,7 @@ describe('dry runs say what they would do, not that it was done (11.13)', () => 
   });
 
   it('start, stop and delete --dry-run say "would", and change nothing', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     let r = await h.run(['stop', '--dry-run']);
     expect(r.stderr).toContain('would stop cluster keystone-cluster');
     expect(r.stderr).not.toContain('✓ stopped');
@@ -300,8 +299,7 @@ describe('dry runs say what they would do, not that it was done (11.13)', () => 
   }, 120_000);
 
   it('setup --dry-run on a running cluster: the directories exist, and the Redis password "would" be kept', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const r = await h.run(['setup', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('data directories exist (data)');

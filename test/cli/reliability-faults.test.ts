@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHarness, createReadyHarness, sleep, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, fastClock, sleep, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -27,9 +27,20 @@ describe('API faults', () => {
 
   it('apply patches are retried on 503', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { method: string }) => q.method === 'PATCH', status: 503, times: 2 });
-    const r = await h.run(['apply']);
-    expect(r.exitCode, r.stderr).toBe(0);
+    const patchesOf = async () => {
+      const before = h.api.requests.length;
+      const r = await h.run(['apply']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('applied 9 objects');
+      expect(r.stderr).not.toContain('error');
+      return h.api.requests.slice(before).filter((q) => q.method === 'PATCH').length;
+    };
+    const clean = await patchesOf();
+    const fault = { match: (q: { method: string }) => q.method === 'PATCH', status: 503, times: 2 };
+    h.api.faults.push(fault);
+    // Both 503s were answered, and each refused patch was sent again.
+    expect(await patchesOf()).toBe(clean + 2);
+    expect(fault.times).toBe(0);
   });
 
   it('a create is never retried blindly: a failed Job submission is reported, not repeated', async () => {
@@ -71,7 +82,8 @@ describe('process', () => {
     // Until the first holds the lock and is inside k3d create (a process start can take seconds under load).
     for (let i = 0; i < 1000 && !(await h.calls('k3d')).some((c) => c[2] === 'create'); i++) await sleep(25);
     expect((await h.calls('k3d')).some((c) => c[2] === 'create')).toBe(true);
-    const second = await h.run(['setup']);
+    // Its 5 s wait for the lock on a clock that skips it: the first holds the lock for 15 s.
+    const second = await h.run(['setup'], { clock: fastClock() });
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('Waiting for `keystone setup` (pid');
     expect(second.stderr).toMatch(/error: another `keystone setup` is running \(pid \d+, started /);

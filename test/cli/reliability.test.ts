@@ -37,9 +37,15 @@ describe('environment', () => {
   });
 
   it('Docker up but slow: setup waits for it', async () => {
-    h = await createHarness({ state: { docker: { slowMs: 1500 } } });
+    // Every docker call takes a tenth of a second (the fake sleeps before it answers): slower than any
+    // answer keystone could mistake for an immediate one, far inside its 20 s `docker info` bound.
+    h = await createHarness({ state: { docker: { slowMs: 100 } } });
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('Docker did not answer');
+    expect(r.stderr).toContain('Next: keystone status');
+    expect((await h.calls('docker')).map((c) => c[1])).toContain('info');
+    expect(Object.keys((await h.state()).clusters)).toEqual(['keystone-cluster']);
   });
 
   it('Docker not answering within KEYSTONE_DOCKER_TIMEOUT: a clear message, k3d never called', async () => {

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -79,8 +79,7 @@ describe('setup brings the whole stack up', () => {
   });
 
   it('a second run changes nothing: same generations, only apply requests, no build or import, the password kept', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const before = generations(h);
     const secret = JSON.stringify(h.api.get('secrets', 'keystone', 'redis-auth'));
     const podNames = h.api.objects('pods').map((p: { metadata: { name: string } }) => p.metadata.name).sort();
@@ -104,8 +103,7 @@ describe('setup brings the whole stack up', () => {
   }, 90_000); // several CLI runs: bounded, not timed
 
   it('a changed manifest is applied and its rollout waited for', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const before = generations(h);
     await editManifest(h, '20-celery-worker.yaml', 'replicas: 2', 'replicas: 3');
     const r = await h.run(['setup']);
@@ -118,8 +116,7 @@ describe('setup brings the whole stack up', () => {
   }, 90_000); // several CLI runs: bounded, not timed
 
   it('an image that is not in the cluster fails early with the pod, the reason and a hint', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     await editManifest(h, '20-celery-worker.yaml', 'image: keystone-celery-worker:0.1.0', 'image: keystone-celery-worker:0.2.0');
     const r = await h.run(['setup', '--timeout', '60s']);
     expect(r.exitCode).toBe(1);
@@ -152,8 +149,7 @@ describe('setup brings the whole stack up', () => {
   });
 
   it('--dry-run on a running cluster uses the API server\'s dry run and changes nothing', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const before = generations(h);
     await editManifest(h, '20-celery-worker.yaml', 'replicas: 2', 'replicas: 4');
     const start = h.api.requests.length;
@@ -181,8 +177,7 @@ describe('setup brings the whole stack up', () => {
   });
 
   it('a field another tool changed is a conflict naming the manager and field; --force-conflicts takes it back', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     // Someone runs `kubectl edit` and sets the worker's replicas by hand.
     const res = await fetch(`${h.api.url}/apis/apps/v1/namespaces/keystone/deployments/celery-worker?fieldManager=kubectl-edit`, {
       method: 'PATCH',
@@ -201,8 +196,7 @@ describe('setup brings the whole stack up', () => {
   }, 90_000); // several CLI runs: bounded, not timed
 
   it('a namespace being deleted stops setup with what to do', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const ns = h.api.get('namespaces', undefined, 'keystone');
     h.api.update('namespaces', { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() }, status: { phase: 'Terminating' } });
     const r = await h.run(['setup']);
@@ -211,8 +205,7 @@ describe('setup brings the whole stack up', () => {
   });
 
   it('repairs a stack deleted by hand', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     h.api.remove('deployments', 'keystone', 'celery-worker');
     for (const p of h.api.objects('pods').filter((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'celery-worker')) {
       h.api.remove('pods', 'keystone', p.metadata.name);
@@ -225,8 +218,7 @@ describe('setup brings the whole stack up', () => {
 
 describe('import-images', () => {
   it('builds what Docker lacks, imports in one k3d call, and says what it skipped', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     await h.clearCalls();
     let r = await h.run(['import-images']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -242,8 +234,7 @@ describe('import-images', () => {
   }, 90_000); // several CLI runs: bounded, not timed
 
   it('unknown image names are usage errors listing the known ones', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     const r = await h.run(['import-images', 'celery']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('unknown image "celery"');
@@ -260,8 +251,7 @@ describe('import-images', () => {
 
 describe('apply', () => {
   it('applies only the stack, to the keystone cluster or another context; --wait waits; --dry-run changes nothing', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
     h.api.remove('deployments', 'keystone', 'redis');
     await h.clearCalls();
     let r = await h.run(['apply', '--dry-run']);

@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
+import { createSandbox, snapshotSandbox, freePort, repoRoot, cliPath, type SandboxSnapshot } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
 import { fakeMachine } from '../fakes/fake-machine.cjs';
@@ -58,7 +58,7 @@ async function linkSystemTools(dir: string): Promise<void> {
   }
 }
 
-export async function createHarness(options: HarnessOptions = {}) {
+export async function createHarness(options: HarnessOptions & { from?: SandboxSnapshot } = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
   let fifos = 0;
@@ -238,6 +238,24 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const clockAhead = (ms: number): Clock => ({ now: () => Date.now() + ms, sleep: systemClock.sleep });
 
+/**
+ * A clock on which keystone's own waits take no time: each sleep moves it on by its length and
+ * returns on the next turn of the event loop. For waits on something that will not happen while
+ * the test looks (a lock another process holds, an API that keeps failing): the wait runs out at
+ * once and still reads as its full length to keystone. Not for waits on the fake cluster, whose
+ * controllers act on the real clock: those would run out before the cluster could act.
+ */
+export function fastClock(): Clock {
+  let ahead = 0;
+  return {
+    now: () => Date.now() + ahead,
+    sleep: async (ms, signal) => {
+      if (!signal?.aborted) ahead += ms;
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
 /** Polls a condition of the fake cluster (10 s at most); tests use it to wait for controllers. */
 export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -247,9 +265,36 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A harness whose cluster and stack are already set up, as most command tests need. */
+/**
+ * A harness whose cluster and stack are already set up, as most command tests need. `setup` is the
+ * costliest command (about a fifth of a second of CPU and half a second of waiting for nodes and
+ * rollouts), and most tests only need what it leaves: so each test worker runs one real `setup`
+ * in a sandbox of its own, keeps what it left (files, the fake cluster's objects, logs and
+ * history: snapshotSandbox), and starts every other ready harness from that. A test of setup
+ * itself runs it (createHarness, then `h.run(['setup'])`); with options, so does this.
+ */
 export async function createReadyHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const harness = await createHarness(options);
+  if (Object.keys(options).length > 0) return setUp(await createHarness(options));
+  readySnapshot ??= takeReadySnapshot();
+  return createHarness({ from: await readySnapshot });
+}
+
+/** One per worker process (vitest's `isolate: false` shares this module across its test files). */
+let readySnapshot: Promise<SandboxSnapshot> | undefined;
+
+async function takeReadySnapshot(): Promise<SandboxSnapshot> {
+  const harness = await setUp(await createHarness());
+  try {
+    // What setup's last requests set off in the fake controllers (informers run on setImmediate).
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    // system-bin: linked again by createHarness.
+    return await snapshotSandbox(harness, { skip: ['system-bin'] });
+  } finally {
+    await harness.cleanup();
+  }
+}
+
+async function setUp(harness: Harness): Promise<Harness> {
   const r = await harness.run(['setup']);
   if (r.exitCode !== 0) {
     await harness.cleanup();

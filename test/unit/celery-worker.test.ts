@@ -51,7 +51,7 @@ describe('celery worker: summarize_run', () => {
       'except ValueError as e:',
       '    print("refused:", e)',
     ].join('\n');
-    const r = await execa('/usr/bin/python3', ['-c', script, run, data, join(data, '..')], { cwd: workerDir, env: { PYTHONPATH: workerDir, PATH: '/usr/bin:/bin' }, extendEnv: false }); // the system's python, not a user's (pyenv, venv)
+    const r = await execa('/usr/bin/python3', ['-c', script, run, data, join(data, '..')], { cwd: workerDir, env: { PYTHONPATH: workerDir, PATH: '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' }, extendEnv: false }); // the system's python, not a user's (pyenv, venv); no .pyc in the clone
     const [summary, refused] = r.stdout.split('\n');
     expect(JSON.parse(summary!)).toEqual({ output_dir: run, files: [{ path: 'log.lammps', bytes: 12 }, { path: 'sub/dump.lj', bytes: 5 }] });
     expect(refused).toMatch(/^refused: .* is not under /);
