@@ -64,6 +64,7 @@ async function copyTree(from, to, keep = () => true) {
  * @property {{ path: string, data: Buffer }[]} volumes the claims' directories (pod-exec.mjs), relative to them
  * @property {string} apiState the fake API server's exportState(), as JSON
  * @property {string[]} nodeImages the images the fake nodes hold
+ * @property {[string, string][]} imageIds the image IDs the fake nodes hold for imported tags
  */
 
 /** The directory behind the fake cluster's claims (pod-exec.mjs: <volumes root>/claims/<ns>/<claim>). */
@@ -107,6 +108,8 @@ export async function snapshotSandbox(sandbox, options = {}) {
     volumes: existsSync(claims) ? (await walk(claims)).filter((f) => f.data).map(({ path, data }) => ({ path, data })) : [],
     apiState: JSON.stringify(sandbox.api.exportState()),
     nodeImages: [...sandbox.cluster.nodeImages],
+    // The image IDs the nodes' runtime holds for imported tags (what a pod's imageID reports).
+    imageIds: [...sandbox.cluster.imageIds],
   };
 }
 
@@ -196,6 +199,7 @@ export async function createSandbox(options = {}) {
 
   const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });
   if (from) for (const image of from.nodeImages) cluster.nodeImages.add(image);
+  if (from) for (const [image, id] of from.imageIds) cluster.imageIds.set(image, id);
   const kubeconfig = join(home, '.kube', 'config');
   /** @type {Record<string, string>} */
   const env = {
