@@ -12,7 +12,9 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { KeystoneError } from '../errors.js';
-import type { Runner } from '../exec/runner.js';
+import { ToolFailedError, type Runner } from '../exec/runner.js';
+import { lastErrorLine } from '../exec/command-line.js';
+import { explainDockerFailure } from '../tools/docker.js';
 import type { KubeClient } from '../kube/client.js';
 import type { NodeObject } from '../kube/nodes.js';
 import { normalizeImage } from './image-names.js';
@@ -108,10 +110,20 @@ export async function hasLocalImage(runner: Runner, image: string): Promise<bool
   return (await localImageSize(runner, image)) !== undefined;
 }
 
-/** The image's size in bytes as Docker reports it, or undefined when Docker does not have it. */
+/**
+ * The image's size in bytes as Docker reports it, or undefined when Docker does not have it. A
+ * daemon that does not answer is an error, not "no such image": `docker image inspect` exits 1
+ * for both (docker/cli cli/command/image/inspect.go; the daemon's 404 reads "No such image: X",
+ * Docker 20.10's "no such image: X: No such image: X"), and taking one for the other made doctor
+ * say every image "will be built" with Docker stopped, and import-images try to build them.
+ */
 export async function localImageSize(runner: Runner, image: string): Promise<number | undefined> {
   const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Size}}', image], { reject: false, timeoutMs: 30_000 });
-  if (result.exitCode !== 0) return undefined;
+  if (result.exitCode !== 0) {
+    if (/no such image/i.test(result.stderr)) return undefined;
+    const args = ['image', 'inspect', '--format', '{{.Size}}', image];
+    throw explainDockerFailure(new ToolFailedError('docker', args, result.exitCode, lastErrorLine(result.stderr) || `exit code ${result.exitCode}`, result.stderr), 30_000);
+  }
   const size = Number(result.stdout.trim());
   return Number.isFinite(size) ? size : 0;
 }

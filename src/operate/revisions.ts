@@ -116,6 +116,19 @@ export type RollbackResult = { rolledBack: true; toRevision: number; deployment:
 
 /** `kubectl rollout undo [--to-revision N]`: N = 0 means the revision before the latest. */
 export async function rollbackDeployment(client: KubeClient, name: string, toRevision: number, ns = stackNamespace, o: { dryRun?: boolean } = {}): Promise<RollbackResult> {
+  // The patch's resourceVersion test fails (422) when the deployment changed since it was read:
+  // its controller writing status while a rollout (an interrupted rollback's) still goes on.
+  // Read it again and decide again, as kubectl retries on a conflict.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await rollbackOnce(client, name, toRevision, ns, o);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.statusCode === 422) || attempt >= 3) throw err;
+    }
+  }
+}
+
+async function rollbackOnce(client: KubeClient, name: string, toRevision: number, ns: string, o: { dryRun?: boolean }): Promise<RollbackResult> {
   const d = await getDeployment(client, name, ns);
   if (d.spec?.paused) {
     throw new KeystoneError(`deployment ${name} is paused: a paused deployment cannot be rolled back`, { hint: `resume it first: \`kubectl -n ${ns} rollout resume deployment/${name}\`` });

@@ -73,12 +73,16 @@ export async function preflightChecks(app: PreflightContext, loaded: LoadedClust
   const checks: Promise<NamedCheck>[] = [
     hostPortsCheck(app.runner, config, configLabel, state).then((c) => ({ name: 'host ports', ...c })),
   ];
-  const images = imagesOnDocker(app);
-  checks.push(images.then((list) => ({ name: 'image builds', ...imageBuildsCheck(app, list) })));
+  // Docker not answering leaves both checks undecided (the docker check says why), not failed.
+  const images = imagesOnDocker(app).then(
+    (list) => ({ list }),
+    (err: unknown) => ({ unknown: `not checked: ${(err as Error).message}` }),
+  );
+  checks.push(images.then((r) => ({ name: 'image builds', ...('list' in r ? imageBuildsCheck(app, r.list) : { status: 'warn' as const, detail: r.unknown }) })));
   if (absent) {
     checks.push(
       images
-        .then((list) => diskSpaceCheck(app.runner, app.machine, imagesDiskNeed(list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)))
+        .then((r) => ('list' in r ? diskSpaceCheck(app.runner, app.machine, imagesDiskNeed(r.list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)) : { status: 'warn' as const, detail: r.unknown }))
         .then((c) => ({ name: 'disk space', ...c })),
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.

@@ -18,7 +18,10 @@ afterAll(async () => h?.cleanup());
 describe('Docker down (#9)', () => {
   it('status reports it and exits 0 (.healthy false); start, stop, delete and import-images say Docker is not running, with what to do', async () => {
     const before = await h.state();
+    // Docker down: the fakes' docker and k3d cannot reach the daemon, and the cluster's API (in
+    // k3d's containers) refuses connections, as on a machine whose Docker stopped.
     await h.setState({ ...before, docker: { ...before.docker, down: true } });
+    await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
     try {
       const status = await h.run(['status', '-o', 'json']);
       expect(status.exitCode, status.stderr).toBe(0);
@@ -36,6 +39,7 @@ describe('Docker down (#9)', () => {
       }
     } finally {
       await h.setState(before);
+      await fetch(`${h.api.url}/__fake/up`, { method: 'POST' });
     }
   });
 });

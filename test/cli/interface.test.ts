@@ -258,9 +258,11 @@ describe('modes', () => {
       expect(all, args.join(' ')).not.toContain(password);
       expect(all, args.join(' ')).not.toContain(token);
     }
+    const setup = await h.run(['setup', '--verbose']);
+    expect(setup.stderr).toMatch(/\$ k3d cluster list -o json/);
     const verbose = await h.run(['status', '--verbose']);
-    expect(verbose.stderr).toMatch(/\$ k3d cluster list -o json/);
     expect(verbose.stderr).toMatch(/GET \/api\/v1\/nodes/);
+    expect(verbose.stderr).not.toMatch(/\$ k3d/); // a running cluster's shape comes from its nodes
     expect(verbose.stderr).toContain('target: k3d cluster "keystone-cluster" (context k3d-keystone-cluster');
   });
 

@@ -196,6 +196,22 @@ describe('doctor', () => {
     expect(r.stdout).toContain('3 checks failed.');
   });
 
+  // Found by npm run test:containers (docker-calls.containers.ts, the daemon stopped): `docker
+  // image inspect` exits 1 both for an image Docker lacks and for a daemon that does not answer.
+  it('with Docker stopped, leaves image builds and disk space unchecked instead of "4 of 4 images will be built"', async () => {
+    h = await createHarness({ state: { docker: { down: true } } });
+    const r = await h.run(['doctor', '-o', 'json']);
+    expect(r.exitCode).toBe(1);
+    const checks = JSON.parse(r.stdout).checks as { name: string; status: string; detail: string }[];
+    const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(byName.docker?.status).toBe('fail');
+    for (const name of ['image builds', 'disk space']) {
+      expect(byName[name]?.status, name).toBe('warn');
+      expect(byName[name]?.detail, name).toMatch(/^not checked: Docker is not running or not reachable: Cannot connect to the Docker daemon/);
+    }
+    expect(byName['host ports']?.status).toBe('ok');
+  });
+
   it('warns about a kubeconfig others can read', async () => {
     h = await createReadyHarness();
     const { chmod } = await import('node:fs/promises');

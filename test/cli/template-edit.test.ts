@@ -1,5 +1,5 @@
-// The README says: edit k8s/manifests/3x-*.yaml and run setup. The API server forbids changing a
-// Job's pod template in place, so setup replaces the suspended template and says so.
+// docs/commands-cluster.md (setup) says: edit k8s/manifests/3x-*.yaml and run setup. The API server
+// forbids changing a Job's pod template in place, so setup replaces the suspended template and says so.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -105,7 +105,43 @@ export interface RunRequest {
   ranks?: number;
   /** Changes the staged input before the run (a deliberately broken input). */
   breakInput?: (stagedInput: string) => Promise<void>;
+  /** Where the pod runs: this machine's engine (default) or a real container (test/containers). */
+  executor?: JobExecutor;
 }
+
+/** One pod of the Job (one index of a sweep), wherever it runs. */
+export interface JobPod {
+  project: Project;
+  who: RunIdentity;
+  tool: string;
+  /** The Job keystone would submit (from buildJobFromTemplate). */
+  job: JobObject;
+  /** JOB_COMPLETION_INDEX for an Indexed Job's pod; undefined for a single pod. */
+  index: number | undefined;
+  /** The host directory that is the nodes' /data (the hostPath volumes' root). */
+  dataDir: string;
+  /** A writable directory standing for the image's HOME (on this machine only). */
+  home: string;
+  extraEnv?: Record<string, string>;
+  timeoutMs: number;
+}
+
+/** Runs one pod's container and returns its exit code and output (stdout and stderr together). */
+export type JobExecutor = (pod: JobPod) => Promise<{ exitCode: number; output: string }>;
+
+/** The container's command with this machine's engine: image ENV from its Dockerfile, the pod's env, as the pod's uid. */
+export const onThisMachine: JobExecutor = async ({ project, who, tool, job, index, dataDir, home, extraEnv, timeoutMs }) => {
+  const container = job.spec.template.spec.containers[0]!;
+  const hostPath = (p: string) => p.replace(`/data/${tool}`, join(dataDir, tool));
+  const env = await imageEnv(project.imageDirs.get(tool), home);
+  for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  Object.assign(env, extraEnv);
+  // An Indexed Job's pods get JOB_COMPLETION_INDEX from the Job controller.
+  if (index !== undefined) env.JOB_COMPLETION_INDEX = String(index);
+  const [file, ...args] = [...who.wrap, ...container.command!];
+  const r = await execa(file!, args, { cwd: hostPath(container.workingDir!), env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
+  return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
+};
 
 /**
  * Stages a copy of the example in a temporary project and runs the Job's command for each index,
@@ -152,23 +188,16 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   const container = pod.containers[0]!;
   const security = pod.securityContext as { runAsUser?: number } | undefined;
   if (security?.runAsUser !== who.uid) throw new Error(`the Job would run as uid ${security?.runAsUser}, not ${who.uid}`);
-  const hostPath = (p: string) => p.replace(`/data/${req.tool}`, join(dataDir, req.tool));
-  const baseEnv = await imageEnv(project.imageDirs.get(req.tool), home);
-  for (const e of container.env ?? []) if (e.value !== undefined) baseEnv[e.name] = e.value;
-  Object.assign(baseEnv, req.extraEnv);
-
-  const argv = container.command!;
+  const execute = req.executor ?? onThisMachine;
   const indexes = sweep ? sweep.combinations.map((_, i) => i) : [undefined];
   let output = '';
   let exitCode = 0;
   for (const index of indexes) {
-    // An Indexed Job's pods get JOB_COMPLETION_INDEX from the Job controller.
-    const env = index === undefined ? baseEnv : { ...baseEnv, JOB_COMPLETION_INDEX: String(index) };
-    const [file, ...args] = [...who.wrap, ...argv];
-    const r = await execa(file!, args, { cwd: hostPath(container.workingDir!), env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
-    output += `${index === undefined ? '' : `--- index ${index}\n`}${r.all ?? ''}\n`;
-    if (r.exitCode !== 0 && exitCode === 0) exitCode = r.exitCode ?? -1;
+    const r = await execute({ project, who, tool: req.tool, job, index, dataDir, home, extraEnv: req.extraEnv, timeoutMs });
+    output += `${index === undefined ? '' : `--- index ${index}\n`}${r.output}\n`;
+    if (r.exitCode !== 0 && exitCode === 0) exitCode = r.exitCode;
   }
+  const argv = container.command!;
   const dirs = indexes.map((i) => (i === undefined ? hostRunDir : join(hostRunDir, String(i))));
   return { exitCode, output, dirs, argv, cleanup: () => rm(tmp, { recursive: true, force: true }) };
 }

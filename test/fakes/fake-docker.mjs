@@ -34,20 +34,25 @@ if (argv[0] === 'info') {
 
 if (argv[0] === 'image' && argv[1] === 'inspect') {
   const image = argv[argv.length - 1];
+  const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : '';
+  // With --format, the real CLI prints an empty line for a reference it could not inspect, daemon
+  // stopped or no such image (checked against Docker 28.2 and dockerd 20.10 by npm run test:containers).
+  const noResult = () => format && process.stdout.write('\n');
   if (docker.down) {
+    noResult();
     daemonDown();
     process.exit(1);
   }
   if ((docker.images ?? []).includes(image)) {
-    const format = argv.includes('--format') ? argv[argv.indexOf('--format') + 1] : undefined;
     // The Go template fields keystone asks for, printed as the real CLI prints them: .Id is
     // "sha256:<config digest>"; RepoDigests is "repo@sha256:…" per repository Docker pushed the
     // image to or pulled it from, [] for an image built here and never pushed (a JSON array, not null).
     const fields = { '{{.Size}}': String(docker.imageSizes?.[image] ?? 200_000_000), '{{.Id}}': dockerImageId(docker, image), '{{json .RepoDigests}}': JSON.stringify(repoDigestsOf(image)) };
-    if (format === undefined) process.stdout.write(`${JSON.stringify([{ Id: dockerImageId(docker, image), RepoTags: [image], RepoDigests: repoDigestsOf(image) }], null, 4)}\n`);
+    if (!format) process.stdout.write(`${JSON.stringify([{ Id: dockerImageId(docker, image), RepoTags: [image], RepoDigests: repoDigestsOf(image) }], null, 4)}\n`);
     else process.stdout.write(`${Object.entries(fields).reduce((text, [field, value]) => text.split(field).join(value), format)}\n`);
     process.exit(0);
   }
+  noResult();
   process.stderr.write(`Error response from daemon: No such image: ${image}\n`);
   process.exit(1);
 }

@@ -114,7 +114,7 @@ const isFinished = (status) => hasCondition(status, 'Succeeded') || hasCondition
 /** ReplicaStatus fields are omitempty: zero counts are left out. */
 const counts = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v));
 
-function hostfile(m) {
+export function hostfile(m) {
   const slots = m.spec.slotsPerWorker;
   const host = (n) => `${n}.${m.metadata.name}.${m.metadata.namespace}.svc`;
   const names = [...(m.spec.runLauncherAsWorker ? [`${m.metadata.name}-launcher`] : []), ...Array.from({ length: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0 }, (_, i) => workerName(m, i))];
@@ -141,7 +141,7 @@ function setupSsh(spec, m) {
   spec.containers[0].volumeMounts = [...(spec.containers[0].volumeMounts ?? []), { name: 'ssh-auth', mountPath: m.spec.sshAuthMountPath }];
 }
 
-function newWorker(m, i) {
+export function newWorker(m, i) {
   const template = structuredClone(m.spec.mpiReplicaSpecs.Worker.template);
   const name = workerName(m, i);
   const labels = { ...template.metadata?.labels, ...defaultLabels(m.metadata.name, 'worker'), 'training.kubeflow.org/replica-index': String(m.spec.runLauncherAsWorker ? i + 1 : i) };
@@ -157,7 +157,7 @@ function newWorker(m, i) {
   return { metadata: { name, namespace: m.metadata.namespace, labels, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(m)] }, spec, status: { phase: 'Pending', conditions: [] } };
 }
 
-function newLauncherJob(m) {
+export function newLauncherJob(m) {
   const launcher = m.spec.mpiReplicaSpecs.Launcher;
   const template = structuredClone(launcher.template);
   const name = `${m.metadata.name}-launcher`;

@@ -43,6 +43,7 @@ export const invocations: Record<string, Invocation[]> = {
   setup: [{ args: fixed('setup') }],
   apply: [{ args: fixed('apply', '--wait') }],
   'import-images': [{ args: fixed('import-images', '--force') }],
+  'push-images': [{ args: fixed('push-images') }],
   start: [{ args: fixed('start') }],
   stop: [{ args: fixed('stop', '--dry-run') }],
   delete: [{ args: fixed('delete', '--dry-run') }],
@@ -64,6 +65,8 @@ export const invocations: Record<string, Invocation[]> = {
   ],
   jobs: [{ args: fixed('jobs') }, { args: fixed('jobs', '-o', 'json') }],
   'jobs logs': [{ args: async (s) => ['jobs', 'logs', await s.finishedRun()] }],
+  'jobs show': [{ args: async (s) => ['jobs', 'show', await s.finishedRun()] }, { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] }],
+  'jobs rerun': [{ args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] }, { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] }],
   'jobs cancel': [{ args: async (s) => ['jobs', 'cancel', await s.runningRun()] }],
   'jobs clean': [
     {
@@ -75,15 +78,6 @@ export const invocations: Record<string, Invocation[]> = {
   ],
   'jobs fetch': [{ args: async (s) => ['jobs', 'fetch', await s.finishedRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()] }],
   'jobs plot': [{ args: async (s) => ['jobs', 'plot', await s.finishedRun('lammps')] }],
-  'jobs show': [
-    { args: async (s) => ['jobs', 'show', await s.finishedRun()] },
-    { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] },
-  ],
-  'jobs rerun': [
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] },
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] },
-  ],
-  'push-images': [{ args: fixed('push-images') }],
   doctor: [{ args: fixed('doctor') }],
   completion: [{ args: fixed('completion', 'bash'), momentary: 'it prints a script it holds, and talks to nothing' }],
 };
