@@ -54,6 +54,17 @@ describe('createReadyHarness: a sandbox restored from one real setup', () => {
     expect(restoredAnswers).toEqual(await answers(fresh));
     expect(restoredAnswers.healthy).toBe(true);
     expect(restoredAnswers.pods.length).toBeGreaterThan(0);
+
+    // What the fake controllers remember (imported images and their IDs, the scheduler's next
+    // node) came along: a run lands on the same node with the same image as after a real setup.
+    const runPod = async (h: Harness) => {
+      h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+      const run = await h.run(['run-simulation', 'lammps', 'in.lj']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const pod = h.api.objects('pods').find((p: { metadata: { labels?: Record<string, string> } }) => p.metadata.labels?.['keystone.io/run-id']);
+      return { node: pod.spec.nodeName, imageID: pod.status.containerStatuses[0].imageID };
+    };
+    expect(await runPod(ready)).toEqual(await runPod(fresh));
   });
 
   it('each restored sandbox is its own: a run in one is not in the next', async () => {

@@ -4,6 +4,9 @@
 // ImagePullBackOff, CrashLoopBackOff, Unschedulable), the local-path provisioner
 // (WaitForFirstConsumer: a claim binds when a pod using it is scheduled), the namespace
 // lifecycle (Active, Terminating), the Job controller's suspend, and the MPI Operator (mpi-operator.mjs).
+// What the controllers remember between events lives in the object attachControllers returns (its
+// Maps, Sets and values), never in a closure's variable: a sandbox restored from a snapshot
+// (sandbox.mjs, snapshotSandbox) gets it back from there.
 import { createHash } from 'node:crypto';
 import { podSecurityRefusal } from './pod-security.mjs';
 import { attachMpiOperator } from './mpi-operator.mjs';
@@ -118,6 +121,8 @@ export function attachControllers(api, options = {}) {
     unpullable,
     crashImages,
     paused: false,
+    /** The scheduler's round-robin position among the nodes. */
+    nextNode: 0,
     /**
      * What a Job's pod does once its container runs: log lines, then an exit. Tests replace it.
      * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number | null, reason?: string, lineDelayMs?: number, runMs?: number }}
@@ -422,7 +427,6 @@ export function attachControllers(api, options = {}) {
     };
   }
 
-  let nextNode = 0;
   function schedule(ns, name) {
     const pod = api.get('pods', ns, name);
     if (!pod) return;
@@ -468,7 +472,7 @@ export function attachControllers(api, options = {}) {
       return;
     }
     const free = nodes.filter(fits);
-    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? free[nextNode++ % free.length] ?? nodes[nextNode++ % nodes.length];
+    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? free[controls.nextNode++ % free.length] ?? nodes[controls.nextNode++ % nodes.length];
     // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
     // annotation; the PV controller says it waits for the external provisioner, which provisions
     // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner

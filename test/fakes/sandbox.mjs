@@ -63,9 +63,29 @@ async function copyTree(from, to, keep = () => true) {
  * @property {{ path: string, mode: number, link?: string, data?: Buffer }[]} files under the root, parents first
  * @property {{ path: string, data: Buffer }[]} volumes the claims' directories (pod-exec.mjs), relative to them
  * @property {string} apiState the fake API server's exportState(), as JSON
- * @property {string[]} nodeImages the images the fake nodes hold
- * @property {[string, string][]} imageIds the image IDs the fake nodes hold for imported tags
+ * @property {[string, unknown][]} controllers what the fake controllers remember (controllersState)
  */
+
+/**
+ * The controllers' memory (cluster-controllers.mjs keeps it all in the object it returns): each
+ * Map, Set and plain value of it, copied; functions (test hooks) are not state.
+ * @param {Record<string, unknown>} cluster @returns {[string, unknown][]}
+ */
+function controllersState(cluster) {
+  return Object.entries(cluster)
+    .filter(([, value]) => typeof value !== 'function')
+    .map(([key, value]) => [key, value instanceof Map ? new Map(value) : value instanceof Set ? new Set(value) : structuredClone(value)]);
+}
+
+/** @param {Record<string, unknown>} cluster @param {[string, unknown][]} state */
+function restoreControllers(cluster, state) {
+  for (const [key, value] of state) {
+    const own = cluster[key];
+    if (own instanceof Map && value instanceof Map) for (const [k, v] of value) own.set(k, structuredClone(v));
+    else if (own instanceof Set && value instanceof Set) for (const v of value) own.add(structuredClone(v));
+    else cluster[key] = structuredClone(value);
+  }
+}
 
 /** The directory behind the fake cluster's claims (pod-exec.mjs: <volumes root>/claims/<ns>/<claim>). */
 const claimsDir = (api) => dirname(dirname(api.claimDir('ns', 'claim')));
@@ -107,9 +127,7 @@ export async function snapshotSandbox(sandbox, options = {}) {
     files: await walk(sandbox.root, options.skip),
     volumes: existsSync(claims) ? (await walk(claims)).filter((f) => f.data).map(({ path, data }) => ({ path, data })) : [],
     apiState: JSON.stringify(sandbox.api.exportState()),
-    nodeImages: [...sandbox.cluster.nodeImages],
-    // The image IDs the nodes' runtime holds for imported tags (what a pod's imageID reports).
-    imageIds: [...sandbox.cluster.imageIds],
+    controllers: controllersState(sandbox.cluster),
   };
 }
 
@@ -198,8 +216,7 @@ export async function createSandbox(options = {}) {
   }
 
   const cluster = attachControllers(api, { podStartDelayMs: options.podStartDelayMs ?? 20 });
-  if (from) for (const image of from.nodeImages) cluster.nodeImages.add(image);
-  if (from) for (const [image, id] of from.imageIds) cluster.imageIds.set(image, id);
+  if (from) restoreControllers(cluster, from.controllers);
   const kubeconfig = join(home, '.kube', 'config');
   /** @type {Record<string, string>} */
   const env = {
