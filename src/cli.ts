@@ -203,7 +203,7 @@ export const commandTable: readonly RegisteredSpec[] = [
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
     options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll],
     examples: ['keystone jobs', 'keystone jobs --tool lammps -o json', 'keystone jobs -o wide   # and the image each run runs (pinned by digest)'],
-    load: () => import('./commands/jobs.js'), run: async (m, app, _args, o) => {
+    load: () => import('./commands/jobs-list.js'), run: async (m, app, _args, o) => {
       await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
     },
     subcommands: [

@@ -1,4 +1,4 @@
-/** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
+/** `keystone jobs` subcommands: logs, cancel, clean — scancel and friends (the listing, squeue, is jobs-list.ts). */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
@@ -10,63 +10,16 @@ import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog
 import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
-import { findRun, isRecentRun, recentRunDays, requireRunId } from '../runs/catalog/lookup.js';
+import { findRun, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
-import { nameVolumeNodes } from '../runs/storage/volume-node.js';
 import { followRun } from '../runs/follow/follow.js';
 import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
-import { purgeVolumeRun, shownVolumeDir } from '../runs/storage/outputs.js';
+import { purgeVolumeRun } from '../runs/storage/outputs.js';
+import { shownOutput } from './jobs-list.js';
 import { sharedClaimName } from '../runs/storage/claim.js';
-import { formatAge } from '../operate/pod-summary.js';
 import { stackNamespace } from '../vocabulary.js';
-
-export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
-  const client = await app.client();
-  // Only the listed runs' pods are fetched, and only those whose summary needs them.
-  const now = Date.now();
-  const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
-  // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
-  await nameVolumeNodes(client, stackNamespace, runs);
-  if (options.output === 'json' || options.output === 'yaml') {
-    await app.ui.document(runs, options.output);
-    return runs;
-  }
-  if (runs.length === 0) {
-    app.ui.info(options.all ? 'No runs.' : `No runs in the last ${recentRunDays} days (--all shows older ones).`);
-    return runs;
-  }
-  const c = app.ui.color;
-  const wide = options.output === 'wide';
-  const rows = runs.map((r) => [
-    r.runId,
-    r.tool,
-    r.state === 'Failed'
-      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
-      : r.sweep
-        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
-        : r.state === 'Pending' && r.reason
-          ? c.yellow(`Pending (${r.reason})`)
-          : r.state,
-    r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
-    r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
-    r.exitCode !== undefined ? String(r.exitCode) : '-',
-    shownOutput(app, r),
-    ...(wide ? [r.image ?? '-'] : []),
-  ]);
-  const { renderTable } = await import('../ui/table.js'); // only when a table is printed
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT', ...(wide ? ['IMAGE'] : [])], rows, app.ui.columns));
-  return runs;
-}
-
-/** Where a run's outputs are, for people: a path from here, or node:path on another cluster. */
-function shownOutput(app: AppContext, r: RunSummary): string {
-  if (r.outputDir === null) return '-';
-  if (r.outputLocal) return relative(app.cwd, r.outputDir) || r.outputDir;
-  if (r.outputVolume) return shownVolumeDir(r.outputVolume, r.tool, r.runId);
-  return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
-}
 
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
   requireRunId(id);

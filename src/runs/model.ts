@@ -128,3 +128,8 @@ export function nodeRunDir(tool: string, runId: string): string {
 export function volumeRunDir(tool: string, runId: string): string {
   return `${tool}/${runsFolder}/${runId}`;
 }
+
+/** A run's directory on its volume, for people: `volume CLAIM: tool/runs/id`. */
+export function shownVolumeDir(claim: string, tool: string, runId: string): string {
+  return `volume ${claim}: ${volumeRunDir(tool, runId)}`;
+}

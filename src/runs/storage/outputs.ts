@@ -11,7 +11,7 @@ import { deleteClaim, sharedClaimName } from './claim.js';
 import { helperMount, withHelperPod } from './helper-pod.js';
 import { collectTail } from './upload.js';
 import { getRunObject } from '../catalog/list.js';
-import { runKind, volumeRunDir, type RunSummary } from '../model.js';
+import { runKind, shownVolumeDir, volumeRunDir, type RunSummary } from '../model.js';
 import type { JobObject } from '../../kube/objects.js';
 
 export interface VolumeRun {
@@ -34,9 +34,7 @@ export function volumeOf(job: JobObject): VolumeRun | undefined {
 }
 
 /** How a run's volume directory is shown: "volume keystone-data: lammps/runs/<id>". */
-export function shownVolumeDir(claim: string, tool: string, runId: string): string {
-  return `volume ${claim}: ${volumeRunDir(tool, runId)}`;
-}
+export { shownVolumeDir } from '../model.js';
 
 /** Deletes a run's outputs on its volume. */
 export async function removeVolumeOutputs(client: KubeClient, run: VolumeRun, signal?: AbortSignal): Promise<void> {
