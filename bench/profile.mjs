@@ -2,7 +2,7 @@
 // version of the bench for working on one case. Each case runs keystone and its kubectl
 // counterpart alternately and prints the medians and their ratio; with --cpu-prof, keystone's
 // last run of each case writes a V8 CPU profile into DIR (open it in Chrome DevTools), and the
-// heaviest functions by self time are listed. Cases: help, version, pods, pods-table, events, jobs, status, complete-pods,
+// heaviest functions by self time are listed. Cases: help, version, pods, pods-table, events, jobs, status, logs, complete-pods,
 // complete-deploy, complete-runs, apply, floor (plain Node, bench/node-floor.cjs) (default: all).
 import { execa } from 'execa';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -39,13 +39,15 @@ const cases = {
   'pods-table': [ks('pods'), kc('get', 'pods', '-n', 'keystone')],
   events: [ks('events'), kc('events', '-n', 'keystone')],
   jobs: [ks('jobs'), kc('get', 'jobs', '-n', 'keystone')],
-  status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `k3d cluster list -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
+  status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
   'complete-pods': [ks('__complete', 'shell', ''), kc('get', 'pods', '-n', 'keystone', '-o', 'name')],
   'complete-deploy': [ks('__complete', 'scale', ''), kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
   'complete-runs': [ks('__complete', 'jobs', 'logs', ''), kc('get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name')],
   apply: [ks('apply'), kc('apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests'))],
   // No keystone code: what Node itself costs for one HTTPS GET of the deployments.
   floor: [[node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }], kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
+  // 20 pods × 10,000 lines, as the bench's section 6 (made by prepareLogs when this case comes), to /dev/null.
+  logs: [[...ks('logs', 'celery-worker').slice(0, 2), { ...ks()[2], stdout: 'ignore' }], [...kc('logs', '-l', 'app=celery-worker', '-n', 'keystone', '--prefix', '--tail=-1', '--max-log-requests', '20').slice(0, 2), { env, stdout: 'ignore' }]],
 };
 
 async function timed([cmd, args, options]) {
@@ -55,9 +57,18 @@ async function timed([cmd, args, options]) {
   return performance.now() - start;
 }
 
+/** The log lines of the logs case, made when it comes (the other cases keep the bench's stack as it is). */
+async function prepareLogs() {
+  await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 20 } }) });
+  const running = () => sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  for (let i = 0; i < 2000 && running().length < 20; i++) await new Promise((r) => setTimeout(r, 10));
+  for (const pod of running()) for (let j = 0; j < 10_000; j++) sb.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`);
+}
+
 console.log(`kubectl: ${kubectl.real} (${kubectl.version}); NODE_EXTRA_CA_CERTS ${extra.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}; ${runs} runs`);
 for (const [name, [a, b]] of Object.entries(cases)) {
   if (wanted && !wanted.includes(name)) continue;
+  if (name === 'logs') await prepareLogs();
   await timed(a);
   await timed(b);
   const ta = [];

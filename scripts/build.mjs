@@ -205,7 +205,8 @@ async function renderHelp(out) {
   const { main } = createRequire(import.meta.url)(join(out, 'main.cjs'));
   const render = async (columns) => {
     let text = '';
-    const stdout = { isTTY: true, columns, write: (chunk) => ((text += chunk), true), on: () => stdout };
+    // A write calls its callback as a stream's does (main waits for stdout to settle before it exits).
+    const stdout = { isTTY: true, columns, write: (chunk, done) => ((text += chunk), done?.(), true), on: () => stdout };
     const code = await main(['--help'], { streams: { stdout, stderr: stdout }, env: {}, signal: new AbortController().signal });
     if (code !== 0) throw new Error(`keystone --help exited ${code}: ${text}`);
     return text;

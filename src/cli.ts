@@ -22,13 +22,14 @@ const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config:
 const notForRun: Refusals = { output: 'it prints the run\'s own output as it is', tool: 'it acts on the one run named', all: 'it acts on the one run named' };
 
 /** start, stop and delete: one k3d call each (src/commands/lifecycle.ts). */
+const yes = option('-y, --yes', 'do not ask for confirmation (asked only on a terminal)');
 const lifecycle = ([
   ['start', 'start the stopped k3d cluster and wait for its nodes', ['keystone start', 'keystone start --timeout 5m']],
   ['stop', 'stop the k3d cluster (its state and volumes are kept)', ['keystone stop', 'keystone stop --verbose']],
   ['delete', 'delete the k3d cluster and its volumes (./data on the host is kept)', ['keystone delete', 'keystone delete && keystone setup   # recreate from the config']],
 ] as const).map(([name, description, examples]) =>
   command(name, description, {
-    options: [dryRun('print the k3d call instead of running it')],
+    options: name === 'delete' ? [dryRun('print the k3d call instead of running it'), yes] : [dryRun('print the k3d call instead of running it')],
     examples: [...examples],
     load: () => import('./commands/lifecycle.js'), run: (m, app) => m.lifecycle[name](app),
   }),
@@ -88,6 +89,17 @@ export const commandTable: readonly RegisteredSpec[] = [
     examples: ['keystone import-images', 'keystone import-images keystone-celery-worker:0.1.0 --build'],
     load: () => import('./commands/import-images.js'), run: (m, app, [images], o) => m.importImagesCommand(app, images ?? [], { build: Boolean(o.build), force: Boolean(o.force) }),
   }),
+  // keystone push-images (issue 26): the images through a registry, remembered in the cluster.
+  command('push-images', 'build missing images and push them to the cluster\'s registry (the k3d registry, or --registry for another cluster); runs and the stack then use them, pinned by digest', {
+    args: [argument('[image...]', 'images (or compose service names) to push; default: all in images/compose.yaml')],
+    options: [
+      option('--registry <registry>', 'the registry (and path) to push to and the nodes pull from, e.g. ghcr.io/your-group; remembered in the cluster (default: the k3d cluster\'s own, or the one remembered)'),
+      option('--build', 'rebuild the images even if Docker already has them'),
+      dryRun('print the docker calls and change nothing'),
+    ],
+    examples: ['keystone push-images', 'keystone push-images --context lab --registry ghcr.io/your-group'],
+    load: () => import('./commands/push-images.js'), run: (m, app, [images], o) => m.pushImagesCommand(app, images ?? [], { registry: o.registry, build: Boolean(o.build) }),
+  }),
   ...lifecycle,
   report('status', 'show the cluster (exists, running, servers/agents) and its nodes', ['table', 'json', 'yaml'], ['keystone status', 'keystone status -o json | jq .healthy'],
     () => import('./commands/status.js'), (m, app, o) => m.status(app, o)),
@@ -96,7 +108,7 @@ export const commandTable: readonly RegisteredSpec[] = [
   // keystone events (issue 17): the namespace's events as kubectl events shows them.
   command('events', 'the stack\'s events, newest last, repeats counted ("x5 over 10m"), warnings highlighted; -f follows', {
     options: [
-      output(['table', 'json']),
+      output(['table', 'json', 'yaml']),
       follow('keep watching and print events as they come (Ctrl-C stops)'),
       option('--for <name>', 'only events about this object (name or kind/name, e.g. pod/redis-0)'),
     ],
@@ -106,12 +118,12 @@ export const commandTable: readonly RegisteredSpec[] = [
   // keystone describe (issue 17): a deployment, pod or run on one screen, as kubectl describe.
   command('describe', 'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run', {
     args: [argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')],
-    options: [output(['table', 'json'])],
+    options: [output(['table', 'json', 'yaml'])],
     examples: ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
     load: () => import('./commands/describe.js'), run: (m, app, [name], o) => m.describeCommand(app, name, o.output),
   }),
   // keystone top (issue 17): CPU and memory from the metrics API, as kubectl top.
-  report('top', 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them', ['table', 'json'], ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
+  report('top', 'CPU and memory per node and per pod from the metrics API (metrics-server), as `kubectl top` shows them', ['table', 'json', 'yaml'], ['keystone top', 'keystone top -o json | jq \'.pods[] | select(.memoryBytes > 1e9)\''],
     () => import('./commands/top.js'), (m, app, o) => m.top(app, o)),
   command('logs', 'print the logs of a service\'s pods (interleaved, prefixed with the pod) or of one pod', {
     args: [argument('<name>', 'a service (redis, celery-worker), a simulation tool (fenicsx, lammps, openfoam), or a pod')],
@@ -134,11 +146,13 @@ export const commandTable: readonly RegisteredSpec[] = [
   }),
   command('scale', 'set a deployment\'s replica count and wait until the pods are ready', {
     args: [argument('<deployment>', 'deployment to scale, e.g. celery-worker'), argument('<replicas>', 'number of replicas, 0 to 100')],
+    options: [dryRun('say what would change (the current and the new count) and change nothing')],
     examples: ['keystone scale celery-worker 4', 'keystone scale celery-worker 0   # stop the workers'],
     load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment, replicas]) => m.scale(app, deployment, replicas),
   }),
   command('restart', 'restart a deployment\'s pods as `kubectl rollout restart` does, and wait for the new ones', {
     args: [argument('<deployment>', 'deployment to restart, or "all"')],
+    options: [dryRun('say which deployments would be restarted and change nothing')],
     examples: ['keystone restart celery-worker', 'keystone restart all'],
     load: () => import('./commands/scale-restart.js'), run: (m, app, [deployment]) => m.restart(app, deployment),
   }),
@@ -148,7 +162,8 @@ export const commandTable: readonly RegisteredSpec[] = [
     options: [
       option('--to-revision <n>', 'the revision to go back to (default: the one before the current)'),
       option('--list', 'list the revisions instead, as `kubectl rollout history` does'),
-      output(['table', 'json']),
+      output(['table', 'json', 'yaml']),
+      dryRun('check the rollback (the revision exists, the deployment is not paused) and say what it would do; change nothing'),
     ],
     examples: ['keystone rollback celery-worker --list', 'keystone rollback celery-worker', 'keystone rollback celery-worker --to-revision 1'],
     load: () => import('./commands/rollback.js'), run: (m, app, [deployment], o) => m.rollback(app, deployment, { list: Boolean(o.list), toRevision: o.toRevision, output: o.output }),
@@ -186,8 +201,8 @@ export const commandTable: readonly RegisteredSpec[] = [
     run: (m, app, [tool, input, extra], o) => m.runSimulation(app, tool, input, extra ?? [], { ...o, timeout: app.options.timeout }),
   }),
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
-    options: [output(['table', 'json', 'yaml']), jobsTool, jobsAll],
-    examples: ['keystone jobs', 'keystone jobs --tool lammps -o json'],
+    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll],
+    examples: ['keystone jobs', 'keystone jobs --tool lammps -o json', 'keystone jobs -o wide   # and the image each run runs (pinned by digest)'],
     load: () => import('./commands/jobs.js'), run: async (m, app, _args, o) => {
       await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
     },
@@ -198,6 +213,29 @@ export const commandTable: readonly RegisteredSpec[] = [
         refuse: notForRun,
         examples: ['keystone jobs logs 20261125-214700-a3f9', 'keystone jobs logs 20261125-214700-a3f9 -f'],
         load: () => import('./commands/jobs.js'), run: (m, app, [id], o) => m.jobsLogs(app, id, Boolean(o.follow)),
+      }),
+      // keystone jobs show / rerun (issue 26): a run's record, and the same run again.
+      command('show', 'a run\'s record: keystone version, command, --env names, image digest, input SHA-256, profile, cluster, nodes, times, exit code', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
+        options: [output(['table', 'json', 'yaml'])],
+        refuse: { tool: 'it acts on the one run named', all: 'it acts on the one run named' },
+        examples: ['keystone jobs show 20261125-214700-a3f9', 'keystone jobs show 20261125-214700-a3f9 -o json | jq -r .record.image.ref'],
+        load: () => import('./commands/jobs-show.js'), run: async (m, app, [id], o) => {
+          await m.jobsShow(app, id, o.output);
+        },
+      }),
+      command('rerun', 'submit a run again: the same image digest, arguments, options and profile, the input from the run\'s own copy; here or on --context', {
+        args: [argument('<run-id>', 'the run (see `keystone jobs`, `keystone jobs show`)')],
+        options: [
+          repeatable('--env <KEY=VALUE>', 'the run\'s --env variables again (their values are never recorded)'),
+          option('--image <image>', 'run with this image instead of the original\'s (the rerun says so)'),
+          option('-d, --detach', 'submit, print the new run id, and return'),
+          option('--cancel-on-interrupt', 'on Ctrl-C, cancel the run instead of detaching from it'),
+          option('--progress <mode>', 'as for run-simulation: auto, bar, plain, json, none'),
+        ],
+        refuse: { ...notForRun, timeout: 'the rerun keeps the run\'s own time limit (its record)' },
+        examples: ['keystone jobs rerun 20261125-214700-a3f9', 'keystone jobs rerun 20261125-214700-a3f9 --context lab --env API_TOKEN=$TOKEN -d'],
+        load: () => import('./commands/jobs-rerun.js'), run: (m, app, [id], o) => m.jobsRerun(app, id, { env: o.env, image: o.image, detach: o.detach, cancelOnInterrupt: o.cancelOnInterrupt, progress: o.progress }),
       }),
       command('cancel', 'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)', {
         args: [argument('<run-id>', 'the run to stop')],
@@ -211,6 +249,7 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--failed', 'only failed runs'),
           option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/'),
           dryRun('list the runs (and output directories) it would delete, and delete nothing'),
+          yes,
         ],
         inherits: [jobsTool],
         refuse: { output: 'it prints what it deletes, as text', all: 'it considers every finished run whatever its age; --older-than limits that' },
@@ -220,10 +259,10 @@ export const commandTable: readonly RegisteredSpec[] = [
       // keystone jobs fetch (issue 16): a run's outputs from its volume on another cluster.
       command('fetch', 'bring a run\'s outputs from its volume on another cluster to data/<tool>/runs/<run-id>/; resumable, each file checked by size and SHA-256', {
         args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
-        options: [option('--to <dir>', 'put them in this directory instead')],
+        options: [option('--to <dir>', 'put them in this directory instead'), option('--force', 'overwrite files there whose content differs from the run\'s (never without it)')],
         refuse: notForRun,
         examples: ['keystone jobs fetch 20261125-214700-a3f9 --context lab', 'keystone jobs fetch 20261125-214700-a3f9 --context lab --to results/'],
-        load: () => import('./commands/jobs-fetch.js'), run: (m, app, [id], o) => m.jobsFetch(app, id, { to: o.to }),
+        load: () => import('./commands/jobs-fetch.js'), run: (m, app, [id], o) => m.jobsFetch(app, id, { to: o.to, force: Boolean(o.force) }),
       }),
       // keystone jobs plot (issue 17): a run's residuals or thermo as a picture or a terminal chart.
       command('plot', 'plot a run\'s log: OpenFOAM initial residuals against time, LAMMPS thermo against step; a sweep: one line per index', {
@@ -232,6 +271,7 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--out <file>', 'write a picture (.svg or .png) instead of a chart in the terminal'),
           option('--series <names>', 'only these columns or fields, comma-separated (a sweep plots the first unless given)'),
         ],
+        refuse: { output: 'it draws a chart (or writes --out)', tool: 'it acts on the one run named', all: 'it acts on the one run named' },
         examples: ['keystone jobs plot 20261125-214700-a3f9', 'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng'],
         load: () => import('./commands/jobs-plot.js'), run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series }),
       }),

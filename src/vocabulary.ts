@@ -31,6 +31,8 @@ export const annotations = {
   input: 'keystone.io/input', sweep: 'keystone.io/sweep',
   outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', outputClaim: 'keystone.io/output-claim',
   cancelledAt: 'keystone.io/cancelled-at',
+  /** The run's record (runs/record/record.ts): JSON with its own checksum. */
+  runRecord: 'keystone.io/run-record',
 } as const;
 
 /**

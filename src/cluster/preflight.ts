@@ -3,7 +3,8 @@
  * the images, and a kubeconfig k3d can write. `doctor` shows these checks; setup runs the same
  * ones first, so it does not stop half-way for a reason that could be seen up front.
  */
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
+import { loadYaml } from '../yaml-module.js';
 import { dirname } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import type { Machine } from '../machine.js';
@@ -108,4 +109,27 @@ export async function kubeconfigWritableCheck(file: string): Promise<CheckOutcom
     return { status: 'fail', detail: `${existing} is not writable, so the cluster's context cannot be written to ${file}`, hint: `make it writable (\`chmod u+w ${existing}\`) or point KUBECONFIG at a writable file` };
   }
   return { status: 'ok', detail: existing === file ? `${file} is writable` : `${file} will be created` };
+}
+
+/**
+ * Every kubeconfig file kubectl (and keystone) reads must be valid YAML: k3d merges the new
+ * context into one, and every later command reads them all; a broken one found only after the
+ * cluster was created left setup failing at its kubeconfig step.
+ */
+export async function kubeconfigsValidCheck(files: readonly string[]): Promise<CheckOutcome> {
+  const { parseDocument } = await loadYaml();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue; // missing files are skipped, as kubectl skips them
+    }
+    const error = parseDocument(text).errors[0];
+    if (error) {
+      const at = error.linePos?.[0] ? `:${error.linePos[0].line}:${error.linePos[0].col}` : '';
+      return { status: 'fail', detail: `${file}${at} is not valid YAML: ${error.message.split('\n')[0]}`, hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG' };
+    }
+  }
+  return { status: 'ok', detail: `${files.join(', ')} valid` };
 }

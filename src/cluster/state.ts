@@ -22,6 +22,45 @@ export function observeCluster(name: string, listed: ListedCluster | undefined):
   return { name, phase, servers, agents };
 }
 
+/** What observeClusterFromNodes reads of a node (a NodeSummary, src/kube/nodes.ts). */
+export interface SeenNode {
+  name: string;
+  ready: boolean;
+  roles: string[];
+}
+
+/**
+ * The k3d cluster as its Kubernetes nodes show it, when they show all of it, so `status` need not
+ * run `k3d cluster list`: every node Ready, each named as k3d names its node containers
+ * (`k3d-CLUSTER-server-N`, `k3d-CLUSTER-agent-N`: k3d v5.8.3 pkg/client/cluster.go
+ * GenerateNodeName; the container's hostname is that name, pkg/runtimes/docker/translate.go, and
+ * k3s registers its node under the hostname), the servers and only they labelled control-plane
+ * (k3s pkg/server/server.go setControlPlaneRoleLabel), and as many of each as the config asks
+ * for. k3d's list would then say "running, every node up" too. Anything else (a node NotReady,
+ * missing, extra or not yet labelled) is undefined: only k3d can tell a stopped container from a
+ * NotReady node, so the caller asks it. One window differs: a node whose container has just
+ * stopped stays Ready until the node controller's grace period passes (tens of seconds).
+ */
+export function observeClusterFromNodes(name: string, nodes: SeenNode[], wanted: { servers: number; agents: number }): ClusterState | undefined {
+  const serverName = new RegExp(`^k3d-${escapeRegExp(name)}-server-\\d+$`);
+  const agentName = new RegExp(`^k3d-${escapeRegExp(name)}-agent-\\d+$`);
+  let servers = 0;
+  let agents = 0;
+  for (const node of nodes) {
+    if (!node.ready) return undefined;
+    const controlPlane = node.roles.includes('control-plane');
+    if (controlPlane && serverName.test(node.name)) servers++;
+    else if (!controlPlane && agentName.test(node.name)) agents++;
+    else return undefined;
+  }
+  if (servers !== wanted.servers || agents !== wanted.agents) return undefined;
+  return { name, phase: 'running', servers: { running: servers, count: servers }, agents: { running: agents, count: agents } };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }

@@ -13,7 +13,7 @@ export async function describeCommand(app: AppContext, name: string, output: str
   const client = await app.client();
   // NAME is a run id, a deployment, or a pod, tried in that order.
   const d = runIdPattern.test(name) ? await describeRun(client, name) : await describe(client, name);
-  if (output === 'json') app.ui.json(d);
+  if (output === 'json' || output === 'yaml') await app.ui.document(d, output);
   else app.ui.data(render(app, d));
   return ExitCode.ok;
 }

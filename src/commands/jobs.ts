@@ -1,7 +1,7 @@
 /** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from '../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -10,7 +10,7 @@ import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog
 import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
-import { findRun, recentRunDays, recentRuns, requireRunId } from '../runs/catalog/lookup.js';
+import { findRun, isRecentRun, recentRunDays, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
 import { nameVolumeNodes } from '../runs/storage/volume-node.js';
@@ -24,7 +24,9 @@ import { stackNamespace } from '../vocabulary.js';
 
 export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
   const client = await app.client();
-  const runs = recentRuns(await listRuns(client, stackNamespace), options);
+  // Only the listed runs' pods are fetched, and only those whose summary needs them.
+  const now = Date.now();
+  const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
   // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
   await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {
@@ -36,6 +38,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     return runs;
   }
   const c = app.ui.color;
+  const wide = options.output === 'wide';
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
@@ -50,9 +53,10 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',
     shownOutput(app, r),
+    ...(wide ? [r.image ?? '-'] : []),
   ]);
   const { renderTable } = await import('../ui/table.js'); // only when a table is printed
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
+  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT', ...(wide ? ['IMAGE'] : [])], rows, app.ui.columns));
   return runs;
 }
 
@@ -203,19 +207,29 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     app.ui.info('Dry run: nothing was deleted.');
     return ExitCode.ok;
   }
+  // Outputs cannot be brought back: asked on a terminal (--yes skips it; scripts act as before).
+  if (options.purgeOutputs && !(await app.confirm(`Delete ${finished.length === 1 ? 'this run and its outputs' : `these ${finished.length} runs and their outputs`}?`))) {
+    throw new KeystoneError('nothing was deleted (not confirmed)', { hint: '`--yes` deletes without asking' });
+  }
   const failures: string[] = [];
-  for (const { run, dir, onVolume } of plan) {
+  const deleted: string[] = [];
+  const data = app.data();
+  for (const [i, { run, dir, onVolume }] of plan.entries()) {
+    // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
+    if (app.signal.aborted) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
     const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
-    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
+    const { kept, missing } = await removeRun(client, stackNamespace, run, dir ? { data, path: dir } : undefined, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
     if (kept !== undefined) {
+      if (kept instanceof InterruptedError) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
       const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);
       app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
       failures.push(run.runId);
       continue;
     }
-    const note = shown ? `removed ${shown}` : 'outputs kept';
+    const note = shown ? (missing ? `its directory ${shown} was already gone` : `removed ${shown}`) : 'outputs kept';
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
+    deleted.push(run.runId);
     if (!shown && run.outputVolume) app.ui.warn(orphanedOnVolume(run));
   }
   const cleaned = finished.length - failures.length;
@@ -226,4 +240,13 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     });
   }
   return ExitCode.ok;
+}
+
+/** `jobs clean` stopped by Ctrl-C: which runs were deleted, and which were not (still listed). */
+function interruptedClean(deleted: string[], notDeleted: string[], failed: string[]): InterruptedError {
+  const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+  return new InterruptedError(
+    `interrupted: deleted ${deleted.length} run${deleted.length === 1 ? '' : 's'} (${list(deleted)}); not deleted: ${list([...failed, ...notDeleted])}`,
+    'the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them',
+  );
 }

@@ -73,13 +73,21 @@ export const stop = lifecycleCommand('stop', async (app, name, state) => [
   }),
 ]);
 
-export const deleteCluster = lifecycleCommand('delete', async (app, name, state) => [
+export const deleteCluster = lifecycleCommand('delete', async (app, name, state) => {
+  // Asked on a terminal (--yes skips it; a script's stdin is no terminal and acts as before).
+  if (state.phase !== 'absent' && !app.options.dryRun && !(await app.confirm(`Delete cluster ${name} and its volumes (the Redis data with them)? ${app.paths.dataDir} on the host is kept.`))) {
+    throw new KeystoneError(`cluster ${name} was not deleted (not confirmed)`, { hint: '`keystone delete --yes` deletes without asking' });
+  }
+  return deleteSteps(app, name, state);
+});
+
+const deleteSteps = async (app: AppContext, name: string, state: ClusterState): Promise<Step[]> => [
   k3dStep(app, `delete cluster ${name}`, state.phase === 'absent' ? 'it does not exist' : undefined, () => k3dClusterDelete(app.runner, name, { timeoutMs: app.timeoutMs(5 * 60_000) }), {
     would: `would delete cluster ${name} and its volumes; ${app.paths.dataDir} on the host would be kept`,
     did: `deleted cluster ${name}; ${app.paths.dataDir} on the host is kept`,
   }),
   await kubeconfigCleanupStep(app),
-]);
+];
 
 /** The lifecycle commands by their command-line name. */
 export const lifecycle = { start, stop, delete: deleteCluster } as const;

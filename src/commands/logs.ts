@@ -57,9 +57,8 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   const colors = new Map<string, (typeof prefixColors)[number]>();
   const c = app.ui.color;
   const prefixes = new Map<string, { prefix: string; text: string }>();
-  const format = (prefix: string | undefined, key: string, text: string) => {
-    if (prefix === undefined) return text;
-    // Each stream's coloured prefix is made once, not per line (~100,000 lines a second).
+  // Each stream's coloured prefix is made once, not per line (~100,000 lines a second).
+  const shownPrefix = (prefix: string, key: string) => {
     let shown = prefixes.get(key);
     if (shown === undefined || shown.prefix !== prefix) {
       const podKey = key.split('/')[0] ?? key;
@@ -71,8 +70,15 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
       shown = { prefix, text: `${c[color](`[${prefix}]`)} ` };
       prefixes.set(key, shown);
     }
-    return shown.text + text;
+    return shown.text;
   };
-  await printLogLines(app.ui, format, (sink) => followLogs(client, source, pods, options, sink, app.signal));
+  const format = (prefix: string | undefined, key: string, text: string) => (prefix === undefined ? text : shownPrefix(prefix, key) + text);
+  // A block of lines: the prefix before each, in one pass over the block.
+  const formatBlock = (prefix: string | undefined, key: string, block: string) => {
+    if (prefix === undefined) return block;
+    const shown = shownPrefix(prefix, key);
+    return shown + block.replaceAll('\n', `\n${shown}`);
+  };
+  await printLogLines(app.ui, format, (sink) => followLogs(client, source, pods, options, sink, app.signal), formatBlock);
   return app.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }

@@ -11,8 +11,8 @@ const pct = (p: number | undefined) => (p === undefined ? '<unknown>' : `${p}%`)
 export async function top(app: AppContext, output: string): Promise<number> {
   const client = await app.client();
   const report = await readTop(client, stackNamespace);
-  if (output === 'json') {
-    app.ui.json(report);
+  if (output === 'json' || output === 'yaml') {
+    await app.ui.document(report, output);
     return ExitCode.ok;
   }
   app.ui.data(

@@ -180,13 +180,14 @@ async function argumentCandidates(app: CompletionContext, command: string, sub: 
       return args.length === 0 ? live(app, 'deployments') : [];
     case 'restart':
       return args.length === 0 ? ['all', ...(await live(app, 'deployments'))] : [];
-    case 'import-images': {
+    case 'import-images':
+    case 'push-images': {
       const { loadImageSpecs } = await import('../images/images.js');
       return (await loadImageSpecs(app.paths.composeFile)).flatMap((s) => [s.service, s.image]);
     }
     case 'jobs':
       if (!sub) return args.length === 0 ? cmd.commands.map((c) => c.name) : [];
-      return (sub === 'logs' || sub === 'cancel' || sub === 'fetch') && args.length === 0 ? live(app, 'runs') : [];
+      return ['logs', 'cancel', 'fetch', 'show', 'rerun'].includes(sub) && args.length === 0 ? live(app, 'runs') : [];
     default:
       return [];
   }

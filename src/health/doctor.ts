@@ -14,6 +14,8 @@ import { preflightChecks } from '../setup/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
 import { formatVersion } from '../tools/versions.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
+import { stackNamespace } from '../vocabulary.js';
 
 export type { CheckStatus } from '../cluster/preflight.js';
 
@@ -36,6 +38,8 @@ export interface DoctorContext extends PreflightContext {
   options: { context?: string };
   clusterConfig(): Promise<LoadedClusterConfig>;
   target(): Promise<KubeTarget>;
+  /** The API client of the target (the `kubernetes API` check). */
+  client(): Promise<KubeClient>;
 }
 
 export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
@@ -77,15 +81,35 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
     results.push({ name: 'host ports', status: 'warn', detail: 'not checked: the cluster config is invalid' });
   }
 
-  results.push(
-    await check('data directory', () => dataDirectoryCheck(app.paths.dataDir)),
-    await check('kube context', async () =>
-      clusterName || app.options.context
-        ? contextCheck(app, loaded !== undefined, clusterState)
-        : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
-    ),
+  const context = await check('kube context', async () =>
+    clusterName || app.options.context
+      ? contextCheck(app, loaded !== undefined, clusterState)
+      : { status: 'warn', detail: 'not checked: the cluster config is invalid, so the cluster name is unknown' },
   );
+  results.push(await check('data directory', () => dataDirectoryCheck(app.paths.dataDir)), context);
+  // A context that is there is not yet one that works: its server must answer, and accept the credentials.
+  if (context.status !== 'fail' && (clusterName || app.options.context)) {
+    results.push(await check('kubernetes API', () => apiCheck(app, loaded !== undefined, clusterState)));
+  }
   return results;
+}
+
+/**
+ * One authenticated read: the server answers and the credentials are accepted (401 and 403 say
+ * so; 404, a namespace not made yet, is an answer too). A stopped or absent k3d cluster's API
+ * cannot answer: that is said by the k3d check, not failed twice.
+ */
+async function apiCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+  const target = configValid || app.options.context ? await app.target() : undefined;
+  if (!target) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
+  if (target.local && state?.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state ? state.phase : 'not known to k3d'}` };
+  const client = await app.client();
+  try {
+    await client.request({ path: `/api/v1/namespaces/${stackNamespace}`, retry: false });
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
+  }
+  return { status: 'ok', detail: `${client.server} answers and accepts the credentials of context "${target.context}"` };
 }
 
 /** The kube context check for the target: the context keystone will use, in the files it reads. */

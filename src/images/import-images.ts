@@ -30,7 +30,7 @@ export async function importImages(
   if (!target.local) {
     throw new UsageError(
       `images are imported into the k3d cluster "${target.clusterName}"; context "${target.context}" is another cluster`,
-      'push the images to a registry that cluster can reach instead',
+      `push them to a registry that cluster pulls from instead: \`keystone push-images --context ${target.context} --registry HOST/PATH\``,
     );
   }
   const { composeFile } = app.paths;

@@ -10,7 +10,7 @@ import { createSecureContext } from 'node:tls';
 import { defaultKubeconfigFile, looseMode } from './kubeconfig/files.js';
 import { loadKubeconfigs, selectContext, type ContextSelection } from './kubeconfig/load.js';
 import { directConnection, type DirectConnection } from './direct-connection.js';
-import { KeystoneError } from '../errors.js';
+import { InterruptedError, KeystoneError } from '../errors.js';
 import { withRetries } from '../retry.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { KubeTarget } from './target.js';
@@ -49,9 +49,30 @@ export interface RequestSpec {
   retry?: boolean;
   /** A long-lived stream (watch, log follow): no idle deadline, it may be quiet for hours. */
   streaming?: boolean;
+  /**
+   * Undoing what was half-done (deleting a helper pod, cancelling a run on Ctrl-C): Ctrl-C, which
+   * is what it cleans up after, gives it 2 s more (cleanupGraceMs) instead of cancelling it.
+   */
+  cleanup?: boolean;
 }
 
 const retryDelaysMs = [200, 600, 1500];
+
+/**
+ * How long a cleanup request may still take once Ctrl-C came: enough for a DELETE that is
+ * answered in milliseconds, short enough that Ctrl-C still ends the command within seconds when
+ * the API does not answer (the thing left behind is then named by the caller).
+ */
+const cleanupGraceMs = 2000;
+
+/** A signal that aborts `ms` after `signal` does. */
+function graceAfter(signal: AbortSignal, ms: number): AbortSignal {
+  const later = new AbortController();
+  const start = () => setTimeout(() => later.abort(), ms).unref();
+  if (signal.aborted) start();
+  else signal.addEventListener('abort', start, { once: true });
+  return later.signal;
+}
 
 function isRetryable(err: unknown): boolean {
   return err instanceof KubeApiError && (err.statusCode === 429 || (err.statusCode >= 500 && err.statusCode !== 501));
@@ -131,6 +152,11 @@ export interface ClientSettings {
   deadline?: () => { at: number; label: string } | undefined;
   /** Time for the waits between retries. */
   clock?: Clock;
+  /**
+   * Ctrl-C (the app's signal): every request, list, watch, stream and retry pause of the command
+   * ends at once when it aborts, with an InterruptedError, unless the request is a `cleanup`.
+   */
+  signal?: AbortSignal;
 }
 
 /** The command's deadline passed while waiting for the API: exit 1, saying which limit it was. */
@@ -251,13 +277,13 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
       // option destroys them with an AbortError, which escapes as an uncaught exception when it
       // lands on a response that is being read.
       const signal = spec.signal;
-      if (signal?.aborted) return reject(new KeystoneError('request aborted'));
+      if (signal?.aborted) return reject(aborted());
       let response: IncomingMessage | undefined;
       const cancel = () => {
         if (response) response.destroy();
         else {
           req.destroy();
-          reject(new KeystoneError('request aborted'));
+          reject(aborted());
         }
       };
       const req = requester(url, { ...base, agent, method, headers }, (res) => {
@@ -290,6 +316,15 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     });
   };
 
+  /** Ctrl-C says so (exit 130); a request the code itself stopped (a watch ended) is a plain abort. */
+  const aborted = () => (settings.signal?.aborted ? new InterruptedError() : new KeystoneError('request aborted'));
+  /** The signal a request honours: its own and Ctrl-C's, unless it is a cleanup. */
+  const withCtrlC = (spec: Pick<RequestSpec, 'signal' | 'cleanup'>): AbortSignal | undefined => {
+    if (!settings.signal) return spec.signal;
+    const ctrlC = spec.cleanup ? graceAfter(settings.signal, cleanupGraceMs) : settings.signal;
+    return spec.signal ? AbortSignal.any([spec.signal, ctrlC]) : ctrlC;
+  };
+
   const readBody = async (res: IncomingMessage): Promise<string> => {
     const chunks: Buffer[] = [];
     try {
@@ -313,10 +348,11 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     server,
     close: () => agent.destroy(),
     connectionFor: (path, query) => ({ url: buildUrl(server, path, query), options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } } }),
-    async request<T>(spec: RequestSpec): Promise<T> {
+    async request<T>(given: RequestSpec): Promise<T> {
+      const spec = { ...given, signal: withCtrlC(given) };
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
       const clock = settings.clock ?? systemClock;
-      return withRetries(() => requestOnce<T>(spec), {
+      const result = withRetries(() => requestOnce<T>(spec), {
         delaysMs: retryDelaysMs,
         retryable: (err) => retry && isRetryable(err),
         // No retry pause crosses the command's deadline.
@@ -329,8 +365,14 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
         jitter: true,
         signal: spec.signal,
       });
+      // A retry pause ended by Ctrl-C: the command stops, not with the error before the pause.
+      return result.catch((err: unknown) => {
+        if (spec.signal?.aborted && !(err instanceof InterruptedError) && settings.signal?.aborted && !spec.cleanup) throw new InterruptedError();
+        throw err;
+      });
     },
-    async stream(spec: RequestSpec): Promise<ByteStream> {
+    async stream(given: RequestSpec): Promise<ByteStream> {
+      const spec = { ...given, signal: withCtrlC(given) };
       const controller = new AbortController();
       const onOuterAbort = () => controller.abort();
       spec.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -359,7 +401,8 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
       } while (next);
       return { items, metadata: { resourceVersion } };
     },
-    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void, signal?: AbortSignal) {
+    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void, given?: AbortSignal) {
+      const signal = withCtrlC({ signal: given });
       const controller = new AbortController();
       const onOuterAbort = () => controller.abort();
       if (signal?.aborted) controller.abort();

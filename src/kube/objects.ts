@@ -48,6 +48,8 @@ export interface PodObject extends KubeObject {
 export interface ContainerStatus {
   name: string;
   image?: string;
+  /** What the runtime ran: repo@sha256:… (its first RepoDigest), else the image ID (containerd CRI ContainerStatus). */
+  imageID?: string;
   ready?: boolean;
   restartCount?: number;
   state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };

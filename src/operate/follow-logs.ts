@@ -121,7 +121,7 @@ export async function followLogs(
         lastTime: current?.lastTime,
         resumes: after !== undefined ? (current?.resumes ?? 0) + 1 : 0,
       };
-      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, { fromStart, after }, controller.signal, entry, (text) => sink.line(prefix, key, text), () => sink.ready?.())
+      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, { fromStart, after }, controller.signal, entry, (text) => sink.line(prefix, key, text), () => sink.ready?.(), sink.lines && ((block) => sink.lines?.(prefix, key, block)))
         .catch((err) => {
           if (controller.signal.aborted || signal.aborted) return;
           // While following, an unreachable API is an outage the pod watch reports and outlives.
@@ -294,6 +294,7 @@ async function streamOne(
   entry: Stream,
   emit: (text: string) => void,
   ready: () => Promise<void> | undefined,
+  emitBlock?: (lines: string) => void,
 ): Promise<void> {
   // While following, every line is asked for with its timestamp, so a cut stream can resume
   // after the last line shown (sinceTime, then lines up to that time are skipped: the API may
@@ -324,7 +325,9 @@ async function streamOne(
     entry.lastTime = time;
     entry.resumes = 0;
     emit(options.timestamps ? line : line.slice(space + 1));
-  });
+    // Stamped lines are read one by one (the time of each is kept, to resume after it); the others
+    // go out as the blocks they came in, when the sink takes blocks.
+  }, stamped ? undefined : emitBlock);
   try {
     for await (const chunk of stream.body) {
       splitter.push(chunk as Buffer);

@@ -115,7 +115,7 @@ export function rolledBackAnnotations(deployment: Record<string, string>, replic
 export type RollbackResult = { rolledBack: true; toRevision: number; deployment: FullDeployment } | { rolledBack: false; toRevision: number; reason: string };
 
 /** `kubectl rollout undo [--to-revision N]`: N = 0 means the revision before the latest. */
-export async function rollbackDeployment(client: KubeClient, name: string, toRevision: number, ns = stackNamespace): Promise<RollbackResult> {
+export async function rollbackDeployment(client: KubeClient, name: string, toRevision: number, ns = stackNamespace, o: { dryRun?: boolean } = {}): Promise<RollbackResult> {
   const d = await getDeployment(client, name, ns);
   if (d.spec?.paused) {
     throw new KeystoneError(`deployment ${name} is paused: a paused deployment cannot be rolled back`, { hint: `resume it first: \`kubectl -n ${ns} rollout resume deployment/${name}\`` });
@@ -138,6 +138,8 @@ export async function rollbackDeployment(client: KubeClient, name: string, toRev
   if (sameJson(template, d.spec?.template)) {
     return { rolledBack: false, toRevision: revision, reason: `the current template already matches revision ${revision}` };
   }
+  // --dry-run: every check above was made; the patch is not sent.
+  if (o.dryRun) return { rolledBack: false, toRevision: revision, reason: `would roll ${name} back to revision ${revision}${currentRevision(sets, d) ? ` (from revision ${currentRevision(sets, d)})` : ''}` };
   // A JSON patch that replaces the whole template and the annotations, as kubectl's
   // getDeploymentPatch does (a merge patch would keep keys the old template lacks), guarded by the
   // resourceVersion it was read at.
@@ -153,4 +155,10 @@ export async function rollbackDeployment(client: KubeClient, name: string, toRev
     contentType: 'application/json-patch+json',
   });
   return { rolledBack: true, toRevision: revision, deployment: updated };
+}
+
+/** The revision whose template the deployment runs now, if one matches. */
+function currentRevision(sets: ReplicaSetObject[], d: FullDeployment): number | undefined {
+  const current = sets.find((rs) => sameJson(withoutHash(rs.spec?.template), d.spec?.template));
+  return current ? revisionOf(current) : undefined;
 }

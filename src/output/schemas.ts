@@ -83,6 +83,7 @@ export const jobsSchema = z.array(
     outputVolume: z.string().optional(),
     sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
     nodes: z.number().int().optional(),
+    image: z.string().optional(),
   }),
 );
 
@@ -159,4 +160,91 @@ export const topSchema = z.strictObject({
   pods: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), memoryBytes: z.number().int() })),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;
+/** A run's record (runs/record/record.ts: where it is kept, its checksum); `jobs show` prints it. */
+const recordDigest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+export const runOutcomeSchema = z.strictObject({
+  state: z.enum(['Pending', 'Running', 'Succeeded', 'Failed']),
+  /** How it ended; absent while it runs. */
+  ended: z.enum(['succeeded', 'failed', 'cancelled', 'timed-out']).optional(),
+  reason: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  /** The nodes its pods ran on. */
+  nodes: z.array(z.string()),
+  /** What the container runtime reports it ran (pods' status imageID): repo@sha256:… or, for an image with no registry digest, sha256:<image ID>. */
+  imageIds: z.array(z.string()),
+});
+
+export const runRecordSchema = z.strictObject({
+  apiVersion: z.literal('keystone.io/v1'),
+  kind: z.literal('RunRecord'),
+  runId: z.string(),
+  tool: z.string(),
+  /** A Job, or across nodes an MPIJob. */
+  runKind: z.enum(['Job', 'MPIJob']),
+  job: z.string(),
+  keystoneVersion: z.string(),
+  /** keystone's arguments as typed, except that every --env value is replaced by "…" (names only). */
+  argv: z.array(z.string()),
+  /** The names of the --env variables (their values are never recorded). */
+  env: z.array(z.string()),
+  /** The tool's profile as it was used (k8s/simulations/profiles.yaml at submission). */
+  profile: z.record(z.string(), z.unknown()),
+  /** The template Job the run was built from, and a SHA-256 of its pod template (canonical JSON). */
+  template: z.strictObject({ name: z.string(), sha256: recordDigest }),
+  image: z.strictObject({
+    /** The image asked for: --image, else the template's. */
+    requested: z.string(),
+    /** What the run's pod was given: name@sha256:… when pinned by digest, else the tag. */
+    ref: z.string(),
+    /** The registry digest (a manifest's), or null for an image no registry holds. */
+    digest: recordDigest.nullable(),
+    /** Docker's image ID of the tag at submission (this machine), when known. */
+    id: recordDigest.nullable(),
+    /** How the image is pinned: by its registry digest, or (no digest) by image ID, checked on rerun. */
+    pinnedBy: z.enum(['digest', 'image-id']),
+    /** Where the digest came from (the given reference, the cluster's registry record, the nodes, Docker, the registry). */
+    source: z.string(),
+  }),
+  input: z.strictObject({
+    name: z.string(),
+    kind: z.enum(['file', 'directory']),
+    /** Where it was taken from, relative to data/ (or absolute when it was elsewhere). */
+    path: z.string(),
+    /** docs/output.md "Input digest": sha256sum of a file, or of a directory's sha256sum listing. */
+    sha256: recordDigest,
+    bytes: z.number().int(),
+    files: z.number().int(),
+  }),
+  /** What rerun needs to submit the same run again (besides profile, image and input). */
+  request: z.strictObject({
+    args: z.array(z.string()),
+    retries: z.number().int(),
+    ranks: z.number().int(),
+    nodes: z.number().int(),
+    cpus: z.string().optional(),
+    memory: z.string().optional(),
+    deadlineSeconds: z.number().int().optional(),
+    sweep: z.strictObject({ names: z.array(z.string()), combinations: z.array(z.record(z.string(), z.string())) }).optional(),
+    parallel: z.number().int().optional(),
+    volumeSize: z.string().optional(),
+  }),
+  cluster: z.strictObject({ name: z.string(), context: z.string(), local: z.boolean(), server: z.string().optional() }),
+  submittedAt: z.string(),
+  /** The run this one reran (`keystone jobs rerun`). */
+  rerunOf: z.string().optional(),
+  outcome: runOutcomeSchema.optional(),
+  checksum: recordDigest,
+});
+
+/** `jobs show`: the run's record as kept (file, else the cluster's), the outcome now, and where the record is. */
+export const jobsShowSchema = z.strictObject({
+  record: runRecordSchema,
+  outcome: runOutcomeSchema.nullable(),
+  recordFile: z.string().nullable(),
+  inCluster: z.boolean(),
+});
+
+export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, jobsShow: jobsShowSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;

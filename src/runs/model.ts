@@ -102,6 +102,8 @@ export interface RunSummary {
   sweep?: { total: number; succeeded: number; failed: number };
   /** A run across nodes (an MPIJob; `job` is its name): how many worker pods. */
   nodes?: number;
+  /** The image its pods run: name@sha256:… when pinned by digest (images/pin.ts), else the tag. */
+  image?: string;
 }
 
 /** The folder under data/<tool>/ that holds one directory per run. */

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { PreflightContext, SetupContext } from './context.js';
 import type { LoadedClusterConfig } from '../cluster/config.js';
-import { diskSpaceCheck, hostPortsCheck, kubeconfigWritableCheck, type CheckOutcome, type DiskNeed } from '../cluster/preflight.js';
+import { diskSpaceCheck, hostPortsCheck, kubeconfigsValidCheck, kubeconfigWritableCheck, type CheckOutcome, type DiskNeed } from '../cluster/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { KeystoneError } from '../errors.js';
 import { ToolMissingError } from '../exec/runner.js';
@@ -82,9 +82,15 @@ export async function preflightChecks(app: PreflightContext, loaded: LoadedClust
         .then((c) => ({ name: 'disk space', ...c })),
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.
+    const files = app.kubeconfigs.files;
     checks.push(
       defaultKubeconfigFile(app.kubeconfigs.files)
         .then((file) => kubeconfigWritableCheck(file))
+        .then(async (writable) => {
+          if (writable.status === 'fail') return writable;
+          const valid = await kubeconfigsValidCheck(files);
+          return valid.status === 'fail' ? valid : writable;
+        })
         .then((c) => ({ name: 'kubeconfig', ...c })),
     );
   }

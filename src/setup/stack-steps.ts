@@ -1,5 +1,7 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
 import type { SetupContext } from './context.js';
+import { readImageRecord, withPushedImages, writeImageRecord } from '../images/registry-record.js';
+import { nextRecord, pushImages } from '../images/push.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import { watchUntil } from '../kube/watch-until.js';
@@ -7,7 +9,7 @@ import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
 import { ensureRedisSecret } from '../stack/redis-secret.js';
 import { waitForStack } from '../stack/rollout.js';
-import { localImageNames } from '../images/images.js';
+import { loadImageSpecs, localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
 import { stackNamespace } from '../vocabulary.js';
@@ -40,6 +42,18 @@ export function imagesStep(app: SetupContext, state: SetupState): Step {
     title: 'images',
     run: async (progress) => {
       if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
+      // A cluster whose images went through its registry (`keystone push-images`, remembered in
+      // the cluster) stays on it: push, which sends only the layers the registry lacks
+      // (docs/performance.md: the rebuild loop). Otherwise import, as for a new cluster.
+      const record = state.clusterRunning ? await readImageRecord(await app.client(), stackNamespace) : undefined;
+      if (record) {
+        const specs = await loadImageSpecs(app.paths.composeFile);
+        const plan = { pushTo: record.pushTo, pullFrom: record.pullFrom, specs, build: false };
+        const outcome = await pushImages(app.runner, plan, { timeoutMs: app.timeoutMs(30 * 60_000), dryRun: Boolean(app.options.dryRun), onProgress: (t) => progress.update(t) });
+        if (app.options.dryRun) return `would push ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+        await writeImageRecord(await app.client(), stackNamespace, nextRecord(record, plan, outcome.pushed));
+        return `${outcome.built.length ? `built ${outcome.built.join(', ')}; ` : ''}pushed ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+      }
       const outcome = await importImages(app, { build: false, only: [], onProgress: (t) => progress.update(t) });
       return outcome.summary;
     },
@@ -53,10 +67,12 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
   const dryRun = Boolean(app.options.dryRun);
   const force = Boolean(app.options.forceConflicts);
   const planOnly = () => dryRun && !state.clusterRunning;
-  const applyAll = async (list: Manifest[]) => {
+  const applyAll = async (list: Manifest[], pushed = false) => {
     const client = await app.client();
     const results = [];
-    for (const m of list) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
+    // Images `keystone push-images` put in the cluster's registry: the stack runs them by digest.
+    const objects = pushed ? withPushedImages(list, await readImageRecord(client, stackNamespace)) : list;
+    for (const m of objects) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
     return results;
   };
 
@@ -110,7 +126,7 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
           return `would apply ${rest.length} objects`;
         }
         progress.update(`${rest.length} objects`);
-        const results = await applyAll(rest);
+        const results = await applyAll(rest, true);
         for (const r of results) if (r.replacedTemplate) app.ui.info(`  ${r.replacedTemplate}`);
         if (dryRun) return `${rest.length} objects are valid (server dry run, nothing changed)`;
         const changed = results

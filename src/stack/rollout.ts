@@ -6,7 +6,7 @@
 import { KeystoneError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { watchUntil, type Clock, type Verdict } from '../kube/watch-until.js';
-import { normalizeImage } from '../images/image-names.js';
+import { normalizeImage, repositoryOf } from '../images/image-names.js';
 import { labels } from '../vocabulary.js';
 import type { DeploymentObject, KubeObject, PodObject } from '../kube/objects.js';
 
@@ -66,7 +66,7 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = [], 
       ? built
         ? reach === 'import'
           ? `${image} is built locally: run \`keystone import-images\` to put it into the cluster`
-          : `${image} is built locally and this cluster cannot pull it: push it to a registry the cluster can reach (\`docker tag\`, \`docker push\`) and use that name in the manifest (\`keystone import-images\` serves only the k3d cluster)`
+          : `${image} is built locally and this cluster cannot pull it: push it to a registry the cluster pulls from (\`keystone push-images --context <ctx> --registry HOST/PATH\`, then \`keystone apply --context <ctx>\`)`
         : sameRepository.length
           ? `${image} is not an image keystone builds (images/compose.yaml has ${sameRepository.join(', ')}): use one of those, or add it to images/compose.yaml and run \`keystone import-images\``
           : `check the image name and tag of container ${cs.name}, and that the nodes can reach its registry`
@@ -79,9 +79,7 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = [], 
 }
 
 /** "keystone-celery-worker:0.2.0" and "docker.io/library/keystone-celery-worker:0.1.0" share a repository. */
-function repository(image: string): string {
-  return normalizeImage(image).replace(/[:@][^:/@]+$/, '');
-}
+const repository = repositoryOf;
 
 export interface StackWaitOptions {
   namespace: string;

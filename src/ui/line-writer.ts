@@ -10,6 +10,8 @@ import type { Ui } from './ui.js';
 /** Where followed logs go (operate/follow-logs.ts writes to one; printLogLines makes one for the terminal). */
 export interface LogSink {
   line(prefix: string | undefined, podKey: string, text: string): void;
+  /** Several whole lines of one stream at once, joined by "\n" (none at the end); optional. */
+  lines?(prefix: string | undefined, podKey: string, block: string): void;
   notice(text: string): void;
   /** When the sink has no room (stdout full), a promise of when it has: the streams wait for it. */
   ready?(): Promise<void> | undefined;
@@ -25,6 +27,7 @@ export class LineWriter {
 
   constructor(private readonly ui: Ui) {}
 
+  /** One line, or several joined by "\n", without the newline at the end. */
   line(text: string): void {
     this.pending.push(text);
     this.size += text.length + 1;
@@ -39,7 +42,8 @@ export class LineWriter {
     if (this.pending.length === 0) return;
     // Every line ends with its own newline: an empty last line too, which ui.data alone would
     // take for the end of the line before it.
-    const text = `${this.pending.join('\n')}\n`;
+    this.pending.push(''); // the last newline, in the same join (no second copy of the text)
+    const text = this.pending.join('\n');
     this.pending = [];
     this.size = 0;
     this.ui.data(text);
@@ -68,16 +72,20 @@ export class LineWriter {
   }
 }
 
+type Format = (prefix: string | undefined, key: string, text: string) => string;
+
 /**
- * Runs a log follow whose lines are printed through a LineWriter, formatted by `format`: lines
- * batched, a notice (on stderr) after the lines before it, the log streams waiting while stdout is
- * full, and every line written by the time it returns, whether the follow ended or failed.
+ * Runs a log follow whose lines are printed through a LineWriter, formatted by `format` (and
+ * blocks of lines by `formatBlock`, if given): lines batched, a notice (on stderr) after the lines
+ * before it, the log streams waiting while stdout is full, and every line written by the time it
+ * returns, whether the follow ended or failed.
  */
-export async function printLogLines(ui: Ui, format: (prefix: string | undefined, key: string, text: string) => string, follow: (sink: LogSink) => Promise<void>): Promise<void> {
+export async function printLogLines(ui: Ui, format: Format, follow: (sink: LogSink) => Promise<void>, formatBlock?: Format): Promise<void> {
   const out = new LineWriter(ui);
   try {
     await follow({
       line: (prefix, key, text) => out.line(format(prefix, key, text)),
+      ...(formatBlock ? { lines: (prefix: string | undefined, key: string, block: string) => out.line(formatBlock(prefix, key, block)) } : {}),
       notice: (text) => {
         out.flush(); // the lines before it first
         ui.warn(text);

@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { loadYaml } from '../yaml-module.js';
 import { systemClock, type Clock } from '../clock.js';
+import { OutputSink } from './output-sink.js';
 
 export interface Streams {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -47,12 +48,11 @@ export class Ui {
   private activeSpinner: Spinner | undefined;
   /** Whether Ctrl-C prints "Interrupted: stopping"; streaming commands (logs -f) end quietly. */
   announceInterrupt = true;
-  /** Set when the reader of stdout went away (EPIPE): data has nowhere to go and is dropped. */
-  stdoutClosed = false;
-
   constructor(
     readonly streams: Streams,
     readonly settings: UiSettings,
+    /** Where data goes (stdout); main.ts makes one per invocation and reads its failure. */
+    readonly out: OutputSink = new OutputSink(streams.stdout),
   ) {
     const env = settings.env;
     this.interactive =
@@ -69,9 +69,13 @@ export class Ui {
     this.spinnerFactory = (options) => ora({ text: options.text, stream: options.stream as NodeJS.WritableStream, isEnabled: true }) as unknown as Spinner;
   }
 
+  /** Whether a write to stdout failed (its reader went away): data has nowhere to go and is dropped. */
+  get stdoutClosed(): boolean {
+    return this.out.lost;
+  }
+
   data(text: string): void {
-    if (this.stdoutClosed) return;
-    this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    this.out.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   json(value: unknown): void {

@@ -49,7 +49,7 @@ function schemaFields(schema: z.ZodType, prefix = '', out = new Map<string, { en
  * with the values of a type written as `` `v1` \| `v2` ``.
  */
 /** The heading of a schema's section in docs/output.md: `keystone <command> -o json`, or as given here. */
-const docHeadings: Record<string, string> = { progress: 'run-simulation --progress json', rollback: 'rollback <deployment> --list -o json', describe: 'describe <name> -o json' };
+const docHeadings: Record<string, string> = { progress: 'run-simulation --progress json', rollback: 'rollback <deployment> --list -o json', describe: 'describe <name> -o json', jobsShow: 'jobs show <run-id> -o json' };
 
 function documentedFields(doc: string, command: string): Map<string, { enum?: string[] }> {
   const heading = docHeadings[command] ?? `${command} -o json`;
@@ -104,7 +104,7 @@ describe('machine output', () => {
 });
 
 describe('help', () => {
-  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'rollback', 'describe', 'top', 'import-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
+  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'rollback', 'describe', 'top', 'import-images', 'push-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {

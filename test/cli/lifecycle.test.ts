@@ -69,14 +69,23 @@ describe('start, stop, delete', () => {
 });
 
 describe('status', () => {
-  it('-o json gives the cluster and its nodes as one document on stdout', async () => {
+  it('-o json gives the cluster and its nodes as one document on stdout, from five list requests and no k3d call', async () => {
     h = await createHarness();
     await h.run(['setup']);
     await h.clearCalls();
+    const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
-    // One k3d call, made alongside the API reads: no `k3d version` first.
-    expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
+    // Every node Ready, named and labelled as k3d and k3s make them, as many as the config asks
+    // for: the cluster's shape comes from the nodes, and `k3d cluster list` is not run.
+    expect(await h.calls('k3d')).toEqual([]);
+    expect(h.api.requests.slice(before).map((q) => `${q.method} ${q.path}${q.query}`).sort()).toEqual([
+      'GET /api/v1/namespaces/keystone/persistentvolumeclaims?limit=500',
+      'GET /api/v1/namespaces/keystone/services?limit=500',
+      'GET /api/v1/nodes?limit=500',
+      'GET /apis/apps/v1/namespaces/keystone/deployments?limit=500',
+      'GET /apis/batch/v1/namespaces/keystone/jobs?limit=500',
+    ]);
     const report = JSON.parse(r.stdout);
     expect(report.context).toBe('k3d-keystone-cluster');
     expect(report.cluster).toEqual({
@@ -102,19 +111,43 @@ describe('status', () => {
 
     await h.run(['setup']);
     h.api.setNodeReady('k3d-keystone-cluster-agent-1', false, 'NodeStatusUnknown');
+    await h.clearCalls();
     r = await h.run(['status']);
     expect(r.stdout).toMatch(/k3d-keystone-cluster-agent-1\s+NotReady \(NodeStatusUnknown\)/);
     expect(r.stdout).toContain('Not healthy: nodes not Ready: k3d-keystone-cluster-agent-1.');
+    // A NotReady node may be a stopped container: only k3d can say, so it is asked.
+    expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
+    expect(r.stdout).toContain('keystone-cluster (k3d)  running  servers 2/2  agents 3/3');
   });
 
-  it('reports a stopped cluster from k3d\'s list, and no API answer is waited for', async () => {
+  it('a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d\'s list', async () => {
+    h = await createHarness();
+    await h.run(['setup']);
+    const state = await h.state();
+    state.clusters['keystone-cluster'].agentsRunning = 2;
+    await h.setState(state);
+    h.api.setNodeReady('k3d-keystone-cluster-agent-2', false, 'NodeStatusUnknown');
+    await h.clearCalls();
+    const r = await h.run(['status', '-o', 'json']);
+    const report = JSON.parse(r.stdout);
+    expect(report.cluster).toMatchObject({ phase: 'degraded', servers: { running: 2, count: 2 }, agents: { running: 2, count: 3 } });
+    expect(report.verdict).toBe('Not healthy: some cluster nodes are stopped; run `keystone start`.');
+    expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
+  }, 90_000);
+
+  it('reports a stopped cluster from k3d\'s list once its API does not answer', async () => {
     h = await createHarness();
     await h.run(['setup']);
     await h.run(['stop']);
+    await h.clearCalls();
     const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
-    expect(JSON.parse(r.stdout).cluster.phase).toBe('stopped');
-    expect(h.api.requests.length).toBe(before);
+    const report = JSON.parse(r.stdout);
+    expect(report.cluster).toMatchObject({ phase: 'stopped', servers: { running: 0, count: 2 }, agents: { running: 0, count: 3 } });
+    expect(report.api).toEqual({ reachable: false });
+    expect(report.verdict).toBe('Not healthy: the cluster is stopped; run `keystone start`.');
+    expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
+    expect(h.api.requests.length).toBe(before); // the stopped API took no request
   }, 90_000); // setup then more CLI runs: bounded, not timed
 
   it('works against another cluster named by --context and never touches the current-context', async () => {
@@ -154,6 +187,7 @@ describe('doctor', () => {
       ['image builds', 'ok'],
       ['data directory', 'ok'],
       ['kube context', 'ok'],
+      ['kubernetes API', 'ok'], // issue 22 #10: the server answers and takes the credentials
     ]);
     expect(r.exitCode).toBe(0);
   }, 90_000); // setup then more CLI runs: bounded, not timed

@@ -34,7 +34,7 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
     expect(r.stderr).toContain(`Submitted run ${runId} (MPIJob lammps-${runId}, 4 ranks on 2 nodes); output: data/lammps/runs/${runId}`);
     expect(m.metadata.name).toBe(`lammps-${runId}`);
     expect(m.metadata.labels).toMatchObject({ 'keystone.io/simulation': 'lammps', 'app.kubernetes.io/part-of': 'keystone' });
-    expect(m.metadata.annotations).toEqual({ 'keystone.io/input': 'in.lj', 'keystone.io/output-dir': join(h.project, 'data', 'lammps', 'runs', runId), 'keystone.io/output-on': 'host' });
+    expect(m.metadata.annotations).toEqual({ 'keystone.io/input': 'in.lj', 'keystone.io/output-dir': join(h.project, 'data', 'lammps', 'runs', runId), 'keystone.io/output-on': 'host', 'keystone.io/run-record': expect.stringContaining('"runKind":"MPIJob"') });
     expect(m.spec).toMatchObject({
       slotsPerWorker: 2,
       runPolicy: { cleanPodPolicy: 'Running', backoffLimit: 0 },
@@ -108,7 +108,8 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
   });
 
   it('a worker whose image cannot be pulled: the run cannot start, is cancelled, and says so (the launcher never comes)', async () => {
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--image', 'keystone/lammps:9.9.9']);
+    // Given by digest (so keystone does not refuse it before submitting): no registry has it.
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '2', '--nodes', '2', '--image', `keystone/lammps:9.9.9@sha256:${'0'.repeat(64)}`]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/Pending: (1\/2 workers running|0\/2 workers running|worker lammps-\S+-worker-\d: (ContainerCreating|ErrImagePull))/);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+-worker-\d: ErrImagePull: .*; the run was cancelled \(nothing ran\)/);

@@ -320,7 +320,7 @@ describe('hints lead somewhere that works (11.14)', () => {
     const r = await h.run(['setup', '--context', 'bare', '--kubeconfig', file]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
-    expect(r.stderr).toContain('is built locally and this cluster cannot pull it: push it to a registry the cluster can reach');
+    expect(r.stderr).toContain('is built locally and this cluster cannot pull it: push it to a registry the cluster pulls from (`keystone push-images --context <ctx>');
     expect(r.stderr).not.toMatch(/hint: \S+ is built locally: run `keystone import-images`/);
   });
 });

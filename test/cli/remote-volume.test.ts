@@ -413,13 +413,15 @@ describe('runs on another cluster (--context) use a run volume', () => {
       affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
     };
     h.api.update('jobs', { ...template, spec: { ...template.spec, template: { ...template.spec.template, spec: { ...template.spec.template.spec, ...scheduling } } } });
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--image', 'registry.example.com/lab/lammps:1.0']);
+    // Pinned by the digest given, both the helper and the run run exactly that image.
+    const image = `registry.example.com/lab/lammps:1.0@sha256:${'c'.repeat(64)}`;
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--image', image]);
     expect(r.exitCode, r.stderr).toBe(0);
     const [helper] = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload');
-    expect(helper.spec.containers[0].image).toBe('registry.example.com/lab/lammps:1.0');
+    expect(helper.spec.containers[0].image).toBe(image);
     expect(helper.spec).toMatchObject(scheduling);
     expect(helper.spec.automountServiceAccountToken).toBe(false);
-    expect(runJobs()[0]!.spec.template.spec.containers[0].image).toBe('registry.example.com/lab/lammps:1.0');
+    expect(runJobs()[0]!.spec.template.spec.containers[0].image).toBe(image);
   });
 
   it('a per-run ReadWriteOnce claim: its upload helper asks for the run\'s CPU and memory, so the node it fixes for the claim can run the run', async () => {

@@ -268,9 +268,11 @@ describe('unknown options and subcommands (issue 11 #9)', () => {
 
 describe('hints and output paths (issue 11 #14, #15)', () => {
   it('an image keystone does not build is not sent to import-images', async () => {
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'keystone/lammps:9.9']);
+    // Given by digest (so keystone does not refuse it before submitting): no registry has it.
+    const image = `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`;
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', image]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('hint: keystone/lammps:9.9 is not an image keystone builds (images/compose.yaml has keystone/lammps:0.1.0): use one of those');
+    expect(r.stderr).toContain(`hint: ${image} is not an image keystone builds (images/compose.yaml has keystone/lammps:0.1.0): use one of those`);
   });
 
   it('runs on another cluster: outputDir is the path the pod sees, the volume is its own field', async () => {

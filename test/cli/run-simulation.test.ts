@@ -72,8 +72,18 @@ describe('run-simulation', () => {
     expect(r.stderr).toMatch(/failed \(OOMKilled\) with exit code 137/);
   });
 
-  it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
+  it('refuses an image it cannot pin to a digest before anything is staged', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'keystone/lammps:9.9']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('cannot pin image keystone/lammps:9.9 to a digest: no node of context k3d-keystone-cluster has it');
+    expect(r.stderr).toContain('nothing was submitted');
+    expect(runJobs()).toEqual([]);
+    expect(await runDirs('lammps')).toEqual([]);
+  });
+
+  it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
+    // Given by digest, it is not looked up: the kubelet finds no registry that has it.
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain('the run was cancelled (nothing ran)');
@@ -237,8 +247,16 @@ describe('jobs', () => {
 
     const start = h.api.requests.length;
     const r = await h.run(['jobs', '-o', 'json']);
-    expect(h.api.requests.length - start).toBe(3); // jobs, pods and MPIJobs (404 here: no MPI Operator), in one round
     const runs = JSON.parse(r.stdout);
+    // Jobs and MPIJobs (404 here: no MPI Operator) in one round, then the pods of the runs whose
+    // summary needs them: the failed run's exit code is its pod's; the running one's state is its pods'.
+    const failedId = runs.find((x: { state: string }) => x.state === 'Failed').runId;
+    const made = h.api.requests.slice(start).map((q) => `${q.path}${decodeURIComponent(q.query.replace(/\+/g, ' '))}`);
+    expect([...made.slice(0, 2).sort(), ...made.slice(2)]).toEqual([
+      '/apis/batch/v1/namespaces/keystone/jobs?labelSelector=keystone.io/run-id&limit=500',
+      '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs?labelSelector=keystone.io/run-id&limit=500',
+      `/api/v1/namespaces/keystone/pods?labelSelector=keystone.io/run-id in (${failedId},${runningId})&limit=500`,
+    ]);
     expect(runs.map((x: { tool: string; state: string; exitCode?: number }) => [x.tool, x.state, x.exitCode])).toEqual([
       ['openfoam', expect.stringMatching(/Running|Pending/), undefined],
       ['fenicsx', 'Failed', 1],
@@ -261,6 +279,10 @@ describe('jobs', () => {
     expect(runJobs().map((j) => j.metadata.labels['keystone.io/simulation'])).toEqual(['lammps']);
     clean = await h.run(['jobs', 'clean', '--older-than', '7d']);
     expect(clean.stderr).toContain('Nothing to clean.');
+    // One run left, done well with its outputs here: listed from its Job alone, no pod request.
+    const listed = h.api.requests.length;
+    expect(JSON.parse((await h.run(['jobs', '-o', 'json'])).stdout).map((x: { state: string; exitCode: number }) => [x.state, x.exitCode])).toEqual([['Succeeded', 0]]);
+    expect(h.api.requests.slice(listed).map((q) => q.path).sort()).toEqual(['/apis/batch/v1/namespaces/keystone/jobs', '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs']);
     clean = await h.run(['jobs', 'clean']);
     expect(clean.stderr).toMatch(/deleted run \S+ \(lammps, succeeded\); outputs kept/);
     expect(await runDirs('lammps')).toHaveLength(1);

@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { loadProfiles, runCommand, type Profile } from '../../src/runs/request/profiles.js';
 import { resolveInput } from '../../src/runs/request/input.js';
 import { stageOnHost } from '../../src/runs/storage/staging.js';
+import { GuardedDir } from '../../src/guarded-fs.js';
 import { parseSweeps } from '../../src/runs/request/options.js';
 import { buildJobFromTemplate } from '../../src/runs/build/job.js';
 import { chownTree, runAsForLocalCluster } from '../../src/runs/build/run-as.js';
@@ -129,7 +130,7 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   const runId = 'engine-test';
   const nodeRunDir = `/data/${req.tool}/runs/${runId}`;
   const hostRunDir = join(dataDir, req.tool, 'runs', runId);
-  await stageOnHost(input, hostRunDir, sweep);
+  await stageOnHost(new GuardedDir(dataDir), input, hostRunDir, sweep);
   if (req.breakInput) for (const dir of sweep ? sweep.combinations.map((_, i) => join(hostRunDir, String(i))) : [hostRunDir]) await req.breakInput(join(dir, input.name));
   if (who.wrap.length) await chownTree(hostRunDir, who.uid, who.gid);
 

@@ -19,6 +19,19 @@ export function normalizeImage(image) {
   return name;
 }
 
+/** "registry.example.com/lab/lammps:1.0" or "…@sha256:…" → "registry.example.com/lab/lammps". */
+export function repositoryOf(image) {
+  const name = normalizeImage(image).replace(/@sha256:[0-9a-f]*$/, '');
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash ? name.slice(0, colon) : name;
+}
+
+/** The digest a fake registry serves for a tag (the same for every test, unless registryTags moves it). */
+export function defaultRegistryDigest(image) {
+  return `sha256:${createHash('sha256').update(`manifest:${normalizeImage(image)}`).digest('hex')}`;
+}
+
 /** The kubelet's default: Always for :latest or untagged images, IfNotPresent otherwise. */
 export function effectivePullPolicy(container) {
   if (container.imagePullPolicy) return container.imagePullPolicy;
@@ -58,6 +71,8 @@ const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
 export function attachControllers(api, options = {}) {
   /** Images on every node (k3d image import puts them there). */
   const nodeImages = new Set();
+  /** Their image IDs (Docker's, kept by the import), by name. */
+  const imageIds = new Map();
   /** Images no registry serves: the locally built ones, unless imported. */
   const unpullable = new Set((options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map((n) => normalizeImage(n).replace(/:latest$/, '')));
   const crashImages = new Set((options.crashImages ?? []).map((n) => normalizeImage(n)));
@@ -88,6 +103,18 @@ export function attachControllers(api, options = {}) {
     /** The default class's provisioner (events come from it); null: none runs, nobody answers. */
     provisioner: /** @type {string | null} */ ('rancher.io/local-path'),
     nodeImages,
+    imageIds,
+    /**
+     * The registries' tags: a pullable "repo:tag" names this digest (default: one derived from the
+     * name). Set an entry to move a tag; a digest the registry served once stays pullable unless
+     * listed in deletedDigests.
+     */
+    registryTags: new Map(),
+    deletedDigests: new Set(),
+    /** Images the nodes pulled (set below). */
+    pulled: new Map(),
+    /** Reports the nodes' images in their status again (after a test changed nodeImages). */
+    publishNodeImages: () => undefined,
     unpullable,
     crashImages,
     paused: false,
@@ -103,18 +130,34 @@ export function attachControllers(api, options = {}) {
     recordEvent: () => undefined,
   };
 
-  const isPullable = (image) => !unpullable.has(normalizeImage(image).replace(/:[^:/]+$/, ''));
+  const registryDigest = (image) => controls.registryTags.get(normalizeImage(image)) ?? defaultRegistryDigest(image);
+  const isPullable = (image) => !unpullable.has(repositoryOf(image));
 
-  api.imageListeners.push((images) => {
-    for (const image of images) nodeImages.add(normalizeImage(image));
+  /**
+   * Node status.images as the kubelet reports them: per image, its RepoDigests then its RepoTags
+   * (pkg/kubelet/nodestatus/setters.go Images). An imported image has its tag only (k3d's
+   * `ctr image import` creates no digest name); a pulled one has "repo@sha256:…" first.
+   */
+  const publishNodeImages = () => {
+    const entries = [...nodeImages].map((n) => ({ names: [n], sizeBytes: 1000000 }));
+    for (const [name, digestName] of pulled) entries.push({ names: name === digestName ? [digestName] : [digestName, name], sizeBytes: 1000000 });
     for (const node of api.objects('nodes')) {
       const next = structuredClone(node);
       next.status = next.status ?? {};
-      const names = new Set((next.status.images ?? []).flatMap((i) => i.names));
-      for (const image of nodeImages) names.add(image);
-      next.status.images = [...names].map((n) => ({ names: [n], sizeBytes: 1000000 }));
-      api.update('nodes', next);
+      next.status.images = entries;
+      if (JSON.stringify(next.status.images) !== JSON.stringify(node.status?.images)) api.update('nodes', next);
     }
+  };
+  /** Images the nodes pulled from a registry: reference as pulled → "repo@sha256:…". */
+  const pulled = controls.pulled;
+  controls.publishNodeImages = publishNodeImages;
+
+  api.imageListeners.push((images, ids) => {
+    for (const image of images) {
+      nodeImages.add(normalizeImage(image));
+      if (ids?.[image]) imageIds.set(normalizeImage(image), ids[image]);
+    }
+    publishNodeImages();
     // Pods waiting on a pull retry, as the kubelet's back-off does.
     for (const pod of api.objects('pods')) if (pod.spec.nodeName && pod.status?.phase === 'Pending') startContainers(pod.metadata.namespace, pod.metadata.name);
   });
@@ -536,12 +579,13 @@ export function attachControllers(api, options = {}) {
     const statuses = pod.spec.containers.map((c) => {
       const image = normalizeImage(c.image);
       const policy = effectivePullPolicy(c);
-      const present = nodeImages.has(image);
+      const byDigest = image.includes('@');
+      const present = byDigest ? [...pulled.values()].includes(image) : nodeImages.has(image) || pulled.has(image);
       const previous = pod.status.containerStatuses?.find((s) => s.name === c.name);
       let waiting;
       if (policy === 'Never' && !present) {
         waiting = { reason: 'ErrImageNeverPull', message: `Container image "${c.image}" is not present with pull policy of Never` };
-      } else if ((policy === 'Always' || !present) && !isPullable(c.image)) {
+      } else if ((policy === 'Always' || !present) && (!isPullable(c.image) || (byDigest && controls.deletedDigests.has(image.slice(image.indexOf('@') + 1))))) {
         const pulledBefore = previous?.state?.waiting?.reason === 'ErrImagePull' || previous?.state?.waiting?.reason === 'ImagePullBackOff';
         waiting = pulledBefore
           ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
@@ -552,7 +596,14 @@ export function attachControllers(api, options = {}) {
         return { name: c.name, image: c.image, ready: false, restartCount: (previous?.restartCount ?? 0) + 1, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
       }
       if (waiting) return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } };
-      return { name: c.name, image: c.image, imageID: `${image}@sha256:${shortHash(image)}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } };
+      // Pulled from its registry (not present, or policy Always): the node now lists it by digest.
+      if (!present || (policy === 'Always' && !nodeImages.has(image))) {
+        pulled.set(image, byDigest ? image : `${repositoryOf(image)}@${registryDigest(image)}`);
+        publishNodeImages();
+      }
+      // containerd's ContainerStatus: imageRef is the image's first RepoDigest, else its image ID.
+      const imageID = pulled.get(image) ?? (byDigest ? image : `${imageIds.get(image) ?? `sha256:${createHash('sha256').update(`image:${c.image}`).digest('hex')}`}`);
+      return { name: c.name, image: c.image, imageID, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } };
     });
     const allReady = statuses.every((s) => s.ready);
     // The kubelet's events for each container (pkg/kubelet/events/event.go reasons).

@@ -7,10 +7,10 @@ import { readFileSync, writeFileSync, mkdirSync, existsSync, chmodSync, statSync
 import { dirname, join, isAbsolute } from 'node:path';
 import { homedir } from 'node:os';
 import { parse, stringify } from 'yaml';
-import { apiCall, loadState, logCall, saveState, sleep } from './fake-state.mjs';
+import { apiCall, dockerImageId, loadState, logCall, saveState, sleep } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
-logCall('k3d', argv);
+await logCall('k3d', argv);
 const state = loadState();
 state.clusters ??= {};
 const k3d = state.k3d ?? {};
@@ -45,7 +45,8 @@ if (cmd === 'image' && sub === 'import') {
   log('INFO', `Importing image(s) into cluster '${clusterName}'`);
   state.clusters[clusterName].images = [...new Set([...(state.clusters[clusterName].images ?? []), ...images])];
   saveState(state);
-  await apiCall('POST', '/__fake/images', { images });
+  // ctr image import of a docker save archive: the nodes get the tag (no digest name) and the image ID.
+  await apiCall('POST', '/__fake/images', { images, ids: Object.fromEntries(images.map((i) => [i, dockerImageId(state.docker, i)])) });
   log('INFO', `Successfully imported ${images.length} image(s) into 1 cluster(s)`);
   process.exit(0);
 }
@@ -147,6 +148,10 @@ function editKubeconfig(edit) {
   return undefined;
 }
 
+// Nodes as k3s registers them in k3d's containers: named as k3d names the containers (k3d v5.8.3
+// pkg/client/cluster.go GenerateNodeName; the hostname, pkg/runtimes/docker/translate.go), servers
+// labelled control-plane and master by k3s (pkg/server/server.go setControlPlaneRoleLabel) and etcd
+// (embedded etcd), agents with no role label. `keystone status` reads the cluster's shape from these.
 async function registerNodes(name, c) {
   const nodes = [
     ...Array.from({ length: c.servers }, (_, i) => ({ name: `k3d-${name}-server-${i}`, server: true })),

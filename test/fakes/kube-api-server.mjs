@@ -69,12 +69,14 @@ export async function startFakeKubeApi(options = {}) {
   /** Events at or below this revision are forgotten (etcd compaction): older watches get 410. */
   let compactedRevision = 0;
   let uid = 0;
-  /** @type {Set<{resource: string, namespace?: string, selector: Record<string,string>, send: (e: any) => void}>} */
+  /** @type {Set<{resource: string, namespace?: string, selector: {key: string, op: string, values?: string[]}[], send: (e: any) => void}>} */
   const watchers = new Set();
   /** @type {{method: string, path: string, query: string, at: number}[]} */
   const requests = [];
   /** @type {{match: (r: {method: string, path: string, query: URLSearchParams, headers: import("node:http").IncomingHttpHeaders}) => boolean, status?: number, times: number, body?: any, delayMs?: number}[]} */
   const faults = [];
+  /** @type {{remaining: number, match: (r: any) => boolean, reached: (r: any) => void, released: Promise<unknown>}[]} */
+  const holds = [];
   const sockets = new Set();
   const timers = new Set();
   let apiDown = false;
@@ -113,9 +115,48 @@ export async function startFakeKubeApi(options = {}) {
     return matchesSelector(object, w.selector) && matchesFields(object, w.fields);
   }
 
-  function matchesSelector(obj, selector) {
+  function matchesSelector(obj, requirements) {
     const labels = obj.metadata.labels ?? {};
-    return Object.entries(selector).every(([k, v]) => (v === undefined ? k in labels : v === null ? !(k in labels) : labels[k] === v));
+    return requirements.every(({ key, op, values }) => {
+      const has = Object.hasOwn(labels, key);
+      if (op === 'exists') return has;
+      if (op === '!') return !has;
+      if (op === 'in') return has && values.includes(labels[key]);
+      return !has || !values.includes(labels[key]); // != and notin: an object without the label matches
+    });
+  }
+
+  /**
+   * A label selector as the API server reads it (k8s.io/apimachinery pkg/labels/selector.go
+   * Parse): requirements separated by commas outside parentheses, each `key`, `!key`, `key=v`,
+   * `key==v`, `key!=v`, `key in (v1,v2)` or `key notin (v1,v2)`. Anything else: undefined (400).
+   */
+  function parseLabelSelector(text) {
+    const parts = [];
+    let depth = 0;
+    let current = '';
+    for (const ch of text ?? '') {
+      if (ch === '(') depth++;
+      if (ch === ')') depth--;
+      if (ch === ',' && depth === 0) {
+        parts.push(current);
+        current = '';
+      } else current += ch;
+    }
+    parts.push(current);
+    const requirements = [];
+    for (const part of parts.map((p) => p.trim())) {
+      if (!part) continue;
+      let m;
+      if ((m = /^([A-Za-z0-9._/-]+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
+        requirements.push({ key: m[1], op: m[2] === 'in' ? 'in' : '!=', values: m[3].split(',').map((v) => v.trim()) });
+      } else if ((m = /^([A-Za-z0-9._/-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)$/.exec(part))) {
+        requirements.push({ key: m[1], op: m[2] === '!=' ? '!=' : 'in', values: [m[3]] });
+      } else if ((m = /^!\s*([A-Za-z0-9._/-]+)$/.exec(part))) requirements.push({ key: m[1], op: '!' });
+      else if (/^[A-Za-z0-9._/-]+$/.test(part)) requirements.push({ key: part, op: 'exists' });
+      else return undefined;
+    }
+    return requirements;
   }
 
   function matchesFields(obj, fields) {
@@ -318,8 +359,14 @@ export async function startFakeKubeApi(options = {}) {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** 400 for a label selector the API server would not parse (apiserver: "unable to parse requirement"). */
+  function badSelector(res, text) {
+    send(res, 400, status(400, 'BadRequest', `unable to parse requirement: ${text}`));
+  }
+
   function list(res, r, query) {
-    const selector = parseSelector(query.get('labelSelector'));
+    const selector = parseLabelSelector(query.get('labelSelector'));
+    if (!selector) return badSelector(res, query.get('labelSelector'));
     const fields = parseSelector(query.get('fieldSelector'));
     const all = [...store.get(r.resource).values()]
       .filter((o) => !r.namespace || o.metadata.namespace === r.namespace)
@@ -339,7 +386,8 @@ export async function startFakeKubeApi(options = {}) {
 
   function watch(req, res, r, query) {
     const since = query.get('resourceVersion');
-    const selector = parseSelector(query.get('labelSelector'));
+    const selector = parseLabelSelector(query.get('labelSelector'));
+    if (!selector) return badSelector(res, query.get('labelSelector'));
     const fields = parseSelector(query.get('fieldSelector'));
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     // The real API server answers a watch at once, before any event: clients wait for these headers.
@@ -379,6 +427,16 @@ export async function startFakeKubeApi(options = {}) {
       return;
     }
     requests.push({ method: req.method, path, query: url.search, at: Date.now() });
+    // A request a test holds open (api.holdRequest): it waits until released, or ends unanswered
+    // when the client gives up on it (Ctrl-C cancels the request).
+    for (const hold of holds) {
+      if (hold.remaining === 0 || !hold.match({ method: req.method, path, query })) continue;
+      hold.remaining -= 1;
+      if (hold.remaining > 0) continue;
+      hold.reached({ method: req.method, path, query: url.search });
+      const closed = new Promise((resolve) => res.on('close', () => resolve('closed')));
+      if ((await Promise.race([hold.released, closed])) === 'closed') return;
+    }
     const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query, headers: req.headers }));
     if (fault) {
       fault.times -= 1;
@@ -712,8 +770,16 @@ export async function startFakeKubeApi(options = {}) {
     const format = (l) => `${timestamps ? `${l.time} ` : ''}${l.text}\n`;
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
-    for (const l of lines) res.write(format(l));
     const follow = query.get('follow') === 'true';
+    // As the API server sends a log (k8s.io/apiserver pkg/endpoints/handlers/responsewriters
+    // StreamObject: io.Copy of the kubelet's stream, through a flushwriter only when following,
+    // pkg/registry/core/pod/rest/log.go Flush: opts.Follow): followed, each line the kubelet writes
+    // is flushed as a chunk of its own; otherwise the log goes out in io.Copy's 32 KiB pieces.
+    if (follow) for (const l of lines) res.write(format(l));
+    else {
+      const body = Buffer.from(lines.map(format).join(''));
+      for (let at = 0; at < body.length; at += 32 * 1024) res.write(body.subarray(at, at + 32 * 1024));
+    }
     if (!follow || cs.state?.terminated) return res.end();
     const set = logFollowers.get(key) ?? new Set();
     logFollowers.set(key, set);
@@ -749,7 +815,7 @@ export async function startFakeKubeApi(options = {}) {
     }
     if (path === '/__fake/images') {
       const body = JSON.parse(await readBody(req));
-      for (const listener of api.imageListeners) listener(body.images ?? []);
+      for (const listener of api.imageListeners) listener(body.images ?? [], body.ids ?? {});
       return send(res, 200, {});
     }
     return send(res, 404, {});
@@ -800,6 +866,28 @@ export async function startFakeKubeApi(options = {}) {
     metrics: /** @type {any} */ (undefined),
     /** Called when k3d imports images into the nodes. */
     imageListeners: [],
+    /**
+     * Holds the nth request from now (of those `match` accepts) open, so a test can interrupt a
+     * command in that phase without sleeping: `reached` resolves with the request once it arrives,
+     * and it is answered as usual after `release()` (never, if the client cancelled it meanwhile).
+     * @param {number} n
+     * @param {(r: {method: string, path: string, query: URLSearchParams}) => boolean} [match]
+     */
+    holdRequest(n, match = () => true) {
+      let release = () => {};
+      /** @type {(r: any) => void} */
+      let reached = () => {};
+      const hold = { remaining: n, match, reached: (r) => reached(r), released: new Promise((resolve) => (release = () => resolve('released'))) };
+      holds.push(hold);
+      return {
+        reached: new Promise((resolve) => (reached = resolve)),
+        release() {
+          hold.remaining = 0;
+          release();
+          holds.splice(holds.indexOf(hold), 1);
+        },
+      };
+    },
     /** Objects of one resource type, e.g. api.objects('nodes'). */
     objects: (resource) => [...store.get(resource).values()],
     get: (resource, namespace, name) => store.get(resource).get(`${namespace ?? ''}/${name}`),

@@ -79,11 +79,13 @@ function fakeFor(file: string, env: Record<string, string | undefined>, cwd: str
 function output(target: NodeJS.WritableStream | 'inherit' | undefined, isKilled: () => boolean) {
   const chunks: string[] = [];
   const stream = {
-    write(chunk: string | Uint8Array) {
+    write(chunk: string | Uint8Array, done?: (err?: Error | null) => void) {
       if (isKilled()) return true;
       const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
       chunks.push(text);
       if (target && target !== 'inherit') (target as Writable).write(text);
+      // As a stream calls a write's callback (the fake kubectl waits for it).
+      if (done) process.nextTick(done);
       return true;
     },
     isTTY: false,

@@ -4,11 +4,13 @@
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
@@ -59,6 +61,7 @@ async function linkSystemTools(dir: string): Promise<void> {
 export async function createHarness(options: HarnessOptions = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
+  let fifos = 0;
   const systemBin = join(sandbox.root, 'system-bin');
   await linkSystemTools(systemBin);
   const harness = {
@@ -66,10 +69,28 @@ export async function createHarness(options: HarnessOptions = {}) {
     /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
     systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock } = {}): Promise<RunOutcome> {
+    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; stdin?: string; clock?: Clock } = {}): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, clock: extra.clock, machine: fakeMachine(fake) });
+      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt, stdin: extra.stdin, clock: extra.clock, machine: fakeMachine(fake) });
+    },
+    /**
+     * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
+     * resolves once the fake is in it; `release()` lets it go on.
+     */
+    async holdToolCall(n: number): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
+      const before = (await harness.calls()).length;
+      await rm(join(fake, 'held'), { force: true });
+      await rm(join(fake, 'release'), { force: true });
+      await harness.setState({ ...(await harness.state()), holdCall: before + n });
+      return {
+        reached: until(() => existsSync(join(fake, 'held')), `fake tool call ${before + n} to be held`),
+        async release() {
+          const { holdCall: _, ...rest } = await harness.state();
+          await harness.setState(rest);
+          await writeFile(join(fake, 'release'), '');
+        },
+      };
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
     async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
@@ -85,9 +106,36 @@ export async function createHarness(options: HarnessOptions = {}) {
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
+    /**
+     * Runs the built CLI with stdout a pipe whose reader has already closed, as in `keystone pods |
+     * true` when `true` was quicker: every write to it fails with EPIPE. Made deterministic with a
+     * FIFO: opened for reading and writing (so the write end opens at once), the writer passed to
+     * the CLI, then the only reader closed before the CLI starts.
+     */
+    async runWithClosedStdout(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunOutcome & { signal?: string }> {
+      const fifo = join(sandbox.root, `closed-stdout-${++fifos}`);
+      await execa('mkfifo', [fifo]);
+      const reader = openSync(fifo, fsConstants.O_RDWR);
+      const writer = openSync(fifo, fsConstants.O_WRONLY);
+      closeSync(reader);
+      try {
+        const child = spawn(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env }, cwd: project, stdio: ['ignore', writer, 'pipe'] });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), extra.timeoutMs ?? 30_000);
+        const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+        clearTimeout(timer);
+        return { exitCode: code ?? -1, signal: signal ?? undefined, stdout: '', stderr: stripFinalNewline(stderr) };
+      } finally {
+        closeSync(writer);
+        await rm(fifo, { force: true });
+      }
+    },
     /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
-    spawn(args: string[]) {
-      return execa(process.execPath, [cliPath, ...args], { env, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+    spawn(args: string[], extra: { env?: Record<string, string> } = {}) {
+      // A test's own preload (fs faults, holds) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
+      return execa(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions }, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
     },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));
@@ -115,6 +163,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 export interface Tty {
   stdout?: boolean;
   stderr?: boolean;
+  /** stdin a terminal (what the user types is `stdin`). */
+  stdin?: boolean;
 }
 
 /** A stream that keeps what is written to it: a pipe, or with isTTY set, a terminal. */
@@ -144,17 +194,23 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock; machine: Machine },
+  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; clock?: Clock; machine: Machine },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
   const controller = new AbortController();
   const timeoutMs = io.timeoutMs ?? 30_000;
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  // Ctrl-C, as the signal handler in main.ts turns it into an abort.
+  void io.interrupt?.then(() => controller.abort());
   try {
     const exitCode = await main(args, {
       streams: { stdout, stderr },
-      stdin: Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+      stdin: Object.assign(Readable.from(io.stdin === undefined ? [] : [io.stdin]), io.tty?.stdin ? { isTTY: true } : {}),
       env: io.env,
       cwd: io.cwd,
       signal: controller.signal,
@@ -164,7 +220,7 @@ export async function runInProcess(
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
-    const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
+    const note = timedOut ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
     return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
   } finally {

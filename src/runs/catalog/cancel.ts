@@ -15,7 +15,7 @@
  * A run on the keystone cluster (outputs in ./data) is still deleted (list.ts deleteRun).
  */
 import { KubeApiError, type KubeClient } from '../../kube/client.js';
-import { KeystoneError } from '../../errors.js';
+import { InterruptedError, KeystoneError } from '../../errors.js';
 import { watchUntil, WaitTimeoutError } from '../../kube/watch-until.js';
 import { annotations } from '../../vocabulary.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
@@ -48,7 +48,7 @@ export async function suspendRun(client: KubeClient, ns: string, name: string, k
   const mark = { annotations: { [annotations.cancelledAt]: rfc3339(now) } };
   const path = `${runCollectionPath(ns, kind)}/${name}`;
   // Setting the same fields again is harmless, so a 429/5xx may be retried.
-  const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true });
+  const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true, cleanup: true });
   const gone = (err: unknown): never => {
     throw err instanceof KubeApiError && err.statusCode === 404 ? new RunGoneError(kind, name) : err;
   };
@@ -85,6 +85,7 @@ async function markLauncherOnceMade(client: KubeClient, ns: string, launcher: st
     await mark(`${runCollectionPath(ns, 'Job')}/${launcher}`);
   } catch (err) {
     // Not made in time (no operator answering): the MPIJob, which `jobs` reads, holds the mark.
-    if (!(err instanceof WaitTimeoutError || (err instanceof KubeApiError && err.statusCode === 404))) throw err;
+    // Ctrl-C (the cancel itself may be Ctrl-C's, with --cancel-on-interrupt) ends the wait the same way.
+    if (!(err instanceof WaitTimeoutError || err instanceof InterruptedError || (err instanceof KubeApiError && err.statusCode === 404))) throw err;
   }
 }

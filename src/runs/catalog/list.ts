@@ -3,6 +3,7 @@ import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import { annotations, labels } from '../../vocabulary.js';
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
+import { simulationContainer } from '../build/job.js';
 import { cancelledAt, cancelledExitCode, cancelledReason, mpiJobsPath, operatorLabels, podIndex, runCollectionPath, terminalCondition, type RunKind, type RunSummary } from '../model.js';
 import type { PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
 import { podProblem } from '../../stack/rollout.js';
@@ -61,6 +62,8 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   if (state === 'Succeeded') summary.exitCode = 0;
   else if (cancelled) summary.exitCode = cancelledExitCode;
   else if (state === 'Failed') summary.exitCode = failedCode ?? (terminal?.reason === 'DeadlineExceeded' ? 124 : 1);
+  const image = simulationContainer(job.spec.template.spec.containers)?.image;
+  if (image) summary.image = image;
   if (job.spec.completionMode === 'Indexed') {
     summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
   }
@@ -121,28 +124,55 @@ export async function listMpiJobs(client: KubeClient, ns: string, labelSelector:
   }
 }
 
-/** Jobs, MPIJobs and their pods, fetched together (three list requests in one round). */
-export async function listRuns(client: KubeClient, ns: string): Promise<RunSummary[]> {
+/**
+ * Does a run's summary depend on its pods? For a run that failed (its exit code is its failed
+ * pod's), one still going (Running or Pending is told by its pods, and why it waits), and one
+ * whose outputs are on the nodes its pods ran on. A run that succeeded or was cancelled, with its
+ * outputs on the host or a volume, is summed up from its Job (or MPIJob) alone.
+ */
+export function summaryNeedsPods(job: JobObject): boolean {
+  const terminal = terminalCondition(job);
+  if (terminal?.type === 'Failed') return true;
+  if (!terminal && !cancelledAt(job)) return true;
+  const where = outputLocation(job, []);
+  return where.outputDir !== null && !where.outputLocal && !where.outputVolume;
+}
+
+/** More run ids than this in one selector, and the pods of every run are listed instead. */
+const maxIdsInSelector = 50;
+
+/**
+ * Jobs and MPIJobs in one round of two list requests, then the pods of only those runs whose
+ * summary needs them (summaryNeedsPods), if any: listing runs that all finished well makes no
+ * pod request. `keep` picks the runs wanted before their pods are fetched; it must not depend on
+ * what pods decide (exit code, Pending or Running, output nodes).
+ */
+export async function listRuns(client: KubeClient, ns: string, keep: (run: RunSummary) => boolean = () => true): Promise<RunSummary[]> {
   const selector = labels.runId;
-  const [jobs, pods, mpiJobs] = await Promise.all([
-    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),
-    client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: selector }),
-    listMpiJobs(client, ns),
-  ]);
-  const podsByRun = new Map<string, PodObject[]>();
-  for (const pod of pods.items) {
-    const id = pod.metadata?.labels?.[labels.runId] ?? '';
-    podsByRun.set(id, [...(podsByRun.get(id) ?? []), pod]);
-  }
+  const [jobs, mpiJobs] = await Promise.all([client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }), listMpiJobs(client, ns)]);
   const now = Date.now();
-  const podsOf = (o: { metadata?: { labels?: Record<string, string> } }) => podsByRun.get(o.metadata?.labels?.[labels.runId] ?? '') ?? [];
-  return [...jobs.items.map((j) => summarizeRun(j, podsOf(j), now)), ...mpiJobs.map((m) => summarizeMpiJobRun(m, podsOf(m), now))].sort((a, b) => byText(b.runId, a.runId));
+  const summarize = (run: { job: JobObject; mpiJob?: MpiJobObject }, pods: PodObject[]) =>
+    run.mpiJob ? summarizeMpiJobRun(run.mpiJob, pods, now) : summarizeRun(run.job, pods, now);
+  const runs = [...jobs.items.map((job) => ({ job })), ...mpiJobs.map((mpiJob) => ({ job: mpiJobAsJob(mpiJob), mpiJob }))].filter((run) => keep(summarize(run, [])));
+  const idOf = (o: { metadata?: { labels?: Record<string, string> } }) => o.metadata?.labels?.[labels.runId] ?? '';
+  const needed = [...new Set(runs.filter((run) => summaryNeedsPods(run.job)).map((run) => idOf(run.job)))].filter(Boolean).sort(byText);
+  const podsByRun = new Map<string, PodObject[]>();
+  if (needed.length > 0) {
+    const podSelector = needed.length <= maxIdsInSelector ? `${selector} in (${needed.join(',')})` : selector;
+    for (const pod of (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: podSelector })).items) {
+      const id = idOf(pod);
+      const list = podsByRun.get(id);
+      if (list) list.push(pod);
+      else podsByRun.set(id, [pod]);
+    }
+  }
+  return runs.map((run) => summarize(run, podsByRun.get(idOf(run.job)) ?? [])).sort((a, b) => byText(b.runId, a.runId));
 }
 
 /** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */
-export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind): Promise<JobObject> {
+export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind, options: { cleanup?: boolean } = {}): Promise<JobObject> {
   const path = `${runCollectionPath(ns, kind)}/${run.job}`;
-  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path })) : client.request<JobObject>({ path });
+  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path, ...options })) : client.request<JobObject>({ path, ...options });
 }
 
 /**
@@ -152,7 +182,7 @@ export async function getRunObject(client: KubeClient, ns: string, run: Pick<Run
  */
 export async function deleteRun(client: KubeClient, ns: string, name: string, kind: RunKind = 'Job'): Promise<boolean> {
   try {
-    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true });
+    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true, cleanup: true });
     return true;
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) return false;

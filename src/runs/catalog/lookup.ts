@@ -25,11 +25,20 @@ export async function findRun(client: KubeClient, namespace: string, id: string)
 }
 
 /** What `keystone jobs` lists: runs of the tool (if given) still going or finished in the last days (or all). */
-export function recentRuns(runs: RunSummary[], options: { tool?: string | undefined; all?: boolean | undefined }, now = Date.now()): RunSummary[] {
+export function recentRuns(runs: RunSummary[], options: RecentRunOptions, now = Date.now()): RunSummary[] {
+  return runs.filter((r) => isRecentRun(r, options, now));
+}
+
+export interface RecentRunOptions {
+  tool?: string | undefined;
+  all?: boolean | undefined;
+}
+
+/** One run of recentRuns. Decided by tool, state and finish time, never by pods (listRuns' `keep`). */
+export function isRecentRun(r: Pick<RunSummary, 'tool' | 'state' | 'finishedAt'>, options: RecentRunOptions, now = Date.now()): boolean {
   const window = recentRunDays * 24 * 3600_000;
-  return runs.filter(
-    (r) =>
-      (!options.tool || r.tool === options.tool) &&
-      (options.all || r.state === 'Running' || r.state === 'Pending' || !r.finishedAt || now - Date.parse(r.finishedAt) < window),
+  return (
+    (!options.tool || r.tool === options.tool) &&
+    (options.all || r.state === 'Running' || r.state === 'Pending' || !r.finishedAt || now - Date.parse(r.finishedAt) < window)
   );
 }

@@ -10,6 +10,7 @@ import { parseNodes } from './nodes.js';
 import { podCpus, ranksFromFlags } from './ranks.js';
 import { resolveInput, type ResolvedInput } from './input.js';
 import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, parseVolumeSize, parseProgressMode, type ProgressMode, type Sweep } from './options.js';
+import type { PinnedImage } from '../../images/pin.js';
 
 /** The options of `run-simulation`, as commander hands them over (all text). */
 export interface RunFlags {
@@ -53,6 +54,9 @@ export interface RunRequest {
   cancelOnInterrupt: boolean;
   /** The size of a run volume keystone creates on another cluster (undefined: the default). */
   volumeSize?: string;
+  /** `jobs rerun`: the original run's image, already pinned (images/pin.ts), and its id. */
+  pinnedImage?: PinnedImage;
+  rerunOf?: string;
 }
 
 export async function parseRunRequest(

@@ -36,9 +36,9 @@ export type SharedState = 'shared' | 'absent' | 'per-run';
 export const claimPath = (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`;
 
 /** The object at `path`, or undefined when there is none (404). */
-export async function getOrUndefined<T>(client: KubeClient, path: string): Promise<T | undefined> {
+export async function getOrUndefined<T>(client: KubeClient, path: string, o: { cleanup?: boolean } = {}): Promise<T | undefined> {
   try {
-    return await client.request<T>({ path });
+    return await client.request<T>({ path, ...o });
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) return undefined;
     throw err;
@@ -54,8 +54,9 @@ export async function sharedClaimState(client: KubeClient, namespace: string): P
 }
 
 /** Whether a claim has its volume (a missing claim has not). */
+/** Read while cleaning up after a failed or interrupted upload: a cleanup request (Ctrl-C gives it 2 s). */
 export async function claimBound(client: KubeClient, namespace: string, name: string): Promise<boolean> {
-  const claim = await getOrUndefined<ClaimObject>(client, claimPath(namespace, name));
+  const claim = await getOrUndefined<ClaimObject>(client, claimPath(namespace, name), { cleanup: true });
   return claim?.status?.phase === 'Bound';
 }
 
@@ -86,7 +87,7 @@ export async function createClaim(
 
 export async function deleteClaim(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request({ method: 'DELETE', path: claimPath(namespace, name), retry: true });
+    await client.request({ method: 'DELETE', path: claimPath(namespace, name), retry: true, cleanup: true });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }

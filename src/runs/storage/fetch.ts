@@ -8,7 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
+import type { GuardedDir } from '../../guarded-fs.js';
+import { describeFsError } from '../../fs-errors.js';
 import { once } from 'node:events';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Writable } from 'node:stream';
@@ -96,6 +98,25 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
+/**
+ * A part file being written, with its error kept instead of thrown as an unhandled 'error' event
+ * (a directory that cannot be written crashed the command and left the helper pod behind): the
+ * caller checks `failure` and throws it as a message, and the helper pod is deleted on the way out.
+ */
+function partFile(path: string, flags: 'w' | 'a'): { out: WriteStream; failure: { throwIfAny(): void } } {
+  const out = createWriteStream(path, { flags, mode: 0o644 });
+  let error: unknown;
+  out.on('error', (err) => (error ??= err));
+  return {
+    out,
+    failure: {
+      throwIfAny() {
+        if (error !== undefined) throw describeFsError(error, `write ${path}`, dirname(path));
+      },
+    },
+  };
+}
+
 /** Ends a file stream and waits until its descriptor is closed (after its last write, or its error). */
 function closed(out: WriteStream): Promise<void> {
   return new Promise((done) => {
@@ -142,7 +163,7 @@ export function batches(entries: ManifestEntry[], maxArgBytes = 6000): ManifestE
  * its .keystone-part, hashed on the way, and is renamed only when its size and SHA-256 match.
  * Entries that were not asked for, or are not regular files, are skipped.
  */
-async function receiveBatch(root: string, batch: ManifestEntry[], send: (out: Writable) => Promise<{ exitCode: number }>): Promise<{ exitCode: number; intact: Set<string> }> {
+async function receiveBatch(dest: GuardedDir, root: string, batch: ManifestEntry[], send: (out: Writable) => Promise<{ exitCode: number }>): Promise<{ exitCode: number; intact: Set<string> }> {
   const wanted = new Map(batch.map((e) => [e.path, e]));
   const intact = new Set<string>();
   const tar = extract();
@@ -155,9 +176,9 @@ async function receiveBatch(root: string, batch: ManifestEntry[], send: (out: Wr
         continue;
       }
       const target = targetOf(root, name);
-      await mkdir(dirname(target), { recursive: true });
+      await dest.mkdir(dirname(target), 0o755);
       const part = target + partSuffix;
-      const out = createWriteStream(part, { mode: 0o644 });
+      const { out, failure } = partFile(part, 'w');
       const hash = createHash('sha256');
       let bytes = 0;
       try {
@@ -165,11 +186,13 @@ async function receiveBatch(root: string, batch: ManifestEntry[], send: (out: Wr
           hash.update(chunk as Buffer);
           bytes += (chunk as Buffer).length;
           if (!out.write(chunk)) await once(out, 'drain');
+          failure.throwIfAny();
         }
       } finally {
         // Also when the stream breaks off: what arrived is on disk, and the next fetch resumes it.
         await closed(out);
       }
+      failure.throwIfAny();
       if (bytes === want.bytes && hash.digest('hex') === want.sha256) {
         await rename(part, target);
         intact.add(name);
@@ -201,14 +224,20 @@ export interface FetchReport {
   totalBytes: number;
 }
 
+/**
+ * `dest` guards the destination directory (src/guarded-fs.ts): every file lands inside its root (not through a
+ * symlink leaving it), and a file already there with other content is never replaced without
+ * --force: all of them are named before anything is transferred.
+ */
 export async function fetchVolumeOutputs(
   client: KubeClient,
   run: VolumeRun,
-  dest: string,
+  destDir: string,
+  dest: GuardedDir,
   o: { signal?: AbortSignal; onFile?: (path: string, bytes: number) => void } = {},
 ): Promise<FetchReport> {
   const remoteDir = `${helperMount}/${volumeRunDir(run.tool, run.runId)}`;
-  const root = resolve(dest);
+  const root = resolve(destDir);
   return withHelperPod({ client, namespace: run.namespace, claim: run.claim, purpose: 'fetch', runId: run.runId, from: run.from, signal: o.signal }, async (pod) => {
     const exec = (command: string[], stdout: Writable, stderr: ReturnType<typeof collectTail>) =>
       execInPod(client, { namespace: run.namespace, pod, container: 'helper', command, stdout, stderr, signal: o.signal });
@@ -230,20 +259,25 @@ export async function fetchVolumeOutputs(
     // costs a few execs, not thousands.
     const whole: ManifestEntry[] = [];
     const single: ManifestEntry[] = [];
+    const differing: string[] = [];
     for (const entry of manifest) {
-      const target = targetOf(root, entry.path);
-      const here = await localDigest(target);
-      if (here && here.bytes === entry.bytes && here.sha256 === entry.sha256) report.unchanged += 1;
-      else if ((await sizeOf(target + partSuffix)) > 0) single.push(entry);
-      else whole.push(entry);
+      const target = await dest.inside(targetOf(root, entry.path));
+      const here = await dest.compare(target, entry.sha256);
+      if (here === 'same') report.unchanged += 1;
+      else {
+        if (here === 'differs') differing.push(target);
+        if ((await sizeOf(target + partSuffix)) > 0) single.push(entry);
+        else whole.push(entry);
+      }
     }
+    dest.refuseOverwrites(differing);
     const arrived = (entry: ManifestEntry) => {
       report.transferred += 1;
       o.onFile?.(entry.path, entry.bytes);
     };
     for (const batch of batches(whole)) {
       const err = collectTail();
-      const received = await receiveBatch(root, batch, (out) => exec([...tarFiles, remoteDir, ...batch.map((e) => `./${e.path}`)], out, err));
+      const received = await receiveBatch(dest, root, batch, (out) => exec([...tarFiles, remoteDir, ...batch.map((e) => `./${e.path}`)], out, err));
       if (received.exitCode !== 0) throw new KeystoneError(`reading ${batch.length} file${batch.length === 1 ? '' : 's'} from the volume failed: tar exited with ${received.exitCode}${err.text() ? `: ${err.text()}` : ''}`);
       for (const entry of batch) {
         if (received.intact.has(entry.path)) {
@@ -254,7 +288,7 @@ export async function fetchVolumeOutputs(
     }
     for (const entry of single) {
       const target = targetOf(root, entry.path);
-      await mkdir(dirname(target), { recursive: true });
+      await dest.mkdir(dirname(target), 0o755);
       const part = target + partSuffix;
       // A part longer than the file cannot be a prefix of it: start again.
       let offset = await sizeOf(part);
@@ -265,10 +299,11 @@ export async function fetchVolumeOutputs(
       for (let attempt = 0; ; attempt++) {
         if (offset > 0) report.resumed += 1;
         if (offset < entry.bytes || entry.bytes === 0) {
-          const out = createWriteStream(part, { flags: offset > 0 ? 'a' : 'w', mode: 0o644 });
+          const { out, failure } = partFile(part, offset > 0 ? 'a' : 'w');
           const err = collectTail();
           // tail -c +N: from byte N (1-based), POSIX; the paths are arguments, never script text.
           const got = await exec(['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', remoteDir, `./${entry.path}`, String(offset + 1)], out, err).finally(() => closed(out));
+          failure.throwIfAny();
           if (got.exitCode !== 0) throw new KeystoneError(`reading ${entry.path} from the volume failed: exit ${got.exitCode}${err.text() ? `: ${err.text()}` : ''}`);
           report.transferredBytes += entry.bytes - offset;
         }

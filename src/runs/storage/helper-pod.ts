@@ -196,7 +196,7 @@ async function nodeOfRunPod(spec: HelperSpec): Promise<string | undefined> {
 
 async function deleteHelperPod(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${name}`, query: { gracePeriodSeconds: 0 }, retry: true });
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${name}`, query: { gracePeriodSeconds: 0 }, retry: true, cleanup: true });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }
