@@ -276,7 +276,7 @@ if (wanted('waits')) {
   let completeAt = 0;
   let wasComplete = true;
   let listening = true;
-  sb.api.onChange((resource, type, obj) => {
+  sb.api.onChange((resource, _type, obj) => {
     if (!listening || resource !== 'deployments' || obj.metadata.name !== 'celery-worker') return;
     const complete = rolloutComplete(obj);
     if (complete && !wasComplete) completeAt = performance.now();

@@ -98,16 +98,15 @@ function installCompileCache(distDir, env = process.env) {
       stats.misses++;
       pending.push({ script, file });
     }
-    const mod = this;
     const dirname = path.dirname(filename);
     // Another chunk of the bundle (./x.cjs, ../main.cjs) is loaded here directly: Node's own
     // resolution (stat and realpath of every path) cost ~5 ms over the ~20 chunks a command loads.
     const require = (id) => {
-      if (!(id.startsWith('./') || id.startsWith('../')) || !id.endsWith('.cjs')) return mod.require(id);
+      if (!(id.startsWith('./') || id.startsWith('../')) || !id.endsWith('.cjs')) return this.require(id);
       const file = path.resolve(dirname, id);
       const loaded = Module._cache[file];
       if (loaded) return loaded.exports;
-      const child = new Module(file, mod);
+      const child = new Module(file, this);
       child.filename = file;
       child.paths = Module._nodeModulePaths(path.dirname(file));
       Module._cache[file] = child;
@@ -120,10 +119,10 @@ function installCompileCache(distDir, env = process.env) {
       child.loaded = true;
       return child.exports;
     };
-    require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    require.resolve = (request, options) => Module._resolveFilename(request, this, false, options);
     require.cache = Module._cache;
     require.main = process.mainModule;
-    return script.runInThisContext().call(mod.exports, mod.exports, require, mod, filename, dirname);
+    return script.runInThisContext().call(this.exports, this.exports, require, this, filename, dirname);
   };
   return {
     stats,

@@ -5,7 +5,7 @@
  * (`--since <duration>` is a string, `--wait` a boolean, `[image...]` a list), so each run
  * function gets typed values without casts at the call site.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { AppContext, GlobalOptions } from './app-context.js';
 
 export type CommandRunner = (

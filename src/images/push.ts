@@ -93,7 +93,7 @@ export async function pushImages(runner: Runner, plan: PushPlan, o: { timeoutMs:
     const known = await dockerKnows(runner, target);
     const repo = repositoryOf(target);
     const digest = known?.repoDigests.map((d) => d.split('@')).find(([r]) => repositoryOf(`${r}:x`) === repo)?.[1];
-    if (!digest) throw new KeystoneError(`pushed ${target}, but Docker recorded no digest for it`, { hint: 'run `docker image inspect --format "{{json .RepoDigests}}" ' + target + '`; the cluster\'s image record is unchanged' });
+    if (!digest) throw new KeystoneError(`pushed ${target}, but Docker recorded no digest for it`, { hint: `run \`docker image inspect --format "{{json .RepoDigests}}" ${target}\`; the cluster's image record is unchanged` });
     pushed[spec.image] = { ref: `${plan.pullFrom}/${path}`, digest, pushedAt: new Date().toISOString() };
   }
   return { built: missing.map((s) => s.image), pushed };

@@ -153,7 +153,7 @@ describe('the TAB fast path', () => {
     const words = ['__complete', '--', 'scale', ''];
     try {
       // A flow mapping is beyond the plain YAML reader: the yaml library reads the cluster's name.
-      await writeFile(config, plain.replace(/^metadata:\n  name: (\S+)$/m, 'metadata: {name: $1}'));
+      await writeFile(config, plain.replace(/^metadata:\n {2}name: (\S+)$/m, 'metadata: {name: $1}'));
       expect(await readFile(config, 'utf8')).toContain('metadata: {name: ');
       expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
       const full = await h.run(words);

@@ -13,7 +13,7 @@ let h: Harness;
 afterEach(async () => h?.cleanup());
 
 const ctx = 'k3d-keystone-cluster';
-const contextsIn = async (file: string) => ((parse(await readFile(file, 'utf8')) ?? {}).contexts ?? []).map((c: { name: string }) => c.name);
+const contextsIn = async (file: string) => (parse(await readFile(file, 'utf8'))?.contexts ?? []).map((c: { name: string }) => c.name);
 const modeOf = async (file: string) => ((await stat(file)).mode & 0o777).toString(8);
 
 describe('fake k3d, as k3d v5.8.3 behaves', { timeout: 90_000 }, () => {

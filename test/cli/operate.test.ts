@@ -197,7 +197,7 @@ describe('logs', () => {
     await until(() => out.includes('before the restart'), 'a followed line');
     h.api.remove('pods', 'keystone', old!.metadata.name);
     await until(() => podsOf('celery-worker').length === 2 && podsOf('celery-worker').every((p) => p.status.phase === 'Running'), 'a replacement pod');
-    const replacement = podsOf('celery-worker').find((p) => p.metadata.name !== old!.metadata.name && !out.includes(p.metadata.name.slice(-5) + '] after'))!;
+    const replacement = podsOf('celery-worker').find((p) => p.metadata.name !== old!.metadata.name && !out.includes(`${p.metadata.name.slice(-5)}] after`))!;
     await until(() => out.includes(`${replacement.metadata.name.slice(-5)}] worker started`), 'the replacement\'s first line');
     h.api.appendLog('keystone', replacement.metadata.name, 'worker', 'after the restart');
     await until(() => out.includes('after the restart'), 'a line of the new pod');

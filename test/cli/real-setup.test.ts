@@ -221,7 +221,7 @@ describe('doctor sees what setup needs before it creates anything', () => {
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
     expect(byName['disk space']).toMatchObject({ status: 'ok', detail: `40.0 GiB free at /var/lib/docker (about ${needed} needed)` });
     expect(byName['image builds']?.detail).toBe('4 of 4 images will be built with `docker build` (keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0)');
-    expect(byName['kubeconfig']?.detail).toBe(`${h.kubeconfig} will be created`);
+    expect(byName.kubeconfig?.detail).toBe(`${h.kubeconfig} will be created`);
   });
 
   it('too little disk for the images: doctor fails the check and setup stops before creating the cluster', async () => {

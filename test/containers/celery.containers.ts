@@ -30,7 +30,7 @@ const started: string[] = [];
 const temporary: string[] = [];
 
 /** The worker's Dockerfile with its base and pip line replaced by Debian's packages; fails if those lines change. */
-export async function standInDockerfile(): Promise<string> {
+async function standInDockerfile(): Promise<string> {
   const real = await readFile(join(repoRoot, 'images', 'celery-worker', 'Dockerfile'), 'utf8');
   const from = /^FROM docker\.io\/library\/python:3\.12-slim$/m;
   const pip = /pip install --no-cache-dir "celery\[redis\]==[\d.]+"/;

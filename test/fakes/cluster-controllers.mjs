@@ -564,7 +564,7 @@ export function attachControllers(api, options = {}) {
 
   function startContainers(ns, name) {
     const pod = api.get('pods', ns, name);
-    if (!pod || !pod.spec.nodeName) return;
+    if (!pod?.spec.nodeName) return;
     // A ReadWriteOnce volume attaches to one node (EBS, PD: the attach-detach controller, kubernetes
     // pkg/controller/volume/attachdetach/reconciler/reconciler.go): a second node's pod waits in
     // ContainerCreating with "Multi-Attach error" for as long as the first pod holds it.

@@ -226,7 +226,7 @@ export async function startFakeKubeApi(options = {}) {
   function onCreated(resource, obj) {
     if (resource === 'nodes') {
       const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (!ready || ready.status !== 'True') later(nodeReadyDelayMs, () => setNodeReady(obj.metadata.name, true));
+      if (ready?.status !== 'True') later(nodeReadyDelayMs, () => setNodeReady(obj.metadata.name, true));
     }
   }
 

@@ -250,7 +250,7 @@ export function attachMpiOperator(api, controls) {
     if (!status.startTime && !suspended) status.startTime = now();
 
     let launcher;
-    let workers = [];
+    const workers = [];
     try {
       launcher = getOwned(m, 'jobs', `${name}-launcher`, 'Job');
       const done = launcher && (jobCondition(launcher, 'Complete') || jobCondition(launcher, 'Failed'));

@@ -140,7 +140,7 @@ const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
  */
 function restoredApiState(snapshot, root, urls) {
   let text = snapshot.apiState.replaceAll(snapshot.root, root);
-  snapshot.apiUrls.forEach((url, i) => (text = text.replaceAll(url, urls[i] ?? urls[0])));
+  for (const [i, url] of snapshot.apiUrls.entries()) text = text.replaceAll(url, urls[i] ?? urls[0]);
   const shift = Date.now() - snapshot.takenAt;
   const state = JSON.parse(text, (_key, value) => {
     if (typeof value !== 'string' || !isoTime.test(value)) return value;
@@ -156,7 +156,7 @@ async function restoreFiles(snapshot, root, urls) {
   const rewrite = (/** @type {Buffer} */ data) => {
     if (!data.includes(snapshot.root) && !snapshot.apiUrls.some((url) => data.includes(url))) return data;
     let text = data.toString('utf8').replaceAll(snapshot.root, root);
-    snapshot.apiUrls.forEach((url, i) => (text = text.replaceAll(url, urls[i] ?? urls[0])));
+    for (const [i, url] of snapshot.apiUrls.entries()) text = text.replaceAll(url, urls[i] ?? urls[0]);
     return text;
   };
   for (const file of snapshot.files) {

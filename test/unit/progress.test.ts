@@ -60,7 +60,7 @@ describe('progress from real engine output', () => {
     expect(events[0]).toMatchObject({ current: 0.005, percent: 1 });
     expect(events[49]).toMatchObject({ current: 0.25, percent: 50 });
     expect(events.at(-1)).toMatchObject({ current: 0.5, percent: 100, etaSeconds: 0 });
-    expect(progressLine(events[49]!, 'time')).toMatch(/^\[█{10}░{10}\]  50% time 0\.25\/0\.5 · ETA \d+s$/);
+    expect(progressLine(events[49]!, 'time')).toMatch(/^\[█{10}░{10}\] {2}50% time 0\.25\/0\.5 · ETA \d+s$/);
   });
 
   it('FEniCSx: "progress K/N" lines printed by poisson.py carry their own total', async () => {

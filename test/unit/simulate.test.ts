@@ -85,7 +85,7 @@ describe('run options', () => {
     expect(parseSweeps([])).toBeUndefined();
     expect(() => parseSweeps(['A=1,,2'])).toThrow(/empty value/);
     expect(() => parseSweeps(['A=1', 'A=2'])).toThrow(/twice/);
-    expect(() => parseSweeps(['A=' + Array.from({ length: 17 }, (_, i) => i).join(','), 'B=' + Array.from({ length: 16 }, (_, i) => i).join(',')])).toThrow(/272 combinations; at most 256/);
+    expect(() => parseSweeps([`A=${Array.from({ length: 17 }, (_, i) => i).join(',')}`, `B=${Array.from({ length: 16 }, (_, i) => i).join(',')}`])).toThrow(/272 combinations; at most 256/);
   });
 
   it('writes env files that a shell sources as plain values', () => {

@@ -33,7 +33,7 @@ describe('tool names for completion', () => {
   it('a changed file is validated again; a broken one offers no names', async () => {
     const f = await fixture();
     await knownTools(f.app);
-    await writeFile(f.profiles, (await readFile(f.profiles, 'utf8')).replace(/^  lammps:$/m, '  lammps2:'));
+    await writeFile(f.profiles, (await readFile(f.profiles, 'utf8')).replace(/^ {2}lammps:$/m, '  lammps2:'));
     expect(await knownTools(f.app)).toEqual(['fenicsx', 'lammps2', 'openfoam']);
     await writeFile(f.profiles, 'apiVersion: keystone.io/v1\nkind: SimulationProfiles\nprofiles: {}\n');
     expect(await knownTools(f.app)).toEqual([]);

@@ -196,7 +196,7 @@ export function selectContext(merged: MergedKubeconfig, name: string, hints: Sel
   if (!context) {
     const known = [...merged.entries.contexts.keys()];
     throw new KeystoneError(
-      `context "${name}" is not in ${where}` + (merged.read.length ? (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)') : ''),
+      `context "${name}" is not in ${where}${merged.read.length ? (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)') : ''}`,
       { hint: hints.repair },
     );
   }

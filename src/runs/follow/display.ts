@@ -46,7 +46,10 @@ export class ProgressDisplay {
 
   /** Runs `print` with the bar taken off the screen, then puts it back. */
   around(print: () => void): void {
-    if (this.mode !== 'bar' || !this.shown) return print();
+    if (this.mode !== 'bar' || !this.shown) {
+      print();
+      return;
+    }
     this.ui.streams.stderr.write(eraseLine);
     print();
     this.draw();
