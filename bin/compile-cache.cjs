@@ -62,7 +62,8 @@ function pruneOthers(root, keep) {
   try {
     for (const name of fs.readdirSync(root)) {
       const dir = path.join(root, name);
-      if (name !== keep && Date.now() - fs.statSync(dir).mtimeMs > 86_400_000) fs.rmSync(dir, { recursive: true, force: true });
+      if (name !== keep && Date.now() - fs.statSync(dir).mtimeMs > 86_400_000)
+        fs.rmSync(dir, { recursive: true, force: true });
     }
   } catch {
     // another process pruned it first, or the directory cannot be read: harmless
@@ -133,7 +134,8 @@ function installCompileCache(distDir, env = process.env) {
       } catch {
         return; // an unwritable home: compile from source next time too
       }
-      for (const { script, file } of pending.splice(0)) if (writeCache(file, script.createCachedData())) stats.written++;
+      for (const { script, file } of pending.splice(0))
+        if (writeCache(file, script.createCachedData())) stats.written++;
       pruneOthers(root, name);
     },
   };

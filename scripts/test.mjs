@@ -24,5 +24,9 @@ const suite = await run('vitest/vitest.mjs', ['run', ...process.argv.slice(2)], 
 const types = await typecheck;
 const style = await lint;
 process.stdout.write(types.code === 0 ? 'typecheck: no errors\n' : `typecheck failed:\n${types.output}`);
-process.stdout.write(style.code === 0 ? 'lint: formatted, no findings\n' : `lint failed (npm run format fixes formatting):\n${style.output}`);
+process.stdout.write(
+  style.code === 0
+    ? 'lint: formatted, no findings\n'
+    : `lint failed (npm run format fixes formatting):\n${style.output}`,
+);
 process.exitCode = suite.code || types.code || style.code;
