@@ -195,7 +195,7 @@ describe('run-simulation --nodes K with the MPI Operator', () => {
       /Pending: (1\/2 workers running|0\/2 workers running|worker lammps-\S+-worker-\d: (ContainerCreating|ErrImagePull|ImagePullBackOff))/,
     );
     expect(r.stderr).toMatch(
-      /the run cannot start: pod lammps-\S+-worker-\d: ErrImagePull: .*; the run was cancelled \(nothing ran\)/,
+      /the run cannot start: pod lammps-\S+-worker-\d: (ErrImagePull|ImagePullBackOff): .*; the run was cancelled \(nothing ran\)/,
     );
     expect(mpiJobs()).toEqual([]);
   });
