@@ -6,8 +6,9 @@ import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './cli.js';
 import { createAppContext, type GlobalOptions } from './app-context.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from './errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from './errors.js';
 import { colorLevel, maskSecrets, Ui, type Streams } from './ui/ui.js';
+import { OutputSink } from './ui/output-sink.js';
 import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 import type { Machine } from './machine.js';
@@ -49,17 +50,16 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   }
   const signal = controller.signal;
 
-  // `keystone run-simulation … | head -1`: when the reader goes away, stop as on Ctrl-C (a
-  // followed run is detached, not cancelled, and says so on stderr), and never exit 0 for output
-  // that was not delivered or a run that did not finish. A command that failed keeps its code.
-  let stdoutClosed = false;
+  // Every byte of data goes through one sink (src/ui/output-sink.ts). `keystone run-simulation … |
+  // head -1`: when the reader goes away, stop as on Ctrl-C (a followed run is detached, not
+  // cancelled, and says so on stderr), and never exit 0 for output that was not delivered or a
+  // run that did not finish. A command that failed keeps its code.
+  const sink = new OutputSink(streams.stdout);
   let returned = false;
-  streams.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' || stdoutClosed) return;
-    stdoutClosed = true;
+  sink.onLost((err) => {
     // Output still flushing after main returned 0 was lost too: not a success.
-    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = brokenPipeExit;
-    if (ui) ui.stdoutClosed = true;
+    if (returned && streams.stdout === process.stdout && !process.exitCode)
+      process.exitCode = err.code === 'EPIPE' ? brokenPipeExit : ExitCode.failure;
     // Silent here, as `yes | head -1` is; a followed run says it detached and why.
     controller.abort(stdoutClosedReason);
   });
@@ -68,10 +68,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
 
   const version = packageVersion();
   const program = buildProgram(version, async (options: GlobalOptions, body) => {
-    ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env });
-    ui.stdoutClosed = stdoutClosed;
+    ui = new Ui(streams, { quiet: Boolean(options.quiet), verbose: Boolean(options.verbose), env }, sink);
     const app = createAppContext({
       version,
+      argv,
       ui,
       env,
       cwd: io.cwd ?? process.cwd(),
@@ -82,12 +82,23 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       machine: io.machine,
       clock: io.clock,
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
-      terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
+      terminal:
+        io.streams || io.stdin
+          ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr }
+          : undefined,
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
+      stdin: io.stdin,
     });
     try {
+      // Ctrl-C before the command began: it does not begin.
+      if (signal.aborted) throw new InterruptedError();
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;
+      // Ctrl-C came while the command ran: whatever it made of the requests and checks it stopped
+      // (a report with gaps, a check that "failed"), it was interrupted: 130. A code of its own
+      // (a run's exit code) stands.
+      if (signal.aborted && (exitCode === ExitCode.ok || exitCode === ExitCode.failure))
+        exitCode = ExitCode.interrupted;
     } finally {
       await app.close();
     }
@@ -97,7 +108,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   // help, usage errors and their width and colour follow the given streams and env.
   const hasColors = (stream: Streams['stdout']) => colorLevel(env, Boolean(stream.isTTY)) > 0;
   const output = {
-    writeOut: (text: string) => streams.stdout.write(text),
+    writeOut: (text: string) => sink.write(text),
     writeErr: (text: string) => streams.stderr.write(text),
     getOutHelpWidth: () => (streams.stdout.isTTY && streams.stdout.columns) || 80, // 80: commander's own width when not a terminal
     getErrHelpWidth: () => (streams.stderr.isTTY && streams.stderr.columns) || 80,
@@ -110,30 +121,63 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   };
   configure(program);
 
+  const messages = () =>
+    ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env }, sink);
+  let code: number;
   try {
-    if (argv.length === 0) {
-      streams.stdout.write(program.helpInformation());
-      return ExitCode.ok;
-    }
-    await program.parseAsync(argv, { from: 'user' });
-    return stdoutClosed && (exitCode === ExitCode.ok || exitCode === ExitCode.interrupted) ? brokenPipeExit : exitCode;
+    if (argv.length === 0) sink.write(program.helpInformation());
+    else if (unknownHelpTopic(program, argv)) {
+      // commander answers `help bogus` with the program's help and exit 0, as if it were known.
+      streams.stderr.write(
+        `error: unknown command '${argv.slice(1).join(' ')}'\n(run \`keystone --help\` for the commands)\n`,
+      );
+      exitCode = ExitCode.usage;
+    } else await program.parseAsync(argv, { from: 'user' });
+    code = exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
-        return stdoutClosed ? brokenPipeExit : ExitCode.ok;
-      }
+      const shown =
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
       if (err.code === 'commander.unknownOption') hintDoubleDash(argv, streams);
-      return ExitCode.usage; // commander has printed the reason (and a suggestion)
+      code = shown ? ExitCode.ok : ExitCode.usage; // for a usage error commander has printed the reason (and a suggestion)
+    } else {
+      const out = messages();
+      out.stopSpinner();
+      reportError(out, err, signal.aborted);
+      code = signal.aborted ? ExitCode.interrupted : err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
     }
-    const out = ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env });
-    out.stopSpinner();
-    reportError(out, err, signal.aborted);
-    if (signal.aborted) return stdoutClosed ? brokenPipeExit : ExitCode.interrupted;
-    return err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
   } finally {
-    returned = true;
     removeSignalHandlers();
   }
+  // Whatever the command printed has reached the OS, or its write has failed, before the exit
+  // code is chosen: a table written just before returning could otherwise fail after exit 0.
+  await sink.settled();
+  returned = true;
+  return lostOutputExit(sink, code, messages);
+}
+
+/**
+ * A command that succeeded (or was stopped) whose data did not all arrive did not succeed: 141
+ * when the reader went away (quietly), 1 with the reason for any other failed write. A command
+ * that failed keeps its own code (a run's exit code).
+ */
+function lostOutputExit(sink: OutputSink, code: number, messages: () => Ui): number {
+  if (!sink.failure || (code !== ExitCode.ok && code !== ExitCode.interrupted)) return code;
+  if (sink.readerGone) return brokenPipeExit;
+  messages().error(`could not write to stdout: ${sink.failure.message}`, 'the output is incomplete');
+  return ExitCode.failure;
+}
+
+/** `keystone help WORDS…` naming no command there is: a usage error, not help and exit 0. */
+function unknownHelpTopic(program: Command, argv: string[]): boolean {
+  if (argv[0] !== 'help' || argv.length < 2) return false;
+  let command: Command | undefined = program;
+  for (const word of argv.slice(1)) {
+    if (word.startsWith('-')) break;
+    command = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!command) return true;
+  }
+  return false;
 }
 
 /** The command tree completion walks; the build writes it to dist/completion-tree.json for src/completion/fast.ts. */
@@ -157,14 +201,21 @@ function hintDoubleDash(argv: string[], streams: Streams): void {
   let command: string | undefined;
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
     const arg = argv[i]!;
-    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg)) i++; // and its value
+    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg))
+      i++; // and its value
     else if (!arg.startsWith('-')) {
       command = arg;
       break;
     }
   }
-  if (command === 'run-simulation') streams.stderr.write('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n');
-  if (command === 'shell') streams.stderr.write('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n');
+  if (command === 'run-simulation')
+    streams.stderr.write(
+      'hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n',
+    );
+  if (command === 'shell')
+    streams.stderr.write(
+      'hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n',
+    );
 }
 
 function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
@@ -189,7 +240,8 @@ function reportProgress(ui: Ui, records: readonly StepRecord[], interrupted: boo
   const done = records.filter((r) => r.outcome === 'done' || r.outcome === 'skipped').map((r) => r.title);
   const notDone = records.filter((r) => r.outcome === 'failed' || r.outcome === 'not run').map((r) => r.title);
   if (done.length) ui.writeErr(`done: ${done.join(', ')}`);
-  if (notDone.length) ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
+  if (notDone.length)
+    ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
 }
 
 function installSignalHandlers(controller: AbortController, currentUi: () => Ui | undefined): () => void {
@@ -199,7 +251,10 @@ function installSignalHandlers(controller: AbortController, currentUi: () => Ui 
     currentUi()?.stopSpinner();
     if (count > 1) process.exit(ExitCode.interrupted); // second Ctrl-C: leave now
     const ui = currentUi();
-    if (ui?.announceInterrupt) ui.writeErr(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`);
+    if (ui?.announceInterrupt)
+      ui.writeErr(
+        `\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`,
+      );
     controller.abort();
   };
   process.on('SIGINT', onSignal);

@@ -55,6 +55,8 @@ export interface TargetContextInit {
   requestTimeoutMs: number;
   /** When the whole command must have ended, if it is bounded (`AppContext.boundByTimeout`). */
   deadline?: () => { at: number; label: string } | undefined;
+  /** Ctrl-C: every request of the client honours it (src/kube/client.ts). */
+  signal?: AbortSignal;
 }
 
 export function createTargetContext(init: TargetContextInit): TargetContext {
@@ -88,6 +90,7 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
           warn: init.warn,
           requestTimeoutMs: init.requestTimeoutMs,
           deadline: init.deadline,
+          signal: init.signal,
         }),
       );
       return client;
@@ -103,7 +106,9 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
       return readClusterName(paths.clusterConfig, () => context.clusterConfig());
     },
     clusterShape() {
-      shape ??= import('./cluster/cluster-name.js').then(({ readClusterShape }) => readClusterShape(paths.clusterConfig, () => context.clusterConfig()));
+      shape ??= import('./cluster/cluster-name.js').then(({ readClusterShape }) =>
+        readClusterShape(paths.clusterConfig, () => context.clusterConfig()),
+      );
       return shape;
     },
     clusterConfig() {

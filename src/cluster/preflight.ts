@@ -3,7 +3,8 @@
  * the images, and a kubeconfig k3d can write. `doctor` shows these checks; setup runs the same
  * ones first, so it does not stop half-way for a reason that could be seen up front.
  */
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants, readFile, stat } from 'node:fs/promises';
+import { loadYaml } from '../yaml-module.js';
 import { dirname } from 'node:path';
 import type { Runner } from '../exec/runner.js';
 import type { Machine } from '../machine.js';
@@ -21,10 +22,16 @@ export interface CheckOutcome {
 }
 
 /** The cluster's host ports: free, or held by the cluster itself while it runs. */
-export async function hostPortsCheck(runner: Runner, config: ClusterConfig, configLabel: string, state: ClusterState | undefined): Promise<CheckOutcome> {
+export async function hostPortsCheck(
+  runner: Runner,
+  config: ClusterConfig,
+  configLabel: string,
+  state: ClusterState | undefined,
+): Promise<CheckOutcome> {
   const wanted = hostPortsOf(config);
   const busy = await busyPorts(wanted);
-  if (busy.length === 0) return { status: 'ok', detail: `${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} free` };
+  if (busy.length === 0)
+    return { status: 'ok', detail: `${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} free` };
   if (state && (state.phase === 'running' || state.phase === 'degraded')) {
     return { status: 'ok', detail: `${busy.join(', ')} held by cluster ${state.name}` };
   }
@@ -57,7 +64,12 @@ export function formatGiB(bytes: number): string {
 }
 
 /** Free space where Docker stores images and containers (DockerRootDir), against what the images take. */
-export async function diskSpaceCheck(runner: Runner, machine: Machine, need: DiskNeed, timeoutMs: number): Promise<CheckOutcome> {
+export async function diskSpaceCheck(
+  runner: Runner,
+  machine: Machine,
+  need: DiskNeed,
+  timeoutMs: number,
+): Promise<CheckOutcome> {
   const r = await runner.run('docker', ['info', '--format', '{{json .DockerRootDir}}'], { timeoutMs, reject: false });
   let root: string | undefined;
   try {
@@ -74,7 +86,10 @@ export async function diskSpaceCheck(runner: Runner, machine: Machine, need: Dis
     free = await machine.freeBytes(root);
   } catch {
     // Docker Desktop keeps its data in a VM: the path is not on this machine's file system.
-    return { status: 'warn', detail: `${root} is not on this machine (a Docker VM?); make sure Docker has about ${formatGiB(needed)} free (${basis})` };
+    return {
+      status: 'warn',
+      detail: `${root} is not on this machine (a Docker VM?); make sure Docker has about ${formatGiB(needed)} free (${basis})`,
+    };
   }
   if (free < needed) {
     return {
@@ -93,7 +108,11 @@ export async function kubeconfigWritableCheck(file: string): Promise<CheckOutcom
     try {
       const s = await stat(existing);
       if (existing !== file && !s.isDirectory()) {
-        return { status: 'fail', detail: `${file} cannot be created: ${existing} is not a directory`, hint: `point KUBECONFIG (or --kubeconfig) at a file in a directory, e.g. ~/.kube/config` };
+        return {
+          status: 'fail',
+          detail: `${file} cannot be created: ${existing} is not a directory`,
+          hint: `point KUBECONFIG (or --kubeconfig) at a file in a directory, e.g. ~/.kube/config`,
+        };
       }
       break;
     } catch {
@@ -105,7 +124,38 @@ export async function kubeconfigWritableCheck(file: string): Promise<CheckOutcom
   try {
     await access(existing, constants.W_OK);
   } catch {
-    return { status: 'fail', detail: `${existing} is not writable, so the cluster's context cannot be written to ${file}`, hint: `make it writable (\`chmod u+w ${existing}\`) or point KUBECONFIG at a writable file` };
+    return {
+      status: 'fail',
+      detail: `${existing} is not writable, so the cluster's context cannot be written to ${file}`,
+      hint: `make it writable (\`chmod u+w ${existing}\`) or point KUBECONFIG at a writable file`,
+    };
   }
   return { status: 'ok', detail: existing === file ? `${file} is writable` : `${file} will be created` };
+}
+
+/**
+ * Every kubeconfig file kubectl (and keystone) reads must be valid YAML: k3d merges the new
+ * context into one, and every later command reads them all; a broken one found only after the
+ * cluster was created left setup failing at its kubeconfig step.
+ */
+export async function kubeconfigsValidCheck(files: readonly string[]): Promise<CheckOutcome> {
+  const { parseDocument } = await loadYaml();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch {
+      continue; // missing files are skipped, as kubectl skips them
+    }
+    const error = parseDocument(text).errors[0];
+    if (error) {
+      const at = error.linePos?.[0] ? `:${error.linePos[0].line}:${error.linePos[0].col}` : '';
+      return {
+        status: 'fail',
+        detail: `${file}${at} is not valid YAML: ${error.message.split('\n')[0]}`,
+        hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG',
+      };
+    }
+  }
+  return { status: 'ok', detail: `${files.join(', ')} valid` };
 }

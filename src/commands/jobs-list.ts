@@ -12,7 +12,10 @@ import { shownVolumeDir, type RunSummary } from '../runs/model.js';
 import { formatAge } from '../operate/pod-summary.js';
 import { stackNamespace } from '../vocabulary.js';
 
-export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
+export async function jobsList(
+  app: AppContext,
+  options: { output: string; tool?: string; all?: boolean },
+): Promise<RunSummary[]> {
   const client = await app.client();
   // Only the listed runs' pods are fetched, and only those whose summary needs them.
   const now = Date.now();
@@ -28,6 +31,7 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     return runs;
   }
   const c = app.ui.color;
+  const wide = options.output === 'wide';
   const rows = runs.map((r) => [
     r.runId,
     r.tool,
@@ -42,9 +46,16 @@ export async function jobsList(app: AppContext, options: { output: string; tool?
     r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
     r.exitCode !== undefined ? String(r.exitCode) : '-',
     shownOutput(app, r),
+    ...(wide ? [r.image ?? '-'] : []),
   ]);
   const { renderTable } = await import('../ui/table.js'); // only when a table is printed
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT'], rows, app.ui.columns));
+  app.ui.data(
+    renderTable(
+      ['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT', ...(wide ? ['IMAGE'] : [])],
+      rows,
+      app.ui.columns,
+    ),
+  );
   return runs;
 }
 

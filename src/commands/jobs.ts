@@ -1,7 +1,7 @@
 /** `keystone jobs` subcommands: logs, cancel, clean — scancel and friends (the listing, squeue, is jobs-list.ts). */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from '../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -37,13 +37,20 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app.ui, id, await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job)),
+      ...runPrinter(
+        app.ui,
+        id,
+        await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job),
+      ),
     });
     if (outcome.state === 'Detached') {
-      if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
+      if (app.signal.reason === stdoutClosedReason)
+        app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
       return ExitCode.interrupted;
     }
-    app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
+    app.ui.info(
+      outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`,
+    );
     return outcome.exitCode;
   }
   const selector = runPodSelector(id, runKind(run));
@@ -56,15 +63,26 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
         client,
         { kind: 'simulation', name: run.job, selector },
         pods,
-        { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
+        {
+          follow: false,
+          timestamps: false,
+          previous: false,
+          namespace: stackNamespace,
+          prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined,
+        },
         sink,
         app.signal,
       ),
   );
-  if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`);
+  if (pods.length === 0)
+    app.ui.info(
+      `Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`,
+    );
   // With -f the exit code is the run's, whether it ended before or while we followed it.
   if (follow) {
-    app.ui.info(run.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${run.exitCode ?? 1}`);
+    app.ui.info(
+      run.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${run.exitCode ?? 1}`,
+    );
     return run.exitCode ?? ExitCode.failure;
   }
   return ExitCode.ok;
@@ -76,7 +94,9 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   const run = await findRun(client, stackNamespace, id);
   if (run.outputVolume) return cancelVolumeRun(app, client, run);
   await deleteRun(client, stackNamespace, run.job, runKind(run));
-  app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
+  app.ui.info(
+    `Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`,
+  );
 }
 
 /**
@@ -101,7 +121,11 @@ async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSumm
   }
   const after = summarizeRun(suspended, []);
   // It may have ended between the listing and the patch: its Complete/Failed condition wins.
-  app.ui.info(after.reason === cancelledReason ? `Cancelled run ${id} (it was stopped); ${kept}` : `Run ${id} ${alreadyEnded(after)}; ${kept}`);
+  app.ui.info(
+    after.reason === cancelledReason
+      ? `Cancelled run ${id} (it was stopped); ${kept}`
+      : `Run ${id} ${alreadyEnded(after)}; ${kept}`,
+  );
 }
 
 /**
@@ -133,7 +157,9 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const runs = await listRuns(client, stackNamespace);
   if (options.tool !== undefined && !runs.some((r) => r.tool === options.tool)) {
     const tools = [...new Set(runs.map((r) => r.tool))].sort();
-    app.ui.info(`No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`);
+    app.ui.info(
+      `No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`,
+    );
   }
   const finished = selectFinishedRuns(runs, { olderThanMs, failed: options.failed, tool: options.tool });
   if (finished.length === 0) {
@@ -150,37 +176,82 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
       : onVolume
         ? `and its outputs on ${shownOutput(app, run)}`
         : options.purgeOutputs && run.outputDir !== null
-        ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
-        : '(outputs kept)';
+          ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
+          : '(outputs kept)';
     return { run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
   });
   const s = finished.length === 1 ? '' : 's';
-  app.ui.info(`${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`);
+  app.ui.info(
+    `${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`,
+  );
   if (options.dryRun) {
     app.ui.info('Dry run: nothing was deleted.');
     return ExitCode.ok;
   }
+  // Outputs cannot be brought back: asked on a terminal (--yes skips it; scripts act as before).
+  if (
+    options.purgeOutputs &&
+    !(await app.confirm(
+      `Delete ${finished.length === 1 ? 'this run and its outputs' : `these ${finished.length} runs and their outputs`}?`,
+    ))
+  ) {
+    throw new KeystoneError('nothing was deleted (not confirmed)', { hint: '`--yes` deletes without asking' });
+  }
   const failures: string[] = [];
-  for (const { run, dir, onVolume } of plan) {
+  const deleted: string[] = [];
+  const data = app.data();
+  for (const [i, { run, dir, onVolume }] of plan.entries()) {
+    // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
+    if (app.signal.aborted)
+      throw interruptedClean(
+        deleted,
+        plan.slice(i).map((p) => p.run.runId),
+        failures,
+      );
     const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
-    const { kept } = await removeRun(client, stackNamespace, run, dir, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
+    const { kept, missing } = await removeRun(
+      client,
+      stackNamespace,
+      run,
+      dir ? { data, path: dir } : undefined,
+      onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined,
+    );
     if (kept !== undefined) {
+      if (kept instanceof InterruptedError)
+        throw interruptedClean(
+          deleted,
+          plan.slice(i).map((p) => p.run.runId),
+          failures,
+        );
       const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);
       app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
       failures.push(run.runId);
       continue;
     }
-    const note = shown ? `removed ${shown}` : 'outputs kept';
+    const note = shown ? (missing ? `its directory ${shown} was already gone` : `removed ${shown}`) : 'outputs kept';
     app.ui.info(`deleted run ${run.runId} (${run.tool}, ${run.state.toLowerCase()}); ${note}`);
+    deleted.push(run.runId);
     if (!shown && run.outputVolume) app.ui.warn(orphanedOnVolume(run));
   }
   const cleaned = finished.length - failures.length;
   app.ui.info(`Cleaned ${cleaned} finished run${cleaned === 1 ? '' : 's'}.`);
   if (failures.length) {
-    throw new KeystoneError(`${failures.length} run${failures.length === 1 ? '' : 's'} not cleaned (outputs could not be removed): ${failures.join(', ')}`, {
-      hint: 'they are kept, Job and outputs, and still listed by `keystone jobs`; fix the cause above and run the command again',
-    });
+    throw new KeystoneError(
+      `${failures.length} run${failures.length === 1 ? '' : 's'} not cleaned (outputs could not be removed): ${failures.join(', ')}`,
+      {
+        hint: 'they are kept, Job and outputs, and still listed by `keystone jobs`; fix the cause above and run the command again',
+      },
+    );
   }
   return ExitCode.ok;
+}
+
+/** `jobs clean` stopped by Ctrl-C: which runs were deleted, and which were not (still listed). */
+function interruptedClean(deleted: string[], notDeleted: string[], failed: string[]): InterruptedError {
+  const list = (ids: string[]) => (ids.length ? ids.join(', ') : 'none');
+  return new InterruptedError(
+    `interrupted: deleted ${deleted.length} run${deleted.length === 1 ? '' : 's'} (${list(deleted)}); not deleted: ${list([...failed, ...notDeleted])}`,
+    'the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them',
+  );
 }

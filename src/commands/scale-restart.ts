@@ -12,6 +12,15 @@ export async function scale(app: AppContext, name: string, replicasText: string)
   requireLabelName(name, 'deployment');
   const replicas = parseReplicas(replicasText);
   const client = await app.client();
+  if (app.options.dryRun) {
+    const all = await listDeployments(client);
+    const current = all.find((d) => d.metadata?.name === name);
+    if (!current) throw noDeployment(name, all);
+    app.ui.info(
+      `would scale ${name} from ${current.spec?.replicas ?? 1} to ${replicas} replica${replicas === 1 ? '' : 's'} and wait for the pods; dry run: nothing was changed`,
+    );
+    return;
+  }
   await runSteps(
     app.ui,
     [
@@ -41,6 +50,12 @@ export async function restart(app: AppContext, name: string): Promise<void> {
   const chosen = name === 'all' ? all : all.filter((d) => d.metadata?.name === name);
   if (chosen.length === 0) throw noDeployment(name, all);
   const names = chosen.map((d) => d.metadata?.name ?? '');
+  if (app.options.dryRun) {
+    app.ui.info(
+      `would restart ${names.join(', ')} (new pods, as \`kubectl rollout restart\`) and wait for them; dry run: nothing was changed`,
+    );
+    return;
+  }
   await runSteps(
     app.ui,
     [

@@ -4,6 +4,7 @@
  * --dry-run for calls that change the world, and failures turned into KeystoneErrors
  * that carry the tool's own error line.
  */
+import { constants as osConstants } from 'node:os';
 import { KeystoneError, InterruptedError } from '../errors.js';
 import { lastErrorLine, prettyCommand } from './command-line.js';
 
@@ -80,6 +81,8 @@ export interface Execution {
   timedOut?: boolean;
   isCanceled?: boolean;
   exitCode?: number;
+  /** The signal that ended the child (SIGPIPE when its stdout's reader went away). */
+  signal?: string;
   stdout?: string;
   stderr?: string;
 }
@@ -103,7 +106,9 @@ export const executeProcess: Execute = async (file, args, options) => {
   const terminal = options.terminal;
   // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
   const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
-  const stdio = terminal ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
+  const stdio = terminal
+    ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)]
+    : ['pipe', 'pipe', 'pipe'];
   const result = await execa(file, [...args], {
     env: options.env,
     extendEnv: false,
@@ -124,6 +129,7 @@ export const executeProcess: Execute = async (file, args, options) => {
     timedOut: failure.timedOut,
     isCanceled: failure.isCanceled,
     exitCode: result.exitCode,
+    signal: result.signal,
     stdout: typeof result.stdout === 'string' ? result.stdout : undefined,
     stderr: typeof result.stderr === 'string' ? result.stderr : undefined,
   };
@@ -150,7 +156,10 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
           cwd: settings.cwd,
           timeoutMs: timeout,
           signal: settings.signal,
-          terminal: options.stdio === 'inherit' ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' }) : undefined,
+          terminal:
+            options.stdio === 'inherit'
+              ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' })
+              : undefined,
         });
         const failure = result;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
@@ -160,7 +169,7 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
         }
         const stdout = result.stdout ?? '';
         const stderr = result.stderr ?? '';
-        const exitCode = result.exitCode ?? 1;
+        const exitCode = result.exitCode ?? signalExitCode(result.signal);
         if (exitCode !== 0 && options.reject !== false) {
           const reason = lastErrorLine(stderr) || lastErrorLine(stdout) || `exit code ${exitCode}`;
           throw new ToolFailedError(tool, args, exitCode, reason, stderr || stdout);
@@ -176,13 +185,24 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
   };
 }
 
+/**
+ * A child ended by a signal, as a shell reports it: 128 + the signal's number (141 for SIGPIPE,
+ * the kubectl of `keystone shell … | head -1` whose reader went away). 1 when none is known.
+ */
+function signalExitCode(signal: string | undefined): number {
+  const number = signal === undefined ? undefined : osConstants.signals[signal as NodeJS.Signals];
+  return number === undefined ? 1 : 128 + number;
+}
+
 /** A tool ran longer than its time limit and was stopped. */
 export class ToolTimeoutError extends KeystoneError {
   constructor(
     readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super(`${command} did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: 'raise --timeout, or run with --verbose to see where it stalls' });
+    super(`${command} did not finish within ${Math.round(timeoutMs / 1000)}s`, {
+      hint: 'raise --timeout, or run with --verbose to see where it stalls',
+    });
     this.name = 'ToolTimeoutError';
   }
 }
@@ -195,10 +215,33 @@ export class ToolFailedError extends KeystoneError {
     readonly reason: string,
     output: string,
   ) {
-    super(`${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`, {
-      details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
-    });
+    const down = dockerDown.test(output);
+    super(
+      down
+        ? `${[tool, ...subcommand(args)].join(' ')} failed: Docker is not running (${dockerDownReason(output)})`
+        : `${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`,
+      {
+        details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
+        // Every command that calls docker or k3d says the same when Docker is down (start, stop,
+        // delete, import-images, setup, status): the cause and the cure, not the tool's raw line.
+        hint: down
+          ? 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again; `keystone doctor` checks it'
+          : undefined,
+      },
+    );
+    this.dockerDown = down;
   }
+
+  /** The tool could not reach the Docker daemon. */
+  readonly dockerDown: boolean;
+}
+
+/** What docker and k3d print when no daemon answers on the socket (docker/cli; k3d wraps the same text). */
+const dockerDown = /Cannot connect to the Docker daemon|Is the docker daemon running\?/;
+
+function dockerDownReason(output: string): string {
+  const m = /Cannot connect to the Docker daemon at (\S+?)\.? Is the docker daemon running\?/.exec(output);
+  return m ? `cannot connect to the Docker daemon at ${m[1]}` : 'the Docker daemon does not answer';
 }
 
 /** The leading words of argv before the first flag ("cluster create" of k3d cluster create --config x). */

@@ -6,10 +6,11 @@
 import type { Runner } from '../exec/runner.js';
 import type { KubeTarget } from '../kube/target.js';
 import type { ClusterShape } from '../cluster/cluster-name.js';
-import { KeystoneError } from '../errors.js';
+import { InterruptedError, KeystoneError } from '../errors.js';
 import { withK3d } from '../cluster/prerequisites.js';
 import { observeCluster, observeClusterFromNodes } from '../cluster/state.js';
 import { k3dFindCluster } from '../tools/k3d.js';
+import { ToolFailedError } from '../exec/runner.js';
 import { summarizeNode, type NodeObject, type NodeSummary } from '../kube/nodes.js';
 import type { KubeClient } from '../kube/client.js';
 import { rolloutStatus } from '../stack/rollout.js';
@@ -26,8 +27,12 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
   const [nodes, deployments, claims, services, jobs] = await Promise.all([
     client.list<NodeObject>('/api/v1/nodes'),
     client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`),
-    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`),
-    client.list<KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }>(`/api/v1/namespaces/${ns}/services`),
+    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    ),
+    client.list<
+      KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }
+    >(`/api/v1/namespaces/${ns}/services`),
     client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`),
   ]);
   const runs = jobs.items
@@ -38,7 +43,7 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
       state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))
-    .sort((a, b) => byText((b.startedAt ?? ''), a.startedAt ?? ''));
+    .sort((a, b) => byText(b.startedAt ?? '', a.startedAt ?? ''));
   const running = runs.filter((r) => r.state === 'Running' || r.state === 'Pending');
   const recent = runs.filter((r) => r.state !== 'Running' && r.state !== 'Pending').slice(0, 5);
   return {
@@ -46,9 +51,18 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
     stack: {
       namespace: ns,
       deployments: deployments.items
-        .map((d) => ({ name: d.metadata?.name ?? '', ready: d.status?.availableReplicas ?? 0, desired: d.spec?.replicas ?? 1, upToDate: rolloutStatus(d).done }))
+        .map((d) => ({
+          name: d.metadata?.name ?? '',
+          ready: d.status?.availableReplicas ?? 0,
+          desired: d.spec?.replicas ?? 1,
+          upToDate: rolloutStatus(d).done,
+        }))
         .sort((a, b) => byText(a.name, b.name)),
-      volumes: claims.items.map((c) => ({ name: c.metadata?.name ?? '', phase: c.status?.phase ?? 'Pending', ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}) })),
+      volumes: claims.items.map((c) => ({
+        name: c.metadata?.name ?? '',
+        phase: c.status?.phase ?? 'Pending',
+        ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}),
+      })),
       services: services.items.map((svc) => ({
         name: svc.metadata?.name ?? '',
         type: svc.spec?.type ?? 'ClusterIP',
@@ -61,8 +75,13 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
 }
 
 /** The cluster as k3d lists it, or undefined when k3d is not installed (no `k3d version` call first). */
-async function k3dClusterState(app: Pick<StatusContext, 'runner' | 'env'>, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
-  const listed = await withK3d(app.runner, app.env, async (runner) => ({ cluster: await k3dFindCluster(runner, name) }));
+async function k3dClusterState(
+  app: Pick<StatusContext, 'runner' | 'env'>,
+  name: string,
+): Promise<ReturnType<typeof observeCluster> | undefined> {
+  const listed = await withK3d(app.runner, app.env, async (runner) => ({
+    cluster: await k3dFindCluster(runner, name),
+  }));
   return listed && observeCluster(name, listed.cluster);
 }
 
@@ -80,7 +99,11 @@ export async function gatherStatus(app: StatusContext): Promise<StatusReport> {
   const target = await app.target();
   const report: StatusReport = {
     context: target.context,
-    cluster: { name: target.local ? config.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
+    cluster: {
+      name: target.local ? config.name : target.context,
+      managedBy: target.local ? 'k3d' : 'external',
+      phase: 'unknown',
+    },
     api: { reachable: false },
     nodes: [],
     stack: null,
@@ -97,10 +120,22 @@ export async function gatherStatus(app: StatusContext): Promise<StatusReport> {
     const client = await app.client();
     api = { server: client.server, ...(await readCluster(client)) };
   } catch (err) {
+    if (err instanceof InterruptedError) throw err; // Ctrl-C: no k3d call, no report
     apiError = err;
   }
   if (target.local) {
-    const state = (api && observeClusterFromNodes(config.name, api.nodes, config)) ?? (await k3dClusterState(app, config.name));
+    // Docker down is a state to report (exit 0, .healthy false), like a stopped cluster.
+    const state =
+      (api && observeClusterFromNodes(config.name, api.nodes, config)) ??
+      (await k3dClusterState(app, config.name).catch((err: unknown) => {
+        if (err instanceof ToolFailedError && err.dockerDown) return 'docker down' as const;
+        throw err;
+      }));
+    if (state === 'docker down') {
+      report.api.error = 'Docker is not running';
+      report.verdict = 'Not healthy: Docker is not running; start it, then `keystone start`.';
+      return report;
+    }
     if (!state) {
       report.api.error = 'k3d is not installed';
       report.verdict = verdict(report, 0);

@@ -13,3 +13,13 @@ export function normalizeImage(image: string): string {
 export function isFloatingTag(image: string): boolean {
   return normalizeImage(image).endsWith(':latest');
 }
+
+/** "keystone/lammps:0.1.0", "…:0.1.0@sha256:…" → "docker.io/keystone/lammps": the repository, tag and digest dropped. */
+export function repositoryOf(image: string): string {
+  const normalized = normalizeImage(image);
+  const at = normalized.indexOf('@');
+  const name = at >= 0 ? normalized.slice(0, at) : normalized;
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash ? name.slice(0, colon) : name;
+}

@@ -1,5 +1,7 @@
 /** The stack half of `keystone setup`: images, manifests (server-side apply), and the wait until it is up. */
 import type { SetupContext } from './context.js';
+import { readImageRecord, withPushedImages, writeImageRecord } from '../images/registry-record.js';
+import { nextRecord, pushImages } from '../images/push.js';
 import { KeystoneError } from '../errors.js';
 import type { Step } from '../steps/run-steps.js';
 import { watchUntil } from '../kube/watch-until.js';
@@ -7,7 +9,7 @@ import { applyManifest, describeManifest } from '../stack/apply.js';
 import type { Manifest } from '../stack/manifests.js';
 import { ensureRedisSecret } from '../stack/redis-secret.js';
 import { waitForStack } from '../stack/rollout.js';
-import { localImageNames } from '../images/images.js';
+import { loadImageSpecs, localImageNames } from '../images/images.js';
 import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
 import { stackNamespace } from '../vocabulary.js';
@@ -20,12 +22,20 @@ import type { KubeObject } from '../kube/objects.js';
  */
 export function checkStackNamespace(manifests: readonly Manifest[]): void {
   for (const m of manifests) {
-    const ns = m.object.kind === 'Namespace' ? m.object.metadata.name : m.info.namespaced ? m.object.metadata.namespace : stackNamespace;
+    const ns =
+      m.object.kind === 'Namespace'
+        ? m.object.metadata.name
+        : m.info.namespaced
+          ? m.object.metadata.namespace
+          : stackNamespace;
     if (ns !== stackNamespace) {
-      throw new KeystoneError(`${m.source}: ${m.object.kind} ${m.object.metadata.name} is in namespace "${ns}"; keystone's stack lives in "${stackNamespace}"`, {
-        hint: `set metadata.namespace: ${stackNamespace} (keystone's commands look only there); nothing was applied`,
-        exitCode: 2,
-      });
+      throw new KeystoneError(
+        `${m.source}: ${m.object.kind} ${m.object.metadata.name} is in namespace "${ns}"; keystone's stack lives in "${stackNamespace}"`,
+        {
+          hint: `set metadata.namespace: ${stackNamespace} (keystone's commands look only there); nothing was applied`,
+          exitCode: 2,
+        },
+      );
     }
   }
 }
@@ -39,7 +49,25 @@ export function imagesStep(app: SetupContext, state: SetupState): Step {
   return {
     title: 'images',
     run: async (progress) => {
-      if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
+      if (app.options.dryRun && !state.clusterRunning)
+        return 'would build missing images and import them into the cluster';
+      // A cluster whose images went through its registry (`keystone push-images`, remembered in
+      // the cluster) stays on it: push, which sends only the layers the registry lacks
+      // (docs/performance.md: the rebuild loop). Otherwise import, as for a new cluster.
+      const record = state.clusterRunning ? await readImageRecord(await app.client(), stackNamespace) : undefined;
+      if (record) {
+        const specs = await loadImageSpecs(app.paths.composeFile);
+        const plan = { pushTo: record.pushTo, pullFrom: record.pullFrom, specs, build: false };
+        const outcome = await pushImages(app.runner, plan, {
+          timeoutMs: app.timeoutMs(30 * 60_000),
+          dryRun: Boolean(app.options.dryRun),
+          onProgress: (t) => progress.update(t),
+        });
+        if (app.options.dryRun)
+          return `would push ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+        await writeImageRecord(await app.client(), stackNamespace, nextRecord(record, plan, outcome.pushed));
+        return `${outcome.built.length ? `built ${outcome.built.join(', ')}; ` : ''}pushed ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+      }
       const outcome = await importImages(app, { build: false, only: [], onProgress: (t) => progress.update(t) });
       return outcome.summary;
     },
@@ -53,10 +81,12 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
   const dryRun = Boolean(app.options.dryRun);
   const force = Boolean(app.options.forceConflicts);
   const planOnly = () => dryRun && !state.clusterRunning;
-  const applyAll = async (list: Manifest[]) => {
+  const applyAll = async (list: Manifest[], pushed = false) => {
     const client = await app.client();
     const results = [];
-    for (const m of list) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
+    // Images `keystone push-images` put in the cluster's registry: the stack runs them by digest.
+    const objects = pushed ? withPushedImages(list, await readImageRecord(client, stackNamespace)) : list;
+    for (const m of objects) results.push(await applyManifest(client, m, { dryRun, forceConflicts: force }));
     return results;
   };
 
@@ -98,8 +128,13 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
       run: async () => {
         if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
         const outcome = await ensureRedisSecret(await app.client(), stackNamespace, { dryRun });
-        if (dryRun) return outcome === 'created' ? 'would generate the Redis password (Secret redis-auth; server dry run)' : 'would keep the existing Redis password (Secret redis-auth)';
-        return outcome === 'created' ? 'generated the Redis password (Secret redis-auth)' : 'kept the existing Redis password (Secret redis-auth)';
+        if (dryRun)
+          return outcome === 'created'
+            ? 'would generate the Redis password (Secret redis-auth; server dry run)'
+            : 'would keep the existing Redis password (Secret redis-auth)';
+        return outcome === 'created'
+          ? 'generated the Redis password (Secret redis-auth)'
+          : 'kept the existing Redis password (Secret redis-auth)';
       },
     },
     {
@@ -110,14 +145,16 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
           return `would apply ${rest.length} objects`;
         }
         progress.update(`${rest.length} objects`);
-        const results = await applyAll(rest);
+        const results = await applyAll(rest, true);
         for (const r of results) if (r.replacedTemplate) app.ui.info(`  ${r.replacedTemplate}`);
         if (dryRun) return `${rest.length} objects are valid (server dry run, nothing changed)`;
         const changed = results
           .filter((r) => r.result.kind === 'Deployment' && rolloutPending(r.result))
           .map((r) => r.result.metadata?.name);
         for (const r of results.filter((x) => x.keptReplicas !== undefined)) {
-          app.ui.info(`  kept ${r.manifest.object.metadata.name} at ${r.keptReplicas} replicas (set by \`keystone scale\`; --force-conflicts resets it to the manifest's)`);
+          app.ui.info(
+            `  kept ${r.manifest.object.metadata.name} at ${r.keptReplicas} replicas (set by \`keystone scale\`; --force-conflicts resets it to the manifest's)`,
+          );
         }
         return `applied ${rest.length} objects${changed.length ? `; rolling out ${changed.join(', ')}` : ''}`;
       },

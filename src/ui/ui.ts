@@ -7,6 +7,7 @@ import type { Writable } from 'node:stream';
 import { Chalk, type ChalkInstance } from 'chalk';
 import { loadYaml } from '../yaml-module.js';
 import { systemClock, type Clock } from '../clock.js';
+import { OutputSink } from './output-sink.js';
 
 export interface Streams {
   stdout: Writable & { isTTY?: boolean; columns?: number };
@@ -47,16 +48,14 @@ export class Ui {
   private activeSpinner: Spinner | undefined;
   /** Whether Ctrl-C prints "Interrupted: stopping"; streaming commands (logs -f) end quietly. */
   announceInterrupt = true;
-  /** Set when the reader of stdout went away (EPIPE): data has nowhere to go and is dropped. */
-  stdoutClosed = false;
-
   constructor(
     readonly streams: Streams,
     readonly settings: UiSettings,
+    /** Where data goes (stdout); main.ts makes one per invocation and reads its failure. */
+    readonly out: OutputSink = new OutputSink(streams.stdout),
   ) {
     const env = settings.env;
-    this.interactive =
-      Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
+    this.interactive = Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
     // Each stream's own: stderr on a terminal and stdout redirected to a file is the common case.
     this.color = new Chalk({ level: colorLevel(env, Boolean(streams.stdout.isTTY)) });
     this.errColor = new Chalk({ level: colorLevel(env, Boolean(streams.stderr.isTTY)) });
@@ -66,12 +65,21 @@ export class Ui {
   async prepareSpinner(): Promise<void> {
     if (!this.interactive || this.spinnerFactory) return;
     const { default: ora } = await import('ora');
-    this.spinnerFactory = (options) => ora({ text: options.text, stream: options.stream as NodeJS.WritableStream, isEnabled: true }) as unknown as Spinner;
+    this.spinnerFactory = (options) =>
+      ora({
+        text: options.text,
+        stream: options.stream as NodeJS.WritableStream,
+        isEnabled: true,
+      }) as unknown as Spinner;
+  }
+
+  /** Whether a write to stdout failed (its reader went away): data has nowhere to go and is dropped. */
+  get stdoutClosed(): boolean {
+    return this.out.lost;
   }
 
   data(text: string): void {
-    if (this.stdoutClosed) return;
-    this.streams.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    this.out.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   json(value: unknown): void {
@@ -184,5 +192,8 @@ export function formatDuration(ms: number): string {
 
 /** Hides values that look like credentials (password=…, token: …) in diagnostic output. */
 export function maskSecrets(text: string): string {
-  return text.replace(/\b(password|passwd|token|secret|api[-_]?key|requirepass)(["']?\s*[:=]\s*["']?|\s+)([^\s"',}]+)/gi, '$1$2***');
+  return text.replace(
+    /\b(password|passwd|token|secret|api[-_]?key|requirepass)(["']?\s*[:=]\s*["']?|\s+)([^\s"',}]+)/gi,
+    '$1$2***',
+  );
 }

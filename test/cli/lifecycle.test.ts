@@ -4,15 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { createHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
 
 describe('start, stop, delete', () => {
   it('stops, starts (waiting for nodes) and deletes the cluster, keeping ./data', async () => {
-    h = await createHarness();
-    expect((await h.run(['setup'])).exitCode).toBe(0);
+    h = await createReadyHarness();
 
     let r = await h.run(['stop']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -59,8 +58,7 @@ describe('start, stop, delete', () => {
   });
 
   it('--dry-run prints the k3d call and leaves the cluster alone', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const r = await h.run(['delete', '--dry-run']);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toContain('[dry-run] would run: k3d cluster delete keystone-cluster');
@@ -70,8 +68,7 @@ describe('start, stop, delete', () => {
 
 describe('status', () => {
   it('-o json gives the cluster and its nodes as one document on stdout, from five list requests and no k3d call', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     await h.clearCalls();
     const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
@@ -79,7 +76,12 @@ describe('status', () => {
     // Every node Ready, named and labelled as k3d and k3s make them, as many as the config asks
     // for: the cluster's shape comes from the nodes, and `k3d cluster list` is not run.
     expect(await h.calls('k3d')).toEqual([]);
-    expect(h.api.requests.slice(before).map((q) => `${q.method} ${q.path}${q.query}`).sort()).toEqual([
+    expect(
+      h.api.requests
+        .slice(before)
+        .map((q) => `${q.method} ${q.path}${q.query}`)
+        .sort(),
+    ).toEqual([
       'GET /api/v1/namespaces/keystone/persistentvolumeclaims?limit=500',
       'GET /api/v1/namespaces/keystone/services?limit=500',
       'GET /api/v1/nodes?limit=500',
@@ -98,7 +100,9 @@ describe('status', () => {
     expect(report.api.reachable).toBe(true);
     expect(report.nodes).toHaveLength(5);
     expect(report.nodes.filter((n: { roles: string[] }) => n.roles.includes('control-plane'))).toHaveLength(2);
-    expect(report.nodes.every((n: { ready: boolean; version: string }) => n.ready && n.version === 'v1.31.5+k3s1')).toBe(true);
+    expect(
+      report.nodes.every((n: { ready: boolean; version: string }) => n.ready && n.version === 'v1.31.5+k3s1'),
+    ).toBe(true);
     expect(report.healthy).toBe(true);
   });
 
@@ -120,9 +124,8 @@ describe('status', () => {
     expect(r.stdout).toContain('keystone-cluster (k3d)  running  servers 2/2  agents 3/3');
   });
 
-  it('a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d\'s list', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+  it("a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d's list", async () => {
+    h = await createReadyHarness();
     const state = await h.state();
     state.clusters['keystone-cluster'].agentsRunning = 2;
     await h.setState(state);
@@ -130,20 +133,27 @@ describe('status', () => {
     await h.clearCalls();
     const r = await h.run(['status', '-o', 'json']);
     const report = JSON.parse(r.stdout);
-    expect(report.cluster).toMatchObject({ phase: 'degraded', servers: { running: 2, count: 2 }, agents: { running: 2, count: 3 } });
+    expect(report.cluster).toMatchObject({
+      phase: 'degraded',
+      servers: { running: 2, count: 2 },
+      agents: { running: 2, count: 3 },
+    });
     expect(report.verdict).toBe('Not healthy: some cluster nodes are stopped; run `keystone start`.');
     expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
   }, 90_000);
 
-  it('reports a stopped cluster from k3d\'s list once its API does not answer', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+  it("reports a stopped cluster from k3d's list once its API does not answer", async () => {
+    h = await createReadyHarness();
     await h.run(['stop']);
     await h.clearCalls();
     const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
     const report = JSON.parse(r.stdout);
-    expect(report.cluster).toMatchObject({ phase: 'stopped', servers: { running: 0, count: 2 }, agents: { running: 0, count: 3 } });
+    expect(report.cluster).toMatchObject({
+      phase: 'stopped',
+      servers: { running: 0, count: 2 },
+      agents: { running: 0, count: 3 },
+    });
     expect(report.api).toEqual({ reachable: false });
     expect(report.verdict).toBe('Not healthy: the cluster is stopped; run `keystone start`.');
     expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
@@ -159,7 +169,10 @@ describe('status', () => {
     const file = join(h.home, 'lab.yaml');
     await mkdir(h.home, { recursive: true });
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
-    h.api.create('nodes', { metadata: { name: 'lab-node-1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    h.api.create('nodes', {
+      metadata: { name: 'lab-node-1' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    });
     const r = await h.run(['status', '-o', 'json', '--context', 'lab', '--kubeconfig', file]);
     expect(r.exitCode, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -174,8 +187,7 @@ describe('status', () => {
 
 describe('doctor', () => {
   it('passes every check on a healthy machine', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const r = await h.run(['doctor', '-o', 'json']);
     const report = JSON.parse(r.stdout);
     expect(report.checks.map((c: { name: string; status: string }) => [c.name, c.status])).toEqual([
@@ -187,12 +199,16 @@ describe('doctor', () => {
       ['image builds', 'ok'],
       ['data directory', 'ok'],
       ['kube context', 'ok'],
+      ['kubernetes API', 'ok'], // issue 22 #10: the server answers and takes the credentials
     ]);
     expect(r.exitCode).toBe(0);
   }, 90_000); // setup then more CLI runs: bounded, not timed
 
   it('reports each failure with a fix and exits 1', async () => {
-    h = await createHarness({ tools: ['docker', 'kubectl'], state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } } });
+    h = await createHarness({
+      tools: ['docker', 'kubectl'],
+      state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } },
+    });
     const r = await h.run(['doctor']);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/✗ docker: Docker is not running or not reachable.*\n\s+fix: start Docker/);
@@ -201,9 +217,26 @@ describe('doctor', () => {
     expect(r.stdout).toContain('3 checks failed.');
   });
 
+  // Found by npm run test:containers (docker-calls.containers.ts, the daemon stopped): `docker
+  // image inspect` exits 1 both for an image Docker lacks and for a daemon that does not answer.
+  it('with Docker stopped, leaves image builds and disk space unchecked instead of "4 of 4 images will be built"', async () => {
+    h = await createHarness({ state: { docker: { down: true } } });
+    const r = await h.run(['doctor', '-o', 'json']);
+    expect(r.exitCode).toBe(1);
+    const checks = JSON.parse(r.stdout).checks as { name: string; status: string; detail: string }[];
+    const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
+    expect(byName.docker?.status).toBe('fail');
+    for (const name of ['image builds', 'disk space']) {
+      expect(byName[name]?.status, name).toBe('warn');
+      expect(byName[name]?.detail, name).toMatch(
+        /^not checked: Docker is not running or not reachable: Cannot connect to the Docker daemon/,
+      );
+    }
+    expect(byName['host ports']?.status).toBe('ok');
+  });
+
   it('warns about a kubeconfig others can read', async () => {
-    h = await createHarness();
-    await h.run(['setup']);
+    h = await createReadyHarness();
     const { chmod } = await import('node:fs/promises');
     await chmod(h.kubeconfig, 0o644);
     const r = await h.run(['doctor', '-o', 'json']);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdir, rm, stat, writeFile, chmod, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHarness, createReadyHarness, sleep, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, fastClock, sleep, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
 afterEach(async () => h?.cleanup());
@@ -14,7 +14,10 @@ const ready = () => createReadyHarness();
 describe('API faults', () => {
   it('503 and 429 on reads are retried; a persistent 500 fails after a bounded number of tries', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { path: string }) => q.path.endsWith('/pods'), status: 503, times: 1 }, { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 429, times: 1 });
+    h.api.faults.push(
+      { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 503, times: 1 },
+      { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 429, times: 1 },
+    );
     let r = await h.run(['pods', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     h.api.faults.push({ match: (q: { path: string }) => q.path.endsWith('/pods'), status: 500, times: 100 });
@@ -27,14 +30,29 @@ describe('API faults', () => {
 
   it('apply patches are retried on 503', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { method: string }) => q.method === 'PATCH', status: 503, times: 2 });
-    const r = await h.run(['apply']);
-    expect(r.exitCode, r.stderr).toBe(0);
+    const patchesOf = async () => {
+      const before = h.api.requests.length;
+      const r = await h.run(['apply']);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('applied 9 objects');
+      expect(r.stderr).not.toContain('error');
+      return h.api.requests.slice(before).filter((q) => q.method === 'PATCH').length;
+    };
+    const clean = await patchesOf();
+    const fault = { match: (q: { method: string }) => q.method === 'PATCH', status: 503, times: 2 };
+    h.api.faults.push(fault);
+    // Both 503s were answered, and each refused patch was sent again.
+    expect(await patchesOf()).toBe(clean + 2);
+    expect(fault.times).toBe(0);
   });
 
   it('a create is never retried blindly: a failed Job submission is reported, not repeated', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'POST' && q.path.endsWith('/jobs'), status: 503, times: 1 });
+    h.api.faults.push({
+      match: (q: { method: string; path: string }) => q.method === 'POST' && q.path.endsWith('/jobs'),
+      status: 503,
+      times: 1,
+    });
     const before = h.api.requests.length;
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode).toBe(1);
@@ -48,7 +66,9 @@ describe('API faults', () => {
     await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
     const r = await h.run(['pods']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context k3d-keystone-cluster\)/);
+    expect(r.stderr).toMatch(
+      /error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context k3d-keystone-cluster\)/,
+    );
     expect(r.stderr).toContain('hint: is the cluster running? try `keystone status`, then `keystone start`');
   });
 
@@ -71,7 +91,8 @@ describe('process', () => {
     // Until the first holds the lock and is inside k3d create (a process start can take seconds under load).
     for (let i = 0; i < 1000 && !(await h.calls('k3d')).some((c) => c[2] === 'create'); i++) await sleep(25);
     expect((await h.calls('k3d')).some((c) => c[2] === 'create')).toBe(true);
-    const second = await h.run(['setup']);
+    // Its 5 s wait for the lock on a clock that skips it: the first holds the lock for 15 s.
+    const second = await h.run(['setup'], { clock: fastClock() });
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('Waiting for `keystone setup` (pid');
     expect(second.stderr).toMatch(/error: another `keystone setup` is running \(pid \d+, started /);
@@ -80,7 +101,15 @@ describe('process', () => {
 
     const locks = join(h.env.KEYSTONE_HOME!, 'locks');
     await mkdir(locks, { recursive: true });
-    await writeFile(join(locks, 'keystone-cluster.lock'), JSON.stringify({ pid: 999_999, host: (await import('node:os')).hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      join(locks, 'keystone-cluster.lock'),
+      JSON.stringify({
+        pid: 999_999,
+        host: (await import('node:os')).hostname(),
+        command: 'delete',
+        startedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
     await h.setState({});
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -151,6 +180,8 @@ describe('security', () => {
       // Every process goes through the execa runner with argv arrays: no child_process, no shell.
       expect(text, file).not.toMatch(/from ['"](node:)?child_process['"]/);
     }
-    expect(await readFile(join(import.meta.dirname, '..', '..', 'src', 'exec', 'runner.ts'), 'utf8')).toContain('shell: false');
+    expect(await readFile(join(import.meta.dirname, '..', '..', 'src', 'exec', 'runner.ts'), 'utf8')).toContain(
+      'shell: false',
+    );
   });
 });

@@ -1,8 +1,25 @@
 // Fake `kubectl`: version reporting (keystone's prerequisite check).
 import { loadState, logCall } from './fake-state.mjs';
 
+/**
+ * kubectl is a Go program: a write to stdout that fails with EPIPE kills it with SIGPIPE (Go's
+ * os/signal package documentation, "SIGPIPE": a write to a broken pipe on file descriptors 1 or 2
+ * makes the program exit with a SIGPIPE signal). Node ignores SIGPIPE, so the fake restores the
+ * default action and sends it to itself.
+ */
+function writeOrDieOfSigpipe(text) {
+  return new Promise((resolve) =>
+    process.stdout.write(text, (err) => {
+      if (err?.code !== 'EPIPE') return resolve(undefined);
+      process.on('SIGPIPE', () => {});
+      process.removeAllListeners('SIGPIPE'); // back to the default action: the process ends
+      process.kill(process.pid, 'SIGPIPE');
+    }),
+  );
+}
+
 const argv = process.argv.slice(2);
-logCall('kubectl', argv);
+await logCall('kubectl', argv);
 const kubectl = loadState().kubectl ?? {};
 
 if (argv[0] === 'version') {
@@ -23,7 +40,7 @@ const execAt = argv.indexOf('exec');
 if (execAt >= 0) {
   const dash = argv.indexOf('--');
   const command = argv.slice(dash + 1);
-  process.stdout.write(`fake exec in ${argv[argv.indexOf('-n') + 2]}: ${command.join(' ')}\n`);
+  await writeOrDieOfSigpipe(`fake exec in ${argv[argv.indexOf('-n') + 2]}: ${command.join(' ')}\n`);
   process.exit(kubectl.execExitCode ?? 0);
 }
 

@@ -4,7 +4,7 @@
 import { loadState, logCall } from './fake-state.mjs';
 
 const argv = process.argv.slice(2);
-logCall('lsof', argv);
+await logCall('lsof', argv);
 const listeners = loadState().lsof?.listeners ?? [];
 const port = Number((argv.find((a) => a.startsWith('-iTCP:')) ?? '').slice('-iTCP:'.length));
 const found = listeners.filter((l) => l.port === port);

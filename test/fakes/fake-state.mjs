@@ -2,6 +2,7 @@
 // arrange before running the CLI and inspect afterwards, plus a log of every call's argv.
 import { appendFileSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 /**
@@ -33,8 +34,19 @@ export function saveState(state) {
   writeFileSync(join(fakeDir(), 'state.json'), JSON.stringify(state, null, 2));
 }
 
-export function logCall(tool, argv) {
-  appendFileSync(join(fakeDir(), 'calls.jsonl'), `${JSON.stringify({ tool, argv, env: { KUBECONFIG: proc().env.KUBECONFIG } })}\n`);
+/**
+ * Logs the call, then holds it open when a test asked to (state.holdCall: the number of the call
+ * in calls.jsonl, counted from 1): the fake writes `held` in the fake directory and waits until
+ * the test writes `release`, so a test can interrupt keystone in the middle of this call without
+ * guessing with sleeps. A killed fake (keystone stopped it) ends there, as a killed process would.
+ */
+export async function logCall(tool, argv) {
+  const file = join(fakeDir(), 'calls.jsonl');
+  appendFileSync(file, `${JSON.stringify({ tool, argv, env: { KUBECONFIG: proc().env.KUBECONFIG } })}\n`);
+  const holdAt = loadState().holdCall;
+  if (holdAt === undefined || readFileSync(file, 'utf8').trim().split('\n').length !== holdAt) return;
+  writeFileSync(join(fakeDir(), 'held'), JSON.stringify({ tool, argv }));
+  while (!existsSync(join(fakeDir(), 'release'))) await sleep(10);
 }
 
 export const sleep = async (ms) => {
@@ -53,4 +65,13 @@ export async function apiCall(method, path, body) {
     body: body ? JSON.stringify(body) : undefined,
   });
   return res.status;
+}
+
+/**
+ * Docker's image ID for a tag: the SHA-256 of the image's config, so a rebuild that changes the
+ * image gives a new ID (the tag moves) and `k3d image import` keeps it (the config blob is copied
+ * as it is). Tests set docker.imageIds; otherwise one is derived from the tag.
+ */
+export function dockerImageId(docker, tag) {
+  return docker?.imageIds?.[tag] ?? `sha256:${createHash('sha256').update(`image:${tag}`).digest('hex')}`;
 }

@@ -30,4 +30,23 @@ for (const { fn, code, match } of faults) {
     return original.call(this, path, ...args);
   };
 }
+
+// KEYSTONE_FS_HOLD="copyFile:/runs/:2" holds the 2nd matching call open, as a slow disk or a
+// copy of thousands of files would: it writes `held` into KEYSTONE_FS_HOLD_DIR and waits until
+// the test writes `release` there (a hold, so a test can interrupt that phase without sleeping).
+if (process.env.KEYSTONE_FS_HOLD) {
+  const [fn, match, nth] = process.env.KEYSTONE_FS_HOLD.split(':');
+  const dir = process.env.KEYSTONE_FS_HOLD_DIR;
+  const original = fs.promises[fn];
+  if (typeof original !== 'function' || !dir)
+    throw new Error('fs-faults: KEYSTONE_FS_HOLD needs fn:match:n and KEYSTONE_FS_HOLD_DIR');
+  let seen = 0;
+  fs.promises[fn] = async function (path, ...args) {
+    if (String(path).includes(match) && ++seen === Number(nth)) {
+      fs.writeFileSync(require('node:path').join(dir, 'held'), String(path));
+      while (!fs.existsSync(require('node:path').join(dir, 'release'))) await new Promise((r) => setTimeout(r, 10));
+    }
+    return original.call(this, path, ...args);
+  };
+}
 syncBuiltinESMExports();

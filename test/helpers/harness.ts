@@ -4,12 +4,21 @@
 // still run as executables, found on the sandbox's PATH); `spawn` starts the built CLI as a real
 // process, for what only a process has: signals, exit, pipes.
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable, type WritableOptions } from 'node:stream';
 import { createRequire } from 'node:module';
 import { execa } from 'execa';
-import { createSandbox, freePort, repoRoot, cliPath } from '../fakes/sandbox.mjs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  createSandbox,
+  snapshotSandbox,
+  freePort,
+  repoRoot,
+  cliPath,
+  type SandboxSnapshot,
+} from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
 import { fakeMachine } from '../fakes/fake-machine.cjs';
@@ -17,7 +26,9 @@ import type { Machine } from '../../src/machine.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
-export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
+export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as {
+  whenWritten: (streams: Writable[]) => Promise<void>;
+};
 
 export { freePort, repoRoot, cliPath };
 
@@ -56,9 +67,10 @@ async function linkSystemTools(dir: string): Promise<void> {
   }
 }
 
-export async function createHarness(options: HarnessOptions = {}) {
+export async function createHarness(options: HarnessOptions & { from?: SandboxSnapshot } = {}) {
   const sandbox = await createSandbox(options);
   const { env, project, fake } = sandbox;
+  let fifos = 0;
   const systemBin = join(sandbox.root, 'system-bin');
   await linkSystemTools(systemBin);
   const harness = {
@@ -66,13 +78,56 @@ export async function createHarness(options: HarnessOptions = {}) {
     /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
     systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock } = {}): Promise<RunOutcome> {
+    async run(
+      args: string[],
+      extra: {
+        env?: Record<string, string>;
+        timeoutMs?: number;
+        cwd?: string;
+        tty?: Tty;
+        stdout?: CapturedStream;
+        interrupt?: Promise<unknown>;
+        stdin?: string;
+        clock?: Clock;
+      } = {},
+    ): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, clock: extra.clock, machine: fakeMachine(fake) });
+      return runInProcess(args, {
+        env: { ...env, ...extra.env },
+        cwd: extra.cwd ?? project,
+        timeoutMs: extra.timeoutMs ?? 30_000,
+        tty: extra.tty,
+        stdout: extra.stdout,
+        interrupt: extra.interrupt,
+        stdin: extra.stdin,
+        clock: extra.clock,
+        machine: fakeMachine(fake),
+      });
+    },
+    /**
+     * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
+     * resolves once the fake is in it; `release()` lets it go on.
+     */
+    async holdToolCall(n: number): Promise<{ reached: Promise<void>; release: () => Promise<void> }> {
+      const before = (await harness.calls()).length;
+      await rm(join(fake, 'held'), { force: true });
+      await rm(join(fake, 'release'), { force: true });
+      await harness.setState({ ...(await harness.state()), holdCall: before + n });
+      return {
+        reached: until(() => existsSync(join(fake, 'held')), `fake tool call ${before + n} to be held`),
+        async release() {
+          const { holdCall: _, ...rest } = await harness.state();
+          await harness.setState(rest);
+          await writeFile(join(fake, 'release'), '');
+        },
+      };
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
-    async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+    async runProcess(
+      args: string[],
+      extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+    ): Promise<RunOutcome> {
       // A test's own preload (fs faults, a probe) comes on top of the sandbox's fake machine.
       const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
       const result = await execa(process.execPath, [cliPath, ...args], {
@@ -85,9 +140,49 @@ export async function createHarness(options: HarnessOptions = {}) {
       });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     },
+    /**
+     * Runs the built CLI with stdout a pipe whose reader has already closed, as in `keystone pods |
+     * true` when `true` was quicker: every write to it fails with EPIPE. Made deterministic with a
+     * FIFO: opened for reading and writing (so the write end opens at once), the writer passed to
+     * the CLI, then the only reader closed before the CLI starts.
+     */
+    async runWithClosedStdout(
+      args: string[],
+      extra: { env?: Record<string, string>; timeoutMs?: number } = {},
+    ): Promise<RunOutcome & { signal?: string }> {
+      const fifo = join(sandbox.root, `closed-stdout-${++fifos}`);
+      await execa('mkfifo', [fifo]);
+      const reader = openSync(fifo, fsConstants.O_RDWR);
+      const writer = openSync(fifo, fsConstants.O_WRONLY);
+      closeSync(reader);
+      try {
+        const child = spawn(process.execPath, [cliPath, ...args], {
+          env: { ...env, ...extra.env },
+          cwd: project,
+          stdio: ['ignore', writer, 'pipe'],
+        });
+        let stderr = '';
+        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), extra.timeoutMs ?? 30_000);
+        const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+        clearTimeout(timer);
+        return { exitCode: code ?? -1, signal: signal ?? undefined, stdout: '', stderr: stripFinalNewline(stderr) };
+      } finally {
+        closeSync(writer);
+        await rm(fifo, { force: true });
+      }
+    },
     /** Starts the CLI without waiting, for tests that signal it (Ctrl-C). */
-    spawn(args: string[]) {
-      return execa(process.execPath, [cliPath, ...args], { env, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+    spawn(args: string[], extra: { env?: Record<string, string> } = {}) {
+      // A test's own preload (fs faults, holds) comes on top of the sandbox's fake machine.
+      const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
+      return execa(process.execPath, [cliPath, ...args], {
+        env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions },
+        extendEnv: false,
+        reject: false,
+        cwd: project,
+        stdin: 'ignore',
+      });
     },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));
@@ -115,6 +210,8 @@ export async function createHarness(options: HarnessOptions = {}) {
 export interface Tty {
   stdout?: boolean;
   stderr?: boolean;
+  /** stdin a terminal (what the user types is `stdin`). */
+  stdin?: boolean;
 }
 
 /** A stream that keeps what is written to it: a pipe, or with isTTY set, a terminal. */
@@ -144,17 +241,36 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; clock?: Clock; machine: Machine },
+  io: {
+    env: Record<string, string | undefined>;
+    cwd: string;
+    timeoutMs?: number;
+    stdin?: string;
+    tty?: Tty;
+    stdout?: CapturedStream;
+    interrupt?: Promise<unknown>;
+    clock?: Clock;
+    machine: Machine;
+  },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
   const controller = new AbortController();
   const timeoutMs = io.timeoutMs ?? 30_000;
-  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  // Ctrl-C, as the signal handler in main.ts turns it into an abort.
+  void io.interrupt?.then(() => controller.abort());
   try {
     const exitCode = await main(args, {
       streams: { stdout, stderr },
-      stdin: Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+      stdin: Object.assign(
+        Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+        io.tty?.stdin ? { isTTY: true } : {},
+      ),
       env: io.env,
       cwd: io.cwd,
       signal: controller.signal,
@@ -164,7 +280,7 @@ export async function runInProcess(
     });
     // As bin/keystone.cjs does before it exits: what is still queued for a slow reader is delivered.
     if (stdout.writableLength > 0) await whenWritten([stdout]);
-    const note = controller.signal.aborted ? `\n[harness] timed out after ${timeoutMs}ms` : '';
+    const note = timedOut ? `\n[harness] timed out after ${timeoutMs}ms` : '';
     // As execa hands a child's output over: without the final newline.
     return { exitCode, stdout: stripFinalNewline(stdout.text), stderr: stripFinalNewline(stderr.text) + note };
   } finally {
@@ -182,6 +298,24 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export const clockAhead = (ms: number): Clock => ({ now: () => Date.now() + ms, sleep: systemClock.sleep });
 
+/**
+ * A clock on which keystone's own waits take no time: each sleep moves it on by its length and
+ * returns on the next turn of the event loop. For waits on something that will not happen while
+ * the test looks (a lock another process holds, an API that keeps failing): the wait runs out at
+ * once and still reads as its full length to keystone. Not for waits on the fake cluster, whose
+ * controllers act on the real clock: those would run out before the cluster could act.
+ */
+export function fastClock(): Clock {
+  let ahead = 0;
+  return {
+    now: () => Date.now() + ahead,
+    sleep: async (ms, signal) => {
+      if (!signal?.aborted) ahead += ms;
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
 /** Polls a condition of the fake cluster (10 s at most); tests use it to wait for controllers. */
 export async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 400; i++) {
@@ -191,9 +325,36 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** A harness whose cluster and stack are already set up, as most command tests need. */
+/**
+ * A harness whose cluster and stack are already set up, as most command tests need. `setup` is the
+ * costliest command (about a fifth of a second of CPU and half a second of waiting for nodes and
+ * rollouts), and most tests only need what it leaves: so each test worker runs one real `setup`
+ * in a sandbox of its own, keeps what it left (files, the fake cluster's objects, logs and
+ * history: snapshotSandbox), and starts every other ready harness from that. A test of setup
+ * itself runs it (createHarness, then `h.run(['setup'])`); with options, so does this.
+ */
 export async function createReadyHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const harness = await createHarness(options);
+  if (Object.keys(options).length > 0) return setUp(await createHarness(options));
+  readySnapshot ??= takeReadySnapshot();
+  return createHarness({ from: await readySnapshot });
+}
+
+/** One per worker process (vitest's `isolate: false` shares this module across its test files). */
+let readySnapshot: Promise<SandboxSnapshot> | undefined;
+
+async function takeReadySnapshot(): Promise<SandboxSnapshot> {
+  const harness = await setUp(await createHarness());
+  try {
+    // What setup's last requests set off in the fake controllers (informers run on setImmediate).
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    // system-bin: linked again by createHarness.
+    return await snapshotSandbox(harness, { skip: ['system-bin'] });
+  } finally {
+    await harness.cleanup();
+  }
+}
+
+async function setUp(harness: Harness): Promise<Harness> {
   const r = await harness.run(['setup']);
   if (r.exitCode !== 0) {
     await harness.cleanup();
@@ -203,7 +364,12 @@ export async function createReadyHarness(options: HarnessOptions = {}): Promise<
 }
 
 /** A run's Job as the fake API server holds it. */
-export type RunJob = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
+export type RunJob = {
+  metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: any;
+  status: any;
+};
 
 /** The Jobs of simulation runs in the sandbox's cluster (not the suspended templates). */
-export const runJobsOf = (h: Harness): RunJob[] => h.api.objects('jobs').filter((j: RunJob) => j.metadata.labels?.['keystone.io/run-id']);
+export const runJobsOf = (h: Harness): RunJob[] =>
+  h.api.objects('jobs').filter((j: RunJob) => j.metadata.labels?.['keystone.io/run-id']);

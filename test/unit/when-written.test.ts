@@ -35,5 +35,6 @@ describe('waiting for stdout before exiting', () => {
     sink.write('x'.repeat(100));
     sink.destroy(new Error('EPIPE'));
     await whenWritten([sink]); // resolves: the write's callback gets the error
+    expect(sink.destroyed).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
  * directories may be removed, and removing one run (outputs first, then the Job, so a run whose
  * outputs could not be removed is still listed and can be cleaned again).
  */
-import { rm } from 'node:fs/promises';
+import type { GuardedDir } from '../../guarded-fs.js';
 import { relative, resolve, sep } from 'node:path';
 import type { KubeClient } from '../../kube/client.js';
 import { deleteRun } from './list.js';
@@ -36,18 +36,30 @@ export function purgeableRunDir(run: RunSummary, dataDir: string): string | unde
 }
 
 /**
-   * Removes the run: its directory first (when given; or its outputs elsewhere, on another
-   * cluster's run volume, by `removeOutputs`), then its Job and pods (or its MPIJob and all it
-   * owns). When the outputs cannot be removed the Job is kept too, and the reason is returned
-   * (the run stays listed).
+ * Removes the run: its directory first (when given; or its outputs elsewhere, on another
+ * cluster's run volume, by `removeOutputs`), then its Job and pods (or its MPIJob and all it
+ * owns). When the outputs cannot be removed the Job is kept too, and the reason is returned
+ * (the run stays listed).
  */
-export async function removeRun(client: KubeClient, namespace: string, run: RunSummary, dir: string | undefined, removeOutputs?: () => Promise<void>): Promise<{ kept?: unknown }> {
+export async function removeRun(
+  client: KubeClient,
+  namespace: string,
+  run: RunSummary,
+  dir: { data: GuardedDir; path: string } | undefined,
+  removeOutputs?: () => Promise<void>,
+): Promise<{ kept?: unknown; missing?: boolean }> {
+  let missing = false;
   try {
-    if (dir) await rm(dir, { recursive: true, force: true });
-    else await removeOutputs?.();
+    // Through the guarded data directory: a run directory reached through a symlink that leaves
+    // data/ is refused, never deleted (src/guarded-fs.ts).
+    if (dir) {
+      missing = !(await dir.data.exists(dir.path));
+      if (!missing) await dir.data.remove(dir.path);
+    } else await removeOutputs?.();
   } catch (err) {
     return { kept: err };
   }
+  // Once the outputs are gone the Job goes too, Ctrl-C or not: the run in hand is finished.
   await deleteRun(client, namespace, run.job, runKind(run));
-  return {};
+  return { missing };
 }

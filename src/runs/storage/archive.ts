@@ -1,6 +1,6 @@
 /**
  * A run's input as a tar stream, laid out as stageOnHost lays out a run directory (one copy per
- * sweep index with its params.env, and sweep.json), for `tar -x` in a helper pod. Files are read
+ * sweep index with its params.env, sweep.json, and the run's own copy in .keystone/input/), for `tar -x` in a helper pod. Files are read
  * as the archive is sent (tar-stream: a well-kept streaming tar writer, no file held in memory).
  */
 import { createReadStream } from 'node:fs';
@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { pack } from 'tar-stream';
 import type { ResolvedInput } from '../request/input.js';
 import { envFile, type Sweep } from '../request/options.js';
+import { recordInputDir } from '../record/record.js';
 
 /**
  * GNU tar's record: 20 blocks of 512 bytes. Reading stdin, GNU tar fills whole records before it
@@ -41,13 +42,17 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
   const fill = async () => {
     const mtime = new Date();
     const prefixes = sweep ? sweep.combinations.map((_, i) => `${i}/`) : [''];
+    // Last, the run's own copy of its input as submitted (`jobs rerun` starts from it).
+    prefixes.push(`${recordInputDir}/`);
     for (const [i, prefix] of prefixes.entries()) {
       for (const file of input.files) {
         // A staged input is never writable by others; executables (a case's Allrun) stay executable.
         const mode = (await stat(file.absolutePath)).mode & 0o755;
         let entry!: ReturnType<typeof tar.entry>;
         const done = new Promise<void>((ok, fail) => {
-          entry = tar.entry({ name: `${prefix}${file.relativePath}`, size: file.bytes, mode, mtime }, (err) => (err ? fail(err) : ok()));
+          entry = tar.entry({ name: `${prefix}${file.relativePath}`, size: file.bytes, mode, mtime }, (err) =>
+            err ? fail(err) : ok(),
+          );
         });
         // Awaited below; an archive abandoned mid-file (the upload failed) must not leave it unhandled.
         done.catch(() => undefined);
@@ -57,7 +62,8 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
         entry.end(undefined);
         await done;
       }
-      if (sweep) tar.entry({ name: `${prefix}params.env`, mode: 0o644, mtime }, envFile(sweep.combinations[i]!));
+      if (sweep && i < sweep.combinations.length)
+        tar.entry({ name: `${prefix}params.env`, mode: 0o644, mtime }, envFile(sweep.combinations[i]!));
     }
     if (sweep) tar.entry({ name: 'sweep.json', mode: 0o644, mtime }, `${JSON.stringify(sweep, null, 2)}\n`);
     tar.finalize();
