@@ -42,7 +42,7 @@ describe('rebuilding dist/ while keystone runs from it', () => {
     const cli = join(copy, 'src', 'cli.ts');
     await writeFile(
       cli,
-      (await readFile(cli, 'utf8')).replace("list the stack\\'s pods:", "list the stack\\'s pods (rebuilt):"),
+      (await readFile(cli, 'utf8')).replace(/list the stack(\\'|')s pods:/, 'list the stack$1s pods (rebuilt):'),
     );
     const before = await readdir(join(copy, 'dist', 'chunks'));
     const rebuilding = build();
