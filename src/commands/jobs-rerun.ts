@@ -1,13 +1,12 @@
 /** `keystone jobs rerun <run-id>`: the same run again, from its record (runs/record/rerun.ts), on this cluster or --context. */
 import type { AppContext } from '../app-context.js';
-import { readImageRecord, rememberedIn } from '../images/registry-record.js';
-import { stackNamespace } from '../vocabulary.js';
 import { ExitCode } from '../errors.js';
 import { requireRunId } from '../runs/catalog/lookup.js';
 import { findRecordFile, readRecordFile } from '../runs/record/store.js';
 import { findRecord } from '../runs/record/find.js';
 import { planRerun, type RerunFlags } from '../runs/record/rerun.js';
 import { submitRun } from '../runs/submit.js';
+import { submitContextFor } from './submit-context.js';
 import { attendRun } from '../runs/follow/attend.js';
 
 export type { RerunFlags };
@@ -49,24 +48,7 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
   );
   for (const note of plan.notes) app.ui.warn(`differs from run ${id}: ${note}`);
   const started = Date.now();
-  const run = await submitRun(
-    {
-      client,
-      target,
-      dataDir: app.paths.dataDir,
-      cwd: app.cwd,
-      env: app.env,
-      signal: app.signal,
-      clock: app.clock,
-      info: (t) => app.ui.info(t),
-      warn: (t) => app.ui.warn(t),
-      runner: app.runner,
-      keystoneVersion: app.version,
-      argv: app.argv,
-      remembered: rememberedIn(await readImageRecord(client, stackNamespace)),
-    },
-    req,
-  );
+  const run = await submitRun(await submitContextFor(app, client, target), req);
   if (run.record.template.sha256 !== record.template.sha256)
     app.ui.warn(
       `differs from run ${id}: template ${record.template.name} has changed since; the rerun was built from the one in the cluster now`,

@@ -1,10 +1,9 @@
 /** `keystone run-simulation <tool> <input> [-- args]`: submit a run from the tool's template and follow it. */
 import type { AppContext } from '../app-context.js';
-import { readImageRecord, rememberedIn } from '../images/registry-record.js';
-import { stackNamespace } from '../vocabulary.js';
 import { ExitCode } from '../errors.js';
 import { parseRunRequest, type RunFlags } from '../runs/request/request.js';
 import { submitRun } from '../runs/submit.js';
+import { submitContextFor } from './submit-context.js';
 import { attendRun } from '../runs/follow/attend.js';
 
 export type { RunFlags };
@@ -25,24 +24,7 @@ export async function runSimulation(
   const target = await app.target();
   const client = await app.client();
   const started = Date.now();
-  const run = await submitRun(
-    {
-      client,
-      target,
-      dataDir: app.paths.dataDir,
-      cwd: app.cwd,
-      env: app.env,
-      signal: app.signal,
-      clock: app.clock,
-      info: (t) => app.ui.info(t),
-      warn: (t) => app.ui.warn(t),
-      runner: app.runner,
-      keystoneVersion: app.version,
-      argv: app.argv,
-      remembered: rememberedIn(await readImageRecord(client, stackNamespace)),
-    },
-    req,
-  );
+  const run = await submitRun(await submitContextFor(app, client, target), req);
   const what =
     run.kind === 'MPIJob'
       ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes`
