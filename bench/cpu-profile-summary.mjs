@@ -19,12 +19,19 @@ export function summarize(profiles, n = 15) {
     }
   }
   for (const [, [f, ms]] of dt) {
-    const url = f.url.replace(/^file:\/\/.*?\/(node_modules|dist|bin)\//, '$1/').replace(/^\/.*?\/(dist|bin)\//, '$1/') || '(native)';
+    const url =
+      f.url.replace(/^file:\/\/.*?\/(node_modules|dist|bin)\//, '$1/').replace(/^\/.*?\/(dist|bin)\//, '$1/') ||
+      '(native)';
     const key = `${f.functionName || '(anonymous)'} ${url}:${f.lineNumber + 1}`;
     self.set(key, (self.get(key) ?? 0) + ms);
     byUrl.set(url, (byUrl.get(url) ?? 0) + ms);
   }
-  const top = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, ms]) => `    ${ms.toFixed(1).padStart(6)} ms  ${k}`).join('\n');
+  const top = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, ms]) => `    ${ms.toFixed(1).padStart(6)} ms  ${k}`)
+      .join('\n');
   const total = [...dt.values()].reduce((a, [, ms]) => a + ms, 0);
   const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, ms]) => a + ms, 0);
   return `  profile${profiles.length > 1 ? ` (mean of ${profiles.length})` : ''}: ${total.toFixed(0)} ms sampled (${idle.toFixed(0)} ms idle)\n  by script:\n${top(byUrl)}\n  by function:\n${top(self)}`;
@@ -34,5 +41,10 @@ export function summarize(profiles, n = 15) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const top = args[0] === '--top' ? Number(args.splice(0, 2)[1]) : 15;
-  console.log(summarize(args.map((f) => JSON.parse(readFileSync(f, 'utf8'))), top));
+  console.log(
+    summarize(
+      args.map((f) => JSON.parse(readFileSync(f, 'utf8'))),
+      top,
+    ),
+  );
 }

@@ -41,7 +41,9 @@ export function measure([file, args, options = {}]) {
     if (!helper) start();
     const env = options.env ?? process.env;
     const stderr = join(scratch, 'stderr');
-    helper.stdin.write(`${JSON.stringify({ argv: [resolveFile(file, env), ...args], env, cwd: options.cwd ?? process.cwd(), stdout: options.stdout ?? '/dev/null', stderr })}\n`);
+    helper.stdin.write(
+      `${JSON.stringify({ argv: [resolveFile(file, env), ...args], env, cwd: options.cwd ?? process.cwd(), stdout: options.stdout ?? '/dev/null', stderr })}\n`,
+    );
     const { value, done } = await lines.next();
     if (done) throw new Error('bench/rusage.py ended');
     const r = JSON.parse(value);

@@ -28,7 +28,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const { sb, env: stackEnv } = await benchStack();
 const kubectl = await resolveKubectl(sb.api.controlUrl); // the same binary as the bench (bench/stack.mjs)
-const extra = noExtraCa ? {} : process.env.NODE_EXTRA_CA_CERTS ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS } : {};
+const extra = noExtraCa
+  ? {}
+  : process.env.NODE_EXTRA_CA_CERTS
+    ? { NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS }
+    : {};
 const env = { ...Object.fromEntries(Object.entries(stackEnv).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')), ...extra };
 const ks = (...args) => [node, [cliPath, ...args], { env, cwd: sb.project }];
 const kc = (...args) => [kubectl.real, ['--context', 'k3d-keystone-cluster', ...args], { env }];
@@ -39,15 +43,51 @@ const cases = {
   'pods-table': [ks('pods'), kc('get', 'pods', '-n', 'keystone')],
   events: [ks('events'), kc('events', '-n', 'keystone')],
   jobs: [ks('jobs'), kc('get', 'jobs', '-n', 'keystone')],
-  status: [ks('status', '-o', 'json'), ['/bin/sh', ['-c', `${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`], { env }]],
+  status: [
+    ks('status', '-o', 'json'),
+    [
+      '/bin/sh',
+      [
+        '-c',
+        `${kubectl.real} --context k3d-keystone-cluster get nodes -o json >/dev/null && ${kubectl.real} --context k3d-keystone-cluster get deploy,pvc,svc,jobs -n keystone -o json >/dev/null`,
+      ],
+      { env },
+    ],
+  ],
   'complete-pods': [ks('__complete', 'shell', ''), kc('get', 'pods', '-n', 'keystone', '-o', 'name')],
   'complete-deploy': [ks('__complete', 'scale', ''), kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
-  'complete-runs': [ks('__complete', 'jobs', 'logs', ''), kc('get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name')],
+  'complete-runs': [
+    ks('__complete', 'jobs', 'logs', ''),
+    kc('get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name'),
+  ],
   apply: [ks('apply'), kc('apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests'))],
   // No keystone code: what Node itself costs for one HTTPS GET of the deployments.
-  floor: [[node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }], kc('get', 'deployments', '-n', 'keystone', '-o', 'name')],
+  floor: [
+    [
+      node,
+      [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'],
+      { env },
+    ],
+    kc('get', 'deployments', '-n', 'keystone', '-o', 'name'),
+  ],
   // 20 pods × 10,000 lines, as the bench's section 6 (made by prepareLogs when this case comes), to /dev/null.
-  logs: [[...ks('logs', 'celery-worker').slice(0, 2), { ...ks()[2], stdout: 'ignore' }], [...kc('logs', '-l', 'app=celery-worker', '-n', 'keystone', '--prefix', '--tail=-1', '--max-log-requests', '20').slice(0, 2), { env, stdout: 'ignore' }]],
+  logs: [
+    [...ks('logs', 'celery-worker').slice(0, 2), { ...ks()[2], stdout: 'ignore' }],
+    [
+      ...kc(
+        'logs',
+        '-l',
+        'app=celery-worker',
+        '-n',
+        'keystone',
+        '--prefix',
+        '--tail=-1',
+        '--max-log-requests',
+        '20',
+      ).slice(0, 2),
+      { env, stdout: 'ignore' },
+    ],
+  ],
 };
 
 async function timed([cmd, args, options]) {
@@ -59,13 +99,30 @@ async function timed([cmd, args, options]) {
 
 /** The log lines of the logs case, made when it comes (the other cases keep the bench's stack as it is). */
 async function prepareLogs() {
-  await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: 20 } }) });
-  const running = () => sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  await fetch(
+    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
+    {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: 20 } }),
+    },
+  );
+  const running = () =>
+    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
   for (let i = 0; i < 2000 && running().length < 20; i++) await new Promise((r) => setTimeout(r, 10));
-  for (const pod of running()) for (let j = 0; j < 10_000; j++) sb.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`);
+  for (const pod of running())
+    for (let j = 0; j < 10_000; j++)
+      sb.api.appendLog(
+        'keystone',
+        pod.metadata.name,
+        'worker',
+        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
+      );
 }
 
-console.log(`kubectl: ${kubectl.real} (${kubectl.version}); NODE_EXTRA_CA_CERTS ${extra.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}; ${runs} runs`);
+console.log(
+  `kubectl: ${kubectl.real} (${kubectl.version}); NODE_EXTRA_CA_CERTS ${extra.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}; ${runs} runs`,
+);
 for (const [name, [a, b]] of Object.entries(cases)) {
   if (wanted && !wanted.includes(name)) continue;
   if (name === 'logs') await prepareLogs();
@@ -77,12 +134,17 @@ for (const [name, [a, b]] of Object.entries(cases)) {
     ta.push(await timed(a));
     tb.push(await timed(b));
   }
-  console.log(`${name.padEnd(16)} keystone ${median(ta).toFixed(1)} ms  other ${median(tb).toFixed(1)} ms  ratio ${(median(ta) / median(tb)).toFixed(2)}×`);
+  console.log(
+    `${name.padEnd(16)} keystone ${median(ta).toFixed(1)} ms  other ${median(tb).toFixed(1)} ms  ratio ${(median(ta) / median(tb)).toFixed(2)}×`,
+  );
   if (profDir) {
     const dir = join(profDir, name);
     await mkdir(dir, { recursive: true });
     await timed([a[0], ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...a[1]], a[2]]);
-    const latest = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+    const latest = (await readdir(dir))
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .sort()
+      .pop();
     console.log(summarize(JSON.parse(await readFile(join(dir, latest), 'utf8'))));
   }
 }

@@ -34,7 +34,10 @@ const spread = (st) => `±${Math.round(((st.p75 - st.p25) / 2 / st.median) * 100
 const withSpread = (st) => `${fmt(st.median)} ${spread(st)}`;
 const mib = (st) => `${st.median.toFixed(0)} MiB`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((x) => x.toFixed(1)).join(', ');
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ');
 const sayLoad = () => {
   say(`Load average (1, 5, 15 min) when this section ended: ${load()}.`);
   say();
@@ -56,16 +59,29 @@ function table(headers, rows) {
 /** For sections that need a command's output: execa, failing on a non-zero exit. */
 async function timed(cmd, args, options = {}) {
   const start = performance.now();
-  const result = await execa(cmd, args, { reject: false, stripFinalNewline: false, maxBuffer: 1024 * 1024 * 1024, extendEnv: false, ...options, env: { ...baseEnv, ...options.env } });
+  const result = await execa(cmd, args, {
+    reject: false,
+    stripFinalNewline: false,
+    maxBuffer: 1024 * 1024 * 1024,
+    extendEnv: false,
+    ...options,
+    env: { ...baseEnv, ...options.env },
+  });
   const ms = performance.now() - start;
-  if (result.exitCode !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${result.exitCode}: ${String(result.stderr).slice(0, 500)}`);
+  if (result.exitCode !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} exited ${result.exitCode}: ${String(result.stderr).slice(0, 500)}`);
   return { ms, result };
 }
 
 function rolloutComplete(d) {
   const s = d.status ?? {};
   const want = d.spec?.replicas ?? 1;
-  return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) === want &&
+    (s.replicas ?? 0) === want &&
+    (s.availableReplicas ?? 0) === want
+  );
 }
 
 // A realistic stack (bench/stack.mjs): 5 nodes, the keystone Deployments, 100 finished
@@ -77,8 +93,18 @@ const kubectlInfo = await resolveKubectl(sb.api.controlUrl);
 const realKubectl = kubectlInfo.real;
 // metrics-server's answers for `top` (the fake serves metrics.k8s.io only when given them).
 sb.api.metrics = {
-  nodes: Object.fromEntries(sb.api.objects('nodes').map((n, i) => [n.metadata.name, { cpu: `${250 + i * 10}m`, memory: `${512 + i}Mi` }])),
-  pods: Object.fromEntries(sb.api.objects('pods').filter((p) => p.status?.phase === 'Running').map((p) => [`keystone/${p.metadata.name}`, Object.fromEntries((p.spec.containers ?? []).map((c) => [c.name, { cpu: '12m', memory: '64Mi' }]))])),
+  nodes: Object.fromEntries(
+    sb.api.objects('nodes').map((n, i) => [n.metadata.name, { cpu: `${250 + i * 10}m`, memory: `${512 + i}Mi` }]),
+  ),
+  pods: Object.fromEntries(
+    sb.api
+      .objects('pods')
+      .filter((p) => p.status?.phase === 'Running')
+      .map((p) => [
+        `keystone/${p.metadata.name}`,
+        Object.fromEntries((p.spec.containers ?? []).map((c) => [c.name, { cpu: '12m', memory: '64Mi' }])),
+      ]),
+  ),
 };
 
 say(`# keystone performance figures`);
@@ -88,8 +114,12 @@ say(
 );
 say();
 say(`- kubectl: \`${realKubectl}\` (${kubectlInfo.version}), ${kubectlInfo.note}.`);
-say(`- The fake API server speaks HTTPS with a private CA and requires a client certificate, as k3d's kubeconfig gives one (EC P-256, like k3s); keystone and kubectl both pay the TLS set-up.`);
-say(`- NODE_EXTRA_CA_CERTS: ${extraCa ? `\`${extraCa}\` in the environment as found; Node cases are measured with it and without it` : 'not set here: the "with" columns are not measured'}.`);
+say(
+  `- The fake API server speaks HTTPS with a private CA and requires a client certificate, as k3d's kubeconfig gives one (EC P-256, like k3s); keystone and kubectl both pay the TLS set-up.`,
+);
+say(
+  `- NODE_EXTRA_CA_CERTS: ${extraCa ? `\`${extraCa}\` in the environment as found; Node cases are measured with it and without it` : 'not set here: the "with" columns are not measured'}.`,
+);
 say();
 
 // --- 1. start-up ---------------------------------------------------------------------------
@@ -97,23 +127,63 @@ if (wanted('startup')) {
   say('## 1. Start-up');
   say();
   const rows = [];
-  for (const [label, args] of [['keystone --version', ['--version']], ['keystone --help', ['--help']]]) {
-    const [a, aCa, b, bCa] = await interleaved([[node, [cliPath, ...args], { env: baseEnv }], [node, [cliPath, ...args], { env: withCa(baseEnv) }], [node, ['-e', '0'], { env: baseEnv }], [node, ['-e', '0'], { env: withCa(baseEnv) }]], Math.max(runs, 15));
-    rows.push([`\`${label}\``, 'without NODE_EXTRA_CA_CERTS', withSpread(a.wall), withSpread(b.wall), ratio(a.wall.median, b.wall.median), withSpread(a.cpu), withSpread(b.cpu), ratio(a.cpu.median, b.cpu.median)]);
-    if (extraCa) rows.push([`\`${label}\``, 'with it', withSpread(aCa.wall), withSpread(bCa.wall), ratio(aCa.wall.median, bCa.wall.median), withSpread(aCa.cpu), withSpread(bCa.cpu), ratio(aCa.cpu.median, bCa.cpu.median)]);
+  for (const [label, args] of [
+    ['keystone --version', ['--version']],
+    ['keystone --help', ['--help']],
+  ]) {
+    const [a, aCa, b, bCa] = await interleaved(
+      [
+        [node, [cliPath, ...args], { env: baseEnv }],
+        [node, [cliPath, ...args], { env: withCa(baseEnv) }],
+        [node, ['-e', '0'], { env: baseEnv }],
+        [node, ['-e', '0'], { env: withCa(baseEnv) }],
+      ],
+      Math.max(runs, 15),
+    );
+    rows.push([
+      `\`${label}\``,
+      'without NODE_EXTRA_CA_CERTS',
+      withSpread(a.wall),
+      withSpread(b.wall),
+      ratio(a.wall.median, b.wall.median),
+      withSpread(a.cpu),
+      withSpread(b.cpu),
+      ratio(a.cpu.median, b.cpu.median),
+    ]);
+    if (extraCa)
+      rows.push([
+        `\`${label}\``,
+        'with it',
+        withSpread(aCa.wall),
+        withSpread(bCa.wall),
+        ratio(aCa.wall.median, bCa.wall.median),
+        withSpread(aCa.cpu),
+        withSpread(bCa.cpu),
+        ratio(aCa.cpu.median, bCa.cpu.median),
+      ]);
   }
-  table(['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio', 'CPU keystone', 'CPU `node -e 0`', 'CPU ratio'], rows);
+  table(
+    ['keystone', 'environment', 'keystone', '`node -e 0`', 'ratio', 'CPU keystone', 'CPU `node -e 0`', 'CPU ratio'],
+    rows,
+  );
   sayLoad();
 }
 
 const ks = (args, e = env) => [node, [cliPath, ...args], { env: e, cwd: sb.project }];
 const kubectl = (args) => [realKubectl, ['--context', 'k3d-keystone-cluster', ...args], { env }];
-const kubectlBoth = (first, second) => ['/bin/sh', ['-c', `"$0" --context k3d-keystone-cluster ${first} && "$0" --context k3d-keystone-cluster ${second}`, realKubectl], { env }];
+const kubectlBoth = (first, second) => [
+  '/bin/sh',
+  ['-c', `"$0" --context k3d-keystone-cluster ${first} && "$0" --context k3d-keystone-cluster ${second}`, realKubectl],
+  { env },
+];
 /** How many API requests one run of a command makes (the fake server counts them). */
 /** The API requests one run of a command makes, and the k3d processes it starts (the fake k3d logs each call). */
 async function requestsOf(cmd) {
   const before = sb.api.requests.length;
-  const k3dCalls = async () => (await readFile(join(sb.fake, 'calls.jsonl'), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"tool":"k3d"')).length;
+  const k3dCalls = async () =>
+    (await readFile(join(sb.fake, 'calls.jsonl'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l.includes('"tool":"k3d"')).length;
   const k3dBefore = await k3dCalls();
   await measure(cmd);
   const k3d = (await k3dCalls()) - k3dBefore;
@@ -122,43 +192,151 @@ async function requestsOf(cmd) {
 
 // --- 2. reads ------------------------------------------------------------------------------
 if (wanted('reads')) {
-  const worker = sb.api.objects('deployments').find((d) => d.metadata.name === 'celery-worker') ? 'celery-worker' : sb.api.objects('deployments')[0].metadata.name;
+  const worker = sb.api.objects('deployments').find((d) => d.metadata.name === 'celery-worker')
+    ? 'celery-worker'
+    : sb.api.objects('deployments')[0].metadata.name;
   const cases = [
     ['`pods`', ['pods'], '`get pods`', kubectl(['get', 'pods', '-n', 'keystone'])],
-    ['`pods -o json`', ['pods', '-o', 'json'], '`get pods -o json`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'json'])],
+    [
+      '`pods -o json`',
+      ['pods', '-o', 'json'],
+      '`get pods -o json`',
+      kubectl(['get', 'pods', '-n', 'keystone', '-o', 'json']),
+    ],
     ['`events`', ['events'], '`events`', kubectl(['events', '-n', 'keystone'])],
-    ['`events -o json`', ['events', '-o', 'json'], '`events -o json`', kubectl(['events', '-n', 'keystone', '-o', 'json'])],
+    [
+      '`events -o json`',
+      ['events', '-o', 'json'],
+      '`events -o json`',
+      kubectl(['events', '-n', 'keystone', '-o', 'json']),
+    ],
     ['`jobs`', ['jobs'], '`get jobs`', kubectl(['get', 'jobs', '-n', 'keystone'])],
-    ['`jobs -o json`', ['jobs', '-o', 'json'], '`get jobs -o json`', kubectl(['get', 'jobs', '-n', 'keystone', '-o', 'json'])],
-    [`\`describe ${worker}\``, ['describe', worker], `\`describe deployment ${worker}\``, kubectl(['describe', 'deployment', worker, '-n', 'keystone'])],
-    [`\`describe ${worker} -o json\``, ['describe', worker, '-o', 'json'], `\`describe deployment ${worker}\``, kubectl(['describe', 'deployment', worker, '-n', 'keystone'])],
+    [
+      '`jobs -o json`',
+      ['jobs', '-o', 'json'],
+      '`get jobs -o json`',
+      kubectl(['get', 'jobs', '-n', 'keystone', '-o', 'json']),
+    ],
+    [
+      `\`describe ${worker}\``,
+      ['describe', worker],
+      `\`describe deployment ${worker}\``,
+      kubectl(['describe', 'deployment', worker, '-n', 'keystone']),
+    ],
+    [
+      `\`describe ${worker} -o json\``,
+      ['describe', worker, '-o', 'json'],
+      `\`describe deployment ${worker}\``,
+      kubectl(['describe', 'deployment', worker, '-n', 'keystone']),
+    ],
     ['`top`', ['top'], '`top nodes` + `top pods`', kubectlBoth('top nodes', 'top pods -n keystone')],
-    ['`top -o json`', ['top', '-o', 'json'], '`top nodes` + `top pods`', kubectlBoth('top nodes', 'top pods -n keystone')],
-    ['`status`', ['status'], '`get nodes` + `get deploy,pods`', kubectlBoth('get nodes', 'get deploy,pods -n keystone')],
-    ['`status -o json`', ['status', '-o', 'json'], '`get nodes -o json` + `get deploy,pods -o json`', kubectlBoth('get nodes -o json', 'get deploy,pods -n keystone -o json')],
-    ['TAB: pods (`__complete shell ""`)', ['__complete', 'shell', ''], '`get pods -o name`', kubectl(['get', 'pods', '-n', 'keystone', '-o', 'name'])],
-    ['TAB: deployments (`__complete scale ""`)', ['__complete', 'scale', ''], '`get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])],
-    ['TAB: runs (`__complete jobs logs ""`)', ['__complete', 'jobs', 'logs', ''], '`get jobs -l keystone.io/run-id -o name`', kubectl(['get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name'])],
+    [
+      '`top -o json`',
+      ['top', '-o', 'json'],
+      '`top nodes` + `top pods`',
+      kubectlBoth('top nodes', 'top pods -n keystone'),
+    ],
+    [
+      '`status`',
+      ['status'],
+      '`get nodes` + `get deploy,pods`',
+      kubectlBoth('get nodes', 'get deploy,pods -n keystone'),
+    ],
+    [
+      '`status -o json`',
+      ['status', '-o', 'json'],
+      '`get nodes -o json` + `get deploy,pods -o json`',
+      kubectlBoth('get nodes -o json', 'get deploy,pods -n keystone -o json'),
+    ],
+    [
+      'TAB: pods (`__complete shell ""`)',
+      ['__complete', 'shell', ''],
+      '`get pods -o name`',
+      kubectl(['get', 'pods', '-n', 'keystone', '-o', 'name']),
+    ],
+    [
+      'TAB: deployments (`__complete scale ""`)',
+      ['__complete', 'scale', ''],
+      '`get deploy -o name`',
+      kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name']),
+    ],
+    [
+      'TAB: runs (`__complete jobs logs ""`)',
+      ['__complete', 'jobs', 'logs', ''],
+      '`get jobs -l keystone.io/run-id -o name`',
+      kubectl(['get', 'jobs', '-n', 'keystone', '-l', 'keystone.io/run-id', '-o', 'name']),
+    ],
   ];
-  say(`## 2. Reads over TLS (${sb.api.objects('nodes').length} nodes, ${sb.api.objects('pods').length} pods, ${sb.api.objects('jobs').length} Jobs, ${sb.api.objects('events').length} events)`);
+  say(
+    `## 2. Reads over TLS (${sb.api.objects('nodes').length} nodes, ${sb.api.objects('pods').length} pods, ${sb.api.objects('jobs').length} Jobs, ${sb.api.objects('events').length} events)`,
+  );
   say();
-  say('Each keystone read against the kubectl command(s) showing the same facts, the kubectl half run in the same rounds; "requests" counts what each sends to the API server (kubectl\'s discovery comes from its warm cache), and "+ N k3d" the k3d processes a command starts (their CPU is counted in keystone\'s).');
+  say(
+    'Each keystone read against the kubectl command(s) showing the same facts, the kubectl half run in the same rounds; "requests" counts what each sends to the API server (kubectl\'s discovery comes from its warm cache), and "+ N k3d" the k3d processes a command starts (their CPU is counted in keystone\'s).',
+  );
   say();
   const rows = [];
   const caRows = [];
   // What plain Node costs for one HTTPS GET with the kubeconfig's CA and certificate, no keystone code (bench/node-floor.cjs).
-  const floor = [node, [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'], { env }];
-  for (const [label, args, kcLabel, kcCmd] of [...cases, ['plain Node, one HTTPS GET (`bench/node-floor.cjs`, reference)', null, '`get deploy -o name`', kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name'])]]) {
+  const floor = [
+    node,
+    [join(repoRoot, 'bench', 'node-floor.cjs'), sb.kubeconfig, '/apis/apps/v1/namespaces/keystone/deployments'],
+    { env },
+  ];
+  for (const [label, args, kcLabel, kcCmd] of [
+    ...cases,
+    [
+      'plain Node, one HTTPS GET (`bench/node-floor.cjs`, reference)',
+      null,
+      '`get deploy -o name`',
+      kubectl(['get', 'deployments', '-n', 'keystone', '-o', 'name']),
+    ],
+  ]) {
     const a = args ? ks(args) : floor;
     const aCa = [a[0], a[1], { ...a[2], env: withCa(a[2].env) }];
-    const [r, rCa, k] = await interleaved(extraCa ? [a, aCa, kcCmd] : [a, kcCmd], runs).then((x) => (extraCa ? x : [x[0], undefined, x[1]]));
+    const [r, rCa, k] = await interleaved(extraCa ? [a, aCa, kcCmd] : [a, kcCmd], runs).then((x) =>
+      extraCa ? x : [x[0], undefined, x[1]],
+    );
     const requests = args ? `${await requestsOf(a)} / ${await requestsOf(kcCmd)}` : '';
-    rows.push([label, kcLabel, requests, withSpread(r.wall), withSpread(k.wall), ratio(r.wall.median, k.wall.median), withSpread(r.cpu), withSpread(k.cpu), ratio(r.cpu.median, k.cpu.median), `${mib(r.rss)} / ${mib(k.rss)}`]);
-    if (rCa) caRows.push([label, withSpread(rCa.wall), ratio(rCa.wall.median, k.wall.median), withSpread(rCa.cpu), ratio(rCa.cpu.median, k.cpu.median), mib(rCa.rss)]);
+    rows.push([
+      label,
+      kcLabel,
+      requests,
+      withSpread(r.wall),
+      withSpread(k.wall),
+      ratio(r.wall.median, k.wall.median),
+      withSpread(r.cpu),
+      withSpread(k.cpu),
+      ratio(r.cpu.median, k.cpu.median),
+      `${mib(r.rss)} / ${mib(k.rss)}`,
+    ]);
+    if (rCa)
+      caRows.push([
+        label,
+        withSpread(rCa.wall),
+        ratio(rCa.wall.median, k.wall.median),
+        withSpread(rCa.cpu),
+        ratio(rCa.cpu.median, k.cpu.median),
+        mib(rCa.rss),
+      ]);
   }
   say('Without NODE_EXTRA_CA_CERTS:');
   say();
-  table(['keystone', 'kubectl', 'requests', 'wall keystone', 'wall kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio', 'RSS keystone / kubectl'], rows);
+  table(
+    [
+      'keystone',
+      'kubectl',
+      'requests',
+      'wall keystone',
+      'wall kubectl',
+      'ratio',
+      'CPU keystone',
+      'CPU kubectl',
+      'CPU ratio',
+      'RSS keystone / kubectl',
+    ],
+    rows,
+  );
   if (caRows.length) {
     say('With NODE_EXTRA_CA_CERTS (against the same kubectl runs):');
     say();
@@ -170,15 +348,28 @@ if (wanted('reads')) {
 // --- 3. growth -----------------------------------------------------------------------------
 if (wanted('growth')) {
   const big = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
-  const bigEnv = { ...Object.fromEntries(Object.entries(big.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')), PATH: `${big.bin}:${process.env.PATH}` };
+  const bigEnv = {
+    ...Object.fromEntries(Object.entries(big.env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS')),
+    PATH: `${big.bin}:${process.env.PATH}`,
+  };
   await timed(node, [cliPath, 'setup'], { env: bigEnv, cwd: big.project });
   big.cluster.paused = true;
   const sizes = [10, 100, 300, 1000, 3000];
   const commands = [
     ['keystone pods', [node, [cliPath, 'pods'], { env: bigEnv, cwd: big.project }]],
     ['keystone pods -o json', [node, [cliPath, 'pods', '-o', 'json'], { env: bigEnv, cwd: big.project }]],
-    ['kubectl get pods', [realKubectl, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone'], { env: bigEnv }]],
-    ['kubectl get pods -o json', [realKubectl, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'], { env: bigEnv }]],
+    [
+      'kubectl get pods',
+      [realKubectl, ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone'], { env: bigEnv }],
+    ],
+    [
+      'kubectl get pods -o json',
+      [
+        realKubectl,
+        ['--context', 'k3d-keystone-cluster', 'get', 'pods', '-n', 'keystone', '-o', 'json'],
+        { env: bigEnv },
+      ],
+    ],
   ];
   const results = [];
   let made = 0;
@@ -186,14 +377,34 @@ if (wanted('growth')) {
     const have = big.api.objects('pods').filter((p) => p.metadata.namespace === 'keystone').length;
     for (let i = have; i < size; i++, made++) {
       big.api.create('pods', {
-        metadata: { name: `sim-${String(made).padStart(5, '0')}`, namespace: 'keystone', labels: { 'keystone.io/run-id': `x${made % 500}` } },
-        spec: { nodeName: 'k3d-keystone-cluster-agent-1', containers: [{ name: 'simulation', image: 'fenicsx-toolbox:0.1.0', resources: { limits: { cpu: '2', memory: '4Gi' } } }] },
-        status: { phase: 'Succeeded', containerStatuses: [{ name: 'simulation', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } }] },
+        metadata: {
+          name: `sim-${String(made).padStart(5, '0')}`,
+          namespace: 'keystone',
+          labels: { 'keystone.io/run-id': `x${made % 500}` },
+        },
+        spec: {
+          nodeName: 'k3d-keystone-cluster-agent-1',
+          containers: [
+            { name: 'simulation', image: 'fenicsx-toolbox:0.1.0', resources: { limits: { cpu: '2', memory: '4Gi' } } },
+          ],
+        },
+        status: {
+          phase: 'Succeeded',
+          containerStatuses: [
+            { name: 'simulation', restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+          ],
+        },
       });
     }
     await sleep(10);
     const count = big.api.objects('pods').filter((p) => p.metadata.namespace === 'keystone').length;
-    results.push({ pods: count, stats: await interleaved(commands.map(([, c]) => c), size >= 1000 ? Math.max(3, Math.round(runs / 3)) : Math.max(5, Math.round(runs / 2))) });
+    results.push({
+      pods: count,
+      stats: await interleaved(
+        commands.map(([, c]) => c),
+        size >= 1000 ? Math.max(3, Math.round(runs / 3)) : Math.max(5, Math.round(runs / 2)),
+      ),
+    });
   }
   await big.cleanup();
   say(`## 3. Growth: from ${results[0].pods} to ${results.at(-1).pods} pods (without NODE_EXTRA_CA_CERTS)`);
@@ -202,12 +413,20 @@ if (wanted('growth')) {
   say();
   table(
     ['pods', ...commands.flatMap(([label]) => [`${label}: wall`, 'CPU', 'RSS'])],
-    results.map((r) => [String(r.pods), ...r.stats.flatMap((s) => [fmt(s.wall.median), fmt(s.cpu.median), mib(s.rss)])]),
+    results.map((r) => [
+      String(r.pods),
+      ...r.stats.flatMap((s) => [fmt(s.wall.median), fmt(s.cpu.median), mib(s.rss)]),
+    ]),
   );
   const last = results.at(-1).stats;
-  say(`At ${results.at(-1).pods} pods keystone ÷ kubectl: table ${ratio(last[0].cpu.median, last[2].cpu.median)} CPU, ${ratio(last[0].rss.median, last[2].rss.median)} RSS; JSON ${ratio(last[1].cpu.median, last[3].cpu.median)} CPU, ${ratio(last[1].rss.median, last[3].rss.median)} RSS.`);
+  say(
+    `At ${results.at(-1).pods} pods keystone ÷ kubectl: table ${ratio(last[0].cpu.median, last[2].cpu.median)} CPU, ${ratio(last[0].rss.median, last[2].rss.median)} RSS; JSON ${ratio(last[1].cpu.median, last[3].cpu.median)} CPU, ${ratio(last[1].rss.median, last[3].rss.median)} RSS.`,
+  );
   say();
-  const charts = await renderGrowthCharts(commands.map(([label]) => label), results);
+  const charts = await renderGrowthCharts(
+    commands.map(([label]) => label),
+    results,
+  );
   say('![CPU time against the number of pods](performance-growth-cpu.svg)');
   say();
   say('![Peak RSS against the number of pods](performance-growth-rss.svg)');
@@ -220,12 +439,35 @@ if (wanted('growth')) {
 async function renderGrowthCharts(labels, results) {
   const dir = await mkdtemp(join(tmpdir(), 'keystone-bench-plot-'));
   try {
-    await build({ entryPoints: [join(repoRoot, 'src', 'plot', 'svg-chart.ts')], bundle: true, platform: 'node', format: 'esm', outfile: join(dir, 'svg-chart.mjs'), external: ['@resvg/resvg-js'], logLevel: 'error' });
+    await build({
+      entryPoints: [join(repoRoot, 'src', 'plot', 'svg-chart.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: join(dir, 'svg-chart.mjs'),
+      external: ['@resvg/resvg-js'],
+      logLevel: 'error',
+    });
     const { renderSvg } = await import(pathToFileURL(join(dir, 'svg-chart.mjs')).href);
-    const chart = (yLabel, pick, title) => renderSvg({ title, xLabel: 'pods in the namespace', yLabel, logY: false, series: labels.map((name, i) => ({ name, points: results.map((r) => [r.pods, pick(r.stats[i])]) })) });
+    const chart = (yLabel, pick, title) =>
+      renderSvg({
+        title,
+        xLabel: 'pods in the namespace',
+        yLabel,
+        logY: false,
+        series: labels.map((name, i) => ({ name, points: results.map((r) => [r.pods, pick(r.stats[i])]) })),
+      });
     return {
-      'performance-growth-cpu.svg': chart('CPU time (ms)', (s) => Number(s.cpu.median.toFixed(1)), 'CPU time of one list, over TLS'),
-      'performance-growth-rss.svg': chart('peak RSS (MiB)', (s) => Number(s.rss.median.toFixed(1)), 'Peak memory of one list'),
+      'performance-growth-cpu.svg': chart(
+        'CPU time (ms)',
+        (s) => Number(s.cpu.median.toFixed(1)),
+        'CPU time of one list, over TLS',
+      ),
+      'performance-growth-rss.svg': chart(
+        'peak RSS (MiB)',
+        (s) => Number(s.rss.median.toFixed(1)),
+        'Peak memory of one list',
+      ),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -240,7 +482,16 @@ if (wanted('apply')) {
     const before = sb.api.requests.length;
     await measure(cmd);
     const made = sb.api.requests.slice(before);
-    return { total: made.length, discovery: made.filter((q) => q.path === '/api' || q.path === '/apis' || /^\/apis?\/[^/]+(\/[^/]+)?$/.test(q.path) || q.path.startsWith('/openapi')).length };
+    return {
+      total: made.length,
+      discovery: made.filter(
+        (q) =>
+          q.path === '/api' ||
+          q.path === '/apis' ||
+          /^\/apis?\/[^/]+(\/[^/]+)?$/.test(q.path) ||
+          q.path.startsWith('/openapi'),
+      ).length,
+    };
   };
   const ksApply = ks(['apply']);
   // The fake serves no OpenAPI schemas, so kubectl's client-side validation is off: that only makes kubectl faster.
@@ -249,13 +500,49 @@ if (wanted('apply')) {
   table(
     ['case', 'environment', 'keystone', 'kubectl', 'ratio', 'CPU keystone', 'CPU kubectl', 'CPU ratio'],
     [
-      ['`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)', 'without NODE_EXTRA_CA_CERTS', withSpread(a.wall), withSpread(k.wall), ratio(a.wall.median, k.wall.median), withSpread(a.cpu), withSpread(k.cpu), ratio(a.cpu.median, k.cpu.median)],
-      ...(extraCa ? [['', 'with it', withSpread(aCa.wall), '', ratio(aCa.wall.median, k.wall.median), withSpread(aCa.cpu), '', ratio(aCa.cpu.median, k.cpu.median)]] : []),
+      [
+        '`keystone apply` vs `kubectl apply --server-side` (warm discovery cache)',
+        'without NODE_EXTRA_CA_CERTS',
+        withSpread(a.wall),
+        withSpread(k.wall),
+        ratio(a.wall.median, k.wall.median),
+        withSpread(a.cpu),
+        withSpread(k.cpu),
+        ratio(a.cpu.median, k.cpu.median),
+      ],
+      ...(extraCa
+        ? [
+            [
+              '',
+              'with it',
+              withSpread(aCa.wall),
+              '',
+              ratio(aCa.wall.median, k.wall.median),
+              withSpread(aCa.cpu),
+              '',
+              ratio(aCa.cpu.median, k.cpu.median),
+            ],
+          ]
+        : []),
     ],
   );
   const ksCount = await count(ksApply);
   const kcCount = await count(kcApply);
-  const kcCold = await count([realKubectl, ['--context', 'k3d-keystone-cluster', '--cache-dir', join(sb.root, `cold-cache-${Date.now()}`), 'apply', '--server-side', '--validate=false', '-f', join(sb.project, 'k8s', 'manifests')], { env }]);
+  const kcCold = await count([
+    realKubectl,
+    [
+      '--context',
+      'k3d-keystone-cluster',
+      '--cache-dir',
+      join(sb.root, `cold-cache-${Date.now()}`),
+      'apply',
+      '--server-side',
+      '--validate=false',
+      '-f',
+      join(sb.project, 'k8s', 'manifests'),
+    ],
+    { env },
+  ]);
   table(
     ['', 'HTTP requests', 'discovery requests'],
     [
@@ -264,7 +551,9 @@ if (wanted('apply')) {
       ['`kubectl apply --server-side` (cold cache)', String(kcCold.total), String(kcCold.discovery)],
     ],
   );
-  say(`keystone's requests: one apply PATCH per manifest object and one POST for the Redis password Secret (answered 409 when it exists).`);
+  say(
+    `keystone's requests: one apply PATCH per manifest object and one POST for the Redis password Secret (answered 409 when it exists).`,
+  );
   say();
   sayLoad();
 }
@@ -276,7 +565,7 @@ if (wanted('waits')) {
   let completeAt = 0;
   let wasComplete = true;
   let listening = true;
-  sb.api.onChange((resource, type, obj) => {
+  sb.api.onChange((resource, _type, obj) => {
     if (!listening || resource !== 'deployments' || obj.metadata.name !== 'celery-worker') return;
     const complete = rolloutComplete(obj);
     if (complete && !wasComplete) completeAt = performance.now();
@@ -289,7 +578,11 @@ if (wanted('waits')) {
   };
   const deployment = () => sb.api.get('deployments', 'keystone', 'celery-worker');
   const scaleTo = (replicas) =>
-    fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas } }) });
+    fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas } }),
+    });
   const resetTo2 = async () => {
     await scaleTo(2);
     await waitFor(() => rolloutComplete(deployment()) && deployment().spec.replicas === 2);
@@ -324,8 +617,18 @@ if (wanted('waits')) {
   table(
     ['operation', 'keystone', 'kubectl rollout status', 'ratio'],
     [
-      ['scale celery-worker 2 → 3', fmt(median(latencies.ksScale)), fmt(median(latencies.kcScale)), ratio(median(latencies.ksScale), median(latencies.kcScale))],
-      ['restart celery-worker', fmt(median(latencies.ksRestart)), fmt(median(latencies.kcRestart)), ratio(median(latencies.ksRestart), median(latencies.kcRestart))],
+      [
+        'scale celery-worker 2 → 3',
+        fmt(median(latencies.ksScale)),
+        fmt(median(latencies.kcScale)),
+        ratio(median(latencies.ksScale), median(latencies.kcScale)),
+      ],
+      [
+        'restart celery-worker',
+        fmt(median(latencies.ksRestart)),
+        fmt(median(latencies.kcRestart)),
+        ratio(median(latencies.ksRestart), median(latencies.kcRestart)),
+      ],
     ],
   );
   say('Both wait with watches; the figure includes each process exiting.');
@@ -337,16 +640,41 @@ if (wanted('waits')) {
 if (wanted('logs')) {
   const pods = 20;
   const lines = 10_000;
-  await fetch(`${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`, { method: 'PATCH', headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ spec: { replicas: pods } }) });
-  const running = () => sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  await fetch(
+    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
+    {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: pods } }),
+    },
+  );
+  const running = () =>
+    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
   for (let i = 0; i < 2000 && running().length < pods; i++) await sleep(10);
   const workers = running();
-  for (const pod of workers) for (let j = 0; j < lines; j++) sb.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`);
+  for (const pod of workers)
+    for (let j = 0; j < lines; j++)
+      sb.api.appendLog(
+        'keystone',
+        pod.metadata.name,
+        'worker',
+        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
+      );
   const total = workers.length * lines;
   say(`## 6. Logs: \`celery-worker\`, ${workers.length} pods × ${lines} lines (${total.toLocaleString('en')})`);
   say();
   const ksCmd = ks(['logs', 'celery-worker']);
-  const kcCmd = kubectl(['logs', '-l', 'app=celery-worker', '-n', 'keystone', '--prefix', '--tail=-1', '--max-log-requests', String(pods)]);
+  const kcCmd = kubectl([
+    'logs',
+    '-l',
+    'app=celery-worker',
+    '-n',
+    'keystone',
+    '--prefix',
+    '--tail=-1',
+    '--max-log-requests',
+    String(pods),
+  ]);
   // Every line arrives intact (one run of each, its output kept in a file).
   const check = async (cmd) => {
     const file = join(sb.root, 'logs-check.txt');
@@ -357,15 +685,34 @@ if (wanted('logs')) {
   const ksCheck = await check(ksCmd);
   const kcCheck = await check(kcCmd);
   // Then timed with stdout to /dev/null.
-  const [a, aCa, k] = await interleaved([ksCmd, ks(['logs', 'celery-worker'], withCa(env)), kcCmd], Math.max(5, Math.round(runs / 3)));
-  const row = (label, s, c) => [label, withSpread(s.wall), Math.round(total / (s.wall.median / 1000)).toLocaleString('en'), withSpread(s.cpu), mib(s.rss), c ? `${c.lines} / ${total}` : '', c ? (c.intact ? 'yes' : 'NO') : ''];
+  const [a, aCa, k] = await interleaved(
+    [ksCmd, ks(['logs', 'celery-worker'], withCa(env)), kcCmd],
+    Math.max(5, Math.round(runs / 3)),
+  );
+  const row = (label, s, c) => [
+    label,
+    withSpread(s.wall),
+    Math.round(total / (s.wall.median / 1000)).toLocaleString('en'),
+    withSpread(s.cpu),
+    mib(s.rss),
+    c ? `${c.lines} / ${total}` : '',
+    c ? (c.intact ? 'yes' : 'NO') : '',
+  ];
   table(
     ['', 'wall time', 'lines/s', 'CPU', 'peak RSS', 'payload lines received', 'all intact'],
     [
       row('`keystone logs celery-worker`', a, ksCheck),
       ...(extraCa ? [row('the same, with NODE_EXTRA_CA_CERTS', aCa)] : []),
       row('`kubectl logs -l app=celery-worker --prefix --tail=-1`', k, kcCheck),
-      ['ratio keystone ÷ kubectl (without / with the variable)', `${ratio(a.wall.median, k.wall.median)} / ${ratio(aCa?.wall.median ?? NaN, k.wall.median)}`, '', `${ratio(a.cpu.median, k.cpu.median)} / ${ratio(aCa?.cpu.median ?? NaN, k.cpu.median)}`, `${ratio(a.rss.median, k.rss.median)} / ${ratio(aCa?.rss.median ?? NaN, k.rss.median)}`, '', ''],
+      [
+        'ratio keystone ÷ kubectl (without / with the variable)',
+        `${ratio(a.wall.median, k.wall.median)} / ${ratio(aCa?.wall.median ?? NaN, k.wall.median)}`,
+        '',
+        `${ratio(a.cpu.median, k.cpu.median)} / ${ratio(aCa?.cpu.median ?? NaN, k.cpu.median)}`,
+        `${ratio(a.rss.median, k.rss.median)} / ${ratio(aCa?.rss.median ?? NaN, k.rss.median)}`,
+        '',
+        '',
+      ],
     ],
   );
   say('Output to /dev/null for the timed rounds, as in the issue; one more run of each into a file checks every line.');
@@ -391,7 +738,13 @@ if (wanted('setup')) {
     rerunRequests.push(fresh.api.requests.length - before);
     await fresh.cleanup();
   }
-  table(['', 'wall time', 'API requests'], [['fresh setup (k3d, docker, kubectl fakes answer at once)', fmt(median(times)), String(median(requests))], ['second setup (nothing to do)', '', String(median(rerunRequests))]]);
+  table(
+    ['', 'wall time', 'API requests'],
+    [
+      ['fresh setup (k3d, docker, kubectl fakes answer at once)', fmt(median(times)), String(median(requests))],
+      ['second setup (nothing to do)', '', String(median(rerunRequests))],
+    ],
+  );
   sayLoad();
 }
 
@@ -414,27 +767,52 @@ if (wanted('speed-layer')) {
     await writeFile(join(root, 'bin', 'keystone.cjs'), text);
     return join(root, 'bin', 'keystone.cjs');
   };
-  const noCache = await variant('no-compile-cache', [["require('./compile-cache.cjs').installCompileCache(require('node:path').join(__dirname, '..', 'dist'))", 'undefined']]);
-  const noHelp = await variant('no-prerendered-help', [[": only('--help', '-h') ? require('./prerendered-help.cjs').prerenderedHelp(process.stdout)", '']]);
-  const noTab = await variant('no-fast-completion', [["args[0] === '__complete' ? completeFast()", 'false ? completeFast()']]);
+  const noCache = await variant('no-compile-cache', [
+    [
+      "require('./compile-cache.cjs').installCompileCache(require('node:path').join(__dirname, '..', 'dist'))",
+      'undefined',
+    ],
+  ]);
+  const noHelp = await variant('no-prerendered-help', [
+    [": only('--help', '-h') ? require('./prerendered-help.cjs').prerenderedHelp(process.stdout)", ''],
+  ]);
+  const noTab = await variant('no-fast-completion', [
+    ["args[0] === '__complete' ? completeFast()", 'false ? completeFast()'],
+  ]);
   const run = (launcher, args) => [node, [launcher, ...args], { env: lEnv, cwd: lsb.project }];
   const rows = [];
   const compare = async (part, label, args, off) => {
     const [on, without] = await interleaved([run(cliPath, args), run(off, args)], runs);
-    rows.push([part, label, withSpread(on.wall), withSpread(without.wall), ratio(on.wall.median, without.wall.median), withSpread(on.cpu), withSpread(without.cpu), ratio(on.cpu.median, without.cpu.median)]);
+    rows.push([
+      part,
+      label,
+      withSpread(on.wall),
+      withSpread(without.wall),
+      ratio(on.wall.median, without.wall.median),
+      withSpread(on.cpu),
+      withSpread(without.cpu),
+      ratio(on.cpu.median, without.cpu.median),
+    ]);
   };
   await compare('compile cache (bin/compile-cache.cjs)', '`pods`', ['pods'], noCache);
   await compare('', '`pods -o json`', ['pods', '-o', 'json'], noCache);
   await compare('', '`__complete scale ""`', ['__complete', 'scale', ''], noCache);
   await compare('', '`apply`', ['apply'], noCache);
   await compare('prerendered help (bin/prerendered-help.cjs, dist/help/)', '`--help`', ['--help'], noHelp);
-  await compare('fast completion path (src/completion/fast.ts, dist/complete.cjs)', '`__complete scale ""`', ['__complete', 'scale', ''], noTab);
+  await compare(
+    'fast completion path (src/completion/fast.ts, dist/complete.cjs)',
+    '`__complete scale ""`',
+    ['__complete', 'scale', ''],
+    noTab,
+  );
   await compare('', '`__complete shell ""`', ['__complete', 'shell', ''], noTab);
   await compare('', '`__complete jobs ""` (subcommands, no request)', ['__complete', 'jobs', ''], noTab);
   await lsb.cleanup();
   say('## 8. What each part of the speed layer buys (without NODE_EXTRA_CA_CERTS)');
   say();
-  say('The shipped launcher against a copy of it with one part switched off, beside the same build, in the same rounds.');
+  say(
+    'The shipped launcher against a copy of it with one part switched off, beside the same build, in the same rounds.',
+  );
   say();
   table(['part', 'command', 'with it', 'without it', 'ratio', 'CPU with', 'CPU without', 'CPU ratio'], rows);
   sayLoad();
@@ -446,6 +824,9 @@ if (write) {
   const current = await readFile(path, 'utf8').catch(() => '');
   const marker = '<!-- bench:figures -->';
   const [head] = current.split(marker);
-  await writeFile(path, `${(head ?? '').trimEnd()}\n\n${marker}\n\n${out.join('\n').replace(/^# keystone performance figures\n\n/, '')}\n`);
+  await writeFile(
+    path,
+    `${(head ?? '').trimEnd()}\n\n${marker}\n\n${out.join('\n').replace(/^# keystone performance figures\n\n/, '')}\n`,
+  );
   console.log(`wrote ${path}`);
 }

@@ -23,7 +23,8 @@ export async function resolveKubectl(controlUrl) {
     .filter(Boolean)
     .sort((a, b) => Number(b[1]) - Number(a[1]))[0]?.[0];
   const real = process.env.BENCH_KUBECTL ?? (newest ? join(dir, newest) : realpathSync(dispatcher));
-  const version = JSON.parse((await execa(real, ['version', '--client', '-o', 'json'])).stdout).clientVersion.gitVersion;
+  const version = JSON.parse((await execa(real, ['version', '--client', '-o', 'json'])).stdout).clientVersion
+    .gitVersion;
   const note = process.env.BENCH_KUBECTL
     ? 'chosen with BENCH_KUBECTL'
     : newest
@@ -36,7 +37,12 @@ export async function resolveKubectl(controlUrl) {
 export async function benchStack() {
   const sb = await createSandbox({ nodeReadyDelayMs: 0, podStartDelayMs: 0, tls: true });
   const env = { ...sb.env, PATH: `${sb.bin}:${process.env.PATH}` };
-  const setup = await execa(process.execPath, [cliPath, 'setup'], { env, cwd: sb.project, reject: false, extendEnv: false });
+  const setup = await execa(process.execPath, [cliPath, 'setup'], {
+    env,
+    cwd: sb.project,
+    reject: false,
+    extendEnv: false,
+  });
   if (setup.exitCode !== 0) throw new Error(`keystone setup failed: ${setup.stderr}`);
   sb.cluster.paused = true;
   const now = Date.now();
@@ -44,15 +50,53 @@ export async function benchStack() {
     const runId = `20261101-${String(100000 + i).slice(1)}0-${(0xa000 + i).toString(16)}`;
     const started = new Date(now - (200 - i) * 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const job = sb.api.create('jobs', {
-      metadata: { name: `lammps-${runId}`, namespace: 'keystone', labels: { 'keystone.io/simulation': 'lammps', 'keystone.io/run-id': runId }, annotations: { 'keystone.io/output-dir': `/data/lammps/runs/${runId}` } },
-      spec: { suspend: false, backoffLimit: 1, template: { metadata: { labels: { 'keystone.io/run-id': runId } }, spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] } } },
-      status: { startTime: started, completionTime: started, succeeded: 1, failed: 1, conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }] },
+      metadata: {
+        name: `lammps-${runId}`,
+        namespace: 'keystone',
+        labels: { 'keystone.io/simulation': 'lammps', 'keystone.io/run-id': runId },
+        annotations: { 'keystone.io/output-dir': `/data/lammps/runs/${runId}` },
+      },
+      spec: {
+        suspend: false,
+        backoffLimit: 1,
+        template: {
+          metadata: { labels: { 'keystone.io/run-id': runId } },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
+        },
+      },
+      status: {
+        startTime: started,
+        completionTime: started,
+        succeeded: 1,
+        failed: 1,
+        conditions: [{ type: 'Complete', status: 'True', reason: 'CompletionsReached' }],
+      },
     });
-    for (const [n, exitCode] of [[0, 1], [1, 0]]) {
+    for (const [n, exitCode] of [
+      [0, 1],
+      [1, 0],
+    ]) {
       sb.api.create('pods', {
-        metadata: { name: `${job.metadata.name}-${n}`, namespace: 'keystone', labels: { 'keystone.io/run-id': runId, 'batch.kubernetes.io/job-name': job.metadata.name } },
-        spec: { nodeName: 'k3d-keystone-cluster-agent-0', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
-        status: { phase: exitCode === 0 ? 'Succeeded' : 'Failed', containerStatuses: [{ name: 'simulation', ready: false, restartCount: 0, state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } } }] },
+        metadata: {
+          name: `${job.metadata.name}-${n}`,
+          namespace: 'keystone',
+          labels: { 'keystone.io/run-id': runId, 'batch.kubernetes.io/job-name': job.metadata.name },
+        },
+        spec: {
+          nodeName: 'k3d-keystone-cluster-agent-0',
+          containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }],
+        },
+        status: {
+          phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+          containerStatuses: [
+            {
+              name: 'simulation',
+              ready: false,
+              restartCount: 0,
+              state: { terminated: { exitCode, reason: exitCode ? 'Error' : 'Completed' } },
+            },
+          ],
+        },
       });
     }
   }

@@ -62,7 +62,8 @@ function pruneOthers(root, keep) {
   try {
     for (const name of fs.readdirSync(root)) {
       const dir = path.join(root, name);
-      if (name !== keep && Date.now() - fs.statSync(dir).mtimeMs > 86_400_000) fs.rmSync(dir, { recursive: true, force: true });
+      if (name !== keep && Date.now() - fs.statSync(dir).mtimeMs > 86_400_000)
+        fs.rmSync(dir, { recursive: true, force: true });
     }
   } catch {
     // another process pruned it first, or the directory cannot be read: harmless
@@ -98,16 +99,15 @@ function installCompileCache(distDir, env = process.env) {
       stats.misses++;
       pending.push({ script, file });
     }
-    const mod = this;
     const dirname = path.dirname(filename);
     // Another chunk of the bundle (./x.cjs, ../main.cjs) is loaded here directly: Node's own
     // resolution (stat and realpath of every path) cost ~5 ms over the ~20 chunks a command loads.
     const require = (id) => {
-      if (!(id.startsWith('./') || id.startsWith('../')) || !id.endsWith('.cjs')) return mod.require(id);
+      if (!(id.startsWith('./') || id.startsWith('../')) || !id.endsWith('.cjs')) return this.require(id);
       const file = path.resolve(dirname, id);
       const loaded = Module._cache[file];
       if (loaded) return loaded.exports;
-      const child = new Module(file, mod);
+      const child = new Module(file, this);
       child.filename = file;
       child.paths = Module._nodeModulePaths(path.dirname(file));
       Module._cache[file] = child;
@@ -120,10 +120,10 @@ function installCompileCache(distDir, env = process.env) {
       child.loaded = true;
       return child.exports;
     };
-    require.resolve = (request, options) => Module._resolveFilename(request, mod, false, options);
+    require.resolve = (request, options) => Module._resolveFilename(request, this, false, options);
     require.cache = Module._cache;
     require.main = process.mainModule;
-    return script.runInThisContext().call(mod.exports, mod.exports, require, mod, filename, dirname);
+    return script.runInThisContext().call(this.exports, this.exports, require, this, filename, dirname);
   };
   return {
     stats,
@@ -134,7 +134,8 @@ function installCompileCache(distDir, env = process.env) {
       } catch {
         return; // an unwritable home: compile from source next time too
       }
-      for (const { script, file } of pending.splice(0)) if (writeCache(file, script.createCachedData())) stats.written++;
+      for (const { script, file } of pending.splice(0))
+        if (writeCache(file, script.createCachedData())) stats.written++;
       pruneOthers(root, name);
     },
   };

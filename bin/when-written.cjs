@@ -7,7 +7,9 @@
 
 /** @param {import('node:stream').Writable[]} streams */
 function whenWritten(streams) {
-  return Promise.all(streams.map((stream) => new Promise((resolve) => stream.write('', () => resolve()))));
+  return Promise.all(streams.map((stream) => new Promise((resolve) => stream.write('', () => resolve())))).then(
+    () => undefined,
+  );
 }
 
 module.exports = { whenWritten };

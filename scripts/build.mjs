@@ -120,7 +120,9 @@ try {
  * this build nor the previous one has.
  */
 async function install(out, dist) {
-  const files = (await readdir(out, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => relative(out, join(e.parentPath, e.name)));
+  const files = (await readdir(out, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile())
+    .map((e) => relative(out, join(e.parentPath, e.name)));
   // Read last: the entry points (they require the chunks), the texts that name other files.
   const last = ['help/widths.json', 'completion-tree.json', 'complete.cjs', 'main.cjs', 'build-id'];
   const rank = (f) => last.indexOf(f);
@@ -181,7 +183,9 @@ async function buildTabBundle() {
         setup(b) {
           b.onResolve({ filter: /.*/ }, (args) => {
             if (args.kind !== 'dynamic-import') return undefined;
-            const source = /^\.\.?\//.test(args.path) ? resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts')) : undefined;
+            const source = /^\.\.?\//.test(args.path)
+              ? resolve(args.resolveDir, args.path.replace(/\.js$/, '.ts'))
+              : undefined;
             if (!(leftOutPackages.test(args.path) || (source && leftOutSources.has(source)))) return undefined;
             return { path: source ? relative(process.cwd(), source) : args.path, namespace: 'left-out' };
           });
@@ -195,7 +199,10 @@ async function buildTabBundle() {
     ],
   });
   const libraries = Object.keys(result.metafile.inputs).filter((input) => input.includes('node_modules/'));
-  if (libraries.length) throw new Error(`the TAB bundle (dist/complete.cjs) must not contain libraries, but has:\n  ${libraries.join('\n  ')}`);
+  if (libraries.length)
+    throw new Error(
+      `the TAB bundle (dist/complete.cjs) must not contain libraries, but has:\n  ${libraries.join('\n  ')}`,
+    );
   return result;
 }
 
@@ -206,8 +213,17 @@ async function renderHelp(out) {
   const render = async (columns) => {
     let text = '';
     // A write calls its callback as a stream's does (main waits for stdout to settle before it exits).
-    const stdout = { isTTY: true, columns, write: (chunk, done) => ((text += chunk), done?.(), true), on: () => stdout };
-    const code = await main(['--help'], { streams: { stdout, stderr: stdout }, env: {}, signal: new AbortController().signal });
+    const stdout = {
+      isTTY: true,
+      columns,
+      write: (chunk, done) => ((text += chunk), done?.(), true),
+      on: () => stdout,
+    };
+    const code = await main(['--help'], {
+      streams: { stdout, stderr: stdout },
+      env: {},
+      signal: new AbortController().signal,
+    });
     if (code !== 0) throw new Error(`keystone --help exited ${code}: ${text}`);
     return text;
   };

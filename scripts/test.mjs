@@ -17,7 +17,16 @@ const run = (script, args, stdio) =>
   });
 
 const typecheck = run('typescript/bin/tsc', ['-p', 'tsconfig.json', '--noEmit'], ['ignore', 'pipe', 'pipe']);
+// The formatter and linter (Biome, one native binary: about a second for the whole tree), so a
+// change that is not formatted or breaks a lint rule fails `npm test` here and in CI alike.
+const lint = run('@biomejs/biome/bin/biome', ['ci', '.'], ['ignore', 'pipe', 'pipe']);
 const suite = await run('vitest/vitest.mjs', ['run', ...process.argv.slice(2)], 'inherit');
 const types = await typecheck;
+const style = await lint;
 process.stdout.write(types.code === 0 ? 'typecheck: no errors\n' : `typecheck failed:\n${types.output}`);
-process.exitCode = suite.code || types.code;
+process.stdout.write(
+  style.code === 0
+    ? 'lint: formatted, no findings\n'
+    : `lint failed (npm run format fixes formatting):\n${style.output}`,
+);
+process.exitCode = suite.code || types.code || style.code;

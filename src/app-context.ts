@@ -131,11 +131,21 @@ export function createAppContext(init: AppContextInit): AppContext {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };
     },
     data: () => app.guardedDir(cluster.paths.dataDir),
-    guardedDir: (root, more = {}) => new GuardedDir(root, { signal: init.signal, shown: (p) => relative(cwd, p) || p, ...more }),
+    guardedDir: (root, more = {}) =>
+      new GuardedDir(root, { signal: init.signal, shown: (p) => relative(cwd, p) || p, ...more }),
     async exclusive(name, command, body) {
       if (options.dryRun) return body(); // a dry run changes nothing, so it needs no lock
-      const [{ withClusterLock }, { keystoneHome }] = await Promise.all([import('./lock.js'), import('./keystone-home.js')]);
-      return withClusterLock(join(keystoneHome(env), 'locks'), name, command, (holder) => ui.info(`Waiting for \`keystone ${holder.command}\` (pid ${holder.pid}) to finish...`), body);
+      const [{ withClusterLock }, { keystoneHome }] = await Promise.all([
+        import('./lock.js'),
+        import('./keystone-home.js'),
+      ]);
+      return withClusterLock(
+        join(keystoneHome(env), 'locks'),
+        name,
+        command,
+        (holder) => ui.info(`Waiting for \`keystone ${holder.command}\` (pid ${holder.pid}) to finish...`),
+        body,
+      );
     },
   };
   return app;

@@ -5,7 +5,7 @@
  * (`--since <duration>` is a string, `--wait` a boolean, `[image...]` a list), so each run
  * function gets typed values without casts at the call site.
  */
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { AppContext, GlobalOptions } from './app-context.js';
 
 export type CommandRunner = (
@@ -17,7 +17,11 @@ export type CommandRunner = (
 
 type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
 /** '-o, --output <format>' → 'output'; '--dry-run' → 'dry-run'. */
-type LongName<F extends string> = F extends `${string}--${infer Long} ${string}` ? Long : F extends `${string}--${infer Long}` ? Long : never;
+type LongName<F extends string> = F extends `${string}--${infer Long} ${string}`
+  ? Long
+  : F extends `${string}--${infer Long}`
+    ? Long
+    : never;
 /** Commander's attribute name for the flags: '--older-than <duration>' → 'olderThan'. */
 export type OptionKey<F extends string> = Camel<LongName<F>>;
 type FlagValue<F extends string> = F extends `${string}<${string}>` ? string | undefined : boolean | undefined;
@@ -47,7 +51,9 @@ export interface ArgSpec<S extends string = string> {
   readonly description?: string;
 }
 
-export type ArgsOf<T extends readonly ArgSpec[]> = { -readonly [I in keyof T]: T[I] extends ArgSpec<infer S> ? ArgValue<S> : never };
+export type ArgsOf<T extends readonly ArgSpec[]> = {
+  -readonly [I in keyof T]: T[I] extends ArgSpec<infer S> ? ArgValue<S> : never;
+};
 
 // ---- builders --------------------------------------------------------------------------------
 
@@ -57,14 +63,22 @@ export function option<const F extends string>(flags: F, description: string): O
 }
 
 /** An option that may be given several times; its values in order. */
-export function repeatable<const F extends `${string}<${string}>`>(flags: F, description: string): OptionSpec<F, string[] | undefined> {
+export function repeatable<const F extends `${string}<${string}>`>(
+  flags: F,
+  description: string,
+): OptionSpec<F, string[] | undefined> {
   const collect = (value: string, previous: string[] = []) => [...previous, value];
   return { flags, build: () => new Option(flags, description).argParser(collect) };
 }
 
 /** `-o`: one of these formats, the first one by default. */
-export function output<const T extends readonly [string, ...string[]]>(formats: T): OptionSpec<'-o, --output <format>', T[number]> {
-  return { flags: '-o, --output <format>', build: () => new Option('-o, --output <format>', 'output format').choices(formats).default(formats[0]) };
+export function output<const T extends readonly [string, ...string[]]>(
+  formats: T,
+): OptionSpec<'-o, --output <format>', T[number]> {
+  return {
+    flags: '-o, --output <format>',
+    build: () => new Option('-o, --output <format>', 'output format').choices(formats).default(formats[0]),
+  };
 }
 
 /** `--dry-run`: what it means differs per command, so each says it. */
@@ -110,11 +124,12 @@ export interface RegisteredSpec {
 }
 
 /** Declares a command; the run function's arguments are typed from the args and options given. */
-export function command<M, const A extends readonly ArgSpec[] = [], const O extends readonly OptionSpec[] = [], const I extends readonly OptionSpec[] = []>(
-  name: string,
-  description: string,
-  spec: Omit<CommandSpec<M, A, O, I>, 'name' | 'description'>,
-): RegisteredSpec {
+export function command<
+  M,
+  const A extends readonly ArgSpec[] = [],
+  const O extends readonly OptionSpec[] = [],
+  const I extends readonly OptionSpec[] = [],
+>(name: string, description: string, spec: Omit<CommandSpec<M, A, O, I>, 'name' | 'description'>): RegisteredSpec {
   // The table holds commands of different types; each run function was checked against its own spec.
   return { spec: { name, description, ...spec } as unknown as RegisteredSpec['spec'] };
 }
@@ -158,7 +173,10 @@ function refuseInherited(command: Command, refuse: Refusals): void {
       if (why === undefined || owner.getOptionValueSource(key) !== 'cli') continue;
       const path: string[] = [];
       for (let c: Command | null = command; c?.parent; c = c.parent) path.unshift(c.name());
-      command.error(`error: ${option.long ?? option.flags} does not apply to \`keystone ${path.join(' ')}\`: ${why}`, { exitCode: 2, code: 'keystone.inapplicableOption' });
+      command.error(`error: ${option.long ?? option.flags} does not apply to \`keystone ${path.join(' ')}\`: ${why}`, {
+        exitCode: 2,
+        code: 'keystone.inapplicableOption',
+      });
     }
   }
 }
@@ -167,16 +185,24 @@ function refuseInherited(command: Command, refuse: Refusals): void {
 function unknownSubcommand(command: Command): never {
   const typed = command.args[0]!;
   const names = command.commands.map((c) => c.name());
-  const close = names.filter((n) => editDistance(n, typed) <= Math.max(1, Math.floor(n.length / 3)) || n.startsWith(typed));
-  const hint = close.length ? `\n(Did you mean ${close.join(' or ')}?)` : `\n(${command.name()} has: ${names.join(', ')})`;
-  command.error(`error: unknown command '${command.name()} ${typed}'${hint}`, { exitCode: 2, code: 'commander.unknownCommand' });
+  const close = names.filter(
+    (n) => editDistance(n, typed) <= Math.max(1, Math.floor(n.length / 3)) || n.startsWith(typed),
+  );
+  const hint = close.length
+    ? `\n(Did you mean ${close.join(' or ')}?)`
+    : `\n(${command.name()} has: ${names.join(', ')})`;
+  command.error(`error: unknown command '${command.name()} ${typed}'${hint}`, {
+    exitCode: 2,
+    code: 'commander.unknownCommand',
+  });
 }
 
 function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length]!;

@@ -24,11 +24,16 @@ export function parseDuration(text: string, flag = '--timeout'): number {
     seconds = Number(trimmed);
   } else {
     const m = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(trimmed);
-    if (!trimmed || !m || (!m[1] && !m[2] && !m[3] && !m[4])) throw new UsageError(`${flag} "${text}" is not a duration`, syntaxHint);
+    if (!trimmed || !m || (!m[1] && !m[2] && !m[3] && !m[4]))
+      throw new UsageError(`${flag} "${text}" is not a duration`, syntaxHint);
     seconds = Number(m[1] ?? 0) * 86400 + Number(m[2] ?? 0) * 3600 + Number(m[3] ?? 0) * 60 + Number(m[4] ?? 0);
   }
   const ms = Math.ceil(seconds * 1000);
-  if (!Number.isSafeInteger(ms)) throw new UsageError(`${flag} ${trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed} is too long`, syntaxHint);
+  if (!Number.isSafeInteger(ms))
+    throw new UsageError(
+      `${flag} ${trimmed.length > 20 ? `${trimmed.slice(0, 20)}…` : trimmed} is too long`,
+      syntaxHint,
+    );
   return ms;
 }
 
@@ -37,13 +42,18 @@ export function parseTimeout(text: string, flag = '--timeout'): number {
   const ms = parseDuration(text, flag);
   const example = flag.startsWith('-') ? `${flag} 5m` : `${flag}=5m`;
   if (ms <= 0) throw new UsageError(`${flag} must be longer than zero`, `for example ${example}`);
-  if (ms > maxTimeoutMs) throw new UsageError(`${flag} ${text.trim()} is too long: at most 24d`, 'keystone cannot time a longer wait; leave a longer run detached (-d)');
+  if (ms > maxTimeoutMs)
+    throw new UsageError(
+      `${flag} ${text.trim()} is too long: at most 24d`,
+      'keystone cannot time a longer wait; leave a longer run detached (-d)',
+    );
   return ms;
 }
 
 /** An age: zero (everything) or more, up to 100 years. */
 export function parseAge(text: string, flag: string): number {
   const ms = parseDuration(text, flag);
-  if (ms > maxAgeMs) throw new UsageError(`${flag} ${text.trim()} is too long: at most 36500d`, `for example ${flag} 30d`);
+  if (ms > maxAgeMs)
+    throw new UsageError(`${flag} ${text.trim()} is too long: at most 36500d`, `for example ${flag} 30d`);
   return ms;
 }

@@ -107,7 +107,8 @@ export class GuardedDir {
     if (info.isDirectory()) {
       await mkdir(target, { recursive: true, mode: info.mode & keep });
       await chmod(target, info.mode & keep);
-      for (const entry of (await readdir(source)).sort()) await this.copyIn(join(source, entry), join(target, entry), keep);
+      for (const entry of (await readdir(source)).sort())
+        await this.copyIn(join(source, entry), join(target, entry), keep);
       return;
     }
     if (await this.sameOrRefused(target, () => fileHash(source))) return;
@@ -125,7 +126,8 @@ export class GuardedDir {
     const absolute = resolve(this.root, path);
     // The directory it is in must be inside (data/<tool>/runs a link to elsewhere is refused) ...
     await this.inside(dirname(absolute));
-    if (absolute === (await this.rootReal()) || resolve(this.root) === absolute) throw new OutsideRootError(`refusing to delete ${this.shown(absolute)} itself`);
+    if (absolute === (await this.rootReal()) || resolve(this.root) === absolute)
+      throw new OutsideRootError(`refusing to delete ${this.shown(absolute)} itself`);
     // ... and a link is removed as a link (rm never follows it).
     await rm(absolute, { recursive: true, force: true });
   }
@@ -174,9 +176,12 @@ export class GuardedDir {
     if (paths.length === 0 || this.force) return;
     const shown = paths.slice(0, 5).map((p) => this.shown(p));
     const more = paths.length > 5 ? ` and ${paths.length - 5} more` : '';
-    throw new WouldOverwriteError(`${paths.length === 1 ? 'a file' : `${paths.length} files`} already there with other content would be overwritten: ${shown.join(', ')}${more}; nothing was written`, {
-      hint: 'move them away, choose another directory (--to), or pass --force to overwrite them',
-    });
+    throw new WouldOverwriteError(
+      `${paths.length === 1 ? 'a file' : `${paths.length} files`} already there with other content would be overwritten: ${shown.join(', ')}${more}; nothing was written`,
+      {
+        hint: 'move them away, choose another directory (--to), or pass --force to overwrite them',
+      },
+    );
   }
 
   /** Creates the directory and checks that a file can be written in it, before any work starts. */
@@ -189,7 +194,8 @@ export class GuardedDir {
     } catch {
       info = undefined;
     }
-    if (info && !info.isDirectory()) throw new UsageError(`${this.shown(root)} is not a directory`, 'name a directory (it is created when missing)');
+    if (info && !info.isDirectory())
+      throw new UsageError(`${this.shown(root)} is not a directory`, 'name a directory (it is created when missing)');
     const probe = join(root, `.keystone-write-check-${process.pid}`);
     try {
       await mkdir(root, { recursive: true });
@@ -201,7 +207,11 @@ export class GuardedDir {
   }
 
   /** True when the file is already there with this content; throws when another is there (without --force). */
-  private async sameOrRefused(file: string, content: () => Promise<string>, how: { refuse: boolean } = { refuse: true }): Promise<boolean> {
+  private async sameOrRefused(
+    file: string,
+    content: () => Promise<string>,
+    how: { refuse: boolean } = { refuse: true },
+  ): Promise<boolean> {
     let existing;
     try {
       existing = await lstat(file);
@@ -209,12 +219,21 @@ export class GuardedDir {
       return false;
     }
     if (existing.isSymbolicLink()) {
-      throw new WouldOverwriteError(`${this.shown(file)} is a symlink (to ${await readlink(file)}); keystone does not write through it`, { hint: 'remove it, or choose another directory' });
+      throw new WouldOverwriteError(
+        `${this.shown(file)} is a symlink (to ${await readlink(file)}); keystone does not write through it`,
+        { hint: 'remove it, or choose another directory' },
+      );
     }
-    if (!existing.isFile()) throw new WouldOverwriteError(`${this.shown(file)} exists and is not a file`, { hint: 'remove it, or choose another directory' });
+    if (!existing.isFile())
+      throw new WouldOverwriteError(`${this.shown(file)} exists and is not a file`, {
+        hint: 'remove it, or choose another directory',
+      });
     if ((await fileHash(file)) === (await content())) return true;
     if (this.options.force || !how.refuse) return false;
-    throw new WouldOverwriteError(`${this.shown(file)} already exists with other content; keystone does not overwrite it`, { hint: 'move it away, choose another directory, or pass --force to overwrite it' });
+    throw new WouldOverwriteError(
+      `${this.shown(file)} already exists with other content; keystone does not overwrite it`,
+      { hint: 'move it away, choose another directory, or pass --force to overwrite it' },
+    );
   }
 
   private rootReal(): Promise<string> {

@@ -105,12 +105,19 @@ export async function acquireLock(path: string, command: string, options: LockOp
   const deadline = clock.now() + options.waitMs;
   let announced = false;
   for (;;) {
-    const info: LockInfo = { pid: process.pid, host: hostname(), command, startedAt: new Date(clock.now()).toISOString() };
+    const info: LockInfo = {
+      pid: process.pid,
+      host: hostname(),
+      command,
+      startedAt: new Date(clock.now()).toISOString(),
+    };
     if (await tryCreate(path, info)) return held(path);
     const seen = await readLock(path);
     if (!seen) continue; // released just now: try again at once
     const { holder } = seen;
-    const stale = holder ? holder.host === hostname() && !alive(holder.pid) : clock.now() - seen.mtimeMs > unreadableGraceMs;
+    const stale = holder
+      ? holder.host === hostname() && !alive(holder.pid)
+      : clock.now() - seen.mtimeMs > unreadableGraceMs;
     if (stale) {
       await removeStale(path, seen);
       continue;
@@ -164,7 +171,11 @@ export async function withClusterLock<T>(
   body: () => Promise<T>,
   clock?: Clock,
 ): Promise<T> {
-  const lock = await acquireLock(`${lockDir}/${name.replace(/[^a-zA-Z0-9._-]/g, '_')}.lock`, command, { waitMs: 5000, onWait, clock });
+  const lock = await acquireLock(`${lockDir}/${name.replace(/[^a-zA-Z0-9._-]/g, '_')}.lock`, command, {
+    waitMs: 5000,
+    onWait,
+    clock,
+  });
   try {
     return await body();
   } finally {

@@ -58,7 +58,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   let returned = false;
   sink.onLost((err) => {
     // Output still flushing after main returned 0 was lost too: not a success.
-    if (returned && streams.stdout === process.stdout && !process.exitCode) process.exitCode = err.code === 'EPIPE' ? brokenPipeExit : ExitCode.failure;
+    if (returned && streams.stdout === process.stdout && !process.exitCode)
+      process.exitCode = err.code === 'EPIPE' ? brokenPipeExit : ExitCode.failure;
     // Silent here, as `yes | head -1` is; a followed run says it detached and why.
     controller.abort(stdoutClosedReason);
   });
@@ -81,7 +82,10 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       machine: io.machine,
       clock: io.clock,
       // Given streams (tests, embedding) are what an interactive child sees too; otherwise the real terminal.
-      terminal: io.streams || io.stdin ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr } : undefined,
+      terminal:
+        io.streams || io.stdin
+          ? { stdin: io.stdin ?? 'ignore', stdout: streams.stdout, stderr: streams.stderr }
+          : undefined,
       stdinIsTTY: Boolean((io.stdin ?? (io.streams ? undefined : process.stdin))?.isTTY),
       stdin: io.stdin,
     });
@@ -93,7 +97,8 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
       // Ctrl-C came while the command ran: whatever it made of the requests and checks it stopped
       // (a report with gaps, a check that "failed"), it was interrupted: 130. A code of its own
       // (a run's exit code) stands.
-      if (signal.aborted && (exitCode === ExitCode.ok || exitCode === ExitCode.failure)) exitCode = ExitCode.interrupted;
+      if (signal.aborted && (exitCode === ExitCode.ok || exitCode === ExitCode.failure))
+        exitCode = ExitCode.interrupted;
     } finally {
       await app.close();
     }
@@ -116,19 +121,23 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   };
   configure(program);
 
-  const messages = () => ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env }, sink);
+  const messages = () =>
+    ui ?? new Ui(streams, { quiet: false, verbose: argv.includes('--verbose') || argv.includes('-v'), env }, sink);
   let code: number;
   try {
     if (argv.length === 0) sink.write(program.helpInformation());
     else if (unknownHelpTopic(program, argv)) {
       // commander answers `help bogus` with the program's help and exit 0, as if it were known.
-      streams.stderr.write(`error: unknown command '${argv.slice(1).join(' ')}'\n(run \`keystone --help\` for the commands)\n`);
+      streams.stderr.write(
+        `error: unknown command '${argv.slice(1).join(' ')}'\n(run \`keystone --help\` for the commands)\n`,
+      );
       exitCode = ExitCode.usage;
     } else await program.parseAsync(argv, { from: 'user' });
     code = exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {
-      const shown = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      const shown =
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
       if (err.code === 'commander.unknownOption') hintDoubleDash(argv, streams);
       code = shown ? ExitCode.ok : ExitCode.usage; // for a usage error commander has printed the reason (and a suggestion)
     } else {
@@ -192,14 +201,21 @@ function hintDoubleDash(argv: string[], streams: Streams): void {
   let command: string | undefined;
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
     const arg = argv[i]!;
-    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg)) i++; // and its value
+    if (['--context', '--kubeconfig', '--config', '--timeout'].includes(arg))
+      i++; // and its value
     else if (!arg.startsWith('-')) {
       command = arg;
       break;
     }
   }
-  if (command === 'run-simulation') streams.stderr.write('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n');
-  if (command === 'shell') streams.stderr.write('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n');
+  if (command === 'run-simulation')
+    streams.stderr.write(
+      'hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0\n',
+    );
+  if (command === 'shell')
+    streams.stderr.write(
+      'hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost\n',
+    );
 }
 
 function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
@@ -224,7 +240,8 @@ function reportProgress(ui: Ui, records: readonly StepRecord[], interrupted: boo
   const done = records.filter((r) => r.outcome === 'done' || r.outcome === 'skipped').map((r) => r.title);
   const notDone = records.filter((r) => r.outcome === 'failed' || r.outcome === 'not run').map((r) => r.title);
   if (done.length) ui.writeErr(`done: ${done.join(', ')}`);
-  if (notDone.length) ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
+  if (notDone.length)
+    ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
 }
 
 function installSignalHandlers(controller: AbortController, currentUi: () => Ui | undefined): () => void {
@@ -234,7 +251,10 @@ function installSignalHandlers(controller: AbortController, currentUi: () => Ui 
     currentUi()?.stopSpinner();
     if (count > 1) process.exit(ExitCode.interrupted); // second Ctrl-C: leave now
     const ui = currentUi();
-    if (ui?.announceInterrupt) ui.writeErr(`\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`);
+    if (ui?.announceInterrupt)
+      ui.writeErr(
+        `\n${sig === 'SIGINT' ? 'Interrupted' : 'Terminated'}: stopping (press Ctrl-C again to quit at once)`,
+      );
     controller.abort();
   };
   process.on('SIGINT', onSignal);

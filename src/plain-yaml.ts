@@ -23,7 +23,8 @@ const notPlain = (): never => {
 };
 
 /** The words YAML 1.1 reads as booleans or null (case as the yaml library's 1.1 schema accepts). */
-const yaml11Words = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|~)$/;
+const yaml11Words =
+  /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF|true|True|TRUE|false|False|FALSE|null|Null|NULL|~)$/;
 /** A decimal integer both YAML versions read the same way (no sign, no leading zero, exact in a double). */
 const plainInteger = /^(?:0|[1-9][0-9]{0,14})$/;
 
@@ -47,7 +48,12 @@ function plainScalar(text: string, version: '1.1' | '1.2'): Value {
   }
   // 1.2 core schema: null, booleans, integers (decimal, 0o, 0x) and floats; every other plain scalar is a string.
   if (/^(?:Null|NULL|True|TRUE|False|FALSE)$/.test(text)) return notPlain();
-  if (/^(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|\.(?:inf|Inf|INF|nan|NaN|NAN))$/.test(text)) return notPlain();
+  if (
+    /^(?:[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|\.(?:inf|Inf|INF|nan|NaN|NAN))$/.test(
+      text,
+    )
+  )
+    return notPlain();
   return text;
 }
 
@@ -59,7 +65,8 @@ function scalar(raw: string, version: '1.1' | '1.2'): Value {
   if (quote === '"' || quote === "'") {
     // Only a quoted string with no escapes, no inner quote and nothing after it.
     const inner = raw.slice(1, -1);
-    if (raw.length < 2 || raw[raw.length - 1] !== quote || inner.includes(quote) || inner.includes('\\')) return notPlain();
+    if (raw.length < 2 || raw[raw.length - 1] !== quote || inner.includes(quote) || inner.includes('\\'))
+      return notPlain();
     return inner;
   }
   return plainScalar(raw, version);
@@ -154,7 +161,8 @@ class Reader {
     const next = this.lines[this.i]!;
     if (next.indent > indent) return this.node();
     // `key:` followed by `- item` at the same indent (how go-yaml writes kubeconfig lists).
-    if (inMapping && next.indent === indent && (next.text === '-' || next.text.startsWith('- '))) return this.sequence(indent);
+    if (inMapping && next.indent === indent && (next.text === '-' || next.text.startsWith('- ')))
+      return this.sequence(indent);
     return null;
   }
 }

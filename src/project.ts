@@ -40,11 +40,15 @@ export function projectPaths(root: string, configOverride: string | undefined, c
   return {
     root,
     // "-" stays as it is: k3d's name for standard input, which loadClusterConfig refuses with a reason.
-    clusterConfig: configOverride === '-' ? '-' : configOverride ? resolve(cwd, configOverride) : join(root, clusterConfigRelativePath),
+    clusterConfig:
+      configOverride === '-'
+        ? '-'
+        : configOverride
+          ? resolve(cwd, configOverride)
+          : join(root, clusterConfigRelativePath),
     manifestsDir: join(root, 'k8s', 'manifests'),
     dataDir: join(root, 'data'),
     composeFile: join(root, 'images', 'compose.yaml'),
     profiles: join(root, 'k8s', 'simulations', 'profiles.yaml'),
   };
 }
-

@@ -106,7 +106,9 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
       return readClusterName(paths.clusterConfig, () => context.clusterConfig());
     },
     clusterShape() {
-      shape ??= import('./cluster/cluster-name.js').then(({ readClusterShape }) => readClusterShape(paths.clusterConfig, () => context.clusterConfig()));
+      shape ??= import('./cluster/cluster-name.js').then(({ readClusterShape }) =>
+        readClusterShape(paths.clusterConfig, () => context.clusterConfig()),
+      );
       return shape;
     },
     clusterConfig() {

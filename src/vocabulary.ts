@@ -28,8 +28,11 @@ export const labelValue = 'keystone';
  * stopped a run on a volume (cancelledAt, RFC 3339: the run is suspended and kept, not deleted).
  */
 export const annotations = {
-  input: 'keystone.io/input', sweep: 'keystone.io/sweep',
-  outputDir: 'keystone.io/output-dir', outputOn: 'keystone.io/output-on', outputClaim: 'keystone.io/output-claim',
+  input: 'keystone.io/input',
+  sweep: 'keystone.io/sweep',
+  outputDir: 'keystone.io/output-dir',
+  outputOn: 'keystone.io/output-on',
+  outputClaim: 'keystone.io/output-claim',
   cancelledAt: 'keystone.io/cancelled-at',
   /** The run's record (runs/record/record.ts): JSON with its own checksum. */
   runRecord: 'keystone.io/run-record',
@@ -49,4 +52,3 @@ export const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const dns1123LabelMaxLength = 63;
 export const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const dns1123SubdomainMaxLength = 253;
-

@@ -22,7 +22,8 @@ async function readFields(path: string): Promise<ConfigFields | undefined> {
   }
 }
 
-const isClusterName = (name: unknown): name is string => typeof name === 'string' && dns1123Label.test(name) && name.length <= 32;
+const isClusterName = (name: unknown): name is string =>
+  typeof name === 'string' && dns1123Label.test(name) && name.length <= 32;
 
 export async function readClusterName(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<string> {
   const doc = await readFields(path);
@@ -39,7 +40,10 @@ export interface ClusterShape {
 }
 
 /** Name, servers and agents (agents default to 0), for commands that only read the cluster. */
-export async function readClusterShape(path: string, validate: () => Promise<LoadedClusterConfig>): Promise<ClusterShape> {
+export async function readClusterShape(
+  path: string,
+  validate: () => Promise<LoadedClusterConfig>,
+): Promise<ClusterShape> {
   const doc = await readFields(path);
   const name = doc?.metadata?.name;
   const servers = doc?.servers;

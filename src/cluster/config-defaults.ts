@@ -16,6 +16,8 @@ export interface ConfigDefault {
 /** "k3d's defaults, not set in the config: servers 1, agents 0", or "" when nothing was defaulted. */
 export function describeDefaults(defaults: ConfigDefault[]): string {
   if (defaults.length === 0) return '';
-  const list = defaults.map((d) => `${d.field} ${typeof d.value === 'string' ? JSON.stringify(d.value) : d.value}`).join(', ');
+  const list = defaults
+    .map((d) => `${d.field} ${typeof d.value === 'string' ? JSON.stringify(d.value) : d.value}`)
+    .join(', ');
   return `k3d's default${defaults.length === 1 ? '' : 's'}, not set in the config: ${list}`;
 }

@@ -66,7 +66,10 @@ function has(data: unknown, path: string[]): boolean {
  * The config as a k3d.io/v1alpha5 one (data unchanged when it already is, or when its apiVersion
  * is missing or not a string: the schema says what is wrong then), or why it cannot be read.
  */
-export function migrateConfigVersion(data: unknown, file: string): { data: unknown; migration?: VersionMigration } | { refusal: VersionRefusal } {
+export function migrateConfigVersion(
+  data: unknown,
+  file: string,
+): { data: unknown; migration?: VersionMigration } | { refusal: VersionRefusal } {
   if (!isObject(data) || typeof data.apiVersion !== 'string' || data.apiVersion === currentVersion) return { data };
   const from = data.apiVersion;
   if (from === 'k3d.io/v1alpha2') {
@@ -112,7 +115,12 @@ export function migrateConfigVersion(data: unknown, file: string): { data: unkno
     migration: {
       from,
       note: `${file} is a ${from} config: read as k3d v5.8.3 reads it, migrated to ${currentVersion}${moveName ? ' (name is now metadata.name)' : ' (only apiVersion changes)'}. To update the file: ${migrateCommand(file)}`,
-      pathInFile: (path) => (moveName && path[0] === 'metadata' && path[1] === 'name' ? ['name', ...path.slice(2)] : moveName && path[0] === 'metadata' ? ['name'] : path),
+      pathInFile: (path) =>
+        moveName && path[0] === 'metadata' && path[1] === 'name'
+          ? ['name', ...path.slice(2)]
+          : moveName && path[0] === 'metadata'
+            ? ['name']
+            : path,
     },
   };
 }

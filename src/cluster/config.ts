@@ -50,8 +50,14 @@ export const clusterConfigSchema = z
       // k3d-io/k3d v5.8.3 pkg/client/clusterName.go CheckName: at most 32 characters (DefaultClusterNameMaxLength).
       name: z
         .string()
-        .max(32, 'must be at most 32 characters (k3d v5.8.3 refuses longer cluster names: it prefixes them to node names)')
-        .regex(dns1123Label, `must be lower-case letters, digits and "-", starting and ending with a letter or digit ${keystoneRule('k3d also takes upper case and dots; keystone keeps a cluster name to one lower-case DNS label')}`),
+        .max(
+          32,
+          'must be at most 32 characters (k3d v5.8.3 refuses longer cluster names: it prefixes them to node names)',
+        )
+        .regex(
+          dns1123Label,
+          `must be lower-case letters, digits and "-", starting and ending with a letter or digit ${keystoneRule('k3d also takes upper case and dots; keystone keeps a cluster name to one lower-case DNS label')}`,
+        ),
     }),
     servers: z.number().int(`must be a whole number ${keystoneRule("k3d's schema only says number")}`),
     agents: z.number().int(`must be a whole number ${keystoneRule("k3d's schema only says number")}`),
@@ -60,7 +66,11 @@ export const clusterConfigSchema = z
         z.looseObject({
           port: z.string().superRefine((port, ctx) => {
             const spec = parsePortSpec(port);
-            if ('error' in spec) ctx.addIssue({ code: 'custom', message: `is not a port mapping Docker takes (${spec.error}): k3d v5.8.3 would refuse it; the form is [IP:][HOSTPORT:]CONTAINERPORT[/PROTOCOL], e.g. "8080:80"` });
+            if ('error' in spec)
+              ctx.addIssue({
+                code: 'custom',
+                message: `is not a port mapping Docker takes (${spec.error}): k3d v5.8.3 would refuse it; the form is [IP:][HOSTPORT:]CONTAINERPORT[/PROTOCOL], e.g. "8080:80"`,
+              });
           }),
         }),
       )
@@ -76,8 +86,14 @@ export const clusterConfigSchema = z
             // k3d-io/k3d v5.8.3 cmd/util/ports.go apiPortRegexp: a port of 1-5 digits or "random" (the default).
             hostPort: z
               .string()
-              .regex(/^(?:\d{1,5}|random)$/, 'must be a port number in quotes (e.g. "5000") or "random" (k3d v5.8.3 refuses anything else)')
-              .refine((p) => p === 'random' || Number(p) <= 65535, 'must be at most 65535 (k3d passes it on, and Docker refuses to bind it)')
+              .regex(
+                /^(?:\d{1,5}|random)$/,
+                'must be a port number in quotes (e.g. "5000") or "random" (k3d v5.8.3 refuses anything else)',
+              )
+              .refine(
+                (p) => p === 'random' || Number(p) <= 65535,
+                'must be at most 65535 (k3d passes it on, and Docker refuses to bind it)',
+              )
               .optional(),
           })
           .optional(),
@@ -88,15 +104,28 @@ export const clusterConfigSchema = z
         k3d: z
           .looseObject({
             timeout: z
-              .string({ error: `must be a duration in quotes, e.g. "300s" or "5m" ${keystoneRule('k3d would read a bare number as nanoseconds')}` })
-              .regex(goDuration, 'must be a duration like "300s", "5m" or "1h30m" (k3d v5.8.3 reads it with Go\'s time.ParseDuration and refuses anything else)')
+              .string({
+                error: `must be a duration in quotes, e.g. "300s" or "5m" ${keystoneRule('k3d would read a bare number as nanoseconds')}`,
+              })
+              .regex(
+                goDuration,
+                'must be a duration like "300s", "5m" or "1h30m" (k3d v5.8.3 reads it with Go\'s time.ParseDuration and refuses anything else)',
+              )
               // k3d-io/k3d v5.8.3 pkg/config/validate.go ValidateClusterConfig.
-              .refine((t) => !(t.startsWith('-') && /[1-9]/.test(t)), 'may not be negative (k3d v5.8.3 refuses a negative timeout)')
+              .refine(
+                (t) => !(t.startsWith('-') && /[1-9]/.test(t)),
+                'may not be negative (k3d v5.8.3 refuses a negative timeout)',
+              )
               .optional(),
           })
           .optional(),
         // Types only: k3d's schema already requires booleans here.
-        kubeconfig: z.looseObject({ updateDefaultKubeconfig: z.boolean().optional(), switchCurrentContext: z.boolean().optional() }).optional(),
+        kubeconfig: z
+          .looseObject({
+            updateDefaultKubeconfig: z.boolean().optional(),
+            switchCurrentContext: z.boolean().optional(),
+          })
+          .optional(),
       })
       .optional(),
   })
@@ -108,7 +137,11 @@ export const clusterConfigSchema = z
       for (const host of spec.hostPorts) {
         const first = seen.get(host);
         if (first !== undefined && first !== i) {
-          ctx.addIssue({ code: 'custom', path: ['ports', i, 'port'], message: `host port ${host} is already used by ports[${first}] ${keystoneRule('keystone checks it before k3d starts; Docker can bind a host port only once')}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ports', i, 'port'],
+            message: `host port ${host} is already used by ports[${first}] ${keystoneRule('keystone checks it before k3d starts; Docker can bind a host port only once')}`,
+          });
           return;
         }
         seen.set(host, i);
@@ -170,9 +203,21 @@ function pointerPath(pointer: string): (string | number)[] {
 }
 
 /** One line for the first schema error, worded for a person rather than for ajv. */
-function describeSchemaError(e: K3dSchemaError): { path: (string | number)[]; message: string; hint?: string; atKey?: boolean } {
+function describeSchemaError(e: K3dSchemaError): {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+  atKey?: boolean;
+} {
   const path = pointerPath(e.instancePath);
-  const p = e.params as { additionalProperty?: string; missingProperty?: string; allowedValues?: unknown[]; type?: string; limit?: number; format?: string };
+  const p = e.params as {
+    additionalProperty?: string;
+    missingProperty?: string;
+    allowedValues?: unknown[];
+    type?: string;
+    limit?: number;
+    format?: string;
+  };
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
@@ -180,10 +225,18 @@ function describeSchemaError(e: K3dSchemaError): { path: (string | number)[]; me
         key === 'manifests' && path.length === 0
           ? 'k3d v5.8.3 has no "manifests" field; to put files on the nodes use "files" (source, destination, nodeFilters)'
           : undefined;
-      return { path: [...path, key], atKey: true, message: `unknown field "${key}" (k3d v5.8.3 would refuse this config)`, ...(hint ? { hint } : {}) };
+      return {
+        path: [...path, key],
+        atKey: true,
+        message: `unknown field "${key}" (k3d v5.8.3 would refuse this config)`,
+        ...(hint ? { hint } : {}),
+      };
     }
     case 'required':
-      return { path, message: `missing required field "${p.missingProperty}" (k3d v5.8.3 requires apiVersion and kind)` };
+      return {
+        path,
+        message: `missing required field "${p.missingProperty}" (k3d v5.8.3 requires apiVersion and kind)`,
+      };
     case 'enum':
       return { path, message: `must be ${(p.allowedValues ?? []).map((v) => JSON.stringify(v)).join(' or ')}` };
     case 'type':
@@ -207,7 +260,13 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
  * Where in the user's file a path of the (expanded) document is, as ":line:col", and which
  * environment variables gave the value found there.
  */
-function positionIn(doc: Document, expanded: ExpandedText, original: string, path: (string | number)[], atKey: boolean): { where: string; variables: string } {
+function positionIn(
+  doc: Document,
+  expanded: ExpandedText,
+  original: string,
+  path: (string | number)[],
+  atKey: boolean,
+): { where: string; variables: string } {
   const range = (atKey ? rangeOfKey : rangeOfPath)(doc, path);
   if (!range) return { where: '', variables: '' };
   const { line, col } = lineCol(original, expanded.originalOffset(range[0]));
@@ -225,7 +284,11 @@ export interface ParsedClusterConfig {
 }
 
 /** Reads a k3d config's text as k3d v5.8.3 would (see the top of this file). `path` names it in messages. */
-export function readClusterConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): ParsedClusterConfig {
+export function readClusterConfig(
+  text: string,
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ParsedClusterConfig {
   const expanded = expandEnv(text, env);
   const { doc } = parseYamlDocument(expanded.text, path, (offset) => lineCol(text, expanded.originalOffset(offset)));
   let data: unknown = doc.toJS();
@@ -237,7 +300,8 @@ export function readClusterConfig(text: string, path: string, env: NodeJS.Proces
     throw new KeystoneError(`${path}${where}: ${field}: ${message}${variables}`, { hint, exitCode: 2 });
   };
   const migrated = migrateConfigVersion(data, path);
-  if ('refusal' in migrated) return fail(migrated.refusal.path, migrated.refusal.message, migrated.refusal.hint, migrated.refusal.atKey);
+  if ('refusal' in migrated)
+    return fail(migrated.refusal.path, migrated.refusal.message, migrated.refusal.hint, migrated.refusal.atKey);
   if (migrated.migration) {
     migration = migrated.migration;
     data = migrated.data;
@@ -286,7 +350,10 @@ export const stdinConfigRefusal = () =>
     exitCode: 2,
   });
 
-export async function loadClusterConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedClusterConfig> {
+export async function loadClusterConfig(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedClusterConfig> {
   if (path === '-') throw stdinConfigRefusal();
   let text: string;
   try {
@@ -318,9 +385,7 @@ export function resolveHostPaths(config: ClusterConfig, projectRoot: string): Cl
 
 /** Host directories the config mounts into the nodes (after resolveHostPaths). */
 export function hostMountDirs(config: ClusterConfig): string[] {
-  return (config.volumes ?? [])
-    .map((v) => v.volume.slice(0, v.volume.indexOf(':')))
-    .filter((host) => isAbsolute(host));
+  return (config.volumes ?? []).map((v) => v.volume.slice(0, v.volume.indexOf(':'))).filter((host) => isAbsolute(host));
 }
 
 /**
@@ -355,7 +420,8 @@ export async function configText(config: ClusterConfig): Promise<string> {
       if (isScalar(node) && typeof node.value === 'string' && node.value.includes('$')) node.type = 'QUOTE_DOUBLE';
     },
     Pair(_key, pair) {
-      if (isScalar(pair.key) && typeof pair.key.value === 'string' && pair.key.value.includes('$')) pair.key.type = 'QUOTE_DOUBLE';
+      if (isScalar(pair.key) && typeof pair.key.value === 'string' && pair.key.value.includes('$'))
+        pair.key.type = 'QUOTE_DOUBLE';
     },
   });
   // No folding (lineWidth 0), so each "$" left in the text is inside a double-quoted scalar.

@@ -10,11 +10,18 @@ import type { CheckOutcome } from './preflight.js';
 
 /** The data directory, or the directory setup creates it in, is writable. */
 export async function dataDirectoryCheck(dir: string): Promise<CheckOutcome> {
-  const existing = await stat(dir).then(() => dir, () => dirname(dir));
+  const existing = await stat(dir).then(
+    () => dir,
+    () => dirname(dir),
+  );
   try {
     await access(existing, constants.W_OK);
   } catch {
-    return { status: 'fail', detail: `${existing} is not writable`, hint: `make it writable: \`chmod u+w ${existing}\`` };
+    return {
+      status: 'fail',
+      detail: `${existing} is not writable`,
+      hint: `make it writable: \`chmod u+w ${existing}\``,
+    };
   }
   return { status: 'ok', detail: existing === dir ? `${dir} is writable` : `${dir} will be created by setup` };
 }
@@ -31,7 +38,12 @@ export interface ContextCheckInput {
 }
 
 /** The context is in one of the files, and no file holding credentials is readable by others. */
-export async function kubeContextCheck({ context, files, named, clusterAbsent }: ContextCheckInput): Promise<CheckOutcome> {
+export async function kubeContextCheck({
+  context,
+  files,
+  named,
+  clusterAbsent,
+}: ContextCheckInput): Promise<CheckOutcome> {
   const { parse } = await loadYaml();
   const warnings: string[] = [];
   let found: string | undefined;
@@ -43,12 +55,17 @@ export async function kubeContextCheck({ context, files, named, clusterAbsent }:
       continue;
     }
     const mode = await looseMode(file);
-    if (mode !== undefined) warnings.push(`${file} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${file}\``);
+    if (mode !== undefined)
+      warnings.push(`${file} is readable by others (mode ${mode.toString(8)}); run \`chmod 600 ${file}\``);
     let doc: { contexts?: { name?: string }[] } | null;
     try {
       doc = parse(text) as typeof doc;
     } catch {
-      return { status: 'fail', detail: `${file} is not valid YAML`, hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG' };
+      return {
+        status: 'fail',
+        detail: `${file} is not valid YAML`,
+        hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG',
+      };
     }
     if (!found && doc?.contexts?.some((c) => c.name === context)) found = file;
   }
@@ -57,9 +74,12 @@ export async function kubeContextCheck({ context, files, named, clusterAbsent }:
     return {
       status: named || !clusterAbsent ? 'fail' : 'warn',
       detail: `context "${context}" is not in ${files.join(', ') || 'any kubeconfig'}`,
-      hint: clusterAbsent ? '`keystone setup` creates the cluster and its context' : '`keystone setup` writes the context again (from `k3d kubeconfig get`)',
+      hint: clusterAbsent
+        ? '`keystone setup` creates the cluster and its context'
+        : '`keystone setup` writes the context again (from `k3d kubeconfig get`)',
     };
   }
-  if (warnings.length) return { status: 'warn', detail: `context "${context}" found in ${found}; ${warnings.join('; ')}` };
+  if (warnings.length)
+    return { status: 'warn', detail: `context "${context}" found in ${found}; ${warnings.join('; ')}` };
   return { status: 'ok', detail: `context "${context}" found in ${found}` };
 }

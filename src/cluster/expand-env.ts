@@ -58,12 +58,30 @@ export function expandEnv(text: string, env: NodeJS.ProcessEnv): ExpandedText {
     const { name, w } = shellName(text.slice(j + 1));
     if (name === '' && w > 0) {
       // Bad syntax ("${}", an unclosed "${"): Go drops it.
-      expansions.push({ reference: text.slice(j, j + 1 + w), name: '', value: '', set: false, from: j, to: j + 1 + w, expandedFrom: out.length, expandedTo: out.length });
+      expansions.push({
+        reference: text.slice(j, j + 1 + w),
+        name: '',
+        value: '',
+        set: false,
+        from: j,
+        to: j + 1 + w,
+        expandedFrom: out.length,
+        expandedTo: out.length,
+      });
     } else if (name === '') {
       out += '$';
     } else {
       const value = env[name] ?? '';
-      expansions.push({ reference: text.slice(j, j + 1 + w), name, value, set: env[name] !== undefined, from: j, to: j + 1 + w, expandedFrom: out.length, expandedTo: out.length + value.length });
+      expansions.push({
+        reference: text.slice(j, j + 1 + w),
+        name,
+        value,
+        set: env[name] !== undefined,
+        from: j,
+        to: j + 1 + w,
+        expandedFrom: out.length,
+        expandedTo: out.length + value.length,
+      });
       out += value;
     }
     j += w;

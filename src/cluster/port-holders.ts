@@ -38,13 +38,22 @@ async function quietly(runner: Runner, tool: string, args: string[]): Promise<st
   }
 }
 
-export async function portHolder(runner: Runner, port: number, platform: NodeJS.Platform = process.platform): Promise<PortHolder> {
+export async function portHolder(
+  runner: Runner,
+  port: number,
+  platform: NodeJS.Platform = process.platform,
+): Promise<PortHolder> {
   // +c 0: the whole command name (lsof cuts it to 9 characters otherwise: "ControlCe").
-  let found = parseLsofFields(await quietly(runner, 'lsof', ['-nP', '+c', '0', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']));
-  if (!found && platform === 'linux') found = parseSsUsers(await quietly(runner, 'ss', ['-Hltnp', 'sport', '=', `:${port}`]));
+  let found = parseLsofFields(
+    await quietly(runner, 'lsof', ['-nP', '+c', '0', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']),
+  );
+  if (!found && platform === 'linux')
+    found = parseSsUsers(await quietly(runner, 'ss', ['-Hltnp', 'sport', '=', `:${port}`]));
   if (found) return { port, command: found.command, holder: `${found.command} (pid ${found.pid})` };
   // Docker's `ps --filter publish=<port>` lists containers publishing that host port.
-  const containers = (await quietly(runner, 'docker', ['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'])).split('\n').filter(Boolean);
+  const containers = (await quietly(runner, 'docker', ['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}']))
+    .split('\n')
+    .filter(Boolean);
   if (containers.length > 0) return { port, holder: `container ${containers.join(', ')}` };
   return { port };
 }
@@ -64,10 +73,20 @@ export function describeHolders(holders: readonly PortHolder[]): string {
 }
 
 /** The fix for busy ports: AirPlay's own, else how to find the holder, and the config to edit. */
-export function busyPortsHint(holders: readonly PortHolder[], configLabel: string, platform: NodeJS.Platform = process.platform): string {
-  const airplay = holders.some(isAirPlayReceiver) || (platform === 'darwin' && holders.some((h) => !h.holder && (h.port === 5000 || h.port === 7000)));
+export function busyPortsHint(
+  holders: readonly PortHolder[],
+  configLabel: string,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  const airplay =
+    holders.some(isAirPlayReceiver) ||
+    (platform === 'darwin' && holders.some((h) => !h.holder && (h.port === 5000 || h.port === 7000)));
   if (airplay) return airPlayFix(configLabel);
   const unknown = holders.some((h) => !h.holder);
-  const find = unknown ? (platform === 'darwin' ? '`sudo lsof -nP -iTCP -sTCP:LISTEN`' : '`sudo ss -ltnp` or `docker ps`') : undefined;
+  const find = unknown
+    ? platform === 'darwin'
+      ? '`sudo lsof -nP -iTCP -sTCP:LISTEN`'
+      : '`sudo ss -ltnp` or `docker ps`'
+    : undefined;
   return `stop what holds ${holders.length > 1 ? 'them' : 'it'}${find ? ` (find it with ${find})` : ''}, or change the host ports in ${configLabel}`;
 }

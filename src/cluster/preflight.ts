@@ -22,10 +22,16 @@ export interface CheckOutcome {
 }
 
 /** The cluster's host ports: free, or held by the cluster itself while it runs. */
-export async function hostPortsCheck(runner: Runner, config: ClusterConfig, configLabel: string, state: ClusterState | undefined): Promise<CheckOutcome> {
+export async function hostPortsCheck(
+  runner: Runner,
+  config: ClusterConfig,
+  configLabel: string,
+  state: ClusterState | undefined,
+): Promise<CheckOutcome> {
   const wanted = hostPortsOf(config);
   const busy = await busyPorts(wanted);
-  if (busy.length === 0) return { status: 'ok', detail: `${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} free` };
+  if (busy.length === 0)
+    return { status: 'ok', detail: `${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} free` };
   if (state && (state.phase === 'running' || state.phase === 'degraded')) {
     return { status: 'ok', detail: `${busy.join(', ')} held by cluster ${state.name}` };
   }
@@ -58,7 +64,12 @@ export function formatGiB(bytes: number): string {
 }
 
 /** Free space where Docker stores images and containers (DockerRootDir), against what the images take. */
-export async function diskSpaceCheck(runner: Runner, machine: Machine, need: DiskNeed, timeoutMs: number): Promise<CheckOutcome> {
+export async function diskSpaceCheck(
+  runner: Runner,
+  machine: Machine,
+  need: DiskNeed,
+  timeoutMs: number,
+): Promise<CheckOutcome> {
   const r = await runner.run('docker', ['info', '--format', '{{json .DockerRootDir}}'], { timeoutMs, reject: false });
   let root: string | undefined;
   try {
@@ -75,7 +86,10 @@ export async function diskSpaceCheck(runner: Runner, machine: Machine, need: Dis
     free = await machine.freeBytes(root);
   } catch {
     // Docker Desktop keeps its data in a VM: the path is not on this machine's file system.
-    return { status: 'warn', detail: `${root} is not on this machine (a Docker VM?); make sure Docker has about ${formatGiB(needed)} free (${basis})` };
+    return {
+      status: 'warn',
+      detail: `${root} is not on this machine (a Docker VM?); make sure Docker has about ${formatGiB(needed)} free (${basis})`,
+    };
   }
   if (free < needed) {
     return {
@@ -94,7 +108,11 @@ export async function kubeconfigWritableCheck(file: string): Promise<CheckOutcom
     try {
       const s = await stat(existing);
       if (existing !== file && !s.isDirectory()) {
-        return { status: 'fail', detail: `${file} cannot be created: ${existing} is not a directory`, hint: `point KUBECONFIG (or --kubeconfig) at a file in a directory, e.g. ~/.kube/config` };
+        return {
+          status: 'fail',
+          detail: `${file} cannot be created: ${existing} is not a directory`,
+          hint: `point KUBECONFIG (or --kubeconfig) at a file in a directory, e.g. ~/.kube/config`,
+        };
       }
       break;
     } catch {
@@ -106,7 +124,11 @@ export async function kubeconfigWritableCheck(file: string): Promise<CheckOutcom
   try {
     await access(existing, constants.W_OK);
   } catch {
-    return { status: 'fail', detail: `${existing} is not writable, so the cluster's context cannot be written to ${file}`, hint: `make it writable (\`chmod u+w ${existing}\`) or point KUBECONFIG at a writable file` };
+    return {
+      status: 'fail',
+      detail: `${existing} is not writable, so the cluster's context cannot be written to ${file}`,
+      hint: `make it writable (\`chmod u+w ${existing}\`) or point KUBECONFIG at a writable file`,
+    };
   }
   return { status: 'ok', detail: existing === file ? `${file} is writable` : `${file} will be created` };
 }
@@ -128,7 +150,11 @@ export async function kubeconfigsValidCheck(files: readonly string[]): Promise<C
     const error = parseDocument(text).errors[0];
     if (error) {
       const at = error.linePos?.[0] ? `:${error.linePos[0].line}:${error.linePos[0].col}` : '';
-      return { status: 'fail', detail: `${file}${at} is not valid YAML: ${error.message.split('\n')[0]}`, hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG' };
+      return {
+        status: 'fail',
+        detail: `${file}${at} is not valid YAML: ${error.message.split('\n')[0]}`,
+        hint: 'kubectl refuses it too: fix or move it, or leave it out of KUBECONFIG',
+      };
     }
   }
   return { status: 'ok', detail: `${files.join(', ')} valid` };

@@ -16,22 +16,33 @@ export async function requireDocker(runner: Runner, env: NodeJS.ProcessEnv): Pro
 function requireAtLeast(tool: 'k3d' | 'kubectl', version: Version, upgrade: string): Version {
   const minimum = minimumVersions[tool];
   if (compareVersions(version, minimum) < 0) {
-    throw new KeystoneError(`${tool} ${formatVersion(version)} is too old; keystone needs ${tool} >= ${formatVersion(minimum)}`, {
-      hint: upgrade,
-    });
+    throw new KeystoneError(
+      `${tool} ${formatVersion(version)} is too old; keystone needs ${tool} >= ${formatVersion(minimum)}`,
+      {
+        hint: upgrade,
+      },
+    );
   }
   return version;
 }
 
 export async function requireKubectl(runner: Runner): Promise<Version> {
-  return requireAtLeast('kubectl', await kubectlClientVersion(runner), 'upgrade kubectl: https://kubernetes.io/docs/tasks/tools/');
+  return requireAtLeast(
+    'kubectl',
+    await kubectlClientVersion(runner),
+    'upgrade kubectl: https://kubernetes.io/docs/tasks/tools/',
+  );
 }
 
 /**
  * Runs a k3d call, with the k3d keystone installed earlier when none is on PATH.
  * Returns undefined when k3d is nowhere to be found.
  */
-export async function withK3d<T>(runner: Runner, env: NodeJS.ProcessEnv, call: (runner: Runner) => Promise<T>): Promise<T | undefined> {
+export async function withK3d<T>(
+  runner: Runner,
+  env: NodeJS.ProcessEnv,
+  call: (runner: Runner) => Promise<T>,
+): Promise<T | undefined> {
   try {
     return await call(runner);
   } catch (err) {
@@ -49,5 +60,9 @@ export async function findK3d(runner: Runner, env: NodeJS.ProcessEnv): Promise<V
 }
 
 export function requireK3dVersion(version: Version): Version {
-  return requireAtLeast('k3d', version, 'upgrade k3d (https://k3d.io/#installation), or remove it from PATH and let `keystone setup` install a current one');
+  return requireAtLeast(
+    'k3d',
+    version,
+    'upgrade k3d (https://k3d.io/#installation), or remove it from PATH and let `keystone setup` install a current one',
+  );
 }

@@ -41,7 +41,11 @@ export interface SeenNode {
  * NotReady node, so the caller asks it. One window differs: a node whose container has just
  * stopped stays Ready until the node controller's grace period passes (tens of seconds).
  */
-export function observeClusterFromNodes(name: string, nodes: SeenNode[], wanted: { servers: number; agents: number }): ClusterState | undefined {
+export function observeClusterFromNodes(
+  name: string,
+  nodes: SeenNode[],
+  wanted: { servers: number; agents: number },
+): ClusterState | undefined {
   const serverName = new RegExp(`^k3d-${escapeRegExp(name)}-server-\\d+$`);
   const agentName = new RegExp(`^k3d-${escapeRegExp(name)}-agent-\\d+$`);
   let servers = 0;
@@ -54,7 +58,12 @@ export function observeClusterFromNodes(name: string, nodes: SeenNode[], wanted:
     else return undefined;
   }
   if (servers !== wanted.servers || agents !== wanted.agents) return undefined;
-  return { name, phase: 'running', servers: { running: servers, count: servers }, agents: { running: agents, count: agents } };
+  return {
+    name,
+    phase: 'running',
+    servers: { running: servers, count: servers },
+    agents: { running: agents, count: agents },
+  };
 }
 
 function escapeRegExp(text: string): string {
@@ -69,7 +78,11 @@ function plural(n: number, word: string): string {
  * Why the existing cluster cannot serve as the configured one, or undefined when it can. A count
  * the config leaves to k3d's default is named as such (`defaults`, from loadClusterConfig).
  */
-export function shapeDifference(state: ClusterState, config: ClusterConfig, defaults: ConfigDefault[] = []): string | undefined {
+export function shapeDifference(
+  state: ClusterState,
+  config: ClusterConfig,
+  defaults: ConfigDefault[] = [],
+): string | undefined {
   const wantServers = config.servers;
   const wantAgents = config.agents;
   if (state.servers.count === wantServers && state.agents.count === wantAgents) return undefined;

@@ -9,7 +9,11 @@ export type PositionOf = (offset: number) => { line: number; col: number };
  * Parses one YAML document. `positionOf` maps an offset of `text` to a position in the user's
  * file when the two differ (a config whose environment variables were expanded first).
  */
-export function parseYamlDocument(text: string, path: string, positionOf?: PositionOf): { doc: Document; lineCounter: LineCounter } {
+export function parseYamlDocument(
+  text: string,
+  path: string,
+  positionOf?: PositionOf,
+): { doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];

@@ -20,10 +20,23 @@ export async function describeCommand(app: AppContext, name: string, output: str
 
 function render(app: AppContext, d: Description): string {
   const c = app.ui.color;
-  const indent = (text: string) => text.split('\n').map((l) => `  ${l}`).join('\n');
-  const table = (headers: string[], rows: string[][]) => indent(renderTable(headers, rows, app.ui.columns === undefined ? undefined : app.ui.columns - 2));
+  const indent = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => `  ${l}`)
+      .join('\n');
+  const table = (headers: string[], rows: string[][]) =>
+    indent(renderTable(headers, rows, app.ui.columns === undefined ? undefined : app.ui.columns - 2));
   const out = [`${d.kind} ${d.name}: ${d.healthy ? d.status : c.yellow(d.status)}`];
-  out.push('Conditions:', d.conditions.length ? table(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], d.conditions.map((x) => [x.type, x.status, x.reason ?? '', oneLine(x.message ?? '')])) : '  (none)');
+  out.push(
+    'Conditions:',
+    d.conditions.length
+      ? table(
+          ['TYPE', 'STATUS', 'REASON', 'MESSAGE'],
+          d.conditions.map((x) => [x.type, x.status, x.reason ?? '', oneLine(x.message ?? '')]),
+        )
+      : '  (none)',
+  );
   out.push(
     'Containers:',
     d.containers.length
@@ -36,17 +49,36 @@ function render(app: AppContext, d: Description): string {
             `${x.state}${x.reason ? ` (${x.reason}${x.exitCode !== undefined ? `, exit ${x.exitCode}` : ''})` : ''}`,
             x.ready ? 'yes' : 'no',
             String(x.restarts),
-            x.lastTermination ? `${x.lastTermination.reason ?? 'terminated'}${x.lastTermination.exitCode !== undefined ? `, exit ${x.lastTermination.exitCode}` : ''}` : '-',
+            x.lastTermination
+              ? `${x.lastTermination.reason ?? 'terminated'}${x.lastTermination.exitCode !== undefined ? `, exit ${x.lastTermination.exitCode}` : ''}`
+              : '-',
           ]),
         )
       : '  (no pods)',
   );
-  out.push('Mounts:', d.mounts.length ? table(['CONTAINER', 'PATH', 'VOLUME', 'SOURCE'], d.mounts.map((m) => [m.container, m.path, m.volume, `${m.source}${m.readOnly ? ', read-only' : ''}`])) : '  (none)');
+  out.push(
+    'Mounts:',
+    d.mounts.length
+      ? table(
+          ['CONTAINER', 'PATH', 'VOLUME', 'SOURCE'],
+          d.mounts.map((m) => [m.container, m.path, m.volume, `${m.source}${m.readOnly ? ', read-only' : ''}`]),
+        )
+      : '  (none)',
+  );
   const now = Date.now();
   out.push(
     'Events:',
     d.events.length
-      ? table(['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'], d.events.map((e) => [lastSeenText(e, now), e.type === 'Warning' ? c.yellow(e.type) : e.type, e.reason, `${e.object.kind}/${e.object.name}`, oneLine(e.message)]))
+      ? table(
+          ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'],
+          d.events.map((e) => [
+            lastSeenText(e, now),
+            e.type === 'Warning' ? c.yellow(e.type) : e.type,
+            e.reason,
+            `${e.object.kind}/${e.object.name}`,
+            oneLine(e.message),
+          ]),
+        )
       : '  (none in the last hour)',
   );
   return out.join('\n');

@@ -10,7 +10,10 @@ export async function doctor(app: AppContext, output: string | undefined): Promi
   } else {
     const c = app.ui.color;
     const mark = { ok: c.green('✓'), warn: c.yellow('!'), fail: c.red('✗') };
-    const lines = results.map((r) => `${mark[r.status]} ${r.name}: ${r.detail}${r.hint && r.status !== 'ok' ? `\n    ${c.cyan('fix:')} ${r.hint}` : ''}`);
+    const lines = results.map(
+      (r) =>
+        `${mark[r.status]} ${r.name}: ${r.detail}${r.hint && r.status !== 'ok' ? `\n    ${c.cyan('fix:')} ${r.hint}` : ''}`,
+    );
     lines.push('', failed === 0 ? 'All checks passed.' : `${failed} check${failed === 1 ? '' : 's'} failed.`);
     app.ui.data(lines.join('\n'));
   }

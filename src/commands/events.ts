@@ -4,7 +4,15 @@ import { loadYaml } from '../yaml-module.js';
 import { ExitCode } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
 import { stackNamespace } from '../vocabulary.js';
-import { eventMatches, lastSeenText, oneLine, sortEvents, summarizeEvent, type EventObject, type EventSummary } from '../operate/events.js';
+import {
+  eventMatches,
+  lastSeenText,
+  oneLine,
+  sortEvents,
+  summarizeEvent,
+  type EventObject,
+  type EventSummary,
+} from '../operate/events.js';
 import { renderTable } from '../ui/table.js';
 
 const headers = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
@@ -20,7 +28,13 @@ export async function events(app: AppContext, o: { output: string; follow: boole
   const row = (e: EventSummary) => {
     const c = app.ui.color;
     const warn = e.type === 'Warning';
-    return [lastSeenText(e, Date.now()), warn ? c.yellow(e.type) : e.type, warn ? c.yellow(e.reason) : e.reason, `${e.object.kind}/${e.object.name}`, oneLine(e.message)];
+    return [
+      lastSeenText(e, Date.now()),
+      warn ? c.yellow(e.type) : e.type,
+      warn ? c.yellow(e.reason) : e.reason,
+      `${e.object.kind}/${e.object.name}`,
+      oneLine(e.message),
+    ];
   };
   // With -f, one document per change after the list: a JSON one per line, or YAML documents after `---`.
   const { stringify } = yaml ? await loadYaml() : { stringify: undefined };
@@ -31,7 +45,9 @@ export async function events(app: AppContext, o: { output: string; follow: boole
   } else if (yaml) {
     app.ui.data(o.follow ? `---\n${stringify!(shown)}` : stringify!(shown));
   } else if (shown.length === 0) {
-    app.ui.info(`No events in namespace ${stackNamespace}${o.for ? ` for ${o.for}` : ''} (the API server keeps them for 1 hour by default).`);
+    app.ui.info(
+      `No events in namespace ${stackNamespace}${o.for ? ` for ${o.for}` : ''} (the API server keeps them for 1 hour by default).`,
+    );
   } else {
     app.ui.data(renderTable(headers, shown.map(row), app.ui.columns));
   }
@@ -42,13 +58,25 @@ export async function events(app: AppContext, o: { output: string; follow: boole
     if (!wanted(e)) return;
     if (json) app.ui.data(JSON.stringify(e));
     else if (yaml) app.ui.data(`---\n${stringify!(e)}`);
-    else app.ui.data(renderTable(headers, [row(e)], app.ui.columns).split('\n').slice(1).join('\n'));
+    else
+      app.ui.data(
+        renderTable(headers, [row(e)], app.ui.columns)
+          .split('\n')
+          .slice(1)
+          .join('\n'),
+      );
   });
   return ExitCode.interrupted;
 }
 
 /** Watches from the list's resourceVersion; an Event updated by its recorder (count+1) is shown again. */
-async function followEvents(client: KubeClient, path: string, resourceVersion: string | undefined, signal: AbortSignal, show: (e: EventSummary) => void): Promise<void> {
+async function followEvents(
+  client: KubeClient,
+  path: string,
+  resourceVersion: string | undefined,
+  signal: AbortSignal,
+  show: (e: EventSummary) => void,
+): Promise<void> {
   let rv = resourceVersion;
   let expired = false;
   while (!signal.aborted) {

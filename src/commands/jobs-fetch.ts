@@ -20,11 +20,17 @@ export async function jobsFetch(app: AppContext, id: string, o: { to?: string; f
   const client = await app.client();
   const run = await findRun(client, stackNamespace, id);
   if (run.outputLocal && run.outputDir) {
-    app.ui.info(`Run ${id} ran on the keystone cluster: its outputs are already on this machine, in ${relative(app.cwd, run.outputDir) || run.outputDir}.`);
+    app.ui.info(
+      `Run ${id} ran on the keystone cluster: its outputs are already on this machine, in ${relative(app.cwd, run.outputDir) || run.outputDir}.`,
+    );
     return;
   }
   const volume = await runVolume(client, stackNamespace, run);
-  if (!volume) throw new KeystoneError(`run ${id}'s outputs are not on a run volume (${run.outputDir ?? 'no run directory'}${run.outputNodes.length ? ` on ${run.outputNodes.join(', ')}` : ''})`, { hint: 'runs made before run volumes left their outputs on the node; copy them with kubectl' });
+  if (!volume)
+    throw new KeystoneError(
+      `run ${id}'s outputs are not on a run volume (${run.outputDir ?? 'no run directory'}${run.outputNodes.length ? ` on ${run.outputNodes.join(', ')}` : ''})`,
+      { hint: 'runs made before run volumes left their outputs on the node; copy them with kubectl' },
+    );
   const dest = resolve(app.cwd, o.to ?? hostRunDir(app.paths.dataDir, run.tool, id));
   const shownDest = relative(app.cwd, dest) || dest;
   // Into data/ through the guarded data directory; --to DIR is guarded the same way, rooted there.
@@ -33,14 +39,21 @@ export async function jobsFetch(app: AppContext, id: string, o: { to?: string; f
   // cannot be written, a symlink leading out of data/.
   await guarded.inside(dest);
   await app.guardedDir(dest).ensureWritable();
-  if (run.state === 'Running' || run.state === 'Pending') app.ui.warn(`run ${id} is still ${run.state.toLowerCase()}: this fetches its outputs as they are now`);
+  if (run.state === 'Running' || run.state === 'Pending')
+    app.ui.warn(`run ${id} is still ${run.state.toLowerCase()}: this fetches its outputs as they are now`);
   app.ui.info(`Fetching ${shownVolumeDir(volume.claim, volume.tool, id)} to ${shownDest}`);
-  const report = await fetchVolumeOutputs(client, volume, dest, guarded, { signal: app.signal, onFile: (path, bytes) => app.ui.info(`  ${path} (${mib(bytes)})`) });
+  const report = await fetchVolumeOutputs(client, volume, dest, guarded, {
+    signal: app.signal,
+    onFile: (path, bytes) => app.ui.info(`  ${path} (${mib(bytes)})`),
+  });
   // Its record comes along (from the run's annotation), so `jobs show` and `jobs rerun` work from here.
   const live = await runInCluster(client, stackNamespace, id);
   if (live?.record) {
     const path = join(dest, recordFileName);
-    await writeRecordFile(path, live.outcome.ended ? sealRecord({ ...live.record, outcome: live.outcome }) : live.record);
+    await writeRecordFile(
+      path,
+      live.outcome.ended ? sealRecord({ ...live.record, outcome: live.outcome }) : live.record,
+    );
     app.ui.info(`  ${recordFileName} (the run's record)`);
   }
   app.ui.info(

@@ -23,14 +23,23 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   requireRunId(id);
   const format = o.out === undefined ? 'terminal' : extname(o.out).toLowerCase();
   if (format !== 'terminal' && format !== '.svg' && format !== '.png') {
-    throw new UsageError(`--out ${printable(o.out!)}: the picture must be a .svg or .png file`, 'e.g. --out residuals.svg');
+    throw new UsageError(
+      `--out ${printable(o.out!)}: the picture must be a .svg or .png file`,
+      'e.g. --out residuals.svg',
+    );
   }
-  const only = o.series?.split(',').map((s) => s.trim()).filter(Boolean);
+  const only = o.series
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const profiles = await loadProfiles(app.paths.profiles, app.cwd);
   const client = await app.client();
   const run = await findRun(client, stackNamespace, id);
   const plot = profiles[run.tool]?.plot;
-  if (!plot) throw new KeystoneError(`runs of ${run.tool} have nothing to plot`, { hint: `the ${run.tool} profile in k8s/simulations/profiles.yaml has no "plot" (lammps and openfoam have)` });
+  if (!plot)
+    throw new KeystoneError(`runs of ${run.tool} have nothing to plot`, {
+      hint: `the ${run.tool} profile in k8s/simulations/profiles.yaml has no "plot" (lammps and openfoam have)`,
+    });
 
   const logs = await podLogs(app, id, runPodSelector(id, runKind(run)), Boolean(run.sweep));
   if (logs.size === 0 && plot.logFile && run.outputDir && existsSync(run.outputDir)) {
@@ -40,11 +49,17 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
       if (existsSync(file)) logs.set(i, await readFile(file, 'utf8'));
     }
   }
-  if (logs.size === 0) throw new KeystoneError(`run ${id} has no log left to plot`, { hint: `its pods are gone${plot.logFile ? ` and ${plot.logFile} is not in ${run.outputDir ?? 'its run directory'}` : ''}` });
+  if (logs.size === 0)
+    throw new KeystoneError(`run ${id} has no log left to plot`, {
+      hint: `its pods are gone${plot.logFile ? ` and ${plot.logFile} is not in ${run.outputDir ?? 'its run directory'}` : ''}`,
+    });
 
   const chart = chartOf(plot.series, logs, { title: `${run.tool} run ${id}`, only });
   if (chart.series.length === 0) {
-    throw new KeystoneError(`nothing to plot in run ${id}'s log${only?.length ? ` for --series ${only.join(',')}` : ''}`, { hint: 'the run may not have reached its first output step yet' });
+    throw new KeystoneError(
+      `nothing to plot in run ${id}'s log${only?.length ? ` for --series ${only.join(',')}` : ''}`,
+      { hint: 'the run may not have reached its first output step yet' },
+    );
   }
   if (format === 'terminal') {
     app.ui.data(renderTerminal(chart, app.ui.color));
@@ -53,20 +68,34 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   const svg = renderSvg(chart);
   await writeFile(o.out!, format === '.svg' ? svg : await renderPng(svg));
   const points = chart.series.reduce((n, s) => n + s.points.length, 0);
-  app.ui.info(`Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`);
+  app.ui.info(
+    `Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`,
+  );
 }
 
 /** The run's output pods' logs (an MPIJob's: its launcher's), per sweep index (undefined for a single run); a retried index: its attempts in order. */
-async function podLogs(app: AppContext, id: string, selector: string, indexed: boolean): Promise<Map<number | undefined, string>> {
+async function podLogs(
+  app: AppContext,
+  id: string,
+  selector: string,
+  indexed: boolean,
+): Promise<Map<number | undefined, string>> {
   const client = await app.client();
-  const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector })).items;
+  const pods = (await client.list<PodObject>(`/api/v1/namespaces/${stackNamespace}/pods`, { labelSelector: selector }))
+    .items;
   const logs = new Map<number | undefined, string>();
   if (pods.length === 0) return logs;
   await followLogs(
     client,
     { kind: 'simulation', name: id, selector },
     pods,
-    { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: (pod) => (indexed ? String(podIndex(pod)) : undefined) },
+    {
+      follow: false,
+      timestamps: false,
+      previous: false,
+      namespace: stackNamespace,
+      prefix: (pod) => (indexed ? String(podIndex(pod)) : undefined),
+    },
     {
       line: (prefix, _key, text) => {
         const key = prefix === undefined ? undefined : Number(prefix);

@@ -19,19 +19,58 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
   const file = await findRecordFile(app.paths.dataDir, id);
   const record = file
     ? await readRecordFile(file, app.cwd)
-    : (await findRecord({ client: () => app.client(), dataDir: app.paths.dataDir, cwd: app.cwd, context: target.context, warn: (t) => app.ui.warn(t) }, id)).record;
+    : (
+        await findRecord(
+          {
+            client: () => app.client(),
+            dataDir: app.paths.dataDir,
+            cwd: app.cwd,
+            context: target.context,
+            warn: (t) => app.ui.warn(t),
+          },
+          id,
+        )
+      ).record;
   const client = await app.client();
-  const plan = await planRerun(record, flags, { client, runner: app.runner, context: target.context, local: target.local, dataDir: app.paths.dataDir, cwd: app.cwd, profilesFile: app.paths.profiles });
+  const plan = await planRerun(record, flags, {
+    client,
+    runner: app.runner,
+    context: target.context,
+    local: target.local,
+    dataDir: app.paths.dataDir,
+    cwd: app.cwd,
+    profilesFile: app.paths.profiles,
+  });
   const req = plan.request;
-  if (record.cluster.context !== target.context) plan.notes.push(`it runs on context ${target.context}; run ${id} ran on ${record.cluster.context}`);
-  app.ui.info(`Rerunning run ${id} (${record.tool} ${record.input.name}${req.sweep ? `, a sweep of ${req.sweep.combinations.length}` : ''}) with image ${req.pinnedImage!.ref}`);
+  if (record.cluster.context !== target.context)
+    plan.notes.push(`it runs on context ${target.context}; run ${id} ran on ${record.cluster.context}`);
+  app.ui.info(
+    `Rerunning run ${id} (${record.tool} ${record.input.name}${req.sweep ? `, a sweep of ${req.sweep.combinations.length}` : ''}) with image ${req.pinnedImage!.ref}`,
+  );
   for (const note of plan.notes) app.ui.warn(`differs from run ${id}: ${note}`);
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, clock: app.clock, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
+    {
+      client,
+      target,
+      dataDir: app.paths.dataDir,
+      cwd: app.cwd,
+      env: app.env,
+      signal: app.signal,
+      clock: app.clock,
+      info: (t) => app.ui.info(t),
+      warn: (t) => app.ui.warn(t),
+      runner: app.runner,
+      keystoneVersion: app.version,
+      argv: app.argv,
+      remembered: rememberedIn(await readImageRecord(client, stackNamespace)),
+    },
     req,
   );
-  if (run.record.template.sha256 !== record.template.sha256) app.ui.warn(`differs from run ${id}: template ${record.template.name} has changed since; the rerun was built from the one in the cluster now`);
+  if (run.record.template.sha256 !== record.template.sha256)
+    app.ui.warn(
+      `differs from run ${id}: template ${record.template.name} has changed since; the rerun was built from the one in the cluster now`,
+    );
   app.ui.info(`Submitted run ${run.runId}, a rerun of ${id}; output: ${run.storage.shown}`);
   if (req.detach) {
     app.ui.data(run.runId);

@@ -1,4 +1,4 @@
-/** `keystone jobs` and its subcommands: list, logs, cancel, clean — squeue, scancel and friends. */
+/** `keystone jobs` subcommands: logs, cancel, clean — scancel and friends (the listing, squeue, is jobs-list.ts). */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
@@ -10,63 +10,16 @@ import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog
 import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
 import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
-import { findRun, isRecentRun, recentRunDays, requireRunId } from '../runs/catalog/lookup.js';
+import { findRun, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
-import { nameVolumeNodes } from '../runs/storage/volume-node.js';
 import { followRun } from '../runs/follow/follow.js';
 import { runLine, runPrinter } from '../runs/follow/output.js';
 import { printLogLines } from '../ui/line-writer.js';
-import { purgeVolumeRun, shownVolumeDir } from '../runs/storage/outputs.js';
+import { purgeVolumeRun } from '../runs/storage/outputs.js';
+import { shownOutput } from './jobs-list.js';
 import { sharedClaimName } from '../runs/storage/claim.js';
-import { formatAge } from '../operate/pod-summary.js';
 import { stackNamespace } from '../vocabulary.js';
-
-export async function jobsList(app: AppContext, options: { output: string; tool?: string; all?: boolean }): Promise<RunSummary[]> {
-  const client = await app.client();
-  // Only the listed runs' pods are fetched, and only those whose summary needs them.
-  const now = Date.now();
-  const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
-  // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
-  await nameVolumeNodes(client, stackNamespace, runs);
-  if (options.output === 'json' || options.output === 'yaml') {
-    await app.ui.document(runs, options.output);
-    return runs;
-  }
-  if (runs.length === 0) {
-    app.ui.info(options.all ? 'No runs.' : `No runs in the last ${recentRunDays} days (--all shows older ones).`);
-    return runs;
-  }
-  const c = app.ui.color;
-  const wide = options.output === 'wide';
-  const rows = runs.map((r) => [
-    r.runId,
-    r.tool,
-    r.state === 'Failed'
-      ? c.red(`Failed${r.reason ? ` (${r.reason})` : ''}`)
-      : r.sweep
-        ? `${r.state} (${r.sweep.succeeded}/${r.sweep.total} ok)`
-        : r.state === 'Pending' && r.reason
-          ? c.yellow(`Pending (${r.reason})`)
-          : r.state,
-    r.startedAt ? `${formatAge(Math.round((Date.now() - Date.parse(r.startedAt)) / 1000))} ago` : '-',
-    r.durationSeconds !== undefined ? formatAge(r.durationSeconds) : '-',
-    r.exitCode !== undefined ? String(r.exitCode) : '-',
-    shownOutput(app, r),
-    ...(wide ? [r.image ?? '-'] : []),
-  ]);
-  const { renderTable } = await import('../ui/table.js'); // only when a table is printed
-  app.ui.data(renderTable(['RUN ID', 'TOOL', 'STATE', 'STARTED', 'DURATION', 'EXIT', 'OUTPUT', ...(wide ? ['IMAGE'] : [])], rows, app.ui.columns));
-  return runs;
-}
-
-/** Where a run's outputs are, for people: a path from here, or node:path on another cluster. */
-function shownOutput(app: AppContext, r: RunSummary): string {
-  if (r.outputDir === null) return '-';
-  if (r.outputLocal) return relative(app.cwd, r.outputDir) || r.outputDir;
-  if (r.outputVolume) return shownVolumeDir(r.outputVolume, r.tool, r.runId);
-  return r.outputNodes.length ? `${r.outputNodes.join(',')}:${r.outputDir}` : `${r.outputDir} (on its node)`;
-}
 
 export async function jobsLogs(app: AppContext, id: string, follow: boolean): Promise<number> {
   requireRunId(id);
@@ -84,13 +37,20 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
       signal: app.signal,
       localImages: [],
       timeoutMs: app.timeoutMs(Math.min(maxTimerMs, 7 * 24 * 3600_000)),
-      ...runPrinter(app.ui, id, await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job)),
+      ...runPrinter(
+        app.ui,
+        id,
+        await followedRunProgress({ ui: app.ui, profilesFile: app.paths.profiles, cwd: app.cwd }, run, job),
+      ),
     });
     if (outcome.state === 'Detached') {
-      if (app.signal.reason === stdoutClosedReason) app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
+      if (app.signal.reason === stdoutClosedReason)
+        app.ui.info(`${stdoutClosedReason}: detached; run ${id} keeps going`);
       return ExitCode.interrupted;
     }
-    app.ui.info(outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`);
+    app.ui.info(
+      outcome.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${outcome.exitCode}`,
+    );
     return outcome.exitCode;
   }
   const selector = runPodSelector(id, runKind(run));
@@ -103,15 +63,26 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
         client,
         { kind: 'simulation', name: run.job, selector },
         pods,
-        { follow: false, timestamps: false, previous: false, namespace: stackNamespace, prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined },
+        {
+          follow: false,
+          timestamps: false,
+          previous: false,
+          namespace: stackNamespace,
+          prefix: indexed ? (pod) => `${podIndex(pod)}` : () => undefined,
+        },
         sink,
         app.signal,
       ),
   );
-  if (pods.length === 0) app.ui.info(`Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`);
+  if (pods.length === 0)
+    app.ui.info(
+      `Run ${id} has no pods (any more); its output is in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}.`,
+    );
   // With -f the exit code is the run's, whether it ended before or while we followed it.
   if (follow) {
-    app.ui.info(run.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${run.exitCode ?? 1}`);
+    app.ui.info(
+      run.state === 'Succeeded' ? `run ${id} succeeded` : `run ${id} failed with exit code ${run.exitCode ?? 1}`,
+    );
     return run.exitCode ?? ExitCode.failure;
   }
   return ExitCode.ok;
@@ -123,7 +94,9 @@ export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   const run = await findRun(client, stackNamespace, id);
   if (run.outputVolume) return cancelVolumeRun(app, client, run);
   await deleteRun(client, stackNamespace, run.job, runKind(run));
-  app.ui.info(`Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`);
+  app.ui.info(
+    `Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`,
+  );
 }
 
 /**
@@ -148,7 +121,11 @@ async function cancelVolumeRun(app: AppContext, client: KubeClient, run: RunSumm
   }
   const after = summarizeRun(suspended, []);
   // It may have ended between the listing and the patch: its Complete/Failed condition wins.
-  app.ui.info(after.reason === cancelledReason ? `Cancelled run ${id} (it was stopped); ${kept}` : `Run ${id} ${alreadyEnded(after)}; ${kept}`);
+  app.ui.info(
+    after.reason === cancelledReason
+      ? `Cancelled run ${id} (it was stopped); ${kept}`
+      : `Run ${id} ${alreadyEnded(after)}; ${kept}`,
+  );
 }
 
 /**
@@ -180,7 +157,9 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const runs = await listRuns(client, stackNamespace);
   if (options.tool !== undefined && !runs.some((r) => r.tool === options.tool)) {
     const tools = [...new Set(runs.map((r) => r.tool))].sort();
-    app.ui.info(`No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`);
+    app.ui.info(
+      `No runs of ${printable(options.tool)}${tools.length ? ` (runs exist for: ${tools.join(', ')})` : ''}.`,
+    );
   }
   const finished = selectFinishedRuns(runs, { olderThanMs, failed: options.failed, tool: options.tool });
   if (finished.length === 0) {
@@ -197,18 +176,25 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
       : onVolume
         ? `and its outputs on ${shownOutput(app, run)}`
         : options.purgeOutputs && run.outputDir !== null
-        ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
-        : '(outputs kept)';
+          ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
+          : '(outputs kept)';
     return { run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
   });
   const s = finished.length === 1 ? '' : 's';
-  app.ui.info(`${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`);
+  app.ui.info(
+    `${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`,
+  );
   if (options.dryRun) {
     app.ui.info('Dry run: nothing was deleted.');
     return ExitCode.ok;
   }
   // Outputs cannot be brought back: asked on a terminal (--yes skips it; scripts act as before).
-  if (options.purgeOutputs && !(await app.confirm(`Delete ${finished.length === 1 ? 'this run and its outputs' : `these ${finished.length} runs and their outputs`}?`))) {
+  if (
+    options.purgeOutputs &&
+    !(await app.confirm(
+      `Delete ${finished.length === 1 ? 'this run and its outputs' : `these ${finished.length} runs and their outputs`}?`,
+    ))
+  ) {
     throw new KeystoneError('nothing was deleted (not confirmed)', { hint: '`--yes` deletes without asking' });
   }
   const failures: string[] = [];
@@ -216,11 +202,27 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const data = app.data();
   for (const [i, { run, dir, onVolume }] of plan.entries()) {
     // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
-    if (app.signal.aborted) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
+    if (app.signal.aborted)
+      throw interruptedClean(
+        deleted,
+        plan.slice(i).map((p) => p.run.runId),
+        failures,
+      );
     const shown = dir ? relative(app.cwd, dir) || dir : onVolume ? shownOutput(app, run) : undefined;
-    const { kept, missing } = await removeRun(client, stackNamespace, run, dir ? { data, path: dir } : undefined, onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined);
+    const { kept, missing } = await removeRun(
+      client,
+      stackNamespace,
+      run,
+      dir ? { data, path: dir } : undefined,
+      onVolume ? () => purgeVolumeRun(client, stackNamespace, run, app.signal) : undefined,
+    );
     if (kept !== undefined) {
-      if (kept instanceof InterruptedError) throw interruptedClean(deleted, plan.slice(i).map((p) => p.run.runId), failures);
+      if (kept instanceof InterruptedError)
+        throw interruptedClean(
+          deleted,
+          plan.slice(i).map((p) => p.run.runId),
+          failures,
+        );
       const described = dir ? describeFsError(kept, `remove ${shown}`, shown!) : kept;
       const reason = described instanceof Error ? described.message : String(described);
       app.ui.warn(`kept run ${run.runId} (its Job and outputs): ${reason}`);
@@ -235,9 +237,12 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   const cleaned = finished.length - failures.length;
   app.ui.info(`Cleaned ${cleaned} finished run${cleaned === 1 ? '' : 's'}.`);
   if (failures.length) {
-    throw new KeystoneError(`${failures.length} run${failures.length === 1 ? '' : 's'} not cleaned (outputs could not be removed): ${failures.join(', ')}`, {
-      hint: 'they are kept, Job and outputs, and still listed by `keystone jobs`; fix the cause above and run the command again',
-    });
+    throw new KeystoneError(
+      `${failures.length} run${failures.length === 1 ? '' : 's'} not cleaned (outputs could not be removed): ${failures.join(', ')}`,
+      {
+        hint: 'they are kept, Job and outputs, and still listed by `keystone jobs`; fix the cause above and run the command again',
+      },
+    );
   }
   return ExitCode.ok;
 }

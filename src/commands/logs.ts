@@ -20,21 +20,39 @@ export interface LogsFlags {
 export function parseLogOptions(flags: LogsFlags): LogOptions {
   let tail: number | undefined;
   if (flags.tail !== undefined) {
-    if (!/^\d+$/.test(flags.tail) || Number(flags.tail) > 1_000_000) throw new UsageError(`--tail "${flags.tail}" is not a line count`, 'use a whole number, e.g. --tail 100');
+    if (!/^\d+$/.test(flags.tail) || Number(flags.tail) > 1_000_000)
+      throw new UsageError(`--tail "${flags.tail}" is not a line count`, 'use a whole number, e.g. --tail 100');
     tail = Number(flags.tail);
   }
-  const options: LogOptions = { follow: Boolean(flags.follow), timestamps: Boolean(flags.timestamps), previous: Boolean(flags.previous), tail };
+  const options: LogOptions = {
+    follow: Boolean(flags.follow),
+    timestamps: Boolean(flags.timestamps),
+    previous: Boolean(flags.previous),
+    tail,
+  };
   if (flags.since !== undefined) {
     // 0 means no limit, as in kubectl (logs.go sends sinceSeconds only when it is not 0); the API
     // refuses sinceSeconds < 1, so a fraction of a second rounds up to 1.
-    const ms = /^0*(\.0*)?[smhd]?$/.test(flags.since.trim()) && /0/.test(flags.since) ? 0 : parseDuration(flags.since, '--since');
+    const ms =
+      /^0*(\.0*)?[smhd]?$/.test(flags.since.trim()) && /0/.test(flags.since)
+        ? 0
+        : parseDuration(flags.since, '--since');
     if (ms > 0) options.sinceSeconds = Math.max(1, Math.ceil(ms / 1000));
   }
   if (flags.container !== undefined) options.container = requireObjectName(flags.container, 'container');
   return options;
 }
 
-const prefixColors = ['cyan', 'magenta', 'green', 'yellow', 'blue', 'redBright', 'cyanBright', 'magentaBright'] as const;
+const prefixColors = [
+  'cyan',
+  'magenta',
+  'green',
+  'yellow',
+  'blue',
+  'redBright',
+  'cyanBright',
+  'magentaBright',
+] as const;
 
 export async function logs(app: AppContext, name: string, flags: LogsFlags): Promise<number> {
   requireObjectName(name, 'service or pod');
@@ -48,7 +66,9 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
     // A deployment with no pods has no logs to show: a failure, as `kubectl logs deployment/x` is.
     // A simulation tool with no runs is like `kubectl logs -l`: nothing found, not an error.
     if (source.kind === 'deployment') {
-      throw new KeystoneError(`deployment ${name} has no pods (scaled to 0?)`, { hint: `\`keystone scale ${name} 1\` starts one; \`keystone logs ${name} -f\` waits for pods` });
+      throw new KeystoneError(`deployment ${name} has no pods (scaled to 0?)`, {
+        hint: `\`keystone scale ${name} 1\` starts one; \`keystone logs ${name} -f\` waits for pods`,
+      });
     }
     app.ui.info(`No pods for ${source.kind} ${name} yet.`);
     return ExitCode.ok;
@@ -72,13 +92,19 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
     }
     return shown.text;
   };
-  const format = (prefix: string | undefined, key: string, text: string) => (prefix === undefined ? text : shownPrefix(prefix, key) + text);
+  const format = (prefix: string | undefined, key: string, text: string) =>
+    prefix === undefined ? text : shownPrefix(prefix, key) + text;
   // A block of lines: the prefix before each, in one pass over the block.
   const formatBlock = (prefix: string | undefined, key: string, block: string) => {
     if (prefix === undefined) return block;
     const shown = shownPrefix(prefix, key);
     return shown + block.replaceAll('\n', `\n${shown}`);
   };
-  await printLogLines(app.ui, format, (sink) => followLogs(client, source, pods, options, sink, app.signal), formatBlock);
+  await printLogLines(
+    app.ui,
+    format,
+    (sink) => followLogs(client, source, pods, options, sink, app.signal),
+    formatBlock,
+  );
   return app.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
 }

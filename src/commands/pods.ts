@@ -13,7 +13,9 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
   const summaries = (await listPods(client)).map((p) => summarizePod(p, now)).sort((a, b) => byText(a.name, b.name));
   // The latest Warning event about each unhealthy pod: why, in the cluster's own words.
   if (summaries.some((s) => !s.healthy)) {
-    const events = (await client.list<EventObject>(`/api/v1/namespaces/${stackNamespace}/events`)).items.map(summarizeEvent);
+    const events = (await client.list<EventObject>(`/api/v1/namespaces/${stackNamespace}/events`)).items.map(
+      summarizeEvent,
+    );
     const latest = latestWarnings(events);
     for (const s of summaries) {
       const w = !s.healthy ? latest.get(`Pod/${s.name}`) : undefined;
@@ -43,6 +45,7 @@ export async function pods(app: AppContext, output: string): Promise<PodSummary[
   const { renderTable } = await import('../ui/table.js'); // only when a table is printed
   app.ui.data(renderTable(headers, rows, app.ui.columns));
   const warned = summaries.filter((s) => s.warning);
-  if (warned.length) app.ui.data(['', ...warned.map((s) => `${s.name}: ${c.yellow('Warning')} ${s.warning}`)].join('\n'));
+  if (warned.length)
+    app.ui.data(['', ...warned.map((s) => `${s.name}: ${c.yellow('Warning')} ${s.warning}`)].join('\n'));
   return summaries;
 }

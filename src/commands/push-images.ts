@@ -9,14 +9,22 @@ import { readImageRecord, writeImageRecord } from '../images/registry-record.js'
 import { registryAddresses } from '../cluster/registry.js';
 import { runSteps } from '../steps/run-steps.js';
 
-export async function pushImagesCommand(app: AppContext, only: string[], o: { registry?: string; build: boolean }): Promise<void> {
+export async function pushImagesCommand(
+  app: AppContext,
+  only: string[],
+  o: { registry?: string; build: boolean },
+): Promise<void> {
   const named = o.registry !== undefined ? parseRegistry(o.registry) : undefined;
   const target = await app.target();
   let specs = await loadImageSpecs(app.paths.composeFile);
   if (only.length) {
     const known = new Map(specs.flatMap((s) => [[s.image, s] as const, [s.service, s] as const]));
     const unknown = only.filter((name) => !known.has(name));
-    if (unknown.length) throw new UsageError(`unknown image ${unknown.map((u) => `"${u}"`).join(', ')}`, `images: ${specs.map((s) => s.image).join(', ')}`);
+    if (unknown.length)
+      throw new UsageError(
+        `unknown image ${unknown.map((u) => `"${u}"`).join(', ')}`,
+        `images: ${specs.map((s) => s.image).join(', ')}`,
+      );
     specs = [...new Set(only.map((name) => known.get(name)!))];
   }
   if (specs.length === 0) throw new UsageError('no images to push', `images/compose.yaml lists none`);
@@ -32,12 +40,21 @@ export async function pushImagesCommand(app: AppContext, only: string[], o: { re
     // The k3d cluster's registry: pushed to from this machine at localhost:<hostPort>, pulled by
     // the nodes as <name>:5000, which k3d's registries.yaml in every node resolves (cluster/registry.ts).
     const r = registryAddresses((await app.clusterConfig()).config);
-    if (!r) throw new KeystoneError('the k3d cluster config creates no registry (registries.create)', { hint: 'add registries.create to k8s/configs/k3d-cluster-config.yaml, or name one: --registry HOST' });
-    if (!r.fromHost) throw new KeystoneError(`registry ${r.name} has no fixed host port, so keystone does not know where to push`, { hint: 'set registries.create.hostPort in the k3d config' });
+    if (!r)
+      throw new KeystoneError('the k3d cluster config creates no registry (registries.create)', {
+        hint: 'add registries.create to k8s/configs/k3d-cluster-config.yaml, or name one: --registry HOST',
+      });
+    if (!r.fromHost)
+      throw new KeystoneError(`registry ${r.name} has no fixed host port, so keystone does not know where to push`, {
+        hint: 'set registries.create.hostPort in the k3d config',
+      });
     pushTo = r.fromHost;
     pullFrom = r.inCluster;
   } else {
-    throw new UsageError(`context ${target.context} has no registry for keystone's images yet`, 'name the registry its nodes pull from, e.g. --registry ghcr.io/your-group (Docker pushes with its own credentials: `docker login ghcr.io` first)');
+    throw new UsageError(
+      `context ${target.context} has no registry for keystone's images yet`,
+      'name the registry its nodes pull from, e.g. --registry ghcr.io/your-group (Docker pushes with its own credentials: `docker login ghcr.io` first)',
+    );
   }
   const dryRun = Boolean(app.options.dryRun);
   await runSteps(
@@ -46,20 +63,40 @@ export async function pushImagesCommand(app: AppContext, only: string[], o: { re
       {
         title: 'push images',
         run: async (progress) => {
-          const outcome = await pushImages(app.runner, { pushTo, pullFrom, specs, build: o.build }, { timeoutMs: app.timeoutMs(30 * 60_000), dryRun, onProgress: (t) => progress.update(t) });
-          if (dryRun) return `would push ${specs.map((s) => s.image).join(', ')} to ${pushTo} and remember them in context ${target.context}`;
+          const outcome = await pushImages(
+            app.runner,
+            { pushTo, pullFrom, specs, build: o.build },
+            { timeoutMs: app.timeoutMs(30 * 60_000), dryRun, onProgress: (t) => progress.update(t) },
+          );
+          if (dryRun)
+            return `would push ${specs.map((s) => s.image).join(', ')} to ${pushTo} and remember them in context ${target.context}`;
           try {
-            await writeImageRecord(client, stackNamespace, nextRecord(previous, { pushTo, pullFrom, specs, build: o.build }, outcome.pushed));
+            await writeImageRecord(
+              client,
+              stackNamespace,
+              nextRecord(previous, { pushTo, pullFrom, specs, build: o.build }, outcome.pushed),
+            );
           } catch (err) {
-            if (err instanceof KubeApiError && err.statusCode === 404) throw new KeystoneError(`pushed, but namespace ${stackNamespace} does not exist in context ${target.context} to remember them in`, { hint: '`keystone setup` (or `keystone apply`) creates it; then run push-images again (nothing more is sent)' });
+            if (err instanceof KubeApiError && err.statusCode === 404)
+              throw new KeystoneError(
+                `pushed, but namespace ${stackNamespace} does not exist in context ${target.context} to remember them in`,
+                {
+                  hint: '`keystone setup` (or `keystone apply`) creates it; then run push-images again (nothing more is sent)',
+                },
+              );
             throw err;
           }
           const built = outcome.built.length ? `built ${outcome.built.join(', ')}; ` : '';
-          return `${built}pushed ${Object.entries(outcome.pushed).map(([image, p]) => `${image} as ${p.ref}@${p.digest.slice(0, 19)}…`).join(', ')}; runs and the stack in context ${target.context} use them`;
+          return `${built}pushed ${Object.entries(outcome.pushed)
+            .map(([image, p]) => `${image} as ${p.ref}@${p.digest.slice(0, 19)}…`)
+            .join(', ')}; runs and the stack in context ${target.context} use them`;
         },
       },
     ],
     app.signal,
   );
-  if (!dryRun) app.ui.info(`Apply them to the stack: \`keystone apply${target.local ? '' : ` --context ${target.context}`}\` (runs use them from now on).`);
+  if (!dryRun)
+    app.ui.info(
+      `Apply them to the stack: \`keystone apply${target.local ? '' : ` --context ${target.context}`}\` (runs use them from now on).`,
+    );
 }

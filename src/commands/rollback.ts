@@ -10,10 +10,19 @@ import { renderTable } from '../ui/table.js';
 
 const defaultWaitMs = 5 * 60_000;
 
-export async function rollback(app: AppContext, name: string, o: { list: boolean; toRevision?: string; output: string }): Promise<number> {
+export async function rollback(
+  app: AppContext,
+  name: string,
+  o: { list: boolean; toRevision?: string; output: string },
+): Promise<number> {
   requireLabelName(name, 'deployment');
-  if (o.list && o.toRevision !== undefined) throw new UsageError('--list and --to-revision cannot be used together', `list with \`keystone rollback ${name} --list\`, then roll back with \`--to-revision N\``);
-  if (o.output !== 'table' && !o.list) throw new UsageError(`-o ${o.output} goes with --list`, `\`keystone rollback ${name} --list -o ${o.output}\``);
+  if (o.list && o.toRevision !== undefined)
+    throw new UsageError(
+      '--list and --to-revision cannot be used together',
+      `list with \`keystone rollback ${name} --list\`, then roll back with \`--to-revision N\``,
+    );
+  if (o.output !== 'table' && !o.list)
+    throw new UsageError(`-o ${o.output} goes with --list`, `\`keystone rollback ${name} --list -o ${o.output}\``);
   const toRevision = o.toRevision === undefined ? 0 : parseRevision(o.toRevision);
   const client = await app.client();
 
@@ -25,7 +34,13 @@ export async function rollback(app: AppContext, name: string, o: { list: boolean
       app.ui.data(
         renderTable(
           ['REVISION', 'REPLICASET', 'IMAGES', 'CHANGE-CAUSE', ''],
-          revisions.map((r) => [String(r.revision), r.replicaSet, r.images.join(','), r.changeCause ?? '<none>', r.current ? '(current)' : '']),
+          revisions.map((r) => [
+            String(r.revision),
+            r.replicaSet,
+            r.images.join(','),
+            r.changeCause ?? '<none>',
+            r.current ? '(current)' : '',
+          ]),
           app.ui.columns,
         ),
       );

@@ -9,17 +9,44 @@ import { attendRun } from '../runs/follow/attend.js';
 
 export type { RunFlags };
 
-export async function runSimulation(app: AppContext, tool: string, inputText: string, extraArgs: string[], flags: RunFlags): Promise<number> {
+export async function runSimulation(
+  app: AppContext,
+  tool: string,
+  inputText: string,
+  extraArgs: string[],
+  flags: RunFlags,
+): Promise<number> {
   // Everything the user typed is checked before the cluster is touched.
-  const req = await parseRunRequest(tool, inputText, extraArgs, flags, { profilesFile: app.paths.profiles, dataDir: app.paths.dataDir, cwd: app.cwd });
+  const req = await parseRunRequest(tool, inputText, extraArgs, flags, {
+    profilesFile: app.paths.profiles,
+    dataDir: app.paths.dataDir,
+    cwd: app.cwd,
+  });
   const target = await app.target();
   const client = await app.client();
   const started = Date.now();
   const run = await submitRun(
-    { client, target, dataDir: app.paths.dataDir, cwd: app.cwd, env: app.env, signal: app.signal, clock: app.clock, info: (t) => app.ui.info(t), warn: (t) => app.ui.warn(t), runner: app.runner, keystoneVersion: app.version, argv: app.argv, remembered: rememberedIn(await readImageRecord(client, stackNamespace)) },
+    {
+      client,
+      target,
+      dataDir: app.paths.dataDir,
+      cwd: app.cwd,
+      env: app.env,
+      signal: app.signal,
+      clock: app.clock,
+      info: (t) => app.ui.info(t),
+      warn: (t) => app.ui.warn(t),
+      runner: app.runner,
+      keystoneVersion: app.version,
+      argv: app.argv,
+      remembered: rememberedIn(await readImageRecord(client, stackNamespace)),
+    },
     req,
   );
-  const what = run.kind === 'MPIJob' ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes` : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;
+  const what =
+    run.kind === 'MPIJob'
+      ? `MPIJob ${run.name}, ${req.ranks} ranks on ${req.nodes} nodes`
+      : `job ${run.name}${req.sweep ? `, ${req.sweep.combinations.length} sweep runs` : ''}`;
   app.ui.info(`Submitted run ${run.runId} (${what}); output: ${run.storage.shown}`);
   if (req.detach) {
     app.ui.data(run.runId);

@@ -16,7 +16,9 @@ export async function scale(app: AppContext, name: string, replicasText: string)
     const all = await listDeployments(client);
     const current = all.find((d) => d.metadata?.name === name);
     if (!current) throw noDeployment(name, all);
-    app.ui.info(`would scale ${name} from ${current.spec?.replicas ?? 1} to ${replicas} replica${replicas === 1 ? '' : 's'} and wait for the pods; dry run: nothing was changed`);
+    app.ui.info(
+      `would scale ${name} from ${current.spec?.replicas ?? 1} to ${replicas} replica${replicas === 1 ? '' : 's'} and wait for the pods; dry run: nothing was changed`,
+    );
     return;
   }
   await runSteps(
@@ -49,7 +51,9 @@ export async function restart(app: AppContext, name: string): Promise<void> {
   if (chosen.length === 0) throw noDeployment(name, all);
   const names = chosen.map((d) => d.metadata?.name ?? '');
   if (app.options.dryRun) {
-    app.ui.info(`would restart ${names.join(', ')} (new pods, as \`kubectl rollout restart\`) and wait for them; dry run: nothing was changed`);
+    app.ui.info(
+      `would restart ${names.join(', ')} (new pods, as \`kubectl rollout restart\`) and wait for them; dry run: nothing was changed`,
+    );
     return;
   }
   await runSteps(

@@ -1,7 +1,13 @@
 /** `keystone setup`: bring the whole stack up; a second run changes nothing. */
 import type { AppContext } from '../app-context.js';
 import { runSteps, type Step, type StepRecord } from '../steps/run-steps.js';
-import { clusterStep, dataDirectoriesStep, kubeconfigStep, nodesReadyStep, prerequisiteSteps } from '../setup/cluster-steps.js';
+import {
+  clusterStep,
+  dataDirectoriesStep,
+  kubeconfigStep,
+  nodesReadyStep,
+  prerequisiteSteps,
+} from '../setup/cluster-steps.js';
 import { formatDuration } from '../ui/ui.js';
 import { loadManifests } from '../stack/manifests.js';
 import { manifestCache } from '../stack/manifest-cache.js';
@@ -38,10 +44,15 @@ export async function setup(app: AppContext): Promise<StepRecord[]> {
     steps.push(nodesReadyStep(app, undefined));
   }
   steps.push(...stackSteps(app, manifests, state));
-  const records = await app.exclusive(target.local ? target.clusterName : `context-${target.context}`, 'setup', () => runSteps(app.ui, steps, app.signal));
+  const records = await app.exclusive(target.local ? target.clusterName : `context-${target.context}`, 'setup', () =>
+    runSteps(app.ui, steps, app.signal),
+  );
   const done = records.filter((r) => r.outcome === 'done');
   const skipped = records.filter((r) => r.outcome === 'skipped');
-  const timings = done.filter((r) => r.ms >= 50).map((r) => `${r.title} ${formatDuration(r.ms)}`).join(', ');
+  const timings = done
+    .filter((r) => r.ms >= 50)
+    .map((r) => `${r.title} ${formatDuration(r.ms)}`)
+    .join(', ');
   if (app.options.dryRun) {
     app.ui.info('Dry run: nothing was changed.');
     return records;
@@ -62,8 +73,14 @@ function endpoints(config: ClusterConfig, target: KubeTarget): string {
     const https = hostPortFor(config, 443);
     const redis = hostPortFor(config, 6379);
     const registry = registryAddresses(config);
-    if (http || https) lines.push(`  ingress    ${[http && `http://localhost:${http}`, https && `https://localhost:${https}`].filter(Boolean).join('  ')}`);
-    if (redis) lines.push(`  redis      localhost:${redis}  (password: kubectl ${ctx} -n ${stackNamespace} get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`);
+    if (http || https)
+      lines.push(
+        `  ingress    ${[http && `http://localhost:${http}`, https && `https://localhost:${https}`].filter(Boolean).join('  ')}`,
+      );
+    if (redis)
+      lines.push(
+        `  redis      localhost:${redis}  (password: kubectl ${ctx} -n ${stackNamespace} get secret redis-auth -o jsonpath='{.data.password}' | base64 -d)`,
+      );
     if (registry) lines.push(...describeRegistry(registry).map((l) => `  ${l}`));
   }
   lines.push(`  kubectl    kubectl ${ctx} get pods -n ${stackNamespace}`);

@@ -10,7 +10,12 @@ import { stackNamespace } from '../vocabulary.js';
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
 export const shellFallback = ['sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi'];
 
-export async function shell(app: AppContext, name: string, command: string[], options: { container?: string; stdinIsTTY: boolean }): Promise<number> {
+export async function shell(
+  app: AppContext,
+  name: string,
+  command: string[],
+  options: { container?: string; stdinIsTTY: boolean },
+): Promise<number> {
   requireObjectName(name, 'pod or service');
   app.boundByTimeout(); // finding the pod; the shell session itself has no time limit
   if (options.container !== undefined) requireObjectName(options.container, 'container');

@@ -16,10 +16,30 @@ export async function top(app: AppContext, output: string): Promise<number> {
     return ExitCode.ok;
   }
   app.ui.data(
-    renderTable(['NODE', 'CPU(cores)', 'CPU(%)', 'MEMORY(bytes)', 'MEMORY(%)'], report.nodes.map((n) => [n.name, `${n.cpuMillicores}m`, pct(n.cpuPercent), mi(n.memoryBytes), pct(n.memoryPercent)]), app.ui.columns),
+    renderTable(
+      ['NODE', 'CPU(cores)', 'CPU(%)', 'MEMORY(bytes)', 'MEMORY(%)'],
+      report.nodes.map((n) => [
+        n.name,
+        `${n.cpuMillicores}m`,
+        pct(n.cpuPercent),
+        mi(n.memoryBytes),
+        pct(n.memoryPercent),
+      ]),
+      app.ui.columns,
+    ),
   );
   app.ui.data('');
-  if (report.pods.length === 0) app.ui.info(`No pod metrics in namespace ${stackNamespace} yet (metrics-server reports a pod about a minute after it starts).`);
-  else app.ui.data(renderTable(['POD', 'CPU(cores)', 'MEMORY(bytes)'], report.pods.map((p) => [p.name, `${p.cpuMillicores}m`, mi(p.memoryBytes)]), app.ui.columns));
+  if (report.pods.length === 0)
+    app.ui.info(
+      `No pod metrics in namespace ${stackNamespace} yet (metrics-server reports a pod about a minute after it starts).`,
+    );
+  else
+    app.ui.data(
+      renderTable(
+        ['POD', 'CPU(cores)', 'MEMORY(bytes)'],
+        report.pods.map((p) => [p.name, `${p.cpuMillicores}m`, mi(p.memoryBytes)]),
+        app.ui.columns,
+      ),
+    );
   return ExitCode.ok;
 }

@@ -17,7 +17,10 @@ import { runsFolder } from '../runs/model.js';
 const liveLookupMs = 1500;
 
 /** What completion reads of the command's context: the full CLI's, or the TAB fast path's (src/completion/fast.ts). */
-export type CompletionContext = Pick<TargetContext, 'env' | 'cwd' | 'paths' | 'kubeconfigs' | 'client'> & { version: string; options: TargetOptions };
+export type CompletionContext = Pick<TargetContext, 'env' | 'cwd' | 'paths' | 'kubeconfigs' | 'client'> & {
+  version: string;
+  options: TargetOptions;
+};
 
 function optionsOf(command: CompletionNode): string[] {
   const own = command.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
@@ -41,10 +44,15 @@ async function live(app: CompletionContext, ...kinds: ('deployments' | 'pods' | 
   const lookup = async (what: (typeof kinds)[number]) => {
     const client = await app.client();
     if (what === 'runs') {
-      const jobs = await client.list(`/apis/batch/v1/namespaces/${stackNamespace}/jobs`, { labelSelector: labels.runId });
+      const jobs = await client.list(`/apis/batch/v1/namespaces/${stackNamespace}/jobs`, {
+        labelSelector: labels.runId,
+      });
       return jobs.items.map((j) => j.metadata?.labels?.[labels.runId] ?? '').filter(Boolean);
     }
-    const path = what === 'pods' ? `/api/v1/namespaces/${stackNamespace}/pods` : `/apis/apps/v1/namespaces/${stackNamespace}/deployments`;
+    const path =
+      what === 'pods'
+        ? `/api/v1/namespaces/${stackNamespace}/pods`
+        : `/apis/apps/v1/namespaces/${stackNamespace}/deployments`;
     return (await client.list(path)).items.map((o) => o.metadata?.name ?? '');
   };
   const names: string[] = [];
@@ -155,7 +163,8 @@ async function contextNames(app: CompletionContext): Promise<string[]> {
   for (const file of app.kubeconfigs.files) {
     try {
       // Read as every command reads a kubeconfig (YAML 1.1, as kubectl does).
-      for (const context of (await readKubeconfigFile(file))?.entries.contexts ?? []) if (context.name) names.push(context.name);
+      for (const context of (await readKubeconfigFile(file))?.entries.contexts ?? [])
+        if (context.name) names.push(context.name);
     } catch {
       // a missing or broken file offers no names; the command itself will say what is wrong
     }
@@ -163,7 +172,13 @@ async function contextNames(app: CompletionContext): Promise<string[]> {
   return names;
 }
 
-async function argumentCandidates(app: CompletionContext, command: string, sub: string | undefined, args: string[], cmd: CompletionNode): Promise<string[]> {
+async function argumentCandidates(
+  app: CompletionContext,
+  command: string,
+  sub: string | undefined,
+  args: string[],
+  cmd: CompletionNode,
+): Promise<string[]> {
   switch (command) {
     case 'completion':
       return args.length === 0 ? [...completionShells] : [];

@@ -42,7 +42,11 @@ export interface FastCompletionIo {
  * it did not answer (not a plain `__complete`, or a failure — main() then says what is wrong,
  * exactly as without this path; nothing has been printed then).
  */
-export async function completeFast(argv: readonly string[], tree: CompletionNode, io: FastCompletionIo): Promise<number | undefined> {
+export async function completeFast(
+  argv: readonly string[],
+  tree: CompletionNode,
+  io: FastCompletionIo,
+): Promise<number | undefined> {
   const typed = completionWords(argv);
   if (typed === undefined) return undefined;
   const streams: Streams = io.streams ?? { stdout: process.stdout, stderr: process.stderr };
@@ -63,7 +67,14 @@ export async function completeFast(argv: readonly string[], tree: CompletionNode
     // Before any request: main() makes it, and a TAB should not wait for the API twice.
     throw new Error(`the full CLI prints this warning: ${line}`);
   };
-  const cluster = createTargetContext({ env, cwd: io.cwd ?? process.cwd(), options, log: () => undefined, warn, requestTimeoutMs: 30_000 });
+  const cluster = createTargetContext({
+    env,
+    cwd: io.cwd ?? process.cwd(),
+    options,
+    log: () => undefined,
+    warn,
+    requestTimeoutMs: 30_000,
+  });
   let output: string | undefined;
   try {
     output = await completionOutput({ ...cluster, version: io.version, options }, tree, typed.length ? typed : ['']);

@@ -29,7 +29,8 @@ export async function knownTools(app: Pick<AppContext, 'env' | 'version' | 'cwd'
   const file = join(keystoneHome(app.env), 'cache', 'tool-names.json');
   try {
     const remembered = JSON.parse(readFileSync(file, 'utf8')) as Remembered;
-    if (remembered.version === app.version && remembered.hash === hash && Array.isArray(remembered.names)) return remembered.names;
+    if (remembered.version === app.version && remembered.hash === hash && Array.isArray(remembered.names))
+      return remembered.names;
   } catch {
     // nothing remembered yet, or unreadable: validate
   }

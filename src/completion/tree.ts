@@ -44,9 +44,9 @@ export function treeOf(command: Command, visible = true): CompletionNode {
  * that is the word being completed.
  */
 export function completionTargetOptions(typed: string[]): { context?: string; kubeconfig?: string } {
-  const valueOf = (flag: string) => {
+  const flagValue = (flag: string) => {
     const i = typed.indexOf(flag);
     return i >= 0 && i + 1 < typed.length - 1 ? typed[i + 1] : undefined;
   };
-  return { context: valueOf('--context'), kubeconfig: valueOf('--kubeconfig') };
+  return { context: flagValue('--context'), kubeconfig: flagValue('--kubeconfig') };
 }

@@ -10,7 +10,6 @@ function quoteArg(arg: string): string {
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
-
 /**
  * The line of a tool's output that says what went wrong.
  * k3d logs through logrus ("ERRO[0003] ...", "FATA[0004] ..."); its FATA line is often only

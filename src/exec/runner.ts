@@ -106,7 +106,9 @@ export const executeProcess: Execute = async (file, args, options) => {
   const terminal = options.terminal;
   // execa takes a stream without a file descriptor only alongside 'pipe' (it then copies the data).
   const pass = (s: Terminal[keyof Terminal]) => (typeof s === 'string' ? s : [s, 'pipe']);
-  const stdio = terminal ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)] : ['pipe', 'pipe', 'pipe'];
+  const stdio = terminal
+    ? [pass(terminal.stdin), pass(terminal.stdout), pass(terminal.stderr)]
+    : ['pipe', 'pipe', 'pipe'];
   const result = await execa(file, [...args], {
     env: options.env,
     extendEnv: false,
@@ -154,7 +156,10 @@ export function createProcessRunner(settings: RunnerSettings): Runner {
           cwd: settings.cwd,
           timeoutMs: timeout,
           signal: settings.signal,
-          terminal: options.stdio === 'inherit' ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' }) : undefined,
+          terminal:
+            options.stdio === 'inherit'
+              ? (settings.terminal ?? { stdin: 'inherit', stdout: 'inherit', stderr: 'inherit' })
+              : undefined,
         });
         const failure = result;
         if (failure.code === 'ENOENT') throw new ToolMissingError(tool);
@@ -195,7 +200,9 @@ export class ToolTimeoutError extends KeystoneError {
     readonly command: string,
     readonly timeoutMs: number,
   ) {
-    super(`${command} did not finish within ${Math.round(timeoutMs / 1000)}s`, { hint: 'raise --timeout, or run with --verbose to see where it stalls' });
+    super(`${command} did not finish within ${Math.round(timeoutMs / 1000)}s`, {
+      hint: 'raise --timeout, or run with --verbose to see where it stalls',
+    });
     this.name = 'ToolTimeoutError';
   }
 }
@@ -209,12 +216,19 @@ export class ToolFailedError extends KeystoneError {
     output: string,
   ) {
     const down = dockerDown.test(output);
-    super(down ? `${[tool, ...subcommand(args)].join(' ')} failed: Docker is not running (${dockerDownReason(output)})` : `${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`, {
-      details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
-      // Every command that calls docker or k3d says the same when Docker is down (start, stop,
-      // delete, import-images, setup, status): the cause and the cure, not the tool's raw line.
-      hint: down ? 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again; `keystone doctor` checks it' : undefined,
-    });
+    super(
+      down
+        ? `${[tool, ...subcommand(args)].join(' ')} failed: Docker is not running (${dockerDownReason(output)})`
+        : `${[tool, ...subcommand(args)].join(' ')} failed: ${reason}`,
+      {
+        details: `command: ${prettyCommand(tool, args)}\nexit code: ${toolExitCode}\n${output}`,
+        // Every command that calls docker or k3d says the same when Docker is down (start, stop,
+        // delete, import-images, setup, status): the cause and the cure, not the tool's raw line.
+        hint: down
+          ? 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again; `keystone doctor` checks it'
+          : undefined,
+      },
+    );
     this.dockerDown = down;
   }
 

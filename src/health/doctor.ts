@@ -27,7 +27,8 @@ async function check(name: string, body: () => Promise<Omit<CheckResult, 'name'>
   try {
     return { name, ...(await body()) };
   } catch (err) {
-    if (err instanceof KeystoneError) return { name, status: 'fail', detail: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+    if (err instanceof KeystoneError)
+      return { name, status: 'fail', detail: err.message, ...(err.hint ? { hint: err.hint } : {}) };
     return { name, status: 'fail', detail: (err as Error).message };
   }
 }
@@ -45,7 +46,10 @@ export interface DoctorContext extends PreflightContext {
 export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   const configCheck = await check('cluster config', async () => {
     const loaded = await app.clusterConfig();
-    return { status: 'ok', detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)` };
+    return {
+      status: 'ok',
+      detail: `${loaded.path} is valid (${loaded.config.servers} servers, ${loaded.config.agents} agents)`,
+    };
   });
   const loaded = configCheck.status === 'ok' ? await app.clusterConfig() : undefined;
   // Without a valid config there is no cluster name to check against (never a guessed default).
@@ -54,7 +58,12 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   let clusterState: ClusterState | undefined;
   const k3dCheck = check('k3d', async () => {
     const version = await findK3d(app.runner, app.env);
-    if (!version) return { status: 'fail', detail: 'k3d is not installed', hint: '`keystone setup` installs it (checksum-verified), or see https://k3d.io/#installation' };
+    if (!version)
+      return {
+        status: 'fail',
+        detail: 'k3d is not installed',
+        hint: '`keystone setup` installs it (checksum-verified), or see https://k3d.io/#installation',
+      };
     requireK3dVersion(version);
     try {
       if (clusterName) clusterState = observeCluster(clusterName, await k3dFindCluster(app.runner, clusterName));
@@ -65,8 +74,14 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   });
 
   const results = await Promise.all([
-    check('docker', async () => ({ status: 'ok', detail: `Docker ${await requireDocker(app.runner, app.env)} is running` })),
-    check('kubectl', async () => ({ status: 'ok', detail: `kubectl ${formatVersion(await requireKubectl(app.runner))}` })),
+    check('docker', async () => ({
+      status: 'ok',
+      detail: `Docker ${await requireDocker(app.runner, app.env)} is running`,
+    })),
+    check('kubectl', async () => ({
+      status: 'ok',
+      detail: `kubectl ${formatVersion(await requireKubectl(app.runner))}`,
+    })),
     k3dCheck,
   ]);
   results.unshift(configCheck);
@@ -74,7 +89,12 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
   // The same pre-checks setup runs before it creates anything (ports with their holders, disk, kubeconfig).
   if (loaded) {
     const pre = await preflightChecks(app, loaded, clusterState).catch((err: unknown) => [
-      { name: 'pre-checks', status: 'fail' as const, detail: (err as Error).message, ...(err instanceof KeystoneError && err.hint ? { hint: err.hint } : {}) },
+      {
+        name: 'pre-checks',
+        status: 'fail' as const,
+        detail: (err as Error).message,
+        ...(err instanceof KeystoneError && err.hint ? { hint: err.hint } : {}),
+      },
     ]);
     results.push(...pre);
   } else {
@@ -99,21 +119,33 @@ export async function runChecks(app: DoctorContext): Promise<CheckResult[]> {
  * so; 404, a namespace not made yet, is an answer too). A stopped or absent k3d cluster's API
  * cannot answer: that is said by the k3d check, not failed twice.
  */
-async function apiCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+async function apiCheck(
+  app: DoctorContext,
+  configValid: boolean,
+  state: ClusterState | undefined,
+): Promise<CheckOutcome> {
   const target = configValid || app.options.context ? await app.target() : undefined;
   if (!target) return { status: 'warn', detail: 'not checked: the cluster config is invalid' };
-  if (target.local && state?.phase !== 'running') return { status: 'warn', detail: `not checked: the cluster is ${state ? state.phase : 'not known to k3d'}` };
+  if (target.local && state?.phase !== 'running')
+    return { status: 'warn', detail: `not checked: the cluster is ${state ? state.phase : 'not known to k3d'}` };
   const client = await app.client();
   try {
     await client.request({ path: `/api/v1/namespaces/${stackNamespace}`, retry: false });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }
-  return { status: 'ok', detail: `${client.server} answers and accepts the credentials of context "${target.context}"` };
+  return {
+    status: 'ok',
+    detail: `${client.server} answers and accepts the credentials of context "${target.context}"`,
+  };
 }
 
 /** The kube context check for the target: the context keystone will use, in the files it reads. */
-async function contextCheck(app: DoctorContext, configValid: boolean, state: ClusterState | undefined): Promise<CheckOutcome> {
+async function contextCheck(
+  app: DoctorContext,
+  configValid: boolean,
+  state: ClusterState | undefined,
+): Promise<CheckOutcome> {
   // The target needs the config's cluster name; with --context and an invalid config the context
   // to look for is still known (the one the user named).
   const target = configValid ? await app.target() : undefined;

@@ -27,8 +27,12 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
   const [nodes, deployments, claims, services, jobs] = await Promise.all([
     client.list<NodeObject>('/api/v1/nodes'),
     client.list<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`),
-    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`),
-    client.list<KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }>(`/api/v1/namespaces/${ns}/services`),
+    client.list<KubeObject & { status?: { phase?: string; capacity?: { storage?: string } } }>(
+      `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    ),
+    client.list<
+      KubeObject & { spec?: { type?: string; clusterIP?: string; ports?: { port: number; protocol?: string }[] } }
+    >(`/api/v1/namespaces/${ns}/services`),
     client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`),
   ]);
   const runs = jobs.items
@@ -39,7 +43,7 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
       state: summarizeRun(j, []).state, // the same state `keystone jobs` shows
       startedAt: j.status?.startTime,
     }))
-    .sort((a, b) => byText((b.startedAt ?? ''), a.startedAt ?? ''));
+    .sort((a, b) => byText(b.startedAt ?? '', a.startedAt ?? ''));
   const running = runs.filter((r) => r.state === 'Running' || r.state === 'Pending');
   const recent = runs.filter((r) => r.state !== 'Running' && r.state !== 'Pending').slice(0, 5);
   return {
@@ -47,9 +51,18 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
     stack: {
       namespace: ns,
       deployments: deployments.items
-        .map((d) => ({ name: d.metadata?.name ?? '', ready: d.status?.availableReplicas ?? 0, desired: d.spec?.replicas ?? 1, upToDate: rolloutStatus(d).done }))
+        .map((d) => ({
+          name: d.metadata?.name ?? '',
+          ready: d.status?.availableReplicas ?? 0,
+          desired: d.spec?.replicas ?? 1,
+          upToDate: rolloutStatus(d).done,
+        }))
         .sort((a, b) => byText(a.name, b.name)),
-      volumes: claims.items.map((c) => ({ name: c.metadata?.name ?? '', phase: c.status?.phase ?? 'Pending', ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}) })),
+      volumes: claims.items.map((c) => ({
+        name: c.metadata?.name ?? '',
+        phase: c.status?.phase ?? 'Pending',
+        ...(c.status?.capacity?.storage ? { capacity: c.status.capacity.storage } : {}),
+      })),
       services: services.items.map((svc) => ({
         name: svc.metadata?.name ?? '',
         type: svc.spec?.type ?? 'ClusterIP',
@@ -62,8 +75,13 @@ async function readCluster(client: KubeClient): Promise<{ nodes: NodeSummary[]; 
 }
 
 /** The cluster as k3d lists it, or undefined when k3d is not installed (no `k3d version` call first). */
-async function k3dClusterState(app: Pick<StatusContext, 'runner' | 'env'>, name: string): Promise<ReturnType<typeof observeCluster> | undefined> {
-  const listed = await withK3d(app.runner, app.env, async (runner) => ({ cluster: await k3dFindCluster(runner, name) }));
+async function k3dClusterState(
+  app: Pick<StatusContext, 'runner' | 'env'>,
+  name: string,
+): Promise<ReturnType<typeof observeCluster> | undefined> {
+  const listed = await withK3d(app.runner, app.env, async (runner) => ({
+    cluster: await k3dFindCluster(runner, name),
+  }));
   return listed && observeCluster(name, listed.cluster);
 }
 
@@ -81,7 +99,11 @@ export async function gatherStatus(app: StatusContext): Promise<StatusReport> {
   const target = await app.target();
   const report: StatusReport = {
     context: target.context,
-    cluster: { name: target.local ? config.name : target.context, managedBy: target.local ? 'k3d' : 'external', phase: 'unknown' },
+    cluster: {
+      name: target.local ? config.name : target.context,
+      managedBy: target.local ? 'k3d' : 'external',
+      phase: 'unknown',
+    },
     api: { reachable: false },
     nodes: [],
     stack: null,

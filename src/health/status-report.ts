@@ -44,7 +44,9 @@ export function verdict(report: StatusReport, expectedNodes: number): string {
   if (report.nodes.length < expectedNodes) return 'Not healthy: fewer nodes than the config asks for are registered.';
   const stack = report.stack;
   if (!stack || stack.deployments.length === 0) return 'Not healthy: the stack is not deployed; run `keystone setup`.';
-  const behind = stack.deployments.filter((d) => d.ready < d.desired || !d.upToDate).map((d) => `${d.name} ${d.ready}/${d.desired}`);
+  const behind = stack.deployments
+    .filter((d) => d.ready < d.desired || !d.upToDate)
+    .map((d) => `${d.name} ${d.ready}/${d.desired}`);
   if (behind.length) return `Not healthy: deployments not ready: ${behind.join(', ')} (see \`keystone pods\`).`;
   // 0/0 is "all ready" arithmetically, but a service with no pods serves nothing.
   const scaledToZero = stack.deployments.filter((d) => d.desired === 0).map((d) => d.name);
@@ -55,4 +57,3 @@ export function verdict(report: StatusReport, expectedNodes: number): string {
   if (unbound.length) return `Not healthy: volumes not bound: ${unbound.join(', ')}.`;
   return healthyVerdict;
 }
-

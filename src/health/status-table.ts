@@ -17,7 +17,12 @@ export function renderStatus(report: StatusReport, columns?: number): string {
     lines.push(
       renderTable(
         ['NODE', 'STATUS', 'ROLES', 'VERSION'],
-        report.nodes.map((n) => [n.name, n.ready ? 'Ready' : `NotReady${n.reason ? ` (${n.reason})` : ''}`, n.roles.join(','), n.version]),
+        report.nodes.map((n) => [
+          n.name,
+          n.ready ? 'Ready' : `NotReady${n.reason ? ` (${n.reason})` : ''}`,
+          n.roles.join(','),
+          n.version,
+        ]),
         columns,
       ),
     );
@@ -28,21 +33,43 @@ export function renderStatus(report: StatusReport, columns?: number): string {
     lines.push(
       renderTable(
         ['DEPLOYMENT', 'READY', 'UP-TO-DATE'],
-        stack.deployments.map((d) => [d.name, `${d.ready}/${d.desired}`, d.desired === 0 ? 'scaled to 0' : d.upToDate ? 'yes' : 'rolling out']),
+        stack.deployments.map((d) => [
+          d.name,
+          `${d.ready}/${d.desired}`,
+          d.desired === 0 ? 'scaled to 0' : d.upToDate ? 'yes' : 'rolling out',
+        ]),
         columns,
       ),
     );
     if (stack.volumes.length) {
       lines.push('');
-      lines.push(renderTable(['VOLUME', 'STATUS', 'CAPACITY'], stack.volumes.map((v) => [v.name, v.phase, v.capacity ?? '']), columns));
+      lines.push(
+        renderTable(
+          ['VOLUME', 'STATUS', 'CAPACITY'],
+          stack.volumes.map((v) => [v.name, v.phase, v.capacity ?? '']),
+          columns,
+        ),
+      );
     }
     if (stack.services.length) {
       lines.push('');
-      lines.push(renderTable(['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'], stack.services.map((svc) => [svc.name, svc.type, svc.clusterIP ?? '', svc.ports.join(',')]), columns));
+      lines.push(
+        renderTable(
+          ['SERVICE', 'TYPE', 'CLUSTER-IP', 'PORTS'],
+          stack.services.map((svc) => [svc.name, svc.type, svc.clusterIP ?? '', svc.ports.join(',')]),
+          columns,
+        ),
+      );
     }
     if (stack.simulations.length) {
       lines.push('');
-      lines.push(renderTable(['SIMULATION', 'TOOL', 'STATE', 'STARTED'], stack.simulations.map((j) => [j.runId ?? j.name, j.tool, j.state, j.startedAt ?? '']), columns));
+      lines.push(
+        renderTable(
+          ['SIMULATION', 'TOOL', 'STATE', 'STARTED'],
+          stack.simulations.map((j) => [j.runId ?? j.name, j.tool, j.state, j.startedAt ?? '']),
+          columns,
+        ),
+      );
     }
   }
   lines.push('');

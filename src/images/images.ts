@@ -44,10 +44,13 @@ function estimateOf(service: string, raw: unknown, composeFile: string): number 
   if (raw === undefined || raw === null) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*(kB|MB|GB)$/.exec(String(raw).trim());
   if (!m) {
-    throw new KeystoneError(`${composeFile}: services.${service}.x-keystone-image-size ${JSON.stringify(raw)} is not a size`, {
-      hint: 'write it as `docker images` prints sizes, e.g. 850MB or 3.2GB',
-      exitCode: 2,
-    });
+    throw new KeystoneError(
+      `${composeFile}: services.${service}.x-keystone-image-size ${JSON.stringify(raw)} is not a size`,
+      {
+        hint: 'write it as `docker images` prints sizes, e.g. 850MB or 3.2GB',
+        exitCode: 2,
+      },
+    );
   }
   return Math.round(Number(m[1]) * sizeUnits[m[2]!]!);
 }
@@ -55,7 +58,9 @@ function estimateOf(service: string, raw: unknown, composeFile: string): number 
 /** The compose `build` keys keystone turns into `docker build` flags; any other is refused, not ignored. */
 const supportedBuildKeys = new Set(['context', 'dockerfile', 'args', 'target']);
 
-type ComposeBuild = string | { context?: string; dockerfile?: string; args?: Record<string, unknown> | string[]; target?: string };
+type ComposeBuild =
+  | string
+  | { context?: string; dockerfile?: string; args?: Record<string, unknown> | string[]; target?: string };
 
 function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: string): ImageBuild | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -64,10 +69,13 @@ function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: st
   const spec = typeof raw === 'string' ? { context: raw } : raw;
   const unknown = Object.keys(spec).filter((k) => !supportedBuildKeys.has(k));
   if (unknown.length > 0) {
-    throw new KeystoneError(`${composeFile}: services.${service}.build.${unknown[0]} is not supported by keystone's image builds`, {
-      hint: `keystone builds with \`docker build\` and understands build.${[...supportedBuildKeys].join(', build.')}; build this image yourself, then run \`keystone import-images\``,
-      exitCode: 2,
-    });
+    throw new KeystoneError(
+      `${composeFile}: services.${service}.build.${unknown[0]} is not supported by keystone's image builds`,
+      {
+        hint: `keystone builds with \`docker build\` and understands build.${[...supportedBuildKeys].join(', build.')}; build this image yourself, then run \`keystone import-images\``,
+        exitCode: 2,
+      },
+    );
   }
   const context = resolve(base, spec.context ?? '.');
   const args: Record<string, string> = {};
@@ -77,7 +85,8 @@ function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: st
       if (key && value.length) args[key] = value.join('=');
     }
   } else {
-    for (const [key, value] of Object.entries(spec.args ?? {})) if (value !== null && value !== undefined) args[key] = String(value);
+    for (const [key, value] of Object.entries(spec.args ?? {}))
+      if (value !== null && value !== undefined) args[key] = String(value);
   }
   return {
     context,
@@ -91,13 +100,20 @@ function buildOf(service: string, raw: ComposeBuild | undefined, composeFile: st
 export async function loadImageSpecs(composeFile: string): Promise<ImageSpec[]> {
   if (!existsSync(composeFile)) return [];
   const { parse } = await loadYaml();
-  const doc = parse(await readFile(composeFile, 'utf8')) as { services?: Record<string, { image?: string; build?: ComposeBuild; 'x-keystone-image-size'?: unknown }> } | null;
+  const doc = parse(await readFile(composeFile, 'utf8')) as {
+    services?: Record<string, { image?: string; build?: ComposeBuild; 'x-keystone-image-size'?: unknown }>;
+  } | null;
   return Object.entries(doc?.services ?? {})
     .filter(([, s]) => typeof s.image === 'string')
     .map(([service, s]) => {
       const build = buildOf(service, s.build, composeFile);
       const estimatedBytes = estimateOf(service, s['x-keystone-image-size'], composeFile);
-      return { service, image: s.image!, ...(build ? { build } : {}), ...(estimatedBytes !== undefined ? { estimatedBytes } : {}) };
+      return {
+        service,
+        image: s.image!,
+        ...(build ? { build } : {}),
+        ...(estimatedBytes !== undefined ? { estimatedBytes } : {}),
+      };
     });
 }
 
@@ -118,11 +134,23 @@ export async function hasLocalImage(runner: Runner, image: string): Promise<bool
  * say every image "will be built" with Docker stopped, and import-images try to build them.
  */
 export async function localImageSize(runner: Runner, image: string): Promise<number | undefined> {
-  const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Size}}', image], { reject: false, timeoutMs: 30_000 });
+  const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Size}}', image], {
+    reject: false,
+    timeoutMs: 30_000,
+  });
   if (result.exitCode !== 0) {
     if (/no such image/i.test(result.stderr)) return undefined;
     const args = ['image', 'inspect', '--format', '{{.Size}}', image];
-    throw explainDockerFailure(new ToolFailedError('docker', args, result.exitCode, lastErrorLine(result.stderr) || `exit code ${result.exitCode}`, result.stderr), 30_000);
+    throw explainDockerFailure(
+      new ToolFailedError(
+        'docker',
+        args,
+        result.exitCode,
+        lastErrorLine(result.stderr) || `exit code ${result.exitCode}`,
+        result.stderr,
+      ),
+      30_000,
+    );
   }
   const size = Number(result.stdout.trim());
   return Number.isFinite(size) ? size : 0;
@@ -143,20 +171,31 @@ export function dockerBuildArgs(spec: ImageSpec): string[] {
   ];
 }
 
-export async function buildImages(runner: Runner, specs: readonly ImageSpec[], timeoutMs: number, onProgress?: (text: string) => void): Promise<void> {
+export async function buildImages(
+  runner: Runner,
+  specs: readonly ImageSpec[],
+  timeoutMs: number,
+  onProgress?: (text: string) => void,
+): Promise<void> {
   for (const [i, spec] of specs.entries()) {
     onProgress?.(`building ${spec.image}${specs.length > 1 ? ` (${i + 1}/${specs.length})` : ''}`);
     await runner.run('docker', dockerBuildArgs(spec), { mutates: true, timeoutMs });
   }
 }
 
-export async function importIntoCluster(runner: Runner, images: string[], cluster: string, timeoutMs: number): Promise<void> {
+export async function importIntoCluster(
+  runner: Runner,
+  images: string[],
+  cluster: string,
+  timeoutMs: number,
+): Promise<void> {
   await runner.run('k3d', ['image', 'import', ...images, '--cluster', cluster], { mutates: true, timeoutMs });
 }
 
 /** Images every node already has (from the nodes' status), by normalized name. */
 export async function imagesOnEveryNode(client: KubeClient): Promise<Set<string>> {
-  const nodes = (await client.list<NodeObject & { status?: { images?: { names?: string[] }[] } }>('/api/v1/nodes')).items;
+  const nodes = (await client.list<NodeObject & { status?: { images?: { names?: string[] }[] } }>('/api/v1/nodes'))
+    .items;
   if (nodes.length === 0) return new Set();
   const sets = nodes.map((n) => new Set((n.status?.images ?? []).flatMap((i) => i.names ?? []).map(normalizeImage)));
   return new Set([...sets[0]!].filter((name) => sets.every((s) => s.has(name))));

@@ -3,7 +3,14 @@ import type { Runner } from '../exec/runner.js';
 import type { KubeClient } from '../kube/client.js';
 import type { KubeTarget } from '../kube/target.js';
 import { UsageError } from '../errors.js';
-import { buildImages, hasLocalImage, imagesOnEveryNode, importIntoCluster, loadImageSpecs, planImport } from './images.js';
+import {
+  buildImages,
+  hasLocalImage,
+  imagesOnEveryNode,
+  importIntoCluster,
+  loadImageSpecs,
+  planImport,
+} from './images.js';
 
 export interface ImportOutcome {
   imported: string[];
@@ -39,7 +46,10 @@ export async function importImages(
     const known = new Map(specs.flatMap((s) => [[s.image, s] as const, [s.service, s] as const]));
     const unknown = options.only.filter((name) => !known.has(name));
     if (unknown.length > 0) {
-      throw new UsageError(`unknown image ${unknown.map((u) => `"${u}"`).join(', ')}`, `images: ${specs.map((s) => s.image).join(', ')}`);
+      throw new UsageError(
+        `unknown image ${unknown.map((u) => `"${u}"`).join(', ')}`,
+        `images: ${specs.map((s) => s.image).join(', ')}`,
+      );
     }
     specs = [...new Set(options.only.map((name) => known.get(name)!))];
   }
@@ -57,7 +67,12 @@ export async function importImages(
   }
   if (plan.import.length > 0) {
     options.onProgress?.(`importing ${plan.import.map((s) => s.image).join(', ')}`);
-    await importIntoCluster(app.runner, plan.import.map((s) => s.image), target.clusterName, timeoutMs);
+    await importIntoCluster(
+      app.runner,
+      plan.import.map((s) => s.image),
+      target.clusterName,
+      timeoutMs,
+    );
   }
   const imported = plan.import.map((s) => s.image);
   const skipped = plan.skipped.map((s) => ({ image: s.spec.image, reason: s.reason }));

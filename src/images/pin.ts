@@ -49,7 +49,10 @@ export const digestOf = (image: string): string | undefined => {
 type NodeWithImages = NodeObject & { status?: { images?: { names?: string[] }[] } };
 
 /** What the nodes know of an image: a registry digest of its repository, and whether any node has the tag. */
-export async function nodesKnow(client: KubeClient, image: string): Promise<{ digest?: string; onNodes: boolean; readable: boolean }> {
+export async function nodesKnow(
+  client: KubeClient,
+  image: string,
+): Promise<{ digest?: string; onNodes: boolean; readable: boolean }> {
   let nodes: NodeWithImages[];
   try {
     nodes = (await client.list<NodeWithImages>('/api/v1/nodes')).items;
@@ -73,9 +76,16 @@ export async function nodesKnow(client: KubeClient, image: string): Promise<{ di
 }
 
 /** Docker's ID of the image and its registry digests (RepoDigests), or undefined when Docker does not have it (or is not there). */
-export async function dockerKnows(runner: Runner, image: string): Promise<{ id: string; repoDigests: string[] } | undefined> {
+export async function dockerKnows(
+  runner: Runner,
+  image: string,
+): Promise<{ id: string; repoDigests: string[] } | undefined> {
   try {
-    const result = await runner.run('docker', ['image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', image], { reject: false, timeoutMs: 30_000 });
+    const result = await runner.run(
+      'docker',
+      ['image', 'inspect', '--format', '{{.Id}} {{json .RepoDigests}}', image],
+      { reject: false, timeoutMs: 30_000 },
+    );
     if (result.exitCode !== 0) return undefined;
     const text = result.stdout.trim();
     const space = text.indexOf(' ');
@@ -98,24 +108,73 @@ export interface PinSources {
 export async function pinImage(image: string, s: PinSources): Promise<PinnedImage> {
   const given = digestOf(image);
   if (given !== undefined) {
-    if (!digestPattern.test(given)) throw new KeystoneError(`image ${image} has a digest keystone cannot use ("${given}")`, { hint: 'a digest is sha256: and 64 hex digits, as `docker image inspect --format "{{json .RepoDigests}}"` prints it', exitCode: 2 });
+    if (!digestPattern.test(given))
+      throw new KeystoneError(`image ${image} has a digest keystone cannot use ("${given}")`, {
+        hint: 'a digest is sha256: and 64 hex digits, as `docker image inspect --format "{{json .RepoDigests}}"` prints it',
+        exitCode: 2,
+      });
     return { requested: image, ref: image, digest: given, id: null, pinnedBy: 'digest', source: 'the reference' };
   }
   const repo = repositoryOf(image);
   const remembered = s.remembered?.(image);
-  if (remembered) return { requested: image, ref: `${repositoryOf(remembered.ref)}@${remembered.digest}`, digest: remembered.digest, id: null, pinnedBy: 'digest', source: 'the cluster\'s image record (keystone push-images)' };
+  if (remembered)
+    return {
+      requested: image,
+      ref: `${repositoryOf(remembered.ref)}@${remembered.digest}`,
+      digest: remembered.digest,
+      id: null,
+      pinnedBy: 'digest',
+      source: "the cluster's image record (keystone push-images)",
+    };
   const nodes = await nodesKnow(s.client, image);
   const docker = await dockerKnows(s.runner, image);
   const id = docker?.id || null;
-  if (nodes.digest) return { requested: image, ref: `${repo}@${nodes.digest}`, digest: nodes.digest, id, pinnedBy: 'digest', source: 'the nodes (pulled from its registry)' };
-  const fromDocker = docker?.repoDigests.map(normalizeImage).find((d) => repositoryOf(d) === repo && digestPattern.test(digestOf(d) ?? ''));
+  if (nodes.digest)
+    return {
+      requested: image,
+      ref: `${repo}@${nodes.digest}`,
+      digest: nodes.digest,
+      id,
+      pinnedBy: 'digest',
+      source: 'the nodes (pulled from its registry)',
+    };
+  const fromDocker = docker?.repoDigests
+    .map(normalizeImage)
+    .find((d) => repositoryOf(d) === repo && digestPattern.test(digestOf(d) ?? ''));
   // Loaded into the nodes without a digest: the tag runs (the nodes need no registry), pinned by
   // image ID; a registry digest Docker knows is kept too, so a rerun can still fetch this image.
-  if (nodes.onNodes) return { requested: image, ref: image, digest: fromDocker ? digestOf(fromDocker)! : null, id, pinnedBy: 'image-id', source: 'loaded into the nodes (k3d image import): no registry digest on the nodes' };
-  if (fromDocker) return { requested: image, ref: fromDocker, digest: digestOf(fromDocker)!, id, pinnedBy: 'digest', source: 'Docker on this machine (RepoDigests)' };
+  if (nodes.onNodes)
+    return {
+      requested: image,
+      ref: image,
+      digest: fromDocker ? digestOf(fromDocker)! : null,
+      id,
+      pinnedBy: 'image-id',
+      source: 'loaded into the nodes (k3d image import): no registry digest on the nodes',
+    };
+  if (fromDocker)
+    return {
+      requested: image,
+      ref: fromDocker,
+      digest: digestOf(fromDocker)!,
+      id,
+      pinnedBy: 'digest',
+      source: 'Docker on this machine (RepoDigests)',
+    };
   // Nodes keystone may not read: an image Docker has (and may have loaded into them) is pinned by its ID, as a loaded one is.
-  if (!nodes.readable && id) return { requested: image, ref: image, digest: null, id, pinnedBy: 'image-id', source: 'Docker on this machine (image ID; the nodes could not be read)' };
-  throw new KeystoneError(`cannot pin image ${image} to a digest: no node of context ${s.context} has it${nodes.readable ? '' : ' (no permission to read the nodes)'}, and Docker on this machine knows no registry digest for it`, {
-    hint: `push it to a registry the cluster reaches (\`keystone push-images\`), or give the digest: --image ${repo}@sha256:…; nothing was submitted`,
-  });
+  if (!nodes.readable && id)
+    return {
+      requested: image,
+      ref: image,
+      digest: null,
+      id,
+      pinnedBy: 'image-id',
+      source: 'Docker on this machine (image ID; the nodes could not be read)',
+    };
+  throw new KeystoneError(
+    `cannot pin image ${image} to a digest: no node of context ${s.context} has it${nodes.readable ? '' : ' (no permission to read the nodes)'}, and Docker on this machine knows no registry digest for it`,
+    {
+      hint: `push it to a registry the cluster reaches (\`keystone push-images\`), or give the digest: --image ${repo}@sha256:…; nothing was submitted`,
+    },
+  );
 }

@@ -59,7 +59,11 @@ export async function writeImageRecord(client: KubeClient, ns: string, record: I
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: imageRecordName, namespace: ns, labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue } },
+    metadata: {
+      name: imageRecordName,
+      namespace: ns,
+      labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue },
+    },
     data: { pushTo: record.pushTo, pullFrom: record.pullFrom, images: JSON.stringify(record.images, null, 2) },
   };
   let existing: RecordObject | undefined;
@@ -69,16 +73,28 @@ export async function writeImageRecord(client: KubeClient, ns: string, record: I
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }
   if (existing) {
-    await client.request({ method: 'PUT', path: path(ns, imageRecordName), body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } }, retry: false });
+    await client.request({
+      method: 'PUT',
+      path: path(ns, imageRecordName),
+      body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } },
+      retry: false,
+    });
   } else {
     await client.request({ method: 'POST', path: path(ns), body, retry: false });
   }
 }
 
 /** The pushed reference and digest of an image the record has (by its compose name), for pinning. */
-export function rememberedIn(record: ImageRecord | undefined): ((image: string) => { ref: string; digest: string } | undefined) | undefined {
+export function rememberedIn(
+  record: ImageRecord | undefined,
+): ((image: string) => { ref: string; digest: string } | undefined) | undefined {
   if (!record) return undefined;
-  const byName = new Map(Object.entries(record.images).flatMap(([name, pushed]) => [[normalizeImage(name), pushed] as const, [normalizeImage(pushed.ref), pushed] as const]));
+  const byName = new Map(
+    Object.entries(record.images).flatMap(([name, pushed]) => [
+      [normalizeImage(name), pushed] as const,
+      [normalizeImage(pushed.ref), pushed] as const,
+    ]),
+  );
   return (image) => byName.get(normalizeImage(image));
 }
 
@@ -93,7 +109,10 @@ interface PodSpecLike {
  * templates: a run resolves its image through the record when it is submitted (images/pin.ts),
  * so runs take the latest push without an apply, and each run records the digest it ran.
  */
-export function withPushedImages<T extends { object: KubeObject }>(manifests: readonly T[], record: ImageRecord | undefined): T[] {
+export function withPushedImages<T extends { object: KubeObject }>(
+  manifests: readonly T[],
+  record: ImageRecord | undefined,
+): T[] {
   const remembered = rememberedIn(record);
   if (!remembered) return [...manifests];
   return manifests.map((m) => {
@@ -101,7 +120,10 @@ export function withPushedImages<T extends { object: KubeObject }>(manifests: re
     const spec = (m.object as { spec?: { template?: { spec?: PodSpecLike } } }).spec?.template?.spec;
     if (!spec) return m;
     const object = structuredClone(m.object) as KubeObject & { spec: { template: { spec: PodSpecLike } } };
-    for (const c of [...(object.spec.template.spec.containers ?? []), ...(object.spec.template.spec.initContainers ?? [])]) {
+    for (const c of [
+      ...(object.spec.template.spec.containers ?? []),
+      ...(object.spec.template.spec.initContainers ?? []),
+    ]) {
       const pushed = c.image ? remembered(c.image) : undefined;
       if (pushed) c.image = `${pushed.ref.replace(/:[^:/]+$/, '')}@${pushed.digest}`;
     }

@@ -132,7 +132,8 @@ export class KubeApiError extends KeystoneError {
 }
 
 function hintForStatus(code: number): string | undefined {
-  if (code === 401) return 'your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones into your kubeconfig; for another context, refresh its kubeconfig entry';
+  if (code === 401)
+    return 'your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones into your kubeconfig; for another context, refresh its kubeconfig entry';
   if (code === 403) return 'your user lacks permission for this; check the RBAC of the context you chose';
   if (code === 404) return undefined;
   if (code >= 500) return 'the API server had a problem; retry, or look at the server logs';
@@ -175,7 +176,10 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
   // Kubeconfigs hold credentials: say so when one is readable by other users.
   for (const file of settings.warn ? merged.read : []) {
     const mode = await looseMode(file);
-    if (mode !== undefined) settings.warn?.(`kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`);
+    if (mode !== undefined)
+      settings.warn?.(
+        `kubeconfig ${file} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${file}`,
+      );
   }
   // Certificates, tokens and CAs are read directly; client-node's KubeConfig (slow to load) only
   // handles what that does not cover: exec plugins, auth providers, proxies.
@@ -185,12 +189,20 @@ export async function loadKubeClient(target: KubeTarget, settings: ClientSetting
 }
 
 function unusable(target: KubeTarget, selected: ContextSelection, err: unknown): KeystoneError {
-  return new KeystoneError(`cannot use context "${target.context}" (cluster in ${selected.cluster.file}, user in ${selected.user.file}): ${firstLine(err)}`, {
-    hint: target.local ? 'run `keystone setup` to write the cluster\'s entries again' : 'repair the kubeconfig entries of that context',
-  });
+  return new KeystoneError(
+    `cannot use context "${target.context}" (cluster in ${selected.cluster.file}, user in ${selected.user.file}): ${firstLine(err)}`,
+    {
+      hint: target.local
+        ? "run `keystone setup` to write the cluster's entries again"
+        : 'repair the kubeconfig entries of that context',
+    },
+  );
 }
 
-async function directConnectionOrThrow(target: KubeTarget, selected: ContextSelection): Promise<DirectConnection | undefined> {
+async function directConnectionOrThrow(
+  target: KubeTarget,
+  selected: ContextSelection,
+): Promise<DirectConnection | undefined> {
   try {
     return await directConnection(selected.document);
   } catch (err) {
@@ -238,17 +250,27 @@ function buildUrl(server: string, path: string, query: RequestSpec['query']): UR
 function withSharedTlsContext(base: RequestOptions): RequestOptions {
   const { ca, cert, key, ...rest } = base as RequestOptions & { ca?: unknown; cert?: unknown; key?: unknown };
   if (ca === undefined && cert === undefined && key === undefined) return base;
-  return { ...rest, secureContext: createSecureContext({ ca, cert, key } as Parameters<typeof createSecureContext>[0]) } as RequestOptions;
+  return {
+    ...rest,
+    secureContext: createSecureContext({ ca, cert, key } as Parameters<typeof createSecureContext>[0]),
+  } as RequestOptions;
 }
 
-function createClient(target: KubeTarget, server: string, baseOptions: RequestOptions, settings: ClientSettings): KubeClient {
+function createClient(
+  target: KubeTarget,
+  server: string,
+  baseOptions: RequestOptions,
+  settings: ClientSettings,
+): KubeClient {
   // Our own agent (connections kept alive within a command), closed by close(): the global
   // agent's idle sockets would keep a finished command waiting for their timeout.
   const agent = server.startsWith('https:') ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   const base = server.startsWith('https:') ? withSharedTlsContext(baseOptions) : baseOptions;
   const perAttemptMs = settings.requestTimeoutMs ?? 30_000;
   const deadlineError = (label: string) =>
-    new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, { hint: 'raise --timeout, or check the cluster with `keystone status`' });
+    new KubeDeadlineError(`the Kubernetes API at ${server} did not answer within ${label}`, {
+      hint: 'raise --timeout, or check the cluster with `keystone status`',
+    });
   /** How long the next attempt may take: the per-attempt limit, or less when the deadline is nearer. */
   const attemptLimit = (): { ms: number; byDeadline: boolean; label: string } => {
     const deadline = settings.deadline?.();
@@ -257,12 +279,17 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     if (left <= 0) throw deadlineError(deadline.label); // the time is up before this request is even sent
     // At a tie (a request sent in the millisecond the command started, with --timeout under 30 s
     // both limits are the same) --timeout is the limit the user set, and the one to name.
-    return left <= perAttemptMs ? { ms: left, byDeadline: true, label: deadline.label } : { ms: perAttemptMs, byDeadline: false, label: '' };
+    return left <= perAttemptMs
+      ? { ms: left, byDeadline: true, label: deadline.label }
+      : { ms: perAttemptMs, byDeadline: false, label: '' };
   };
   const send = (spec: RequestSpec): Promise<IncomingMessage> => {
     const url = buildUrl(server, spec.path, spec.query);
     const method = spec.method ?? 'GET';
-    const headers: Record<string, string> = { ...(base.headers as Record<string, string> | undefined), Accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...(base.headers as Record<string, string> | undefined),
+      Accept: 'application/json',
+    };
     let payload: string | undefined;
     if (spec.body !== undefined) {
       payload = typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body);
@@ -347,7 +374,10 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
     target,
     server,
     close: () => agent.destroy(),
-    connectionFor: (path, query) => ({ url: buildUrl(server, path, query), options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } } }),
+    connectionFor: (path, query) => ({
+      url: buildUrl(server, path, query),
+      options: { ...base, headers: { ...(base.headers as Record<string, string> | undefined) } },
+    }),
     async request<T>(given: RequestSpec): Promise<T> {
       const spec = { ...given, signal: withCtrlC(given) };
       const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
@@ -360,14 +390,16 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
           const deadline = settings.deadline?.();
           return deadline !== undefined && clock.now() + waitMs >= deadline.at;
         },
-        onRetry: (err) => settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
+        onRetry: (err) =>
+          settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
         clock,
         jitter: true,
         signal: spec.signal,
       });
       // A retry pause ended by Ctrl-C: the command stops, not with the error before the pause.
       return result.catch((err: unknown) => {
-        if (spec.signal?.aborted && !(err instanceof InterruptedError) && settings.signal?.aborted && !spec.cleanup) throw new InterruptedError();
+        if (spec.signal?.aborted && !(err instanceof InterruptedError) && settings.signal?.aborted && !spec.cleanup)
+          throw new InterruptedError();
         throw err;
       });
     },
@@ -389,19 +421,32 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
       if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
       return { body: res, stop: () => controller.abort() };
     },
-    async list<T extends KubeObject>(path: string, query: RequestSpec['query'] = {}, signal?: AbortSignal): Promise<KubeList<T>> {
+    async list<T extends KubeObject>(
+      path: string,
+      query: RequestSpec['query'] = {},
+      signal?: AbortSignal,
+    ): Promise<KubeList<T>> {
       const items: T[] = [];
       let next: string | undefined;
       let resourceVersion: string | undefined;
       do {
-        const page = await client.request<KubeList<T>>({ path, query: { ...query, limit: 500, continue: next }, signal });
+        const page = await client.request<KubeList<T>>({
+          path,
+          query: { ...query, limit: 500, continue: next },
+          signal,
+        });
         for (const item of page.items ?? []) items.push(item);
         resourceVersion = page.metadata?.resourceVersion;
         next = page.metadata?.continue || undefined;
       } while (next);
       return { items, metadata: { resourceVersion } };
     },
-    async watch<T extends KubeObject>(path: string, query: RequestSpec['query'], onEvent: (e: WatchEvent<T>) => void, given?: AbortSignal) {
+    async watch<T extends KubeObject>(
+      path: string,
+      query: RequestSpec['query'],
+      onEvent: (e: WatchEvent<T>) => void,
+      given?: AbortSignal,
+    ) {
       const signal = withCtrlC({ signal: given });
       const controller = new AbortController();
       const onOuterAbort = () => controller.abort();
@@ -410,7 +455,12 @@ function createClient(target: KubeTarget, server: string, baseOptions: RequestOp
       const forget = () => signal?.removeEventListener('abort', onOuterAbort);
       let res: IncomingMessage;
       try {
-        res = await send({ path, query: { ...query, watch: 1, allowWatchBookmarks: true }, signal: controller.signal, streaming: true });
+        res = await send({
+          path,
+          query: { ...query, watch: 1, allowWatchBookmarks: true },
+          signal: controller.signal,
+          streaming: true,
+        });
       } catch (err) {
         forget();
         throw err;
@@ -472,10 +522,13 @@ export class KubeUnreachableError extends KeystoneError {
 
 function connectionError(err: Error & { code?: string }, server: string, target: KubeTarget): KeystoneError {
   if (err.name === 'AbortError') return new KeystoneError('request aborted');
-  const why = err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'host not found' : err.message;
+  const why =
+    err.code === 'ECONNREFUSED' ? 'connection refused' : err.code === 'ENOTFOUND' ? 'host not found' : err.message;
   return new KubeUnreachableError(
     `cannot reach the Kubernetes API at ${server} (context ${target.context}): ${why}`,
-    target.local ? 'is the cluster running? try `keystone status`, then `keystone start`' : 'check that the cluster of that context is up and reachable',
+    target.local
+      ? 'is the cluster running? try `keystone status`, then `keystone start`'
+      : 'check that the cluster of that context is up and reachable',
     err.code,
   );
 }

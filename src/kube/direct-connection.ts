@@ -12,11 +12,27 @@ import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 
 /** Keys this module handles exactly as client-node's KubeConfig.applyToHTTPSOptions does. */
-const clusterKeys = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'tls-server-name', 'extensions']);
-const userKeys = new Set(['token', 'token-file', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'extensions']);
+const clusterKeys = new Set([
+  'server',
+  'certificate-authority',
+  'certificate-authority-data',
+  'insecure-skip-tls-verify',
+  'tls-server-name',
+  'extensions',
+]);
+const userKeys = new Set([
+  'token',
+  'token-file',
+  'client-certificate',
+  'client-certificate-data',
+  'client-key',
+  'client-key-data',
+  'extensions',
+]);
 
 type Mapping = Record<string, unknown>;
-const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isMapping = (value: unknown): value is Mapping =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /**
@@ -49,7 +65,8 @@ export async function directConnection(document: Mapping): Promise<DirectConnect
   const cluster = (document.clusters as Mapping[] | undefined)?.[0]?.cluster;
   const user = (document.users as Mapping[] | undefined)?.[0]?.user ?? {};
   if (!isMapping(cluster) || !isMapping(user)) return undefined;
-  if (Object.keys(cluster).some((k) => !clusterKeys.has(k)) || Object.keys(user).some((k) => !userKeys.has(k))) return undefined;
+  if (Object.keys(cluster).some((k) => !clusterKeys.has(k)) || Object.keys(user).some((k) => !userKeys.has(k)))
+    return undefined;
   const server = str(cluster.server);
   if (!server) return undefined;
   // client-node refuses plain HTTP unless TLS verification is off ("HTTP protocol is not allowed

@@ -52,7 +52,11 @@ export interface ContainerStatus {
   imageID?: string;
   ready?: boolean;
   restartCount?: number;
-  state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; reason?: string; message?: string } };
+  state?: {
+    waiting?: { reason?: string; message?: string };
+    running?: object;
+    terminated?: { exitCode?: number; reason?: string; message?: string };
+  };
   lastState?: { terminated?: { exitCode?: number; reason?: string } };
 }
 
@@ -83,7 +87,12 @@ export interface JobObject extends KubeObject {
     manualSelector?: boolean;
     template: {
       metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-      spec: { containers: Container[]; initContainers?: Container[]; volumes?: Record<string, unknown>[]; [key: string]: unknown };
+      spec: {
+        containers: Container[];
+        initContainers?: Container[];
+        volumes?: Record<string, unknown>[];
+        [key: string]: unknown;
+      };
     };
   };
   status?: {
@@ -122,7 +131,13 @@ export interface MpiJobObject extends KubeObject {
   spec: {
     slotsPerWorker: number;
     runLauncherAsWorker?: boolean;
-    runPolicy: { cleanPodPolicy?: 'All' | 'Running' | 'None'; backoffLimit?: number; activeDeadlineSeconds?: number; ttlSecondsAfterFinished?: number; suspend?: boolean };
+    runPolicy: {
+      cleanPodPolicy?: 'All' | 'Running' | 'None';
+      backoffLimit?: number;
+      activeDeadlineSeconds?: number;
+      ttlSecondsAfterFinished?: number;
+      suspend?: boolean;
+    };
     mpiReplicaSpecs: { Launcher: ReplicaSpec; Worker: ReplicaSpec };
     sshAuthMountPath: string;
     launcherCreationPolicy?: 'AtStartup' | 'WaitForWorkersReady';

@@ -109,7 +109,14 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
       // While keystone itself holds the socket (backpressure), silence is not the server's.
       if (paused.size > 0) hear();
       if (Date.now() - heard > beat.deadMs) {
-        return finish(new PodExecError(`the connection to the API server for the command in pod ${spec.pod} went silent for ${beat.deadMs < 1000 ? `${beat.deadMs} ms` : `${Math.round(beat.deadMs / 1000)} s`}`, { hint: 'the network or the API server dropped it; run the command again (jobs fetch continues where it stopped)' }));
+        return finish(
+          new PodExecError(
+            `the connection to the API server for the command in pod ${spec.pod} went silent for ${beat.deadMs < 1000 ? `${beat.deadMs} ms` : `${Math.round(beat.deadMs / 1000)} s`}`,
+            {
+              hint: 'the network or the API server dropped it; run the command again (jobs fetch continues where it stopped)',
+            },
+          ),
+        );
       }
       if (ws.readyState === ws.OPEN) ws.ping();
     }, beat.pingMs);
@@ -129,9 +136,11 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
       } else resolve(result!);
     };
     // A destination that fails (a full disk) ends the exec: its 'drain' would never come.
-    const onOutputError = (err: Error) => finish(new PodExecError(`writing the output of the command in pod ${spec.pod}: ${err.message}`));
+    const onOutputError = (err: Error) =>
+      finish(new PodExecError(`writing the output of the command in pod ${spec.pod}: ${err.message}`));
     for (const out of [spec.stdout, spec.stderr]) out?.once('error', onOutputError);
-    const onAbort = () => finish(new PodExecError(`interrupted: the command in pod ${spec.pod} was stopped`, { exitCode: 130 }));
+    const onAbort = () =>
+      finish(new PodExecError(`interrupted: the command in pod ${spec.pod} was stopped`, { exitCode: 130 }));
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
     // Refused before the upgrade: the API server's Status, or the kubelet's text.
@@ -148,14 +157,26 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
           // the kubelet answers in plain text
         }
         const code = res.statusCode ?? 0;
-        finish(new KubeApiError(code, status ?? { kind: 'Status', code, message: text.trim() || `exec in pod ${spec.pod} returned HTTP ${code}` }, 'GET', path));
+        finish(
+          new KubeApiError(
+            code,
+            status ?? { kind: 'Status', code, message: text.trim() || `exec in pod ${spec.pod} returned HTTP ${code}` },
+            'GET',
+            path,
+          ),
+        );
       });
     });
     ws.on('error', (err) => finish(new PodExecError(`exec in pod ${spec.pod}: ${err.message}`)));
 
     ws.on('open', () => {
       const protocol = ws.protocol as ExecProtocol;
-      if (!execProtocols.includes(protocol)) return finish(new PodExecError(`the API server answered exec with subprotocol "${protocol}"; keystone speaks ${execProtocols.join(', ')}`));
+      if (!execProtocols.includes(protocol))
+        return finish(
+          new PodExecError(
+            `the API server answered exec with subprotocol "${protocol}"; keystone speaks ${execProtocols.join(', ')}`,
+          ),
+        );
       if (spec.stdin) void sendStdin(spec.stdin, protocol);
     });
 
@@ -165,12 +186,19 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
           if (settled) return;
           const data = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
           // Each frame waits until the socket took it: a slow cluster slows the reader down.
-          await new Promise<void>((ok, fail) => ws.send(Buffer.concat([Buffer.of(channel.stdin), data]), (err) => (err ? fail(err) : ok())));
+          await new Promise<void>((ok, fail) =>
+            ws.send(Buffer.concat([Buffer.of(channel.stdin), data]), (err) => (err ? fail(err) : ok())),
+          );
         }
         if (settled) return;
         if (protocol === 'v5.channel.k8s.io') ws.send(Buffer.of(channel.close, channel.stdin));
       } catch (err) {
-        finish(new PodExecError(`the exec in pod ${spec.pod} lost its connection while sending input (${(err as Error).message})`, { hint: 'the pod may have been deleted or the connection dropped; try again' }));
+        finish(
+          new PodExecError(
+            `the exec in pod ${spec.pod} lost its connection while sending input (${(err as Error).message})`,
+            { hint: 'the pod may have been deleted or the connection dropped; try again' },
+          ),
+        );
       }
     };
 
@@ -201,16 +229,26 @@ export async function execInPod(client: KubeClient, spec: PodExecSpec): Promise<
     ws.on('close', (code, reason) => {
       const protocol = ws.protocol as ExecProtocol;
       if (!statusText) {
-        return finish(new PodExecError(`the exec in pod ${spec.pod} ended without an exit status (WebSocket close ${code}${reason.length ? `: ${reason.toString()}` : ''})`, { hint: 'the pod may have been deleted or the connection dropped; try again' }));
+        return finish(
+          new PodExecError(
+            `the exec in pod ${spec.pod} ended without an exit status (WebSocket close ${code}${reason.length ? `: ${reason.toString()}` : ''})`,
+            { hint: 'the pod may have been deleted or the connection dropped; try again' },
+          ),
+        );
       }
       let status: ExecStatus;
       try {
         status = JSON.parse(statusText) as ExecStatus;
       } catch {
-        return finish(new PodExecError(`the exec in pod ${spec.pod} ended with an unreadable status: ${statusText.slice(0, 200)}`));
+        return finish(
+          new PodExecError(`the exec in pod ${spec.pod} ended with an unreadable status: ${statusText.slice(0, 200)}`),
+        );
       }
       const exitCode = exitCodeOf(status);
-      if (exitCode === undefined) return finish(new PodExecError(`exec in pod ${spec.pod} failed: ${status.message ?? status.reason ?? 'unknown error'}`));
+      if (exitCode === undefined)
+        return finish(
+          new PodExecError(`exec in pod ${spec.pod} failed: ${status.message ?? status.reason ?? 'unknown error'}`),
+        );
       finish(undefined, { exitCode, protocol });
     });
   });

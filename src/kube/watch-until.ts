@@ -161,7 +161,9 @@ export async function watchUntil<T extends KubeObject>(options: WatchUntilOption
     if (winner === 'timeout' || !outcome) {
       const seconds = Math.round(options.timeoutMs / 1000);
       const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new WaitTimeoutError(`timed out after ${seconds}s waiting for ${options.what}${lastProgress ? ` (${lastProgress})` : ''}${cause}`);
+      throw new WaitTimeoutError(
+        `timed out after ${seconds}s waiting for ${options.what}${lastProgress ? ` (${lastProgress})` : ''}${cause}`,
+      );
     }
     if (outcome.verdict.failure) throw outcome.verdict.failure;
     return { objects: [...objects.values()], progress: outcome.verdict.progress };

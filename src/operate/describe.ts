@@ -46,7 +46,11 @@ interface Volume {
   [key: string]: unknown;
 }
 interface TemplateSpec {
-  containers?: { name: string; image: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[] }[];
+  containers?: {
+    name: string;
+    image: string;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  }[];
   volumes?: Volume[];
 }
 export type WithTemplate = KubeObject & { spec?: { template?: { spec?: TemplateSpec } } };
@@ -66,7 +70,13 @@ function source(v: Volume | undefined): string {
 export function mountsOf(spec: TemplateSpec | undefined): Description['mounts'] {
   const volumes = new Map((spec?.volumes ?? []).map((v) => [v.name, v]));
   return (spec?.containers ?? []).flatMap((c) =>
-    (c.volumeMounts ?? []).map((m) => ({ container: c.name, path: m.mountPath, volume: m.name, source: `${source(volumes.get(m.name))}${m.subPath ? ` (subPath ${m.subPath})` : ''}`, readOnly: Boolean(m.readOnly) })),
+    (c.volumeMounts ?? []).map((m) => ({
+      container: c.name,
+      path: m.mountPath,
+      volume: m.name,
+      source: `${source(volumes.get(m.name))}${m.subPath ? ` (subPath ${m.subPath})` : ''}`,
+      readOnly: Boolean(m.readOnly),
+    })),
   );
 }
 
@@ -88,7 +98,15 @@ export function containersOf(pods: FullPod[]): Description['containers'] {
         ...(st?.terminated?.exitCode !== undefined ? { exitCode: st.terminated.exitCode } : {}),
         ready: Boolean(s?.ready),
         restarts: s?.restartCount ?? 0,
-        ...(last ? { lastTermination: { ...(last.reason ? { reason: last.reason } : {}), ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}), ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}) } } : {}),
+        ...(last
+          ? {
+              lastTermination: {
+                ...(last.reason ? { reason: last.reason } : {}),
+                ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}),
+                ...(last.finishedAt ? { finishedAt: last.finishedAt } : {}),
+              },
+            }
+          : {}),
       };
     });
   });
@@ -103,7 +121,11 @@ export function conditionsOf(obj: { status?: unknown }): Description['conditions
   }));
 }
 
-export async function eventsAbout(client: KubeClient, ns: string, objects: { kind: string; name: string }[]): Promise<EventSummary[]> {
+export async function eventsAbout(
+  client: KubeClient,
+  ns: string,
+  objects: { kind: string; name: string }[],
+): Promise<EventSummary[]> {
   const wanted = new Set(objects.map((o) => `${o.kind}/${o.name}`));
   const all = (await client.list<EventObject>(`/api/v1/namespaces/${ns}/events`)).items.map(summarizeEvent);
   return sortEvents(all.filter((e) => wanted.has(`${e.object.kind}/${e.object.name}`))).slice(-recentEvents);
@@ -114,11 +136,15 @@ export const podRefs = (pods: PodObject[]) => pods.map((p) => ({ kind: 'Pod', na
 /** NAME is a deployment, or a pod (full or short name), tried in that order; a run is described by runs/catalog/describe.ts. */
 export async function describe(client: KubeClient, name: string, ns = stackNamespace): Promise<Description> {
   const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
-  const deployment = deployments.find((d) => d.metadata?.name === name) as (DeploymentObject & WithTemplate) | undefined;
+  const deployment = deployments.find((d) => d.metadata?.name === name) as
+    | (DeploymentObject & WithTemplate)
+    | undefined;
   if (deployment) {
     const selector = selectorOf(deployment);
     const own = pods.filter((p) => matchesLabels(p, selector)) as FullPod[];
-    const sets = (await client.list(`/apis/apps/v1/namespaces/${ns}/replicasets`)).items.filter((rs) => rs.metadata?.name?.startsWith(`${name}-`) && matchesLabels(rs, selector));
+    const sets = (await client.list(`/apis/apps/v1/namespaces/${ns}/replicasets`)).items.filter(
+      (rs) => rs.metadata?.name?.startsWith(`${name}-`) && matchesLabels(rs, selector),
+    );
     const want = deployment.spec?.replicas ?? 1;
     const ready = deployment.status?.readyReplicas ?? 0;
     const revision = deployment.metadata?.annotations?.['deployment.kubernetes.io/revision'];
@@ -130,15 +156,26 @@ export async function describe(client: KubeClient, name: string, ns = stackNames
       conditions: conditionsOf(deployment),
       containers: containersOf(own),
       mounts: mountsOf(deployment.spec?.template?.spec),
-      events: await eventsAbout(client, ns, [{ kind: 'Deployment', name }, ...sets.map((s) => ({ kind: 'ReplicaSet', name: s.metadata?.name ?? '' })), ...podRefs(own)]),
+      events: await eventsAbout(client, ns, [
+        { kind: 'Deployment', name },
+        ...sets.map((s) => ({ kind: 'ReplicaSet', name: s.metadata?.name ?? '' })),
+        ...podRefs(own),
+      ]),
     };
   }
   const matches = pods.filter((p) => p.metadata?.name === name || shortPodName(p) === name) as FullPod[];
   const pod = matches.find((p) => p.metadata?.name === name) ?? (matches.length === 1 ? matches[0] : undefined);
   if (!pod) {
-    if (matches.length > 1) throw new KeystoneError(`"${name}" names ${matches.length} pods: ${matches.map((p) => p.metadata?.name).join(', ')}`, { hint: 'use the full pod name from `keystone pods`' });
+    if (matches.length > 1)
+      throw new KeystoneError(
+        `"${name}" names ${matches.length} pods: ${matches.map((p) => p.metadata?.name).join(', ')}`,
+        { hint: 'use the full pod name from `keystone pods`' },
+      );
     const known = deployments.map((d) => d.metadata?.name).join(', ');
-    throw new KeystoneError(`no deployment, pod or run "${name}" in namespace ${ns}${known ? `; deployments: ${known}` : ''}`, { hint: '`keystone pods` lists the pods, `keystone jobs` the runs' });
+    throw new KeystoneError(
+      `no deployment, pod or run "${name}" in namespace ${ns}${known ? `; deployments: ${known}` : ''}`,
+      { hint: '`keystone pods` lists the pods, `keystone jobs` the runs' },
+    );
   }
   const summary = summarizePod(pod);
   return {

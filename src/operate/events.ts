@@ -53,7 +53,7 @@ export function summarizeEvent(e: EventObject): EventSummary {
 
 /** Oldest first by last sighting, as kubectl sorts them (newest at the bottom, near the prompt). */
 export function sortEvents(events: EventSummary[]): EventSummary[] {
-  return [...events].sort((a, b) => byText((a.lastSeen ?? ''), b.lastSeen ?? ''));
+  return [...events].sort((a, b) => byText(a.lastSeen ?? '', b.lastSeen ?? ''));
 }
 
 /** "2m (x5 over 10m)" or "2m". */
@@ -66,7 +66,9 @@ export function lastSeenText(e: EventSummary, now: number): string {
 export function eventMatches(e: EventSummary, forName: string): boolean {
   const slash = forName.indexOf('/');
   if (slash < 0) return e.object.name === forName;
-  return e.object.kind.toLowerCase() === forName.slice(0, slash).toLowerCase() && e.object.name === forName.slice(slash + 1);
+  return (
+    e.object.kind.toLowerCase() === forName.slice(0, slash).toLowerCase() && e.object.name === forName.slice(slash + 1)
+  );
 }
 
 /** One line: the latest Warning about an object, for status and pods ("BackOff (x5 over 2m): ..."). */
@@ -84,5 +86,8 @@ export function warningLine(e: EventSummary, now: number): string {
 /** Control characters (a message is written by any component) and newlines become spaces. */
 export function oneLine(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

@@ -102,7 +102,8 @@ export async function followLogs(
         continue;
       }
       if (state === 'wait' && (options.follow || !named)) {
-        if (!options.follow) skip(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
+        if (!options.follow)
+          skip(`pod ${pod.metadata?.name} is not running yet (${waitingReason(pod, container)}); skipped`);
         continue;
       }
       const prefix = options.prefix
@@ -121,7 +122,19 @@ export async function followLogs(
         lastTime: current?.lastTime,
         resumes: after !== undefined ? (current?.resumes ?? 0) + 1 : 0,
       };
-      const task = streamOne(client, ns, pod.metadata?.name ?? '', container, options, { fromStart, after }, controller.signal, entry, (text) => sink.line(prefix, key, text), () => sink.ready?.(), sink.lines && ((block) => sink.lines?.(prefix, key, block)))
+      const task = streamOne(
+        client,
+        ns,
+        pod.metadata?.name ?? '',
+        container,
+        options,
+        { fromStart, after },
+        controller.signal,
+        entry,
+        (text) => sink.line(prefix, key, text),
+        () => sink.ready?.(),
+        sink.lines && ((block) => sink.lines?.(prefix, key, block)),
+      )
         .catch((err) => {
           if (controller.signal.aborted || signal.aborted) return;
           // While following, an unreachable API is an outage the pod watch reports and outlives.
@@ -135,9 +148,14 @@ export async function followLogs(
           entry.ended = true;
           if (!options.follow || controller.signal.aborted || signal.aborted) return;
           const last = seen.get(pod.metadata?.name ?? '');
-          if (last?.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated && after !== undefined) entry.complete = true;
+          if (
+            last?.status?.containerStatuses?.find((c) => c.name === container)?.state?.terminated &&
+            after !== undefined
+          )
+            entry.complete = true;
           if (options.previous) entry.complete = true; // the previous container has ended for good
-          if (named && allComplete()) watching.abort(); // kubectl logs -f <pod> ends with its container
+          if (named && allComplete())
+            watching.abort(); // kubectl logs -f <pod> ends with its container
           else if (!entry.complete) void resumeSoon(pod.metadata?.name ?? '', entry);
         });
       tasks.add(task);
@@ -174,13 +192,18 @@ export async function followLogs(
     if (signal.aborted) return;
     if (named && failures[0]) throw failures[0];
     if (failures.length > 0) {
-      throw new KeystoneError(`could not read the logs of ${failures.length} container${failures.length === 1 ? '' : 's'} of ${source.kind} ${source.name} (see above)`, {
-        hint: '`keystone pods` shows the state of each pod',
-      });
+      throw new KeystoneError(
+        `could not read the logs of ${failures.length} container${failures.length === 1 ? '' : 's'} of ${source.kind} ${source.name} (see above)`,
+        {
+          hint: '`keystone pods` shows the state of each pod',
+        },
+      );
     }
     if (!options.follow && streaming.size === 0 && skipped > 0) {
       throw new KeystoneError(`no logs to show for ${source.kind} ${source.name} (see above)`, {
-        hint: options.previous ? 'without --previous, the current containers\' logs are shown' : '`keystone pods` shows the state of each pod; -f waits for them to start',
+        hint: options.previous
+          ? "without --previous, the current containers' logs are shown"
+          : '`keystone pods` shows the state of each pod; -f waits for them to start',
       });
     }
   };
@@ -227,7 +250,8 @@ export async function followLogs(
       },
       (event) => {
         apiLost = event.state === 'lost';
-        if (event.state === 'lost') sink.notice(`lost the connection to the Kubernetes API (${event.error.message}); retrying`);
+        if (event.state === 'lost')
+          sink.notice(`lost the connection to the Kubernetes API (${event.error.message}); retrying`);
         else {
           sink.notice('the Kubernetes API answers again; following on');
           for (const pod of seen.values()) start(pod, true); // streams cut by the outage resume
@@ -242,7 +266,9 @@ export async function followLogs(
     }
     if (finished && !signal.aborted) {
       // Pods that finished between the last event and the end: one list catches them all.
-      for (const pod of (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: source.selector })).items) {
+      for (const pod of (
+        await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: source.selector })
+      ).items) {
         seen.set(pod.metadata?.name ?? '', pod);
         options.observe?.(pod, false);
         start(pod, true);
@@ -274,7 +300,11 @@ interface Stream {
 }
 
 function waitingReason(pod: PodObject, container: string): string {
-  return pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason ?? pod.status?.phase ?? 'Pending';
+  return (
+    pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting?.reason ??
+    pod.status?.phase ??
+    'Pending'
+  );
 }
 
 /** "2026-11-25T21:40:02.117Z" → a string that sorts by time whatever the number of fraction digits. */
@@ -316,18 +346,21 @@ async function streamOne(
     signal,
   });
   const skipUpTo = resume && from.after ? sortableTime(from.after) : undefined;
-  const splitter = new LineSplitter((line) => {
-    if (!stamped) return emit(line);
-    const space = line.indexOf(' ');
-    const time = space > 0 ? line.slice(0, space) : '';
-    if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(time)) return emit(line);
-    if (skipUpTo !== undefined && sortableTime(time) <= skipUpTo) return; // shown before the cut
-    entry.lastTime = time;
-    entry.resumes = 0;
-    emit(options.timestamps ? line : line.slice(space + 1));
-    // Stamped lines are read one by one (the time of each is kept, to resume after it); the others
-    // go out as the blocks they came in, when the sink takes blocks.
-  }, stamped ? undefined : emitBlock);
+  const splitter = new LineSplitter(
+    (line) => {
+      if (!stamped) return emit(line);
+      const space = line.indexOf(' ');
+      const time = space > 0 ? line.slice(0, space) : '';
+      if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(time)) return emit(line);
+      if (skipUpTo !== undefined && sortableTime(time) <= skipUpTo) return; // shown before the cut
+      entry.lastTime = time;
+      entry.resumes = 0;
+      emit(options.timestamps ? line : line.slice(space + 1));
+      // Stamped lines are read one by one (the time of each is kept, to resume after it); the others
+      // go out as the blocks they came in, when the sink takes blocks.
+    },
+    stamped ? undefined : emitBlock,
+  );
   try {
     for await (const chunk of stream.body) {
       splitter.push(chunk as Buffer);

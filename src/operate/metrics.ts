@@ -22,8 +22,22 @@ export interface TopReport {
 }
 
 const suffixes: Record<string, number> = {
-  n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
-  Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6,
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+  Pi: 1024 ** 5,
+  Ei: 1024 ** 6,
 };
 
 /** A Kubernetes quantity ("250m", "1.5", "123456789n", "2048Ki", "1e3") as a number of units. */
@@ -35,8 +49,13 @@ export function parseQuantity(q: string | undefined): number {
 
 /** Why there is no metrics API, and how to get one. */
 function noMetrics(err: KubeApiError): KeystoneError {
-  const k3s = 'k3s ships metrics-server unless the cluster was created with `--disable=metrics-server` (in k3d: options.k3s.extraArgs); check `kubectl -n kube-system get deployment metrics-server`; on another cluster install it: https://github.com/kubernetes-sigs/metrics-server#installation';
-  if (err.statusCode === 404) return new KeystoneError('the cluster has no metrics API (metrics.k8s.io is not served): no CPU or memory figures to show', { hint: k3s });
+  const k3s =
+    'k3s ships metrics-server unless the cluster was created with `--disable=metrics-server` (in k3d: options.k3s.extraArgs); check `kubectl -n kube-system get deployment metrics-server`; on another cluster install it: https://github.com/kubernetes-sigs/metrics-server#installation';
+  if (err.statusCode === 404)
+    return new KeystoneError(
+      'the cluster has no metrics API (metrics.k8s.io is not served): no CPU or memory figures to show',
+      { hint: k3s },
+    );
   return new KeystoneError(`the metrics API is registered but not answering (HTTP ${err.statusCode}: ${err.message})`, {
     hint: 'metrics-server collects its first figures a minute or so after it starts; if it persists, `kubectl -n kube-system logs deployment/metrics-server` says why',
   });
@@ -58,7 +77,8 @@ export async function readTop(client: KubeClient, ns: string): Promise<TopReport
   const podMetrics = await get<{ items: PodMetrics[] }>(client, `/apis/metrics.k8s.io/v1beta1/namespaces/${ns}/pods`);
   const nodes = (await client.list<NodeObject>('/api/v1/nodes')).items;
   const allocatable = new Map(nodes.map((n) => [n.metadata?.name ?? '', n.status?.allocatable]));
-  const percent = (used: number, of: string | undefined) => (of && parseQuantity(of) > 0 ? round((used / parseQuantity(of)) * 100) : undefined);
+  const percent = (used: number, of: string | undefined) =>
+    of && parseQuantity(of) > 0 ? round((used / parseQuantity(of)) * 100) : undefined;
   return {
     nodes: nodeMetrics.items
       .map((m) => {

@@ -40,7 +40,9 @@ export function summarizePod(pod: PodObject, now = Date.now()): PodSummary {
       message = t.message ?? message;
     }
   }
-  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  const unschedulable = pod.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
   if (unschedulable) {
     status = 'Pending: Unschedulable';
     message = unschedulable.message;

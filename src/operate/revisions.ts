@@ -39,7 +39,10 @@ export interface Revision {
 
 export function parseRevision(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) {
-    throw new UsageError(`revision "${text}" is not a positive whole number`, 'see the revisions with `keystone rollback <deployment> --list`');
+    throw new UsageError(
+      `revision "${text}" is not a positive whole number`,
+      'see the revisions with `keystone rollback <deployment> --list`',
+    );
   }
   return Number(text);
 }
@@ -48,7 +51,8 @@ async function getDeployment(client: KubeClient, name: string, ns: string): Prom
   try {
     return await client.request<FullDeployment>({ path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}` });
   } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 404) throw noDeployment(name, await listDeployments(client, ns));
+    if (err instanceof KubeApiError && err.statusCode === 404)
+      throw noDeployment(name, await listDeployments(client, ns));
     throw err;
   }
 }
@@ -57,7 +61,12 @@ async function getDeployment(client: KubeClient, name: string, ns: string): Prom
 async function ownedReplicaSets(client: KubeClient, d: FullDeployment, ns: string): Promise<ReplicaSetObject[]> {
   const all = (await client.list<ReplicaSetObject>(`/apis/apps/v1/namespaces/${ns}/replicasets`)).items;
   type Owner = { kind?: string; name?: string; uid?: string; controller?: boolean };
-  return all.filter((rs) => ((rs.metadata?.ownerReferences ?? []) as Owner[]).some((o) => o.controller && o.kind === 'Deployment' && (o.uid ? o.uid === d.metadata?.uid : o.name === d.metadata?.name)));
+  return all.filter((rs) =>
+    ((rs.metadata?.ownerReferences ?? []) as Owner[]).some(
+      (o) =>
+        o.controller && o.kind === 'Deployment' && (o.uid ? o.uid === d.metadata?.uid : o.name === d.metadata?.name),
+    ),
+  );
 }
 
 const revisionOf = (rs: ReplicaSetObject): number => Number(rs.metadata?.annotations?.[revisionAnnotation] ?? NaN);
@@ -71,7 +80,15 @@ function withoutHash(t: PodTemplate | undefined): PodTemplate {
 /** Deep equality with map keys in any order (templates read back from the server may reorder). */
 function sameJson(a: unknown, b: unknown): boolean {
   const norm = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(norm) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(norm)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
 }
 
@@ -87,7 +104,9 @@ export async function listRevisions(client: KubeClient, name: string, ns = stack
       images: (rs.spec?.template?.spec?.containers ?? []).map((c) => c.image),
       changeCause: rs.metadata?.annotations?.[changeCauseAnnotation] ?? null,
       createdAt: rs.metadata?.creationTimestamp ?? null,
-      current: Number.isInteger(current) ? revisionOf(rs) === current : sameJson(withoutHash(rs.spec?.template), d.spec?.template),
+      current: Number.isInteger(current)
+        ? revisionOf(rs) === current
+        : sameJson(withoutHash(rs.spec?.template), d.spec?.template),
     }));
 }
 
@@ -106,16 +125,27 @@ export const annotationsToSkip = [
   'deprecated.deployment.rollback.to',
 ];
 
-export function rolledBackAnnotations(deployment: Record<string, string>, replicaSet: Record<string, string>): Record<string, string> {
+export function rolledBackAnnotations(
+  deployment: Record<string, string>,
+  replicaSet: Record<string, string>,
+): Record<string, string> {
   const kept = Object.entries(deployment).filter(([k]) => annotationsToSkip.includes(k));
   const taken = Object.entries(replicaSet).filter(([k]) => !annotationsToSkip.includes(k));
   return Object.fromEntries([...kept, ...taken]);
 }
 
-export type RollbackResult = { rolledBack: true; toRevision: number; deployment: FullDeployment } | { rolledBack: false; toRevision: number; reason: string };
+export type RollbackResult =
+  | { rolledBack: true; toRevision: number; deployment: FullDeployment }
+  | { rolledBack: false; toRevision: number; reason: string };
 
 /** `kubectl rollout undo [--to-revision N]`: N = 0 means the revision before the latest. */
-export async function rollbackDeployment(client: KubeClient, name: string, toRevision: number, ns = stackNamespace, o: { dryRun?: boolean } = {}): Promise<RollbackResult> {
+export async function rollbackDeployment(
+  client: KubeClient,
+  name: string,
+  toRevision: number,
+  ns = stackNamespace,
+  o: { dryRun?: boolean } = {},
+): Promise<RollbackResult> {
   // The patch's resourceVersion test fails (422) when the deployment changed since it was read:
   // its controller writing status while a rollout (an interrupted rollback's) still goes on.
   // Read it again and decide again, as kubectl retries on a conflict.
@@ -128,31 +158,55 @@ export async function rollbackDeployment(client: KubeClient, name: string, toRev
   }
 }
 
-async function rollbackOnce(client: KubeClient, name: string, toRevision: number, ns: string, o: { dryRun?: boolean }): Promise<RollbackResult> {
+async function rollbackOnce(
+  client: KubeClient,
+  name: string,
+  toRevision: number,
+  ns: string,
+  o: { dryRun?: boolean },
+): Promise<RollbackResult> {
   const d = await getDeployment(client, name, ns);
   if (d.spec?.paused) {
-    throw new KeystoneError(`deployment ${name} is paused: a paused deployment cannot be rolled back`, { hint: `resume it first: \`kubectl -n ${ns} rollout resume deployment/${name}\`` });
+    throw new KeystoneError(`deployment ${name} is paused: a paused deployment cannot be rolled back`, {
+      hint: `resume it first: \`kubectl -n ${ns} rollout resume deployment/${name}\``,
+    });
   }
-  const sets = (await ownedReplicaSets(client, d, ns)).filter((rs) => Number.isInteger(revisionOf(rs))).sort((a, b) => revisionOf(a) - revisionOf(b));
+  const sets = (await ownedReplicaSets(client, d, ns))
+    .filter((rs) => Number.isInteger(revisionOf(rs)))
+    .sort((a, b) => revisionOf(a) - revisionOf(b));
   let chosen: ReplicaSetObject | undefined;
   if (toRevision === 0) {
     // rollback.go deploymentRevision: the second-highest revision.
     chosen = sets.length >= 2 ? sets[sets.length - 2] : undefined;
-    if (!chosen) throw new KeystoneError(`deployment ${name} has no earlier revision to roll back to`, { hint: `\`keystone rollback ${name} --list\` shows its revisions` });
+    if (!chosen)
+      throw new KeystoneError(`deployment ${name} has no earlier revision to roll back to`, {
+        hint: `\`keystone rollback ${name} --list\` shows its revisions`,
+      });
   } else {
     chosen = sets.find((rs) => revisionOf(rs) === toRevision);
     if (!chosen) {
       const known = sets.map(revisionOf).join(', ') || 'none';
-      throw new KeystoneError(`deployment ${name} has no revision ${toRevision} (revisions: ${known})`, { hint: `\`keystone rollback ${name} --list\` shows its revisions` });
+      throw new KeystoneError(`deployment ${name} has no revision ${toRevision} (revisions: ${known})`, {
+        hint: `\`keystone rollback ${name} --list\` shows its revisions`,
+      });
     }
   }
   const revision = revisionOf(chosen);
   const template = withoutHash(chosen.spec?.template);
   if (sameJson(template, d.spec?.template)) {
-    return { rolledBack: false, toRevision: revision, reason: `the current template already matches revision ${revision}` };
+    return {
+      rolledBack: false,
+      toRevision: revision,
+      reason: `the current template already matches revision ${revision}`,
+    };
   }
   // --dry-run: every check above was made; the patch is not sent.
-  if (o.dryRun) return { rolledBack: false, toRevision: revision, reason: `would roll ${name} back to revision ${revision}${currentRevision(sets, d) ? ` (from revision ${currentRevision(sets, d)})` : ''}` };
+  if (o.dryRun)
+    return {
+      rolledBack: false,
+      toRevision: revision,
+      reason: `would roll ${name} back to revision ${revision}${currentRevision(sets, d) ? ` (from revision ${currentRevision(sets, d)})` : ''}`,
+    };
   // A JSON patch that replaces the whole template and the annotations, as kubectl's
   // getDeploymentPatch does (a merge patch would keep keys the old template lacks), guarded by the
   // resourceVersion it was read at.
@@ -163,7 +217,11 @@ async function rollbackOnce(client: KubeClient, name: string, toRevision: number
     body: [
       { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
       { op: 'replace', path: '/spec/template', value: template },
-      { op: 'replace', path: '/metadata/annotations', value: rolledBackAnnotations(d.metadata?.annotations ?? {}, chosen.metadata?.annotations ?? {}) },
+      {
+        op: 'replace',
+        path: '/metadata/annotations',
+        value: rolledBackAnnotations(d.metadata?.annotations ?? {}, chosen.metadata?.annotations ?? {}),
+      },
     ],
     contentType: 'application/json-patch+json',
   });

@@ -11,16 +11,28 @@ export const maxReplicas = 100;
 
 export function parseReplicas(text: string): number {
   if (!/^\d+$/.test(text)) {
-    throw new UsageError(`replicas "${text}" is not a whole number`, `give a number from 0 to ${maxReplicas}, e.g. \`keystone scale celery-worker 3\``);
+    throw new UsageError(
+      `replicas "${text}" is not a whole number`,
+      `give a number from 0 to ${maxReplicas}, e.g. \`keystone scale celery-worker 3\``,
+    );
   }
   const n = Number(text);
-  if (n > maxReplicas) throw new UsageError(`replicas ${text} is more than ${maxReplicas}`, `a local cluster runs at most ${maxReplicas} replicas of one deployment`);
+  if (n > maxReplicas)
+    throw new UsageError(
+      `replicas ${text} is more than ${maxReplicas}`,
+      `a local cluster runs at most ${maxReplicas} replicas of one deployment`,
+    );
   return n;
 }
 
 /** Field manager for replicas set by `keystone scale`: setup then keeps the user's choice. */
 
-export async function scaleDeployment(client: KubeClient, name: string, replicas: number, ns = stackNamespace): Promise<DeploymentObject[]> {
+export async function scaleDeployment(
+  client: KubeClient,
+  name: string,
+  replicas: number,
+  ns = stackNamespace,
+): Promise<DeploymentObject[]> {
   try {
     await client.request({
       method: 'PATCH',
@@ -31,14 +43,20 @@ export async function scaleDeployment(client: KubeClient, name: string, replicas
       retry: true, // setting an absolute replica count twice is harmless
     });
   } catch (err) {
-    if (err instanceof KubeApiError && err.statusCode === 404) throw noDeployment(name, await listDeployments(client, ns));
+    if (err instanceof KubeApiError && err.statusCode === 404)
+      throw noDeployment(name, await listDeployments(client, ns));
     throw err;
   }
   return listDeployments(client, ns);
 }
 
 /** What `kubectl rollout restart` does: a new template annotation, so a new ReplicaSet rolls out. */
-export async function restartDeployments(client: KubeClient, names: string[], ns = stackNamespace, now = new Date()): Promise<void> {
+export async function restartDeployments(
+  client: KubeClient,
+  names: string[],
+  ns = stackNamespace,
+  now = new Date(),
+): Promise<void> {
   // RFC 3339 with milliseconds: two restarts within one second still differ, so both roll out.
   const restartedAt = now.toISOString();
   for (const name of names) {
@@ -47,11 +65,14 @@ export async function restartDeployments(client: KubeClient, names: string[], ns
         method: 'PATCH',
         path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
         query: { fieldManager: fieldManagers.restart },
-        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } } },
+        body: {
+          spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt } } } },
+        },
         contentType: 'application/strategic-merge-patch+json',
       });
     } catch (err) {
-      if (err instanceof KubeApiError && err.statusCode === 404) throw noDeployment(name, await listDeployments(client, ns));
+      if (err instanceof KubeApiError && err.statusCode === 404)
+        throw noDeployment(name, await listDeployments(client, ns));
       throw err;
     }
   }
@@ -60,7 +81,13 @@ export async function restartDeployments(client: KubeClient, names: string[], ns
 export async function waitForDeployments(
   client: KubeClient,
   deployments: DeploymentObject[],
-  options: { timeoutMs: number; onProgress?: (text: string) => void; signal?: AbortSignal; ns?: string; localImages: string[] },
+  options: {
+    timeoutMs: number;
+    onProgress?: (text: string) => void;
+    signal?: AbortSignal;
+    ns?: string;
+    localImages: string[];
+  },
 ): Promise<void> {
   const selectors = deployments.map(selectorOf);
   try {

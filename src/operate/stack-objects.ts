@@ -36,7 +36,12 @@ export type PodSource =
   | { kind: 'pod'; name: string };
 
 /** `tools` is asked for only when the name is not a deployment (it reads the profiles). */
-export async function resolvePodSource(client: KubeClient, name: string, toolsOf: () => Promise<readonly string[]>, ns = stackNamespace): Promise<{ source: PodSource; pods: PodObject[] }> {
+export async function resolvePodSource(
+  client: KubeClient,
+  name: string,
+  toolsOf: () => Promise<readonly string[]>,
+  ns = stackNamespace,
+): Promise<{ source: PodSource; pods: PodObject[] }> {
   const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
   const deployment = deployments.find((d) => d.metadata?.name === name);
   if (deployment) {
@@ -54,7 +59,9 @@ export async function resolvePodSource(client: KubeClient, name: string, toolsOf
   const short = pods.filter((p) => shortPodName(p) === name);
   if (short.length === 1) return { source: { kind: 'pod', name: short[0]!.metadata?.name ?? name }, pods: short };
   if (short.length > 1) {
-    throw new KeystoneError(`"${name}" names ${short.length} pods: ${short.map((p) => p.metadata?.name).join(', ')}`, { hint: 'use the full pod name from `keystone pods`' });
+    throw new KeystoneError(`"${name}" names ${short.length} pods: ${short.map((p) => p.metadata?.name).join(', ')}`, {
+      hint: 'use the full pod name from `keystone pods`',
+    });
   }
   const services = [...deployments.map((d) => d.metadata?.name ?? ''), ...tools];
   throw new KeystoneError(`no service or pod "${name}" in namespace ${ns}; services: ${services.join(', ')}`, {
@@ -71,5 +78,7 @@ export function shortPodName(pod: PodObject): string {
 
 export function noDeployment(name: string, deployments: DeploymentObject[]): KeystoneError {
   const names = deployments.map((d) => d.metadata?.name).filter(Boolean);
-  return new KeystoneError(`no deployment "${name}"; deployments: ${names.length ? names.join(', ') : '(none: run `keystone setup`)'}`);
+  return new KeystoneError(
+    `no deployment "${name}"; deployments: ${names.length ? names.join(', ') : '(none: run `keystone setup`)'}`,
+  );
 }

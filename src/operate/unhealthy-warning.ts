@@ -8,7 +8,9 @@ import { latestWarnings, summarizeEvent, warningLine, type EventObject, type Eve
 export async function unhealthyWarning(client: KubeClient, now = Date.now()): Promise<string | undefined> {
   const [pods, claims, events] = await Promise.all([
     listPods(client),
-    client.list<{ [key: string]: unknown; metadata?: { name?: string }; status?: { phase?: string } }>(`/api/v1/namespaces/${stackNamespace}/persistentvolumeclaims`),
+    client.list<{ [key: string]: unknown; metadata?: { name?: string }; status?: { phase?: string } }>(
+      `/api/v1/namespaces/${stackNamespace}/persistentvolumeclaims`,
+    ),
     client.list<EventObject>(`/api/v1/namespaces/${stackNamespace}/events`),
   ]);
   const unhealthy = new Set<string>();
@@ -16,7 +18,8 @@ export async function unhealthyWarning(client: KubeClient, now = Date.now()): Pr
     const s = summarizePod(p, now);
     if (!s.healthy && s.phase !== 'Succeeded') unhealthy.add(`Pod/${s.name}`);
   }
-  for (const c of claims.items) if (c.status?.phase !== 'Bound') unhealthy.add(`PersistentVolumeClaim/${c.metadata?.name}`);
+  for (const c of claims.items)
+    if (c.status?.phase !== 'Bound') unhealthy.add(`PersistentVolumeClaim/${c.metadata?.name}`);
   let latest: [string, EventSummary] | undefined;
   for (const [key, e] of latestWarnings(events.items.map(summarizeEvent))) {
     if (unhealthy.has(key) && (!latest || (e.lastSeen ?? '') >= (latest[1].lastSeen ?? ''))) latest = [key, e];

@@ -15,7 +15,10 @@ const warning = z.string().optional();
  * Where a run or a container stands: its state and, when the cluster gives one, why (a short
  * reason such as OOMKilled or DeadlineExceeded). Runs (jobs) and containers (describe) share it.
  */
-const standing = <const S extends readonly [string, ...string[]]>(states: S) => ({ state: z.enum(states), reason: z.string().optional() });
+const standing = <const S extends readonly [string, ...string[]]>(states: S) => ({
+  state: z.enum(states),
+  reason: z.string().optional(),
+});
 
 const count = z.strictObject({ running: z.number().int(), count: z.number().int() });
 
@@ -30,16 +33,37 @@ export const statusSchema = z.strictObject({
   }),
   api: z.strictObject({ reachable: z.boolean(), server: z.string().optional(), error: z.string().optional() }),
   nodes: z.array(
-    z.strictObject({ name: z.string(), ready: z.boolean(), roles: z.array(z.string()), version: z.string(), reason: z.string().optional() }),
+    z.strictObject({
+      name: z.string(),
+      ready: z.boolean(),
+      roles: z.array(z.string()),
+      version: z.string(),
+      reason: z.string().optional(),
+    }),
   ),
   stack: z
     .strictObject({
       namespace: z.string(),
-      deployments: z.array(z.strictObject({ name: z.string(), ready: z.number().int(), desired: z.number().int(), upToDate: z.boolean() })),
+      deployments: z.array(
+        z.strictObject({ name: z.string(), ready: z.number().int(), desired: z.number().int(), upToDate: z.boolean() }),
+      ),
       volumes: z.array(z.strictObject({ name: z.string(), phase: z.string(), capacity: z.string().optional() })),
-      services: z.array(z.strictObject({ name: z.string(), type: z.string(), clusterIP: z.string().optional(), ports: z.array(z.string()) })),
+      services: z.array(
+        z.strictObject({
+          name: z.string(),
+          type: z.string(),
+          clusterIP: z.string().optional(),
+          ports: z.array(z.string()),
+        }),
+      ),
       simulations: z.array(
-        z.strictObject({ name: z.string(), tool: z.string(), runId: z.string().optional(), state: z.string(), startedAt: time }),
+        z.strictObject({
+          name: z.string(),
+          tool: z.string(),
+          runId: z.string().optional(),
+          state: z.string(),
+          startedAt: time,
+        }),
       ),
     })
     .nullable(),
@@ -81,7 +105,9 @@ export const jobsSchema = z.array(
     outputLocal: z.boolean(),
     outputNodes: z.array(z.string()),
     outputVolume: z.string().optional(),
-    sweep: z.strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() }).optional(),
+    sweep: z
+      .strictObject({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int() })
+      .optional(),
     nodes: z.number().int().optional(),
     image: z.string().optional(),
   }),
@@ -89,7 +115,14 @@ export const jobsSchema = z.array(
 
 export const doctorSchema = z.strictObject({
   ok: z.boolean(),
-  checks: z.array(z.strictObject({ name: z.string(), status: z.enum(['ok', 'warn', 'fail']), detail: z.string(), hint: z.string().optional() })),
+  checks: z.array(
+    z.strictObject({
+      name: z.string(),
+      status: z.enum(['ok', 'warn', 'fail']),
+      detail: z.string(),
+      hint: z.string().optional(),
+    }),
+  ),
 });
 
 /** `run-simulation --progress json`: one event per line on stderr (src/runs/follow/progress.ts). */
@@ -137,7 +170,14 @@ export const describeSchema = z.strictObject({
   name: z.string(),
   status: z.string(),
   healthy: z.boolean(),
-  conditions: z.array(z.strictObject({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })),
+  conditions: z.array(
+    z.strictObject({
+      type: z.string(),
+      status: z.string(),
+      reason: z.string().optional(),
+      message: z.string().optional(),
+    }),
+  ),
   containers: z.array(
     z.strictObject({
       pod: z.string(),
@@ -147,16 +187,38 @@ export const describeSchema = z.strictObject({
       exitCode: z.number().int().optional(),
       ready: z.boolean(),
       restarts: z.number().int(),
-      lastTermination: z.strictObject({ reason: z.string().optional(), exitCode: z.number().int().optional(), finishedAt: z.string().optional() }).optional(),
+      lastTermination: z
+        .strictObject({
+          reason: z.string().optional(),
+          exitCode: z.number().int().optional(),
+          finishedAt: z.string().optional(),
+        })
+        .optional(),
     }),
   ),
-  mounts: z.array(z.strictObject({ container: z.string(), path: z.string(), volume: z.string(), source: z.string(), readOnly: z.boolean() })),
+  mounts: z.array(
+    z.strictObject({
+      container: z.string(),
+      path: z.string(),
+      volume: z.string(),
+      source: z.string(),
+      readOnly: z.boolean(),
+    }),
+  ),
   events: eventsSchema,
 });
 
 /** `keystone top -o json` (src/operate/metrics.ts). */
 export const topSchema = z.strictObject({
-  nodes: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), cpuPercent: z.number().int().optional(), memoryBytes: z.number().int(), memoryPercent: z.number().int().optional() })),
+  nodes: z.array(
+    z.strictObject({
+      name: z.string(),
+      cpuMillicores: z.number().int(),
+      cpuPercent: z.number().int().optional(),
+      memoryBytes: z.number().int(),
+      memoryPercent: z.number().int().optional(),
+    }),
+  ),
   pods: z.array(z.strictObject({ name: z.string(), cpuMillicores: z.number().int(), memoryBytes: z.number().int() })),
 });
 
@@ -227,7 +289,9 @@ export const runRecordSchema = z.strictObject({
     cpus: z.string().optional(),
     memory: z.string().optional(),
     deadlineSeconds: z.number().int().optional(),
-    sweep: z.strictObject({ names: z.array(z.string()), combinations: z.array(z.record(z.string(), z.string())) }).optional(),
+    sweep: z
+      .strictObject({ names: z.array(z.string()), combinations: z.array(z.record(z.string(), z.string())) })
+      .optional(),
     parallel: z.number().int().optional(),
     volumeSize: z.string().optional(),
   }),
@@ -247,4 +311,15 @@ export const jobsShowSchema = z.strictObject({
   inCluster: z.boolean(),
 });
 
-export const outputSchemas = { status: statusSchema, pods: podsSchema, jobs: jobsSchema, jobsShow: jobsShowSchema, doctor: doctorSchema, progress: progressEventSchema, events: eventsSchema, rollback: rollbackSchema, describe: describeSchema, top: topSchema } as const;
+export const outputSchemas = {
+  status: statusSchema,
+  pods: podsSchema,
+  jobs: jobsSchema,
+  jobsShow: jobsShowSchema,
+  doctor: doctorSchema,
+  progress: progressEventSchema,
+  events: eventsSchema,
+  rollback: rollbackSchema,
+  describe: describeSchema,
+  top: topSchema,
+} as const;

@@ -75,7 +75,11 @@ export function openfoamResiduals(text: string): { xLabel: string; series: Serie
 }
 
 /** The chart of a run: one log, or one log per sweep index (then one line per index). */
-export function chartOf(reader: SeriesReader, logs: Map<number | undefined, string>, o: { title: string; only?: string[] }): Chart {
+export function chartOf(
+  reader: SeriesReader,
+  logs: Map<number | undefined, string>,
+  o: { title: string; only?: string[] },
+): Chart {
   const read = reader === 'lammps-thermo' ? lammpsThermo : openfoamResiduals;
   const yLabel = reader === 'lammps-thermo' ? 'thermo value' : 'initial residual';
   const logY = reader === 'openfoam-residuals';
@@ -90,5 +94,11 @@ export function chartOf(reader: SeriesReader, logs: Map<number | undefined, stri
     if (sweep && !o.only?.length) picked = picked.slice(0, 1);
     for (const s of picked) series.push({ name: sweep ? `[${index}] ${s.name}` : s.name, points: s.points });
   }
-  return { title: o.title, xLabel, yLabel: sweep && series.length ? `${yLabel}: ${series[0]!.name.replace(/^\[\d+\] /, '')}` : yLabel, logY, series };
+  return {
+    title: o.title,
+    xLabel,
+    yLabel: sweep && series.length ? `${yLabel}: ${series[0]!.name.replace(/^\[\d+\] /, '')}` : yLabel,
+    logY,
+    series,
+  };
 }

@@ -4,7 +4,18 @@ import type { Chart } from './series.js';
 import { formatTick, linearScale, logScale } from './svg-chart.js';
 
 const marks = ['*', 'o', '+', 'x', '#', '@', '%', '&', '=', '~'];
-const colors = ['blue', 'red', 'green', 'yellow', 'magenta', 'cyan', 'white', 'gray', 'blueBright', 'redBright'] as const;
+const colors = [
+  'blue',
+  'red',
+  'green',
+  'yellow',
+  'magenta',
+  'cyan',
+  'white',
+  'gray',
+  'blueBright',
+  'redBright',
+] as const;
 
 export function renderTerminal(chart: Chart, color: ChalkInstance, width = 60, height = 15): string {
   const xs = chart.series.flatMap((s) => s.points.map((p) => p[0]));
@@ -31,6 +42,8 @@ export function renderTerminal(chart: Chart, color: ChalkInstance, width = 60, h
   const lo = formatTick(x.min, false);
   const hi = formatTick(x.max, false);
   lines.push(`${' '.repeat(11)}${lo}${' '.repeat(Math.max(1, width - lo.length - hi.length))}${hi}  ${chart.xLabel}`);
-  lines.push(chart.series.map((s, i) => `${color[colors[i % colors.length]!](marks[i % marks.length]!)} ${s.name}`).join('   '));
+  lines.push(
+    chart.series.map((s, i) => `${color[colors[i % colors.length]!](marks[i % marks.length]!)} ${s.name}`).join('   '),
+  );
   return lines.join('\n');
 }

@@ -13,7 +13,11 @@ import type { JobObject, PodObject } from '../kube/objects.js';
 import { annotations, labels } from '../vocabulary.js';
 
 /** Labels the operator puts on the pods it makes (pkg/apis/kubeflow/v2beta1/constants.go; controller defaultLabels). */
-export const operatorLabels = { jobName: 'training.kubeflow.org/job-name', jobRole: 'training.kubeflow.org/job-role', replicaIndex: 'training.kubeflow.org/replica-index' } as const;
+export const operatorLabels = {
+  jobName: 'training.kubeflow.org/job-name',
+  jobRole: 'training.kubeflow.org/job-role',
+  replicaIndex: 'training.kubeflow.org/replica-index',
+} as const;
 
 export const mpiJobsPath = (namespace: string) => `/apis/kubeflow.org/v2beta1/namespaces/${namespace}/mpijobs`;
 
@@ -56,10 +60,16 @@ export function podIndex(pod: PodObject): number {
  * the operator sets from its launcher Job's (mpi_job_controller.go updateMPIJobStatus: the launcher's
  * Failed reason and message, DeadlineExceeded among them).
  */
-export function terminalCondition(job: Pick<JobObject, 'status'>): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
-  const c = job.status?.conditions?.find((x) => (x.type === 'Complete' || x.type === 'Succeeded' || x.type === 'Failed') && x.status === 'True');
+export function terminalCondition(
+  job: Pick<JobObject, 'status'>,
+): { type: 'Complete' | 'Failed'; reason?: string; message?: string } | undefined {
+  const c = job.status?.conditions?.find(
+    (x) => (x.type === 'Complete' || x.type === 'Succeeded' || x.type === 'Failed') && x.status === 'True',
+  );
   // The operator appends ": <the failed pod's status message>", often empty (updateMPIJobFailedStatus).
-  return c ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message?.replace(/:\s*$/, '') } : undefined;
+  return c
+    ? { type: c.type === 'Failed' ? 'Failed' : 'Complete', reason: c.reason, message: c.message?.replace(/:\s*$/, '') }
+    : undefined;
 }
 
 /**
@@ -127,4 +137,9 @@ export function nodeRunDir(tool: string, runId: string): string {
 /** data/<tool>/runs/<run-id> inside a run volume (a PersistentVolumeClaim on another cluster), from its root. */
 export function volumeRunDir(tool: string, runId: string): string {
   return `${tool}/${runsFolder}/${runId}`;
+}
+
+/** A run's directory on its volume, for people: `volume CLAIM: tool/runs/id`. */
+export function shownVolumeDir(claim: string, tool: string, runId: string): string {
+  return `volume ${claim}: ${volumeRunDir(tool, runId)}`;
 }

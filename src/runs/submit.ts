@@ -65,15 +65,30 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
 
   // The image is pinned before anything is staged: an image that cannot be pinned changes nothing.
   const requested = req.image ?? simulationContainer(template.spec.template.spec.containers)?.image ?? '';
-  const pinned: PinnedImage = req.pinnedImage ?? (await pinImage(requested, { client, runner: ctx.runner, context: ctx.target.context, remembered: ctx.remembered }));
-  if (pinned.pinnedBy === 'image-id') ctx.info(`image ${requested} has no registry digest (it was loaded into the nodes): the run is pinned by image ID${pinned.id ? ` ${pinned.id.slice(0, 19)}…` : ''}; \`keystone push-images\` pins runs by digest`);
+  const pinned: PinnedImage =
+    req.pinnedImage ??
+    (await pinImage(requested, {
+      client,
+      runner: ctx.runner,
+      context: ctx.target.context,
+      remembered: ctx.remembered,
+    }));
+  if (pinned.pinnedBy === 'image-id')
+    ctx.info(
+      `image ${requested} has no registry digest (it was loaded into the nodes): the run is pinned by image ID${pinned.id ? ` ${pinned.id.slice(0, 19)}…` : ''}; \`keystone push-images\` pins runs by digest`,
+    );
   const inputSha256 = await inputDigest(req.input);
 
   const runId = newRunId(new Date(ctx.clock.now()));
   const name = jobName(req.tool, runId);
   const kind: RunKind = req.nodes > 1 ? 'MPIJob' : 'Job';
   // A program reads "-x.py" as an option; "./-x.py" is the same file and cannot be one.
-  const { command, env: mpiEnv } = runCommand(req.profile, req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name, req.extraArgs, req.ranks);
+  const { command, env: mpiEnv } = runCommand(
+    req.profile,
+    req.input.name.startsWith('-') ? `./${req.input.name}` : req.input.name,
+    req.extraArgs,
+    req.ranks,
+  );
   // A function: the run directory is the storage's, which is made below.
   const buildOptions = (): BuildOptions => ({
     tool: req.tool,
@@ -123,7 +138,14 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
     profile: req.profile as Record<string, unknown>,
     template: { name: req.profile.template, sha256: sha256Of(canonicalJson(template.spec.template)) },
     image: pinned,
-    input: { name: req.input.name, kind: req.input.kind, path: inputPath(ctx.dataDir, req.input.path), sha256: inputSha256, bytes: req.input.bytes, files: req.input.files.length },
+    input: {
+      name: req.input.name,
+      kind: req.input.kind,
+      path: inputPath(ctx.dataDir, req.input.path),
+      sha256: inputSha256,
+      bytes: req.input.bytes,
+      files: req.input.files.length,
+    },
     request: {
       args: req.extraArgs,
       retries: req.retries,
@@ -136,30 +158,62 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
       ...(req.parallel !== undefined ? { parallel: req.parallel } : {}),
       ...(req.volumeSize !== undefined ? { volumeSize: req.volumeSize } : {}),
     },
-    cluster: { name: ctx.target.local ? ctx.target.clusterName : ctx.target.context, context: ctx.target.context, local: ctx.target.local, server: client.server },
+    cluster: {
+      name: ctx.target.local ? ctx.target.clusterName : ctx.target.context,
+      context: ctx.target.context,
+      local: ctx.target.local,
+      server: client.server,
+    },
     submittedAt: new Date().toISOString(),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
   });
-  job.metadata = { ...job.metadata, annotations: { ...job.metadata?.annotations, [annotations.outputOn]: storage.outputOn, ...storage.annotations?.(), [annotations.runRecord]: JSON.stringify(record) } };
+  job.metadata = {
+    ...job.metadata,
+    annotations: {
+      ...job.metadata?.annotations,
+      [annotations.outputOn]: storage.outputOn,
+      ...storage.annotations?.(),
+      [annotations.runRecord]: JSON.stringify(record),
+    },
+  };
 
-  const body = kind === 'MPIJob' ? buildMpiJob(job, { nodes: req.nodes, ranks: req.ranks, workerCpus: `${(req.ranks / req.nodes) * perRankMillicores(req)}m`, mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI' }) : job;
+  const body =
+    kind === 'MPIJob'
+      ? buildMpiJob(job, {
+          nodes: req.nodes,
+          ranks: req.ranks,
+          workerCpus: `${(req.ranks / req.nodes) * perRankMillicores(req)}m`,
+          mpiImplementation: req.profile.parallel?.mpiImplementation ?? 'OpenMPI',
+        })
+      : job;
 
   let created: JobObject;
   try {
     // A create is never retried blindly: a retry after a lost answer could start the run twice.
-    const answer = await client.request<JobObject | MpiJobObject>({ method: 'POST', path: runCollectionPath(namespace, kind), body, retry: false });
+    const answer = await client.request<JobObject | MpiJobObject>({
+      method: 'POST',
+      path: runCollectionPath(namespace, kind),
+      body,
+      retry: false,
+    });
     created = kind === 'MPIJob' ? mpiJobAsJob(answer as MpiJobObject) : (answer as JobObject);
     await storage.afterCreate(client, created);
   } catch (err) {
     await storage.discard();
-    throw err instanceof KeystoneError ? new KeystoneError(`could not submit the run: ${err.message}`, { hint: err.hint ?? 'nothing was started; the staged input was removed' }) : err;
+    throw err instanceof KeystoneError
+      ? new KeystoneError(`could not submit the run: ${err.message}`, {
+          hint: err.hint ?? 'nothing was started; the staged input was removed',
+        })
+      : err;
   }
   // Next to the outputs on this machine; the cluster's copy is the annotation above.
   let recordFile: string | undefined;
   if (storage.outputOn === 'host') {
     recordFile = join(storage.outputDir, recordFileName);
     await writeRecordFile(recordFile, record).catch((err: unknown) => {
-      ctx.warn(`could not write the run record ${recordFile}: ${(err as Error).message}; the cluster keeps it (\`keystone jobs show ${runId}\`)`);
+      ctx.warn(
+        `could not write the run record ${recordFile}: ${(err as Error).message}; the cluster keeps it (\`keystone jobs show ${runId}\`)`,
+      );
       recordFile = undefined;
     });
   }
@@ -172,15 +226,24 @@ function inputPath(dataDir: string, path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-const perRankMillicores = (req: RunRequest) => (req.cpusPerRank !== undefined ? cpuMillicores(req.cpusPerRank)! : defaultRankMillicores);
+const perRankMillicores = (req: RunRequest) =>
+  req.cpusPerRank !== undefined ? cpuMillicores(req.cpusPerRank)! : defaultRankMillicores;
 
 /** --ranks N (over --nodes K): refused before anything is staged when no node has N/K ranks' worth of CPU. */
 async function checkRanks(ctx: SubmitContext, req: RunRequest): Promise<void> {
   const cpusByNode = await nodeCpus(ctx.client);
   const across = req.nodes > 1 ? ` --nodes ${req.nodes}` : '';
   if (cpusByNode) {
-    checkRanksFit(cpusByNode, { ranksPerPod: req.ranks / req.nodes, perRankMillicores: perRankMillicores(req), flag: `--ranks ${req.ranks}${across}`, largest: (n) => `--ranks ${n * req.nodes}${across}` });
-  } else ctx.warn('cannot read the nodes\' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit');
+    checkRanksFit(cpusByNode, {
+      ranksPerPod: req.ranks / req.nodes,
+      perRankMillicores: perRankMillicores(req),
+      flag: `--ranks ${req.ranks}${across}`,
+      largest: (n) => `--ranks ${n * req.nodes}${across}`,
+    });
+  } else
+    ctx.warn(
+      "cannot read the nodes' allocatable CPU (no permission to list nodes): the scheduler will say if the run does not fit",
+    );
 }
 
 async function getTemplate(client: KubeClient, ns: string, name: string, tool: string): Promise<JobObject> {
@@ -188,7 +251,9 @@ async function getTemplate(client: KubeClient, ns: string, name: string, tool: s
     return await client.request<JobObject>({ path: `/apis/batch/v1/namespaces/${ns}/jobs/${name}` });
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) {
-      throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, { hint: 'run `keystone setup` to apply k8s/manifests' });
+      throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, {
+        hint: 'run `keystone setup` to apply k8s/manifests',
+      });
     }
     throw err;
   }

@@ -78,7 +78,9 @@ export function dataDirectoriesStep(app: SetupContext, loaded: LoadedClusterConf
       if (app.options.dryRun) {
         const missing = dirs.filter((d) => !existsSync(d));
         const where = relative(app.cwd, app.paths.dataDir) || app.paths.dataDir;
-        return missing.length ? `would create ${missing.map((d) => relative(app.cwd, d) || d).join(', ')}` : `data directories exist (${where})`;
+        return missing.length
+          ? `would create ${missing.map((d) => relative(app.cwd, d) || d).join(', ')}`
+          : `data directories exist (${where})`;
       }
       for (const dir of dirs) await mkdir(dir, { recursive: true });
       return `data directories ready (${relative(app.cwd, app.paths.dataDir) || app.paths.dataDir})`;
@@ -86,7 +88,11 @@ export function dataDirectoriesStep(app: SetupContext, loaded: LoadedClusterConf
   };
 }
 
-export function clusterStep(app: SetupContext, loaded: LoadedClusterConfig, shared: { clusterRunning?: boolean } = {}): Step {
+export function clusterStep(
+  app: SetupContext,
+  loaded: LoadedClusterConfig,
+  shared: { clusterRunning?: boolean } = {},
+): Step {
   const { config } = loaded;
   const name = config.metadata.name;
   const configLabel = relative(app.cwd, loaded.path) || loaded.path;
@@ -100,7 +106,9 @@ export function clusterStep(app: SetupContext, loaded: LoadedClusterConfig, shar
       if (current.phase === 'absent') return undefined;
       const difference = shapeDifference(current, config, loaded.defaults);
       if (difference) throw new KeystoneError(difference, { hint: recreateHint(configLabel) });
-      return current.phase === 'running' ? `already running (${current.servers.count} servers, ${current.agents.count} agents)` : undefined;
+      return current.phase === 'running'
+        ? `already running (${current.servers.count} servers, ${current.agents.count} agents)`
+        : undefined;
     },
     run: async (progress) => {
       const timeoutMs = app.timeoutMs(defaultSetupTimeoutMs);
@@ -189,9 +197,12 @@ export async function kubeconfigCleanupStep(app: SetupContext): Promise<Step> {
     title: `kubeconfig context ${target.context}`,
     satisfied: async () => ((await filesHolding(names, files)).length === 0 ? 'not in any kubeconfig' : undefined),
     run: async () => {
-      if (app.options.dryRun) return `would remove context ${target.context} from ${(await filesHolding(names, files)).join(', ')}`;
+      if (app.options.dryRun)
+        return `would remove context ${target.context} from ${(await filesHolding(names, files)).join(', ')}`;
       const { changed, dangling } = await removeKubeconfigEntries(names, files);
-      const note = dangling.length ? `; the current-context of ${dangling.join(', ')} still names it: pick another with \`kubectl config use-context\`` : '';
+      const note = dangling.length
+        ? `; the current-context of ${dangling.join(', ')} still names it: pick another with \`kubectl config use-context\``
+        : '';
       return `removed context ${target.context} from ${changed.join(', ')}${note}`;
     },
   };
@@ -211,7 +222,7 @@ async function explainCreateFailure(app: SetupContext, name: string, err: Keysto
   }
   const portHint = /port is already allocated|address already in use/i.test(err.message)
     ? 'a container or program already holds that port: find it with `docker ps` or `ss -ltnp`, free it, and run setup again'
-    : 'run with --verbose to see k3d\'s full output';
+    : "run with --verbose to see k3d's full output";
   return new KeystoneError(`${err.message} (${leftover})`, { hint: portHint, details: err.details, cause: err });
 }
 
@@ -219,7 +230,8 @@ export function nodesReadyStep(app: SetupContext, expected: number | undefined):
   return {
     title: 'nodes Ready',
     run: async (progress) => {
-      if (app.options.dryRun) return expected ? `would wait for ${expected} nodes to be Ready` : 'would wait for the nodes to be Ready';
+      if (app.options.dryRun)
+        return expected ? `would wait for ${expected} nodes to be Ready` : 'would wait for the nodes to be Ready';
       const client = await app.client();
       const nodes = await waitForNodesReady(client, {
         expected,

@@ -6,7 +6,14 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { PreflightContext, SetupContext } from './context.js';
 import type { LoadedClusterConfig } from '../cluster/config.js';
-import { diskSpaceCheck, hostPortsCheck, kubeconfigsValidCheck, kubeconfigWritableCheck, type CheckOutcome, type DiskNeed } from '../cluster/preflight.js';
+import {
+  diskSpaceCheck,
+  hostPortsCheck,
+  kubeconfigsValidCheck,
+  kubeconfigWritableCheck,
+  type CheckOutcome,
+  type DiskNeed,
+} from '../cluster/preflight.js';
 import { observeCluster, type ClusterState } from '../cluster/state.js';
 import { KeystoneError } from '../errors.js';
 import { ToolMissingError } from '../exec/runner.js';
@@ -34,7 +41,10 @@ async function imagesOnDocker(app: PreflightContext): Promise<{ spec: ImageSpec;
 export const unknownImageEstimate = 3e9;
 
 /** What the images will take: sizes Docker reports, compose.yaml's estimate for those still to build. */
-export function imagesDiskNeed(images: { spec: Pick<ImageSpec, 'estimatedBytes'>; size: number | undefined }[], nodes: number): DiskNeed {
+export function imagesDiskNeed(
+  images: { spec: Pick<ImageSpec, 'estimatedBytes'>; size: number | undefined }[],
+  nodes: number,
+): DiskNeed {
   return {
     knownBytes: images.reduce<number>((sum, i) => sum + (i.size ?? 0), 0),
     toBuild: images.filter((i) => i.size === undefined).map((i) => i.spec.estimatedBytes ?? unknownImageEstimate),
@@ -43,7 +53,10 @@ export function imagesDiskNeed(images: { spec: Pick<ImageSpec, 'estimatedBytes'>
 }
 
 /** Each image Docker lacks can be built: its build context and Dockerfile exist. */
-export function imageBuildsCheck(app: Pick<PreflightContext, 'cwd' | 'paths'>, images: { spec: ImageSpec; size: number | undefined }[]): CheckOutcome {
+export function imageBuildsCheck(
+  app: Pick<PreflightContext, 'cwd' | 'paths'>,
+  images: { spec: ImageSpec; size: number | undefined }[],
+): CheckOutcome {
   const missing = images.filter((i) => i.size === undefined).map((i) => i.spec);
   for (const spec of missing) {
     const dockerfile = spec.build ? (spec.build.dockerfile ?? join(spec.build.context, 'Dockerfile')) : '';
@@ -55,18 +68,29 @@ export function imageBuildsCheck(app: Pick<PreflightContext, 'cwd' | 'paths'>, i
           ? `${dockerfile} does not exist`
           : undefined;
     if (problem) {
-      return { status: 'fail', detail: `${spec.image} cannot be built: ${problem}`, hint: `fix ${relative(app.cwd, app.paths.composeFile) || app.paths.composeFile}, or build or pull ${spec.image} yourself` };
+      return {
+        status: 'fail',
+        detail: `${spec.image} cannot be built: ${problem}`,
+        hint: `fix ${relative(app.cwd, app.paths.composeFile) || app.paths.composeFile}, or build or pull ${spec.image} yourself`,
+      };
     }
   }
   if (missing.length === 0) return { status: 'ok', detail: `Docker has all ${images.length} images` };
-  return { status: 'ok', detail: `${missing.length} of ${images.length} images will be built with \`docker build\` (${missing.map((s) => s.image).join(', ')})` };
+  return {
+    status: 'ok',
+    detail: `${missing.length} of ${images.length} images will be built with \`docker build\` (${missing.map((s) => s.image).join(', ')})`,
+  };
 }
 
 /**
  * The pre-checks for the configured cluster in its current state: ports always; disk space and
  * the kubeconfig only when the cluster does not exist yet (creating it is what needs them).
  */
-export async function preflightChecks(app: PreflightContext, loaded: LoadedClusterConfig, state: ClusterState | undefined): Promise<NamedCheck[]> {
+export async function preflightChecks(
+  app: PreflightContext,
+  loaded: LoadedClusterConfig,
+  state: ClusterState | undefined,
+): Promise<NamedCheck[]> {
   const { config } = loaded;
   const configLabel = relative(app.cwd, loaded.path) || loaded.path;
   const absent = state === undefined || state.phase === 'absent';
@@ -78,11 +102,25 @@ export async function preflightChecks(app: PreflightContext, loaded: LoadedClust
     (list) => ({ list }),
     (err: unknown) => ({ unknown: `not checked: ${(err as Error).message}` }),
   );
-  checks.push(images.then((r) => ({ name: 'image builds', ...('list' in r ? imageBuildsCheck(app, r.list) : { status: 'warn' as const, detail: r.unknown }) })));
+  checks.push(
+    images.then((r) => ({
+      name: 'image builds',
+      ...('list' in r ? imageBuildsCheck(app, r.list) : { status: 'warn' as const, detail: r.unknown }),
+    })),
+  );
   if (absent) {
     checks.push(
       images
-        .then((r) => ('list' in r ? diskSpaceCheck(app.runner, app.machine, imagesDiskNeed(r.list, config.servers + config.agents), dockerInfoTimeoutMs(app.env)) : { status: 'warn' as const, detail: r.unknown }))
+        .then((r) =>
+          'list' in r
+            ? diskSpaceCheck(
+                app.runner,
+                app.machine,
+                imagesDiskNeed(r.list, config.servers + config.agents),
+                dockerInfoTimeoutMs(app.env),
+              )
+            : { status: 'warn' as const, detail: r.unknown },
+        )
         .then((c) => ({ name: 'disk space', ...c })),
     );
     // setup writes the new cluster's context where kubectl would (defaultKubeconfigFile), whatever the config says.
@@ -118,9 +156,15 @@ export function preflightStep(app: SetupContext, loaded: LoadedClusterConfig): S
       const failed = checks.filter((c) => c.status === 'fail');
       if (failed.length > 0) {
         const [first, ...rest] = failed;
-        throw new KeystoneError(`${first!.detail}${rest.length ? `; also: ${rest.map((c) => c.detail).join('; ')}` : ''}`, {
-          hint: `${[first!, ...rest].map((c) => c.hint).filter(Boolean).join('; ')}; nothing was created (\`keystone doctor\` shows every check)`,
-        });
+        throw new KeystoneError(
+          `${first!.detail}${rest.length ? `; also: ${rest.map((c) => c.detail).join('; ')}` : ''}`,
+          {
+            hint: `${[first!, ...rest]
+              .map((c) => c.hint)
+              .filter(Boolean)
+              .join('; ')}; nothing was created (\`keystone doctor\` shows every check)`,
+          },
+        );
       }
       const warned = checks.filter((x) => x.status === 'warn');
       for (const c of warned) app.ui.warn(`${c.name}: ${c.detail}`);

@@ -22,12 +22,20 @@ import type { KubeObject } from '../kube/objects.js';
  */
 export function checkStackNamespace(manifests: readonly Manifest[]): void {
   for (const m of manifests) {
-    const ns = m.object.kind === 'Namespace' ? m.object.metadata.name : m.info.namespaced ? m.object.metadata.namespace : stackNamespace;
+    const ns =
+      m.object.kind === 'Namespace'
+        ? m.object.metadata.name
+        : m.info.namespaced
+          ? m.object.metadata.namespace
+          : stackNamespace;
     if (ns !== stackNamespace) {
-      throw new KeystoneError(`${m.source}: ${m.object.kind} ${m.object.metadata.name} is in namespace "${ns}"; keystone's stack lives in "${stackNamespace}"`, {
-        hint: `set metadata.namespace: ${stackNamespace} (keystone's commands look only there); nothing was applied`,
-        exitCode: 2,
-      });
+      throw new KeystoneError(
+        `${m.source}: ${m.object.kind} ${m.object.metadata.name} is in namespace "${ns}"; keystone's stack lives in "${stackNamespace}"`,
+        {
+          hint: `set metadata.namespace: ${stackNamespace} (keystone's commands look only there); nothing was applied`,
+          exitCode: 2,
+        },
+      );
     }
   }
 }
@@ -41,7 +49,8 @@ export function imagesStep(app: SetupContext, state: SetupState): Step {
   return {
     title: 'images',
     run: async (progress) => {
-      if (app.options.dryRun && !state.clusterRunning) return 'would build missing images and import them into the cluster';
+      if (app.options.dryRun && !state.clusterRunning)
+        return 'would build missing images and import them into the cluster';
       // A cluster whose images went through its registry (`keystone push-images`, remembered in
       // the cluster) stays on it: push, which sends only the layers the registry lacks
       // (docs/performance.md: the rebuild loop). Otherwise import, as for a new cluster.
@@ -49,8 +58,13 @@ export function imagesStep(app: SetupContext, state: SetupState): Step {
       if (record) {
         const specs = await loadImageSpecs(app.paths.composeFile);
         const plan = { pushTo: record.pushTo, pullFrom: record.pullFrom, specs, build: false };
-        const outcome = await pushImages(app.runner, plan, { timeoutMs: app.timeoutMs(30 * 60_000), dryRun: Boolean(app.options.dryRun), onProgress: (t) => progress.update(t) });
-        if (app.options.dryRun) return `would push ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
+        const outcome = await pushImages(app.runner, plan, {
+          timeoutMs: app.timeoutMs(30 * 60_000),
+          dryRun: Boolean(app.options.dryRun),
+          onProgress: (t) => progress.update(t),
+        });
+        if (app.options.dryRun)
+          return `would push ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
         await writeImageRecord(await app.client(), stackNamespace, nextRecord(record, plan, outcome.pushed));
         return `${outcome.built.length ? `built ${outcome.built.join(', ')}; ` : ''}pushed ${specs.map((s) => s.image).join(', ')} to ${record.pushTo} (the cluster's registry)`;
       }
@@ -114,8 +128,13 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
       run: async () => {
         if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
         const outcome = await ensureRedisSecret(await app.client(), stackNamespace, { dryRun });
-        if (dryRun) return outcome === 'created' ? 'would generate the Redis password (Secret redis-auth; server dry run)' : 'would keep the existing Redis password (Secret redis-auth)';
-        return outcome === 'created' ? 'generated the Redis password (Secret redis-auth)' : 'kept the existing Redis password (Secret redis-auth)';
+        if (dryRun)
+          return outcome === 'created'
+            ? 'would generate the Redis password (Secret redis-auth; server dry run)'
+            : 'would keep the existing Redis password (Secret redis-auth)';
+        return outcome === 'created'
+          ? 'generated the Redis password (Secret redis-auth)'
+          : 'kept the existing Redis password (Secret redis-auth)';
       },
     },
     {
@@ -133,7 +152,9 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
           .filter((r) => r.result.kind === 'Deployment' && rolloutPending(r.result))
           .map((r) => r.result.metadata?.name);
         for (const r of results.filter((x) => x.keptReplicas !== undefined)) {
-          app.ui.info(`  kept ${r.manifest.object.metadata.name} at ${r.keptReplicas} replicas (set by \`keystone scale\`; --force-conflicts resets it to the manifest's)`);
+          app.ui.info(
+            `  kept ${r.manifest.object.metadata.name} at ${r.keptReplicas} replicas (set by \`keystone scale\`; --force-conflicts resets it to the manifest's)`,
+          );
         }
         return `applied ${rest.length} objects${changed.length ? `; rolling out ${changed.join(', ')}` : ''}`;
       },

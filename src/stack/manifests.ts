@@ -30,7 +30,9 @@ export async function loadManifests(dir: string, cwd: string, cache?: ManifestCa
   try {
     files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   } catch {
-    throw new KeystoneError(`cannot read the manifests directory ${dir}`, { hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR' });
+    throw new KeystoneError(`cannot read the manifests directory ${dir}`, {
+      hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR',
+    });
   }
   await cache?.load();
   const manifests: Manifest[] = [];
@@ -45,7 +47,11 @@ export async function loadManifests(dir: string, cwd: string, cache?: ManifestCa
     const docs = known ?? (await parseDocuments(text, label));
     for (const { line, object } of docs) {
       const source = `${label}:${line}`;
-      const manifest = { source, object: object as Manifest['object'], info: checkShape(object as Manifest['object'], source) };
+      const manifest = {
+        source,
+        object: object as Manifest['object'],
+        info: checkShape(object as Manifest['object'], source),
+      };
       manifests.push(manifest);
       if (!known) toValidate.push(manifest);
     }
@@ -77,13 +83,21 @@ async function parseDocuments(text: string, label: string): Promise<CachedDocume
 }
 
 function checkShape(object: Manifest['object'], source: string): KindInfo {
-  if (typeof object !== 'object' || Array.isArray(object)) throw invalid(source, 'a manifest must be a mapping (an object)');
+  if (typeof object !== 'object' || Array.isArray(object))
+    throw invalid(source, 'a manifest must be a mapping (an object)');
   if (!object.apiVersion || !object.kind) throw invalid(source, 'apiVersion and kind are required');
   const info = kindInfo(object.apiVersion, object.kind);
-  if (!info) throw invalid(source, `keystone does not apply ${object.apiVersion}/${object.kind} (it applies ${knownKinds().join(', ')})`);
+  if (!info)
+    throw invalid(
+      source,
+      `keystone does not apply ${object.apiVersion}/${object.kind} (it applies ${knownKinds().join(', ')})`,
+    );
   const name = object.metadata?.name;
   if (!name || !dns1123Subdomain.test(name) || name.length > dns1123SubdomainMaxLength) {
-    throw invalid(source, `${object.kind} metadata.name "${name ?? ''}" is not a valid name (lower-case letters, digits, "-" and ".")`);
+    throw invalid(
+      source,
+      `${object.kind} metadata.name "${name ?? ''}" is not a valid name (lower-case letters, digits, "-" and ".")`,
+    );
   }
   if (info.namespaced && !object.metadata.namespace) {
     throw invalid(source, `${object.kind} ${name} has no metadata.namespace; keystone does not guess one`);
@@ -99,7 +113,10 @@ async function validateWithSchemas(manifests: Manifest[]): Promise<void> {
     try {
       new Model(m.object).validate();
     } catch (err) {
-      const detail = (err as Error).message.split(', ')[0]?.replace(/^data\//, '').replace(/\//g, '.');
+      const detail = (err as Error).message
+        .split(', ')[0]
+        ?.replace(/^data\//, '')
+        .replace(/\//g, '.');
       throw invalid(m.source, `${m.object.kind} ${m.object.metadata.name} is not a valid Kubernetes object: ${detail}`);
     }
   }

@@ -15,10 +15,15 @@ export function rolloutStatus(d: DeploymentObject): { done: boolean; message: st
   const name = d.metadata?.name ?? '';
   const want = d.spec?.replicas ?? 1;
   const s = d.status ?? {};
-  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) return { done: false, message: `${name}: waiting for the rollout to be observed` };
+  if ((d.metadata?.generation ?? 0) > (s.observedGeneration ?? 0))
+    return { done: false, message: `${name}: waiting for the rollout to be observed` };
   const progressing = s.conditions?.find((c) => c.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
-    return { done: false, message: `${name}: rollout failed`, failed: `deployment "${name}" exceeded its progress deadline` };
+    return {
+      done: false,
+      message: `${name}: rollout failed`,
+      failed: `deployment "${name}" exceeded its progress deadline`,
+    };
   }
   const updated = s.updatedReplicas ?? 0;
   const total = s.replicas ?? 0;
@@ -49,11 +54,22 @@ export interface PodProblem {
 }
 
 /** Why a pod cannot start, or undefined while it is fine or still starting normally. */
-export function podProblem(pod: PodObject, localImages: readonly string[] = [], reach: 'import' | 'push' = 'import'): PodProblem | undefined {
+export function podProblem(
+  pod: PodObject,
+  localImages: readonly string[] = [],
+  reach: 'import' | 'push' = 'import',
+): PodProblem | undefined {
   const name = pod.metadata?.name ?? '';
-  const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+  const unschedulable = pod.status?.conditions?.find(
+    (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+  );
   if (unschedulable) {
-    return { pod: name, reason: 'Unschedulable', message: unschedulable.message ?? '', hint: 'no node can take the pod: check `keystone status` for NotReady nodes, or lower its resource requests' };
+    return {
+      pod: name,
+      reason: 'Unschedulable',
+      message: unschedulable.message ?? '',
+      hint: 'no node can take the pod: check `keystone status` for NotReady nodes, or lower its resource requests',
+    };
   }
   for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const reason = cs.state?.waiting?.reason;
@@ -73,7 +89,13 @@ export function podProblem(pod: PodObject, localImages: readonly string[] = [], 
       : reason === 'CrashLoopBackOff'
         ? `see why with \`kubectl --context <ctx> logs -n ${pod.metadata?.namespace} ${name} -c ${cs.name} --previous\``
         : 'describe the pod with kubectl for details';
-    return { pod: name, container: cs.name, reason, message: cs.state?.waiting?.message ?? stuckReasons[reason] ?? '', hint };
+    return {
+      pod: name,
+      container: cs.name,
+      reason,
+      message: cs.state?.waiting?.message ?? stuckReasons[reason] ?? '',
+      hint,
+    };
   }
   return undefined;
 }
@@ -108,7 +130,12 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
   const claims = new Set(options.claims);
 
   // The deployments and the volumes are watched the same way; only what is read differs.
-  const watch = <T extends KubeObject>(path: string, what: string, key: keyof typeof progress, evaluate: (items: T[]) => Verdict) =>
+  const watch = <T extends KubeObject>(
+    path: string,
+    what: string,
+    key: keyof typeof progress,
+    evaluate: (items: T[]) => Verdict,
+  ) =>
     watchUntil<T>({
       client,
       path,
@@ -122,22 +149,37 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
       },
       evaluate,
     });
-  const deployments = watch<DeploymentObject>(`/apis/apps/v1/namespaces/${ns}/deployments`, 'the deployments to be ready', 'deployments', (items) => {
-    const relevant = items.filter((d) => wanted.has(d.metadata?.name ?? ''));
-    const statuses = relevant.map(rolloutStatus);
-    const failed = statuses.find((s) => s.failed);
-    if (failed) return { done: false, progress: failed.message, failure: new KeystoneError(failed.failed!, { hint: 'see `keystone status` and the pod events' }) };
-    const ready = statuses.filter((s) => s.done).length;
-    const pending = statuses.filter((s) => !s.done).map((s) => s.message);
-    return {
-      done: relevant.length === wanted.size && ready === wanted.size,
-      progress: `deployments ${ready}/${wanted.size} ready${pending.length ? ` (${pending.join(', ')})` : ''}`,
-    };
-  });
-  const volumes = watch<KubeObject & { status?: { phase?: string } }>(`/api/v1/namespaces/${ns}/persistentvolumeclaims`, 'the volumes to be bound', 'claims', (items) => {
-    const bound = items.filter((c) => claims.has(c.metadata?.name ?? '') && c.status?.phase === 'Bound').length;
-    return { done: bound === claims.size, progress: claims.size ? `volumes ${bound}/${claims.size} bound` : '' };
-  });
+  const deployments = watch<DeploymentObject>(
+    `/apis/apps/v1/namespaces/${ns}/deployments`,
+    'the deployments to be ready',
+    'deployments',
+    (items) => {
+      const relevant = items.filter((d) => wanted.has(d.metadata?.name ?? ''));
+      const statuses = relevant.map(rolloutStatus);
+      const failed = statuses.find((s) => s.failed);
+      if (failed)
+        return {
+          done: false,
+          progress: failed.message,
+          failure: new KeystoneError(failed.failed!, { hint: 'see `keystone status` and the pod events' }),
+        };
+      const ready = statuses.filter((s) => s.done).length;
+      const pending = statuses.filter((s) => !s.done).map((s) => s.message);
+      return {
+        done: relevant.length === wanted.size && ready === wanted.size,
+        progress: `deployments ${ready}/${wanted.size} ready${pending.length ? ` (${pending.join(', ')})` : ''}`,
+      };
+    },
+  );
+  const volumes = watch<KubeObject & { status?: { phase?: string } }>(
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    'the volumes to be bound',
+    'claims',
+    (items) => {
+      const bound = items.filter((c) => claims.has(c.metadata?.name ?? '') && c.status?.phase === 'Bound').length;
+      return { done: bound === claims.size, progress: claims.size ? `volumes ${bound}/${claims.size} bound` : '' };
+    },
+  );
   // Never done by itself: it only ends the wait early when a pod cannot start.
   const pods = watchUntil<PodObject>({
     client,
@@ -154,7 +196,10 @@ export async function waitForStack(client: KubeClient, options: StackWaitOptions
           return {
             done: false,
             progress: '',
-            failure: new KeystoneError(`pod ${problem.pod} cannot start: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, { hint: problem.hint }),
+            failure: new KeystoneError(
+              `pod ${problem.pod} cannot start: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`,
+              { hint: problem.hint },
+            ),
           };
         }
       }

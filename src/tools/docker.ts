@@ -6,7 +6,9 @@ import { ToolFailedError, ToolTimeoutError, type Runner } from '../exec/runner.j
 /** Docker answers `docker info` within this time (KEYSTONE_DOCKER_TIMEOUT: seconds or a duration like 90s, default 20) or is treated as unreachable. */
 export function dockerInfoTimeoutMs(env: NodeJS.ProcessEnv): number {
   // The --timeout parser: a value that is 0, not a duration or beyond a timer's range is an error, not ignored.
-  return env.KEYSTONE_DOCKER_TIMEOUT === undefined || env.KEYSTONE_DOCKER_TIMEOUT === '' ? 20_000 : parseTimeout(env.KEYSTONE_DOCKER_TIMEOUT, 'KEYSTONE_DOCKER_TIMEOUT');
+  return env.KEYSTONE_DOCKER_TIMEOUT === undefined || env.KEYSTONE_DOCKER_TIMEOUT === ''
+    ? 20_000
+    : parseTimeout(env.KEYSTONE_DOCKER_TIMEOUT, 'KEYSTONE_DOCKER_TIMEOUT');
 }
 
 export async function dockerServerVersion(runner: Runner, timeoutMs: number): Promise<string> {

@@ -61,16 +61,22 @@ export async function installK3d(options: InstallOptions): Promise<string> {
   const checksums = (await download(checksumsUrl, timeoutMs)).toString('utf8');
   const expected = checksumFor(checksums, asset);
   if (!expected) {
-    throw new KeystoneError(`the k3d ${k3dReleaseVersion} release publishes no checksum for ${asset}; not installing it`, {
-      hint: manualInstallHint(),
-    });
+    throw new KeystoneError(
+      `the k3d ${k3dReleaseVersion} release publishes no checksum for ${asset}; not installing it`,
+      {
+        hint: manualInstallHint(),
+      },
+    );
   }
   const binary = await download(binaryUrl, timeoutMs);
   const actual = createHash('sha256').update(binary).digest('hex');
   if (actual !== expected) {
-    throw new KeystoneError(`checksum mismatch for ${asset}: expected ${expected}, got ${actual}; the download was discarded`, {
-      hint: manualInstallHint(),
-    });
+    throw new KeystoneError(
+      `checksum mismatch for ${asset}: expected ${expected}, got ${actual}; the download was discarded`,
+      {
+        hint: manualInstallHint(),
+      },
+    );
   }
 
   const dir = keystoneBinDir(options.env);
@@ -85,7 +91,9 @@ export async function installK3d(options: InstallOptions): Promise<string> {
     await rename(partial, finalPath);
   } catch (err) {
     await rm(partial, { force: true });
-    throw new KeystoneError(`could not install k3d into ${dir}: ${(err as Error).message}`, { hint: manualInstallHint() });
+    throw new KeystoneError(`could not install k3d into ${dir}: ${(err as Error).message}`, {
+      hint: manualInstallHint(),
+    });
   }
   return finalPath;
 }

@@ -7,7 +7,12 @@ import { createInterface } from 'node:readline';
 import { InterruptedError } from '../errors.js';
 import type { Ui } from './ui.js';
 
-export function askYesNo(stdin: NodeJS.ReadableStream, ui: Ui, question: string, signal: AbortSignal): Promise<boolean> {
+export function askYesNo(
+  stdin: NodeJS.ReadableStream,
+  ui: Ui,
+  question: string,
+  signal: AbortSignal,
+): Promise<boolean> {
   ui.stopSpinner();
   ui.streams.stderr.write(`${question} [y/N] `);
   const lines = createInterface({ input: stdin, terminal: false });

@@ -80,12 +80,22 @@ type Format = (prefix: string | undefined, key: string, text: string) => string;
  * before it, the log streams waiting while stdout is full, and every line written by the time it
  * returns, whether the follow ended or failed.
  */
-export async function printLogLines(ui: Ui, format: Format, follow: (sink: LogSink) => Promise<void>, formatBlock?: Format): Promise<void> {
+export async function printLogLines(
+  ui: Ui,
+  format: Format,
+  follow: (sink: LogSink) => Promise<void>,
+  formatBlock?: Format,
+): Promise<void> {
   const out = new LineWriter(ui);
   try {
     await follow({
       line: (prefix, key, text) => out.line(format(prefix, key, text)),
-      ...(formatBlock ? { lines: (prefix: string | undefined, key: string, block: string) => out.line(formatBlock(prefix, key, block)) } : {}),
+      ...(formatBlock
+        ? {
+            lines: (prefix: string | undefined, key: string, block: string) =>
+              out.line(formatBlock(prefix, key, block)),
+          }
+        : {}),
       notice: (text) => {
         out.flush(); // the lines before it first
         ui.warn(text);

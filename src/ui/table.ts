@@ -15,7 +15,8 @@ import type stringWidthFunction from 'string-width';
 type Measure = (text: string) => number;
 
 const printableAscii = /^[\x20-\x7e]*$/;
-const plain = (text: string) => (text.includes('\x1b') || text.includes('\x9b') ? stripVTControlCharacters(text) : text);
+const plain = (text: string) =>
+  text.includes('\x1b') || text.includes('\x9b') ? stripVTControlCharacters(text) : text;
 
 /** The width of text that is printable ASCII once colour codes are dropped, else undefined. */
 export function asciiWidth(text: string): number | undefined {
@@ -39,12 +40,18 @@ export function cellWidth(text: string): number {
   return asciiWidth(text) ?? wideMeasure()(text);
 }
 
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], maxWidth?: number): string {
+export function renderTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  maxWidth?: number,
+): string {
   const widths = headers.map((h, i) => Math.max(cellWidth(h), ...rows.map((r) => cellWidth(r[i] ?? ''))));
   const line = (cells: readonly string[]) =>
     fit(
       cells
-        .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - cellWidth(cell)))))
+        .map((cell, i) =>
+          i === cells.length - 1 ? cell : cell + ' '.repeat(Math.max(0, (widths[i] ?? 0) - cellWidth(cell))),
+        )
         .join('   ')
         .trimEnd(),
       maxWidth,

@@ -55,8 +55,7 @@ export class Ui {
     readonly out: OutputSink = new OutputSink(streams.stdout),
   ) {
     const env = settings.env;
-    this.interactive =
-      Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
+    this.interactive = Boolean(streams.stderr.isTTY) && !isTruthy(env.CI) && env.TERM !== 'dumb' && !settings.quiet;
     // Each stream's own: stderr on a terminal and stdout redirected to a file is the common case.
     this.color = new Chalk({ level: colorLevel(env, Boolean(streams.stdout.isTTY)) });
     this.errColor = new Chalk({ level: colorLevel(env, Boolean(streams.stderr.isTTY)) });
@@ -66,7 +65,12 @@ export class Ui {
   async prepareSpinner(): Promise<void> {
     if (!this.interactive || this.spinnerFactory) return;
     const { default: ora } = await import('ora');
-    this.spinnerFactory = (options) => ora({ text: options.text, stream: options.stream as NodeJS.WritableStream, isEnabled: true }) as unknown as Spinner;
+    this.spinnerFactory = (options) =>
+      ora({
+        text: options.text,
+        stream: options.stream as NodeJS.WritableStream,
+        isEnabled: true,
+      }) as unknown as Spinner;
   }
 
   /** Whether a write to stdout failed (its reader went away): data has nowhere to go and is dropped. */
@@ -188,5 +192,8 @@ export function formatDuration(ms: number): string {
 
 /** Hides values that look like credentials (password=…, token: …) in diagnostic output. */
 export function maskSecrets(text: string): string {
-  return text.replace(/\b(password|passwd|token|secret|api[-_]?key|requirepass)(["']?\s*[:=]\s*["']?|\s+)([^\s"',}]+)/gi, '$1$2***');
+  return text.replace(
+    /\b(password|passwd|token|secret|api[-_]?key|requirepass)(["']?\s*[:=]\s*["']?|\s+)([^\s"',}]+)/gi,
+    '$1$2***',
+  );
 }

@@ -34,8 +34,12 @@ describe('Docker down (#9)', () => {
       for (const args of [['start'], ['stop'], ['delete', '--yes'], ['import-images']]) {
         const r = await h.run(args);
         expect(r.exitCode, args.join(' ')).toBe(1);
-        expect(r.stderr, args.join(' ')).toMatch(/error: (k3d|docker) [a-z ]+failed: Docker is not running \(cannot connect to the Docker daemon at unix:\/\/\/var\/run\/docker\.sock\)/);
-        expect(r.stderr, args.join(' ')).toContain('hint: start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again');
+        expect(r.stderr, args.join(' ')).toMatch(
+          /error: (k3d|docker) [a-z ]+failed: Docker is not running \(cannot connect to the Docker daemon at unix:\/\/\/var\/run\/docker\.sock\)/,
+        );
+        expect(r.stderr, args.join(' ')).toContain(
+          'hint: start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and run the command again',
+        );
       }
     } finally {
       await h.setState(before);
@@ -54,11 +58,13 @@ describe('doctor checks the API answers (#10)', () => {
     const r = await h.run(['doctor', '--context', 'dead', '--kubeconfig', file]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).not.toContain('All checks passed');
-    expect(r.stdout).toMatch(/kubernetes API.*cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context dead\): connection refused/);
+    expect(r.stdout).toMatch(
+      /kubernetes API.*cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context dead\): connection refused/,
+    );
   });
 });
 
-describe('setup\'s pre-checks read the kubeconfig (#11)', () => {
+describe("setup's pre-checks read the kubeconfig (#11)", () => {
   it('a kubeconfig that is not valid YAML fails the pre-checks, before the cluster is created', async () => {
     const fresh = await createHarness();
     try {
@@ -82,14 +88,21 @@ describe('options that are refused or honoured, never ignored (#13)', () => {
       expect(r.stderr, flags.join(' ')).toMatch(/error: --\S+ does not apply to `keystone jobs plot`/);
     }
     const { parse } = await import('yaml');
-    for (const args of [['events', '-o', 'yaml'], ['describe', 'redis', '-o', 'yaml'], ['rollback', 'celery-worker', '--list', '-o', 'yaml']]) {
+    for (const args of [
+      ['events', '-o', 'yaml'],
+      ['describe', 'redis', '-o', 'yaml'],
+      ['rollback', 'celery-worker', '--list', '-o', 'yaml'],
+    ]) {
       const r = await h.run(args);
       expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       expect(() => parse(r.stdout), args.join(' ')).not.toThrow();
       expect(r.stdout.trimStart().startsWith('{') || r.stdout.trimStart().startsWith('['), args.join(' ')).toBe(false);
     }
     const nodes = h.api.objects('nodes').map((n: { metadata: { name: string } }) => n.metadata.name);
-    h.api.metrics = { nodes: Object.fromEntries(nodes.map((n: string) => [n, { cpu: '250m', memory: '512Mi' }])), pods: {} };
+    h.api.metrics = {
+      nodes: Object.fromEntries(nodes.map((n: string) => [n, { cpu: '250m', memory: '512Mi' }])),
+      pods: {},
+    };
     const top = await h.run(['top', '-o', 'yaml']);
     expect(top.exitCode, top.stderr).toBe(0);
     expect(parse(top.stdout).nodes).toHaveLength(nodes.length);

@@ -25,7 +25,11 @@ beforeAll(async () => {
   h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
   expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
   otherKubeconfig = join(h.home, 'other-config');
-  await writeFile(otherKubeconfig, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n', { mode: 0o600 });
+  await writeFile(
+    otherKubeconfig,
+    'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context:\n    cluster: lab\n    user: lab\n',
+    { mode: 0o600 },
+  );
 }, 60_000);
 afterAll(async () => h?.cleanup());
 
@@ -43,7 +47,12 @@ function tabBundle(): { completeFast: typeof completeFast } {
 async function fast(argv: string[], env: Record<string, string> = {}, complete = completeFast) {
   const stdout = new CapturedStream();
   const stderr = new CapturedStream();
-  const exitCode = await complete(argv, tree, { version, streams: { stdout, stderr }, env: { ...h.env, ...env }, cwd: h.project });
+  const exitCode = await complete(argv, tree, {
+    version,
+    streams: { stdout, stderr },
+    env: { ...h.env, ...env },
+    cwd: h.project,
+  });
   return { exitCode, stdout: stdout.text.replace(/\n$/, ''), stderr: stderr.text };
 }
 
@@ -115,14 +124,22 @@ describe('the TAB fast path', () => {
         const full = await h.run(argv, { env });
         const expected = { exitCode: full.exitCode, stdout: full.stdout, stderr: full.stderr };
         const fromSources = await fast(argv, env);
-        expect({ ...fromSources, stderr: fromSources.stderr.trimEnd() }, `sources: ${JSON.stringify(words)}`).toEqual(expected);
+        expect({ ...fromSources, stderr: fromSources.stderr.trimEnd() }, `sources: ${JSON.stringify(words)}`).toEqual(
+          expected,
+        );
         const built = await fast(argv, env, tabBundle().completeFast);
         const leaves = leftToMain.includes(JSON.stringify(words));
-        expect({ ...built, stderr: built.stderr.trimEnd() }, `dist/complete.cjs: ${JSON.stringify(words)}`).toEqual(leaves ? { exitCode: undefined, stdout: '', stderr: '' } : expected);
+        expect({ ...built, stderr: built.stderr.trimEnd() }, `dist/complete.cjs: ${JSON.stringify(words)}`).toEqual(
+          leaves ? { exitCode: undefined, stdout: '', stderr: '' } : expected,
+        );
       }
     }
     // The live positions did find names (so the comparison above was not of two empty lists).
-    expect((await fast(['__complete', '--', 'scale', ''])).stdout.split('\n')).toEqual(['celery-worker', 'redis', ':plain']);
+    expect((await fast(['__complete', '--', 'scale', ''])).stdout.split('\n')).toEqual([
+      'celery-worker',
+      'redis',
+      ':plain',
+    ]);
     expect((await fast(['__complete', '--', 'jobs', 'logs', ''])).stdout).toMatch(/^\d{8}-\d{6}-[0-9a-f]{4}\n:plain$/);
   });
 
@@ -132,7 +149,9 @@ describe('the TAB fast path', () => {
     expect(completionWords(['__complete', 'scale', '-'])).toEqual(['scale', '-']);
     expect(completionWords(['__complete', '--context', 'x', 'scale', ''])).toBeUndefined();
     expect(completionWords(['--quiet', '__complete', 'scale'])).toBeUndefined();
-    expect(await completeFast(['__complete', '--verbose', 'scale', ''], tree, { version, env: h.env, cwd: h.project })).toBeUndefined();
+    expect(
+      await completeFast(['__complete', '--verbose', 'scale', ''], tree, { version, env: h.env, cwd: h.project }),
+    ).toBeUndefined();
     const plain = await fast(['__complete', 'scale', '']);
     expect(plain).toEqual({ ...(await fast(['__complete', '--', 'scale', ''])) });
   });
@@ -143,7 +162,12 @@ describe('the TAB fast path', () => {
     expect(quick).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
     const full = await h.run(['__complete', '--', 'import-images', '']);
     expect(full.exitCode).not.toBe(0);
-    const launched = await execa(process.execPath, [cliPath, '__complete', '--', 'import-images', ''], { env: h.env, extendEnv: false, cwd: h.project, reject: false });
+    const launched = await execa(process.execPath, [cliPath, '__complete', '--', 'import-images', ''], {
+      env: h.env,
+      extendEnv: false,
+      cwd: h.project,
+      reject: false,
+    });
     expect({ exitCode: launched.exitCode, stdout: launched.stdout, stderr: launched.stderr }).toEqual(full);
   });
 
@@ -153,13 +177,20 @@ describe('the TAB fast path', () => {
     const words = ['__complete', '--', 'scale', ''];
     try {
       // A flow mapping is beyond the plain YAML reader: the yaml library reads the cluster's name.
-      await writeFile(config, plain.replace(/^metadata:\n  name: (\S+)$/m, 'metadata: {name: $1}'));
+      await writeFile(config, plain.replace(/^metadata:\n {2}name: (\S+)$/m, 'metadata: {name: $1}'));
       expect(await readFile(config, 'utf8')).toContain('metadata: {name: ');
       expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
       const full = await h.run(words);
       expect(full.stdout).toBe('celery-worker\nredis\n:plain');
-      const launched = await execa(process.execPath, [cliPath, ...words], { env: h.env, extendEnv: false, cwd: h.project });
-      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual({ stdout: full.stdout, stderr: full.stderr });
+      const launched = await execa(process.execPath, [cliPath, ...words], {
+        env: h.env,
+        extendEnv: false,
+        cwd: h.project,
+      });
+      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual({
+        stdout: full.stdout,
+        stderr: full.stderr,
+      });
       // Nothing is left out of the sources, so they answer it themselves.
       expect((await fast(words)).stdout).toBe(full.stdout);
     } finally {
@@ -172,9 +203,15 @@ describe('the TAB fast path', () => {
       expect(await fast(words, {}, tabBundle().completeFast)).toEqual({ exitCode: undefined, stdout: '', stderr: '' });
       // It stopped before asking the API: main() asks, and a TAB does not wait for the API twice.
       expect(h.api.requests.length).toBe(requests);
-      const launched = await execa(process.execPath, [cliPath, ...words], { env: h.env, extendEnv: false, cwd: h.project });
+      const launched = await execa(process.execPath, [cliPath, ...words], {
+        env: h.env,
+        extendEnv: false,
+        cwd: h.project,
+      });
       expect(launched.stderr).toContain(`kubeconfig ${h.kubeconfig} is readable by other users`);
-      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual(await h.run(words).then((r) => ({ stdout: r.stdout, stderr: r.stderr })));
+      expect({ stdout: launched.stdout, stderr: launched.stderr }).toEqual(
+        await h.run(words).then((r) => ({ stdout: r.stdout, stderr: r.stderr })),
+      );
     } finally {
       await chmod(h.kubeconfig, 0o600);
     }
@@ -182,19 +219,34 @@ describe('the TAB fast path', () => {
 
   it('is what the launcher runs: the same output as main() for live names, in a real process, loading nothing else of keystone', async () => {
     const record = join(h.home, 'loaded.json');
-    for (const words of [['scale', ''], ['logs', 'redis'], ['jobs', 'fetch', '']]) {
-      const launched = await execa(process.execPath, ['--require', join(repoRoot, 'test', 'helpers', 'record-loaded.cjs'), cliPath, '__complete', '--', ...words], {
-        // Without the sandbox's fake-machine preload: a TAB reads no disk, and this counts what it loads.
-        env: { ...h.env, NODE_OPTIONS: '', KEYSTONE_TEST_RECORD_LOADED: record },
-        extendEnv: false,
-        cwd: h.project,
-      });
+    for (const words of [
+      ['scale', ''],
+      ['logs', 'redis'],
+      ['jobs', 'fetch', ''],
+    ]) {
+      const launched = await execa(
+        process.execPath,
+        ['--require', join(repoRoot, 'test', 'helpers', 'record-loaded.cjs'), cliPath, '__complete', '--', ...words],
+        {
+          // Without the sandbox's fake-machine preload: a TAB reads no disk, and this counts what it loads.
+          env: { ...h.env, NODE_OPTIONS: '', KEYSTONE_TEST_RECORD_LOADED: record },
+          extendEnv: false,
+          cwd: h.project,
+        },
+      );
       expect(launched.stdout).toBe((await h.run(['__complete', '--', ...words])).stdout);
       // What a TAB costs beyond Node's own start-up (docs/performance.md): the launcher and the one
       // TAB bundle, not the CLI's chunks, and none of the built-ins only other commands need.
       const loaded = JSON.parse(await readFile(record, 'utf8')) as { files: string[]; builtins: string[] };
-      expect(loaded.files.filter((f) => f.startsWith(repoRoot) && !f.endsWith('record-loaded.cjs')).map((f) => f.slice(repoRoot.length + 1)).sort()).toEqual(['bin/compile-cache.cjs', 'bin/keystone.cjs', 'dist/complete.cjs', 'package.json']);
-      expect(loaded.builtins.filter((b) => ['fs/promises', 'tty', 'readline', 'child_process', 'zlib'].includes(b))).toEqual([]);
+      expect(
+        loaded.files
+          .filter((f) => f.startsWith(repoRoot) && !f.endsWith('record-loaded.cjs'))
+          .map((f) => f.slice(repoRoot.length + 1))
+          .sort(),
+      ).toEqual(['bin/compile-cache.cjs', 'bin/keystone.cjs', 'dist/complete.cjs', 'package.json']);
+      expect(
+        loaded.builtins.filter((b) => ['fs/promises', 'tty', 'readline', 'child_process', 'zlib'].includes(b)),
+      ).toEqual([]);
     }
   });
 });

@@ -23,7 +23,11 @@ const runDirs = async (tool: string) => {
 async function fsHold(spec: string) {
   const dir = await mkdtemp(join(h.root, 'fs-hold-'));
   return {
-    env: { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_HOLD: spec, KEYSTONE_FS_HOLD_DIR: dir },
+    env: {
+      NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`,
+      KEYSTONE_FS_HOLD: spec,
+      KEYSTONE_FS_HOLD_DIR: dir,
+    },
     reached: () => until(() => existsSync(join(dir, 'held')), `fs call ${spec} to be held`),
     release: () => writeFile(join(dir, 'release'), ''),
   };
@@ -45,7 +49,9 @@ describe('Ctrl-C during run-simulation (#1)', () => {
     await hold.release();
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(130);
-    expect(String(r.stderr)).toMatch(/interrupted while staging the input: nothing was submitted, and the half-made data\/openfoam\/runs\/\S+ was removed/);
+    expect(String(r.stderr)).toMatch(
+      /interrupted while staging the input: nothing was submitted, and the half-made data\/openfoam\/runs\/\S+ was removed/,
+    );
     expect(String(r.stderr)).not.toMatch(stackTrace);
     expect(String(r.stderr)).not.toContain('Submitted');
     expect(await runDirs('openfoam')).toEqual(before);
@@ -61,12 +67,22 @@ describe('Ctrl-C during run-simulation (#1)', () => {
     const held = h.api.holdRequest(1, (r: { path: string }) => r.path.endsWith('/log'));
     const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', '--progress', 'none']);
     await held.reached;
-    await until(() => runJobsOf(h).some((j) => j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True')), 'the run to complete');
+    await until(
+      () =>
+        runJobsOf(h).some((j) =>
+          j.status?.conditions?.some(
+            (c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True',
+          ),
+        ),
+      'the run to complete',
+    );
     child.kill('SIGINT');
     const r = await child;
     held.release();
     expect(r.exitCode).toBe(130);
-    expect(String(r.stderr)).toMatch(/Run \S+ had already succeeded \(exit code 0\); nothing was cancelled\. Output: data\/lammps\/runs\//);
+    expect(String(r.stderr)).toMatch(
+      /Run \S+ had already succeeded \(exit code 0\); nothing was cancelled\. Output: data\/lammps\/runs\//,
+    );
     expect(String(r.stderr)).not.toMatch(/Cancelled run|keeps going/);
     const id = /Submitted run (\S+)/.exec(String(r.stderr))![1]!;
     const jobs = await h.run(['jobs', '-o', 'json']);
@@ -84,7 +100,10 @@ describe('Ctrl-C during jobs clean --purge-outputs (#2)', () => {
       ids.push(/Submitted run (\S+)/.exec(r.stderr)![1]!);
     }
     // Ctrl-C while the first run's Job is being deleted (its outputs are already gone).
-    const held = h.api.holdRequest(1, (r: { method: string; path: string }) => r.method === 'DELETE' && r.path.includes('/jobs/fenicsx-'));
+    const held = h.api.holdRequest(
+      1,
+      (r: { method: string; path: string }) => r.method === 'DELETE' && r.path.includes('/jobs/fenicsx-'),
+    );
     const interrupt = held.reached.then(() => setImmediate(() => held.release()));
     const r = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs'], { interrupt });
     expect(r.exitCode, r.stderr).toBe(130);
@@ -93,8 +112,14 @@ describe('Ctrl-C during jobs clean --purge-outputs (#2)', () => {
     expect(left).toHaveLength(2);
     const gone = ids.find((id) => !left.includes(id))!;
     expect(r.stderr).toContain(`deleted run ${gone} (fenicsx, succeeded); removed data/fenicsx/runs/${gone}`);
-    expect(r.stderr).toMatch(new RegExp(`error: interrupted: deleted 1 run \\(${gone}\\); not deleted: ${left.map((id) => `(?=.*${id})`).join('')}`));
-    expect(r.stderr).toContain('hint: the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them');
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `error: interrupted: deleted 1 run \\(${gone}\\); not deleted: ${left.map((id) => `(?=.*${id})`).join('')}`,
+      ),
+    );
+    expect(r.stderr).toContain(
+      'hint: the runs not deleted are still listed by `keystone jobs`, outputs and all; run the command again to delete them',
+    );
     expect(await runDirs('fenicsx')).toEqual([...left].sort());
 
     const again = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
@@ -119,14 +144,20 @@ describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
       const jobsBefore = runJobsOf(h).length;
       const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/error: could not stage|error: data\/lammps\/runs\/\S+ is outside data \(data\/lammps\/runs leads to .*elsewhere-runs\)/);
-      expect(r.stderr).toContain('hint: keystone writes and deletes only inside data; replace the symlink with a directory');
+      expect(r.stderr).toMatch(
+        /error: could not stage|error: data\/lammps\/runs\/\S+ is outside data \(data\/lammps\/runs leads to .*elsewhere-runs\)/,
+      );
+      expect(r.stderr).toContain(
+        'hint: keystone writes and deletes only inside data; replace the symlink with a directory',
+      );
       expect((await readdir(elsewhere)).sort()).toEqual(there);
       expect(runJobsOf(h)).toHaveLength(jobsBefore);
 
       const clean = await h.run(['jobs', 'clean', '--tool', 'lammps', '--purge-outputs']);
       expect(clean.exitCode).toBe(1);
-      expect(clean.stderr).toContain(`warning: kept run ${id} (its Job and outputs): data/lammps/runs/${id} is outside data`);
+      expect(clean.stderr).toContain(
+        `warning: kept run ${id} (its Job and outputs): data/lammps/runs/${id} is outside data`,
+      );
       expect((await readdir(elsewhere)).sort()).toEqual(there);
       expect(await readdir(join(elsewhere, id))).toContain('in.lj');
     } finally {
@@ -137,21 +168,30 @@ describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
 });
 
 describe('destructive commands ask on a terminal; rollback, scale and restart have --dry-run (#7)', () => {
-  const patches = () => h.api.requests.filter((q: { method: string }) => q.method === 'PATCH' || q.method === 'POST' || q.method === 'DELETE').length;
+  const patches = () =>
+    h.api.requests.filter(
+      (q: { method: string }) => q.method === 'PATCH' || q.method === 'POST' || q.method === 'DELETE',
+    ).length;
 
   it('scale, restart and rollback --dry-run say what they would do and send no change', async () => {
     const before = patches();
     const scale = await h.run(['scale', 'celery-worker', '3', '--dry-run']);
     expect(scale.exitCode, scale.stderr).toBe(0);
-    expect(scale.stderr).toMatch(/would scale celery-worker from \d+ to 3 replicas and wait for the pods; dry run: nothing was changed/);
+    expect(scale.stderr).toMatch(
+      /would scale celery-worker from \d+ to 3 replicas and wait for the pods; dry run: nothing was changed/,
+    );
     const restart = await h.run(['restart', 'all', '--dry-run']);
     expect(restart.exitCode, restart.stderr).toBe(0);
-    expect(restart.stderr).toContain('would restart celery-worker, redis (new pods, as `kubectl rollout restart`) and wait for them; dry run: nothing was changed');
+    expect(restart.stderr).toContain(
+      'would restart celery-worker, redis (new pods, as `kubectl rollout restart`) and wait for them; dry run: nothing was changed',
+    );
     expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0); // a second revision to roll back to
     const after = patches();
     const rollback = await h.run(['rollback', 'celery-worker', '--dry-run']);
     expect(rollback.exitCode, rollback.stderr).toBe(0);
-    expect(rollback.stderr).toMatch(/would roll celery-worker back to revision 1 \(from revision 2\); dry run: nothing was changed/);
+    expect(rollback.stderr).toMatch(
+      /would roll celery-worker back to revision 1 \(from revision 2\); dry run: nothing was changed/,
+    );
     const bad = await h.run(['rollback', 'celery-worker', '--to-revision', '9', '--dry-run']);
     expect(bad.exitCode).toBe(1);
     expect(bad.stderr).toContain('has no revision 9');
@@ -165,12 +205,17 @@ describe('destructive commands ask on a terminal; rollback, scale and restart ha
     await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs']);
     const made = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--progress', 'none']);
     const id = /Submitted run (\S+)/.exec(made.stderr)![1]!;
-    const no = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs'], { tty: { stdin: true }, stdin: 'n\n' });
+    const no = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs'], {
+      tty: { stdin: true },
+      stdin: 'n\n',
+    });
     expect(no.exitCode).toBe(1);
     expect(no.stderr).toContain('Delete this run and its outputs? [y/N] ');
     expect(no.stderr).toContain('error: nothing was deleted (not confirmed)');
     expect(await runDirs('fenicsx')).toEqual([id]);
-    const yes = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs', '--yes'], { tty: { stdin: true } });
+    const yes = await h.run(['jobs', 'clean', '--tool', 'fenicsx', '--purge-outputs', '--yes'], {
+      tty: { stdin: true },
+    });
     expect(yes.exitCode, yes.stderr).toBe(0);
     expect(yes.stderr).not.toContain('[y/N]');
     expect(await runDirs('fenicsx')).toEqual([]);

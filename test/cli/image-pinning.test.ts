@@ -33,7 +33,13 @@ describe('pin by digest', () => {
     expect(imageOf(job!)).toBe(`registry.example.com/lab/lammps@${digestA}`);
     const id = job!.metadata.labels['keystone.io/run-id']!;
     const record = JSON.parse(await readFile(join(h.project, 'data', 'lammps', 'runs', id, 'run-record.json'), 'utf8'));
-    expect(record.image).toMatchObject({ requested: 'registry.example.com/lab/lammps:1.0', ref: `registry.example.com/lab/lammps@${digestA}`, digest: digestA, pinnedBy: 'digest', source: 'Docker on this machine (RepoDigests)' });
+    expect(record.image).toMatchObject({
+      requested: 'registry.example.com/lab/lammps:1.0',
+      ref: `registry.example.com/lab/lammps@${digestA}`,
+      digest: digestA,
+      pinnedBy: 'digest',
+      source: 'Docker on this machine (RepoDigests)',
+    });
     expect(record.outcome.imageIds).toEqual([`registry.example.com/lab/lammps@${digestA}`]);
     const wide = await h.run(['jobs', '-o', 'wide']);
     expect(wide.stdout.split('\n')[0]).toMatch(/OUTPUT\s+IMAGE$/);
@@ -52,10 +58,22 @@ describe('pin by digest', () => {
   });
 
   it('given as name@sha256, the digest is used as it is; a malformed digest is a usage error and nothing is submitted', async () => {
-    const ok = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', `registry.example.com/lab/lammps@${digestB}`]);
+    const ok = await h.run([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--image',
+      `registry.example.com/lab/lammps@${digestB}`,
+    ]);
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(imageOf(runJobsOf(h)[0]!)).toBe(`registry.example.com/lab/lammps@${digestB}`);
-    const bad = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'registry.example.com/lab/lammps@sha256:abc']);
+    const bad = await h.run([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--image',
+      'registry.example.com/lab/lammps@sha256:abc',
+    ]);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--image "registry.example.com/lab/lammps@sha256:abc" is not an image reference');
     expect(runJobsOf(h)).toHaveLength(1);
@@ -63,10 +81,17 @@ describe('pin by digest', () => {
 
   it('after the tag moves, a new run gets the new digest and the earlier run still names the old one', async () => {
     await dockerKnows('registry.example.com/lab/lammps:1.0', `registry.example.com/lab/lammps@${digestA}`);
-    expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'registry.example.com/lab/lammps:1.0'])).exitCode).toBe(0);
+    expect(
+      (await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'registry.example.com/lab/lammps:1.0'])).exitCode,
+    ).toBe(0);
     await dockerKnows('registry.example.com/lab/lammps:1.0', `registry.example.com/lab/lammps@${digestB}`); // docker pull of the moved tag
-    expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'registry.example.com/lab/lammps:1.0'])).exitCode).toBe(0);
+    expect(
+      (await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'registry.example.com/lab/lammps:1.0'])).exitCode,
+    ).toBe(0);
     const images = runJobsOf(h).map(imageOf).sort();
-    expect(images).toEqual([`registry.example.com/lab/lammps@${digestA}`, `registry.example.com/lab/lammps@${digestB}`]);
+    expect(images).toEqual([
+      `registry.example.com/lab/lammps@${digestA}`,
+      `registry.example.com/lab/lammps@${digestB}`,
+    ]);
   });
 });

@@ -20,15 +20,27 @@ beforeAll(async () => {
   const secret = h.api.get('secrets', 'keystone', 'redis-auth');
   password = secret.stringData?.password ?? Buffer.from(secret.data.password, 'base64').toString();
   // A shim so completion scripts can call `keystone` like an installed one.
-  await writeFile(join(h.bin, 'keystone'), `#!/bin/sh\nexec "${process.execPath}" "${cliPath}" "$@"\n`, { mode: 0o755 });
+  await writeFile(join(h.bin, 'keystone'), `#!/bin/sh\nexec "${process.execPath}" "${cliPath}" "$@"\n`, {
+    mode: 0o755,
+  });
 }, 60_000);
 afterAll(async () => h?.cleanup());
 
-type ZodDef = { type: string; shape?: Record<string, z.ZodType>; element?: z.ZodType; innerType?: z.ZodType; entries?: Record<string, string> };
+type ZodDef = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  element?: z.ZodType;
+  innerType?: z.ZodType;
+  entries?: Record<string, string>;
+};
 const defOf = (schema: z.ZodType) => (schema as unknown as { def: ZodDef }).def;
 
 /** Every field a zod schema can produce, as dotted paths ("stack.deployments.name"), with its enum values if it is one. */
-function schemaFields(schema: z.ZodType, prefix = '', out = new Map<string, { enum?: string[] }>()): Map<string, { enum?: string[] }> {
+function schemaFields(
+  schema: z.ZodType,
+  prefix = '',
+  out = new Map<string, { enum?: string[] }>(),
+): Map<string, { enum?: string[] }> {
   const def = defOf(schema);
   if (def.type === 'object') {
     for (const [key, value] of Object.entries(def.shape!)) {
@@ -49,7 +61,12 @@ function schemaFields(schema: z.ZodType, prefix = '', out = new Map<string, { en
  * with the values of a type written as `` `v1` \| `v2` ``.
  */
 /** The heading of a schema's section in docs/output.md: `keystone <command> -o json`, or as given here. */
-const docHeadings: Record<string, string> = { progress: 'run-simulation --progress json', rollback: 'rollback <deployment> --list -o json', describe: 'describe <name> -o json', jobsShow: 'jobs show <run-id> -o json' };
+const docHeadings: Record<string, string> = {
+  progress: 'run-simulation --progress json',
+  rollback: 'rollback <deployment> --list -o json',
+  describe: 'describe <name> -o json',
+  jobsShow: 'jobs show <run-id> -o json',
+};
 
 function documentedFields(doc: string, command: string): Map<string, { enum?: string[] }> {
   const heading = docHeadings[command] ?? `${command} -o json`;
@@ -58,18 +75,26 @@ function documentedFields(doc: string, command: string): Map<string, { enum?: st
   const fields = new Map<string, { enum?: string[] }>();
   const add = (path: string, info: { enum?: string[] } = {}) => {
     const parts = path.replace(/\[\]/g, '').replace(/\?$/, '').split('.');
-    for (let i = 1; i < parts.length; i++) if (!fields.has(parts.slice(0, i).join('.'))) fields.set(parts.slice(0, i).join('.'), {});
+    for (let i = 1; i < parts.length; i++)
+      if (!fields.has(parts.slice(0, i).join('.'))) fields.set(parts.slice(0, i).join('.'), {});
     fields.set(parts.join('.'), info);
   };
   for (const line of section.split('\n').filter((l) => l.startsWith('| `'))) {
-    const [names = '', type = ''] = line.split(/(?<!\\)\|/).slice(1).map((c) => c.trim());
+    const [names = '', type = ''] = line
+      .split(/(?<!\\)\|/)
+      .slice(1)
+      .map((c) => c.trim());
     const alternatives = type.split(/\s*\\\|\s*/);
     const values = alternatives.every((a) => /^`[^`]+`$/.test(a)) ? alternatives.map((a) => a.slice(1, -1)) : undefined;
     const braces = /^`?\{([^}]*)\}`?$/.exec(type)?.[1];
     for (const name of names.match(/`[^`]+`/g) ?? []) {
       const path = name.slice(1, -1);
       add(path, values ? { enum: values } : {});
-      for (const sub of braces?.split(',').map((x) => x.trim()).filter(Boolean) ?? []) add(`${path.replace(/\[\]$/, '')}.${sub}`);
+      for (const sub of braces
+        ?.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean) ?? [])
+        add(`${path.replace(/\[\]$/, '')}.${sub}`);
     }
   }
   return fields;
@@ -98,14 +123,39 @@ describe('machine output', () => {
       const inSchema = schemaFields(schema as unknown as z.ZodType);
       const inDoc = documentedFields(doc, command);
       expect([...inDoc.keys()].sort(), command).toEqual([...inSchema.keys()].sort());
-      for (const [field, { enum: values }] of inDoc) if (values && inSchema.get(field)?.enum) expect(values.sort(), `${command}: ${field}`).toEqual(inSchema.get(field)!.enum!.sort());
-      for (const [field, { enum: values }] of inSchema) if (values) expect(inDoc.get(field)?.enum?.sort(), `${command}: ${field} lists its values`).toEqual(values.sort());
+      for (const [field, { enum: values }] of inDoc)
+        if (values && inSchema.get(field)?.enum)
+          expect(values.sort(), `${command}: ${field}`).toEqual(inSchema.get(field)!.enum!.sort());
+      for (const [field, { enum: values }] of inSchema)
+        if (values)
+          expect(inDoc.get(field)?.enum?.sort(), `${command}: ${field} lists its values`).toEqual(values.sort());
     }
   });
 });
 
 describe('help', () => {
-  const commands = ['setup', 'apply', 'start', 'stop', 'delete', 'status', 'pods', 'logs', 'shell', 'scale', 'restart', 'rollback', 'describe', 'top', 'import-images', 'push-images', 'run-simulation', 'jobs', 'doctor', 'completion'];
+  const commands = [
+    'setup',
+    'apply',
+    'start',
+    'stop',
+    'delete',
+    'status',
+    'pods',
+    'logs',
+    'shell',
+    'scale',
+    'restart',
+    'rollback',
+    'describe',
+    'top',
+    'import-images',
+    'push-images',
+    'run-simulation',
+    'jobs',
+    'doctor',
+    'completion',
+  ];
 
   it('every command has a summary, its arguments and options, and two examples', async () => {
     for (const command of commands) {
@@ -123,7 +173,9 @@ describe('help', () => {
 
   it('shows option defaults', async () => {
     const r = await h.run(['pods', '--help']);
-    expect(r.stdout).toMatch(/-o, --output <format>\s+output format \(choices: "table", "wide", "json",\s+"yaml", default: "table"\)/);
+    expect(r.stdout).toMatch(
+      /-o, --output <format>\s+output format \(choices: "table", "wide", "json",\s+"yaml", default: "table"\)/,
+    );
   });
 
   it('suggests the nearest command for a typo, exit 2', async () => {
@@ -139,7 +191,11 @@ describe('help', () => {
 
 describe('completion', () => {
   it('prints scripts for bash, zsh and fish that ask keystone for candidates', async () => {
-    for (const [shell, marker] of [['bash', 'complete -o default -F _keystone_complete keystone'], ['zsh', '#compdef keystone'], ['fish', "complete -c keystone -f -a '(__keystone_complete)'"]] as const) {
+    for (const [shell, marker] of [
+      ['bash', 'complete -o default -F _keystone_complete keystone'],
+      ['zsh', '#compdef keystone'],
+      ['fish', "complete -c keystone -f -a '(__keystone_complete)'"],
+    ] as const) {
       const r = await h.run(['completion', shell]);
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toContain(marker);
@@ -153,7 +209,11 @@ describe('completion', () => {
   async function bashComplete(line: string[], env: Record<string, string> = {}): Promise<string[]> {
     const words = line.map((w) => `'${w}'`).join(' ');
     const script = `source <(keystone completion bash); COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    const r = await execa('bash', ['-c', script], { env: { ...h.env, ...env, PATH: `${h.bin}:${h.systemBin}` }, extendEnv: false, cwd: h.project });
+    const r = await execa('bash', ['-c', script], {
+      env: { ...h.env, ...env, PATH: `${h.bin}:${h.systemBin}` },
+      extendEnv: false,
+      cwd: h.project,
+    });
     return r.stdout.split('\n').filter(Boolean);
   }
 
@@ -184,7 +244,13 @@ os.write(fd, b'\\x15exit\\n')
 read(5)
 sys.stdout.write(screen.decode('utf-8', 'replace'))
 `;
-    const r = await execa('python3', ['-c', driver, keys], { env: { ...h.env, PATH: `${h.bin}:${h.systemBin}`, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: 'dumb' }, extendEnv: false, cwd: h.project, reject: false, timeout: 60_000 });
+    const r = await execa('python3', ['-c', driver, keys], {
+      env: { ...h.env, PATH: `${h.bin}:${h.systemBin}`, LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', TERM: 'dumb' },
+      extendEnv: false,
+      cwd: h.project,
+      reject: false,
+      timeout: 60_000,
+    });
     return String(r.stdout);
   }
 
@@ -208,10 +274,23 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
     expect(await bashComplete(['keystone', 'status', '-o', ''])).toEqual(['json', 'table', 'yaml']);
     expect(await bashComplete(['keystone', 'pods', '--output', 'w'])).toEqual(['wide']);
     const other = join(h.home, 'other-config');
-    await writeFile(other, 'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n', { mode: 0o600 });
-    expect(await bashComplete(['keystone', '--context', ''], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual(['k3d-keystone-cluster', 'lab']);
-    expect(await bashComplete(['keystone', 'logs', '--context', 'l'], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual(['lab']);
-    expect(await bashComplete(['keystone', '--context', 'k3d-keystone-cluster', 'st'])).toEqual(['start', 'status', 'stop']);
+    await writeFile(
+      other,
+      'apiVersion: v1\nkind: Config\ncontexts:\n- name: lab\n  context: {cluster: lab, user: lab}\n',
+      { mode: 0o600 },
+    );
+    expect(await bashComplete(['keystone', '--context', ''], { KUBECONFIG: `${h.kubeconfig}:${other}` })).toEqual([
+      'k3d-keystone-cluster',
+      'lab',
+    ]);
+    expect(
+      await bashComplete(['keystone', 'logs', '--context', 'l'], { KUBECONFIG: `${h.kubeconfig}:${other}` }),
+    ).toEqual(['lab']);
+    expect(await bashComplete(['keystone', '--context', 'k3d-keystone-cluster', 'st'])).toEqual([
+      'start',
+      'status',
+      'stop',
+    ]);
     expect(await bashComplete(['keystone', '--timeout', '5m', 'scale', ''])).toEqual(['celery-worker', 'redis']);
     expect(await bashComplete(['keystone', 'jobs', '--tool', ''])).toEqual(['fenicsx', 'lammps', 'openfoam']);
   });
@@ -222,8 +301,12 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
     await writeFile(join(dir, "naïve 'x'.py"), 'print(1)\n');
     expect(await bashComplete(['keystone', 'run-simulation', 'fenicsx', 'my'])).toEqual(['my model.py']);
     expect(await bashComplete(['keystone', 'run-simulation', 'fenicsx', 'my\\ m'])).toEqual(['my model.py']);
-    expect(await typeInBash('keystone run-simulation fenicsx my\t')).toContain('keystone run-simulation fenicsx my\\ model.py');
-    expect(await typeInBash('keystone run-simulation fenicsx na\t')).toContain("keystone run-simulation fenicsx naïve\\ \\'x\\'.py");
+    expect(await typeInBash('keystone run-simulation fenicsx my\t')).toContain(
+      'keystone run-simulation fenicsx my\\ model.py',
+    );
+    expect(await typeInBash('keystone run-simulation fenicsx na\t')).toContain(
+      "keystone run-simulation fenicsx naïve\\ \\'x\\'.py",
+    );
   });
 
   it('zsh and fish scripts treat file names and the directive line the same way', async () => {
@@ -234,7 +317,11 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
     const fish = (await h.run(['completion', 'fish'])).stdout;
     expect(fish).toContain('set -e out[-1]');
     expect(fish).toContain('__fish_complete_path');
-    const raw = await execa(process.execPath, [cliPath, '__complete', '--', 'run-simulation', 'fenicsx', 'my'], { env: h.env, extendEnv: false, cwd: h.project });
+    const raw = await execa(process.execPath, [cliPath, '__complete', '--', 'run-simulation', 'fenicsx', 'my'], {
+      env: h.env,
+      extendEnv: false,
+      cwd: h.project,
+    });
     expect(raw.stdout.split('\n')).toEqual(['my model.py', ':filenames']);
   });
 
@@ -252,7 +339,15 @@ sys.stdout.write(screen.decode('utf-8', 'replace'))
 describe('modes', () => {
   it('--verbose shows commands and requests but never the Redis password or kubeconfig token', async () => {
     const token = 'fake-k3d-token-do-not-print';
-    for (const args of [['setup'], ['status'], ['pods'], ['logs', 'redis'], ['jobs'], ['doctor'], ['run-simulation', 'lammps', 'in.lj', '--env', 'A=1']]) {
+    for (const args of [
+      ['setup'],
+      ['status'],
+      ['pods'],
+      ['logs', 'redis'],
+      ['jobs'],
+      ['doctor'],
+      ['run-simulation', 'lammps', 'in.lj', '--env', 'A=1'],
+    ]) {
       const r = await h.run([...args, '--verbose']);
       const all = r.stdout + r.stderr;
       expect(all, args.join(' ')).not.toContain(password);
@@ -287,7 +382,8 @@ describe('modes', () => {
 
   it('colour is decided per stream: data redirected to a file has none while stderr is a terminal', async () => {
     const env = { NO_COLOR: '' };
-    for (const command of [['doctor'], ['logs', 'celery-worker']]) { // check marks; pod prefixes
+    for (const command of [['doctor'], ['logs', 'celery-worker']]) {
+      // check marks; pod prefixes
       const toFile = await h.run(command, { env, tty: { stderr: true } });
       expect(toFile.stdout, command.join(' ')).not.toBe('');
       expect(toFile.stdout, command.join(' ')).not.toMatch(/\u001b\[/);
@@ -302,9 +398,13 @@ describe('modes', () => {
 
   it('setup ends with what was done, the addresses to use, and what to try next', async () => {
     const r = await h.run(['setup']);
-    expect(r.stderr).toMatch(/Setup complete: \d+ steps done, 2 already satisfied \(cluster keystone-cluster, kubeconfig context k3d-keystone-cluster\)/);
+    expect(r.stderr).toMatch(
+      /Setup complete: \d+ steps done, 2 already satisfied \(cluster keystone-cluster, kubeconfig context k3d-keystone-cluster\)/,
+    );
     expect(r.stderr).toContain(`ingress    http://localhost:${h.ports[0]}  https://localhost:${h.ports[1]}`);
-    expect(r.stderr).toContain(`redis      localhost:${h.ports[2]}  (password: kubectl --context k3d-keystone-cluster -n keystone get secret redis-auth`);
+    expect(r.stderr).toContain(
+      `redis      localhost:${h.ports[2]}  (password: kubectl --context k3d-keystone-cluster -n keystone get secret redis-auth`,
+    );
     // k3d keeps the registry's name as given and serves it on 5000 inside (see src/cluster/registry.ts).
     expect(r.stderr).toContain(`registry   keystone-registry: push from this machine to localhost:${h.ports[3]}`);
     expect(r.stderr).toContain('in manifests: image: keystone-registry:5000/my-image:1.0');
@@ -313,15 +413,27 @@ describe('modes', () => {
 
   it('a closed stdout ends quietly (keystone pods | head -1, and a long log into head)', async () => {
     const env = { ...h.env, PATH: `${h.bin}:${h.systemBin}` };
-    const r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" pods | head -1`], { env, extendEnv: false, cwd: h.project, reject: false });
+    const r = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" pods | head -1`], {
+      env,
+      extendEnv: false,
+      cwd: h.project,
+      reject: false,
+    });
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/^NAME\s+READY/);
     expect(r.stderr).toBe('');
     // Enough output that keystone is still writing when head has gone: EPIPE must not become a stack trace.
-    const pod = h.api.objects('pods').find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
-    for (let i = 0; i < 50_000; i++) h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
+    const pod = h.api
+      .objects('pods')
+      .find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
+    for (let i = 0; i < 50_000; i++)
+      h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
     // A second const, not r again: assigning one execa result type to another costs tsc ~4 s.
-    const log = await execa('/bin/sh', ['-c', `"${process.execPath}" "${cliPath}" logs redis | head -1; echo "pipe status ok"`], { env, extendEnv: false, cwd: h.project, reject: false });
+    const log = await execa(
+      '/bin/sh',
+      ['-c', `"${process.execPath}" "${cliPath}" logs redis | head -1; echo "pipe status ok"`],
+      { env, extendEnv: false, cwd: h.project, reject: false },
+    );
     expect(log.stdout.split('\n')[0]).toMatch(/^\[redis-\S+\] redis started on/);
     expect(log.stderr).toBe('');
   });
@@ -331,14 +443,35 @@ describe('packaging', () => {
   it('npm pack ships only what runs: the CLI, the built code, the manifests, images, examples, README and LICENSE', async () => {
     // npm with an empty HOME: no user's .npmrc (or npm_config_* variable) changes what it packs.
     const home = await mkdtemp(join(tmpdir(), 'keystone-npm-home-'));
-    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: home }, extendEnv: false }).finally(() => rm(home, { recursive: true, force: true }));
+    const r = await execa('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH, HOME: home },
+      extendEnv: false,
+    }).finally(() => rm(home, { recursive: true, force: true }));
     const files: string[] = JSON.parse(r.stdout)[0].files.map((f: { path: string }) => f.path);
-    for (const needed of ['bin/keystone.cjs', 'bin/compile-cache.cjs', 'dist/main.cjs', 'dist/build-id', 'k8s/configs/k3d-cluster-config.yaml', 'k8s/manifests/10-redis.yaml', 'k8s/simulations/profiles.yaml', 'images/compose.yaml', 'data/lammps/in.lj', 'data/openfoam/cavity/system/controlDict', 'README.md', 'LICENSE', 'package.json']) {
+    for (const needed of [
+      'bin/keystone.cjs',
+      'bin/compile-cache.cjs',
+      'dist/main.cjs',
+      'dist/build-id',
+      'k8s/configs/k3d-cluster-config.yaml',
+      'k8s/manifests/10-redis.yaml',
+      'k8s/simulations/profiles.yaml',
+      'images/compose.yaml',
+      'data/lammps/in.lj',
+      'data/openfoam/cavity/system/controlDict',
+      'README.md',
+      'LICENSE',
+      'package.json',
+    ]) {
       expect(files, needed).toContain(needed);
     }
-    for (const file of files) expect(file, file).toMatch(/^(bin|dist|k8s|images|data)\/|^(README\.md|LICENSE|package\.json)$/);
+    for (const file of files)
+      expect(file, file).toMatch(/^(bin|dist|k8s|images|data)\/|^(README\.md|LICENSE|package\.json)$/);
     expect(files.some((f) => f.startsWith('dist/chunks/'))).toBe(true); // the lazily loaded parts of the bundle
-    expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/'))).toBe(false);
+    expect(
+      files.some((f) => f.startsWith('src/') || f.startsWith('test/') || f.startsWith('.ci/') || f.includes('/runs/')),
+    ).toBe(false);
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
     expect(pkg.type).toBe('module');
     expect(pkg.engines.node).toBe('>=20.19.0'); // what every locked dependency accepts (unit/engines)

@@ -20,7 +20,14 @@ async function editConfig(edit: (text: string) => string): Promise<void> {
 
 describe('keystone setup with a k3d config that k3d takes', () => {
   it('expands ${VAR} as k3d does, and k3d gets the values (a "$" inside one is not expanded twice)', async () => {
-    await editConfig((t) => t.replace('servers: 2', 'servers: ${K3D_SERVERS}').replace('    hostPort:', '    proxy:\n      remoteURL: https://registry-1.docker.io\n      password: ${REGISTRY_PASSWORD}\n    hostPort:'));
+    await editConfig((t) =>
+      t
+        .replace('servers: 2', 'servers: ${K3D_SERVERS}')
+        .replace(
+          '    hostPort:',
+          '    proxy:\n      remoteURL: https://registry-1.docker.io\n      password: ${REGISTRY_PASSWORD}\n    hostPort:',
+        ),
+    );
     const r = await h.run(['setup'], { env: { K3D_SERVERS: '2', REGISTRY_PASSWORD: 'pa$word' } });
     expect(r.exitCode, r.stderr).toBe(0);
     const given = (await h.state()).lastCreateConfig;
@@ -34,7 +41,9 @@ describe('keystone setup with a k3d config that k3d takes', () => {
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(2);
     const line = (await readFile(configPath, 'utf8')).split('\n').indexOf('servers: ${K3D_SERVERS}') + 1;
-    expect(r.stderr).toContain(`${configPath}:${line}:10: servers: must be a number (after expanding \${K3D_SERVERS} to "": it is not set, as k3d does)`);
+    expect(r.stderr).toContain(
+      `${configPath}:${line}:10: servers: must be a number (after expanding \${K3D_SERVERS} to "": it is not set, as k3d does)`,
+    );
     expect(await h.calls('k3d')).toEqual([]);
   });
 
@@ -42,21 +51,27 @@ describe('keystone setup with a k3d config that k3d takes', () => {
     await editConfig((t) => t.replace('metadata:\n  name: keystone-cluster\nservers: 2\nagents: 3\n', ''));
     const r = await h.run(['setup', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain('would create cluster k3s-default (1 server, 0 agents; k3d\'s defaults, not set in the config: metadata.name "k3s-default", servers 1, agents 0)');
+    expect(r.stderr).toContain(
+      'would create cluster k3s-default (1 server, 0 agents; k3d\'s defaults, not set in the config: metadata.name "k3s-default", servers 1, agents 0)',
+    );
   });
 
   it('a k3d.io/v1alpha4 config is migrated as k3d does, with a warning naming `k3d config migrate`', async () => {
     await editConfig((t) => t.replace('k3d.io/v1alpha5', 'k3d.io/v1alpha4'));
     const r = await h.run(['setup', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`warning: ${configPath} is a k3d.io/v1alpha4 config: read as k3d v5.8.3 reads it, migrated to k3d.io/v1alpha5 (only apiVersion changes). To update the file: k3d config migrate ${configPath} ${configPath}`);
+    expect(r.stderr).toContain(
+      `warning: ${configPath} is a k3d.io/v1alpha4 config: read as k3d v5.8.3 reads it, migrated to k3d.io/v1alpha5 (only apiVersion changes). To update the file: k3d config migrate ${configPath} ${configPath}`,
+    );
     expect(r.stderr).toContain('would create cluster keystone-cluster (2 servers, 3 agents)');
   });
 
   it('--config - (standard input, as k3d takes it) is refused with the reason, exit 2', async () => {
     const r = await h.run(['setup', '--config', '-']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('error: --config -: keystone does not read the cluster config from standard input (k3d does)');
+    expect(r.stderr).toContain(
+      'error: --config -: keystone does not read the cluster config from standard input (k3d does)',
+    );
     expect(r.stderr).toContain('hint: keystone reads the config again in later commands');
   });
 });

@@ -38,7 +38,7 @@ async function serveRelease(checksum: string): Promise<{ url: string; hits: stri
 }
 
 describe('installing k3d when it is missing', () => {
-  it('downloads the pinned release, verifies its checksum, installs it executable in keystone\'s own bin dir, and uses it', async () => {
+  it("downloads the pinned release, verifies its checksum, installs it executable in keystone's own bin dir, and uses it", async () => {
     h = await createHarness({ tools: ['docker', 'kubectl'] });
     const { url, hits } = await serveRelease(sha);
     const r = await h.run(['setup'], { env: { KEYSTONE_K3D_RELEASE_URL: url } });
@@ -74,7 +74,9 @@ describe('installing k3d when it is missing', () => {
     const closedPort = await freePort();
     const r = await h.run(['setup'], { env: { KEYSTONE_K3D_RELEASE_URL: `http://127.0.0.1:${closedPort}` } });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/cannot download http:\/\/127\.0\.0\.1:\d+\/v5\.8\.3\/checksums\.txt \(ECONNREFUSED\); are you offline\?/);
+    expect(r.stderr).toMatch(
+      /cannot download http:\/\/127\.0\.0\.1:\d+\/v5\.8\.3\/checksums\.txt \(ECONNREFUSED\); are you offline\?/,
+    );
     expect(r.stderr).toContain('https://k3d.io/#installation');
     expect(existsSync(join(h.env.KEYSTONE_HOME!, 'bin', 'k3d'))).toBe(false);
   });

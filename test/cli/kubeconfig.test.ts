@@ -13,7 +13,8 @@ let h: Harness;
 afterEach(async () => h?.cleanup());
 
 const ctx = 'k3d-keystone-cluster';
-const contextsIn = async (file: string) => ((parse(await readFile(file, 'utf8')) ?? {}).contexts ?? []).map((c: { name: string }) => c.name);
+const contextsIn = async (file: string) =>
+  (parse(await readFile(file, 'utf8'))?.contexts ?? []).map((c: { name: string }) => c.name);
 const modeOf = async (file: string) => ((await stat(file)).mode & 0o777).toString(8);
 
 describe('fake k3d, as k3d v5.8.3 behaves', { timeout: 90_000 }, () => {
@@ -26,7 +27,10 @@ describe('fake k3d, as k3d v5.8.3 behaves', { timeout: 90_000 }, () => {
   it('cluster create with a KUBECONFIG of several files: a warning, no context written; with one file and no current-context it sets one', async () => {
     h = await createHarness();
     const config = join(h.root, 'k3d.yaml');
-    await writeFile(config, stringify({ apiVersion: 'k3d.io/v1alpha5', kind: 'Simple', metadata: { name: 'two' }, servers: 1 }));
+    await writeFile(
+      config,
+      stringify({ apiVersion: 'k3d.io/v1alpha5', kind: 'Simple', metadata: { name: 'two' }, servers: 1 }),
+    );
     const [a, b] = [join(h.home, 'a.yaml'), join(h.home, 'b.yaml')];
     const r = await k3d(['cluster', 'create', '--config', config], { KUBECONFIG: `${a}:${b}` });
     expect(r.exitCode).toBe(0);
@@ -71,7 +75,10 @@ describe('setup with a KUBECONFIG listing several files', { timeout: 90_000 }, (
     expect(r.stderr).toContain(`wrote context ${ctx} into ${other} (current-context unchanged)`);
     expect(r.stderr).toContain('5/5 nodes Ready');
     // k3d is told not to write (it cannot choose here, and would switch an empty current-context).
-    expect((await h.state()).lastCreateConfig.options.kubeconfig).toEqual({ updateDefaultKubeconfig: false, switchCurrentContext: false });
+    expect((await h.state()).lastCreateConfig.options.kubeconfig).toEqual({
+      updateDefaultKubeconfig: false,
+      switchCurrentContext: false,
+    });
     const doc = parse(await readFile(other, 'utf8'));
     expect(doc.contexts.map((c: { name: string }) => c.name)).toEqual(['other', ctx]);
     expect(doc.clusters.map((c: { name: string }) => c.name)).toEqual(['other', ctx]);
@@ -93,7 +100,11 @@ describe('setup with a KUBECONFIG listing several files', { timeout: 90_000 }, (
     expect(deleted.exitCode, deleted.stderr).toBe(0);
     expect(deleted.stderr).toContain(`removed context ${ctx} from ${other}`);
     const after = parse(await readFile(other, 'utf8'));
-    expect([after.contexts, after.clusters, after.users].map((l) => l.map((e: { name: string }) => e.name))).toEqual([['other'], ['other'], ['admin@other']]);
+    expect([after.contexts, after.clusters, after.users].map((l) => l.map((e: { name: string }) => e.name))).toEqual([
+      ['other'],
+      ['other'],
+      ['admin@other'],
+    ]);
     expect(after['current-context']).toBe('other');
     expect(await modeOf(other)).toBe('600');
   });
@@ -139,7 +150,9 @@ describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
     const lost = await h.run(['pods']);
     expect(lost.exitCode).toBe(1);
     expect(lost.stderr).toContain(`error: context "${ctx}" is not in ${h.kubeconfig} (it has no contexts)`);
-    expect(lost.stderr).toContain(`hint: run \`keystone setup\`: it creates the cluster if needed and writes its context into ${h.kubeconfig}`);
+    expect(lost.stderr).toContain(
+      `hint: run \`keystone setup\`: it creates the cluster if needed and writes its context into ${h.kubeconfig}`,
+    );
     expect(lost.stderr).not.toContain('loaded-context');
     // doctor's hint is a command that works (k3d kubeconfig merge would write ~/.config/k3d/…).
     const doctor = await h.run(['doctor']);
@@ -173,7 +186,9 @@ describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
     });
     const refused = await h.run(['pods']);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('hint: your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones');
+    expect(refused.stderr).toContain(
+      'hint: your credentials for this cluster were refused: for the keystone cluster `keystone setup` writes its current ones',
+    );
     expect(refused.stderr).not.toContain('kubeconfig merge');
     const repaired = await h.run(['setup']);
     expect(repaired.exitCode, repaired.stderr).toBe(0);
@@ -181,11 +196,13 @@ describe('a lost kubeconfig entry', { timeout: 90_000 }, () => {
     expect((await h.run(['pods'])).exitCode).toBe(0);
   });
 
-  it('no kubeconfig at all: the message names ~/.kube/config, not client-node\'s loaded-context', async () => {
+  it("no kubeconfig at all: the message names ~/.kube/config, not client-node's loaded-context", async () => {
     h = await createHarness();
     const r = await h.run(['pods'], { env: { KUBECONFIG: '' } });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`error: context "${ctx}" is not in any kubeconfig (${join(h.home, '.kube', 'config')} does not exist)`);
+    expect(r.stderr).toContain(
+      `error: context "${ctx}" is not in any kubeconfig (${join(h.home, '.kube', 'config')} does not exist)`,
+    );
     expect(r.stderr).not.toContain('loaded-context');
   });
 });
@@ -198,7 +215,11 @@ describe('KUBECONFIG lists as kubectl reads them', { timeout: 90_000 }, () => {
     const broken = join(h.home, 'broken.yaml');
     await writeFile(empty, '', { mode: 0o600 });
     await writeFile(broken, 'clusters: [\n  - {name: a\n', { mode: 0o600 });
-    for (const KUBECONFIG of [`${missing}:${h.kubeconfig}`, `${empty}:${h.kubeconfig}`, `${h.kubeconfig}:${empty}:${missing}`]) {
+    for (const KUBECONFIG of [
+      `${missing}:${h.kubeconfig}`,
+      `${empty}:${h.kubeconfig}`,
+      `${h.kubeconfig}:${empty}:${missing}`,
+    ]) {
       const r = await h.run(['pods', '-o', 'json'], { env: { KUBECONFIG } });
       expect(r.exitCode, `${KUBECONFIG}: ${r.stderr}`).toBe(0);
       expect(JSON.parse(r.stdout).length).toBeGreaterThan(0);

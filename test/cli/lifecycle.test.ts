@@ -76,7 +76,12 @@ describe('status', () => {
     // Every node Ready, named and labelled as k3d and k3s make them, as many as the config asks
     // for: the cluster's shape comes from the nodes, and `k3d cluster list` is not run.
     expect(await h.calls('k3d')).toEqual([]);
-    expect(h.api.requests.slice(before).map((q) => `${q.method} ${q.path}${q.query}`).sort()).toEqual([
+    expect(
+      h.api.requests
+        .slice(before)
+        .map((q) => `${q.method} ${q.path}${q.query}`)
+        .sort(),
+    ).toEqual([
       'GET /api/v1/namespaces/keystone/persistentvolumeclaims?limit=500',
       'GET /api/v1/namespaces/keystone/services?limit=500',
       'GET /api/v1/nodes?limit=500',
@@ -95,7 +100,9 @@ describe('status', () => {
     expect(report.api.reachable).toBe(true);
     expect(report.nodes).toHaveLength(5);
     expect(report.nodes.filter((n: { roles: string[] }) => n.roles.includes('control-plane'))).toHaveLength(2);
-    expect(report.nodes.every((n: { ready: boolean; version: string }) => n.ready && n.version === 'v1.31.5+k3s1')).toBe(true);
+    expect(
+      report.nodes.every((n: { ready: boolean; version: string }) => n.ready && n.version === 'v1.31.5+k3s1'),
+    ).toBe(true);
     expect(report.healthy).toBe(true);
   });
 
@@ -117,7 +124,7 @@ describe('status', () => {
     expect(r.stdout).toContain('keystone-cluster (k3d)  running  servers 2/2  agents 3/3');
   });
 
-  it('a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d\'s list', async () => {
+  it("a stopped node (k3d says so, the node controller has marked it NotReady): degraded, from k3d's list", async () => {
     h = await createReadyHarness();
     const state = await h.state();
     state.clusters['keystone-cluster'].agentsRunning = 2;
@@ -126,19 +133,27 @@ describe('status', () => {
     await h.clearCalls();
     const r = await h.run(['status', '-o', 'json']);
     const report = JSON.parse(r.stdout);
-    expect(report.cluster).toMatchObject({ phase: 'degraded', servers: { running: 2, count: 2 }, agents: { running: 2, count: 3 } });
+    expect(report.cluster).toMatchObject({
+      phase: 'degraded',
+      servers: { running: 2, count: 2 },
+      agents: { running: 2, count: 3 },
+    });
     expect(report.verdict).toBe('Not healthy: some cluster nodes are stopped; run `keystone start`.');
     expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
   }, 90_000);
 
-  it('reports a stopped cluster from k3d\'s list once its API does not answer', async () => {
+  it("reports a stopped cluster from k3d's list once its API does not answer", async () => {
     h = await createReadyHarness();
     await h.run(['stop']);
     await h.clearCalls();
     const before = h.api.requests.length;
     const r = await h.run(['status', '-o', 'json']);
     const report = JSON.parse(r.stdout);
-    expect(report.cluster).toMatchObject({ phase: 'stopped', servers: { running: 0, count: 2 }, agents: { running: 0, count: 3 } });
+    expect(report.cluster).toMatchObject({
+      phase: 'stopped',
+      servers: { running: 0, count: 2 },
+      agents: { running: 0, count: 3 },
+    });
     expect(report.api).toEqual({ reachable: false });
     expect(report.verdict).toBe('Not healthy: the cluster is stopped; run `keystone start`.');
     expect(await h.calls('k3d')).toEqual([['k3d', 'cluster', 'list', '-o', 'json']]);
@@ -154,7 +169,10 @@ describe('status', () => {
     const file = join(h.home, 'lab.yaml');
     await mkdir(h.home, { recursive: true });
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
-    h.api.create('nodes', { metadata: { name: 'lab-node-1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    h.api.create('nodes', {
+      metadata: { name: 'lab-node-1' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    });
     const r = await h.run(['status', '-o', 'json', '--context', 'lab', '--kubeconfig', file]);
     expect(r.exitCode, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -187,7 +205,10 @@ describe('doctor', () => {
   }, 90_000); // setup then more CLI runs: bounded, not timed
 
   it('reports each failure with a fix and exits 1', async () => {
-    h = await createHarness({ tools: ['docker', 'kubectl'], state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } } });
+    h = await createHarness({
+      tools: ['docker', 'kubectl'],
+      state: { docker: { down: true }, kubectl: { version: 'v1.20.0' } },
+    });
     const r = await h.run(['doctor']);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/✗ docker: Docker is not running or not reachable.*\n\s+fix: start Docker/);
@@ -207,7 +228,9 @@ describe('doctor', () => {
     expect(byName.docker?.status).toBe('fail');
     for (const name of ['image builds', 'disk space']) {
       expect(byName[name]?.status, name).toBe('warn');
-      expect(byName[name]?.detail, name).toMatch(/^not checked: Docker is not running or not reachable: Cannot connect to the Docker daemon/);
+      expect(byName[name]?.detail, name).toMatch(
+        /^not checked: Docker is not running or not reachable: Cannot connect to the Docker daemon/,
+      );
     }
     expect(byName['host ports']?.status).toBe('ok');
   });

@@ -21,7 +21,11 @@ describe('pods', () => {
     expect(lines.slice(1).every((l) => /\s1\/1\s+Running\s+0\s+\d+s\s+k3d-keystone-cluster-/.test(l))).toBe(true);
     r = await h.run(['pods', '-o', 'json']);
     const pods = JSON.parse(r.stdout);
-    expect(pods.map((p: { name: string }) => p.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual(['celery-worker', 'celery-worker', 'redis']);
+    expect(pods.map((p: { name: string }) => p.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, ''))).toEqual([
+      'celery-worker',
+      'celery-worker',
+      'redis',
+    ]);
     expect(pods[0]).toMatchObject({ phase: 'Running', status: 'Running', ready: '1/1', restarts: 0, healthy: true });
     expect(pods[0].node).toMatch(/^k3d-keystone-cluster-/);
   });
@@ -30,15 +34,28 @@ describe('pods', () => {
     h.cluster.crashImages.add('docker.io/library/keystone-celery-worker:0.1.0');
     const victim = podsOf('celery-worker')[0]!;
     h.api.remove('pods', 'keystone', victim.metadata.name);
-    await until(() => h.api.objects('pods').some((p: { status: { containerStatuses?: { state: { waiting?: { reason: string } } }[] } }) => p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff'), 'a crashing pod');
+    await until(
+      () =>
+        h.api
+          .objects('pods')
+          .some(
+            (p: { status: { containerStatuses?: { state: { waiting?: { reason: string } } }[] } }) =>
+              p.status.containerStatuses?.[0]?.state.waiting?.reason === 'CrashLoopBackOff',
+          ),
+      'a crashing pod',
+    );
     h.api.create('pods', {
       metadata: { name: 'big-job', namespace: 'keystone', labels: { app: 'big' } },
       spec: { containers: [{ name: 'c', image: 'redis:7', resources: { requests: { memory: '64Gi' } } }] },
     });
     await until(() => h.api.get('pods', 'keystone', 'big-job').status?.conditions?.length > 0, 'the scheduler');
     const r = await h.run(['pods', '-o', 'wide']);
-    expect(r.stdout).toMatch(/celery-worker-\S+\s+0\/1\s+CrashLoopBackOff\s+1\s+.*back-off 10s restarting failed container/);
-    expect(r.stdout).toMatch(/big-job\s+0\/1\s+Pending: Unschedulable\s+.*0\/5 nodes are available: 5 Insufficient memory\./);
+    expect(r.stdout).toMatch(
+      /celery-worker-\S+\s+0\/1\s+CrashLoopBackOff\s+1\s+.*back-off 10s restarting failed container/,
+    );
+    expect(r.stdout).toMatch(
+      /big-job\s+0\/1\s+Pending: Unschedulable\s+.*0\/5 nodes are available: 5 Insufficient memory\./,
+    );
   });
 });
 
@@ -48,7 +65,9 @@ describe('--timeout bounds API requests', () => {
     h.api.faults.push({ match: () => true, delayMs: 60_000, times: 1000 });
     let r = await h.run(['pods', '--timeout', '1s']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within --timeout 1s/);
+    expect(r.stderr).toMatch(
+      /error: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ did not answer within --timeout 1s/,
+    );
     expect(r.stderr).toContain('hint: raise --timeout');
     r = await h.run(['logs', 'redis', '--timeout', '1s']);
     expect(r.exitCode).toBe(1);
@@ -60,7 +79,7 @@ describe('--timeout bounds API requests', () => {
 });
 
 describe('logs', () => {
-  it('interleaves a service\'s pods line by line with a short pod prefix; one pod has no prefix', async () => {
+  it("interleaves a service's pods line by line with a short pod prefix; one pod has no prefix", async () => {
     const [a, b] = podsOf('celery-worker');
     h.api.appendLog('keystone', a!.metadata.name, 'worker', 'task received');
     h.api.appendLog('keystone', b!.metadata.name, 'worker', 'task done');
@@ -97,7 +116,9 @@ describe('logs', () => {
     await h.run(['scale', 'celery-worker', '6']);
     const pods = podsOf('celery-worker');
     expect(pods).toHaveLength(6);
-    for (const pod of pods) for (let i = 0; i < 4000; i++) h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'y'.repeat(100)}`);
+    for (const pod of pods)
+      for (let i = 0; i < 4000; i++)
+        h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'y'.repeat(100)}`);
     // A reader taking a millisecond per 16 KB (a pager, a slow pipe): ~3 MB of logs.
     class SlowReader extends CapturedStream {
       most = 0;
@@ -118,7 +139,9 @@ describe('logs', () => {
     await h.run(['scale', 'celery-worker', '12']);
     const pods = podsOf('celery-worker');
     expect(pods).toHaveLength(12);
-    for (const pod of pods) for (let i = 0; i < 3000; i++) h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'x'.repeat(100)}`);
+    for (const pod of pods)
+      for (let i = 0; i < 3000; i++)
+        h.api.appendLog('keystone', pod.metadata.name, 'worker', `${pod.metadata.name} ${i} ${'x'.repeat(100)}`);
     const r = await h.runProcess(['logs', 'celery-worker']); // a real process and pipe: the exit waits for the drain
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => / \d+ x{100}$/.test(l));
@@ -128,7 +151,9 @@ describe('logs', () => {
   it('names what exists when the name is unknown (exit 1), and refuses invalid names (exit 2)', async () => {
     let r = await h.run(['logs', 'celery']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('no service or pod "celery" in namespace keystone; services: celery-worker, redis, fenicsx, lammps, openfoam');
+    expect(r.stderr).toContain(
+      'no service or pod "celery" in namespace keystone; services: celery-worker, redis, fenicsx, lammps, openfoam',
+    );
     r = await h.run(['logs', 'Bad;Name']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('"Bad;Name" is not a valid service or pod name');
@@ -136,7 +161,7 @@ describe('logs', () => {
     expect(r.exitCode).toBe(2);
   });
 
-  it('a container or previous container the pod lacks fails with the API\'s reason (exit 1), as kubectl does', async () => {
+  it("a container or previous container the pod lacks fails with the API's reason (exit 1), as kubectl does", async () => {
     const pod = podsOf('redis')[0]!.metadata.name;
     let r = await h.run(['logs', pod, '-c', 'nosuch']);
     expect(r.exitCode).toBe(1);
@@ -170,7 +195,9 @@ describe('logs', () => {
     expect(logRequest.query).not.toContain('sinceSeconds');
     const direct = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods/${pod}/log?sinceSeconds=0`);
     expect(direct.status).toBe(422);
-    expect((await direct.json()).message).toBe(`PodLogOptions "${pod}" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0`);
+    expect((await direct.json()).message).toBe(
+      `PodLogOptions "${pod}" is invalid: sinceSeconds: Invalid value: 0: must be greater than 0`,
+    );
   });
 
   it('the short pod names in log prefixes work as logs and shell arguments', async () => {
@@ -196,9 +223,17 @@ describe('logs', () => {
     h.api.appendLog('keystone', old!.metadata.name, 'worker', 'before the restart');
     await until(() => out.includes('before the restart'), 'a followed line');
     h.api.remove('pods', 'keystone', old!.metadata.name);
-    await until(() => podsOf('celery-worker').length === 2 && podsOf('celery-worker').every((p) => p.status.phase === 'Running'), 'a replacement pod');
-    const replacement = podsOf('celery-worker').find((p) => p.metadata.name !== old!.metadata.name && !out.includes(p.metadata.name.slice(-5) + '] after'))!;
-    await until(() => out.includes(`${replacement.metadata.name.slice(-5)}] worker started`), 'the replacement\'s first line');
+    await until(
+      () => podsOf('celery-worker').length === 2 && podsOf('celery-worker').every((p) => p.status.phase === 'Running'),
+      'a replacement pod',
+    );
+    const replacement = podsOf('celery-worker').find(
+      (p) => p.metadata.name !== old!.metadata.name && !out.includes(`${p.metadata.name.slice(-5)}] after`),
+    )!;
+    await until(
+      () => out.includes(`${replacement.metadata.name.slice(-5)}] worker started`),
+      "the replacement's first line",
+    );
     h.api.appendLog('keystone', replacement.metadata.name, 'worker', 'after the restart');
     await until(() => out.includes('after the restart'), 'a line of the new pod');
     child.kill('SIGINT');
@@ -217,14 +252,22 @@ describe('logs', () => {
     await until(() => out.includes('before the outage'), 'a first line');
     await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
     await until(() => err.includes('lost the connection to the Kubernetes API'), 'the lost notice');
-    expect(err).toMatch(/lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying/);
+    expect(err).toMatch(
+      /lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying/,
+    );
     h.api.appendLog('keystone', pod, 'redis', 'during the outage');
     await fetch(`${h.api.url}/__fake/up`, { method: 'POST' });
-    await until(() => err.includes('the Kubernetes API answers again; following on') && out.includes('during the outage'), 'the back notice and the missed line');
+    await until(
+      () => err.includes('the Kubernetes API answers again; following on') && out.includes('during the outage'),
+      'the back notice and the missed line',
+    );
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
-    expect(out.split('\n').filter((l) => l.includes('the outage'))).toEqual([`[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] before the outage`, `[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] during the outage`]);
+    expect(out.split('\n').filter((l) => l.includes('the outage'))).toEqual([
+      `[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] before the outage`,
+      `[${pod.replace(/-[a-z0-9]+-([a-z0-9]+)$/, '-$1')}] during the outage`,
+    ]);
     expect(err).not.toContain('MaxListeners');
   });
 });
@@ -235,7 +278,20 @@ describe('shell', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const exec = (await h.calls('kubectl')).find((c) => c.includes('exec'))!;
     const pod = podsOf('redis')[0]!.metadata.name;
-    expect(exec).toEqual(['kubectl', '--context', 'k3d-keystone-cluster', 'exec', '-i', '-n', 'keystone', pod, '--', 'sh', '-c', 'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi']);
+    expect(exec).toEqual([
+      'kubectl',
+      '--context',
+      'k3d-keystone-cluster',
+      'exec',
+      '-i',
+      '-n',
+      'keystone',
+      pod,
+      '--',
+      'sh',
+      '-c',
+      'if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi',
+    ]);
 
     await h.clearCalls();
     await h.setState({ kubectl: { execExitCode: 3 } });
@@ -259,7 +315,9 @@ describe('scale', () => {
     await until(
       () =>
         h.api.get('deployments', 'keystone', 'celery-worker')?.status?.updatedReplicas === 3 &&
-        h.api.requests.slice(watchesBefore).some((q: { path: string; query: string }) => q.path.endsWith('/deployments') && q.query.includes('watch')),
+        h.api.requests
+          .slice(watchesBefore)
+          .some((q: { path: string; query: string }) => q.path.endsWith('/deployments') && q.query.includes('watch')),
       'keystone to watch the deployment while its pods wait',
     );
     expect(podsOf('celery-worker').every((p) => p.status.phase === 'Pending')).toBe(true);
@@ -309,11 +367,15 @@ describe('restart', () => {
     const r = await h.run(['restart', 'celery-worker']);
     expect(r.exitCode, r.stderr).toBe(0);
     const d = h.api.get('deployments', 'keystone', 'celery-worker');
-    expect(d.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(d.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
+    );
     const after = podsOf('celery-worker');
     expect(after).toHaveLength(2);
     expect(after.every((p) => !before.includes(p.metadata.name) && p.status.phase === 'Running')).toBe(true);
-    const rs = h.api.objects('replicasets').filter((x: { metadata: { name: string } }) => x.metadata.name.startsWith('celery-worker-'));
+    const rs = h.api
+      .objects('replicasets')
+      .filter((x: { metadata: { name: string } }) => x.metadata.name.startsWith('celery-worker-'));
     expect(rs).toHaveLength(2);
   });
 
@@ -355,7 +417,10 @@ describe('status with the stack', () => {
 
     await h.run(['scale', 'redis', '0']);
     const idle = await h.run(['status', '-o', 'json']);
-    expect(JSON.parse(idle.stdout)).toMatchObject({ healthy: false, verdict: 'Not healthy: redis is scaled to 0 and not serving; `keystone scale redis 1` brings it back.' });
+    expect(JSON.parse(idle.stdout)).toMatchObject({
+      healthy: false,
+      verdict: 'Not healthy: redis is scaled to 0 and not serving; `keystone scale redis 1` brings it back.',
+    });
     expect((await h.run(['status'])).stdout).toMatch(/redis\s+0\/0\s+scaled to 0/);
     await h.run(['scale', 'redis', '1']);
 

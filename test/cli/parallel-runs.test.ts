@@ -12,7 +12,8 @@ beforeEach(async () => {
 afterEach(async () => h?.cleanup());
 
 const runJobs = () => runJobsOf(h);
-const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
+const runDirs = async (tool: string) =>
+  existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : [];
 const openMpiEnv = [
   { name: 'OMPI_MCA_rmaps_base_oversubscribe', value: '1' },
   { name: 'OMPI_MCA_btl_vader_single_copy_mechanism', value: 'none' },
@@ -38,7 +39,9 @@ describe('run-simulation --ranks', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--ntasks', '2']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const byTool = Object.fromEntries(runJobs().map((j) => [j.metadata.labels['keystone.io/simulation'], j.spec.template.spec.containers[0]]));
+    const byTool = Object.fromEntries(
+      runJobs().map((j) => [j.metadata.labels['keystone.io/simulation'], j.spec.template.spec.containers[0]]),
+    );
     expect(byTool.lammps.command.slice(0, 3)).toEqual(['mpirun', '-np', '3']);
     expect(byTool.lammps.resources.requests.cpu).toBe('1500m');
     expect(byTool.fenicsx.command).toEqual(['mpirun', '-np', '2', 'python3', 'poisson.py']);
@@ -66,7 +69,11 @@ describe('run-simulation --ranks', () => {
     expect(at(/numberOfSubdomains %s;/)).toBeGreaterThan(at(/^blockMesh$/));
     expect(at(/^decomposePar -force -decomposeParDict "\$dict"$/)).toBeGreaterThan(at(/numberOfSubdomains/));
     // Each rank sources the OpenFOAM environment (ranks on other nodes, with --nodes, inherit none).
-    expect(at(/^mpirun -np "\$ranks" bash -c '.*\. "\$env" 2>\/dev\/null; exec "\$\{args\[@\]\}"' keystone-openfoam-rank "\$foam_env" "\$solver" -parallel -decomposeParDict "\$dict" "\$@"$/)).toBeGreaterThan(at(/^decomposePar/));
+    expect(
+      at(
+        /^mpirun -np "\$ranks" bash -c '.*\. "\$env" 2>\/dev\/null; exec "\$\{args\[@\]\}"' keystone-openfoam-rank "\$foam_env" "\$solver" -parallel -decomposeParDict "\$dict" "\$@"$/,
+      ),
+    ).toBeGreaterThan(at(/^decomposePar/));
     expect(at(/^exec reconstructPar$/)).toBeGreaterThan(at(/^mpirun/));
     expect(c.resources.requests.cpu).toBe('2000m');
     expect(c.env).toEqual(expect.arrayContaining(openMpiEnv));
@@ -76,14 +83,19 @@ describe('run-simulation --ranks', () => {
     const before = h.api.requests.filter((q: { method: string }) => q.method === 'POST').length;
     let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '8']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/--ranks 8 needs 8 CPUs in one pod \(8 ranks × 1\), more than any node can give \(the largest, k3d-keystone-cluster-\S+, has 4 allocatable\)/);
+    expect(r.stderr).toMatch(
+      /--ranks 8 needs 8 CPUs in one pod \(8 ranks × 1\), more than any node can give \(the largest, k3d-keystone-cluster-\S+, has 4 allocatable\)/,
+    );
     expect(r.stderr).toContain('the largest that fits: --ranks 4');
     // Half a core per rank: 8 ranks fit in 4 cores.
     r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '8', '--cpus', '0.5', '--detach']);
     expect(r.exitCode, r.stderr).toBe(0);
     // A node with more allocatable CPU makes room; cordoned nodes do not count.
     const nodes = h.api.objects('nodes');
-    h.api.update('nodes', { ...nodes[0], status: { ...nodes[0].status, allocatable: { ...nodes[0].status.allocatable, cpu: '15900m' } } });
+    h.api.update('nodes', {
+      ...nodes[0],
+      status: { ...nodes[0].status, allocatable: { ...nodes[0].status.allocatable, cpu: '15900m' } },
+    });
     r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '16']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('the largest that fits: --ranks 15');
@@ -96,21 +108,42 @@ describe('run-simulation --ranks', () => {
   });
 
   it('without permission to list nodes: a warning, the run is submitted, and the scheduler says it does not fit', async () => {
-    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'GET' && q.path === '/api/v1/nodes', status: 403, times: 1000 });
+    h.api.faults.push({
+      match: (q: { method: string; path: string }) => q.method === 'GET' && q.path === '/api/v1/nodes',
+      status: 403,
+      times: 1000,
+    });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '8', '--detach']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain('cannot read the nodes\' allocatable CPU (no permission to list nodes)');
+    expect(r.stderr).toContain("cannot read the nodes' allocatable CPU (no permission to list nodes)");
     const [job] = runJobs();
     expect(job!.spec.template.spec.containers[0].resources.requests.cpu).toBe('8000m');
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    await until(() => h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId && p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')), 'the run pod Unschedulable');
+    await until(
+      () =>
+        h.api
+          .objects('pods')
+          .some(
+            (p: any) =>
+              p.metadata.labels?.['keystone.io/run-id'] === runId &&
+              p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable'),
+          ),
+      'the run pod Unschedulable',
+    );
     const pod = h.api.objects('pods').find((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId);
     expect(pod.status.conditions[0].message).toMatch(/Insufficient cpu/);
   });
 
   it('bad --ranks values are usage errors, as is --ranks for a profile without "parallel" (nothing created)', async () => {
     const before = h.api.requests.length;
-    for (const args of [['--ranks', '0'], ['--ranks', 'two'], ['--ranks', '2.5'], ['--ranks', '100000'], ['--ranks', '2', '--ntasks', '3'], ['-n', '-1']]) {
+    for (const args of [
+      ['--ranks', '0'],
+      ['--ranks', 'two'],
+      ['--ranks', '2.5'],
+      ['--ranks', '100000'],
+      ['--ranks', '2', '--ntasks', '3'],
+      ['-n', '-1'],
+    ]) {
       const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...args]);
       expect(r.exitCode, args.join(' ')).toBe(2);
     }
@@ -129,13 +162,18 @@ describe('run-simulation --ranks', () => {
     const before = h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length;
     let r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '4', '--nodes', '2']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('--nodes 2: context k3d-keystone-cluster has no MPI Operator (no MPIJob resource in kubeflow.org/v2beta1)');
-    expect(r.stderr).toContain('install it: kubectl apply --server-side -f https://raw.githubusercontent.com/kubeflow/mpi-operator/v0.8.2/deploy/v2beta1/mpi-operator.yaml');
+    expect(r.stderr).toContain(
+      '--nodes 2: context k3d-keystone-cluster has no MPI Operator (no MPIJob resource in kubeflow.org/v2beta1)',
+    );
+    expect(r.stderr).toContain(
+      'install it: kubectl apply --server-side -f https://raw.githubusercontent.com/kubeflow/mpi-operator/v0.8.2/deploy/v2beta1/mpi-operator.yaml',
+    );
     expect(h.api.requests.some((q: { path: string }) => q.path === '/apis/kubeflow.org/v2beta1')).toBe(true);
     r = await h.run(['run-simulation', 'lammps', 'in.lj', '--ranks', '1', '--nodes', '2']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('each node needs at least one rank');
-    for (const bad of ['0', 'x', '65']) expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--nodes', bad])).exitCode, bad).toBe(2);
+    for (const bad of ['0', 'x', '65'])
+      expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--nodes', bad])).exitCode, bad).toBe(2);
     expect(h.api.requests.filter((q: { method: string }) => q.method !== 'GET').length).toBe(before);
     expect(await runDirs('lammps')).toEqual([]);
 

@@ -11,10 +11,15 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => h?.cleanup());
 
-const realLog = async (name: string) => (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', name), 'utf8')).trimEnd().split('\n');
-const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+const realLog = async (name: string) =>
+  (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', name), 'utf8')).trimEnd().split('\n');
+const texts = (svg: string, cls: string) =>
+  [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
 
-async function runWith(args: string[], program: (pod: any, index: number | undefined) => { lines: string[]; exitCode: number }): Promise<string> {
+async function runWith(
+  args: string[],
+  program: (pod: any, index: number | undefined) => { lines: string[]; exitCode: number },
+): Promise<string> {
   h.cluster.program = program;
   const r = await h.run(['run-simulation', ...args, '--progress', 'none']);
   expect(r.exitCode, r.stderr).toBe(0);
@@ -24,13 +29,18 @@ async function runWith(args: string[], program: (pod: any, index: number | undef
 describe('jobs plot', () => {
   it('LAMMPS: thermo columns against Step as SVG and PNG, and a chart in the terminal', async () => {
     const lines = await realLog('lammps-in.lj-T2.0-steps1000.log');
-    const id = await runWith(['lammps', 'in.lj', '--', '-var', 'T', '2.0', '-var', 'steps', '1000'], () => ({ lines, exitCode: 0 }));
+    const id = await runWith(['lammps', 'in.lj', '--', '-var', 'T', '2.0', '-var', 'steps', '1000'], () => ({
+      lines,
+      exitCode: 0,
+    }));
     const svgFile = join(h.project, 'thermo.svg');
     const r = await h.run(['jobs', 'plot', id, '--out', svgFile]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('(5 series, 105 points: Temp, E_pair, E_mol, TotEng, Press)');
     const svg = await readFile(svgFile, 'utf8');
-    expect(svgSeries(svg).map((s) => [s.name, s.points])).toEqual(['Temp', 'E_pair', 'E_mol', 'TotEng', 'Press'].map((n) => [n, 21]));
+    expect(svgSeries(svg).map((s) => [s.name, s.points])).toEqual(
+      ['Temp', 'E_pair', 'E_mol', 'TotEng', 'Press'].map((n) => [n, 21]),
+    );
     expect(texts(svg, 'xlabel')).toEqual(['Step']);
     expect(texts(svg, 'title')).toEqual([`lammps run ${id}`]);
 
@@ -69,7 +79,10 @@ describe('jobs plot', () => {
 
   it('a sweep: one line per index on the same axes', async () => {
     const logs = [await realLog('lammps-in.lj.log'), await realLog('lammps-in.lj-T2.0-steps1000.log')];
-    const id = await runWith(['lammps', 'in.lj', '--sweep', 'X=a,b'], (_pod, index) => ({ lines: logs[index!]!, exitCode: 0 }));
+    const id = await runWith(['lammps', 'in.lj', '--sweep', 'X=a,b'], (_pod, index) => ({
+      lines: logs[index!]!,
+      exitCode: 0,
+    }));
     const file = join(h.project, 'sweep.svg');
     const r = await h.run(['jobs', 'plot', id, '--out', file]);
     expect(r.exitCode, r.stderr).toBe(0);

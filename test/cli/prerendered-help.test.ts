@@ -26,11 +26,15 @@ async function helpFromMain(args: string[], columns: number | undefined, env: No
 describe('prerendered --help', () => {
   it('is what commander prints, at every terminal width and when piped', async () => {
     for (let columns = 1; columns <= 260; columns++) {
-      expect(prerenderedHelp({ isTTY: true, columns }), `${columns} columns`).toBe(await helpFromMain(['--help'], columns));
+      expect(prerenderedHelp({ isTTY: true, columns }), `${columns} columns`).toBe(
+        await helpFromMain(['--help'], columns),
+      );
     }
     expect(prerenderedHelp({ isTTY: false, columns: 132 })).toBe(await helpFromMain(['--help'], undefined));
     // Colour settings do not change the help (commander styles nothing by default).
-    expect(prerenderedHelp({ isTTY: true, columns: 100 })).toBe(await helpFromMain(['--help'], 100, { FORCE_COLOR: '3' }));
+    expect(prerenderedHelp({ isTTY: true, columns: 100 })).toBe(
+      await helpFromMain(['--help'], 100, { FORCE_COLOR: '3' }),
+    );
   });
 
   it('the launcher prints it for --help and -h, and the CLI itself when the texts are missing', async () => {
@@ -43,9 +47,14 @@ describe('prerendered --help', () => {
     expect(prerenderedHelp({ isTTY: false }, '/nonexistent/help')).toBeUndefined();
     // An install without dist/help: the launcher loads the CLI, and commander prints the same.
     const root = await mkdtemp(join(tmpdir(), 'keystone-nohelp-'));
-    for (const part of ['bin', 'dist', 'package.json']) await cp(join(repoRoot, part), join(root, part), { recursive: true });
+    for (const part of ['bin', 'dist', 'package.json'])
+      await cp(join(repoRoot, part), join(root, part), { recursive: true });
     await rm(join(root, 'dist', 'help'), { recursive: true });
-    const r = await execa(process.execPath, [join(root, 'bin', 'keystone.cjs'), '--help'], { stripFinalNewline: false, env: { KEYSTONE_HOME: join(root, 'home') }, extendEnv: false });
+    const r = await execa(process.execPath, [join(root, 'bin', 'keystone.cjs'), '--help'], {
+      stripFinalNewline: false,
+      env: { KEYSTONE_HOME: join(root, 'home') },
+      extendEnv: false,
+    });
     expect(r.stdout).toBe(expected);
     await rm(root, { recursive: true, force: true });
   });

@@ -17,8 +17,31 @@ const podBase = (name: string) => name.replace(/-[0-9a-z]{5}$/, '');
 
 /** What a sandbox's cluster holds, by resource: object names (pods by their base name). */
 function inventory(h: Harness): Record<string, string[]> {
-  const resources = ['namespaces', 'nodes', 'pods', 'services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'deployments', 'replicasets', 'jobs', 'networkpolicies'];
-  return Object.fromEntries(resources.map((r) => [r, h.api.objects(r).map((o: { metadata: { namespace?: string; name: string } }) => `${o.metadata.namespace ?? ''}/${r === 'pods' ? podBase(o.metadata.name) : o.metadata.name}`).sort()]));
+  const resources = [
+    'namespaces',
+    'nodes',
+    'pods',
+    'services',
+    'configmaps',
+    'secrets',
+    'persistentvolumeclaims',
+    'deployments',
+    'replicasets',
+    'jobs',
+    'networkpolicies',
+  ];
+  return Object.fromEntries(
+    resources.map((r) => [
+      r,
+      h.api
+        .objects(r)
+        .map(
+          (o: { metadata: { namespace?: string; name: string } }) =>
+            `${o.metadata.namespace ?? ''}/${r === 'pods' ? podBase(o.metadata.name) : o.metadata.name}`,
+        )
+        .sort(),
+    ]),
+  );
 }
 
 describe('createReadyHarness: a sandbox restored from one real setup', () => {
@@ -31,7 +54,12 @@ describe('createReadyHarness: a sandbox restored from one real setup', () => {
     expect(inventory(ready)).toEqual(inventory(fresh));
     expect(inventory(ready).deployments?.length).toBeGreaterThan(0);
     // The fake tools' state (the k3d cluster, docker's images), naming its own sandbox's paths.
-    const state = async (h: Harness) => JSON.parse((await readFile(join(h.fake, 'state.json'), 'utf8')).replaceAll(h.root, '<root>').replaceAll(/\b\d{5}\b/g, '<port>'));
+    const state = async (h: Harness) =>
+      JSON.parse(
+        (await readFile(join(h.fake, 'state.json'), 'utf8'))
+          .replaceAll(h.root, '<root>')
+          .replaceAll(/\b\d{5}\b/g, '<port>'),
+      );
     expect(await state(ready)).toEqual(await state(fresh));
     // Its kubeconfig reaches its own fake API server, not the one the snapshot was taken from.
     expect(await readFile(ready.kubeconfig, 'utf8')).toContain(ready.api.url);
@@ -45,9 +73,13 @@ describe('createReadyHarness: a sandbox restored from one real setup', () => {
       return {
         healthy,
         verdict,
-        deployments: stack.deployments.map((d: { name: string; ready: number; desired: number }) => `${d.name} ${d.ready}/${d.desired}`).sort(),
+        deployments: stack.deployments
+          .map((d: { name: string; ready: number; desired: number }) => `${d.name} ${d.ready}/${d.desired}`)
+          .sort(),
         volumes: stack.volumes.map((v: { name: string; phase: string }) => `${v.name} ${v.phase}`).sort(),
-        pods: JSON.parse(pods.stdout).map((p: { name: string; status: string; ready: string }) => `${podBase(p.name)} ${p.status} ${p.ready}`).sort(),
+        pods: JSON.parse(pods.stdout)
+          .map((p: { name: string; status: string; ready: string }) => `${podBase(p.name)} ${p.status} ${p.ready}`)
+          .sort(),
       };
     };
     const restoredAnswers = await answers(ready);
@@ -61,7 +93,9 @@ describe('createReadyHarness: a sandbox restored from one real setup', () => {
       h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
       const run = await h.run(['run-simulation', 'lammps', 'in.lj']);
       expect(run.exitCode, run.stderr).toBe(0);
-      const pod = h.api.objects('pods').find((p: { metadata: { labels?: Record<string, string> } }) => p.metadata.labels?.['keystone.io/run-id']);
+      const pod = h.api
+        .objects('pods')
+        .find((p: { metadata: { labels?: Record<string, string> } }) => p.metadata.labels?.['keystone.io/run-id']);
       return { node: pod.spec.nodeName, imageID: pod.status.containerStatuses[0].imageID };
     };
     expect(await runPod(ready)).toEqual(await runPod(fresh));

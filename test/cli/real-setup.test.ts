@@ -33,7 +33,9 @@ async function editConfig(edit: (config: Record<string, any>) => void): Promise<
 }
 
 const mutating = (calls: string[][]) =>
-  calls.filter((c) => c[0] === 'k3d' && c[1] === 'cluster' && ['create', 'start', 'stop', 'delete'].includes(c[2] ?? ''));
+  calls.filter(
+    (c) => c[0] === 'k3d' && c[1] === 'cluster' && ['create', 'start', 'stop', 'delete'].includes(c[2] ?? ''),
+  );
 
 describe('the registry (13.2)', () => {
   it('prints the name k3d really gives it and the addresses that work, following the config', async () => {
@@ -57,21 +59,35 @@ describe('the registry (13.2)', () => {
 describe('Docker without the Compose v2 plugin (13.3)', () => {
   it('the fake docker answers `compose` as the real CLI does when the plugin is missing', async () => {
     h = await createHarness({ state: { docker: { compose: false } } });
-    const r = await execa(join(h.bin, 'docker'), ['compose', 'version'], { env: h.env, extendEnv: false, reject: false });
+    const r = await execa(join(h.bin, 'docker'), ['compose', 'version'], {
+      env: h.env,
+      extendEnv: false,
+      reject: false,
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toBe("docker: 'compose' is not a docker command.\nSee 'docker --help'");
   });
 
-  it('setup builds every image with `docker build` from compose.yaml\'s build contexts and never calls compose', async () => {
+  it("setup builds every image with `docker build` from compose.yaml's build contexts and never calls compose", async () => {
     h = await createHarness({ state: { docker: { compose: false } } });
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
     const docker = await h.calls('docker');
     expect(docker.filter((c) => c[1] === 'compose')).toEqual([]);
     const builds = docker.filter((c) => c[1] === 'build');
-    expect(builds).toContainEqual(['docker', 'build', '-t', 'keystone/lammps:0.1.0', '-f', join(h.project, 'images', 'lammps', 'Dockerfile'), join(h.project, 'images')]);
+    expect(builds).toContainEqual([
+      'docker',
+      'build',
+      '-t',
+      'keystone/lammps:0.1.0',
+      '-f',
+      join(h.project, 'images', 'lammps', 'Dockerfile'),
+      join(h.project, 'images'),
+    ]);
     expect(builds).toHaveLength(4);
-    expect(r.stderr).toMatch(/imported keystone-celery-worker:0\.1\.0, fenicsx-toolbox:0\.1\.0, keystone\/lammps:0\.1\.0, openfoam-toolbox:0\.1\.0/);
+    expect(r.stderr).toMatch(
+      /imported keystone-celery-worker:0\.1\.0, fenicsx-toolbox:0\.1\.0, keystone\/lammps:0\.1\.0, openfoam-toolbox:0\.1\.0/,
+    );
   });
 
   it('an image that cannot be built is found by the pre-checks, before the cluster is created, and by doctor', async () => {
@@ -81,7 +97,9 @@ describe('Docker without the Compose v2 plugin (13.3)', () => {
     });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`keystone/lammps:0.1.0 cannot be built: its build context ${join(h.project, 'images', 'nosuch')} does not exist`);
+    expect(r.stderr).toContain(
+      `keystone/lammps:0.1.0 cannot be built: its build context ${join(h.project, 'images', 'nosuch')} does not exist`,
+    );
     expect(mutating(await h.calls())).toEqual([]);
     const d = await h.run(['doctor']);
     expect(d.exitCode).toBe(1);
@@ -106,7 +124,9 @@ describe('a host port held by another program (13.4)', () => {
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`host port ${port} (held by ControlCenter (pid 512)) already in use`);
-    expect(r.stderr).toContain('turn off AirPlay Receiver (System Settings > General > AirDrop & Handoff), or change registries.create.hostPort in k8s/configs/k3d-cluster-config.yaml');
+    expect(r.stderr).toContain(
+      'turn off AirPlay Receiver (System Settings > General > AirDrop & Handoff), or change registries.create.hostPort in k8s/configs/k3d-cluster-config.yaml',
+    );
     expect(r.stderr).toContain('nothing was created');
     expect(mutating(await h.calls())).toEqual([]);
     expect(await h.calls('lsof')).toContainEqual(['lsof', '-nP', '+c', '0', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc']);
@@ -160,17 +180,25 @@ describe('the config, as k3d v5.8.3 reads it (13.5)', () => {
     expect(await h.calls('k3d')).toEqual([]);
   });
 
-  it('accepts `files` and k3d reads each source next to the config, as it would from the user\'s file', async () => {
+  it("accepts `files` and k3d reads each source next to the config, as it would from the user's file", async () => {
     h = await createHarness();
     await writeFile(join(h.project, 'k8s', 'configs', 'extra.yaml'), 'apiVersion: v1\nkind: ConfigMap\n');
     await editConfig((c) => {
-      c.files = [{ source: 'extra.yaml', destination: '/var/lib/rancher/k3s/server/manifests/extra.yaml', nodeFilters: ['server:*'] }];
+      c.files = [
+        {
+          source: 'extra.yaml',
+          destination: '/var/lib/rancher/k3s/server/manifests/extra.yaml',
+          nodeFilters: ['server:*'],
+        },
+      ];
     });
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
     const state = await h.state();
     expect(state.lastCreateConfig.files[0].destination).toBe('/var/lib/rancher/k3s/server/manifests/extra.yaml');
-    expect(state.lastCreateFiles).toEqual([{ path: join(h.project, 'k8s', 'configs', 'extra.yaml'), content: 'apiVersion: v1\nkind: ConfigMap\n' }]);
+    expect(state.lastCreateFiles).toEqual([
+      { path: join(h.project, 'k8s', 'configs', 'extra.yaml'), content: 'apiVersion: v1\nkind: ConfigMap\n' },
+    ]);
   });
 });
 
@@ -201,7 +229,9 @@ describe('names from one source (13.6)', () => {
     await writeFile(file, (await readFile(file, 'utf8')).replace('namespace: keystone', 'namespace: other'));
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/20-celery-worker\.yaml:\d+: Deployment celery-worker is in namespace "other"; keystone's stack lives in "keystone"/);
+    expect(r.stderr).toMatch(
+      /20-celery-worker\.yaml:\d+: Deployment celery-worker is in namespace "other"; keystone's stack lives in "keystone"/,
+    );
     expect(await h.calls('k3d')).toEqual([]);
   });
 });
@@ -219,40 +249,65 @@ describe('doctor sees what setup needs before it creates anything', () => {
     const d = await h.run(['doctor', '-o', 'json']);
     const checks = JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[];
     const byName = Object.fromEntries(checks.map((c) => [c.name, c]));
-    expect(byName['disk space']).toMatchObject({ status: 'ok', detail: `40.0 GiB free at /var/lib/docker (about ${needed} needed)` });
-    expect(byName['image builds']?.detail).toBe('4 of 4 images will be built with `docker build` (keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0)');
-    expect(byName['kubeconfig']?.detail).toBe(`${h.kubeconfig} will be created`);
+    expect(byName['disk space']).toMatchObject({
+      status: 'ok',
+      detail: `40.0 GiB free at /var/lib/docker (about ${needed} needed)`,
+    });
+    expect(byName['image builds']?.detail).toBe(
+      '4 of 4 images will be built with `docker build` (keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0)',
+    );
+    expect(byName.kubeconfig?.detail).toBe(`${h.kubeconfig} will be created`);
   });
 
   it('too little disk for the images: doctor fails the check and setup stops before creating the cluster', async () => {
     h = await createHarness({ state: { machine: { disks: { '/': 500 * GiB, '/var/lib/docker': 20 * GiB } } } });
     const d = await h.run(['doctor']);
-    expect(d.stdout).toContain(`✗ disk space: 20.0 GiB free at /var/lib/docker; the images need about ${needed} (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)`);
+    expect(d.stdout).toContain(
+      `✗ disk space: 20.0 GiB free at /var/lib/docker; the images need about ${needed} (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)`,
+    );
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('docker system prune');
     expect(mutating(await h.calls())).toEqual([]);
     // An image Docker has counts at its real size: a 2^60-byte one fills any disk.
-    await h.setState({ ...(await h.state()), docker: { images: ['keystone/lammps:0.1.0'], imageSizes: { 'keystone/lammps:0.1.0': 2 ** 60 } } });
-    expect((await h.run(['doctor'])).stdout).toMatch(/✗ disk space: 20\.0 GiB free at \/var\/lib\/docker; the images need about \d{10}\.\d GiB \(3 images to build/);
+    await h.setState({
+      ...(await h.state()),
+      docker: { images: ['keystone/lammps:0.1.0'], imageSizes: { 'keystone/lammps:0.1.0': 2 ** 60 } },
+    });
+    expect((await h.run(['doctor'])).stdout).toMatch(
+      /✗ disk space: 20\.0 GiB free at \/var\/lib\/docker; the images need about \d{10}\.\d GiB \(3 images to build/,
+    );
   });
 
-  it('a spawned keystone sees the same fake disk (the sandbox preloads it), not this host\'s', async () => {
+  it("a spawned keystone sees the same fake disk (the sandbox preloads it), not this host's", async () => {
     h = await createHarness({ state: { machine: { disks: { '/var/lib/docker': 3 * GiB } } } });
     const d = await h.runProcess(['doctor', '-o', 'json']);
-    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find((c) => c.name === 'disk space');
-    expect(disk).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^3\.0 GiB free at \/var\/lib\/docker; the images need about 27\.4 GiB/) });
+    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find(
+      (c) => c.name === 'disk space',
+    );
+    expect(disk).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^3\.0 GiB free at \/var\/lib\/docker; the images need about 27\.4 GiB/),
+    });
     const r = await h.runProcess(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('3.0 GiB free at /var/lib/docker');
     expect(mutating(await h.calls())).toEqual([]);
   });
 
-  it('Docker keeping its data where this machine cannot see it (Docker Desktop\'s VM): a warning saying how much it needs, and setup goes on', async () => {
-    h = await createHarness({ state: { docker: { rootDir: '/var/lib/docker' }, machine: { disks: { '/home': 100 * GiB } } } });
+  it("Docker keeping its data where this machine cannot see it (Docker Desktop's VM): a warning saying how much it needs, and setup goes on", async () => {
+    h = await createHarness({
+      state: { docker: { rootDir: '/var/lib/docker' }, machine: { disks: { '/home': 100 * GiB } } },
+    });
     const d = await h.run(['doctor', '-o', 'json']);
-    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find((c) => c.name === 'disk space');
-    expect(disk).toEqual({ name: 'disk space', status: 'warn', detail: `/var/lib/docker is not on this machine (a Docker VM?); make sure Docker has about ${needed} free (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)` });
+    const disk = (JSON.parse(d.stdout).checks as { name: string; status: string; detail: string }[]).find(
+      (c) => c.name === 'disk space',
+    );
+    expect(disk).toEqual({
+      name: 'disk space',
+      status: 'warn',
+      detail: `/var/lib/docker is not on this machine (a Docker VM?); make sure Docker has about ${needed} free (4 images to build (about 4.6 GiB together) and a copy in each of 5 nodes)`,
+    });
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('warning: disk space: /var/lib/docker is not on this machine');
@@ -314,11 +369,16 @@ describe('hints lead somewhere that works (11.14)', () => {
     const { kubeconfigFor } = await import('../fakes/kube-api-server.mjs');
     const file = join(h.home, 'bare.yaml');
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'bare')), { mode: 0o600 });
-    h.api.create('nodes', { metadata: { name: 'bare-node-1' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+    h.api.create('nodes', {
+      metadata: { name: 'bare-node-1' },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    });
     const r = await h.run(['setup', '--context', 'bare', '--kubeconfig', file]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
-    expect(r.stderr).toContain('is built locally and this cluster cannot pull it: push it to a registry the cluster pulls from (`keystone push-images --context <ctx>');
+    expect(r.stderr).toContain(
+      'is built locally and this cluster cannot pull it: push it to a registry the cluster pulls from (`keystone push-images --context <ctx>',
+    );
     expect(r.stderr).not.toMatch(/hint: \S+ is built locally: run `keystone import-images`/);
   });
 });

@@ -14,7 +14,10 @@ const ready = () => createReadyHarness();
 describe('API faults', () => {
   it('503 and 429 on reads are retried; a persistent 500 fails after a bounded number of tries', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { path: string }) => q.path.endsWith('/pods'), status: 503, times: 1 }, { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 429, times: 1 });
+    h.api.faults.push(
+      { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 503, times: 1 },
+      { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 429, times: 1 },
+    );
     let r = await h.run(['pods', '-o', 'json']);
     expect(r.exitCode, r.stderr).toBe(0);
     h.api.faults.push({ match: (q: { path: string }) => q.path.endsWith('/pods'), status: 500, times: 100 });
@@ -45,7 +48,11 @@ describe('API faults', () => {
 
   it('a create is never retried blindly: a failed Job submission is reported, not repeated', async () => {
     h = await ready();
-    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'POST' && q.path.endsWith('/jobs'), status: 503, times: 1 });
+    h.api.faults.push({
+      match: (q: { method: string; path: string }) => q.method === 'POST' && q.path.endsWith('/jobs'),
+      status: 503,
+      times: 1,
+    });
     const before = h.api.requests.length;
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode).toBe(1);
@@ -59,7 +66,9 @@ describe('API faults', () => {
     await fetch(`${h.api.url}/__fake/down`, { method: 'POST' });
     const r = await h.run(['pods']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context k3d-keystone-cluster\)/);
+    expect(r.stderr).toMatch(
+      /error: cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context k3d-keystone-cluster\)/,
+    );
     expect(r.stderr).toContain('hint: is the cluster running? try `keystone status`, then `keystone start`');
   });
 
@@ -92,7 +101,15 @@ describe('process', () => {
 
     const locks = join(h.env.KEYSTONE_HOME!, 'locks');
     await mkdir(locks, { recursive: true });
-    await writeFile(join(locks, 'keystone-cluster.lock'), JSON.stringify({ pid: 999_999, host: (await import('node:os')).hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      join(locks, 'keystone-cluster.lock'),
+      JSON.stringify({
+        pid: 999_999,
+        host: (await import('node:os')).hostname(),
+        command: 'delete',
+        startedAt: '2026-01-01T00:00:00Z',
+      }),
+    );
     await h.setState({});
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -163,6 +180,8 @@ describe('security', () => {
       // Every process goes through the execa runner with argv arrays: no child_process, no shell.
       expect(text, file).not.toMatch(/from ['"](node:)?child_process['"]/);
     }
-    expect(await readFile(join(import.meta.dirname, '..', '..', 'src', 'exec', 'runner.ts'), 'utf8')).toContain('shell: false');
+    expect(await readFile(join(import.meta.dirname, '..', '..', 'src', 'exec', 'runner.ts'), 'utf8')).toContain(
+      'shell: false',
+    );
   });
 });

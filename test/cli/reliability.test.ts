@@ -32,7 +32,9 @@ describe('environment', () => {
     h = await createHarness({ state: { docker: { permissionDenied: true } } });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('error: Docker refused access: permission denied while trying to connect to the Docker daemon socket');
+    expect(r.stderr).toContain(
+      'error: Docker refused access: permission denied while trying to connect to the Docker daemon socket',
+    );
     expect(r.stderr).toContain('hint: add yourself to the docker group');
   });
 
@@ -64,7 +66,9 @@ describe('environment', () => {
     // kubectl skips a KUBECONFIG file that does not exist: the context is then simply not there.
     const missing = await h.run(['pods'], { env: { KUBECONFIG: join(h.home, 'nope.yaml') } });
     expect(missing.exitCode).toBe(1);
-    expect(missing.stderr).toMatch(/error: context "k3d-keystone-cluster" is not in any kubeconfig \(.*nope\.yaml does not exist\)/);
+    expect(missing.stderr).toMatch(
+      /error: context "k3d-keystone-cluster" is not in any kubeconfig \(.*nope\.yaml does not exist\)/,
+    );
     expect(missing.stderr).toMatch(/hint: run `keystone setup`: .* writes its context into .*nope\.yaml/);
     const explicitMissing = await h.run(['pods', '--kubeconfig', join(h.home, 'nope.yaml')]);
     expect(explicitMissing.exitCode).toBe(2);
@@ -72,7 +76,9 @@ describe('environment', () => {
     await writeFile(join(h.home, 'empty.yaml'), '', { mode: 0o600 });
     const empty = await h.run(['pods', '--kubeconfig', join(h.home, 'empty.yaml')]);
     expect(empty.exitCode).toBe(1);
-    expect(empty.stderr).toMatch(/error: context "k3d-keystone-cluster" is not in .*empty\.yaml \(it has no contexts\)/);
+    expect(empty.stderr).toMatch(
+      /error: context "k3d-keystone-cluster" is not in .*empty\.yaml \(it has no contexts\)/,
+    );
     await writeFile(join(h.home, 'corrupt.yaml'), 'clusters: [\n  - {name: a\n', { mode: 0o600 });
     const corrupt = await h.run(['pods', '--kubeconfig', join(h.home, 'corrupt.yaml')]);
     expect(corrupt.exitCode).toBe(1);
@@ -85,10 +91,12 @@ describe('environment', () => {
     await chmod(h.kubeconfig, 0o644);
     const r = await h.run(['pods']);
     expect(r.exitCode).toBe(0);
-    expect(r.stderr).toContain(`warning: kubeconfig ${h.kubeconfig} is readable by other users (mode 644); run: chmod 600`);
+    expect(r.stderr).toContain(
+      `warning: kubeconfig ${h.kubeconfig} is readable by other users (mode 644); run: chmod 600`,
+    );
   });
 
-  it("never acts on the current-context: it may point at another cluster, which gets no request", async () => {
+  it('never acts on the current-context: it may point at another cluster, which gets no request', async () => {
     h = await ready();
     const prod = await startFakeKubeApi();
     try {
@@ -97,10 +105,23 @@ describe('environment', () => {
       const theirs = kubeconfigFor(prod.url, 'prod');
       await writeFile(
         file,
-        stringify({ ...mine, clusters: [...mine.clusters, ...theirs.clusters], users: [...mine.users, ...theirs.users], contexts: [...mine.contexts, ...theirs.contexts], 'current-context': 'prod' }),
+        stringify({
+          ...mine,
+          clusters: [...mine.clusters, ...theirs.clusters],
+          users: [...mine.users, ...theirs.users],
+          contexts: [...mine.contexts, ...theirs.contexts],
+          'current-context': 'prod',
+        }),
         { mode: 0o600 },
       );
-      for (const args of [['pods'], ['status'], ['scale', 'celery-worker', '1'], ['restart', 'redis'], ['logs', 'redis'], ['run-simulation', 'lammps', 'in.lj']]) {
+      for (const args of [
+        ['pods'],
+        ['status'],
+        ['scale', 'celery-worker', '1'],
+        ['restart', 'redis'],
+        ['logs', 'redis'],
+        ['run-simulation', 'lammps', 'in.lj'],
+      ]) {
         const r = await h.run([...args, '--kubeconfig', file]);
         expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       }
@@ -129,7 +150,9 @@ describe('cluster state', () => {
     await h.clearCalls();
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect((await h.calls('k3d')).filter((c) => ['create', 'start'].includes(c[2] ?? ''))).toEqual([['k3d', 'cluster', 'start', 'keystone-cluster', '--wait']]);
+    expect((await h.calls('k3d')).filter((c) => ['create', 'start'].includes(c[2] ?? ''))).toEqual([
+      ['k3d', 'cluster', 'start', 'keystone-cluster', '--wait'],
+    ]);
   });
 
   it('a node that stays NotReady: setup times out saying how many are Ready', async () => {

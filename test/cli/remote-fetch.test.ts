@@ -18,13 +18,17 @@ afterEach(async () => h?.cleanup());
 const runJobs = () => runJobsOf(h);
 const helperPods = () => helperPodsOf(h);
 
-
 describe('the outputs of runs on another cluster come back (jobs fetch)', () => {
   it('jobs fetch brings the outputs back byte for byte (one over 1 MiB, odd names), verified; a re-run transfers only what is missing or different; a partial file resumes', async () => {
     h.cluster.readWriteMany = true;
     const dump = randomBytes(2 * 1024 * 1024 + 3);
     h.cluster.program = (pod: any) => {
-      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      const runDir = join(
+        h.api.claimDir('keystone', 'keystone-data'),
+        'lammps',
+        'runs',
+        pod.metadata.labels['keystone.io/run-id'],
+      );
       writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
       writeFileSync(join(runDir, 'dump.bin'), dump);
       writeFileSync(join(runDir, 'odd name\nwith newline.txt'), 'odd\n');
@@ -34,7 +38,11 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
     const remote = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId);
     const local = join(h.project, 'data', 'lammps', 'runs', runId);
-    const execs = (script: string) => h.api.requests.filter((q: any) => q.path.endsWith('/exec')).map((q: any) => new URLSearchParams(q.query).getAll('command')).filter((c: string[]) => c[3] === script);
+    const execs = (script: string) =>
+      h.api.requests
+        .filter((q: any) => q.path.endsWith('/exec'))
+        .map((q: any) => new URLSearchParams(q.query).getAll('command'))
+        .filter((c: string[]) => c[3] === script);
     const batches = () => execs('keystone-fetch-batch').map((c) => c.slice(5));
     const fetches = () => execs('keystone-fetch');
 
@@ -43,10 +51,18 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     expect(await tree(local)).toEqual(await tree(remote));
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
     // The run's own copy of its input (.keystone/input/) comes along; its record from the run's annotation.
-    expect(r.stderr).toContain(`Fetched run ${runId}: 5 files (2.0 MiB) verified in data/lammps/runs/${runId}; 5 transferred`);
-    expect(batches()).toEqual([['./.keystone/input/in.lj', './dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt']]); // one tar stream for all
+    expect(r.stderr).toContain(
+      `Fetched run ${runId}: 5 files (2.0 MiB) verified in data/lammps/runs/${runId}; 5 transferred`,
+    );
+    expect(batches()).toEqual([
+      ['./.keystone/input/in.lj', './dump.bin', './in.lj', './log.lammps', './odd name\nwith newline.txt'],
+    ]); // one tar stream for all
     const record = JSON.parse(await readFile(join(local, 'run-record.json'), 'utf8'));
-    expect(record).toMatchObject({ runId, cluster: { context: 'lab', local: false }, outcome: { state: 'Succeeded', ended: 'succeeded' } });
+    expect(record).toMatchObject({
+      runId,
+      cluster: { context: 'lab', local: false },
+      outcome: { state: 'Succeeded', ended: 'succeeded' },
+    });
     expect(fetches()).toEqual([]);
     expect(helperPods()).toEqual([]);
 
@@ -59,8 +75,12 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     // Files here that differ are never replaced without --force (issue 22 #4): all are named, nothing is written.
     const refused = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain(`error: 2 files already there with other content would be overwritten: data/lammps/runs/${runId}/dump.bin, data/lammps/runs/${runId}/log.lammps; nothing was written`);
-    expect(refused.stderr).toContain('hint: move them away, choose another directory (--to), or pass --force to overwrite them');
+    expect(refused.stderr).toContain(
+      `error: 2 files already there with other content would be overwritten: data/lammps/runs/${runId}/dump.bin, data/lammps/runs/${runId}/log.lammps; nothing was written`,
+    );
+    expect(refused.stderr).toContain(
+      'hint: move them away, choose another directory (--to), or pass --force to overwrite them',
+    );
     expect(existsSync(join(local, 'odd name\nwith newline.txt'))).toBe(false);
     expect(helperPods()).toEqual([]);
     const again = await h.run(['jobs', 'fetch', runId, ...lab, '--force']);
@@ -74,7 +94,17 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     await writeFile(join(local, 'dump.bin.keystone-part'), dump.subarray(0, 1024 * 1024));
     const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
-    expect(fetches()).toEqual([['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', `/keystone-data/lammps/runs/${runId}`, './dump.bin', String(1024 * 1024 + 1)]]);
+    expect(fetches()).toEqual([
+      [
+        'sh',
+        '-c',
+        'cd -- "$1" && exec tail -c +"$3" -- "$2"',
+        'keystone-fetch',
+        `/keystone-data/lammps/runs/${runId}`,
+        './dump.bin',
+        String(1024 * 1024 + 1),
+      ],
+    ]);
     expect(batches()).toHaveLength(2); // nothing else was asked for
     expect(resumed.stderr).toContain('1 transferred (1.0 MiB, 1 resumed)');
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
@@ -96,7 +126,16 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     h.cluster.readWriteMany = true;
     const dump = randomBytes(6 * 1024 * 1024);
     h.cluster.program = (pod: any) => {
-      writeFileSync(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'dump.bin'), dump);
+      writeFileSync(
+        join(
+          h.api.claimDir('keystone', 'keystone-data'),
+          'lammps',
+          'runs',
+          pod.metadata.labels['keystone.io/run-id'],
+          'dump.bin',
+        ),
+        dump,
+      );
       return { lines: ['done'], exitCode: 0 };
     };
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
@@ -114,7 +153,9 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     const resumed = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(resumed.exitCode, resumed.stderr).toBe(0);
     expect(resumed.stderr).toContain('1 resumed');
-    const tail = h.api.requests.filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch&')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    const tail = h.api.requests
+      .filter((q: any) => q.path.endsWith('/exec') && q.query.includes('keystone-fetch&'))
+      .map((q: any) => new URLSearchParams(q.query).getAll('command'));
     expect(tail.at(-1)!.slice(-2)).toEqual(['./dump.bin', String(kept + 1)]);
     expect((await readFile(join(local, 'dump.bin'))).equals(dump)).toBe(true);
   });
@@ -137,25 +178,39 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     // A real keystone process, sampling its own resident memory (a preload, as test/fakes/fs-faults.cjs is).
     const probe = join(h.root, 'rss-probe.cjs');
     const peakFile = join(h.root, 'rss.json');
-    await writeFile(probe, `let peak = 0; const base = process.memoryUsage().rss; const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2); t.unref();
-process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakFile)}, JSON.stringify({ base, peak: Math.max(peak, process.memoryUsage().rss) })));\n`);
-    const r = await h.runProcess(['jobs', 'fetch', runId, ...lab], { env: { NODE_OPTIONS: `--require ${probe}` }, timeoutMs: 120_000 });
+    await writeFile(
+      probe,
+      `let peak = 0; const base = process.memoryUsage().rss; const t = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 2); t.unref();
+process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakFile)}, JSON.stringify({ base, peak: Math.max(peak, process.memoryUsage().rss) })));\n`,
+    );
+    const r = await h.runProcess(['jobs', 'fetch', runId, ...lab], {
+      env: { NODE_OPTIONS: `--require ${probe}` },
+      timeoutMs: 120_000,
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const local = join(h.project, 'data', 'lammps', 'runs', runId, 'traj.bin');
     expect((await stat(local)).size).toBe(size);
     expect(await sha256(local)).toBe(await sha256(big));
     const { base, peak } = JSON.parse(await readFile(peakFile, 'utf8')) as { base: number; peak: number };
-    console.log(`jobs fetch of ${size / 1024 / 1024} MiB: RSS ${Math.round(base / 1048576)} MiB at start, peak ${Math.round(peak / 1048576)} MiB`);
+    console.log(
+      `jobs fetch of ${size / 1024 / 1024} MiB: RSS ${Math.round(base / 1048576)} MiB at start, peak ${Math.round(peak / 1048576)} MiB`,
+    );
     expect(peak - base).toBeLessThan(size * 0.6); // holding the file would need more than the whole size
   }, 180_000);
 
   it('jobs fetch brings many small files in a few tar streams, not one exec each', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.program = (pod: any) => {
-      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      const runDir = join(
+        h.api.claimDir('keystone', 'keystone-data'),
+        'openfoam',
+        'runs',
+        pod.metadata.labels['keystone.io/run-id'],
+      );
       for (let t = 0; t < 40; t++) {
         mkdirSync(join(runDir, 'cavity', `0.${t}`), { recursive: true });
-        for (const field of ['U', 'p', 'phi', 'nut', 'k']) writeFileSync(join(runDir, 'cavity', `0.${t}`, `${field}-${'long-name-'.repeat(4)}`), `${t} ${field}\n`);
+        for (const field of ['U', 'p', 'phi', 'nut', 'k'])
+          writeFileSync(join(runDir, 'cavity', `0.${t}`, `${field}-${'long-name-'.repeat(4)}`), `${t} ${field}\n`);
       }
       return { lines: ['done'], exitCode: 0 };
     };
@@ -172,10 +227,15 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakF
     expect(execs).toBeLessThan(12); // ...but not one per file
   });
 
-  it('jobs fetch --to: a user\'s edited file is never overwritten without --force; a file or an unwritable directory is refused before the helper pod is made (issue 22 #4)', async () => {
+  it("jobs fetch --to: a user's edited file is never overwritten without --force; a file or an unwritable directory is refused before the helper pod is made (issue 22 #4)", async () => {
     h.cluster.readWriteMany = true;
     h.cluster.program = (pod: any) => {
-      const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id']);
+      const runDir = join(
+        h.api.claimDir('keystone', 'keystone-data'),
+        'lammps',
+        'runs',
+        pod.metadata.labels['keystone.io/run-id'],
+      );
       writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
       return { lines: ['done'], exitCode: 0 };
     };
@@ -185,11 +245,14 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakF
     mkdirSync(results);
     writeFileSync(join(results, 'in.lj'), '# my edited input\n');
     const podsBefore = h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/pods')).length;
-    const helpersMade = () => h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/pods')).length - podsBefore;
+    const helpersMade = () =>
+      h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/pods')).length - podsBefore;
 
     const refused = await h.run(['jobs', 'fetch', runId, ...lab, '--to', 'results']);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain('error: a file already there with other content would be overwritten: results/in.lj; nothing was written');
+    expect(refused.stderr).toContain(
+      'error: a file already there with other content would be overwritten: results/in.lj; nothing was written',
+    );
     expect(await readFile(join(results, 'in.lj'), 'utf8')).toBe('# my edited input\n');
     expect(existsSync(join(results, 'log.lammps'))).toBe(false);
     expect(helperPods()).toEqual([]);
@@ -208,7 +271,10 @@ process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(peakF
     expect(toFile.stderr).not.toMatch(/\n\s+at /);
     // --to a directory that cannot be written (EACCES, as for a non-root user): said, and no helper pod.
     const locked = join(h.project, 'locked');
-    const faults = { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_FAULTS: `writeFile:EACCES:${locked}` };
+    const faults = {
+      NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`,
+      KEYSTONE_FS_FAULTS: `writeFile:EACCES:${locked}`,
+    };
     const unwritable = await h.run(['jobs', 'fetch', runId, ...lab, '--to', 'locked'], { env: faults });
     expect(unwritable.exitCode).toBe(1);
     expect(unwritable.stderr).toContain('error: could not write in locked: permission denied (locked)');

@@ -17,17 +17,25 @@ afterEach(async () => h?.cleanup());
 
 const runJobs = () => runJobsOf(h);
 const helperPods = () => helperPodsOf(h);
-const claimOf = (job: Job) => job.spec.template.spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName as string;
+const claimOf = (job: Job) =>
+  job.spec.template.spec.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName as string;
 
 /** The simulation writes an output file into its run directory on the claim, as a real run would. */
 function writeOutputs() {
   h.cluster.program = (pod: any) => {
     const volume = pod.spec.volumes.find((v: any) => v.name === 'data');
     const mount = pod.spec.containers[0].volumeMounts.find((m: any) => m.name === 'data');
-    const runDir = join(h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName), mount.subPath, pod.spec.containers[0].workingDir.slice(mount.mountPath.length));
+    const runDir = join(
+      h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName),
+      mount.subPath,
+      pod.spec.containers[0].workingDir.slice(mount.mountPath.length),
+    );
     const inputThere = existsSync(runDir);
     if (inputThere) void writeFile(join(runDir, 'log.out'), 'Total wall time: 0:00:01\n');
-    return { lines: [inputThere ? 'input found on the volume' : 'no run directory on the volume'], exitCode: inputThere ? 0 : 1 };
+    return {
+      lines: [inputThere ? 'input found on the volume' : 'no run directory on the volume'],
+      exitCode: inputThere ? 0 : 1,
+    };
   };
 }
 
@@ -45,7 +53,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const runId = job!.metadata.labels['keystone.io/run-id']!;
     const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', runId);
     for (const f of ['system/controlDict', 'constant/transportProperties', '0/U']) {
-      expect(await readFile(join(runDir, 'cavity', f)), f).toEqual(await readFile(join(h.project, 'data', 'openfoam', 'cavity', f)));
+      expect(await readFile(join(runDir, 'cavity', f)), f).toEqual(
+        await readFile(join(h.project, 'data', 'openfoam', 'cavity', f)),
+      );
     }
     expect(existsSync(join(runDir, 'log.out'))).toBe(true);
     expect(existsSync(join(h.project, 'data', 'openfoam', 'runs'))).toBe(false); // nothing staged on this machine
@@ -53,10 +63,21 @@ describe('runs on another cluster (--context) use a run volume', () => {
     // The Job: the claim where the template's hostPath was, the same paths inside the pod.
     const pod = job!.spec.template.spec;
     expect(pod.volumes).toEqual([{ name: 'data', persistentVolumeClaim: { claimName: 'keystone-data' } }]);
-    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'data', mountPath: '/data/openfoam', subPath: 'openfoam' }]);
+    expect(pod.containers[0].volumeMounts).toEqual([
+      { name: 'data', mountPath: '/data/openfoam', subPath: 'openfoam' },
+    ]);
     expect(pod.containers[0].workingDir).toBe(`/data/openfoam/runs/${runId}`);
-    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } });
-    expect(job!.metadata.annotations).toMatchObject({ 'keystone.io/output-on': 'volume', 'keystone.io/output-claim': 'keystone-data' });
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(job!.metadata.annotations).toMatchObject({
+      'keystone.io/output-on': 'volume',
+      'keystone.io/output-claim': 'keystone-data',
+    });
     expect(r.stderr).toContain(`output: volume keystone-data: openfoam/runs/${runId}`);
 
     // An input over the old 1 MiB ConfigMap limit goes the same way.
@@ -65,12 +86,25 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const second = await h.run(['run-simulation', 'lammps', 'big.lj', ...lab]);
     expect(second.exitCode, second.stderr).toBe(0);
     const bigRun = runJobs().find((j) => j.metadata.labels['keystone.io/simulation'] === 'lammps')!;
-    expect((await readFile(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', bigRun.metadata.labels['keystone.io/run-id']!, 'big.lj'))).equals(big)).toBe(true);
+    expect(
+      (
+        await readFile(
+          join(
+            h.api.claimDir('keystone', 'keystone-data'),
+            'lammps',
+            'runs',
+            bigRun.metadata.labels['keystone.io/run-id']!,
+            'big.lj',
+          ),
+        )
+      ).equals(big),
+    ).toBe(true);
 
     // Helper pods (one per upload) ran and were deleted; nothing submitted has a hostPath.
     expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(2);
     // fsGroup on the whole volume only when its root does not have it yet, not at every helper's start.
-    for (const helper of submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'])) expect(helper.spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
+    for (const helper of submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper']))
+      expect(helper.spec.securityContext.fsGroupChangePolicy).toBe('OnRootMismatch');
     expect(helperPods()).toEqual([]);
     expect(submitted.length).toBeGreaterThanOrEqual(6); // 2 helpers, 2 Jobs, 2 run pods
     expect(JSON.stringify(submitted)).not.toContain('hostPath');
@@ -80,7 +114,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     writeOutputs(); // local-path, as the fake's default class: ReadWriteOnce only
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--volume-size', '2Gi']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain('this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (2Gi)');
+    expect(r.stderr).toContain(
+      'this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (2Gi)',
+    );
     expect(r.stderr).toContain('NodePath only supports ReadWriteOnce');
     // The signal was the provisioner's event on the claim: like local-path, the fake's scheduler
     // never says "provisioning failed for PVC" for a final refusal, and the helper pod stayed Pending.
@@ -90,15 +126,24 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const [job] = runJobs();
     const claim = claimOf(job!);
     expect(claim).toBe(`${job!.metadata.name}-data`);
-    expect(h.api.get('persistentvolumeclaims', 'keystone', claim).spec).toMatchObject({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } });
+    expect(h.api.get('persistentvolumeclaims', 'keystone', claim).spec).toMatchObject({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '2Gi' } },
+    });
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    expect(await readFile(join(h.api.claimDir('keystone', claim), 'lammps', 'runs', runId, 'in.lj'), 'utf8')).toBe(await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'));
+    expect(await readFile(join(h.api.claimDir('keystone', claim), 'lammps', 'runs', runId, 'in.lj'), 'utf8')).toBe(
+      await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'),
+    );
     expect(helperPods()).toEqual([]);
 
     // The next run goes straight to its own claim: no second try at ReadWriteMany.
-    const before = h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims')).length;
+    const before = h.api.requests.filter(
+      (q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims'),
+    ).length;
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
-    const claimPosts = h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims')).length - before;
+    const claimPosts =
+      h.api.requests.filter((q: any) => q.method === 'POST' && q.path.endsWith('/persistentvolumeclaims')).length -
+      before;
     expect(claimPosts).toBe(1);
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
   });
@@ -111,7 +156,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const before = h.api.requests.filter((q: any) => q.method !== 'GET').length;
     let r = await h.run(['jobs', 'cancel', runId, ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`Run ${runId} had already succeeded: nothing to stop, nothing deleted; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume ${claimOf(job!)}: lammps/runs/${runId}); \`keystone jobs clean\` removes it`);
+    expect(r.stderr).toContain(
+      `Run ${runId} had already succeeded: nothing to stop, nothing deleted; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume ${claimOf(job!)}: lammps/runs/${runId}); \`keystone jobs clean\` removes it`,
+    );
     expect(r.stderr).not.toContain('warning');
     expect(h.api.requests.filter((q: any) => q.method !== 'GET').length).toBe(before); // nothing changed
     expect(runJobs()).toHaveLength(1);
@@ -120,7 +167,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     // jobs clean without --purge-outputs deletes the run, and so keystone's way to its outputs.
     r = await h.run(['jobs', 'clean', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
+    expect(r.stderr).toContain(
+      `warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`,
+    );
     expect(r.stderr).toContain(`kubectl delete pvc ${claimOf(job!)} -n keystone`);
     expect(h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!))).toBeDefined();
   });
@@ -134,8 +183,12 @@ describe('runs on another cluster (--context) use a run volume', () => {
     deleteOnPatch(job!.metadata.name);
     const r = await h.run(['jobs', 'cancel', runId, ...lab]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`);
-    expect(r.stderr).toContain(`error: run ${runId} is gone: its Job ${job!.metadata.name} was deleted while keystone was cancelling it\nhint: \`keystone jobs\` lists the runs there are`);
+    expect(r.stderr).toContain(
+      `warning: run ${runId}'s outputs stay on volume ${claimOf(job!)} (lammps/runs/${runId}), which keystone no longer lists now that the run is gone`,
+    );
+    expect(r.stderr).toContain(
+      `error: run ${runId} is gone: its Job ${job!.metadata.name} was deleted while keystone was cancelling it\nhint: \`keystone jobs\` lists the runs there are`,
+    );
     expect(runJobs()).toHaveLength(0);
   });
 
@@ -159,26 +212,49 @@ describe('runs on another cluster (--context) use a run volume', () => {
 
     let r = await h.run(['jobs', 'cancel', runId, ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr.trim()).toBe(`Cancelled run ${runId} (it was stopped); it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume keystone-data: lammps/runs/${runId}); \`keystone jobs clean\` removes it`);
+    expect(r.stderr.trim()).toBe(
+      `Cancelled run ${runId} (it was stopped); it stays listed so that \`keystone jobs fetch ${runId}\` can still get its outputs (volume keystone-data: lammps/runs/${runId}); \`keystone jobs clean\` removes it`,
+    );
     // Suspended and marked, not deleted; the Job controller deletes its pod and says Suspended.
     const kept = h.api.get('jobs', 'keystone', job!.metadata.name);
     expect(kept.spec.suspend).toBe(true);
     const at = kept.metadata.annotations['keystone.io/cancelled-at'];
     expect(at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     await until(() => runPods().length === 0, 'its pod deleted by the Job controller');
-    await until(() => (h.api.get('jobs', 'keystone', job!.metadata.name).status?.conditions ?? []).some((c: any) => c.type === 'Suspended' && c.status === 'True'), 'the Suspended condition');
+    await until(
+      () =>
+        (h.api.get('jobs', 'keystone', job!.metadata.name).status?.conditions ?? []).some(
+          (c: any) => c.type === 'Suspended' && c.status === 'True',
+        ),
+      'the Suspended condition',
+    );
     expect(h.api.get('jobs', 'keystone', job!.metadata.name).status).toMatchObject({ startTime: startedAt }); // kept, as the Job controller keeps it
     expect(h.api.get('jobs', 'keystone', job!.metadata.name).status.active).toBeUndefined(); // 0 (omitempty)
 
     // The attached run-simulation ends: 128 + SIGTERM.
     const followed = await follower;
     expect(followed.exitCode, String(followed.stderr)).toBe(143);
-    expect(String(followed.stderr)).toContain(`run ${runId} failed (Cancelled) with exit code 143: the run was cancelled (keystone jobs cancel); output: volume keystone-data: lammps/runs/${runId}`);
+    expect(String(followed.stderr)).toContain(
+      `run ${runId} failed (Cancelled) with exit code 143: the run was cancelled (keystone jobs cancel); output: volume keystone-data: lammps/runs/${runId}`,
+    );
 
     r = await h.run(['jobs', '-o', 'json', ...lab]);
-    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143, finishedAt: at, outputVolume: 'keystone-data' })]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({
+        runId,
+        state: 'Failed',
+        reason: 'Cancelled',
+        exitCode: 143,
+        finishedAt: at,
+        outputVolume: 'keystone-data',
+      }),
+    ]);
     r = await h.run(['jobs', ...lab]);
-    expect(r.stdout).toMatch(new RegExp(`${runId}\\s+lammps\\s+Failed \\(Cancelled\\)\\s+.*\\s143\\s+volume keystone-data: lammps/runs/${runId}`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `${runId}\\s+lammps\\s+Failed \\(Cancelled\\)\\s+.*\\s143\\s+volume keystone-data: lammps/runs/${runId}`,
+      ),
+    );
     r = await h.run(['describe', runId, '-o', 'json', ...lab]);
     expect(JSON.parse(r.stdout).status).toBe(`Failed (Cancelled), exit code 143, job ${job!.metadata.name}`);
     r = await h.run(['status', '-o', 'json', ...lab]);
@@ -190,7 +266,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     r = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('still running');
-    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe('Step Temp\n0 1.5\n');
+    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe(
+      'Step Temp\n0 1.5\n',
+    );
     expect(helperPods()).toEqual([]);
 
     // Cancelled again: nothing to do.
@@ -201,10 +279,14 @@ describe('runs on another cluster (--context) use a run volume', () => {
 
     // A finished (failed) run for jobs clean, --failed included.
     r = await h.run(['jobs', 'clean', '--failed', '--purge-outputs', '--dry-run', ...lab]);
-    expect(r.stderr).toContain(`${runId} (lammps, failed) and its outputs on volume keystone-data: lammps/runs/${runId}`);
+    expect(r.stderr).toContain(
+      `${runId} (lammps, failed) and its outputs on volume keystone-data: lammps/runs/${runId}`,
+    );
     r = await h.run(['jobs', 'clean', '--failed', '--purge-outputs', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`deleted run ${runId} (lammps, failed); removed volume keystone-data: lammps/runs/${runId}`);
+    expect(r.stderr).toContain(
+      `deleted run ${runId} (lammps, failed); removed volume keystone-data: lammps/runs/${runId}`,
+    );
     expect(runJobs()).toEqual([]);
     expect(existsSync(onVolume(runId))).toBe(false);
   });
@@ -238,12 +320,19 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.exitCode).toBe(130);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    expect(String(r.stderr)).toContain(`Cancelled run ${runId}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: volume keystone-data: lammps/runs/${runId} (context lab; \`keystone jobs clean --purge-outputs\` deletes it)`);
+    expect(String(r.stderr)).toContain(
+      `Cancelled run ${runId}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: volume keystone-data: lammps/runs/${runId} (context lab; \`keystone jobs clean --purge-outputs\` deletes it)`,
+    );
     expect(job!.spec.suspend).toBe(true);
     expect(job!.metadata.annotations['keystone.io/cancelled-at']).toBeDefined();
-    await until(() => !h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId), 'its pod deleted');
+    await until(
+      () => !h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId),
+      'its pod deleted',
+    );
     const listed = await h.run(['jobs', '-o', 'json', ...lab]);
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143 })]);
+    expect(JSON.parse(listed.stdout)).toEqual([
+      expect.objectContaining({ runId, state: 'Failed', reason: 'Cancelled', exitCode: 143 }),
+    ]);
     expect((await h.run(['jobs', 'fetch', runId, ...lab])).exitCode).toBe(0);
   });
 
@@ -258,14 +347,24 @@ describe('runs on another cluster (--context) use a run volume', () => {
         if (q.method !== 'PATCH' || !q.path.endsWith(`/jobs/${job!.metadata.name}`)) return false;
         const current = h.api.get('jobs', 'keystone', job!.metadata.name);
         const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-        h.api.update('jobs', { ...current, status: { ...current.status, succeeded: 1, completionTime: now, conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }] } });
+        h.api.update('jobs', {
+          ...current,
+          status: {
+            ...current.status,
+            succeeded: 1,
+            completionTime: now,
+            conditions: [{ type: 'Complete', status: 'True', lastTransitionTime: now }],
+          },
+        });
         return false;
       },
     });
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
-    expect(String(r.stderr)).toContain(`Run ${runId} had already succeeded; it stays listed so that \`keystone jobs fetch ${runId}\``);
+    expect(String(r.stderr)).toContain(
+      `Run ${runId} had already succeeded; it stays listed so that \`keystone jobs fetch ${runId}\``,
+    );
     expect(String(r.stderr)).not.toContain('Cancelled run');
     const listed = await h.run(['jobs', '-o', 'json', ...lab]);
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ runId, state: 'Succeeded', exitCode: 0 })]);
@@ -279,13 +378,18 @@ describe('runs on another cluster (--context) use a run volume', () => {
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
-    expect(String(r.stderr)).toContain(`warning: run ${runId} is gone (its Job ${job!.metadata.name} was deleted while keystone was cancelling it); its output so far stays in volume keystone-data: lammps/runs/${runId}`);
+    expect(String(r.stderr)).toContain(
+      `warning: run ${runId} is gone (its Job ${job!.metadata.name} was deleted while keystone was cancelling it); its output so far stays in volume keystone-data: lammps/runs/${runId}`,
+    );
     expect(String(r.stderr)).not.toContain('Cancelled run');
   });
 
   it('a Pending ReadWriteMany claim left by an interrupted first run does not hold up the next run: it falls back', async () => {
     writeOutputs();
-    h.api.create('persistentvolumeclaims', { metadata: { name: 'keystone-data', namespace: 'keystone' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } } });
+    h.api.create('persistentvolumeclaims', {
+      metadata: { name: 'keystone-data', namespace: 'keystone' },
+      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } },
+    });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('this cluster cannot provision ReadWriteMany volumes');
@@ -318,7 +422,13 @@ describe('runs on another cluster (--context) use a run volume', () => {
     h.cluster.readWriteMany = true;
     writeOutputs();
     const ns = h.api.get('namespaces', undefined, 'keystone');
-    h.api.update('namespaces', { ...ns, metadata: { ...ns.metadata, labels: { ...ns.metadata.labels, 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    h.api.update('namespaces', {
+      ...ns,
+      metadata: {
+        ...ns.metadata,
+        labels: { ...ns.metadata.labels, 'pod-security.kubernetes.io/enforce': 'restricted' },
+      },
+    });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(submitted.filter((o) => o.kind === 'Pod')).toHaveLength(2); // the helper and the run's pod were admitted
@@ -328,7 +438,12 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const res = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hostpath-pod' }, spec: template.spec.template.spec }),
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'hostpath-pod' },
+        spec: template.spec.template.spec,
+      }),
     });
     expect(res.status).toBe(403);
     const status = (await res.json()) as { reason: string; message: string };
@@ -337,26 +452,59 @@ describe('runs on another cluster (--context) use a run volume', () => {
       'pods "hostpath-pod" is forbidden: violates PodSecurity "restricted:latest": hostPath volumes (volume "data"), restricted volume types (volume "data" uses restricted volume type "hostPath")',
     );
     // ...and a pod that runs as root with its privileges is refused for all of them.
-    const rootPod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'root-pod' }, spec: { containers: [{ name: 'c', image: 'x' }] } };
-    const refused = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(rootPod) });
+    const rootPod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'root-pod' },
+      spec: { containers: [{ name: 'c', image: 'x' }] },
+    };
+    const refused = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(rootPod),
+    });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { message: string }).message).toBe(
       'pods "root-pod" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "c" must set securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container "c" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
     );
     // A pod-level Unconfined is refused even when every container sets RuntimeDefault (check_seccompProfile_restricted.go).
     const helper = submitted.find((o) => o.metadata.labels?.['keystone.io/volume-helper']);
-    const unconfined = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'unconfined-pod' }, spec: { ...helper.spec, nodeName: undefined, securityContext: { ...helper.spec.securityContext, seccompProfile: { type: 'Unconfined' } }, containers: helper.spec.containers.map((c: any) => ({ ...c, securityContext: { ...c.securityContext, seccompProfile: { type: 'RuntimeDefault' } } })) } };
-    const seccomp = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(unconfined) });
+    const unconfined = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'unconfined-pod' },
+      spec: {
+        ...helper.spec,
+        nodeName: undefined,
+        securityContext: { ...helper.spec.securityContext, seccompProfile: { type: 'Unconfined' } },
+        containers: helper.spec.containers.map((c: any) => ({
+          ...c,
+          securityContext: { ...c.securityContext, seccompProfile: { type: 'RuntimeDefault' } },
+        })),
+      },
+    };
+    const seccomp = await fetch(`${h.api.url}/api/v1/namespaces/keystone/pods`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(unconfined),
+    });
     expect(seccomp.status).toBe(403);
-    expect(((await seccomp.json()) as { message: string }).message).toBe('pods "unconfined-pod" is forbidden: violates PodSecurity "restricted:latest": seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")');
+    expect(((await seccomp.json()) as { message: string }).message).toBe(
+      'pods "unconfined-pod" is forbidden: violates PodSecurity "restricted:latest": seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")',
+    );
   });
 
-  it('jobs clean --purge-outputs deletes a run\'s directory on the shared volume (through a helper pod) and a run\'s own claim', async () => {
+  it("jobs clean --purge-outputs deletes a run's directory on the shared volume (through a helper pod) and a run's own claim", async () => {
     h.cluster.readWriteMany = true;
     writeOutputs();
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
     const [shared] = runJobs();
-    const sharedDir = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', shared!.metadata.labels['keystone.io/run-id']!);
+    const sharedDir = join(
+      h.api.claimDir('keystone', 'keystone-data'),
+      'lammps',
+      'runs',
+      shared!.metadata.labels['keystone.io/run-id']!,
+    );
     expect(existsSync(join(sharedDir, 'log.out'))).toBe(true);
     // Another user's file on the volume is not touched.
     const other = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', 'keep-me');
@@ -366,11 +514,15 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const again = shared;
     const againDir = sharedDir;
     const dry = await h.run(['jobs', 'clean', '--purge-outputs', '--dry-run', ...lab]);
-    expect(dry.stderr).toContain(`and its outputs on volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`);
+    expect(dry.stderr).toContain(
+      `and its outputs on volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`,
+    );
     expect(existsSync(againDir)).toBe(true);
     const r = await h.run(['jobs', 'clean', '--purge-outputs', ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`removed volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`);
+    expect(r.stderr).toContain(
+      `removed volume keystone-data: lammps/runs/${again!.metadata.labels['keystone.io/run-id']}`,
+    );
     expect(existsSync(againDir)).toBe(false);
     expect(existsSync(join(other, 'x'))).toBe(true);
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeDefined();
@@ -379,7 +531,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()).toEqual([]);
   });
 
-  it('jobs clean --purge-outputs deletes a run\'s own ReadWriteOnce claim', async () => {
+  it("jobs clean --purge-outputs deletes a run's own ReadWriteOnce claim", async () => {
     writeOutputs();
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
     const [job] = runJobs();
@@ -401,7 +553,7 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(helperPods()).toEqual([]);
   });
 
-  it('--image on another cluster: the helper pod runs that image, with the run pod\'s pull secrets, service account and scheduling', async () => {
+  it("--image on another cluster: the helper pod runs that image, with the run pod's pull secrets, service account and scheduling", async () => {
     h.cluster.readWriteMany = true;
     h.cluster.nodeImages.clear(); // the template's image is in no registry this cluster reaches
     const template = h.api.get('jobs', 'keystone', 'lammps-template');
@@ -410,9 +562,23 @@ describe('runs on another cluster (--context) use a run volume', () => {
       serviceAccountName: 'simulations',
       nodeSelector: { 'node.kubernetes.io/pool': 'compute' },
       tolerations: [{ key: 'hpc', operator: 'Exists', effect: 'NoSchedule' }],
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] }] } } },
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'kubernetes.io/arch', operator: 'In', values: ['amd64'] }] },
+            ],
+          },
+        },
+      },
     };
-    h.api.update('jobs', { ...template, spec: { ...template.spec, template: { ...template.spec.template, spec: { ...template.spec.template.spec, ...scheduling } } } });
+    h.api.update('jobs', {
+      ...template,
+      spec: {
+        ...template.spec,
+        template: { ...template.spec.template, spec: { ...template.spec.template.spec, ...scheduling } },
+      },
+    });
     // Pinned by the digest given, both the helper and the run run exactly that image.
     const image = `registry.example.com/lab/lammps:1.0@sha256:${'c'.repeat(64)}`;
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--image', image]);
@@ -424,38 +590,63 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()[0]!.spec.template.spec.containers[0].image).toBe(image);
   });
 
-  it('a per-run ReadWriteOnce claim: its upload helper asks for the run\'s CPU and memory, so the node it fixes for the claim can run the run', async () => {
+  it("a per-run ReadWriteOnce claim: its upload helper asks for the run's CPU and memory, so the node it fixes for the claim can run the run", async () => {
     writeOutputs(); // local-path: per-run claims, each provisioned on its first pod's node
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--cpus', '2', '--memory', '3Gi']);
     expect(r.exitCode, r.stderr).toBe(0);
     const uploads = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload');
     const perRun = uploads.find((p) => p.spec.volumes[0].persistentVolumeClaim.claimName !== 'keystone-data');
-    expect(perRun.spec.containers[0].resources).toEqual({ requests: { cpu: '2000m', memory: '3Gi' }, limits: { cpu: '2000m', memory: '3Gi' } });
+    expect(perRun.spec.containers[0].resources).toEqual({
+      requests: { cpu: '2000m', memory: '3Gi' },
+      limits: { cpu: '2000m', memory: '3Gi' },
+    });
     expect(perRun.spec.containers[0].resources).toEqual(runJobs()[0]!.spec.template.spec.containers[0].resources);
     // The shared claim's helper fixes no node: it stays small.
-    expect(uploads.find((p) => p.spec.volumes[0].persistentVolumeClaim.claimName === 'keystone-data').spec.containers[0].resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    expect(
+      uploads.find((p) => p.spec.volumes[0].persistentVolumeClaim.claimName === 'keystone-data').spec.containers[0]
+        .resources.requests,
+    ).toEqual({ cpu: '10m', memory: '32Mi' });
     // local-path pins the claim to that node; the run's pod lands there.
     const [job] = runJobs();
     const claim = h.api.get('persistentvolumeclaims', 'keystone', claimOf(job!));
-    const runPod = h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name);
+    const runPod = h.api
+      .objects('pods')
+      .find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name);
     expect(runPod.spec.nodeName).toBe(claim.metadata.annotations['volume.kubernetes.io/selected-node']);
   });
 
-  it('jobs fetch of a run still running on its own ReadWriteOnce disk: the helper goes to the run pod\'s node (no Multi-Attach error)', async () => {
+  it("jobs fetch of a run still running on its own ReadWriteOnce disk: the helper goes to the run pod's node (no Multi-Attach error)", async () => {
     h.cluster.volumeTopology = 'zone'; // an EBS/PD-like disk: any node of the zone, attached to one at a time
     h.cluster.program = (pod: any) => {
       const volume = pod.spec.volumes.find((v: any) => v.name === 'data');
-      writeFileSync(join(h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName), 'lammps', 'runs', pod.metadata.labels['keystone.io/run-id'], 'log.lammps'), 'Step Temp\n0 1.5\n');
+      writeFileSync(
+        join(
+          h.api.claimDir('keystone', volume.persistentVolumeClaim.claimName),
+          'lammps',
+          'runs',
+          pod.metadata.labels['keystone.io/run-id'],
+          'log.lammps',
+        ),
+        'Step Temp\n0 1.5\n',
+      );
       return { lines: ['running'], exitCode: null }; // runs until deleted
     };
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--detach'])).exitCode).toBe(0);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    const runPod = () => h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running');
+    const runPod = () =>
+      h.api
+        .objects('pods')
+        .find(
+          (p: any) =>
+            p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running',
+        );
     await expect.poll(runPod, { timeout: 10_000 }).toBeTruthy();
     const r = await h.run(['jobs', 'fetch', runId, ...lab], { timeoutMs: 10_000 });
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe('Step Temp\n0 1.5\n');
+    expect(await readFile(join(h.project, 'data', 'lammps', 'runs', runId, 'log.lammps'), 'utf8')).toBe(
+      'Step Temp\n0 1.5\n',
+    );
     const fetchHelper = submitted.find((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch');
     expect(fetchHelper.spec.nodeName).toBe(runPod().spec.nodeName);
     expect(JSON.stringify(h.api.objects('events'))).not.toContain('Multi-Attach');
@@ -467,7 +658,13 @@ describe('runs on another cluster (--context) use a run volume', () => {
   const whenPerRunClaimBound = (then: (node: string) => void) => {
     let done = false;
     h.api.onChange((resource: string, _type: string, obj: any) => {
-      if (done || resource !== 'persistentvolumeclaims' || obj.metadata.name === 'keystone-data' || obj.status?.phase !== 'Bound') return;
+      if (
+        done ||
+        resource !== 'persistentvolumeclaims' ||
+        obj.metadata.name === 'keystone-data' ||
+        obj.status?.phase !== 'Bound'
+      )
+        return;
       done = true;
       then(obj.metadata.annotations['volume.kubernetes.io/selected-node']);
     });
@@ -483,42 +680,71 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    await until(() => h.api.objects('pods').some((p: any) => p.metadata.labels?.['keystone.io/run-id'] === runId && !p.metadata.labels?.['keystone.io/volume-helper'] && p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable')), 'the run pod Unschedulable');
+    await until(
+      () =>
+        h.api
+          .objects('pods')
+          .some(
+            (p: any) =>
+              p.metadata.labels?.['keystone.io/run-id'] === runId &&
+              !p.metadata.labels?.['keystone.io/volume-helper'] &&
+              p.status?.conditions?.some((c: any) => c.reason === 'Unschedulable'),
+          ),
+      'the run pod Unschedulable',
+    );
     const listed = await h.run(['jobs', '-o', 'json', ...lab]);
     const run = JSON.parse(listed.stdout).find((x: any) => x.runId === runId);
     expect(run.state).toBe('Pending');
-    expect(run.reason).toMatch(new RegExp(`^waiting for room on node ${full}, which holds its volume \\(Insufficient cpu\\): it starts when that node frees up \\(0/\\d+ nodes are available: 1 Insufficient cpu, \\d+ node\\(s\\) had volume node affinity conflict\\)$`));
+    expect(run.reason).toMatch(
+      new RegExp(
+        `^waiting for room on node ${full}, which holds its volume \\(Insufficient cpu\\): it starts when that node frees up \\(0/\\d+ nodes are available: 1 Insufficient cpu, \\d+ node\\(s\\) had volume node affinity conflict\\)$`,
+      ),
+    );
     const table = await h.run(['jobs', ...lab]);
-    expect(table.stdout).toContain(`Pending (waiting for room on node ${full}, which holds its volume (Insufficient cpu)`);
+    expect(table.stdout).toContain(
+      `Pending (waiting for room on node ${full}, which holds its volume (Insufficient cpu)`,
+    );
   });
 
   it('a per-run volume whose node is gone: the followed run stops within seconds saying so, and nothing is left running', async () => {
     whenPerRunClaimBound((node) => h.api.remove('nodes', undefined, node));
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: the run cannot start: volume lammps-\S+-data is on node \S+, which is gone from the cluster: its storage class keeps a volume's files on one node's disk, so nothing can reach them; the run was cancelled \(nothing ran\)/);
+    expect(r.stderr).toMatch(
+      /error: the run cannot start: volume lammps-\S+-data is on node \S+, which is gone from the cluster: its storage class keeps a volume's files on one node's disk, so nothing can reach them; the run was cancelled \(nothing ran\)/,
+    );
     expect(runJobs()).toEqual([]);
   });
 
-  it('jobs fetch of a run whose volume\'s node is gone: says so at once instead of waiting for a helper pod that cannot start', async () => {
+  it("jobs fetch of a run whose volume's node is gone: says so at once instead of waiting for a helper pod that cannot start", async () => {
     h.cluster.program = () => ({ lines: ['running'], exitCode: null }); // runs until deleted
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab, '--detach'])).exitCode).toBe(0);
     const [job] = runJobs();
     const runId = job!.metadata.labels['keystone.io/run-id']!;
-    const runPod = () => h.api.objects('pods').find((p: any) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running');
+    const runPod = () =>
+      h.api
+        .objects('pods')
+        .find(
+          (p: any) =>
+            p.metadata.labels?.['batch.kubernetes.io/job-name'] === job!.metadata.name && p.status?.phase === 'Running',
+        );
     await until(() => Boolean(runPod()), 'the run pod Running');
     // Its node goes away; the pod object is still listed Running (as until the pod GC removes it).
     h.api.remove('nodes', undefined, runPod().spec.nodeName);
     const helpersBefore = submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch').length;
     const r = await h.run(['jobs', 'fetch', runId, ...lab], { timeoutMs: 20_000 });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`error: volume ${claimOf(job!)} is on node ${runPod().spec.nodeName}, which is gone from the cluster`);
+    expect(r.stderr).toContain(
+      `error: volume ${claimOf(job!)} is on node ${runPod().spec.nodeName}, which is gone from the cluster`,
+    );
     expect(r.stderr).toContain('hint: if ');
     expect(r.stderr).not.toContain('timed out');
-    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch').length).toBe(helpersBefore);
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'fetch').length).toBe(
+      helpersBefore,
+    );
   });
 
-  it('an NFS-style volume that hands out root-owned directories and no fsGroup: the upload\'s Permission denied is explained', async () => {
+  it("an NFS-style volume that hands out root-owned directories and no fsGroup: the upload's Permission denied is explained", async () => {
     h.cluster.readWriteMany = true;
     h.api.rootOwnedVolumes = true;
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
@@ -536,10 +762,25 @@ describe('runs on another cluster (--context) use a run volume', () => {
   it('a helper pod that cannot start and cannot be deleted either: the error says why it did not start, then that it is left', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.nodeImages.clear();
-    h.api.faults.push({ match: (q: { method: string; path: string }) => q.method === 'DELETE' && q.path.includes('/pods/keystone-upload-'), status: 403, body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Forbidden', code: 403, message: 'pods "keystone-upload-x" is forbidden: User "lab" cannot delete resource "pods"' }, times: 100 });
+    h.api.faults.push({
+      match: (q: { method: string; path: string }) =>
+        q.method === 'DELETE' && q.path.includes('/pods/keystone-upload-'),
+      status: 403,
+      body: {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Forbidden',
+        code: 403,
+        message: 'pods "keystone-upload-x" is forbidden: User "lab" cannot delete resource "pods"',
+      },
+      times: 100,
+    });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/helper pod keystone-upload-\S+ cannot start: ErrImagePull.*; helper pod keystone-upload-\S+ could not be deleted either \(.*cannot delete resource "pods".*\): it ends itself within 6 hours/s);
+    expect(r.stderr).toMatch(
+      /helper pod keystone-upload-\S+ cannot start: ErrImagePull.*; helper pod keystone-upload-\S+ could not be deleted either \(.*cannot delete resource "pods".*\): it ends itself within 6 hours/s,
+    );
     expect(runJobs()).toEqual([]);
   });
 
@@ -552,7 +793,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     // Whichever the client notices first: the close, or a send on the closed socket.
     expect(r.stderr).toMatch(/ended without an exit status|lost its connection while sending input/);
     expect(await readdir(join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs'))).toEqual([]);
-    const execs = h.api.requests.filter((q: any) => q.path.endsWith('/exec')).map((q: any) => new URLSearchParams(q.query).getAll('command'));
+    const execs = h.api.requests
+      .filter((q: any) => q.path.endsWith('/exec'))
+      .map((q: any) => new URLSearchParams(q.query).getAll('command'));
     expect(execs.at(-1)!.slice(0, 3)).toEqual(['rm', '-rf', '--']);
     expect(helperPods()).toEqual([]);
     expect(runJobs()).toEqual([]);
@@ -563,7 +806,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     h.api.dropExecAfterBytes = 512 * 1024;
     const r = await h.run(['run-simulation', 'lammps', 'big.lj', ...lab]); // local-path: falls back to a per-run claim
     expect(r.exitCode).toBe(1);
-    expect(h.api.objects('persistentvolumeclaims').filter((c: any) => c.metadata.name.startsWith('lammps-'))).toEqual([]);
+    expect(h.api.objects('persistentvolumeclaims').filter((c: any) => c.metadata.name.startsWith('lammps-'))).toEqual(
+      [],
+    );
     expect(helperPods()).toEqual([]);
   });
 
@@ -584,23 +829,34 @@ describe('runs on another cluster (--context) use a run volume', () => {
     h.api.update('jobs', next);
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('template lammps-template has hostPath volume scratch, which another cluster cannot provide');
+    expect(r.stderr).toContain(
+      'template lammps-template has hostPath volume scratch, which another cluster cannot provide',
+    );
     expect(submitted).toEqual([]);
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
   });
 
   it('a sweep on another cluster, cancelled: its summary shows the indexes still going as stopped by the cancel, not Running', async () => {
     h.cluster.readWriteMany = true;
-    h.cluster.program = (pod: any) => (pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '0' ? { lines: ['done'], exitCode: 0 } : { lines: ['working'], exitCode: null });
+    h.cluster.program = (pod: any) =>
+      pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index'] === '0'
+        ? { lines: ['done'], exitCode: 0 }
+        : { lines: ['working'], exitCode: null };
     const follower = h.spawn(['run-simulation', 'lammps', 'in.lj', '--sweep', 'T=1,2,3', ...lab]);
     let out = '';
     follower.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => (out.match(/working/g) ?? []).length === 2 && out.includes('done'), 'index 0 done, 1 and 2 working');
+    await until(
+      () => (out.match(/working/g) ?? []).length === 2 && out.includes('done'),
+      'index 0 done, 1 and 2 working',
+    );
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
     expect((await h.run(['jobs', 'cancel', runId, ...lab])).exitCode).toBe(0);
     const followed = await follower;
     expect(followed.exitCode).toBe(143);
-    const rows = String(followed.stderr).split('\n').filter((l) => /^\d\s+T=\d/.test(l)).map((l) => l.trim().split(/\s+/));
+    const rows = String(followed.stderr)
+      .split('\n')
+      .filter((l) => /^\d\s+T=\d/.test(l))
+      .map((l) => l.trim().split(/\s+/));
     expect(rows).toEqual([
       ['0', 'T=1', 'Succeeded', '0'],
       ['1', 'T=2', 'Failed', '143'],
@@ -616,7 +872,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
     const runDir = join(h.api.claimDir('keystone', 'keystone-data'), 'fenicsx', 'runs', runId);
     expect(await readFile(join(runDir, '1', 'params.env'), 'utf8')).toBe("N='32'\n");
-    expect(await readFile(join(runDir, '0', 'poisson.py'))).toEqual(await readFile(join(h.project, 'data', 'fenicsx', 'poisson.py')));
+    expect(await readFile(join(runDir, '0', 'poisson.py'))).toEqual(
+      await readFile(join(h.project, 'data', 'fenicsx', 'poisson.py')),
+    );
     expect(JSON.parse(await readFile(join(runDir, 'sweep.json'), 'utf8')).combinations).toHaveLength(2);
   });
 
@@ -625,5 +883,4 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--volume-size "10GB" is not a volume size');
   });
-
 });

@@ -10,22 +10,42 @@ beforeEach(async () => {
 });
 afterEach(async () => h?.cleanup());
 
-type Obj = { metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> }; spec: { replicas: number; template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } } }; status: { phase: string } };
-const workerSets = (): Obj[] => h.api.objects('replicasets').filter((x: Obj) => x.metadata.name.startsWith('celery-worker-'));
+type Obj = {
+  metadata: { name: string; labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: {
+    replicas: number;
+    template: { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
+  };
+  status: { phase: string };
+};
+const workerSets = (): Obj[] =>
+  h.api.objects('replicasets').filter((x: Obj) => x.metadata.name.startsWith('celery-worker-'));
 const revisions = async () => {
   const r = await h.run(['rollback', 'celery-worker', '--list', '-o', 'json']);
   expect(r.exitCode, r.stderr).toBe(0);
   expect(rollbackSchema.safeParse(JSON.parse(r.stdout)).error?.issues ?? []).toEqual([]);
-  return JSON.parse(r.stdout) as { revision: number; replicaSet: string; current: boolean; images: string[]; changeCause: string | null }[];
+  return JSON.parse(r.stdout) as {
+    revision: number;
+    replicaSet: string;
+    current: boolean;
+    images: string[];
+    changeCause: string | null;
+  }[];
 };
 
 describe('rollback', () => {
   it('lists revisions from the ReplicaSets and undoes to the previous one, reusing its ReplicaSet', async () => {
     expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0);
-    const restartedAt = h.api.get('deployments', 'keystone', 'celery-worker').spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt'];
+    const restartedAt = h.api.get('deployments', 'keystone', 'celery-worker').spec.template.metadata.annotations[
+      'kubectl.kubernetes.io/restartedAt'
+    ];
     expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0);
     let list = await revisions();
-    expect(list.map((r) => [r.revision, r.current])).toEqual([[1, false], [2, false], [3, true]]);
+    expect(list.map((r) => [r.revision, r.current])).toEqual([
+      [1, false],
+      [2, false],
+      [3, true],
+    ]);
     expect(list[0]).toMatchObject({ images: ['keystone-celery-worker:0.1.0'], changeCause: null });
     const rev2 = list[1]!.replicaSet;
 
@@ -41,18 +61,32 @@ describe('rollback', () => {
     expect(d.spec.template.metadata.labels['pod-template-hash']).toBeUndefined();
     // Revision 2's ReplicaSet is reused and becomes revision 4, as the real controller does.
     list = await revisions();
-    expect(list.map((x) => [x.revision, x.current])).toEqual([[1, false], [3, false], [4, true]]);
+    expect(list.map((x) => [x.revision, x.current])).toEqual([
+      [1, false],
+      [3, false],
+      [4, true],
+    ]);
     expect(list[2]!.replicaSet).toBe(rev2);
     expect(d.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
     expect(workerSets()).toHaveLength(3);
-    expect(workerSets().filter((s) => s.spec.replicas > 0).map((s) => s.metadata.name)).toEqual([rev2]);
+    expect(
+      workerSets()
+        .filter((s) => s.spec.replicas > 0)
+        .map((s) => s.metadata.name),
+    ).toEqual([rev2]);
     const pods = h.api.objects('pods').filter((p: Obj) => p.metadata.labels.app === 'celery-worker');
     expect(pods).toHaveLength(2);
-    expect(pods.every((p: Obj) => rev2.endsWith(p.metadata.labels['pod-template-hash']!) && p.status.phase === 'Running')).toBe(true);
+    expect(
+      pods.every((p: Obj) => rev2.endsWith(p.metadata.labels['pod-template-hash']!) && p.status.phase === 'Running'),
+    ).toBe(true);
 
     const first = await h.run(['rollback', 'celery-worker', '--to-revision', '1']);
     expect(first.exitCode, first.stderr).toBe(0);
-    expect(h.api.get('deployments', 'keystone', 'celery-worker').spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeUndefined();
+    expect(
+      h.api.get('deployments', 'keystone', 'celery-worker').spec.template.metadata.annotations?.[
+        'kubectl.kubernetes.io/restartedAt'
+      ],
+    ).toBeUndefined();
     expect((await revisions()).map((x) => x.revision)).toEqual([3, 4, 5]);
   });
 
@@ -61,13 +95,26 @@ describe('rollback', () => {
     // the Deployment's annotations onto its current ReplicaSet (deployment_util.go copyDeploymentAnnotationsToReplicaSet).
     const annotate = (cause: string) => {
       const d = h.api.get('deployments', 'keystone', 'celery-worker');
-      h.api.update('deployments', { ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'kubernetes.io/change-cause': cause, 'example.org/owner': cause === 'first release' ? 'ana' : 'ben' } } });
+      h.api.update('deployments', {
+        ...d,
+        metadata: {
+          ...d.metadata,
+          annotations: {
+            ...d.metadata.annotations,
+            'kubernetes.io/change-cause': cause,
+            'example.org/owner': cause === 'first release' ? 'ana' : 'ben',
+          },
+        },
+      });
     };
     annotate('first release');
     expect((await h.run(['restart', 'celery-worker'])).exitCode).toBe(0);
     annotate('restart for the new broker');
     let list = await revisions();
-    expect(list.map((r) => [r.revision, r.changeCause])).toEqual([[1, 'first release'], [2, 'restart for the new broker']]);
+    expect(list.map((r) => [r.revision, r.changeCause])).toEqual([
+      [1, 'first release'],
+      [2, 'restart for the new broker'],
+    ]);
     const table = await h.run(['rollback', 'celery-worker', '--list']);
     expect(table.stdout).toMatch(/\n1\s+celery-worker-\S+\s+\S+\s+first release\s*\n/);
 
@@ -79,7 +126,10 @@ describe('rollback', () => {
     expect(annotations['example.org/owner']).toBe('ana');
     expect(annotations['deployment.kubernetes.io/revision']).toBe('3');
     list = await revisions();
-    expect(list.map((x) => [x.revision, x.changeCause, x.current])).toEqual([[2, 'restart for the new broker', false], [3, 'first release', true]]);
+    expect(list.map((x) => [x.revision, x.changeCause, x.current])).toEqual([
+      [2, 'restart for the new broker', false],
+      [3, 'first release', true],
+    ]);
   });
 
   it('says why it cannot roll back: no earlier revision, unknown revision, bad input, no such deployment', async () => {

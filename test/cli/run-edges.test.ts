@@ -7,7 +7,16 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { execa } from 'execa';
-import { cliPath, clockAhead, createReadyHarness, repoRoot, until, runJobsOf, type Harness, type RunJob as Job } from '../helpers/harness.js';
+import {
+  cliPath,
+  clockAhead,
+  createReadyHarness,
+  repoRoot,
+  until,
+  runJobsOf,
+  type Harness,
+  type RunJob as Job,
+} from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 import { jobsSchema } from '../../src/output/schemas.js';
 
@@ -19,8 +28,11 @@ afterEach(async () => h?.cleanup());
 
 const runJobs = () => runJobsOf(h);
 const toolOf = (j: Job) => j.metadata.labels['keystone.io/simulation'];
-const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
-const faults = (spec: string) => ({ env: { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_FAULTS: spec } });
+const runDirs = async (tool: string) =>
+  existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : [];
+const faults = (spec: string) => ({
+  env: { NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'fakes', 'fs-faults.cjs')}`, KEYSTONE_FS_FAULTS: spec },
+});
 
 describe('jobs clean: options it shows work or are refused; it names what it deletes (issue 11 #1)', () => {
   it('--tool limits what is deleted; --dry-run lists the same runs and deletes nothing', async () => {
@@ -72,39 +84,55 @@ describe('exit codes scripts can trust (issue 11 #2, #3)', () => {
   it('a closed stdout detaches from the run, says so, and exits 141 (set -o pipefail)', async () => {
     h.cluster.program = () => ({ lines: ['first', 'second', 'third', 'fourth'], lineDelayMs: 300, exitCode: null });
     // The sandbox's PATH holds only the fakes and node; head comes from the system tools (after them).
-    const r = await execa('/bin/bash', ['-c', 'set -o pipefail; "$0" "$1" run-simulation lammps in.lj | head -1', process.execPath, cliPath], {
-      env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
-      extendEnv: false,
-      cwd: h.project,
-      reject: false,
-      timeout: 30_000,
-    });
+    const r = await execa(
+      '/bin/bash',
+      ['-c', 'set -o pipefail; "$0" "$1" run-simulation lammps in.lj | head -1', process.execPath, cliPath],
+      {
+        env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
+        extendEnv: false,
+        cwd: h.project,
+        reject: false,
+        timeout: 30_000,
+      },
+    );
     expect(String(r.stdout)).toBe('first');
     expect(r.exitCode).toBe(141); // as for SIGPIPE; 0 before
-    expect(String(r.stderr)).toMatch(/stdout was closed \(the reading end of the pipe went away\): Detached; run \S+ keeps going/);
+    expect(String(r.stderr)).toMatch(
+      /stdout was closed \(the reading end of the pipe went away\): Detached; run \S+ keeps going/,
+    );
     expect(runJobs()).toHaveLength(1); // detached, not cancelled
   });
 
   it('a command whose output the closed pipe lost exits 141, quietly, never 0', async () => {
-    const pod = h.api.objects('pods').find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
+    const pod = h.api
+      .objects('pods')
+      .find((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'redis');
     // 3.5 MB, far beyond a pipe's buffer: keystone is still writing when head has gone.
-    for (let i = 0; i < 50_000; i++) h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
-    const r = await execa('/bin/bash', ['-c', '"$0" "$1" logs redis | head -1; echo "status ${PIPESTATUS[0]}"', process.execPath, cliPath], {
-      env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
-      extendEnv: false,
-      cwd: h.project,
-      reject: false,
-      timeout: 30_000,
-    });
+    for (let i = 0; i < 50_000; i++)
+      h.api.appendLog('keystone', pod.metadata.name, 'redis', `line ${i} ${'x'.repeat(60)}`);
+    const r = await execa(
+      '/bin/bash',
+      ['-c', '"$0" "$1" logs redis | head -1; echo "status ${PIPESTATUS[0]}"', process.execPath, cliPath],
+      {
+        env: { ...h.env, PATH: `${h.env.PATH}:${h.systemBin}` },
+        extendEnv: false,
+        cwd: h.project,
+        reject: false,
+        timeout: 30_000,
+      },
+    );
     expect(String(r.stdout).split('\n')[1]).toBe('status 141');
     expect(String(r.stderr)).toBe('');
   });
 
-  it('jobs logs -f exits with the run\'s code whether it attaches before or after the run ended', async () => {
+  it("jobs logs -f exits with the run's code whether it attaches before or after the run ended", async () => {
     h.cluster.program = () => ({ lines: ['boom'], exitCode: 5 });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--detach']);
     const runId = r.stdout.trim();
-    await until(() => runJobs()[0]?.status?.conditions?.some((c: { type: string }) => c.type === 'Failed'), 'the run to fail');
+    await until(
+      () => runJobs()[0]?.status?.conditions?.some((c: { type: string }) => c.type === 'Failed'),
+      'the run to fail',
+    );
     const after = await h.run(['jobs', 'logs', runId, '-f']);
     expect(after.exitCode, after.stderr).toBe(5);
     expect(after.stdout).toContain('boom');
@@ -134,16 +162,30 @@ describe('durations and numbers over their whole range (issue 11 #5)', () => {
       const r = await h.run(args);
       expect(r.exitCode, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toContain(message);
-      expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+      expect(
+        r.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => l.startsWith('error:')),
+      ).toHaveLength(1);
     }
-    expect(h.api.requests.filter((q: { method: string }) => q.method === 'POST').length).toBe(h.api.requests.slice(0, before).filter((q: { method: string }) => q.method === 'POST').length);
+    expect(h.api.requests.filter((q: { method: string }) => q.method === 'POST').length).toBe(
+      h.api.requests.slice(0, before).filter((q: { method: string }) => q.method === 'POST').length,
+    );
     expect(await runDirs('lammps')).toEqual([]);
 
     // Detached: whether the run beats its 1 s deadline on a loaded machine is not the point here.
     const half = await h.run(['run-simulation', 'lammps', 'in.lj', '--timeout', '0.5', '--detach']);
     expect(half.exitCode, half.stderr).toBe(0);
     expect(runJobs()[0]!.spec.activeDeadlineSeconds).toBe(1);
-    await until(() => runJobs()[0]?.status?.conditions?.some((c: { type: string; status: string }) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True'), 'the run to end');
+    await until(
+      () =>
+        runJobs()[0]?.status?.conditions?.some(
+          (c: { type: string; status: string }) =>
+            (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+        ),
+      'the run to end',
+    );
     const zero = await h.run(['jobs', 'clean', '--older-than', '0', '--dry-run']);
     expect(zero.exitCode, zero.stderr).toBe(0);
     expect(zero.stderr).toContain('Would delete 1 finished run:');
@@ -214,7 +256,9 @@ describe('filesystem errors are named, and nothing half-done is left (issue 11 #
   it('a read-only data/ in run-simulation: one line with the reason and a hint, no run, no directory', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj'], faults('mkdir:EROFS:/data/lammps/runs'));
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/error: could not stage the input in data\/lammps\/runs\/\S+: read-only file system \(data\/lammps\)/);
+    expect(r.stderr).toMatch(
+      /error: could not stage the input in data\/lammps\/runs\/\S+: read-only file system \(data\/lammps\)/,
+    );
     expect(r.stderr).toContain('hint: data/lammps is on a read-only file system');
     expect(r.stderr).not.toContain('unexpected error');
     expect(runJobs()).toEqual([]);
@@ -234,7 +278,9 @@ describe('filesystem errors are named, and nothing half-done is left (issue 11 #
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
     const r = await h.run(['jobs', 'clean', '--purge-outputs'], faults('rm:EROFS:/data/lammps/runs/'));
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`warning: kept run ${runId} (its Job and outputs): could not remove data/lammps/runs/${runId}: read-only file system`);
+    expect(r.stderr).toContain(
+      `warning: kept run ${runId} (its Job and outputs): could not remove data/lammps/runs/${runId}: read-only file system`,
+    );
     expect(r.stderr).toContain(`error: 1 run not cleaned (outputs could not be removed): ${runId}`);
     expect(r.stderr).not.toContain('unexpected error');
     expect(runJobs()).toHaveLength(1); // still listed, can be cleaned again
@@ -243,14 +289,18 @@ describe('filesystem errors are named, and nothing half-done is left (issue 11 #
 });
 
 describe('unknown options and subcommands (issue 11 #9)', () => {
-  it('the program\'s own options before -- get a hint to put them after --', async () => {
+  it("the program's own options before -- get a hint to put them after --", async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-var', 'T', '2.0']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0');
+    expect(r.stderr).toContain(
+      'hint: options for the simulation program go after --, e.g. keystone run-simulation lammps in.lj -- -var T 2.0',
+    );
     expect(runJobs()).toEqual([]);
     const shell = await h.run(['--context', 'k3d-keystone-cluster', 'shell', 'redis', 'redis-cli', '--raw']);
     expect(shell.exitCode).toBe(2);
-    expect(shell.stderr).toContain('hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost');
+    expect(shell.stderr).toContain(
+      'hint: options for the command run in the pod go after --, e.g. keystone shell redis -- redis-cli -h localhost',
+    );
     const other = await h.run(['logs', 'shell', '--raw']); // "shell" here is a name, not the command
     expect(other.exitCode).toBe(2);
     expect(other.stderr).not.toContain('go after --');
@@ -272,23 +322,38 @@ describe('hints and output paths (issue 11 #14, #15)', () => {
     const image = `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`;
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', image]);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain(`hint: ${image} is not an image keystone builds (images/compose.yaml has keystone/lammps:0.1.0): use one of those`);
+    expect(r.stderr).toContain(
+      `hint: ${image} is not an image keystone builds (images/compose.yaml has keystone/lammps:0.1.0): use one of those`,
+    );
   });
 
   it('runs on another cluster: outputDir is the path the pod sees, the volume is its own field', async () => {
     const file = join(h.home, 'lab.yaml');
     await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
     h.cluster.program = () => ({ lines: ['ok'], exitCode: 0 });
-    expect((await h.run(['run-simulation', 'lammps', 'in.lj', '--context', 'lab', '--kubeconfig', file])).exitCode).toBe(0);
+    expect(
+      (await h.run(['run-simulation', 'lammps', 'in.lj', '--context', 'lab', '--kubeconfig', file])).exitCode,
+    ).toBe(0);
     // Run ids are stamped to the second by the clock keystone is given: this run a second later.
     expect((await h.run(['run-simulation', 'lammps', 'in.lj'], { clock: clockAhead(1000) })).exitCode).toBe(0);
     const r = await h.run(['jobs', '-o', 'json']);
     const runs = jobsSchema.parse(JSON.parse(r.stdout));
     const [local, remote] = runs;
-    expect(local).toMatchObject({ outputDir: join(h.project, 'data', 'lammps', 'runs', local!.runId), outputLocal: true, outputNodes: [] });
+    expect(local).toMatchObject({
+      outputDir: join(h.project, 'data', 'lammps', 'runs', local!.runId),
+      outputLocal: true,
+      outputNodes: [],
+    });
     // The fake's default class is local-path (ReadWriteOnce only): the run has its own claim.
-    expect(remote).toMatchObject({ outputDir: `/data/lammps/runs/${remote!.runId}`, outputLocal: false, outputNodes: [], outputVolume: `lammps-${remote!.runId}-data` });
+    expect(remote).toMatchObject({
+      outputDir: `/data/lammps/runs/${remote!.runId}`,
+      outputLocal: false,
+      outputNodes: [],
+      outputVolume: `lammps-${remote!.runId}-data`,
+    });
     const table = await h.run(['jobs']);
-    expect(table.stdout).toMatch(new RegExp(`${remote!.runId}.*volume lammps-${remote!.runId}-data: lammps/runs/${remote!.runId}`));
+    expect(table.stdout).toMatch(
+      new RegExp(`${remote!.runId}.*volume lammps-${remote!.runId}-data: lammps/runs/${remote!.runId}`),
+    );
   });
 });

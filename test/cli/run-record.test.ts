@@ -14,12 +14,28 @@ beforeEach(async () => {
 });
 afterEach(async () => h?.cleanup());
 
-const runIdOf = (tool: string) => runJobsOf(h).find((j) => j.metadata.labels['keystone.io/simulation'] === tool)!.metadata.labels['keystone.io/run-id']!;
+const runIdOf = (tool: string) =>
+  runJobsOf(h).find((j) => j.metadata.labels['keystone.io/simulation'] === tool)!.metadata.labels[
+    'keystone.io/run-id'
+  ]!;
 const recordPath = (tool: string, id: string) => join(h.project, 'data', tool, 'runs', id, 'run-record.json');
 
 describe('run record', () => {
   it('keeps version, argv with --env names only, profile, pinned image, input SHA-256, cluster, nodes, times and exit code; jobs show prints it', async () => {
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--env', 'API_TOKEN=s3cret-value', '--env=OMP_NUM_THREADS=4', '--memory', '1Gi', '--', '-var', 'T', '2.0']);
+    const r = await h.run([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--env',
+      'API_TOKEN=s3cret-value',
+      '--env=OMP_NUM_THREADS=4',
+      '--memory',
+      '1Gi',
+      '--',
+      '-var',
+      'T',
+      '2.0',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const id = runIdOf('lammps');
     const text = await readFile(recordPath('lammps', id), 'utf8');
@@ -28,48 +44,106 @@ describe('run record', () => {
     // Values are never recorded, in the file or in the cluster.
     for (const t of [text, annotation]) expect(t).not.toContain('s3cret-value');
     const record = JSON.parse(text);
-    expect(record.argv).toEqual(['run-simulation', 'lammps', 'in.lj', '--env', 'API_TOKEN=…', '--env=OMP_NUM_THREADS=…', '--memory', '1Gi', '--', '-var', 'T', '2.0']);
+    expect(record.argv).toEqual([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--env',
+      'API_TOKEN=…',
+      '--env=OMP_NUM_THREADS=…',
+      '--memory',
+      '1Gi',
+      '--',
+      '-var',
+      'T',
+      '2.0',
+    ]);
     expect(record.env).toEqual(['API_TOKEN', 'OMP_NUM_THREADS']);
     expect(record.keystoneVersion).toBe(JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')).version);
     expect(record.profile.command).toEqual(['lmp', '-in', '{input}', '{args}']);
     expect(record.request).toMatchObject({ args: ['-var', 'T', '2.0'], memory: '1Gi', retries: 0, ranks: 1, nodes: 1 });
     expect(record.cluster).toMatchObject({ name: 'keystone-cluster', context: 'k3d-keystone-cluster', local: true });
     // The image k3d imported has no registry digest: pinned by Docker's image ID of the tag.
-    expect(record.image).toMatchObject({ requested: 'keystone/lammps:0.1.0', ref: 'keystone/lammps:0.1.0', digest: null, pinnedBy: 'image-id' });
+    expect(record.image).toMatchObject({
+      requested: 'keystone/lammps:0.1.0',
+      ref: 'keystone/lammps:0.1.0',
+      digest: null,
+      pinnedBy: 'image-id',
+    });
     expect(record.image.id).toMatch(/^sha256:[0-9a-f]{64}$/);
     // sha256sum of the input file, as the documentation says.
     const { stdout } = await execa('sha256sum', [join(h.project, 'data', 'lammps', 'in.lj')]);
-    expect(record.input).toMatchObject({ name: 'in.lj', kind: 'file', path: 'lammps/in.lj', sha256: `sha256:${stdout.split(' ')[0]}`, files: 1 });
+    expect(record.input).toMatchObject({
+      name: 'in.lj',
+      kind: 'file',
+      path: 'lammps/in.lj',
+      sha256: `sha256:${stdout.split(' ')[0]}`,
+      files: 1,
+    });
     // The end, written when the followed run ended: what the pod ran is the image ID (no RepoDigest).
-    expect(record.outcome).toMatchObject({ state: 'Succeeded', ended: 'succeeded', exitCode: 0, imageIds: [record.image.id] });
+    expect(record.outcome).toMatchObject({
+      state: 'Succeeded',
+      ended: 'succeeded',
+      exitCode: 0,
+      imageIds: [record.image.id],
+    });
     expect(record.outcome.nodes).toHaveLength(1);
     expect(record.outcome.startedAt && record.outcome.finishedAt).toBeTruthy();
     // The cluster's copy is the same record (without the end, which the cluster shows live).
-    expect({ ...JSON.parse(annotation), checksum: undefined }).toEqual({ ...record, outcome: undefined, checksum: undefined });
+    expect({ ...JSON.parse(annotation), checksum: undefined }).toEqual({
+      ...record,
+      outcome: undefined,
+      checksum: undefined,
+    });
 
     const show = await h.run(['jobs', 'show', id]);
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toContain(`run:       ${id} (lammps, Job lammps-${id})`);
     expect(show.stdout).toContain('state:     Succeeded, exit code 0; ended: succeeded');
-    expect(show.stdout).toContain("command:   keystone run-simulation lammps in.lj --env API_TOKEN=… --env=OMP_NUM_THREADS=… --memory 1Gi -- -var T 2.0");
+    expect(show.stdout).toContain(
+      'command:   keystone run-simulation lammps in.lj --env API_TOKEN=… --env=OMP_NUM_THREADS=… --memory 1Gi -- -var T 2.0',
+    );
     expect(show.stdout).toContain('env:       API_TOKEN, OMP_NUM_THREADS (values are never recorded)');
     expect(show.stdout).toContain('keystone/lammps:0.1.0 (no registry digest: pinned by image ID');
     expect(show.stdout).toContain(`record:    data/lammps/runs/${id}/run-record.json and the cluster`);
     const json = await h.run(['jobs', 'show', id, '-o', 'json']);
     const doc = JSON.parse(json.stdout);
     expect(outputSchemas.jobsShow.safeParse(doc).error?.issues ?? []).toEqual([]);
-    expect(doc).toMatchObject({ inCluster: true, recordFile: `data/lammps/runs/${id}/run-record.json`, outcome: { state: 'Succeeded' } });
+    expect(doc).toMatchObject({
+      inCluster: true,
+      recordFile: `data/lammps/runs/${id}/run-record.json`,
+      outcome: { state: 'Succeeded' },
+    });
   });
 
   it('a directory input: SHA-256 of its sha256sum listing, as the documented command computes it', async () => {
     const r = await h.run(['run-simulation', 'openfoam', 'cavity']);
     expect(r.exitCode, r.stderr).toBe(0);
     const record = JSON.parse(await readFile(recordPath('openfoam', runIdOf('openfoam')), 'utf8'));
-    const { stdout } = await execa('sh', ['-c', "find -L . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"], { cwd: join(h.project, 'data', 'openfoam', 'cavity') });
+    const { stdout } = await execa(
+      'sh',
+      ['-c', "find -L . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum"],
+      { cwd: join(h.project, 'data', 'openfoam', 'cavity') },
+    );
     expect(record.input.sha256).toBe(`sha256:${stdout.split(' ')[0]}`);
     expect(record.input.kind).toBe('directory');
     // The run's own copy of its input, as submitted, which rerun starts from.
-    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', record.runId, '.keystone', 'input', 'cavity', 'system', 'controlDict'))).toBe(true);
+    expect(
+      existsSync(
+        join(
+          h.project,
+          'data',
+          'openfoam',
+          'runs',
+          record.runId,
+          '.keystone',
+          'input',
+          'cavity',
+          'system',
+          'controlDict',
+        ),
+      ),
+    ).toBe(true);
   });
 
   it('a detached run: jobs show reads its end from the cluster and writes it into the record; after jobs clean the file still answers', async () => {
@@ -79,7 +153,10 @@ describe('run record', () => {
     expect(JSON.parse(await readFile(recordPath('lammps', id), 'utf8')).outcome).toBeUndefined();
     await until(() => runJobsOf(h)[0]?.status?.succeeded === 1, 'the run to end');
     expect((await h.run(['jobs', 'show', id])).exitCode).toBe(0);
-    expect(JSON.parse(await readFile(recordPath('lammps', id), 'utf8')).outcome).toMatchObject({ state: 'Succeeded', ended: 'succeeded' });
+    expect(JSON.parse(await readFile(recordPath('lammps', id), 'utf8')).outcome).toMatchObject({
+      state: 'Succeeded',
+      ended: 'succeeded',
+    });
     expect((await h.run(['jobs', 'clean'])).exitCode).toBe(0);
     const show = await h.run(['jobs', 'show', id]);
     expect(show.exitCode, show.stderr).toBe(0);
@@ -96,7 +173,9 @@ describe('run record', () => {
     await writeFile(path, original.replace('"in.lj"', '"other.lj"'));
     let show = await h.run(['jobs', 'show', id]);
     expect(show.exitCode).toBe(1);
-    expect(show.stderr).toContain(`the run record data/lammps/runs/${id}/run-record.json was changed after keystone wrote it (its checksum does not match)`);
+    expect(show.stderr).toContain(
+      `the run record data/lammps/runs/${id}/run-record.json was changed after keystone wrote it (its checksum does not match)`,
+    );
     expect(show.stderr).not.toMatch(/\n\s+at /); // no stack trace
     await writeFile(path, original.slice(0, 200));
     show = await h.run(['jobs', 'show', id]);
@@ -107,7 +186,9 @@ describe('run record', () => {
     expect((await h.run(['jobs', 'clean'])).exitCode).toBe(0);
     show = await h.run(['jobs', 'show', id]);
     expect(show.exitCode).toBe(1);
-    expect(show.stderr).toContain(`no record of run ${id}: no run ${id} in context k3d-keystone-cluster, and no data/<tool>/runs/${id}/run-record.json on this machine`);
+    expect(show.stderr).toContain(
+      `no record of run ${id}: no run ${id} in context k3d-keystone-cluster, and no data/<tool>/runs/${id}/run-record.json on this machine`,
+    );
     expect((await h.run(['jobs', 'show', 'nonsense'])).exitCode).toBe(2);
   });
 });

@@ -12,12 +12,22 @@ beforeEach(async () => {
 afterEach(async () => h?.cleanup());
 
 const runJobs = () => runJobsOf(h);
-const runDirs = async (tool: string) => (existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : []);
+const runDirs = async (tool: string) =>
+  existsSync(join(h.project, 'data', tool, 'runs')) ? readdir(join(h.project, 'data', tool, 'runs')) : [];
 
 describe('run-simulation', () => {
   it('stages the input, runs the Job from the template, streams its output, and exits 0', async () => {
     // Lines 200 ms apart: the pod stays Running long enough for a loaded machine to show that state.
-    h.cluster.program = (pod: any) => ({ lines: [`cwd=${pod.spec.containers[0].workingDir}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01'], lineDelayMs: 200, exitCode: 0 });
+    h.cluster.program = (pod: any) => ({
+      lines: [
+        `cwd=${pod.spec.containers[0].workingDir}`,
+        'Step Temp E_pair',
+        '250 1.64 -5.7',
+        'Total wall time: 0:00:01',
+      ],
+      lineDelayMs: 200,
+      exitCode: 0,
+    });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode, r.stderr).toBe(0);
     const [job] = runJobs();
@@ -31,18 +41,26 @@ describe('run-simulation', () => {
     expect(container.command).toEqual(['lmp', '-in', 'in.lj']);
     expect(container.workingDir).toBe(`/data/lammps/runs/${runId}`);
     expect(container.image).toBe('keystone/lammps:0.1.0'); // from the template in the cluster
-    expect(container.resources).toEqual({ requests: { memory: '512Mi', cpu: '500m' }, limits: { memory: '4Gi', cpu: '2' } });
+    expect(container.resources).toEqual({
+      requests: { memory: '512Mi', cpu: '500m' },
+      limits: { memory: '4Gi', cpu: '2' },
+    });
     // The staged copy sits in the run directory on the host, where outputs land.
     const staged = join(h.project, 'data', 'lammps', 'runs', runId!, 'in.lj');
     expect(await readFile(staged, 'utf8')).toBe(await readFile(join(h.project, 'data', 'lammps', 'in.lj'), 'utf8'));
-    expect(r.stdout.split('\n')).toEqual([`cwd=/data/lammps/runs/${runId}`, 'Step Temp E_pair', '250 1.64 -5.7', 'Total wall time: 0:00:01']);
+    expect(r.stdout.split('\n')).toEqual([
+      `cwd=/data/lammps/runs/${runId}`,
+      'Step Temp E_pair',
+      '250 1.64 -5.7',
+      'Total wall time: 0:00:01',
+    ]);
     expect(r.stderr).toContain(`Submitted run ${runId}`);
     expect(r.stderr).toMatch(/Running on k3d-keystone-cluster-/);
     expect(r.stderr).toContain(`run ${runId} succeeded`);
     expect(r.stderr.trim().split('\n').pop()).toContain(`output: data/lammps/runs/${runId}`);
   });
 
-  it('runs the three shipped examples with their profiles\' commands', async () => {
+  it("runs the three shipped examples with their profiles' commands", async () => {
     for (const [tool, input, command] of [
       ['fenicsx', 'poisson.py', 'python3 poisson.py'],
       ['openfoam', 'cavity', 'bash -c'],
@@ -55,10 +73,12 @@ describe('run-simulation', () => {
     const argv = foam.spec.template.spec.containers[0].command;
     expect(argv.slice(-2)).toEqual(['keystone-openfoam', 'cavity']); // the case is "$1", not pasted into the script
     const runId = foam.metadata.labels['keystone.io/run-id']!;
-    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', runId, 'cavity', 'system', 'controlDict'))).toBe(true);
+    expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', runId, 'cavity', 'system', 'controlDict'))).toBe(
+      true,
+    );
   });
 
-  it('exits with the container\'s exit code when the simulation fails, and names OOMKilled', async () => {
+  it("exits with the container's exit code when the simulation fails, and names OOMKilled", async () => {
     h.cluster.program = () => ({ lines: ['ERROR: Lost atoms: original 4000 current 3998'], exitCode: 3 });
     let r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode).toBe(3);
@@ -75,7 +95,9 @@ describe('run-simulation', () => {
   it('refuses an image it cannot pin to a digest before anything is staged', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', 'keystone/lammps:9.9']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('cannot pin image keystone/lammps:9.9 to a digest: no node of context k3d-keystone-cluster has it');
+    expect(r.stderr).toContain(
+      'cannot pin image keystone/lammps:9.9 to a digest: no node of context k3d-keystone-cluster has it',
+    );
     expect(r.stderr).toContain('nothing was submitted');
     expect(runJobs()).toEqual([]);
     expect(await runDirs('lammps')).toEqual([]);
@@ -83,7 +105,13 @@ describe('run-simulation', () => {
 
   it('stops at once when the image cannot be pulled, says why, and cancels the run', async () => {
     // Given by digest, it is not looked up: the kubelet finds no registry that has it.
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--image', `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`]);
+    const r = await h.run([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--image',
+      `keystone/lammps:9.9@sha256:${'0'.repeat(64)}`,
+    ]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the run cannot start: pod lammps-\S+: (ErrImagePull|ImagePullBackOff)/);
     expect(r.stderr).toContain('the run was cancelled (nothing ran)');
@@ -92,20 +120,55 @@ describe('run-simulation', () => {
   });
 
   it('maps --retries, --cpus, --memory, --env and --timeout onto the Job', async () => {
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--retries', '2', '--cpus', '1.5', '--memory', '8Gi', '--env', 'OMP_NUM_THREADS=4', '--env', 'NOTE=a b;c', '--timeout', '2h', '--', '-var', 'T', '2.0']);
+    const r = await h.run([
+      'run-simulation',
+      'lammps',
+      'in.lj',
+      '--retries',
+      '2',
+      '--cpus',
+      '1.5',
+      '--memory',
+      '8Gi',
+      '--env',
+      'OMP_NUM_THREADS=4',
+      '--env',
+      'NOTE=a b;c',
+      '--timeout',
+      '2h',
+      '--',
+      '-var',
+      'T',
+      '2.0',
+    ]);
     expect(r.exitCode, r.stderr).toBe(0);
     const [job] = runJobs();
     expect(job!.spec.backoffLimit).toBe(2);
     expect(job!.spec.activeDeadlineSeconds).toBe(7200);
     const c = job!.spec.template.spec.containers[0];
     expect(c.resources).toEqual({ requests: { memory: '8Gi', cpu: '1500m' }, limits: { memory: '8Gi', cpu: '1500m' } });
-    expect(c.env).toEqual(expect.arrayContaining([{ name: 'OMP_NUM_THREADS', value: '4' }, { name: 'NOTE', value: 'a b;c' }]));
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'OMP_NUM_THREADS', value: '4' },
+        { name: 'NOTE', value: 'a b;c' },
+      ]),
+    );
     expect(c.command).toEqual(['lmp', '-in', 'in.lj', '-var', 'T', '2.0']);
   });
 
   it('rejects bad options before creating anything (exit 2)', async () => {
     const before = h.api.requests.length;
-    for (const args of [['--cpus', '64'], ['--cpus', 'lots'], ['--memory', '1Ti'], ['--memory', '512'], ['--retries', '-1'], ['--env', '1X=2'], ['--timeout', 'forever'], ['--image', 'Bad Image'], ['--parallel', '2']]) {
+    for (const args of [
+      ['--cpus', '64'],
+      ['--cpus', 'lots'],
+      ['--memory', '1Ti'],
+      ['--memory', '512'],
+      ['--retries', '-1'],
+      ['--env', '1X=2'],
+      ['--timeout', 'forever'],
+      ['--image', 'Bad Image'],
+      ['--parallel', '2'],
+    ]) {
       const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...args]);
       expect(r.exitCode, args.join(' ')).toBe(2);
     }
@@ -159,7 +222,7 @@ describe('run-simulation', () => {
     }
   });
 
-  it('--detach returns the run id; jobs logs -f re-attaches and exits with the run\'s code', async () => {
+  it("--detach returns the run id; jobs logs -f re-attaches and exits with the run's code", async () => {
     h.cluster.program = () => ({ lines: ['step 1', 'step 2', 'step 3'], lineDelayMs: 150, exitCode: 5 });
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--detach']);
     expect(r.exitCode, r.stderr).toBe(0);
@@ -183,7 +246,9 @@ describe('run-simulation', () => {
     child.kill('SIGINT');
     let r = await child;
     expect(r.exitCode).toBe(130);
-    expect(String(r.stderr)).toMatch(/Detached; run \S+ keeps going\. Re-attach: keystone jobs logs \S+ -f +Cancel: keystone jobs cancel/);
+    expect(String(r.stderr)).toMatch(
+      /Detached; run \S+ keeps going\. Re-attach: keystone jobs logs \S+ -f +Cancel: keystone jobs cancel/,
+    );
     expect(runJobs()).toHaveLength(1);
 
     child = h.spawn(['run-simulation', 'fenicsx', 'poisson.py', '--cancel-on-interrupt']);
@@ -198,13 +263,36 @@ describe('run-simulation', () => {
   });
 
   it('a sweep of 2×3 values runs one Indexed Job, each index with its values and directory', async () => {
-    h.cluster.program = (pod: any, index: number | undefined) => ({ lines: [`index ${index} cwd ${pod.spec.containers[0].workingDir}`], exitCode: index === 4 ? 2 : 0 });
-    const r = await h.run(['run-simulation', 'fenicsx', 'poisson.py', '--sweep', 'N=16,32', '--sweep', 'DEGREE=1,2,3', '--parallel', '2']);
+    h.cluster.program = (pod: any, index: number | undefined) => ({
+      lines: [`index ${index} cwd ${pod.spec.containers[0].workingDir}`],
+      exitCode: index === 4 ? 2 : 0,
+    });
+    const r = await h.run([
+      'run-simulation',
+      'fenicsx',
+      'poisson.py',
+      '--sweep',
+      'N=16,32',
+      '--sweep',
+      'DEGREE=1,2,3',
+      '--parallel',
+      '2',
+    ]);
     expect(r.exitCode).toBe(2); // index 4 failed with exit code 2
     const [job] = runJobs();
-    expect(job!.spec).toMatchObject({ completionMode: 'Indexed', completions: 6, parallelism: 2, backoffLimitPerIndex: 0 });
+    expect(job!.spec).toMatchObject({
+      completionMode: 'Indexed',
+      completions: 6,
+      parallelism: 2,
+      backoffLimitPerIndex: 0,
+    });
     expect(job!.spec.backoffLimit).toBeUndefined();
-    expect(job!.spec.template.spec.containers[0].command.slice(0, 4)).toEqual(['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep']);
+    expect(job!.spec.template.spec.containers[0].command.slice(0, 4)).toEqual([
+      'sh',
+      '-c',
+      'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"',
+      'keystone-sweep',
+    ]);
     const runId = job!.metadata.labels['keystone.io/run-id']!;
     const runDir = join(h.project, 'data', 'fenicsx', 'runs', runId);
     expect(await readFile(join(runDir, '0', 'params.env'), 'utf8')).toBe("N='16'\nDEGREE='1'\n");
@@ -228,16 +316,24 @@ describe('run-simulation', () => {
   it('reports a broken profiles file with file:line:col (exit 2)', async () => {
     const path = join(h.project, 'k8s', 'simulations', 'profiles.yaml');
     const text = await readFile(path, 'utf8');
-    await writeFile(path, text.replace('command: ["lmp", "-in", "{input}", "{args}"]', 'command: ["lmp", "-in", "{inptu}"]'));
+    await writeFile(
+      path,
+      text.replace('command: ["lmp", "-in", "{input}", "{args}"]', 'command: ["lmp", "-in", "{inptu}"]'),
+    );
     const r = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/k8s\/simulations\/profiles\.yaml:\d+:\d+: profiles\.lammps\.command: must use "\{input\}" somewhere/);
+    expect(r.stderr).toMatch(
+      /k8s\/simulations\/profiles\.yaml:\d+:\d+: profiles\.lammps\.command: must use "\{input\}" somewhere/,
+    );
   });
 });
 
 describe('jobs', () => {
   it('lists runs newest first with state, exit code and output directory; cancel and clean', async () => {
-    h.cluster.program = (pod: any) => (pod.metadata.labels['keystone.io/simulation'] === 'fenicsx' ? { lines: ['x'], exitCode: 1 } : { lines: ['ok'], exitCode: 0 });
+    h.cluster.program = (pod: any) =>
+      pod.metadata.labels['keystone.io/simulation'] === 'fenicsx'
+        ? { lines: ['x'], exitCode: 1 }
+        : { lines: ['ok'], exitCode: 0 };
     expect((await h.run(['run-simulation', 'lammps', 'in.lj'])).exitCode).toBe(0);
     // Run ids are stamped to the second by the clock keystone is given: each run a second later.
     expect((await h.run(['run-simulation', 'fenicsx', 'poisson.py'], { clock: clockAhead(1000) })).exitCode).toBe(1);
@@ -264,12 +360,17 @@ describe('jobs', () => {
     ]);
     expect(runs[2].outputDir).toBe(join(h.project, 'data', 'lammps', 'runs', runs[2].runId));
     const table = await h.run(['jobs', '--tool', 'lammps']);
-    expect(table.stdout).toMatch(/^RUN ID\s+TOOL\s+STATE\s+STARTED\s+DURATION\s+EXIT\s+OUTPUT\n\S+\s+lammps\s+Succeeded\s+\S+ ago\s+\S+\s+0\s+data\/lammps\/runs\//);
+    expect(table.stdout).toMatch(
+      /^RUN ID\s+TOOL\s+STATE\s+STARTED\s+DURATION\s+EXIT\s+OUTPUT\n\S+\s+lammps\s+Succeeded\s+\S+ ago\s+\S+\s+0\s+data\/lammps\/runs\//,
+    );
 
     const cancel = await h.run(['jobs', 'cancel', runningId]);
     expect(cancel.exitCode, cancel.stderr).toBe(0);
     expect(cancel.stderr).toContain(`Cancelled run ${runningId} (it was stopped); outputs kept in`);
-    await until(() => !h.api.objects('pods').some((p: any) => p.metadata.labels['keystone.io/run-id'] === runningId), 'its pods to go');
+    await until(
+      () => !h.api.objects('pods').some((p: any) => p.metadata.labels['keystone.io/run-id'] === runningId),
+      'its pods to go',
+    );
     expect(existsSync(join(h.project, 'data', 'openfoam', 'runs', runningId, 'cavity'))).toBe(true);
 
     let clean = await h.run(['jobs', 'clean', '--failed', '--purge-outputs']);
@@ -281,8 +382,18 @@ describe('jobs', () => {
     expect(clean.stderr).toContain('Nothing to clean.');
     // One run left, done well with its outputs here: listed from its Job alone, no pod request.
     const listed = h.api.requests.length;
-    expect(JSON.parse((await h.run(['jobs', '-o', 'json'])).stdout).map((x: { state: string; exitCode: number }) => [x.state, x.exitCode])).toEqual([['Succeeded', 0]]);
-    expect(h.api.requests.slice(listed).map((q) => q.path).sort()).toEqual(['/apis/batch/v1/namespaces/keystone/jobs', '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs']);
+    expect(
+      JSON.parse((await h.run(['jobs', '-o', 'json'])).stdout).map((x: { state: string; exitCode: number }) => [
+        x.state,
+        x.exitCode,
+      ]),
+    ).toEqual([['Succeeded', 0]]);
+    expect(
+      h.api.requests
+        .slice(listed)
+        .map((q) => q.path)
+        .sort(),
+    ).toEqual(['/apis/batch/v1/namespaces/keystone/jobs', '/apis/kubeflow.org/v2beta1/namespaces/keystone/mpijobs']);
     clean = await h.run(['jobs', 'clean']);
     expect(clean.stderr).toMatch(/deleted run \S+ \(lammps, succeeded\); outputs kept/);
     expect(await runDirs('lammps')).toHaveLength(1);
@@ -291,7 +402,9 @@ describe('jobs', () => {
   it("a run id is the time of the clock keystone is given, not the machine's", async () => {
     h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
     const at = Date.parse('2031-02-03T04:05:06.789Z');
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-d'], { clock: { now: () => at, sleep: async () => undefined } });
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-d'], {
+      clock: { now: () => at, sleep: async () => undefined },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^20310203-040506-[0-9a-f]{4}$/);
     expect(runJobs()[0]!.metadata.labels['keystone.io/run-id']).toBe(r.stdout);

@@ -11,7 +11,9 @@ let h: Harness;
 afterEach(async () => h?.cleanup());
 
 function mutatingK3dCalls(calls: string[][]): string[][] {
-  return calls.filter((c) => c[0] === 'k3d' && c[1] === 'cluster' && ['create', 'start', 'stop', 'delete'].includes(c[2] ?? ''));
+  return calls.filter(
+    (c) => c[0] === 'k3d' && c[1] === 'cluster' && ['create', 'start', 'stop', 'delete'].includes(c[2] ?? ''),
+  );
 }
 
 describe('fresh setup', () => {
@@ -68,7 +70,7 @@ describe('fresh setup', () => {
     expect(r.stderr).toContain('5/5 nodes Ready');
   }, 90_000); // three setups with fake tools: slow on a shared machine, bounded, not timed
 
-  it('never switches the user\'s current kubectl context', async () => {
+  it("never switches the user's current kubectl context", async () => {
     await h.run(['setup']);
     const kubeconfig = parse(await readFile(h.kubeconfig, 'utf8'));
     expect(kubeconfig.contexts.map((c: { name: string }) => c.name)).toContain('k3d-keystone-cluster');
@@ -135,7 +137,7 @@ describe('setup stops early and clearly', () => {
     }
   });
 
-  it('when k3d create fails: shows k3d\'s own error line and confirms nothing was left behind', async () => {
+  it("when k3d create fails: shows k3d's own error line and confirms nothing was left behind", async () => {
     h = await createHarness();
     await h.setState({ docker: { allocatedPorts: [h.ports[1]] } });
     const r = await h.run(['setup']);
@@ -148,7 +150,9 @@ describe('setup stops early and clearly', () => {
   });
 
   it('when k3d create fails and leaves a partial cluster: says so and how to remove it', async () => {
-    h = await createHarness({ state: { k3d: { failCreate: 'Failed to start node: out of disk space', leaveCreateBehind: true } } });
+    h = await createHarness({
+      state: { k3d: { failCreate: 'Failed to start node: out of disk space', leaveCreateBehind: true } },
+    });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('out of disk space');
@@ -162,7 +166,9 @@ describe('setup stops early and clearly', () => {
     });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('cluster "keystone-cluster" has 2 servers and 1 agent, but the config asks for 2 servers and 3 agents');
+    expect(r.stderr).toContain(
+      'cluster "keystone-cluster" has 2 servers and 1 agent, but the config asks for 2 servers and 3 agents',
+    );
     expect(r.stderr).toContain('`keystone delete` then `keystone setup`');
     expect(mutatingK3dCalls(await h.calls())).toEqual([]);
   });
@@ -170,7 +176,10 @@ describe('setup stops early and clearly', () => {
   it('gives a config error with file, line and column, exit 2', async () => {
     h = await createHarness();
     const { writeFile } = await import('node:fs/promises');
-    await writeFile(h.configPath, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: keystone-cluster\nservers: 0\n');
+    await writeFile(
+      h.configPath,
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: keystone-cluster\nservers: 0\n',
+    );
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('k3d-cluster-config.yaml:5:10: servers: must be at least 1');
@@ -190,8 +199,12 @@ describe('Ctrl-C during setup', () => {
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(String(r.stderr)).toContain('Interrupted: stopping');
-    expect(String(r.stderr)).toMatch(/done: Docker is running, kubectl is installed, k3d is installed, pre-checks, data directories/);
-    expect(String(r.stderr)).toMatch(/not done: cluster keystone-cluster, kubeconfig context k3d-keystone-cluster, nodes Ready, images, .*stack ready \(run the command again to resume\)/);
+    expect(String(r.stderr)).toMatch(
+      /done: Docker is running, kubectl is installed, k3d is installed, pre-checks, data directories/,
+    );
+    expect(String(r.stderr)).toMatch(
+      /not done: cluster keystone-cluster, kubeconfig context k3d-keystone-cluster, nodes Ready, images, .*stack ready \(run the command again to resume\)/,
+    );
     expect(String(r.stderr)).not.toMatch(/\n\s+at /);
 
     await h.setState({});

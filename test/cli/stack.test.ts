@@ -21,7 +21,9 @@ const manifestObjects = [
 ] as const;
 
 function generations(harness: Harness): Record<string, number | undefined> {
-  return Object.fromEntries(manifestObjects.map(([r, ns, n]) => [`${r}/${n}`, harness.api.get(r, ns, n)?.metadata.generation]));
+  return Object.fromEntries(
+    manifestObjects.map(([r, ns, n]) => [`${r}/${n}`, harness.api.get(r, ns, n)?.metadata.generation]),
+  );
 }
 
 async function editManifest(harness: Harness, file: string, from: string, to: string): Promise<void> {
@@ -45,14 +47,30 @@ describe('setup brings the whole stack up', () => {
     const images = join(h.project, 'images');
     expect(builds.map((c) => c.slice(3))).toEqual([
       ['keystone-celery-worker:0.1.0', join(images, 'celery-worker')],
-      ...['fenicsx', 'lammps', 'openfoam'].map((dir, i) => [['fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0'][i]!, '-f', join(images, dir, 'Dockerfile'), images]),
+      ...['fenicsx', 'lammps', 'openfoam'].map((dir, i) => [
+        ['fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0'][i]!,
+        '-f',
+        join(images, dir, 'Dockerfile'),
+        images,
+      ]),
     ]);
     const imports = calls.filter((c) => c[0] === 'k3d' && c[1] === 'image');
     expect(imports).toEqual([
-      ['k3d', 'image', 'import', 'keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0', '--cluster', 'keystone-cluster'],
+      [
+        'k3d',
+        'image',
+        'import',
+        'keystone-celery-worker:0.1.0',
+        'fenicsx-toolbox:0.1.0',
+        'keystone/lammps:0.1.0',
+        'openfoam-toolbox:0.1.0',
+        '--cluster',
+        'keystone-cluster',
+      ],
     ]);
 
-    for (const [resource, ns, name] of manifestObjects) expect(h.api.get(resource, ns, name), `${resource}/${name}`).toBeDefined();
+    for (const [resource, ns, name] of manifestObjects)
+      expect(h.api.get(resource, ns, name), `${resource}/${name}`).toBeDefined();
     for (const name of ['redis', 'celery-worker']) {
       const d = h.api.get('deployments', 'keystone', name);
       expect(d.status.conditions.find((c: { type: string }) => c.type === 'Available').status).toBe('True');
@@ -75,14 +93,19 @@ describe('setup brings the whole stack up', () => {
     expect(patches).toHaveLength(manifestObjects.length);
     expect(patches.every((q) => q.query.includes('fieldManager=keystone'))).toBe(true);
     // No discovery requests.
-    expect(h.api.requests.filter((q) => q.path === '/api' || q.path === '/apis' || q.path.startsWith('/openapi'))).toEqual([]);
+    expect(
+      h.api.requests.filter((q) => q.path === '/api' || q.path === '/apis' || q.path.startsWith('/openapi')),
+    ).toEqual([]);
   });
 
   it('a second run changes nothing: same generations, only apply requests, no build or import, the password kept', async () => {
     h = await createReadyHarness();
     const before = generations(h);
     const secret = JSON.stringify(h.api.get('secrets', 'keystone', 'redis-auth'));
-    const podNames = h.api.objects('pods').map((p: { metadata: { name: string } }) => p.metadata.name).sort();
+    const podNames = h.api
+      .objects('pods')
+      .map((p: { metadata: { name: string } }) => p.metadata.name)
+      .sort();
     await h.clearCalls();
     const start = h.api.requests.length;
 
@@ -90,7 +113,12 @@ describe('setup brings the whole stack up', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(generations(h)).toEqual(before);
     expect(JSON.stringify(h.api.get('secrets', 'keystone', 'redis-auth'))).toBe(secret);
-    expect(h.api.objects('pods').map((p: { metadata: { name: string } }) => p.metadata.name).sort()).toEqual(podNames);
+    expect(
+      h.api
+        .objects('pods')
+        .map((p: { metadata: { name: string } }) => p.metadata.name)
+        .sort(),
+    ).toEqual(podNames);
     expect(r.stderr).toContain('kept the existing Redis password');
     expect(r.stderr).toMatch(/skipped keystone-celery-worker:0\.1\.0 \(already in the cluster\)/);
     const calls = await h.calls();
@@ -117,12 +145,19 @@ describe('setup brings the whole stack up', () => {
 
   it('an image that is not in the cluster fails early with the pod, the reason and a hint', async () => {
     h = await createReadyHarness();
-    await editManifest(h, '20-celery-worker.yaml', 'image: keystone-celery-worker:0.1.0', 'image: keystone-celery-worker:0.2.0');
+    await editManifest(
+      h,
+      '20-celery-worker.yaml',
+      'image: keystone-celery-worker:0.1.0',
+      'image: keystone-celery-worker:0.2.0',
+    );
     const r = await h.run(['setup', '--timeout', '60s']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/error: pod celery-worker-\S+ cannot start: (ErrImagePull|ImagePullBackOff)/);
     // Not `keystone import-images`: that builds only what images/compose.yaml names, and 0.2.0 is not there.
-    expect(r.stderr).toContain('keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0)');
+    expect(r.stderr).toContain(
+      'keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0)',
+    );
     expect(r.stderr).toMatch(/not done: stack ready/);
   }, 90_000); // several CLI runs: bounded, not timed
 
@@ -131,8 +166,16 @@ describe('setup brings the whole stack up', () => {
     await h.setState({ docker: { images: ['keystone-celery-worker:latest'] } });
     expect((await h.run(['setup'])).exitCode).toBe(0);
     await h.run(['import-images']); // nothing new; the :latest image below is imported by hand:
-    await fetch(`${h.api.url}/__fake/images`, { method: 'POST', body: JSON.stringify({ images: ['keystone-celery-worker:latest'] }) });
-    await editManifest(h, '20-celery-worker.yaml', 'image: keystone-celery-worker:0.1.0\n          imagePullPolicy: IfNotPresent', 'image: keystone-celery-worker:latest');
+    await fetch(`${h.api.url}/__fake/images`, {
+      method: 'POST',
+      body: JSON.stringify({ images: ['keystone-celery-worker:latest'] }),
+    });
+    await editManifest(
+      h,
+      '20-celery-worker.yaml',
+      'image: keystone-celery-worker:0.1.0\n          imagePullPolicy: IfNotPresent',
+      'image: keystone-celery-worker:latest',
+    );
     const r = await h.run(['setup', '--timeout', '60s']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
@@ -143,12 +186,14 @@ describe('setup brings the whole stack up', () => {
     const r = await h.run(['setup', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('[dry-run] would run: k3d cluster create');
-    expect(r.stderr).toContain('[dry-run] would apply Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:');
+    expect(r.stderr).toContain(
+      '[dry-run] would apply Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:',
+    );
     expect(h.api.requests).toEqual([]);
     expect(Object.keys((await h.state()).clusters ?? {})).toEqual([]);
   });
 
-  it('--dry-run on a running cluster uses the API server\'s dry run and changes nothing', async () => {
+  it("--dry-run on a running cluster uses the API server's dry run and changes nothing", async () => {
     h = await createReadyHarness();
     const before = generations(h);
     await editManifest(h, '20-celery-worker.yaml', 'replicas: 2', 'replicas: 4');
@@ -171,7 +216,9 @@ describe('setup brings the whole stack up', () => {
     );
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/k8s\/manifests\/40-broken\.yaml:1: Deployment broken is not a valid Kubernetes object: spec must have required property selector/);
+    expect(r.stderr).toMatch(
+      /k8s\/manifests\/40-broken\.yaml:1: Deployment broken is not a valid Kubernetes object: spec must have required property selector/,
+    );
     expect(await h.calls()).toEqual([]);
     expect(h.api.requests).toEqual([]);
   });
@@ -179,15 +226,20 @@ describe('setup brings the whole stack up', () => {
   it('a field another tool changed is a conflict naming the manager and field; --force-conflicts takes it back', async () => {
     h = await createReadyHarness();
     // Someone runs `kubectl edit` and sets the worker's replicas by hand.
-    const res = await fetch(`${h.api.url}/apis/apps/v1/namespaces/keystone/deployments/celery-worker?fieldManager=kubectl-edit`, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { replicas: 1 } }),
-    });
+    const res = await fetch(
+      `${h.api.url}/apis/apps/v1/namespaces/keystone/deployments/celery-worker?fieldManager=kubectl-edit`,
+      {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/merge-patch+json' },
+        body: JSON.stringify({ spec: { replicas: 1 } }),
+      },
+    );
     expect(res.status).toBe(200);
     let r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('apply conflict on Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:');
+    expect(r.stderr).toContain(
+      'apply conflict on Deployment keystone/celery-worker (k8s/manifests/20-celery-worker.yaml:',
+    );
     expect(r.stderr).toContain('.spec.replicas (conflict with "kubectl-edit" using apps/v1)');
     expect(r.stderr).toContain('--force-conflicts');
     r = await h.run(['setup', '--force-conflicts']);
@@ -198,7 +250,11 @@ describe('setup brings the whole stack up', () => {
   it('a namespace being deleted stops setup with what to do', async () => {
     h = await createReadyHarness();
     const ns = h.api.get('namespaces', undefined, 'keystone');
-    h.api.update('namespaces', { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() }, status: { phase: 'Terminating' } });
+    h.api.update('namespaces', {
+      ...ns,
+      metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() },
+      status: { phase: 'Terminating' },
+    });
     const r = await h.run(['setup']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('namespace keystone is being deleted');
@@ -207,7 +263,9 @@ describe('setup brings the whole stack up', () => {
   it('repairs a stack deleted by hand', async () => {
     h = await createReadyHarness();
     h.api.remove('deployments', 'keystone', 'celery-worker');
-    for (const p of h.api.objects('pods').filter((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'celery-worker')) {
+    for (const p of h.api
+      .objects('pods')
+      .filter((p: { metadata: { labels: Record<string, string> } }) => p.metadata.labels.app === 'celery-worker')) {
       h.api.remove('pods', 'keystone', p.metadata.name);
     }
     const r = await h.run(['setup']);
@@ -228,8 +286,20 @@ describe('import-images', () => {
     r = await h.run(['import-images', 'lammps', '--build']);
     expect(r.exitCode, r.stderr).toBe(0);
     const calls = await h.calls();
-    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'build')).toEqual([['docker', 'build', '-t', 'keystone/lammps:0.1.0', '-f', join(h.project, 'images', 'lammps', 'Dockerfile'), join(h.project, 'images')]]);
-    expect(calls.filter((c) => c[0] === 'k3d' && c[1] === 'image')).toEqual([['k3d', 'image', 'import', 'keystone/lammps:0.1.0', '--cluster', 'keystone-cluster']]);
+    expect(calls.filter((c) => c[0] === 'docker' && c[1] === 'build')).toEqual([
+      [
+        'docker',
+        'build',
+        '-t',
+        'keystone/lammps:0.1.0',
+        '-f',
+        join(h.project, 'images', 'lammps', 'Dockerfile'),
+        join(h.project, 'images'),
+      ],
+    ]);
+    expect(calls.filter((c) => c[0] === 'k3d' && c[1] === 'image')).toEqual([
+      ['k3d', 'image', 'import', 'keystone/lammps:0.1.0', '--cluster', 'keystone-cluster'],
+    ]);
     expect(r.stderr).toContain('imported keystone/lammps:0.1.0');
   }, 90_000); // several CLI runs: bounded, not timed
 
@@ -238,7 +308,9 @@ describe('import-images', () => {
     const r = await h.run(['import-images', 'celery']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('unknown image "celery"');
-    expect(r.stderr).toContain('images: keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0');
+    expect(r.stderr).toContain(
+      'images: keystone-celery-worker:0.1.0, fenicsx-toolbox:0.1.0, keystone/lammps:0.1.0, openfoam-toolbox:0.1.0',
+    );
   });
 
   it('needs a running cluster', async () => {

@@ -3,7 +3,13 @@
 // was open) exits 141 as for SIGPIPE, never 0; one that prints none keeps its own exit code; none
 // shows a stack trace.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSweepContext, invocations, stackTrace, tableCommands, type SweepContext } from '../helpers/command-sweep.js';
+import {
+  createSweepContext,
+  invocations,
+  stackTrace,
+  tableCommands,
+  type SweepContext,
+} from '../helpers/command-sweep.js';
 
 let s: SweepContext;
 beforeAll(async () => {
@@ -16,14 +22,21 @@ describe('a lost output is never a success (every command)', () => {
     expect(Object.keys(invocations).sort()).toEqual(tableCommands().sort());
   });
 
-  it.each(tableCommands())('keystone %s into a closed pipe: 141 when it prints data, else its own exit code; no stack trace', async (command) => {
-    for (const invocation of invocations[command] ?? []) {
-      const open = await s.h.run(await invocation.args(s));
-      const args = await invocation.args(s);
-      const closed = await s.h.runWithClosedStdout(args);
-      const expected = open.stdout !== '' ? 141 : open.exitCode;
-      expect(closed.exitCode, `keystone ${args.join(' ')} (stdout open: exit ${open.exitCode}, ${open.stdout.length} bytes of data)\n${closed.stderr}`).toBe(expected);
-      expect(closed.stderr).not.toMatch(stackTrace);
-    }
-  }, 120_000);
+  it.each(tableCommands())(
+    'keystone %s into a closed pipe: 141 when it prints data, else its own exit code; no stack trace',
+    async (command) => {
+      for (const invocation of invocations[command] ?? []) {
+        const open = await s.h.run(await invocation.args(s));
+        const args = await invocation.args(s);
+        const closed = await s.h.runWithClosedStdout(args);
+        const expected = open.stdout !== '' ? 141 : open.exitCode;
+        expect(
+          closed.exitCode,
+          `keystone ${args.join(' ')} (stdout open: exit ${open.exitCode}, ${open.stdout.length} bytes of data)\n${closed.stderr}`,
+        ).toBe(expected);
+        expect(closed.stderr).not.toMatch(stackTrace);
+      }
+    },
+    120_000,
+  );
 });

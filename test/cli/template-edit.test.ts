@@ -25,13 +25,16 @@ describe('setup after editing a simulation template', () => {
 
     const r = await h.run(['setup']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stderr).toContain('replaced Job keystone/lammps-template (deleted and created again: spec.template cannot change in place; templates never run, so nothing was lost)');
+    expect(r.stderr).toContain(
+      'replaced Job keystone/lammps-template (deleted and created again: spec.template cannot change in place; templates never run, so nothing was lost)',
+    );
     const after = h.api.get('jobs', 'keystone', 'lammps-template');
     expect(after.metadata.uid).not.toBe(before.metadata.uid);
     expect(after.spec.suspend).toBe(true);
     expect(after.spec.template.spec.containers[0].resources.requests.cpu).toBe('750m');
     // Only that template was replaced; the other two are the same objects.
-    for (const other of ['fenicsx-template', 'openfoam-template']) expect(r.stderr).not.toContain(`replaced Job keystone/${other}`);
+    for (const other of ['fenicsx-template', 'openfoam-template'])
+      expect(r.stderr).not.toContain(`replaced Job keystone/${other}`);
 
     const run = await h.run(['run-simulation', 'lammps', 'in.lj']);
     expect(run.exitCode, run.stderr).toBe(0);

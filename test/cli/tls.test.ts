@@ -45,7 +45,7 @@ describe('an API server over TLS with client certificates', () => {
     expect(r.stderr).toMatch(/error: .*(cannot reach|connect|socket|TLS|certificate)/i);
   }, 90_000);
 
-  it('a server whose certificate the kubeconfig\'s CA did not sign is refused, and is sent no request', async () => {
+  it("a server whose certificate the kubeconfig's CA did not sign is refused, and is sent no request", async () => {
     h = await createHarness({ tls: true });
     expect((await h.run(['setup'])).exitCode).toBe(0);
     const { writeFile, mkdtemp, rm } = await import('node:fs/promises');
@@ -55,15 +55,36 @@ describe('an API server over TLS with client certificates', () => {
     const { stringify } = await import('yaml');
     // Another CA, as a kubeconfig left over from an older cluster would hold.
     const dir = await mkdtemp(join(tmpdir(), 'keystone-other-ca-'));
-    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'ca.key')], { stdio: 'ignore' });
-    execFileSync('openssl', ['req', '-x509', '-new', '-key', join(dir, 'ca.key'), '-subj', '/CN=k3s-server-ca', '-days', '30', '-out', join(dir, 'ca.crt')], { stdio: 'ignore' });
+    execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'ca.key')], {
+      stdio: 'ignore',
+    });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        join(dir, 'ca.key'),
+        '-subj',
+        '/CN=k3s-server-ca',
+        '-days',
+        '30',
+        '-out',
+        join(dir, 'ca.crt'),
+      ],
+      { stdio: 'ignore' },
+    );
     const otherCa = await readFile(join(dir, 'ca.crt'));
     await rm(dir, { recursive: true, force: true });
     const kubeconfig = parse(await readFile(h.kubeconfig, 'utf8'));
     for (const c of kubeconfig.clusters) c.cluster['certificate-authority-data'] = otherCa.toString('base64');
     await writeFile(h.kubeconfig, stringify(kubeconfig), { mode: 0o600 });
     const before = h.api.requests.length;
-    for (const args of [['pods', '--timeout', '10s'], ['__complete', '--', 'scale', '']]) {
+    for (const args of [
+      ['pods', '--timeout', '10s'],
+      ['__complete', '--', 'scale', ''],
+    ]) {
       const r = await h.run(args);
       if (args[0] === 'pods') {
         expect(r.exitCode).toBe(1);

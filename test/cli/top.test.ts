@@ -10,7 +10,8 @@ beforeEach(async () => {
 });
 afterEach(async () => h?.cleanup());
 
-const podNamed = (prefix: string) => h.api.objects('pods').find((p: any) => p.metadata.name.startsWith(prefix)).metadata.name as string;
+const podNamed = (prefix: string) =>
+  h.api.objects('pods').find((p: any) => p.metadata.name.startsWith(prefix)).metadata.name as string;
 
 describe('top', () => {
   it('without the metrics API: says so and how to get it, exit 1, no numbers', async () => {
@@ -32,8 +33,11 @@ describe('top', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('per node and per pod: millicores and Mi as kubectl top shows them, a node\'s percent of its allocatable', async () => {
-    const nodes = h.api.objects('nodes').map((n: any) => n.metadata.name as string).sort();
+  it("per node and per pod: millicores and Mi as kubectl top shows them, a node's percent of its allocatable", async () => {
+    const nodes = h.api
+      .objects('nodes')
+      .map((n: any) => n.metadata.name as string)
+      .sort();
     // The fake nodes report 4 CPUs and 8Gi allocatable, as k3d's do; one that reports none has no percent.
     expect(h.api.get('nodes', undefined, nodes[0]).status.allocatable).toMatchObject({ cpu: '4', memory: '8Gi' });
     const second = h.api.get('nodes', undefined, nodes[1]);
@@ -42,8 +46,14 @@ describe('top', () => {
     const redis = podNamed('redis-');
     const worker = podNamed('celery-worker-');
     h.api.metrics = {
-      nodes: { [nodes[0]!]: { cpu: '1000000000n', memory: '2097152Ki' }, [nodes[1]!]: { cpu: '250m', memory: '512Mi' } },
-      pods: { [`keystone/${redis}`]: { redis: { cpu: '3127431n', memory: '8564Ki' } }, [`keystone/${worker}`]: { worker: { cpu: '120m', memory: '100Mi' }, sidecar: { cpu: '5m', memory: '28Mi' } } },
+      nodes: {
+        [nodes[0]!]: { cpu: '1000000000n', memory: '2097152Ki' },
+        [nodes[1]!]: { cpu: '250m', memory: '512Mi' },
+      },
+      pods: {
+        [`keystone/${redis}`]: { redis: { cpu: '3127431n', memory: '8564Ki' } },
+        [`keystone/${worker}`]: { worker: { cpu: '120m', memory: '100Mi' }, sidecar: { cpu: '5m', memory: '28Mi' } },
+      },
     };
     const json = await h.run(['top', '-o', 'json']);
     expect(json.exitCode, json.stderr).toBe(0);
@@ -61,7 +71,11 @@ describe('top', () => {
     );
     const table = await h.run(['top']);
     expect(table.exitCode, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(new RegExp(`NODE\\s+CPU\\(cores\\)\\s+CPU\\(%\\)\\s+MEMORY\\(bytes\\)\\s+MEMORY\\(%\\)\\n${nodes[0]}\\s+1000m\\s+25%\\s+2048Mi\\s+25%\\n${nodes[1]}\\s+250m\\s+<unknown>\\s+512Mi\\s+<unknown>\\n`));
+    expect(table.stdout).toMatch(
+      new RegExp(
+        `NODE\\s+CPU\\(cores\\)\\s+CPU\\(%\\)\\s+MEMORY\\(bytes\\)\\s+MEMORY\\(%\\)\\n${nodes[0]}\\s+1000m\\s+25%\\s+2048Mi\\s+25%\\n${nodes[1]}\\s+250m\\s+<unknown>\\s+512Mi\\s+<unknown>\\n`,
+      ),
+    );
     expect(table.stdout).toMatch(new RegExp(`\\n${worker}\\s+125m\\s+128Mi\\n?`));
     expect(table.stdout).toMatch(new RegExp(`\\n${redis}\\s+3m\\s+8Mi\\n?`));
   });

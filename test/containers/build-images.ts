@@ -36,7 +36,8 @@ export interface ImageOutcome {
 
 /** Where this machine can get each base from, when the daemon does not have it already. */
 function whyNoBase(base: string): string {
-  if (normalizeImage(base) === normalizeImage(debianBase)) return `its base ${base} is not in the daemon and debootstrap could not make it`;
+  if (normalizeImage(base) === normalizeImage(debianBase))
+    return `its base ${base} is not in the daemon and debootstrap could not make it`;
   return `its base ${base} cannot be pulled here (no registry but npm's and Debian's is reachable) nor made from Debian packages; \`docker pull ${base}\` into the daemon to include it`;
 }
 
@@ -56,7 +57,10 @@ export async function tierRunner(host: string): Promise<{ runner: Runner; calls:
   const runner: Runner = {
     setToolPath: (tool, path) => inner.setToolPath(tool, path),
     run(tool, args, options) {
-      const ran = hostNetwork && tool === 'docker' && args[0] === 'build' ? ['build', '--network', 'host', ...args.slice(1)] : [...args];
+      const ran =
+        hostNetwork && tool === 'docker' && args[0] === 'build'
+          ? ['build', '--network', 'host', ...args.slice(1)]
+          : [...args];
       calls.push([tool, ...ran]);
       return inner.run(tool, ran, options);
     },
@@ -84,10 +88,28 @@ export async function buildProjectImages(host: string): Promise<ImageOutcome[]> 
     const before = calls.length;
     try {
       await buildImages(runner, [spec], 15 * 60_000);
-      outcomes.push({ service: spec.service, image: spec.image, base, status: 'built', argv: dockerBuildArgs(spec), ran: calls[before]!.slice(1), seconds: (Date.now() - started) / 1000 });
+      outcomes.push({
+        service: spec.service,
+        image: spec.image,
+        base,
+        status: 'built',
+        argv: dockerBuildArgs(spec),
+        ran: calls[before]!.slice(1),
+        seconds: (Date.now() - started) / 1000,
+      });
     } catch (err) {
       const e = err as Error & { details?: string };
-      outcomes.push({ service: spec.service, image: spec.image, base, status: 'failed', reason: e.message, argv: dockerBuildArgs(spec), ran: calls[before]?.slice(1), seconds: (Date.now() - started) / 1000, output: (e.details ?? '').slice(-3000) });
+      outcomes.push({
+        service: spec.service,
+        image: spec.image,
+        base,
+        status: 'failed',
+        reason: e.message,
+        argv: dockerBuildArgs(spec),
+        ran: calls[before]?.slice(1),
+        seconds: (Date.now() - started) / 1000,
+        output: (e.details ?? '').slice(-3000),
+      });
     }
   }
   return outcomes.sort((a, b) => a.service.localeCompare(b.service));

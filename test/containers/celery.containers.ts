@@ -30,18 +30,26 @@ const started: string[] = [];
 const temporary: string[] = [];
 
 /** The worker's Dockerfile with its base and pip line replaced by Debian's packages; fails if those lines change. */
-export async function standInDockerfile(): Promise<string> {
+async function standInDockerfile(): Promise<string> {
   const real = await readFile(join(repoRoot, 'images', 'celery-worker', 'Dockerfile'), 'utf8');
   const from = /^FROM docker\.io\/library\/python:3\.12-slim$/m;
   const pip = /pip install --no-cache-dir "celery\[redis\]==[\d.]+"/;
-  if (!from.test(real) || !pip.test(real)) throw new Error('images/celery-worker/Dockerfile changed its FROM or pip line: update the stand-in in celery.containers.ts');
+  if (!from.test(real) || !pip.test(real))
+    throw new Error(
+      'images/celery-worker/Dockerfile changed its FROM or pip line: update the stand-in in celery.containers.ts',
+    );
   return real
     .replace(from, `FROM ${debianBase}`)
-    .replace(pip, 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends celery python3-celery python3-redis python-is-python3 redis-server && rm -rf /var/lib/apt/lists/*');
+    .replace(
+      pip,
+      'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends celery python3-celery python3-redis python-is-python3 redis-server && rm -rf /var/lib/apt/lists/*',
+    );
 }
 
 async function manifest(file: string, kind: string): Promise<{ spec: { template: { spec: PodSpecLike } } }> {
-  const docs = parseAllDocuments(await readFile(join(repoRoot, 'k8s', 'manifests', file), 'utf8')).map((d) => d.toJS() as { kind: string });
+  const docs = parseAllDocuments(await readFile(join(repoRoot, 'k8s', 'manifests', file), 'utf8')).map(
+    (d) => d.toJS() as { kind: string },
+  );
   return docs.find((d) => d.kind === kind) as unknown as { spec: { template: { spec: PodSpecLike } } };
 }
 
@@ -63,7 +71,11 @@ describe(`the Celery worker against a real Redis (stand-in image on ${debianBase
     // Built with keystone's build step (its docker build argv), context the worker's own folder.
     const dockerfile = join(tmp, 'Dockerfile.standin');
     await writeFile(dockerfile, await standInDockerfile());
-    const spec: ImageSpec = { service: 'celery-worker-standin', image: standIn, build: { context: join(repoRoot, 'images', 'celery-worker'), dockerfile, args: {} } };
+    const spec: ImageSpec = {
+      service: 'celery-worker-standin',
+      image: standIn,
+      build: { context: join(repoRoot, 'images', 'celery-worker'), dockerfile, args: {} },
+    };
     const started0 = Date.now();
     const { runner } = await tierRunner(tier.host);
     await buildImages(runner, [spec], 15 * 60_000);
@@ -79,7 +91,27 @@ describe(`the Celery worker against a real Redis (stand-in image on ${debianBase
     // The infra container: one network namespace; the Service's name resolves to it.
     const infra = uniqueName('celery-infra');
     started.push(infra);
-    await execa('docker', ['run', '-d', '--name', infra, '--network', 'none', '--add-host', 'redis.keystone.svc.cluster.local:127.0.0.1', '--user', '65534:65534', '--cap-drop', 'ALL', debianBase, 'sleep', 'infinity'], { env: env() });
+    await execa(
+      'docker',
+      [
+        'run',
+        '-d',
+        '--name',
+        infra,
+        '--network',
+        'none',
+        '--add-host',
+        'redis.keystone.svc.cluster.local:127.0.0.1',
+        '--user',
+        '65534:65534',
+        '--cap-drop',
+        'ALL',
+        debianBase,
+        'sleep',
+        'infinity',
+      ],
+      { env: env() },
+    );
 
     // Redis as its Deployment's pod; its PVC is a directory given to the pod's fsGroup.
     const redisPod = (await manifest('10-redis.yaml', 'Deployment')).spec.template.spec;
@@ -93,27 +125,53 @@ describe(`the Celery worker against a real Redis (stand-in image on ${debianBase
     // reads it from a config file instead, so no command line in this test shows the password.
     const redisConf = join(tmp, 'redis.conf');
     await writeFile(redisConf, `requirepass ${password}\n`, { mode: 0o644 });
-    const redisArgs = await dockerRunArgs(redisPod, { ...rc, image: standIn, command: ['redis-server', '/etc/redis-auth.conf'], args: (rc.args ?? []).filter((a, i, all) => a !== '--requirepass' && all[i - 1] !== '--requirepass') }, { name: redis, nodeDataDir: dataDir, network: `container:${infra}`, secrets, clientEnv, volumeDirs: { data: redisData } });
+    const redisArgs = await dockerRunArgs(
+      redisPod,
+      {
+        ...rc,
+        image: standIn,
+        command: ['redis-server', '/etc/redis-auth.conf'],
+        args: (rc.args ?? []).filter((a, i, all) => a !== '--requirepass' && all[i - 1] !== '--requirepass'),
+      },
+      {
+        name: redis,
+        nodeDataDir: dataDir,
+        network: `container:${infra}`,
+        secrets,
+        clientEnv,
+        volumeDirs: { data: redisData },
+      },
+    );
     redisArgs.splice(redisArgs.indexOf(standIn), 0, '-v', `${redisConf}:/etc/redis-auth.conf:ro`);
     started.push(redis);
     await execa('docker', ['run', '-d', ...redisArgs], { env: { ...env(), ...clientEnv } });
 
     const workerPod = (await manifest('20-celery-worker.yaml', 'Deployment')).spec.template.spec;
     const wc = workerPod.containers[0]!;
-    const workerArgs = await dockerRunArgs(workerPod, { ...wc, image: standIn }, { name: worker, nodeDataDir: dataDir, network: `container:${infra}`, secrets, clientEnv });
+    const workerArgs = await dockerRunArgs(
+      workerPod,
+      { ...wc, image: standIn },
+      { name: worker, nodeDataDir: dataDir, network: `container:${infra}`, secrets, clientEnv },
+    );
     started.push(worker);
     await execa('docker', ['run', '-d', ...workerArgs], { env: { ...env(), ...clientEnv } });
     expect([...redisArgs, ...workerArgs].join(' ')).not.toContain(password);
-    console.log(`stand-in: ${standInReady}\nredis:  docker run -d ${redisArgs.join(' ')}\nworker: docker run -d ${workerArgs.join(' ')}`);
+    console.log(
+      `stand-in: ${standInReady}\nredis:  docker run -d ${redisArgs.join(' ')}\nworker: docker run -d ${workerArgs.join(' ')}`,
+    );
     // The worker is up when Celery says so (or it exits, failing the tests with its log).
     for (let i = 0; i < 600; i++) {
       const log = await execa('docker', ['logs', worker], { env: env(), reject: false, all: true });
       if (/celery@\S+ ready\./.test(log.all ?? '')) return;
-      const running = (await execa('docker', ['inspect', '--format', '{{.State.Running}}', worker], { env: env(), reject: false })).stdout.trim();
+      const running = (
+        await execa('docker', ['inspect', '--format', '{{.State.Running}}', worker], { env: env(), reject: false })
+      ).stdout.trim();
       if (running !== 'true') throw new Error(`the worker exited:\n${log.all}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`the worker did not get ready:\n${(await execa('docker', ['logs', worker], { env: env(), reject: false, all: true })).all}`);
+    throw new Error(
+      `the worker did not get ready:\n${(await execa('docker', ['logs', worker], { env: env(), reject: false, all: true })).all}`,
+    );
   }, 600_000);
 
   afterAll(async () => {
@@ -122,19 +180,31 @@ describe(`the Celery worker against a real Redis (stand-in image on ${debianBase
   });
 
   /** Python in the worker's container, as the worker's user with its environment (docker exec). */
-  const inWorker = (code: string, extra: string[] = []) => execa('docker', ['exec', ...extra, worker, 'python', '-c', code], { env: env(), reject: false, all: true });
+  const inWorker = (code: string, extra: string[] = []) =>
+    execa('docker', ['exec', ...extra, worker, 'python', '-c', code], { env: env(), reject: false, all: true });
 
-  it('the readiness probe (python -m keystone_worker.health) passes with the Secret\'s password and fails with another', async () => {
-    const probe = (await manifest('20-celery-worker.yaml', 'Deployment')).spec.template.spec.containers[0] as PodContainer & { readinessProbe: { exec: { command: string[] } } };
-    const ok = await execa('docker', ['exec', worker, ...probe.readinessProbe.exec.command], { env: env(), reject: false, all: true });
+  it("the readiness probe (python -m keystone_worker.health) passes with the Secret's password and fails with another", async () => {
+    const probe = (await manifest('20-celery-worker.yaml', 'Deployment')).spec.template.spec
+      .containers[0] as PodContainer & { readinessProbe: { exec: { command: string[] } } };
+    const ok = await execa('docker', ['exec', worker, ...probe.readinessProbe.exec.command], {
+      env: env(),
+      reject: false,
+      all: true,
+    });
     expect(ok.exitCode, ok.all).toBe(0);
-    const wrong = await execa('docker', ['exec', '-e', 'REDIS_PASSWORD=not-the-password', worker, ...probe.readinessProbe.exec.command], { env: env(), reject: false, all: true });
+    const wrong = await execa(
+      'docker',
+      ['exec', '-e', 'REDIS_PASSWORD=not-the-password', worker, ...probe.readinessProbe.exec.command],
+      { env: env(), reject: false, all: true },
+    );
     expect(wrong.exitCode).toBe(1);
     expect(wrong.all).toMatch(/^not ready: \w+/m);
-    console.log(`readiness probe: exit ${ok.exitCode}; with a wrong password: exit ${wrong.exitCode}: ${wrong.all?.trim()}`);
+    console.log(
+      `readiness probe: exit ${ok.exitCode}; with a wrong password: exit ${wrong.exitCode}: ${wrong.all?.trim()}`,
+    );
   });
 
-  it('runs keystone.ping and keystone.summarize_run through Redis, and a refused directory comes back as the task\'s error', async () => {
+  it("runs keystone.ping and keystone.summarize_run through Redis, and a refused directory comes back as the task's error", async () => {
     const r = await inWorker(
       [
         'import json',
@@ -162,7 +232,13 @@ describe(`the Celery worker against a real Redis (stand-in image on ${debianBase
   });
 
   it('the worker cannot write its root filesystem or the data directory (read-only, as the pod says)', async () => {
-    const r = await inWorker('import os\nfor p in ["/app/x", "/data/lammps/x", "/tmp/x"]:\n    try:\n        open(p, "w").close(); print(p, "written")\n    except OSError as e:\n        print(p, e.strerror)');
-    expect(r.stdout.trim().split('\n')).toEqual(['/app/x Read-only file system', '/data/lammps/x Read-only file system', '/tmp/x written']);
+    const r = await inWorker(
+      'import os\nfor p in ["/app/x", "/data/lammps/x", "/tmp/x"]:\n    try:\n        open(p, "w").close(); print(p, "written")\n    except OSError as e:\n        print(p, e.strerror)',
+    );
+    expect(r.stdout.trim().split('\n')).toEqual([
+      '/app/x Read-only file system',
+      '/data/lammps/x Read-only file system',
+      '/tmp/x written',
+    ]);
   });
 });

@@ -20,7 +20,9 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 
-export const cacheDir = process.env.KEYSTONE_CONTAINERS_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'keystone-containers');
+export const cacheDir =
+  process.env.KEYSTONE_CONTAINERS_CACHE ||
+  join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'keystone-containers');
 
 export interface OwnDaemon {
   socket: string;
@@ -49,7 +51,11 @@ export function dockerEnv(host: string): NodeJS.ProcessEnv {
 
 /** `docker info`'s server version, or undefined when nothing answers at `host`. */
 export async function answers(host: string, timeoutMs = 10_000): Promise<string | undefined> {
-  const r = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], { env: dockerEnv(host), reject: false, timeout: timeoutMs });
+  const r = await execa('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    env: dockerEnv(host),
+    reject: false,
+    timeout: timeoutMs,
+  });
   return r.exitCode === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
 }
 
@@ -59,7 +65,8 @@ export async function whyNoOwnDaemon(): Promise<string | undefined> {
     const r = await execa('sh', ['-c', `command -v ${tool}`], { reject: false });
     if (r.exitCode !== 0) return `${tool} is not installed (Debian: apt-get install -y docker.io debootstrap)`;
   }
-  if (process.getuid?.() !== 0) return 'dockerd needs root (run as root, or set DOCKER_HOST to a Docker daemon that answers)';
+  if (process.getuid?.() !== 0)
+    return 'dockerd needs root (run as root, or set DOCKER_HOST to a Docker daemon that answers)';
   return undefined;
 }
 
@@ -103,7 +110,20 @@ export async function startOwnDaemon(d: OwnDaemon = ownDaemon(), timeoutMs = 60_
   // Detached, its output in the log file: it outlives a test worker that restarts it.
   const child = spawn(
     'dockerd',
-    ['--iptables=false', '--ip-masq=false', '--bridge=none', '--storage-driver=overlay2', '--data-root', d.dataRoot, '--exec-root', d.execRoot, '--pidfile', d.pidFile, '-H', host],
+    [
+      '--iptables=false',
+      '--ip-masq=false',
+      '--bridge=none',
+      '--storage-driver=overlay2',
+      '--data-root',
+      d.dataRoot,
+      '--exec-root',
+      d.execRoot,
+      '--pidfile',
+      d.pidFile,
+      '-H',
+      host,
+    ],
     { stdio: ['ignore', log.fd, log.fd], detached: true },
   );
   child.unref();
@@ -123,7 +143,9 @@ export async function startOwnDaemon(d: OwnDaemon = ownDaemon(), timeoutMs = 60_
   await log.close();
   if (!exited) process.kill(pid, 'SIGTERM');
   const tail = (await readFile(d.logFile, 'utf8')).trim().split('\n').slice(-5).join('\n');
-  throw new Error(`dockerd did not answer at ${host} within ${timeoutMs / 1000}s${exited ? ' (it exited)' : ''}; the end of ${d.logFile}:\n${tail}`);
+  throw new Error(
+    `dockerd did not answer at ${host} within ${timeoutMs / 1000}s${exited ? ' (it exited)' : ''}; the end of ${d.logFile}:\n${tail}`,
+  );
 }
 
 /** Stops a dockerd this process started (by its pid) and waits until it is gone. */
@@ -150,12 +172,25 @@ export async function stopOwnDaemon(pid: number, timeoutMs = 30_000): Promise<vo
 
 /** The Debian mirror this machine's apt uses (the first http(s) URI in its sources), for debootstrap. */
 export async function debianMirror(): Promise<string> {
-  const files = ['/etc/apt/sources.list', ...(existsSync('/etc/apt/sources.list.d') ? (await execa('sh', ['-c', 'ls /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true'])).stdout.split('\n').filter(Boolean) : [])];
+  const files = [
+    '/etc/apt/sources.list',
+    ...(existsSync('/etc/apt/sources.list.d')
+      ? (
+          await execa('sh', [
+            '-c',
+            'ls /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true',
+          ])
+        ).stdout
+          .split('\n')
+          .filter(Boolean)
+      : []),
+  ];
   for (const file of files) {
     if (!existsSync(file)) continue;
     const text = await readFile(file, 'utf8');
     // One-line format: "deb [opts] URI suite ..."; deb822: "URIs: URI ..." in a stanza with "Types: deb".
-    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(https?:\/\/\S+)\s+\S+/gm)) if (!/security/.test(m[1]!)) return m[1]!;
+    for (const m of text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(https?:\/\/\S+)\s+\S+/gm))
+      if (!/security/.test(m[1]!)) return m[1]!;
     for (const stanza of text.split(/\n\s*\n/)) {
       if (/^Enabled:\s*no/im.test(stanza) || !/^Types:.*\bdeb\b/im.test(stanza)) continue;
       const uri = /^URIs:\s*(https?:\/\/\S+)/im.exec(stanza)?.[1];
@@ -175,19 +210,38 @@ export const debianBase = 'docker.io/library/debian:bookworm-slim';
  */
 export async function ensureDebianBase(host: string, dir = cacheDir): Promise<string> {
   const env = dockerEnv(host);
-  if ((await execa('docker', ['image', 'inspect', debianBase], { env, reject: false })).exitCode === 0) return `${debianBase}: already in the daemon (cached)`;
+  if ((await execa('docker', ['image', 'inspect', debianBase], { env, reject: false })).exitCode === 0)
+    return `${debianBase}: already in the daemon (cached)`;
   if ((await execa('sh', ['-c', 'command -v debootstrap'], { reject: false })).exitCode !== 0) {
-    throw new Error(`${debianBase} cannot be pulled here and debootstrap is not installed (apt-get install -y debootstrap)`);
+    throw new Error(
+      `${debianBase} cannot be pulled here and debootstrap is not installed (apt-get install -y debootstrap)`,
+    );
   }
   const mirror = await debianMirror();
   const root = join(dir, 'bookworm-rootfs');
   await rm(root, { recursive: true, force: true });
   const started = Date.now();
-  const boot = await execa('debootstrap', ['--variant=minbase', 'bookworm', root, mirror], { reject: false, all: true });
-  if (boot.exitCode !== 0) throw new Error(`debootstrap bookworm from ${mirror} failed:\n${(boot.all ?? '').split('\n').slice(-10).join('\n')}`);
+  const boot = await execa('debootstrap', ['--variant=minbase', 'bookworm', root, mirror], {
+    reject: false,
+    all: true,
+  });
+  if (boot.exitCode !== 0)
+    throw new Error(
+      `debootstrap bookworm from ${mirror} failed:\n${(boot.all ?? '').split('\n').slice(-10).join('\n')}`,
+    );
   await execa('sh', ['-c', 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*', 'sh', root]);
   // A pipe of two fixed commands; the paths are arguments ($1, $2), never part of the script.
-  await execa('bash', ['-c', 'set -o pipefail; tar -C "$1" -c . | docker import --change \'CMD ["bash"]\' - "$2"', 'bash', root, debianBase], { env });
+  await execa(
+    'bash',
+    [
+      '-c',
+      'set -o pipefail; tar -C "$1" -c . | docker import --change \'CMD ["bash"]\' - "$2"',
+      'bash',
+      root,
+      debianBase,
+    ],
+    { env },
+  );
   await rm(root, { recursive: true, force: true });
   return `${debianBase}: made with debootstrap --variant=minbase bookworm from ${mirror} in ${((Date.now() - started) / 1000).toFixed(0)} s`;
 }
@@ -202,7 +256,11 @@ export function currentOwnPid(d: OwnDaemon = ownDaemon()): number | undefined {
  * daemon that the first stops at its end and in its daemon-stop test. The lock is a directory
  * (mkdir is atomic) holding the owner's pid; one whose owner is gone is taken over.
  */
-export async function lockCache(dir = cacheDir, waitMs = 30 * 60_000, onWait?: (owner: number) => void): Promise<() => Promise<void>> {
+export async function lockCache(
+  dir = cacheDir,
+  waitMs = 30 * 60_000,
+  onWait?: (owner: number) => void,
+): Promise<() => Promise<void>> {
   const lock = join(dir, 'run.lock');
   await mkdir(dir, { recursive: true });
   const deadline = Date.now() + waitMs;

@@ -10,7 +10,16 @@
 import type { TestProject } from 'vitest/node';
 import buildDist from '../helpers/global-setup.js';
 import { execa } from 'execa';
-import { answers, cacheDir, dockerEnv, ensureDebianBase, lockCache, startOwnDaemon, stopOwnDaemon, whyNoOwnDaemon } from './daemon.js';
+import {
+  answers,
+  cacheDir,
+  dockerEnv,
+  ensureDebianBase,
+  lockCache,
+  startOwnDaemon,
+  stopOwnDaemon,
+  whyNoOwnDaemon,
+} from './daemon.js';
 import { buildProjectImages, type ImageOutcome } from './build-images.js';
 
 export interface ContainersContext {
@@ -47,7 +56,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const why = await whyNoOwnDaemon();
     if (why) context.skip = `${given ? `DOCKER_HOST=${given} does not answer, and ` : ''}${why}`;
     else {
-      unlock = await lockCache(undefined, undefined, (owner) => console.log(`test:containers: waiting for the run of pid ${owner}, which uses the same daemon (${cacheDir})`));
+      unlock = await lockCache(undefined, undefined, (owner) =>
+        console.log(`test:containers: waiting for the run of pid ${owner}, which uses the same daemon (${cacheDir})`),
+      );
       try {
         const own = await startOwnDaemon();
         ownPid = own.pid;

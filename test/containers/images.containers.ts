@@ -15,7 +15,9 @@ describe(`images/ built with keystone's docker build argv (${tier.daemon || 'no 
   }
   it(`has the Debian base the LAMMPS and OpenFOAM Dockerfiles name (${tier.base})`, () => {
     expect(tier.base).not.toMatch(/^not made/);
-    console.log(`daemon: ${tier.daemon}\nbase: ${tier.base}\nsetup (daemon, base, builds): ${tier.setupSeconds.toFixed(0)} s`);
+    console.log(
+      `daemon: ${tier.daemon}\nbase: ${tier.base}\nsetup (daemon, base, builds): ${tier.setupSeconds.toFixed(0)} s`,
+    );
   });
 
   for (const image of tier.images) {
@@ -26,13 +28,17 @@ describe(`images/ built with keystone's docker build argv (${tier.daemon || 'no 
     it(`${image.service}: \`docker ${image.argv?.join(' ')}\` builds ${image.image} from ${image.base}`, async () => {
       expect(image.status, `${image.reason}\n${image.output ?? ''}`).toBe('built');
       // The daemon got keystone's argv; on a daemon without a bridge network, with --network host after `build`.
-      const ran = image.ran!.filter((a, i, all) => !(a === '--network' && all[i + 1] === 'host') && !(a === 'host' && all[i - 1] === '--network'));
+      const ran = image.ran!.filter(
+        (a, i, all) => !(a === '--network' && all[i + 1] === 'host') && !(a === 'host' && all[i - 1] === '--network'),
+      );
       expect(ran).toEqual(image.argv);
       // keystone's own `docker image inspect --format {{.Size}}` sees it (setup's import step and disk check use it).
       const runner = createProcessRunner({ verbose: false, dryRun: false, log: () => {}, env: dockerEnv(tier.host) });
       const size = await localImageSize(runner, image.image);
       expect(size).toBeGreaterThan(50_000_000);
-      console.log(`${image.image}: built in ${image.seconds!.toFixed(0)} s, ${(size! / 1e6).toFixed(0)} MB; docker ${image.ran!.join(' ')}`);
+      console.log(
+        `${image.image}: built in ${image.seconds!.toFixed(0)} s, ${(size! / 1e6).toFixed(0)} MB; docker ${image.ran!.join(' ')}`,
+      );
     });
   }
 });

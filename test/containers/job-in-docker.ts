@@ -32,7 +32,13 @@ export function inContainer(host: string): JobExecutor {
       env: index === undefined ? {} : { JOB_COMPLETION_INDEX: String(index) },
     });
     dockerRuns.push(['run', '--rm', ...args]);
-    const r = await execa('docker', ['run', '--rm', ...args], { env: dockerEnv(host), reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
+    const r = await execa('docker', ['run', '--rm', ...args], {
+      env: dockerEnv(host),
+      reject: false,
+      all: true,
+      timeout: timeoutMs,
+      stdin: 'ignore',
+    });
     return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
   };
 }

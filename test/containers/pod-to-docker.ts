@@ -45,7 +45,13 @@ export interface PodContainer {
 export interface PodSpecLike {
   securityContext?: SecurityContext;
   containers: PodContainer[];
-  volumes?: { name: string; hostPath?: { path: string; type?: string }; emptyDir?: Record<string, unknown>; secret?: unknown; configMap?: unknown }[];
+  volumes?: {
+    name: string;
+    hostPath?: { path: string; type?: string };
+    emptyDir?: Record<string, unknown>;
+    secret?: unknown;
+    configMap?: unknown;
+  }[];
 }
 
 export interface DockerRunOptions {
@@ -79,7 +85,8 @@ export function cpus(quantity: string): number {
 export function bytes(quantity: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
   if (!m) throw new Error(`memory quantity ${quantity} is not understood here`);
-  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
+  const unit =
+    { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[m[2] ?? ''] ?? 1;
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -94,9 +101,13 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
   const uid = pick('runAsUser');
   const gid = pick('runAsGroup');
   // The kubelet refuses to start such a container (kuberuntime_container.go verifyRunAsNonRoot).
-  if (pick('runAsNonRoot') && (uid === undefined || uid === 0)) throw new Error(`${container.name}: runAsNonRoot with ${uid === 0 ? 'runAsUser 0' : 'no runAsUser'}: the kubelet would not start it`);
+  if (pick('runAsNonRoot') && (uid === undefined || uid === 0))
+    throw new Error(
+      `${container.name}: runAsNonRoot with ${uid === 0 ? 'runAsUser 0' : 'no runAsUser'}: the kubelet would not start it`,
+    );
   if (uid !== undefined) args.push('--user', gid !== undefined ? `${uid}:${gid}` : String(uid));
-  for (const g of [...(podSc.fsGroup !== undefined ? [podSc.fsGroup] : []), ...(podSc.supplementalGroups ?? [])]) args.push('--group-add', String(g));
+  for (const g of [...(podSc.fsGroup !== undefined ? [podSc.fsGroup] : []), ...(podSc.supplementalGroups ?? [])])
+    args.push('--group-add', String(g));
   for (const c of sc.capabilities?.drop ?? []) args.push('--cap-drop', c);
   for (const c of sc.capabilities?.add ?? []) args.push('--cap-add', c);
   if (sc.allowPrivilegeEscalation === false) args.push('--security-opt', 'no-new-privileges');
@@ -105,7 +116,8 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
   const seccomp = pick('seccompProfile')?.type;
   // RuntimeDefault is the runtime's default profile, which Docker applies unless told otherwise.
   if (seccomp === 'Unconfined') args.push('--security-opt', 'seccomp=unconfined');
-  else if (seccomp !== undefined && seccomp !== 'RuntimeDefault') throw new Error(`${container.name}: seccompProfile ${seccomp} is not translated`);
+  else if (seccomp !== undefined && seccomp !== 'RuntimeDefault')
+    throw new Error(`${container.name}: seccompProfile ${seccomp} is not translated`);
 
   const limits = container.resources?.limits ?? {};
   if (limits.cpu) args.push('--cpus', String(cpus(limits.cpu)));
@@ -116,7 +128,8 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
     else if (e.valueFrom?.secretKeyRef) {
       const { name, key } = e.valueFrom.secretKeyRef;
       const value = o.secrets?.[name]?.[key];
-      if (value === undefined || !o.clientEnv) throw new Error(`${container.name}: env ${e.name} needs secret ${name} key ${key} (and clientEnv)`);
+      if (value === undefined || !o.clientEnv)
+        throw new Error(`${container.name}: env ${e.name} needs secret ${name} key ${key} (and clientEnv)`);
       o.clientEnv[e.name] = value;
       args.push('-e', e.name);
     } else args.push('-e', `${e.name}=`);
@@ -129,7 +142,8 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
     if (m.subPath) throw new Error(`${container.name}: subPath is not translated`);
     const ro = m.readOnly ? ':ro' : '';
     if (volume.hostPath) {
-      if (volume.hostPath.path !== '/data' && !volume.hostPath.path.startsWith('/data/')) throw new Error(`hostPath ${volume.hostPath.path} is not under the nodes' /data`);
+      if (volume.hostPath.path !== '/data' && !volume.hostPath.path.startsWith('/data/'))
+        throw new Error(`hostPath ${volume.hostPath.path} is not under the nodes' /data`);
       const dir = join(o.nodeDataDir, volume.hostPath.path.slice('/data'.length));
       if (volume.hostPath.type === 'DirectoryOrCreate') await mkdir(dir, { recursive: true });
       args.push('-v', `${dir}:${m.mountPath}${ro}`);
@@ -137,7 +151,10 @@ export async function dockerRunArgs(pod: PodSpecLike, container: PodContainer, o
       // An emptyDir is an empty directory every uid of the pod may write (mode 0777), executables allowed.
       args.push('--tmpfs', `${m.mountPath}:rw,exec,mode=1777`);
     } else if (o.volumeDirs?.[m.name]) {
-      args.push('-v', `${o.volumeDirs[m.name]}:${m.mountPath}${ro || (volume.secret || volume.configMap ? ':ro' : '')}`);
+      args.push(
+        '-v',
+        `${o.volumeDirs[m.name]}:${m.mountPath}${ro || (volume.secret || volume.configMap ? ':ro' : '')}`,
+      );
     } else throw new Error(`${container.name}: volume ${m.name} is not translated`);
   }
 

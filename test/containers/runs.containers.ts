@@ -29,22 +29,58 @@ describe('profiles in their images', () => {
     const image = template.spec.template.spec.containers[0]!.image!;
     const outcome = [...built.values()].find((i) => i.image === image);
     if (outcome?.status !== 'built') {
-      it(`${tool} (${image}): SKIPPED, ${outcome?.status === 'failed' ? `its build failed (images.containers.ts): ${outcome.reason}` : (outcome?.reason ?? 'not built')}`, (ctx) => ctx.skip());
+      it(`${tool} (${image}): SKIPPED, ${outcome?.status === 'failed' ? `its build failed (images.containers.ts): ${outcome.reason}` : (outcome?.reason ?? 'not built')}`, (ctx) =>
+        ctx.skip());
       continue;
     }
     describe(`${tool} in ${image} (as uid ${who.uid})`, () => {
-      it('the container has the pod\'s settings: its uid/gid, no capabilities, no privilege escalation, seccomp, the data directory', async () => {
+      it("the container has the pod's settings: its uid/gid, no capabilities, no privilege escalation, seccomp, the data directory", async () => {
         const { command } = runCommand(project.profiles[tool]!, 'x', []);
-        const job: JobObject = buildJobFromTemplate(template, { tool, runId: 'settings', name: `${tool}-settings`, command, workingDir: `/data/${tool}`, inputName: 'x', outputDir: '/tmp', retries: 0, env: [], runAs: { uid: who.uid, gid: who.gid } });
+        const job: JobObject = buildJobFromTemplate(template, {
+          tool,
+          runId: 'settings',
+          name: `${tool}-settings`,
+          command,
+          workingDir: `/data/${tool}`,
+          inputName: 'x',
+          outputDir: '/tmp',
+          retries: 0,
+          env: [],
+          runAs: { uid: who.uid, gid: who.gid },
+        });
         const pod = job.spec.template.spec as unknown as PodSpecLike;
-        const c = { ...pod.containers[0]!, command: ['sh', '-c', 'id -u; id -g; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status; pwd; touch ro-check 2>&1 && echo data-writable; awk \'$5 == "/" { split($6, o, ","); print "root-mount-" o[1] }\' /proc/self/mountinfo'] };
+        const c = {
+          ...pod.containers[0]!,
+          command: [
+            'sh',
+            '-c',
+            'id -u; id -g; grep -E "^(CapEff|CapPrm|NoNewPrivs|Seccomp):" /proc/self/status; pwd; touch ro-check 2>&1 && echo data-writable; awk \'$5 == "/" { split($6, o, ","); print "root-mount-" o[1] }\' /proc/self/mountinfo',
+          ],
+        };
         const { mkdtemp, rm, chown } = await import('node:fs/promises');
         const dataDir = await mkdtemp('/tmp/keystone-tier-data-');
         try {
-          const args = await dockerRunArgs(pod, c, { name: uniqueName(`${tool}-settings`), nodeDataDir: dataDir, network: 'none' });
+          const args = await dockerRunArgs(pod, c, {
+            name: uniqueName(`${tool}-settings`),
+            nodeDataDir: dataDir,
+            network: 'none',
+          });
           await chown(`${dataDir}/${tool}`, who.uid, who.gid);
-          expect(args).toEqual(expect.arrayContaining(['--user', `${who.uid}:${who.gid}`, '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges']));
-          const r = await execa('docker', ['run', '--rm', ...args], { env: dockerEnv(tier.host), reject: false, all: true });
+          expect(args).toEqual(
+            expect.arrayContaining([
+              '--user',
+              `${who.uid}:${who.gid}`,
+              '--cap-drop',
+              'ALL',
+              '--security-opt',
+              'no-new-privileges',
+            ]),
+          );
+          const r = await execa('docker', ['run', '--rm', ...args], {
+            env: dockerEnv(tier.host),
+            reject: false,
+            all: true,
+          });
           expect(r.exitCode, r.all).toBe(0);
           const lines = r.stdout.split('\n');
           expect(lines.slice(0, 2)).toEqual([String(who.uid), String(who.gid)]);
@@ -54,9 +90,15 @@ describe('profiles in their images', () => {
           expect(r.stdout).toMatch(/^Seccomp:\s+2$/m); // 2: a seccomp filter (Docker's default profile)
           expect(r.stdout).toContain(`/data/${tool}`);
           expect(r.stdout).toContain('data-writable');
-          const readOnly = (c.securityContext as { readOnlyRootFilesystem?: boolean } | undefined)?.readOnlyRootFilesystem === true;
+          const readOnly =
+            (c.securityContext as { readOnlyRootFilesystem?: boolean } | undefined)?.readOnlyRootFilesystem === true;
           expect(r.stdout).toMatch(new RegExp(`^root-mount-${readOnly ? 'ro' : 'rw'}$`, 'm'));
-          console.log(`${tool}: docker run ${args.join(' ')}\n${r.stdout.split('\n').map((l) => `  ${l}`).join('\n')}`);
+          console.log(
+            `${tool}: docker run ${args.join(' ')}\n${r.stdout
+              .split('\n')
+              .map((l) => `  ${l}`)
+              .join('\n')}`,
+          );
         } finally {
           await rm(dataDir, { recursive: true, force: true });
         }

@@ -41,9 +41,16 @@ export function engineIdentity(): RunIdentity {
   const uid = process.getuid!();
   if (uid === 0) {
     const runAs = runAsForLocalCluster({ uid: 0, gid: 0, env: { SUDO_UID: '1001', SUDO_GID: '1001' } })!;
-    return { uid: runAs.uid, gid: runAs.gid, wrap: ['setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups', '--'] };
+    return {
+      uid: runAs.uid,
+      gid: runAs.gid,
+      wrap: ['setpriv', `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups', '--'],
+    };
   }
-  if (uid === 1000) throw new Error('run npm run test:engines as root (it switches to uid 1001) or as a user whose uid is not 1000: the point is a uid the images do not assume');
+  if (uid === 1000)
+    throw new Error(
+      'run npm run test:engines as root (it switches to uid 1001) or as a user whose uid is not 1000: the point is a uid the images do not assume',
+    );
   return { uid, gid: process.getgid!(), wrap: [] };
 }
 
@@ -58,14 +65,21 @@ export async function loadProject(): Promise<Project> {
   const profiles = await loadProfiles(join(repoRoot, 'k8s', 'simulations', 'profiles.yaml'), repoRoot);
   const manifests = await loadManifests(join(repoRoot, 'k8s', 'manifests'), repoRoot);
   const templates = new Map<string, JobObject>();
-  for (const m of manifests) if (m.object.kind === 'Job') templates.set(m.object.metadata.name, m.object as unknown as JobObject);
-  const compose = parse(await readFile(join(repoRoot, 'images', 'compose.yaml'), 'utf8')) as { services: Record<string, { image: string; build?: { context: string; dockerfile?: string } }> };
+  for (const m of manifests)
+    if (m.object.kind === 'Job') templates.set(m.object.metadata.name, m.object as unknown as JobObject);
+  const compose = parse(await readFile(join(repoRoot, 'images', 'compose.yaml'), 'utf8')) as {
+    services: Record<string, { image: string; build?: { context: string; dockerfile?: string } }>;
+  };
   const imageDirs = new Map<string, string>();
   for (const [tool, profile] of Object.entries(profiles)) {
     const image = templates.get(profile.template)?.spec.template.spec.containers[0]?.image;
     const service = Object.values(compose.services).find((s) => s.image === image);
     // The folder of its Dockerfile (compose: relative to the context).
-    if (service?.build) imageDirs.set(tool, dirname(join(repoRoot, 'images', service.build.context, service.build.dockerfile ?? 'Dockerfile')));
+    if (service?.build)
+      imageDirs.set(
+        tool,
+        dirname(join(repoRoot, 'images', service.build.context, service.build.dockerfile ?? 'Dockerfile')),
+      );
   }
   return { profiles, templates, imageDirs };
 }
@@ -80,7 +94,11 @@ export async function imageEnv(dockerfileDir: string | undefined, home: string):
     if (!m) continue;
     for (const pair of m[1]!.trim().split(/\s+/)) {
       const eq = pair.indexOf('=');
-      if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1).split(imageHome).join(home);
+      if (eq > 0)
+        env[pair.slice(0, eq)] = pair
+          .slice(eq + 1)
+          .split(imageHome)
+          .join(home);
     }
   }
   return env;
@@ -130,7 +148,17 @@ export interface JobPod {
 export type JobExecutor = (pod: JobPod) => Promise<{ exitCode: number; output: string }>;
 
 /** The container's command with this machine's engine: image ENV from its Dockerfile, the pod's env, as the pod's uid. */
-export const onThisMachine: JobExecutor = async ({ project, who, tool, job, index, dataDir, home, extraEnv, timeoutMs }) => {
+export const onThisMachine: JobExecutor = async ({
+  project,
+  who,
+  tool,
+  job,
+  index,
+  dataDir,
+  home,
+  extraEnv,
+  timeoutMs,
+}) => {
   const container = job.spec.template.spec.containers[0]!;
   const hostPath = (p: string) => p.replace(`/data/${tool}`, join(dataDir, tool));
   const env = await imageEnv(project.imageDirs.get(tool), home);
@@ -139,7 +167,15 @@ export const onThisMachine: JobExecutor = async ({ project, who, tool, job, inde
   // An Indexed Job's pods get JOB_COMPLETION_INDEX from the Job controller.
   if (index !== undefined) env.JOB_COMPLETION_INDEX = String(index);
   const [file, ...args] = [...who.wrap, ...container.command!];
-  const r = await execa(file!, args, { cwd: hostPath(container.workingDir!), env, extendEnv: false, reject: false, all: true, timeout: timeoutMs, stdin: 'ignore' });
+  const r = await execa(file!, args, {
+    cwd: hostPath(container.workingDir!),
+    env,
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: timeoutMs,
+    stdin: 'ignore',
+  });
   return { exitCode: r.exitCode ?? -1, output: r.all ?? '' };
 };
 
@@ -147,7 +183,12 @@ export const onThisMachine: JobExecutor = async ({ project, who, tool, job, inde
  * Stages a copy of the example in a temporary project and runs the Job's command for each index,
  * as the identity's uid, with nothing of this process's environment.
  */
-export async function runLikeTheJob(project: Project, who: RunIdentity, req: RunRequest, timeoutMs = 240_000): Promise<EngineRun & { cleanup: () => Promise<void> }> {
+export async function runLikeTheJob(
+  project: Project,
+  who: RunIdentity,
+  req: RunRequest,
+  timeoutMs = 240_000,
+): Promise<EngineRun & { cleanup: () => Promise<void> }> {
   const profile = project.profiles[req.tool];
   if (!profile) throw new Error(`no profile ${req.tool}`);
   const template = project.templates.get(profile.template);
@@ -167,7 +208,9 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   const nodeRunDir = `/data/${req.tool}/runs/${runId}`;
   const hostRunDir = join(dataDir, req.tool, 'runs', runId);
   await stageOnHost(new GuardedDir(dataDir), input, hostRunDir, sweep);
-  if (req.breakInput) for (const dir of sweep ? sweep.combinations.map((_, i) => join(hostRunDir, String(i))) : [hostRunDir]) await req.breakInput(join(dir, input.name));
+  if (req.breakInput)
+    for (const dir of sweep ? sweep.combinations.map((_, i) => join(hostRunDir, String(i))) : [hostRunDir])
+      await req.breakInput(join(dir, input.name));
   if (who.wrap.length) await chownTree(hostRunDir, who.uid, who.gid);
 
   const { command, env: mpiEnv } = runCommand(profile, input.name, req.extraArgs ?? [], req.ranks);
@@ -187,13 +230,24 @@ export async function runLikeTheJob(project: Project, who: RunIdentity, req: Run
   const pod = job.spec.template.spec;
   const container = pod.containers[0]!;
   const security = pod.securityContext as { runAsUser?: number } | undefined;
-  if (security?.runAsUser !== who.uid) throw new Error(`the Job would run as uid ${security?.runAsUser}, not ${who.uid}`);
+  if (security?.runAsUser !== who.uid)
+    throw new Error(`the Job would run as uid ${security?.runAsUser}, not ${who.uid}`);
   const execute = req.executor ?? onThisMachine;
   const indexes = sweep ? sweep.combinations.map((_, i) => i) : [undefined];
   let output = '';
   let exitCode = 0;
   for (const index of indexes) {
-    const r = await execute({ project, who, tool: req.tool, job, index, dataDir, home, extraEnv: req.extraEnv, timeoutMs });
+    const r = await execute({
+      project,
+      who,
+      tool: req.tool,
+      job,
+      index,
+      dataDir,
+      home,
+      extraEnv: req.extraEnv,
+      timeoutMs,
+    });
     output += `${index === undefined ? '' : `--- index ${index}\n`}${r.output}\n`;
     if (r.exitCode !== 0 && exitCode === 0) exitCode = r.exitCode;
   }
@@ -208,7 +262,13 @@ export function onPath(program: string): boolean {
 }
 
 export function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => l.trim() !== '').pop() ?? '';
+  return (
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop() ?? ''
+  );
 }
 
 /** LAMMPS thermo columns (Step Temp E_pair E_mol TotEng Press) at `step`, as numbers. */

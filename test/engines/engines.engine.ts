@@ -14,7 +14,17 @@ const who = engineIdentity();
 
 /** Installed DOLFINx version under the image's PATH, or undefined. */
 function dolfinxVersion(): string | undefined {
-  const r = execaSync('/usr/bin/env', ['-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'python3', '-c', 'import dolfinx; print(dolfinx.__version__)'], { reject: false });
+  const r = execaSync(
+    '/usr/bin/env',
+    [
+      '-i',
+      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'python3',
+      '-c',
+      'import dolfinx; print(dolfinx.__version__)',
+    ],
+    { reject: false },
+  );
   return r.exitCode === 0 ? String(r.stdout).trim() : undefined;
 }
 const olderThan09 = (v: string) => {
@@ -29,14 +39,21 @@ interface EngineCase {
 }
 
 const engines: Record<string, EngineCase> = {
-  lammps: { missing: () => (onPath('lmp') ? undefined : 'lmp not found'), install: 'apt-get install -y lammps openmpi-bin' },
+  lammps: {
+    missing: () => (onPath('lmp') ? undefined : 'lmp not found'),
+    install: 'apt-get install -y lammps openmpi-bin',
+  },
   openfoam: {
-    missing: () => (existsSync('/usr/share/openfoam/etc/bashrc') && onPath('blockMesh') ? undefined : 'Debian OpenFOAM (/usr/share/openfoam/etc/bashrc) not found'),
+    missing: () =>
+      existsSync('/usr/share/openfoam/etc/bashrc') && onPath('blockMesh')
+        ? undefined
+        : 'Debian OpenFOAM (/usr/share/openfoam/etc/bashrc) not found',
     install: 'apt-get install -y openfoam openmpi-bin',
   },
   fenicsx: {
     missing: () => (dolfinxVersion() ? undefined : 'DOLFINx (python3 -c "import dolfinx") not found'),
-    install: 'apt-get install -y python3-dolfinx  (Debian bookworm has 0.5; the image pins 0.9.0, whose API test/engines/dolfinx-0.9-api holds the script to)',
+    install:
+      'apt-get install -y python3-dolfinx  (Debian bookworm has 0.5; the image pins 0.9.0, whose API test/engines/dolfinx-0.9-api holds the script to)',
   },
 };
 
@@ -45,7 +62,10 @@ function fenicsxSetting(): FenicsxSetting {
   // On an older DOLFINx, the shim adds the 0.9.0 names poisson.py uses and enforces 0.9.0's
   // XDMF rule (a written Function has the mesh's degree), so the script is held to the image's API.
   const old = version !== 'not installed' && olderThan09(version);
-  return { extraEnv: old ? { PYTHONPATH: join(repoRoot, 'test', 'engines', 'dolfinx-0.9-api') } : undefined, label: `${version}${old ? ' held to the 0.9.0 API' : ''}` };
+  return {
+    extraEnv: old ? { PYTHONPATH: join(repoRoot, 'test', 'engines', 'dolfinx-0.9-api') } : undefined,
+    label: `${version}${old ? ' held to the 0.9.0 API' : ''}`,
+  };
 }
 
 for (const tool of Object.keys(project.profiles)) {
@@ -60,6 +80,10 @@ for (const tool of Object.keys(project.profiles)) {
     it(`${tool}: SKIPPED, engine not installed (${missing}); install: ${c.install}`, (ctx) => ctx.skip());
     continue;
   }
-  const checks = engineChecks((req) => runLikeTheJob(project, who, req), who, tool === 'fenicsx' ? fenicsxSetting() : undefined);
+  const checks = engineChecks(
+    (req) => runLikeTheJob(project, who, req),
+    who,
+    tool === 'fenicsx' ? fenicsxSetting() : undefined,
+  );
   describe(`${tool} (as uid ${who.uid})`, () => checks[tool]!());
 }

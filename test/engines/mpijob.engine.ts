@@ -18,7 +18,16 @@ import { runCommand } from '../../src/runs/request/profiles.js';
 import { chownTree } from '../../src/runs/build/run-as.js';
 import { buildJobFromTemplate } from '../../src/runs/build/job.js';
 import { buildMpiJob, mpiEntrypoint } from '../../src/runs/build/mpijob.js';
-import { fieldValues, imageEnv, lastLine, loadProject, onPath, repoRoot, runLikeTheJob, thermoAt } from './engine-run.js';
+import {
+  fieldValues,
+  imageEnv,
+  lastLine,
+  loadProject,
+  onPath,
+  repoRoot,
+  runLikeTheJob,
+  thermoAt,
+} from './engine-run.js';
 
 const uid = 4321;
 const asUid = ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--'];
@@ -31,8 +40,10 @@ function missing(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (switching to uid 4321 needs root)';
   if (!onPath('lmp') || !onPath('mpirun')) return 'lmp or mpirun not found (apt-get install -y lammps openmpi-bin)';
   if (!onPath('sshd') || !onPath('ssh')) return 'sshd not found (apt-get install -y openssh-server)';
-  if (execaSync('sh', ['-c', 'ls /usr/lib/*-linux-gnu/libnss_wrapper.so'], { reject: false }).exitCode !== 0) return 'libnss_wrapper.so not found (apt-get install -y libnss-wrapper)';
-  if (execaSync('getent', ['passwd', String(uid)], { reject: false }).exitCode === 0) return `uid ${uid} is in /etc/passwd here, so it would not show what the test is about`;
+  if (execaSync('sh', ['-c', 'ls /usr/lib/*-linux-gnu/libnss_wrapper.so'], { reject: false }).exitCode !== 0)
+    return 'libnss_wrapper.so not found (apt-get install -y libnss-wrapper)';
+  if (execaSync('getent', ['passwd', String(uid)], { reject: false }).exitCode === 0)
+    return `uid ${uid} is in /etc/passwd here, so it would not show what the test is about`;
   return undefined;
 }
 
@@ -56,12 +67,17 @@ async function podFiles(tool = 'lammps', example = 'in.lj'): Promise<{ dir: stri
   await chmod(home, 0o1777);
   // newSSHAuthSecret: an ECDSA P-521 key, "EC PRIVATE KEY" PEM (x509.MarshalECPrivateKey), and its
   // authorized_keys line; the volume's items are id_rsa, id_rsa.pub and authorized_keys.
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp521r1', privateKeyEncoding: { type: 'sec1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey } = generateKeyPairSync('ec', {
+    namedCurve: 'secp521r1',
+    privateKeyEncoding: { type: 'sec1', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const keyFile = join(dir, 'key');
   await writeFile(keyFile, privateKey, { mode: 0o600 });
   const publicLine = (await execa('ssh-keygen', ['-y', '-f', keyFile])).stdout.trim();
   await writeFile(join(home, '.ssh', 'id_rsa'), privateKey, { mode: 0o644 });
-  for (const f of ['id_rsa.pub', 'authorized_keys']) await writeFile(join(home, '.ssh', f), `${publicLine}\n`, { mode: 0o644 });
+  for (const f of ['id_rsa.pub', 'authorized_keys'])
+    await writeFile(join(home, '.ssh', f), `${publicLine}\n`, { mode: 0o644 });
   const run = join(dir, 'run');
   await mkdir(run);
   await cp(join(repoRoot, 'data', tool, example), join(run, example), { recursive: true });
@@ -70,8 +86,17 @@ async function podFiles(tool = 'lammps', example = 'in.lj'): Promise<{ dir: stri
 }
 
 /** One worker: keystone-mpi sshd as uid 4321, listening on `address`; resolves once it listens. */
-async function startWorker(home: string, address: string, env: Record<string, string>): Promise<{ log: () => string; stop: () => Promise<unknown> }> {
-  const proc = execa(asUid[0]!, [...asUid.slice(1), script, 'sshd', '-o', `ListenAddress=${address}`], { env: { ...env, HOME: home }, extendEnv: false, reject: false, stdin: 'ignore' });
+async function startWorker(
+  home: string,
+  address: string,
+  env: Record<string, string>,
+): Promise<{ log: () => string; stop: () => Promise<unknown> }> {
+  const proc = execa(asUid[0]!, [...asUid.slice(1), script, 'sshd', '-o', `ListenAddress=${address}`], {
+    env: { ...env, HOME: home },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
   started.push(proc);
   const stop = () => {
     proc.kill('SIGTERM');
@@ -91,7 +116,12 @@ async function startWorker(home: string, address: string, env: Record<string, st
  * The launcher's environment: the image's, the profile's MPI variables, and what the operator
  * adds to a launcher (ompiEnvVars and the slots variable), plus what this machine needs.
  */
-function launcherEnv(env: Record<string, string>, mpiEnv: [string, string][], hostfile: string, slots: number): Record<string, string> {
+function launcherEnv(
+  env: Record<string, string>,
+  mpiEnv: [string, string][],
+  hostfile: string,
+  slots: number,
+): Record<string, string> {
   return {
     ...env,
     ...Object.fromEntries(mpiEnv),
@@ -110,9 +140,24 @@ function launcherEnv(env: Record<string, string>, mpiEnv: [string, string][], ho
 }
 
 /** The MPIJob keystone builds for `tool` (2 ranks over 2 nodes): its launcher's argv, keystone-mpi being the repo's file. */
-function launcherArgv(project: Awaited<ReturnType<typeof loadProject>>, tool: string, input: string, workingDir: string): { argv: string[]; mpiEnv: [string, string][] } {
+function launcherArgv(
+  project: Awaited<ReturnType<typeof loadProject>>,
+  tool: string,
+  input: string,
+  workingDir: string,
+): { argv: string[]; mpiEnv: [string, string][] } {
   const { command, env: mpiEnv } = runCommand(project.profiles[tool]!, input, [], 2);
-  const job = buildJobFromTemplate(project.templates.get(project.profiles[tool]!.template)!, { tool, runId: 'engine-test', name: `${tool}-engine-test`, command, workingDir, inputName: input, outputDir: workingDir, retries: 0, env: mpiEnv });
+  const job = buildJobFromTemplate(project.templates.get(project.profiles[tool]!.template)!, {
+    tool,
+    runId: 'engine-test',
+    name: `${tool}-engine-test`,
+    command,
+    workingDir,
+    inputName: input,
+    outputDir: workingDir,
+    retries: 0,
+    env: mpiEnv,
+  });
   const mpiJob = buildMpiJob(job, { nodes: 2, ranks: 2, workerCpus: '1000m', mpiImplementation: 'OpenMPI' });
   expect(mpiJob.spec.mpiReplicaSpecs.Worker.template.spec.containers[0]!.command).toEqual([mpiEntrypoint, 'sshd']);
   const launcher = mpiJob.spec.mpiReplicaSpecs.Launcher.template.spec.containers[0]!.command!;
@@ -129,7 +174,12 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
 
   it('without keystone-mpi, ssh refuses to start as a uid /etc/passwd does not know (what the images must fix)', async () => {
     const { home } = await podFiles();
-    const r = await execa(asUid[0]!, [...asUid.slice(1), 'ssh', '-F', sshConfig, workers[0]!, 'true'], { env: { PATH: '/usr/bin:/bin', HOME: home }, extendEnv: false, reject: false, stdin: 'ignore' });
+    const r = await execa(asUid[0]!, [...asUid.slice(1), 'ssh', '-F', sshConfig, workers[0]!, 'true'], {
+      env: { PATH: '/usr/bin:/bin', HOME: home },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
     expect(r.exitCode).toBe(255);
     expect(r.stderr).toContain(`No user exists for uid ${uid}`);
   });
@@ -139,22 +189,38 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
     const nobody = execaSync('getent', ['passwd', '65534'], { reject: false });
     for (const id of [uid, ...(nobody.exitCode === 0 ? [65534] : [])]) {
       const as = ['setpriv', `--reuid=${id}`, `--regid=${id}`, '--clear-groups', '--'];
-      const r = await execa(as[0]!, [...as.slice(1), script, 'sh', '-c', 'getent passwd "$(id -u)"; id -un; id -gn'], { env: { PATH: '/usr/bin:/bin', HOME: home, KEYSTONE_RESOLVE_TRIES: '1' }, extendEnv: false, reject: false });
+      const r = await execa(as[0]!, [...as.slice(1), script, 'sh', '-c', 'getent passwd "$(id -u)"; id -un; id -gn'], {
+        env: { PATH: '/usr/bin:/bin', HOME: home, KEYSTONE_RESOLVE_TRIES: '1' },
+        extendEnv: false,
+        reject: false,
+      });
       expect(r.exitCode, r.stderr).toBe(0);
-      expect(r.stdout.split('\n')).toEqual([`keystone-${id}:x:${id}:${id}:keystone run:${home}:/bin/sh`, `keystone-${id}`, `keystone-${id}`]);
+      expect(r.stdout.split('\n')).toEqual([
+        `keystone-${id}:x:${id}:${id}:keystone run:${home}:/bin/sh`,
+        `keystone-${id}`,
+        `keystone-${id}`,
+      ]);
     }
   });
 
-  it('the launcher waits for the hostfile\'s workers to resolve, and gives up saying which one does not', async () => {
+  it("the launcher waits for the hostfile's workers to resolve, and gives up saying which one does not", async () => {
     const { dir } = await podFiles();
     const hostfile = join(dir, 'hostfile');
     await writeFile(hostfile, 'localhost slots=1\nnosuch-worker.invalid slots=1\n');
-    const r = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], { env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile, KEYSTONE_RESOLVE_TRIES: '2' }, extendEnv: false, reject: false });
+    const r = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], {
+      env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile, KEYSTONE_RESOLVE_TRIES: '2' },
+      extendEnv: false,
+      reject: false,
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('keystone-mpi: worker nosuch-worker.invalid does not resolve');
     expect(r.stdout).toBe('');
     await writeFile(hostfile, 'localhost slots=1\n127.0.0.2 slots=1\n');
-    const ok = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], { env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile, KEYSTONE_RESOLVE_TRIES: '1' }, extendEnv: false, reject: false });
+    const ok = await execa(asUid[0]!, [...asUid.slice(1), script, 'echo', 'mpirun would start'], {
+      env: { PATH: '/usr/bin:/bin', HOME: dir, OMPI_MCA_orte_default_hostfile: hostfile, KEYSTONE_RESOLVE_TRIES: '1' },
+      extendEnv: false,
+      reject: false,
+    });
     expect(ok.stdout).toBe('mpirun would start');
   });
 
@@ -168,23 +234,41 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
       await writeFile(hostfile, workers.map((w) => `${w} slots=1\n`).join(''));
       const { argv, mpiEnv } = launcherArgv(project, 'lammps', 'in.lj', run);
       expect(argv.slice(1)).toEqual(['mpirun', '-np', '2', 'lmp', '-in', 'in.lj']);
-      const r = await execa(asUid[0]!, [...asUid.slice(1), ...argv], { cwd: run, env: launcherEnv(env, mpiEnv, hostfile, 1), extendEnv: false, reject: false, all: true, timeout: 240_000, stdin: 'ignore' });
+      const r = await execa(asUid[0]!, [...asUid.slice(1), ...argv], {
+        cwd: run,
+        env: launcherEnv(env, mpiEnv, hostfile, 1),
+        extendEnv: false,
+        reject: false,
+        all: true,
+        timeout: 240_000,
+        stdin: 'ignore',
+      });
       expect(r.exitCode, r.all?.slice(-3000)).toBe(0);
       expect(r.all).toMatch(/with 2 MPI tasks x 1 OpenMP threads/);
       expect(r.all).toContain('LJ melt finished: T=3.0, 250 steps');
       // Each worker's sshd let uid 4321 in (by the name keystone-mpi gave it): the ranks ran over ssh on both.
-      for (const w of [w0!, w1!]) expect(w.log()).toMatch(new RegExp(`Accepted publickey for keystone-${uid} from 127\\.0\\.0\\.1`));
+      for (const w of [w0!, w1!])
+        expect(w.log()).toMatch(new RegExp(`Accepted publickey for keystone-${uid} from 127\\.0\\.0\\.1`));
       expect((await stat(join(run, 'log.lammps'))).uid).toBe(uid);
 
-      const local = await runLikeTheJob(project, { uid, gid: uid, wrap: asUid }, { tool: 'lammps', example: 'in.lj', ranks: 2 });
+      const local = await runLikeTheJob(
+        project,
+        { uid, gid: uid, wrap: asUid },
+        { tool: 'lammps', example: 'in.lj', ranks: 2 },
+      );
       try {
         expect(local.exitCode, local.output.slice(-2000)).toBe(0);
         const a = thermoAt(local.output, 250)!;
         const b = thermoAt(r.all ?? '', 250)!;
         expect(b).toHaveLength(6);
         // Same decomposition (2 ranks), another transport (TCP instead of shared memory): 1e-6 relative, as engines.engine.ts allows.
-        for (const [i, x] of a.entries()) expect(Math.abs(b[i]! - x), `column ${i} at step 250: one pod ${x}, over ssh ${b[i]}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(x)));
-        console.log(`lammps in.lj, 2 ranks over ssh to 2 sshd workers as uid ${uid}: exit ${r.exitCode}\n  step 250 one pod:  ${a.join(' ')}\n  step 250 over ssh: ${b.join(' ')}\n  ${(await readFile(join(run, 'log.lammps'), 'utf8')).split('\n').find((l) => l.includes('MPI tasks'))}`);
+        for (const [i, x] of a.entries())
+          expect(Math.abs(b[i]! - x), `column ${i} at step 250: one pod ${x}, over ssh ${b[i]}`).toBeLessThanOrEqual(
+            1e-6 * Math.max(1, Math.abs(x)),
+          );
+        console.log(
+          `lammps in.lj, 2 ranks over ssh to 2 sshd workers as uid ${uid}: exit ${r.exitCode}\n  step 250 one pod:  ${a.join(' ')}\n  step 250 over ssh: ${b.join(' ')}\n  ${(await readFile(join(run, 'log.lammps'), 'utf8')).split('\n').find((l) => l.includes('MPI tasks'))}`,
+        );
       } finally {
         await local.cleanup();
       }
@@ -203,13 +287,25 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
       const hostfile = join(dir, 'hostfile');
       await writeFile(hostfile, workers.map((w) => `${w} slots=1\n`).join(''));
       const { argv, mpiEnv } = launcherArgv(project, 'openfoam', 'cavity', run);
-      const r = await execa(asUid[0]!, [...asUid.slice(1), ...argv], { cwd: run, env: launcherEnv(env, mpiEnv, hostfile, 1), extendEnv: false, reject: false, all: true, timeout: 240_000, stdin: 'ignore' });
+      const r = await execa(asUid[0]!, [...asUid.slice(1), ...argv], {
+        cwd: run,
+        env: launcherEnv(env, mpiEnv, hostfile, 1),
+        extendEnv: false,
+        reject: false,
+        all: true,
+        timeout: 240_000,
+        stdin: 'ignore',
+      });
       expect(r.exitCode, r.all?.slice(-3000)).toBe(0);
       expect(r.all).toMatch(/^Reconstructing FV fields$/m);
       expect(lastLine(r.all ?? '')).toBe('End');
       for (const w of started2) expect(w.log()).toMatch(new RegExp(`Accepted publickey for keystone-${uid}`));
 
-      const local = await runLikeTheJob(project, { uid, gid: uid, wrap: asUid }, { tool: 'openfoam', example: 'cavity', ranks: 2 });
+      const local = await runLikeTheJob(
+        project,
+        { uid, gid: uid, wrap: asUid },
+        { tool: 'openfoam', example: 'cavity', ranks: 2 },
+      );
       try {
         expect(local.exitCode, local.output.slice(-2000)).toBe(0);
         let worst = '';
@@ -223,7 +319,9 @@ describe('MPIJob workers: keystone-mpi (images/mpi) on this machine', () => {
           expect(diff, `${field}: largest difference ${diff} of ${scale}`).toBeLessThanOrEqual(1e-6 * scale);
           worst += ` ${field}: ${a[0]} cells, largest difference ${diff.toExponential(2)} (of max |${field}| ${scale.toExponential(2)});`;
         }
-        console.log(`openfoam cavity, 2 ranks over ssh to 2 sshd workers as uid ${uid}: exit ${r.exitCode};${worst} last line: ${lastLine(r.all ?? '')}`);
+        console.log(
+          `openfoam cavity, 2 ranks over ssh to 2 sshd workers as uid ${uid}: exit ${r.exitCode};${worst} last line: ${lastLine(r.all ?? '')}`,
+        );
       } finally {
         await local.cleanup();
       }

@@ -32,7 +32,9 @@ export function repositoryOf(image) {
 
 /** The digest a fake registry serves for a tag (the same for every test, unless registryTags moves it). */
 export function defaultRegistryDigest(image) {
-  return `sha256:${createHash('sha256').update(`manifest:${normalizeImage(image)}`).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(`manifest:${normalizeImage(image)}`)
+    .digest('hex')}`;
 }
 
 /** The kubelet's default: Always for :latest or untagged images, IfNotPresent otherwise. */
@@ -62,8 +64,21 @@ function millicores(q) {
 
 // Keys sorted, as the real pod-template-hash (ComputeHash: a deep print with sorted map keys) does,
 // so a template copied back by a rollback hashes to its old ReplicaSet.
-const sorted = (v) => (Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted(v[k])])) : v);
-const shortHash = (value) => createHash('sha256').update(JSON.stringify(sorted(value))).digest('hex').slice(0, 10);
+const sorted = (v) =>
+  Array.isArray(v)
+    ? v.map(sorted)
+    : v && typeof v === 'object'
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, sorted(v[k])]),
+        )
+      : v;
+const shortHash = (value) =>
+  createHash('sha256')
+    .update(JSON.stringify(sorted(value)))
+    .digest('hex')
+    .slice(0, 10);
 let podCounter = 0;
 const podSuffix = () => (++podCounter).toString(36).padStart(5, '0');
 
@@ -77,7 +92,11 @@ export function attachControllers(api, options = {}) {
   /** Their image IDs (Docker's, kept by the import), by name. */
   const imageIds = new Map();
   /** Images no registry serves: the locally built ones, unless imported. */
-  const unpullable = new Set((options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map((n) => normalizeImage(n).replace(/:latest$/, '')));
+  const unpullable = new Set(
+    (options.unpullable ?? ['keystone-celery-worker', 'fenicsx-toolbox', 'keystone/lammps', 'openfoam-toolbox']).map(
+      (n) => normalizeImage(n).replace(/:latest$/, ''),
+    ),
+  );
   const crashImages = new Set((options.crashImages ?? []).map((n) => normalizeImage(n)));
   const controls = {
     /** How long a scheduled pod takes to start its containers (changeable while running). */
@@ -127,7 +146,10 @@ export function attachControllers(api, options = {}) {
      * What a Job's pod does once its container runs: log lines, then an exit. Tests replace it.
      * @type {(pod: any, index: number | undefined) => { lines?: string[], exitCode?: number | null, reason?: string, lineDelayMs?: number, runMs?: number }}
      */
-    program: (pod) => ({ lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`], exitCode: 0 }),
+    program: (pod) => ({
+      lines: [`running: ${(pod.spec.containers[0].command ?? []).concat(pod.spec.containers[0].args ?? []).join(' ')}`],
+      exitCode: 0,
+    }),
     /**
      * Records a core/v1 Event about an object as a component would (set below).
      * @type {(obj: any, type: 'Normal' | 'Warning', reason: string, message: string, component: string, host?: string) => void}
@@ -145,7 +167,8 @@ export function attachControllers(api, options = {}) {
    */
   const publishNodeImages = () => {
     const entries = [...nodeImages].map((n) => ({ names: [n], sizeBytes: 1000000 }));
-    for (const [name, digestName] of pulled) entries.push({ names: name === digestName ? [digestName] : [digestName, name], sizeBytes: 1000000 });
+    for (const [name, digestName] of pulled)
+      entries.push({ names: name === digestName ? [digestName] : [digestName, name], sizeBytes: 1000000 });
     for (const node of api.objects('nodes')) {
       const next = structuredClone(node);
       next.status = next.status ?? {};
@@ -164,7 +187,9 @@ export function attachControllers(api, options = {}) {
     }
     publishNodeImages();
     // Pods waiting on a pull retry, as the kubelet's back-off does.
-    for (const pod of api.objects('pods')) if (pod.spec.nodeName && pod.status?.phase === 'Pending') startContainers(pod.metadata.namespace, pod.metadata.name);
+    for (const pod of api.objects('pods'))
+      if (pod.spec.nodeName && pod.status?.phase === 'Pending')
+        startContainers(pod.metadata.namespace, pod.metadata.name);
   });
 
   api.onChange((resource, type, obj) => {
@@ -177,7 +202,9 @@ export function attachControllers(api, options = {}) {
     if (resource === 'deployments' && type !== 'DELETED') reconcileDeployment(ns, obj.metadata.name);
     if (resource === 'jobs' && type !== 'DELETED' && !obj.spec?.suspend) reconcileJob(ns, obj.metadata.name);
     if (resource === 'jobs' && type === 'DELETED') {
-      for (const p of api.objects('pods')) if (p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === obj.metadata.name) api.remove('pods', ns, p.metadata.name);
+      for (const p of api.objects('pods'))
+        if (p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === obj.metadata.name)
+          api.remove('pods', ns, p.metadata.name);
     }
     if (resource === 'pods') {
       const owner = obj.metadata.labels?.['fake.keystone/deployment'];
@@ -210,9 +237,18 @@ export function attachControllers(api, options = {}) {
     // new ReplicaSet, created or reused, all but these (util/deployment_util.go
     // SetNewReplicaSetAnnotations, copyDeploymentAnnotationsToReplicaSet, annotationsToSkip); a
     // reused ReplicaSet keeps its old revisions in revision-history.
-    const skipCopy = new Set(['kubectl.kubernetes.io/last-applied-configuration', 'deployment.kubernetes.io/revision', 'deployment.kubernetes.io/revision-history', 'deployment.kubernetes.io/desired-replicas', 'deployment.kubernetes.io/max-replicas', 'deprecated.deployment.rollback.to']);
+    const skipCopy = new Set([
+      'kubectl.kubernetes.io/last-applied-configuration',
+      'deployment.kubernetes.io/revision',
+      'deployment.kubernetes.io/revision-history',
+      'deployment.kubernetes.io/desired-replicas',
+      'deployment.kubernetes.io/max-replicas',
+      'deprecated.deployment.rollback.to',
+    ]);
     const copied = Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !skipCopy.has(k)));
-    const owned = api.objects('replicasets').filter((r) => r.metadata.namespace === ns && r.metadata.ownerReferences?.[0]?.name === name);
+    const owned = api
+      .objects('replicasets')
+      .filter((r) => r.metadata.namespace === ns && r.metadata.ownerReferences?.[0]?.name === name);
     const revisionOf = (r) => Number(r.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
     const newRevision = String(Math.max(0, ...owned.filter((r) => r.metadata.name !== rsName).map(revisionOf)) + 1);
     const want = d.spec.replicas ?? 1;
@@ -226,22 +262,68 @@ export function attachControllers(api, options = {}) {
           annotations: { ...copied, 'deployment.kubernetes.io/revision': newRevision },
           ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name, uid: d.metadata.uid, controller: true }],
         },
-        spec: { replicas: want, selector: d.spec.selector, template: { ...d.spec.template, metadata: { ...d.spec.template.metadata, labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash } } } },
+        spec: {
+          replicas: want,
+          selector: d.spec.selector,
+          template: {
+            ...d.spec.template,
+            metadata: {
+              ...d.spec.template.metadata,
+              labels: { ...d.spec.template.metadata?.labels, 'pod-template-hash': hash },
+            },
+          },
+        },
       });
-    } else if (revisionOf(existing) < Number(newRevision) || existing.spec.replicas !== want || Object.entries(copied).some(([k, v]) => existing.metadata.annotations?.[k] !== v)) {
+    } else if (
+      revisionOf(existing) < Number(newRevision) ||
+      existing.spec.replicas !== want ||
+      Object.entries(copied).some(([k, v]) => existing.metadata.annotations?.[k] !== v)
+    ) {
       const old = existing.metadata.annotations?.['deployment.kubernetes.io/revision'];
       const revision = String(Math.max(revisionOf(existing), Number(newRevision)));
-      const history = old !== undefined && old !== revision ? { 'deployment.kubernetes.io/revision-history': [existing.metadata.annotations['deployment.kubernetes.io/revision-history'], old].filter(Boolean).join(',') } : {};
-      api.update('replicasets', { ...existing, metadata: { ...existing.metadata, annotations: { ...existing.metadata.annotations, ...copied, ...history, 'deployment.kubernetes.io/revision': revision } }, spec: { ...existing.spec, replicas: want } });
+      const history =
+        old !== undefined && old !== revision
+          ? {
+              'deployment.kubernetes.io/revision-history': [
+                existing.metadata.annotations['deployment.kubernetes.io/revision-history'],
+                old,
+              ]
+                .filter(Boolean)
+                .join(','),
+            }
+          : {};
+      api.update('replicasets', {
+        ...existing,
+        metadata: {
+          ...existing.metadata,
+          annotations: {
+            ...existing.metadata.annotations,
+            ...copied,
+            ...history,
+            'deployment.kubernetes.io/revision': revision,
+          },
+        },
+        spec: { ...existing.spec, replicas: want },
+      });
     }
-    for (const r of owned) if (r.metadata.name !== rsName && r.spec.replicas !== 0) api.update('replicasets', { ...r, spec: { ...r.spec, replicas: 0 } });
+    for (const r of owned)
+      if (r.metadata.name !== rsName && r.spec.replicas !== 0)
+        api.update('replicasets', { ...r, spec: { ...r.spec, replicas: 0 } });
     const rsRevision = api.get('replicasets', ns, rsName).metadata.annotations['deployment.kubernetes.io/revision'];
     if (d.metadata.annotations?.['deployment.kubernetes.io/revision'] !== rsRevision) {
       // A controller's write: metadata only, so generation stays (the status write below re-reads).
-      api.update('deployments', { ...d, metadata: { ...d.metadata, annotations: { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': rsRevision } } });
+      api.update('deployments', {
+        ...d,
+        metadata: {
+          ...d.metadata,
+          annotations: { ...d.metadata.annotations, 'deployment.kubernetes.io/revision': rsRevision },
+        },
+      });
       return; // the update re-enters reconcileDeployment with the annotated object
     }
-    const pods = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
+    const pods = api
+      .objects('pods')
+      .filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
     const current = pods.filter((p) => p.metadata.labels['pod-template-hash'] === hash);
     const old = pods.filter((p) => p.metadata.labels['pod-template-hash'] !== hash);
     for (const p of old) api.remove('pods', ns, p.metadata.name);
@@ -258,8 +340,12 @@ export function attachControllers(api, options = {}) {
       });
     }
     for (const p of current.slice(want)) api.remove('pods', ns, p.metadata.name);
-    const live = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
-    const ready = live.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    const live = api
+      .objects('pods')
+      .filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['fake.keystone/deployment'] === name);
+    const ready = live.filter((p) =>
+      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
     const updated = live.filter((p) => p.metadata.labels['pod-template-hash'] === hash).length;
     const complete = updated === want && ready === want && live.length === want;
     const status = {
@@ -270,15 +356,26 @@ export function attachControllers(api, options = {}) {
       availableReplicas: ready,
       ...(want - ready > 0 ? { unavailableReplicas: want - ready } : {}),
       conditions: [
-        { type: 'Available', status: ready >= want ? 'True' : 'False', reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable' },
-        { type: 'Progressing', status: 'True', reason: complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated', message: `ReplicaSet "${rsName}" ${complete ? 'has successfully progressed' : 'is progressing'}.` },
+        {
+          type: 'Available',
+          status: ready >= want ? 'True' : 'False',
+          reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        },
+        {
+          type: 'Progressing',
+          status: 'True',
+          reason: complete ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
+          message: `ReplicaSet "${rsName}" ${complete ? 'has successfully progressed' : 'is progressing'}.`,
+        },
       ],
     };
     if (JSON.stringify(d.status) !== JSON.stringify(status)) api.update('deployments', { ...d, status });
   }
 
   function jobPods(ns, name) {
-    return api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
+    return api
+      .objects('pods')
+      .filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === name);
   }
 
   /**
@@ -293,23 +390,42 @@ export function attachControllers(api, options = {}) {
    */
   function suspendJob(ns, name) {
     const job = api.get('jobs', ns, name);
-    if (!job || (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return;
-    for (const p of jobPods(ns, name)) if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') api.remove('pods', ns, p.metadata.name);
+    if (
+      !job ||
+      (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+    )
+      return;
+    for (const p of jobPods(ns, name))
+      if (p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') api.remove('pods', ns, p.metadata.name);
     const current = api.get('jobs', ns, name);
     if (!current) return;
     const { active: _gone, ...status } = current.status ?? {};
     const conditions = status.conditions ?? [];
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const suspended = { type: 'Suspended', status: 'True', reason: 'JobSuspended', message: 'Job suspended', lastProbeTime: now, lastTransitionTime: now };
+    const suspended = {
+      type: 'Suspended',
+      status: 'True',
+      reason: 'JobSuspended',
+      message: 'Job suspended',
+      lastProbeTime: now,
+      lastTransitionTime: now,
+    };
     const old = conditions.find((c) => c.type === 'Suspended');
-    status.conditions = !old ? [...conditions, suspended] : old.status === 'True' && old.reason === suspended.reason ? conditions : conditions.map((c) => (c === old ? suspended : c));
+    status.conditions = !old
+      ? [...conditions, suspended]
+      : old.status === 'True' && old.reason === suspended.reason
+        ? conditions
+        : conditions.map((c) => (c === old ? suspended : c));
     if (JSON.stringify(current.status ?? {}) !== JSON.stringify(status)) api.update('jobs', { ...current, status });
   }
 
   function reconcileJob(ns, name) {
     const job = api.get('jobs', ns, name);
     if (!job || job.spec.suspend) return;
-    if ((job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')) return;
+    if (
+      (job.status?.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True')
+    )
+      return;
     const indexed = job.spec.completionMode === 'Indexed';
     const completions = job.spec.completions ?? 1;
     const parallelism = job.spec.parallelism ?? 1;
@@ -319,7 +435,13 @@ export function attachControllers(api, options = {}) {
     const failed = pods.filter((p) => p.status?.phase === 'Failed');
     const active = pods.filter((p) => p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed');
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const status = { ...job.status, startTime: job.status?.startTime ?? now, active: active.length, succeeded: done.length, failed: failed.length };
+    const status = {
+      ...job.status,
+      startTime: job.status?.startTime ?? now,
+      active: active.length,
+      succeeded: done.length,
+      failed: failed.length,
+    };
     if (indexed) {
       status.completedIndexes = [...new Set(done.map(indexOf))].sort((a, b) => a - b).join(',') || undefined;
       status.failedIndexes = [...new Set(failed.map(indexOf))].sort((a, b) => a - b).join(',') || undefined;
@@ -329,18 +451,47 @@ export function attachControllers(api, options = {}) {
     const tooManyFailures = perIndex ? false : failed.length > (job.spec.backoffLimit ?? 6);
     const finishedIndexes = new Set([...done, ...failed].map(indexOf));
     const allFinished = indexed ? finishedIndexes.size >= completions : done.length >= completions;
-    const deadline = job.spec.activeDeadlineSeconds && Date.now() - Date.parse(status.startTime) > job.spec.activeDeadlineSeconds * 1000;
+    const deadline =
+      job.spec.activeDeadlineSeconds &&
+      Date.now() - Date.parse(status.startTime) > job.spec.activeDeadlineSeconds * 1000;
     let terminal;
-    if (deadline) terminal = { type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' };
-    else if (tooManyFailures) terminal = { type: 'Failed', reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' };
-    else if (allFinished && failed.length > 0 && perIndex) terminal = { type: 'Failed', reason: 'FailedIndexes', message: 'Job has failed indexes' };
-    else if (allFinished && done.length > 0) terminal = { type: 'Complete', reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' };
+    if (deadline)
+      terminal = {
+        type: 'Failed',
+        reason: 'DeadlineExceeded',
+        message: 'Job was active longer than specified deadline',
+      };
+    else if (tooManyFailures)
+      terminal = {
+        type: 'Failed',
+        reason: 'BackoffLimitExceeded',
+        message: 'Job has reached the specified backoff limit',
+      };
+    else if (allFinished && failed.length > 0 && perIndex)
+      terminal = { type: 'Failed', reason: 'FailedIndexes', message: 'Job has failed indexes' };
+    else if (allFinished && done.length > 0)
+      terminal = {
+        type: 'Complete',
+        reason: 'CompletionsReached',
+        message: 'Reached expected number of succeeded pods',
+      };
     if (terminal) {
       for (const p of active) api.remove('pods', ns, p.metadata.name);
       status.active = 0;
       if (terminal.type === 'Complete') status.completionTime = now;
-      conditions.push({ type: terminal.type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget', status: 'True', reason: terminal.reason, message: terminal.message });
-      conditions.push({ type: terminal.type, status: 'True', reason: terminal.reason, message: terminal.message, lastTransitionTime: now });
+      conditions.push({
+        type: terminal.type === 'Complete' ? 'SuccessCriteriaMet' : 'FailureTarget',
+        status: 'True',
+        reason: terminal.reason,
+        message: terminal.message,
+      });
+      conditions.push({
+        type: terminal.type,
+        status: 'True',
+        reason: terminal.reason,
+        message: terminal.message,
+        lastTransitionTime: now,
+      });
     } else {
       // Start pods up to the parallelism: per missing index, or one at a time (with retries) otherwise.
       if (indexed) {
@@ -354,7 +505,8 @@ export function attachControllers(api, options = {}) {
       } else if (active.length === 0 && done.length < completions) {
         createJobPod(job, undefined);
       }
-      if (job.spec.activeDeadlineSeconds && !job.status?.startTime) api.later(job.spec.activeDeadlineSeconds * 1000 + 5, () => reconcileJob(ns, name));
+      if (job.spec.activeDeadlineSeconds && !job.status?.startTime)
+        api.later(job.spec.activeDeadlineSeconds * 1000 + 5, () => reconcileJob(ns, name));
     }
     const next = { ...status, conditions };
     for (const k of Object.keys(next)) if (next[k] === undefined) delete next[k];
@@ -367,17 +519,34 @@ export function attachControllers(api, options = {}) {
     const spec = structuredClone(job.spec.template.spec);
     // Pod Security admission refuses the controller's pod as it would a user's: the Job stays,
     // with a FailedCreate event (pkg/controller/job: "Error creating: ...").
-    const refusal = podSecurityRefusal(api.get('namespaces', undefined, ns), `${name}-${index !== undefined ? `${index}-` : ''}xxxxx`, spec);
+    const refusal = podSecurityRefusal(
+      api.get('namespaces', undefined, ns),
+      `${name}-${index !== undefined ? `${index}-` : ''}xxxxx`,
+      spec,
+    );
     if (refusal) {
-      recordEvent({ ...job, kind: 'Job', apiVersion: 'batch/v1' }, 'Warning', 'FailedCreate', `Error creating: ${refusal}`, 'job-controller');
+      recordEvent(
+        { ...job, kind: 'Job', apiVersion: 'batch/v1' },
+        'Warning',
+        'FailedCreate',
+        `Error creating: ${refusal}`,
+        'job-controller',
+      );
       return;
     }
-    if (index !== undefined) for (const c of spec.containers) c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', value: String(index) }];
+    if (index !== undefined)
+      for (const c of spec.containers)
+        c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', value: String(index) }];
     api.create('pods', {
       metadata: {
         name: `${name}-${index !== undefined ? `${index}-` : ''}${podSuffix()}`,
         namespace: ns,
-        labels: { ...job.spec.template.metadata?.labels, 'batch.kubernetes.io/job-name': name, 'job-name': name, 'batch.kubernetes.io/controller-uid': job.metadata.uid },
+        labels: {
+          ...job.spec.template.metadata?.labels,
+          'batch.kubernetes.io/job-name': name,
+          'job-name': name,
+          'batch.kubernetes.io/controller-uid': job.metadata.uid,
+        },
         annotations: index !== undefined ? { 'batch.kubernetes.io/job-completion-index': String(index) } : {},
         ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name, uid: job.metadata.uid, controller: true }],
       },
@@ -417,11 +586,25 @@ export function attachControllers(api, options = {}) {
         ...cs,
         ready: false,
         started: false,
-        state: { terminated: { exitCode, reason: plan.reason ?? (exitCode === 0 ? 'Completed' : 'Error'), startedAt: cs.state?.running?.startedAt ?? now, finishedAt: now } },
+        state: {
+          terminated: {
+            exitCode,
+            reason: plan.reason ?? (exitCode === 0 ? 'Completed' : 'Error'),
+            startedAt: cs.state?.running?.startedAt ?? now,
+            finishedAt: now,
+          },
+        },
       }));
       api.update('pods', {
         ...current,
-        status: { ...current.status, phase: exitCode === 0 ? 'Succeeded' : 'Failed', conditions: current.status.conditions.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'PodCompleted' } : c)), containerStatuses },
+        status: {
+          ...current.status,
+          phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+          conditions: current.status.conditions.map((c) =>
+            c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'PodCompleted' } : c,
+          ),
+          containerStatuses,
+        },
       });
       api.endLogs(ns, name, container);
     };
@@ -430,35 +613,63 @@ export function attachControllers(api, options = {}) {
   function schedule(ns, name) {
     const pod = api.get('pods', ns, name);
     if (!pod) return;
-    const nodes = api.objects('nodes').filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-    const claims = (pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim).map((v) => v.persistentVolumeClaim.claimName);
+    const nodes = api
+      .objects('nodes')
+      .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    const claims = (pod.spec.volumes ?? [])
+      .filter((v) => v.persistentVolumeClaim)
+      .map((v) => v.persistentVolumeClaim.claimName);
     const missingClaim = claims.find((c) => !api.get('persistentvolumeclaims', ns, c));
     const total = api.objects('nodes').length;
-    const tooBig = pod.spec.containers.reduce((sum, c) => sum + quantityBytes(c.resources?.requests?.memory), 0) > nodeMemoryBytes;
+    const tooBig =
+      pod.spec.containers.reduce((sum, c) => sum + quantityBytes(c.resources?.requests?.memory), 0) > nodeMemoryBytes;
     const cpuRequest = pod.spec.containers.reduce((sum, c) => sum + millicores(c.resources?.requests?.cpu), 0);
-    const tooManyCpus = nodes.length > 0 && nodes.every((n) => n.status?.allocatable?.cpu !== undefined && cpuRequest > millicores(n.status.allocatable.cpu));
+    const tooManyCpus =
+      nodes.length > 0 &&
+      nodes.every((n) => n.status?.allocatable?.cpu !== undefined && cpuRequest > millicores(n.status.allocatable.cpu));
     // No default StorageClass: a claim without a class waits for a matching PV (the PV controller's
     // FailedBinding), and the scheduler treats it as Immediate binding (volumebinding: unbound
     // immediate PersistentVolumeClaims), so the pod is Unschedulable.
-    const classless = controls.defaultStorageClass ? undefined : claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc && pvc.status?.phase !== 'Bound' && !pvc.spec.storageClassName);
-    if (classless) recordEvent({ ...classless, kind: 'PersistentVolumeClaim' }, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set', 'persistentvolume-controller');
+    const classless = controls.defaultStorageClass
+      ? undefined
+      : claims
+          .map((c) => api.get('persistentvolumeclaims', ns, c))
+          .find((pvc) => pvc && pvc.status?.phase !== 'Bound' && !pvc.spec.storageClassName);
+    if (classless)
+      recordEvent(
+        { ...classless, kind: 'PersistentVolumeClaim' },
+        'Normal',
+        'FailedBinding',
+        'no persistent volumes available for this claim and no storage class is set',
+        'persistentvolume-controller',
+      );
     if (nodes.length === 0 || missingClaim || classless || tooBig || tooManyCpus) {
       const message = missingClaim
         ? `0/${total} nodes are available: persistentvolumeclaim "${missingClaim}" not found. preemption: 0/${total} nodes are available.`
         : classless
           ? `0/${total} nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/${total} nodes are available: ${total} Preemption is not helpful for scheduling.`
-        : tooBig || tooManyCpus
-          ? `0/${total} nodes are available: ${total} Insufficient ${tooBig ? 'memory' : 'cpu'}. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
-          : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
-      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+          : tooBig || tooManyCpus
+            ? `0/${total} nodes are available: ${total} Insufficient ${tooBig ? 'memory' : 'cpu'}. preemption: 0/${total} nodes are available: ${total} No preemption victims found for incoming pod.`
+            : `0/${total} nodes are available: ${total} node(s) had untolerated taint {node.kubernetes.io/not-ready: }.`;
+      api.update('pods', {
+        ...pod,
+        status: {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }],
+        },
+      });
       recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
       return;
     }
     // A bound ReadWriteOnce volume is reachable where it was provisioned: local-path's PV has node
     // affinity to its node ('node'); an EBS/PD disk's to its zone ('zone': every node of the fake).
-    const volumeNode = controls.volumeTopology === 'node'
-      ? claims.map((c) => api.get('persistentvolumeclaims', ns, c)).find((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))?.metadata.annotations?.['volume.kubernetes.io/selected-node']
-      : undefined;
+    const volumeNode =
+      controls.volumeTopology === 'node'
+        ? claims
+            .map((c) => api.get('persistentvolumeclaims', ns, c))
+            .find((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))
+            ?.metadata.annotations?.['volume.kubernetes.io/selected-node']
+        : undefined;
     // A volume tied to one node (its PV's node affinity, as local-path writes it) can be used only
     // there: a node that is gone, or has no room, leaves the pod Unschedulable with the
     // scheduler's words (VolumeBinding: "had volume node affinity conflict"; NodeResourcesFit:
@@ -467,12 +678,21 @@ export function attachControllers(api, options = {}) {
     if (volumeNode !== undefined && !nodes.some((n) => n.metadata.name === volumeNode && fits(n))) {
       const full = nodes.some((n) => n.metadata.name === volumeNode) ? 1 : 0;
       const message = `0/${total} nodes are available: ${full ? `1 Insufficient cpu, ${total - 1} node(s) had volume node affinity conflict` : `${total} node(s) had volume node affinity conflict`}. preemption: 0/${total} nodes are available: ${full ? `1 No preemption victims found for incoming pod, ${total - 1} Preemption is not helpful for scheduling.` : `${total} Preemption is not helpful for scheduling.`}`;
-      api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] } });
+      api.update('pods', {
+        ...pod,
+        status: {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }],
+        },
+      });
       recordEvent(pod, 'Warning', 'FailedScheduling', message, 'default-scheduler');
       return;
     }
     const free = nodes.filter(fits);
-    const node = nodes.find((n) => n.metadata.name === volumeNode) ?? free[controls.nextNode++ % free.length] ?? nodes[controls.nextNode++ % nodes.length];
+    const node =
+      nodes.find((n) => n.metadata.name === volumeNode) ??
+      free[controls.nextNode++ % free.length] ??
+      nodes[controls.nextNode++ % nodes.length];
     // WaitForFirstConsumer: the scheduler picks a node and sets the claim's selected-node
     // annotation; the PV controller says it waits for the external provisioner, which provisions
     // for that node. local-path refuses ReadWriteMany with a final error (rancher/local-path-provisioner
@@ -481,17 +701,45 @@ export function attachControllers(api, options = {}) {
     // Pending, assumed on its node while the scheduler's PreBind waits for the binding (bindTimeout
     // 600 s, kubernetes pkg/scheduler/framework/plugins/volumebinding/binder.go) — the scheduler
     // writes no "provisioning failed for PVC" for a final error.
-    const unbound = claims.map((c) => api.get('persistentvolumeclaims', ns, c)).filter((pvc) => pvc.status?.phase !== 'Bound');
+    const unbound = claims
+      .map((c) => api.get('persistentvolumeclaims', ns, c))
+      .filter((pvc) => pvc.status?.phase !== 'Bound');
     for (const pvc of unbound) {
-      api.update('persistentvolumeclaims', { ...pvc, metadata: { ...pvc.metadata, annotations: { ...pvc.metadata.annotations, 'volume.kubernetes.io/selected-node': node.metadata.name } } });
+      api.update('persistentvolumeclaims', {
+        ...pvc,
+        metadata: {
+          ...pvc.metadata,
+          annotations: { ...pvc.metadata.annotations, 'volume.kubernetes.io/selected-node': node.metadata.name },
+        },
+      });
       if (!controls.provisioner) continue; // its provisioner is not running: nobody answers
-      recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'ExternalProvisioning', `Waiting for a volume to be created either by the external provisioner '${controls.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`, 'persistentvolume-controller');
-      recordEvent({ ...pvc, kind: 'PersistentVolumeClaim' }, 'Normal', 'Provisioning', `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`, `${controls.provisioner}_local-path-provisioner`);
+      recordEvent(
+        { ...pvc, kind: 'PersistentVolumeClaim' },
+        'Normal',
+        'ExternalProvisioning',
+        `Waiting for a volume to be created either by the external provisioner '${controls.provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+        'persistentvolume-controller',
+      );
+      recordEvent(
+        { ...pvc, kind: 'PersistentVolumeClaim' },
+        'Normal',
+        'Provisioning',
+        `External provisioner is provisioning volume for claim "${ns}/${pvc.metadata.name}"`,
+        `${controls.provisioner}_local-path-provisioner`,
+      );
     }
-    const refused = unbound.find((pvc) => (pvc.spec.accessModes ?? []).includes('ReadWriteMany') && !controls.readWriteMany);
+    const refused = unbound.find(
+      (pvc) => (pvc.spec.accessModes ?? []).includes('ReadWriteMany') && !controls.readWriteMany,
+    );
     if (refused && controls.provisioner) {
       const className = refused.spec.storageClassName ?? 'local-path';
-      recordEvent({ ...refused, kind: 'PersistentVolumeClaim' }, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${className}": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes`, `${controls.provisioner}_local-path-provisioner`);
+      recordEvent(
+        { ...refused, kind: 'PersistentVolumeClaim' },
+        'Warning',
+        'ProvisioningFailed',
+        `failed to provision volume with StorageClass "${className}": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes`,
+        `${controls.provisioner}_local-path-provisioner`,
+      );
     }
     if (refused || (unbound.length > 0 && !controls.provisioner)) {
       api.update('pods', { ...pod, status: { phase: 'Pending', conditions: [] } });
@@ -503,27 +751,54 @@ export function attachControllers(api, options = {}) {
         const pvName = `pvc-${pvc.metadata.uid}`;
         // The provisioned PV: local-path's has node affinity to its node (rancher/local-path-provisioner
         // provisioner.go: kubernetes.io/hostname In [node]); an EBS/PD disk's to its zone.
-        const affinity = controls.volumeTopology === 'node' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany')
-          ? { key: 'kubernetes.io/hostname', operator: 'In', values: [node.metadata.name] }
-          : { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a'] };
+        const affinity =
+          controls.volumeTopology === 'node' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany')
+            ? { key: 'kubernetes.io/hostname', operator: 'In', values: [node.metadata.name] }
+            : { key: 'topology.kubernetes.io/zone', operator: 'In', values: ['zone-a'] };
         if (!api.get('persistentvolumes', undefined, pvName)) {
           api.create('persistentvolumes', {
             apiVersion: 'v1',
             kind: 'PersistentVolume',
             metadata: { name: pvName },
-            spec: { capacity: pvc.spec.resources?.requests, accessModes: pvc.spec.accessModes, claimRef: { namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid }, storageClassName: pvc.spec.storageClassName ?? 'local-path', nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [affinity] }] } } },
+            spec: {
+              capacity: pvc.spec.resources?.requests,
+              accessModes: pvc.spec.accessModes,
+              claimRef: { namespace: ns, name: pvc.metadata.name, uid: pvc.metadata.uid },
+              storageClassName: pvc.spec.storageClassName ?? 'local-path',
+              nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [affinity] }] } },
+            },
             status: { phase: 'Bound' },
           });
         }
-        api.update('persistentvolumeclaims', { ...pvc, spec: { ...pvc.spec, volumeName: pvName, storageClassName: pvc.spec.storageClassName ?? 'local-path' }, status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests } });
+        api.update('persistentvolumeclaims', {
+          ...pvc,
+          spec: { ...pvc.spec, volumeName: pvName, storageClassName: pvc.spec.storageClassName ?? 'local-path' },
+          status: { phase: 'Bound', accessModes: pvc.spec.accessModes, capacity: pvc.spec.resources?.requests },
+        });
       }
     }
     api.update('pods', {
       ...pod,
       spec: { ...pod.spec, nodeName: node.metadata.name },
-      status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }], containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting: { reason: 'ContainerCreating' } } })) },
+      status: {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+        containerStatuses: pod.spec.containers.map((c) => ({
+          name: c.name,
+          image: c.image,
+          ready: false,
+          restartCount: 0,
+          state: { waiting: { reason: 'ContainerCreating' } },
+        })),
+      },
     });
-    recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${node.metadata.name}`, 'default-scheduler');
+    recordEvent(
+      pod,
+      'Normal',
+      'Scheduled',
+      `Successfully assigned ${ns}/${name} to ${node.metadata.name}`,
+      'default-scheduler',
+    );
     api.later(controls.podStartDelayMs, () => startContainers(ns, name));
   }
 
@@ -534,17 +809,35 @@ export function attachControllers(api, options = {}) {
    */
   function recordEvent(obj, type, reason, message, component, host) {
     const ns = obj.metadata.namespace;
-    const involved = { kind: obj.kind ?? 'Pod', namespace: ns, name: obj.metadata.name, uid: obj.metadata.uid, apiVersion: obj.apiVersion ?? 'v1', resourceVersion: obj.metadata.resourceVersion };
+    const involved = {
+      kind: obj.kind ?? 'Pod',
+      namespace: ns,
+      name: obj.metadata.name,
+      uid: obj.metadata.uid,
+      apiVersion: obj.apiVersion ?? 'v1',
+      resourceVersion: obj.metadata.resourceVersion,
+    };
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     const same = api
       .objects('events')
-      .find((e) => e.metadata.namespace === ns && e.involvedObject.uid === involved.uid && e.reason === reason && e.message === message && e.type === type && e.source?.component === component);
+      .find(
+        (e) =>
+          e.metadata.namespace === ns &&
+          e.involvedObject.uid === involved.uid &&
+          e.reason === reason &&
+          e.message === message &&
+          e.type === type &&
+          e.source?.component === component,
+      );
     if (same) {
       api.update('events', { ...same, count: (same.count ?? 1) + 1, lastTimestamp: now });
       return;
     }
     api.create('events', {
-      metadata: { name: `${obj.metadata.name}.${(Date.now() * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`, namespace: ns },
+      metadata: {
+        name: `${obj.metadata.name}.${(Date.now() * 1000 + Math.floor(Math.random() * 1000)).toString(16)}`,
+        namespace: ns,
+      },
       involvedObject: involved,
       reason,
       message,
@@ -564,7 +857,7 @@ export function attachControllers(api, options = {}) {
 
   function startContainers(ns, name) {
     const pod = api.get('pods', ns, name);
-    if (!pod || !pod.spec.nodeName) return;
+    if (!pod?.spec.nodeName) return;
     // A ReadWriteOnce volume attaches to one node (EBS, PD: the attach-detach controller, kubernetes
     // pkg/controller/volume/attachdetach/reconciler/reconciler.go): a second node's pod waits in
     // ContainerCreating with "Multi-Attach error" for as long as the first pod holds it.
@@ -572,12 +865,44 @@ export function attachControllers(api, options = {}) {
       .filter((v) => v.persistentVolumeClaim)
       .map((v) => api.get('persistentvolumeclaims', ns, v.persistentVolumeClaim.claimName))
       .filter((pvc) => pvc?.status?.phase === 'Bound' && !(pvc.spec.accessModes ?? []).includes('ReadWriteMany'))
-      .map((pvc) => ({ pvc, users: api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.name !== name && p.spec.nodeName && p.spec.nodeName !== pod.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === pvc.metadata.name)) }))
+      .map((pvc) => ({
+        pvc,
+        users: api
+          .objects('pods')
+          .filter(
+            (p) =>
+              p.metadata.namespace === ns &&
+              p.metadata.name !== name &&
+              p.spec.nodeName &&
+              p.spec.nodeName !== pod.spec.nodeName &&
+              !['Succeeded', 'Failed'].includes(p.status?.phase) &&
+              (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === pvc.metadata.name),
+          ),
+      }))
       .find((u) => u.users.length > 0);
     if (holder) {
       const waiting = { reason: 'ContainerCreating' };
-      api.update('pods', { ...pod, status: { ...pod.status, phase: 'Pending', containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } })) } });
-      recordEvent(pod, 'Warning', 'FailedAttachVolume', `Multi-Attach error for volume "${holder.pvc.spec.volumeName}" Volume is already used by pod(s) ${holder.users.map((p) => p.metadata.name).join(', ')}`, 'attachdetach-controller');
+      api.update('pods', {
+        ...pod,
+        status: {
+          ...pod.status,
+          phase: 'Pending',
+          containerStatuses: pod.spec.containers.map((c) => ({
+            name: c.name,
+            image: c.image,
+            ready: false,
+            restartCount: 0,
+            state: { waiting },
+          })),
+        },
+      });
+      recordEvent(
+        pod,
+        'Warning',
+        'FailedAttachVolume',
+        `Multi-Attach error for volume "${holder.pvc.spec.volumeName}" Volume is already used by pod(s) ${holder.users.map((p) => p.metadata.name).join(', ')}`,
+        'attachdetach-controller',
+      );
       return;
     }
     const statuses = pod.spec.containers.map((c) => {
@@ -588,16 +913,46 @@ export function attachControllers(api, options = {}) {
       const previous = pod.status.containerStatuses?.find((s) => s.name === c.name);
       let waiting;
       if (policy === 'Never' && !present) {
-        waiting = { reason: 'ErrImageNeverPull', message: `Container image "${c.image}" is not present with pull policy of Never` };
-      } else if ((policy === 'Always' || !present) && (!isPullable(c.image) || (byDigest && controls.deletedDigests.has(image.slice(image.indexOf('@') + 1))))) {
-        const pulledBefore = previous?.state?.waiting?.reason === 'ErrImagePull' || previous?.state?.waiting?.reason === 'ImagePullBackOff';
+        waiting = {
+          reason: 'ErrImageNeverPull',
+          message: `Container image "${c.image}" is not present with pull policy of Never`,
+        };
+      } else if (
+        (policy === 'Always' || !present) &&
+        (!isPullable(c.image) || (byDigest && controls.deletedDigests.has(image.slice(image.indexOf('@') + 1))))
+      ) {
+        const pulledBefore =
+          previous?.state?.waiting?.reason === 'ErrImagePull' ||
+          previous?.state?.waiting?.reason === 'ImagePullBackOff';
         waiting = pulledBefore
           ? { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` }
-          : { reason: 'ErrImagePull', message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed` };
+          : {
+              reason: 'ErrImagePull',
+              message: `failed to pull and unpack image "${image}": failed to resolve reference "${image}": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
+            };
       } else if (crashImages.has(image)) {
         // restartPolicy Never: the exit is final and the pod Failed (kubelet getPhase); else restarts with back-off.
-        if (pod.spec.restartPolicy === 'Never') return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { terminated: { exitCode: 1, reason: 'Error', finishedAt: new Date().toISOString() } } };
-        return { name: c.name, image: c.image, ready: false, restartCount: (previous?.restartCount ?? 0) + 1, state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${name}` } }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } };
+        if (pod.spec.restartPolicy === 'Never')
+          return {
+            name: c.name,
+            image: c.image,
+            ready: false,
+            restartCount: 0,
+            state: { terminated: { exitCode: 1, reason: 'Error', finishedAt: new Date().toISOString() } },
+          };
+        return {
+          name: c.name,
+          image: c.image,
+          ready: false,
+          restartCount: (previous?.restartCount ?? 0) + 1,
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `back-off 10s restarting failed container=${c.name} pod=${name}`,
+            },
+          },
+          lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+        };
       }
       if (waiting) return { name: c.name, image: c.image, ready: false, restartCount: 0, state: { waiting } };
       // Pulled from its registry (not present, or policy Always): the node now lists it by digest.
@@ -606,17 +961,46 @@ export function attachControllers(api, options = {}) {
         publishNodeImages();
       }
       // containerd's ContainerStatus: imageRef is the image's first RepoDigest, else its image ID.
-      const imageID = pulled.get(image) ?? (byDigest ? image : `${imageIds.get(image) ?? `sha256:${createHash('sha256').update(`image:${c.image}`).digest('hex')}`}`);
-      return { name: c.name, image: c.image, imageID, ready: true, started: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } };
+      const imageID =
+        pulled.get(image) ??
+        (byDigest
+          ? image
+          : `${imageIds.get(image) ?? `sha256:${createHash('sha256').update(`image:${c.image}`).digest('hex')}`}`);
+      return {
+        name: c.name,
+        image: c.image,
+        imageID,
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: new Date().toISOString() } },
+      };
     });
     const allReady = statuses.every((s) => s.ready);
     // The kubelet's events for each container (pkg/kubelet/events/event.go reasons).
     for (const st of statuses) {
       const w = st.state.waiting;
       if (!w) recordEvent(pod, 'Normal', 'Started', `Started container ${st.name}`, 'kubelet', pod.spec.nodeName);
-      else if (w.reason === 'ErrImagePull' || w.reason === 'ErrImageNeverPull') recordEvent(pod, 'Warning', 'Failed', `Failed to pull image "${st.image}": ${w.message}`, 'kubelet', pod.spec.nodeName);
-      else if (w.reason === 'ImagePullBackOff') recordEvent(pod, 'Normal', 'BackOff', `Back-off pulling image "${st.image}"`, 'kubelet', pod.spec.nodeName);
-      else if (w.reason === 'CrashLoopBackOff') recordEvent(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${st.name} in pod ${name}_${ns}(${pod.metadata.uid})`, 'kubelet', pod.spec.nodeName);
+      else if (w.reason === 'ErrImagePull' || w.reason === 'ErrImageNeverPull')
+        recordEvent(
+          pod,
+          'Warning',
+          'Failed',
+          `Failed to pull image "${st.image}": ${w.message}`,
+          'kubelet',
+          pod.spec.nodeName,
+        );
+      else if (w.reason === 'ImagePullBackOff')
+        recordEvent(pod, 'Normal', 'BackOff', `Back-off pulling image "${st.image}"`, 'kubelet', pod.spec.nodeName);
+      else if (w.reason === 'CrashLoopBackOff')
+        recordEvent(
+          pod,
+          'Warning',
+          'BackOff',
+          `Back-off restarting failed container ${st.name} in pod ${name}_${ns}(${pod.metadata.uid})`,
+          'kubelet',
+          pod.spec.nodeName,
+        );
     }
     api.update('pods', {
       ...pod,
@@ -638,7 +1022,9 @@ export function attachControllers(api, options = {}) {
     if (backoff) api.later(controls.podStartDelayMs, () => startContainers(ns, name));
     if (allReady) {
       if (pod.metadata.labels?.['batch.kubernetes.io/job-name']) runProgram(ns, name);
-      else for (const c of pod.spec.containers) api.appendLog(ns, name, c.name, `${c.name} started on ${pod.spec.nodeName}`);
+      else
+        for (const c of pod.spec.containers)
+          api.appendLog(ns, name, c.name, `${c.name} started on ${pod.spec.nodeName}`);
     }
   }
 

@@ -10,7 +10,9 @@ if (docker.slowMs) await sleep(docker.slowMs);
 
 const daemonDown = () => {
   // What docker prints with no engine behind the socket (checked against the real client).
-  process.stderr.write('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n');
+  process.stderr.write(
+    'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n',
+  );
 };
 
 if (argv[0] === 'info') {
@@ -21,14 +23,20 @@ if (argv[0] === 'info') {
     process.exit(1);
   }
   if (docker.permissionDenied) {
-    process.stderr.write('permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info": dial unix /var/run/docker.sock: connect: permission denied\n');
+    process.stderr.write(
+      'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/info": dial unix /var/run/docker.sock: connect: permission denied\n',
+    );
     process.exit(1);
   }
   if (format === '{{json .DockerRootDir}}') {
     process.stdout.write(`${JSON.stringify(docker.rootDir ?? '/var/lib/docker')}\n`);
     process.exit(0);
   }
-  process.stdout.write(format ? `${JSON.stringify(docker.serverVersion ?? '28.2.2')}\n` : `Server Version: ${docker.serverVersion ?? '28.2.2'}\n`);
+  process.stdout.write(
+    format
+      ? `${JSON.stringify(docker.serverVersion ?? '28.2.2')}\n`
+      : `Server Version: ${docker.serverVersion ?? '28.2.2'}\n`,
+  );
   process.exit(0);
 }
 
@@ -47,9 +55,19 @@ if (argv[0] === 'image' && argv[1] === 'inspect') {
     // The Go template fields keystone asks for, printed as the real CLI prints them: .Id is
     // "sha256:<config digest>"; RepoDigests is "repo@sha256:…" per repository Docker pushed the
     // image to or pulled it from, [] for an image built here and never pushed (a JSON array, not null).
-    const fields = { '{{.Size}}': String(docker.imageSizes?.[image] ?? 200_000_000), '{{.Id}}': dockerImageId(docker, image), '{{json .RepoDigests}}': JSON.stringify(repoDigestsOf(image)) };
-    if (!format) process.stdout.write(`${JSON.stringify([{ Id: dockerImageId(docker, image), RepoTags: [image], RepoDigests: repoDigestsOf(image) }], null, 4)}\n`);
-    else process.stdout.write(`${Object.entries(fields).reduce((text, [field, value]) => text.split(field).join(value), format)}\n`);
+    const fields = {
+      '{{.Size}}': String(docker.imageSizes?.[image] ?? 200_000_000),
+      '{{.Id}}': dockerImageId(docker, image),
+      '{{json .RepoDigests}}': JSON.stringify(repoDigestsOf(image)),
+    };
+    if (!format)
+      process.stdout.write(
+        `${JSON.stringify([{ Id: dockerImageId(docker, image), RepoTags: [image], RepoDigests: repoDigestsOf(image) }], null, 4)}\n`,
+      );
+    else
+      process.stdout.write(
+        `${Object.entries(fields).reduce((text, [field, value]) => text.split(field).join(value), format)}\n`,
+      );
     process.exit(0);
   }
   noResult();
@@ -60,7 +78,13 @@ if (argv[0] === 'image' && argv[1] === 'inspect') {
 /** RepoDigests belong to the image, not the tag: every tag of the same image ID shows them all. */
 function repoDigestsOf(tag) {
   const id = dockerImageId(docker, tag);
-  return [...new Set((docker.images ?? []).filter((t) => dockerImageId(docker, t) === id).flatMap((t) => docker.repoDigests?.[t] ?? []))];
+  return [
+    ...new Set(
+      (docker.images ?? [])
+        .filter((t) => dockerImageId(docker, t) === id)
+        .flatMap((t) => docker.repoDigests?.[t] ?? []),
+    ),
+  ];
 }
 
 // docker tag SOURCE TARGET: another name for the same image (same ID).
@@ -123,7 +147,9 @@ if (argv[0] === 'push') {
   // Docker talks plain HTTP to 127.0.0.0/8 (and --insecure-registry), HTTPS to anything else.
   const loopback = name === 'localhost' || name.startsWith('127.');
   if (failure === 'unreachable') {
-    process.stderr.write(`Get "${loopback ? 'http' : 'https'}://${host}/v2/": dial tcp ${name === 'localhost' ? '127.0.0.1' : name}:${port ?? 443}: connect: connection refused\n`);
+    process.stderr.write(
+      `Get "${loopback ? 'http' : 'https'}://${host}/v2/": dial tcp ${name === 'localhost' ? '127.0.0.1' : name}:${port ?? 443}: connect: connection refused\n`,
+    );
     process.exit(1);
   }
   if (failure === 'tls') {
@@ -137,7 +163,9 @@ if (argv[0] === 'push') {
     process.exit(1);
   }
   const { createHash } = await import('node:crypto');
-  const digest = `sha256:${createHash('sha256').update(`manifest:${target}:${dockerImageId(docker, target)}`).digest('hex')}`;
+  const digest = `sha256:${createHash('sha256')
+    .update(`manifest:${target}:${dockerImageId(docker, target)}`)
+    .digest('hex')}`;
   process.stdout.write(`5f70bf18a086: Pushed\n${tag}: digest: ${digest} size: 1234\n`);
   const next = loadState();
   next.docker.repoDigests = { ...next.docker.repoDigests, [target]: [`${repo}@${digest}`] };
@@ -177,7 +205,9 @@ if (argv[0] === 'build') {
   }
   const dockerfile = argv.includes('-f') ? argv[argv.indexOf('-f') + 1] : join(context, 'Dockerfile');
   if (!existsSync(dockerfile)) {
-    process.stderr.write(`ERROR: failed to solve: failed to read dockerfile: open ${dockerfile}: no such file or directory\n`);
+    process.stderr.write(
+      `ERROR: failed to solve: failed to read dockerfile: open ${dockerfile}: no such file or directory\n`,
+    );
     process.exit(1);
   }
   if (docker.buildFails) {
@@ -192,7 +222,10 @@ if (argv[0] === 'build') {
   if (!next.docker.images.includes(tag)) next.docker.images.push(tag);
   // A build makes a new image: the tag moves to a new ID, and its old RepoDigests stay with the old image.
   const { createHash } = await import('node:crypto');
-  next.docker.imageIds = { ...next.docker.imageIds, [tag]: `sha256:${createHash('sha256').update(`image:${tag}:build ${next.docker.builds.length}`).digest('hex')}` };
+  next.docker.imageIds = {
+    ...next.docker.imageIds,
+    [tag]: `sha256:${createHash('sha256').update(`image:${tag}:build ${next.docker.builds.length}`).digest('hex')}`,
+  };
   if (next.docker.repoDigests) delete next.docker.repoDigests[tag];
   saveState(next);
   process.stderr.write(`#9 naming to docker.io/${tag.includes('/') ? tag : `library/${tag}`} done\n`);

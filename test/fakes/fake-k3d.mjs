@@ -16,7 +16,9 @@ state.clusters ??= {};
 const k3d = state.k3d ?? {};
 const color = (code, text) => `\u001b[${code}m${text}\u001b[0m`;
 const log = (level, msg) => {
-  const tag = { INFO: color(36, 'INFO'), WARN: color(33, 'WARN'), ERRO: color(31, 'ERRO'), FATA: color(31, 'FATA') }[level];
+  const tag = { INFO: color(36, 'INFO'), WARN: color(33, 'WARN'), ERRO: color(31, 'ERRO'), FATA: color(31, 'FATA') }[
+    level
+  ];
   process.stderr.write(`${tag}[0000] ${msg}\n`);
 };
 const fatal = (msg) => {
@@ -25,7 +27,9 @@ const fatal = (msg) => {
 };
 const dockerDown = () =>
   state.docker?.down &&
-  fatal('runtime failed to list nodes: docker failed to get containers with labels \'map[app:k3d]\': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?');
+  fatal(
+    "runtime failed to list nodes: docker failed to get containers with labels 'map[app:k3d]': failed to list containers: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+  );
 
 const [cmd, sub, ...rest] = argv;
 
@@ -46,7 +50,10 @@ if (cmd === 'image' && sub === 'import') {
   state.clusters[clusterName].images = [...new Set([...(state.clusters[clusterName].images ?? []), ...images])];
   saveState(state);
   // ctr image import of a docker save archive: the nodes get the tag (no digest name) and the image ID.
-  await apiCall('POST', '/__fake/images', { images, ids: Object.fromEntries(images.map((i) => [i, dockerImageId(state.docker, i)])) });
+  await apiCall('POST', '/__fake/images', {
+    images,
+    ids: Object.fromEntries(images.map((i) => [i, dockerImageId(state.docker, i)])),
+  });
   log('INFO', `Successfully imported ${images.length} image(s) into 1 cluster(s)`);
   process.exit(0);
 }
@@ -69,8 +76,16 @@ if (cmd !== 'cluster') fatal(`unknown command "${cmd}" for "k3d"`);
 
 function listed(name, c) {
   const nodes = [
-    ...Array.from({ length: c.servers }, (_, i) => ({ name: `k3d-${name}-server-${i}`, role: 'server', State: { Running: i < c.serversRunning, Status: i < c.serversRunning ? 'running' : 'exited' } })),
-    ...Array.from({ length: c.agents }, (_, i) => ({ name: `k3d-${name}-agent-${i}`, role: 'agent', State: { Running: i < c.agentsRunning, Status: i < c.agentsRunning ? 'running' : 'exited' } })),
+    ...Array.from({ length: c.servers }, (_, i) => ({
+      name: `k3d-${name}-server-${i}`,
+      role: 'server',
+      State: { Running: i < c.serversRunning, Status: i < c.serversRunning ? 'running' : 'exited' },
+    })),
+    ...Array.from({ length: c.agents }, (_, i) => ({
+      name: `k3d-${name}-agent-${i}`,
+      role: 'agent',
+      State: { Running: i < c.agentsRunning, Status: i < c.agentsRunning ? 'running' : 'exited' },
+    })),
     { name: `k3d-${name}-serverlb`, role: 'loadbalancer', State: { Running: c.serversRunning > 0, Status: 'running' } },
   ];
   return {
@@ -90,7 +105,10 @@ function listed(name, c) {
 function apiKubeconfigEntries() {
   const file = join(process.env.KEYSTONE_FAKE_DIR ?? '.', 'kubeconfig-entries.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  return { cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true }, user: { token: 'fake-k3d-token-do-not-print' } };
+  return {
+    cluster: { server: process.env.KEYSTONE_FAKE_API ?? 'https://127.0.0.1:6443', 'insecure-skip-tls-verify': true },
+    user: { token: 'fake-k3d-token-do-not-print' },
+  };
 }
 
 // k3d's default kubeconfig (k3d v5.8.3 pkg/client/kubeconfig.go KubeconfigGetDefaultPath): client-go's
@@ -119,7 +137,12 @@ function clusterKubeconfig(name) {
     'current-context': ctx,
     kind: 'Config',
     preferences: {},
-    users: [{ name: `admin@${ctx}`, user: entries.user.token ? { token: state.clusters[name]?.token ?? entries.user.token } : entries.user }],
+    users: [
+      {
+        name: `admin@${ctx}`,
+        user: entries.user.token ? { token: state.clusters[name]?.token ?? entries.user.token } : entries.user,
+      },
+    ],
   };
 }
 
@@ -166,11 +189,19 @@ async function registerNodes(name, c) {
         labels: {
           'kubernetes.io/hostname': n.name,
           'kubernetes.io/os': 'linux',
-          ...(n.server ? { 'node-role.kubernetes.io/control-plane': 'true', 'node-role.kubernetes.io/master': 'true', 'node-role.kubernetes.io/etcd': 'true' } : {}),
+          ...(n.server
+            ? {
+                'node-role.kubernetes.io/control-plane': 'true',
+                'node-role.kubernetes.io/master': 'true',
+                'node-role.kubernetes.io/etcd': 'true',
+              }
+            : {}),
         },
       },
       status: {
-        conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready' }],
+        conditions: [
+          { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime network not ready' },
+        ],
         nodeInfo: { kubeletVersion: 'v1.31.5+k3s1' },
         // A k3d node is a container on the host: its capacity is the host's (here, 4 cores).
         capacity: { cpu: '4', memory: '8Gi', pods: '110' },
@@ -185,7 +216,8 @@ if (sub === 'list' || sub === 'ls' || sub === 'get') {
   const names = rest.filter((a) => !a.startsWith('-') && a !== 'json');
   const all = Object.entries(state.clusters).map(([n, c]) => listed(n, c));
   const chosen = names.length ? all.filter((c) => names.includes(c.name)) : all;
-  if (names.length && chosen.length === 0) fatal(`failed to get cluster '${names[0]}': No nodes found for given cluster`);
+  if (names.length && chosen.length === 0)
+    fatal(`failed to get cluster '${names[0]}': No nodes found for given cluster`);
   process.stdout.write(`${JSON.stringify(chosen)}\n`);
   process.exit(0);
 }
@@ -214,7 +246,8 @@ if (sub === 'create') {
   for (const f of config.files ?? []) {
     if (String(f.source).includes('\n')) continue;
     const path = join(dirname(file), f.source);
-    if (!existsSync(path) || !statSync(path).isFile()) fatal(`Failed to transform config: failed to read source content: could resolve source file path: ${path}`);
+    if (!existsSync(path) || !statSync(path).isFile())
+      fatal(`Failed to transform config: failed to read source content: could resolve source file path: ${path}`);
     state.lastCreateFiles = [...(state.lastCreateFiles ?? []), { path, content: readFileSync(path, 'utf8') }];
     saveState(state);
   }
@@ -239,7 +272,13 @@ if (sub === 'create') {
     }
     fatal('Cluster creation FAILED, all changes have been rolled back!');
   }
-  const c = { servers: config.servers ?? 1, agents: config.agents ?? 0, serversRunning: config.servers ?? 1, agentsRunning: config.agents ?? 0, volumes: config.volumes ?? [] };
+  const c = {
+    servers: config.servers ?? 1,
+    agents: config.agents ?? 0,
+    serversRunning: config.servers ?? 1,
+    agentsRunning: config.agents ?? 0,
+    volumes: config.volumes ?? [],
+  };
   state.clusters[name] = c;
   saveState(state);
   const kc = config.options?.kubeconfig ?? {};

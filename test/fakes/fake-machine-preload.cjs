@@ -11,7 +11,15 @@ if (fakeDir) {
     const bsize = 4096;
     const bavail = Math.floor(freeBytesIn(fakeDir, String(file)) / bsize);
     const n = (v) => (options?.bigint ? BigInt(v) : v);
-    return { type: n(0xef53), bsize: n(bsize), blocks: n(bavail * 2), bfree: n(bavail), bavail: n(bavail), files: n(1_000_000), ffree: n(500_000) };
+    return {
+      type: n(0xef53),
+      bsize: n(bsize),
+      blocks: n(bavail * 2),
+      bfree: n(bavail),
+      bavail: n(bavail),
+      files: n(1_000_000),
+      ffree: n(500_000),
+    };
   };
   require('node:module').syncBuiltinESMExports();
 }

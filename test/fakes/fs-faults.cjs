@@ -38,7 +38,8 @@ if (process.env.KEYSTONE_FS_HOLD) {
   const [fn, match, nth] = process.env.KEYSTONE_FS_HOLD.split(':');
   const dir = process.env.KEYSTONE_FS_HOLD_DIR;
   const original = fs.promises[fn];
-  if (typeof original !== 'function' || !dir) throw new Error('fs-faults: KEYSTONE_FS_HOLD needs fn:match:n and KEYSTONE_FS_HOLD_DIR');
+  if (typeof original !== 'function' || !dir)
+    throw new Error('fs-faults: KEYSTONE_FS_HOLD needs fn:match:n and KEYSTONE_FS_HOLD_DIR');
   let seen = 0;
   fs.promises[fn] = async function (path, ...args) {
     if (String(path).includes(match) && ++seen === Number(nth)) {

@@ -20,13 +20,31 @@ export const resourceTypes = {
   services: { group: '', version: 'v1', kind: 'Service', listKind: 'ServiceList', namespaced: true },
   configmaps: { group: '', version: 'v1', kind: 'ConfigMap', listKind: 'ConfigMapList', namespaced: true },
   secrets: { group: '', version: 'v1', kind: 'Secret', listKind: 'SecretList', namespaced: true },
-  persistentvolumeclaims: { group: '', version: 'v1', kind: 'PersistentVolumeClaim', listKind: 'PersistentVolumeClaimList', namespaced: true },
-  persistentvolumes: { group: '', version: 'v1', kind: 'PersistentVolume', listKind: 'PersistentVolumeList', namespaced: false },
+  persistentvolumeclaims: {
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolumeClaim',
+    listKind: 'PersistentVolumeClaimList',
+    namespaced: true,
+  },
+  persistentvolumes: {
+    group: '',
+    version: 'v1',
+    kind: 'PersistentVolume',
+    listKind: 'PersistentVolumeList',
+    namespaced: false,
+  },
   events: { group: '', version: 'v1', kind: 'Event', listKind: 'EventList', namespaced: true },
   deployments: { group: 'apps', version: 'v1', kind: 'Deployment', listKind: 'DeploymentList', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', kind: 'ReplicaSet', listKind: 'ReplicaSetList', namespaced: true },
   jobs: { group: 'batch', version: 'v1', kind: 'Job', listKind: 'JobList', namespaced: true },
-  networkpolicies: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', listKind: 'NetworkPolicyList', namespaced: true },
+  networkpolicies: {
+    group: 'networking.k8s.io',
+    version: 'v1',
+    kind: 'NetworkPolicy',
+    listKind: 'NetworkPolicyList',
+    namespaced: true,
+  },
 };
 
 /**
@@ -40,14 +58,34 @@ export const customResourceTypes = {
 };
 
 /** The short names kubectl users type (from the real API server's discovery). */
-const shortNames = { namespaces: ['ns'], nodes: ['no'], pods: ['po'], services: ['svc'], configmaps: ['cm'], persistentvolumeclaims: ['pvc'], events: ['ev'], deployments: ['deploy'], replicasets: ['rs'], networkpolicies: ['netpol'] };
+const shortNames = {
+  namespaces: ['ns'],
+  nodes: ['no'],
+  pods: ['po'],
+  services: ['svc'],
+  configmaps: ['cm'],
+  persistentvolumeclaims: ['pvc'],
+  events: ['ev'],
+  deployments: ['deploy'],
+  replicasets: ['rs'],
+  networkpolicies: ['netpol'],
+};
 
 const gvPath = (t) => (t.group ? `/apis/${t.group}/${t.version}` : `/api/${t.version}`);
 const apiVersionOf = (t) => (t.group ? `${t.group}/${t.version}` : t.version);
 
 /** A Status object as the real API server sends it. */
 export function status(code, reason, message, details) {
-  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details ? { details } : {}), code };
+  return {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details ? { details } : {}),
+    code,
+  };
 }
 
 /**
@@ -172,10 +210,14 @@ export async function startFakeKubeApi(options = {}) {
   function parseSelector(text) {
     /** @type {Record<string, string|undefined|null>} */
     const out = {};
-    for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const part of (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const m = /^([^=!]+?)\s*==?\s*(.*)$/.exec(part);
       if (m) out[m[1]] = m[2];
-      else if (part.startsWith('!')) out[part.slice(1).trim()] = null; // "!key": the label is absent
+      else if (part.startsWith('!'))
+        out[part.slice(1).trim()] = null; // "!key": the label is absent
       else out[part] = undefined;
     }
     return out;
@@ -196,7 +238,8 @@ export async function startFakeKubeApi(options = {}) {
     obj.apiVersion = apiVersionOf(t);
     obj.kind = t.kind;
     obj.metadata = { ...obj.metadata };
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = `${obj.metadata.generateName}${(++uid).toString(36).padStart(5, 'x')}`;
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = `${obj.metadata.generateName}${(++uid).toString(36).padStart(5, 'x')}`;
     obj.metadata.uid = `uid-${++uid}`;
     obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     obj.metadata.generation = 1;
@@ -214,7 +257,8 @@ export async function startFakeKubeApi(options = {}) {
   function remove(resource, key) {
     const obj = store.get(resource).get(key);
     if (!obj) return undefined;
-    if (resource === 'pods') for (const c of obj.spec?.containers ?? []) endLogs(obj.metadata.namespace, obj.metadata.name, c.name);
+    if (resource === 'pods')
+      for (const c of obj.spec?.containers ?? []) endLogs(obj.metadata.namespace, obj.metadata.name, c.name);
     store.get(resource).delete(key);
     rv += 1;
     obj.metadata.resourceVersion = String(rv);
@@ -226,7 +270,7 @@ export async function startFakeKubeApi(options = {}) {
   function onCreated(resource, obj) {
     if (resource === 'nodes') {
       const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (!ready || ready.status !== 'True') later(nodeReadyDelayMs, () => setNodeReady(obj.metadata.name, true));
+      if (ready?.status !== 'True') later(nodeReadyDelayMs, () => setNodeReady(obj.metadata.name, true));
     }
   }
 
@@ -240,7 +284,12 @@ export async function startFakeKubeApi(options = {}) {
       ...others,
       ready
         ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-        : { type: 'Ready', status: 'Unknown', reason: reason ?? 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' },
+        : {
+            type: 'Ready',
+            status: 'Unknown',
+            reason: reason ?? 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+          },
     ];
     update('nodes', next);
   }
@@ -254,15 +303,31 @@ export async function startFakeKubeApi(options = {}) {
 
   function discovery(path) {
     if (path === '/version') return { major: '1', minor: '31', gitVersion: 'v1.31.5+k3s1', platform: 'linux/amd64' };
-    if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }] };
+    if (path === '/api')
+      return {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:6443' }],
+      };
     if (path === '/apis') {
-      const groups = [...new Set(Object.values(served).map((t) => t.group).filter(Boolean)), ...(api.metrics ? ['metrics.k8s.io'] : [])];
+      const groups = [
+        ...new Set(
+          Object.values(served)
+            .map((t) => t.group)
+            .filter(Boolean),
+        ),
+        ...(api.metrics ? ['metrics.k8s.io'] : []),
+      ];
       return {
         kind: 'APIGroupList',
         apiVersion: 'v1',
         groups: groups.map((g) => {
           const v = g === 'metrics.k8s.io' ? 'v1beta1' : Object.values(served).find((t) => t.group === g).version;
-          return { name: g, versions: [{ groupVersion: `${g}/${v}`, version: v }], preferredVersion: { groupVersion: `${g}/${v}`, version: v } };
+          return {
+            name: g,
+            versions: [{ groupVersion: `${g}/${v}`, version: v }],
+            preferredVersion: { groupVersion: `${g}/${v}`, version: v },
+          };
         }),
       };
     }
@@ -274,14 +339,45 @@ export async function startFakeKubeApi(options = {}) {
           apiVersion: 'v1',
           groupVersion: t.replace(/^\/apis?\//, ''),
           resources: entries.flatMap(([name, rt]) => [
-            { name, singularName: rt.kind.toLowerCase(), namespaced: rt.namespaced, kind: rt.kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], ...(shortNames[name] ? { shortNames: shortNames[name] } : {}) },
-            { name: `${name}/status`, singularName: '', namespaced: rt.namespaced, kind: rt.kind, verbs: ['get', 'patch', 'update'] },
-            ...(name === 'deployments' ? [{ name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }] : []),
+            {
+              name,
+              singularName: rt.kind.toLowerCase(),
+              namespaced: rt.namespaced,
+              kind: rt.kind,
+              verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+              ...(shortNames[name] ? { shortNames: shortNames[name] } : {}),
+            },
+            {
+              name: `${name}/status`,
+              singularName: '',
+              namespaced: rt.namespaced,
+              kind: rt.kind,
+              verbs: ['get', 'patch', 'update'],
+            },
+            ...(name === 'deployments'
+              ? [
+                  {
+                    name: 'deployments/scale',
+                    singularName: '',
+                    namespaced: true,
+                    group: 'autoscaling',
+                    version: 'v1',
+                    kind: 'Scale',
+                    verbs: ['get', 'patch', 'update'],
+                  },
+                ]
+              : []),
             ...(name === 'pods'
               ? [
                   { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
                   // Served over WebSocket by pod-exec.mjs (the real server lists exec with get and create).
-                  { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+                  {
+                    name: 'pods/exec',
+                    singularName: '',
+                    namespaced: true,
+                    kind: 'PodExecOptions',
+                    verbs: ['create', 'get'],
+                  },
                 ]
               : []),
           ]),
@@ -304,8 +400,14 @@ export async function startFakeKubeApi(options = {}) {
   function metricsApi(req, res, path) {
     const notFound = () => send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     if (!api.metrics) return notFound();
-    if (api.metrics === 'unavailable') return send(res, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
-    if (req.method !== 'GET') return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    if (api.metrics === 'unavailable')
+      return send(res, 503, status(503, 'ServiceUnavailable', 'the server is currently unable to handle the request'));
+    if (req.method !== 'GET')
+      return send(
+        res,
+        405,
+        status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      );
     const base = '/apis/metrics.k8s.io/v1beta1';
     if (path === base) {
       return send(res, 200, {
@@ -344,7 +446,10 @@ export async function startFakeKubeApi(options = {}) {
 
   /** Splits /api/v1/namespaces/ns/pods/name/status into its parts. */
   function route(path) {
-    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
+    const m =
+      /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(
+        path,
+      );
     if (!m) return undefined;
     const [, coreVersion, group, groupVersion, namespace, resource, name, sub] = m;
     // "/api/v1/namespaces/x" matches as the namespaces collection with name x (the regex backtracks).
@@ -379,7 +484,15 @@ export async function startFakeKubeApi(options = {}) {
     send(res, 200, {
       kind: r.type.listKind,
       apiVersion: apiVersionOf(r.type),
-      metadata: { resourceVersion: String(rv), ...(more ? { continue: Buffer.from(String(start + limit)).toString('base64url'), remainingItemCount: all.length - start - limit } : {}) },
+      metadata: {
+        resourceVersion: String(rv),
+        ...(more
+          ? {
+              continue: Buffer.from(String(start + limit)).toString('base64url'),
+              remainingItemCount: all.length - start - limit,
+            }
+          : {}),
+      },
       items,
     });
   }
@@ -395,15 +508,20 @@ export async function startFakeKubeApi(options = {}) {
     const write = (event) => res.write(`${JSON.stringify(event)}\n`);
     const w = { resource: r.resource, namespace: r.namespace, selector, fields, send: write };
     if (since && since !== '0' && Number(since) < compactedRevision) {
-      write({ type: 'ERROR', object: status(410, 'Expired', `too old resource version: ${since} (${compactedRevision})`) });
+      write({
+        type: 'ERROR',
+        object: status(410, 'Expired', `too old resource version: ${since} (${compactedRevision})`),
+      });
       res.end();
       return;
     }
     if (!since || since === '0') {
       // No resourceVersion: synthetic ADDED events for what exists now, then changes.
-      for (const o of store.get(r.resource).values()) if (matchesWatch(w, r.resource, o)) write({ type: 'ADDED', object: o });
+      for (const o of store.get(r.resource).values())
+        if (matchesWatch(w, r.resource, o)) write({ type: 'ADDED', object: o });
     } else {
-      for (const e of history) if (e.rv > Number(since) && matchesWatch(w, e.resource, e.object)) write({ type: e.type, object: e.object });
+      for (const e of history)
+        if (e.rv > Number(since) && matchesWatch(w, e.resource, e.object)) write({ type: e.type, object: e.object });
     }
     watchers.add(w);
     const timeout = Number(query.get('timeoutSeconds') ?? 1800) * 1000;
@@ -443,7 +561,8 @@ export async function startFakeKubeApi(options = {}) {
       // A slow API: the answer comes, late.
       if (fault.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
       if (fault.status) {
-        const reason = fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
+        const reason =
+          fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'ServiceUnavailable' : 'InternalError';
         return send(res, fault.status, fault.body ?? status(fault.status, reason, `injected ${fault.status}`));
       }
     }
@@ -452,35 +571,69 @@ export async function startFakeKubeApi(options = {}) {
     if (doc) return send(res, 200, doc);
     const r = route(path);
     if (!r) return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
-    const key = `${r.type.namespaced ? r.namespace ?? '' : ''}/${r.name ?? ''}`;
+    const key = `${r.type.namespaced ? (r.namespace ?? '') : ''}/${r.name ?? ''}`;
     const objects = store.get(r.resource);
-    const notFound = () => send(res, 404, status(404, 'NotFound', `${r.resource} "${r.name}" not found`, { name: r.name, kind: r.resource }));
+    const notFound = () =>
+      send(
+        res,
+        404,
+        status(404, 'NotFound', `${r.resource} "${r.name}" not found`, { name: r.name, kind: r.resource }),
+      );
 
     if (!r.name) {
-      if (req.method === 'GET') return query.get('watch') === 'true' || query.get('watch') === '1' ? watch(req, res, r, query) : list(res, r, query);
+      if (req.method === 'GET')
+        return query.get('watch') === 'true' || query.get('watch') === '1'
+          ? watch(req, res, r, query)
+          : list(res, r, query);
       if (req.method === 'POST') {
         const body = JSON.parse(await readBody(req));
         body.metadata = { ...body.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) };
-        if (!body.metadata.name && !body.metadata.generateName) return send(res, 422, status(422, 'Invalid', `${r.type.kind} is invalid: metadata.name: Required value: name or generateName is required`));
+        if (!body.metadata.name && !body.metadata.generateName)
+          return send(
+            res,
+            422,
+            status(
+              422,
+              'Invalid',
+              `${r.type.kind} is invalid: metadata.name: Required value: name or generateName is required`,
+            ),
+          );
         if (body.metadata.name && objects.has(`${body.metadata.namespace ?? ''}/${body.metadata.name}`)) {
-          return send(res, 409, status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, { name: body.metadata.name, kind: r.resource }));
+          return send(
+            res,
+            409,
+            status(409, 'AlreadyExists', `${r.resource} "${body.metadata.name}" already exists`, {
+              name: body.metadata.name,
+              kind: r.resource,
+            }),
+          );
         }
         // A CRD's schema and defaults (api.admission, set by the fake that installs it): 422 as the real server answers.
         const invalid = api.admission[r.resource]?.(body);
         if (invalid) return send(res, 422, status(422, 'Invalid', invalid));
         if (r.resource === 'pods') {
-          const refusal = podSecurityRefusal(store.get('namespaces').get(`/${r.namespace}`), body.metadata.name ?? body.metadata.generateName, body.spec ?? {});
-          if (refusal) return send(res, 403, status(403, 'Forbidden', refusal, { name: body.metadata.name, kind: 'pods' }));
+          const refusal = podSecurityRefusal(
+            store.get('namespaces').get(`/${r.namespace}`),
+            body.metadata.name ?? body.metadata.generateName,
+            body.spec ?? {},
+          );
+          if (refusal)
+            return send(res, 403, status(403, 'Forbidden', refusal, { name: body.metadata.name, kind: 'pods' }));
         }
         if (query.get('dryRun') === 'All') return send(res, 201, body);
         return send(res, 201, create(r.resource, body));
       }
-      return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+      return send(
+        res,
+        405,
+        status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+      );
     }
     const current = objects.get(key);
     if (r.sub === 'log' && r.resource === 'pods') return current ? streamLog(req, res, current, query) : notFound();
     if (r.sub === 'scale' && r.resource === 'deployments') return scale(req, res, current, r, notFound);
-    if (r.sub && r.sub !== 'status') return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+    if (r.sub && r.sub !== 'status')
+      return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     if (req.method === 'GET') return current ? send(res, 200, current) : notFound();
     if (req.method === 'DELETE') {
       const removed = remove(r.resource, key);
@@ -497,36 +650,70 @@ export async function startFakeKubeApi(options = {}) {
     if (req.method === 'PATCH') {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0];
       const patch = JSON.parse(await readBody(req));
-      const manager = query.get('fieldManager') ?? (contentType === 'application/apply-patch+yaml' ? undefined : 'kubectl-edit');
+      const manager =
+        query.get('fieldManager') ?? (contentType === 'application/apply-patch+yaml' ? undefined : 'kubectl-edit');
       if (contentType === 'application/apply-patch+yaml' && !manager) {
-        return send(res, 400, status(400, 'BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'));
+        return send(
+          res,
+          400,
+          status(
+            400,
+            'BadRequest',
+            'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+          ),
+        );
       }
       const dryRun = query.get('dryRun') === 'All';
-      const claim = { apply: contentType === 'application/apply-patch+yaml', force: query.get('force') === 'true', dryRun };
+      const claim = {
+        apply: contentType === 'application/apply-patch+yaml',
+        force: query.get('force') === 'true',
+        dryRun,
+      };
       // Conflicts first (the field manager), then validation; ownership is recorded only for an update that happens.
       const conflicts = claimFields(r.resource, key, manager, patch, current, { ...claim, dryRun: true });
       if (conflicts.length > 0) {
         const apiVersion = apiVersionOf(r.type);
         return send(res, 409, {
-          ...status(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.map((c) => `conflict with "${c.owner}" using ${apiVersion}: ${c.path}`).join('\n')}`),
-          details: { causes: conflicts.map((c) => ({ type: 'FieldManagerConflict', message: `conflict with "${c.owner}" using ${apiVersion}`, field: c.path })) },
+          ...status(
+            409,
+            'Conflict',
+            `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.map((c) => `conflict with "${c.owner}" using ${apiVersion}: ${c.path}`).join('\n')}`,
+          ),
+          details: {
+            causes: conflicts.map((c) => ({
+              type: 'FieldManagerConflict',
+              message: `conflict with "${c.owner}" using ${apiVersion}`,
+              field: c.path,
+            })),
+          },
         });
       }
       // Validation runs on every update, dry run or not.
-      if (current && r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, mergePatch(structuredClone(current), patch))) return;
+      if (
+        current &&
+        r.sub !== 'status' &&
+        rejectInvalidUpdate(res, r.resource, current, mergePatch(structuredClone(current), patch))
+      )
+        return;
       claimFields(r.resource, key, manager, patch, current, claim);
       if (dryRun) {
-        const preview = current ? mergePatch(structuredClone(current), patch) : { ...patch, metadata: { ...patch.metadata, namespace: r.namespace } };
+        const preview = current
+          ? mergePatch(structuredClone(current), patch)
+          : { ...patch, metadata: { ...patch.metadata, namespace: r.namespace } };
         return send(res, current ? 200 : 201, preview);
       }
       if (contentType === 'application/apply-patch+yaml') {
         if (!current) {
-          const body = { ...patch, metadata: { ...patch.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) } };
+          const body = {
+            ...patch,
+            metadata: { ...patch.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) },
+          };
           return send(res, 201, create(r.resource, body));
         }
         const merged = mergePatch(structuredClone(current), patch);
         if (JSON.stringify(strip(merged)) === JSON.stringify(strip(current))) return send(res, 200, current);
-        if (JSON.stringify(merged.spec) !== JSON.stringify(current.spec)) merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
+        if (JSON.stringify(merged.spec) !== JSON.stringify(current.spec))
+          merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
         return send(res, 200, update(r.resource, merged));
       }
       if (!current) return notFound();
@@ -536,26 +723,47 @@ export async function startFakeKubeApi(options = {}) {
         try {
           next = jsonPatch(structuredClone(current), patch);
         } catch (err) {
-          return send(res, 422, status(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`));
+          return send(
+            res,
+            422,
+            status(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`),
+          );
         }
         if (r.sub !== 'status' && rejectInvalidUpdate(res, r.resource, current, next)) return;
-        if (r.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
+        if (r.sub !== 'status' && JSON.stringify(next.spec) !== JSON.stringify(current.spec))
+          next.metadata.generation = (current.metadata.generation ?? 1) + 1;
         return send(res, 200, update(r.resource, next));
       }
       // A custom resource takes no strategic merge patch (kubernetes.io, "Update API Objects in Place
       // Using kubectl patch": not supported for custom resources); the server answers 415 with the
       // types it does take, the message below.
-      const strategicOnCustom = contentType === 'application/strategic-merge-patch+json' && r.resource in customResourceTypes;
-      if (strategicOnCustom || (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json')) {
-        return send(res, 415, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`));
+      const strategicOnCustom =
+        contentType === 'application/strategic-merge-patch+json' && r.resource in customResourceTypes;
+      if (
+        strategicOnCustom ||
+        (contentType !== 'application/merge-patch+json' && contentType !== 'application/strategic-merge-patch+json')
+      ) {
+        return send(
+          res,
+          415,
+          status(
+            415,
+            'UnsupportedMediaType',
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+          ),
+        );
       }
       const merged = mergePatch(structuredClone(current), patch);
-      if (r.sub !== 'status' && JSON.stringify(merged.spec) !== JSON.stringify(current.spec)) merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      if (r.sub !== 'status' && JSON.stringify(merged.spec) !== JSON.stringify(current.spec))
+        merged.metadata.generation = (current.metadata.generation ?? 1) + 1;
       return send(res, 200, update(r.resource, merged));
     }
-    return send(res, 405, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
+    return send(
+      res,
+      405,
+      status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'),
+    );
   }
-
 
   // --- Job update validation -------------------------------------------------------------
   /**
@@ -577,7 +785,12 @@ export async function startFakeKubeApi(options = {}) {
     const newT = ns.template ?? {};
     if (cs.suspend === true && !current.status?.startTime) {
       oldT.metadata = { ...oldT.metadata, labels: newT.metadata?.labels, annotations: newT.metadata?.annotations };
-      oldT.spec = { ...oldT.spec, nodeSelector: newT.spec?.nodeSelector, tolerations: newT.spec?.tolerations, schedulingGates: newT.spec?.schedulingGates };
+      oldT.spec = {
+        ...oldT.spec,
+        nodeSelector: newT.spec?.nodeSelector,
+        tolerations: newT.spec?.tolerations,
+        schedulingGates: newT.spec?.schedulingGates,
+      };
       const na = newT.spec?.affinity;
       const oa = oldT.spec.affinity;
       if (!na && oa) {
@@ -590,7 +803,10 @@ export async function startFakeKubeApi(options = {}) {
     if (!same(clean(oldT), clean(newT))) errs.push({ field: 'spec.template', value: newT });
     if (!same(cs.selector, ns.selector)) errs.push({ field: 'spec.selector', value: ns.selector });
     const indexed = ns.completionMode === 'Indexed';
-    if (!same(cs.completions, ns.completions) && !(indexed && ns.completions !== undefined && ns.completions === ns.parallelism)) {
+    if (
+      !same(cs.completions, ns.completions) &&
+      !(indexed && ns.completions !== undefined && ns.completions === ns.parallelism)
+    ) {
       errs.push({ field: 'spec.completions', value: ns.completions });
     }
     for (const f of ['completionMode', 'podFailurePolicy', 'backoffLimitPerIndex', 'managedBy', 'successPolicy']) {
@@ -612,12 +828,21 @@ export async function startFakeKubeApi(options = {}) {
     const bodies = errs.map((e) => `Invalid value: ${JSON.stringify(e.value ?? null)}: field is immutable`);
     const shown = errs.map((e, i) => `${e.field}: ${bodies[i]}`);
     const name = current.metadata.name;
-    send(res, 422, status(422, 'Invalid', `Job.batch "${name}" is invalid: ${shown.length === 1 ? shown[0] : `[${shown.join(', ')}]`}`, {
-      name,
-      group: 'batch',
-      kind: 'Job',
-      causes: errs.map((e, i) => ({ reason: 'FieldValueInvalid', message: bodies[i], field: e.field })),
-    }));
+    send(
+      res,
+      422,
+      status(
+        422,
+        'Invalid',
+        `Job.batch "${name}" is invalid: ${shown.length === 1 ? shown[0] : `[${shown.join(', ')}]`}`,
+        {
+          name,
+          group: 'batch',
+          kind: 'Job',
+          causes: errs.map((e, i) => ({ reason: 'FieldValueInvalid', message: bodies[i], field: e.field })),
+        },
+      ),
+    );
     return true;
   }
 
@@ -647,7 +872,11 @@ export async function startFakeKubeApi(options = {}) {
   /** JSON with sorted keys: kubectl sends keys sorted, other clients in their own order. */
   function canonical(value) {
     if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-    if (value && typeof value === 'object') return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+    if (value && typeof value === 'object')
+      return `{${Object.keys(value)
+        .sort()
+        .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+        .join(',')}}`;
     return JSON.stringify(value);
   }
 
@@ -661,7 +890,8 @@ export async function startFakeKubeApi(options = {}) {
     const leaves = leafPaths(patch);
     for (const [path, value] of leaves) {
       const others = [...(table.get(path) ?? [])].filter((m) => m !== manager);
-      if (apply && !force && others.length && current && valueAt(current, path) !== value) conflicts.push({ path: shownPath(path), owner: others[0] });
+      if (apply && !force && others.length && current && valueAt(current, path) !== value)
+        conflicts.push({ path: shownPath(path), owner: others[0] });
     }
     if (conflicts.length === 0 && !dryRun) {
       for (const [path, value] of leaves) {
@@ -679,24 +909,50 @@ export async function startFakeKubeApi(options = {}) {
     return {
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name: d.metadata.name, namespace: d.metadata.namespace, resourceVersion: d.metadata.resourceVersion, uid: d.metadata.uid },
+      metadata: {
+        name: d.metadata.name,
+        namespace: d.metadata.namespace,
+        resourceVersion: d.metadata.resourceVersion,
+        uid: d.metadata.uid,
+      },
       spec: { replicas: d.spec.replicas ?? 1 },
-      status: { replicas: d.status?.replicas ?? 0, selector: Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+      status: {
+        replicas: d.status?.replicas ?? 0,
+        selector: Object.entries(d.spec.selector?.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      },
     };
   }
 
   async function scale(req, res, current, r, notFound) {
     if (!current) return notFound();
     if (req.method === 'GET') return send(res, 200, scaleOf(current));
-    if (req.method !== 'PATCH' && req.method !== 'PUT') return send(res, 405, status(405, 'MethodNotAllowed', 'method not allowed'));
+    if (req.method !== 'PATCH' && req.method !== 'PUT')
+      return send(res, 405, status(405, 'MethodNotAllowed', 'method not allowed'));
     const body = JSON.parse(await readBody(req));
     const replicas = body.spec?.replicas;
     if (!Number.isInteger(replicas) || replicas < 0) {
-      return send(res, 422, status(422, 'Invalid', `Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`));
+      return send(
+        res,
+        422,
+        status(
+          422,
+          'Invalid',
+          `Scale.autoscaling "${current.metadata.name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        ),
+      );
     }
     const url = new URL(req.url, 'http://fake');
     const manager = url.searchParams.get('fieldManager') ?? 'kubectl';
-    claimFields(r.resource, `${current.metadata.namespace}/${current.metadata.name}`, manager, { spec: { replicas } }, current, { apply: false });
+    claimFields(
+      r.resource,
+      `${current.metadata.namespace}/${current.metadata.name}`,
+      manager,
+      { spec: { replicas } },
+      current,
+      { apply: false },
+    );
     const next = structuredClone(current);
     if (next.spec.replicas !== replicas) {
       next.spec.replicas = replicas;
@@ -733,28 +989,64 @@ export async function startFakeKubeApi(options = {}) {
     // ValidatePodLogOptions, pkg/apis/core/validation): 422 Invalid before the container is looked at.
     const invalid = [];
     const sinceSeconds = query.get('sinceSeconds');
-    if (sinceSeconds !== null && !(Number(sinceSeconds) >= 1)) invalid.push(`sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`);
+    if (sinceSeconds !== null && !(Number(sinceSeconds) >= 1))
+      invalid.push(`sinceSeconds: Invalid value: ${sinceSeconds}: must be greater than 0`);
     const tailLines = query.get('tailLines');
-    if (tailLines !== null && !(Number(tailLines) >= 0)) invalid.push(`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`);
-    if (sinceSeconds !== null && query.get('sinceTime') !== null) invalid.push('at most one of `sinceTime` or `sinceSeconds` may be specified');
-    if (invalid.length) return send(res, 422, status(422, 'Invalid', `PodLogOptions "${pod.metadata.name}" is invalid: ${invalid.join(', ')}`));
+    if (tailLines !== null && !(Number(tailLines) >= 0))
+      invalid.push(`tailLines: Invalid value: ${tailLines}: must be greater than or equal to 0`);
+    if (sinceSeconds !== null && query.get('sinceTime') !== null)
+      invalid.push('at most one of `sinceTime` or `sinceSeconds` may be specified');
+    if (invalid.length)
+      return send(
+        res,
+        422,
+        status(422, 'Invalid', `PodLogOptions "${pod.metadata.name}" is invalid: ${invalid.join(', ')}`),
+      );
     // Then the container (pod/strategy.go LogLocation → validateContainer), then the kubelet's
     // answers for a missing previous container or one not started, all 400 BadRequest.
     const containers = pod.spec.containers.map((c) => c.name);
     const container = query.get('container') ?? (containers.length === 1 ? containers[0] : undefined);
     if (!container) {
-      return send(res, 400, status(400, 'BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`));
+      return send(
+        res,
+        400,
+        status(
+          400,
+          'BadRequest',
+          `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(' ')}]`,
+        ),
+      );
     }
     if (!containers.includes(container)) {
-      return send(res, 400, status(400, 'BadRequest', `container ${container} is not valid for pod ${pod.metadata.name}`));
+      return send(
+        res,
+        400,
+        status(400, 'BadRequest', `container ${container} is not valid for pod ${pod.metadata.name}`),
+      );
     }
     const cs = pod.status?.containerStatuses?.find((c) => c.name === container);
     const previous = query.get('previous') === 'true';
     if (previous && !(cs?.restartCount > 0)) {
-      return send(res, 400, status(400, 'BadRequest', `previous terminated container "${container}" in pod "${pod.metadata.name}" not found`));
+      return send(
+        res,
+        400,
+        status(
+          400,
+          'BadRequest',
+          `previous terminated container "${container}" in pod "${pod.metadata.name}" not found`,
+        ),
+      );
     }
     if (!cs || (!cs.state?.running && !cs.state?.terminated && !previous)) {
-      return send(res, 400, status(400, 'BadRequest', `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${cs?.state?.waiting?.reason ?? 'ContainerCreating'}`));
+      return send(
+        res,
+        400,
+        status(
+          400,
+          'BadRequest',
+          `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ${cs?.state?.waiting?.reason ?? 'ContainerCreating'}`,
+        ),
+      );
     }
     const key = `${pod.metadata.namespace}/${pod.metadata.name}/${container}`;
     let lines = logs.get(key) ?? [];
@@ -828,7 +1120,10 @@ export async function startFakeKubeApi(options = {}) {
   };
   const certs = options.tls ? fakeApiCertificates() : undefined;
   const server = certs
-    ? createTlsServer({ key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: true }, onRequest)
+    ? createTlsServer(
+        { key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: true },
+        onRequest,
+      )
     : createServer(onRequest);
   // Over TLS, the fake cluster's own components (fake k3d/docker, the bench) use a plain-HTTP
   // twin of the server, as k3s's components use their own loopback credentials.
@@ -877,7 +1172,12 @@ export async function startFakeKubeApi(options = {}) {
       let release = () => {};
       /** @type {(r: any) => void} */
       let reached = () => {};
-      const hold = { remaining: n, match, reached: (r) => reached(r), released: new Promise((resolve) => (release = () => resolve('released'))) };
+      const hold = {
+        remaining: n,
+        match,
+        reached: (r) => reached(r),
+        released: new Promise((resolve) => (release = () => resolve('released'))),
+      };
       holds.push(hold);
       return {
         reached: new Promise((resolve) => (reached = resolve)),
@@ -923,7 +1223,16 @@ export async function startFakeKubeApi(options = {}) {
      * state one real `setup` left (test/fakes/sandbox.mjs), instead of every test running setup.
      */
     exportState() {
-      return structuredClone({ store: [...store].map(([r, m]) => [r, [...m]]), served: Object.keys(served), rv, uid, compactedRevision, history, logs: [...logs], requests });
+      return structuredClone({
+        store: [...store].map(([r, m]) => [r, [...m]]),
+        served: Object.keys(served),
+        rv,
+        uid,
+        compactedRevision,
+        history,
+        logs: [...logs],
+        requests,
+      });
     },
     /** Takes over a state from exportState(), before any client has talked to this server. */
     importState(state) {
@@ -956,7 +1265,11 @@ export async function startFakeKubeApi(options = {}) {
       for (const t of timers) clearTimeout(t);
       for (const end of api.openWatches) end();
       for (const s of sockets) s.destroy();
-      await Promise.all([server, plainServer].filter(Boolean).map((srv) => new Promise((resolve) => srv.close(() => resolve(undefined)))));
+      await Promise.all(
+        [server, plainServer]
+          .filter(Boolean)
+          .map((srv) => new Promise((resolve) => srv.close(() => resolve(undefined)))),
+      );
     },
   };
   // pods/exec over WebSocket, running the command for real on the pods' volumes (pod-exec.mjs).
@@ -968,7 +1281,10 @@ export async function startFakeKubeApi(options = {}) {
 /** RFC 6902 add/remove/replace/test on JSON pointers (enough for what keystone and kubectl send). */
 export function jsonPatch(doc, ops) {
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop();
     let parent = doc;
     for (const p of parts) {
@@ -976,7 +1292,8 @@ export function jsonPatch(doc, ops) {
       if (parent === undefined || parent === null) throw new Error(`path ${op.path} does not exist`);
     }
     if (op.op === 'test') {
-      if (JSON.stringify(parent[last]) !== JSON.stringify(op.value)) throw new Error(`test operation on ${op.path} failed`);
+      if (JSON.stringify(parent[last]) !== JSON.stringify(op.value))
+        throw new Error(`test operation on ${op.path} failed`);
     } else if (op.op === 'remove') {
       if (!(last in parent)) throw new Error(`path ${op.path} does not exist`);
       delete parent[last];

@@ -28,7 +28,10 @@ export function crdInvalid(obj) {
   const causes = [];
   if (!obj.spec?.mpiReplicaSpecs) causes.push('spec.mpiReplicaSpecs: Required value');
   const impl = obj.spec?.mpiImplementation;
-  if (impl !== undefined && !implementations.includes(impl)) causes.push(`spec.mpiImplementation: Unsupported value: "${impl}": supported values: ${implementations.map((i) => `"${i}"`).join(', ')}`);
+  if (impl !== undefined && !implementations.includes(impl))
+    causes.push(
+      `spec.mpiImplementation: Unsupported value: "${impl}": supported values: ${implementations.map((i) => `"${i}"`).join(', ')}`,
+    );
   return causes.length ? `MPIJob.kubeflow.org "${name}" is invalid: ${causes.join(', ')}` : undefined;
 }
 
@@ -66,33 +69,62 @@ function validationErrors(m) {
   const errs = [];
   const workers = m.spec.mpiReplicaSpecs?.Worker?.replicas > 0 ? m.spec.mpiReplicaSpecs.Worker.replicas : 1;
   const host = `${m.metadata.name}-worker-${workers - 1}`;
-  if (host.length > 63 || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(host)) errs.push(`metadata.name: Invalid value: "${m.metadata.name}": will not able to create pod and service with invalid DNS label "${host}"`);
+  if (host.length > 63 || !/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(host))
+    errs.push(
+      `metadata.name: Invalid value: "${m.metadata.name}": will not able to create pod and service with invalid DNS label "${host}"`,
+    );
   const specs = m.spec.mpiReplicaSpecs;
   if (!specs) errs.push('spec.mpiReplicaSpecs: Required value: must have replica specs');
   else {
     const replica = (spec, key) => {
-      if (spec.replicas === undefined) errs.push(`spec.mpiReplicaSpecs[${key}].replicas: Required value: must define number of replicas`);
-      if (!['Never', 'OnFailure'].includes(spec.restartPolicy)) errs.push(`spec.mpiReplicaSpecs[${key}].restartPolicy: Unsupported value: "${spec.restartPolicy}": supported values: "Never", "OnFailure"`);
-      if (!spec.template?.spec?.containers?.length) errs.push(`spec.mpiReplicaSpecs[${key}].template.spec.containers: Required value: must define at least one container`);
+      if (spec.replicas === undefined)
+        errs.push(`spec.mpiReplicaSpecs[${key}].replicas: Required value: must define number of replicas`);
+      if (!['Never', 'OnFailure'].includes(spec.restartPolicy))
+        errs.push(
+          `spec.mpiReplicaSpecs[${key}].restartPolicy: Unsupported value: "${spec.restartPolicy}": supported values: "Never", "OnFailure"`,
+        );
+      if (!spec.template?.spec?.containers?.length)
+        errs.push(
+          `spec.mpiReplicaSpecs[${key}].template.spec.containers: Required value: must define at least one container`,
+        );
     };
     if (!specs.Launcher) errs.push('spec.mpiReplicaSpecs[Launcher]: Required value: must have Launcher replica spec');
     else {
       replica(specs.Launcher, 'Launcher');
-      if (specs.Launcher.replicas !== 1) errs.push(`spec.mpiReplicaSpecs[Launcher].replicas: Invalid value: ${specs.Launcher.replicas}: must be 1`);
+      if (specs.Launcher.replicas !== 1)
+        errs.push(`spec.mpiReplicaSpecs[Launcher].replicas: Invalid value: ${specs.Launcher.replicas}: must be 1`);
     }
     if (specs.Worker) {
       replica(specs.Worker, 'Worker');
-      if (specs.Worker.replicas <= 0) errs.push(`spec.mpiReplicaSpecs[Worker].replicas: Invalid value: ${specs.Worker.replicas}: must be greater than or equal to 1`);
+      if (specs.Worker.replicas <= 0)
+        errs.push(
+          `spec.mpiReplicaSpecs[Worker].replicas: Invalid value: ${specs.Worker.replicas}: must be greater than or equal to 1`,
+        );
     }
   }
-  if (!(m.spec.slotsPerWorker >= 0)) errs.push('spec.slotsPerWorker: Invalid value: must be greater than or equal to 0');
-  if (!['None', 'Running', 'All'].includes(m.spec.runPolicy.cleanPodPolicy)) errs.push(`spec.runPolicy.cleanPodPolicy: Unsupported value: "${m.spec.runPolicy.cleanPodPolicy}"`);
-  for (const f of ['ttlSecondsAfterFinished', 'activeDeadlineSeconds', 'backoffLimit']) if (m.spec.runPolicy[f] < 0) errs.push(`spec.runPolicy.${f}: Invalid value: ${m.spec.runPolicy[f]}: must be greater than or equal to 0`);
+  if (!(m.spec.slotsPerWorker >= 0))
+    errs.push('spec.slotsPerWorker: Invalid value: must be greater than or equal to 0');
+  if (!['None', 'Running', 'All'].includes(m.spec.runPolicy.cleanPodPolicy))
+    errs.push(`spec.runPolicy.cleanPodPolicy: Unsupported value: "${m.spec.runPolicy.cleanPodPolicy}"`);
+  for (const f of ['ttlSecondsAfterFinished', 'activeDeadlineSeconds', 'backoffLimit'])
+    if (m.spec.runPolicy[f] < 0)
+      errs.push(`spec.runPolicy.${f}: Invalid value: ${m.spec.runPolicy[f]}: must be greater than or equal to 0`);
   return errs;
 }
 
-const defaultLabels = (name, role) => ({ 'training.kubeflow.org/operator-name': operatorName, 'training.kubeflow.org/job-name': name, [roleLabel]: role });
-const controllerRef = (m) => ({ apiVersion, kind: 'MPIJob', name: m.metadata.name, uid: m.metadata.uid, controller: true, blockOwnerDeletion: true });
+const defaultLabels = (name, role) => ({
+  'training.kubeflow.org/operator-name': operatorName,
+  'training.kubeflow.org/job-name': name,
+  [roleLabel]: role,
+});
+const controllerRef = (m) => ({
+  apiVersion,
+  kind: 'MPIJob',
+  name: m.metadata.name,
+  uid: m.metadata.uid,
+  controller: true,
+  blockOwnerDeletion: true,
+});
 const ownedBy = (obj, m) => (obj.metadata.ownerReferences ?? []).some((r) => r.controller && r.uid === m.metadata.uid);
 const workerName = (m, i) => `${m.metadata.name}-worker-${i}`;
 const isReady = (p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
@@ -104,9 +136,21 @@ function setCondition(status, type, value, reason, message) {
   if (current && current.status === value && current.reason === reason) return false;
   const time = current && current.status === value ? current.lastTransitionTime : now();
   const others = (status.conditions ?? [])
-    .filter((c) => c.type !== type && !(type === 'Running' && c.type === 'Restarting') && !(type === 'Restarting' && c.type === 'Running'))
-    .map((c) => ((type === 'Failed' || type === 'Succeeded') && (c.type === 'Running' || c.type === 'Failed') ? { ...c, status: 'False' } : c));
-  status.conditions = [...others, { type, status: value, lastUpdateTime: now(), lastTransitionTime: time, reason, message }];
+    .filter(
+      (c) =>
+        c.type !== type &&
+        !(type === 'Running' && c.type === 'Restarting') &&
+        !(type === 'Restarting' && c.type === 'Running'),
+    )
+    .map((c) =>
+      (type === 'Failed' || type === 'Succeeded') && (c.type === 'Running' || c.type === 'Failed')
+        ? { ...c, status: 'False' }
+        : c,
+    );
+  status.conditions = [
+    ...others,
+    { type, status: value, lastUpdateTime: now(), lastTransitionTime: time, reason, message },
+  ];
   return true;
 }
 const hasCondition = (status, type) => (status.conditions ?? []).some((c) => c.type === type && c.status === 'True');
@@ -117,8 +161,13 @@ const counts = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v))
 export function hostfile(m) {
   const slots = m.spec.slotsPerWorker;
   const host = (n) => `${n}.${m.metadata.name}.${m.metadata.namespace}.svc`;
-  const names = [...(m.spec.runLauncherAsWorker ? [`${m.metadata.name}-launcher`] : []), ...Array.from({ length: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0 }, (_, i) => workerName(m, i))];
-  return names.map((n) => (m.spec.mpiImplementation === 'OpenMPI' ? `${host(n)} slots=${slots}\n` : `${host(n)}:${slots}\n`)).join('');
+  const names = [
+    ...(m.spec.runLauncherAsWorker ? [`${m.metadata.name}-launcher`] : []),
+    ...Array.from({ length: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0 }, (_, i) => workerName(m, i)),
+  ];
+  return names
+    .map((n) => (m.spec.mpiImplementation === 'OpenMPI' ? `${host(n)} slots=${slots}\n` : `${host(n)}:${slots}\n`))
+    .join('');
 }
 
 /** setupSSHOnPod: the Secret's key pair at sshAuthMountPath in the first container (0600 only for /root/.ssh). */
@@ -138,30 +187,55 @@ function setupSsh(spec, m) {
       },
     },
   ];
-  spec.containers[0].volumeMounts = [...(spec.containers[0].volumeMounts ?? []), { name: 'ssh-auth', mountPath: m.spec.sshAuthMountPath }];
+  spec.containers[0].volumeMounts = [
+    ...(spec.containers[0].volumeMounts ?? []),
+    { name: 'ssh-auth', mountPath: m.spec.sshAuthMountPath },
+  ];
 }
 
 export function newWorker(m, i) {
   const template = structuredClone(m.spec.mpiReplicaSpecs.Worker.template);
   const name = workerName(m, i);
-  const labels = { ...template.metadata?.labels, ...defaultLabels(m.metadata.name, 'worker'), 'training.kubeflow.org/replica-index': String(m.spec.runLauncherAsWorker ? i + 1 : i) };
+  const labels = {
+    ...template.metadata?.labels,
+    ...defaultLabels(m.metadata.name, 'worker'),
+    'training.kubeflow.org/replica-index': String(m.spec.runLauncherAsWorker ? i + 1 : i),
+  };
   const spec = template.spec;
   spec.hostname = name;
   spec.subdomain = m.metadata.name;
-  spec.dnsConfig = { ...spec.dnsConfig, searches: [...(spec.dnsConfig?.searches ?? []), `${m.metadata.name}.${m.metadata.namespace}.svc.cluster.local`] };
-  spec.restartPolicy = m.spec.mpiReplicaSpecs.Worker.restartPolicy === 'ExitCode' ? 'Never' : m.spec.mpiReplicaSpecs.Worker.restartPolicy;
+  spec.dnsConfig = {
+    ...spec.dnsConfig,
+    searches: [...(spec.dnsConfig?.searches ?? []), `${m.metadata.name}.${m.metadata.namespace}.svc.cluster.local`],
+  };
+  spec.restartPolicy =
+    m.spec.mpiReplicaSpecs.Worker.restartPolicy === 'ExitCode' ? 'Never' : m.spec.mpiReplicaSpecs.Worker.restartPolicy;
   const c = spec.containers[0];
   if (!c.command?.length && !c.args?.length) c.command = ['/usr/sbin/sshd', '-De'];
   c.env = [...(c.env ?? []), { name: 'K_MPI_JOB_ROLE', value: 'worker' }];
   setupSsh(spec, m);
-  return { metadata: { name, namespace: m.metadata.namespace, labels, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(m)] }, spec, status: { phase: 'Pending', conditions: [] } };
+  return {
+    metadata: {
+      name,
+      namespace: m.metadata.namespace,
+      labels,
+      annotations: template.metadata?.annotations,
+      ownerReferences: [controllerRef(m)],
+    },
+    spec,
+    status: { phase: 'Pending', conditions: [] },
+  };
 }
 
 export function newLauncherJob(m) {
   const launcher = m.spec.mpiReplicaSpecs.Launcher;
   const template = structuredClone(launcher.template);
   const name = `${m.metadata.name}-launcher`;
-  const labels = { ...template.metadata?.labels, ...defaultLabels(m.metadata.name, 'launcher'), ...(m.spec.runLauncherAsWorker ? { 'training.kubeflow.org/replica-index': '0' } : {}) };
+  const labels = {
+    ...template.metadata?.labels,
+    ...defaultLabels(m.metadata.name, 'launcher'),
+    ...(m.spec.runLauncherAsWorker ? { 'training.kubeflow.org/replica-index': '0' } : {}),
+  };
   const spec = template.spec;
   spec.hostname = name;
   spec.subdomain = m.metadata.name;
@@ -176,24 +250,51 @@ export function newLauncherJob(m) {
       { name: 'OMPI_MCA_orte_set_default_slots', value: String(m.spec.slotsPerWorker) },
     );
   } else if (m.spec.mpiImplementation === 'Intel') {
-    env.push({ name: 'I_MPI_HYDRA_HOST_FILE', value: hostfilePath }, { name: 'I_MPI_HYDRA_BOOTSTRAP_EXEC_EXTRA_ARGS', value: '-o ConnectionAttempts=10' }, { name: 'I_MPI_PERHOST', value: String(m.spec.slotsPerWorker) });
+    env.push(
+      { name: 'I_MPI_HYDRA_HOST_FILE', value: hostfilePath },
+      { name: 'I_MPI_HYDRA_BOOTSTRAP_EXEC_EXTRA_ARGS', value: '-o ConnectionAttempts=10' },
+      { name: 'I_MPI_PERHOST', value: String(m.spec.slotsPerWorker) },
+    );
   } else {
-    env.push({ name: 'HYDRA_HOST_FILE', value: hostfilePath }, { name: 'HYDRA_LAUNCH_EXTRA_ARGS', value: '-o ConnectionAttempts=10' });
+    env.push(
+      { name: 'HYDRA_HOST_FILE', value: hostfilePath },
+      { name: 'HYDRA_LAUNCH_EXTRA_ARGS', value: '-o ConnectionAttempts=10' },
+    );
   }
   if (!m.spec.runLauncherAsWorker) env.push({ name: 'NVIDIA_VISIBLE_DEVICES' }, { name: 'NVIDIA_DRIVER_CAPABILITIES' });
   c.env = [...(c.env ?? []), ...env];
   setupSsh(spec, m);
   spec.restartPolicy = launcher.restartPolicy === 'ExitCode' ? 'Never' : launcher.restartPolicy;
-  spec.volumes = [...spec.volumes, { name: 'mpi-job-config', configMap: { name: `${m.metadata.name}-config`, items: [{ key: 'hostfile', path: 'hostfile', mode: 0o444 }, { key: 'discover_hosts.sh', path: 'discover_hosts.sh', mode: 0o555 }] } }];
+  spec.volumes = [
+    ...spec.volumes,
+    {
+      name: 'mpi-job-config',
+      configMap: {
+        name: `${m.metadata.name}-config`,
+        items: [
+          { key: 'hostfile', path: 'hostfile', mode: 0o444 },
+          { key: 'discover_hosts.sh', path: 'discover_hosts.sh', mode: 0o555 },
+        ],
+      },
+    },
+  ];
   c.volumeMounts = [...(c.volumeMounts ?? []), { name: 'mpi-job-config', mountPath: '/etc/mpi' }];
   const rp = m.spec.runPolicy;
   return {
-    metadata: { name, namespace: m.metadata.namespace, labels: { app: m.metadata.name }, ownerReferences: [controllerRef(m)] },
+    metadata: {
+      name,
+      namespace: m.metadata.namespace,
+      labels: { app: m.metadata.name },
+      ownerReferences: [controllerRef(m)],
+    },
     spec: {
       ...(rp.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: rp.ttlSecondsAfterFinished } : {}),
       ...(rp.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: rp.activeDeadlineSeconds } : {}),
       ...(rp.backoffLimit !== undefined ? { backoffLimit: rp.backoffLimit } : {}),
-      template: { metadata: { labels, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(m)] }, spec },
+      template: {
+        metadata: { labels, annotations: template.metadata?.annotations, ownerReferences: [controllerRef(m)] },
+        spec,
+      },
       podReplacementPolicy: 'Failed',
       ...(rp.suspend ? { suspend: true } : {}),
     },
@@ -211,12 +312,18 @@ export function attachMpiOperator(api, controls) {
   const getOwned = (m, resource, name, kind) => {
     const obj = api.get(resource, m.metadata.namespace, name);
     if (obj && !ownedBy(obj, m)) {
-      event(m, 'Warning', 'ErrResourceExists', `Resource "${name}" of Kind "${kind}" already exists and is not managed by MPIJob`);
+      event(
+        m,
+        'Warning',
+        'ErrResourceExists',
+        `Resource "${name}" of Kind "${kind}" already exists and is not managed by MPIJob`,
+      );
       throw new Error('not owned');
     }
     return obj;
   };
-  const ensure = (m, resource, kind, desired) => getOwned(m, resource, desired.metadata.name, kind) ?? api.create(resource, desired);
+  const ensure = (m, resource, kind, desired) =>
+    getOwned(m, resource, desired.metadata.name, kind) ?? api.create(resource, desired);
 
   function sync(ns, name) {
     const stored = api.get('mpijobs', ns, name);
@@ -239,7 +346,12 @@ export function attachMpiOperator(api, controls) {
         for (let i = 0; i < (workerSpec?.replicas ?? 0); i++) {
           const pod = api.get('pods', ns, workerName(m, i));
           if (!pod || !ownedBy(pod, m)) continue;
-          if (m.spec.runPolicy.cleanPodPolicy === 'Running' && pod.status?.phase !== 'Running' && pod.status?.phase !== 'Pending') continue;
+          if (
+            m.spec.runPolicy.cleanPodPolicy === 'Running' &&
+            pod.status?.phase !== 'Running' &&
+            pod.status?.phase !== 'Pending'
+          )
+            continue;
           api.remove('pods', ns, pod.metadata.name);
         }
         status.replicaStatuses = { ...status.replicaStatuses, Worker: {} };
@@ -250,34 +362,63 @@ export function attachMpiOperator(api, controls) {
     if (!status.startTime && !suspended) status.startTime = now();
 
     let launcher;
-    let workers = [];
+    const workers = [];
     try {
       launcher = getOwned(m, 'jobs', `${name}-launcher`, 'Job');
       const done = launcher && (jobCondition(launcher, 'Complete') || jobCondition(launcher, 'Failed'));
       if (!done) {
         ensure(m, 'services', 'Service', {
           metadata: { name, namespace: ns, labels: { app: name }, ownerReferences: [controllerRef(m)] },
-          spec: { clusterIP: 'None', selector: { 'training.kubeflow.org/operator-name': operatorName, 'training.kubeflow.org/job-name': name }, publishNotReadyAddresses: Boolean(m.spec.runLauncherAsWorker) },
+          spec: {
+            clusterIP: 'None',
+            selector: { 'training.kubeflow.org/operator-name': operatorName, 'training.kubeflow.org/job-name': name },
+            publishNotReadyAddresses: Boolean(m.spec.runLauncherAsWorker),
+          },
         });
-        const running = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['training.kubeflow.org/job-name'] === name && p.metadata.labels?.[roleLabel] === 'worker' && p.status?.phase === 'Running');
+        const running = api
+          .objects('pods')
+          .filter(
+            (p) =>
+              p.metadata.namespace === ns &&
+              p.metadata.labels?.['training.kubeflow.org/job-name'] === name &&
+              p.metadata.labels?.[roleLabel] === 'worker' &&
+              p.status?.phase === 'Running',
+          );
         const discover = `#!/bin/sh\n${m.spec.runLauncherAsWorker ? `echo ${name}-launcher.${name}.${ns}.svc\n` : ''}${running
           .map((p) => p.metadata.name)
           .sort()
           .map((n) => `echo ${n}.${name}.${ns}.svc\n`)
           .join('')}`;
         const data = { hostfile: hostfile(m), 'discover_hosts.sh': discover };
-        const cm = ensure(m, 'configmaps', 'ConfigMap', { metadata: { name: `${name}-config`, namespace: ns, labels: { app: name }, ownerReferences: [controllerRef(m)] }, data });
+        const cm = ensure(m, 'configmaps', 'ConfigMap', {
+          metadata: {
+            name: `${name}-config`,
+            namespace: ns,
+            labels: { app: name },
+            ownerReferences: [controllerRef(m)],
+          },
+          data,
+        });
         if (JSON.stringify(cm.data) !== JSON.stringify(data)) api.update('configmaps', { ...cm, data });
         ensure(m, 'secrets', 'Secret', {
           metadata: { name: `${name}-ssh`, namespace: ns, labels: { app: name }, ownerReferences: [controllerRef(m)] },
           type: 'kubernetes.io/ssh-auth',
           // Not a real key: nothing in the fake cluster logs in.
-          data: { 'ssh-privatekey': Buffer.from('-----BEGIN EC PRIVATE KEY-----\nfake\n-----END EC PRIVATE KEY-----\n').toString('base64'), 'ssh-publickey': Buffer.from(`ecdsa-sha2-nistp521 fake-${m.metadata.uid}\n`).toString('base64') },
+          data: {
+            'ssh-privatekey': Buffer.from(
+              '-----BEGIN EC PRIVATE KEY-----\nfake\n-----END EC PRIVATE KEY-----\n',
+            ).toString('base64'),
+            'ssh-publickey': Buffer.from(`ecdsa-sha2-nistp521 fake-${m.metadata.uid}\n`).toString('base64'),
+          },
         });
         if (!suspended && workerSpec) {
-          for (let i = 0; i < workerSpec.replicas; i++) workers.push(getOwned(m, 'pods', workerName(m, i), 'Pod') ?? api.create('pods', newWorker(m, i)));
+          for (let i = 0; i < workerSpec.replicas; i++)
+            workers.push(getOwned(m, 'pods', workerName(m, i), 'Pod') ?? api.create('pods', newWorker(m, i)));
         }
-        if (!launcher && (m.spec.launcherCreationPolicy === 'AtStartup' || workers.filter(isReady).length === workers.length)) {
+        if (
+          !launcher &&
+          (m.spec.launcherCreationPolicy === 'AtStartup' || workers.filter(isReady).length === workers.length)
+        ) {
           launcher = api.create('jobs', newLauncherJob(m));
         }
       }
@@ -291,33 +432,52 @@ export function attachMpiOperator(api, controls) {
     // and cleanUpWorkerPods deletes the workers (under cleanPodPolicy Running, one that is neither
     // running nor pending is kept) and resets the workers' status. The other way (a resume: the
     // launcher unsuspended, its startTime cleared) is not modelled: keystone never resumes a run.
-    if (suspended && launcher && !launcher.spec.suspend) launcher = api.update('jobs', { ...launcher, spec: { ...launcher.spec, suspend: true } });
+    if (suspended && launcher && !launcher.spec.suspend)
+      launcher = api.update('jobs', { ...launcher, spec: { ...launcher.spec, suspend: true } });
     if (suspended) {
       for (let i = 0; i < (workerSpec?.replicas ?? 0); i++) {
         const pod = api.get('pods', ns, workerName(m, i));
         if (!pod || !ownedBy(pod, m)) continue;
-        if (m.spec.runPolicy.cleanPodPolicy === 'Running' && pod.status?.phase !== 'Running' && pod.status?.phase !== 'Pending') continue;
+        if (
+          m.spec.runPolicy.cleanPodPolicy === 'Running' &&
+          pod.status?.phase !== 'Running' &&
+          pod.status?.phase !== 'Pending'
+        )
+          continue;
         api.remove('pods', ns, pod.metadata.name);
       }
     }
 
     // updateMPIJobStatus: the Suspended condition first (set while suspended; False, MPIJobResumed, after).
-    if (suspended && setCondition(status, 'Suspended', 'True', 'MPIJobSuspended', 'MPIJob suspended')) event(m, 'Normal', 'MPIJobSuspended', 'MPIJob suspended');
+    if (suspended && setCondition(status, 'Suspended', 'True', 'MPIJobSuspended', 'MPIJob suspended'))
+      event(m, 'Normal', 'MPIJobSuspended', 'MPIJob suspended');
     let launcherRunning = 0;
     if (launcher) {
-      const pods = api.objects('pods').filter((p) => p.metadata.namespace === ns && p.metadata.labels?.['batch.kubernetes.io/job-name'] === launcher.metadata.name);
+      const pods = api
+        .objects('pods')
+        .filter(
+          (p) =>
+            p.metadata.namespace === ns &&
+            p.metadata.labels?.['batch.kubernetes.io/job-name'] === launcher.metadata.name,
+        );
       launcherRunning = pods.filter((p) => p.status?.phase === 'Running').length;
       const launcherStatus = { failed: launcher.status?.failed };
       if (jobCondition(launcher, 'Complete')) {
         launcherStatus.succeeded = 1;
         status.completionTime ??= launcher.status?.completionTime;
-        if (setCondition(status, 'Succeeded', 'True', 'MPIJobSucceeded', `MPIJob ${ns}/${name} successfully completed.`)) event(m, 'Normal', 'MPIJobSucceeded', `MPIJob ${ns}/${name} successfully completed.`);
+        if (
+          setCondition(status, 'Succeeded', 'True', 'MPIJobSucceeded', `MPIJob ${ns}/${name} successfully completed.`)
+        )
+          event(m, 'Normal', 'MPIJobSucceeded', `MPIJob ${ns}/${name} successfully completed.`);
       } else if (jobCondition(launcher, 'Failed')) {
         const failed = jobCondition(launcher, 'Failed');
         let reason = failed.reason || 'MPIJobFailed';
         let message = failed.message || `MPIJob ${ns}/${name} has failed`;
         if (reason === 'BackoffLimitExceeded') {
-          const last = pods.filter((p) => p.status?.phase === 'Failed').sort((a, b) => (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? -1 : 1)).pop();
+          const last = pods
+            .filter((p) => p.status?.phase === 'Failed')
+            .sort((a, b) => (a.metadata.creationTimestamp < b.metadata.creationTimestamp ? -1 : 1))
+            .pop();
           if (last) {
             reason += `/${last.status.reason ?? ''}`;
             message += `: ${last.status.message ?? ''}`;
@@ -340,15 +500,24 @@ export function attachMpiOperator(api, controls) {
       else if (w.status?.phase === 'Running') worker.active++;
     }
     status.replicaStatuses = { ...status.replicaStatuses, Worker: counts(worker) };
-    if (evicted > 0) setCondition(status, 'Failed', 'True', 'MPIJobEvicted', `${evicted}/${workers.length} workers are evicted`);
+    if (evicted > 0)
+      setCondition(status, 'Failed', 'True', 'MPIJobEvicted', `${evicted}/${workers.length} workers are evicted`);
     if (suspended) setCondition(status, 'Running', 'False', 'MPIJobSuspended', `MPIJob ${ns}/${name} is suspended.`);
     else if (isFinished(status)) {
       if (!(status.conditions ?? []).some((c) => c.type === 'Running')) {
         const at = status.completionTime ?? now();
-        status.conditions.push({ type: 'Running', status: 'False', reason: 'MPIJobRunning', message: `MPIJob ${ns}/${name} is finished but Running condition was never set.`, lastTransitionTime: at, lastUpdateTime: at });
+        status.conditions.push({
+          type: 'Running',
+          status: 'False',
+          reason: 'MPIJobRunning',
+          message: `MPIJob ${ns}/${name} is finished but Running condition was never set.`,
+          lastTransitionTime: at,
+          lastUpdateTime: at,
+        });
       }
     } else if (launcher && launcherRunning >= 1 && worker.active === workers.length) {
-      if (setCondition(status, 'Running', 'True', 'MPIJobRunning', `MPIJob ${ns}/${name} is running.`)) event(m, 'Normal', 'MPIJobRunning', `MPIJob ${ns}/${name} is running`);
+      if (setCondition(status, 'Running', 'True', 'MPIJobRunning', `MPIJob ${ns}/${name} is running.`))
+        event(m, 'Normal', 'MPIJobRunning', `MPIJob ${ns}/${name} is running`);
     }
     write(stored, status);
   }
@@ -362,7 +531,10 @@ export function attachMpiOperator(api, controls) {
   /** The MPIJob that controls an object: directly, or through the launcher Job its pod belongs to (handleObject). */
   function ownerMpiJob(obj) {
     let ref = (obj.metadata.ownerReferences ?? []).find((r) => r.controller);
-    if (ref?.kind === 'Job') ref = (api.get('jobs', obj.metadata.namespace, ref.name)?.metadata.ownerReferences ?? []).find((r) => r.controller);
+    if (ref?.kind === 'Job')
+      ref = (api.get('jobs', obj.metadata.namespace, ref.name)?.metadata.ownerReferences ?? []).find(
+        (r) => r.controller,
+      );
     return ref?.kind === 'MPIJob' && ref.apiVersion === apiVersion ? ref.name : undefined;
   }
 
@@ -373,16 +545,26 @@ export function attachMpiOperator(api, controls) {
       if (type !== 'DELETED') {
         if (controls.operatorLagMs > 0) setTimeout(() => sync(ns, obj.metadata.name), controls.operatorLagMs);
         else sync(ns, obj.metadata.name);
-      }
-      else {
+      } else {
         // The garbage collector: what the MPIJob owned goes with it (background propagation).
         for (const r of ['jobs', 'pods', 'configmaps', 'secrets', 'services']) {
-          for (const o of api.objects(r)) if (o.metadata.namespace === ns && (o.metadata.ownerReferences ?? []).some((ref) => ref.uid === obj.metadata.uid)) api.remove(r, ns, o.metadata.name);
+          for (const o of api.objects(r))
+            if (
+              o.metadata.namespace === ns &&
+              (o.metadata.ownerReferences ?? []).some((ref) => ref.uid === obj.metadata.uid)
+            )
+              api.remove(r, ns, o.metadata.name);
         }
       }
       return;
     }
-    if (resource === 'jobs' || resource === 'pods' || resource === 'configmaps' || resource === 'secrets' || resource === 'services') {
+    if (
+      resource === 'jobs' ||
+      resource === 'pods' ||
+      resource === 'configmaps' ||
+      resource === 'secrets' ||
+      resource === 'services'
+    ) {
       const owner = ownerMpiJob(obj);
       if (owner && api.served('mpijobs')) sync(ns, owner);
     }

@@ -30,8 +30,11 @@ function statusOf(code, reason, message) {
 /** Answers an upgrade request with plain HTTP and closes the socket. */
 function refuse(socket, code, body, contentType = 'application/json') {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const phrase = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[code] ?? 'Error';
-  socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  const phrase =
+    { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[code] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${code} ${phrase}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
 }
 
 /**
@@ -41,7 +44,11 @@ function refuse(socket, code, body, contentType = 'application/json') {
 export function attachPodExec(api, servers) {
   const root = mkdtempSync(join(tmpdir(), 'keystone-fake-volumes-'));
   chmodSync(root, 0o755); // a pod's uid (api.rootOwnedVolumes) must reach the volumes below
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, handleProtocols: (offered) => (offered.has(v5) ? v5 : offered.has(v4) ? v4 : false) });
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(v5) ? v5 : offered.has(v4) ? v4 : false),
+  });
   /** Running exec sessions per pod (ns/name), ended when the pod goes away. */
   const sessions = new Map();
 
@@ -49,8 +56,10 @@ export function attachPodExec(api, servers) {
 
   api.onChange((resource, type, obj) => {
     // The provisioner's Delete reclaim policy: the volume's data goes with its claim.
-    if (resource === 'persistentvolumeclaims' && type === 'DELETED') rmSync(claimDir(obj.metadata.namespace, obj.metadata.name), { recursive: true, force: true });
-    if (resource === 'pods' && type === 'DELETED') for (const end of sessions.get(`${obj.metadata.namespace}/${obj.metadata.name}`) ?? []) end();
+    if (resource === 'persistentvolumeclaims' && type === 'DELETED')
+      rmSync(claimDir(obj.metadata.namespace, obj.metadata.name), { recursive: true, force: true });
+    if (resource === 'pods' && type === 'DELETED')
+      for (const end of sessions.get(`${obj.metadata.namespace}/${obj.metadata.name}`) ?? []) end();
   });
 
   /** Where each of the container's mounts is on this machine, longest mount path first. */
@@ -70,8 +79,7 @@ export function attachPodExec(api, servers) {
           mkdirSync(dir, { recursive: true });
           chmodSync(dir, process.getuid?.() === 0 ? 0o755 : 0o555);
         }
-      }
-      else if (volume?.emptyDir) dir = join(root, 'pods', ns, pod.metadata.name, m.name);
+      } else if (volume?.emptyDir) dir = join(root, 'pods', ns, pod.metadata.name, m.name);
       else continue; // other volume types are not backed by this fake
       if (m.subPath) dir = join(dir, m.subPath);
       mkdirSync(dir, { recursive: true });
@@ -82,7 +90,8 @@ export function attachPodExec(api, servers) {
 
   /** A path inside the container, as a path on this machine (unchanged when no mount holds it). */
   function hostPath(mounts, arg) {
-    for (const m of mounts) if (arg === m.mountPath || arg.startsWith(`${m.mountPath}/`)) return m.dir + arg.slice(m.mountPath.length);
+    for (const m of mounts)
+      if (arg === m.mountPath || arg.startsWith(`${m.mountPath}/`)) return m.dir + arg.slice(m.mountPath.length);
     return arg;
   }
 
@@ -95,24 +104,59 @@ export function attachPodExec(api, servers) {
     const [, ns, name] = m.map(decodeURIComponent);
     const q = url.searchParams;
     const pod = api.get('pods', ns, name);
-    if (!pod) return refuse(socket, 404, { ...statusOf(404, 'NotFound', `pods "${name}" not found`), details: { name, kind: 'pods' } });
+    if (!pod)
+      return refuse(socket, 404, {
+        ...statusOf(404, 'NotFound', `pods "${name}" not found`),
+        details: { name, kind: 'pods' },
+      });
     const names = pod.spec.containers.map((c) => c.name);
     const containerName = q.get('container') ?? (names.length === 1 ? names[0] : undefined);
-    if (!containerName) return refuse(socket, 400, statusOf(400, 'BadRequest', `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`));
+    if (!containerName)
+      return refuse(
+        socket,
+        400,
+        statusOf(
+          400,
+          'BadRequest',
+          `a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`,
+        ),
+      );
     const container = pod.spec.containers.find((c) => c.name === containerName);
-    if (!container) return refuse(socket, 400, statusOf(400, 'BadRequest', `container ${containerName} is not valid for pod ${name}`));
-    if (!pod.spec.nodeName) return refuse(socket, 400, statusOf(400, 'BadRequest', `pod ${name} does not have a host assigned`));
+    if (!container)
+      return refuse(
+        socket,
+        400,
+        statusOf(400, 'BadRequest', `container ${containerName} is not valid for pod ${name}`),
+      );
+    if (!pod.spec.nodeName)
+      return refuse(socket, 400, statusOf(400, 'BadRequest', `pod ${name} does not have a host assigned`));
     const command = q.getAll('command');
-    const wants = { stdin: q.get('stdin') === 'true', stdout: q.get('stdout') === 'true', stderr: q.get('stderr') === 'true' };
+    const wants = {
+      stdin: q.get('stdin') === 'true',
+      stdout: q.get('stdout') === 'true',
+      stderr: q.get('stderr') === 'true',
+    };
     // remotecommand NewOptions (kubelet/cri/streaming/remotecommand/httpstream.go).
-    if (!wants.stdin && !wants.stdout && !wants.stderr) return refuse(socket, 400, 'you must specify at least 1 of stdin, stdout, stderr', 'text/plain');
-    const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!wants.stdin && !wants.stdout && !wants.stderr)
+      return refuse(socket, 400, 'you must specify at least 1 of stdin, stdout, stderr', 'text/plain');
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim());
     const running = pod.status?.containerStatuses?.find((s) => s.name === containerName)?.state?.running;
     const notFound = `container not found (${JSON.stringify(containerName)})`;
     if (!running && !offered.includes(v5)) return refuse(socket, 500, notFound, 'text/plain');
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!running) {
-        ws.send(Buffer.concat([Buffer.of(3), Buffer.from(JSON.stringify(statusOf(500, 'InternalError', `Internal error occurred: unable to upgrade connection: ${notFound}`)))]));
+        ws.send(
+          Buffer.concat([
+            Buffer.of(3),
+            Buffer.from(
+              JSON.stringify(
+                statusOf(500, 'InternalError', `Internal error occurred: unable to upgrade connection: ${notFound}`),
+              ),
+            ),
+          ]),
+        );
         return ws.close(1000);
       }
       // A connection that goes silent after the upgrade (a laptop asleep, a network change): the
@@ -132,7 +176,8 @@ export function attachPodExec(api, servers) {
     const cwd = container.workingDir ? hostPath(mounts, container.workingDir) : join(root, 'pods', key);
     mkdirSync(cwd, { recursive: true });
     const argv = command.map((a) => hostPath(mounts, a));
-    const send = (ch, data, done) => (ws.readyState === ws.OPEN ? ws.send(Buffer.concat([Buffer.of(ch), data]), done) : done?.());
+    const send = (ch, data, done) =>
+      ws.readyState === ws.OPEN ? ws.send(Buffer.concat([Buffer.of(ch), data]), done) : done?.();
     let ended = false;
     let received = 0;
     let sent = 0;
@@ -144,10 +189,18 @@ export function attachPodExec(api, servers) {
     };
     // With root-owned volumes the command runs as the pod's uid/gid (possible when this runs as root), as the container would.
     const sc = pod.spec.securityContext ?? {};
-    const asPod = api.rootOwnedVolumes && process.getuid?.() === 0 && sc.runAsUser ? { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser } : {};
+    const asPod =
+      api.rootOwnedVolumes && process.getuid?.() === 0 && sc.runAsUser
+        ? { uid: sc.runAsUser, gid: sc.runAsGroup ?? sc.runAsUser }
+        : {};
     // The container's tools (sh, tar, tail, rm...) are this system's own, from /usr/bin and /bin:
     // never the test process's PATH, where a real kubectl, docker or engine may come first.
-    const child = spawn(argv[0], argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', HOME: cwd, LC_ALL: 'C' }, stdio: ['pipe', 'pipe', 'pipe'], ...asPod });
+    const child = spawn(argv[0], argv.slice(1), {
+      cwd,
+      env: { PATH: '/usr/bin:/bin', HOME: cwd, LC_ALL: 'C' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...asPod,
+    });
     const stop = () => {
       child.kill('SIGKILL');
       ws.terminate();
@@ -156,11 +209,21 @@ export function attachPodExec(api, servers) {
     // The kubelet's "ready" message: an empty frame on the lowest output channel.
     send(1, Buffer.alloc(0));
     child.on('error', (err) => {
-      const message = err.code === 'ENOENT' ? `exec: ${JSON.stringify(command[0])}: executable file not found in $PATH` : err.message;
-      end(statusOf(500, 'InternalError', `Internal error occurred: error executing command in container: failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: ${message}: unknown`));
+      const message =
+        err.code === 'ENOENT' ? `exec: ${JSON.stringify(command[0])}: executable file not found in $PATH` : err.message;
+      end(
+        statusOf(
+          500,
+          'InternalError',
+          `Internal error occurred: error executing command in container: failed to exec in container: OCI runtime exec failed: exec failed: unable to start container process: ${message}: unknown`,
+        ),
+      );
     });
     // Outputs with backpressure: the next chunk is read once the socket took this one.
-    for (const [stream, ch, wanted] of [[child.stdout, 1, wants.stdout], [child.stderr, 2, wants.stderr]]) {
+    for (const [stream, ch, wanted] of [
+      [child.stdout, 1, wants.stdout],
+      [child.stderr, 2, wants.stderr],
+    ]) {
       stream.on('data', (chunk) => {
         if (!wanted) return;
         sent += chunk.length;

@@ -22,7 +22,16 @@ const joinQuote = (names) => names.map((n) => JSON.stringify(n)).join(', ');
 const containersOf = (spec) => [...(spec.initContainers ?? []), ...(spec.containers ?? [])];
 
 // Volume types the restricted level allows (policy/check_restrictedVolumes.go).
-const allowedVolumeTypes = new Set(['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']);
+const allowedVolumeTypes = new Set([
+  'configMap',
+  'csi',
+  'downwardAPI',
+  'emptyDir',
+  'ephemeral',
+  'persistentVolumeClaim',
+  'projected',
+  'secret',
+]);
 
 /** @returns {{reason: string, detail: string}[]} the failed checks of `level` for a pod spec. */
 export function podSecurityViolations(spec, level) {
@@ -32,38 +41,104 @@ export function podSecurityViolations(spec, level) {
   const podSc = spec.securityContext ?? {};
   // --- baseline ---
   const privileged = containers.filter((c) => c.securityContext?.privileged === true).map((c) => c.name);
-  if (privileged.length) out.push({ reason: 'privileged', detail: `${pluralize('container', 'containers', privileged.length)} ${joinQuote(privileged)} must not set securityContext.privileged=true` });
+  if (privileged.length)
+    out.push({
+      reason: 'privileged',
+      detail: `${pluralize('container', 'containers', privileged.length)} ${joinQuote(privileged)} must not set securityContext.privileged=true`,
+    });
   const hostNs = ['hostNetwork', 'hostPID', 'hostIPC'].filter((k) => spec[k] === true).map((k) => `${k}=true`);
   if (hostNs.length) out.push({ reason: 'host namespaces', detail: hostNs.join(', ') });
   const hostPathVolumes = (spec.volumes ?? []).filter((v) => v.hostPath).map((v) => v.name);
-  if (hostPathVolumes.length) out.push({ reason: 'hostPath volumes', detail: `${pluralize('volume', 'volumes', hostPathVolumes.length)} ${joinQuote(hostPathVolumes)}` });
+  if (hostPathVolumes.length)
+    out.push({
+      reason: 'hostPath volumes',
+      detail: `${pluralize('volume', 'volumes', hostPathVolumes.length)} ${joinQuote(hostPathVolumes)}`,
+    });
   const hostPorts = containers.flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort).map((p) => String(p.hostPort)));
-  if (hostPorts.length) out.push({ reason: 'hostPort', detail: `${pluralize('container', 'containers', 1)} uses ${pluralize('hostPort', 'hostPorts', hostPorts.length)} ${hostPorts.join(', ')}` });
-  const baselineCaps = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
-  const badAdds = containers.flatMap((c) => (c.securityContext?.capabilities?.add ?? []).filter((cap) => !baselineCaps.has(cap)).map((cap) => ({ c: c.name, cap })));
-  if (badAdds.length) out.push({ reason: 'non-default capabilities', detail: `${pluralize('container', 'containers', new Set(badAdds.map((b) => b.c)).size)} ${joinQuote([...new Set(badAdds.map((b) => b.c))])} must not include ${joinQuote([...new Set(badAdds.map((b) => b.cap))])} in securityContext.capabilities.add` });
+  if (hostPorts.length)
+    out.push({
+      reason: 'hostPort',
+      detail: `${pluralize('container', 'containers', 1)} uses ${pluralize('hostPort', 'hostPorts', hostPorts.length)} ${hostPorts.join(', ')}`,
+    });
+  const baselineCaps = new Set([
+    'AUDIT_WRITE',
+    'CHOWN',
+    'DAC_OVERRIDE',
+    'FOWNER',
+    'FSETID',
+    'KILL',
+    'MKNOD',
+    'NET_BIND_SERVICE',
+    'SETFCAP',
+    'SETGID',
+    'SETPCAP',
+    'SETUID',
+    'SYS_CHROOT',
+  ]);
+  const badAdds = containers.flatMap((c) =>
+    (c.securityContext?.capabilities?.add ?? [])
+      .filter((cap) => !baselineCaps.has(cap))
+      .map((cap) => ({ c: c.name, cap })),
+  );
+  if (badAdds.length)
+    out.push({
+      reason: 'non-default capabilities',
+      detail: `${pluralize('container', 'containers', new Set(badAdds.map((b) => b.c)).size)} ${joinQuote([...new Set(badAdds.map((b) => b.c))])} must not include ${joinQuote([...new Set(badAdds.map((b) => b.cap))])} in securityContext.capabilities.add`,
+    });
   if (level === 'baseline') return out;
   // --- restricted ---
-  const restrictedVolumes = (spec.volumes ?? []).map((v) => ({ name: v.name, type: Object.keys(v).find((k) => k !== 'name') })).filter((v) => !allowedVolumeTypes.has(v.type));
+  const restrictedVolumes = (spec.volumes ?? [])
+    .map((v) => ({ name: v.name, type: Object.keys(v).find((k) => k !== 'name') }))
+    .filter((v) => !allowedVolumeTypes.has(v.type));
   if (restrictedVolumes.length) {
-    out.push({ reason: 'restricted volume types', detail: restrictedVolumes.map((v) => `volume ${JSON.stringify(v.name)} uses restricted volume type ${JSON.stringify(v.type)}`).join(', ') });
+    out.push({
+      reason: 'restricted volume types',
+      detail: restrictedVolumes
+        .map((v) => `volume ${JSON.stringify(v.name)} uses restricted volume type ${JSON.stringify(v.type)}`)
+        .join(', '),
+    });
   }
   const escalating = containers.filter((c) => c.securityContext?.allowPrivilegeEscalation !== false).map((c) => c.name);
-  if (escalating.length) out.push({ reason: 'allowPrivilegeEscalation != false', detail: `${pluralize('container', 'containers', escalating.length)} ${joinQuote(escalating)} must set securityContext.allowPrivilegeEscalation=false` });
-  const noDrop = containers.filter((c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL')).map((c) => c.name);
-  const extraAdds = containers.filter((c) => (c.securityContext?.capabilities?.add ?? []).some((cap) => cap !== 'NET_BIND_SERVICE')).map((c) => c.name);
+  if (escalating.length)
+    out.push({
+      reason: 'allowPrivilegeEscalation != false',
+      detail: `${pluralize('container', 'containers', escalating.length)} ${joinQuote(escalating)} must set securityContext.allowPrivilegeEscalation=false`,
+    });
+  const noDrop = containers
+    .filter((c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'))
+    .map((c) => c.name);
+  const extraAdds = containers
+    .filter((c) => (c.securityContext?.capabilities?.add ?? []).some((cap) => cap !== 'NET_BIND_SERVICE'))
+    .map((c) => c.name);
   const capDetails = [];
-  if (noDrop.length) capDetails.push(`${pluralize('container', 'containers', noDrop.length)} ${joinQuote(noDrop)} must set securityContext.capabilities.drop=["ALL"]`);
-  if (extraAdds.length) capDetails.push(`${pluralize('container', 'containers', extraAdds.length)} ${joinQuote(extraAdds)} must not include capabilities other than "NET_BIND_SERVICE" in securityContext.capabilities.add`);
+  if (noDrop.length)
+    capDetails.push(
+      `${pluralize('container', 'containers', noDrop.length)} ${joinQuote(noDrop)} must set securityContext.capabilities.drop=["ALL"]`,
+    );
+  if (extraAdds.length)
+    capDetails.push(
+      `${pluralize('container', 'containers', extraAdds.length)} ${joinQuote(extraAdds)} must not include capabilities other than "NET_BIND_SERVICE" in securityContext.capabilities.add`,
+    );
   if (capDetails.length) out.push({ reason: 'unrestricted capabilities', detail: capDetails.join('; ') });
   // runAsNonRoot: the pod's true covers containers that do not say false (check_runAsNonRoot.go).
-  if (podSc.runAsNonRoot === false) out.push({ reason: 'runAsNonRoot != true', detail: 'pod must not set securityContext.runAsNonRoot=false' });
+  if (podSc.runAsNonRoot === false)
+    out.push({ reason: 'runAsNonRoot != true', detail: 'pod must not set securityContext.runAsNonRoot=false' });
   else {
-    const notNonRoot = containers.filter((c) => (c.securityContext?.runAsNonRoot ?? podSc.runAsNonRoot) !== true).map((c) => c.name);
-    if (notNonRoot.length) out.push({ reason: 'runAsNonRoot != true', detail: `pod or ${pluralize('container', 'containers', notNonRoot.length)} ${joinQuote(notNonRoot)} must set securityContext.runAsNonRoot=true` });
+    const notNonRoot = containers
+      .filter((c) => (c.securityContext?.runAsNonRoot ?? podSc.runAsNonRoot) !== true)
+      .map((c) => c.name);
+    if (notNonRoot.length)
+      out.push({
+        reason: 'runAsNonRoot != true',
+        detail: `pod or ${pluralize('container', 'containers', notNonRoot.length)} ${joinQuote(notNonRoot)} must set securityContext.runAsNonRoot=true`,
+      });
   }
-  const rootUsers = [podSc.runAsUser === 0 ? 'pod' : undefined, ...containers.filter((c) => c.securityContext?.runAsUser === 0).map((c) => `container ${JSON.stringify(c.name)}`)].filter(Boolean);
-  if (rootUsers.length) out.push({ reason: 'runAsUser=0', detail: `${rootUsers.join(' and ')} must not set runAsUser=0` });
+  const rootUsers = [
+    podSc.runAsUser === 0 ? 'pod' : undefined,
+    ...containers.filter((c) => c.securityContext?.runAsUser === 0).map((c) => `container ${JSON.stringify(c.name)}`),
+  ].filter(Boolean);
+  if (rootUsers.length)
+    out.push({ reason: 'runAsUser=0', detail: `${rootUsers.join(' and ')} must not set runAsUser=0` });
   // check_seccompProfile_restricted.go (seccompProfileRestricted_1_19): a bad value set anywhere,
   // the pod's included, is refused even when every container sets a good one.
   const okSeccomp = (type) => type === 'RuntimeDefault' || type === 'Localhost';
@@ -85,9 +160,18 @@ export function podSecurityViolations(spec, level) {
       }
     } else if (!podSeccompSet) implicitlyBad.push(c.name);
   }
-  if (explicitlyBad.length) badSetters.push(`${pluralize('container', 'containers', explicitlyBad.length)} ${joinQuote(explicitlyBad)}`);
-  if (badSetters.length) out.push({ reason: 'seccompProfile', detail: `${badSetters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote([...badValues].sort())}` });
-  else if (implicitlyBad.length) out.push({ reason: 'seccompProfile', detail: `pod or ${pluralize('container', 'containers', implicitlyBad.length)} ${joinQuote(implicitlyBad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` });
+  if (explicitlyBad.length)
+    badSetters.push(`${pluralize('container', 'containers', explicitlyBad.length)} ${joinQuote(explicitlyBad)}`);
+  if (badSetters.length)
+    out.push({
+      reason: 'seccompProfile',
+      detail: `${badSetters.join(' and ')} must not set securityContext.seccompProfile.type to ${joinQuote([...badValues].sort())}`,
+    });
+  else if (implicitlyBad.length)
+    out.push({
+      reason: 'seccompProfile',
+      detail: `pod or ${pluralize('container', 'containers', implicitlyBad.length)} ${joinQuote(implicitlyBad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`,
+    });
   return out;
 }
 

@@ -74,7 +74,10 @@ async function copyTree(from, to, keep = () => true) {
 function controllersState(cluster) {
   return Object.entries(cluster)
     .filter(([, value]) => typeof value !== 'function')
-    .map(([key, value]) => [key, value instanceof Map ? new Map(value) : value instanceof Set ? new Set(value) : structuredClone(value)]);
+    .map(([key, value]) => [
+      key,
+      value instanceof Map ? new Map(value) : value instanceof Set ? new Set(value) : structuredClone(value),
+    ]);
 }
 
 /** @param {Record<string, unknown>} cluster @param {[string, unknown][]} state */
@@ -125,7 +128,9 @@ export async function snapshotSandbox(sandbox, options = {}) {
     apiUrls: [...new Set([sandbox.api.url, sandbox.api.controlUrl])],
     takenAt: Date.now(),
     files: await walk(sandbox.root, options.skip),
-    volumes: existsSync(claims) ? (await walk(claims)).filter((f) => f.data).map(({ path, data }) => ({ path, data })) : [],
+    volumes: existsSync(claims)
+      ? (await walk(claims)).filter((f) => f.data).map(({ path, data }) => ({ path, data }))
+      : [],
     apiState: JSON.stringify(sandbox.api.exportState()),
     controllers: controllersState(sandbox.cluster),
   };
@@ -140,7 +145,7 @@ const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
  */
 function restoredApiState(snapshot, root, urls) {
   let text = snapshot.apiState.replaceAll(snapshot.root, root);
-  snapshot.apiUrls.forEach((url, i) => (text = text.replaceAll(url, urls[i] ?? urls[0])));
+  for (const [i, url] of snapshot.apiUrls.entries()) text = text.replaceAll(url, urls[i] ?? urls[0]);
   const shift = Date.now() - snapshot.takenAt;
   const state = JSON.parse(text, (_key, value) => {
     if (typeof value !== 'string' || !isoTime.test(value)) return value;
@@ -156,7 +161,7 @@ async function restoreFiles(snapshot, root, urls) {
   const rewrite = (/** @type {Buffer} */ data) => {
     if (!data.includes(snapshot.root) && !snapshot.apiUrls.some((url) => data.includes(url))) return data;
     let text = data.toString('utf8').replaceAll(snapshot.root, root);
-    snapshot.apiUrls.forEach((url, i) => (text = text.replaceAll(url, urls[i] ?? urls[0])));
+    for (const [i, url] of snapshot.apiUrls.entries()) text = text.replaceAll(url, urls[i] ?? urls[0]);
     return text;
   };
   for (const file of snapshot.files) {
@@ -179,7 +184,11 @@ export async function createSandbox(options = {}) {
   const fake = join(root, 'fake');
   const project = join(root, 'project');
   const configPath = join(project, 'k8s', 'configs', 'k3d-cluster-config.yaml');
-  const api = await startFakeKubeApi({ nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20, historyLimit: options.historyLimit, tls: options.tls });
+  const api = await startFakeKubeApi({
+    nodeReadyDelayMs: options.nodeReadyDelayMs ?? 20,
+    historyLimit: options.historyLimit,
+    tls: options.tls,
+  });
   const from = options.from;
   // A snapshot's kubeconfig holds its own server's certificates; a TLS sandbox starts empty.
   if (from && options.tls) throw new Error('createSandbox: a TLS sandbox cannot start from a snapshot');
@@ -200,11 +209,14 @@ export async function createSandbox(options = {}) {
   } else {
     await Promise.all([bin, home, fake, join(project, 'k8s', 'configs')].map((d) => mkdir(d, { recursive: true })));
     await symlink(process.execPath, join(bin, 'node'));
-    for (const tool of options.tools ?? ['k3d', 'docker', 'kubectl']) await symlink(join(fakesDir, 'bin', tool), join(bin, tool));
+    for (const tool of options.tools ?? ['k3d', 'docker', 'kubectl'])
+      await symlink(join(fakesDir, 'bin', tool), join(bin, tool));
 
     // The project's cluster config, on free host ports so runs never depend on this machine's 8080.
     const config = parse(await readFile(join(repoRoot, 'k8s', 'configs', 'k3d-cluster-config.yaml'), 'utf8'));
-    ports = /** @type {[number, number, number, number]} */ (await Promise.all([freePort(), freePort(), freePort(), freePort()]));
+    ports = /** @type {[number, number, number, number]} */ (
+      await Promise.all([freePort(), freePort(), freePort(), freePort()])
+    );
     config.ports = config.ports.map((p, i) => ({ ...p, port: `${ports[i]}:${p.port.split(':')[1]}` }));
     config.registries.create.hostPort = String(ports[3]);
     await writeFile(configPath, stringify(config));

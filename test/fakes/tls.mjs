@@ -21,17 +21,51 @@ export function fakeApiCertificates() {
     // EC P-256 keys, as k3s uses: quick to generate and to handshake.
     const key = (name) => openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f(name));
     key('ca.key');
-    openssl('req', '-x509', '-new', '-key', f('ca.key'), '-subj', '/CN=k3s-server-ca', '-days', '3650', '-out', f('ca.crt'));
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      f('ca.key'),
+      '-subj',
+      '/CN=k3s-server-ca',
+      '-days',
+      '3650',
+      '-out',
+      f('ca.crt'),
+    );
     const issue = (name, subject, ext) => {
       key(`${name}.key`);
       openssl('req', '-new', '-key', f(`${name}.key`), '-subj', subject, '-out', f(`${name}.csr`));
       writeFileSync(f(`${name}.ext`), ext);
-      openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '3650', '-extfile', f(`${name}.ext`), '-out', f(`${name}.crt`));
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        f(`${name}.csr`),
+        '-CA',
+        f('ca.crt'),
+        '-CAkey',
+        f('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '3650',
+        '-extfile',
+        f(`${name}.ext`),
+        '-out',
+        f(`${name}.crt`),
+      );
     };
     issue('server', '/CN=k3s', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
     issue('client', '/O=system:masters/CN=system:admin', 'extendedKeyUsage=clientAuth\n');
     const read = (name) => readFileSync(f(name), 'utf8');
-    cached = { ca: read('ca.crt'), serverCert: read('server.crt'), serverKey: read('server.key'), clientCert: read('client.crt'), clientKey: read('client.key') };
+    cached = {
+      ca: read('ca.crt'),
+      serverCert: read('server.crt'),
+      serverKey: read('server.key'),
+      clientCert: read('client.crt'),
+      clientKey: read('client.key'),
+    };
     return cached;
   } finally {
     rmSync(dir, { recursive: true, force: true });

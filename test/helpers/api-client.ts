@@ -12,14 +12,25 @@ import { findKubeconfigs } from '../../src/kube/kubeconfig/files.js';
 export type FakeApi = Awaited<ReturnType<typeof startFakeKubeApi>>;
 
 /** Starts the fake API (plain HTTP with a token, or TLS with a client certificate) and a client for it. */
-export async function startApiWithClient(tls = false): Promise<{ api: FakeApi; client: KubeClient; stop: () => Promise<void> }> {
+export async function startApiWithClient(
+  tls = false,
+): Promise<{ api: FakeApi; client: KubeClient; stop: () => Promise<void> }> {
   const api = await startFakeKubeApi({ tls });
   const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
   const file = join(dir, 'config');
   const { cluster, user } = api.kubeconfigEntries;
-  const kubeconfig = { apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster }], users: [{ name: 'lab', user }], contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }], 'current-context': 'lab' };
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'lab', cluster }],
+    users: [{ name: 'lab', user }],
+    contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'lab' } }],
+    'current-context': 'lab',
+  };
   await writeFile(file, stringify(kubeconfig), { mode: 0o600 });
-  const client = await loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}), context: 'lab' }, 'keystone-cluster'));
+  const client = await loadKubeClient(
+    resolveTarget({ kubeconfig: findKubeconfigs(file, {}), context: 'lab' }, 'keystone-cluster'),
+  );
   const stop = async () => {
     client.close();
     await api.close();

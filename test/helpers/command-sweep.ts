@@ -33,10 +33,14 @@ export interface Invocation {
   momentary?: string;
 }
 
-const lammpsThermo = async () => (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', 'lammps-in.lj.log'), 'utf8')).trimEnd().split('\n');
+const lammpsThermo = async () =>
+  (await readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', 'lammps-in.lj.log'), 'utf8')).trimEnd().split('\n');
 
 const id = (r: { stdout: string; stderr: string }) => /Submitted run (\S+)/.exec(r.stderr)?.[1] ?? r.stdout.trim();
-const fixed = (...args: string[]) => async () => args;
+const fixed =
+  (...args: string[]) =>
+  async () =>
+    args;
 
 /** How each command is invoked by the sweeps: one or more ways each, on a ready cluster and a "lab" context. */
 export const invocations: Record<string, Invocation[]> = {
@@ -65,8 +69,14 @@ export const invocations: Record<string, Invocation[]> = {
   ],
   jobs: [{ args: fixed('jobs') }, { args: fixed('jobs', '-o', 'json') }],
   'jobs logs': [{ args: async (s) => ['jobs', 'logs', await s.finishedRun()] }],
-  'jobs show': [{ args: async (s) => ['jobs', 'show', await s.finishedRun()] }, { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] }],
-  'jobs rerun': [{ args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] }, { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] }],
+  'jobs show': [
+    { args: async (s) => ['jobs', 'show', await s.finishedRun()] },
+    { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] },
+  ],
+  'jobs rerun': [
+    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] },
+    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] },
+  ],
   'jobs cancel': [{ args: async (s) => ['jobs', 'cancel', await s.runningRun()] }],
   'jobs clean': [
     {
@@ -76,7 +86,11 @@ export const invocations: Record<string, Invocation[]> = {
       },
     },
   ],
-  'jobs fetch': [{ args: async (s) => ['jobs', 'fetch', await s.finishedRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()] }],
+  'jobs fetch': [
+    {
+      args: async (s) => ['jobs', 'fetch', await s.finishedRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()],
+    },
+  ],
   'jobs plot': [{ args: async (s) => ['jobs', 'plot', await s.finishedRun('lammps')] }],
   doctor: [{ args: fixed('doctor') }],
   completion: [{ args: fixed('completion', 'bash'), momentary: 'it prints a script it holds, and talks to nothing' }],
@@ -88,7 +102,10 @@ export async function createSweepContext(): Promise<SweepContext> {
   const { h } = lab;
   const thermo = await lammpsThermo();
   const nodes = h.api.objects('nodes').map((n: { metadata: { name: string } }) => n.metadata.name);
-  h.api.metrics = { nodes: Object.fromEntries(nodes.map((n: string) => [n, { cpu: '250m', memory: '512Mi' }])), pods: {} };
+  h.api.metrics = {
+    nodes: Object.fromEntries(nodes.map((n: string) => [n, { cpu: '250m', memory: '512Mi' }])),
+    pods: {},
+  };
   let dirs = 0;
   // Runs finish at once with a LAMMPS log (so `jobs plot` has thermo to draw); `runningRun` makes one that does not.
   const finishing = () => ({ lines: thermo, exitCode: 0 });
@@ -108,7 +125,10 @@ export async function createSweepContext(): Promise<SweepContext> {
       h.cluster.program = finishing;
       if (r.exitCode !== 0) throw new Error(`a running run could not be made (exit ${r.exitCode}): ${r.stderr}`);
       const runId = id(r);
-      await until(() => runJobsOf(h).some((j) => j.metadata.labels['keystone.io/run-id'] === runId && j.status?.active), 'the run to be running');
+      await until(
+        () => runJobsOf(h).some((j) => j.metadata.labels['keystone.io/run-id'] === runId && j.status?.active),
+        'the run to be running',
+      );
       return runId;
     },
     freshDir: () => mkdtemp(join(h.root, `fresh-${++dirs}-`)),

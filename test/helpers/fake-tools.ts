@@ -66,11 +66,18 @@ function loadFake(tool: string): Promise<FakeMain> {
 
 /** Which fake a command name resolves to on the child's PATH, if it is one of test/fakes/bin. */
 function fakeFor(file: string, env: Record<string, string | undefined>, cwd: string): string | undefined {
-  const candidates = file.includes('/') ? [isAbsolute(file) ? file : resolve(cwd, file)] : (env.PATH ?? '').split(delimiter).filter(Boolean).map((d) => join(d, file));
+  const candidates = file.includes('/')
+    ? [isAbsolute(file) ? file : resolve(cwd, file)]
+    : (env.PATH ?? '')
+        .split(delimiter)
+        .filter(Boolean)
+        .map((d) => join(d, file));
   for (const candidate of candidates) {
     if (!existsSync(candidate)) continue;
     const real = realpathSync(candidate);
-    return dirname(real) === fakeBinDir && existsSync(join(fakesDir, `fake-${basename(real)}.mjs`)) ? basename(real) : undefined;
+    return dirname(real) === fakeBinDir && existsSync(join(fakesDir, `fake-${basename(real)}.mjs`))
+      ? basename(real)
+      : undefined;
   }
   return undefined;
 }
@@ -115,7 +122,8 @@ export const executeFakesInProcess: Execute = async (file, args, options) => {
       throw new FakeExit(Number(code ?? child.exitCode ?? 0));
     },
   };
-  for (const [key, value] of Object.entries(own)) Object.defineProperty(child, key, { value, writable: true, configurable: true });
+  for (const [key, value] of Object.entries(own))
+    Object.defineProperty(child, key, { value, writable: true, configurable: true });
   Object.defineProperty(child, 'killed', { get: () => killed });
   const finished: Promise<Execution> = fakeProcess
     .run(child, () => main(child))
@@ -134,7 +142,11 @@ export const executeFakesInProcess: Execute = async (file, args, options) => {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<Execution>((resolveStop) => {
-    if (options.timeoutMs) timer = setTimeout(() => resolveStop({ timedOut: true, stdout: stdout.text(), stderr: stderr.text() }), options.timeoutMs);
+    if (options.timeoutMs)
+      timer = setTimeout(
+        () => resolveStop({ timedOut: true, stdout: stdout.text(), stderr: stderr.text() }),
+        options.timeoutMs,
+      );
     onAbort = () => resolveStop({ isCanceled: true, stdout: stdout.text(), stderr: stderr.text() });
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -11,7 +11,14 @@ import { createRequire } from 'node:module';
 import { execa } from 'execa';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createSandbox, snapshotSandbox, freePort, repoRoot, cliPath, type SandboxSnapshot } from '../fakes/sandbox.mjs';
+import {
+  createSandbox,
+  snapshotSandbox,
+  freePort,
+  repoRoot,
+  cliPath,
+  type SandboxSnapshot,
+} from '../fakes/sandbox.mjs';
 import { main } from '../../src/main.js';
 import { executeFakesInProcess } from './fake-tools.js';
 import { fakeMachine } from '../fakes/fake-machine.cjs';
@@ -19,7 +26,9 @@ import type { Machine } from '../../src/machine.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 
 /** bin/when-written.cjs, which the launcher waits with before it exits. */
-export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as { whenWritten: (streams: Writable[]) => Promise<void> };
+export const { whenWritten } = createRequire(import.meta.url)(join(repoRoot, 'bin', 'when-written.cjs')) as {
+  whenWritten: (streams: Writable[]) => Promise<void>;
+};
 
 export { freePort, repoRoot, cliPath };
 
@@ -69,10 +78,32 @@ export async function createHarness(options: HarnessOptions & { from?: SandboxSn
     /** systemTools, for a test that runs keystone under a shell: PATH `${h.bin}:${h.systemBin}`. */
     systemBin,
     /** Runs one keystone command in process, as `keystone ARGS` would run in the sandbox. */
-    async run(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; stdin?: string; clock?: Clock } = {}): Promise<RunOutcome> {
+    async run(
+      args: string[],
+      extra: {
+        env?: Record<string, string>;
+        timeoutMs?: number;
+        cwd?: string;
+        tty?: Tty;
+        stdout?: CapturedStream;
+        interrupt?: Promise<unknown>;
+        stdin?: string;
+        clock?: Clock;
+      } = {},
+    ): Promise<RunOutcome> {
       // Node options (e.g. --require of test/fakes/fs-faults.cjs) take effect only in a new process.
       if (extra.env?.NODE_OPTIONS && !extra.tty) return harness.runProcess(args, extra);
-      return runInProcess(args, { env: { ...env, ...extra.env }, cwd: extra.cwd ?? project, timeoutMs: extra.timeoutMs ?? 30_000, tty: extra.tty, stdout: extra.stdout, interrupt: extra.interrupt, stdin: extra.stdin, clock: extra.clock, machine: fakeMachine(fake) });
+      return runInProcess(args, {
+        env: { ...env, ...extra.env },
+        cwd: extra.cwd ?? project,
+        timeoutMs: extra.timeoutMs ?? 30_000,
+        tty: extra.tty,
+        stdout: extra.stdout,
+        interrupt: extra.interrupt,
+        stdin: extra.stdin,
+        clock: extra.clock,
+        machine: fakeMachine(fake),
+      });
     },
     /**
      * Holds the nth call of a fake tool from now open (test/fakes/fake-state.mjs logCall): `reached`
@@ -93,7 +124,10 @@ export async function createHarness(options: HarnessOptions & { from?: SandboxSn
       };
     },
     /** Runs the built CLI as a separate process, for what only a process shows (exit, pipes draining). */
-    async runProcess(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunOutcome> {
+    async runProcess(
+      args: string[],
+      extra: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+    ): Promise<RunOutcome> {
       // A test's own preload (fs faults, a probe) comes on top of the sandbox's fake machine.
       const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
       const result = await execa(process.execPath, [cliPath, ...args], {
@@ -112,14 +146,21 @@ export async function createHarness(options: HarnessOptions & { from?: SandboxSn
      * FIFO: opened for reading and writing (so the write end opens at once), the writer passed to
      * the CLI, then the only reader closed before the CLI starts.
      */
-    async runWithClosedStdout(args: string[], extra: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunOutcome & { signal?: string }> {
+    async runWithClosedStdout(
+      args: string[],
+      extra: { env?: Record<string, string>; timeoutMs?: number } = {},
+    ): Promise<RunOutcome & { signal?: string }> {
       const fifo = join(sandbox.root, `closed-stdout-${++fifos}`);
       await execa('mkfifo', [fifo]);
       const reader = openSync(fifo, fsConstants.O_RDWR);
       const writer = openSync(fifo, fsConstants.O_WRONLY);
       closeSync(reader);
       try {
-        const child = spawn(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env }, cwd: project, stdio: ['ignore', writer, 'pipe'] });
+        const child = spawn(process.execPath, [cliPath, ...args], {
+          env: { ...env, ...extra.env },
+          cwd: project,
+          stdio: ['ignore', writer, 'pipe'],
+        });
         let stderr = '';
         child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
         const timer = setTimeout(() => child.kill('SIGKILL'), extra.timeoutMs ?? 30_000);
@@ -135,7 +176,13 @@ export async function createHarness(options: HarnessOptions & { from?: SandboxSn
     spawn(args: string[], extra: { env?: Record<string, string> } = {}) {
       // A test's own preload (fs faults, holds) comes on top of the sandbox's fake machine.
       const nodeOptions = [env.NODE_OPTIONS, extra.env?.NODE_OPTIONS].filter(Boolean).join(' ');
-      return execa(process.execPath, [cliPath, ...args], { env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions }, extendEnv: false, reject: false, cwd: project, stdin: 'ignore' });
+      return execa(process.execPath, [cliPath, ...args], {
+        env: { ...env, ...extra.env, NODE_OPTIONS: nodeOptions },
+        extendEnv: false,
+        reject: false,
+        cwd: project,
+        stdin: 'ignore',
+      });
     },
     async state(): Promise<Record<string, any>> {
       return JSON.parse(await readFile(join(fake, 'state.json'), 'utf8'));
@@ -194,7 +241,17 @@ export class CapturedStream extends Writable {
  */
 export async function runInProcess(
   args: string[],
-  io: { env: Record<string, string | undefined>; cwd: string; timeoutMs?: number; stdin?: string; tty?: Tty; stdout?: CapturedStream; interrupt?: Promise<unknown>; clock?: Clock; machine: Machine },
+  io: {
+    env: Record<string, string | undefined>;
+    cwd: string;
+    timeoutMs?: number;
+    stdin?: string;
+    tty?: Tty;
+    stdout?: CapturedStream;
+    interrupt?: Promise<unknown>;
+    clock?: Clock;
+    machine: Machine;
+  },
 ): Promise<RunOutcome> {
   const stdout = io.stdout ?? new CapturedStream(io.tty?.stdout);
   const stderr = new CapturedStream(io.tty?.stderr);
@@ -210,7 +267,10 @@ export async function runInProcess(
   try {
     const exitCode = await main(args, {
       streams: { stdout, stderr },
-      stdin: Object.assign(Readable.from(io.stdin === undefined ? [] : [io.stdin]), io.tty?.stdin ? { isTTY: true } : {}),
+      stdin: Object.assign(
+        Readable.from(io.stdin === undefined ? [] : [io.stdin]),
+        io.tty?.stdin ? { isTTY: true } : {},
+      ),
       env: io.env,
       cwd: io.cwd,
       signal: controller.signal,
@@ -304,7 +364,12 @@ async function setUp(harness: Harness): Promise<Harness> {
 }
 
 /** A run's Job as the fake API server holds it. */
-export type RunJob = { metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> }; spec: any; status: any };
+export type RunJob = {
+  metadata: { name: string; labels: Record<string, string>; annotations: Record<string, string> };
+  spec: any;
+  status: any;
+};
 
 /** The Jobs of simulation runs in the sandbox's cluster (not the suspended templates). */
-export const runJobsOf = (h: Harness): RunJob[] => h.api.objects('jobs').filter((j: RunJob) => j.metadata.labels?.['keystone.io/run-id']);
+export const runJobsOf = (h: Harness): RunJob[] =>
+  h.api.objects('jobs').filter((j: RunJob) => j.metadata.labels?.['keystone.io/run-id']);

@@ -114,7 +114,8 @@ export function importCircles(graph: ImportGraph): string[][] {
         onStack.delete(w);
         component.push(w);
       } while (w !== v);
-      if (component.length > 1 || (graph.get(v) ?? []).includes(v)) circles.push(cycleThrough(graph, new Set(component), v));
+      if (component.length > 1 || (graph.get(v) ?? []).includes(v))
+        circles.push(cycleThrough(graph, new Set(component), v));
     }
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);

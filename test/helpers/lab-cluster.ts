@@ -21,10 +21,16 @@ export async function createLabCluster(): Promise<LabCluster> {
   await writeFile(file, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
   const submitted: any[] = [];
   h.api.onChange((resource: string, type: string, obj: any) => {
-    if ((resource === 'pods' || resource === 'jobs') && type === 'ADDED' && !obj.metadata.labels?.['keystone.io/simulation-template']) submitted.push(obj);
+    if (
+      (resource === 'pods' || resource === 'jobs') &&
+      type === 'ADDED' &&
+      !obj.metadata.labels?.['keystone.io/simulation-template']
+    )
+      submitted.push(obj);
   });
   return { h, lab: ['--context', 'lab', '--kubeconfig', file], submitted };
 }
 
 /** keystone's volume helper pods still there. */
-export const helperPodsOf = (h: Harness): any[] => h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);
+export const helperPodsOf = (h: Harness): any[] =>
+  h.api.objects('pods').filter((p: any) => p.metadata.labels?.['keystone.io/volume-helper']);

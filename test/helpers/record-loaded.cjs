@@ -3,8 +3,13 @@
 // with process.exit, so that is wrapped too).
 'use strict';
 const record = () => {
-  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
-  require('node:fs').writeFileSync(process.env.KEYSTONE_TEST_RECORD_LOADED, JSON.stringify({ files: Object.keys(require.cache), builtins }));
+  const builtins = process.moduleLoadList
+    .filter((m) => m.startsWith('NativeModule '))
+    .map((m) => m.slice('NativeModule '.length));
+  require('node:fs').writeFileSync(
+    process.env.KEYSTONE_TEST_RECORD_LOADED,
+    JSON.stringify({ files: Object.keys(require.cache), builtins }),
+  );
 };
 const exit = process.exit;
 process.exit = (code) => {

@@ -27,18 +27,31 @@ async function project(config: string) {
 function appIn(root: string, options: GlobalOptions) {
   const err = sink();
   const ui = new Ui({ stdout: sink().s, stderr: err.s }, { quiet: false, verbose: true, env: {} });
-  const app = createAppContext({ version: '0', ui, env: { KEYSTONE_PROJECT_DIR: root }, cwd: root, options: { verbose: true, ...options }, signal: new AbortController().signal, stdinIsTTY: false });
+  const app = createAppContext({
+    version: '0',
+    ui,
+    env: { KEYSTONE_PROJECT_DIR: root },
+    cwd: root,
+    options: { verbose: true, ...options },
+    signal: new AbortController().signal,
+    stdinIsTTY: false,
+  });
   return { app, stderr: err.text };
 }
 
 describe('the app context owns the target', () => {
-  it('resolves it once from the config\'s cluster name and announces it once', async () => {
+  it("resolves it once from the config's cluster name and announces it once", async () => {
     const root = await project('apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\n');
     try {
       const { app, stderr } = appIn(root, {});
       const [a, b] = await Promise.all([app.target(), app.target()]);
       expect(a).toBe(b);
-      expect(a).toMatchObject({ context: 'k3d-lab', local: true, clusterName: 'lab', kubeconfig: { explicit: undefined } });
+      expect(a).toMatchObject({
+        context: 'k3d-lab',
+        local: true,
+        clusterName: 'lab',
+        kubeconfig: { explicit: undefined },
+      });
       // The config is read once: a change after the first resolution does not move the target.
       await writeFile(join(root, 'k8s', 'configs', 'k3d-cluster-config.yaml'), 'metadata:\n  name: other\n');
       expect(await app.target()).toBe(a);
@@ -52,7 +65,11 @@ describe('the app context owns the target', () => {
     const root = await project('apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\n');
     try {
       const { app } = appIn(root, { context: 'prod', kubeconfig: '/tmp/kc' });
-      expect(await app.target()).toMatchObject({ context: 'prod', local: false, kubeconfig: { explicit: '/tmp/kc', files: ['/tmp/kc'] } });
+      expect(await app.target()).toMatchObject({
+        context: 'prod',
+        local: false,
+        kubeconfig: { explicit: '/tmp/kc', files: ['/tmp/kc'] },
+      });
       const { app: same } = appIn(root, { context: 'k3d-lab' });
       expect((await same.target()).local).toBe(true);
     } finally {
@@ -60,8 +77,10 @@ describe('the app context owns the target', () => {
     }
   });
 
-  it('the name and shape reads share one read: status\'s shape names the target', async () => {
-    const root = await project('apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\nagents: 2\n');
+  it("the name and shape reads share one read: status's shape names the target", async () => {
+    const root = await project(
+      'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\nagents: 2\n',
+    );
     try {
       const { app } = appIn(root, {});
       expect(await app.clusterShape()).toEqual({ name: 'lab', servers: 1, agents: 2 });

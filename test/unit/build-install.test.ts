@@ -11,12 +11,25 @@ import { repoRoot } from '../fakes/sandbox.mjs';
 
 let copy: string;
 const env = () => ({ PATH: '', KEYSTONE_HOME: join(copy, '.keystone-home') });
-const build = () => execa(process.execPath, ['scripts/build.mjs'], { cwd: copy, env: { PATH: process.env.PATH }, extendEnv: false, reject: false });
-const keystone = (args: string[]) => execa(process.execPath, [join(copy, 'bin', 'keystone.cjs'), ...args], { cwd: copy, env: env(), extendEnv: false, reject: false });
+const build = () =>
+  execa(process.execPath, ['scripts/build.mjs'], {
+    cwd: copy,
+    env: { PATH: process.env.PATH },
+    extendEnv: false,
+    reject: false,
+  });
+const keystone = (args: string[]) =>
+  execa(process.execPath, [join(copy, 'bin', 'keystone.cjs'), ...args], {
+    cwd: copy,
+    env: env(),
+    extendEnv: false,
+    reject: false,
+  });
 
 beforeAll(async () => {
   copy = await mkdtemp(join(tmpdir(), 'keystone-build-copy-'));
-  for (const part of ['src', 'scripts', 'bin', 'package.json', 'tsconfig.json']) await cp(join(repoRoot, part), join(copy, part), { recursive: true });
+  for (const part of ['src', 'scripts', 'bin', 'package.json', 'tsconfig.json'])
+    await cp(join(repoRoot, part), join(copy, part), { recursive: true });
   await symlink(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
   const first = await build();
   expect(first.exitCode, first.stderr).toBe(0);
@@ -27,7 +40,10 @@ describe('rebuilding dist/ while keystone runs from it', () => {
   it('every keystone started during a build works, and the next one runs the new build', async () => {
     // A change that gives the new build other chunk names than the one in dist/.
     const cli = join(copy, 'src', 'cli.ts');
-    await writeFile(cli, (await readFile(cli, 'utf8')).replace("list the stack\\'s pods:", "list the stack\\'s pods (rebuilt):"));
+    await writeFile(
+      cli,
+      (await readFile(cli, 'utf8')).replace(/list the stack(\\'|')s pods:/, 'list the stack$1s pods (rebuilt):'),
+    );
     const before = await readdir(join(copy, 'dist', 'chunks'));
     const rebuilding = build();
     let finished = false;

@@ -12,13 +12,20 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const workerDir = join(root, 'images', 'celery-worker');
 
 type Volume = { name: string; hostPath?: { path: string } };
-type PodSpec = { volumes?: Volume[]; containers: { name: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[] };
+type PodSpec = {
+  volumes?: Volume[];
+  containers: { name: string; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+};
 
 describe('celery worker: summarize_run', () => {
   it('mounts, read-only, the host directory the simulation Jobs write to, where the task reads', async () => {
-    const dataRoot = /^DATA_ROOT = "([^"]+)"$/m.exec(await readFile(join(workerDir, 'keystone_worker', 'summary.py'), 'utf8'))?.[1];
+    const dataRoot = /^DATA_ROOT = "([^"]+)"$/m.exec(
+      await readFile(join(workerDir, 'keystone_worker', 'summary.py'), 'utf8'),
+    )?.[1];
     expect(dataRoot).toBe('/data');
-    const worker = parse(await readFile(join(root, 'k8s', 'manifests', '20-celery-worker.yaml'), 'utf8')) as { spec: { template: { spec: PodSpec } } };
+    const worker = parse(await readFile(join(root, 'k8s', 'manifests', '20-celery-worker.yaml'), 'utf8')) as {
+      spec: { template: { spec: PodSpec } };
+    };
     const pod = worker.spec.template.spec;
     const mount = pod.containers[0]!.volumeMounts?.find((m) => m.mountPath === dataRoot);
     expect(mount, 'no volume mounted where summarize_run reads').toBeDefined();
@@ -36,7 +43,7 @@ describe('celery worker: summarize_run', () => {
     }
   });
 
-  it('lists a run\'s files, and refuses a directory outside the data root', async () => {
+  it("lists a run's files, and refuses a directory outside the data root", async () => {
     const data = await mkdtemp(join(tmpdir(), 'keystone-worker-'));
     const run = join(data, 'lammps', 'runs', 'r1');
     await mkdir(join(run, 'sub'), { recursive: true });
@@ -51,9 +58,19 @@ describe('celery worker: summarize_run', () => {
       'except ValueError as e:',
       '    print("refused:", e)',
     ].join('\n');
-    const r = await execa('/usr/bin/python3', ['-c', script, run, data, join(data, '..')], { cwd: workerDir, env: { PYTHONPATH: workerDir, PATH: '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' }, extendEnv: false }); // the system's python, not a user's (pyenv, venv); no .pyc in the clone
+    const r = await execa('/usr/bin/python3', ['-c', script, run, data, join(data, '..')], {
+      cwd: workerDir,
+      env: { PYTHONPATH: workerDir, PATH: '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1' },
+      extendEnv: false,
+    }); // the system's python, not a user's (pyenv, venv); no .pyc in the clone
     const [summary, refused] = r.stdout.split('\n');
-    expect(JSON.parse(summary!)).toEqual({ output_dir: run, files: [{ path: 'log.lammps', bytes: 12 }, { path: 'sub/dump.lj', bytes: 5 }] });
+    expect(JSON.parse(summary!)).toEqual({
+      output_dir: run,
+      files: [
+        { path: 'log.lammps', bytes: 12 },
+        { path: 'sub/dump.lj', bytes: 5 },
+      ],
+    });
     expect(refused).toMatch(/^refused: .* is not under /);
   });
 });

@@ -25,7 +25,11 @@ async function start(): Promise<{ api: Api; client: KubeClient }> {
 const jumping: Clock = { now: () => Date.now(), sleep: async () => undefined };
 
 function claim(a: Api, accessMode: string, phase = 'Pending') {
-  a.create('persistentvolumeclaims', { metadata: { name: 'keystone-data', namespace: 'ks' }, spec: { accessModes: [accessMode], resources: { requests: { storage: '1Gi' } } }, status: { phase } });
+  a.create('persistentvolumeclaims', {
+    metadata: { name: 'keystone-data', namespace: 'ks' },
+    spec: { accessModes: [accessMode], resources: { requests: { storage: '1Gi' } } },
+    status: { phase },
+  });
 }
 function event(a: Api, type: string, reason: string, message: string, component: string) {
   a.create('events', {
@@ -39,41 +43,121 @@ function event(a: Api, type: string, reason: string, message: string, component:
 }
 
 describe('claimProvisioningProblem', () => {
-  it('a ProvisioningFailed Warning on an unbound ReadWriteMany claim is a ClaimProvisioningError with the provisioner\'s words', async () => {
+  it("a ProvisioningFailed Warning on an unbound ReadWriteMany claim is a ClaimProvisioningError with the provisioner's words", async () => {
     const { api: a, client: c } = await start();
     claim(a, 'ReadWriteMany');
-    event(a, 'Normal', 'ExternalProvisioning', "Waiting for a volume to be created either by the external provisioner 'rancher.io/local-path'", 'persistentvolume-controller');
-    event(a, 'Warning', 'ProvisioningFailed', 'failed to provision volume with StorageClass "local-path": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes', 'rancher.io/local-path_local-path-provisioner');
-    const problem = await claimProvisioningProblem({ client: c, namespace: 'ks', claim: 'keystone-data', signal: new AbortController().signal, timeoutMs: 600_000 });
+    event(
+      a,
+      'Normal',
+      'ExternalProvisioning',
+      "Waiting for a volume to be created either by the external provisioner 'rancher.io/local-path'",
+      'persistentvolume-controller',
+    );
+    event(
+      a,
+      'Warning',
+      'ProvisioningFailed',
+      'failed to provision volume with StorageClass "local-path": NodePath only supports ReadWriteOnce and ReadWriteOncePod (1.22+) access modes',
+      'rancher.io/local-path_local-path-provisioner',
+    );
+    const problem = await claimProvisioningProblem({
+      client: c,
+      namespace: 'ks',
+      claim: 'keystone-data',
+      signal: new AbortController().signal,
+      timeoutMs: 600_000,
+    });
     expect(problem).toBeInstanceOf(ClaimProvisioningError);
-    expect(problem!.message).toContain('volume keystone-data could not be provisioned: failed to provision volume with StorageClass "local-path": NodePath only supports ReadWriteOnce');
+    expect(problem!.message).toContain(
+      'volume keystone-data could not be provisioned: failed to provision volume with StorageClass "local-path": NodePath only supports ReadWriteOnce',
+    );
   });
 
   it('a refusal that arrives while it watches ends the wait as it comes', async () => {
     const { api: a, client: c } = await start();
     claim(a, 'ReadWriteMany');
-    event(a, 'Normal', 'Provisioning', 'External provisioner is provisioning volume for claim "ks/keystone-data"', 'ebs.csi.aws.com_ebs-csi-controller');
-    const waiting = claimProvisioningProblem({ client: c, namespace: 'ks', claim: 'keystone-data', signal: new AbortController().signal, timeoutMs: 600_000 });
-    event(a, 'Warning', 'ProvisioningFailed', 'failed to provision volume with StorageClass "gp3": rpc error: code = InvalidArgument desc = Volume capabilities MULTI_NODE_MULTI_WRITER not supported', 'ebs.csi.aws.com_ebs-csi-controller');
+    event(
+      a,
+      'Normal',
+      'Provisioning',
+      'External provisioner is provisioning volume for claim "ks/keystone-data"',
+      'ebs.csi.aws.com_ebs-csi-controller',
+    );
+    const waiting = claimProvisioningProblem({
+      client: c,
+      namespace: 'ks',
+      claim: 'keystone-data',
+      signal: new AbortController().signal,
+      timeoutMs: 600_000,
+    });
+    event(
+      a,
+      'Warning',
+      'ProvisioningFailed',
+      'failed to provision volume with StorageClass "gp3": rpc error: code = InvalidArgument desc = Volume capabilities MULTI_NODE_MULTI_WRITER not supported',
+      'ebs.csi.aws.com_ebs-csi-controller',
+    );
     expect((await waiting)?.message).toContain('InvalidArgument');
   });
 
-  it('a ReadWriteOnce claim\'s failure is the provisioner\'s to retry, and a bound claim is no problem', async () => {
+  it("a ReadWriteOnce claim's failure is the provisioner's to retry, and a bound claim is no problem", async () => {
     const { api: a, client: c } = await start();
     claim(a, 'ReadWriteOnce');
-    event(a, 'Warning', 'ProvisioningFailed', 'failed to provision volume: quota exceeded', 'ebs.csi.aws.com_ebs-csi-controller');
-    expect(await claimProvisioningProblem({ client: c, namespace: 'ks', claim: 'keystone-data', signal: new AbortController().signal, timeoutMs: 600_000, clock: jumping })).toBeUndefined();
-    a.update('persistentvolumeclaims', { ...a.get('persistentvolumeclaims', 'ks', 'keystone-data'), spec: { accessModes: ['ReadWriteMany'] }, status: { phase: 'Bound' } });
-    expect(await claimProvisioningProblem({ client: c, namespace: 'ks', claim: 'keystone-data', signal: new AbortController().signal, timeoutMs: 600_000 })).toBeUndefined();
+    event(
+      a,
+      'Warning',
+      'ProvisioningFailed',
+      'failed to provision volume: quota exceeded',
+      'ebs.csi.aws.com_ebs-csi-controller',
+    );
+    expect(
+      await claimProvisioningProblem({
+        client: c,
+        namespace: 'ks',
+        claim: 'keystone-data',
+        signal: new AbortController().signal,
+        timeoutMs: 600_000,
+        clock: jumping,
+      }),
+    ).toBeUndefined();
+    a.update('persistentvolumeclaims', {
+      ...a.get('persistentvolumeclaims', 'ks', 'keystone-data'),
+      spec: { accessModes: ['ReadWriteMany'] },
+      status: { phase: 'Bound' },
+    });
+    expect(
+      await claimProvisioningProblem({
+        client: c,
+        namespace: 'ks',
+        claim: 'keystone-data',
+        signal: new AbortController().signal,
+        timeoutMs: 600_000,
+      }),
+    ).toBeUndefined();
   });
 
   it('a claim no provisioner answers for (no default StorageClass) is an error naming it and what to check', async () => {
     const { api: a, client: c } = await start();
     claim(a, 'ReadWriteMany');
-    event(a, 'Normal', 'FailedBinding', 'no persistent volumes available for this claim and no storage class is set', 'persistentvolume-controller');
-    const problem = await claimProvisioningProblem({ client: c, namespace: 'ks', claim: 'keystone-data', signal: new AbortController().signal, timeoutMs: 600_000, clock: jumping });
+    event(
+      a,
+      'Normal',
+      'FailedBinding',
+      'no persistent volumes available for this claim and no storage class is set',
+      'persistentvolume-controller',
+    );
+    const problem = await claimProvisioningProblem({
+      client: c,
+      namespace: 'ks',
+      claim: 'keystone-data',
+      signal: new AbortController().signal,
+      timeoutMs: 600_000,
+      clock: jumping,
+    });
     expect(problem).not.toBeInstanceOf(ClaimProvisioningError);
-    expect(problem!.message).toBe('volume keystone-data is still Pending: no storage provisioner has answered for it (last event: no persistent volumes available for this claim and no storage class is set)');
+    expect(problem!.message).toBe(
+      'volume keystone-data is still Pending: no storage provisioner has answered for it (last event: no persistent volumes available for this claim and no storage class is set)',
+    );
     expect(problem!.hint).toContain('kubectl get storageclass');
     expect(problem!.hint).toContain('kubectl describe pvc keystone-data -n ks');
   });

@@ -55,16 +55,23 @@ describe('k8s/configs/k3d-cluster-config.yaml', () => {
 });
 
 describe('parseClusterConfig errors point at file:line:col', () => {
-  const base = 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: keystone-cluster\nservers: 2\nagents: 3\n';
+  const base =
+    'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: keystone-cluster\nservers: 2\nagents: 3\n';
 
   it('invalid YAML', () => {
-    expect(() => parseClusterConfig(`${base}ports:\n  - port: "8080:80\n`, 'c.yaml')).toThrow(/^c\.yaml:9:1: invalid YAML: Missing closing "quote/);
+    expect(() => parseClusterConfig(`${base}ports:\n  - port: "8080:80\n`, 'c.yaml')).toThrow(
+      /^c\.yaml:9:1: invalid YAML: Missing closing "quote/,
+    );
   });
 
   it('wrong apiVersion and kind', () => {
     // (k3d.io/v1alpha4 and v1alpha3 are migrated, as k3d does: test/unit/k3d-config.test.ts.)
-    expect(() => parseClusterConfig(base.replace('k3d.io/v1alpha5', 'k3d.io/v1'), 'c.yaml')).toThrow('c.yaml:1:13: apiVersion: "k3d.io/v1" is not a k3d config version k3d v5.8.3 reads');
-    expect(() => parseClusterConfig(base.replace('Simple', 'Cluster'), 'c.yaml')).toThrow('c.yaml:2:7: kind: must be "Simple"');
+    expect(() => parseClusterConfig(base.replace('k3d.io/v1alpha5', 'k3d.io/v1'), 'c.yaml')).toThrow(
+      'c.yaml:1:13: apiVersion: "k3d.io/v1" is not a k3d config version k3d v5.8.3 reads',
+    );
+    expect(() => parseClusterConfig(base.replace('Simple', 'Cluster'), 'c.yaml')).toThrow(
+      'c.yaml:2:7: kind: must be "Simple"',
+    );
   });
 
   it('unknown fields, with the name of the field', () => {
@@ -72,17 +79,25 @@ describe('parseClusterConfig errors point at file:line:col', () => {
   });
 
   it('servers 0, a bad cluster name, duplicate host ports', () => {
-    expect(() => parseClusterConfig(base.replace('servers: 2', 'servers: 0'), 'c.yaml')).toThrow('c.yaml:5:10: servers: must be at least 1');
-    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'Keystone-Cluster'), 'c.yaml')).toThrow(/metadata\.name: must be lower-case/);
+    expect(() => parseClusterConfig(base.replace('servers: 2', 'servers: 0'), 'c.yaml')).toThrow(
+      'c.yaml:5:10: servers: must be at least 1',
+    );
+    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'Keystone-Cluster'), 'c.yaml')).toThrow(
+      /metadata\.name: must be lower-case/,
+    );
     // k3d's schema says "format: hostname" (gojsonschema's rxHostname): an underscore fails there first.
-    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'keystone_cluster'), 'c.yaml')).toThrow('c.yaml:4:9: metadata.name: must be a valid hostname');
-    expect(() =>
-      parseClusterConfig(`${base}ports:\n  - port: 8080:80\n  - port: 8080:443\n`, 'c.yaml'),
-    ).toThrow('c.yaml:9:11: ports.1.port: host port 8080 is already used by ports[0]');
+    expect(() => parseClusterConfig(base.replace('keystone-cluster', 'keystone_cluster'), 'c.yaml')).toThrow(
+      'c.yaml:4:9: metadata.name: must be a valid hostname',
+    );
+    expect(() => parseClusterConfig(`${base}ports:\n  - port: 8080:80\n  - port: 8080:443\n`, 'c.yaml')).toThrow(
+      'c.yaml:9:11: ports.1.port: host port 8080 is already used by ports[0]',
+    );
   });
 
   it('duplicate keys are YAML errors', () => {
-    expect(() => parseClusterConfig(`${base}agents: 1\n`, 'c.yaml')).toThrow(/c\.yaml:7:1: invalid YAML: Map keys must be unique/);
+    expect(() => parseClusterConfig(`${base}agents: 1\n`, 'c.yaml')).toThrow(
+      /c\.yaml:7:1: invalid YAML: Map keys must be unique/,
+    );
   });
 });
 
@@ -92,7 +107,12 @@ describe('resolveHostPaths', () => {
       'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: c\nservers: 1\nvolumes:\n  - volume: ./data:/data\n  - volume: /abs:/abs\n  - volume: named-vol:/cache\n  - volume: sub/dir:/x:ro\n',
       'c.yaml',
     );
-    expect(resolveHostPaths(config, '/p').volumes?.map((v) => v.volume)).toEqual(['/p/data:/data', '/abs:/abs', 'named-vol:/cache', '/p/sub/dir:/x:ro']);
+    expect(resolveHostPaths(config, '/p').volumes?.map((v) => v.volume)).toEqual([
+      '/p/data:/data',
+      '/abs:/abs',
+      'named-vol:/cache',
+      '/p/sub/dir:/x:ro',
+    ]);
   });
 });
 
@@ -104,7 +124,11 @@ describe("the config is judged by k3d v5.8.3's own schema", () => {
   it('accepts `files`, as k3d does, and keeps it for k3d', () => {
     expect(validateWithK3dSchema(parse(files)).ok).toBe(true);
     expect(parseClusterConfig(files, 'c.yaml').files).toEqual([
-      { source: 'extra.yaml', destination: '/var/lib/rancher/k3s/server/manifests/extra.yaml', nodeFilters: ['server:*'] },
+      {
+        source: 'extra.yaml',
+        destination: '/var/lib/rancher/k3s/server/manifests/extra.yaml',
+        nodeFilters: ['server:*'],
+      },
     ]);
   });
 
@@ -116,7 +140,9 @@ describe("the config is judged by k3d v5.8.3's own schema", () => {
     } catch (err) {
       error = err;
     }
-    expect((error as Error).message).toBe('c.yaml:6:1: manifests: unknown field "manifests" (k3d v5.8.3 would refuse this config)');
+    expect((error as Error).message).toBe(
+      'c.yaml:6:1: manifests: unknown field "manifests" (k3d v5.8.3 would refuse this config)',
+    );
     expect((error as { hint?: string }).hint).toMatch(/use "files"/);
     expect((error as { exitCode?: number }).exitCode).toBe(2);
   });

@@ -31,7 +31,10 @@ function anchors(markdown: string): Map<string, string> {
     const heading = /^#{1,6} +(.*?) *#* *$/.exec(line)?.[1];
     if (heading === undefined) continue;
     const text = heading.replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/`/g, '');
-    const base = text.toLowerCase().replace(/[^\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\- ]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(base) ?? 0;
     seen.set(base, n + 1);
     found.set(n === 0 ? base : `${base}-${n}`, heading);
@@ -41,17 +44,28 @@ function anchors(markdown: string): Map<string, string> {
 
 /** The targets of the markdown links and images outside code. */
 function linkTargets(markdown: string): string[] {
-  return proseLines(markdown).flatMap((line) => [...line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!));
+  return proseLines(markdown).flatMap((line) =>
+    [...line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!),
+  );
 }
 
 const read = (file: string) => readFileSync(join(repoRoot, file), 'utf8');
-const docs = readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+const docs = readdirSync(join(repoRoot, 'docs'))
+  .filter((f) => f.endsWith('.md'))
+  .map((f) => `docs/${f}`);
 
-interface Row { command: string; file: string; anchor: string }
+interface Row {
+  command: string;
+  file: string;
+  anchor: string;
+}
 
 /** The rows of README.md's command table: `| [`keystone X`](docs/FILE.md#ANCHOR) | ... |`. */
 function commandRows(): Row[] {
-  const section = read('README.md').split(/^## /m).find((s) => s.startsWith('Commands\n')) ?? '';
+  const section =
+    read('README.md')
+      .split(/^## /m)
+      .find((s) => s.startsWith('Commands\n')) ?? '';
   return section.split('\n').flatMap((line) => {
     const m = /^\| \[`keystone ([^`]+)`\]\(([^)#]*)#([^)]*)\) \|/.exec(line);
     return m ? [{ command: m[1]!, file: m[2]!, anchor: m[3]! }] : [];
@@ -74,14 +88,23 @@ describe('the command reference', () => {
       }
       const heading = anchors(read(file)).get(anchor);
       if (heading === undefined) wrong.push(`${command}: ${file} has no heading #${anchor}`);
-      else if (!heading.includes(`\`keystone ${command}\``)) wrong.push(`${command}: the heading "${heading}" (${file}#${anchor}) does not name \`keystone ${command}\``);
+      else if (!heading.includes(`\`keystone ${command}\``))
+        wrong.push(`${command}: the heading "${heading}" (${file}#${anchor}) does not name \`keystone ${command}\``);
     }
     expect(wrong).toEqual([]);
   });
 
   it('the heading anchors are the ones github.com makes', () => {
-    expect([...anchors('## `keystone start`, `keystone stop`, `keystone delete`\n## Running the real engines: `npm run test:engines`\n```sh\n# not a heading\n```\n## Kubeconfig files\n## Kubeconfig files').keys()])
-      .toEqual(['keystone-start-keystone-stop-keystone-delete', 'running-the-real-engines-npm-run-testengines', 'kubeconfig-files', 'kubeconfig-files-1']);
+    expect([
+      ...anchors(
+        '## `keystone start`, `keystone stop`, `keystone delete`\n## Running the real engines: `npm run test:engines`\n```sh\n# not a heading\n```\n## Kubeconfig files\n## Kubeconfig files',
+      ).keys(),
+    ]).toEqual([
+      'keystone-start-keystone-stop-keystone-delete',
+      'running-the-real-engines-npm-run-testengines',
+      'kubeconfig-files',
+      'kubeconfig-files-1',
+    ]);
   });
 });
 
@@ -94,7 +117,8 @@ describe('the links of README.md and docs/', () => {
         const [path = '', anchor] = target.split('#');
         const resolved = path === '' ? file : relative(repoRoot, join(repoRoot, dirname(file), path));
         if (!existsSync(join(repoRoot, resolved))) broken.push(`${file}: ${target} (no file ${resolved})`);
-        else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(read(resolved)).has(anchor)) broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
+        else if (anchor !== undefined && resolved.endsWith('.md') && !anchors(read(resolved)).has(anchor))
+          broken.push(`${file}: ${target} (no heading #${anchor} in ${resolved})`);
       }
     }
     expect(broken).toEqual([]);

@@ -28,7 +28,10 @@ async function fixture(buildId = 'b1') {
   await mkdir(join(dist, 'chunks'), { recursive: true });
   await writeFile(join(dist, 'build-id'), `${buildId}\n`);
   await writeFile(join(dist, 'chunks', 'part.cjs'), 'exports.square = (n) => n * n;\n');
-  await writeFile(join(dist, 'main.cjs'), 'const { square } = require("./chunks/part.cjs");\nexports.run = () => [1, 2, 3].map(square).join(",");\n');
+  await writeFile(
+    join(dist, 'main.cjs'),
+    'const { square } = require("./chunks/part.cjs");\nexports.run = () => [1, 2, 3].map(square).join(",");\n',
+  );
   // The runner prints the bundle's result and what the cache did.
   const runner = join(root, 'run.cjs');
   await writeFile(
@@ -53,7 +56,7 @@ console.log(JSON.stringify({ out, ...cache.stats }));\n`,
 }
 
 describe('compile cache (bin/compile-cache.cjs)', () => {
-  it('writes each chunk\'s code on the first run and uses it on the next, with the same result', async () => {
+  it("writes each chunk's code on the first run and uses it on the next, with the same result", async () => {
     const f = await fixture();
     expect(await f.run()).toEqual({ out: '1,4,9', hits: 0, misses: 2, written: 2 });
     expect(await f.run()).toEqual({ out: '1,4,9', hits: 2, misses: 0, written: 0 });
@@ -62,7 +65,7 @@ describe('compile cache (bin/compile-cache.cjs)', () => {
     expect((await readdir(dir)).sort()).toEqual(['chunks_part.cjs.v8', 'main.cjs.v8']);
   });
 
-  it('a new build does not use the old build\'s cache', async () => {
+  it("a new build does not use the old build's cache", async () => {
     const f = await fixture();
     await f.run();
     await writeFile(join(f.dist, 'build-id'), 'b2\n');

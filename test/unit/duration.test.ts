@@ -36,7 +36,10 @@ describe('durations', () => {
     expect(usage(() => parseTimeout('2147484s'))).toBe('--timeout 2147484s is too long: at most 24d');
     expect(usage(() => parseTimeout('9'.repeat(400)))).toMatch(/^--timeout 9{20}… is too long$/);
     for (const bad of ['-1', '-5m', '1e3', 'Infinity', 'NaN', '', ' ', '5 m', '1.5m', '0x10']) {
-      expect(usage(() => parseTimeout(bad)), bad).toMatch(/is not a duration/);
+      expect(
+        usage(() => parseTimeout(bad)),
+        bad,
+      ).toMatch(/is not a duration/);
     }
   });
 
@@ -52,21 +55,29 @@ describe('KEYSTONE_DOCKER_TIMEOUT', () => {
     expect(dockerInfoTimeoutMs({})).toBe(20_000);
     expect(dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '60' })).toBe(60_000);
     expect(dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '2m' })).toBe(120_000);
-    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '0' }))).toBe('KEYSTONE_DOCKER_TIMEOUT must be longer than zero');
+    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '0' }))).toBe(
+      'KEYSTONE_DOCKER_TIMEOUT must be longer than zero',
+    );
     // 1e10 s used to reach setTimeout, which fires at once beyond 2^31-1 ms.
-    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '10000000000' }))).toBe('KEYSTONE_DOCKER_TIMEOUT 10000000000 is too long: at most 24d');
+    expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: '10000000000' }))).toBe(
+      'KEYSTONE_DOCKER_TIMEOUT 10000000000 is too long: at most 24d',
+    );
     expect(usage(() => dockerInfoTimeoutMs({ KEYSTONE_DOCKER_TIMEOUT: 'soon' }))).toMatch(/is not a duration/);
   });
 });
 
 describe('filesystem errors', () => {
   it('become one line with the reason in words and a hint; other errors pass through', () => {
-    const erofs = Object.assign(new Error("EROFS: read-only file system, mkdir '/x/data/lammps/runs'"), { code: 'EROFS' });
+    const erofs = Object.assign(new Error("EROFS: read-only file system, mkdir '/x/data/lammps/runs'"), {
+      code: 'EROFS',
+    });
     const described = describeFsError(erofs, 'stage the input', 'data/lammps') as KeystoneError;
     expect(described).toBeInstanceOf(KeystoneError);
     expect(described.message).toBe('could not stage the input: read-only file system (data/lammps)');
     expect(described.hint).toContain('read-only file system');
-    expect((describeFsError(Object.assign(new Error('x'), { code: 'ENOSPC' }), 'copy', 'data') as KeystoneError).hint).toContain('free some disk space');
+    expect(
+      (describeFsError(Object.assign(new Error('x'), { code: 'ENOSPC' }), 'copy', 'data') as KeystoneError).hint,
+    ).toContain('free some disk space');
     const other = new TypeError('not fs');
     expect(describeFsError(other, 'copy', 'data')).toBe(other);
   });

@@ -56,11 +56,14 @@ function drivenClock() {
           signal?.removeEventListener('abort', done);
           resolve();
         };
-        const timer = setTimeout(() => {
-          state.now += ms;
-          state.sleeps++;
-          done();
-        }, ms > 3600_000 ? 2 ** 31 - 1 : 2);
+        const timer = setTimeout(
+          () => {
+            state.now += ms;
+            state.sleeps++;
+            done();
+          },
+          ms > 3600_000 ? 2 ** 31 - 1 : 2,
+        );
         signal?.addEventListener('abort', done, { once: true });
       }),
   };
@@ -78,9 +81,18 @@ describe('the system clock', () => {
 describe('logs -f through an API outage', () => {
   it('says the connection is lost and retrying, then that it is back, resumes after the last line without repeats, and leaks no listener', async () => {
     const pod: PodObject = {
-      metadata: { name: 'redis-abc12-xyz34', namespace: 'keystone', labels: { app: 'redis', 'pod-template-hash': 'abc12' } },
+      metadata: {
+        name: 'redis-abc12-xyz34',
+        namespace: 'keystone',
+        labels: { app: 'redis', 'pod-template-hash': 'abc12' },
+      },
       spec: { containers: [{ name: 'redis', image: 'redis' }] },
-      status: { phase: 'Running', containerStatuses: [{ name: 'redis', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } }] },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: 'redis', ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } },
+        ],
+      },
     } as PodObject;
     api.create('pods', pod);
     api.appendLog('keystone', pod.metadata!.name!, 'redis', 'before');
@@ -99,8 +111,13 @@ describe('logs -f through an API outage', () => {
     await until(() => lines.includes('before'), 'the first line');
 
     await fetch(`${api.url}/__fake/down`, { method: 'POST' });
-    await until(() => notices.some((n) => n.startsWith('lost the connection to the Kubernetes API')), 'the lost notice');
-    expect(notices.filter((n) => n.startsWith('lost'))[0]).toMatch(/^lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying$/);
+    await until(
+      () => notices.some((n) => n.startsWith('lost the connection to the Kubernetes API')),
+      'the lost notice',
+    );
+    expect(notices.filter((n) => n.startsWith('lost'))[0]).toMatch(
+      /^lost the connection to the Kubernetes API \(cannot reach the Kubernetes API at .*\); retrying$/,
+    );
     api.appendLog('keystone', pod.metadata!.name!, 'redis', 'during');
     // Twenty simulated minutes of retries (the backoff tops out at 5 s).
     await until(() => state.now >= 20 * 60_000, 'a long outage');

@@ -11,7 +11,11 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dockerfiles = async () => {
   const dirs = await readdir(join(root, 'images'), { withFileTypes: true });
   // Folders with a Dockerfile (images/mpi holds files the simulation images copy in).
-  return Promise.all(dirs.filter((d) => d.isDirectory() && existsSync(join(root, 'images', d.name, 'Dockerfile'))).map(async (d) => ({ name: d.name, text: await readFile(join(root, 'images', d.name, 'Dockerfile'), 'utf8') })));
+  return Promise.all(
+    dirs
+      .filter((d) => d.isDirectory() && existsSync(join(root, 'images', d.name, 'Dockerfile')))
+      .map(async (d) => ({ name: d.name, text: await readFile(join(root, 'images', d.name, 'Dockerfile'), 'utf8') })),
+  );
 };
 
 /** Where each publisher lists its tags (the comment beside FROM must name it). */
@@ -38,14 +42,19 @@ describe('images', () => {
         const comment: string[] = [];
         while (j >= 0 && lines[j]!.startsWith('#')) comment.unshift(lines[j--]!);
         const block = comment.join(' ').replace(/#\s*/g, '');
-        expect(block, `${name}: the comment above FROM ${ref} does not say where the tag is published`).toMatch(source!);
+        expect(block, `${name}: the comment above FROM ${ref} does not say where the tag is published`).toMatch(
+          source!,
+        );
         expect(block, `${name}: the comment does not name the tag ${tag}`).toContain(tag!);
       }
     }
   });
 
   it('the LAMMPS and OpenFOAM images install the Debian packages that provide what their profiles call', async () => {
-    const profiles = parseProfiles(await readFile(join(root, 'k8s', 'simulations', 'profiles.yaml'), 'utf8'), 'profiles.yaml');
+    const profiles = parseProfiles(
+      await readFile(join(root, 'k8s', 'simulations', 'profiles.yaml'), 'utf8'),
+      'profiles.yaml',
+    );
     const files = Object.fromEntries((await dockerfiles()).map((d) => [d.name, d.text]));
     // From the file lists of Debian bookworm's packages (`dpkg -L lammps`, `dpkg -L openfoam`).
     expect(profiles.lammps!.command[0]).toBe('lmp');
@@ -60,7 +69,10 @@ describe('images', () => {
   });
 
   it('each simulation image can be an MPIJob worker and launcher: sshd, nss_wrapper, keystone-mpi on PATH, its ssh settings', async () => {
-    const profiles = parseProfiles(await readFile(join(root, 'k8s', 'simulations', 'profiles.yaml'), 'utf8'), 'profiles.yaml');
+    const profiles = parseProfiles(
+      await readFile(join(root, 'k8s', 'simulations', 'profiles.yaml'), 'utf8'),
+      'profiles.yaml',
+    );
     const files = Object.fromEntries((await dockerfiles()).map((d) => [d.name, d.text]));
     for (const tool of Object.keys(profiles)) {
       expect(files[tool], tool).toMatch(/apt-get install [^\n]*\bopenssh-server\b[^\n]*\blibnss-wrapper\b/);

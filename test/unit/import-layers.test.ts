@@ -3,7 +3,16 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { importCircles, layerDiagram, layerOf, parseLayers, readImportGraph, unplacedFiles, upwardImports, type ImportGraph } from '../helpers/import-graph.js';
+import {
+  importCircles,
+  layerDiagram,
+  layerOf,
+  parseLayers,
+  readImportGraph,
+  unplacedFiles,
+  upwardImports,
+  type ImportGraph,
+} from '../helpers/import-graph.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const layers = parseLayers(readFileSync(`${repo}docs/architecture.md`, 'utf8'));
@@ -52,12 +61,19 @@ describe('the checks themselves', () => {
   });
 
   it('find an import up the list, allow one down or within a line, and place a file by its longest entry', () => {
-    const list = parseLayers('<!-- import-layers:begin -->\n```text\ntop.ts   # entry\nruns/follow/ other/\nruns/   # the rest\n```\n<!-- import-layers:end -->');
+    const list = parseLayers(
+      '<!-- import-layers:begin -->\n```text\ntop.ts   # entry\nruns/follow/ other/\nruns/   # the rest\n```\n<!-- import-layers:end -->',
+    );
     expect(list).toEqual([['top.ts'], ['runs/follow/', 'other/'], ['runs/']]);
     expect(layerOf('runs/follow/x.ts', list)).toBe(1);
     expect(layerOf('runs/model.ts', list)).toBe(2);
     expect(layerOf('elsewhere.ts', list)).toBeUndefined();
-    const edges = g({ 'top.ts': ['runs/model.ts'], 'runs/follow/x.ts': ['other/y.ts', 'runs/model.ts'], 'runs/model.ts': ['runs/follow/x.ts', 'top.ts'], 'elsewhere.ts': [] });
+    const edges = g({
+      'top.ts': ['runs/model.ts'],
+      'runs/follow/x.ts': ['other/y.ts', 'runs/model.ts'],
+      'runs/model.ts': ['runs/follow/x.ts', 'top.ts'],
+      'elsewhere.ts': [],
+    });
     expect(upwardImports(edges, list)).toEqual(['runs/model.ts -> runs/follow/x.ts', 'runs/model.ts -> top.ts']);
     expect(unplacedFiles(edges, list)).toEqual(['elsewhere.ts']);
   });

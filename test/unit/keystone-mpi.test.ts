@@ -46,7 +46,15 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 async function launcher(env: Record<string, string>) {
   const log = join(dir, `log-${Math.random().toString(36).slice(2)}`);
   const r = await execa('sh', [script, 'echo', 'mpirun would start'], {
-    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir, TMPDIR: dir, HOSTNAME: 'pi-launcher', FAKE_LOG: log, KEYSTONE_RESOLVE_TRIES: '5', ...env },
+    env: {
+      PATH: `${dir}:/usr/bin:/bin`,
+      HOME: dir,
+      TMPDIR: dir,
+      HOSTNAME: 'pi-launcher',
+      FAKE_LOG: log,
+      KEYSTONE_RESOLVE_TRIES: '5',
+      ...env,
+    },
     extendEnv: false,
     reject: false,
   });
@@ -67,7 +75,13 @@ const workers = 'pi-worker-0.pi.keystone.svc pi-worker-1.pi.keystone.svc';
 
 describe('keystone-mpi launcher: waits for its own name in DNS, then the workers, bounded', () => {
   it('MPICH: waits until the cluster DNS answers for its own name (not /etc/hosts), then for the workers', async () => {
-    const r = await launcher({ HYDRA_HOST_FILE: join(dir, 'hostfile'), FAKE_HOSTS_LINE: hostsLine, FAKE_DNS_LATE: fqdn, FAKE_LATE_AFTER: '3', FAKE_DNS: workers });
+    const r = await launcher({
+      HYDRA_HOST_FILE: join(dir, 'hostfile'),
+      FAKE_HOSTS_LINE: hostsLine,
+      FAKE_DNS_LATE: fqdn,
+      FAKE_LATE_AFTER: '3',
+      FAKE_DNS: workers,
+    });
     pastTheWaits(r);
     expect(r.calls).toEqual([
       'getent -s files hosts pi-launcher',
@@ -85,22 +99,30 @@ describe('keystone-mpi launcher: waits for its own name in DNS, then the workers
     for (const hostfileVar of ['HYDRA_HOST_FILE', 'I_MPI_HYDRA_HOST_FILE']) {
       const r = await launcher({ [hostfileVar]: join(dir, 'hostfile'), FAKE_HOSTS_LINE: hostsLine, FAKE_DNS: workers });
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toContain(`keystone-mpi: this launcher's own name ${fqdn} does not resolve in the cluster DNS after 5 tries; with MPICH and Intel MPI the workers connect back to it by that name`);
+      expect(r.stderr).toContain(
+        `keystone-mpi: this launcher's own name ${fqdn} does not resolve in the cluster DNS after 5 tries; with MPICH and Intel MPI the workers connect back to it by that name`,
+      );
       expect(r.stdout).toBe('');
       expect(r.calls.filter((c) => c === 'sleep 1')).toHaveLength(4);
       expect(r.calls.some((c) => c.includes('pi-worker'))).toBe(false);
     }
   });
 
-  it('Open MPI: its workers reach the launcher by address, so after the bounded wait it warns and goes on, as the operator\'s entrypoint does', async () => {
+  it("Open MPI: its workers reach the launcher by address, so after the bounded wait it warns and goes on, as the operator's entrypoint does", async () => {
     const r = await launcher({ OMPI_MCA_orte_default_hostfile: join(dir, 'hostfile'), FAKE_DNS: workers });
-    expect(r.stderr).toContain("keystone-mpi: warning: this launcher's own name pi-launcher does not resolve in the cluster DNS after 5 tries; going on");
+    expect(r.stderr).toContain(
+      "keystone-mpi: warning: this launcher's own name pi-launcher does not resolve in the cluster DNS after 5 tries; going on",
+    );
     pastTheWaits({ ...r, stderr: r.stderr.replace(/^.*warning.*$/m, '') });
     expect(r.calls).toContain('getent ahosts pi-worker-1.pi.keystone.svc');
   });
 
   it('a worker that never resolves: gives up naming it', async () => {
-    const r = await launcher({ OMPI_MCA_orte_default_hostfile: join(dir, 'hostfile'), FAKE_HOSTS_LINE: hostsLine, FAKE_DNS: `${fqdn} pi-worker-0.pi.keystone.svc` });
+    const r = await launcher({
+      OMPI_MCA_orte_default_hostfile: join(dir, 'hostfile'),
+      FAKE_HOSTS_LINE: hostsLine,
+      FAKE_DNS: `${fqdn} pi-worker-0.pi.keystone.svc`,
+    });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('keystone-mpi: worker pi-worker-1.pi.keystone.svc does not resolve');
   });

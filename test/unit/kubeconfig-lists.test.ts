@@ -22,9 +22,13 @@ import { kubeconfigFiles } from '../../src/kube/kubeconfig/files.js';
 import { KubeconfigFileError, loadKubeconfigs } from '../../src/kube/kubeconfig/load.js';
 import { applyKubeconfigMerge, planKubeconfigMerge } from '../../src/kube/kubeconfig/merge.js';
 
-const recording = JSON.parse(readFileSync(join(import.meta.dirname, '../fixtures/kubeconfig-lists/kubectl-recorded.json'), 'utf8'));
+const recording = JSON.parse(
+  readFileSync(join(import.meta.dirname, '../fixtures/kubeconfig-lists/kubectl-recorded.json'), 'utf8'),
+);
 const kubectl = findRealKubectl();
-const source = kubectl ? `kubectl ${kubectl.version} at ${kubectl.path}, and the recording from kubectl ${recording.kubectl}` : `the recording from kubectl ${recording.kubectl} (KEYSTONE_REAL_KUBECTL not set)`;
+const source = kubectl
+  ? `kubectl ${kubectl.version} at ${kubectl.path}, and the recording from kubectl ${recording.kubectl}`
+  : `the recording from kubectl ${recording.kubectl} (KEYSTONE_REAL_KUBECTL not set)`;
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
@@ -37,13 +41,19 @@ async function scratch(): Promise<string> {
   return dir;
 }
 
-const listed = (dir: string, kubeconfig: string) => kubeconfigFiles(undefined, { KUBECONFIG: kubeconfig }).map((f) => join(dir, f));
+const listed = (dir: string, kubeconfig: string) =>
+  kubeconfigFiles(undefined, { KUBECONFIG: kubeconfig }).map((f) => join(dir, f));
 
 async function keystoneRead(dir: string, kubeconfig: string) {
   try {
     const merged = await loadKubeconfigs(listed(dir, kubeconfig));
     const pick = <T>(section: 'clusters' | 'users' | 'contexts', f: (body: Record<string, any>) => T) =>
-      Object.fromEntries([...merged.entries[section]].map(([name, { entry }]) => [name, f((entry[section.slice(0, -1)] ?? {}) as Record<string, any>)]));
+      Object.fromEntries(
+        [...merged.entries[section]].map(([name, { entry }]) => [
+          name,
+          f((entry[section.slice(0, -1)] ?? {}) as Record<string, any>),
+        ]),
+      );
     return {
       ok: true,
       currentContext: merged.currentContext ?? null,

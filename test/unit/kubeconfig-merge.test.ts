@@ -28,11 +28,15 @@ const printed = `---\n${stringify({
 })}`;
 const mode = async (file: string) => (await stat(file)).mode & 0o777;
 
-describe('writing a cluster\'s entries', () => {
+describe("writing a cluster's entries", () => {
   it('keeps the other entries, comments and current-context, makes the file 0600, and a second plan writes nothing', async () => {
     dir = await mkdtemp(join(tmpdir(), 'keystone-merge-'));
     const file = join(dir, 'config');
-    await writeFile(file, '# my clusters\napiVersion: v1\nkind: Config\ncurrent-context: prod # keep me\nclusters:\n- name: prod\n  cluster: {server: "https://prod:1"}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: me}\nusers:\n- name: me\n  user: {token: t}\n', { mode: 0o644 });
+    await writeFile(
+      file,
+      '# my clusters\napiVersion: v1\nkind: Config\ncurrent-context: prod # keep me\nclusters:\n- name: prod\n  cluster: {server: "https://prod:1"}\ncontexts:\n- name: prod\n  context: {cluster: prod, user: me}\nusers:\n- name: me\n  user: {token: t}\n',
+      { mode: 0o644 },
+    );
     const fetched = await parseFetchedKubeconfig(printed, 'demo');
     const plan = await planKubeconfigMerge(fetched, [file]);
     expect([...plan.writes.keys()]).toEqual([file]);
@@ -52,7 +56,9 @@ describe('writing a cluster\'s entries', () => {
     dir = await mkdtemp(join(tmpdir(), 'keystone-merge-'));
     const real = join(dir, 'real.yaml');
     const link = join(dir, 'config');
-    await writeFile(real, stringify({ clusters: [{ name: 'k3d-demo', cluster: { server: 'https://old:1' } }] }), { mode: 0o600 });
+    await writeFile(real, stringify({ clusters: [{ name: 'k3d-demo', cluster: { server: 'https://old:1' } }] }), {
+      mode: 0o600,
+    });
     await symlink(real, link);
     await applyKubeconfigMerge(await planKubeconfigMerge(await parseFetchedKubeconfig(printed, 'demo'), [link]));
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
@@ -65,30 +71,54 @@ describe('writing a cluster\'s entries', () => {
     dir = await mkdtemp(join(tmpdir(), 'keystone-merge-'));
     const file = join(dir, 'config');
     await writeFile(file, 'clusters: [\n', { mode: 0o600 });
-    await expect(planKubeconfigMerge(await parseFetchedKubeconfig(printed, 'demo'), [file])).rejects.toBeInstanceOf(KubeconfigFileError);
+    await expect(planKubeconfigMerge(await parseFetchedKubeconfig(printed, 'demo'), [file])).rejects.toBeInstanceOf(
+      KubeconfigFileError,
+    );
     expect(await readFile(file, 'utf8')).toBe('clusters: [\n');
   });
 
-  it('k3d output without the cluster\'s context: an error whose hint is a command that works', async () => {
+  it("k3d output without the cluster's context: an error whose hint is a command that works", async () => {
     await expect(parseFetchedKubeconfig('---\n', 'demo')).rejects.toThrow(/without a usable context "k3d-demo"/);
-    await expect(parseFetchedKubeconfig('---\n', 'demo')).rejects.toMatchObject({ hint: expect.stringContaining('`k3d kubeconfig get demo`') });
+    await expect(parseFetchedKubeconfig('---\n', 'demo')).rejects.toMatchObject({
+      hint: expect.stringContaining('`k3d kubeconfig get demo`'),
+    });
   });
 });
 
-describe('removing a deleted cluster\'s entries', () => {
+describe("removing a deleted cluster's entries", () => {
   it('from every listed file holding them; the current-context is left and reported', async () => {
     dir = await mkdtemp(join(tmpdir(), 'keystone-merge-'));
     const [a, b, c] = [join(dir, 'a.yaml'), join(dir, 'b.yaml'), join(dir, 'c.yaml')];
     const fetched = await parseFetchedKubeconfig(printed, 'demo');
     const doc = { apiVersion: 'v1', kind: 'Config', ...fetched, 'current-context': 'k3d-demo' };
     await writeFile(a, stringify(doc), { mode: 0o600 });
-    await writeFile(b, stringify({ ...doc, 'current-context': 'other', contexts: [...doc.contexts, { name: 'other', context: { cluster: 'x', user: 'y' } }] }), { mode: 0o600 });
-    await writeFile(c, stringify({ contexts: [{ name: 'other', context: { cluster: 'x', user: 'y' } }] }), { mode: 0o600 });
+    await writeFile(
+      b,
+      stringify({
+        ...doc,
+        'current-context': 'other',
+        contexts: [...doc.contexts, { name: 'other', context: { cluster: 'x', user: 'y' } }],
+      }),
+      { mode: 0o600 },
+    );
+    await writeFile(c, stringify({ contexts: [{ name: 'other', context: { cluster: 'x', user: 'y' } }] }), {
+      mode: 0o600,
+    });
     const before = await readFile(c, 'utf8');
-    const { changed, dangling } = await removeKubeconfigEntries(k3dEntryNames('demo'), [a, join(dir, 'missing.yaml'), b, c]);
+    const { changed, dangling } = await removeKubeconfigEntries(k3dEntryNames('demo'), [
+      a,
+      join(dir, 'missing.yaml'),
+      b,
+      c,
+    ]);
     expect(changed).toEqual([a, b]);
     expect(dangling).toEqual([a]);
-    expect(parse(await readFile(a, 'utf8'))).toMatchObject({ clusters: [], users: [], contexts: [], 'current-context': 'k3d-demo' });
+    expect(parse(await readFile(a, 'utf8'))).toMatchObject({
+      clusters: [],
+      users: [],
+      contexts: [],
+      'current-context': 'k3d-demo',
+    });
     expect(parse(await readFile(b, 'utf8')).contexts.map((x: { name: string }) => x.name)).toEqual(['other']);
     expect(await readFile(c, 'utf8')).toBe(before);
   });

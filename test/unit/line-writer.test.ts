@@ -14,7 +14,9 @@ describe('the log line writer', () => {
       writes++;
       return write(chunk);
     }) as typeof stdout.write;
-    const out = new LineWriter(new Ui({ stdout, stderr: new CapturedStream() }, { quiet: false, verbose: false, env: {} }));
+    const out = new LineWriter(
+      new Ui({ stdout, stderr: new CapturedStream() }, { quiet: false, verbose: false, env: {} }),
+    );
     for (const line of ['one', '', 'two', '', '']) out.line(line);
     await tick();
     expect(writes).toBe(1);
@@ -30,7 +32,9 @@ describe('the log line writer', () => {
       }
     }
     const stdout = new Slow(false, { highWaterMark: 16 });
-    const out = new LineWriter(new Ui({ stdout, stderr: new CapturedStream() }, { quiet: false, verbose: false, env: {} }));
+    const out = new LineWriter(
+      new Ui({ stdout, stderr: new CapturedStream() }, { quiet: false, verbose: false, env: {} }),
+    );
     expect(out.ready()).toBeUndefined();
     out.line('x'.repeat(100));
     out.flush();

@@ -15,21 +15,54 @@ afterEach(async () => {
 const ns = 'keystone';
 const started = '2026-12-01T10:00:00Z';
 const ended = '2026-12-01T10:05:00Z';
-const onHost = (id: string) => ({ 'keystone.io/output-dir': `/home/u/p/data/lammps/runs/${id}`, 'keystone.io/output-on': 'host' });
-const onVolume = (id: string) => ({ 'keystone.io/output-dir': `/data/lammps/runs/${id}`, 'keystone.io/output-on': 'volume', 'keystone.io/output-claim': 'keystone-data' });
-const onNode = (id: string) => ({ 'keystone.io/output-dir': `/data/lammps/runs/${id}`, 'keystone.io/output-on': 'node' });
+const onHost = (id: string) => ({
+  'keystone.io/output-dir': `/home/u/p/data/lammps/runs/${id}`,
+  'keystone.io/output-on': 'host',
+});
+const onVolume = (id: string) => ({
+  'keystone.io/output-dir': `/data/lammps/runs/${id}`,
+  'keystone.io/output-on': 'volume',
+  'keystone.io/output-claim': 'keystone-data',
+});
+const onNode = (id: string) => ({
+  'keystone.io/output-dir': `/data/lammps/runs/${id}`,
+  'keystone.io/output-on': 'node',
+});
 
-function job(id: string, annotations: Record<string, string>, status: JobObject['status'], spec: Partial<JobObject['spec']> = {}): JobObject {
+function job(
+  id: string,
+  annotations: Record<string, string>,
+  status: JobObject['status'],
+  spec: Partial<JobObject['spec']> = {},
+): JobObject {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: `lammps-${id}`, namespace: ns, labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' }, annotations },
-    spec: { backoffLimit: 0, template: { metadata: { labels: { 'keystone.io/run-id': id } }, spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] } }, ...spec },
+    metadata: {
+      name: `lammps-${id}`,
+      namespace: ns,
+      labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' },
+      annotations,
+    },
+    spec: {
+      backoffLimit: 0,
+      template: {
+        metadata: { labels: { 'keystone.io/run-id': id } },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
+      },
+      ...spec,
+    },
     status,
   } as JobObject;
 }
 
-function pod(id: string, n: number, node: string, state: { phase: string; exitCode?: number }, extraLabels: Record<string, string> = {}): PodObject {
+function pod(
+  id: string,
+  n: number,
+  node: string,
+  state: { phase: string; exitCode?: number },
+  extraLabels: Record<string, string> = {},
+): PodObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -37,13 +70,29 @@ function pod(id: string, n: number, node: string, state: { phase: string; exitCo
     spec: { nodeName: node, containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
     status: {
       phase: state.phase,
-      containerStatuses: [{ name: 'simulation', ready: state.phase === 'Running', restartCount: 0, state: state.exitCode === undefined ? { running: {} } : { terminated: { exitCode: state.exitCode } } }],
+      containerStatuses: [
+        {
+          name: 'simulation',
+          ready: state.phase === 'Running',
+          restartCount: 0,
+          state: state.exitCode === undefined ? { running: {} } : { terminated: { exitCode: state.exitCode } },
+        },
+      ],
     },
   } as unknown as PodObject;
 }
 
-const complete = { startTime: started, completionTime: ended, succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] };
-const failed = { startTime: started, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: ended }] };
+const complete = {
+  startTime: started,
+  completionTime: ended,
+  succeeded: 1,
+  conditions: [{ type: 'Complete', status: 'True' }],
+};
+const failed = {
+  startTime: started,
+  failed: 1,
+  conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', lastTransitionTime: ended }],
+};
 
 /** One run of every kind the summary reads differently. */
 function corpus(now: number) {
@@ -53,10 +102,18 @@ function corpus(now: number) {
     job('20261201-100000-a002', onHost('a002'), failed), // its exit code is its pod's
     job('20261201-100000-a003', onVolume('a003'), { startTime: started, active: 1 }), // going: Running or Pending is its pods' to say
     job('20261201-100000-a004', onHost('a004'), { startTime: started }), // Pending by its Job, but its pod runs
-    job('20261201-100000-a005', onVolume('a005'), { startTime: started, conditions: [{ type: 'Suspended', status: 'True' }] }, { suspend: true }), // cancelled
+    job(
+      '20261201-100000-a005',
+      onVolume('a005'),
+      { startTime: started, conditions: [{ type: 'Suspended', status: 'True' }] },
+      { suspend: true },
+    ), // cancelled
     job('20261201-100000-a006', onNode('a006'), complete), // outputs on the nodes its pods ran on
     job('20261201-100000-a007', onVolume('a007'), complete),
-    job('20261201-100000-a008', onHost('a008'), { ...failed, conditions: [{ ...failed.conditions[0]!, lastTransitionTime: old }] }), // failed a month ago
+    job('20261201-100000-a008', onHost('a008'), {
+      ...failed,
+      conditions: [{ ...failed.conditions[0]!, lastTransitionTime: old }],
+    }), // failed a month ago
   ];
   jobs[4]!.metadata!.annotations!['keystone.io/cancelled-at'] = ended;
   const pods = [
@@ -73,12 +130,29 @@ function corpus(now: number) {
 }
 
 function mpiJob(id: string, status: Record<string, unknown>): MpiJobObject {
-  const template = { metadata: { labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' } }, spec: { containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] } };
+  const template = {
+    metadata: { labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' } },
+    spec: { containers: [{ name: 'simulation', image: 'keystone/lammps:0.1.0' }] },
+  };
   return {
     apiVersion: 'kubeflow.org/v2beta1',
     kind: 'MPIJob',
-    metadata: { name: `lammps-${id}`, namespace: ns, labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' }, annotations: onVolume(id) },
-    spec: { slotsPerWorker: 1, runPolicy: {}, mpiReplicaSpecs: { Launcher: { replicas: 1, restartPolicy: 'Never', template }, Worker: { replicas: 2, restartPolicy: 'Never', template } }, sshAuthMountPath: '/home/sim/.ssh', mpiImplementation: 'OpenMPI' },
+    metadata: {
+      name: `lammps-${id}`,
+      namespace: ns,
+      labels: { 'keystone.io/run-id': id, 'keystone.io/simulation': 'lammps' },
+      annotations: onVolume(id),
+    },
+    spec: {
+      slotsPerWorker: 1,
+      runPolicy: {},
+      mpiReplicaSpecs: {
+        Launcher: { replicas: 1, restartPolicy: 'Never', template },
+        Worker: { replicas: 2, restartPolicy: 'Never', template },
+      },
+      sshAuthMountPath: '/home/sim/.ssh',
+      mpiImplementation: 'OpenMPI',
+    },
     status,
   } as unknown as MpiJobObject;
 }
@@ -98,10 +172,17 @@ describe('listRuns: pods only for the runs whose summary needs them', () => {
     const before = api.requests.length;
     const runs = await listRuns(client, ns);
     // What the summaries were when every run's pods were listed (listRuns before this change).
-    const stored = (kind: string) => api.objects(kind).filter((o: { metadata: { namespace: string } }) => o.metadata.namespace === ns);
-    const podsOf = (id: string) => (stored('pods') as PodObject[]).filter((p) => p.metadata?.labels?.['keystone.io/run-id'] === id);
-    const expected = (stored('jobs') as JobObject[]).map((j) => summarizeRun(j, podsOf(j.metadata!.labels!['keystone.io/run-id']!)));
-    const strip = (r: { durationSeconds?: number }) => ({ ...r, durationSeconds: r.durationSeconds === undefined ? undefined : 'set' });
+    const stored = (kind: string) =>
+      api.objects(kind).filter((o: { metadata: { namespace: string } }) => o.metadata.namespace === ns);
+    const podsOf = (id: string) =>
+      (stored('pods') as PodObject[]).filter((p) => p.metadata?.labels?.['keystone.io/run-id'] === id);
+    const expected = (stored('jobs') as JobObject[]).map((j) =>
+      summarizeRun(j, podsOf(j.metadata!.labels!['keystone.io/run-id']!)),
+    );
+    const strip = (r: { durationSeconds?: number }) => ({
+      ...r,
+      durationSeconds: r.durationSeconds === undefined ? undefined : 'set',
+    });
     expect(runs.map(strip)).toEqual(expected.sort((a, b) => (a.runId < b.runId ? 1 : -1)).map(strip));
     expect(runs.find((r) => r.runId.endsWith('a002'))).toMatchObject({ state: 'Failed', exitCode: 3 });
     expect(runs.find((r) => r.runId.endsWith('a004'))).toMatchObject({ state: 'Running' });
@@ -139,10 +220,25 @@ describe('listRuns: pods only for the runs whose summary needs them', () => {
     const { api, client } = started_;
     api.installCustomResource('mpijobs');
     const id = '20261201-100000-b001';
-    const m = mpiJob(id, { startTime: started, conditions: [{ type: 'Failed', status: 'True', reason: 'MPIJobFailed', lastTransitionTime: ended }] });
+    const m = mpiJob(id, {
+      startTime: started,
+      conditions: [{ type: 'Failed', status: 'True', reason: 'MPIJobFailed', lastTransitionTime: ended }],
+    });
     api.create('mpijobs', structuredClone(m));
-    const launcher = pod(id, 0, 'n1', { phase: 'Failed', exitCode: 5 }, { 'training.kubeflow.org/job-role': 'launcher' });
-    const worker = pod(id, 1, 'n2', { phase: 'Succeeded', exitCode: 0 }, { 'training.kubeflow.org/job-role': 'worker' });
+    const launcher = pod(
+      id,
+      0,
+      'n1',
+      { phase: 'Failed', exitCode: 5 },
+      { 'training.kubeflow.org/job-role': 'launcher' },
+    );
+    const worker = pod(
+      id,
+      1,
+      'n2',
+      { phase: 'Succeeded', exitCode: 0 },
+      { 'training.kubeflow.org/job-role': 'worker' },
+    );
     api.create('pods', structuredClone(launcher));
     api.create('pods', structuredClone(worker));
     const runs = await listRuns(client, ns);

@@ -33,7 +33,14 @@ describe('cluster lock', () => {
   it('many processes started at once: exactly one holds the lock at any time, and each gets it in turn (4 rounds each)', async () => {
     // The lock module bundled on its own, so plain node processes can use it.
     const lockModule = join(dir, 'lock.mjs');
-    await build({ entryPoints: [join(import.meta.dirname, '..', '..', 'src', 'lock.ts')], outfile: lockModule, bundle: true, format: 'esm', platform: 'node', logLevel: 'warning' });
+    await build({
+      entryPoints: [join(import.meta.dirname, '..', '..', 'src', 'lock.ts')],
+      outfile: lockModule,
+      bundle: true,
+      format: 'esm',
+      platform: 'node',
+      logLevel: 'warning',
+    });
     const contender = join(dir, 'contender.mjs');
     await writeFile(
       contender,
@@ -54,7 +61,9 @@ for (let round = 0; round < 4; round++) {
     const log = join(dir, 'holders.log');
     const go = join(dir, 'go');
     const count = 12;
-    const children = Array.from({ length: count }, () => execa(process.execPath, [contender, lockPath, log, go], { reject: false }));
+    const children = Array.from({ length: count }, () =>
+      execa(process.execPath, [contender, lockPath, log, go], { reject: false }),
+    );
     await new Promise((r) => setTimeout(r, 500)); // let them all start and spin on the go file
     await writeFile(go, '');
     const results = await Promise.all(children);
@@ -71,13 +80,16 @@ for (let round = 0; round < 4; round++) {
 
   it('a live holder: waits (announcing it once) until the deadline, then names the holder; no real time passes', async () => {
     const path = join(dir, 'x.lock');
-    await writeFile(path, JSON.stringify({ pid: process.pid, host: hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00.000Z' }));
+    await writeFile(
+      path,
+      JSON.stringify({ pid: process.pid, host: hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00.000Z' }),
+    );
     const clock = fakeClock();
     const waits: string[] = [];
     const started = Date.now();
-    await expect(acquireLock(path, 'setup', { waitMs: 5000, clock, onWait: (h) => waits.push(h.command) })).rejects.toThrow(
-      `another \`keystone delete\` is running (pid ${process.pid}, started 2026-01-01T00:00:00.000Z)`,
-    );
+    await expect(
+      acquireLock(path, 'setup', { waitMs: 5000, clock, onWait: (h) => waits.push(h.command) }),
+    ).rejects.toThrow(`another \`keystone delete\` is running (pid ${process.pid}, started 2026-01-01T00:00:00.000Z)`);
     expect(waits).toEqual(['delete']);
     expect(clock.slept.reduce((a, b) => a + b, 0)).toBe(5000);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -85,7 +97,10 @@ for (let round = 0; round < 4; round++) {
 
   it('takes over a lock whose process is gone, and one that cannot be read once it is old', async () => {
     const path = join(dir, 'x.lock');
-    await writeFile(path, JSON.stringify({ pid: 999_999, host: hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00Z' }));
+    await writeFile(
+      path,
+      JSON.stringify({ pid: 999_999, host: hostname(), command: 'delete', startedAt: '2026-01-01T00:00:00Z' }),
+    );
     let lock = await acquireLock(path, 'setup', { waitMs: 0, clock: fakeClock() });
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, command: 'setup' });
     await lock.release();
@@ -93,7 +108,9 @@ for (let round = 0; round < 4; round++) {
 
     // Unreadable (written by something else, or cut short by a full disk): someone's while fresh ...
     await writeFile(path, '{"pid": 12');
-    await expect(acquireLock(path, 'setup', { waitMs: 1000, clock: fakeClock(Date.now()) })).rejects.toThrow(`another keystone holds the lock ${path}`);
+    await expect(acquireLock(path, 'setup', { waitMs: 1000, clock: fakeClock(Date.now()) })).rejects.toThrow(
+      `another keystone holds the lock ${path}`,
+    );
     // ... and taken over once old.
     const old = new Date(Date.now() - 60_000);
     await utimes(path, old, old);

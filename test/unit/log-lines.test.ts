@@ -4,7 +4,10 @@ import { LineSplitter, sanitize } from '../../src/operate/log-lines.js';
 function split(chunks: (string | Uint8Array)[], blocks = false): string[] {
   const lines: string[] = [];
   // With `blocks`, whole lines come as blocks where they can: read back, the same lines.
-  const splitter = new LineSplitter((line) => lines.push(line), blocks ? (block) => lines.push(...block.split('\n')) : undefined);
+  const splitter = new LineSplitter(
+    (line) => lines.push(line),
+    blocks ? (block) => lines.push(...block.split('\n')) : undefined,
+  );
   for (const chunk of chunks) splitter.push(typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk);
   splitter.end();
   return lines;
@@ -44,7 +47,16 @@ describe('log lines in blocks (a sink that prints them as they came)', () => {
   };
 
   it('gives the same lines as one by one, wherever the chunks are cut', () => {
-    const text = ['plain', '', 'héllo ✓ 日本', 'tab\there \u001b[32mgreen\u001b[0m', 'bell\u0007 here', 'dos\r', 'x'.repeat(5000), 'last without newline'].join('\n');
+    const text = [
+      'plain',
+      '',
+      'héllo ✓ 日本',
+      'tab\there \u001b[32mgreen\u001b[0m',
+      'bell\u0007 here',
+      'dos\r',
+      'x'.repeat(5000),
+      'last without newline',
+    ].join('\n');
     for (const step of [1, 2, 3, 7, 64, 1000, 100_000]) {
       expect(split(chunked(text, step), true), `chunks of ${step}`).toEqual(split(chunked(text, step)));
     }
@@ -54,7 +66,10 @@ describe('log lines in blocks (a sink that prints them as they came)', () => {
 
   it('a clean chunk of whole lines is one block; a chunk with a control character goes line by line', () => {
     const seen: string[] = [];
-    const splitter = new LineSplitter((line) => seen.push(`line:${line}`), (block) => seen.push(`block:${block}`));
+    const splitter = new LineSplitter(
+      (line) => seen.push(`line:${line}`),
+      (block) => seen.push(`block:${block}`),
+    );
     splitter.push(encode('a\nb\nc'));
     splitter.push(encode('d\ne\u0007\nf\n'));
     splitter.push(encode('\n'));
@@ -68,7 +83,23 @@ describe('log lines: UTF-8 decoded chunk by chunk as a streaming decoder would',
   // a lone continuation byte, an overlong start (E0 80), a code point past U+10FFFF (F4 90), C0, FF.
   const bytes = new Uint8Array([
     ...new TextEncoder().encode('\ufeffstart ✓ 😀 日本\n\ufeffmid\n'),
-    0x61, 0x80, 0x62, 0x0a, 0xe0, 0x80, 0x63, 0x0a, 0xf4, 0x90, 0x80, 0x80, 0x0a, 0xc0, 0xff, 0x64, 0x0a,
+    0x61,
+    0x80,
+    0x62,
+    0x0a,
+    0xe0,
+    0x80,
+    0x63,
+    0x0a,
+    0xf4,
+    0x90,
+    0x80,
+    0x80,
+    0x0a,
+    0xc0,
+    0xff,
+    0x64,
+    0x0a,
     ...new TextEncoder().encode('end 😀'),
   ]);
   /** What WHATWG's decoder makes of the whole stream at once (TextDecoder's default: the first BOM dropped). */
@@ -94,8 +125,12 @@ describe('log lines: UTF-8 decoded chunk by chunk as a streaming decoder would',
 describe('which characters are made harmless', () => {
   it('every C0 control but tab, newline and ESC, and DEL; no other UTF-16 code unit', () => {
     const replaced: number[] = [];
-    for (let c = 0; c <= 0xffff; c++) if (sanitize(`a${String.fromCharCode(c)}b`) !== `a${String.fromCharCode(c)}b`) replaced.push(c);
-    const expected = [...Array.from({ length: 0x20 }, (_, c) => c).filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x1b), 0x7f];
+    for (let c = 0; c <= 0xffff; c++)
+      if (sanitize(`a${String.fromCharCode(c)}b`) !== `a${String.fromCharCode(c)}b`) replaced.push(c);
+    const expected = [
+      ...Array.from({ length: 0x20 }, (_, c) => c).filter((c) => c !== 0x09 && c !== 0x0a && c !== 0x1b),
+      0x7f,
+    ];
     expect(replaced).toEqual(expected);
   });
 });

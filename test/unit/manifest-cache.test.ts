@@ -42,12 +42,34 @@ describe('manifest cache', () => {
     const p = await project(valid);
     await loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.0'));
     await writeFile(join(p.dir, '10-web.yaml'), schemaInvalid);
-    await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.0'))).rejects.toThrow(/is not a valid Kubernetes object/);
+    await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.0'))).rejects.toThrow(
+      /is not a valid Kubernetes object/,
+    );
     // The cache is what skips the check: the same content recorded as validated is taken as it is.
-    await writeFile(p.cacheFile, JSON.stringify({ version: '1.0.0', files: { [contentHash(schemaInvalid)]: [{ line: 1, object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'keystone' }, spec: { replicas: 'two' } } }] } }));
+    await writeFile(
+      p.cacheFile,
+      JSON.stringify({
+        version: '1.0.0',
+        files: {
+          [contentHash(schemaInvalid)]: [
+            {
+              line: 1,
+              object: {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                metadata: { name: 'web', namespace: 'keystone' },
+                spec: { replicas: 'two' },
+              },
+            },
+          ],
+        },
+      }),
+    );
     await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.0'))).resolves.toHaveLength(1);
     // ...but only for the keystone version that wrote it.
-    await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.1'))).rejects.toThrow(/is not a valid Kubernetes object/);
+    await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.1'))).rejects.toThrow(
+      /is not a valid Kubernetes object/,
+    );
   });
 
   it('an unreadable or unwritable cache only means validating again', async () => {
@@ -56,6 +78,8 @@ describe('manifest cache', () => {
     await writeFile(join(p.root, 'home', 'cache'), 'a file where the cache directory should be');
     await expect(loadManifests(p.dir, p.root, new ManifestCache(p.cacheFile, '1.0.0'))).resolves.toHaveLength(1);
     await writeFile(join(p.root, 'garbage.json'), '{not json');
-    await expect(loadManifests(p.dir, p.root, new ManifestCache(join(p.root, 'garbage.json'), '1.0.0'))).resolves.toHaveLength(1);
+    await expect(
+      loadManifests(p.dir, p.root, new ManifestCache(join(p.root, 'garbage.json'), '1.0.0')),
+    ).resolves.toHaveLength(1);
   });
 });

@@ -20,14 +20,21 @@ type PodSpec = {
     image: string;
     imagePullPolicy?: string;
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-    securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[]; add?: string[] } };
+    securityContext?: {
+      privileged?: boolean;
+      allowPrivilegeEscalation?: boolean;
+      capabilities?: { drop?: string[]; add?: string[] };
+    };
   }[];
 };
 
 function podSpecs(list: Manifest[]): { owner: string; spec: PodSpec }[] {
   return list
     .filter((m) => ['Deployment', 'Job', 'StatefulSet'].includes(m.object.kind))
-    .map((m) => ({ owner: `${m.object.kind}/${m.object.metadata.name}`, spec: (m.object.spec as { template: { spec: PodSpec } }).template.spec }));
+    .map((m) => ({
+      owner: `${m.object.kind}/${m.object.metadata.name}`,
+      spec: (m.object.spec as { template: { spec: PodSpec } }).template.spec,
+    }));
 }
 
 describe('k8s/manifests', () => {
@@ -65,7 +72,12 @@ describe('k8s/manifests', () => {
 
   it('use the locally built images by version tag with IfNotPresent, never :latest', async () => {
     const local = (await loadImageSpecs(join(repoRoot, 'images', 'compose.yaml'))).map((s) => s.image);
-    expect(local).toEqual(['keystone-celery-worker:0.1.0', 'fenicsx-toolbox:0.1.0', 'keystone/lammps:0.1.0', 'openfoam-toolbox:0.1.0']);
+    expect(local).toEqual([
+      'keystone-celery-worker:0.1.0',
+      'fenicsx-toolbox:0.1.0',
+      'keystone/lammps:0.1.0',
+      'openfoam-toolbox:0.1.0',
+    ]);
     const used = podSpecs(manifests).flatMap(({ spec }) => spec.containers);
     for (const c of used) {
       expect(isFloatingTag(c.image), c.image).toBe(false);
@@ -97,11 +109,22 @@ describe('loadManifests rejects what is not a Kubernetes object', () => {
   }
 
   it('unknown kinds, missing names or namespaces, invalid fields, broken YAML', async () => {
-    await expect(loadManifests(await dirWith('apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: k\n'), '/')).rejects.toThrow(/keystone does not apply v1\/Pod/);
-    await expect(loadManifests(await dirWith('apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\n  namespace: k\n'), '/')).rejects.toThrow(/metadata\.name "Bad_Name" is not a valid name/);
-    await expect(loadManifests(await dirWith('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n'), '/')).rejects.toThrow(/has no metadata\.namespace/);
     await expect(
-      loadManifests(await dirWith('---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: k\nspec:\n  ports: 80\n'), '/'),
+      loadManifests(await dirWith('apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: k\n'), '/'),
+    ).rejects.toThrow(/keystone does not apply v1\/Pod/);
+    await expect(
+      loadManifests(await dirWith('apiVersion: v1\nkind: Service\nmetadata:\n  name: Bad_Name\n  namespace: k\n'), '/'),
+    ).rejects.toThrow(/metadata\.name "Bad_Name" is not a valid name/);
+    await expect(
+      loadManifests(await dirWith('apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n'), '/'),
+    ).rejects.toThrow(/has no metadata\.namespace/);
+    await expect(
+      loadManifests(
+        await dirWith(
+          '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: k\nspec:\n  ports: 80\n',
+        ),
+        '/',
+      ),
     ).rejects.toThrow(/10-x\.yaml:7: Service s is not a valid Kubernetes object: spec\.ports must be array/);
     await expect(loadManifests(await dirWith('kind: [\n'), '/')).rejects.toThrow(/10-x\.yaml:\d+:\d+: invalid YAML/);
   });

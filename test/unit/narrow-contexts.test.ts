@@ -37,7 +37,12 @@ describe('narrow contexts', () => {
       throw new Error(`${what} must not be used`);
     };
     const ctx: ImportImagesContext = {
-      target: async () => ({ context: 'lab', local: false, clusterName: 'keystone', kubeconfig: { explicit: undefined, files: [] } }),
+      target: async () => ({
+        context: 'lab',
+        local: false,
+        clusterName: 'keystone',
+        kubeconfig: { explicit: undefined, files: [] },
+      }),
       client: untouched('the client'),
       runner: new Proxy({}, { get: untouched('the runner') }) as Runner,
       paths: { composeFile: '/nonexistent/compose.yaml' },
@@ -46,6 +51,8 @@ describe('narrow contexts', () => {
     };
     const err = await importImages(ctx, { build: false, only: [] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toBe('images are imported into the k3d cluster "keystone"; context "lab" is another cluster');
+    expect((err as Error).message).toBe(
+      'images are imported into the k3d cluster "keystone"; context "lab" is another cluster',
+    );
   });
 });

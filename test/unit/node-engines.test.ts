@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 const root = join(import.meta.dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
 const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
-  packages: Record<string, { version?: string; engines?: { node?: string } | string[]; optional?: boolean; os?: string[] }>;
+  packages: Record<
+    string,
+    { version?: string; engines?: { node?: string } | string[]; optional?: boolean; os?: string[] }
+  >;
 };
 
 describe('engines', () => {
@@ -21,7 +24,8 @@ describe('engines', () => {
       if (path === '') continue;
       const range = Array.isArray(entry.engines) ? undefined : entry.engines?.node;
       if (range === undefined) continue;
-      if (!semver.satisfies(minimum!, range)) excluding.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}`);
+      if (!semver.satisfies(minimum!, range))
+        excluding.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version} wants node ${range}`);
     }
     expect(excluding, `keystone declares node ${pkg.engines.node}`).toEqual([]);
   });

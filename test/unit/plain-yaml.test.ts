@@ -9,7 +9,8 @@ import { plainYaml } from '../../src/plain-yaml.js';
 import { scenarioFiles } from '../fixtures/kubeconfig-lists/scenarios.mjs';
 import { repoRoot } from '../fakes/sandbox.mjs';
 
-const pem = 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lCQURBS0JnZ3Foa2pPUFFRREFqQWpNU0V3SHdZRFZRUUREQmhyTTNNdGMyVnkK';
+const pem =
+  'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJkekNDQVIyZ0F3SUJBZ0lCQURBS0JnZ3Foa2pPUFFRREFqQWpNU0V3SHdZRFZRUUREQmhyTTNNdGMyVnkK';
 
 /** A one-context kubeconfig with inline certificates, laid out as go-yaml (clientcmd.Write) writes it. */
 function goYamlKubeconfig(name: string, server: string, user: string): string {
@@ -125,9 +126,24 @@ current-context: lab   # a comment
   keystone: stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'k3d-keystone-cluster', cluster: { server: 'https://127.0.0.1:33019', 'certificate-authority-data': pem } }],
-    users: [{ name: 'admin@k3d-keystone-cluster', user: { 'client-certificate': '/home/me/.kube/client.crt', 'client-key': 'client.key' } }],
-    contexts: [{ name: 'k3d-keystone-cluster', context: { cluster: 'k3d-keystone-cluster', user: 'admin@k3d-keystone-cluster' } }],
+    clusters: [
+      {
+        name: 'k3d-keystone-cluster',
+        cluster: { server: 'https://127.0.0.1:33019', 'certificate-authority-data': pem },
+      },
+    ],
+    users: [
+      {
+        name: 'admin@k3d-keystone-cluster',
+        user: { 'client-certificate': '/home/me/.kube/client.crt', 'client-key': 'client.key' },
+      },
+    ],
+    contexts: [
+      {
+        name: 'k3d-keystone-cluster',
+        context: { cluster: 'k3d-keystone-cluster', user: 'admin@k3d-keystone-cluster' },
+      },
+    ],
     'current-context': 'k3d-keystone-cluster',
   }),
 };
@@ -157,7 +173,7 @@ const tricky: Record<string, string> = {
   'colon space in a value': 'a: b: c\n',
   'sequence in a sequence': 'a:\n- - x\n',
   'quoted hash': 'a: "x #y"\n',
-  'tag': 'a: !!str 5\n',
+  tag: 'a: !!str 5\n',
   'Null and True (1.2)': 'a: Null\nb: True\n',
   'negative number': 'a: -5\n',
   'empty value and empty items': 'a:\nb:\n- \n- x\n',
@@ -167,7 +183,7 @@ const tricky: Record<string, string> = {
   'quoted numbers stay strings': 'a: "5000"\nb: \'0.0.0.0\'\n',
   'a list at the root': '- a\n- b\n',
   'a scalar at the root': 'hello\n',
-  'empty': '',
+  empty: '',
   'indented root': '  a: b\n',
   'key with a dot and slash': 'kubernetes.io/role: x\n',
   'mapping below a scalar value': 'a: b\n  c: d\n',
@@ -184,7 +200,10 @@ function expectParity(text: string, version: '1.1' | '1.2', label: string) {
   const fast = plainYaml(text, version);
   if (fast === undefined) return false;
   let slow: unknown;
-  expect(() => (slow = parse(text, { version })), `${label} (${version}) read by plainYaml but refused by yaml`).not.toThrow();
+  expect(
+    () => (slow = parse(text, { version })),
+    `${label} (${version}) read by plainYaml but refused by yaml`,
+  ).not.toThrow();
   expect(fast, `${label} (${version})`).toEqual(slow);
   return true;
 }
@@ -196,19 +215,44 @@ describe('plain YAML reader', () => {
     }
   });
 
-  it('reads the project\'s cluster config and the one the test sandbox writes, exactly as the yaml library', () => {
+  it("reads the project's cluster config and the one the test sandbox writes, exactly as the yaml library", () => {
     expect(expectParity(clusterConfig, '1.2', 'k8s/configs/k3d-cluster-config.yaml')).toBe(true);
-    expect(expectParity(stringify(parse(clusterConfig)), '1.2', 'cluster config rewritten by the yaml library')).toBe(true);
+    expect(expectParity(stringify(parse(clusterConfig)), '1.2', 'cluster config rewritten by the yaml library')).toBe(
+      true,
+    );
   });
 
   it('agrees with the yaml library, or leaves the text to it, over the kubeconfig-lists corpus and the tricky cases', () => {
-    for (const [name, text] of Object.entries(scenarioFiles() as Record<string, string>)) for (const v of versions) expectParity(text, v, name);
+    for (const [name, text] of Object.entries(scenarioFiles() as Record<string, string>))
+      for (const v of versions) expectParity(text, v, name);
     for (const [name, text] of Object.entries(tricky)) for (const v of versions) expectParity(text, v, name);
     // The cases that would be read wrongly by a reader that ignores them are left to the library.
-    for (const name of ['YAML 1.1 boolean as a name', 'YAML 1.1 boolean key', 'yes as a value', 'sexagesimal (1.1)', 'date (1.1 timestamp)']) {
+    for (const name of [
+      'YAML 1.1 boolean as a name',
+      'YAML 1.1 boolean key',
+      'yes as a value',
+      'sexagesimal (1.1)',
+      'date (1.1 timestamp)',
+    ]) {
       expect(plainYaml(tricky[name]!, '1.1'), name).toBeUndefined();
     }
-    for (const name of ['anchor and alias', 'flow mapping', 'block scalar', 'multi-line plain scalar', 'two documents', 'duplicate key', 'tab', 'escaped string', 'colon space in a value', 'tag', 'CRLF line ends', 'Null and True (1.2)', 'octal-looking number', 'float', 'hex']) {
+    for (const name of [
+      'anchor and alias',
+      'flow mapping',
+      'block scalar',
+      'multi-line plain scalar',
+      'two documents',
+      'duplicate key',
+      'tab',
+      'escaped string',
+      'colon space in a value',
+      'tag',
+      'CRLF line ends',
+      'Null and True (1.2)',
+      'octal-looking number',
+      'float',
+      'hex',
+    ]) {
       for (const v of versions) expect(plainYaml(tricky[name]!, v), `${name} (${v})`).toBeUndefined();
     }
   });

@@ -11,7 +11,8 @@ import { svgSeries } from '../helpers/svg.js';
 
 const log = (name: string) => readFile(join(repoRoot, 'test', 'fixtures', 'engine-logs', name), 'utf8');
 
-const texts = (svg: string, cls: string) => [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
+const texts = (svg: string, cls: string) =>
+  [...svg.matchAll(new RegExp(`<text class="${cls}"[^>]*>([^<]*)</text>`, 'g'))].map((m) => m[1]);
 
 describe('series from real logs', () => {
   it('LAMMPS thermo: each column against Step', async () => {
@@ -61,7 +62,9 @@ describe('series from real logs', () => {
 
 describe('pictures', () => {
   it('SVG: one polyline per series with its points, axis labels, log decades for residuals', async () => {
-    const chart = chartOf('openfoam-residuals', new Map([[undefined, await log('openfoam-cavity.log')]]), { title: 'openfoam run x' });
+    const chart = chartOf('openfoam-residuals', new Map([[undefined, await log('openfoam-cavity.log')]]), {
+      title: 'openfoam run x',
+    });
     const svg = renderSvg(chart);
     expect(svgSeries(svg).map((s) => [s.name, s.points, s.coords.length])).toEqual([
       ['Ux', 100, 100],
@@ -81,7 +84,12 @@ describe('pictures', () => {
   });
 
   it('SVG of LAMMPS thermo: points placed by value (higher Temp drawn higher)', async () => {
-    const svg = renderSvg(chartOf('lammps-thermo', new Map([[undefined, await log('lammps-in.lj.log')]]), { title: 'lammps', only: ['Temp'] }));
+    const svg = renderSvg(
+      chartOf('lammps-thermo', new Map([[undefined, await log('lammps-in.lj.log')]]), {
+        title: 'lammps',
+        only: ['Temp'],
+      }),
+    );
     const [temp] = svgSeries(svg);
     expect(temp!.points).toBe(6);
     const ys = temp!.coords.map((c) => c[1]);
@@ -89,8 +97,12 @@ describe('pictures', () => {
     expect(temp!.coords.map((c) => c[0])).toEqual([...temp!.coords.map((c) => c[0])].sort((a, b) => a - b));
   });
 
-  it('PNG through resvg: a real PNG of the chart\'s size, not blank', async () => {
-    const svg = renderSvg(chartOf('lammps-thermo', new Map([[undefined, await log('lammps-in.lj-T2.0-steps1000.log')]]), { title: 'lammps' }));
+  it("PNG through resvg: a real PNG of the chart's size, not blank", async () => {
+    const svg = renderSvg(
+      chartOf('lammps-thermo', new Map([[undefined, await log('lammps-in.lj-T2.0-steps1000.log')]]), {
+        title: 'lammps',
+      }),
+    );
     const png = await renderPng(svg);
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(png.readUInt32BE(16)).toBe(1600); // IHDR width: fitted to 1600 px
@@ -98,15 +110,21 @@ describe('pictures', () => {
     expect(png.length).toBeGreaterThan(20_000); // lines and text, not an empty white page
   });
 
-  it('terminal chart: every series\' mark, the y range and the legend', async () => {
-    const chart = chartOf('openfoam-residuals', new Map([[undefined, await log('openfoam-cavity.log')]]), { title: 'cavity' });
+  it("terminal chart: every series' mark, the y range and the legend", async () => {
+    const chart = chartOf('openfoam-residuals', new Map([[undefined, await log('openfoam-cavity.log')]]), {
+      title: 'cavity',
+    });
     const text = renderTerminal(chart, new Chalk({ level: 0 }));
     const lines = text.split('\n');
     expect(lines[0]).toBe('cavity  (initial residual, log against Time)');
     expect(lines).toHaveLength(1 + 15 + 2 + 1);
     expect(lines.at(-1)).toBe('* Ux   o Uy   + p');
     expect(lines[1]).toMatch(/^\s+1e0 \|/);
-    for (const mark of ['*', 'o', '+']) expect(lines.slice(1, 16).some((l) => l.slice(11).includes(mark)), mark).toBe(true);
+    for (const mark of ['*', 'o', '+'])
+      expect(
+        lines.slice(1, 16).some((l) => l.slice(11).includes(mark)),
+        mark,
+      ).toBe(true);
   });
 
   it('ticks at 1, 2 or 5 times a power of ten covering the data', () => {

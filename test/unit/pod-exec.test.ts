@@ -34,7 +34,19 @@ function helperPod(a: Api, overrides: { nodeName?: string; running?: boolean } =
       containers: [{ name: 'tools', image: 'debian', volumeMounts: [{ name: 'data', mountPath: '/vol' }] }],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'shared' } }],
     },
-    status: { phase: 'Running', containerStatuses: [{ name: 'tools', ready: true, state: overrides.running === false ? { waiting: { reason: 'ContainerCreating' } } : { running: { startedAt: new Date().toISOString() } } }] },
+    status: {
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'tools',
+          ready: true,
+          state:
+            overrides.running === false
+              ? { waiting: { reason: 'ContainerCreating' } }
+              : { running: { startedAt: new Date().toISOString() } },
+        },
+      ],
+    },
   });
 }
 
@@ -68,7 +80,13 @@ describe('execInPod', () => {
       tar.entry({ name: 'case/data.bin', size: big.length, mode: 0o644 }, big);
       tar.entry({ name: 'case/system/controlDict', mode: 0o644 }, 'application icoFoam;\n');
       tar.finalize();
-      const result = await execInPod(c, { namespace: 'ks', pod: 'helper', command: [...untar, '/vol/lammps/runs/r1'], stdin: recordPadded(tar), protocols: [protocol] });
+      const result = await execInPod(c, {
+        namespace: 'ks',
+        pod: 'helper',
+        command: [...untar, '/vol/lammps/runs/r1'],
+        stdin: recordPadded(tar),
+        protocols: [protocol],
+      });
       expect(result).toEqual({ exitCode: 0, protocol });
       const dir = join(a.claimDir('ks', 'shared'), 'lammps', 'runs', 'r1', 'case');
       expect((await readFile(join(dir, 'data.bin'))).equals(big)).toBe(true);
@@ -83,7 +101,13 @@ describe('execInPod', () => {
     const stderr = slowSink();
     const bytes = 8 * 1024 * 1024;
     const expected = createHash('sha256').update(Buffer.alloc(bytes)).digest('hex');
-    const result = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', `head -c ${bytes} /dev/zero; echo oops >&2; exit 3`], stdout, stderr });
+    const result = await execInPod(c, {
+      namespace: 'ks',
+      pod: 'helper',
+      command: ['sh', '-c', `head -c ${bytes} /dev/zero; echo oops >&2; exit 3`],
+      stdout,
+      stderr,
+    });
     expect(result.exitCode).toBe(3);
     expect(stdout.bytes).toBe(bytes);
     expect(stdout.digest()).toBe(expected);
@@ -96,10 +120,22 @@ describe('execInPod', () => {
     const tar = pack();
     tar.entry({ name: 'out.txt', mode: 0o644 }, 'hello\n');
     tar.finalize();
-    expect((await execInPod(c, { namespace: 'ks', pod: 'helper', command: [...untar, '/vol/x'], stdin: recordPadded(tar) })).exitCode).toBe(0);
+    expect(
+      (await execInPod(c, { namespace: 'ks', pod: 'helper', command: [...untar, '/vol/x'], stdin: recordPadded(tar) }))
+        .exitCode,
+    ).toBe(0);
     const chunks: Buffer[] = [];
     const out = new Writable({ write: (chunk, _e, done) => (chunks.push(chunk), done()) });
-    expect((await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'cd "$1" && sha256sum out.txt', 'sum', '/vol/x'], stdout: out })).exitCode).toBe(0);
+    expect(
+      (
+        await execInPod(c, {
+          namespace: 'ks',
+          pod: 'helper',
+          command: ['sh', '-c', 'cd "$1" && sha256sum out.txt', 'sum', '/vol/x'],
+          stdout: out,
+        })
+      ).exitCode,
+    ).toBe(0);
     expect(Buffer.concat(chunks).toString()).toBe(`${createHash('sha256').update('hello\n').digest('hex')}  out.txt\n`);
   });
 
@@ -109,26 +145,37 @@ describe('execInPod', () => {
     expect(missing).toBeInstanceOf(KubeApiError);
     expect(missing).toMatchObject({ statusCode: 404, message: 'pods "helper" not found' });
     helperPod(a, { nodeName: '' });
-    const bad = await execInPod(c, { namespace: 'ks', pod: 'helper', container: 'nope', command: ['true'] }).catch((e: unknown) => e);
+    const bad = await execInPod(c, { namespace: 'ks', pod: 'helper', container: 'nope', command: ['true'] }).catch(
+      (e: unknown) => e,
+    );
     expect(bad).toMatchObject({ statusCode: 400, message: 'container nope is not valid for pod helper' });
-    const unscheduled = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch((e: unknown) => e);
+    const unscheduled = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch(
+      (e: unknown) => e,
+    );
     expect(unscheduled).toMatchObject({ statusCode: 400, message: 'pod helper does not have a host assigned' });
   });
 
   it('a container that is not running: the kubelet\'s "container not found", as HTTP 500 over v4 and as the error channel\'s Status over v5', async () => {
     const { api: a, client: c } = await start();
     helperPod(a, { running: false });
-    const v4 = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'], protocols: ['v4.channel.k8s.io'] }).catch((e: unknown) => e);
+    const v4 = await execInPod(c, {
+      namespace: 'ks',
+      pod: 'helper',
+      command: ['true'],
+      protocols: ['v4.channel.k8s.io'],
+    }).catch((e: unknown) => e);
     expect(v4).toMatchObject({ statusCode: 500, message: 'container not found ("tools")' });
     const v5 = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['true'] }).catch((e: unknown) => e);
     expect(v5).toBeInstanceOf(PodExecError);
     expect((v5 as Error).message).toContain('unable to upgrade connection: container not found ("tools")');
   });
 
-  it('a command that is not in the image fails with the runtime\'s message, not an exit code', async () => {
+  it("a command that is not in the image fails with the runtime's message, not an exit code", async () => {
     const { api: a, client: c } = await start();
     helperPod(a);
-    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['no-such-tool-here'] }).catch((e: unknown) => e);
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['no-such-tool-here'] }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PodExecError);
     expect((err as Error).message).toContain('executable file not found in $PATH');
   });
@@ -136,19 +183,36 @@ describe('execInPod', () => {
   it('an output that fails (a full disk) ends the exec with its error instead of waiting for a drain', async () => {
     const { api: a, client: c } = await start();
     helperPod(a);
-    const full = new Writable({ highWaterMark: 1024, write: (_chunk, _e, done) => done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) });
+    const full = new Writable({
+      highWaterMark: 1024,
+      write: (_chunk, _e, done) =>
+        done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })),
+    });
     full.on('error', () => undefined);
-    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'head -c 4000000 /dev/zero'], stdout: full }).catch((e: unknown) => e);
+    const err = await execInPod(c, {
+      namespace: 'ks',
+      pod: 'helper',
+      command: ['sh', '-c', 'head -c 4000000 /dev/zero'],
+      stdout: full,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PodExecError);
-    expect((err as Error).message).toBe('writing the output of the command in pod helper: ENOSPC: no space left on device, write');
+    expect((err as Error).message).toBe(
+      'writing the output of the command in pod helper: ENOSPC: no space left on device, write',
+    );
   });
 
-  it('an abort stops the command and rejects; the pod\'s claim keeps only what was written', async () => {
+  it("an abort stops the command and rejects; the pod's claim keeps only what was written", async () => {
     const { api: a, client: c } = await start();
     helperPod(a);
     const controller = new AbortController();
     const out = new Writable({ write: (_chunk, _e, done) => (controller.abort(), done()) });
-    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sh', '-c', 'echo started; exec sleep 60'], stdout: out, signal: controller.signal }).catch((e: unknown) => e);
+    const err = await execInPod(c, {
+      namespace: 'ks',
+      pod: 'helper',
+      command: ['sh', '-c', 'echo started; exec sleep 60'],
+      stdout: out,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PodExecError);
     expect((err as Error).message).toMatch(/^interrupted/);
     expect(existsSync(a.claimDir('ks', 'shared'))).toBe(true);
@@ -163,9 +227,13 @@ describe('execInPod', () => {
     expect(quiet.exitCode).toBe(0);
     a.silentExec = true;
     const started = Date.now();
-    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sleep', '60'], heartbeat: beat }).catch((e: unknown) => e);
+    const err = await execInPod(c, { namespace: 'ks', pod: 'helper', command: ['sleep', '60'], heartbeat: beat }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(PodExecError);
-    expect((err as Error).message).toBe('the connection to the API server for the command in pod helper went silent for 300 ms');
+    expect((err as Error).message).toBe(
+      'the connection to the API server for the command in pod helper went silent for 300 ms',
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });

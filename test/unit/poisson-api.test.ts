@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const api = JSON.parse(await readFile(join(root, 'test', 'fixtures', 'dolfinx-0.9.0-api.json'), 'utf8')) as Record<string, string[]>;
+const api = JSON.parse(await readFile(join(root, 'test', 'fixtures', 'dolfinx-0.9.0-api.json'), 'utf8')) as Record<
+  string,
+  string[]
+>;
 const script = await readFile(join(root, 'data', 'fenicsx', 'poisson.py'), 'utf8');
 const code = script.replace(/^"""[\s\S]*?"""/, '').replace(/#.*$/gm, '');
 
@@ -16,7 +19,8 @@ describe('poisson.py and the DOLFINx 0.9.0 API', () => {
     const imports = [...code.matchAll(/^from (dolfinx(?:\.[\w.]+)?) import ([\w, ]+)$/gm)];
     expect(imports.length).toBeGreaterThan(0);
     for (const [, module, names] of imports) {
-      for (const name of names!.split(',').map((n) => n.trim())) expect(api[module!], `${module}.${name}`).toContain(name);
+      for (const name of names!.split(',').map((n) => n.trim()))
+        expect(api[module!], `${module}.${name}`).toContain(name);
     }
   });
 

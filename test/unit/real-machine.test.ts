@@ -23,7 +23,10 @@ describe('who holds a port', () => {
     // macOS: `lsof -nP +c 0 -iTCP:5000 -sTCP:LISTEN -Fpc` with the AirPlay Receiver listening.
     expect(parseLsofFields('p512\ncControlCenter\n')).toEqual({ pid: 512, command: 'ControlCenter' });
     expect(parseLsofFields('')).toBeUndefined();
-    expect(parseSsUsers('LISTEN 0      511    *:45123 *:* users:(("node",pid=5089,fd=19))\n')).toEqual({ pid: 5089, command: 'node' });
+    expect(parseSsUsers('LISTEN 0      511    *:45123 *:* users:(("node",pid=5089,fd=19))\n')).toEqual({
+      pid: 5089,
+      command: 'node',
+    });
     // Another user's process (docker-proxy as root): ss shows the socket but no users.
     expect(parseSsUsers('LISTEN 0      4096   0.0.0.0:8080 0.0.0.0:*\n')).toBeUndefined();
   });
@@ -34,19 +37,38 @@ describe('who holds a port', () => {
     await new Promise<void>((resolve) => server!.listen(port, '0.0.0.0', resolve));
     // The one test that reads this machine's tools on purpose: lsof or ss from the system's own
     // directories (not this process's PATH, nor a DOCKER_HOST), and it holds with either, both or neither.
-    const runner = createProcessRunner({ verbose: false, dryRun: false, log: () => {}, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const runner = createProcessRunner({
+      verbose: false,
+      dryRun: false,
+      log: () => {},
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
     const found = await portHolder(runner, port);
-    const lsof = await runner.run('lsof', ['-v'], { reject: false }).then(() => true, () => false);
-    const ss = process.platform === 'linux' && (await runner.run('ss', ['-V'], { reject: false }).then(() => true, () => false));
+    const lsof = await runner.run('lsof', ['-v'], { reject: false }).then(
+      () => true,
+      () => false,
+    );
+    const ss =
+      process.platform === 'linux' &&
+      (await runner.run('ss', ['-V'], { reject: false }).then(
+        () => true,
+        () => false,
+      ));
     if (lsof || ss) expect(found).toEqual({ port, command: 'node', holder: `node (pid ${process.pid})` });
     else expect(found).toEqual({ port }); // neither tool: the holder is unknown, and nothing fails
   });
 
   it('gives the AirPlay fix for ControlCenter, and a way to find an unknown holder otherwise', () => {
-    expect(busyPortsHint([{ port: 5000, command: 'ControlCenter', holder: 'ControlCenter (pid 512)' }], 'c.yaml', 'darwin')).toMatch(/^turn off AirPlay Receiver/);
+    expect(
+      busyPortsHint([{ port: 5000, command: 'ControlCenter', holder: 'ControlCenter (pid 512)' }], 'c.yaml', 'darwin'),
+    ).toMatch(/^turn off AirPlay Receiver/);
     expect(busyPortsHint([{ port: 5000 }], 'c.yaml', 'darwin')).toMatch(/^turn off AirPlay Receiver/);
-    expect(busyPortsHint([{ port: 8080 }], 'c.yaml', 'linux')).toBe('stop what holds it (find it with `sudo ss -ltnp` or `docker ps`), or change the host ports in c.yaml');
-    expect(busyPortsHint([{ port: 8080, holder: 'nginx (pid 1)', command: 'nginx' }], 'c.yaml', 'linux')).toBe('stop what holds it, or change the host ports in c.yaml');
+    expect(busyPortsHint([{ port: 8080 }], 'c.yaml', 'linux')).toBe(
+      'stop what holds it (find it with `sudo ss -ltnp` or `docker ps`), or change the host ports in c.yaml',
+    );
+    expect(busyPortsHint([{ port: 8080, holder: 'nginx (pid 1)', command: 'nginx' }], 'c.yaml', 'linux')).toBe(
+      'stop what holds it, or change the host ports in c.yaml',
+    );
   });
 });
 
@@ -54,7 +76,12 @@ describe('the registry k3d v5.8.3 creates', () => {
   const base = 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nmetadata:\n  name: lab\nservers: 1\n';
   it('keeps the configured name, uses container port 5000 inside, the host port outside', () => {
     const config = parseClusterConfig(`${base}registries:\n  create:\n    name: reg\n    hostPort: "5111"\n`, 'c.yaml');
-    expect(registryAddresses(config)).toEqual({ name: 'reg', inCluster: 'reg:5000', fromHost: 'localhost:5111', hostPort: 5111 });
+    expect(registryAddresses(config)).toEqual({
+      name: 'reg',
+      inCluster: 'reg:5000',
+      fromHost: 'localhost:5111',
+      hostPort: 5111,
+    });
   });
   it('defaults the name to k3d-<cluster>-registry and leaves a random host port unknown', () => {
     const config = parseClusterConfig(`${base}registries:\n  create: {}\n`, 'c.yaml');
@@ -68,7 +95,7 @@ describe('pre-checks', () => {
     expect(bytesNeeded({ knownBytes: 1024 ** 3, toBuild: [], nodes: 5 })).toBe(6 * 1024 ** 3);
     expect(bytesNeeded({ knownBytes: 0, toBuild: [800e6, 3e9], nodes: 1 })).toBe(2 * 3.8e9);
   });
-  it("estimates each image still to build by its compose.yaml size, not one figure for all (issue 28)", async () => {
+  it('estimates each image still to build by its compose.yaml size, not one figure for all (issue 28)', async () => {
     const specs = await loadImageSpecs(join(repoRoot, 'images', 'compose.yaml'));
     expect(Object.fromEntries(specs.map((s) => [s.image, s.estimatedBytes]))).toEqual({
       'keystone-celery-worker:0.1.0': 200e6,
@@ -77,7 +104,10 @@ describe('pre-checks', () => {
       'openfoam-toolbox:0.1.0': 900e6,
     });
     // Docker has the LAMMPS image (its real size counts); the other three are to build.
-    const need = imagesDiskNeed(specs.map((spec) => ({ spec, size: spec.service === 'lammps' ? 612e6 : undefined })), 5);
+    const need = imagesDiskNeed(
+      specs.map((spec) => ({ spec, size: spec.service === 'lammps' ? 612e6 : undefined })),
+      5,
+    );
     expect(need).toEqual({ knownBytes: 612e6, toBuild: [200e6, 3e9, 900e6], nodes: 5 });
     // An image without an estimate is taken to be as large as the largest of keystone's own.
     expect(imagesDiskNeed([{ spec: {}, size: undefined }], 1).toBuild).toEqual([unknownImageEstimate]);

@@ -15,7 +15,12 @@ describe('withRetries', () => {
     let calls = 0;
     const retries: number[] = [];
     await expect(
-      withRetries(async () => Promise.reject(new Error(`fail ${++calls}`)), { delaysMs: [200, 600, 1500], retryable: () => true, clock, onRetry: (_e, n) => retries.push(n) }),
+      withRetries(async () => Promise.reject(new Error(`fail ${++calls}`)), {
+        delaysMs: [200, 600, 1500],
+        retryable: () => true,
+        clock,
+        onRetry: (_e, n) => retries.push(n),
+      }),
     ).rejects.toThrow('fail 4');
     expect(calls).toBe(4);
     expect(retries).toEqual([1, 2, 3]);
@@ -25,16 +30,34 @@ describe('withRetries', () => {
   it('returns the first success, and does not retry what is not retryable', async () => {
     const clock = fakeClock();
     let calls = 0;
-    expect(await withRetries(async () => (++calls < 3 ? Promise.reject(new Error('503')) : 'ok'), { delaysMs: [1, 1, 1], retryable: () => true, clock })).toBe('ok');
+    expect(
+      await withRetries(async () => (++calls < 3 ? Promise.reject(new Error('503')) : 'ok'), {
+        delaysMs: [1, 1, 1],
+        retryable: () => true,
+        clock,
+      }),
+    ).toBe('ok');
     expect(calls).toBe(3);
     calls = 0;
-    await expect(withRetries(async () => Promise.reject(new Error(`404 ${++calls}`)), { delaysMs: [1, 1], retryable: () => false, clock })).rejects.toThrow('404 1');
+    await expect(
+      withRetries(async () => Promise.reject(new Error(`404 ${++calls}`)), {
+        delaysMs: [1, 1],
+        retryable: () => false,
+        clock,
+      }),
+    ).rejects.toThrow('404 1');
   });
 
   it('jitter keeps each wait between half and one and a half times the listed one', async () => {
     for (const random of [0, 0.5, 0.999]) {
       const clock = fakeClock();
-      await withRetries(async () => Promise.reject(new Error('x')), { delaysMs: [200], retryable: () => true, clock, jitter: true, random: () => random }).catch(() => undefined);
+      await withRetries(async () => Promise.reject(new Error('x')), {
+        delaysMs: [200],
+        retryable: () => true,
+        clock,
+        jitter: true,
+        random: () => random,
+      }).catch(() => undefined);
       expect(clock.slept[0]).toBeCloseTo(100 + random * 200);
     }
   });

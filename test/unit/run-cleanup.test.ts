@@ -8,7 +8,16 @@ const now = Date.parse('2026-11-25T12:00:00Z');
 const daysAgo = (d: number) => new Date(now - d * 24 * 3600_000).toISOString();
 
 function run(over: Partial<RunSummary>): RunSummary {
-  return { runId: '20261125-120000-aaaa', tool: 'lammps', job: 'lammps-x', state: 'Succeeded', outputDir: null, outputLocal: true, outputNodes: [], ...over };
+  return {
+    runId: '20261125-120000-aaaa',
+    tool: 'lammps',
+    job: 'lammps-x',
+    state: 'Succeeded',
+    outputDir: null,
+    outputLocal: true,
+    outputNodes: [],
+    ...over,
+  };
 }
 
 describe('jobs clean selection (src/runs/catalog/clean.ts)', () => {
@@ -29,7 +38,9 @@ describe('jobs clean selection (src/runs/catalog/clean.ts)', () => {
 
   it('purges only a run directory under data/<tool>/runs/ on this machine', () => {
     const data = '/srv/project/data';
-    expect(purgeableRunDir(run({ outputDir: join(data, 'lammps/runs/20261125-120000-aaaa') }), data)).toBe(join(data, 'lammps/runs/20261125-120000-aaaa'));
+    expect(purgeableRunDir(run({ outputDir: join(data, 'lammps/runs/20261125-120000-aaaa') }), data)).toBe(
+      join(data, 'lammps/runs/20261125-120000-aaaa'),
+    );
     expect(purgeableRunDir(run({ outputDir: join(data, 'lammps/inputs') }), data)).toBeUndefined();
     expect(purgeableRunDir(run({ outputDir: join(data, '../elsewhere/runs/x') }), data)).toBeUndefined();
     expect(purgeableRunDir(run({ outputDir: '/srv/project/data-other/lammps/runs/x' }), data)).toBeUndefined();

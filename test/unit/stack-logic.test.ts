@@ -12,16 +12,36 @@ const deployment = (spec: number, status: DeploymentObject['status'], generation
 
 describe('rolloutStatus follows kubectl rollout status', () => {
   it('waits for the new generation to be observed', () => {
-    expect(rolloutStatus(deployment(2, { observedGeneration: 1, updatedReplicas: 2, replicas: 2, availableReplicas: 2 })).done).toBe(false);
+    expect(
+      rolloutStatus(deployment(2, { observedGeneration: 1, updatedReplicas: 2, replicas: 2, availableReplicas: 2 }))
+        .done,
+    ).toBe(false);
   });
   it('waits for updated, then old replicas to go, then availability', () => {
-    expect(rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 1, replicas: 3, availableReplicas: 3 })).message).toBe('web 1/3 updated');
-    expect(rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 4, availableReplicas: 3 })).message).toBe('web: 1 old replicas pending termination');
-    expect(rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 2 })).message).toBe('web 2/3 ready');
-    expect(rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 })).done).toBe(true);
+    expect(
+      rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 1, replicas: 3, availableReplicas: 3 }))
+        .message,
+    ).toBe('web 1/3 updated');
+    expect(
+      rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 4, availableReplicas: 3 }))
+        .message,
+    ).toBe('web: 1 old replicas pending termination');
+    expect(
+      rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 2 }))
+        .message,
+    ).toBe('web 2/3 ready');
+    expect(
+      rolloutStatus(deployment(3, { observedGeneration: 2, updatedReplicas: 3, replicas: 3, availableReplicas: 3 }))
+        .done,
+    ).toBe(true);
   });
   it('fails on ProgressDeadlineExceeded', () => {
-    const r = rolloutStatus(deployment(1, { observedGeneration: 2, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] }));
+    const r = rolloutStatus(
+      deployment(1, {
+        observedGeneration: 2,
+        conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+      }),
+    );
     expect(r.failed).toBe('deployment "web" exceeded its progress deadline');
   });
 });
@@ -29,19 +49,62 @@ describe('rolloutStatus follows kubectl rollout status', () => {
 describe('podProblem', () => {
   const pod = (status: PodObject['status']): PodObject => ({ metadata: { name: 'p', namespace: 'keystone' }, status });
   it('names image pulls of local images with the import hint, and other images with a registry hint', () => {
-    const local = podProblem(pod({ containerStatuses: [{ name: 'w', image: 'keystone-celery-worker:0.2.0', state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied' } } }] }), ['keystone-celery-worker:0.1.0']);
+    const local = podProblem(
+      pod({
+        containerStatuses: [
+          {
+            name: 'w',
+            image: 'keystone-celery-worker:0.2.0',
+            state: { waiting: { reason: 'ErrImagePull', message: 'pull access denied' } },
+          },
+        ],
+      }),
+      ['keystone-celery-worker:0.1.0'],
+    );
     expect(local).toMatchObject({ reason: 'ErrImagePull', message: 'pull access denied' });
     // Same repository, another tag: import-images would answer "unknown image", so it is not the hint.
-    expect(local?.hint).toBe('keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0): use one of those, or add it to images/compose.yaml and run `keystone import-images`');
-    const built = podProblem(pod({ containerStatuses: [{ name: 'w', image: 'docker.io/library/keystone-celery-worker:0.1.0', state: { waiting: { reason: 'ErrImageNeverPull' } } }] }), ['keystone-celery-worker:0.1.0']);
-    expect(built?.hint).toBe('docker.io/library/keystone-celery-worker:0.1.0 is built locally: run `keystone import-images` to put it into the cluster');
-    const remote = podProblem(pod({ containerStatuses: [{ name: 'r', image: 'redis:9.9', state: { waiting: { reason: 'ImagePullBackOff' } } }] }), ['keystone-celery-worker:0.1.0']);
+    expect(local?.hint).toBe(
+      'keystone-celery-worker:0.2.0 is not an image keystone builds (images/compose.yaml has keystone-celery-worker:0.1.0): use one of those, or add it to images/compose.yaml and run `keystone import-images`',
+    );
+    const built = podProblem(
+      pod({
+        containerStatuses: [
+          {
+            name: 'w',
+            image: 'docker.io/library/keystone-celery-worker:0.1.0',
+            state: { waiting: { reason: 'ErrImageNeverPull' } },
+          },
+        ],
+      }),
+      ['keystone-celery-worker:0.1.0'],
+    );
+    expect(built?.hint).toBe(
+      'docker.io/library/keystone-celery-worker:0.1.0 is built locally: run `keystone import-images` to put it into the cluster',
+    );
+    const remote = podProblem(
+      pod({
+        containerStatuses: [{ name: 'r', image: 'redis:9.9', state: { waiting: { reason: 'ImagePullBackOff' } } }],
+      }),
+      ['keystone-celery-worker:0.1.0'],
+    );
     expect(remote?.hint).toContain('check the image name and tag');
   });
   it('reports Unschedulable and CrashLoopBackOff, and is quiet while a pod is merely starting', () => {
-    expect(podProblem(pod({ conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/5 nodes are available' }] }))?.reason).toBe('Unschedulable');
-    expect(podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff' } } }] }))?.hint).toContain('--previous');
-    expect(podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] }))).toBeUndefined();
+    expect(
+      podProblem(
+        pod({
+          conditions: [
+            { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/5 nodes are available' },
+          ],
+        }),
+      )?.reason,
+    ).toBe('Unschedulable');
+    expect(
+      podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'CrashLoopBackOff' } } }] }))?.hint,
+    ).toContain('--previous');
+    expect(
+      podProblem(pod({ containerStatuses: [{ name: 'c', state: { waiting: { reason: 'ContainerCreating' } } }] })),
+    ).toBeUndefined();
   });
 });
 
@@ -55,7 +118,11 @@ describe('planImport', () => {
   it('builds what Docker lacks, skips what every node has, imports the rest', () => {
     const plan = planImport({
       specs,
-      local: new Map([['a:1', false], ['b:1', true], ['c:1', true]]),
+      local: new Map([
+        ['a:1', false],
+        ['b:1', true],
+        ['c:1', true],
+      ]),
       inCluster: new Set([normalizeImage('c:1')]),
       forceBuild: false,
     });
@@ -65,7 +132,9 @@ describe('planImport', () => {
   });
   it('refuses an image it can neither find nor build', () => {
     const unbuildable = specs.map(({ service, image }) => ({ service, image }));
-    expect(() => planImport({ specs: unbuildable, local: new Map(), inCluster: new Set(), forceBuild: false })).toThrow('image a:1 is not in Docker and there is no build file for it');
+    expect(() => planImport({ specs: unbuildable, local: new Map(), inCluster: new Set(), forceBuild: false })).toThrow(
+      'image a:1 is not in Docker and there is no build file for it',
+    );
   });
 });
 
@@ -92,7 +161,18 @@ describe('image builds without Docker Compose', () => {
     const specs = await loadImageSpecs(file);
     expect(specs.slice(0, 3).map((s) => dockerBuildArgs(s))).toEqual([
       ['build', '-t', 'a:1', join(dir, 'a')],
-      ['build', '-t', 'b:1', '-f', join(dir, 'b', 'docker', 'Dockerfile.dev'), '--build-arg', 'N=3', '--target', 'run', join(dir, 'b')],
+      [
+        'build',
+        '-t',
+        'b:1',
+        '-f',
+        join(dir, 'b', 'docker', 'Dockerfile.dev'),
+        '--build-arg',
+        'N=3',
+        '--target',
+        'run',
+        join(dir, 'b'),
+      ],
       ['build', '-t', 'c:1', '--build-arg', 'X=1=2', join(dir, 'c')],
     ]);
     expect(specs[3]).toEqual({ service: 'pulled', image: 'redis:7' });
@@ -105,6 +185,9 @@ describe('image builds without Docker Compose', () => {
     const dir = await mkdtemp(join(tmpdir(), 'keystone-compose-'));
     const file = join(dir, 'compose.yaml');
     await writeFile(file, 'services:\n  a:\n    image: a:1\n    build:\n      context: a\n      secrets: [token]\n');
-    await expect(loadImageSpecs(file)).rejects.toMatchObject({ message: expect.stringContaining('services.a.build.secrets is not supported'), exitCode: 2 });
+    await expect(loadImageSpecs(file)).rejects.toMatchObject({
+      message: expect.stringContaining('services.a.build.secrets is not supported'),
+      exitCode: 2,
+    });
   });
 });

@@ -31,7 +31,8 @@ describe('table cell widths', () => {
   it('take the fast path only for printable ASCII (colour codes dropped)', () => {
     expect(asciiWidth(red('CrashLoopBackOff'))).toBe(16);
     expect(asciiWidth('NAME   READY')).toBe(12);
-    for (const text of ['tab\there', 'new\nline', 'caf\u00e9', '計算', '\x7f']) expect(asciiWidth(text), JSON.stringify(text)).toBeUndefined();
+    for (const text of ['tab\there', 'new\nline', 'caf\u00e9', '計算', '\x7f'])
+      expect(asciiWidth(text), JSON.stringify(text)).toBeUndefined();
   });
 
   it('cut an ASCII line as the grapheme walk does: maxWidth - 1 characters and …, colours dropped', () => {

@@ -17,11 +17,15 @@ async function fixture() {
 }
 
 describe('tool names for completion', () => {
-  it('validates the profiles once and remembers their names by the file\'s hash (0600)', async () => {
+  it("validates the profiles once and remembers their names by the file's hash (0600)", async () => {
     const f = await fixture();
     expect(await knownTools(f.app)).toEqual(['fenicsx', 'lammps', 'openfoam']);
     const remembered = JSON.parse(await readFile(f.cacheFile, 'utf8'));
-    expect(remembered.hash).toBe(createHash('sha256').update(await readFile(f.profiles, 'utf8')).digest('hex'));
+    expect(remembered.hash).toBe(
+      createHash('sha256')
+        .update(await readFile(f.profiles, 'utf8'))
+        .digest('hex'),
+    );
     expect((await stat(f.cacheFile)).mode & 0o777).toBe(0o600);
     // What is remembered is what is offered (the validation is not run again).
     await writeFile(f.cacheFile, JSON.stringify({ ...remembered, names: ['remembered'] }));
@@ -33,7 +37,7 @@ describe('tool names for completion', () => {
   it('a changed file is validated again; a broken one offers no names', async () => {
     const f = await fixture();
     await knownTools(f.app);
-    await writeFile(f.profiles, (await readFile(f.profiles, 'utf8')).replace(/^  lammps:$/m, '  lammps2:'));
+    await writeFile(f.profiles, (await readFile(f.profiles, 'utf8')).replace(/^ {2}lammps:$/m, '  lammps2:'));
     expect(await knownTools(f.app)).toEqual(['fenicsx', 'lammps2', 'openfoam']);
     await writeFile(f.profiles, 'apiVersion: keystone.io/v1\nkind: SimulationProfiles\nprofiles: {}\n');
     expect(await knownTools(f.app)).toEqual([]);

@@ -6,14 +6,25 @@ import { parseDuration, parseTimeout } from '../../src/duration.js';
 
 describe('versions', () => {
   it('reads k3d and kubectl the way they print themselves', () => {
-    expect(parseK3dVersion('k3d version v5.8.3\nk3s version v1.31.5-k3s1 (default)\n')).toMatchObject({ major: 5, minor: 8, patch: 3 });
+    expect(parseK3dVersion('k3d version v5.8.3\nk3s version v1.31.5-k3s1 (default)\n')).toMatchObject({
+      major: 5,
+      minor: 8,
+      patch: 3,
+    });
     // The k3s line must not be mistaken for k3d's.
-    expect(parseK3dVersion('k3s version v1.31.5-k3s1 (default)\nk3d version v5.4.0\n')).toMatchObject({ major: 5, minor: 4 });
-    expect(parseKubectlVersion('{"clientVersion":{"major":"1","minor":"32+","gitVersion":"v1.32.4-dispatcher"}}')).toMatchObject({ major: 1, minor: 32, patch: 4 });
+    expect(parseK3dVersion('k3s version v1.31.5-k3s1 (default)\nk3d version v5.4.0\n')).toMatchObject({
+      major: 5,
+      minor: 4,
+    });
+    expect(
+      parseKubectlVersion('{"clientVersion":{"major":"1","minor":"32+","gitVersion":"v1.32.4-dispatcher"}}'),
+    ).toMatchObject({ major: 1, minor: 32, patch: 4 });
   });
 
   it('rejects output that is not a version, quoting it', () => {
-    expect(() => parseK3dVersion('command not found')).toThrow(`could not read k3d's version from its output: "command not found"`);
+    expect(() => parseK3dVersion('command not found')).toThrow(
+      `could not read k3d's version from its output: "command not found"`,
+    );
     expect(() => parseKubectlVersion('Client Version: v1.30.0')).toThrow(/could not read kubectl's version/);
   });
 
@@ -32,7 +43,9 @@ describe('lastErrorLine', () => {
       '\u001b[31mERRO\u001b[0m[0003] Failed to create cluster >>> Rolling Back',
       '\u001b[31mFATA\u001b[0m[0004] Cluster creation FAILED, all changes have been rolled back!',
     ].join('\n');
-    expect(lastErrorLine(out)).toBe('Failed Cluster Start: ... Bind for 0.0.0.0:8080 failed: port is already allocated');
+    expect(lastErrorLine(out)).toBe(
+      'Failed Cluster Start: ... Bind for 0.0.0.0:8080 failed: port is already allocated',
+    );
   });
 
   it("falls back to docker's daemon error and then to the last line", () => {
@@ -43,7 +56,9 @@ describe('lastErrorLine', () => {
 
 describe('prettyCommand', () => {
   it('quotes what a shell would split or expand', () => {
-    expect(prettyCommand('k3d', ['cluster', 'create', '--config', '/tmp/a b.yaml'])).toBe("k3d cluster create --config '/tmp/a b.yaml'");
+    expect(prettyCommand('k3d', ['cluster', 'create', '--config', '/tmp/a b.yaml'])).toBe(
+      "k3d cluster create --config '/tmp/a b.yaml'",
+    );
     expect(prettyCommand('echo', ["it's", '$(rm -rf /)'])).toBe(`echo 'it'\\''s' '$(rm -rf /)'`);
   });
 });
@@ -73,7 +88,8 @@ describe('parseDuration', () => {
     expect(parseDuration('7d')).toBe(604_800_000);
   });
   it('rejects the rest as usage errors', () => {
-    for (const bad of ['', 'soon', '5 m', '-3', '1w', 'd']) expect(() => parseDuration(bad)).toThrow(/is not a duration/);
+    for (const bad of ['', 'soon', '5 m', '-3', '1w', 'd'])
+      expect(() => parseDuration(bad)).toThrow(/is not a duration/);
     // Zero is a length (--older-than 0); as a --timeout it is refused (unit/duration has the rest).
     expect(parseDuration('0s')).toBe(0);
     expect(() => parseTimeout('0s')).toThrow(/longer than zero/);
@@ -82,7 +98,9 @@ describe('parseDuration', () => {
 
 describe('k3d cluster list -o json', () => {
   const runnerPrinting = (stdout: string) =>
-    ({ run: async () => ({ stdout, stderr: '', exitCode: 0 }) }) as unknown as import('../../src/exec/runner.js').Runner;
+    ({
+      run: async () => ({ stdout, stderr: '', exitCode: 0 }),
+    }) as unknown as import('../../src/exec/runner.js').Runner;
   // The shape k3d v5.8.3 prints (cmd/cluster/clusterList.go adds the counts to each cluster's JSON).
   const listed = {
     name: 'keystone-cluster',
@@ -102,10 +120,19 @@ describe('k3d cluster list -o json', () => {
 
   it('refuses a document of another shape, and output that is not JSON', async () => {
     const { k3dClusterList } = await import('../../src/tools/k3d.js');
-    for (const bad of [{ ...listed, serversRunning: '2' }, { ...listed, agentsCount: 1.5 }, { ...listed, nodes: [{ name: 'n' }] }, { name: 'x' }]) {
-      await expect(k3dClusterList(runnerPrinting(JSON.stringify([bad])))).rejects.toThrow('k3d cluster list -o json printed an unexpected document');
+    for (const bad of [
+      { ...listed, serversRunning: '2' },
+      { ...listed, agentsCount: 1.5 },
+      { ...listed, nodes: [{ name: 'n' }] },
+      { name: 'x' },
+    ]) {
+      await expect(k3dClusterList(runnerPrinting(JSON.stringify([bad])))).rejects.toThrow(
+        'k3d cluster list -o json printed an unexpected document',
+      );
     }
-    await expect(k3dClusterList(runnerPrinting(JSON.stringify({ clusters: [] })))).rejects.toThrow('unexpected document');
+    await expect(k3dClusterList(runnerPrinting(JSON.stringify({ clusters: [] })))).rejects.toThrow(
+      'unexpected document',
+    );
     await expect(k3dClusterList(runnerPrinting('FATA[0000] no'))).rejects.toThrow('printed something that is not JSON');
   });
 });

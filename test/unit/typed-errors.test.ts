@@ -5,7 +5,13 @@ import { createProcessRunner, ToolTimeoutError, type Execute } from '../../src/e
 import { dockerServerVersion, explainDockerFailure } from '../../src/tools/docker.js';
 
 // A child that execa stopped at its time limit reports timedOut (execa's result.timedOut).
-const timesOut: Execute = async () => ({ timedOut: true, isCanceled: false, exitCode: undefined, stdout: '', stderr: '' });
+const timesOut: Execute = async () => ({
+  timedOut: true,
+  isCanceled: false,
+  exitCode: undefined,
+  stdout: '',
+  stderr: '',
+});
 
 describe('typed errors', () => {
   it('a tool stopped at its time limit is a ToolTimeoutError, and Docker explains it as not answering', async () => {

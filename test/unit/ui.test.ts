@@ -20,16 +20,25 @@ describe('output modes', () => {
   it('animates only on an interactive terminal: not when piped, not in CI, not with TERM=dumb', () => {
     const tty = stream(true);
     expect(new Ui({ stdout: tty.s, stderr: tty.s }, { quiet: false, verbose: false, env: {} }).interactive).toBe(true);
-    expect(new Ui({ stdout: tty.s, stderr: tty.s }, { quiet: false, verbose: false, env: { CI: 'true' } }).interactive).toBe(false);
-    expect(new Ui({ stdout: tty.s, stderr: tty.s }, { quiet: false, verbose: false, env: { TERM: 'dumb' } }).interactive).toBe(false);
+    expect(
+      new Ui({ stdout: tty.s, stderr: tty.s }, { quiet: false, verbose: false, env: { CI: 'true' } }).interactive,
+    ).toBe(false);
+    expect(
+      new Ui({ stdout: tty.s, stderr: tty.s }, { quiet: false, verbose: false, env: { TERM: 'dumb' } }).interactive,
+    ).toBe(false);
     const pipe = stream(false);
-    expect(new Ui({ stdout: pipe.s, stderr: pipe.s }, { quiet: false, verbose: false, env: {} }).interactive).toBe(false);
+    expect(new Ui({ stdout: pipe.s, stderr: pipe.s }, { quiet: false, verbose: false, env: {} }).interactive).toBe(
+      false,
+    );
   });
 
   it('prints plain step lines without cursor movement when not interactive', () => {
     const err = stream(false);
     let now = 1_000_000;
-    const ui = new Ui({ stdout: stream(false).s, stderr: err.s }, { quiet: false, verbose: false, env: {}, clock: { now: () => now } });
+    const ui = new Ui(
+      { stdout: stream(false).s, stderr: err.s },
+      { quiet: false, verbose: false, env: {}, clock: { now: () => now } },
+    );
     const step = ui.step('cluster');
     step.update('2/5 nodes Ready');
     step.update('2/5 nodes Ready'); // unchanged progress is not repeated
@@ -50,7 +59,10 @@ describe('output modes', () => {
     const ui = new Ui({ stdout: stream(false).s, stderr: stream(true).s }, { quiet: false, verbose: false, env: {} });
     expect(ui.color.level).toBe(0);
     expect(ui.errColor.level).toBe(1);
-    const flipped = new Ui({ stdout: stream(true).s, stderr: stream(false).s }, { quiet: false, verbose: false, env: {} });
+    const flipped = new Ui(
+      { stdout: stream(true).s, stderr: stream(false).s },
+      { quiet: false, verbose: false, env: {} },
+    );
     expect(flipped.color.level).toBe(1);
     expect(flipped.errColor.level).toBe(0);
     const err = stream(true);
@@ -63,14 +75,20 @@ describe('output modes', () => {
   });
 
   it('masks credential-looking values in diagnostics', () => {
-    expect(maskSecrets('redis-server --requirepass hunter2 token=abc "password": "x1"')).toBe('redis-server --requirepass *** token=*** "password": "***"');
+    expect(maskSecrets('redis-server --requirepass hunter2 token=abc "password": "x1"')).toBe(
+      'redis-server --requirepass *** token=*** "password": "***"',
+    );
   });
 });
 
 describe('tables on a 40-column terminal', () => {
   it('cut lines with … instead of wrapping, and colour codes do not count as width', () => {
     const red = (s: string) => `\u001b[31m${s}\u001b[39m`;
-    const text = renderTable(['NAME', 'STATUS', 'MESSAGE'], [['celery-worker-x7k2p', red('CrashLoopBackOff'), 'back-off 40s restarting failed container']], 40);
+    const text = renderTable(
+      ['NAME', 'STATUS', 'MESSAGE'],
+      [['celery-worker-x7k2p', red('CrashLoopBackOff'), 'back-off 40s restarting failed container']],
+      40,
+    );
     const lines = text.split('\n');
     expect(lines.every((l) => [...l].length <= 40)).toBe(true);
     expect(lines[1]).toMatch(/^celery-worker-x7k2p {3}CrashLoop.*…$/);
@@ -80,7 +98,13 @@ describe('tables on a 40-column terminal', () => {
     expect(wide.split('\n')[1]).toBe(`x   ${red('y')}`);
   });
   it('measure wide characters as two cells: columns line up and cut lines fit', () => {
-    const text = renderTable(['NAME', 'STATUS'], [['計算-ジョブ', 'Running'], ['lammps-run', 'Failed']]);
+    const text = renderTable(
+      ['NAME', 'STATUS'],
+      [
+        ['計算-ジョブ', 'Running'],
+        ['lammps-run', 'Failed'],
+      ],
+    );
     const [header, wide, narrow] = text.split('\n');
     // '計算-ジョブ' is 6 characters but 11 cells wide: STATUS starts in the same cell on every line.
     expect(header!.indexOf('STATUS')).toBe(11 + 3);
@@ -89,5 +113,4 @@ describe('tables on a 40-column terminal', () => {
     const cut = renderTable(['NAME'], [['データ'.repeat(10)]], 20).split('\n')[1]!;
     expect(cut).toBe(`${'データ'.repeat(3)}…`); // 18 cells and the ellipsis, not 19 characters (38 cells)
   });
-
 });

@@ -23,19 +23,28 @@ describe('parseManifest', () => {
   });
 
   it('refuses a path that would leave the destination, and a line it cannot read', () => {
-    expect(() => parseManifest(`1 ${sha} ./../etc/passwd\0`)).toThrow('refusing the path "../etc/passwd" from the volume');
+    expect(() => parseManifest(`1 ${sha} ./../etc/passwd\0`)).toThrow(
+      'refusing the path "../etc/passwd" from the volume',
+    );
     expect(() => parseManifest(`1 ${sha} ./a//b\0`)).toThrow('refusing the path');
     expect(() => parseManifest('garbage\0')).toThrow('unreadable manifest line');
   });
 });
 
 describe('batches', () => {
-  it('keeps each exec\'s file arguments under the URL budget, in order, every file once', () => {
-    const entries = Array.from({ length: 500 }, (_, i) => ({ path: `processor0/${i}/U-${'x'.repeat(40)}`, bytes: 1, sha256: sha }));
+  it("keeps each exec's file arguments under the URL budget, in order, every file once", () => {
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      path: `processor0/${i}/U-${'x'.repeat(40)}`,
+      bytes: 1,
+      sha256: sha,
+    }));
     const split = batches(entries);
     expect(split.length).toBeGreaterThan(1);
     expect(split.flat()).toEqual(entries);
-    for (const b of split) expect(b.map((e) => encodeURIComponent(`./${e.path}`).length + '&command='.length).reduce((a, n) => a + n, 0)).toBeLessThanOrEqual(6000);
+    for (const b of split)
+      expect(
+        b.map((e) => encodeURIComponent(`./${e.path}`).length + '&command='.length).reduce((a, n) => a + n, 0),
+      ).toBeLessThanOrEqual(6000);
     // A single name longer than the budget still goes, alone.
     expect(batches([{ path: 'y'.repeat(7000), bytes: 1, sha256: sha }])).toHaveLength(1);
   });

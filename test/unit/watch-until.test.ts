@@ -64,7 +64,11 @@ describe('waitForNodesReady', () => {
     // Driven by what the waiter reports, not by pauses a loaded machine may outrun.
     let sawA = () => {};
     const aSeen = new Promise<void>((r) => (sawA = r));
-    const waiting = waitForNodesReady(client, { expected: 2, timeoutMs: 10_000, onProgress: (p) => p.startsWith('1/2') && sawA() });
+    const waiting = waitForNodesReady(client, {
+      expected: 2,
+      timeoutMs: 10_000,
+      onProgress: (p) => p.startsWith('1/2') && sawA(),
+    });
     while (api.openWatches.size === 0) await new Promise((r) => setTimeout(r, 5));
     api.setNodeReady('a', true);
     await aSeen;
@@ -109,7 +113,12 @@ describe('waitForNodesReady', () => {
         now += ms;
       },
     };
-    const err = await waitForNodesReady(client, { expected: 2, timeoutMs: 300_000, clock, onProgress: () => listed() }).catch((e: unknown) => e);
+    const err = await waitForNodesReady(client, {
+      expected: 2,
+      timeoutMs: 300_000,
+      clock,
+      onProgress: () => listed(),
+    }).catch((e: unknown) => e);
     // A class, so callers (scale/restart's hint) need not match the words.
     expect(err).toBeInstanceOf(WaitTimeoutError);
     expect((err as Error).message).toBe('timed out after 300s waiting for nodes to become Ready (1/2 nodes Ready)');
@@ -145,7 +154,13 @@ describe('waitForNodesReady', () => {
     expect((await waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 })).length).toBe(1);
     api.faults.push({ match: () => true, status: 403, times: 1 });
     await expect(
-      watchUntil<NodeObject>({ client, path: '/api/v1/nodes', what: 'x', timeoutMs: 10_000, evaluate: (n) => ({ done: n.every(isNodeReady), progress: '' }) }),
+      watchUntil<NodeObject>({
+        client,
+        path: '/api/v1/nodes',
+        what: 'x',
+        timeoutMs: 10_000,
+        evaluate: (n) => ({ done: n.every(isNodeReady), progress: '' }),
+      }),
     ).rejects.toThrow(/injected 403/);
   });
 });
@@ -162,8 +177,8 @@ describe('the kube client', () => {
     const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
     const file = join(dir, 'config');
     await writeFile(file, stringify(kubeconfigFor(api.url, 'lab')));
-    await expect(loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster'))).rejects.toThrow(
-      `context "k3d-keystone-cluster" is not in ${file} (contexts: lab)`,
-    );
+    await expect(
+      loadKubeClient(resolveTarget({ kubeconfig: findKubeconfigs(file, {}) }, 'keystone-cluster')),
+    ).rejects.toThrow(`context "k3d-keystone-cluster" is not in ${file} (contexts: lab)`);
   });
 });

@@ -21,7 +21,11 @@ export type Section = 'clusters' | 'users' | 'contexts';
 export const sections: readonly Section[] = ['clusters', 'users', 'contexts'];
 const singular: Record<Section, string> = { clusters: 'cluster', users: 'user', contexts: 'context' };
 /** The key holding an entry's body: `{ name, cluster: {...} }`, `{ name, user }`, `{ name, context }`. */
-export const bodyKey: Record<Section, 'cluster' | 'user' | 'context'> = { clusters: 'cluster', users: 'user', contexts: 'context' };
+export const bodyKey: Record<Section, 'cluster' | 'user' | 'context'> = {
+  clusters: 'cluster',
+  users: 'user',
+  contexts: 'context',
+};
 
 /** One named entry as written in a kubeconfig file. */
 export interface RawEntry {
@@ -77,7 +81,10 @@ export async function readKubeconfigFile(file: string): Promise<KubeconfigFile |
     const code = (err as NodeJS.ErrnoException).code;
     // Go's os.IsNotExist is true for ENOENT only: a directory or an unreadable file is an error.
     if (code === 'ENOENT') return undefined;
-    throw new KubeconfigFileError(file, `cannot be read (${code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? String(err))})`);
+    throw new KubeconfigFileError(
+      file,
+      `cannot be read (${code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (code ?? String(err))})`,
+    );
   }
   // kubectl decodes with sigs.k8s.io/yaml (go-yaml, YAML 1.1). The files k3d, kind and kubectl
   // write are read without the yaml library (~20 ms); anything else goes through it.
@@ -89,19 +96,28 @@ export async function readKubeconfigFile(file: string): Promise<KubeconfigFile |
   }
   const empty: KubeconfigFile = { file, entries: { clusters: [], users: [], contexts: [] }, currentContext: undefined };
   if (doc === null || doc === undefined) return empty; // empty, or only comments: an empty config
-  if (!isMapping(doc)) throw new KubeconfigFileError(file, `is not a kubeconfig (it is a YAML ${Array.isArray(doc) ? 'list' : 'scalar'}, not a mapping)`);
+  if (!isMapping(doc))
+    throw new KubeconfigFileError(
+      file,
+      `is not a kubeconfig (it is a YAML ${Array.isArray(doc) ? 'list' : 'scalar'}, not a mapping)`,
+    );
   for (const section of sections) {
     const list = doc[section];
     if (list === null || list === undefined) continue;
     if (!Array.isArray(list)) throw new KubeconfigFileError(file, `is not a kubeconfig: "${section}" must be a list`);
     const seen = new Set<string>();
     for (const [i, item] of list.entries()) {
-      if (!isMapping(item)) throw new KubeconfigFileError(file, `is not a kubeconfig: ${section}[${i}] must be a mapping`);
+      if (!isMapping(item))
+        throw new KubeconfigFileError(file, `is not a kubeconfig: ${section}[${i}] must be a mapping`);
       const name = item.name ?? '';
-      if (typeof name !== 'string') throw new KubeconfigFileError(file, `is not a kubeconfig: ${section}[${i}].name must be a string`);
+      if (typeof name !== 'string')
+        throw new KubeconfigFileError(file, `is not a kubeconfig: ${section}[${i}].name must be a string`);
       const body = item[bodyKey[section]];
       if (body !== null && body !== undefined && !isMapping(body)) {
-        throw new KubeconfigFileError(file, `is not a kubeconfig: ${section}[${i}].${bodyKey[section]} must be a mapping`);
+        throw new KubeconfigFileError(
+          file,
+          `is not a kubeconfig: ${section}[${i}].${bodyKey[section]} must be a mapping`,
+        );
       }
       // client-go's conversion refuses a name listed twice in one file ("duplicate name ... in list").
       if (seen.has(name)) throw new KubeconfigFileError(file, `lists ${singular[section]} "${name}" twice`);
@@ -118,7 +134,10 @@ export async function readKubeconfigFile(file: string): Promise<KubeconfigFile |
 }
 
 /** Reads and merges the files in order (first wins); `explicit` is --kubeconfig, which must exist. */
-export async function loadKubeconfigs(files: readonly string[], options: { explicit?: boolean } = {}): Promise<MergedKubeconfig> {
+export async function loadKubeconfigs(
+  files: readonly string[],
+  options: { explicit?: boolean } = {},
+): Promise<MergedKubeconfig> {
   const merged: MergedKubeconfig = {
     files: [...files],
     read: [],
@@ -129,7 +148,11 @@ export async function loadKubeconfigs(files: readonly string[], options: { expli
   for (const file of files) {
     const loaded = await readKubeconfigFile(file);
     if (!loaded) {
-      if (options.explicit) throw new KeystoneError(`kubeconfig ${file} does not exist`, { hint: 'check the --kubeconfig path', exitCode: 2 });
+      if (options.explicit)
+        throw new KeystoneError(`kubeconfig ${file} does not exist`, {
+          hint: 'check the --kubeconfig path',
+          exitCode: 2,
+        });
       merged.missing.push(file);
       continue;
     }
@@ -150,7 +173,9 @@ export function describeSources(merged: MergedKubeconfig): string {
     if (merged.files.length === 1) return `any kubeconfig (${merged.files[0]} does not exist)`;
     return `any kubeconfig (none of ${merged.files.join(', ')} exists)`;
   }
-  const skipped = merged.missing.length ? `; ${merged.missing.join(', ')} ${merged.missing.length === 1 ? 'does' : 'do'} not exist` : '';
+  const skipped = merged.missing.length
+    ? `; ${merged.missing.join(', ')} ${merged.missing.length === 1 ? 'does' : 'do'} not exist`
+    : '';
   return `${merged.read.join(', ')}${skipped}`;
 }
 
@@ -162,12 +187,23 @@ function body(located: Located, section: Section): Record<string, unknown> {
 /** client-go ResolveLocalPaths: the file references of an entry, relative to its file's directory. */
 function resolvePaths(located: Located, section: Section): RawEntry {
   const base = resolve(dirname(located.file));
-  const fix = (value: unknown) => (typeof value === 'string' && value !== '' && !isAbsolute(value) ? join(base, value) : value);
+  const fix = (value: unknown) =>
+    typeof value === 'string' && value !== '' && !isAbsolute(value) ? join(base, value) : value;
   const copy = { ...body(located, section) };
-  const keys = section === 'clusters' ? ['certificate-authority'] : section === 'users' ? ['client-certificate', 'client-key', 'token-file'] : [];
+  const keys =
+    section === 'clusters'
+      ? ['certificate-authority']
+      : section === 'users'
+        ? ['client-certificate', 'client-key', 'token-file']
+        : [];
   for (const key of keys) if (key in copy) copy[key] = fix(copy[key]);
   // An exec plugin's command is resolved only when it is a path, not a name looked up on PATH.
-  if (section === 'users' && isMapping(copy.exec) && typeof copy.exec.command === 'string' && copy.exec.command.includes(sep)) {
+  if (
+    section === 'users' &&
+    isMapping(copy.exec) &&
+    typeof copy.exec.command === 'string' &&
+    copy.exec.command.includes(sep)
+  ) {
     copy.exec = { ...copy.exec, command: fix(copy.exec.command) };
   }
   return { name: located.entry.name, [bodyKey[section]]: copy };
@@ -196,7 +232,7 @@ export function selectContext(merged: MergedKubeconfig, name: string, hints: Sel
   if (!context) {
     const known = [...merged.entries.contexts.keys()];
     throw new KeystoneError(
-      `context "${name}" is not in ${where}` + (merged.read.length ? (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)') : ''),
+      `context "${name}" is not in ${where}${merged.read.length ? (known.length ? ` (contexts: ${known.join(', ')})` : ' (it has no contexts)') : ''}`,
       { hint: hints.repair },
     );
   }
@@ -209,7 +245,10 @@ export function selectContext(merged: MergedKubeconfig, name: string, hints: Sel
     }
     const found = merged.entries[section].get(wanted);
     if (!found) {
-      throw new KeystoneError(`context "${name}" (in ${context.file}) names ${field} "${wanted}", which is not in ${where}`, { hint: hints.repair });
+      throw new KeystoneError(
+        `context "${name}" (in ${context.file}) names ${field} "${wanted}", which is not in ${where}`,
+        { hint: hints.repair },
+      );
     }
     return found;
   };
@@ -217,7 +256,9 @@ export function selectContext(merged: MergedKubeconfig, name: string, hints: Sel
   const user = lookup('users');
   const server = body(cluster, 'clusters').server;
   if (typeof server !== 'string' || server === '') {
-    throw new KeystoneError(`cluster "${cluster.entry.name}" (in ${cluster.file}) has no server address`, { hint: hints.repair });
+    throw new KeystoneError(`cluster "${cluster.entry.name}" (in ${cluster.file}) has no server address`, {
+      hint: hints.repair,
+    });
   }
   return {
     context,

@@ -46,12 +46,17 @@ export async function parseFetchedKubeconfig(text: string, clusterName: string):
   if (isMapping(doc)) {
     for (const section of sections) {
       const list = doc[section];
-      if (Array.isArray(list)) entries[section] = list.filter((e): e is RawEntry => isMapping(e) && typeof e.name === 'string');
+      if (Array.isArray(list))
+        entries[section] = list.filter((e): e is RawEntry => isMapping(e) && typeof e.name === 'string');
     }
   }
   const context = entries.contexts.find((c) => c.name === contextName);
   const spec = context && isMapping(context.context) ? context.context : undefined;
-  if (!spec || !entries.clusters.some((c) => c.name === spec.cluster) || !entries.users.some((u) => u.name === spec.user)) {
+  if (
+    !spec ||
+    !entries.clusters.some((c) => c.name === spec.cluster) ||
+    !entries.users.some((u) => u.name === spec.user)
+  ) {
     throw new KeystoneError(`k3d printed a kubeconfig without a usable context "${contextName}"`, {
       hint: `check \`k3d version\` (keystone needs k3d >= 5.8) and what \`k3d kubeconfig get ${clusterName}\` prints`,
     });
@@ -103,7 +108,9 @@ export async function applyKubeconfigMerge(plan: MergePlan): Promise<string[]> {
     }
     const parsed = parseDocument(text, { version: '1.1' });
     // An empty (or comment-only) file becomes a fresh config, as client-go would write it.
-    const doc = isMap(parsed.contents) ? parsed : new Document({ apiVersion: 'v1', kind: 'Config' }, { version: '1.1' });
+    const doc = isMap(parsed.contents)
+      ? parsed
+      : new Document({ apiVersion: 'v1', kind: 'Config' }, { version: '1.1' });
     for (const { section, entry } of changes) {
       const node = doc.createNode(entry);
       const list = doc.get(section);
@@ -156,7 +163,8 @@ export async function filesHolding(names: Record<Section, string>, files: readon
   const holding: string[] = [];
   for (const file of files) {
     const loaded = await readKubeconfigFile(file).catch(() => undefined);
-    if (loaded && sections.some((section) => loaded.entries[section].some((e) => e.name === names[section]))) holding.push(file);
+    if (loaded && sections.some((section) => loaded.entries[section].some((e) => e.name === names[section])))
+      holding.push(file);
   }
   return holding;
 }
@@ -166,7 +174,10 @@ export async function filesHolding(names: Record<Section, string>, files: readon
  * file would otherwise take over). The current-context is left as it is, as `kubectl config
  * delete-context` leaves it; returns the files whose current-context still names the context.
  */
-export async function removeKubeconfigEntries(names: Record<Section, string>, files: readonly string[]): Promise<{ changed: string[]; dangling: string[] }> {
+export async function removeKubeconfigEntries(
+  names: Record<Section, string>,
+  files: readonly string[],
+): Promise<{ changed: string[]; dangling: string[] }> {
   const { parseDocument, isMap, isSeq } = await loadYaml();
   const changed: string[] = [];
   const dangling: string[] = [];

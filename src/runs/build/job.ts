@@ -8,7 +8,12 @@ import { annotations, labels, labelValue } from '../../vocabulary.js';
 import type { JobObject } from '../../kube/objects.js';
 
 /** Labels the API server adds to a Job's pods; a copy of a template must not carry them over. */
-const generatedLabels = ['controller-uid', 'batch.kubernetes.io/controller-uid', 'job-name', 'batch.kubernetes.io/job-name'];
+const generatedLabels = [
+  'controller-uid',
+  'batch.kubernetes.io/controller-uid',
+  'job-name',
+  'batch.kubernetes.io/job-name',
+];
 
 export interface BuildOptions {
   tool: string;
@@ -45,11 +50,16 @@ export const dataVolumeName = 'data';
 export function checkTemplateForVolume(pod: JobObject['spec']['template'], template: string): void {
   const volumes = pod.spec.volumes ?? [];
   if (!volumes.some((v) => v.name === dataVolumeName)) {
-    throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, { hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`' });
+    throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, {
+      hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`',
+    });
   }
   const hostPaths = volumes.filter((v) => v.name !== dataVolumeName && 'hostPath' in v).map((v) => String(v.name));
   if (hostPaths.length) {
-    throw new KeystoneError(`template ${template} has hostPath volume${hostPaths.length > 1 ? 's' : ''} ${hostPaths.join(', ')}, which another cluster cannot provide`, { hint: 'remove them from its manifest under k8s/manifests/, or run on the keystone cluster' });
+    throw new KeystoneError(
+      `template ${template} has hostPath volume${hostPaths.length > 1 ? 's' : ''} ${hostPaths.join(', ')}, which another cluster cannot provide`,
+      { hint: 'remove them from its manifest under k8s/manifests/, or run on the keystone cluster' },
+    );
   }
 }
 
@@ -58,19 +68,39 @@ export function checkTemplateForVolume(pod: JobObject['spec']['template'], templ
  * volume is writable by the run's uid. A hostPath left in the pod would be refused by a
  * `baseline` or `restricted` namespace (and means nothing on another cluster's nodes): refused here.
  */
-function mountClaim(pod: JobObject['spec']['template'], volume: { claimName: string; subPath: string }, template: string): void {
+function mountClaim(
+  pod: JobObject['spec']['template'],
+  volume: { claimName: string; subPath: string },
+  template: string,
+): void {
   checkTemplateForVolume(pod, template);
-  pod.spec.volumes = (pod.spec.volumes ?? []).map((v) => (v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v));
+  pod.spec.volumes = (pod.spec.volumes ?? []).map((v) =>
+    v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v,
+  );
   for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
     c.volumeMounts = c.volumeMounts?.map((m) => (m.name === dataVolumeName ? { ...m, subPath: volume.subPath } : m));
   }
-  const sc = (pod.spec.securityContext ?? {}) as { runAsGroup?: number; runAsUser?: number; fsGroup?: number; fsGroupChangePolicy?: string };
+  const sc = (pod.spec.securityContext ?? {}) as {
+    runAsGroup?: number;
+    runAsUser?: number;
+    fsGroup?: number;
+    fsGroupChangePolicy?: string;
+  };
   // OnRootMismatch: the kubelet changes ownership only when the volume's root is not already the
   // fsGroup's, not the whole (shared, growing) volume at every pod start (the default, Always).
-  pod.spec.securityContext = { ...sc, fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser ?? 1000, fsGroupChangePolicy: sc.fsGroupChangePolicy ?? 'OnRootMismatch' };
+  pod.spec.securityContext = {
+    ...sc,
+    fsGroup: sc.fsGroup ?? sc.runAsGroup ?? sc.runAsUser ?? 1000,
+    fsGroupChangePolicy: sc.fsGroupChangePolicy ?? 'OnRootMismatch',
+  };
 }
 
-export const sweepLauncher = ['sh', '-c', 'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"', 'keystone-sweep'];
+export const sweepLauncher = [
+  'sh',
+  '-c',
+  'cd "$JOB_COMPLETION_INDEX" && set -a && . ./params.env && set +a && exec "$@"',
+  'keystone-sweep',
+];
 
 /** The container a run's command goes into: the one named `simulation`, else the first. */
 export function simulationContainer<C extends { name: string }>(containers: C[]): C | undefined {
@@ -88,11 +118,19 @@ export function buildJobFromTemplate(template: JobObject, o: BuildOptions): JobO
   container.command = o.sweep ? [...sweepLauncher, ...o.command] : o.command;
   delete container.args;
   container.workingDir = o.workingDir;
-  container.env = [...(container.env ?? []), { name: 'KEYSTONE_RUN_ID', value: o.runId }, ...o.env.map(([name, value]) => ({ name, value }))];
+  container.env = [
+    ...(container.env ?? []),
+    { name: 'KEYSTONE_RUN_ID', value: o.runId },
+    ...o.env.map(([name, value]) => ({ name, value })),
+  ];
   if (o.image) container.image = o.image;
   if (o.runAs) {
     // Pod level for every container; a container-level uid in the template would win, so it is set too.
-    pod.spec.securityContext = { ...(pod.spec.securityContext as Record<string, unknown> | undefined), runAsUser: o.runAs.uid, runAsGroup: o.runAs.gid };
+    pod.spec.securityContext = {
+      ...(pod.spec.securityContext as Record<string, unknown> | undefined),
+      runAsUser: o.runAs.uid,
+      runAsGroup: o.runAs.gid,
+    };
     for (const c of pod.spec.containers) {
       if (c.securityContext && ('runAsUser' in c.securityContext || 'runAsGroup' in c.securityContext)) {
         c.securityContext = { ...c.securityContext, runAsUser: o.runAs.uid, runAsGroup: o.runAs.gid };

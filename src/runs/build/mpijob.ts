@@ -36,7 +36,10 @@ export function buildMpiJob(job: JobObject, o: MpiJobOptions): MpiJobObject {
   const worker = replicaTemplate(job);
   const sshd = worker.spec.containers[0]!;
   sshd.command = [mpiEntrypoint, 'sshd'];
-  sshd.resources = { requests: { ...sshd.resources?.requests, cpu: o.workerCpus }, limits: { ...sshd.resources?.limits, cpu: o.workerCpus } };
+  sshd.resources = {
+    requests: { ...sshd.resources?.requests, cpu: o.workerCpus },
+    limits: { ...sshd.resources?.limits, cpu: o.workerCpus },
+  };
   // Ready once sshd listens: the launcher is created only then (launcherCreationPolicy below).
   sshd.readinessProbe = { tcpSocket: { port: sshPort }, periodSeconds: 2 };
   // The launcher's pod prepares the run directory (an init container staging the input, if any);
@@ -46,14 +49,21 @@ export function buildMpiJob(job: JobObject, o: MpiJobOptions): MpiJobObject {
   return {
     apiVersion: 'kubeflow.org/v2beta1',
     kind: 'MPIJob',
-    metadata: { name: job.metadata?.name, namespace: job.metadata?.namespace, labels: { ...job.metadata?.labels }, annotations: { ...job.metadata?.annotations } },
+    metadata: {
+      name: job.metadata?.name,
+      namespace: job.metadata?.namespace,
+      labels: { ...job.metadata?.labels },
+      annotations: { ...job.metadata?.annotations },
+    },
     spec: {
       slotsPerWorker: o.ranks / o.nodes,
       runPolicy: {
         // Workers' sshd still running when the launcher ends are deleted; finished pods and their logs stay.
         cleanPodPolicy: 'Running',
         ...(job.spec.backoffLimit !== undefined ? { backoffLimit: job.spec.backoffLimit } : {}),
-        ...(job.spec.activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds: job.spec.activeDeadlineSeconds } : {}),
+        ...(job.spec.activeDeadlineSeconds !== undefined
+          ? { activeDeadlineSeconds: job.spec.activeDeadlineSeconds }
+          : {}),
       },
       // Never: a failed launcher is a failed run, retried only as --retries says (backoffLimit);
       // the operator's default for the launcher is OnFailure (v2beta1/constants.go).

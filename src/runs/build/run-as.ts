@@ -37,7 +37,8 @@ export function currentIdentity(env: NodeJS.ProcessEnv): ProcessIdentity {
   return { uid: process.getuid?.(), gid: process.getgid?.(), env };
 }
 
-const parseId = (text: string | undefined): number | undefined => (text !== undefined && /^\d{1,10}$/.test(text) ? Number(text) : undefined);
+const parseId = (text: string | undefined): number | undefined =>
+  text !== undefined && /^\d{1,10}$/.test(text) ? Number(text) : undefined;
 
 /** undefined: no uids on this platform (Windows); the template's securityContext stays. */
 export function runAsForLocalCluster(who: ProcessIdentity): RunAs | undefined {
@@ -46,9 +47,19 @@ export function runAsForLocalCluster(who: ProcessIdentity): RunAs | undefined {
   const sudoUid = parseId(who.env.SUDO_UID);
   const sudoGid = parseId(who.env.SUDO_GID);
   if (sudoUid !== undefined && sudoUid !== 0 && sudoGid !== undefined) {
-    return { uid: sudoUid, gid: sudoGid, chownRunDir: true, note: `under sudo: the run runs as uid ${sudoUid} (SUDO_UID), who owns its outputs` };
+    return {
+      uid: sudoUid,
+      gid: sudoGid,
+      chownRunDir: true,
+      note: `under sudo: the run runs as uid ${sudoUid} (SUDO_UID), who owns its outputs`,
+    };
   }
-  return { uid: rootMappedId, gid: rootMappedId, chownRunDir: true, note: `keystone runs as root: the run runs as uid ${rootMappedId} (pods never run as root), which owns its outputs` };
+  return {
+    uid: rootMappedId,
+    gid: rootMappedId,
+    chownRunDir: true,
+    note: `keystone runs as root: the run runs as uid ${rootMappedId} (pods never run as root), which owns its outputs`,
+  };
 }
 
 /** Hands a staged run directory (and everything in it) to the uid/gid the pod runs as. */

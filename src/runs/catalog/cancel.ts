@@ -30,7 +30,9 @@ export function alreadyEnded(run: Pick<RunSummary, 'state' | 'reason'>): string 
 /** The run object was deleted between keystone's listing and its patch (`kubectl delete`, another `jobs clean`). */
 export class RunGoneError extends KeystoneError {
   constructor(kind: RunKind, name: string) {
-    super(`its ${kind} ${name} was deleted while keystone was cancelling it`, { hint: '`keystone jobs` lists the runs there are' });
+    super(`its ${kind} ${name} was deleted while keystone was cancelling it`, {
+      hint: '`keystone jobs` lists the runs there are',
+    });
     this.name = 'RunGoneError';
   }
 }
@@ -44,16 +46,32 @@ const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
  * `keystone status` reads batch Jobs only, and the operator's Update of the launcher keeps it.
  * Returns the run object as it is after the patch, as a Job.
  */
-export async function suspendRun(client: KubeClient, ns: string, name: string, kind: RunKind, now = new Date()): Promise<JobObject> {
+export async function suspendRun(
+  client: KubeClient,
+  ns: string,
+  name: string,
+  kind: RunKind,
+  now = new Date(),
+): Promise<JobObject> {
   const mark = { annotations: { [annotations.cancelledAt]: rfc3339(now) } };
   const path = `${runCollectionPath(ns, kind)}/${name}`;
   // Setting the same fields again is harmless, so a 429/5xx may be retried.
-  const patch = <T>(at: string, body: unknown) => client.request<T>({ method: 'PATCH', path: at, body, contentType: 'application/merge-patch+json', retry: true, cleanup: true });
+  const patch = <T>(at: string, body: unknown) =>
+    client.request<T>({
+      method: 'PATCH',
+      path: at,
+      body,
+      contentType: 'application/merge-patch+json',
+      retry: true,
+      cleanup: true,
+    });
   const gone = (err: unknown): never => {
     throw err instanceof KubeApiError && err.statusCode === 404 ? new RunGoneError(kind, name) : err;
   };
   if (kind === 'Job') return patch<JobObject>(path, { metadata: mark, spec: { suspend: true } }).catch(gone);
-  const updated = mpiJobAsJob(await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }).catch(gone));
+  const updated = mpiJobAsJob(
+    await patch<MpiJobObject>(path, { metadata: mark, spec: { runPolicy: { suspend: true } } }).catch(gone),
+  );
   const launcher = `${name}-launcher`;
   try {
     await patch<JobObject>(`${runCollectionPath(ns, 'Job')}/${launcher}`, { metadata: mark });
@@ -72,7 +90,12 @@ export async function suspendRun(client: KubeClient, ns: string, name: string, k
 /** How long `jobs cancel` waits for the operator to make a cancelled MPIJob's launcher Job. */
 const launcherWaitMs = 10_000;
 
-async function markLauncherOnceMade(client: KubeClient, ns: string, launcher: string, mark: (path: string) => Promise<unknown>): Promise<void> {
+async function markLauncherOnceMade(
+  client: KubeClient,
+  ns: string,
+  launcher: string,
+  mark: (path: string) => Promise<unknown>,
+): Promise<void> {
   try {
     await watchUntil<JobObject>({
       client,
@@ -86,6 +109,13 @@ async function markLauncherOnceMade(client: KubeClient, ns: string, launcher: st
   } catch (err) {
     // Not made in time (no operator answering): the MPIJob, which `jobs` reads, holds the mark.
     // Ctrl-C (the cancel itself may be Ctrl-C's, with --cancel-on-interrupt) ends the wait the same way.
-    if (!(err instanceof WaitTimeoutError || err instanceof InterruptedError || (err instanceof KubeApiError && err.statusCode === 404))) throw err;
+    if (
+      !(
+        err instanceof WaitTimeoutError ||
+        err instanceof InterruptedError ||
+        (err instanceof KubeApiError && err.statusCode === 404)
+      )
+    )
+      throw err;
   }
 }

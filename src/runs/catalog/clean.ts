@@ -36,10 +36,10 @@ export function purgeableRunDir(run: RunSummary, dataDir: string): string | unde
 }
 
 /**
-   * Removes the run: its directory first (when given; or its outputs elsewhere, on another
-   * cluster's run volume, by `removeOutputs`), then its Job and pods (or its MPIJob and all it
-   * owns). When the outputs cannot be removed the Job is kept too, and the reason is returned
-   * (the run stays listed).
+ * Removes the run: its directory first (when given; or its outputs elsewhere, on another
+ * cluster's run volume, by `removeOutputs`), then its Job and pods (or its MPIJob and all it
+ * owns). When the outputs cannot be removed the Job is kept too, and the reason is returned
+ * (the run stays listed).
  */
 export async function removeRun(
   client: KubeClient,

@@ -6,7 +6,16 @@
 import { KeystoneError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { JobObject } from '../../kube/objects.js';
-import { conditionsOf, containersOf, eventsAbout, mountsOf, podRefs, type Description, type FullPod, type WithTemplate } from '../../operate/describe.js';
+import {
+  conditionsOf,
+  containersOf,
+  eventsAbout,
+  mountsOf,
+  podRefs,
+  type Description,
+  type FullPod,
+  type WithTemplate,
+} from '../../operate/describe.js';
 import { listPods } from '../../operate/stack-objects.js';
 import { labels, stackNamespace } from '../../vocabulary.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
@@ -15,7 +24,10 @@ import { listMpiJobs, summarizeMpiJobRun, summarizeRun } from './list.js';
 export async function describeRun(client: KubeClient, id: string, ns = stackNamespace): Promise<Description> {
   const selector = `${labels.runId}=${id}`;
   // A run is a Job, or across nodes an MPIJob (its pods: the launcher's and the workers').
-  const [{ items: jobs }, mpiJobs] = await Promise.all([client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }), listMpiJobs(client, ns, selector)]);
+  const [{ items: jobs }, mpiJobs] = await Promise.all([
+    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),
+    listMpiJobs(client, ns, selector),
+  ]);
   const mpiJob = jobs[0] ? undefined : mpiJobs[0];
   const job = jobs[0] ?? (mpiJob && mpiJobAsJob(mpiJob));
   if (!job) throw new KeystoneError(`no run ${id}`, { hint: '`keystone jobs --all` lists every run' });

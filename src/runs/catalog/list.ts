@@ -4,7 +4,18 @@ import { annotations, labels } from '../../vocabulary.js';
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
 import { simulationContainer } from '../build/job.js';
-import { cancelledAt, cancelledExitCode, cancelledReason, mpiJobsPath, operatorLabels, podIndex, runCollectionPath, terminalCondition, type RunKind, type RunSummary } from '../model.js';
+import {
+  cancelledAt,
+  cancelledExitCode,
+  cancelledReason,
+  mpiJobsPath,
+  operatorLabels,
+  podIndex,
+  runCollectionPath,
+  terminalCondition,
+  type RunKind,
+  type RunSummary,
+} from '../model.js';
 import type { PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
 import { podProblem } from '../../stack/rollout.js';
 
@@ -12,15 +23,21 @@ import { podProblem } from '../../stack/rollout.js';
  * The run directory from a Job's annotations. Jobs made before keystone.io/output-on held a
  * sentence for runs on another cluster ("/data/x/runs/id on the node that runs it (context c)").
  */
-export function outputLocation(job: JobObject, pods: PodObject[]): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes' | 'outputVolume'> {
+export function outputLocation(
+  job: JobObject,
+  pods: PodObject[],
+): Pick<RunSummary, 'outputDir' | 'outputLocal' | 'outputNodes' | 'outputVolume'> {
   const text = job.metadata?.annotations?.[annotations.outputDir];
   const on = job.metadata?.annotations?.[annotations.outputOn];
   const claim = job.metadata?.annotations?.[annotations.outputClaim];
-  if (on === 'volume' && text && claim) return { outputDir: text, outputLocal: false, outputNodes: [], outputVolume: claim };
+  if (on === 'volume' && text && claim)
+    return { outputDir: text, outputLocal: false, outputNodes: [], outputVolume: claim };
   const older = text ? / on the node that runs it \(context .*\)$/.exec(text) : null;
   const outputDir = text ? (older ? text.slice(0, older.index) : text) : null;
   const outputLocal = outputDir !== null && (on ? on === 'host' : !older);
-  const nodes = outputLocal ? [] : [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))].sort();
+  const nodes = outputLocal
+    ? []
+    : [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))].sort();
   return { outputDir, outputLocal, outputNodes: nodes };
 }
 
@@ -32,14 +49,25 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   // A Job's active count includes pods still Pending (kubernetes pkg/controller/job: active = not
   // yet finished), so a run whose every pod is Pending has not started, whatever active says.
   const allPending = pods.length > 0 && pods.every((p) => (p.status?.phase ?? 'Pending') === 'Pending');
-  const state = terminal ? (terminal.type === 'Complete' ? 'Succeeded' : 'Failed') : cancelled ? 'Failed' : !allPending && (active > 0 || pods.some((p) => p.status?.phase === 'Running')) ? 'Running' : 'Pending';
+  const state = terminal
+    ? terminal.type === 'Complete'
+      ? 'Succeeded'
+      : 'Failed'
+    : cancelled
+      ? 'Failed'
+      : !allPending && (active > 0 || pods.some((p) => p.status?.phase === 'Running'))
+        ? 'Running'
+        : 'Pending';
   const startedAt = job.status?.startTime;
   const finishedAt = terminal
-    ? job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime
+    ? (job.status?.completionTime ?? job.status?.conditions?.find((c) => c.type === terminal.type)?.lastTransitionTime)
     : cancelled;
   const end = finishedAt ? Date.parse(finishedAt) : now;
   const exitCodes = pods
-    .map((p) => ({ index: podIndex(p), code: p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated?.exitCode }))
+    .map((p) => ({
+      index: podIndex(p),
+      code: p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated?.exitCode,
+    }))
     .filter((x): x is { index: number; code: number } => x.code !== undefined)
     .sort((a, b) => a.index - b.index);
   const failedCode = exitCodes.find((x) => x.code !== 0)?.code;
@@ -65,7 +93,11 @@ export function summarizeRun(job: JobObject, pods: PodObject[], now = Date.now()
   const image = simulationContainer(job.spec.template.spec.containers)?.image;
   if (image) summary.image = image;
   if (job.spec.completionMode === 'Indexed') {
-    summary.sweep = { total: job.spec.completions ?? 0, succeeded: job.status?.succeeded ?? 0, failed: job.status?.failed ?? 0 };
+    summary.sweep = {
+      total: job.spec.completions ?? 0,
+      succeeded: job.status?.succeeded ?? 0,
+      failed: job.status?.failed ?? 0,
+    };
   }
   return summary;
 }
@@ -76,7 +108,10 @@ function pendingReason(pods: PodObject[]): string | undefined {
     const problem = podProblem(pod);
     if (!problem) continue;
     const short = problem.message.split('. preemption:')[0];
-    return (problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${short ? `: ${short}` : ''}`;
+    return (
+      (problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) ||
+      `${problem.reason}${short ? `: ${short}` : ''}`
+    );
   }
   return undefined;
 }
@@ -86,7 +121,8 @@ export function explainUnschedulable(message: string): string | undefined {
   if (!message.includes('volume node affinity conflict')) return undefined;
   const short = /^[^.]*/.exec(message)?.[0] ?? message;
   const insufficient = /\d+ Insufficient (\w[\w.-]*)/.exec(message);
-  if (insufficient) return `waiting for room on the node that holds its volume (Insufficient ${insufficient[1]}): it starts when that node frees up (${short})`;
+  if (insufficient)
+    return `waiting for room on the node that holds its volume (Insufficient ${insufficient[1]}): it starts when that node frees up (${short})`;
   return `no node can use its volume: the node that holds it is gone or takes no pods (${short})`;
 }
 
@@ -98,7 +134,11 @@ export function runOfJob(job: JobObject): { name: string; tool: string; runId?: 
   const refs = (job.metadata?.ownerReferences ?? []) as { kind?: string; name?: string; controller?: boolean }[];
   const owner = refs.find((o) => o.controller && o.kind === 'MPIJob');
   const runLabels = (owner ? job.spec.template.metadata?.labels : job.metadata?.labels) ?? {};
-  return { name: owner?.name ?? job.metadata?.name ?? '', tool: runLabels[labels.tool] ?? '', runId: runLabels[labels.runId] };
+  return {
+    name: owner?.name ?? job.metadata?.name ?? '',
+    tool: runLabels[labels.tool] ?? '',
+    runId: runLabels[labels.runId],
+  };
 }
 
 /**
@@ -108,14 +148,22 @@ export function runOfJob(job: JobObject): { name: string; tool: string; runId?: 
 export function summarizeMpiJobRun(m: MpiJobObject, pods: PodObject[], now = Date.now()): RunSummary {
   const job = mpiJobAsJob(m);
   const launcher = pods.filter((p) => p.metadata?.labels?.[operatorLabels.jobRole] === 'launcher');
-  return { ...summarizeRun(job, launcher, now), ...outputLocation(job, pods), nodes: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0 };
+  return {
+    ...summarizeRun(job, launcher, now),
+    ...outputLocation(job, pods),
+    nodes: m.spec.mpiReplicaSpecs.Worker?.replicas ?? 0,
+  };
 }
 
 /**
  * MPIJobs with a run id; none where the API has no MPIJob resource (404: no MPI Operator) or the
  * user may not list them (403), so `keystone jobs` works the same on such a cluster.
  */
-export async function listMpiJobs(client: KubeClient, ns: string, labelSelector: string = labels.runId): Promise<MpiJobObject[]> {
+export async function listMpiJobs(
+  client: KubeClient,
+  ns: string,
+  labelSelector: string = labels.runId,
+): Promise<MpiJobObject[]> {
   try {
     return (await client.list<MpiJobObject>(mpiJobsPath(ns), { labelSelector })).items;
   } catch (err) {
@@ -147,19 +195,32 @@ const maxIdsInSelector = 50;
  * pod request. `keep` picks the runs wanted before their pods are fetched; it must not depend on
  * what pods decide (exit code, Pending or Running, output nodes).
  */
-export async function listRuns(client: KubeClient, ns: string, keep: (run: RunSummary) => boolean = () => true): Promise<RunSummary[]> {
+export async function listRuns(
+  client: KubeClient,
+  ns: string,
+  keep: (run: RunSummary) => boolean = () => true,
+): Promise<RunSummary[]> {
   const selector = labels.runId;
-  const [jobs, mpiJobs] = await Promise.all([client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }), listMpiJobs(client, ns)]);
+  const [jobs, mpiJobs] = await Promise.all([
+    client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),
+    listMpiJobs(client, ns),
+  ]);
   const now = Date.now();
   const summarize = (run: { job: JobObject; mpiJob?: MpiJobObject }, pods: PodObject[]) =>
     run.mpiJob ? summarizeMpiJobRun(run.mpiJob, pods, now) : summarizeRun(run.job, pods, now);
-  const runs = [...jobs.items.map((job) => ({ job })), ...mpiJobs.map((mpiJob) => ({ job: mpiJobAsJob(mpiJob), mpiJob }))].filter((run) => keep(summarize(run, [])));
+  const runs = [
+    ...jobs.items.map((job) => ({ job })),
+    ...mpiJobs.map((mpiJob) => ({ job: mpiJobAsJob(mpiJob), mpiJob })),
+  ].filter((run) => keep(summarize(run, [])));
   const idOf = (o: { metadata?: { labels?: Record<string, string> } }) => o.metadata?.labels?.[labels.runId] ?? '';
-  const needed = [...new Set(runs.filter((run) => summaryNeedsPods(run.job)).map((run) => idOf(run.job)))].filter(Boolean).sort(byText);
+  const needed = [...new Set(runs.filter((run) => summaryNeedsPods(run.job)).map((run) => idOf(run.job)))]
+    .filter(Boolean)
+    .sort(byText);
   const podsByRun = new Map<string, PodObject[]>();
   if (needed.length > 0) {
     const podSelector = needed.length <= maxIdsInSelector ? `${selector} in (${needed.join(',')})` : selector;
-    for (const pod of (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: podSelector })).items) {
+    for (const pod of (await client.list<PodObject>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: podSelector }))
+      .items) {
       const id = idOf(pod);
       const list = podsByRun.get(id);
       if (list) list.push(pod);
@@ -170,9 +231,17 @@ export async function listRuns(client: KubeClient, ns: string, keep: (run: RunSu
 }
 
 /** A listed run's object as a Job: the Job, or its MPIJob seen as one (the launcher's pod template). */
-export async function getRunObject(client: KubeClient, ns: string, run: Pick<RunSummary, 'job'>, kind: RunKind, options: { cleanup?: boolean } = {}): Promise<JobObject> {
+export async function getRunObject(
+  client: KubeClient,
+  ns: string,
+  run: Pick<RunSummary, 'job'>,
+  kind: RunKind,
+  options: { cleanup?: boolean } = {},
+): Promise<JobObject> {
   const path = `${runCollectionPath(ns, kind)}/${run.job}`;
-  return kind === 'MPIJob' ? mpiJobAsJob(await client.request<MpiJobObject>({ path, ...options })) : client.request<JobObject>({ path, ...options });
+  return kind === 'MPIJob'
+    ? mpiJobAsJob(await client.request<MpiJobObject>({ path, ...options }))
+    : client.request<JobObject>({ path, ...options });
 }
 
 /**
@@ -182,7 +251,13 @@ export async function getRunObject(client: KubeClient, ns: string, run: Pick<Run
  */
 export async function deleteRun(client: KubeClient, ns: string, name: string, kind: RunKind = 'Job'): Promise<boolean> {
   try {
-    await client.request({ method: 'DELETE', path: `${runCollectionPath(ns, kind)}/${name}`, query: { propagationPolicy: 'Background' }, retry: true, cleanup: true });
+    await client.request({
+      method: 'DELETE',
+      path: `${runCollectionPath(ns, kind)}/${name}`,
+      query: { propagationPolicy: 'Background' },
+      retry: true,
+      cleanup: true,
+    });
     return true;
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) return false;

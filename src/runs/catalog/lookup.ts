@@ -9,7 +9,11 @@ import { runIdPattern, type RunSummary } from '../model.js';
 export const recentRunDays = 7;
 
 export function requireRunId(id: string): string {
-  if (!runIdPattern.test(id)) throw new UsageError(`"${printable(id)}" is not a run id`, 'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them');
+  if (!runIdPattern.test(id))
+    throw new UsageError(
+      `"${printable(id)}" is not a run id`,
+      'run ids look like 20261125-214700-a3f9; `keystone jobs` lists them',
+    );
   return id;
 }
 
@@ -19,7 +23,10 @@ export async function findRun(client: KubeClient, namespace: string, id: string)
   const run = runs.find((r) => r.runId === id);
   if (!run) {
     const recent = runs.slice(0, 5).map((r) => r.runId);
-    throw new KeystoneError(`no run ${id}${recent.length ? `; recent runs: ${recent.join(', ')}` : '; there are no runs'}`, { hint: '`keystone jobs --all` lists every run' });
+    throw new KeystoneError(
+      `no run ${id}${recent.length ? `; recent runs: ${recent.join(', ')}` : '; there are no runs'}`,
+      { hint: '`keystone jobs --all` lists every run' },
+    );
   }
   return run;
 }
@@ -35,10 +42,18 @@ export interface RecentRunOptions {
 }
 
 /** One run of recentRuns. Decided by tool, state and finish time, never by pods (listRuns' `keep`). */
-export function isRecentRun(r: Pick<RunSummary, 'tool' | 'state' | 'finishedAt'>, options: RecentRunOptions, now = Date.now()): boolean {
+export function isRecentRun(
+  r: Pick<RunSummary, 'tool' | 'state' | 'finishedAt'>,
+  options: RecentRunOptions,
+  now = Date.now(),
+): boolean {
   const window = recentRunDays * 24 * 3600_000;
   return (
     (!options.tool || r.tool === options.tool) &&
-    (options.all || r.state === 'Running' || r.state === 'Pending' || !r.finishedAt || now - Date.parse(r.finishedAt) < window)
+    (options.all ||
+      r.state === 'Running' ||
+      r.state === 'Pending' ||
+      !r.finishedAt ||
+      now - Date.parse(r.finishedAt) < window)
   );
 }

@@ -20,7 +20,8 @@ import { cancelledReason, type RunSummary } from '../model.js';
 import { recordEnd, runInCluster } from '../record/store.js';
 
 /** How long a followed run is waited for: its own deadline and five minutes, else a week. */
-const followLimitMs = (deadlineSeconds: number | undefined) => Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
+const followLimitMs = (deadlineSeconds: number | undefined) =>
+  Math.min(maxTimerMs, deadlineSeconds !== undefined ? deadlineSeconds * 1000 + 5 * 60_000 : 7 * 24 * 3600_000);
 
 /** What attending a run needs from the command: the terminal, Ctrl-C, and the images keystone builds. */
 export interface AttendContext {
@@ -30,13 +31,25 @@ export interface AttendContext {
   composeFile: string;
 }
 
-export async function attendRun(ctx: AttendContext, client: KubeClient, run: SubmittedRun, req: RunRequest, started: number): Promise<number> {
+export async function attendRun(
+  ctx: AttendContext,
+  client: KubeClient,
+  run: SubmittedRun,
+  req: RunRequest,
+  started: number,
+): Promise<number> {
   const { runId, name, namespace } = run;
   const shown = run.storage.shown;
   ctx.ui.announceInterrupt = false;
   const c = ctx.ui.errColor; // for messages on stderr
   const localImages = await localImageNames(ctx.composeFile);
-  const progress = await createProgressDisplay(ctx.ui, req.profile.progress, { runId, mode: req.progressMode, input: req.input, extraArgs: req.extraArgs, indexes: req.sweep?.combinations.length });
+  const progress = await createProgressDisplay(ctx.ui, req.profile.progress, {
+    runId,
+    mode: req.progressMode,
+    input: req.input,
+    extraArgs: req.extraArgs,
+    indexes: req.sweep?.combinations.length,
+  });
   let outcome;
   try {
     outcome = await followRun(client, run.created, {
@@ -64,7 +77,9 @@ export async function attendRun(ctx: AttendContext, client: KubeClient, run: Sub
     // lines): a finished run is never cancelled, and is not said to keep going.
     const ended = await endedAlready(client, run);
     if (ended) {
-      ctx.ui.info(`Run ${runId} ${alreadyEnded(ended)}${ended.exitCode !== undefined ? ` (exit code ${ended.exitCode})` : ''}; nothing was cancelled. Output: ${shown}`);
+      ctx.ui.info(
+        `Run ${runId} ${alreadyEnded(ended)}${ended.exitCode !== undefined ? ` (exit code ${ended.exitCode})` : ''}; nothing was cancelled. Output: ${shown}`,
+      );
       return ExitCode.interrupted;
     }
     if (req.cancelOnInterrupt && run.storage.outputOn === 'volume') {
@@ -76,15 +91,21 @@ export async function attendRun(ctx: AttendContext, client: KubeClient, run: Sub
         what = after.reason === cancelledReason ? `Cancelled run ${runId}` : `Run ${runId} ${alreadyEnded(after)}`;
       } catch (err) {
         if (!(err instanceof RunGoneError)) throw err;
-        ctx.ui.warn(`run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`);
+        ctx.ui.warn(
+          `run ${runId} is gone (${err.message}); its output so far stays in ${shown}, which keystone no longer lists`,
+        );
         return ExitCode.interrupted;
       }
-      ctx.ui.info(`${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`);
+      ctx.ui.info(
+        `${what}; it stays listed so that \`keystone jobs fetch ${runId}\` can still get its output so far: ${shown}`,
+      );
     } else if (req.cancelOnInterrupt) {
       await deleteRun(client, namespace, name, run.kind);
       ctx.ui.info(`Cancelled run ${runId}; its output so far stays in ${shown}`);
     } else {
-      ctx.ui.info(`${ctx.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`);
+      ctx.ui.info(
+        `${ctx.signal.reason === stdoutClosedReason ? `${stdoutClosedReason}: ` : ''}Detached; run ${runId} keeps going. Re-attach: keystone jobs logs ${runId} -f    Cancel: keystone jobs cancel ${runId}`,
+      );
     }
     return ExitCode.interrupted;
   }
@@ -93,11 +114,22 @@ export async function attendRun(ctx: AttendContext, client: KubeClient, run: Sub
     const file = run.recordFile;
     await runInCluster(client, namespace, runId)
       .then((now) => (now ? recordEnd(file, run.record, now.outcome) : undefined))
-      .catch((err: unknown) => ctx.ui.warn(`could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`));
+      .catch((err: unknown) =>
+        ctx.ui.warn(
+          `could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`,
+        ),
+      );
   }
   if (req.sweep) {
     const combos = req.sweep.combinations;
-    const rows = outcome.indexes.map((i) => [String(i.index), Object.entries(combos[i.index] ?? {}).map(([k, v]) => `${k}=${v}`).join(' '), i.state, i.exitCode === undefined ? '-' : String(i.exitCode)]);
+    const rows = outcome.indexes.map((i) => [
+      String(i.index),
+      Object.entries(combos[i.index] ?? {})
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
+      i.state,
+      i.exitCode === undefined ? '-' : String(i.exitCode),
+    ]);
     const { renderTable } = await import('../../ui/table.js');
     ctx.ui.info(renderTable(['INDEX', 'VALUES', 'STATE', 'EXIT'], rows));
   }
@@ -116,7 +148,10 @@ export async function attendRun(ctx: AttendContext, client: KubeClient, run: Sub
 /** The run's state now, when it has ended (Succeeded or Failed); undefined while it runs, or when it cannot be read. */
 async function endedAlready(client: KubeClient, run: SubmittedRun): Promise<RunSummary | undefined> {
   try {
-    const summary = summarizeRun(await getRunObject(client, run.namespace, { job: run.name }, run.kind, { cleanup: true }), []);
+    const summary = summarizeRun(
+      await getRunObject(client, run.namespace, { job: run.name }, run.kind, { cleanup: true }),
+      [],
+    );
     return summary.state === 'Succeeded' || summary.state === 'Failed' ? summary : undefined;
   } catch {
     return undefined; // gone or unreadable: what follows says what it can

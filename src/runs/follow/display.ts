@@ -8,7 +8,13 @@
  */
 import type { Ui } from '../../ui/ui.js';
 import type { ProgressMode } from '../request/options.js';
-import { ProgressTracker, progressLine, readTotal, type ProgressEvent, type ProgressProfile } from '../request/progress.js';
+import {
+  ProgressTracker,
+  progressLine,
+  readTotal,
+  type ProgressEvent,
+  type ProgressProfile,
+} from '../request/progress.js';
 
 /** Erase the current terminal line (carriage return + ECMA-48 "erase in line", whole line). */
 const eraseLine = '\r\u001b[2K';
@@ -46,7 +52,10 @@ export class ProgressDisplay {
 
   /** Runs `print` with the bar taken off the screen, then puts it back. */
   around(print: () => void): void {
-    if (this.mode !== 'bar' || !this.shown) return print();
+    if (this.mode !== 'bar' || !this.shown) {
+      print();
+      return;
+    }
     this.ui.streams.stderr.write(eraseLine);
     print();
     this.draw();
@@ -67,10 +76,21 @@ export class ProgressDisplay {
 export async function createProgressDisplay(
   ui: Ui,
   spec: ProgressProfile | undefined,
-  o: { runId: string; mode: ProgressMode; input?: { path: string; kind: 'file' | 'directory' }; extraArgs?: readonly string[]; indexes?: number },
+  o: {
+    runId: string;
+    mode: ProgressMode;
+    input?: { path: string; kind: 'file' | 'directory' };
+    extraArgs?: readonly string[];
+    indexes?: number;
+  },
 ): Promise<ProgressDisplay | undefined> {
   if (!spec || o.mode === 'none') return undefined;
   const total = o.input ? await readTotal(spec, o.input, o.extraArgs ?? []) : undefined;
   const mode = o.mode === 'auto' ? (ui.interactive ? 'bar' : 'plain') : o.mode;
-  return new ProgressDisplay(ui, new ProgressTracker(spec, { runId: o.runId, total, indexes: o.indexes }), mode, spec.unit);
+  return new ProgressDisplay(
+    ui,
+    new ProgressTracker(spec, { runId: o.runId, total, indexes: o.indexes }),
+    mode,
+    spec.unit,
+  );
 }

@@ -10,7 +10,18 @@ import { watchUntil } from '../../kube/watch-until.js';
 import { followLogs } from '../../operate/follow-logs.js';
 import { summarizePod } from '../../operate/pod-summary.js';
 import { podProblem } from '../../stack/rollout.js';
-import { cancelledAt, cancelledExitCode, cancelledMessage, cancelledReason, mpiWorkerSelector, podIndex, runCollectionPath, runPodSelector, terminalCondition, type RunKind } from '../model.js';
+import {
+  cancelledAt,
+  cancelledExitCode,
+  cancelledMessage,
+  cancelledReason,
+  mpiWorkerSelector,
+  podIndex,
+  runCollectionPath,
+  runPodSelector,
+  terminalCondition,
+  type RunKind,
+} from '../model.js';
 import { byText } from '../../text-order.js';
 import { mpiJobAsJob } from '../build/mpijob.js';
 import type { KubeObject, PodObject, JobObject, MpiJobObject } from '../../kube/objects.js';
@@ -57,7 +68,13 @@ export interface FollowRunOptions {
   timeoutMs: number;
 }
 
-const imageProblems = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError']);
+const imageProblems = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'ErrImageNeverPull',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+]);
 
 /** The state line for the run from its pods ("Running on k3d-…-agent-1", "Pending: Unschedulable: …"). */
 export function describePods(pods: PodObject[], indexed: boolean): string {
@@ -67,12 +84,15 @@ export function describePods(pods: PodObject[], indexed: boolean): string {
     const count = (pred: (x: (typeof s)[number]) => boolean) => s.filter(pred).length;
     return `${count((x) => x.phase === 'Succeeded')} succeeded, ${count((x) => x.phase === 'Failed')} failed, ${count((x) => x.phase === 'Running')} running, ${count((x) => x.phase === 'Pending')} pending`;
   }
-  const pod = [...pods].sort((a, b) => byText((b.metadata?.creationTimestamp ?? ''), a.metadata?.creationTimestamp ?? ''))[0]!;
+  const pod = [...pods].sort((a, b) =>
+    byText(b.metadata?.creationTimestamp ?? '', a.metadata?.creationTimestamp ?? ''),
+  )[0]!;
   const summary = summarizePod(pod);
   if (summary.phase === 'Running') return `Running on ${summary.node}`;
   if (summary.phase === 'Pending') {
     const problem = podProblem(pod);
-    if (problem) return `Pending: ${(problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${problem.message ? `: ${problem.message}` : ''}`}`;
+    if (problem)
+      return `Pending: ${(problem.reason === 'Unschedulable' && explainUnschedulable(problem.message)) || `${problem.reason}${problem.message ? `: ${problem.message}` : ''}`}`;
     return summary.status === 'Pending' ? 'Pending' : `Pending: ${summary.status}`;
   }
   return summary.phase;
@@ -152,10 +172,14 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
     for (const p of seen) {
       const problem = podProblem(p, o.localImages);
       if (problem && imageProblems.has(problem.reason) && !stuck) {
-        stuck = new RunCannotStartError(`the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`, problem.hint);
+        stuck = new RunCannotStartError(
+          `the run cannot start: pod ${problem.pod}: ${problem.reason}${problem.message ? `: ${problem.message}` : ''}`,
+          problem.hint,
+        );
         stop.abort();
       }
-      if (problem?.reason === 'Unschedulable' && explainUnschedulable(problem.message)) checkVolumeNode(problem.message);
+      if (problem?.reason === 'Unschedulable' && explainUnschedulable(problem.message))
+        checkVolumeNode(problem.message);
     }
   };
 
@@ -237,13 +261,30 @@ export async function followRun(client: KubeClient, job: KubeObject, o: FollowRu
   const indexes = indexesOf(pods);
   if (!condition) {
     // Cancelled: the indexes still going when it was are stopped by it (their pods deleted).
-    const stopped = indexes.map((i): IndexOutcome => (i.state === 'Running' || i.state === 'Pending' ? { index: i.index, state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason } : i));
-    return { state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason, message: cancelledMessage, indexes: stopped };
+    const stopped = indexes.map(
+      (i): IndexOutcome =>
+        i.state === 'Running' || i.state === 'Pending'
+          ? { index: i.index, state: 'Failed', exitCode: cancelledExitCode, reason: cancelledReason }
+          : i,
+    );
+    return {
+      state: 'Failed',
+      exitCode: cancelledExitCode,
+      reason: cancelledReason,
+      message: cancelledMessage,
+      indexes: stopped,
+    };
   }
   if (condition.type === 'Complete') return { state: 'Succeeded', exitCode: 0, indexes };
   const failedIndex = indexes.find((i) => i.state === 'Failed' && i.exitCode !== undefined && i.exitCode !== 0);
   if (condition.reason === 'DeadlineExceeded') {
-    return { state: 'Failed', exitCode: 124, reason: 'DeadlineExceeded', message: 'the run went past its --timeout and was stopped', indexes };
+    return {
+      state: 'Failed',
+      exitCode: 124,
+      reason: 'DeadlineExceeded',
+      message: 'the run went past its --timeout and was stopped',
+      indexes,
+    };
   }
   return {
     state: 'Failed',

@@ -13,13 +13,25 @@ import type { RunSummary } from '../model.js';
  * staged input when it is on this machine (a run on another cluster shows the current value
  * without a percent); the Job's command holds the extra arguments (`-var steps N`).
  */
-export async function followedRunProgress(ctx: { ui: Ui; profilesFile: string; cwd: string }, run: RunSummary, job: JobObject) {
+export async function followedRunProgress(
+  ctx: { ui: Ui; profilesFile: string; cwd: string },
+  run: RunSummary,
+  job: JobObject,
+) {
   // Progress is an extra: a profiles.yaml that no longer loads must not stop the logs.
   const profile = (await loadProfiles(ctx.profilesFile, ctx.cwd).catch(() => undefined))?.[run.tool];
   if (!profile?.progress) return undefined;
   const inputName = job.metadata?.annotations?.[annotations.input];
-  const input = run.outputLocal && run.outputDir && inputName ? { path: join(run.outputDir, run.sweep ? '0' : '', inputName), kind: profile.input } : undefined;
+  const input =
+    run.outputLocal && run.outputDir && inputName
+      ? { path: join(run.outputDir, run.sweep ? '0' : '', inputName), kind: profile.input }
+      : undefined;
   const container = simulationContainer(job.spec.template.spec.containers);
-  return createProgressDisplay(ctx.ui, profile.progress, { runId: run.runId, mode: 'auto', input, extraArgs: container?.command ?? [], indexes: run.sweep?.total });
+  return createProgressDisplay(ctx.ui, profile.progress, {
+    runId: run.runId,
+    mode: 'auto',
+    input,
+    extraArgs: container?.command ?? [],
+    indexes: run.sweep?.total,
+  });
 }
-

@@ -14,7 +14,11 @@ export function runLine(ui: Pick<Ui, 'color'>, prefix: string | undefined, text:
 }
 
 /** The callbacks of followRun that print to the user (with the run's progress, when shown). */
-export function runPrinter(ui: Ui, runId: string, progress?: ProgressDisplay): Pick<FollowRunOptions, 'onState' | 'onLine' | 'onNotice'> {
+export function runPrinter(
+  ui: Ui,
+  runId: string,
+  progress?: ProgressDisplay,
+): Pick<FollowRunOptions, 'onState' | 'onLine' | 'onNotice'> {
   const around = (print: () => void) => (progress ? progress.around(print) : print());
   return {
     onState: (text) => around(() => ui.info(ui.errColor.dim(`[${runId}] ${text}`))),

@@ -22,9 +22,14 @@ export interface FoundRecord {
   inCluster: boolean;
 }
 
-const sameRecord = (a: RunRecord, b: RunRecord) => canonicalJson({ ...a, outcome: undefined, checksum: undefined }) === canonicalJson({ ...b, outcome: undefined, checksum: undefined });
+const sameRecord = (a: RunRecord, b: RunRecord) =>
+  canonicalJson({ ...a, outcome: undefined, checksum: undefined }) ===
+  canonicalJson({ ...b, outcome: undefined, checksum: undefined });
 
-export async function findRecord(o: { client: () => Promise<KubeClient>; dataDir: string; cwd: string; context: string; warn(text: string): void }, runId: string): Promise<FoundRecord> {
+export async function findRecord(
+  o: { client: () => Promise<KubeClient>; dataDir: string; cwd: string; context: string; warn(text: string): void },
+  runId: string,
+): Promise<FoundRecord> {
   const path = await findRecordFile(o.dataDir, runId);
   let fileRecord = path ? await readRecordFile(path, o.cwd) : undefined;
   let live: Awaited<ReturnType<typeof runInCluster>>;
@@ -38,17 +43,31 @@ export async function findRecord(o: { client: () => Promise<KubeClient>; dataDir
   }
   const recordFile = path ? relative(o.cwd, path) || path : null;
   if (live && !live.record && !fileRecord) {
-    throw new KeystoneError(`run ${runId} has no record: it was submitted by a keystone that kept none (before run records)`, { hint: `\`keystone describe ${runId}\` shows what the cluster knows of it` });
+    throw new KeystoneError(
+      `run ${runId} has no record: it was submitted by a keystone that kept none (before run records)`,
+      { hint: `\`keystone describe ${runId}\` shows what the cluster knows of it` },
+    );
   }
   if (live?.record && fileRecord && !sameRecord(live.record, fileRecord)) {
-    throw new KeystoneError(`the run record ${recordFile} and the cluster's record of run ${runId} differ`, { hint: 'both carry checksums, so one was replaced by another run\'s record; nothing was changed' });
+    throw new KeystoneError(`the run record ${recordFile} and the cluster's record of run ${runId} differ`, {
+      hint: "both carry checksums, so one was replaced by another run's record; nothing was changed",
+    });
   }
   const record = live?.record ?? fileRecord;
   if (!record) {
-    throw new KeystoneError(`no record of run ${runId}: no run ${runId} in context ${o.context}, and no data/<tool>/runs/${runId}/${'run-record.json'} on this machine`, {
-      hint: 'a run on another cluster is found with --context; `keystone jobs --all` lists the runs the cluster still has',
-    });
+    throw new KeystoneError(
+      `no record of run ${runId}: no run ${runId} in context ${o.context}, and no data/<tool>/runs/${runId}/${'run-record.json'} on this machine`,
+      {
+        hint: 'a run on another cluster is found with --context; `keystone jobs --all` lists the runs the cluster still has',
+      },
+    );
   }
-  if (path && fileRecord && live?.outcome.ended) fileRecord = await recordEnd(path, fileRecord, live.outcome).catch(() => fileRecord);
-  return { record: fileRecord ?? record, outcome: live?.outcome ?? fileRecord?.outcome ?? null, recordFile, inCluster: Boolean(live) };
+  if (path && fileRecord && live?.outcome.ended)
+    fileRecord = await recordEnd(path, fileRecord, live.outcome).catch(() => fileRecord);
+  return {
+    record: fileRecord ?? record,
+    outcome: live?.outcome ?? fileRecord?.outcome ?? null,
+    recordFile,
+    inCluster: Boolean(live),
+  };
 }

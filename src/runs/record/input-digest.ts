@@ -29,7 +29,10 @@ export async function inputDigest(input: Pick<ResolvedInput, 'kind' | 'files' | 
   if (input.kind === 'file') return `sha256:${await fileSha256(input.files[0]!.absolutePath)}`;
   // files[].relativePath starts with the directory's own name: the listing is relative to the directory.
   const prefix = `${input.name}/`;
-  const entries = input.files.map((f) => ({ path: f.relativePath.startsWith(prefix) ? f.relativePath.slice(prefix.length) : f.relativePath, abs: f.absolutePath }));
+  const entries = input.files.map((f) => ({
+    path: f.relativePath.startsWith(prefix) ? f.relativePath.slice(prefix.length) : f.relativePath,
+    abs: f.absolutePath,
+  }));
   entries.sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
   const listing = createHash('sha256');
   for (const e of entries) listing.update(sha256sumLine(await fileSha256(e.abs), e.path));

@@ -27,7 +27,16 @@ export type UnsealedRecord = Omit<RunRecord, 'checksum'>;
 /** JSON with object keys sorted at every level: the same record always gives the same bytes. */
 export function canonicalJson(value: unknown): string {
   const sorted = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sorted) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined).map((k) => [k, sorted((v as Record<string, unknown>)[k])])) : v;
+    Array.isArray(v)
+      ? v.map(sorted)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+              .map((k) => [k, sorted((v as Record<string, unknown>)[k])]),
+          )
+        : v;
   return JSON.stringify(sorted(value));
 }
 
@@ -47,16 +56,23 @@ export function parseRecord(text: string, where: string): RunRecord {
   try {
     json = JSON.parse(text);
   } catch {
-    throw new RecordError(`the run record ${where} is not valid JSON (cut short or edited by hand)`, { hint: 'keystone wrote it whole; restore it from a backup, or see the run in the cluster with `keystone describe <run-id>`' });
+    throw new RecordError(`the run record ${where} is not valid JSON (cut short or edited by hand)`, {
+      hint: 'keystone wrote it whole; restore it from a backup, or see the run in the cluster with `keystone describe <run-id>`',
+    });
   }
   const parsed = runRecordSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    throw new RecordError(`the run record ${where} is not one keystone wrote: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, { hint: 'it was edited by hand, or written by another keystone version; nothing was changed' });
+    throw new RecordError(
+      `the run record ${where} is not one keystone wrote: ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+      { hint: 'it was edited by hand, or written by another keystone version; nothing was changed' },
+    );
   }
   const { checksum, ...rest } = parsed.data;
   if (sha256Of(canonicalJson(rest)) !== checksum) {
-    throw new RecordError(`the run record ${where} was changed after keystone wrote it (its checksum does not match)`, { hint: 'a record edited by hand cannot say what produced the run; restore the original, or rerun from the input by hand' });
+    throw new RecordError(`the run record ${where} was changed after keystone wrote it (its checksum does not match)`, {
+      hint: 'a record edited by hand cannot say what produced the run; restore the original, or rerun from the input by hand',
+    });
   }
   return parsed.data;
 }

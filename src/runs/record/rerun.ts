@@ -37,11 +37,23 @@ export interface RerunPlan {
 export async function planRerun(
   record: RunRecord,
   flags: RerunFlags,
-  o: { client: KubeClient; runner: Runner; context: string; local: boolean; dataDir: string; cwd: string; profilesFile: string },
+  o: {
+    client: KubeClient;
+    runner: Runner;
+    context: string;
+    local: boolean;
+    dataDir: string;
+    cwd: string;
+    profilesFile: string;
+  },
 ): Promise<RerunPlan> {
   const notes: string[] = [];
   const id = record.runId;
-  if (flags.detach && flags.cancelOnInterrupt) throw new UsageError('--cancel-on-interrupt does nothing with --detach (keystone returns at once)', 'drop one of them');
+  if (flags.detach && flags.cancelOnInterrupt)
+    throw new UsageError(
+      '--cancel-on-interrupt does nothing with --detach (keystone returns at once)',
+      'drop one of them',
+    );
   const progressMode = parseProgressMode(flags.progress);
 
   // The environment: values are never recorded, so the same names must be given again.
@@ -49,18 +61,34 @@ export async function planRerun(
   const given = env.map(([k]) => k);
   const missing = record.env.filter((name) => !given.includes(name));
   if (missing.length) {
-    throw new UsageError(`run ${id} was given --env ${missing.join(', ')}, whose values are not recorded`, `give them again: ${missing.map((n) => `--env ${n}=…`).join(' ')}`);
+    throw new UsageError(
+      `run ${id} was given --env ${missing.join(', ')}, whose values are not recorded`,
+      `give them again: ${missing.map((n) => `--env ${n}=…`).join(' ')}`,
+    );
   }
   const added = given.filter((name) => !record.env.includes(name));
-  if (added.length) notes.push(`--env ${added.join(', ')} ${added.length === 1 ? 'is' : 'are'} new (run ${id} had no such variable${added.length === 1 ? '' : 's'})`);
+  if (added.length)
+    notes.push(
+      `--env ${added.join(', ')} ${added.length === 1 ? 'is' : 'are'} new (run ${id} had no such variable${added.length === 1 ? '' : 's'})`,
+    );
 
   // The profile as it was used; a different one now is said, not used.
   const parsed = profileSchema.safeParse(record.profile);
-  if (!parsed.success) throw new KeystoneError(`the ${record.tool} profile recorded for run ${id} is not one this keystone understands: ${parsed.error.issues[0]!.message}`, { hint: 'rerun it with the keystone that made it (record keystoneVersion)' });
+  if (!parsed.success)
+    throw new KeystoneError(
+      `the ${record.tool} profile recorded for run ${id} is not one this keystone understands: ${parsed.error.issues[0]!.message}`,
+      { hint: 'rerun it with the keystone that made it (record keystoneVersion)' },
+    );
   const profile: Profile = parsed.data;
-  const current = await loadProfiles(o.profilesFile, o.cwd).then((p) => p[record.tool]).catch(() => undefined);
-  if (current === undefined) notes.push(`the ${record.tool} profile is no longer in ${relative(o.cwd, o.profilesFile)}: the rerun uses the recorded one`);
-  else if (canonicalJson(current) !== canonicalJson(profile)) notes.push(`the ${record.tool} profile has changed since run ${id}: the rerun uses the recorded one`);
+  const current = await loadProfiles(o.profilesFile, o.cwd)
+    .then((p) => p[record.tool])
+    .catch(() => undefined);
+  if (current === undefined)
+    notes.push(
+      `the ${record.tool} profile is no longer in ${relative(o.cwd, o.profilesFile)}: the rerun uses the recorded one`,
+    );
+  else if (canonicalJson(current) !== canonicalJson(profile))
+    notes.push(`the ${record.tool} profile has changed since run ${id}: the rerun uses the recorded one`);
 
   const pinnedImage = await rerunImage(record, flags.image, o, notes);
   const input = await rerunInput(record, o);
@@ -98,18 +126,33 @@ export async function planRerun(
  * The original's image: its digest; or, pinned by image ID, the tag while it still names that
  * image (on this machine's Docker, and on the nodes), else its registry digest when Docker knew one.
  */
-async function rerunImage(record: RunRecord, override: string | undefined, o: { client: KubeClient; runner: Runner; context: string; local: boolean }, notes: string[]): Promise<PinnedImage> {
+async function rerunImage(
+  record: RunRecord,
+  override: string | undefined,
+  o: { client: KubeClient; runner: Runner; context: string; local: boolean },
+  notes: string[],
+): Promise<PinnedImage> {
   const was = record.image;
   if (override !== undefined) {
     const pinned = await pinImage(parseImage(override), { client: o.client, runner: o.runner, context: o.context });
     if (pinned.ref !== was.ref) notes.push(`the image is ${pinned.ref} (--image), not the original's ${was.ref}`);
-    else if (pinned.digest !== was.digest || (pinned.id && was.id && pinned.id !== was.id)) notes.push(`the image is ${pinned.ref} (--image) as it is now (image ID ${pinned.id ?? 'unknown'}), not the original's (${was.id ?? was.digest})`);
+    else if (pinned.digest !== was.digest || (pinned.id && was.id && pinned.id !== was.id))
+      notes.push(
+        `the image is ${pinned.ref} (--image) as it is now (image ID ${pinned.id ?? 'unknown'}), not the original's (${was.id ?? was.digest})`,
+      );
     return pinned;
   }
   if (was.pinnedBy === 'digest') return { ...was, source: `run ${record.runId}'s record` };
   const byDigest = (why: string): PinnedImage => {
-    notes.push(`${why}: the rerun runs the registry digest Docker knew for it, ${repositoryOf(was.requested)}@${was.digest}`);
-    return { ...was, ref: `${repositoryOf(was.requested)}@${was.digest}`, pinnedBy: 'digest', source: `run ${record.runId}'s record (registry digest)` };
+    notes.push(
+      `${why}: the rerun runs the registry digest Docker knew for it, ${repositoryOf(was.requested)}@${was.digest}`,
+    );
+    return {
+      ...was,
+      ref: `${repositoryOf(was.requested)}@${was.digest}`,
+      pinnedBy: 'digest',
+      source: `run ${record.runId}'s record (registry digest)`,
+    };
   };
   const refuse = (why: string) =>
     new KeystoneError(`cannot rerun run ${record.runId} with the same image: ${why}`, {
@@ -127,24 +170,39 @@ async function rerunImage(record: RunRecord, override: string | undefined, o: { 
   }
   if (!nodes.onNodes) {
     if (was.digest) return byDigest(`${was.requested} is no longer on the nodes`);
-    throw refuse(`${was.requested} is no longer on the nodes (\`keystone import-images\` puts it back, if the tag still names the same image)`);
+    throw refuse(
+      `${was.requested} is no longer on the nodes (\`keystone import-images\` puts it back, if the tag still names the same image)`,
+    );
   }
   return { ...was, source: `run ${record.runId}'s record (image ID, the tag unchanged)` };
 }
 
 /** The run's own copy of its input, checked against the recorded SHA-256. */
-async function rerunInput(record: RunRecord, o: { dataDir: string; cwd: string; context: string }): Promise<RunRequest['input']> {
+async function rerunInput(
+  record: RunRecord,
+  o: { dataDir: string; cwd: string; context: string },
+): Promise<RunRequest['input']> {
   const path = join(hostRunDir(o.dataDir, record.tool, record.runId), recordInputDir, record.input.name);
   const shown = relative(o.cwd, path) || path;
   if (!existsSync(path)) {
     throw new KeystoneError(`the input of run ${record.runId} (its own copy, ${shown}) is not on this machine`, {
-      hint: record.cluster.local ? 'it was removed (`jobs clean --purge-outputs`?); nothing was submitted' : `bring the run's directory first: \`keystone jobs fetch ${record.runId} --context ${record.cluster.context}\``,
+      hint: record.cluster.local
+        ? 'it was removed (`jobs clean --purge-outputs`?); nothing was submitted'
+        : `bring the run's directory first: \`keystone jobs fetch ${record.runId} --context ${record.cluster.context}\``,
     });
   }
-  const input = await resolveInput(path, { tool: record.tool, kind: record.input.kind, dataDir: o.dataDir, cwd: o.cwd });
+  const input = await resolveInput(path, {
+    tool: record.tool,
+    kind: record.input.kind,
+    dataDir: o.dataDir,
+    cwd: o.cwd,
+  });
   const sha256 = await inputDigest(input);
   if (sha256 !== record.input.sha256) {
-    throw new KeystoneError(`the input of run ${record.runId} (${shown}) is not the one it ran with: SHA-256 ${sha256}, recorded ${record.input.sha256}`, { hint: 'it was changed after the run; nothing was submitted' });
+    throw new KeystoneError(
+      `the input of run ${record.runId} (${shown}) is not the one it ran with: SHA-256 ${sha256}, recorded ${record.input.sha256}`,
+      { hint: 'it was changed after the run; nothing was submitted' },
+    );
   }
   return input;
 }

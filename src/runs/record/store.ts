@@ -15,7 +15,8 @@ import { mpiJobAsJob } from '../build/mpijob.js';
 import { hostRunDir, cancelledReason, type RunSummary } from '../model.js';
 import { parseRecord, recordFileName, recordText, sealRecord, type RunOutcome, type RunRecord } from './record.js';
 
-export const recordFilePath = (dataDir: string, tool: string, runId: string): string => join(hostRunDir(dataDir, tool, runId), recordFileName);
+export const recordFilePath = (dataDir: string, tool: string, runId: string): string =>
+  join(hostRunDir(dataDir, tool, runId), recordFileName);
 
 /** Writes the record whole or not at all (a temporary file renamed over it). */
 export async function writeRecordFile(path: string, record: RunRecord): Promise<void> {
@@ -42,7 +43,9 @@ export async function findRecordFile(dataDir: string, runId: string): Promise<st
 /** The record in a run object's annotation, or undefined when it has none (a run from before records). */
 export function recordOfObject(job: JobObject): RunRecord | undefined {
   const text = job.metadata?.annotations?.[annotations.runRecord];
-  return text === undefined ? undefined : parseRecord(text, `of run ${job.metadata?.name} (annotation ${annotations.runRecord})`);
+  return text === undefined
+    ? undefined
+    : parseRecord(text, `of run ${job.metadata?.name} (annotation ${annotations.runRecord})`);
 }
 
 /** How a run ended, in the record's words. */
@@ -57,7 +60,9 @@ function ended(run: RunSummary): RunOutcome['ended'] {
 /** The outcome as the cluster shows it now: the run's summary and its pods (output pods and workers). */
 export function outcomeOf(run: RunSummary, pods: PodObject[]): RunOutcome {
   const nodes = [...new Set(pods.map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n)))].sort();
-  const imageIds = [...new Set(pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((c) => c.imageID ?? '')).filter(Boolean))].sort();
+  const imageIds = [
+    ...new Set(pods.flatMap((p) => (p.status?.containerStatuses ?? []).map((c) => c.imageID ?? '')).filter(Boolean)),
+  ].sort();
   const outcome: RunOutcome = { state: run.state, nodes, imageIds };
   const how = ended(run);
   if (how) outcome.ended = how;
@@ -72,7 +77,11 @@ export function outcomeOf(run: RunSummary, pods: PodObject[]): RunOutcome {
 export async function recordEnd(path: string, record: RunRecord, outcome: RunOutcome): Promise<RunRecord> {
   if (record.outcome?.ended || !outcome.ended) return record;
   // What an earlier look saw (nodes, images) stays when the pods are gone now.
-  const merged: RunOutcome = { ...outcome, nodes: outcome.nodes.length ? outcome.nodes : record.outcome?.nodes ?? [], imageIds: outcome.imageIds.length ? outcome.imageIds : record.outcome?.imageIds ?? [] };
+  const merged: RunOutcome = {
+    ...outcome,
+    nodes: outcome.nodes.length ? outcome.nodes : (record.outcome?.nodes ?? []),
+    imageIds: outcome.imageIds.length ? outcome.imageIds : (record.outcome?.imageIds ?? []),
+  };
   const next = sealRecord({ ...record, outcome: merged });
   await writeRecordFile(path, next);
   return next;
@@ -82,7 +91,11 @@ export async function recordEnd(path: string, record: RunRecord, outcome: RunOut
  * The run as the cluster shows it now, with its record (annotation) and outcome; undefined when
  * the cluster has no run object with this id (cleaned, or never there).
  */
-export async function runInCluster(client: KubeClient, ns: string, runId: string): Promise<{ summary: RunSummary; object: JobObject; record: RunRecord | undefined; outcome: RunOutcome } | undefined> {
+export async function runInCluster(
+  client: KubeClient,
+  ns: string,
+  runId: string,
+): Promise<{ summary: RunSummary; object: JobObject; record: RunRecord | undefined; outcome: RunOutcome } | undefined> {
   const selector = `${labels.runId}=${runId}`;
   const [{ items: jobs }, mpiJobs, { items: pods }] = await Promise.all([
     client.list<JobObject>(`/apis/batch/v1/namespaces/${ns}/jobs`, { labelSelector: selector }),

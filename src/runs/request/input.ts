@@ -27,9 +27,12 @@ function isInside(child: string, parent: string): boolean {
 }
 
 export function checkInputText(raw: string): void {
-  if (raw === '') throw new UsageError('the input is empty', 'name a file or directory, e.g. `keystone run-simulation lammps in.lj`');
-  if (/[\u0000-\u001f\u007f]/.test(raw)) throw new UsageError(`input name "${printable(raw)}" contains control characters (a newline?)`, 'rename the file');
-  if (raw.includes('\ufffd')) throw new UsageError(`input name "${printable(raw)}" is not valid UTF-8`, 'rename the file to a UTF-8 name');
+  if (raw === '')
+    throw new UsageError('the input is empty', 'name a file or directory, e.g. `keystone run-simulation lammps in.lj`');
+  if (/[\u0000-\u001f\u007f]/.test(raw))
+    throw new UsageError(`input name "${printable(raw)}" contains control characters (a newline?)`, 'rename the file');
+  if (raw.includes('\ufffd'))
+    throw new UsageError(`input name "${printable(raw)}" is not valid UTF-8`, 'rename the file to a UTF-8 name');
 }
 
 /** Limits on a case directory, so a link farm cannot make staging run for ever or fill the disk. */
@@ -42,11 +45,21 @@ export const inputLimits = { maxFiles: 10_000, maxDepth: 32 } as const;
  */
 function candidatePaths(raw: string, toolDir: string, cwd: string): string[] {
   const trimmed = raw.length > 1 ? raw.replace(/\/+$/, '') || '/' : raw;
-  if (isAbsolute(trimmed) || trimmed === '.' || trimmed === '..' || trimmed.startsWith('./') || trimmed.startsWith('../')) return [resolve(cwd, trimmed)];
+  if (
+    isAbsolute(trimmed) ||
+    trimmed === '.' ||
+    trimmed === '..' ||
+    trimmed.startsWith('./') ||
+    trimmed.startsWith('../')
+  )
+    return [resolve(cwd, trimmed)];
   return [join(toolDir, trimmed), resolve(cwd, trimmed)];
 }
 
-export async function resolveInput(raw: string, options: { tool: string; kind: 'file' | 'directory'; dataDir: string; cwd: string }): Promise<ResolvedInput> {
+export async function resolveInput(
+  raw: string,
+  options: { tool: string; kind: 'file' | 'directory'; dataDir: string; cwd: string },
+): Promise<ResolvedInput> {
   checkInputText(raw);
   const toolDir = join(options.dataDir, options.tool);
   const candidates = candidatePaths(raw, toolDir, options.cwd);
@@ -63,8 +76,14 @@ export async function resolveInput(raw: string, options: { tool: string; kind: '
   const shown = printable(raw);
   const toolLabel = relative(options.cwd, toolDir) || toolDir;
   if (!found) {
-    const looked = candidates.length > 1 ? `${toolLabel}/ and the current directory` : relative(options.cwd, candidates[0]!) || candidates[0]!;
-    throw new UsageError(`input "${shown}" not found (looked in ${looked})`, `put it in ${toolLabel}/ and give its name`);
+    const looked =
+      candidates.length > 1
+        ? `${toolLabel}/ and the current directory`
+        : relative(options.cwd, candidates[0]!) || candidates[0]!;
+    throw new UsageError(
+      `input "${shown}" not found (looked in ${looked})`,
+      `put it in ${toolLabel}/ and give its name`,
+    );
   }
   let dataReal: string;
   try {
@@ -76,11 +95,15 @@ export async function resolveInput(raw: string, options: { tool: string; kind: '
   try {
     real = await realpath(found);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new UsageError(`input "${shown}" is a symlink loop`, 'point it at a real file inside data/');
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new UsageError(`input "${shown}" is a symlink loop`, 'point it at a real file inside data/');
     throw new UsageError(`input "${shown}" is a broken symlink`, 'point it at a real file inside data/');
   }
   if (!isInside(real, dataReal)) {
-    throw new UsageError(`input "${shown}" is outside ${relative(options.cwd, options.dataDir) || 'data'}/ (symlinks and ../ may not leave it)`, `copy it into ${toolLabel}/ first`);
+    throw new UsageError(
+      `input "${shown}" is outside ${relative(options.cwd, options.dataDir) || 'data'}/ (symlinks and ../ may not leave it)`,
+      `copy it into ${toolLabel}/ first`,
+    );
   }
   const info = await stat(real);
   const kind = info.isDirectory() ? 'directory' : info.isFile() ? 'file' : undefined;
@@ -93,7 +116,10 @@ export async function resolveInput(raw: string, options: { tool: string; kind: '
   // The run directory goes to data/<tool>/runs/<id>/: an input holding it would be copied into itself.
   const runsDir = hostRunsDir(dataReal, options.tool);
   if (kind === 'directory' && isInside(runsDir, real)) {
-    throw new UsageError(`input "${shown}" contains ${relative(options.cwd, hostRunsDir(options.dataDir, options.tool))}/, where the run would be staged (a directory cannot be copied into itself)`, `give the case directory itself, e.g. ${toolLabel}/cavity`);
+    throw new UsageError(
+      `input "${shown}" contains ${relative(options.cwd, hostRunsDir(options.dataDir, options.tool))}/, where the run would be staged (a directory cannot be copied into itself)`,
+      `give the case directory itself, e.g. ${toolLabel}/cavity`,
+    );
   }
   const files: ResolvedInput['files'] = [];
   if (kind === 'file') {
@@ -131,7 +157,10 @@ async function walk(dir: string, rel: string, out: ResolvedInput['files'], state
   const { dataReal, shown } = state;
   await readable(dir, shown);
   if (state.ancestors.length > inputLimits.maxDepth) {
-    throw new UsageError(`input "${shown}" is nested more than ${inputLimits.maxDepth} directories deep (at ${rel})`, 'flatten the case directory');
+    throw new UsageError(
+      `input "${shown}" is nested more than ${inputLimits.maxDepth} directories deep (at ${rel})`,
+      'flatten the case directory',
+    );
   }
   let entries;
   try {
@@ -141,7 +170,10 @@ async function walk(dir: string, rel: string, out: ResolvedInput['files'], state
   }
   for (const entry of entries.sort((a, b) => byText(a.name, b.name))) {
     if (++state.seen.count > inputLimits.maxFiles) {
-      throw new UsageError(`input "${shown}" has more than ${inputLimits.maxFiles} files and directories (following its symlinks)`, 'stage a smaller case, or leave bulky data out of it');
+      throw new UsageError(
+        `input "${shown}" has more than ${inputLimits.maxFiles} files and directories (following its symlinks)`,
+        'stage a smaller case, or leave bulky data out of it',
+      );
     }
     const abs = join(dir, entry.name);
     const relPath = `${rel}/${entry.name}`;
@@ -153,11 +185,21 @@ async function walk(dir: string, rel: string, out: ResolvedInput['files'], state
         real = await realpath(abs);
       } catch (err) {
         const loop = (err as NodeJS.ErrnoException).code === 'ELOOP';
-        throw new UsageError(`input "${shown}" contains a ${loop ? 'symlink loop' : 'broken symlink'}: ${printable(relPath)} -> ${printable(target)}`, 'remove the link or replace it with the file itself');
+        throw new UsageError(
+          `input "${shown}" contains a ${loop ? 'symlink loop' : 'broken symlink'}: ${printable(relPath)} -> ${printable(target)}`,
+          'remove the link or replace it with the file itself',
+        );
       }
-      if (!isInside(real, dataReal)) throw new UsageError(`input "${shown}" contains a symlink leaving data/: ${printable(relPath)} -> ${printable(target)}`, 'replace the symlink with the file itself');
+      if (!isInside(real, dataReal))
+        throw new UsageError(
+          `input "${shown}" contains a symlink leaving data/: ${printable(relPath)} -> ${printable(target)}`,
+          'replace the symlink with the file itself',
+        );
       if (state.ancestors.some((a) => isInside(a, real))) {
-        throw new UsageError(`input "${shown}" contains a symlink back up its own tree (a loop): ${printable(relPath)} -> ${printable(target)}`, 'remove the link; staging would copy the tree into itself for ever');
+        throw new UsageError(
+          `input "${shown}" contains a symlink back up its own tree (a loop): ${printable(relPath)} -> ${printable(target)}`,
+          'remove the link; staging would copy the tree into itself for ever',
+        );
       }
       info = await stat(real);
     } else {
@@ -169,7 +211,10 @@ async function walk(dir: string, rel: string, out: ResolvedInput['files'], state
       await readable(real, shown);
       out.push({ relativePath: relPath, absolutePath: real, bytes: info.size });
     } else {
-      throw new UsageError(`input "${shown}" contains ${printable(relPath)}, which is not a file or directory (a socket, FIFO or device)`, 'remove it from the case directory');
+      throw new UsageError(
+        `input "${shown}" contains ${printable(relPath)}, which is not a file or directory (a socket, FIFO or device)`,
+        'remove it from the case directory',
+      );
     }
   }
 }

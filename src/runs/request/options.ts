@@ -16,9 +16,13 @@ export function parseCpus(text: string): string {
   let millicores: number;
   if (/^\d+(\.\d+)?$/.test(text)) millicores = Math.round(Number(text) * 1000);
   else if (/^\d+m$/.test(text)) millicores = Number(text.slice(0, -1));
-  else throw new UsageError(`--cpus "${printable(text)}" is not a CPU amount`, 'use cores (2, 0.5) or millicores (500m)');
+  else
+    throw new UsageError(`--cpus "${printable(text)}" is not a CPU amount`, 'use cores (2, 0.5) or millicores (500m)');
   if (millicores < limits.minMillicores || millicores > limits.maxMillicores) {
-    throw new UsageError(`--cpus ${text} is out of range`, `use from ${limits.minMillicores}m to ${limits.maxMillicores / 1000} cores`);
+    throw new UsageError(
+      `--cpus ${text} is out of range`,
+      `use from ${limits.minMillicores}m to ${limits.maxMillicores / 1000} cores`,
+    );
   }
   return `${millicores}m`;
 }
@@ -26,10 +30,14 @@ export function parseCpus(text: string): string {
 /** "512Mi", "4Gi" → a Kubernetes quantity within bounds. */
 export function parseMemory(text: string): string {
   const m = /^(\d+)(Mi|Gi)$/.exec(text);
-  if (!m) throw new UsageError(`--memory "${printable(text)}" is not a memory amount`, 'use Mi or Gi, e.g. 512Mi or 8Gi');
+  if (!m)
+    throw new UsageError(`--memory "${printable(text)}" is not a memory amount`, 'use Mi or Gi, e.g. 512Mi or 8Gi');
   const mi = Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
   if (mi < limits.minMemoryMi || mi > limits.maxMemoryMi) {
-    throw new UsageError(`--memory ${text} is out of range`, `use from ${limits.minMemoryMi}Mi to ${limits.maxMemoryMi / 1024}Gi`);
+    throw new UsageError(
+      `--memory ${text} is out of range`,
+      `use from ${limits.minMemoryMi}Mi to ${limits.maxMemoryMi / 1024}Gi`,
+    );
   }
   return text;
 }
@@ -37,20 +45,30 @@ export function parseMemory(text: string): string {
 /** --volume-size: a storage quantity in Mi, Gi or Ti (what a PersistentVolumeClaim requests). */
 export function parseVolumeSize(text: string): string {
   const m = /^([1-9]\d{0,6})(Mi|Gi|Ti)$/.exec(text);
-  if (!m || (m[2] === 'Mi' && Number(m[1]) < 64)) throw new UsageError(`--volume-size "${printable(text)}" is not a volume size`, 'use Mi, Gi or Ti, e.g. 10Gi or 1Ti (at least 64Mi)');
+  if (!m || (m[2] === 'Mi' && Number(m[1]) < 64))
+    throw new UsageError(
+      `--volume-size "${printable(text)}" is not a volume size`,
+      'use Mi, Gi or Ti, e.g. 10Gi or 1Ti (at least 64Mi)',
+    );
   return text;
 }
 
 export function parseRetries(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) > limits.maxRetries) {
-    throw new UsageError(`--retries "${printable(text)}" must be a whole number from 0 to ${limits.maxRetries}`, 'a failed simulation is not rerun unless you ask');
+    throw new UsageError(
+      `--retries "${printable(text)}" must be a whole number from 0 to ${limits.maxRetries}`,
+      'a failed simulation is not rerun unless you ask',
+    );
   }
   return Number(text);
 }
 
 export function parseParallel(text: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > limits.maxSweepRuns) {
-    throw new UsageError(`--parallel "${printable(text)}" must be a whole number from 1 to ${limits.maxSweepRuns}`, 'it caps how many sweep runs go at once');
+    throw new UsageError(
+      `--parallel "${printable(text)}" must be a whole number from 1 to ${limits.maxSweepRuns}`,
+      'it caps how many sweep runs go at once',
+    );
   }
   return Number(text);
 }
@@ -61,17 +79,26 @@ export function parseEnv(pairs: readonly string[]): [string, string][] {
   return pairs.map((pair) => {
     const eq = pair.indexOf('=');
     const key = eq > 0 ? pair.slice(0, eq) : '';
-    if (!envName.test(key)) throw new UsageError(`--env "${printable(pair)}" is not KEY=VALUE with KEY a variable name`, 'for example --env OMP_NUM_THREADS=4');
+    if (!envName.test(key))
+      throw new UsageError(
+        `--env "${printable(pair)}" is not KEY=VALUE with KEY a variable name`,
+        'for example --env OMP_NUM_THREADS=4',
+      );
     const value = pair.slice(eq + 1);
     if (value.includes('\u0000')) throw new UsageError(`--env ${key} contains a NUL byte`);
     return [key, value];
   });
 }
 
-const imageReference = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+const imageReference =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 
 export function parseImage(text: string): string {
-  if (!imageReference.test(text)) throw new UsageError(`--image "${printable(text)}" is not an image reference`, 'for example --image keystone/lammps:0.2.0');
+  if (!imageReference.test(text))
+    throw new UsageError(
+      `--image "${printable(text)}" is not an image reference`,
+      'for example --image keystone/lammps:0.2.0',
+    );
   return text;
 }
 
@@ -87,18 +114,29 @@ export function parseSweeps(flags: readonly string[]): Sweep | undefined {
   const axes = flags.map((flag) => {
     const eq = flag.indexOf('=');
     const name = eq > 0 ? flag.slice(0, eq) : '';
-    if (!envName.test(name)) throw new UsageError(`--sweep "${printable(flag)}" is not NAME=v1,v2,...`, 'for example --sweep TEMP=1.0,1.5,2.0');
+    if (!envName.test(name))
+      throw new UsageError(
+        `--sweep "${printable(flag)}" is not NAME=v1,v2,...`,
+        'for example --sweep TEMP=1.0,1.5,2.0',
+      );
     const values = flag.slice(eq + 1).split(',');
-    if (values.some((v) => v === '')) throw new UsageError(`--sweep ${name} has an empty value`, 'separate values with commas, no empty ones');
-    if (values.some((v) => /[\u0000-\u001f]/.test(v))) throw new UsageError(`--sweep ${name} has a value with control characters`);
+    if (values.some((v) => v === ''))
+      throw new UsageError(`--sweep ${name} has an empty value`, 'separate values with commas, no empty ones');
+    if (values.some((v) => /[\u0000-\u001f]/.test(v)))
+      throw new UsageError(`--sweep ${name} has a value with control characters`);
     return { name, values };
   });
   const names = axes.map((a) => a.name);
-  if (new Set(names).size !== names.length) throw new UsageError('--sweep names a variable twice', 'give each variable once with all its values');
+  if (new Set(names).size !== names.length)
+    throw new UsageError('--sweep names a variable twice', 'give each variable once with all its values');
   let combinations: Record<string, string>[] = [{}];
-  for (const axis of axes) combinations = combinations.flatMap((c) => axis.values.map((v) => ({ ...c, [axis.name]: v })));
+  for (const axis of axes)
+    combinations = combinations.flatMap((c) => axis.values.map((v) => ({ ...c, [axis.name]: v })));
   if (combinations.length > limits.maxSweepRuns) {
-    throw new UsageError(`the sweep has ${combinations.length} combinations; at most ${limits.maxSweepRuns}`, 'split it into several runs');
+    throw new UsageError(
+      `the sweep has ${combinations.length} combinations; at most ${limits.maxSweepRuns}`,
+      'split it into several runs',
+    );
   }
   return { names, combinations };
 }
@@ -117,5 +155,8 @@ export type ProgressMode = (typeof progressModes)[number];
 export function parseProgressMode(text: string | undefined): ProgressMode {
   if (text === undefined) return 'auto';
   if ((progressModes as readonly string[]).includes(text)) return text as ProgressMode;
-  throw new UsageError(`--progress "${printable(text)}" is not a progress mode`, `use one of ${progressModes.join(', ')}`);
+  throw new UsageError(
+    `--progress "${printable(text)}" is not a progress mode`,
+    `use one of ${progressModes.join(', ')}`,
+  );
 }

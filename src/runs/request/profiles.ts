@@ -9,7 +9,9 @@ import { seriesReaders } from '../../plot/series.js';
 import { dns1123Label } from '../../vocabulary.js';
 import { mpiImplementations } from '../../kube/objects.js';
 
-const toolName = z.string().regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
+const toolName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,20}$/, 'tool names are lower-case letters, digits and "-" (at most 21)');
 
 /** An argv with placeholders; `extra` names the ones allowed besides {input} and {args}. */
 const commandSchema = (extra: readonly string[] = []) => {
@@ -22,9 +24,15 @@ const commandSchema = (extra: readonly string[] = []) => {
         ctx.addIssue({ code: 'custom', message: 'must use "{input}" somewhere' });
       }
       for (const [i, arg] of argv.entries()) {
-        if (arg !== '{args}' && arg.includes('{args}')) ctx.addIssue({ code: 'custom', path: [i], message: '"{args}" must be a whole argument on its own' });
+        if (arg !== '{args}' && arg.includes('{args}'))
+          ctx.addIssue({ code: 'custom', path: [i], message: '"{args}" must be a whole argument on its own' });
         const unknown = [...arg.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]!).find((name) => !known.includes(name));
-        if (unknown !== undefined) ctx.addIssue({ code: 'custom', path: [i], message: `unknown placeholder {${unknown}}; use ${known.map((k) => `{${k}}`).join(', ')}` });
+        if (unknown !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            message: `unknown placeholder {${unknown}}; use ${known.map((k) => `{${k}}`).join(', ')}`,
+          });
         else if (arg !== '{input}' && arg.includes('{input}') && !/^[^{}]*\{input\}[^{}]*$/.test(arg)) {
           ctx.addIssue({ code: 'custom', path: [i], message: 'unknown placeholder' });
         }
@@ -34,7 +42,8 @@ const commandSchema = (extra: readonly string[] = []) => {
 
 const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
   for (const name of Object.keys(env)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'must be a variable name' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      ctx.addIssue({ code: 'custom', path: [name], message: 'must be a variable name' });
   }
 });
 
@@ -47,17 +56,23 @@ const envSchema = z.record(z.string(), z.string()).superRefine((env, ctx) => {
  * entrypoint would never run, and keystone has no Intel MPI image to test another way against.
  */
 const intelRefusal =
-  'Intel is not supported by keystone: the MPI Operator\'s Intel images set up Intel MPI in their entrypoint (it sources /opt/intel/oneapi/setvars.sh), and keystone replaces the container command with keystone-mpi, so that entrypoint would never run; use OpenMPI or MPICH';
+  "Intel is not supported by keystone: the MPI Operator's Intel images set up Intel MPI in their entrypoint (it sources /opt/intel/oneapi/setvars.sh), and keystone replaces the container command with keystone-mpi, so that entrypoint would never run; use OpenMPI or MPICH";
 
 /**
  * How the code runs with N MPI ranks (--ranks N): the argv that replaces `command`, with
  * "{ranks}" for N, the environment the MPI library needs in a container, and which MPI it is.
  */
 const parallelSchema = z.strictObject({
-  command: commandSchema(['ranks']).refine((argv) => argv.some((a) => a.includes('{ranks}')), 'must use "{ranks}" somewhere'),
+  command: commandSchema(['ranks']).refine(
+    (argv) => argv.some((a) => a.includes('{ranks}')),
+    'must use "{ranks}" somewhere',
+  ),
   env: envSchema.optional(),
   /** The image's MPI, for a run across nodes (--nodes): the MPIJob's mpiImplementation (default OpenMPI). */
-  mpiImplementation: z.enum(mpiImplementations).refine((m) => m !== 'Intel', intelRefusal).optional(),
+  mpiImplementation: z
+    .enum(mpiImplementations)
+    .refine((m) => m !== 'Intel', intelRefusal)
+    .optional(),
 });
 
 export const profileSchema = z.strictObject({
@@ -73,7 +88,10 @@ export const profileSchema = z.strictObject({
     .strictObject({
       series: z.enum(seriesReaders),
       /** The log file the code writes in its run directory, read when the pods are gone. */
-      logFile: z.string().regex(/^[^/]+$/, 'a file name in the run directory').optional(),
+      logFile: z
+        .string()
+        .regex(/^[^/]+$/, 'a file name in the run directory')
+        .optional(),
     })
     .optional(),
 });
@@ -94,8 +112,12 @@ export function parseProfiles(text: string, path: string): Profiles {
   const issue = result.error.issues[0]!;
   const where = positionOfPath(doc, lineCounter, issue.path as (string | number)[]);
   const field = issue.path.length ? issue.path.join('.') : '(top level)';
-  const message = issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-  throw new KeystoneError(`${path}${where}: ${field}: ${message}`, { hint: 'see the comment at the top of the profiles file', exitCode: 2 });
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+  throw new KeystoneError(`${path}${where}: ${field}: ${message}`, {
+    hint: 'see the comment at the top of the profiles file',
+    exitCode: 2,
+  });
 }
 
 export async function loadProfiles(path: string, cwd: string): Promise<Profiles> {
@@ -103,7 +125,9 @@ export async function loadProfiles(path: string, cwd: string): Promise<Profiles>
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new KeystoneError(`cannot read the simulation profiles ${path}`, { hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR' });
+    throw new KeystoneError(`cannot read the simulation profiles ${path}`, {
+      hint: 'run keystone from the project directory, or set KEYSTONE_PROJECT_DIR',
+    });
   }
   return parseProfiles(text, relative(cwd, path) || path);
 }
@@ -114,12 +138,35 @@ export async function toolNames(path: string, cwd: string): Promise<string[]> {
 }
 
 /** The container argv for a run: placeholders replaced, each extra argument its own element. */
-export function expandCommand(command: readonly string[], input: string, extraArgs: readonly string[], ranks?: number): string[] {
-  return command.flatMap((arg) => (arg === '{args}' ? [...extraArgs] : [arg.split('{input}').join(input).split('{ranks}').join(String(ranks ?? 1))]));
+export function expandCommand(
+  command: readonly string[],
+  input: string,
+  extraArgs: readonly string[],
+  ranks?: number,
+): string[] {
+  return command.flatMap((arg) =>
+    arg === '{args}'
+      ? [...extraArgs]
+      : [
+          arg
+            .split('{input}')
+            .join(input)
+            .split('{ranks}')
+            .join(String(ranks ?? 1)),
+        ],
+  );
 }
 
 /** The argv and extra environment of a run with `ranks` MPI ranks (1: the serial command as it is). */
-export function runCommand(profile: Profile, input: string, extraArgs: readonly string[], ranks = 1): { command: string[]; env: [string, string][] } {
+export function runCommand(
+  profile: Profile,
+  input: string,
+  extraArgs: readonly string[],
+  ranks = 1,
+): { command: string[]; env: [string, string][] } {
   if (ranks === 1 || !profile.parallel) return { command: expandCommand(profile.command, input, extraArgs), env: [] };
-  return { command: expandCommand(profile.parallel.command, input, extraArgs, ranks), env: Object.entries(profile.parallel.env ?? {}) };
+  return {
+    command: expandCommand(profile.parallel.command, input, extraArgs, ranks),
+    env: Object.entries(profile.parallel.env ?? {}),
+  };
 }

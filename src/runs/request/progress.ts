@@ -9,13 +9,16 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-const regex = z.string().min(1).superRefine((text, ctx) => {
-  try {
-    new RegExp(text);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(err as Error).message}` });
-  }
-});
+const regex = z
+  .string()
+  .min(1)
+  .superRefine((text, ctx) => {
+    try {
+      new RegExp(text);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(err as Error).message}` });
+    }
+  });
 
 export const progressSchema = z.strictObject({
   /** Group 1: the current value; group 2, when present: the total. */
@@ -26,7 +29,10 @@ export const progressSchema = z.strictObject({
   total: z
     .strictObject({
       /** A file inside a directory input; omitted: the input file itself. */
-      file: z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a relative path inside the input, without ".."').optional(),
+      file: z
+        .string()
+        .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$)).+$/, 'a relative path inside the input, without ".."')
+        .optional(),
       /** Group 1: the total (its last match in the file counts, as a later setting wins). */
       pattern: regex,
       /** "${name}" in the value is replaced by the input's own definition or an extra argument. */
@@ -45,9 +51,14 @@ export const progressSchema = z.strictObject({
 export type ProgressProfile = z.infer<typeof progressSchema>;
 
 /** The total of a run from its staged input, or undefined when it cannot be known. */
-export async function readTotal(spec: ProgressProfile, input: { path: string; kind: 'file' | 'directory' }, extraArgs: readonly string[]): Promise<number | undefined> {
+export async function readTotal(
+  spec: ProgressProfile,
+  input: { path: string; kind: 'file' | 'directory' },
+  extraArgs: readonly string[],
+): Promise<number | undefined> {
   if (!spec.total) return undefined;
-  const file = input.kind === 'directory' ? (spec.total.file ? join(input.path, spec.total.file) : undefined) : input.path;
+  const file =
+    input.kind === 'directory' ? (spec.total.file ? join(input.path, spec.total.file) : undefined) : input.path;
   if (!file) return undefined;
   let text: string;
   try {
@@ -70,9 +81,14 @@ export function totalFromText(spec: ProgressProfile, text: string, extraArgs: re
   if (vars) {
     const defined = new Map<string, string>();
     // The first definition of an index-style variable wins in LAMMPS; so does a command-line one.
-    for (const m of text.matchAll(new RegExp(vars.define, 'gm'))) if (m[1] && m[2] !== undefined && !defined.has(m[1])) defined.set(m[1], m[2]);
-    for (let i = 0; i + 2 < extraArgs.length; i++) if (vars.options.includes(extraArgs[i]!)) defined.set(extraArgs[i + 1]!, extraArgs[i + 2]!);
-    value = value.replace(/\$\{(\w+)\}|\$(\w)/g, (whole, long: string | undefined, short: string | undefined) => defined.get((long ?? short)!) ?? whole);
+    for (const m of text.matchAll(new RegExp(vars.define, 'gm')))
+      if (m[1] && m[2] !== undefined && !defined.has(m[1])) defined.set(m[1], m[2]);
+    for (let i = 0; i + 2 < extraArgs.length; i++)
+      if (vars.options.includes(extraArgs[i]!)) defined.set(extraArgs[i + 1]!, extraArgs[i + 2]!);
+    value = value.replace(
+      /\$\{(\w+)\}|\$(\w)/g,
+      (whole, long: string | undefined, short: string | undefined) => defined.get((long ?? short)!) ?? whole,
+    );
   }
   const total = Number(value);
   return Number.isFinite(total) && total > 0 ? total : undefined;
@@ -126,7 +142,8 @@ export class ProgressTracker {
     this.perIndex.set(key, { current, total });
 
     const now = (this.o.now ?? Date.now)();
-    const fraction = (c: number, t: number | undefined) => (t === undefined ? undefined : Math.min(1, Math.max(0, c / t)));
+    const fraction = (c: number, t: number | undefined) =>
+      t === undefined ? undefined : Math.min(1, Math.max(0, c / t));
     const own = fraction(current, total);
     const overall = this.overall(fraction);
     if (!this.start && overall !== undefined) this.start = { at: now, fraction: overall };

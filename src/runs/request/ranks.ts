@@ -15,7 +15,10 @@ export const defaultRankMillicores = 1000;
 
 export function parseRanks(text: string, flag = '--ranks'): number {
   if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > maxRanks) {
-    throw new UsageError(`${flag} "${printable(text)}" must be a whole number from 1 to ${maxRanks}`, 'the number of MPI ranks (processes) of the run');
+    throw new UsageError(
+      `${flag} "${printable(text)}" must be a whole number from 1 to ${maxRanks}`,
+      'the number of MPI ranks (processes) of the run',
+    );
   }
   return Number(text);
 }
@@ -24,7 +27,8 @@ export function parseRanks(text: string, flag = '--ranks'): number {
 export function ranksFromFlags(ranks: string | undefined, ntasks: string | undefined): number {
   const a = ranks !== undefined ? parseRanks(ranks) : undefined;
   const b = ntasks !== undefined ? parseRanks(ntasks, '--ntasks') : undefined;
-  if (a !== undefined && b !== undefined && a !== b) throw new UsageError(`--ranks ${a} and --ntasks ${b} disagree`, '--ntasks is another name for --ranks; give one');
+  if (a !== undefined && b !== undefined && a !== b)
+    throw new UsageError(`--ranks ${a} and --ntasks ${b} disagree`, '--ntasks is another name for --ranks; give one');
   return a ?? b ?? 1;
 }
 
@@ -35,7 +39,8 @@ export function cpuMillicores(quantity: string): number | undefined {
   return m[2] ? Number(m[1]) : Math.round(Number(m[1]) * 1000);
 }
 
-export const formatCpus = (millicores: number): string => (millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`);
+export const formatCpus = (millicores: number): string =>
+  millicores % 1000 === 0 ? String(millicores / 1000) : `${millicores}m`;
 
 /** The pod's CPU request and limit for `ranks` ranks; undefined keeps the template's (one rank, no --cpus). */
 export function podCpus(ranks: number, perRank: string | undefined): string | undefined {
@@ -74,7 +79,10 @@ export async function nodeCpus(client: KubeClient): Promise<NodeCpu[] | undefine
  * Refuses (exit 2) `ranks` ranks of `perRankMillicores` each, `perPod` ranks in a pod, when no
  * node has that much allocatable CPU, naming the largest count that fits.
  */
-export function checkRanksFit(nodes: NodeCpu[], o: { ranksPerPod: number; perRankMillicores: number; flag: string; largest: (fits: number) => string }): void {
+export function checkRanksFit(
+  nodes: NodeCpu[],
+  o: { ranksPerPod: number; perRankMillicores: number; flag: string; largest: (fits: number) => string },
+): void {
   const biggest = nodes.reduce((a, b) => (b.millicores > a.millicores ? b : a));
   const need = o.ranksPerPod * o.perRankMillicores;
   if (need <= biggest.millicores) return;

@@ -9,7 +9,19 @@ import { loadProfiles, type Profile } from './profiles.js';
 import { parseNodes } from './nodes.js';
 import { podCpus, ranksFromFlags } from './ranks.js';
 import { resolveInput, type ResolvedInput } from './input.js';
-import { parseCpus, parseEnv, parseImage, parseMemory, parseParallel, parseRetries, parseSweeps, parseVolumeSize, parseProgressMode, type ProgressMode, type Sweep } from './options.js';
+import {
+  parseCpus,
+  parseEnv,
+  parseImage,
+  parseMemory,
+  parseParallel,
+  parseRetries,
+  parseSweeps,
+  parseVolumeSize,
+  parseProgressMode,
+  type ProgressMode,
+  type Sweep,
+} from './options.js';
 import type { PinnedImage } from '../../images/pin.js';
 
 /** The options of `run-simulation`, as commander hands them over (all text). */
@@ -68,16 +80,26 @@ export async function parseRunRequest(
 ): Promise<RunRequest> {
   const profiles = await loadProfiles(where.profilesFile, where.cwd);
   const profile = profiles[tool];
-  if (!profile) throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
+  if (!profile)
+    throw new UsageError(`unknown simulation tool "${tool}"`, `known tools: ${Object.keys(profiles).join(', ')}`);
   const retries = flags.retries !== undefined ? parseRetries(flags.retries) : 0;
   const ranks = ranksFromFlags(flags.ranks, flags.ntasks);
   const nodes = flags.nodes !== undefined ? parseNodes(flags.nodes) : 1;
-  if (ranks > 1 && !profile.parallel) throw new UsageError(`the ${tool} profile says nothing about running under MPI, so --ranks must be 1`, `add a "parallel" entry to its profile in k8s/simulations/profiles.yaml`);
+  if (ranks > 1 && !profile.parallel)
+    throw new UsageError(
+      `the ${tool} profile says nothing about running under MPI, so --ranks must be 1`,
+      `add a "parallel" entry to its profile in k8s/simulations/profiles.yaml`,
+    );
   const cpusPerRank = flags.cpus !== undefined ? parseCpus(flags.cpus) : undefined;
   const sweep = parseSweeps(flags.sweep ?? []);
   const parallel = flags.parallel !== undefined ? parseParallel(flags.parallel) : undefined;
-  if (parallel !== undefined && !sweep) throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
-  if (flags.detach && flags.cancelOnInterrupt) throw new UsageError('--cancel-on-interrupt does nothing with --detach (keystone returns at once)', 'drop one of them; cancel a detached run with `keystone jobs cancel <run-id>`');
+  if (parallel !== undefined && !sweep)
+    throw new UsageError('--parallel only applies to a --sweep', 'add --sweep NAME=v1,v2 or drop --parallel');
+  if (flags.detach && flags.cancelOnInterrupt)
+    throw new UsageError(
+      '--cancel-on-interrupt does nothing with --detach (keystone returns at once)',
+      'drop one of them; cancel a detached run with `keystone jobs cancel <run-id>`',
+    );
   const memory = flags.memory !== undefined ? parseMemory(flags.memory) : undefined;
   const env = parseEnv(flags.env ?? []);
   const image = flags.image !== undefined ? parseImage(flags.image) : undefined;

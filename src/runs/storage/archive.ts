@@ -50,7 +50,9 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
         const mode = (await stat(file.absolutePath)).mode & 0o755;
         let entry!: ReturnType<typeof tar.entry>;
         const done = new Promise<void>((ok, fail) => {
-          entry = tar.entry({ name: `${prefix}${file.relativePath}`, size: file.bytes, mode, mtime }, (err) => (err ? fail(err) : ok()));
+          entry = tar.entry({ name: `${prefix}${file.relativePath}`, size: file.bytes, mode, mtime }, (err) =>
+            err ? fail(err) : ok(),
+          );
         });
         // Awaited below; an archive abandoned mid-file (the upload failed) must not leave it unhandled.
         done.catch(() => undefined);
@@ -60,7 +62,8 @@ export function inputArchive(input: ResolvedInput, sweep: Sweep | undefined): Re
         entry.end(undefined);
         await done;
       }
-      if (sweep && i < sweep.combinations.length) tar.entry({ name: `${prefix}params.env`, mode: 0o644, mtime }, envFile(sweep.combinations[i]!));
+      if (sweep && i < sweep.combinations.length)
+        tar.entry({ name: `${prefix}params.env`, mode: 0o644, mtime }, envFile(sweep.combinations[i]!));
     }
     if (sweep) tar.entry({ name: 'sweep.json', mode: 0o644, mtime }, `${JSON.stringify(sweep, null, 2)}\n`);
     tar.finalize();

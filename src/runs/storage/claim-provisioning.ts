@@ -22,11 +22,18 @@ export class ClaimProvisioningError extends KeystoneError {}
 /** How long a claim may wait without any provisioner saying anything about it (no default class...). */
 export const claimNoAnswerMs = 120_000;
 
-type ClaimEvent = KubeObject & { type?: string; reason?: string; message?: string; source?: { component?: string }; reportingComponent?: string };
+type ClaimEvent = KubeObject & {
+  type?: string;
+  reason?: string;
+  message?: string;
+  source?: { component?: string };
+  reportingComponent?: string;
+};
 
 /** The PersistentVolume controller's own events (WaitForFirstConsumer, ExternalProvisioning, FailedBinding) are not a provisioner's answer. */
 const pvController = 'persistentvolume-controller';
-const fromProvisioner = (e: ClaimEvent) => (e.source?.component || e.reportingComponent || pvController) !== pvController;
+const fromProvisioner = (e: ClaimEvent) =>
+  (e.source?.component || e.reportingComponent || pvController) !== pvController;
 const failed = (e: ClaimEvent) => e.type === 'Warning' && e.reason === 'ProvisioningFailed';
 
 export interface ClaimWatch {
@@ -43,11 +50,18 @@ export interface ClaimWatch {
 
 /** Where a claim's events are listed: the events path, and the selector for that claim's own. */
 function claimEvents(namespace: string, claim: string) {
-  return { path: `/api/v1/namespaces/${namespace}/events`, query: { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}` } };
+  return {
+    path: `/api/v1/namespaces/${namespace}/events`,
+    query: { fieldSelector: `involvedObject.kind=PersistentVolumeClaim,involvedObject.name=${claim}` },
+  };
 }
 
 /** The provisioner's words on why a claim was not provisioned (its last ProvisioningFailed event). */
-export async function provisioningFailure(client: KubeClient, namespace: string, claim: string): Promise<string | undefined> {
+export async function provisioningFailure(
+  client: KubeClient,
+  namespace: string,
+  claim: string,
+): Promise<string | undefined> {
   const { path, query } = claimEvents(namespace, claim);
   return (await client.list<ClaimEvent>(path, query)).items.filter(failed).at(-1)?.message;
 }
@@ -89,9 +103,12 @@ export async function claimProvisioningProblem(w: ClaimWatch): Promise<KeystoneE
   }
   if (!seen.some(fromProvisioner)) {
     const last = seen.at(-1)?.message;
-    return new KeystoneError(`volume ${w.claim} is still Pending: no storage provisioner has answered for it${last ? ` (last event: ${last})` : ''}`, {
-      hint: `check the cluster has a default StorageClass (\`kubectl get storageclass\`) whose provisioner is running; \`kubectl describe pvc ${w.claim} -n ${w.namespace}\` shows what it waits for`,
-    });
+    return new KeystoneError(
+      `volume ${w.claim} is still Pending: no storage provisioner has answered for it${last ? ` (last event: ${last})` : ''}`,
+      {
+        hint: `check the cluster has a default StorageClass (\`kubectl get storageclass\`) whose provisioner is running; \`kubectl describe pvc ${w.claim} -n ${w.namespace}\` shows what it waits for`,
+      },
+    );
   }
   try {
     if (!seen.some(failed)) await watchEvents(w.timeoutMs, (events) => events.some(failed));

@@ -33,10 +33,15 @@ export function perRunClaimName(jobName: string): string {
 export type SharedState = 'shared' | 'absent' | 'per-run';
 
 /** A claim's API path. */
-export const claimPath = (namespace: string, name: string) => `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`;
+export const claimPath = (namespace: string, name: string) =>
+  `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`;
 
 /** The object at `path`, or undefined when there is none (404). */
-export async function getOrUndefined<T>(client: KubeClient, path: string, o: { cleanup?: boolean } = {}): Promise<T | undefined> {
+export async function getOrUndefined<T>(
+  client: KubeClient,
+  path: string,
+  o: { cleanup?: boolean } = {},
+): Promise<T | undefined> {
   try {
     return await client.request<T>({ path, ...o });
   } catch (err) {
@@ -49,7 +54,10 @@ export async function getOrUndefined<T>(client: KubeClient, path: string, o: { c
 export async function sharedClaimState(client: KubeClient, namespace: string): Promise<SharedState> {
   const claim = await getOrUndefined<ClaimObject>(client, claimPath(namespace, sharedClaimName));
   if (claim) return claim.spec?.accessModes?.includes('ReadWriteMany') ? 'shared' : 'per-run';
-  const decision = await getOrUndefined<KubeObject & { data?: Record<string, string> }>(client, `/api/v1/namespaces/${namespace}/configmaps/${volumeDecisionName}`);
+  const decision = await getOrUndefined<KubeObject & { data?: Record<string, string> }>(
+    client,
+    `/api/v1/namespaces/${namespace}/configmaps/${volumeDecisionName}`,
+  );
   return decision?.data?.accessMode === 'ReadWriteOnce' ? 'per-run' : 'absent';
 }
 
@@ -74,12 +82,22 @@ export async function createClaim(
     spec: { accessModes: [o.accessMode], resources: { requests: { storage: o.size } } },
   };
   try {
-    await client.request({ method: 'POST', path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, body, retry: false });
+    await client.request({
+      method: 'POST',
+      path: `/api/v1/namespaces/${namespace}/persistentvolumeclaims`,
+      body,
+      retry: false,
+    });
   } catch (err) {
     // Another keystone made the shared claim at the same moment: use it.
     if (err instanceof KubeApiError && err.statusCode === 409 && name === sharedClaimName) return;
     if (err instanceof KubeApiError && err.statusCode === 403) {
-      throw new KeystoneError(`cannot create the run volume (PersistentVolumeClaim ${name} in namespace ${namespace}): ${err.message}`, { hint: 'your user needs permission to create persistentvolumeclaims and pods (and pods/exec) in that namespace' });
+      throw new KeystoneError(
+        `cannot create the run volume (PersistentVolumeClaim ${name} in namespace ${namespace}): ${err.message}`,
+        {
+          hint: 'your user needs permission to create persistentvolumeclaims and pods (and pods/exec) in that namespace',
+        },
+      );
     }
     throw err;
   }
@@ -98,7 +116,11 @@ export async function rememberPerRunClaims(client: KubeClient, namespace: string
   const body = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: volumeDecisionName, namespace, labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue } },
+    metadata: {
+      name: volumeDecisionName,
+      namespace,
+      labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue },
+    },
     data: { accessMode: 'ReadWriteOnce', reason },
   };
   try {

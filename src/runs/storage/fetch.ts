@@ -59,9 +59,11 @@ export function parseManifest(text: string): ManifestEntry[] {
   for (const record of text.split('\0')) {
     if (!record) continue;
     const m = /^(?:S (\d+) |([0-9a-f]{64}) [ *]|(\d+) ([0-9a-f]{64}) )\.\/(.+)$/s.exec(record);
-    if (!m) throw new KeystoneError(`unreadable manifest line from the helper pod: ${JSON.stringify(record.slice(0, 120))}`);
+    if (!m)
+      throw new KeystoneError(`unreadable manifest line from the helper pod: ${JSON.stringify(record.slice(0, 120))}`);
     const path = m[5]!;
-    if (path.split('/').some((part) => part === '..' || part === '' || part === '.')) throw new KeystoneError(`refusing the path ${JSON.stringify(path)} from the volume`);
+    if (path.split('/').some((part) => part === '..' || part === '' || part === '.'))
+      throw new KeystoneError(`refusing the path ${JSON.stringify(path)} from the volume`);
     const bytes = m[1] ?? m[3];
     const sha = m[2] ?? m[4];
     if (bytes !== undefined) sizes.set(path, Number(bytes));
@@ -129,7 +131,8 @@ function closed(out: WriteStream): Promise<void> {
 /** The local path of a manifest entry, never outside the destination. */
 function targetOf(root: string, path: string): string {
   const target = join(root, ...path.split('/'));
-  if (!target.startsWith(root + sep)) throw new KeystoneError(`refusing the path ${JSON.stringify(path)} from the volume`);
+  if (!target.startsWith(root + sep))
+    throw new KeystoneError(`refusing the path ${JSON.stringify(path)} from the volume`);
   return target;
 }
 
@@ -163,7 +166,12 @@ export function batches(entries: ManifestEntry[], maxArgBytes = 6000): ManifestE
  * its .keystone-part, hashed on the way, and is renamed only when its size and SHA-256 match.
  * Entries that were not asked for, or are not regular files, are skipped.
  */
-async function receiveBatch(dest: GuardedDir, root: string, batch: ManifestEntry[], send: (out: Writable) => Promise<{ exitCode: number }>): Promise<{ exitCode: number; intact: Set<string> }> {
+async function receiveBatch(
+  dest: GuardedDir,
+  root: string,
+  batch: ManifestEntry[],
+  send: (out: Writable) => Promise<{ exitCode: number }>,
+): Promise<{ exitCode: number; intact: Set<string> }> {
   const wanted = new Map(batch.map((e) => [e.path, e]));
   const intact = new Set<string>();
   const tar = extract();
@@ -238,89 +246,141 @@ export async function fetchVolumeOutputs(
 ): Promise<FetchReport> {
   const remoteDir = `${helperMount}/${volumeRunDir(run.tool, run.runId)}`;
   const root = resolve(destDir);
-  return withHelperPod({ client, namespace: run.namespace, claim: run.claim, purpose: 'fetch', runId: run.runId, from: run.from, signal: o.signal }, async (pod) => {
-    const exec = (command: string[], stdout: Writable, stderr: ReturnType<typeof collectTail>) =>
-      execInPod(client, { namespace: run.namespace, pod, container: 'helper', command, stdout, stderr, signal: o.signal });
+  return withHelperPod(
+    {
+      client,
+      namespace: run.namespace,
+      claim: run.claim,
+      purpose: 'fetch',
+      runId: run.runId,
+      from: run.from,
+      signal: o.signal,
+    },
+    async (pod) => {
+      const exec = (command: string[], stdout: Writable, stderr: ReturnType<typeof collectTail>) =>
+        execInPod(client, {
+          namespace: run.namespace,
+          pod,
+          container: 'helper',
+          command,
+          stdout,
+          stderr,
+          signal: o.signal,
+        });
 
-    const manifestErr = collectTail();
-    const chunks: Buffer[] = [];
-    const manifestOut = new Writable({ write: (chunk: Buffer, _e, done) => (chunks.push(chunk), done()) });
-    const listed = await exec([...manifestScript, remoteDir], manifestOut, manifestErr);
-    if (listed.exitCode !== 0) {
-      throw new KeystoneError(`cannot list ${shownVolumeDir(run.claim, run.tool, run.runId)}: exit ${listed.exitCode}${manifestErr.text() ? `: ${manifestErr.text()}` : ''}`, {
-        hint: 'the run directory may have been purged; `keystone jobs` shows the run',
-      });
-    }
-    const manifest = parseManifest(Buffer.concat(chunks).toString('utf8'));
-    const report: FetchReport = { files: manifest.length, transferred: 0, transferredBytes: 0, resumed: 0, unchanged: 0, totalBytes: manifest.reduce((n, e) => n + e.bytes, 0) };
+      const manifestErr = collectTail();
+      const chunks: Buffer[] = [];
+      const manifestOut = new Writable({ write: (chunk: Buffer, _e, done) => (chunks.push(chunk), done()) });
+      const listed = await exec([...manifestScript, remoteDir], manifestOut, manifestErr);
+      if (listed.exitCode !== 0) {
+        throw new KeystoneError(
+          `cannot list ${shownVolumeDir(run.claim, run.tool, run.runId)}: exit ${listed.exitCode}${manifestErr.text() ? `: ${manifestErr.text()}` : ''}`,
+          {
+            hint: 'the run directory may have been purged; `keystone jobs` shows the run',
+          },
+        );
+      }
+      const manifest = parseManifest(Buffer.concat(chunks).toString('utf8'));
+      const report: FetchReport = {
+        files: manifest.length,
+        transferred: 0,
+        transferredBytes: 0,
+        resumed: 0,
+        unchanged: 0,
+        totalBytes: manifest.reduce((n, e) => n + e.bytes, 0),
+      };
 
-    // What is already here and intact stays; a file with a part continues alone (tail -c +N);
-    // the others come in batches, one tar stream each, so a run of thousands of small files
-    // costs a few execs, not thousands.
-    const whole: ManifestEntry[] = [];
-    const single: ManifestEntry[] = [];
-    const differing: string[] = [];
-    for (const entry of manifest) {
-      const target = await dest.inside(targetOf(root, entry.path));
-      const here = await dest.compare(target, entry.sha256);
-      if (here === 'same') report.unchanged += 1;
-      else {
-        if (here === 'differs') differing.push(target);
-        if ((await sizeOf(target + partSuffix)) > 0) single.push(entry);
-        else whole.push(entry);
-      }
-    }
-    dest.refuseOverwrites(differing);
-    const arrived = (entry: ManifestEntry) => {
-      report.transferred += 1;
-      o.onFile?.(entry.path, entry.bytes);
-    };
-    for (const batch of batches(whole)) {
-      const err = collectTail();
-      const received = await receiveBatch(dest, root, batch, (out) => exec([...tarFiles, remoteDir, ...batch.map((e) => `./${e.path}`)], out, err));
-      if (received.exitCode !== 0) throw new KeystoneError(`reading ${batch.length} file${batch.length === 1 ? '' : 's'} from the volume failed: tar exited with ${received.exitCode}${err.text() ? `: ${err.text()}` : ''}`);
-      for (const entry of batch) {
-        if (received.intact.has(entry.path)) {
-          report.transferredBytes += entry.bytes;
-          arrived(entry);
-        } else single.push(entry); // changed while read, or not in the stream: once more, alone
-      }
-    }
-    for (const entry of single) {
-      const target = targetOf(root, entry.path);
-      await dest.mkdir(dirname(target), 0o755);
-      const part = target + partSuffix;
-      // A part longer than the file cannot be a prefix of it: start again.
-      let offset = await sizeOf(part);
-      if (offset > entry.bytes) {
-        await rm(part, { force: true });
-        offset = 0;
-      }
-      for (let attempt = 0; ; attempt++) {
-        if (offset > 0) report.resumed += 1;
-        if (offset < entry.bytes || entry.bytes === 0) {
-          const { out, failure } = partFile(part, offset > 0 ? 'a' : 'w');
-          const err = collectTail();
-          // tail -c +N: from byte N (1-based), POSIX; the paths are arguments, never script text.
-          const got = await exec(['sh', '-c', 'cd -- "$1" && exec tail -c +"$3" -- "$2"', 'keystone-fetch', remoteDir, `./${entry.path}`, String(offset + 1)], out, err).finally(() => closed(out));
-          failure.throwIfAny();
-          if (got.exitCode !== 0) throw new KeystoneError(`reading ${entry.path} from the volume failed: exit ${got.exitCode}${err.text() ? `: ${err.text()}` : ''}`);
-          report.transferredBytes += entry.bytes - offset;
+      // What is already here and intact stays; a file with a part continues alone (tail -c +N);
+      // the others come in batches, one tar stream each, so a run of thousands of small files
+      // costs a few execs, not thousands.
+      const whole: ManifestEntry[] = [];
+      const single: ManifestEntry[] = [];
+      const differing: string[] = [];
+      for (const entry of manifest) {
+        const target = await dest.inside(targetOf(root, entry.path));
+        const here = await dest.compare(target, entry.sha256);
+        if (here === 'same') report.unchanged += 1;
+        else {
+          if (here === 'differs') differing.push(target);
+          if ((await sizeOf(target + partSuffix)) > 0) single.push(entry);
+          else whole.push(entry);
         }
-        const got = await localDigest(part);
-        if (got && got.bytes === entry.bytes && got.sha256 === entry.sha256) break;
-        // A part from an older version of the file, or a file that changed while it was read.
-        await rm(part, { force: true });
-        if (attempt > 0 || offset === 0) {
-          throw new KeystoneError(`${entry.path} did not arrive intact (expected ${entry.bytes} bytes, sha256 ${entry.sha256}; got ${got?.bytes ?? 0} bytes${got ? `, sha256 ${got.sha256}` : ''})`, {
-            hint: 'is the run still writing it? fetch again once it has finished',
-          });
-        }
-        offset = 0;
       }
-      await rename(part, target);
-      arrived(entry);
-    }
-    return report;
-  });
+      dest.refuseOverwrites(differing);
+      const arrived = (entry: ManifestEntry) => {
+        report.transferred += 1;
+        o.onFile?.(entry.path, entry.bytes);
+      };
+      for (const batch of batches(whole)) {
+        const err = collectTail();
+        const received = await receiveBatch(dest, root, batch, (out) =>
+          exec([...tarFiles, remoteDir, ...batch.map((e) => `./${e.path}`)], out, err),
+        );
+        if (received.exitCode !== 0)
+          throw new KeystoneError(
+            `reading ${batch.length} file${batch.length === 1 ? '' : 's'} from the volume failed: tar exited with ${received.exitCode}${err.text() ? `: ${err.text()}` : ''}`,
+          );
+        for (const entry of batch) {
+          if (received.intact.has(entry.path)) {
+            report.transferredBytes += entry.bytes;
+            arrived(entry);
+          } else single.push(entry); // changed while read, or not in the stream: once more, alone
+        }
+      }
+      for (const entry of single) {
+        const target = targetOf(root, entry.path);
+        await dest.mkdir(dirname(target), 0o755);
+        const part = target + partSuffix;
+        // A part longer than the file cannot be a prefix of it: start again.
+        let offset = await sizeOf(part);
+        if (offset > entry.bytes) {
+          await rm(part, { force: true });
+          offset = 0;
+        }
+        for (let attempt = 0; ; attempt++) {
+          if (offset > 0) report.resumed += 1;
+          if (offset < entry.bytes || entry.bytes === 0) {
+            const { out, failure } = partFile(part, offset > 0 ? 'a' : 'w');
+            const err = collectTail();
+            // tail -c +N: from byte N (1-based), POSIX; the paths are arguments, never script text.
+            const got = await exec(
+              [
+                'sh',
+                '-c',
+                'cd -- "$1" && exec tail -c +"$3" -- "$2"',
+                'keystone-fetch',
+                remoteDir,
+                `./${entry.path}`,
+                String(offset + 1),
+              ],
+              out,
+              err,
+            ).finally(() => closed(out));
+            failure.throwIfAny();
+            if (got.exitCode !== 0)
+              throw new KeystoneError(
+                `reading ${entry.path} from the volume failed: exit ${got.exitCode}${err.text() ? `: ${err.text()}` : ''}`,
+              );
+            report.transferredBytes += entry.bytes - offset;
+          }
+          const got = await localDigest(part);
+          if (got && got.bytes === entry.bytes && got.sha256 === entry.sha256) break;
+          // A part from an older version of the file, or a file that changed while it was read.
+          await rm(part, { force: true });
+          if (attempt > 0 || offset === 0) {
+            throw new KeystoneError(
+              `${entry.path} did not arrive intact (expected ${entry.bytes} bytes, sha256 ${entry.sha256}; got ${got?.bytes ?? 0} bytes${got ? `, sha256 ${got.sha256}` : ''})`,
+              {
+                hint: 'is the run still writing it? fetch again once it has finished',
+              },
+            );
+          }
+          offset = 0;
+        }
+        await rename(part, target);
+        arrived(entry);
+      }
+      return report;
+    },
+  );
 }

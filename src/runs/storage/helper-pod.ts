@@ -62,15 +62,29 @@ export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject
   const { uid, gid } = runIdentity(spec.from);
   const pod = spec.from.spec.template.spec as Record<string, unknown>;
   // What lets the run's pod pull its image and land on its nodes lets the helper too.
-  const scheduling = Object.fromEntries(['imagePullSecrets', 'serviceAccountName', 'nodeSelector', 'tolerations', 'affinity'].filter((k) => pod[k] !== undefined).map((k) => [k, structuredClone(pod[k])]));
-  const runResources = container.resources?.requests ? { requests: { ...container.resources.requests }, ...(container.resources.limits ? { limits: { ...container.resources.limits } } : {}) } : undefined;
+  const scheduling = Object.fromEntries(
+    ['imagePullSecrets', 'serviceAccountName', 'nodeSelector', 'tolerations', 'affinity']
+      .filter((k) => pod[k] !== undefined)
+      .map((k) => [k, structuredClone(pod[k])]),
+  );
+  const runResources = container.resources?.requests
+    ? {
+        requests: { ...container.resources.requests },
+        ...(container.resources.limits ? { limits: { ...container.resources.limits } } : {}),
+      }
+    : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       generateName: `keystone-${spec.purpose}-`,
       namespace: spec.namespace,
-      labels: { [labels.partOf]: labelValue, [labels.managedBy]: labelValue, [helperLabel]: spec.purpose, [labels.runId]: spec.runId },
+      labels: {
+        [labels.partOf]: labelValue,
+        [labels.managedBy]: labelValue,
+        [helperLabel]: spec.purpose,
+        [labels.runId]: spec.runId,
+      },
     },
     spec: {
       restartPolicy: 'Never',
@@ -79,15 +93,29 @@ export function helperPodObject(spec: HelperSpec, nodeName?: string): KubeObject
       ...scheduling,
       ...(nodeName ? { nodeName } : {}),
       terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: uid, runAsGroup: gid, fsGroup: gid, fsGroupChangePolicy: 'OnRootMismatch', seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: gid,
+        fsGroup: gid,
+        fsGroupChangePolicy: 'OnRootMismatch',
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       containers: [
         {
           name: 'helper',
           image: container.image,
           ...(container.imagePullPolicy ? { imagePullPolicy: container.imagePullPolicy } : {}),
           command: ['sleep', String(helperLifetimeSeconds)],
-          resources: (spec.sizedLikeRun && runResources) || { requests: { cpu: '10m', memory: '32Mi' }, limits: { cpu: '1', memory: '256Mi' } },
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+          resources: (spec.sizedLikeRun && runResources) || {
+            requests: { cpu: '10m', memory: '32Mi' },
+            limits: { cpu: '1', memory: '256Mi' },
+          },
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ['ALL'] },
+          },
           volumeMounts: [{ name: 'data', mountPath: helperMount }],
         },
       ],
@@ -108,7 +136,12 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
     // A run pod still listed on a node whose kubelet is gone: a helper pinned there would never start.
     if (nodeName && (await nodeState(client, nodeName)).state !== 'Ready') nodeName = undefined;
   }
-  const created = await client.request<PodObject>({ method: 'POST', path: `/api/v1/namespaces/${namespace}/pods`, body: helperPodObject(spec, nodeName), retry: false });
+  const created = await client.request<PodObject>({
+    method: 'POST',
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    body: helperPodObject(spec, nodeName),
+    retry: false,
+  });
   const name = created.metadata?.name ?? '';
   const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
   let failure: unknown;
@@ -117,7 +150,15 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
     const stopClaimWatch = new AbortController();
     const claimFound = new AbortController();
     let claimError: KeystoneError | undefined;
-    const claimWatch = claimProvisioningProblem({ client, namespace, claim: spec.claim, signal: stopClaimWatch.signal, noAnswerMs: spec.noAnswerMs, timeoutMs, clock: spec.clock }).then(
+    const claimWatch = claimProvisioningProblem({
+      client,
+      namespace,
+      claim: spec.claim,
+      signal: stopClaimWatch.signal,
+      noAnswerMs: spec.noAnswerMs,
+      timeoutMs,
+      clock: spec.clock,
+    }).then(
       (problem) => {
         claimError = problem;
         if (problem) claimFound.abort();
@@ -135,28 +176,60 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
         signal: spec.signal ? AbortSignal.any([spec.signal, claimFound.signal]) : claimFound.signal,
         onProgress: spec.onProgress,
         evaluate: ([pod]) => {
-          if (!pod) return { done: false, progress: `helper pod ${name}: gone`, failure: new KeystoneError(`helper pod ${name} was deleted before it started`) };
+          if (!pod)
+            return {
+              done: false,
+              progress: `helper pod ${name}: gone`,
+              failure: new KeystoneError(`helper pod ${name} was deleted before it started`),
+            };
           if (pod.status?.phase === 'Running') return { done: true, progress: `helper pod ${name} running` };
           // The scheduler says this only when the provisioner asked for another node (ProvisioningReschedule).
           const scheduling = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
           if (scheduling?.message?.includes('provisioning failed for PVC')) {
-            return { done: false, progress: 'volume not provisioned', failure: new ClaimProvisioningError(`volume ${spec.claim} could not be provisioned: ${scheduling.message}`) };
+            return {
+              done: false,
+              progress: 'volume not provisioned',
+              failure: new ClaimProvisioningError(
+                `volume ${spec.claim} could not be provisioned: ${scheduling.message}`,
+              ),
+            };
           }
           // A claim without a class on a cluster without a default one: the scheduler treats it as
           // Immediate binding (kubernetes pkg/scheduler/framework/plugins/volumebinding/volume_binding.go PreFilter).
-          if (scheduling?.reason === 'Unschedulable' && scheduling.message?.includes('unbound immediate PersistentVolumeClaims')) {
+          if (
+            scheduling?.reason === 'Unschedulable' &&
+            scheduling.message?.includes('unbound immediate PersistentVolumeClaims')
+          ) {
             return {
               done: false,
               progress: 'volume not bound',
-              failure: new KeystoneError(`volume ${spec.claim} is not bound and nothing provisions it: ${scheduling.message}`, {
-                hint: `the cluster needs a default StorageClass (\`kubectl get storageclass\`: one marked "(default)"); \`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows what it waits for`,
-              }),
+              failure: new KeystoneError(
+                `volume ${spec.claim} is not bound and nothing provisions it: ${scheduling.message}`,
+                {
+                  hint: `the cluster needs a default StorageClass (\`kubectl get storageclass\`: one marked "(default)"); \`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows what it waits for`,
+                },
+              ),
             };
           }
-          const volumeWords = scheduling?.reason === 'Unschedulable' ? explainUnschedulable(scheduling.message ?? '') : undefined;
-          if (volumeWords) return { done: false, progress: 'volume node', failure: new VolumeNodeError(`helper pod ${name} cannot start: ${volumeWords}`, { hint: `\`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows the volume; try again once its node can take the pod` }) };
+          const volumeWords =
+            scheduling?.reason === 'Unschedulable' ? explainUnschedulable(scheduling.message ?? '') : undefined;
+          if (volumeWords)
+            return {
+              done: false,
+              progress: 'volume node',
+              failure: new VolumeNodeError(`helper pod ${name} cannot start: ${volumeWords}`, {
+                hint: `\`kubectl describe pvc ${spec.claim} -n ${namespace}\` shows the volume; try again once its node can take the pod`,
+              }),
+            };
           const problem = podProblem(pod, [], 'push');
-          if (problem) return { done: false, progress: problem.reason, failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, { hint: problem.hint }) };
+          if (problem)
+            return {
+              done: false,
+              progress: problem.reason,
+              failure: new KeystoneError(`helper pod ${name} cannot start: ${problem.reason}: ${problem.message}`, {
+                hint: problem.hint,
+              }),
+            };
           return { done: false, progress: `helper pod ${name}: ${pod.status?.phase ?? 'Pending'}` };
         },
       });
@@ -187,16 +260,27 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
  */
 async function nodeOfRunPod(spec: HelperSpec): Promise<string | undefined> {
   type RunPod = PodObject & { spec?: { volumes?: { persistentVolumeClaim?: { claimName?: string } }[] } };
-  const pods = await spec.client.list<RunPod>(`/api/v1/namespaces/${spec.namespace}/pods`, { labelSelector: `${labels.runId}=${spec.runId},!${helperLabel}` });
+  const pods = await spec.client.list<RunPod>(`/api/v1/namespaces/${spec.namespace}/pods`, {
+    labelSelector: `${labels.runId}=${spec.runId},!${helperLabel}`,
+  });
   const holder = pods.items.find(
-    (p) => p.spec?.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '') && (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === spec.claim),
+    (p) =>
+      p.spec?.nodeName &&
+      !['Succeeded', 'Failed'].includes(p.status?.phase ?? '') &&
+      (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === spec.claim),
   );
   return holder?.spec?.nodeName;
 }
 
 async function deleteHelperPod(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${namespace}/pods/${name}`, query: { gracePeriodSeconds: 0 }, retry: true, cleanup: true });
+    await client.request({
+      method: 'DELETE',
+      path: `/api/v1/namespaces/${namespace}/pods/${name}`,
+      query: { gracePeriodSeconds: 0 },
+      retry: true,
+      cleanup: true,
+    });
   } catch (err) {
     if (!(err instanceof KubeApiError && err.statusCode === 404)) throw err;
   }

@@ -30,13 +30,18 @@ export function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
         // A partly staged run directory goes (it is new, nothing else is in it) -- unless it is
         // outside data/, which keystone never touches.
         if (!(err instanceof OutsideRootError)) await data.remove(dir, { cleanup: true }).catch(() => undefined);
-        if (err instanceof InterruptedError) throw new InterruptedError(`interrupted while staging the input: nothing was submitted, and the half-made ${shown} was removed`);
+        if (err instanceof InterruptedError)
+          throw new InterruptedError(
+            `interrupted while staging the input: nothing was submitted, and the half-made ${shown} was removed`,
+          );
         throw describeFsError(err, `stage the input in ${shown}`, relative(ctx.cwd, toolDir) || toolDir);
       }
       if (runAs?.chownRunDir) {
         await chownTree(dir, runAs.uid, runAs.gid).catch(async (err: unknown) => {
           await data.remove(dir, { cleanup: true });
-          throw new KeystoneError(`cannot hand the run directory to uid ${runAs.uid}: ${(err as Error).message}`, { hint: 'nothing was submitted; the staged input was removed' });
+          throw new KeystoneError(`cannot hand the run directory to uid ${runAs.uid}: ${(err as Error).message}`, {
+            hint: 'nothing was submitted; the staged input was removed',
+          });
         });
       }
       return runAs?.note;

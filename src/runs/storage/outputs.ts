@@ -11,7 +11,7 @@ import { deleteClaim, sharedClaimName } from './claim.js';
 import { helperMount, withHelperPod } from './helper-pod.js';
 import { collectTail } from './upload.js';
 import { getRunObject } from '../catalog/list.js';
-import { runKind, volumeRunDir, type RunSummary } from '../model.js';
+import { runKind, shownVolumeDir, volumeRunDir, type RunSummary } from '../model.js';
 import type { JobObject } from '../../kube/objects.js';
 
 export interface VolumeRun {
@@ -34,9 +34,7 @@ export function volumeOf(job: JobObject): VolumeRun | undefined {
 }
 
 /** How a run's volume directory is shown: "volume keystone-data: lammps/runs/<id>". */
-export function shownVolumeDir(claim: string, tool: string, runId: string): string {
-  return `volume ${claim}: ${volumeRunDir(tool, runId)}`;
-}
+export { shownVolumeDir } from '../model.js';
 
 /** Deletes a run's outputs on its volume. */
 export async function removeVolumeOutputs(client: KubeClient, run: VolumeRun, signal?: AbortSignal): Promise<void> {
@@ -45,19 +43,40 @@ export async function removeVolumeOutputs(client: KubeClient, run: VolumeRun, si
     return;
   }
   const stderr = collectTail();
-  const { exitCode } = await withHelperPod({ client, namespace: run.namespace, claim: run.claim, purpose: 'purge', runId: run.runId, from: run.from, signal }, (pod) =>
-    execInPod(client, { namespace: run.namespace, pod, container: 'helper', command: ['rm', '-rf', '--', `${helperMount}/${volumeRunDir(run.tool, run.runId)}`], stderr, signal }),
+  const { exitCode } = await withHelperPod(
+    { client, namespace: run.namespace, claim: run.claim, purpose: 'purge', runId: run.runId, from: run.from, signal },
+    (pod) =>
+      execInPod(client, {
+        namespace: run.namespace,
+        pod,
+        container: 'helper',
+        command: ['rm', '-rf', '--', `${helperMount}/${volumeRunDir(run.tool, run.runId)}`],
+        stderr,
+        signal,
+      }),
   );
-  if (exitCode !== 0) throw new KeystoneError(`could not delete ${shownVolumeDir(run.claim, run.tool, run.runId)}: rm exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`);
+  if (exitCode !== 0)
+    throw new KeystoneError(
+      `could not delete ${shownVolumeDir(run.claim, run.tool, run.runId)}: rm exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`,
+    );
 }
 
 /** A listed run's volume, read from its Job or MPIJob (the annotations and pod template say where). */
-export async function runVolume(client: KubeClient, namespace: string, run: Pick<RunSummary, 'job' | 'nodes'>): Promise<VolumeRun | undefined> {
+export async function runVolume(
+  client: KubeClient,
+  namespace: string,
+  run: Pick<RunSummary, 'job' | 'nodes'>,
+): Promise<VolumeRun | undefined> {
   return volumeOf(await getRunObject(client, namespace, run, runKind(run)));
 }
 
 /** `jobs clean --purge-outputs` for a run on a volume: reads its Job (or MPIJob), then removes its directory. */
-export async function purgeVolumeRun(client: KubeClient, namespace: string, run: Pick<RunSummary, 'job' | 'nodes'>, signal?: AbortSignal): Promise<void> {
+export async function purgeVolumeRun(
+  client: KubeClient,
+  namespace: string,
+  run: Pick<RunSummary, 'job' | 'nodes'>,
+  signal?: AbortSignal,
+): Promise<void> {
   const volume = await runVolume(client, namespace, run);
   if (!volume) throw new KeystoneError(`run object ${run.job} does not name the volume its outputs are on`);
   await removeVolumeOutputs(client, volume, signal);

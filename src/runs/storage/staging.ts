@@ -13,7 +13,12 @@ import { envFile, type Sweep } from '../request/options.js';
 import { recordInputDir } from '../record/record.js';
 
 /** Copies the input into the run directory (one copy per sweep index, with its params.env). */
-export async function stageOnHost(data: GuardedDir, input: ResolvedInput, runDir: string, sweep: Sweep | undefined): Promise<void> {
+export async function stageOnHost(
+  data: GuardedDir,
+  input: ResolvedInput,
+  runDir: string,
+  sweep: Sweep | undefined,
+): Promise<void> {
   // Not world-writable: the run's files belong to the user (the pods run as a non-root user).
   await data.mkdir(runDir, 0o755);
   await chmod(runDir, 0o755);

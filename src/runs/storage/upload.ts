@@ -39,13 +39,34 @@ export async function uploadInput(
   const { exitCode, step } = await withHelperPod({ ...helper, client, purpose: 'upload' }, async (pod) => {
     // A failed or interrupted upload leaves nothing half-written: the run directory goes, from
     // the same pod, before it is deleted (not cancellable: it is the clean-up of a Ctrl-C).
-    const removePartial = () => execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: ['rm', '-rf', '--', dir] }).catch(() => undefined);
+    const removePartial = () =>
+      execInPod(client, {
+        namespace: helper.namespace,
+        pod,
+        container: 'helper',
+        command: ['rm', '-rf', '--', dir],
+      }).catch(() => undefined);
     try {
       // The directory first, on its own: a volume the run's uid cannot write fails here with its
       // real message, not as a tar stream cut off mid-send when the command ends at once.
-      const made = await execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: ['mkdir', '-p', '--', dir], stderr, signal: helper.signal });
+      const made = await execInPod(client, {
+        namespace: helper.namespace,
+        pod,
+        container: 'helper',
+        command: ['mkdir', '-p', '--', dir],
+        stderr,
+        signal: helper.signal,
+      });
       if (made.exitCode !== 0) return { ...made, step: 'mkdir' };
-      const result = await execInPod(client, { namespace: helper.namespace, pod, container: 'helper', command: [...untarInto, dir], stdin: inputArchive(o.input, o.sweep), stderr, signal: helper.signal });
+      const result = await execInPod(client, {
+        namespace: helper.namespace,
+        pod,
+        container: 'helper',
+        command: [...untarInto, dir],
+        stdin: inputArchive(o.input, o.sweep),
+        stderr,
+        signal: helper.signal,
+      });
       if (result.exitCode !== 0) await removePartial();
       return { ...result, step: 'tar' };
     } catch (err) {
@@ -55,13 +76,16 @@ export async function uploadInput(
   });
   if (exitCode !== 0) {
     const { uid, gid } = runIdentity(helper.from);
-    throw new KeystoneError(`uploading the input to volume ${helper.claim} failed: ${step} exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`, {
-      hint: /Permission denied/i.test(stderr.text())
-        ? // kubernetes-csi/csi-driver-nfs makes directories root-owned 0755 unless the class sets
-          // mountPermissions, and a CSIDriver's default fsGroupPolicy (ReadWriteOnceWithFSType)
-          // applies no fsGroup to a ReadWriteMany volume.
-          `the volume is not writable by uid ${uid} (gid ${gid}): its storage class hands out directories the run cannot write and applies no fsGroup — for csi-driver-nfs set \`mountPermissions: "0777"\` in the StorageClass parameters, or \`fsGroupPolicy: File\` in its CSIDriver; then delete PersistentVolumeClaim ${helper.claim} and run again`
-        : 'check the volume has room (--volume-size) and that the image has sh and tar',
-    });
+    throw new KeystoneError(
+      `uploading the input to volume ${helper.claim} failed: ${step} exited with ${exitCode}${stderr.text() ? `: ${stderr.text()}` : ''}`,
+      {
+        hint: /Permission denied/i.test(stderr.text())
+          ? // kubernetes-csi/csi-driver-nfs makes directories root-owned 0755 unless the class sets
+            // mountPermissions, and a CSIDriver's default fsGroupPolicy (ReadWriteOnceWithFSType)
+            // applies no fsGroup to a ReadWriteMany volume.
+            `the volume is not writable by uid ${uid} (gid ${gid}): its storage class hands out directories the run cannot write and applies no fsGroup — for csi-driver-nfs set \`mountPermissions: "0777"\` in the StorageClass parameters, or \`fsGroupPolicy: File\` in its CSIDriver; then delete PersistentVolumeClaim ${helper.claim} and run again`
+          : 'check the volume has room (--volume-size) and that the image has sh and tar',
+      },
+    );
   }
 }

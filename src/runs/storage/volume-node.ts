@@ -16,14 +16,21 @@ import { claimPath, getOrUndefined, type ClaimObject } from './claim.js';
 import type { RunSummary } from '../model.js';
 
 type Expression = { key?: string; operator?: string; values?: string[] };
-type VolumeObject = KubeObject & { spec?: { nodeAffinity?: { required?: { nodeSelectorTerms?: { matchExpressions?: Expression[] }[] } } } };
-type NodeObject = KubeObject & { status?: { conditions?: { type: string; status: string; reason?: string; lastTransitionTime?: string }[] } };
+type VolumeObject = KubeObject & {
+  spec?: { nodeAffinity?: { required?: { nodeSelectorTerms?: { matchExpressions?: Expression[] }[] } } };
+};
+type NodeObject = KubeObject & {
+  status?: { conditions?: { type: string; status: string; reason?: string; lastTransitionTime?: string }[] };
+};
 
 const hostnameKey = 'kubernetes.io/hostname';
 
 /** The one node a bound claim's volume lives on, or undefined (unbound, zonal, or its PV not readable). */
 export async function volumeNodeOf(client: KubeClient, namespace: string, claim: string): Promise<string | undefined> {
-  const pvc = await getOrUndefined<ClaimObject & { spec?: { volumeName?: string } }>(client, claimPath(namespace, claim));
+  const pvc = await getOrUndefined<ClaimObject & { spec?: { volumeName?: string } }>(
+    client,
+    claimPath(namespace, claim),
+  );
   const volumeName = pvc?.spec?.volumeName;
   if (!volumeName) return undefined;
   let pv: VolumeObject | undefined;
@@ -35,7 +42,11 @@ export async function volumeNodeOf(client: KubeClient, namespace: string, claim:
     throw err;
   }
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
-  const hosts = terms.flatMap((t) => (t.matchExpressions ?? []).filter((e) => e.key === hostnameKey && e.operator === 'In').flatMap((e) => e.values ?? []));
+  const hosts = terms.flatMap((t) =>
+    (t.matchExpressions ?? [])
+      .filter((e) => e.key === hostnameKey && e.operator === 'In')
+      .flatMap((e) => e.values ?? []),
+  );
   return terms.length === 1 && hosts.length === 1 ? hosts[0] : undefined;
 }
 
@@ -46,26 +57,41 @@ export async function nodeState(client: KubeClient, node: string): Promise<NodeS
   if (!found) return { state: 'gone' };
   const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
   if (ready?.status === 'True') return { state: 'Ready' };
-  return { state: 'NotReady', ...(ready?.lastTransitionTime ? { since: ready.lastTransitionTime } : {}), ...(ready?.reason ? { reason: ready.reason } : {}) };
+  return {
+    state: 'NotReady',
+    ...(ready?.lastTransitionTime ? { since: ready.lastTransitionTime } : {}),
+    ...(ready?.reason ? { reason: ready.reason } : {}),
+  };
 }
 
 /** The volume's node cannot serve it (gone, NotReady): nothing that needs the volume can start. */
 export class VolumeNodeError extends KeystoneError {}
 
 /** Why a claim's volume cannot be reached now (its node is gone or NotReady), or undefined. */
-export async function volumeNodeProblem(client: KubeClient, namespace: string, claim: string, runId: string): Promise<VolumeNodeError | undefined> {
+export async function volumeNodeProblem(
+  client: KubeClient,
+  namespace: string,
+  claim: string,
+  runId: string,
+): Promise<VolumeNodeError | undefined> {
   const node = await volumeNodeOf(client, namespace, claim);
   if (!node) return undefined;
   const s = await nodeState(client, node);
   if (s.state === 'gone') {
-    return new VolumeNodeError(`volume ${claim} is on node ${node}, which is gone from the cluster: its storage class keeps a volume's files on one node's disk, so nothing can reach them`, {
-      hint: `if ${node} comes back under that name, try again; otherwise run ${runId}'s outputs are lost (\`keystone jobs clean --purge-outputs\` removes what is left of it)`,
-    });
+    return new VolumeNodeError(
+      `volume ${claim} is on node ${node}, which is gone from the cluster: its storage class keeps a volume's files on one node's disk, so nothing can reach them`,
+      {
+        hint: `if ${node} comes back under that name, try again; otherwise run ${runId}'s outputs are lost (\`keystone jobs clean --purge-outputs\` removes what is left of it)`,
+      },
+    );
   }
   if (s.state === 'NotReady') {
-    return new VolumeNodeError(`volume ${claim} is on node ${node}, which is NotReady${s.since ? ` since ${s.since}` : ''}${s.reason ? ` (${s.reason})` : ''}: its files are reachable only through that node`, {
-      hint: `wait until \`kubectl get node ${node}\` says Ready, then try again`,
-    });
+    return new VolumeNodeError(
+      `volume ${claim} is on node ${node}, which is NotReady${s.since ? ` since ${s.since}` : ''}${s.reason ? ` (${s.reason})` : ''}: its files are reachable only through that node`,
+      {
+        hint: `wait until \`kubectl get node ${node}\` says Ready, then try again`,
+      },
+    );
   }
   return undefined;
 }
@@ -82,8 +108,10 @@ export async function nameVolumeNodes(client: KubeClient, namespace: string, run
       const node = await volumeNodeOf(client, namespace, run.outputVolume).catch(() => undefined);
       if (!node) return;
       const s = await nodeState(client, node).catch(() => undefined);
-      if (s?.state === 'gone') run.reason = `cannot start: its volume is on node ${node}, which is gone from the cluster`;
-      else if (s?.state === 'NotReady') run.reason = `cannot start until node ${node}, which holds its volume, is Ready again`;
+      if (s?.state === 'gone')
+        run.reason = `cannot start: its volume is on node ${node}, which is gone from the cluster`;
+      else if (s?.state === 'NotReady')
+        run.reason = `cannot start until node ${node}, which holds its volume, is Ready again`;
       else run.reason = run.reason.replace('the node that holds its volume', `node ${node}, which holds its volume`);
     }),
   );

@@ -6,7 +6,16 @@
  */
 import { annotations, labels } from '../../vocabulary.js';
 import { checkTemplateForVolume, type BuildOptions } from '../build/job.js';
-import { claimBound, createClaim, deleteClaim, defaultVolumeSize, perRunClaimName, rememberPerRunClaims, sharedClaimName, sharedClaimState } from './claim.js';
+import {
+  claimBound,
+  createClaim,
+  deleteClaim,
+  defaultVolumeSize,
+  perRunClaimName,
+  rememberPerRunClaims,
+  sharedClaimName,
+  sharedClaimState,
+} from './claim.js';
 import { ClaimProvisioningError } from './helper-pod.js';
 import { provisioningFailure } from './claim-provisioning.js';
 import { removeVolumeOutputs, shownVolumeDir } from './outputs.js';
@@ -28,7 +37,18 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
   const runJob = () => run.runJob?.() ?? run.template;
   // A per-run claim's first pod fixes its node or zone: that helper asks for what the run needs.
   const upload = (name: string) =>
-    uploadInput(client, { namespace: run.namespace, claim: name, runId: run.runId, from: runJob(), sizedLikeRun: name !== sharedClaimName, signal: ctx.signal }, { tool: run.tool, input: run.input, sweep: run.sweep });
+    uploadInput(
+      client,
+      {
+        namespace: run.namespace,
+        claim: name,
+        runId: run.runId,
+        from: runJob(),
+        sizedLikeRun: name !== sharedClaimName,
+        signal: ctx.signal,
+      },
+      { tool: run.tool, input: run.input, sweep: run.sweep },
+    );
 
   const perRun = async () => {
     claim = perRunClaimName(run.name);
@@ -55,7 +75,12 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
       // A run across nodes needs the shared ReadWriteMany volume (a per-run claim is ReadWriteOnce,
       // one node's): refused before anything is written, and never given a per-run claim.
       const refuseUnshared = () => {
-        if (run.acrossNodes) throw unsharedRunDirectory(run.acrossNodes, `${volumeRunDir(run.tool, run.runId)} on a ReadWriteOnce volume of one node`, ctx.target.context);
+        if (run.acrossNodes)
+          throw unsharedRunDirectory(
+            run.acrossNodes,
+            `${volumeRunDir(run.tool, run.runId)} on a ReadWriteOnce volume of one node`,
+            ctx.target.context,
+          );
       };
       if (state === 'per-run') {
         refuseUnshared();
@@ -68,16 +93,20 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
       claim = sharedClaimName;
       try {
         await upload(claim);
-        return state === 'absent' ? `created volume ${sharedClaimName} (ReadWriteMany, ${size}) for the runs on this cluster` : undefined;
+        return state === 'absent'
+          ? `created volume ${sharedClaimName} (ReadWriteMany, ${size}) for the runs on this cluster`
+          : undefined;
       } catch (err) {
         // A shared claim that never got a volume holds nothing: it goes, or it would make every
         // later run wait on it too (one left by an interrupted first run is refused the same way).
         if (!(err instanceof ClaimProvisioningError)) {
-          if (state === 'absent' && !(await claimBound(client, run.namespace, sharedClaimName).catch(() => true))) await deleteClaim(client, run.namespace, sharedClaimName).catch(() => undefined);
+          if (state === 'absent' && !(await claimBound(client, run.namespace, sharedClaimName).catch(() => true)))
+            await deleteClaim(client, run.namespace, sharedClaimName).catch(() => undefined);
           throw err;
         }
         // This cluster cannot share one volume between nodes: one ReadWriteOnce claim per run.
-        const why = (await provisioningFailure(client, run.namespace, sharedClaimName).catch(() => undefined)) ?? err.message;
+        const why =
+          (await provisioningFailure(client, run.namespace, sharedClaimName).catch(() => undefined)) ?? err.message;
         await deleteClaim(client, run.namespace, sharedClaimName);
         await rememberPerRunClaims(client, run.namespace, why);
         refuseUnshared();
@@ -85,13 +114,22 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
         return `this cluster cannot provision ReadWriteMany volumes, so each run gets its own ReadWriteOnce volume (${size}): ${why}`;
       }
     },
-    jobOptions: (): Pick<BuildOptions, 'volume'> => ({ volume: claim ? { claimName: claim, subPath: run.tool } : undefined }),
+    jobOptions: (): Pick<BuildOptions, 'volume'> => ({
+      volume: claim ? { claimName: claim, subPath: run.tool } : undefined,
+    }),
     annotations: (): Record<string, string> => (claim ? { [annotations.outputClaim]: claim } : {}),
     async afterCreate() {},
     async discard() {
       if (!claim) return;
       if (ownClaim) await deleteClaim(client, run.namespace, claim);
-      else await removeVolumeOutputs(client, { namespace: run.namespace, claim, tool: run.tool, runId: run.runId, from: runJob() });
+      else
+        await removeVolumeOutputs(client, {
+          namespace: run.namespace,
+          claim,
+          tool: run.tool,
+          runId: run.runId,
+          from: runJob(),
+        });
     },
   };
 }
