@@ -5,7 +5,6 @@
 // node's directory and the system's, and a fixed time zone: no DOCKER_HOST, KUBECONFIG, HOME, CI,
 // NO_COLOR, TERM, proxy or locale of the machine reaches a test (docs/architecture.md, "What a
 // test may read from the machine"). Opt-in knobs of the suite itself are kept.
-import { accessSync, constants, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 const vitestOwn = /^(VITEST|VITE_|NODE_ENV$|TEST$|MODE$|DEV$|PROD$|SSR$|BASE_URL$)/;
@@ -15,18 +14,3 @@ for (const key of Object.keys(process.env)) {
 }
 process.env.PATH = `${dirname(process.execPath)}:/usr/bin:/bin`;
 process.env.TZ = 'UTC';
-
-// Sandboxes, fake volumes and fetched runs go to os.tmpdir(): on a tmpfs /dev/shm with room to
-// spare they cost no disk writes (a tenth less CPU for the suite here, a third less system time).
-// An explicit TMPDIR wins; a small /dev/shm (a container's 64 MB) is not used.
-if (!process.env.TMPDIR && roomyTmpfs('/dev/shm')) process.env.TMPDIR = '/dev/shm';
-
-function roomyTmpfs(dir: string): boolean {
-  try {
-    accessSync(dir, constants.W_OK);
-    const fs = statfsSync(dir);
-    return fs.type === 0x01021994 /* TMPFS_MAGIC */ && fs.bavail * fs.bsize >= 2 * 1024 ** 3;
-  } catch {
-    return false;
-  }
-}
