@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './test/helpers/longest-first.js';
 
 export default defineConfig({
   test: {
@@ -15,6 +16,8 @@ export default defineConfig({
     // third less CPU). Tests keep their state in their own harness (a sandbox, a fake API server),
     // never in module-level variables they change.
     isolate: false,
+    // The heaviest files start first, also on a fresh clone (see the file).
+    sequence: { sequencer: LongestFirst },
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

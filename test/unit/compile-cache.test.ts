@@ -1,14 +1,25 @@
 // bin/compile-cache.cjs: V8's code cache for the CommonJS bundle. It may only ever save time: a
 // missing, corrupted or foreign cache, an unwritable home and processes writing at once must all
 // give the same output as compiling from source.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { mkdtemp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp as makeTemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { cliPath, repoRoot } from '../fakes/sandbox.mjs';
 
 const cacheModule = resolve(repoRoot, 'bin', 'compile-cache.cjs');
+
+/** The temporary directories this file made, removed at its end. */
+const made: string[] = [];
+const mkdtemp = async (prefix: string) => {
+  const dir = await makeTemp(prefix);
+  made.push(dir);
+  return dir;
+};
+afterAll(async () => {
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+});
 
 /** A small bundle: a main chunk that requires another, as dist/ is laid out. */
 async function fixture(buildId = 'b1') {
