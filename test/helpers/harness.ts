@@ -244,7 +244,10 @@ export class ClosedPipe extends CapturedStream {
   override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     // Linux's pipe_write returns 0 for an empty write before it looks for readers (fs/pipe.c), so
     // the sink's empty "settled" write succeeds on a real closed pipe; only data fails.
-    if (chunk.length === 0) return done();
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
     done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' }));
   }
 }
