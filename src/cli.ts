@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { AppContext } from './app-context.js';
 import {
+  acceptedHelp,
   argument,
   command,
   dryRun,
@@ -523,8 +524,8 @@ export function buildProgram(version: string, runCommand: CommandRunner): Comman
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 90s, 5m (default depends on the command)')
     .option('-v, --verbose', 'print each external command and API request, and stack traces on errors')
     .option('-q, --quiet', 'print errors and requested data only')
-    // Each command's --help also lists --context, --timeout and the other global options.
-    .configureHelp({ showGlobalOptions: true })
+    // Each command's --help also lists --context, --timeout and the other global options it accepts.
+    .configureHelp(acceptedHelp)
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run `keystone --help` for usage)')
     .addHelpText(

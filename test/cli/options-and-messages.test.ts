@@ -1,0 +1,87 @@
+// Issue 22 #13-#16: options and messages. A command's --help lists only the options it accepts
+// (the refusal and the help read one list); hints say how to install the stack on the cluster
+// named; `jobs plot` names the series there are; and the smaller edges of #16.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Command, Option } from 'commander';
+import { CommanderError } from 'commander';
+import { buildProgram } from '../../src/cli.js';
+import { createReadyHarness, type Harness } from '../helpers/harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createReadyHarness();
+}, 120_000);
+afterAll(async () => h?.cleanup());
+
+/** Every command of the program with its path (`jobs logs`). */
+function commandsOf(command: Command, path: string[] = []): { command: Command; path: string[] }[] {
+  return command.commands.flatMap((c) => [
+    { command: c, path: [...path, c.name()] },
+    ...commandsOf(c, [...path, c.name()]),
+  ]);
+}
+
+/** The "Global Options:" section of a help text: its flags. */
+function globalOptionsIn(help: string): string[] {
+  const section = help.split('Global Options:\n')[1]?.split('\n\n')[0] ?? '';
+  return [...section.matchAll(/^ {2}(-\S+?)(?:,|\s|$)(?: (--\S+))?/gm)].map((m) => m[2] ?? m[1]!);
+}
+
+describe('--help lists only what the command accepts (#13)', () => {
+  it('for every command, an inherited option is in its "Global Options" exactly when typing it is not refused', async () => {
+    let ran = 0;
+    const program = buildProgram('0.0.0', async () => {
+      ran++;
+    });
+    const quiet = (c: Command) => {
+      c.exitOverride().configureOutput({ writeOut: () => undefined, writeErr: () => undefined });
+      for (const sub of c.commands) quiet(sub);
+    };
+    quiet(program);
+    let checked = 0;
+    for (const { command, path } of commandsOf(program)) {
+      const listed = new Set(globalOptionsIn(command.helpInformation()));
+      const args = command.registeredArguments.filter((a) => a.required).map(() => 'x');
+      for (let owner = command.parent; owner; owner = owner.parent) {
+        for (const option of owner.options as Option[]) {
+          if (option.hidden || option.long === '--version') continue;
+          const typed = [option.long!, ...(option.required ? [option.argChoices?.[0] ?? 'x'] : [])];
+          let refused = false;
+          try {
+            await program.parseAsync([...path, ...args, ...typed], { from: 'user' });
+          } catch (err) {
+            if (!(err instanceof CommanderError)) throw err;
+            refused = err.code === 'keystone.inapplicableOption';
+          }
+          expect(listed.has(option.long!), `keystone ${path.join(' ')} ${typed.join(' ')}`).toBe(!refused);
+          checked++;
+        }
+      }
+    }
+    expect(ran).toBeGreaterThan(0);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('jobs logs, cancel, fetch and plot --help (the built CLI) list none of -o, --tool, --all; completion --help none of the cluster options', async () => {
+    for (const sub of ['logs', 'cancel', 'fetch', 'plot']) {
+      const r = await h.runProcess(['jobs', sub, '--help']);
+      expect(r.exitCode).toBe(0);
+      const listed = globalOptionsIn(r.stdout);
+      expect(listed, sub).toEqual([
+        '--version',
+        '--context',
+        '--kubeconfig',
+        '--config',
+        '--timeout',
+        '--verbose',
+        '--quiet',
+      ]);
+    }
+    const completion = await h.runProcess(['completion', '--help']);
+    expect(globalOptionsIn(completion.stdout)).toEqual(['--version', '--verbose', '--quiet']);
+    // TAB after `jobs logs x -` offers what --help lists, not the refused -o/--tool/--all.
+    const tab = await h.run(['__complete', '--', 'jobs', 'logs', 'x', '-']);
+    expect(tab.stdout.split('\n')).not.toContain('--tool');
+    expect(tab.stdout.split('\n')).toContain('--context');
+  });
+});
