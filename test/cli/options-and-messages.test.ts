@@ -4,8 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { CommanderError } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { buildProgram } from '../../src/cli.js';
-import { createReadyHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
+import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
 beforeAll(async () => {
@@ -83,5 +87,51 @@ describe('--help lists only what the command accepts (#13)', () => {
     const tab = await h.run(['__complete', '--', 'jobs', 'logs', 'x', '-']);
     expect(tab.stdout.split('\n')).not.toContain('--tool');
     expect(tab.stdout.split('\n')).toContain('--context');
+  });
+});
+
+describe('hints name the command that installs the stack on the cluster named (#14)', () => {
+  it('on another cluster without the stack: `keystone apply --context X --kubeconfig F`, never `keystone setup`; on the k3d cluster: `keystone setup`', async () => {
+    const bare = await createHarness();
+    try {
+      const file = join(bare.home, 'bare.yaml');
+      await writeFile(file, stringify(kubeconfigFor(bare.api.url, 'bare')), { mode: 0o600 });
+      bare.api.create('nodes', {
+        metadata: { name: 'bare-node-1' },
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+      const onBare = ['--context', 'bare', '--kubeconfig', file];
+      const apply = `keystone apply --context bare --kubeconfig ${file}`;
+      const run = await bare.run(['run-simulation', 'lammps', 'in.lj', ...onBare]);
+      expect(run.exitCode).toBe(1);
+      expect(run.stderr).toContain(`hint: run \`${apply}\` to apply k8s/manifests`);
+      for (const args of [
+        ['rollback', 'celery-worker', '--list'],
+        ['scale', 'celery-worker', '2'],
+        ['restart', 'all'],
+      ]) {
+        const r = await bare.run([...args, ...onBare]);
+        expect(r.exitCode, args.join(' ')).toBe(1);
+        expect(r.stderr, args.join(' ')).toContain(`no deployment "${args[1]}"; deployments: (none: run \`${apply}\`)`);
+      }
+      const status = await bare.run(['status', '-o', 'json', ...onBare]);
+      expect(JSON.parse(status.stdout).verdict).toBe(`Not healthy: the stack is not deployed; run \`${apply}\`.`);
+      const doctor = await bare.run(['doctor', '--context', 'elsewhere', '--kubeconfig', file]);
+      expect(doctor.stdout).toContain('context "elsewhere" is not in');
+      expect(doctor.stdout).toContain('pass --context with a context in those files');
+      for (const r of [run, status, doctor]) expect(r.stdout + r.stderr).not.toContain('keystone setup');
+      // The same hint works: apply installs the stack there, and the run then finds its template.
+      expect((await bare.run(['apply', ...onBare])).exitCode).toBe(0);
+      const after = await bare.run(['run-simulation', 'lammps', 'in.lj', '-d', ...onBare]);
+      expect(after.stderr).not.toContain('is not in the cluster');
+    } finally {
+      await bare.cleanup();
+    }
+    // keystone's own cluster: setup is the command (it makes the cluster too).
+    h.api.remove('jobs', 'keystone', 'lammps-template');
+    const local = await h.run(['run-simulation', 'lammps', 'in.lj']);
+    expect(local.exitCode).toBe(1);
+    expect(local.stderr).toContain('hint: run `keystone setup` to apply k8s/manifests');
+    expect((await h.run(['apply'])).exitCode).toBe(0);
   });
 });
