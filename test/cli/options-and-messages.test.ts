@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { CommanderError } from 'commander';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildProgram } from '../../src/cli.js';
@@ -133,5 +133,51 @@ describe('hints name the command that installs the stack on the cluster named (#
     expect(local.exitCode).toBe(1);
     expect(local.stderr).toContain('hint: run `keystone setup` to apply k8s/manifests');
     expect((await h.run(['apply'])).exitCode).toBe(0);
+  });
+});
+
+/** A finished LAMMPS run whose log has the thermo columns Temp and E_pair; its id. */
+async function lammpsRun(): Promise<string> {
+  h.cluster.program = () => ({ lines: ['Step Temp E_pair', '0 1.5 -6.7', '100 1.4 -6.6', 'done'], exitCode: 0 });
+  const r = await h.run(['run-simulation', 'lammps', 'in.lj', '--progress', 'none']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return /Submitted run (\S+)/.exec(r.stderr)![1]!;
+}
+
+describe('jobs plot names the series there are, and refuses a picture it cannot write before any work (#15)', () => {
+  it('--series Bogus and --series Temp,Bogus: refused naming Bogus and listing the series of the log (exit 1); --series "," is a usage error', async () => {
+    const id = await lammpsRun();
+    for (const series of ['Bogus', 'Temp,Bogus']) {
+      const r = await h.run(['jobs', 'plot', id, '--series', series]);
+      expect(r.exitCode, series).toBe(1);
+      expect(r.stdout, series).toBe('');
+      expect(r.stderr, series).toContain(`error: run ${id}'s log has no series Bogus; it has: Temp, E_pair`);
+      expect(r.stderr, series).toContain('hint: --series takes names from that list, comma-separated');
+      expect(r.stderr, series).not.toContain('first output step');
+    }
+    const ok = await h.run(['jobs', 'plot', id, '--series', 'Temp']);
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain('* Temp');
+    const empty = await h.run(['jobs', 'plot', id, '--series', ',']);
+    expect(empty.exitCode).toBe(2);
+    expect(empty.stderr).toContain('error: --series , names no series');
+  });
+
+  it('--out in a directory that does not exist, or that is a file, or --out a directory: one line and a hint, exit 2, before the run is looked up', async () => {
+    await writeFile(join(h.project, 'a-file'), 'x');
+    await mkdir(join(h.project, 'pics.svg'), { recursive: true });
+    const before = h.api.requests.length;
+    for (const [out, reason] of [
+      ['/nonexistent/dir/p.svg', '--out /nonexistent/dir/p.svg: there is no directory /nonexistent/dir'],
+      ['a-file/p.svg', '--out a-file/p.svg: a-file is not a directory'],
+      ['pics.svg', '--out pics.svg is a directory'],
+    ] as const) {
+      const r = await h.run(['jobs', 'plot', '20261125-214700-a3f9', '--out', out]);
+      expect(r.exitCode, out).toBe(2);
+      expect(r.stderr.split('\n')[0], out).toBe(`error: ${reason}`);
+      expect(r.stderr, out).toMatch(/\nhint: /);
+      expect(r.stderr, out).not.toContain('unexpected');
+    }
+    expect(h.api.requests.length).toBe(before); // refused before the run was looked up
   });
 });
