@@ -197,7 +197,12 @@ export const commandTable: readonly RegisteredSpec[] = [
     'describe',
     'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run',
     {
-      args: [argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')],
+      args: [
+        argument(
+          '<name>',
+          'a deployment (celery-worker), a pod (full or short name), or a run id; or deployment/NAME, pod/NAME, run/ID',
+        ),
+      ],
       options: [output(['table', 'json', 'yaml'])],
       examples: ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
       load: () => import('./commands/describe.js'),

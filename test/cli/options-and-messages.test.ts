@@ -181,3 +181,38 @@ describe('jobs plot names the series there are, and refuses a picture it cannot 
     expect(h.api.requests.length).toBe(before); // refused before the run was looked up
   });
 });
+
+describe('the smaller edges (#16)', () => {
+  it('describe takes KIND/NAME as events --for does (pod/, deployment/, run/), says which kind it does not know, and never "name name"; events --for "" is refused', async () => {
+    const redis = h.api
+      .objects('pods')
+      .find((p: { metadata: { name: string } }) => p.metadata.name.startsWith('redis-')).metadata.name as string;
+    const deployment = await h.run(['describe', 'deployment/redis']);
+    expect(deployment.exitCode, deployment.stderr).toBe(0);
+    expect(deployment.stdout).toMatch(/^Deployment redis: /);
+    const pod = await h.run(['describe', `pod/${redis}`]);
+    expect(pod.exitCode, pod.stderr).toBe(0);
+    expect(pod.stdout).toMatch(new RegExp(`^Pod ${redis}: `));
+    // pod/redis: only pods are looked at, and no pod is called redis (the deployment is).
+    const notPod = await h.run(['describe', 'pod/redis']);
+    expect(notPod.exitCode).toBe(1);
+    expect(notPod.stderr).toContain('error: no pod "redis" in namespace keystone');
+    const unknownKind = await h.run(['describe', 'svc/redis']);
+    expect(unknownKind.exitCode).toBe(2);
+    expect(unknownKind.stderr).toContain('error: describe takes deployment/NAME, pod/NAME or run/ID, not "svc/…"');
+    const bad = await h.run(['describe', 'Redis!']);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('error: "Redis!" is not a valid deployment, pod or run name');
+    expect(bad.stderr).not.toContain('name name');
+    for (const [args, message] of [
+      [['events', '--for', ''], 'error: --for "" names nothing'],
+      [['events', '--for', 'pod/'], 'error: --for "pod/" names nothing'],
+      [['describe', 'pod/'], 'error: describe "pod/" names nothing'],
+    ] as const) {
+      const r = await h.run([...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toContain(message);
+    }
+  });
+});
