@@ -32,11 +32,10 @@ const jobsAll = option('--all', 'include runs that finished more than 7 days ago
 // Inherited options some commands refuse, declared once.
 const offline = 'it prints a script and talks to no cluster';
 const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config: offline, timeout: offline };
-const notForRun: Refusals = {
-  output: "it prints the run's own output as it is",
-  tool: 'it acts on the one run named',
-  all: 'it acts on the one run named',
-};
+// `jobs --tool/--all` choose among runs; a subcommand given one run id has no use for them.
+const oneRun: Refusals = { tool: 'it acts on the one run named', all: 'it acts on the one run named' };
+// -o says why in the command's own words: what it prints instead of a document.
+const notForRun: Refusals = { output: "it prints the run's own output as it is", ...oneRun };
 
 /** start, stop and delete: one k3d call each (src/commands/lifecycle.ts). */
 const yes = option('-y, --yes', 'do not ask for confirmation (asked only on a terminal)');
@@ -365,7 +364,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         {
           args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
           options: [output(['table', 'json', 'yaml'])],
-          refuse: { tool: 'it acts on the one run named', all: 'it acts on the one run named' },
+          refuse: oneRun,
           examples: [
             'keystone jobs show 20261125-214700-a3f9',
             'keystone jobs show 20261125-214700-a3f9 -o json | jq -r .record.image.ref',
@@ -409,7 +408,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)',
         {
           args: [argument('<run-id>', 'the run to stop')],
-          refuse: notForRun,
+          refuse: { output: 'it says what it did in one line on stderr, with no data to format', ...oneRun },
           examples: [
             'keystone jobs cancel 20261125-214700-a3f9',
             'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)',
@@ -455,7 +454,10 @@ export const commandTable: readonly RegisteredSpec[] = [
             option('--to <dir>', 'put them in this directory instead'),
             option('--force', "overwrite files there whose content differs from the run's (never without it)"),
           ],
-          refuse: notForRun,
+          refuse: {
+            output: "it writes the run's files to disk and reports on stderr, with no data to format",
+            ...oneRun,
+          },
           examples: [
             'keystone jobs fetch 20261125-214700-a3f9 --context lab',
             'keystone jobs fetch 20261125-214700-a3f9 --context lab --to results/',
@@ -477,11 +479,7 @@ export const commandTable: readonly RegisteredSpec[] = [
               'only these columns or fields, comma-separated (a sweep plots the first unless given)',
             ),
           ],
-          refuse: {
-            output: 'it draws a chart (or writes --out)',
-            tool: 'it acts on the one run named',
-            all: 'it acts on the one run named',
-          },
+          refuse: { output: 'it draws a chart (or writes --out)', ...oneRun },
           examples: [
             'keystone jobs plot 20261125-214700-a3f9',
             'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng',

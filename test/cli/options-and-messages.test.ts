@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildProgram } from '../../src/cli.js';
-import { createHarness, createReadyHarness, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, runJobsOf, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
@@ -214,5 +214,48 @@ describe('the smaller edges (#16)', () => {
       expect(r.stdout, args.join(' ')).toBe('');
       expect(r.stderr, args.join(' ')).toContain(message);
     }
+  });
+
+  it('each refusal of -o by a jobs subcommand gives its own reason (fetch is not logs)', async () => {
+    const reasons = new Map<string, string>();
+    for (const sub of ['logs', 'cancel', 'fetch', 'plot', 'show', 'rerun']) {
+      const r = await h.run(['jobs', '-o', 'json', sub, '20261125-214700-a3f9']);
+      const m = new RegExp(`error: --output does not apply to \`keystone jobs ${sub}\`: (.*)`).exec(r.stderr);
+      if (sub === 'show') {
+        expect(m, 'jobs show takes -o').toBeNull();
+        continue;
+      }
+      expect(r.exitCode, sub).toBe(2);
+      reasons.set(sub, m![1]!);
+    }
+    expect(reasons.get('fetch')).toBe(
+      "it writes the run's files to disk and reports on stderr, with no data to format",
+    );
+    expect(reasons.get('cancel')).toBe('it says what it did in one line on stderr, with no data to format');
+    expect(reasons.get('logs')).toBe("it prints the run's own output as it is");
+    expect(reasons.get('rerun')).toBe(reasons.get('logs')); // it follows the run's output as logs -f does
+  });
+
+  it('an unknown cluster of short flags is reported as typed: -var, not -ar', async () => {
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-var', 'T', '2.0']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("error: unknown option '-var' (read as -v, then '-ar')");
+    expect(r.stderr).toContain('hint: options for the simulation program go after --');
+    const plain = await h.run(['pods', '-x']);
+    expect(plain.stderr).toContain("error: unknown option '-x'\n");
+  });
+
+  it('--sweep T=1,1 is refused naming the value given twice; --volume-size on the k3d cluster is refused; nothing is submitted', async () => {
+    const jobs = () => runJobsOf(h).length;
+    const before = jobs();
+    const sweep = await h.run(['run-simulation', 'lammps', 'in.lj', '--sweep', 'T=1,2,1', '-d']);
+    expect(sweep.exitCode).toBe(2);
+    expect(sweep.stderr).toContain('error: --sweep T gives the value "1" twice (each value makes one run)');
+    const size = await h.run(['run-simulation', 'lammps', 'in.lj', '--volume-size', '20Gi', '-d']);
+    expect(size.exitCode).toBe(2);
+    expect(size.stderr).toContain(
+      'error: --volume-size does not apply on the keystone k3d cluster: runs write to ./data on this machine',
+    );
+    expect(jobs()).toBe(before);
   });
 });
