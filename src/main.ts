@@ -13,6 +13,7 @@ import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 import type { Machine } from './machine.js';
 import type { Clock } from './clock.js';
+import { checkEnvironment } from './environment.js';
 
 export interface MainIo {
   streams?: Streams;
@@ -92,6 +93,9 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     try {
       // Ctrl-C before the command began: it does not begin.
       if (signal.aborted) throw new InterruptedError();
+      // keystone's environment variables, for every command alike (a bad one is exit 2); a TAB
+      // never prints an error (the completion scripts would show it mid-line).
+      if (argv[0] !== '__complete') checkEnvironment(env, io.cwd ?? process.cwd());
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;
       // Ctrl-C came while the command ran: whatever it made of the requests and checks it stopped

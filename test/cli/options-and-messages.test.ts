@@ -259,3 +259,32 @@ describe('the smaller edges (#16)', () => {
     expect(jobs()).toBe(before);
   });
 });
+
+describe("keystone's environment variables are checked once, for every command (#16)", () => {
+  it('KEYSTONE_HOME=<a file>, KEYSTONE_DOCKER_TIMEOUT=abc, KEYSTONE_PROJECT_DIR=<missing>: every command (doctor and setup alike) says so in one line, exit 2, and calls no tool', async () => {
+    const file = join(h.project, 'a-file');
+    await writeFile(file, 'x');
+    const program = buildProgram('0.0.0', async () => undefined);
+    const commands = commandsOf(program).filter(({ command }) => !(command as unknown as { _hidden: boolean })._hidden);
+    expect(commands.length).toBeGreaterThan(25);
+    for (const [env, message] of [
+      [{ KEYSTONE_HOME: file }, `error: KEYSTONE_HOME=${file} is not a directory`],
+      [{ KEYSTONE_DOCKER_TIMEOUT: 'abc' }, 'error: KEYSTONE_DOCKER_TIMEOUT "abc" is not a duration'],
+      [
+        { KEYSTONE_PROJECT_DIR: join(h.project, 'nowhere') },
+        `error: KEYSTONE_PROJECT_DIR=${join(h.project, 'nowhere')} does not exist`,
+      ],
+    ] as const) {
+      for (const { command, path } of commands) {
+        const args = command.registeredArguments.filter((a) => a.required).map(() => 'x');
+        const calls = (await h.calls()).length;
+        const r = await h.run([...path, ...args], { env });
+        const what = `${Object.keys(env)[0]}: keystone ${path.join(' ')}`;
+        expect(r.exitCode, `${what}: ${r.stderr}`).toBe(2);
+        expect(r.stderr.split('\n')[0], what).toBe(message);
+        expect(r.stderr, what).toMatch(/\nhint: /);
+        expect((await h.calls()).length, what).toBe(calls);
+      }
+    }
+  });
+});
