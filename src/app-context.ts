@@ -109,6 +109,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
     deadline: () => deadline,
     signal: init.signal,
+    clock: init.clock,
   });
   const app: AppContext = {
     ...cluster,

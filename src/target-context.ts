@@ -9,6 +9,7 @@ import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
 import type { ClusterShape } from './cluster/cluster-name.js';
 import { findKubeconfigs, type Kubeconfigs } from './kube/kubeconfig/files.js';
+import type { Clock } from './clock.js';
 
 /** The global options that choose the cluster and the project. */
 export interface TargetOptions {
@@ -57,6 +58,8 @@ export interface TargetContextInit {
   deadline?: () => { at: number; label: string } | undefined;
   /** Ctrl-C: every request of the client honours it (src/kube/client.ts). */
   signal?: AbortSignal;
+  /** Time for the client's retry pauses (the app's clock, so a test drives them). */
+  clock?: Clock;
 }
 
 export function createTargetContext(init: TargetContextInit): TargetContext {
@@ -91,6 +94,7 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
           requestTimeoutMs: init.requestTimeoutMs,
           deadline: init.deadline,
           signal: init.signal,
+          clock: init.clock,
         }),
       );
       return client;

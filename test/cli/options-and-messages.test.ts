@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildProgram } from '../../src/cli.js';
-import { createHarness, createReadyHarness, runJobsOf, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, fastClock, runJobsOf, type Harness } from '../helpers/harness.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
@@ -234,6 +234,32 @@ describe('the smaller edges (#16)', () => {
     expect(reasons.get('cancel')).toBe('it says what it did in one line on stderr, with no data to format');
     expect(reasons.get('logs')).toBe("it prints the run's own output as it is");
     expect(reasons.get('rerun')).toBe(reasons.get('logs')); // it follows the run's output as logs -f does
+  });
+
+  it('logs and jobs logs retry a 503 or 429 on the log stream as every other read does (src/retry.ts), and give up after the same bounded tries', async () => {
+    const id = await lammpsRun();
+    const isLog = (q: { path: string }) => q.path.endsWith('/log');
+    for (const args of [
+      ['logs', 'redis'],
+      ['jobs', 'logs', id],
+    ]) {
+      h.api.faults.push({ match: isLog, status: 503, times: 1 }, { match: isLog, status: 429, times: 1 });
+      const r = await h.run(args, { clock: fastClock() }); // the retry pauses pass on the test's clock
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, args.join(' ')).not.toContain('injected');
+    }
+    expect((await h.run(['jobs', 'logs', id])).stdout).toContain('100 1.4 -6.6');
+    const fault = { match: isLog, status: 503, times: 100 };
+    h.api.faults.push(fault);
+    try {
+      const before = h.api.requests.filter(isLog).length;
+      const r = await h.run(['jobs', 'logs', id], { clock: fastClock() });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toContain('injected 503');
+      expect(h.api.requests.filter(isLog).length - before).toBe(4); // the first try and three retries, as for reads
+    } finally {
+      fault.times = 0;
+    }
   });
 
   it('an unknown cluster of short flags is reported as typed: -var, not -ar', async () => {
