@@ -262,6 +262,38 @@ describe('the smaller edges (#16)', () => {
     }
   });
 
+  it('a second jobs cancel is "nothing to stop", exit 0, on the k3d cluster as on another one; a finished run is never deleted by cancel; an id that names no run is exit 1', async () => {
+    const labFile = join(h.home, 'lab.yaml');
+    await writeFile(labFile, stringify(kubeconfigFor(h.api.url, 'lab')), { mode: 0o600 });
+    const lab = ['--context', 'lab', '--kubeconfig', labFile];
+    h.cluster.program = () => ({ lines: ['forever'], exitCode: null });
+    for (const where of [[], lab]) {
+      const started = await h.run(['run-simulation', 'lammps', 'in.lj', '-d', ...where]);
+      expect(started.exitCode, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      const first = await h.run(['jobs', 'cancel', id, ...where]);
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(first.stderr).toContain(`Cancelled run ${id} (it was stopped)`);
+      const second = await h.run(['jobs', 'cancel', id, ...where]);
+      expect(second.exitCode, `${where.length ? 'lab' : 'k3d'}: ${second.stderr}`).toBe(0);
+      expect(second.stderr).toMatch(
+        where.length
+          ? new RegExp(`Run ${id} was already cancelled: nothing to stop, nothing deleted`)
+          : new RegExp(
+              `Run ${id} is no longer in the cluster \\(cancelled or cleaned before\\): nothing to stop, nothing deleted; its run directory data/lammps/runs/${id} is kept`,
+            ),
+      );
+    }
+    const done = await lammpsRun();
+    const cancelDone = await h.run(['jobs', 'cancel', done]);
+    expect(cancelDone.exitCode).toBe(0);
+    expect(cancelDone.stderr).toContain(`Run ${done} had already succeeded: nothing to stop, nothing deleted`);
+    expect(runJobsOf(h).some((j) => j.metadata.labels['keystone.io/run-id'] === done)).toBe(true); // still listed
+    const unknown = await h.run(['jobs', 'cancel', '20200101-000000-abcd']);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain('error: no run 20200101-000000-abcd');
+  });
+
   it('an unknown cluster of short flags is reported as typed: -var, not -ar', async () => {
     const r = await h.run(['run-simulation', 'lammps', 'in.lj', '-var', 'T', '2.0']);
     expect(r.exitCode).toBe(2);
