@@ -5,10 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { CommanderError } from 'commander';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { buildProgram } from '../../src/cli.js';
-import { createHarness, createReadyHarness, fastClock, runJobsOf, type Harness } from '../helpers/harness.js';
+import { createHarness, createReadyHarness, fastClock, runJobsOf, until, type Harness } from '../helpers/harness.js';
+import { createLabCluster } from '../helpers/lab-cluster.js';
 import { kubeconfigFor } from '../fakes/kube-api-server.mjs';
 
 let h: Harness;
@@ -292,6 +295,36 @@ describe('the smaller edges (#16)', () => {
     const unknown = await h.run(['jobs', 'cancel', '20200101-000000-abcd']);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toContain('error: no run 20200101-000000-abcd');
+  });
+
+  it('jobs fetch names what it does not bring (a symlink, a named pipe), instead of skipping it silently', async () => {
+    const { h: labH, lab } = await createLabCluster();
+    try {
+      labH.cluster.readWriteMany = true;
+      labH.cluster.program = (pod: any) => {
+        const runDir = join(
+          labH.api.claimDir('keystone', 'keystone-data'),
+          'lammps',
+          'runs',
+          pod.metadata.labels['keystone.io/run-id'],
+        );
+        writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
+        symlinkSync('log.lammps', join(runDir, 'latest.log'));
+        execFileSync('mkfifo', [join(runDir, 'progress.pipe')]);
+        return { lines: ['done'], exitCode: 0 };
+      };
+      const run = await labH.run(['run-simulation', 'lammps', 'in.lj', '-d', ...lab]);
+      const id = run.stdout.trim();
+      await until(() => runJobsOf(labH)[0]?.status?.succeeded === 1, 'the run to succeed');
+      const r = await labH.run(['jobs', 'fetch', id, ...lab]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        'warning: not fetched: 2 entries that are not a regular file: latest.log (symbolic link), progress.pipe (named pipe)',
+      );
+      expect(existsSync(join(labH.project, 'data', 'lammps', 'runs', id, 'log.lammps'))).toBe(true);
+    } finally {
+      await labH.cleanup();
+    }
   });
 
   it('an unknown cluster of short flags is reported as typed: -var, not -ar', async () => {
