@@ -211,20 +211,27 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     app.ui.info('Nothing to clean.');
     return ExitCode.ok;
   }
-  const plan = finished.map((run) => {
+  const data = app.data();
+  const plan = [];
+  for (const run of finished) {
     // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
     const dir = options.purgeOutputs ? purgeableRunDir(run, app.paths.dataDir) : undefined;
     // Another cluster's run volume: removed through the cluster (runs/storage/outputs.ts).
     const onVolume = Boolean(options.purgeOutputs && run.outputVolume);
+    // A directory already gone is said to be, never listed as removed (nor as to be removed); one
+    // that cannot be looked at (a link leaving data/) is refused per run below, as before.
+    const gone = dir !== undefined && !(await data.exists(dir).catch(() => true));
     const outputs = dir
-      ? `and its outputs ${relative(app.cwd, dir) || dir}`
+      ? gone
+        ? `(its directory ${relative(app.cwd, dir) || dir} was already gone)`
+        : `and its outputs ${relative(app.cwd, dir) || dir}`
       : onVolume
         ? `and its outputs on ${shownOutput(app, run)}`
         : options.purgeOutputs && run.outputDir !== null
           ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
           : '(outputs kept)';
-    return { run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
-  });
+    plan.push({ run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` });
+  }
   const s = finished.length === 1 ? '' : 's';
   app.ui.info(
     `${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`,
@@ -244,7 +251,6 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   }
   const failures: string[] = [];
   const deleted: string[] = [];
-  const data = app.data();
   for (const [i, { run, dir, onVolume }] of plan.entries()) {
     // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
     if (app.signal.aborted)

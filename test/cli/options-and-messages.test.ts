@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command, Option } from 'commander';
 import { CommanderError } from 'commander';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -324,6 +324,19 @@ describe('the smaller edges (#16)', () => {
       expect(existsSync(join(labH.project, 'data', 'lammps', 'runs', id, 'log.lammps'))).toBe(true);
     } finally {
       await labH.cleanup();
+    }
+  });
+
+  it('jobs clean --purge-outputs names only directories that are there, in its plan and its report', async () => {
+    const id = await lammpsRun();
+    await rm(join(h.project, 'data', 'lammps', 'runs', id), { recursive: true });
+    const dir = `data/lammps/runs/${id}`;
+    for (const args of [['--dry-run'], ['--yes']]) {
+      const r = await h.run(['jobs', 'clean', '--tool', 'lammps', '--purge-outputs', ...args]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr, args[0]).toContain(`${id} (lammps, succeeded) (its directory ${dir} was already gone)`);
+      expect(r.stderr, args[0]).not.toContain(`and its outputs ${dir}`);
+      expect(r.stderr, args[0]).not.toContain(`removed ${dir}`);
     }
   });
 
