@@ -3,13 +3,13 @@
  * fast path (src/completion/fast.ts) needs as well, without the terminal UI, the process runner
  * or the lock, which a TAB never uses (and whose modules it would otherwise load at every TAB).
  */
+import type { Clock } from './clock.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
 import type { KubeClient } from './kube/client.js';
 import type { LoadedClusterConfig } from './cluster/config.js';
 import type { ClusterShape } from './cluster/cluster-name.js';
 import { findKubeconfigs, type Kubeconfigs } from './kube/kubeconfig/files.js';
-import type { Clock } from './clock.js';
 
 /** The global options that choose the cluster and the project. */
 export interface TargetOptions {
@@ -58,7 +58,7 @@ export interface TargetContextInit {
   deadline?: () => { at: number; label: string } | undefined;
   /** Ctrl-C: every request of the client honours it (src/kube/client.ts). */
   signal?: AbortSignal;
-  /** Time for the client's retry pauses (the app's clock, so a test drives them). */
+  /** The command's clock: the client's waits between retries are on it, as every other wait is. */
   clock?: Clock;
 }
 
