@@ -825,6 +825,21 @@ describe('runs on another cluster (--context) use a run volume', () => {
     expect(runJobs()).toEqual([]);
   });
 
+  it('Ctrl-C after the API server made the helper pod but before its answer came deletes it by its labels', async () => {
+    h.cluster.readWriteMany = true;
+    const held = h.api.holdRequest(
+      1,
+      (q: { method: string; path: string }) => q.method === 'POST' && q.path.endsWith('/pods'),
+      { answerLost: true },
+    );
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { interrupt: held.reached });
+    held.release();
+    expect(r.exitCode, r.stderr).toBe(130);
+    expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(1);
+    expect(helperPods()).toEqual([]);
+    expect(runJobs()).toEqual([]);
+  });
+
   it('a template with another hostPath volume is refused before anything is uploaded', async () => {
     const template = h.api.get('jobs', 'keystone', 'lammps-template');
     const next = structuredClone(template);

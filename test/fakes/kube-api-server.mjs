@@ -118,6 +118,8 @@ export async function startFakeKubeApi(options = {}) {
   const sockets = new Set();
   const timers = new Set();
   let apiDown = false;
+  /** Responses of requests held with answerLost, to the hold they belong to. */
+  const answerLostHolds = new WeakMap();
   /** Requests that came while the API was down (each had its connection dropped). */
   let refusedWhileDown = 0;
 
@@ -298,6 +300,14 @@ export async function startFakeKubeApi(options = {}) {
 
   // --- HTTP ------------------------------------------------------------------------------
   function send(res, code, body) {
+    if (res.answerAfter) {
+      // A request held with answerLost: it has been carried out now; the answer comes on release.
+      const pending = res.answerAfter;
+      res.answerAfter = undefined;
+      answerLostHolds.get(res)?.reached({ method: res.req.method, path: new URL(res.req.url, 'http://fake').pathname });
+      void pending.then((outcome) => outcome !== 'closed' && !res.destroyed && send(res, code, body));
+      return;
+    }
     const text = JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
@@ -554,8 +564,14 @@ export async function startFakeKubeApi(options = {}) {
       if (hold.remaining === 0 || !hold.match({ method: req.method, path, query })) continue;
       hold.remaining -= 1;
       if (hold.remaining > 0) continue;
-      hold.reached({ method: req.method, path, query: url.search });
       const closed = new Promise((resolve) => res.on('close', () => resolve('closed')));
+      if (hold.answerLost) {
+        // Acted on below; its answer waits (send) until the hold is released, or is never given.
+        res.answerAfter = Promise.race([hold.released, closed]);
+        answerLostHolds.set(res, hold);
+        continue;
+      }
+      hold.reached({ method: req.method, path, query: url.search });
       if ((await Promise.race([hold.released, closed])) === 'closed') return;
     }
     const fault = faults.find((f) => f.times > 0 && f.match({ method: req.method, path, query, headers: req.headers }));
@@ -1168,16 +1184,20 @@ export async function startFakeKubeApi(options = {}) {
      * Holds the nth request from now (of those `match` accepts) open, so a test can interrupt a
      * command in that phase without sleeping: `reached` resolves with the request once it arrives,
      * and it is answered as usual after `release()` (never, if the client cancelled it meanwhile).
+     * With `answerLost`, the request is carried out first (a create creates) and only its answer is
+     * held: what a client sees when the connection goes after the server acted, before it answered.
      * @param {number} n
      * @param {(r: {method: string, path: string, query: URLSearchParams}) => boolean} [match]
+     * @param {{ answerLost?: boolean }} [options]
      */
-    holdRequest(n, match = () => true) {
+    holdRequest(n, match = () => true, options = {}) {
       let release = () => {};
       /** @type {(r: any) => void} */
       let reached = () => {};
       const hold = {
         remaining: n,
         match,
+        answerLost: Boolean(options.answerLost),
         reached: (r) => reached(r),
         released: new Promise((resolve) => (release = () => resolve('released'))),
       };

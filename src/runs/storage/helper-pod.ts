@@ -136,12 +136,20 @@ export async function withHelperPod<T>(spec: HelperSpec, use: (pod: string) => P
     // A run pod still listed on a node whose kubelet is gone: a helper pinned there would never start.
     if (nodeName && (await nodeState(client, nodeName)).state !== 'Ready') nodeName = undefined;
   }
-  const created = await client.request<PodObject>({
-    method: 'POST',
-    path: `/api/v1/namespaces/${namespace}/pods`,
-    body: helperPodObject(spec, nodeName),
-    retry: false,
-  });
+  let created: PodObject;
+  try {
+    created = await client.request<PodObject>({
+      method: 'POST',
+      path: `/api/v1/namespaces/${namespace}/pods`,
+      body: helperPodObject(spec, nodeName),
+      retry: false,
+    });
+  } catch (err) {
+    // Ctrl-C (or a lost connection) while the create was on its way: the API server may have made
+    // the pod and the answer, with its generated name, never came. Found by its labels instead.
+    await deleteHelpersOfRun(client, namespace, spec).catch(() => undefined);
+    throw err;
+  }
   const name = created.metadata?.name ?? '';
   const timeoutMs = spec.timeoutMs ?? 10 * 60_000;
   let failure: unknown;
@@ -270,6 +278,17 @@ async function nodeOfRunPod(spec: HelperSpec): Promise<string | undefined> {
       (p.spec.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === spec.claim),
   );
   return holder?.spec?.nodeName;
+}
+
+/** Deletes this run's helper pods for this purpose, whatever their names. */
+async function deleteHelpersOfRun(client: KubeClient, namespace: string, spec: HelperSpec): Promise<void> {
+  const found = await client.request<{ items: PodObject[] }>({
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    query: { labelSelector: `${helperLabel}=${spec.purpose},${labels.runId}=${spec.runId}` },
+    retry: true,
+    cleanup: true,
+  });
+  for (const pod of found.items) if (pod.metadata?.name) await deleteHelperPod(client, namespace, pod.metadata.name);
 }
 
 async function deleteHelperPod(client: KubeClient, namespace: string, name: string): Promise<void> {
