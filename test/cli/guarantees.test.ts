@@ -88,6 +88,67 @@ describe('Ctrl-C during run-simulation (#1)', () => {
     const jobs = await h.run(['jobs', '-o', 'json']);
     expect(JSON.parse(jobs.stdout).map((j: { runId: string }) => j.runId)).toContain(id);
   });
+
+  /**
+   * The case above, when keystone's read of the run after Ctrl-C fails (refused, the API gone) or
+   * gets no answer within Ctrl-C's grace for cleanups (a loaded machine): it does not know the
+   * run is still going, so it must not cancel it. Both made certain by the fake API server, never
+   * by timing: a fault that answers the read with an error, a hold that never answers it.
+   */
+  it.each([
+    ['answered with an error', 'fault'],
+    ['not answered in time', 'hold'],
+  ] as const)('… and the read of the run after Ctrl-C %s: nothing is cancelled, and it says so', async (_what, how) => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    const held = h.api.holdRequest(1, (r: { path: string }) => r.path.endsWith('/log'));
+    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', '--progress', 'none']);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await held.reached;
+    await until(() => /Submitted run \S+/.test(stderr), 'the run to be submitted');
+    const id = /Submitted run (\S+)/.exec(stderr)![1]!;
+    const job = () => runJobsOf(h).find((j) => j.metadata.labels['keystone.io/run-id'] === id);
+    const complete = () =>
+      job()?.status?.conditions?.some(
+        (c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True',
+      ) === true;
+    await until(complete, 'the run to complete');
+    const readOfRun = (r: { method: string; path: string }) =>
+      r.method === 'GET' && r.path === `/apis/batch/v1/namespaces/keystone/jobs/${job()!.metadata.name}`;
+    // A refusal is not retried (a 5xx would be, until the grace runs out: the hold's case).
+    const refused = 'jobs.batch is forbidden: User "keystone" cannot get resource "jobs" in the namespace "keystone"';
+    const fault = {
+      match: readOfRun,
+      status: 403,
+      times: 1,
+      body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: refused, reason: 'Forbidden', code: 403 },
+    };
+    const readHeld = how === 'hold' ? h.api.holdRequest(1, readOfRun) : undefined;
+    if (how === 'fault') h.api.faults.push(fault);
+    try {
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode, String(r.stderr)).toBe(130);
+      expect(String(r.stderr)).toContain(
+        how === 'fault'
+          ? `warning: could not read run ${id}'s state (${refused}); not cancelled, see \`keystone jobs\``
+          : `warning: could not read run ${id}'s state (no answer from the API in time after Ctrl-C); not cancelled`,
+      );
+      expect(String(r.stderr)).not.toMatch(/Cancelled run|keeps going/);
+      expect(String(r.stderr)).not.toMatch(stackTrace);
+      // Never deleted: still there, complete, and listed.
+      expect(complete()).toBe(true);
+      expect(
+        h.api.requests.some((q) => q.method === 'DELETE' && q.path.includes(`/jobs/${job()!.metadata.name}`)),
+      ).toBe(false);
+    } finally {
+      readHeld?.release();
+      held.release();
+      fault.times = 0;
+    }
+    const jobs = await h.run(['jobs', '-o', 'json']);
+    expect(JSON.parse(jobs.stdout).find((j: { runId: string }) => j.runId === id)?.state).toBe('Succeeded');
+  });
 });
 
 describe('Ctrl-C during jobs clean --purge-outputs (#2)', () => {

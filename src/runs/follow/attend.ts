@@ -4,11 +4,11 @@
  * a sweep's table, and the run's own exit code at the end.
  */
 import type { Ui } from '../../ui/ui.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from '../../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../../errors.js';
 import { maxTimerMs } from '../../duration.js';
 import { localImageNames } from '../../images/images.js';
 import { formatDuration } from '../../ui/ui.js';
-import type { KubeClient } from '../../kube/client.js';
+import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import { deleteRun, getRunObject, summarizeRun } from '../catalog/list.js';
 import { alreadyEnded, RunGoneError, suspendRun } from '../catalog/cancel.js';
 import { followRun, RunCannotStartError } from './follow.js';
@@ -74,11 +74,26 @@ export async function attendRun(
 
   if (outcome.state === 'Detached') {
     // Ctrl-C may come after the run ended (it ended while keystone was still reading its last
-    // lines): a finished run is never cancelled, and is not said to keep going.
-    const ended = await endedAlready(client, run);
-    if (ended) {
+    // lines): a finished run is never cancelled, and is not said to keep going. So the run is
+    // read first, and when that read fails (or takes longer than Ctrl-C's grace) nothing is
+    // cancelled: not knowing is no licence to cancel.
+    const now = await runNow(client, run);
+    if (now.state === 'ended') {
+      const ended = now.summary;
       ctx.ui.info(
         `Run ${runId} ${alreadyEnded(ended)}${ended.exitCode !== undefined ? ` (exit code ${ended.exitCode})` : ''}; nothing was cancelled. Output: ${shown}`,
+      );
+      return ExitCode.interrupted;
+    }
+    if (now.state === 'unreadable') {
+      ctx.ui.warn(
+        `could not read run ${runId}'s state (${now.reason}); not cancelled, see \`keystone jobs\` (re-attach: keystone jobs logs ${runId} -f; cancel: keystone jobs cancel ${runId})`,
+      );
+      return ExitCode.interrupted;
+    }
+    if (now.state === 'gone') {
+      ctx.ui.warn(
+        `run ${runId} is gone (its ${run.kind} ${name} was deleted meanwhile); nothing was cancelled; its output so far stays in ${shown}`,
       );
       return ExitCode.interrupted;
     }
@@ -145,15 +160,27 @@ export async function attendRun(
   return outcome.exitCode;
 }
 
-/** The run's state now, when it has ended (Succeeded or Failed); undefined while it runs, or when it cannot be read. */
-async function endedAlready(client: KubeClient, run: SubmittedRun): Promise<RunSummary | undefined> {
+/** What the run is now: ended (how), still going, gone (404), or unreadable (and why). */
+type RunNow =
+  | { state: 'ended'; summary: RunSummary }
+  | { state: 'going' }
+  | { state: 'gone' }
+  | { state: 'unreadable'; reason: string };
+
+/** The run's state now, read after Ctrl-C (a cleanup read: it gets the grace Ctrl-C gives cleanups). */
+async function runNow(client: KubeClient, run: SubmittedRun): Promise<RunNow> {
+  let summary: RunSummary;
   try {
-    const summary = summarizeRun(
+    summary = summarizeRun(
       await getRunObject(client, run.namespace, { job: run.name }, run.kind, { cleanup: true }),
       [],
     );
-    return summary.state === 'Succeeded' || summary.state === 'Failed' ? summary : undefined;
-  } catch {
-    return undefined; // gone or unreadable: what follows says what it can
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return { state: 'gone' };
+    // Aborted when the grace after Ctrl-C ran out: the request was still unanswered.
+    const reason =
+      err instanceof InterruptedError ? 'no answer from the API in time after Ctrl-C' : (err as Error).message;
+    return { state: 'unreadable', reason };
   }
+  return summary.state === 'Succeeded' || summary.state === 'Failed' ? { state: 'ended', summary } : { state: 'going' };
 }
