@@ -3,7 +3,7 @@
 // (test/cli/sweep-*.test.ts): what was done and what was not, and nothing left half-done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadyHarness, repoRoot, runJobsOf, until, type Harness } from '../helpers/harness.js';
 import { stackTrace } from '../helpers/command-sweep.js';
@@ -225,6 +225,48 @@ describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
       await rm(runs);
       await rename(elsewhere, runs);
     }
+  });
+
+  it('the run record is written through the guarded data directory too: the end of a run is never written through the link', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    // Detached: the record is written at submission, its end only when keystone next looks.
+    const made = await h.run(['run-simulation', 'lammps', 'in.lj', '-d']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const id = made.stdout.trim();
+    await until(
+      () =>
+        runJobsOf(h).some(
+          (j) =>
+            j.metadata.labels['keystone.io/run-id'] === id &&
+            j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete'),
+        ),
+      'the run to complete',
+    );
+    const elsewhere = join(h.root, 'elsewhere-runs-2');
+    const runs = join(h.project, 'data', 'lammps', 'runs');
+    await rename(runs, elsewhere);
+    await symlink(elsewhere, runs);
+    const record = join(elsewhere, id, 'run-record.json');
+    const before = await readFile(record, 'utf8');
+    expect(JSON.parse(before).outcome?.ended).toBeUndefined();
+    try {
+      const shown = await h.run(['jobs', 'show', id]);
+      // Still shown (the cluster has the end), and it says why the file was not updated.
+      expect(shown.exitCode, shown.stderr).toBe(0);
+      expect(shown.stderr).toContain(
+        `warning: could not write the run's end into data/lammps/runs/${id}/run-record.json: data/lammps/runs/${id}/run-record.json is outside data (data/lammps/runs leads to ${elsewhere})`,
+      );
+      expect(await readFile(record, 'utf8')).toBe(before);
+      expect((await readdir(join(elsewhere, id))).filter((f) => f.includes('keystone-part'))).toEqual([]);
+    } finally {
+      await rm(runs);
+      await rename(elsewhere, runs);
+    }
+    // Back inside data/, the same command writes it.
+    const again = await h.run(['jobs', 'show', id]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('could not write');
+    expect(JSON.parse(await readFile(join(runs, id, 'run-record.json'), 'utf8')).outcome.ended).toBe('succeeded');
   });
 });
 

@@ -3,6 +3,7 @@
  * its state and output on the terminal, Ctrl-C (or a closed stdout) detaching or cancelling it,
  * a sweep's table, and the run's own exit code at the end.
  */
+import type { GuardedDir } from '../../guarded-fs.js';
 import type { Ui } from '../../ui/ui.js';
 import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../../errors.js';
 import { maxTimerMs } from '../../duration.js';
@@ -17,7 +18,7 @@ import { createProgressDisplay } from './display.js';
 import type { SubmittedRun } from '../submit.js';
 import type { RunRequest } from '../request/request.js';
 import { cancelledReason, type RunSummary } from '../model.js';
-import { recordEnd, runInCluster } from '../record/store.js';
+import { recordEnd, runInCluster, writtenRecordSha256 } from '../record/store.js';
 
 /** How long a followed run is waited for: its own deadline and five minutes, else a week. */
 const followLimitMs = (deadlineSeconds: number | undefined) =>
@@ -29,6 +30,8 @@ export interface AttendContext {
   signal: AbortSignal;
   /** images/compose.yaml: an image in it that cannot be pulled gets the "import it" hint. */
   composeFile: string;
+  /** data/, guarded: the run's end goes into its record file through it. */
+  data: GuardedDir;
 }
 
 export async function attendRun(
@@ -127,8 +130,9 @@ export async function attendRun(
   // The run's end goes into its record on this machine (the cluster's copy is read live).
   if (run.recordFile) {
     const file = run.recordFile;
+    const written = { path: file, record: run.record, sha256: writtenRecordSha256(run.record) };
     await runInCluster(client, namespace, runId)
-      .then((now) => (now ? recordEnd(file, run.record, now.outcome) : undefined))
+      .then((now) => (now ? recordEnd(ctx.data, written, now.outcome) : undefined))
       .catch((err: unknown) =>
         ctx.ui.warn(
           `could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`,
