@@ -333,15 +333,24 @@ export const commandTable: readonly RegisteredSpec[] = [
     },
   ),
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
-    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll],
+    options: [
+      output(['table', 'wide', 'json', 'yaml']),
+      jobsTool,
+      jobsAll,
+      option(
+        '--orphans',
+        'list run directories under data/ whose run is gone from the cluster (cancelled, or cleaned without --purge-outputs)',
+      ),
+    ],
     examples: [
       'keystone jobs',
       'keystone jobs --tool lammps -o json',
       'keystone jobs -o wide   # and the image each run runs (pinned by digest)',
+      'keystone jobs --orphans   # run directories without a run; `jobs clean --orphans` removes them',
     ],
     load: () => import('./commands/jobs-list.js'),
     run: async (m, app, _args, o) => {
-      await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
+      await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all), orphans: Boolean(o.orphans) });
     },
     subcommands: [
       command('logs', "print a run's output; with -f follow it until it ends and exit with its exit code", {
@@ -417,6 +426,10 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--older-than <duration>', 'only runs that finished longer ago than this, e.g. 7d'),
           option('--failed', 'only failed runs'),
           option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/'),
+          option(
+            '--orphans',
+            'instead: remove run directories under data/ whose run is gone (see `keystone jobs --orphans`)',
+          ),
           dryRun('list the runs (and output directories) it would delete, and delete nothing'),
           yes,
         ],
@@ -428,6 +441,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         examples: [
           'keystone jobs clean --older-than 7d',
           'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run',
+          'keystone jobs clean --orphans --older-than 30d',
         ],
         load: () => import('./commands/jobs.js'),
         run: (m, app, _args, o) =>
@@ -437,6 +451,7 @@ export const commandTable: readonly RegisteredSpec[] = [
             purgeOutputs: Boolean(o.purgeOutputs),
             tool: o.tool,
             dryRun: Boolean(o.dryRun),
+            orphans: Boolean(o.orphans),
           }),
       }),
       // keystone jobs fetch (issue 16): a run's outputs from its volume on another cluster.

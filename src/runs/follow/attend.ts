@@ -69,7 +69,12 @@ export async function attendRun(
     progress?.end();
     if (err instanceof RunCannotStartError) {
       await deleteRun(client, namespace, name, run.kind);
-      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
+      // Its directory on this machine (the staged input) stays: say where, and what removes it.
+      const kept =
+        run.storage.outputOn === 'host'
+          ? `; its run directory ${shown} stays (\`keystone jobs clean --orphans\` removes it)`
+          : '';
+      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)${kept}`, { hint: err.hint });
     }
     throw err;
   }
