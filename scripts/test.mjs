@@ -1,6 +1,7 @@
-// `npm test`: the type check and the test suite side by side. tsc is single-threaded and vitest
-// waits on its fake servers much of the time, so on a 2-core machine the two together take about
-// as long as the suite alone. tsc's report is printed after the suite's (not interleaved); the
+// `npm test`: the type check and the test suite side by side. The type check is TypeScript 7's
+// native compiler (about 4 s of CPU for the tree here, against 16 s for TypeScript 5.9's tsc, which
+// took an eighth of the suite's CPU), so on a 2-core machine the two together take about as long
+// as the suite alone. tsc's report is printed after the suite's (not interleaved); the
 // exit code is the first failure's, so either failing fails `npm test`.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -97,7 +97,9 @@ export function createAppContext(init: AppContextInit): AppContext {
       execute: init.execute,
     });
   const timeout = options.timeout === undefined ? undefined : parseTimeout(options.timeout);
-  const startedAt = Date.now();
+  const clock = init.clock ?? systemClock;
+  // On the command's clock, as the client compares the deadline with it.
+  const startedAt = clock.now();
   let deadline: { at: number; label: string } | undefined;
   const cluster = createTargetContext({
     env,
@@ -109,6 +111,7 @@ export function createAppContext(init: AppContextInit): AppContext {
     requestTimeoutMs: Math.min(30_000, timeout ?? 30_000),
     deadline: () => deadline,
     signal: init.signal,
+    clock,
   });
   const app: AppContext = {
     ...cluster,
@@ -125,7 +128,7 @@ export function createAppContext(init: AppContextInit): AppContext {
       const { askYesNo } = await import('./ui/confirm.js');
       return askYesNo(init.stdin ?? process.stdin, ui, question, init.signal);
     },
-    clock: init.clock ?? systemClock,
+    clock,
     timeoutMs: (defaultMs) => timeout ?? defaultMs,
     boundByTimeout() {
       if (timeout !== undefined) deadline = { at: startedAt + timeout, label: `--timeout ${options.timeout}` };

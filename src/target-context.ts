@@ -3,6 +3,7 @@
  * fast path (src/completion/fast.ts) needs as well, without the terminal UI, the process runner
  * or the lock, which a TAB never uses (and whose modules it would otherwise load at every TAB).
  */
+import type { Clock } from './clock.js';
 import { findProjectRoot, projectPaths, type ProjectPaths } from './project.js';
 import { resolveTarget, type KubeTarget, describeTarget } from './kube/target.js';
 import type { KubeClient } from './kube/client.js';
@@ -57,6 +58,8 @@ export interface TargetContextInit {
   deadline?: () => { at: number; label: string } | undefined;
   /** Ctrl-C: every request of the client honours it (src/kube/client.ts). */
   signal?: AbortSignal;
+  /** The command's clock: the client's waits between retries are on it, as every other wait is. */
+  clock?: Clock;
 }
 
 export function createTargetContext(init: TargetContextInit): TargetContext {
@@ -91,6 +94,7 @@ export function createTargetContext(init: TargetContextInit): TargetContext {
           requestTimeoutMs: init.requestTimeoutMs,
           deadline: init.deadline,
           signal: init.signal,
+          clock: init.clock,
         }),
       );
       return client;

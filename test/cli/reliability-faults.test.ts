@@ -18,11 +18,12 @@ describe('API faults', () => {
       { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 503, times: 1 },
       { match: (q: { path: string }) => q.path.endsWith('/pods'), status: 429, times: 1 },
     );
-    let r = await h.run(['pods', '-o', 'json']);
+    // The backoff between tries on a clock that skips it (the faults come from the fake, not time).
+    let r = await h.run(['pods', '-o', 'json'], { clock: fastClock() });
     expect(r.exitCode, r.stderr).toBe(0);
     h.api.faults.push({ match: (q: { path: string }) => q.path.endsWith('/pods'), status: 500, times: 100 });
     const before = h.api.requests.length;
-    r = await h.run(['pods']);
+    r = await h.run(['pods'], { clock: fastClock() });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('error: injected 500');
     expect(h.api.requests.length - before).toBe(4); // the first try and three retries

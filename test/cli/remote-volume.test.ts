@@ -399,7 +399,9 @@ describe('runs on another cluster (--context) use a run volume', () => {
 
   it('Ctrl-C before any provisioner answered for the new shared claim deletes it with the helper pod', async () => {
     h.cluster.provisioner = null; // nobody provisions: the claim stays Pending
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { timeoutMs: 3000 });
+    // Ctrl-C once keystone is waiting: the claim and the helper pod exist, the claim unbound.
+    const waiting = until(() => helperPods().length > 0, 'the helper pod');
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { interrupt: waiting });
     expect(r.exitCode).toBe(130);
     expect(h.api.get('persistentvolumeclaims', 'keystone', 'keystone-data')).toBeUndefined();
     expect(helperPods()).toEqual([]);
@@ -815,7 +817,8 @@ describe('runs on another cluster (--context) use a run volume', () => {
   it('Ctrl-C while the helper pod starts deletes it; nothing is submitted', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.podStartDelayMs = 600_000; // the helper never gets past ContainerCreating
-    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { timeoutMs: 3000 }); // the harness aborts as Ctrl-C does
+    const starting = until(() => helperPods().length > 0, 'the helper pod');
+    const r = await h.run(['run-simulation', 'lammps', 'in.lj', ...lab], { interrupt: starting });
     expect(r.exitCode).toBe(130);
     expect(submitted.filter((o) => o.metadata.labels?.['keystone.io/volume-helper'] === 'upload')).toHaveLength(1);
     expect(helperPods()).toEqual([]);

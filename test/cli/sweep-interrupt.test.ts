@@ -2,8 +2,11 @@
 // API, a tool), each way it is invoked, is interrupted at several points: before it starts, and
 // while each of its phases is held open by the fakes (the nth API request, the nth tool call; a
 // hold, never a sleep). Each time it must stop at once (exit 130, while the phase is still held),
-// show no stack trace, and a second run of the same command must work. The last test sends a
-// real SIGINT to the built CLI in the middle of each command.
+// show no stack trace, and a second run of the same command must work. The sweep runs main() in
+// process and interrupts it as main's SIGINT handler does (docs/architecture.md, "Which layer a
+// test belongs to"); the last test sends a real SIGINT to the built CLI in the middle of one
+// command of each kind of wait (tool calls, API requests, a log stream, a purge, a fetch): the
+// signal reaches main's one handler the same way whatever the command.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSweepContext,
@@ -92,7 +95,12 @@ describe('Ctrl-C stops every command at any moment', () => {
     300_000,
   );
 
-  it.each(swept)(
+  const signalled = ['setup', 'run-simulation', 'logs', 'jobs clean', 'jobs fetch'];
+  it('the commands sent a real SIGINT are swept ones', () => {
+    expect(swept).toEqual(expect.arrayContaining(signalled));
+  });
+
+  it.each(signalled)(
     'keystone %s: a real SIGINT in the middle exits 130 at once, "Interrupted: stopping", no stack trace',
     async (command) => {
       const { h } = s;
@@ -117,6 +125,7 @@ describe('Ctrl-C stops every command at any moment', () => {
       expect(took, `keystone ${args.join(' ')} took ${Math.round(took)} ms to stop`).toBeLessThan(stopsWithinMs);
       expect(reached, `keystone ${args.join(' ')} ended before its phase was held`).toBe(true);
       expect(r.exitCode, `keystone ${args.join(' ')}\n${r.stderr}`).toBe(130);
+      expect(String(r.stderr)).toMatch(/Interrupted: stopping/);
       expect(String(r.stderr)).not.toMatch(stackTrace);
     },
     60_000,

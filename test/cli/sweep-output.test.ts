@@ -2,6 +2,12 @@
 // pipe whose reader has already closed. A command that prints data (it printed some when stdout
 // was open) exits 141 as for SIGPIPE, never 0; one that prints none keeps its own exit code; none
 // shows a stack trace.
+//
+// Two layers (docs/architecture.md, "Which layer a test belongs to"): the sweep runs every
+// invocation in process, main() writing into a stream that fails every write with EPIPE as a
+// closed pipe does; what only the whole program shows (the launcher's exit code once stdout is
+// flushed, a real pipe's EPIPE) is run as a real process for one command of each kind of output:
+// a table, JSON, a run id (`run-simulation -d`, whose only output it is), a long stream, help.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createSweepContext,
@@ -10,6 +16,7 @@ import {
   tableCommands,
   type SweepContext,
 } from '../helpers/command-sweep.js';
+import { ClosedPipe } from '../helpers/harness.js';
 
 let s: SweepContext;
 beforeAll(async () => {
@@ -28,7 +35,7 @@ describe('a lost output is never a success (every command)', () => {
       for (const invocation of invocations[command] ?? []) {
         const open = await s.h.run(await invocation.args(s));
         const args = await invocation.args(s);
-        const closed = await s.h.runWithClosedStdout(args);
+        const closed = await s.h.run(args, { stdout: new ClosedPipe() });
         const expected = open.stdout !== '' ? 141 : open.exitCode;
         expect(
           closed.exitCode,
@@ -39,4 +46,18 @@ describe('a lost output is never a success (every command)', () => {
     },
     120_000,
   );
+
+  const wholePath: [string, (s: SweepContext) => Promise<string[]>][] = [
+    ['a table', async () => ['pods']],
+    ['JSON', async () => ['jobs', '-o', 'json']],
+    ['a run id, its only output', async () => ['run-simulation', 'lammps', 'in.lj', '-d']],
+    ['a log', async (s) => ['jobs', 'logs', await s.finishedRun()]],
+    ['help', async () => ['pods', '--help']],
+  ];
+  it.each(wholePath)('the built CLI printing %s into a real closed pipe exits 141, no stack trace', async (_, make) => {
+    const args = await make(s);
+    const closed = await s.h.runWithClosedStdout(args);
+    expect(closed.exitCode, `keystone ${args.join(' ')}\n${closed.stderr}`).toBe(141);
+    expect(closed.stderr).not.toMatch(stackTrace);
+  });
 });

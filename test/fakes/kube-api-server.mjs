@@ -118,6 +118,8 @@ export async function startFakeKubeApi(options = {}) {
   const sockets = new Set();
   const timers = new Set();
   let apiDown = false;
+  /** Requests that came while the API was down (each had its connection dropped). */
+  let refusedWhileDown = 0;
 
   const later = (ms, fn) => {
     const t = setTimeout(() => {
@@ -589,6 +591,7 @@ export async function startFakeKubeApi(options = {}) {
     const query = url.searchParams;
     if (path.startsWith('/__fake/')) return control(req, res, path);
     if (apiDown) {
+      refusedWhileDown += 1;
       req.socket.destroy();
       return;
     }
@@ -1307,6 +1310,10 @@ export async function startFakeKubeApi(options = {}) {
     },
     get down() {
       return apiDown;
+    },
+    /** How many requests came, and were dropped, while the API was down. */
+    get refusedWhileDown() {
+      return refusedWhileDown;
     },
     /** Ends every open watch stream (a dropped connection, as a proxy or API restart causes). */
     dropWatches() {

@@ -20,6 +20,12 @@ export function tableCommands(table: readonly RegisteredSpec[] = commandTable, p
 export interface SweepContext extends LabCluster {
   /** A run that has finished (succeeded), made now. */
   finishedRun(tool?: 'lammps' | 'fenicsx' | 'openfoam', extra?: string[]): Promise<string>;
+  /**
+   * A finished run for commands that only read it (describe, jobs logs/show/plot/fetch/rerun):
+   * made once per tool and options, then the same run each time, so a sweep that runs such a
+   * command twenty times does not first make twenty runs.
+   */
+  readRun(tool?: 'lammps' | 'fenicsx' | 'openfoam', extra?: string[]): Promise<string>;
   /** A run that keeps running until it is cancelled, made now. */
   runningRun(): Promise<string>;
   /** A fresh empty directory outside data/. */
@@ -54,7 +60,7 @@ export const invocations: Record<string, Invocation[]> = {
   status: [{ args: fixed('status') }, { args: fixed('status', '-o', 'json') }],
   pods: [{ args: fixed('pods') }, { args: fixed('pods', '-o', 'json') }],
   events: [{ args: fixed('events', '-o', 'json') }],
-  describe: [{ args: fixed('describe', 'redis') }, { args: async (s) => ['describe', await s.finishedRun()] }],
+  describe: [{ args: fixed('describe', 'redis') }, { args: async (s) => ['describe', await s.readRun()] }],
   top: [{ args: fixed('top') }],
   logs: [{ args: fixed('logs', 'redis') }],
   shell: [{ args: fixed('shell', 'redis', '--', 'echo', 'hi') }],
@@ -68,14 +74,14 @@ export const invocations: Record<string, Invocation[]> = {
     { args: async (s) => ['run-simulation', 'lammps', 'in.lj', '-d', ...s.lab] },
   ],
   jobs: [{ args: fixed('jobs') }, { args: fixed('jobs', '-o', 'json') }, { args: fixed('jobs', '--orphans') }],
-  'jobs logs': [{ args: async (s) => ['jobs', 'logs', await s.finishedRun()] }],
+  'jobs logs': [{ args: async (s) => ['jobs', 'logs', await s.readRun()] }],
   'jobs show': [
-    { args: async (s) => ['jobs', 'show', await s.finishedRun()] },
-    { args: async (s) => ['jobs', 'show', await s.finishedRun(), '-o', 'json'] },
+    { args: async (s) => ['jobs', 'show', await s.readRun()] },
+    { args: async (s) => ['jobs', 'show', await s.readRun(), '-o', 'json'] },
   ],
   'jobs rerun': [
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '--progress', 'none'] },
-    { args: async (s) => ['jobs', 'rerun', await s.finishedRun(), '-d'] },
+    { args: async (s) => ['jobs', 'rerun', await s.readRun(), '--progress', 'none'] },
+    { args: async (s) => ['jobs', 'rerun', await s.readRun(), '-d'] },
   ],
   'jobs cancel': [{ args: async (s) => ['jobs', 'cancel', await s.runningRun()] }],
   'jobs clean': [
@@ -96,10 +102,10 @@ export const invocations: Record<string, Invocation[]> = {
   ],
   'jobs fetch': [
     {
-      args: async (s) => ['jobs', 'fetch', await s.finishedRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()],
+      args: async (s) => ['jobs', 'fetch', await s.readRun('lammps', s.lab), ...s.lab, '--to', await s.freshDir()],
     },
   ],
-  'jobs plot': [{ args: async (s) => ['jobs', 'plot', await s.finishedRun('lammps')] }],
+  'jobs plot': [{ args: async (s) => ['jobs', 'plot', await s.readRun('lammps')] }],
   doctor: [{ args: fixed('doctor') }],
   completion: [{ args: fixed('completion', 'bash'), momentary: 'it prints a script it holds, and talks to nothing' }],
 };
@@ -118,7 +124,8 @@ export async function createSweepContext(): Promise<SweepContext> {
   // Runs finish at once with a LAMMPS log (so `jobs plot` has thermo to draw); `runningRun` makes one that does not.
   const finishing = () => ({ lines: thermo, exitCode: 0 });
   h.cluster.program = finishing;
-  return {
+  const read = new Map<string, Promise<string>>();
+  const context: SweepContext = {
     ...lab,
     async finishedRun(tool = 'lammps', extra = []) {
       h.cluster.program = finishing;
@@ -126,6 +133,11 @@ export async function createSweepContext(): Promise<SweepContext> {
       const r = await h.run(['run-simulation', tool, input, '--progress', 'none', ...extra]);
       if (r.exitCode !== 0) throw new Error(`a finished run could not be made (exit ${r.exitCode}): ${r.stderr}`);
       return id(r);
+    },
+    readRun(tool = 'lammps', extra = []) {
+      const key = [tool, ...extra].join(' ');
+      if (!read.has(key)) read.set(key, context.finishedRun(tool, extra));
+      return read.get(key)!;
     },
     async runningRun() {
       h.cluster.program = () => ({ lines: ['working'], exitCode: null });
@@ -141,6 +153,7 @@ export async function createSweepContext(): Promise<SweepContext> {
     },
     freshDir: () => mkdtemp(join(h.root, `fresh-${++dirs}-`)),
   };
+  return context;
 }
 
 export type { Harness };

@@ -236,6 +236,23 @@ export class CapturedStream extends Writable {
 }
 
 /**
+ * stdout as a pipe whose reader has gone (`keystone pods | true` when `true` was quicker), for a
+ * command run in process: every write fails with EPIPE, as write(2) on such a pipe does (Node
+ * ignores SIGPIPE and reports the errno); the stream is destroyed and emits 'error', as a socket is.
+ */
+export class ClosedPipe extends CapturedStream {
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    // Linux's pipe_write returns 0 for an empty write before it looks for readers (fs/pipe.c), so
+    // the sink's empty "settled" write succeeds on a real closed pipe; only data fails.
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
+    done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' }));
+  }
+}
+
+/**
  * main() in this process with the given environment and directory; the deadline aborts the
  * command as Ctrl-C would, and the outcome says so (exit 130 and "timed out" on stderr).
  */

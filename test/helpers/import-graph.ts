@@ -2,11 +2,13 @@
  * The import graph of src/ and the two rules docs/architecture.md states for it: no import circle,
  * and no import that runs up the layer list. Imports are read by TypeScript's own pre-processor
  * (ts.preProcessFile: `import … from`, `export … from`, `import '…'` and dynamic `import('…')`,
- * comments and strings skipped), so an import the compiler sees is never missed.
+ * comments and strings skipped), so an import the compiler sees is never missed. TypeScript 7, which
+ * type-checks the tree, is the native compiler and has no JavaScript API yet, so this reads through
+ * TypeScript 5 (devDependency `typescript5`, an npm alias of typescript@5).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
-import ts from 'typescript';
+import ts from 'typescript5';
 
 /** File (relative to src/, with '/') → the src/ files it imports. */
 export type ImportGraph = Map<string, string[]>;

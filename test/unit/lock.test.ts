@@ -46,7 +46,8 @@ describe('cluster lock', () => {
       contender,
       `import { acquireLock } from ${JSON.stringify(lockModule)};
 import { appendFileSync, existsSync } from 'node:fs';
-const [lockPath, logPath, goPath] = process.argv.slice(2);
+const [lockPath, logPath, goPath, readyPath] = process.argv.slice(2);
+appendFileSync(readyPath, 'ready\\n');
 while (!existsSync(goPath)) await new Promise((r) => setTimeout(r, 1));
 for (let round = 0; round < 4; round++) {
   const lock = await acquireLock(lockPath, 'setup', { waitMs: 120000, retryMs: 2 });
@@ -60,11 +61,14 @@ for (let round = 0; round < 4; round++) {
     const lockPath = join(dir, 'locks', 'keystone-cluster.lock');
     const log = join(dir, 'holders.log');
     const go = join(dir, 'go');
+    const ready = join(dir, 'ready');
     const count = 12;
     const children = Array.from({ length: count }, () =>
-      execa(process.execPath, [contender, lockPath, log, go], { reject: false }),
+      execa(process.execPath, [contender, lockPath, log, go, ready], { reject: false }),
     );
-    await new Promise((r) => setTimeout(r, 500)); // let them all start and spin on the go file
+    // All of them started and spinning on the go file, so they contend at once.
+    const started = async () => (await readFile(ready, 'utf8').catch(() => '')).split('\n').length - 1;
+    while ((await started()) < count) await new Promise((r) => setTimeout(r, 10));
     await writeFile(go, '');
     const results = await Promise.all(children);
     for (const r of results) expect(r.exitCode, r.stderr).toBe(0);

@@ -141,7 +141,9 @@ describe('waitForNodesReady', () => {
     await fetch(`${api.url}/__fake/down`, { method: 'POST' });
     api.create('nodes', { metadata: { name: 'a' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
     const waiting = waitForNodesReady(client, { expected: 1, timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Until it has tried, and been refused, twice: it kept trying.
+    for (let i = 0; i < 1000 && api.refusedWhileDown < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(api.refusedWhileDown).toBeGreaterThanOrEqual(2);
     await fetch(`${api.url}/__fake/up`, { method: 'POST' });
     api.setNodeReady('a', true);
     const nodes = await waiting;
