@@ -22,10 +22,11 @@
 // always correct and a build takes a few seconds.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { install } from './install-build.mjs';
 
 // What every pass shares: a Node 20 bundle, with maps that give --verbose stack traces their
 // TypeScript lines (small without the sources inlined), and less text for V8 to scan at start-up
@@ -112,38 +113,6 @@ try {
 } finally {
   await rm(esm, { recursive: true, force: true });
   await rm(out, { recursive: true, force: true });
-}
-
-/**
- * Moves the build in `out` into `dist`, file by file (rename: each replaced at once), in an order
- * where every file a reader may open names only files already there; then removes what neither
- * this build nor the previous one has.
- */
-async function install(out, dist) {
-  const files = (await readdir(out, { recursive: true, withFileTypes: true }))
-    .filter((e) => e.isFile())
-    .map((e) => relative(out, join(e.parentPath, e.name)));
-  // Read last: the entry points (they require the chunks), the texts that name other files.
-  const last = ['help/widths.json', 'completion-tree.json', 'complete.cjs', 'main.cjs', 'build-id'];
-  const rank = (f) => last.indexOf(f);
-  files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-  let previous = [];
-  try {
-    previous = JSON.parse(await readFile(join(dist, 'build-files.json'), 'utf8'));
-  } catch {
-    // the first build with a list, or none yet: nothing older is known to be in use
-  }
-  for (const file of files) {
-    await mkdir(dirname(join(dist, file)), { recursive: true });
-    await rename(join(out, file), join(dist, file));
-  }
-  const keep = new Set([...files, ...previous, 'build-files.json']);
-  for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
-    const file = relative(dist, join(entry.parentPath, entry.name));
-    if (entry.isFile() && !keep.has(file)) await rm(join(dist, file), { force: true });
-  }
-  await writeFile(join(out, 'build-files.json'), JSON.stringify(files));
-  await rename(join(out, 'build-files.json'), join(dist, 'build-files.json'));
 }
 
 /**

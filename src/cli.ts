@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { AppContext } from './app-context.js';
 import {
+  acceptedHelp,
   argument,
   command,
   dryRun,
@@ -31,11 +32,10 @@ const jobsAll = option('--all', 'include runs that finished more than 7 days ago
 // Inherited options some commands refuse, declared once.
 const offline = 'it prints a script and talks to no cluster';
 const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config: offline, timeout: offline };
-const notForRun: Refusals = {
-  output: "it prints the run's own output as it is",
-  tool: 'it acts on the one run named',
-  all: 'it acts on the one run named',
-};
+// `jobs --tool/--all` choose among runs; a subcommand given one run id has no use for them.
+const oneRun: Refusals = { tool: 'it acts on the one run named', all: 'it acts on the one run named' };
+// -o says why in the command's own words: what it prints instead of a document.
+const notForRun: Refusals = { output: "it prints the run's own output as it is", ...oneRun };
 
 /** start, stop and delete: one k3d call each (src/commands/lifecycle.ts). */
 const yes = option('-y, --yes', 'do not ask for confirmation (asked only on a terminal)');
@@ -196,7 +196,12 @@ export const commandTable: readonly RegisteredSpec[] = [
     'describe',
     'conditions, containers (image, state, last termination, restarts), mounts and recent events of a deployment, pod or run',
     {
-      args: [argument('<name>', 'a deployment (celery-worker), a pod (full or short name), or a run id')],
+      args: [
+        argument(
+          '<name>',
+          'a deployment (celery-worker), a pod (full or short name), or a run id; or deployment/NAME, pod/NAME, run/ID',
+        ),
+      ],
       options: [output(['table', 'json', 'yaml'])],
       examples: ['keystone describe celery-worker', 'keystone describe 20261125-214700-a3f9 -o json'],
       load: () => import('./commands/describe.js'),
@@ -368,7 +373,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         {
           args: [argument('<run-id>', 'the run (see `keystone jobs`)')],
           options: [output(['table', 'json', 'yaml'])],
-          refuse: { tool: 'it acts on the one run named', all: 'it acts on the one run named' },
+          refuse: oneRun,
           examples: [
             'keystone jobs show 20261125-214700-a3f9',
             'keystone jobs show 20261125-214700-a3f9 -o json | jq -r .record.image.ref',
@@ -412,7 +417,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         'stop a run: delete its Job and pods (on another cluster: suspend it and keep it, so its outputs can still be fetched)',
         {
           args: [argument('<run-id>', 'the run to stop')],
-          refuse: notForRun,
+          refuse: { output: 'it says what it did in one line on stderr, with no data to format', ...oneRun },
           examples: [
             'keystone jobs cancel 20261125-214700-a3f9',
             'keystone jobs cancel $(keystone run-simulation lammps in.lj -d)',
@@ -464,7 +469,10 @@ export const commandTable: readonly RegisteredSpec[] = [
             option('--to <dir>', 'put them in this directory instead'),
             option('--force', "overwrite files there whose content differs from the run's (never without it)"),
           ],
-          refuse: notForRun,
+          refuse: {
+            output: "it writes the run's files to disk and reports on stderr, with no data to format",
+            ...oneRun,
+          },
           examples: [
             'keystone jobs fetch 20261125-214700-a3f9 --context lab',
             'keystone jobs fetch 20261125-214700-a3f9 --context lab --to results/',
@@ -486,11 +494,7 @@ export const commandTable: readonly RegisteredSpec[] = [
               'only these columns or fields, comma-separated (a sweep plots the first unless given)',
             ),
           ],
-          refuse: {
-            output: 'it draws a chart (or writes --out)',
-            tool: 'it acts on the one run named',
-            all: 'it acts on the one run named',
-          },
+          refuse: { output: 'it draws a chart (or writes --out)', ...oneRun },
           examples: [
             'keystone jobs plot 20261125-214700-a3f9',
             'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng',
@@ -538,8 +542,8 @@ export function buildProgram(version: string, runCommand: CommandRunner): Comman
     .option('--timeout <duration>', 'give up waiting after this long, e.g. 90s, 5m (default depends on the command)')
     .option('-v, --verbose', 'print each external command and API request, and stack traces on errors')
     .option('-q, --quiet', 'print errors and requested data only')
-    // Each command's --help also lists --context, --timeout and the other global options.
-    .configureHelp({ showGlobalOptions: true })
+    // Each command's --help also lists --context, --timeout and the other global options it accepts.
+    .configureHelp(acceptedHelp)
     .showSuggestionAfterError(true)
     .showHelpAfterError('(run `keystone --help` for usage)')
     .addHelpText(

@@ -5,7 +5,7 @@
  * (`--since <duration>` is a string, `--wait` a boolean, `[image...]` a list), so each run
  * function gets typed values without casts at the call site.
  */
-import { type Command, Option } from 'commander';
+import { type Command, Help, Option } from 'commander';
 import type { AppContext, GlobalOptions } from './app-context.js';
 
 export type CommandRunner = (
@@ -144,6 +144,7 @@ export function examplesText(lines: readonly string[]): string {
 export function register(parent: Command, table: readonly RegisteredSpec[], runCommand: CommandRunner): void {
   for (const { spec } of table) {
     const cmd = parent.command(spec.name, spec.hidden ? { hidden: true } : {}).description(spec.description);
+    refusals.set(cmd, spec.refuse ?? {});
     for (const arg of spec.args ?? []) cmd.argument(arg.syntax, arg.description);
     for (const opt of spec.options ?? []) cmd.addOption(opt.build());
     if (spec.examples) cmd.addHelpText('after', examplesText(spec.examples));
@@ -153,7 +154,7 @@ export function register(parent: Command, table: readonly RegisteredSpec[], runC
     cmd.action(async (...received: unknown[]) => {
       const self = received[received.length - 1] as Command;
       if (spec.subcommands && self.args.length) unknownSubcommand(self);
-      refuseInherited(self, spec.refuse ?? {});
+      refuseInherited(self);
       // Commander passes each argument as its syntax says (a string, or a list for `...`).
       const args = received.slice(0, -2) as ArgsOf<readonly ArgSpec[]>;
       // With a parent's options (inherits) merged in; the global ones are the context's.
@@ -164,12 +165,32 @@ export function register(parent: Command, table: readonly RegisteredSpec[], runC
   }
 }
 
+// Each registered command's refusals: the one list both its --help (acceptedHelp) and the check
+// before it runs (refuseInherited) read, so help never lists an option the command refuses.
+const refusals = new WeakMap<Command, Refusals>();
+
+/** Why `command` refuses the inherited `option`, or undefined when it accepts it. */
+export function refusal(command: Command, option: Option): string | undefined {
+  return refusals.get(command)?.[option.attributeName()];
+}
+
+/**
+ * commander's help settings for the program (subcommands inherit them): "Global Options" lists the
+ * inherited options a command accepts, never the ones it refuses.
+ */
+export const acceptedHelp: Partial<Help> = {
+  showGlobalOptions: true,
+  visibleGlobalOptions(this: Help, cmd: Command): Option[] {
+    return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((o) => refusal(cmd, o) === undefined);
+  },
+};
+
 /** Exit 2 if the user typed an inherited option the command would otherwise silently ignore. */
-function refuseInherited(command: Command, refuse: Refusals): void {
+function refuseInherited(command: Command): void {
   for (let owner = command.parent; owner; owner = owner.parent) {
     for (const option of owner.options) {
       const key = option.attributeName();
-      const why = refuse[key];
+      const why = refusal(command, option);
       if (why === undefined || owner.getOptionValueSource(key) !== 'cli') continue;
       const path: string[] = [];
       for (let c: Command | null = command; c?.parent; c = c.parent) path.unshift(c.name());

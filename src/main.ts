@@ -13,6 +13,7 @@ import { StepsFailedError, type StepRecord } from './steps/run-steps.js';
 import type { Execute, Runner } from './exec/runner.js';
 import type { Machine } from './machine.js';
 import type { Clock } from './clock.js';
+import { checkEnvironment } from './environment.js';
 
 export interface MainIo {
   streams?: Streams;
@@ -92,6 +93,9 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     try {
       // Ctrl-C before the command began: it does not begin.
       if (signal.aborted) throw new InterruptedError();
+      // keystone's environment variables, for every command alike (a bad one is exit 2); a TAB
+      // never prints an error (the completion scripts would show it mid-line).
+      if (argv[0] !== '__complete') checkEnvironment(env, io.cwd ?? process.cwd());
       const code = await body(app);
       if (typeof code === 'number') exitCode = code;
       // Ctrl-C came while the command ran: whatever it made of the requests and checks it stopped
@@ -110,6 +114,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
   const output = {
     writeOut: (text: string) => sink.write(text),
     writeErr: (text: string) => streams.stderr.write(text),
+    outputError: (text: string, write: (text: string) => void) => write(asTyped(text, argv)),
     getOutHelpWidth: () => (streams.stdout.isTTY && streams.stdout.columns) || 80, // 80: commander's own width when not a terminal
     getErrHelpWidth: () => (streams.stderr.isTTY && streams.stderr.columns) || 80,
     getOutHasColors: () => hasColors(streams.stdout),
@@ -192,6 +197,24 @@ export async function completionTree(): Promise<import('./completion/tree.js').C
  * exit code). 130 stays Ctrl-C's.
  */
 const brokenPipeExit = 141;
+
+/**
+ * commander splits a cluster of short flags (`-var`: -v, then -a, -r) and reports what is left
+ * once a letter is not an option ("unknown option '-ar'"), a word the user never typed. The
+ * message names the word as typed, and what it was read as.
+ */
+function asTyped(message: string, argv: readonly string[]): string {
+  const m = /^error: unknown option '(-[^-][^']*)'/.exec(message);
+  if (!m) return message;
+  const rest = m[1]!.slice(1);
+  const end = argv.indexOf('--');
+  const typed = (end < 0 ? argv : argv.slice(0, end)).find(
+    (a) => /^-[^-]/.test(a) && a.length > rest.length + 1 && a.endsWith(rest),
+  );
+  if (!typed) return message;
+  const read = [...typed.slice(1, typed.length - rest.length)].map((c) => `-${c}`).join(' ');
+  return message.replace(`'${m[1]}'`, `'${typed}' (read as ${read}, then '${m[1]}')`);
+}
 
 /**
  * `run-simulation lammps in.lj -var T 2.0`: commander reads -var as keystone's options (-v, then

@@ -33,6 +33,8 @@ export interface ContextCheckInput {
   files: string[];
   /** The user named the context (--context): missing is then a failure, not a warning. */
   named: boolean;
+  /** The context is keystone's own k3d cluster's (setup writes it); else another cluster's, which setup never writes. */
+  local: boolean;
   /** The cluster does not exist (or its state is unknown): missing is expected before the first setup. */
   clusterAbsent: boolean;
 }
@@ -42,6 +44,7 @@ export async function kubeContextCheck({
   context,
   files,
   named,
+  local,
   clusterAbsent,
 }: ContextCheckInput): Promise<CheckOutcome> {
   const { parse } = await loadYaml();
@@ -74,9 +77,11 @@ export async function kubeContextCheck({
     return {
       status: named || !clusterAbsent ? 'fail' : 'warn',
       detail: `context "${context}" is not in ${files.join(', ') || 'any kubeconfig'}`,
-      hint: clusterAbsent
-        ? '`keystone setup` creates the cluster and its context'
-        : '`keystone setup` writes the context again (from `k3d kubeconfig get`)',
+      hint: !local
+        ? 'pass --context with a context in those files, or --kubeconfig FILE with the one you mean'
+        : clusterAbsent
+          ? '`keystone setup` creates the cluster and its context'
+          : '`keystone setup` writes the context again (from `k3d kubeconfig get`)',
     };
   }
   if (warnings.length)

@@ -1,18 +1,43 @@
 /** `keystone describe <name> [-o json]`: a deployment, pod or run on one screen. */
 import type { AppContext } from '../app-context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { describe, type Description } from '../operate/describe.js';
 import { describeRun } from '../runs/catalog/describe.js';
 import { runIdPattern } from '../runs/model.js';
 import { lastSeenText, oneLine } from '../operate/events.js';
-import { requireLabelName } from '../operate/names.js';
+import { printable, requireLabelName, requireObjectName, splitKindName } from '../operate/names.js';
+import { requireRunId } from '../runs/catalog/lookup.js';
 import { renderTable } from '../ui/table.js';
 
-export async function describeCommand(app: AppContext, name: string, output: string): Promise<number> {
-  requireLabelName(name, 'name');
+/** The kinds `describe KIND/NAME` takes, as kubectl spells them (`pod/x`, `po/x`, `deploy/x`), and `run/ID`. */
+const kinds: Record<string, 'Deployment' | 'Pod' | 'Run'> = {
+  deployment: 'Deployment',
+  deployments: 'Deployment',
+  deploy: 'Deployment',
+  pod: 'Pod',
+  pods: 'Pod',
+  po: 'Pod',
+  run: 'Run',
+};
+
+export async function describeCommand(app: AppContext, text: string, output: string): Promise<number> {
+  // NAME, or KIND/NAME as `events --for` takes it (the kind then says where to look).
+  const { kind: typed, name } = splitKindName(text, 'describe');
+  const kind = typed === undefined ? undefined : kinds[typed.toLowerCase()];
+  if (typed !== undefined && kind === undefined)
+    throw new UsageError(
+      `describe takes deployment/NAME, pod/NAME or run/ID, not "${printable(typed)}/…"`,
+      'or just the NAME: a run id, a deployment or a pod, tried in that order',
+    );
+  if (kind === 'Run') requireRunId(name);
+  else if (kind === 'Deployment') requireLabelName(name, 'deployment');
+  else requireObjectName(name, kind === 'Pod' ? 'pod' : 'deployment, pod or run');
   const client = await app.client();
   // NAME is a run id, a deployment, or a pod, tried in that order.
-  const d = runIdPattern.test(name) ? await describeRun(client, name) : await describe(client, name);
+  const d =
+    kind === 'Run' || (kind === undefined && runIdPattern.test(name))
+      ? await describeRun(client, name)
+      : await describe(client, name, undefined, kind);
   if (output === 'json' || output === 'yaml') await app.ui.document(d, output);
   else app.ui.data(render(app, d));
   return ExitCode.ok;

@@ -14,14 +14,16 @@ import {
   type EventSummary,
 } from '../operate/events.js';
 import { renderTable } from '../ui/table.js';
+import { splitKindName } from '../operate/names.js';
 
 const headers = ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'];
 
 export async function events(app: AppContext, o: { output: string; follow: boolean; for?: string }): Promise<number> {
+  if (o.for !== undefined) splitKindName(o.for, '--for');
   const client = await app.client();
   const path = `/api/v1/namespaces/${stackNamespace}/events`;
   const list = await client.list<EventObject>(path);
-  const wanted = (e: EventSummary) => !o.for || eventMatches(e, o.for);
+  const wanted = (e: EventSummary) => o.for === undefined || eventMatches(e, o.for);
   const shown = sortEvents(list.items.map(summarizeEvent).filter(wanted));
   const json = o.output === 'json';
   const yaml = o.output === 'yaml';

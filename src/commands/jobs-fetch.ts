@@ -10,6 +10,7 @@ import { findRun, requireRunId } from '../runs/catalog/lookup.js';
 import { fetchVolumeOutputs } from '../runs/storage/fetch.js';
 import { runVolume, shownVolumeDir } from '../runs/storage/outputs.js';
 import { hostRunDir } from '../runs/model.js';
+import { printable } from '../operate/names.js';
 import { readRecordFileAsIs, runInCluster, writeRecordFile } from '../runs/record/store.js';
 import { recordFileName, sealRecord } from '../runs/record/record.js';
 
@@ -65,4 +66,12 @@ export async function jobsFetch(app: AppContext, id: string, o: { to?: string; f
     `Fetched run ${id}: ${report.files} file${report.files === 1 ? '' : 's'} (${mib(report.totalBytes)}) verified in ${shownDest}; ` +
       `${report.transferred} transferred (${mib(report.transferredBytes)}${report.resumed ? `, ${report.resumed} resumed` : ''}), ${report.unchanged} already here`,
   );
+  // Only regular files come (a symlink may lead anywhere on the volume, or nowhere): the rest is named.
+  if (report.skipped.length) {
+    const shown = report.skipped.slice(0, 5).map((s) => `${printable(s.path)} (${s.kind})`);
+    const more = report.skipped.length > 5 ? ` and ${report.skipped.length - 5} more` : '';
+    app.ui.warn(
+      `not fetched: ${report.skipped.length} entr${report.skipped.length === 1 ? 'y' : 'ies'} that ${report.skipped.length === 1 ? 'is' : 'are'} not a regular file: ${shown.join(', ')}${more}`,
+    );
+  }
 }

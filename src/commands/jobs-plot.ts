@@ -3,18 +3,19 @@
  * (OpenFOAM residuals) or thermodynamics (LAMMPS thermo) from its log, as a picture or, without
  * --out, as a small chart in the terminal. A sweep gives one line per index on the same axes.
  */
-import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { extname, join, relative } from 'node:path';
+import { constants, existsSync } from 'node:fs';
+import { access, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError, UsageError } from '../errors.js';
+import { describeFsError } from '../fs-errors.js';
 import { stackNamespace } from '../vocabulary.js';
 import { followLogs } from '../operate/follow-logs.js';
 import { printable } from '../operate/names.js';
 import { findRun, requireRunId } from '../runs/catalog/lookup.js';
 import { runKind, runPodSelector, podIndex } from '../runs/model.js';
 import { loadProfiles } from '../runs/request/profiles.js';
-import { chartOf } from '../plot/series.js';
+import { chartOf, seriesNames } from '../plot/series.js';
 import { renderPng, renderSvg } from '../plot/svg-chart.js';
 import { renderTerminal } from '../plot/terminal-chart.js';
 import type { PodObject } from '../kube/objects.js';
@@ -28,10 +29,14 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
       'e.g. --out residuals.svg',
     );
   }
+  // A picture that cannot be written is refused before the run is looked up.
+  if (o.out !== undefined) await checkWritable(resolve(app.cwd, o.out), o.out);
   const only = o.series
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (only?.length === 0)
+    throw new UsageError(`--series ${printable(o.series!)} names no series`, 'e.g. --series Temp,TotEng');
   const profiles = await loadProfiles(app.paths.profiles, app.cwd);
   const client = await app.client();
   const run = await findRun(client, stackNamespace, id);
@@ -54,6 +59,14 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
       hint: `its pods are gone${plot.logFile ? ` and ${plot.logFile} is not in ${run.outputDir ?? 'its run directory'}` : ''}`,
     });
 
+  // Every name --series gives must be one the log has: a misspelt one is named, never dropped.
+  const available = seriesNames(plot.series, logs);
+  const unknown = available.length ? (only ?? []).filter((name) => !available.includes(name)) : [];
+  if (unknown.length)
+    throw new KeystoneError(
+      `run ${id}'s log has no series ${unknown.map(printable).join(', ')}; it has: ${available.join(', ')}`,
+      { hint: '--series takes names from that list, comma-separated' },
+    );
   const chart = chartOf(plot.series, logs, { title: `${run.tool} run ${id}`, only });
   if (chart.series.length === 0) {
     throw new KeystoneError(
@@ -71,6 +84,28 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
   app.ui.info(
     `Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`,
   );
+}
+
+/**
+ * --out names a file that can be written: its directory exists (it is not created: a mistyped
+ * path is more likely than a wish for new directories) and takes files, and it is not a directory.
+ */
+async function checkWritable(file: string, given: string): Promise<void> {
+  const shown = printable(given);
+  const dir = dirname(file);
+  const info = await stat(dir).catch(() => undefined);
+  if (!info?.isDirectory())
+    throw new UsageError(
+      `--out ${shown}: ${info ? `${dirname(shown)} is not a directory` : `there is no directory ${dirname(shown)}`}`,
+      'name a file in an existing directory (keystone does not create it)',
+    );
+  if ((await stat(file).catch(() => undefined))?.isDirectory())
+    throw new UsageError(`--out ${shown} is a directory`, 'name the picture file, e.g. --out residuals.svg');
+  try {
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw describeFsError(err, `write --out ${shown}`, dirname(shown));
+  }
 }
 
 /** The run's output pods' logs (an MPIJob's: its launcher's), per sweep index (undefined for a single run); a retried index: its attempts in order. */

@@ -1,4 +1,5 @@
 /** `keystone jobs` subcommands: logs, cancel, clean — scancel and friends (the listing, squeue, is jobs-list.ts). */
+import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason, UsageError } from '../errors.js';
@@ -9,7 +10,16 @@ import { printable } from '../operate/names.js';
 import { deleteRun, getRunObject, listRuns, summarizeRun } from '../runs/catalog/list.js';
 import { alreadyEnded, RunGoneError, suspendRun } from '../runs/catalog/cancel.js';
 import type { KubeClient } from '../kube/client.js';
-import { runKind, runPodSelector, type RunSummary, cancelledReason, podIndex, volumeRunDir } from '../runs/model.js';
+import {
+  runKind,
+  runPodSelector,
+  type RunSummary,
+  cancelledReason,
+  podIndex,
+  volumeRunDir,
+  hostRunDir,
+} from '../runs/model.js';
+import { loadProfiles } from '../runs/request/profiles.js';
 import { findRun, requireRunId } from '../runs/catalog/lookup.js';
 import { purgeableRunDir, removeRun, selectFinishedRuns } from '../runs/catalog/clean.js';
 import { followedRunProgress } from '../runs/follow/followed-progress.js';
@@ -88,15 +98,50 @@ export async function jobsLogs(app: AppContext, id: string, follow: boolean): Pr
   return ExitCode.ok;
 }
 
+/**
+ * Cancelling is idempotent, on either kind of cluster: a run that is not running (it ended, it was
+ * cancelled, its Job is gone but its run directory is here) is "nothing to stop", exit 0, as
+ * `kubectl delete --ignore-not-found` treats an object already gone, so a script's cleanup may
+ * cancel twice. An id that names no run at all (not in the cluster, no run directory here) stays
+ * an error, as `kubectl delete` of a missing name is without that flag (kubernetes/kubectl
+ * pkg/cmd/delete/delete.go, DeleteResult: NotFound is ignored only with IgnoreNotFound): a
+ * mistyped id must not pass for a cancelled run. A finished run is never deleted by cancel (that
+ * is `jobs clean`'s work): it stays listed with how it ended.
+ */
 export async function jobsCancel(app: AppContext, id: string): Promise<void> {
   requireRunId(id);
   const client = await app.client();
-  const run = await findRun(client, stackNamespace, id);
+  let run: RunSummary;
+  try {
+    run = await findRun(client, stackNamespace, id);
+  } catch (err) {
+    const dir = await runDirectoryHere(app, id);
+    if (dir === undefined) throw err;
+    app.ui.info(
+      `Run ${id} is no longer in the cluster (cancelled or cleaned before): nothing to stop, nothing deleted; its run directory ${dir} is kept`,
+    );
+    return;
+  }
   if (run.outputVolume) return cancelVolumeRun(app, client, run);
+  const kept = `outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`;
+  if (run.state !== 'Running' && run.state !== 'Pending') {
+    app.ui.info(
+      `Run ${id} ${alreadyEnded(run)}: nothing to stop, nothing deleted; ${kept}; \`keystone jobs clean\` removes it`,
+    );
+    return;
+  }
   await deleteRun(client, stackNamespace, run.job, runKind(run));
-  app.ui.info(
-    `Cancelled run ${id} (${run.state === 'Running' || run.state === 'Pending' ? 'it was stopped' : `it had already ${run.state.toLowerCase()}`}); outputs kept in ${run.outputDir === null ? 'its run directory' : shownOutput(app, run)}`,
-  );
+  app.ui.info(`Cancelled run ${id} (it was stopped); ${kept}`);
+}
+
+/** The run's directory under data/<tool>/runs/ on this machine, shown relative to the working directory; undefined when there is none. */
+async function runDirectoryHere(app: AppContext, id: string): Promise<string | undefined> {
+  const tools = Object.keys(await loadProfiles(app.paths.profiles, app.cwd));
+  for (const tool of tools) {
+    const dir = hostRunDir(app.paths.dataDir, tool, id);
+    if ((await stat(dir).catch(() => undefined))?.isDirectory()) return relative(app.cwd, dir) || dir;
+  }
+  return undefined;
 }
 
 /**
@@ -177,20 +222,27 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
     app.ui.info('Nothing to clean.');
     return ExitCode.ok;
   }
-  const plan = finished.map((run) => {
+  const data = app.data();
+  const plan = [];
+  for (const run of finished) {
     // Only ever a run directory keystone made under data/<tool>/runs/ on this machine.
     const dir = options.purgeOutputs ? purgeableRunDir(run, app.paths.dataDir) : undefined;
     // Another cluster's run volume: removed through the cluster (runs/storage/outputs.ts).
     const onVolume = Boolean(options.purgeOutputs && run.outputVolume);
+    // A directory already gone is said to be, never listed as removed (nor as to be removed); one
+    // that cannot be looked at (a link leaving data/) is refused per run below, as before.
+    const gone = dir !== undefined && !(await data.exists(dir).catch(() => true));
     const outputs = dir
-      ? `and its outputs ${relative(app.cwd, dir) || dir}`
+      ? gone
+        ? `(its directory ${relative(app.cwd, dir) || dir} was already gone)`
+        : `and its outputs ${relative(app.cwd, dir) || dir}`
       : onVolume
         ? `and its outputs on ${shownOutput(app, run)}`
         : options.purgeOutputs && run.outputDir !== null
           ? `(outputs not on this machine, kept: ${shownOutput(app, run)})`
           : '(outputs kept)';
-    return { run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` };
-  });
+    plan.push({ run, dir, onVolume, line: `${run.runId} (${run.tool}, ${run.state.toLowerCase()}) ${outputs}` });
+  }
   const s = finished.length === 1 ? '' : 's';
   app.ui.info(
     `${options.dryRun ? 'Would delete' : 'Deleting'} ${finished.length} finished run${s}:\n${plan.map((p) => `  ${p.line}`).join('\n')}`,
@@ -210,7 +262,6 @@ export async function jobsClean(app: AppContext, options: CleanOptions): Promise
   }
   const failures: string[] = [];
   const deleted: string[] = [];
-  const data = app.data();
   for (const [i, { run, dir, onVolume }] of plan.entries()) {
     // Ctrl-C: the run in hand was finished; the rest are kept, and the message says which.
     if (app.signal.aborted)

@@ -8,6 +8,7 @@ import { nextRecord, parseRegistry, pushImages } from '../images/push.js';
 import { readImageRecord, writeImageRecord } from '../images/registry-record.js';
 import { registryAddresses } from '../cluster/registry.js';
 import { runSteps } from '../steps/run-steps.js';
+import { applyStackCommand, installStackCommand } from '../kube/target.js';
 
 export async function pushImagesCommand(
   app: AppContext,
@@ -81,7 +82,7 @@ export async function pushImagesCommand(
               throw new KeystoneError(
                 `pushed, but namespace ${stackNamespace} does not exist in context ${target.context} to remember them in`,
                 {
-                  hint: '`keystone setup` (or `keystone apply`) creates it; then run push-images again (nothing more is sent)',
+                  hint: `\`${installStackCommand(target)}\` creates it; then run push-images again (nothing more is sent)`,
                 },
               );
             throw err;
@@ -95,8 +96,5 @@ export async function pushImagesCommand(
     ],
     app.signal,
   );
-  if (!dryRun)
-    app.ui.info(
-      `Apply them to the stack: \`keystone apply${target.local ? '' : ` --context ${target.context}`}\` (runs use them from now on).`,
-    );
+  if (!dryRun) app.ui.info(`Apply them to the stack: \`${applyStackCommand(target)}\` (runs use them from now on).`);
 }

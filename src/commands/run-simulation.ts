@@ -1,6 +1,6 @@
 /** `keystone run-simulation <tool> <input> [-- args]`: submit a run from the tool's template and follow it. */
 import type { AppContext } from '../app-context.js';
-import { ExitCode } from '../errors.js';
+import { ExitCode, UsageError } from '../errors.js';
 import { parseRunRequest, type RunFlags } from '../runs/request/request.js';
 import { submitRun } from '../runs/submit.js';
 import { submitContextFor } from './submit-context.js';
@@ -22,6 +22,12 @@ export async function runSimulation(
     cwd: app.cwd,
   });
   const target = await app.target();
+  // Refused, never ignored: on keystone's own cluster a run writes to ./data on the host, with no volume to size.
+  if (req.volumeSize !== undefined && target.local)
+    throw new UsageError(
+      '--volume-size does not apply on the keystone k3d cluster: runs write to ./data on this machine, not to a volume keystone creates',
+      'drop it; it sizes the run volume on another cluster (--context)',
+    );
   const client = await app.client();
   const started = Date.now();
   const run = await submitRun(await submitContextFor(app, client, target), req);

@@ -15,7 +15,7 @@ export async function scale(app: AppContext, name: string, replicasText: string)
   if (app.options.dryRun) {
     const all = await listDeployments(client);
     const current = all.find((d) => d.metadata?.name === name);
-    if (!current) throw noDeployment(name, all);
+    if (!current) throw noDeployment(name, all, client.target);
     app.ui.info(
       `would scale ${name} from ${current.spec?.replicas ?? 1} to ${replicas} replica${replicas === 1 ? '' : 's'} and wait for the pods; dry run: nothing was changed`,
     );
@@ -48,7 +48,7 @@ export async function restart(app: AppContext, name: string): Promise<void> {
   const client = await app.client();
   const all = await listDeployments(client);
   const chosen = name === 'all' ? all : all.filter((d) => d.metadata?.name === name);
-  if (chosen.length === 0) throw noDeployment(name, all);
+  if (chosen.length === 0) throw noDeployment(name, all, client.target);
   const names = chosen.map((d) => d.metadata?.name ?? '');
   if (app.options.dryRun) {
     app.ui.info(

@@ -137,7 +137,10 @@ export async function complete(app: CompletionContext, root: CompletionNode, wor
   });
   if (pendingOption) return optionValues(app, pendingOption, words_);
   const active = [sub, command, root].filter((c): c is CompletionNode => c !== undefined);
-  if (current.startsWith('-') && !afterDashes) return words_(active.flatMap(optionsOf));
+  if (current.startsWith('-') && !afterDashes) {
+    const refused = new Set(active[0]!.refused ?? []);
+    return words_(active.flatMap(optionsOf).filter((flag) => !refused.has(flag)));
+  }
   if (!command) return words_(visible(root).map((c) => c.name));
   if (afterDashes) return { candidates: [], directive: 'files' }; // the program's own arguments
   const candidates = await argumentCandidates(app, command.name, sub?.name, args, command);

@@ -19,15 +19,25 @@ export interface CompletionNode {
   /** Listed by --help (hidden commands like __complete, and commander's implicit `help`, are not). */
   visible: boolean;
   options: CompletionOption[];
+  /** Flags of its ancestors' options it refuses (exit 2), so never offered after it. */
+  refused?: string[];
   commands: CompletionNode[];
 }
 
 export function treeOf(command: Command, visible = true): CompletionNode {
   // commander's own list of what --help shows (it adds an implicit `help` command, not in cmd.commands).
-  const shown = new Set(command.createHelp().visibleCommands(command));
+  const help = command.createHelp();
+  const shown = new Set(help.visibleCommands(command));
+  // An ancestor's option its --help leaves out of "Global Options" is one it refuses (src/command-table.ts).
+  const accepted = new Set(help.visibleGlobalOptions(command));
+  const refused: string[] = [];
+  for (let owner = command.parent; owner; owner = owner.parent)
+    for (const o of owner.options)
+      if (!o.hidden && !accepted.has(o)) refused.push(...[o.long, o.short].filter((f): f is string => Boolean(f)));
   return {
     name: command.name(),
     visible,
+    ...(refused.length ? { refused } : {}),
     options: command.options.map((o) => ({
       ...(o.long ? { long: o.long } : {}),
       ...(o.short ? { short: o.short } : {}),

@@ -153,6 +153,8 @@ async function contextCheck(
     context: target?.context ?? app.options.context!,
     files: (target?.kubeconfig ?? app.kubeconfigs).files,
     named: Boolean(app.options.context),
+    // With an invalid config the k3d cluster's name is unknown: a named context is taken as another cluster's.
+    local: target?.local ?? false,
     clusterAbsent: state === undefined || state.phase === 'absent',
   });
 }

@@ -158,7 +158,7 @@ export async function gatherStatus(app: StatusContext): Promise<StatusReport> {
     report.api.error = apiError.message;
   }
   const expected = target.local ? config.servers + config.agents : Math.max(report.nodes.length, 1);
-  report.verdict = verdict(report, expected);
+  report.verdict = verdict(report, expected, target);
   report.healthy = report.verdict === healthyVerdict;
   if (!report.healthy && report.api.reachable) {
     const warning = await unhealthyWarning(await app.client()).catch(() => undefined);

@@ -4,6 +4,7 @@
  */
 import type { ClusterPhase } from '../cluster/state.js';
 import type { NodeSummary } from '../kube/nodes.js';
+import { installStackCommand, type StackTarget } from '../kube/target.js';
 
 export interface StatusReport {
   context: string;
@@ -34,7 +35,12 @@ export interface StackReport {
 
 export const healthyVerdict = 'Healthy: all nodes Ready, every deployment ready, volumes bound.';
 
-export function verdict(report: StatusReport, expectedNodes: number): string {
+/** `target`: the cluster reported on (by default the one the report names: keystone's k3d cluster or its context). */
+export function verdict(
+  report: StatusReport,
+  expectedNodes: number,
+  target: StackTarget = { local: report.cluster.managedBy === 'k3d', context: report.context },
+): string {
   if (report.cluster.phase === 'absent') return 'Not healthy: the cluster does not exist; run `keystone setup`.';
   if (report.cluster.phase === 'stopped') return 'Not healthy: the cluster is stopped; run `keystone start`.';
   if (report.cluster.phase === 'degraded') return 'Not healthy: some cluster nodes are stopped; run `keystone start`.';
@@ -43,7 +49,8 @@ export function verdict(report: StatusReport, expectedNodes: number): string {
   if (notReady.length) return `Not healthy: nodes not Ready: ${notReady.join(', ')}.`;
   if (report.nodes.length < expectedNodes) return 'Not healthy: fewer nodes than the config asks for are registered.';
   const stack = report.stack;
-  if (!stack || stack.deployments.length === 0) return 'Not healthy: the stack is not deployed; run `keystone setup`.';
+  if (!stack || stack.deployments.length === 0)
+    return `Not healthy: the stack is not deployed; run \`${installStackCommand(target)}\`.`;
   const behind = stack.deployments
     .filter((d) => d.ready < d.desired || !d.upToDate)
     .map((d) => `${d.name} ${d.ready}/${d.desired}`);

@@ -370,6 +370,55 @@ function createClient(
     return (text ? JSON.parse(text) : {}) as T;
   };
 
+  const streamOnce = async (spec: RequestSpec): Promise<ByteStream> => {
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort();
+    spec.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const forget = () => spec.signal?.removeEventListener('abort', onOuterAbort);
+    let res: IncomingMessage;
+    try {
+      res = await send({ ...spec, signal: controller.signal, streaming: true });
+    } catch (err) {
+      forget();
+      throw err;
+    }
+    res.on('close', forget);
+    const code = res.statusCode ?? 0;
+    if (code < 200 || code >= 300) {
+      forget();
+      throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
+    }
+    return { body: res, stop: () => controller.abort() };
+  };
+
+  /**
+   * The one retry policy of reads (src/retry.ts): a 429 or 5xx is tried again after a pause,
+   * unless the spec says no (a create); no pause crosses the command's deadline.
+   */
+  const retrying = <T>(spec: RequestSpec, attempt: () => Promise<T>): Promise<T> => {
+    const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
+    const clock = settings.clock ?? systemClock;
+    const result = withRetries(attempt, {
+      delaysMs: retryDelaysMs,
+      retryable: (err) => retry && isRetryable(err),
+      tooLate: (waitMs) => {
+        const deadline = settings.deadline?.();
+        return deadline !== undefined && clock.now() + waitMs >= deadline.at;
+      },
+      onRetry: (err) =>
+        settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
+      clock,
+      jitter: true,
+      signal: spec.signal,
+    });
+    // A retry pause ended by Ctrl-C: the command stops, not with the error before the pause.
+    return result.catch((err: unknown) => {
+      if (spec.signal?.aborted && !(err instanceof InterruptedError) && settings.signal?.aborted && !spec.cleanup)
+        throw new InterruptedError();
+      throw err;
+    });
+  };
+
   const client: KubeClient = {
     target,
     server,
@@ -380,46 +429,13 @@ function createClient(
     }),
     async request<T>(given: RequestSpec): Promise<T> {
       const spec = { ...given, signal: withCtrlC(given) };
-      const retry = spec.retry ?? (spec.method ?? 'GET') === 'GET';
-      const clock = settings.clock ?? systemClock;
-      const result = withRetries(() => requestOnce<T>(spec), {
-        delaysMs: retryDelaysMs,
-        retryable: (err) => retry && isRetryable(err),
-        // No retry pause crosses the command's deadline.
-        tooLate: (waitMs) => {
-          const deadline = settings.deadline?.();
-          return deadline !== undefined && clock.now() + waitMs >= deadline.at;
-        },
-        onRetry: (err) =>
-          settings.log?.(`retrying ${spec.method ?? 'GET'} ${spec.path} after ${(err as KubeApiError).statusCode}`),
-        clock,
-        jitter: true,
-        signal: spec.signal,
-      });
-      // A retry pause ended by Ctrl-C: the command stops, not with the error before the pause.
-      return result.catch((err: unknown) => {
-        if (spec.signal?.aborted && !(err instanceof InterruptedError) && settings.signal?.aborted && !spec.cleanup)
-          throw new InterruptedError();
-        throw err;
-      });
+      return retrying(spec, () => requestOnce<T>(spec));
     },
     async stream(given: RequestSpec): Promise<ByteStream> {
       const spec = { ...given, signal: withCtrlC(given) };
-      const controller = new AbortController();
-      const onOuterAbort = () => controller.abort();
-      spec.signal?.addEventListener('abort', onOuterAbort, { once: true });
-      const forget = () => spec.signal?.removeEventListener('abort', onOuterAbort);
-      let res: IncomingMessage;
-      try {
-        res = await send({ ...spec, signal: controller.signal, streaming: true });
-      } catch (err) {
-        forget();
-        throw err;
-      }
-      res.on('close', forget);
-      const code = res.statusCode ?? 0;
-      if (code < 200 || code >= 300) throw new KubeApiError(code, parseStatus(await readBody(res)), 'GET', spec.path);
-      return { body: res, stop: () => controller.abort() };
+      // Opening the stream is a read like any other: a 429 or 5xx before the body is retried with
+      // the same policy (a stream once open is the caller's: follow-logs resumes a cut one).
+      return retrying(spec, () => streamOnce(spec));
     },
     async list<T extends KubeObject>(
       path: string,

@@ -133,12 +133,23 @@ export async function eventsAbout(
 
 export const podRefs = (pods: PodObject[]) => pods.map((p) => ({ kind: 'Pod', name: p.metadata?.name ?? '' }));
 
-/** NAME is a deployment, or a pod (full or short name), tried in that order; a run is described by runs/catalog/describe.ts. */
-export async function describe(client: KubeClient, name: string, ns = stackNamespace): Promise<Description> {
+/**
+ * NAME is a deployment, or a pod (full or short name), tried in that order, or only the `kind`
+ * given (`describe pod/NAME`); a run is described by runs/catalog/describe.ts.
+ */
+export async function describe(
+  client: KubeClient,
+  name: string,
+  ns = stackNamespace,
+  kind?: 'Deployment' | 'Pod',
+): Promise<Description> {
   const [deployments, pods] = await Promise.all([listDeployments(client, ns), listPods(client, ns)]);
-  const deployment = deployments.find((d) => d.metadata?.name === name) as
+  const known = deployments.map((d) => d.metadata?.name).join(', ');
+  const deployment = (kind === 'Pod' ? undefined : deployments.find((d) => d.metadata?.name === name)) as
     | (DeploymentObject & WithTemplate)
     | undefined;
+  if (!deployment && kind === 'Deployment')
+    throw new KeystoneError(`no deployment "${name}" in namespace ${ns}${known ? `; deployments: ${known}` : ''}`);
   if (deployment) {
     const selector = selectorOf(deployment);
     const own = pods.filter((p) => matchesLabels(p, selector)) as FullPod[];
@@ -171,9 +182,10 @@ export async function describe(client: KubeClient, name: string, ns = stackNames
         `"${name}" names ${matches.length} pods: ${matches.map((p) => p.metadata?.name).join(', ')}`,
         { hint: 'use the full pod name from `keystone pods`' },
       );
-    const known = deployments.map((d) => d.metadata?.name).join(', ');
     throw new KeystoneError(
-      `no deployment, pod or run "${name}" in namespace ${ns}${known ? `; deployments: ${known}` : ''}`,
+      kind === 'Pod'
+        ? `no pod "${name}" in namespace ${ns}`
+        : `no deployment, pod or run "${name}" in namespace ${ns}${known ? `; deployments: ${known}` : ''}`,
       { hint: '`keystone pods` lists the pods, `keystone jobs` the runs' },
     );
   }

@@ -24,6 +24,22 @@ export function requireObjectName(name: string, what: string): string {
   return name;
 }
 
+/**
+ * `kind/NAME` as kubectl writes it (`pod/redis-x`, `deployment/redis`), or a bare NAME: split,
+ * with neither part empty (`--for ''` or `pod/` names nothing; refused, never taken as "all").
+ */
+export function splitKindName(text: string, what: string): { kind?: string; name: string } {
+  const slash = text.indexOf('/');
+  const kind = slash < 0 ? undefined : text.slice(0, slash);
+  const name = slash < 0 ? text : text.slice(slash + 1);
+  if (name === '' || kind === '')
+    throw new UsageError(
+      `${what} "${printable(text)}" names nothing`,
+      'give a NAME (redis-5d9c7f-x7k2p) or KIND/NAME (pod/redis-5d9c7f-x7k2p)',
+    );
+  return kind === undefined ? { name } : { kind, name };
+}
+
 /** A name as it can be shown on one line without the terminal interpreting it. */
 export function printable(text: string): string {
   return JSON.stringify(text)

@@ -52,7 +52,7 @@ async function getDeployment(client: KubeClient, name: string, ns: string): Prom
     return await client.request<FullDeployment>({ path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}` });
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404)
-      throw noDeployment(name, await listDeployments(client, ns));
+      throw noDeployment(name, await listDeployments(client, ns), client.target);
     throw err;
   }
 }

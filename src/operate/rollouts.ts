@@ -44,7 +44,7 @@ export async function scaleDeployment(
     });
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404)
-      throw noDeployment(name, await listDeployments(client, ns));
+      throw noDeployment(name, await listDeployments(client, ns), client.target);
     throw err;
   }
   return listDeployments(client, ns);
@@ -72,7 +72,7 @@ export async function restartDeployments(
       });
     } catch (err) {
       if (err instanceof KubeApiError && err.statusCode === 404)
-        throw noDeployment(name, await listDeployments(client, ns));
+        throw noDeployment(name, await listDeployments(client, ns), client.target);
       throw err;
     }
   }

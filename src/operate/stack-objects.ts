@@ -1,6 +1,7 @@
 /** Reading the stack's objects: deployments, pods, and resolving what a user's name refers to. */
 import { KeystoneError } from '../errors.js';
 import type { KubeClient } from '../kube/client.js';
+import { installStackCommand, type StackTarget } from '../kube/target.js';
 import { labels, stackNamespace } from '../vocabulary.js';
 import type { KubeObject, DeploymentObject, PodObject } from '../kube/objects.js';
 
@@ -76,9 +77,9 @@ export function shortPodName(pod: PodObject): string {
   return hash ? name.replace(`-${hash}-`, '-') : name;
 }
 
-export function noDeployment(name: string, deployments: DeploymentObject[]): KeystoneError {
+export function noDeployment(name: string, deployments: DeploymentObject[], target: StackTarget): KeystoneError {
   const names = deployments.map((d) => d.metadata?.name).filter(Boolean);
   return new KeystoneError(
-    `no deployment "${name}"; deployments: ${names.length ? names.join(', ') : '(none: run `keystone setup`)'}`,
+    `no deployment "${name}"; deployments: ${names.length ? names.join(', ') : `(none: run \`${installStackCommand(target)}\`)`}`,
   );
 }

@@ -74,6 +74,12 @@ export function openfoamResiduals(text: string): { xLabel: string; series: Serie
   return { xLabel: 'Time', series: [...byName.values()] };
 }
 
+/** The names of the series the logs hold (every index of a sweep), in the order they first appear. */
+export function seriesNames(reader: SeriesReader, logs: Map<number | undefined, string>): string[] {
+  const read = reader === 'lammps-thermo' ? lammpsThermo : openfoamResiduals;
+  return [...new Set([...logs.values()].flatMap((text) => read(text).series.map((s) => s.name)))];
+}
+
 /** The chart of a run: one log, or one log per sweep index (then one line per index). */
 export function chartOf(
   reader: SeriesReader,

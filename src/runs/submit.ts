@@ -5,7 +5,7 @@
  */
 import { KeystoneError } from '../errors.js';
 import { KubeApiError, type KubeClient } from '../kube/client.js';
-import type { KubeTarget } from '../kube/target.js';
+import { installStackCommand, type KubeTarget } from '../kube/target.js';
 import { annotations, stackNamespace } from '../vocabulary.js';
 import { runCommand } from './request/profiles.js';
 import { checkNodes } from './request/nodes.js';
@@ -252,7 +252,7 @@ async function getTemplate(client: KubeClient, ns: string, name: string, tool: s
   } catch (err) {
     if (err instanceof KubeApiError && err.statusCode === 404) {
       throw new KeystoneError(`the ${tool} template (Job ${name} in namespace ${ns}) is not in the cluster`, {
-        hint: 'run `keystone setup` to apply k8s/manifests',
+        hint: `run \`${installStackCommand(client.target)}\` to apply k8s/manifests`,
       });
     }
     throw err;

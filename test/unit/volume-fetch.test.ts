@@ -1,6 +1,6 @@
 // The pure parts of jobs fetch: reading the helper pod's manifest, splitting files into batches.
 import { describe, expect, it } from 'vitest';
-import { batches, parseManifest } from '../../src/runs/storage/fetch.js';
+import { batches, parseManifest, skippedIn } from '../../src/runs/storage/fetch.js';
 
 const sha = 'a'.repeat(64);
 
@@ -28,6 +28,16 @@ describe('parseManifest', () => {
     );
     expect(() => parseManifest(`1 ${sha} ./a//b\0`)).toThrow('refusing the path');
     expect(() => parseManifest('garbage\0')).toThrow('unreadable manifest line');
+  });
+
+  it('"X <type> ./<path>" records (GNU %y, or "?" from busybox) are what is not fetched, never files', () => {
+    const text = `S 3 ./x\0${sha}  ./x\0X l ./z link\0X ? ./a pipe\0X p ./b\0`;
+    expect(parseManifest(text)).toEqual([{ path: 'x', bytes: 3, sha256: sha }]);
+    expect(skippedIn(text)).toEqual([
+      { path: 'a pipe', kind: 'not a regular file' },
+      { path: 'b', kind: 'named pipe' },
+      { path: 'z link', kind: 'symbolic link' },
+    ]);
   });
 });
 

@@ -6,6 +6,7 @@ import { KeystoneError } from '../../errors.js';
 import type { Sweep } from '../request/options.js';
 import { annotations, labels, labelValue } from '../../vocabulary.js';
 import type { JobObject } from '../../kube/objects.js';
+import { installStackCommand, type StackTarget } from '../../kube/target.js';
 
 /** Labels the API server adds to a Job's pods; a copy of a template must not carry them over. */
 const generatedLabels = [
@@ -37,7 +38,7 @@ export interface BuildOptions {
    * Another cluster: the claim that holds the run directory. It replaces the template's `data`
    * volume (a hostPath), mounted at the same place with subPath <tool>.
    */
-  volume?: { claimName: string; subPath: string };
+  volume?: { claimName: string; subPath: string; target: StackTarget };
 }
 
 /** The template's volume for the run directory: a hostPath on the keystone cluster, a claim elsewhere. */
@@ -47,11 +48,15 @@ export const dataVolumeName = 'data';
  * Whether a template can run on a run volume: it has the `data` volume for the run directory and
  * no other hostPath (checked before anything is uploaded).
  */
-export function checkTemplateForVolume(pod: JobObject['spec']['template'], template: string): void {
+export function checkTemplateForVolume(
+  pod: JobObject['spec']['template'],
+  template: string,
+  target: StackTarget,
+): void {
   const volumes = pod.spec.volumes ?? [];
   if (!volumes.some((v) => v.name === dataVolumeName)) {
     throw new KeystoneError(`template ${template} has no volume named "${dataVolumeName}" for the run directory`, {
-      hint: 'restore the data volume in its manifest under k8s/manifests/ and run `keystone setup`',
+      hint: `restore the data volume in its manifest under k8s/manifests/ and run \`${installStackCommand(target)}\``,
     });
   }
   const hostPaths = volumes.filter((v) => v.name !== dataVolumeName && 'hostPath' in v).map((v) => String(v.name));
@@ -70,10 +75,10 @@ export function checkTemplateForVolume(pod: JobObject['spec']['template'], templ
  */
 function mountClaim(
   pod: JobObject['spec']['template'],
-  volume: { claimName: string; subPath: string },
+  volume: { claimName: string; subPath: string; target: StackTarget },
   template: string,
 ): void {
-  checkTemplateForVolume(pod, template);
+  checkTemplateForVolume(pod, template, volume.target);
   pod.spec.volumes = (pod.spec.volumes ?? []).map((v) =>
     v.name === dataVolumeName ? { name: dataVolumeName, persistentVolumeClaim: { claimName: volume.claimName } } : v,
   );

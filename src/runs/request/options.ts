@@ -124,6 +124,13 @@ export function parseSweeps(flags: readonly string[]): Sweep | undefined {
       throw new UsageError(`--sweep ${name} has an empty value`, 'separate values with commas, no empty ones');
     if (values.some((v) => /[\u0000-\u001f]/.test(v)))
       throw new UsageError(`--sweep ${name} has a value with control characters`);
+    // Each value is one run: a value given twice would run the same simulation twice.
+    const twice = values.find((v, i) => values.indexOf(v) !== i);
+    if (twice !== undefined)
+      throw new UsageError(
+        `--sweep ${name} gives the value "${printable(twice)}" twice (each value makes one run)`,
+        'give each value once',
+      );
     return { name, values };
   });
   const names = axes.map((a) => a.name);

@@ -37,17 +37,48 @@ export interface ManifestEntry {
  * hold anything else). With GNU find and coreutils (the simulation images are Debian), two passes
  * and a handful of processes: "S <bytes> ./<path>" from `find -printf`, "<sha256>  ./<path>" from
  * `sha256sum -z` (no escaping of names with -z). Elsewhere (busybox), one combined record per
- * file, "<bytes> <sha256> ./<path>", at the cost of a few processes per file.
+ * file, "<bytes> <sha256> ./<path>", at the cost of a few processes per file. Then what is neither
+ * a regular file nor a directory (a symlink, a pipe), which is not fetched but named to the user:
+ * "X <type> ./<path>", the type as `find -printf %y` gives it (l: symlink; "?" from busybox).
  */
 const manifestScript = [
   'sh',
   '-c',
   'cd -- "$1" || exit 1; ' +
     'if find . -maxdepth 0 -printf "" >/dev/null 2>&1 && sha256sum -z /dev/null >/dev/null 2>&1; then ' +
-    'find . -type f -printf "S %s %p\\0" && find . -type f -exec sha256sum -z -- {} +; ' +
-    'else find . -type f -exec sh -c \'for f do s=$(wc -c < "$f" | tr -d " ") && h=$(sha256sum < "$f") && printf "%s %s %s\\0" "$s" "${h%% *}" "$f" || exit 1; done\' keystone-manifest {} +; fi',
+    'find . -type f -printf "S %s %p\\0" && find . -type f -exec sha256sum -z -- {} + && ' +
+    'find . ! -type f ! -type d -printf "X %y %p\\0"; ' +
+    'else find . -type f -exec sh -c \'for f do s=$(wc -c < "$f" | tr -d " ") && h=$(sha256sum < "$f") && printf "%s %s %s\\0" "$s" "${h%% *}" "$f" || exit 1; done\' keystone-manifest {} + && ' +
+    'find . ! -type f ! -type d -exec sh -c \'for f do printf "X ? %s\\0" "$f"; done\' keystone-manifest {} +; fi',
   'keystone-manifest',
 ];
+
+/** What the manifest names but a fetch leaves behind: neither regular files nor directories. */
+export interface SkippedEntry {
+  path: string;
+  /** "symbolic link", "named pipe", ...; "not a regular file" when the helper could not tell. */
+  kind: string;
+}
+
+const skippedKinds: Record<string, string> = {
+  l: 'symbolic link',
+  p: 'named pipe',
+  s: 'socket',
+  b: 'block device',
+  c: 'character device',
+};
+
+const skippedRecord = /^X (\S) \.\/(.+)$/s;
+
+/** The manifest's "X" records: the entries a fetch does not bring, in path order. */
+export function skippedIn(text: string): SkippedEntry[] {
+  return text
+    .split('\0')
+    .map((record) => skippedRecord.exec(record))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ path: m[2]!, kind: skippedKinds[m[1]!] ?? 'not a regular file' }))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
 
 /**
  * Parses the manifest (either form); refuses a path that would leave the destination. A file
@@ -57,7 +88,7 @@ export function parseManifest(text: string): ManifestEntry[] {
   const sizes = new Map<string, number>();
   const hashes = new Map<string, string>();
   for (const record of text.split('\0')) {
-    if (!record) continue;
+    if (!record || skippedRecord.test(record)) continue;
     const m = /^(?:S (\d+) |([0-9a-f]{64}) [ *]|(\d+) ([0-9a-f]{64}) )\.\/(.+)$/s.exec(record);
     if (!m)
       throw new KeystoneError(`unreadable manifest line from the helper pod: ${JSON.stringify(record.slice(0, 120))}`);
@@ -230,6 +261,8 @@ export interface FetchReport {
   resumed: number;
   unchanged: number;
   totalBytes: number;
+  /** Entries that are not regular files (symlinks, pipes): not fetched, and said so. */
+  skipped: SkippedEntry[];
 }
 
 /**
@@ -280,7 +313,8 @@ export async function fetchVolumeOutputs(
           },
         );
       }
-      const manifest = parseManifest(Buffer.concat(chunks).toString('utf8'));
+      const listing = Buffer.concat(chunks).toString('utf8');
+      const manifest = parseManifest(listing);
       const report: FetchReport = {
         files: manifest.length,
         transferred: 0,
@@ -288,6 +322,7 @@ export async function fetchVolumeOutputs(
         resumed: 0,
         unchanged: 0,
         totalBytes: manifest.reduce((n, e) => n + e.bytes, 0),
+        skipped: skippedIn(listing),
       };
 
       // What is already here and intact stays; a file with a part continues alone (tail -c +N);

@@ -70,7 +70,7 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
       return `${shownVolumeDir(claim ?? '?', run.tool, run.runId)} (context ${ctx.target.context}; \`keystone jobs clean --purge-outputs\` deletes it)`;
     },
     async stage(): Promise<string | undefined> {
-      checkTemplateForVolume(run.template.spec.template, run.template.metadata?.name ?? run.tool);
+      checkTemplateForVolume(run.template.spec.template, run.template.metadata?.name ?? run.tool, ctx.target);
       const state = await sharedClaimState(client, run.namespace);
       // A run across nodes needs the shared ReadWriteMany volume (a per-run claim is ReadWriteOnce,
       // one node's): refused before anything is written, and never given a per-run claim.
@@ -115,7 +115,7 @@ export function volumeStorage(ctx: StorageContext, run: RunPlace) {
       }
     },
     jobOptions: (): Pick<BuildOptions, 'volume'> => ({
-      volume: claim ? { claimName: claim, subPath: run.tool } : undefined,
+      volume: claim ? { claimName: claim, subPath: run.tool, target: ctx.target } : undefined,
     }),
     annotations: (): Record<string, string> => (claim ? { [annotations.outputClaim]: claim } : {}),
     async afterCreate() {},
