@@ -28,12 +28,20 @@ const follow = (description: string) => option('-f, --follow', description);
 const container = (description: string) => option('-c, --container <name>', description);
 const jobsTool = option('--tool <tool>', 'only runs of this tool (jobs, jobs clean)');
 const jobsAll = option('--all', 'include runs that finished more than 7 days ago');
+const jobsOrphans = option(
+  '--orphans',
+  'run directories under data/ whose run is gone (cancelled, or cleaned without --purge-outputs): jobs lists them, jobs clean removes them',
+);
 
 // Inherited options some commands refuse, declared once.
 const offline = 'it prints a script and talks to no cluster';
 const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config: offline, timeout: offline };
 // `jobs --tool/--all` choose among runs; a subcommand given one run id has no use for them.
-const oneRun: Refusals = { tool: 'it acts on the one run named', all: 'it acts on the one run named' };
+const oneRun: Refusals = {
+  tool: 'it acts on the one run named',
+  all: 'it acts on the one run named',
+  orphans: 'it acts on the one run named',
+};
 // -o says why in the command's own words: what it prints instead of a document.
 const notForRun: Refusals = { output: "it prints the run's own output as it is", ...oneRun };
 
@@ -338,15 +346,7 @@ export const commandTable: readonly RegisteredSpec[] = [
     },
   ),
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
-    options: [
-      output(['table', 'wide', 'json', 'yaml']),
-      jobsTool,
-      jobsAll,
-      option(
-        '--orphans',
-        'list run directories under data/ whose run is gone from the cluster (cancelled, or cleaned without --purge-outputs)',
-      ),
-    ],
+    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll, jobsOrphans],
     examples: [
       'keystone jobs',
       'keystone jobs --tool lammps -o json',
@@ -431,14 +431,10 @@ export const commandTable: readonly RegisteredSpec[] = [
           option('--older-than <duration>', 'only runs that finished longer ago than this, e.g. 7d'),
           option('--failed', 'only failed runs'),
           option('--purge-outputs', 'also delete their output directories under data/<tool>/runs/'),
-          option(
-            '--orphans',
-            'instead: remove run directories under data/ whose run is gone (see `keystone jobs --orphans`)',
-          ),
           dryRun('list the runs (and output directories) it would delete, and delete nothing'),
           yes,
         ],
-        inherits: [jobsTool],
+        inherits: [jobsTool, jobsOrphans],
         refuse: {
           output: 'it prints what it deletes, as text',
           all: 'it considers every finished run whatever its age; --older-than limits that',

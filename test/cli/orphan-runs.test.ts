@@ -100,6 +100,9 @@ describe('run directories without a run (#6)', () => {
     expect(doc.leftOut).toEqual([staging]);
     expect((await h.run(['jobs', '--orphans', '--all'])).exitCode).toBe(2);
     expect((await h.run(['jobs', 'clean', '--orphans', '--failed'])).exitCode).toBe(2);
+    // As with --tool, --orphans means the same before or after `clean` (never the listing's, ignored).
+    const before = await h.run(['jobs', '--orphans', 'clean', '--dry-run']);
+    expect(before.stderr).toContain('Would remove 3 run directories without a run in context k3d-keystone-cluster:');
 
     // --dry-run names them and removes nothing; --older-than picks by submission time.
     const dry = await h.run(['jobs', 'clean', '--orphans', '--dry-run']);
