@@ -682,11 +682,18 @@ if (wanted('logs')) {
     const got = (await readFile(file, 'utf8')).split('\n').filter((l) => l.endsWith('end'));
     return { lines: got.length, intact: got.every((l) => /\S+ line \d+ (payload ){8}end$/.test(l)) };
   };
+  // Plain Node reading the same streams, no keystone code (bench/logs-floor.cjs): what Node itself costs.
+  const floorCmd = [
+    node,
+    [join(repoRoot, 'bench', 'logs-floor.cjs'), sb.kubeconfig, 'keystone', 'app=celery-worker'],
+    { env },
+  ];
   const ksCheck = await check(ksCmd);
   const kcCheck = await check(kcCmd);
+  const floorCheck = await check(floorCmd);
   // Then timed with stdout to /dev/null.
-  const [a, aCa, k] = await interleaved(
-    [ksCmd, ks(['logs', 'celery-worker'], withCa(env)), kcCmd],
+  const [a, aCa, k, fl] = await interleaved(
+    [ksCmd, ks(['logs', 'celery-worker'], withCa(env)), kcCmd, floorCmd],
     Math.max(5, Math.round(runs / 3)),
   );
   const row = (label, s, c) => [
@@ -704,6 +711,7 @@ if (wanted('logs')) {
       row('`keystone logs celery-worker`', a, ksCheck),
       ...(extraCa ? [row('the same, with NODE_EXTRA_CA_CERTS', aCa)] : []),
       row('`kubectl logs -l app=celery-worker --prefix --tail=-1`', k, kcCheck),
+      row('plain Node, the same streams (`bench/logs-floor.cjs`, reference)', fl, floorCheck),
       [
         'ratio keystone ÷ kubectl (without / with the variable)',
         `${ratio(a.wall.median, k.wall.median)} / ${ratio(aCa?.wall.median ?? NaN, k.wall.median)}`,

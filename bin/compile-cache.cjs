@@ -88,10 +88,21 @@ function installCompileCache(distDir, env = process.env) {
   const dir = path.join(root, name);
   const prefix = path.resolve(distDir) + path.sep;
   const pending = [];
+  // Each chunk requires every chunk it imports, so a command resolves the same few dozen paths
+  // ~150 times: remembered, path.resolve's loop stays cold (it was hot enough for V8 to spend
+  // ~5 ms optimizing it, docs/performance.md).
+  const resolved = new Map();
+  const modulePaths = new Map();
+  const nodeModulePaths = (dir) => {
+    let paths = modulePaths.get(dir);
+    if (paths === undefined) modulePaths.set(dir, (paths = Module._nodeModulePaths(dir)));
+    return paths.slice(); // each module its own array, as Node gives it
+  };
   const compile = Module.prototype._compile;
   Module.prototype._compile = function compileWithCache(content, filename) {
     if (!filename.startsWith(prefix) || !filename.endsWith('.cjs')) return compile.call(this, content, filename);
-    const file = path.join(dir, `${path.relative(prefix, filename).replaceAll(path.sep, '_')}.v8`);
+    // filename is absolute and normalized, under prefix: the relative name is what follows it.
+    const file = `${dir}${path.sep}${filename.slice(prefix.length).replaceAll(path.sep, '_')}.v8`;
     const cachedData = readCache(file);
     const script = new vm.Script(Module.wrap(content), { filename, cachedData });
     if (cachedData && !script.cachedDataRejected) stats.hits++;
@@ -104,12 +115,14 @@ function installCompileCache(distDir, env = process.env) {
     // resolution (stat and realpath of every path) cost ~5 ms over the ~20 chunks a command loads.
     const require = (id) => {
       if (!(id.startsWith('./') || id.startsWith('../')) || !id.endsWith('.cjs')) return this.require(id);
-      const file = path.resolve(dirname, id);
+      const key = `${dirname}\0${id}`;
+      let file = resolved.get(key);
+      if (file === undefined) resolved.set(key, (file = path.resolve(dirname, id)));
       const loaded = Module._cache[file];
       if (loaded) return loaded.exports;
       const child = new Module(file, this);
       child.filename = file;
-      child.paths = Module._nodeModulePaths(path.dirname(file));
+      child.paths = nodeModulePaths(path.dirname(file));
       Module._cache[file] = child;
       try {
         child._compile(fs.readFileSync(file, 'utf8'), file);

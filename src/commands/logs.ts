@@ -5,7 +5,6 @@ import { parseDuration } from '../duration.js';
 import { followLogs, type LogOptions } from '../operate/follow-logs.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
-import { toolNames } from '../runs/request/profiles.js';
 import { printLogLines } from '../ui/line-writer.js';
 
 export interface LogsFlags {
@@ -61,7 +60,11 @@ export async function logs(app: AppContext, name: string, flags: LogsFlags): Pro
   // bounded by --timeout, and an outage is retried through).
   if (!options.follow) app.boundByTimeout();
   const client = await app.client();
-  const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
+  // The profiles' validation (zod and the yaml library, ~750 KB of the bundle) loads only when the
+  // name is not a deployment, the one case that needs the tool names.
+  const { source, pods } = await resolvePodSource(client, name, async () =>
+    (await import('../runs/request/profiles.js')).toolNames(app.paths.profiles, app.cwd),
+  );
   if (pods.length === 0 && !options.follow) {
     // A deployment with no pods has no logs to show: a failure, as `kubectl logs deployment/x` is.
     // A simulation tool with no runs is like `kubectl logs -l`: nothing found, not an error.

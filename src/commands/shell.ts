@@ -4,7 +4,6 @@ import { KeystoneError } from '../errors.js';
 import { requireObjectName } from '../operate/names.js';
 import { resolvePodSource } from '../operate/stack-objects.js';
 import { summarizePod } from '../operate/pod-summary.js';
-import { toolNames } from '../runs/request/profiles.js';
 import { stackNamespace } from '../vocabulary.js';
 
 /** bash when the image has it, sh otherwise: the check runs inside the container, not on this host. */
@@ -21,7 +20,11 @@ export async function shell(
   if (options.container !== undefined) requireObjectName(options.container, 'container');
   const target = await app.target();
   const client = await app.client();
-  const { source, pods } = await resolvePodSource(client, name, () => toolNames(app.paths.profiles, app.cwd));
+  // The profiles' validation (zod and the yaml library, ~750 KB of the bundle) loads only when the
+  // name is not a deployment, the one case that needs the tool names.
+  const { source, pods } = await resolvePodSource(client, name, async () =>
+    (await import('../runs/request/profiles.js')).toolNames(app.paths.profiles, app.cwd),
+  );
   const running = pods.filter((p) => p.status?.phase === 'Running');
   const ready = running.filter((p) => summarizePod(p).healthy);
   const pod = ready[0] ?? running[0];

@@ -1,5 +1,8 @@
 // pods, logs, shell, scale, restart and the stack part of status, run as a user runs them.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { repoRoot } from '../fakes/sandbox.mjs';
 import { CapturedStream, createReadyHarness, until, type Harness } from '../helpers/harness.js';
 
 let h: Harness;
@@ -146,6 +149,47 @@ describe('logs', () => {
     expect(r.exitCode).toBe(0);
     const lines = r.stdout.split('\n').filter((l) => / \d+ x{100}$/.test(l));
     expect(lines).toHaveLength(12 * 3000);
+  });
+
+  it("shows a simulation tool's run pods by the tool's name, loading the profiles only for such a name", async () => {
+    h.api.create('pods', {
+      metadata: { name: 'lammps-run-0', namespace: 'keystone', labels: { 'keystone.io/simulation': 'lammps' } },
+      spec: {
+        nodeName: 'k3d-keystone-cluster-agent-0',
+        containers: [{ name: 'simulation', image: 'keystone/lammps' }],
+      },
+      status: {
+        phase: 'Running',
+        containerStatuses: [{ name: 'simulation', ready: true, restartCount: 0, state: { running: {} } }],
+      },
+    });
+    h.api.appendLog('keystone', 'lammps-run-0', 'simulation', 'step 1 of 10');
+    // Which of keystone's bundle a process loaded: the chunks' source maps name their modules.
+    const record = join(h.home, 'loaded.json');
+    const bundled = async (args: string[]) => {
+      const r = await h.runProcess(args, {
+        env: {
+          NODE_OPTIONS: `--require ${join(repoRoot, 'test', 'helpers', 'record-loaded.cjs')}`,
+          KEYSTONE_TEST_RECORD_LOADED: record,
+        },
+      });
+      const { files } = JSON.parse(readFileSync(record, 'utf8')) as { files: string[] };
+      const sources = files
+        .filter((f) => f.startsWith(join(repoRoot, 'dist')) && f.endsWith('.cjs'))
+        .flatMap((f) => (JSON.parse(readFileSync(`${f}.map`, 'utf8')) as { sources: string[] }).sources);
+      const uses = (pkg: string) => sources.some((s) => s.includes(`node_modules/${pkg}/`));
+      return { ...r, zod: uses('zod'), yaml: uses('yaml') };
+    };
+    const tool = await bundled(['logs', 'lammps']);
+    expect(tool.exitCode, tool.stderr).toBe(0);
+    expect(tool.stdout).toBe('[lammps-run-0] step 1 of 10');
+    expect({ zod: tool.zod, yaml: tool.yaml }).toEqual({ zod: true, yaml: true });
+    // A deployment's logs need no tool names: the profiles' validation (~750 KB of the bundle,
+    // ~15 MiB of RSS on 200,000 lines, docs/performance.md) is not loaded.
+    const service = await bundled(['logs', 'redis']);
+    expect(service.exitCode, service.stderr).toBe(0);
+    expect(service.stdout).toContain('redis started on');
+    expect({ zod: service.zod, yaml: service.yaml }).toEqual({ zod: false, yaml: false });
   });
 
   it('names what exists when the name is unknown (exit 1), and refuses invalid names (exit 2)', async () => {

@@ -102,6 +102,33 @@ describe('compile cache (bin/compile-cache.cjs)', () => {
     expect(await f.run()).toEqual({ out: '1,4,9', hits: 2, misses: 0, written: 0 });
   });
 
+  it('a chunk required from several chunks, by different relative names, is one module; each has its own paths', async () => {
+    const f = await fixture();
+    // part.cjs counts its evaluations; two chunks require it, by "./part.cjs" and "../chunks/part.cjs".
+    await writeFile(
+      join(f.dist, 'chunks', 'part.cjs'),
+      'globalThis.evaluated = (globalThis.evaluated ?? 0) + 1;\nexports.square = (n) => n * n;\nexports.paths = module.paths;\n',
+    );
+    await writeFile(
+      join(f.dist, 'chunks', 'a.cjs'),
+      'exports.part = require("./part.cjs");\nexports.paths = module.paths;\n',
+    );
+    await writeFile(
+      join(f.dist, 'chunks', 'b.cjs'),
+      'exports.part = require("../chunks/part.cjs");\nexports.paths = module.paths;\n',
+    );
+    await writeFile(
+      join(f.dist, 'main.cjs'),
+      `const a = require("./chunks/a.cjs"), b = require("./chunks/b.cjs"), again = require("./chunks/a.cjs");
+const expected = require("node:module")._nodeModulePaths(${JSON.stringify(join(f.dist, 'chunks'))});
+exports.run = () => [a.part === b.part, again === a, globalThis.evaluated,
+  a.paths !== b.paths && a.paths !== a.part.paths, JSON.stringify(a.paths) === JSON.stringify(expected)].join(",");\n`,
+    );
+    // Compiled from source, then from the cache: the same modules either way.
+    expect(await f.run()).toEqual({ out: 'true,true,1,true,true', hits: 0, misses: 4, written: 4 });
+    expect(await f.run()).toEqual({ out: 'true,true,1,true,true', hits: 4, misses: 0, written: 0 });
+  });
+
   it('the launcher caches the real bundle and prints the same with and without the cache', async () => {
     const root = await mkdtemp(join(tmpdir(), 'keystone-v8-cli-'));
     const env = { KEYSTONE_HOME: join(root, 'home'), HOME: root, PATH: '' }; // `completion bash` starts no tool
