@@ -28,12 +28,20 @@ const follow = (description: string) => option('-f, --follow', description);
 const container = (description: string) => option('-c, --container <name>', description);
 const jobsTool = option('--tool <tool>', 'only runs of this tool (jobs, jobs clean)');
 const jobsAll = option('--all', 'include runs that finished more than 7 days ago');
+const jobsOrphans = option(
+  '--orphans',
+  'run directories under data/ whose run is gone (cancelled, or cleaned without --purge-outputs): jobs lists them, jobs clean removes them',
+);
 
 // Inherited options some commands refuse, declared once.
 const offline = 'it prints a script and talks to no cluster';
 const refuseOffline: Refusals = { context: offline, kubeconfig: offline, config: offline, timeout: offline };
 // `jobs --tool/--all` choose among runs; a subcommand given one run id has no use for them.
-const oneRun: Refusals = { tool: 'it acts on the one run named', all: 'it acts on the one run named' };
+const oneRun: Refusals = {
+  tool: 'it acts on the one run named',
+  all: 'it acts on the one run named',
+  orphans: 'it acts on the one run named',
+};
 // -o says why in the command's own words: what it prints instead of a document.
 const notForRun: Refusals = { output: "it prints the run's own output as it is", ...oneRun };
 
@@ -338,15 +346,16 @@ export const commandTable: readonly RegisteredSpec[] = [
     },
   ),
   command('jobs', 'list simulation runs: tool, state, start, duration, exit code, output directory (newest first)', {
-    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll],
+    options: [output(['table', 'wide', 'json', 'yaml']), jobsTool, jobsAll, jobsOrphans],
     examples: [
       'keystone jobs',
       'keystone jobs --tool lammps -o json',
       'keystone jobs -o wide   # and the image each run runs (pinned by digest)',
+      'keystone jobs --orphans   # run directories without a run; `jobs clean --orphans` removes them',
     ],
     load: () => import('./commands/jobs-list.js'),
     run: async (m, app, _args, o) => {
-      await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all) });
+      await m.jobsList(app, { output: o.output, tool: o.tool, all: Boolean(o.all), orphans: Boolean(o.orphans) });
     },
     subcommands: [
       command('logs', "print a run's output; with -f follow it until it ends and exit with its exit code", {
@@ -425,7 +434,7 @@ export const commandTable: readonly RegisteredSpec[] = [
           dryRun('list the runs (and output directories) it would delete, and delete nothing'),
           yes,
         ],
-        inherits: [jobsTool],
+        inherits: [jobsTool, jobsOrphans],
         refuse: {
           output: 'it prints what it deletes, as text',
           all: 'it considers every finished run whatever its age; --older-than limits that',
@@ -433,6 +442,7 @@ export const commandTable: readonly RegisteredSpec[] = [
         examples: [
           'keystone jobs clean --older-than 7d',
           'keystone jobs clean --tool lammps --failed --purge-outputs --dry-run',
+          'keystone jobs clean --orphans --older-than 30d',
         ],
         load: () => import('./commands/jobs.js'),
         run: (m, app, _args, o) =>
@@ -442,6 +452,7 @@ export const commandTable: readonly RegisteredSpec[] = [
             purgeOutputs: Boolean(o.purgeOutputs),
             tool: o.tool,
             dryRun: Boolean(o.dryRun),
+            orphans: Boolean(o.orphans),
           }),
       }),
       // keystone jobs fetch (issue 16): a run's outputs from its volume on another cluster.

@@ -9,7 +9,19 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readlink, realpath, rm, stat, writeFile, copyFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readlink,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  copyFile,
+} from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InterruptedError, KeystoneError, UsageError } from './errors.js';
 import { describeFsError } from './fs-errors.js';
@@ -65,7 +77,8 @@ export class GuardedDir {
         const rest = relative(existing, absolute);
         const target = rest ? join(real, rest) : real;
         if (target !== root && !target.startsWith(root + sep)) {
-          const via = real !== existing ? ` (${this.shown(existing)} leads to ${real})` : '';
+          const link = await firstLinkOut(existing, resolve(this.root), root);
+          const via = link ? ` (${this.shown(link.path)} leads to ${link.real})` : '';
           throw new OutsideRootError(`${this.shown(absolute)} is outside ${this.shown(this.root)}${via}`, {
             hint: `keystone writes and deletes only inside ${this.shown(this.root)}; replace the symlink with a directory`,
           });
@@ -93,6 +106,38 @@ export class GuardedDir {
     const file = await this.inside(path);
     if (await this.sameOrRefused(file, () => Promise.resolve(hash(data)))) return;
     await writeFile(file, data, { mode });
+  }
+
+  /**
+   * Writes a file whole or not at all (a temporary file beside it, renamed over it): for a file
+   * keystone keeps up to date itself, such as a run's record. A new file is written as
+   * writeFile() writes one; an existing one is replaced only when it still holds what the caller
+   * read (`replaces`: that content's SHA-256), so a file changed meanwhile, or one keystone did not
+   * write, is refused (unless --force), never lost. A symlink there is never written through.
+   */
+  async replaceFile(path: string, data: string | Buffer, o: { replaces?: string; mode?: number } = {}): Promise<void> {
+    this.checkpoint();
+    const file = await this.inside(path);
+    if (o.replaces === undefined) {
+      if (await this.sameOrRefused(file, () => Promise.resolve(hash(data)))) return;
+    } else if (
+      !(await this.sameOrRefused(file, () => Promise.resolve(o.replaces!), { refuse: false })) &&
+      !this.force
+    ) {
+      throw new WouldOverwriteError(
+        `${this.shown(file)} was changed since keystone read it (or is missing); keystone does not overwrite it`,
+        { hint: 'nothing was written; run the command again, or pass --force to overwrite it' },
+      );
+    }
+    const temporary = `${file}.keystone-part`;
+    await rm(temporary, { force: true }); // a link or a leftover there is removed, never followed
+    await writeFile(temporary, data, { mode: o.mode ?? 0o644, flag: 'wx' });
+    try {
+      await rename(temporary, file);
+    } catch (err) {
+      await rm(temporary, { force: true });
+      throw err;
+    }
   }
 
   /**
@@ -240,6 +285,25 @@ export class GuardedDir {
     this.realRoot ??= realpath(this.root).catch(() => resolve(this.root));
     return this.realRoot;
   }
+}
+
+/**
+ * The first path under the root on the way to `path` (which exists) that resolves outside the
+ * root's real path `real`, with where it leads; undefined when `path` is not under `root` as written.
+ */
+async function firstLinkOut(
+  path: string,
+  root: string,
+  real: string,
+): Promise<{ path: string; real: string } | undefined> {
+  if (!path.startsWith(root + sep)) return undefined;
+  const parts = path.split(sep);
+  for (let i = root.split(sep).length + 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join(sep);
+    const leads = await realpath(prefix).catch(() => prefix);
+    if (leads !== real && !leads.startsWith(real + sep)) return { path: prefix, real: leads };
+  }
+  return undefined;
 }
 
 function hash(data: string | Buffer): string {

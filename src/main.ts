@@ -148,7 +148,7 @@ export async function main(argv: string[], io: MainIo = {}): Promise<number> {
     } else {
       const out = messages();
       out.stopSpinner();
-      reportError(out, err, signal.aborted);
+      reportError(out, err, signal.aborted, argv.includes('--dry-run'));
       code = signal.aborted ? ExitCode.interrupted : err instanceof KeystoneError ? err.exitCode : ExitCode.failure;
     }
   } finally {
@@ -241,10 +241,10 @@ function hintDoubleDash(argv: string[], streams: Streams): void {
     );
 }
 
-function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
+function reportError(ui: Ui, err: unknown, interrupted: boolean, dryRun: boolean): void {
   if (err instanceof StepsFailedError) {
     ui.error(err.message, err.hint);
-    reportProgress(ui, err.records, interrupted);
+    reportProgress(ui, err.records, interrupted, dryRun);
   } else if (err instanceof KeystoneError) {
     ui.error(err.message, err.hint);
   } else {
@@ -259,12 +259,15 @@ function reportError(ui: Ui, err: unknown, interrupted: boolean): void {
 }
 
 /** After a failed or interrupted run: what was done, and what was not, so nothing half-done goes unsaid. */
-function reportProgress(ui: Ui, records: readonly StepRecord[], interrupted: boolean): void {
+function reportProgress(ui: Ui, records: readonly StepRecord[], interrupted: boolean, dryRun: boolean): void {
   const done = records.filter((r) => r.outcome === 'done' || r.outcome === 'skipped').map((r) => r.title);
   const notDone = records.filter((r) => r.outcome === 'failed' || r.outcome === 'not run').map((r) => r.title);
-  if (done.length) ui.writeErr(`done: ${done.join(', ')}`);
+  // A dry run did nothing: its steps were checked, not done.
+  if (done.length) ui.writeErr(`${dryRun ? 'checked (dry run, nothing changed)' : 'done'}: ${done.join(', ')}`);
   if (notDone.length)
-    ui.writeErr(`not done: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`);
+    ui.writeErr(
+      `${dryRun ? 'not checked' : 'not done'}: ${notDone.join(', ')}${interrupted ? ' (run the command again to resume)' : ''}`,
+    );
 }
 
 function installSignalHandlers(controller: AbortController, currentUi: () => Ui | undefined): () => void {

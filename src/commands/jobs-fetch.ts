@@ -11,7 +11,7 @@ import { fetchVolumeOutputs } from '../runs/storage/fetch.js';
 import { runVolume, shownVolumeDir } from '../runs/storage/outputs.js';
 import { hostRunDir } from '../runs/model.js';
 import { printable } from '../operate/names.js';
-import { runInCluster, writeRecordFile } from '../runs/record/store.js';
+import { readRecordFileAsIs, runInCluster, writeRecordFile } from '../runs/record/store.js';
 import { recordFileName, sealRecord } from '../runs/record/record.js';
 
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -51,9 +51,14 @@ export async function jobsFetch(app: AppContext, id: string, o: { to?: string; f
   const live = await runInCluster(client, stackNamespace, id);
   if (live?.record) {
     const path = join(dest, recordFileName);
+    // An earlier fetch's record of this run is brought up to date; any other file there is
+    // replaced only with --force (src/guarded-fs.ts).
+    const earlier = await readRecordFileAsIs(path, app.cwd).catch(() => undefined);
     await writeRecordFile(
+      guarded,
       path,
       live.outcome.ended ? sealRecord({ ...live.record, outcome: live.outcome }) : live.record,
+      earlier?.record.runId === id ? earlier.sha256 : undefined,
     );
     app.ui.info(`  ${recordFileName} (the run's record)`);
   }

@@ -5,6 +5,7 @@
  */
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
+import { UsageError } from '../errors.js';
 import { listRuns } from '../runs/catalog/list.js';
 import { isRecentRun, recentRunDays } from '../runs/catalog/lookup.js';
 import { nameVolumeNodes } from '../runs/storage/volume-node.js';
@@ -14,12 +15,27 @@ import { stackNamespace } from '../vocabulary.js';
 
 export async function jobsList(
   app: AppContext,
-  options: { output: string; tool?: string; all?: boolean },
+  options: { output: string; tool?: string; all?: boolean; orphans?: boolean },
 ): Promise<RunSummary[]> {
+  if (options.orphans) {
+    if (options.all)
+      throw new UsageError(
+        '--all does not go with --orphans',
+        'it lists every run directory without a run, whatever its age',
+      );
+    const { listOrphans } = await import('./jobs-orphans.js');
+    await listOrphans(app, { output: options.output, tool: options.tool });
+    return [];
+  }
   const client = await app.client();
-  // Only the listed runs' pods are fetched, and only those whose summary needs them.
+  // Only the listed runs' pods are fetched, and only those whose summary needs them. Every run's
+  // id is kept (before the filter) for the note on run directories without a run.
   const now = Date.now();
-  const runs = await listRuns(client, stackNamespace, (run) => isRecentRun(run, options, now));
+  const allIds = new Set<string>();
+  const runs = await listRuns(client, stackNamespace, (run) => {
+    allIds.add(run.runId);
+    return isRecentRun(run, options, now);
+  });
   // A Pending run whose own volume's node cannot take it: that node named (gone, NotReady or full).
   await nameVolumeNodes(client, stackNamespace, runs);
   if (options.output === 'json' || options.output === 'yaml') {
@@ -28,6 +44,7 @@ export async function jobsList(
   }
   if (runs.length === 0) {
     app.ui.info(options.all ? 'No runs.' : `No runs in the last ${recentRunDays} days (--all shows older ones).`);
+    await noteOrphans(app, options.tool, allIds);
     return runs;
   }
   const c = app.ui.color;
@@ -56,7 +73,26 @@ export async function jobsList(
       app.ui.columns,
     ),
   );
+  await noteOrphans(app, options.tool, allIds);
   return runs;
+}
+
+/** Under the table: how many run directories on this machine have no run here, and how to see them. */
+async function noteOrphans(app: AppContext, tool: string | undefined, runIds: ReadonlySet<string>): Promise<void> {
+  const { findOrphans, runDirsOnDisk } = await import('../runs/record/orphans.js');
+  const target = await app.target();
+  const dirs = await runDirsOnDisk(app.paths.dataDir, { tool });
+  if (dirs.every((d) => runIds.has(d.runId))) return; // the usual case: nothing more to read
+  const { orphans } = await findOrphans(
+    { dataDir: app.paths.dataDir, target, client: () => app.client(), namespace: stackNamespace, tool },
+    { dirs, runIds },
+  );
+  const n = orphans.length;
+  if (n === 0) return;
+  const scope = `${tool !== undefined ? ` --tool ${tool}` : ''}${app.options.context !== undefined ? ` --context ${target.context}` : ''}`;
+  app.ui.info(
+    `${n} run director${n === 1 ? 'y' : 'ies'} in ${relative(app.cwd, app.paths.dataDir) || app.paths.dataDir} ${n === 1 ? 'has' : 'have'} no run in context ${target.context} (cancelled, or cleaned without --purge-outputs): \`keystone jobs --orphans${scope}\` lists ${n === 1 ? 'it' : 'them'}, \`keystone jobs clean --orphans${scope}\` removes ${n === 1 ? 'it' : 'them'}`,
+  );
 }
 
 /** Where a run's outputs are, for people: a path from here, or node:path on another cluster. */

@@ -23,6 +23,7 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
           {
             client: () => app.client(),
             dataDir: app.paths.dataDir,
+            data: app.data(),
             cwd: app.cwd,
             context: target.context,
             warn: (t) => app.ui.warn(t),
@@ -58,5 +59,11 @@ export async function jobsRerun(app: AppContext, id: string, flags: RerunFlags):
     app.ui.data(run.runId);
     return ExitCode.ok;
   }
-  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
+  return attendRun(
+    { ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile, data: app.data() },
+    client,
+    run,
+    req,
+    started,
+  );
 }

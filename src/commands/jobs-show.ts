@@ -11,6 +11,7 @@ export async function jobsShow(app: AppContext, id: string, output: 'table' | 'j
     {
       client: () => app.client(),
       dataDir: app.paths.dataDir,
+      data: app.data(),
       cwd: app.cwd,
       context: target.context,
       warn: (t) => app.ui.warn(t),

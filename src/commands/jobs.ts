@@ -2,7 +2,7 @@
 import { stat } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { AppContext } from '../app-context.js';
-import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason, UsageError } from '../errors.js';
 import { maxTimerMs, parseAge } from '../duration.js';
 import { describeFsError } from '../fs-errors.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -188,6 +188,8 @@ export interface CleanOptions {
   purgeOutputs?: boolean;
   tool?: string;
   dryRun?: boolean;
+  /** Run directories without a run instead of finished runs (commands/jobs-orphans.ts). */
+  orphans?: boolean;
 }
 
 /**
@@ -197,6 +199,15 @@ export interface CleanOptions {
  * still listed by `keystone jobs` and can be cleaned again.
  */
 export async function jobsClean(app: AppContext, options: CleanOptions): Promise<number> {
+  if (options.orphans) {
+    if (options.failed)
+      throw new UsageError(
+        '--failed does not go with --orphans',
+        'a run directory without a run has no state to filter on',
+      );
+    const { cleanOrphans } = await import('./jobs-orphans.js');
+    return cleanOrphans(app, { tool: options.tool, olderThan: options.olderThan, dryRun: options.dryRun });
+  }
   const olderThanMs = options.olderThan !== undefined ? parseAge(options.olderThan, '--older-than') : 0;
   const client = await app.client();
   const runs = await listRuns(client, stackNamespace);

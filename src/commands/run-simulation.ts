@@ -41,5 +41,11 @@ export async function runSimulation(
     app.ui.info(`Follow it: keystone jobs logs ${run.runId} -f    Cancel it: keystone jobs cancel ${run.runId}`);
     return ExitCode.ok;
   }
-  return attendRun({ ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile }, client, run, req, started);
+  return attendRun(
+    { ui: app.ui, signal: app.signal, composeFile: app.paths.composeFile, data: app.data() },
+    client,
+    run,
+    req,
+    started,
+  );
 }

@@ -15,6 +15,7 @@ export async function submitContextFor(
     client,
     target,
     dataDir: app.paths.dataDir,
+    data: app.data(),
     cwd: app.cwd,
     env: app.env,
     signal: app.signal,

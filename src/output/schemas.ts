@@ -113,6 +113,24 @@ export const jobsSchema = z.array(
   }),
 );
 
+/** `jobs --orphans`: run directories on this machine whose run is not in the context compared with. */
+export const jobsOrphansSchema = z.strictObject({
+  context: z.string(),
+  orphans: z.array(
+    z.strictObject({
+      runId: z.string(),
+      tool: z.string(),
+      dir: z.string().startsWith('/'),
+      recorded: z.boolean(),
+      submittedAt: z.string(),
+      bytes: z.number().int(),
+      image: z.string().optional(),
+    }),
+  ),
+  otherClusters: z.array(z.strictObject({ context: z.string(), directories: z.number().int() })),
+  leftOut: z.array(z.string()),
+});
+
 export const doctorSchema = z.strictObject({
   ok: z.boolean(),
   checks: z.array(
@@ -316,6 +334,7 @@ export const outputSchemas = {
   pods: podsSchema,
   jobs: jobsSchema,
   jobsShow: jobsShowSchema,
+  jobsOrphans: jobsOrphansSchema,
   doctor: doctorSchema,
   progress: progressEventSchema,
   events: eventsSchema,

@@ -119,6 +119,9 @@ export interface RunSummary {
 /** The folder under data/<tool>/ that holds one directory per run. */
 export const runsFolder = 'runs';
 
+/** A run's record in its run directory (runs/record/record.ts). */
+export const recordFileName = 'run-record.json';
+
 /** data/<tool>/runs on this machine. */
 export function hostRunsDir(dataDir: string, tool: string): string {
   return join(dataDir, tool, runsFolder);

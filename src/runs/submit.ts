@@ -210,7 +210,7 @@ export async function submitRun(ctx: SubmitContext, req: RunRequest): Promise<Su
   let recordFile: string | undefined;
   if (storage.outputOn === 'host') {
     recordFile = join(storage.outputDir, recordFileName);
-    await writeRecordFile(recordFile, record).catch((err: unknown) => {
+    await writeRecordFile(ctx.data, recordFile, record).catch((err: unknown) => {
       ctx.warn(
         `could not write the run record ${recordFile}: ${(err as Error).message}; the cluster keeps it (\`keystone jobs show ${runId}\`)`,
       );

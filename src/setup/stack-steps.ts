@@ -14,6 +14,7 @@ import { importImages } from '../images/import-images.js';
 import { defaultSetupTimeoutMs } from './timeouts.js';
 import { stackNamespace } from '../vocabulary.js';
 import type { KubeObject } from '../kube/objects.js';
+import { KubeApiError, type KubeClient } from '../kube/client.js';
 
 /**
  * keystone's commands (status, pods, logs, jobs, ...) read the stack in one namespace,
@@ -43,6 +44,12 @@ export function checkStackNamespace(manifests: readonly Manifest[]): void {
 export interface SetupState {
   /** Set by the cluster step: whether there is a running cluster to talk to. */
   clusterRunning?: boolean;
+  /**
+   * Set by a dry run's namespace step: the namespace does not exist yet. The API server refuses
+   * even a dry-run create of anything in a namespace that does not exist (404, its
+   * NamespaceLifecycle admission plugin), so the rest is listed, not sent.
+   */
+  namespaceMissing?: boolean;
 }
 
 export function imagesStep(app: SetupContext, state: SetupState): Step {
@@ -80,7 +87,8 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
   const rest = manifests.filter((m) => m.object.kind !== 'Namespace');
   const dryRun = Boolean(app.options.dryRun);
   const force = Boolean(app.options.forceConflicts);
-  const planOnly = () => dryRun && !state.clusterRunning;
+  const planOnly = () => dryRun && (!state.clusterRunning || Boolean(state.namespaceMissing));
+  const notCheckable = `namespace ${stackNamespace} does not exist yet, so the API server cannot check what would go in it`;
   const applyAll = async (list: Manifest[], pushed = false) => {
     const client = await app.client();
     const results = [];
@@ -95,8 +103,14 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
       title: `namespace ${stackNamespace}`,
       run: async () => {
         if (planOnly()) return `would apply ${namespaces.map(describeManifest).join(', ')}`;
+        // A dry run reads first: a namespace that is not there would be created, and nothing
+        // can be sent into it (see SetupState.namespaceMissing).
+        if (dryRun) state.namespaceMissing = !(await namespaceExists(await app.client()));
         const [applied] = await applyAll(namespaces);
-        if (dryRun) return `namespace ${stackNamespace} is valid (server dry run)`;
+        if (dryRun)
+          return state.namespaceMissing
+            ? `would create namespace ${stackNamespace} (valid: server dry run)`
+            : `namespace ${stackNamespace} is valid (server dry run)`;
         const phase = (applied?.result.status as { phase?: string } | undefined)?.phase;
         if (phase === 'Active') return `namespace ${stackNamespace} is Active`;
         const client = await app.client();
@@ -126,7 +140,10 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
     {
       title: 'redis password',
       run: async () => {
-        if (planOnly()) return 'would create the Secret redis-auth with a generated password if it does not exist';
+        if (planOnly())
+          return state.namespaceMissing
+            ? 'would create the Secret redis-auth with a generated password'
+            : 'would create the Secret redis-auth with a generated password if it does not exist';
         const outcome = await ensureRedisSecret(await app.client(), stackNamespace, { dryRun });
         if (dryRun)
           return outcome === 'created'
@@ -141,8 +158,9 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
       title: 'apply manifests',
       run: async (progress) => {
         if (planOnly()) {
-          for (const m of rest) app.ui.info(`[dry-run] would apply ${describeManifest(m)} (${m.source})`);
-          return `would apply ${rest.length} objects`;
+          const verb = state.namespaceMissing ? 'create' : 'apply';
+          for (const m of rest) app.ui.info(`[dry-run] would ${verb} ${describeManifest(m)} (${m.source})`);
+          return `would ${verb} ${rest.length} objects${state.namespaceMissing ? ` (not checked: ${notCheckable})` : ''}`;
         }
         progress.update(`${rest.length} objects`);
         const results = await applyAll(rest, true);
@@ -181,6 +199,17 @@ export function stackSteps(app: SetupContext, manifests: Manifest[], state: Setu
       },
     },
   ];
+}
+
+/** Whether the stack's namespace exists (a read: a dry run sends nothing that could change it). */
+async function namespaceExists(client: KubeClient): Promise<boolean> {
+  try {
+    await client.request({ path: `/api/v1/namespaces/${stackNamespace}` });
+    return true;
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return false;
+    throw err;
+  }
 }
 
 function rolloutPending(obj: KubeObject): boolean {

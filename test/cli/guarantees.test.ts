@@ -3,7 +3,7 @@
 // (test/cli/sweep-*.test.ts): what was done and what was not, and nothing left half-done.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadyHarness, repoRoot, runJobsOf, until, type Harness } from '../helpers/harness.js';
 import { stackTrace } from '../helpers/command-sweep.js';
@@ -88,6 +88,67 @@ describe('Ctrl-C during run-simulation (#1)', () => {
     const jobs = await h.run(['jobs', '-o', 'json']);
     expect(JSON.parse(jobs.stdout).map((j: { runId: string }) => j.runId)).toContain(id);
   });
+
+  /**
+   * The case above, when keystone's read of the run after Ctrl-C fails (refused, the API gone) or
+   * gets no answer within Ctrl-C's grace for cleanups (a loaded machine): it does not know the
+   * run is still going, so it must not cancel it. Both made certain by the fake API server, never
+   * by timing: a fault that answers the read with an error, a hold that never answers it.
+   */
+  it.each([
+    ['answered with an error', 'fault'],
+    ['not answered in time', 'hold'],
+  ] as const)('… and the read of the run after Ctrl-C %s: nothing is cancelled, and it says so', async (_what, how) => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    const held = h.api.holdRequest(1, (r: { path: string }) => r.path.endsWith('/log'));
+    const child = h.spawn(['run-simulation', 'lammps', 'in.lj', '--cancel-on-interrupt', '--progress', 'none']);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await held.reached;
+    await until(() => /Submitted run \S+/.test(stderr), 'the run to be submitted');
+    const id = /Submitted run (\S+)/.exec(stderr)![1]!;
+    const job = () => runJobsOf(h).find((j) => j.metadata.labels['keystone.io/run-id'] === id);
+    const complete = () =>
+      job()?.status?.conditions?.some(
+        (c: { type: string; status: string }) => c.type === 'Complete' && c.status === 'True',
+      ) === true;
+    await until(complete, 'the run to complete');
+    const readOfRun = (r: { method: string; path: string }) =>
+      r.method === 'GET' && r.path === `/apis/batch/v1/namespaces/keystone/jobs/${job()!.metadata.name}`;
+    // A refusal is not retried (a 5xx would be, until the grace runs out: the hold's case).
+    const refused = 'jobs.batch is forbidden: User "keystone" cannot get resource "jobs" in the namespace "keystone"';
+    const fault = {
+      match: readOfRun,
+      status: 403,
+      times: 1,
+      body: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: refused, reason: 'Forbidden', code: 403 },
+    };
+    const readHeld = how === 'hold' ? h.api.holdRequest(1, readOfRun) : undefined;
+    if (how === 'fault') h.api.faults.push(fault);
+    try {
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode, String(r.stderr)).toBe(130);
+      expect(String(r.stderr)).toContain(
+        how === 'fault'
+          ? `warning: could not read run ${id}'s state (${refused}); not cancelled, see \`keystone jobs\``
+          : `warning: could not read run ${id}'s state (no answer from the API in time after Ctrl-C); not cancelled`,
+      );
+      expect(String(r.stderr)).not.toMatch(/Cancelled run|keeps going/);
+      expect(String(r.stderr)).not.toMatch(stackTrace);
+      // Never deleted: still there, complete, and listed.
+      expect(complete()).toBe(true);
+      expect(
+        h.api.requests.some((q) => q.method === 'DELETE' && q.path.includes(`/jobs/${job()!.metadata.name}`)),
+      ).toBe(false);
+    } finally {
+      readHeld?.release();
+      held.release();
+      fault.times = 0;
+    }
+    const jobs = await h.run(['jobs', '-o', 'json']);
+    expect(JSON.parse(jobs.stdout).find((j: { runId: string }) => j.runId === id)?.state).toBe('Succeeded');
+  });
 });
 
 describe('Ctrl-C during jobs clean --purge-outputs (#2)', () => {
@@ -164,6 +225,48 @@ describe('a symlinked data/<tool>/runs leads nothing out of data/ (#5)', () => {
       await rm(runs);
       await rename(elsewhere, runs);
     }
+  });
+
+  it('the run record is written through the guarded data directory too: the end of a run is never written through the link', async () => {
+    h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
+    // Detached: the record is written at submission, its end only when keystone next looks.
+    const made = await h.run(['run-simulation', 'lammps', 'in.lj', '-d']);
+    expect(made.exitCode, made.stderr).toBe(0);
+    const id = made.stdout.trim();
+    await until(
+      () =>
+        runJobsOf(h).some(
+          (j) =>
+            j.metadata.labels['keystone.io/run-id'] === id &&
+            j.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Complete'),
+        ),
+      'the run to complete',
+    );
+    const elsewhere = join(h.root, 'elsewhere-runs-2');
+    const runs = join(h.project, 'data', 'lammps', 'runs');
+    await rename(runs, elsewhere);
+    await symlink(elsewhere, runs);
+    const record = join(elsewhere, id, 'run-record.json');
+    const before = await readFile(record, 'utf8');
+    expect(JSON.parse(before).outcome?.ended).toBeUndefined();
+    try {
+      const shown = await h.run(['jobs', 'show', id]);
+      // Still shown (the cluster has the end), and it says why the file was not updated.
+      expect(shown.exitCode, shown.stderr).toBe(0);
+      expect(shown.stderr).toContain(
+        `warning: could not write the run's end into data/lammps/runs/${id}/run-record.json: data/lammps/runs/${id}/run-record.json is outside data (data/lammps/runs leads to ${elsewhere})`,
+      );
+      expect(await readFile(record, 'utf8')).toBe(before);
+      expect((await readdir(join(elsewhere, id))).filter((f) => f.includes('keystone-part'))).toEqual([]);
+    } finally {
+      await rm(runs);
+      await rename(elsewhere, runs);
+    }
+    // Back inside data/, the same command writes it.
+    const again = await h.run(['jobs', 'show', id]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('could not write');
+    expect(JSON.parse(await readFile(join(runs, id, 'run-record.json'), 'utf8')).outcome.ended).toBe('succeeded');
   });
 });
 

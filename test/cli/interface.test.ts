@@ -66,6 +66,7 @@ const docHeadings: Record<string, string> = {
   rollback: 'rollback <deployment> --list -o json',
   describe: 'describe <name> -o json',
   jobsShow: 'jobs show <run-id> -o json',
+  jobsOrphans: 'jobs --orphans -o json',
 };
 
 function documentedFields(doc: string, command: string): Map<string, { enum?: string[] }> {

@@ -342,4 +342,95 @@ describe('apply', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain('applied 9 objects');
   });
+
+  it('--dry-run on a bare cluster (no keystone namespace yet): lists what it would create, sends nothing the server must refuse; apply then creates it all, namespace first', async () => {
+    h = await createHarness();
+    const { stringify } = await import('yaml');
+    const { kubeconfigFor } = await import('../fakes/kube-api-server.mjs');
+    const file = join(h.home, 'bare.yaml');
+    await writeFile(file, stringify(kubeconfigFor(h.api.url, 'bare')), { mode: 0o600 });
+    const bare = ['--context', 'bare', '--kubeconfig', file];
+    expect(h.api.get('namespaces', undefined, 'keystone')).toBeUndefined();
+    const before = h.api.requests.length;
+    let r = await h.run(['apply', '--dry-run', ...bare]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('would create namespace keystone (valid: server dry run)');
+    expect(r.stderr).toContain('would create the Secret redis-auth with a generated password');
+    for (const [, ns, name] of manifestObjects.slice(1))
+      expect(r.stderr).toMatch(new RegExp(`\\[dry-run\\] would create \\w+ ${ns}/${name} \\(k8s/manifests/`));
+    expect(r.stderr).toContain(
+      'would create 9 objects (not checked: namespace keystone does not exist yet, so the API server cannot check what would go in it)',
+    );
+    expect(r.stderr).not.toMatch(/error:|not found|done:/);
+    // Only reads and the namespace's own dry run: nothing sent into the namespace that is not there.
+    const sent = h.api.requests.slice(before).filter((q) => q.method !== 'GET');
+    expect(sent.map((q) => `${q.method} ${q.path}${q.query}`)).toEqual([
+      'PATCH /api/v1/namespaces/keystone?fieldManager=keystone&dryRun=All',
+    ]);
+    expect(h.api.objects('namespaces').map((n: { metadata: { name: string } }) => n.metadata.name)).not.toContain(
+      'keystone',
+    );
+
+    r = await h.run(['apply', ...bare]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('generated the Redis password (Secret redis-auth)');
+    expect(r.stderr).toContain('applied 9 objects');
+    for (const [resource, ns, name] of manifestObjects) expect(h.api.get(resource, ns, name)).toBeDefined();
+    // Now that the namespace exists, a dry run is the server's own again.
+    r = await h.run(['apply', '--dry-run', ...bare]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toContain('9 objects are valid (server dry run, nothing changed)');
+    // A dry run that fails part-way did nothing: its steps were checked, never "done".
+    h.api.faults.push({
+      match: (q: { method: string; path: string }) => q.method === 'PATCH' && q.path.endsWith('/deployments/redis'),
+      status: 403,
+      times: 1,
+    });
+    r = await h.run(['apply', '--dry-run', ...bare]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('checked (dry run, nothing changed): namespace keystone, redis password');
+    expect(r.stderr).toContain('not checked: apply manifests');
+    expect(r.stderr).not.toMatch(/^(not )?done:/m);
+  });
+});
+
+describe('the fake API server refuses what the real one refuses: NamespaceLifecycle admission', () => {
+  // kubernetes/kubernetes staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go (Admit).
+  it('a create (POST, or an apply patch that creates; dry run or not) in a namespace that does not exist is 404 namespaces "x" not found; in one being deleted, 403', async () => {
+    h = await createHarness();
+    const send = async (method: string, path: string, body: unknown, contentType = 'application/json') => {
+      const res = await fetch(`${h.api.url}${path}`, {
+        method,
+        headers: { 'content-type': contentType, authorization: 'Bearer fake-token-do-not-print' },
+        body: JSON.stringify(body),
+      });
+      return { code: res.status, body: (await res.json()) as { message?: string; reason?: string; details?: unknown } };
+    };
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } };
+    for (const path of ['/api/v1/namespaces/nowhere/secrets', '/api/v1/namespaces/nowhere/secrets?dryRun=All']) {
+      const r = await send('POST', path, secret);
+      expect(r.code).toBe(404);
+      expect(r.body).toMatchObject({
+        reason: 'NotFound',
+        message: 'namespaces "nowhere" not found',
+        details: { name: 'nowhere', kind: 'namespaces' },
+      });
+    }
+    const applied = await send(
+      'PATCH',
+      '/api/v1/namespaces/nowhere/configmaps/c?fieldManager=t&dryRun=All',
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } },
+      'application/apply-patch+yaml',
+    );
+    expect(applied.code).toBe(404);
+    expect(applied.body.message).toBe('namespaces "nowhere" not found');
+    h.api.create('namespaces', { metadata: { name: 'going' }, status: { phase: 'Terminating' } });
+    const terminating = await send('POST', '/api/v1/namespaces/going/secrets', secret);
+    expect(terminating.code).toBe(403);
+    expect(terminating.body.message).toBe(
+      'secrets "s" is forbidden: unable to create new content in namespace going because it is being terminated',
+    );
+    h.api.create('namespaces', { metadata: { name: 'here' }, status: { phase: 'Active' } });
+    expect((await send('POST', '/api/v1/namespaces/here/secrets', secret)).code).toBe(201);
+  });
 });

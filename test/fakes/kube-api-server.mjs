@@ -470,6 +470,54 @@ export async function startFakeKubeApi(options = {}) {
     return { resource, type: t, namespace, name, sub };
   }
 
+  /**
+   * The real API server's NamespaceLifecycle admission plugin (kubernetes/kubernetes
+   * staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go, Admit; it
+   * lived at plugin/pkg/admission/namespace/lifecycle/admission.go before v1.7): creating a
+   * namespaced object in a namespace that does not exist is refused with the namespace's own
+   * NotFound (`namespaces "x" not found`, 404), and in a namespace being deleted with 403
+   * `unable to create new content in namespace x because it is being terminated`. It is a
+   * mutating admission plugin, so it answers before validation (422) and storage (409), and it
+   * runs for dry runs too (dryRun=All requests go through admission). Answers the request and
+   * returns true when it refuses.
+   */
+  function namespaceLifecycleRefused(res, r, name) {
+    if (!r.type.namespaced || !r.namespace) return false;
+    const namespace = store.get('namespaces').get(`/${r.namespace}`);
+    if (!namespace) {
+      send(
+        res,
+        404,
+        status(404, 'NotFound', `namespaces "${r.namespace}" not found`, { name: r.namespace, kind: 'namespaces' }),
+      );
+      return true;
+    }
+    if (namespace.status?.phase !== 'Terminating') return false;
+    const resource = r.type.group ? `${r.resource}.${r.type.group}` : r.resource;
+    send(
+      res,
+      403,
+      status(
+        403,
+        'Forbidden',
+        `${resource} "${name ?? ''}" is forbidden: unable to create new content in namespace ${r.namespace} because it is being terminated`,
+        {
+          name,
+          group: r.type.group,
+          kind: r.resource,
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: `namespace ${r.namespace} is being terminated`,
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      ),
+    );
+    return true;
+  }
+
   async function readBody(req) {
     const chunks = [];
     for await (const c of req) chunks.push(c);
@@ -607,6 +655,7 @@ export async function startFakeKubeApi(options = {}) {
       if (req.method === 'POST') {
         const body = JSON.parse(await readBody(req));
         body.metadata = { ...body.metadata, ...(r.type.namespaced ? { namespace: r.namespace } : {}) };
+        if (namespaceLifecycleRefused(res, r, body.metadata.name)) return;
         if (!body.metadata.name && !body.metadata.generateName)
           return send(
             res,
@@ -682,6 +731,9 @@ export async function startFakeKubeApi(options = {}) {
           ),
         );
       }
+      // An apply patch of an object that does not exist creates it: admitted as a create.
+      if (contentType === 'application/apply-patch+yaml' && !current && namespaceLifecycleRefused(res, r, r.name))
+        return;
       const dryRun = query.get('dryRun') === 'All';
       const claim = {
         apply: contentType === 'application/apply-patch+yaml',

@@ -73,7 +73,7 @@ export const invocations: Record<string, Invocation[]> = {
     { args: fixed('run-simulation', 'openfoam', 'cavity', '--sweep', 'N=1,2', '--progress', 'none') },
     { args: async (s) => ['run-simulation', 'lammps', 'in.lj', '-d', ...s.lab] },
   ],
-  jobs: [{ args: fixed('jobs') }, { args: fixed('jobs', '-o', 'json') }],
+  jobs: [{ args: fixed('jobs') }, { args: fixed('jobs', '-o', 'json') }, { args: fixed('jobs', '--orphans') }],
   'jobs logs': [{ args: async (s) => ['jobs', 'logs', await s.readRun()] }],
   'jobs show': [
     { args: async (s) => ['jobs', 'show', await s.readRun()] },
@@ -89,6 +89,14 @@ export const invocations: Record<string, Invocation[]> = {
       args: async (s) => {
         await s.finishedRun('openfoam');
         return ['jobs', 'clean', '--tool', 'openfoam', '--purge-outputs'];
+      },
+    },
+    {
+      // A run directory without a run: a run cleaned without --purge-outputs.
+      args: async (s) => {
+        await s.finishedRun('openfoam');
+        await s.h.run(['jobs', 'clean', '--tool', 'openfoam']);
+        return ['jobs', 'clean', '--orphans', '--tool', 'openfoam'];
       },
     },
   ],

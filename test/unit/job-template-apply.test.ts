@@ -19,6 +19,8 @@ let client: KubeClient;
 
 beforeEach(async () => {
   api = await startFakeKubeApi();
+  // The namespace must exist, as on a real server (NamespaceLifecycle admission refuses creates in a missing one).
+  api.create('namespaces', { metadata: { name: 'keystone' }, status: { phase: 'Active' } });
   const dir = await mkdtemp(join(tmpdir(), 'keystone-kc-'));
   const file = join(dir, 'config');
   await writeFile(file, stringify(kubeconfigFor(api.url, 'k3d-keystone-cluster')), { mode: 0o600 });

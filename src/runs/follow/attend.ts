@@ -3,12 +3,13 @@
  * its state and output on the terminal, Ctrl-C (or a closed stdout) detaching or cancelling it,
  * a sweep's table, and the run's own exit code at the end.
  */
+import type { GuardedDir } from '../../guarded-fs.js';
 import type { Ui } from '../../ui/ui.js';
-import { ExitCode, KeystoneError, stdoutClosedReason } from '../../errors.js';
+import { ExitCode, InterruptedError, KeystoneError, stdoutClosedReason } from '../../errors.js';
 import { maxTimerMs } from '../../duration.js';
 import { localImageNames } from '../../images/images.js';
 import { formatDuration } from '../../ui/ui.js';
-import type { KubeClient } from '../../kube/client.js';
+import { KubeApiError, type KubeClient } from '../../kube/client.js';
 import { deleteRun, getRunObject, summarizeRun } from '../catalog/list.js';
 import { alreadyEnded, RunGoneError, suspendRun } from '../catalog/cancel.js';
 import { followRun, RunCannotStartError } from './follow.js';
@@ -17,7 +18,7 @@ import { createProgressDisplay } from './display.js';
 import type { SubmittedRun } from '../submit.js';
 import type { RunRequest } from '../request/request.js';
 import { cancelledReason, type RunSummary } from '../model.js';
-import { recordEnd, runInCluster } from '../record/store.js';
+import { recordEnd, runInCluster, writtenRecordSha256 } from '../record/store.js';
 
 /** How long a followed run is waited for: its own deadline and five minutes, else a week. */
 const followLimitMs = (deadlineSeconds: number | undefined) =>
@@ -29,6 +30,8 @@ export interface AttendContext {
   signal: AbortSignal;
   /** images/compose.yaml: an image in it that cannot be pulled gets the "import it" hint. */
   composeFile: string;
+  /** data/, guarded: the run's end goes into its record file through it. */
+  data: GuardedDir;
 }
 
 export async function attendRun(
@@ -66,7 +69,12 @@ export async function attendRun(
     progress?.end();
     if (err instanceof RunCannotStartError) {
       await deleteRun(client, namespace, name, run.kind);
-      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)`, { hint: err.hint });
+      // Its directory on this machine (the staged input) stays: say where, and what removes it.
+      const kept =
+        run.storage.outputOn === 'host'
+          ? `; its run directory ${shown} stays (\`keystone jobs clean --orphans\` removes it)`
+          : '';
+      throw new KeystoneError(`${err.message}; the run was cancelled (nothing ran)${kept}`, { hint: err.hint });
     }
     throw err;
   }
@@ -74,11 +82,26 @@ export async function attendRun(
 
   if (outcome.state === 'Detached') {
     // Ctrl-C may come after the run ended (it ended while keystone was still reading its last
-    // lines): a finished run is never cancelled, and is not said to keep going.
-    const ended = await endedAlready(client, run);
-    if (ended) {
+    // lines): a finished run is never cancelled, and is not said to keep going. So the run is
+    // read first, and when that read fails (or takes longer than Ctrl-C's grace) nothing is
+    // cancelled: not knowing is no licence to cancel.
+    const now = await runNow(client, run);
+    if (now.state === 'ended') {
+      const ended = now.summary;
       ctx.ui.info(
         `Run ${runId} ${alreadyEnded(ended)}${ended.exitCode !== undefined ? ` (exit code ${ended.exitCode})` : ''}; nothing was cancelled. Output: ${shown}`,
+      );
+      return ExitCode.interrupted;
+    }
+    if (now.state === 'unreadable') {
+      ctx.ui.warn(
+        `could not read run ${runId}'s state (${now.reason}); not cancelled, see \`keystone jobs\` (re-attach: keystone jobs logs ${runId} -f; cancel: keystone jobs cancel ${runId})`,
+      );
+      return ExitCode.interrupted;
+    }
+    if (now.state === 'gone') {
+      ctx.ui.warn(
+        `run ${runId} is gone (its ${run.kind} ${name} was deleted meanwhile); nothing was cancelled; its output so far stays in ${shown}`,
       );
       return ExitCode.interrupted;
     }
@@ -112,8 +135,9 @@ export async function attendRun(
   // The run's end goes into its record on this machine (the cluster's copy is read live).
   if (run.recordFile) {
     const file = run.recordFile;
+    const written = { path: file, record: run.record, sha256: writtenRecordSha256(run.record) };
     await runInCluster(client, namespace, runId)
-      .then((now) => (now ? recordEnd(file, run.record, now.outcome) : undefined))
+      .then((now) => (now ? recordEnd(ctx.data, written, now.outcome) : undefined))
       .catch((err: unknown) =>
         ctx.ui.warn(
           `could not write the run's end into ${file}: ${(err as Error).message}; \`keystone jobs show ${runId}\` writes it later`,
@@ -145,15 +169,27 @@ export async function attendRun(
   return outcome.exitCode;
 }
 
-/** The run's state now, when it has ended (Succeeded or Failed); undefined while it runs, or when it cannot be read. */
-async function endedAlready(client: KubeClient, run: SubmittedRun): Promise<RunSummary | undefined> {
+/** What the run is now: ended (how), still going, gone (404), or unreadable (and why). */
+type RunNow =
+  | { state: 'ended'; summary: RunSummary }
+  | { state: 'going' }
+  | { state: 'gone' }
+  | { state: 'unreadable'; reason: string };
+
+/** The run's state now, read after Ctrl-C (a cleanup read: it gets the grace Ctrl-C gives cleanups). */
+async function runNow(client: KubeClient, run: SubmittedRun): Promise<RunNow> {
+  let summary: RunSummary;
   try {
-    const summary = summarizeRun(
+    summary = summarizeRun(
       await getRunObject(client, run.namespace, { job: run.name }, run.kind, { cleanup: true }),
       [],
     );
-    return summary.state === 'Succeeded' || summary.state === 'Failed' ? summary : undefined;
-  } catch {
-    return undefined; // gone or unreadable: what follows says what it can
+  } catch (err) {
+    if (err instanceof KubeApiError && err.statusCode === 404) return { state: 'gone' };
+    // Aborted when the grace after Ctrl-C ran out: the request was still unanswered.
+    const reason =
+      err instanceof InterruptedError ? 'no answer from the API in time after Ctrl-C' : (err as Error).message;
+    return { state: 'unreadable', reason };
   }
+  return summary.state === 'Succeeded' || summary.state === 'Failed' ? { state: 'ended', summary } : { state: 'going' };
 }

@@ -10,7 +10,8 @@ import { KeystoneError } from '../../errors.js';
 import type { KubeClient } from '../../kube/client.js';
 import { stackNamespace } from '../../vocabulary.js';
 import { canonicalJson, type RunOutcome, type RunRecord } from './record.js';
-import { findRecordFile, readRecordFile, recordEnd, runInCluster } from './store.js';
+import type { GuardedDir } from '../../guarded-fs.js';
+import { findRecordFile, readRecordFileAsIs, recordEnd, runInCluster } from './store.js';
 
 export interface FoundRecord {
   record: RunRecord;
@@ -27,11 +28,20 @@ const sameRecord = (a: RunRecord, b: RunRecord) =>
   canonicalJson({ ...b, outcome: undefined, checksum: undefined });
 
 export async function findRecord(
-  o: { client: () => Promise<KubeClient>; dataDir: string; cwd: string; context: string; warn(text: string): void },
+  o: {
+    client: () => Promise<KubeClient>;
+    dataDir: string;
+    /** data/, guarded: the run's end is written into the record file through it. */
+    data: GuardedDir;
+    cwd: string;
+    context: string;
+    warn(text: string): void;
+  },
   runId: string,
 ): Promise<FoundRecord> {
   const path = await findRecordFile(o.dataDir, runId);
-  let fileRecord = path ? await readRecordFile(path, o.cwd) : undefined;
+  const asRead = path ? await readRecordFileAsIs(path, o.cwd) : undefined;
+  let fileRecord = asRead?.record;
   let live: Awaited<ReturnType<typeof runInCluster>>;
   try {
     live = await runInCluster(await o.client(), stackNamespace, runId);
@@ -62,8 +72,14 @@ export async function findRecord(
       },
     );
   }
-  if (path && fileRecord && live?.outcome.ended)
-    fileRecord = await recordEnd(path, fileRecord, live.outcome).catch(() => fileRecord);
+  if (path && asRead && live?.outcome.ended) {
+    const read = asRead;
+    fileRecord = await recordEnd(o.data, { path, ...read }, live.outcome).catch((err: unknown) => {
+      // Shown all the same (the cluster has the end); the file keeps what it had.
+      o.warn(`could not write the run's end into ${recordFile}: ${(err as Error).message}`);
+      return read.record;
+    });
+  }
   return {
     record: fileRecord ?? record,
     outcome: live?.outcome ?? fileRecord?.outcome ?? null,

@@ -14,7 +14,8 @@ import type { z } from 'zod';
 import { runOutcomeSchema, runRecordSchema } from '../../output/schemas.js';
 import { KeystoneError } from '../../errors.js';
 
-export const recordFileName = 'run-record.json';
+// In the run model, so a listing of run directories reads it without loading zod (runs/record/orphans.ts).
+export { recordFileName } from '../model.js';
 /** The run's own copy of its input, as it was submitted (the run may change the staged one: OpenFOAM writes into its case). */
 export const recordInputDir = '.keystone/input';
 

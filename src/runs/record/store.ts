@@ -4,9 +4,11 @@
  * The outcome (state, times, exit code, nodes, the image the pods ran) is read live from the
  * cluster while the run object exists, and written into the file once the run has ended.
  */
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type { GuardedDir } from '../../guarded-fs.js';
 import { annotations, labels } from '../../vocabulary.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { JobObject, PodObject } from '../../kube/objects.js';
@@ -18,15 +20,33 @@ import { parseRecord, recordFileName, recordText, sealRecord, type RunOutcome, t
 export const recordFilePath = (dataDir: string, tool: string, runId: string): string =>
   join(hostRunDir(dataDir, tool, runId), recordFileName);
 
-/** Writes the record whole or not at all (a temporary file renamed over it). */
-export async function writeRecordFile(path: string, record: RunRecord): Promise<void> {
-  const temporary = `${path}.keystone-part`;
-  await writeFile(temporary, recordText(record), { mode: 0o644 });
-  await rename(temporary, path);
+/**
+ * Writes the record whole or not at all, through the guarded data directory (src/guarded-fs.ts):
+ * never outside data/ (a data/<tool>/runs linked elsewhere is refused), never through a symlink,
+ * and an existing file only when it still holds `replaces`, the record keystone read from it.
+ */
+export async function writeRecordFile(
+  data: GuardedDir,
+  path: string,
+  record: RunRecord,
+  replaces?: string,
+): Promise<void> {
+  await data.replaceFile(path, recordText(record), { mode: 0o644, ...(replaces ? { replaces } : {}) });
 }
 
+/** What a record file holds once keystone wrote `record` into it: its SHA-256 (for `replaces`). */
+export const writtenRecordSha256 = (record: RunRecord): string => sha256Hex(recordText(record));
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
 export async function readRecordFile(path: string, cwd: string): Promise<RunRecord> {
-  return parseRecord(await readFile(path, 'utf8'), relative(cwd, path) || path);
+  return (await readRecordFileAsIs(path, cwd)).record;
+}
+
+/** The record and the SHA-256 of the file as read (so an update replaces only that). */
+export async function readRecordFileAsIs(path: string, cwd: string): Promise<{ record: RunRecord; sha256: string }> {
+  const text = await readFile(path, 'utf8');
+  return { record: parseRecord(text, relative(cwd, path) || path), sha256: sha256Hex(text) };
 }
 
 /** data/<tool>/runs/<id>/run-record.json for whichever tool has it, or undefined. */
@@ -74,7 +94,12 @@ export function outcomeOf(run: RunSummary, pods: PodObject[]): RunOutcome {
 }
 
 /** The run's end in its record file (once: a record that has its end is left as it is). */
-export async function recordEnd(path: string, record: RunRecord, outcome: RunOutcome): Promise<RunRecord> {
+export async function recordEnd(
+  data: GuardedDir,
+  file: { path: string; record: RunRecord; sha256: string },
+  outcome: RunOutcome,
+): Promise<RunRecord> {
+  const { path, record } = file;
   if (record.outcome?.ended || !outcome.ended) return record;
   // What an earlier look saw (nodes, images) stays when the pods are gone now.
   const merged: RunOutcome = {
@@ -83,7 +108,7 @@ export async function recordEnd(path: string, record: RunRecord, outcome: RunOut
     imageIds: outcome.imageIds.length ? outcome.imageIds : (record.outcome?.imageIds ?? []),
   };
   const next = sealRecord({ ...record, outcome: merged });
-  await writeRecordFile(path, next);
+  await writeRecordFile(data, path, next, file.sha256);
   return next;
 }
 

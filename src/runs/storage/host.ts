@@ -4,7 +4,7 @@
  */
 import { join, relative } from 'node:path';
 import { InterruptedError, KeystoneError } from '../../errors.js';
-import { GuardedDir, OutsideRootError } from '../../guarded-fs.js';
+import { OutsideRootError } from '../../guarded-fs.js';
 import { describeFsError } from '../../fs-errors.js';
 import { hostRunDir, nodeRunDir } from '../model.js';
 import { chownTree, currentIdentity, runAsForLocalCluster, type RunAs } from '../build/run-as.js';
@@ -17,7 +17,7 @@ export function hostStorage(ctx: StorageContext, run: RunPlace): RunStorage {
   const toolDir = join(ctx.dataDir, run.tool);
   // The pod writes ./data through a hostPath: it runs as the directory's owner (run-as.ts).
   const runAs: RunAs | undefined = runAsForLocalCluster(currentIdentity(ctx.env));
-  const data = new GuardedDir(ctx.dataDir, { signal: ctx.signal, shown: (p) => relative(ctx.cwd, p) || p });
+  const { data } = ctx;
   return {
     workingDir: nodeRunDir(run.tool, run.runId),
     outputDir: dir,

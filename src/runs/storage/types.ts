@@ -2,6 +2,7 @@
  * What a run's storage is asked for (RunStorage) and what it is given (RunPlace, StorageContext):
  * the host directory (host.ts) and the run volume (volume.ts) both implement it; index.ts picks one.
  */
+import type { GuardedDir } from '../../guarded-fs.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { KubeTarget } from '../../kube/target.js';
 import type { JobObject } from '../../kube/objects.js';
@@ -55,6 +56,8 @@ export interface StorageContext {
   signal?: AbortSignal;
   info(text: string): void;
   dataDir: string;
+  /** data/, guarded (src/guarded-fs.ts): every write and delete under it goes through this. */
+  data: GuardedDir;
   cwd: string;
   env: NodeJS.ProcessEnv;
 }

@@ -1,0 +1,66 @@
+// src/guarded-fs.ts's replaceFile: how keystone updates a file it keeps itself (a run's record).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GuardedDir, OutsideRootError, WouldOverwriteError } from '../../src/guarded-fs.js';
+
+let root: string;
+let data: GuardedDir;
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'guarded-'));
+  await mkdir(join(root, 'data', 'runs'), { recursive: true });
+  data = new GuardedDir(join(root, 'data'));
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe('GuardedDir.replaceFile', () => {
+  it('writes a new file, and replaces it only while it holds what the caller read', async () => {
+    const file = join(root, 'data', 'runs', 'record.json');
+    await data.replaceFile(file, 'one');
+    expect(await readFile(file, 'utf8')).toBe('one');
+    await data.replaceFile(file, 'two', { replaces: sha('one') });
+    expect(await readFile(file, 'utf8')).toBe('two');
+    // Changed since it was read (by hand, by another keystone): refused, kept as it is.
+    await expect(data.replaceFile(file, 'three', { replaces: sha('one') })).rejects.toThrow(WouldOverwriteError);
+    expect(await readFile(file, 'utf8')).toBe('two');
+    // Without `replaces`, an existing file that differs is never overwritten (writeFile's rule); --force may.
+    await expect(data.replaceFile(file, 'three')).rejects.toThrow(/already exists with other content/);
+    await data.with({ force: true }).replaceFile(file, 'three');
+    expect(await readFile(file, 'utf8')).toBe('three');
+    expect(await readdir(join(root, 'data', 'runs'))).toEqual(['record.json']);
+  });
+
+  it('never writes through a symlink, nor out of the root through a linked directory', async () => {
+    const outside = join(root, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'victim'), 'mine');
+    const link = join(root, 'data', 'runs', 'linked.json');
+    await symlink(join(outside, 'victim'), link);
+    await expect(data.replaceFile(link, 'x')).rejects.toThrow(OutsideRootError);
+    await expect(data.replaceFile(link, 'x', { replaces: sha('mine') })).rejects.toThrow(OutsideRootError);
+    // A link inside data/ is not written through either (the file it names is another one).
+    const inner = join(root, 'data', 'runs', 'inner.json');
+    await symlink(join(root, 'data', 'runs', 'record.json'), inner);
+    await expect(data.replaceFile(inner, 'x')).rejects.toThrow(/inner\.json is a symlink/);
+    await expect(data.replaceFile(inner, 'x', { replaces: sha('three') })).rejects.toThrow(WouldOverwriteError);
+    expect(await readFile(join(root, 'data', 'runs', 'record.json'), 'utf8')).toBe('three');
+    // A leftover temporary file that is a link: removed, never followed.
+    await symlink(join(outside, 'victim'), join(root, 'data', 'runs', 'new.json.keystone-part'));
+    await data.replaceFile(join(root, 'data', 'runs', 'new.json'), 'new');
+    expect(await readFile(join(root, 'data', 'runs', 'new.json'), 'utf8')).toBe('new');
+    // data/elsewhere leads out of data/: refused, naming the link.
+    await symlink(outside, join(root, 'data', 'elsewhere'));
+    await expect(
+      data.replaceFile(join(root, 'data', 'elsewhere', 'victim'), 'x', { replaces: sha('mine') }),
+    ).rejects.toThrow(OutsideRootError);
+    await expect(data.replaceFile(join(root, 'data', 'elsewhere', 'victim'), 'x')).rejects.toThrow(
+      `${join(root, 'data', 'elsewhere', 'victim')} is outside ${join(root, 'data')} (${join(root, 'data', 'elsewhere')} leads to ${outside})`,
+    );
+    expect(await readFile(join(outside, 'victim'), 'utf8')).toBe('mine');
+    expect((await readdir(outside)).sort()).toEqual(['victim']);
+  });
+});
