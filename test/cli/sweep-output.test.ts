@@ -3,7 +3,7 @@
 // was open) exits 141 as for SIGPIPE, never 0; one that prints none keeps its own exit code; none
 // shows a stack trace.
 //
-// Two layers (docs/architecture.md, "Which layer a test belongs to"): the sweep runs every
+// Two layers (docs/architecture.md, "Where to add" › "A test"): the sweep runs every
 // invocation in process, main() writing into a stream that fails every write with EPIPE as a
 // closed pipe does; what only the whole program shows (the launcher's exit code once stdout is
 // flushed, a real pipe's EPIPE) is run as a real process for one command of each kind of output:
