@@ -3,8 +3,8 @@
 // while each of its phases is held open by the fakes (the nth API request, the nth tool call; a
 // hold, never a sleep). Each time it must stop at once (exit 130, while the phase is still held),
 // show no stack trace, and a second run of the same command must work. The sweep runs main() in
-// process and interrupts it as main's SIGINT handler does (docs/architecture.md, "Which layer a
-// test belongs to"); the last test sends a real SIGINT to the built CLI in the middle of one
+// process and interrupts it as main's SIGINT handler does (docs/architecture.md, "Where to add" ›
+// "A test"); the last test sends a real SIGINT to the built CLI in the middle of one
 // command of each kind of wait (tool calls, API requests, a log stream, a purge, a fetch): the
 // signal reaches main's one handler the same way whatever the command.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
