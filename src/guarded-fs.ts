@@ -150,7 +150,11 @@ export class GuardedDir {
   async open(path: string, how: 'w' | 'a', mode = 0o644): Promise<FileHandle> {
     this.checkpoint();
     const file = await this.inside(path);
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (how === 'a' ? constants.O_APPEND : constants.O_TRUNC);
+    const flags =
+      constants.O_WRONLY |
+      constants.O_CREAT |
+      constants.O_NOFOLLOW |
+      (how === 'a' ? constants.O_APPEND : constants.O_TRUNC);
     try {
       return await open(file, flags, mode);
     } catch (err) {

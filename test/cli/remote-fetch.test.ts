@@ -349,7 +349,9 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
     const results = join(h.project, 'results');
     const inTo = await fetchWhile(results, ['--to', 'results'], linkOut(results));
     expect(inTo.exitCode).toBe(1);
-    expect(inTo.stderr).toContain(`error: results/sub is outside results (results/sub leads to ${realpathSync(outside)})`);
+    expect(inTo.stderr).toContain(
+      `error: results/sub is outside results (results/sub leads to ${realpathSync(outside)})`,
+    );
     expect(await tree(outside)).toEqual(outsideBefore);
     expect(helperPods()).toEqual([]);
 
@@ -357,7 +359,9 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
     const mine = join(h.project, 'mine');
     const kept = await fetchWhile(mine, ['--to', 'mine'], () => writeFile(join(mine, 'sub', 'dump.bin'), 'my own\n'));
     expect(kept.exitCode).toBe(1);
-    expect(kept.stderr).toContain('error: mine/sub/dump.bin already exists with other content; keystone does not overwrite it');
+    expect(kept.stderr).toContain(
+      'error: mine/sub/dump.bin already exists with other content; keystone does not overwrite it',
+    );
     expect(await readFile(join(mine, 'sub', 'dump.bin'), 'utf8')).toBe('my own\n');
     const forced = await h.run(['jobs', 'fetch', runId, ...lab, '--to', 'mine', '--force']);
     expect(forced.exitCode, forced.stderr).toBe(0);
