@@ -16,7 +16,7 @@ export async function install(out, dist, { afterRename = async () => {} } = {}) 
     .filter((e) => e.isFile())
     .map((e) => relative(out, join(e.parentPath, e.name)));
   // Read last: the entry points (they require the chunks), the texts that name other files.
-  const last = ['help/widths.json', 'completion-tree.json', 'complete.cjs', 'main.cjs', 'build-id'];
+  const last = ['help/widths.json', 'completion-tree.json', 'complete.cjs', 'main.cjs', 'build-id', 'build-inputs'];
   const rank = (f) => last.indexOf(f);
   files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
   let previous = [];

@@ -207,9 +207,28 @@ describe('completion', () => {
     expect(bad.stderr).toContain('choose one of: bash, zsh, fish');
   });
 
+  /**
+   * The script `keystone completion bash` prints, written once per sandbox: each completion below
+   * runs it in a new bash, as `source <(keystone completion bash)` in ~/.bashrc does (the readline
+   * test further down sources it that way), without a keystone start per completion.
+   */
+  const completionScripts = new Map<string, Promise<string>>();
+  function completionScript(): Promise<string> {
+    if (!completionScripts.has(h.root))
+      completionScripts.set(
+        h.root,
+        h.run(['completion', 'bash']).then(async (r) => {
+          const file = join(h.root, 'keystone-completion.bash');
+          await writeFile(file, `${r.stdout}\n`);
+          return file;
+        }),
+      );
+    return completionScripts.get(h.root)!;
+  }
+
   async function bashComplete(line: string[], env: Record<string, string> = {}): Promise<string[]> {
     const words = line.map((w) => `'${w}'`).join(' ');
-    const script = `source <(keystone completion bash); COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const script = `source '${await completionScript()}'; COMP_WORDS=(${words}); COMP_CWORD=${line.length - 1}; _keystone_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
     const r = await execa('bash', ['-c', script], {
       env: { ...h.env, ...env, PATH: `${h.bin}:${h.systemBin}` },
       extendEnv: false,

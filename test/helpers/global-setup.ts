@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 
 export default async function globalSetup(): Promise<() => void> {
   const root = fileURLToPath(new URL('../..', import.meta.url));
-  await promisify(execFile)(process.execPath, ['scripts/build.mjs'], { cwd: root });
+  // Unless dist/ was built from these very sources (as `npm ci` leaves it): compared by content.
+  await promisify(execFile)(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: root });
   // Sandboxes, fake volumes, fetched runs and the unit tests' files go to os.tmpdir(), which the
   // workers inherit as TMPDIR: one directory of this run, so whatever a test leaves (or a run cut
   // short) goes with it. On a tmpfs /dev/shm with room to spare they cost no disk writes (a tenth
