@@ -136,7 +136,8 @@ export async function snapshotSandbox(sandbox, options = {}) {
   };
 }
 
-const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/** A JSON string value that is a timestamp, as the API writes them (never a key: no colon after it). */
+const isoTimeValue = /"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z)"(?!\s*:)/g;
 
 /**
  * A snapshot's cluster state for a new sandbox: its paths and server URLs made the new one's, and
@@ -147,11 +148,13 @@ function restoredApiState(snapshot, root, urls) {
   let text = snapshot.apiState.replaceAll(snapshot.root, root);
   for (const [i, url] of snapshot.apiUrls.entries()) text = text.replaceAll(url, urls[i] ?? urls[0]);
   const shift = Date.now() - snapshot.takenAt;
-  const state = JSON.parse(text, (_key, value) => {
-    if (typeof value !== 'string' || !isoTime.test(value)) return value;
+  // On the text, not with a JSON.parse reviver: a reviver visits every value of every object
+  // (a fifth of a second per sandbox here), the regular expression only the timestamps.
+  text = text.replace(isoTimeValue, (_match, value, fraction) => {
     const moved = new Date(Date.parse(value) + shift).toISOString();
-    return value.includes('.') ? moved : moved.replace(/\.\d+Z$/, 'Z');
+    return `"${fraction ? moved : moved.replace(/\.\d+Z$/, 'Z')}"`;
   });
+  const state = JSON.parse(text);
   for (const request of state.requests) request.at += shift;
   return state;
 }

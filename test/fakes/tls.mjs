@@ -2,18 +2,38 @@
 // server certificate for 127.0.0.1, and a client certificate in group system:masters (k3s issues
 // its admin client cert as CN=system:admin, O=system:masters; k3d copies it, base64-encoded, into
 // the kubeconfig as client-certificate-data/client-key-data). Node has no API to issue X.509
-// certificates, so this uses the openssl command line once per process (argv only, no shell).
+// certificates, so this uses the openssl command line (argv only, no shell).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 /** @type {{ ca: string, serverCert: string, serverKey: string, clientCert: string, clientKey: string } | undefined} */
 let cached;
 
-/** PEM strings for the CA, server and client; generated once per process. */
+/**
+ * In a test run's own temporary directory (test/helpers/global-setup.ts, removed when the run
+ * ends), the certificates are made once for all its workers: seven openssl starts per worker cost
+ * about a fifth of a second of the suite's CPU each time.
+ */
+const shared = () =>
+  basename(tmpdir()).startsWith('keystone-suite-') ? join(tmpdir(), 'fake-api-certificates.json') : undefined;
+
+/** PEM strings for the CA, server and client; generated once per process (or per test run). */
 export function fakeApiCertificates() {
   if (cached) return cached;
+  const file = shared();
+  if (file && existsSync(file)) return (cached = JSON.parse(readFileSync(file, 'utf8')));
+  cached = generateCertificates();
+  if (file) {
+    // Whole or not at all for a worker reading it meanwhile; two workers making their own is harmless.
+    writeFileSync(`${file}.${process.pid}`, JSON.stringify(cached));
+    renameSync(`${file}.${process.pid}`, file);
+  }
+  return cached;
+}
+
+function generateCertificates() {
   const dir = mkdtempSync(join(tmpdir(), 'keystone-tls-'));
   const f = (name) => join(dir, name);
   const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -59,14 +79,13 @@ export function fakeApiCertificates() {
     issue('server', '/CN=k3s', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
     issue('client', '/O=system:masters/CN=system:admin', 'extendedKeyUsage=clientAuth\n');
     const read = (name) => readFileSync(f(name), 'utf8');
-    cached = {
+    return {
       ca: read('ca.crt'),
       serverCert: read('server.crt'),
       serverKey: read('server.key'),
       clientCert: read('client.crt'),
       clientKey: read('client.key'),
     };
-    return cached;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

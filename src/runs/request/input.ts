@@ -22,9 +22,9 @@ export interface ResolvedInput {
   files: { relativePath: string; absolutePath: string; bytes: number }[];
 }
 
+/** Both absolute and normalized (real paths): a prefix test, not path.relative per entry of a walk. */
 function isInside(child: string, parent: string): boolean {
-  const rel = relative(parent, child);
-  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep) && rel !== '..');
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
 }
 
 export function checkInputText(raw: string): void {
