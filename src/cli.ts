@@ -489,6 +489,7 @@ export const commandTable: readonly RegisteredSpec[] = [
               '--series <names>',
               'only these columns or fields, comma-separated (a sweep plots the first unless given)',
             ),
+            option('--force', 'replace an --out file already there with other content (never without it)'),
           ],
           refuse: { output: 'it draws a chart (or writes --out)', ...oneRun },
           examples: [
@@ -496,7 +497,7 @@ export const commandTable: readonly RegisteredSpec[] = [
             'keystone jobs plot 20261125-214700-a3f9 --out thermo.png --series Temp,TotEng',
           ],
           load: () => import('./commands/jobs-plot.js'),
-          run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series }),
+          run: (m, app, [id], o) => m.jobsPlot(app, id, { out: o.out, series: o.series, force: Boolean(o.force) }),
         },
       ),
     ],

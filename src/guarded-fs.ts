@@ -8,11 +8,13 @@
  *   - stops at the next file once Ctrl-C came (the caller undoes or reports what was half-done).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import {
   chmod,
+  type FileHandle,
   lstat,
   mkdir,
+  open,
   readdir,
   readlink,
   realpath,
@@ -138,6 +140,51 @@ export class GuardedDir {
       await rm(temporary, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Opens a file inside the root for writing (`w`: created or emptied, `a`: appended to), for a
+   * file keystone streams itself (a fetch's part file): the path is checked just before, and the
+   * file itself is opened with O_NOFOLLOW, so a symlink there is refused, never written through.
+   */
+  async open(path: string, how: 'w' | 'a', mode = 0o644): Promise<FileHandle> {
+    this.checkpoint();
+    const file = await this.inside(path);
+    const flags =
+      constants.O_WRONLY |
+      constants.O_CREAT |
+      constants.O_NOFOLLOW |
+      (how === 'a' ? constants.O_APPEND : constants.O_TRUNC);
+    try {
+      return await open(file, flags, mode);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOOP' && (await lstat(file)).isSymbolicLink())
+        throw new WouldOverwriteError(
+          `${this.shown(file)} is a symlink (to ${await readlink(file)}); keystone does not write through it`,
+          { hint: 'remove it, and run the command again' },
+        );
+      throw err;
+    }
+  }
+
+  /**
+   * Gives a file keystone wrote beside its place (a fetch's part file) its name: both paths are
+   * checked just before (never through a symlink leaving the root, the source a regular file),
+   * and a file already there is replaced only when it holds the same content (`sha256`: the
+   * source's, when the caller knows it) or --force was given; a symlink there is never replaced.
+   * (Node has no renameat(2): a link made in the instant between the check and the rename itself
+   * is not seen; one made earlier, while the file was transferred, is.)
+   */
+  async rename(from: string, to: string, o: { sha256?: string } = {}): Promise<void> {
+    this.checkpoint();
+    const source = await this.inside(from);
+    const target = await this.inside(to);
+    if (!(await lstat(source)).isFile())
+      throw new WouldOverwriteError(`${this.shown(source)} is not a regular file; keystone does not move it`, {
+        hint: 'remove it, and run the command again',
+      });
+    await this.sameOrRefused(target, () => (o.sha256 !== undefined ? Promise.resolve(o.sha256) : fileHash(source)));
+    await rename(source, target);
   }
 
   /**

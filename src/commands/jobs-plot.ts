@@ -3,11 +3,13 @@
  * (OpenFOAM residuals) or thermodynamics (LAMMPS thermo) from its log, as a picture or, without
  * --out, as a small chart in the terminal. A sweep gives one line per index on the same axes.
  */
+import { createHash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { access, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, extname, join, relative, resolve } from 'node:path';
+import { access, lstat, readFile, readlink, stat } from 'node:fs/promises';
+import { dirname, extname, join, relative, resolve, sep } from 'node:path';
 import type { AppContext } from '../app-context.js';
 import { KeystoneError, UsageError } from '../errors.js';
+import { WouldOverwriteError } from '../guarded-fs.js';
 import { describeFsError } from '../fs-errors.js';
 import { stackNamespace } from '../vocabulary.js';
 import { followLogs } from '../operate/follow-logs.js';
@@ -20,7 +22,11 @@ import { renderPng, renderSvg } from '../plot/svg-chart.js';
 import { renderTerminal } from '../plot/terminal-chart.js';
 import type { PodObject } from '../kube/objects.js';
 
-export async function jobsPlot(app: AppContext, id: string, o: { out?: string; series?: string }): Promise<void> {
+export async function jobsPlot(
+  app: AppContext,
+  id: string,
+  o: { out?: string; series?: string; force?: boolean },
+): Promise<void> {
   requireRunId(id);
   const format = o.out === undefined ? 'terminal' : extname(o.out).toLowerCase();
   if (format !== 'terminal' && format !== '.svg' && format !== '.png') {
@@ -29,6 +35,11 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
       'e.g. --out residuals.svg',
     );
   }
+  if (o.force && o.out === undefined)
+    throw new UsageError(
+      '--force replaces an --out file; without --out nothing is written',
+      'add --out FILE, or drop --force',
+    );
   // A picture that cannot be written is refused before the run is looked up.
   if (o.out !== undefined) await checkWritable(resolve(app.cwd, o.out), o.out);
   const only = o.series
@@ -79,11 +90,30 @@ export async function jobsPlot(app: AppContext, id: string, o: { out?: string; s
     return;
   }
   const svg = renderSvg(chart);
-  await writeFile(o.out!, format === '.svg' ? svg : await renderPng(svg));
-  const points = chart.series.reduce((n, s) => n + s.points.length, 0);
-  app.ui.info(
-    `Wrote ${relative(app.cwd, o.out!) || o.out} (${chart.series.length} series, ${points} points: ${chart.series.map((s) => s.name).join(', ')})`,
-  );
+  const picture = format === '.svg' ? Buffer.from(svg) : await renderPng(svg);
+  const file = resolve(app.cwd, o.out!);
+  const shown = relative(app.cwd, file) || o.out!;
+  // Written through the guard (src/guarded-fs.ts): under data/ rooted at data/ (a symlink there
+  // leading out of it is refused, as for every write under data/), elsewhere at the file's own
+  // directory; whole or not at all, never through a symlink.
+  const dataDir = resolve(app.paths.dataDir);
+  const guarded = (file.startsWith(dataDir + sep) ? app.data() : app.guardedDir(dirname(file))).with({
+    force: o.force,
+  });
+  const what = `${chart.series.length} series, ${chart.series.reduce((n, s) => n + s.points.length, 0)} points: ${chart.series.map((s) => s.name).join(', ')}`;
+  // A file already there is never replaced without --force, whoever made it: a plot the user
+  // kept (or edited) is theirs. The same picture again is left as it is.
+  const here = await guarded.compare(file, createHash('sha256').update(picture).digest('hex'));
+  if (here === 'same') {
+    app.ui.info(`${printable(shown)} is unchanged (${what})`);
+    return;
+  }
+  if (here === 'differs' && !o.force)
+    throw new WouldOverwriteError(`--out ${printable(shown)} already exists with other content; nothing was written`, {
+      hint: 'pass --force to replace it, or choose another --out',
+    });
+  await guarded.replaceFile(file, picture);
+  app.ui.info(`${here === 'differs' ? 'Replaced' : 'Wrote'} ${printable(shown)} (${what})`);
 }
 
 /**
@@ -101,6 +131,12 @@ async function checkWritable(file: string, given: string): Promise<void> {
     );
   if ((await stat(file).catch(() => undefined))?.isDirectory())
     throw new UsageError(`--out ${shown} is a directory`, 'name the picture file, e.g. --out residuals.svg');
+  // keystone never writes through a symlink (src/guarded-fs.ts): it could lead anywhere.
+  if ((await lstat(file).catch(() => undefined))?.isSymbolicLink())
+    throw new UsageError(
+      `--out ${shown} is a symlink (to ${printable(await readlink(file))}); keystone does not write through it`,
+      'name the file the link points to, or another file',
+    );
   try {
     await access(dir, constants.W_OK);
   } catch (err) {

@@ -1,6 +1,6 @@
 // keystone jobs plot over the fake API server: the pods' logs replay logs of real engine runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createReadyHarness, repoRoot, type Harness } from '../helpers/harness.js';
 import { svgSeries } from '../helpers/svg.js';
@@ -90,6 +90,65 @@ describe('jobs plot', () => {
       ['[0] Temp', 6],
       ['[1] Temp', 21],
     ]);
+  });
+
+  it('--out onto a file already there: the same picture is left unchanged; another is refused naming it (exit 1, the file kept) unless --force; a symlink is refused; under data/, a symlink leading out of data/ is refused (issue 22 #4, #5)', async () => {
+    const lines = await realLog('lammps-in.lj-T2.0-steps1000.log');
+    const id = await runWith(['lammps', 'in.lj'], () => ({ lines, exitCode: 0 }));
+    const plot = (...args: string[]) => h.run(['jobs', 'plot', id, ...args]);
+    for (const name of ['again.svg', 'again.png']) {
+      const first = await plot('--out', name);
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(first.stderr).toContain(`Wrote ${name} (5 series, 105 points`);
+      const made = await readFile(join(h.project, name));
+      // The same picture again (PNG too: resvg renders the same SVG to the same bytes).
+      const same = await plot('--out', name);
+      expect(same.exitCode, same.stderr).toBe(0);
+      expect(same.stderr).toContain(`${name} is unchanged (5 series, 105 points`);
+      // Another picture: refused, named, nothing written.
+      const other = await plot('--out', name, '--series', 'Temp');
+      expect(other.exitCode).toBe(1);
+      expect(other.stderr).toContain(`error: --out ${name} already exists with other content; nothing was written`);
+      expect(other.stderr).toContain('hint: pass --force to replace it, or choose another --out');
+      expect((await readFile(join(h.project, name))).equals(made)).toBe(true);
+      const forced = await plot('--out', name, '--series', 'Temp', '--force');
+      expect(forced.exitCode, forced.stderr).toBe(0);
+      expect(forced.stderr).toContain(`Replaced ${name} (1 series, 21 points: Temp)`);
+      expect((await readFile(join(h.project, name))).equals(made)).toBe(false);
+    }
+    expect(svgSeries(await readFile(join(h.project, 'again.svg'), 'utf8')).map((s) => s.name)).toEqual(['Temp']);
+    // A file the user made is theirs as much as an earlier plot.
+    await writeFile(join(h.project, 'notes.svg'), '<svg>my own</svg>\n');
+    expect((await plot('--out', 'notes.svg')).exitCode).toBe(1);
+    expect(await readFile(join(h.project, 'notes.svg'), 'utf8')).toBe('<svg>my own</svg>\n');
+
+    const noOut = await plot('--force');
+    expect(noOut.exitCode).toBe(2);
+    expect(noOut.stderr).toContain('error: --force replaces an --out file; without --out nothing is written');
+    await symlink(join(h.project, 'notes.svg'), join(h.project, 'link.svg'));
+    const link = await plot('--out', 'link.svg', '--force');
+    expect(link.exitCode).toBe(2);
+    expect(link.stderr).toContain('error: --out link.svg is a symlink (to ');
+    expect(await readFile(join(h.project, 'notes.svg'), 'utf8')).toBe('<svg>my own</svg>\n');
+
+    // Under data/, the picture is written through the guarded data directory like everything there.
+    const outside = join(h.root, 'outside-plots');
+    await mkdir(outside);
+    await symlink(outside, join(h.project, 'data', 'plots'));
+    try {
+      const out = await plot('--out', 'data/plots/thermo.svg');
+      expect(out.exitCode).toBe(1);
+      expect(out.stderr).toContain(
+        `error: data/plots/thermo.svg is outside data (data/plots leads to ${await realpath(outside)})`,
+      );
+      expect(await readdir(outside)).toEqual([]);
+      const inside = await plot('--out', 'data/thermo.svg');
+      expect(inside.exitCode, inside.stderr).toBe(0);
+      expect(inside.stderr).toContain('Wrote data/thermo.svg (5 series');
+    } finally {
+      await rm(join(h.project, 'data', 'plots'));
+      await rm(join(h.project, 'data', 'thermo.svg'), { force: true });
+    }
   });
 
   it('refuses a picture that is not .svg or .png (exit 2), and says when a tool has nothing to plot', async () => {

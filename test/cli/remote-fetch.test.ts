@@ -2,8 +2,8 @@
 // sha256sum, tar and tail on the claim's backing directory), verified, resumable, streamed.
 // The runs themselves: remote-volume.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, rename, stat, symlink, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { join, relative } from 'node:path';
@@ -292,6 +292,81 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
     expect(unwritable.stderr).not.toMatch(/\n\s+at |Unhandled 'error'/);
     expect(helpersMade()).toBe(made);
     expect(helperPods()).toEqual([]);
+  });
+
+  it('jobs fetch: a symlink put in place of a destination directory while a file is on its way leads nothing out of data/ or --to DIR, and a file put there meanwhile is not overwritten (issue 22 #4, #5)', async () => {
+    h.cluster.readWriteMany = true;
+    const dump = randomBytes(64 * 1024);
+    h.cluster.program = (pod: any) => {
+      const runDir = join(
+        h.api.claimDir('keystone', 'keystone-data'),
+        'lammps',
+        'runs',
+        pod.metadata.labels['keystone.io/run-id'],
+      );
+      mkdirSync(join(runDir, 'sub'));
+      writeFileSync(join(runDir, 'sub', 'dump.bin'), dump);
+      return { lines: ['done'], exitCode: 0 };
+    };
+    expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
+    const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
+    const outside = join(h.root, 'outside');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'mine.txt'), 'mine\n');
+    const outsideBefore = await tree(outside);
+    // An earlier fetch stopped in the middle of sub/dump.bin: this one resumes it alone (tail -c
+    // +N), after the directory was made and checked; while that transfer is held, `meanwhile` acts.
+    const fetchWhile = async (dest: string, args: string[], meanwhile: () => Promise<void>) => {
+      mkdirSync(join(dest, 'sub'), { recursive: true });
+      writeFileSync(join(dest, 'sub', 'dump.bin.keystone-part'), dump.subarray(0, 1000));
+      const held = h.api.holdRequest(
+        1,
+        (q: { path: string; query: URLSearchParams }) =>
+          q.path.endsWith('/exec') && q.query.getAll('command')[3] === 'keystone-fetch',
+        { exec: true },
+      );
+      const running = h.run(['jobs', 'fetch', runId, ...lab, ...args]);
+      await held.reached;
+      await meanwhile();
+      held.release();
+      return running;
+    };
+    const linkOut = (dest: string) => async () => {
+      await rename(join(dest, 'sub'), join(dest, 'sub-moved'));
+      await symlink(outside, join(dest, 'sub'));
+    };
+
+    const local = join(h.project, 'data', 'lammps', 'runs', runId);
+    const inData = await fetchWhile(local, [], linkOut(local));
+    expect(inData.exitCode).toBe(1);
+    expect(inData.stderr).toContain(
+      `error: data/lammps/runs/${runId}/sub is outside data (data/lammps/runs/${runId}/sub leads to ${realpathSync(outside)})`,
+    );
+    expect(inData.stderr).not.toMatch(/\n\s+at /);
+    expect(await tree(outside)).toEqual(outsideBefore);
+    expect(helperPods()).toEqual([]);
+
+    const results = join(h.project, 'results');
+    const inTo = await fetchWhile(results, ['--to', 'results'], linkOut(results));
+    expect(inTo.exitCode).toBe(1);
+    expect(inTo.stderr).toContain(
+      `error: results/sub is outside results (results/sub leads to ${realpathSync(outside)})`,
+    );
+    expect(await tree(outside)).toEqual(outsideBefore);
+    expect(helperPods()).toEqual([]);
+
+    // A file the user put where the fetched one goes, after the fetch checked: kept, unless --force.
+    const mine = join(h.project, 'mine');
+    const kept = await fetchWhile(mine, ['--to', 'mine'], () => writeFile(join(mine, 'sub', 'dump.bin'), 'my own\n'));
+    expect(kept.exitCode).toBe(1);
+    expect(kept.stderr).toContain(
+      'error: mine/sub/dump.bin already exists with other content; keystone does not overwrite it',
+    );
+    expect(await readFile(join(mine, 'sub', 'dump.bin'), 'utf8')).toBe('my own\n');
+    const forced = await h.run(['jobs', 'fetch', runId, ...lab, '--to', 'mine', '--force']);
+    expect(forced.exitCode, forced.stderr).toBe(0);
+    expect((await readFile(join(mine, 'sub', 'dump.bin'))).equals(dump)).toBe(true);
+    expect(existsSync(join(mine, 'sub', 'dump.bin.keystone-part'))).toBe(false);
   });
 
   it('jobs fetch of a run on the keystone cluster says its outputs are already here', async () => {

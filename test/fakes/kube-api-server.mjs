@@ -1241,9 +1241,11 @@ export async function startFakeKubeApi(options = {}) {
      * and it is answered as usual after `release()` (never, if the client cancelled it meanwhile).
      * With `answerLost`, the request is carried out first (a create creates) and only its answer is
      * held: what a client sees when the connection goes after the server acted, before it answered.
+     * With `exec`, pods/exec connections (pod-exec.mjs) count too: a held one is upgraded and its
+     * command started only after `release()` (others leave them alone, so the sweeps' counts hold).
      * @param {number} n
      * @param {(r: {method: string, path: string, query: URLSearchParams}) => boolean} [match]
-     * @param {{ answerLost?: boolean }} [options]
+     * @param {{ answerLost?: boolean, exec?: boolean }} [options]
      */
     holdRequest(n, match = () => true, options = {}) {
       let release = () => {};
@@ -1253,6 +1255,7 @@ export async function startFakeKubeApi(options = {}) {
         remaining: n,
         match,
         answerLost: Boolean(options.answerLost),
+        exec: Boolean(options.exec),
         reached: (r) => reached(r),
         released: new Promise((resolve) => (release = () => resolve('released'))),
       };
@@ -1265,6 +1268,23 @@ export async function startFakeKubeApi(options = {}) {
           holds.splice(holds.indexOf(hold), 1);
         },
       };
+    },
+    /**
+     * pods/exec (pod-exec.mjs): waits while a hold made with `exec` holds this connection; false
+     * when the client gave up on it meanwhile (Ctrl-C closes the socket).
+     * @param {{method: string, path: string, query: URLSearchParams}} request
+     * @param {import('node:net').Socket} socket
+     */
+    async passExecHolds(request, socket) {
+      for (const hold of holds) {
+        if (!hold.exec || hold.answerLost || hold.remaining === 0 || !hold.match(request)) continue;
+        hold.remaining -= 1;
+        if (hold.remaining > 0) continue;
+        const closed = new Promise((resolve) => socket.once('close', () => resolve('closed')));
+        hold.reached({ method: request.method, path: request.path, query: `?${request.query}` });
+        if ((await Promise.race([hold.released, closed])) === 'closed') return false;
+      }
+      return true;
     },
     /** Objects of one resource type, e.g. api.objects('nodes'). */
     objects: (resource) => [...store.get(resource).values()],

@@ -95,12 +95,14 @@ export function attachPodExec(api, servers) {
     return arg;
   }
 
-  function onUpgrade(req, socket, head) {
+  async function onUpgrade(req, socket, head) {
     const url = new URL(req.url, 'http://fake');
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
     if (!m) return refuse(socket, 404, statusOf(404, 'NotFound', 'the server could not find the requested resource'));
     if (api.down) return socket.destroy();
     api.requests.push({ method: req.method, path: url.pathname, query: url.search, at: Date.now() });
+    // A test may hold this connection (api.holdRequest with `exec`) to act while it waits.
+    if (!(await api.passExecHolds({ method: req.method, path: url.pathname, query: url.searchParams }, socket))) return;
     const [, ns, name] = m.map(decodeURIComponent);
     const q = url.searchParams;
     const pod = api.get('pods', ns, name);
@@ -277,7 +279,8 @@ export function attachPodExec(api, servers) {
     });
   }
 
-  for (const srv of servers) srv.on('upgrade', onUpgrade);
+  for (const srv of servers)
+    srv.on('upgrade', (req, socket, head) => onUpgrade(req, socket, head).catch(() => socket.destroy()));
   return {
     root,
     /** The directory behind a claim (what a pod mounting it reads and writes). */

@@ -64,3 +64,57 @@ describe('GuardedDir.replaceFile', () => {
     expect((await readdir(outside)).sort()).toEqual(['victim']);
   });
 });
+
+describe('GuardedDir.open and GuardedDir.rename (a fetch part file, issue 22 #5)', () => {
+  it('opens a file for writing, never a symlink there nor through a linked directory', async () => {
+    const dir = join(root, 'data', 'open');
+    await mkdir(dir);
+    const handle = await data.open(join(dir, 'a.part'), 'w');
+    await handle.writeFile('abc');
+    await handle.close();
+    const again = await data.open(join(dir, 'a.part'), 'a');
+    await again.writeFile('def');
+    await again.close();
+    expect(await readFile(join(dir, 'a.part'), 'utf8')).toBe('abcdef');
+    const outside = join(root, 'outside-open');
+    await mkdir(outside);
+    await writeFile(join(outside, 'victim'), 'mine');
+    // A link to a file inside is not written through either (O_NOFOLLOW); one leading out is outside.
+    await symlink(join(dir, 'a.part'), join(dir, 'b.part'));
+    await expect(data.open(join(dir, 'b.part'), 'w')).rejects.toThrow(/b\.part is a symlink \(to .*a\.part\)/);
+    expect(await readFile(join(dir, 'a.part'), 'utf8')).toBe('abcdef');
+    await symlink(join(outside, 'victim'), join(dir, 'c.part'));
+    await expect(data.open(join(dir, 'c.part'), 'w')).rejects.toThrow(OutsideRootError);
+    await symlink(outside, join(dir, 'linked'));
+    await expect(data.open(join(dir, 'linked', 'victim'), 'w')).rejects.toThrow(OutsideRootError);
+    expect(await readFile(join(outside, 'victim'), 'utf8')).toBe('mine');
+    expect(await readdir(outside)).toEqual(['victim']);
+  });
+
+  it('names a part file: over the same content or nothing; another file only with --force; never out of the root', async () => {
+    const dir = join(root, 'data', 'rename');
+    await mkdir(dir);
+    await writeFile(join(dir, 'x.part'), 'new');
+    await data.rename(join(dir, 'x.part'), join(dir, 'x'), { sha256: sha('new') });
+    expect(await readdir(dir)).toEqual(['x']);
+    await writeFile(join(dir, 'x.part'), 'newer');
+    await expect(data.rename(join(dir, 'x.part'), join(dir, 'x'))).rejects.toThrow(
+      /x already exists with other content/,
+    );
+    expect(await readFile(join(dir, 'x'), 'utf8')).toBe('new');
+    await data.with({ force: true }).rename(join(dir, 'x.part'), join(dir, 'x'));
+    expect(await readFile(join(dir, 'x'), 'utf8')).toBe('newer');
+    const outside = join(root, 'outside-rename');
+    await mkdir(outside);
+    await symlink(outside, join(dir, 'linked'));
+    await writeFile(join(dir, 'y.part'), 'y');
+    await expect(data.with({ force: true }).rename(join(dir, 'y.part'), join(dir, 'linked', 'y'))).rejects.toThrow(
+      OutsideRootError,
+    );
+    await symlink(join(outside, 'z'), join(dir, 'z'));
+    await expect(data.with({ force: true }).rename(join(dir, 'y.part'), join(dir, 'z'))).rejects.toThrow(
+      /z is a symlink/,
+    );
+    expect(await readdir(outside)).toEqual([]);
+  });
+});

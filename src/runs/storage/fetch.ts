@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { GuardedDir } from '../../guarded-fs.js';
 import { describeFsError } from '../../fs-errors.js';
 import { once } from 'node:events';
@@ -132,12 +132,24 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 /**
- * A part file being written, with its error kept instead of thrown as an unhandled 'error' event
- * (a directory that cannot be written crashed the command and left the helper pod behind): the
- * caller checks `failure` and throws it as a message, and the helper pod is deleted on the way out.
+ * A part file being written, opened through the guard (inside the destination, never through a
+ * symlink), with its error kept instead of thrown as an unhandled 'error' event (a directory that
+ * cannot be written crashed the command and left the helper pod behind): the caller checks
+ * `failure` and throws it as a message, and the helper pod is deleted on the way out.
  */
-function partFile(path: string, flags: 'w' | 'a'): { out: WriteStream; failure: { throwIfAny(): void } } {
-  const out = createWriteStream(path, { flags, mode: 0o644 });
+async function partFile(
+  dest: GuardedDir,
+  path: string,
+  how: 'w' | 'a',
+): Promise<{ out: WriteStream; failure: { throwIfAny(): void } }> {
+  let handle;
+  try {
+    handle = await dest.open(path, how);
+  } catch (err) {
+    if (err instanceof KeystoneError) throw err;
+    throw describeFsError(err, `write ${path}`, dirname(path));
+  }
+  const out = createWriteStream(path, { fd: handle });
   let error: unknown;
   out.on('error', (err) => (error ??= err));
   return {
@@ -217,7 +229,7 @@ async function receiveBatch(
       const target = targetOf(root, name);
       await dest.mkdir(dirname(target), 0o755);
       const part = target + partSuffix;
-      const { out, failure } = partFile(part, 'w');
+      const { out, failure } = await partFile(dest, part, 'w');
       const hash = createHash('sha256');
       let bytes = 0;
       try {
@@ -232,10 +244,11 @@ async function receiveBatch(
         await closed(out);
       }
       failure.throwIfAny();
+      // Named through the guard: a symlink put in the way meanwhile, or a file that differs, is refused.
       if (bytes === want.bytes && hash.digest('hex') === want.sha256) {
-        await rename(part, target);
+        await dest.rename(part, target, { sha256: want.sha256 });
         intact.add(name);
-      } else await rm(part, { force: true });
+      } else await dest.remove(part);
     }
   })().catch((err: unknown) => {
     tar.destroy(err as Error); // the exec stops too: its output fails instead of waiting for a drain
@@ -369,13 +382,13 @@ export async function fetchVolumeOutputs(
         // A part longer than the file cannot be a prefix of it: start again.
         let offset = await sizeOf(part);
         if (offset > entry.bytes) {
-          await rm(part, { force: true });
+          await dest.remove(part);
           offset = 0;
         }
         for (let attempt = 0; ; attempt++) {
           if (offset > 0) report.resumed += 1;
           if (offset < entry.bytes || entry.bytes === 0) {
-            const { out, failure } = partFile(part, offset > 0 ? 'a' : 'w');
+            const { out, failure } = await partFile(dest, part, offset > 0 ? 'a' : 'w');
             const err = collectTail();
             // tail -c +N: from byte N (1-based), POSIX; the paths are arguments, never script text.
             const got = await exec(
@@ -401,7 +414,7 @@ export async function fetchVolumeOutputs(
           const got = await localDigest(part);
           if (got && got.bytes === entry.bytes && got.sha256 === entry.sha256) break;
           // A part from an older version of the file, or a file that changed while it was read.
-          await rm(part, { force: true });
+          await dest.remove(part);
           if (attempt > 0 || offset === 0) {
             throw new KeystoneError(
               `${entry.path} did not arrive intact (expected ${entry.bytes} bytes, sha256 ${entry.sha256}; got ${got?.bytes ?? 0} bytes${got ? `, sha256 ${got.sha256}` : ''})`,
@@ -412,7 +425,7 @@ export async function fetchVolumeOutputs(
           }
           offset = 0;
         }
-        await rename(part, target);
+        await dest.rename(part, target, { sha256: entry.sha256 });
         arrived(entry);
       }
       return report;
