@@ -17,18 +17,16 @@ afterEach(async () => h?.cleanup());
 
 const runJobs = () => runJobsOf(h);
 const helperPods = () => helperPodsOf(h);
+/** A run's directory on the shared volume, as the fake cluster keeps it. */
+const remoteRunDir = (tool: string, runId: string) =>
+  join(h.api.claimDir('keystone', 'keystone-data'), tool, 'runs', runId);
 
 describe('the outputs of runs on another cluster come back (jobs fetch)', () => {
   it('jobs fetch brings the outputs back byte for byte (one over 1 MiB, odd names), verified; a re-run transfers only what is missing or different; a partial file resumes', async () => {
     h.cluster.readWriteMany = true;
     const dump = randomBytes(2 * 1024 * 1024 + 3);
     h.cluster.program = (pod: any) => {
-      const runDir = join(
-        h.api.claimDir('keystone', 'keystone-data'),
-        'lammps',
-        'runs',
-        pod.metadata.labels['keystone.io/run-id'],
-      );
+      const runDir = remoteRunDir('lammps', pod.metadata.labels['keystone.io/run-id']);
       writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
       writeFileSync(join(runDir, 'dump.bin'), dump);
       writeFileSync(join(runDir, 'odd name\nwith newline.txt'), 'odd\n');
@@ -36,7 +34,7 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     };
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
-    const remote = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId);
+    const remote = remoteRunDir('lammps', runId);
     const local = join(h.project, 'data', 'lammps', 'runs', runId);
     const execs = (script: string) =>
       h.api.requests
@@ -126,16 +124,7 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     h.cluster.readWriteMany = true;
     const dump = randomBytes(6 * 1024 * 1024);
     h.cluster.program = (pod: any) => {
-      writeFileSync(
-        join(
-          h.api.claimDir('keystone', 'keystone-data'),
-          'lammps',
-          'runs',
-          pod.metadata.labels['keystone.io/run-id'],
-          'dump.bin',
-        ),
-        dump,
-      );
+      writeFileSync(join(remoteRunDir('lammps', pod.metadata.labels['keystone.io/run-id']), 'dump.bin'), dump);
       return { lines: ['done'], exitCode: 0 };
     };
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
@@ -165,7 +154,7 @@ describe('the outputs of runs on another cluster come back (jobs fetch)', () => 
     h.cluster.program = () => ({ lines: ['done'], exitCode: 0 });
     expect((await h.run(['run-simulation', 'lammps', 'in.lj', ...lab])).exitCode).toBe(0);
     const runId = runJobs()[0]!.metadata.labels['keystone.io/run-id']!;
-    const big = join(h.api.claimDir('keystone', 'keystone-data'), 'lammps', 'runs', runId, 'traj.bin');
+    const big = join(remoteRunDir('lammps', runId), 'traj.bin');
     const size = 96 * 1024 * 1024;
     const out = createWriteStream(big);
     const block = randomBytes(1024 * 1024);
@@ -212,12 +201,7 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
   it('jobs fetch brings many small files in a few tar streams, not one exec each', async () => {
     h.cluster.readWriteMany = true;
     h.cluster.program = (pod: any) => {
-      const runDir = join(
-        h.api.claimDir('keystone', 'keystone-data'),
-        'openfoam',
-        'runs',
-        pod.metadata.labels['keystone.io/run-id'],
-      );
+      const runDir = remoteRunDir('openfoam', pod.metadata.labels['keystone.io/run-id']);
       for (let t = 0; t < 40; t++) {
         mkdirSync(join(runDir, 'cavity', `0.${t}`), { recursive: true });
         for (const field of ['U', 'p', 'phi', 'nut', 'k'])
@@ -230,7 +214,7 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
     const r = await h.run(['jobs', 'fetch', runId, ...lab]);
     expect(r.exitCode, r.stderr).toBe(0);
     const local = join(h.project, 'data', 'openfoam', 'runs', runId);
-    const remoteTree = await tree(join(h.api.claimDir('keystone', 'keystone-data'), 'openfoam', 'runs', runId));
+    const remoteTree = await tree(remoteRunDir('openfoam', runId));
     expect(Object.keys(remoteTree).length).toBeGreaterThan(200);
     expect(await tree(local)).toEqual(remoteTree);
     const execs = h.api.requests.filter((q: any) => q.path.endsWith('/exec')).length;
@@ -241,12 +225,7 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
   it("jobs fetch --to: a user's edited file is never overwritten without --force; a file or an unwritable directory is refused before the helper pod is made (issue 22 #4)", async () => {
     h.cluster.readWriteMany = true;
     h.cluster.program = (pod: any) => {
-      const runDir = join(
-        h.api.claimDir('keystone', 'keystone-data'),
-        'lammps',
-        'runs',
-        pod.metadata.labels['keystone.io/run-id'],
-      );
+      const runDir = remoteRunDir('lammps', pod.metadata.labels['keystone.io/run-id']);
       writeFileSync(join(runDir, 'log.lammps'), 'Step Temp\n0 1.5\n');
       return { lines: ['done'], exitCode: 0 };
     };
@@ -298,12 +277,7 @@ process.on('exit', () => fs.writeFileSync(${JSON.stringify(peakFile)}, JSON.stri
     h.cluster.readWriteMany = true;
     const dump = randomBytes(64 * 1024);
     h.cluster.program = (pod: any) => {
-      const runDir = join(
-        h.api.claimDir('keystone', 'keystone-data'),
-        'lammps',
-        'runs',
-        pod.metadata.labels['keystone.io/run-id'],
-      );
+      const runDir = remoteRunDir('lammps', pod.metadata.labels['keystone.io/run-id']);
       mkdirSync(join(runDir, 'sub'));
       writeFileSync(join(runDir, 'sub', 'dump.bin'), dump);
       return { lines: ['done'], exitCode: 0 };
