@@ -118,8 +118,6 @@ export async function startFakeKubeApi(options = {}) {
   const sockets = new Set();
   const timers = new Set();
   let apiDown = false;
-  /** Responses of requests held with answerLost, to the hold they belong to. */
-  const answerLostHolds = new WeakMap();
   /** Requests that came while the API was down (each had its connection dropped). */
   let refusedWhileDown = 0;
 
@@ -303,12 +301,12 @@ export async function startFakeKubeApi(options = {}) {
 
   // --- HTTP ------------------------------------------------------------------------------
   function send(res, code, body) {
-    if (res.answerAfter) {
+    if (res.answerLost) {
       // A request held with answerLost: it has been carried out now; the answer comes on release.
-      const pending = res.answerAfter;
-      res.answerAfter = undefined;
-      answerLostHolds.get(res)?.reached({ method: res.req.method, path: new URL(res.req.url, 'http://fake').pathname });
-      void pending.then((outcome) => outcome !== 'closed' && !res.destroyed && send(res, code, body));
+      const { hold, until } = res.answerLost;
+      res.answerLost = undefined;
+      hold.reached({ method: res.req.method, path: new URL(res.req.url, 'http://fake').pathname });
+      void until.then((outcome) => outcome !== 'closed' && !res.destroyed && send(res, code, body));
       return;
     }
     const text = JSON.stringify(body);
@@ -618,8 +616,7 @@ export async function startFakeKubeApi(options = {}) {
       const closed = new Promise((resolve) => res.on('close', () => resolve('closed')));
       if (hold.answerLost) {
         // Acted on below; its answer waits (send) until the hold is released, or is never given.
-        res.answerAfter = Promise.race([hold.released, closed]);
-        answerLostHolds.set(res, hold);
+        res.answerLost = { hold, until: Promise.race([hold.released, closed]) };
         continue;
       }
       hold.reached({ method: req.method, path, query: url.search });
