@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { benchStack, resolveKubectl } from './stack.mjs';
+import { benchStack, resolveKubectl, workersWithLogs } from './stack.mjs';
 import { interleaved, stopMeasuring } from './measure.mjs';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const [runsArg, casesArg, ...builds] = process.argv.slice(2);
@@ -19,27 +19,7 @@ const env = Object.fromEntries(Object.entries(stackEnv).filter(([k]) => k !== 'N
 if (process.env.WITH_CA) env.NODE_EXTRA_CA_CERTS = process.env.WITH_CA;
 const node = process.execPath;
 const kc = (...a) => [kubectl.real, ['--context', 'k3d-keystone-cluster', ...a], { env }];
-if (casesArg.includes('logs')) {
-  await fetch(
-    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
-    {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { replicas: 20 } }),
-    },
-  );
-  const running = () =>
-    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
-  for (let i = 0; i < 2000 && running().length < 20; i++) await new Promise((r) => setTimeout(r, 10));
-  for (const pod of running())
-    for (let j = 0; j < 10_000; j++)
-      sb.api.appendLog(
-        'keystone',
-        pod.metadata.name,
-        'worker',
-        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
-      );
-}
+if (casesArg.includes('logs')) await workersWithLogs(sb);
 const cases = {
   pods: [['pods'], kc('get', 'pods', '-n', 'keystone')],
   podsjson: [['pods', '-o', 'json'], kc('get', 'pods', '-n', 'keystone', '-o', 'json')],

@@ -9,7 +9,7 @@ import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
-import { benchStack, resolveKubectl } from './stack.mjs';
+import { benchStack, resolveKubectl, workersWithLogs } from './stack.mjs';
 import { summarize } from './cpu-profile-summary.mjs';
 
 const argv = process.argv.slice(2);
@@ -70,7 +70,7 @@ const cases = {
     ],
     kc('get', 'deployments', '-n', 'keystone', '-o', 'name'),
   ],
-  // 20 pods × 10,000 lines, as the bench's section 6 (made by prepareLogs when this case comes), to /dev/null.
+  // 20 pods × 10,000 lines, as the bench's section 6 (made by workersWithLogs when this case comes), to /dev/null.
   logs: [
     [...ks('logs', 'celery-worker').slice(0, 2), { ...ks()[2], stdout: 'ignore' }],
     [
@@ -97,35 +97,13 @@ async function timed([cmd, args, options]) {
   return performance.now() - start;
 }
 
-/** The log lines of the logs case, made when it comes (the other cases keep the bench's stack as it is). */
-async function prepareLogs() {
-  await fetch(
-    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
-    {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { replicas: 20 } }),
-    },
-  );
-  const running = () =>
-    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
-  for (let i = 0; i < 2000 && running().length < 20; i++) await new Promise((r) => setTimeout(r, 10));
-  for (const pod of running())
-    for (let j = 0; j < 10_000; j++)
-      sb.api.appendLog(
-        'keystone',
-        pod.metadata.name,
-        'worker',
-        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
-      );
-}
-
 console.log(
   `kubectl: ${kubectl.real} (${kubectl.version}); NODE_EXTRA_CA_CERTS ${extra.NODE_EXTRA_CA_CERTS ? 'set' : 'unset'}; ${runs} runs`,
 );
 for (const [name, [a, b]] of Object.entries(cases)) {
   if (wanted && !wanted.includes(name)) continue;
-  if (name === 'logs') await prepareLogs();
+  // The other cases keep the bench's stack as it is.
+  if (name === 'logs') await workersWithLogs(sb);
   await timed(a);
   await timed(b);
   const ta = [];

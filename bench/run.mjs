@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { createSandbox, cliPath, repoRoot } from '../test/fakes/sandbox.mjs';
-import { benchStack, resolveKubectl } from './stack.mjs';
+import { benchStack, resolveKubectl, workersWithLogs } from './stack.mjs';
 import { interleaved, measure, stopMeasuring } from './measure.mjs';
 
 // 15 rounds: medians of 10 moved by ±5% between runs on this shared machine.
@@ -640,26 +640,7 @@ if (wanted('waits')) {
 if (wanted('logs')) {
   const pods = 20;
   const lines = 10_000;
-  await fetch(
-    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
-    {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ spec: { replicas: pods } }),
-    },
-  );
-  const running = () =>
-    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
-  for (let i = 0; i < 2000 && running().length < pods; i++) await sleep(10);
-  const workers = running();
-  for (const pod of workers)
-    for (let j = 0; j < lines; j++)
-      sb.api.appendLog(
-        'keystone',
-        pod.metadata.name,
-        'worker',
-        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
-      );
+  const workers = await workersWithLogs(sb, { pods, lines });
   const total = workers.length * lines;
   say(`## 6. Logs: \`celery-worker\`, ${workers.length} pods × ${lines} lines (${total.toLocaleString('en')})`);
   say();

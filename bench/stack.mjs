@@ -104,3 +104,31 @@ export async function benchStack() {
   sb.cluster.paused = false;
   return { sb, env };
 }
+
+/**
+ * The logs workload of the bench, the profile and compare-builds: `celery-worker` scaled to `pods`
+ * replicas, each with `lines` log lines. Returns the running worker pods.
+ */
+export async function workersWithLogs(sb, { pods = 20, lines = 10_000 } = {}) {
+  await fetch(
+    `${sb.api.controlUrl}/apis/apps/v1/namespaces/keystone/deployments/celery-worker/scale?fieldManager=bench`,
+    {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ spec: { replicas: pods } }),
+    },
+  );
+  const running = () =>
+    sb.api.objects('pods').filter((p) => p.metadata.labels?.app === 'celery-worker' && p.status?.phase === 'Running');
+  for (let i = 0; i < 2000 && running().length < pods; i++) await new Promise((r) => setTimeout(r, 10));
+  const workers = running();
+  for (const pod of workers)
+    for (let j = 0; j < lines; j++)
+      sb.api.appendLog(
+        'keystone',
+        pod.metadata.name,
+        'worker',
+        `${pod.metadata.name} line ${j} ${'payload '.repeat(8)}end`,
+      );
+  return workers;
+}
