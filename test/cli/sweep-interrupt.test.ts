@@ -7,20 +7,10 @@
 // "A test"); the last test sends a real SIGINT to the built CLI in the middle of one
 // command of each kind of wait (tool calls, API requests, a log stream, a purge, a fetch): the
 // signal reaches main's one handler the same way whatever the command.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSweepContext,
-  invocations,
-  stackTrace,
-  tableCommands,
-  type SweepContext,
-} from '../helpers/command-sweep.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { invocations, stackTrace, sweepContextOfFile, tableCommands } from '../helpers/command-sweep.js';
 
-let s: SweepContext;
-beforeAll(async () => {
-  s = await createSweepContext();
-}, 120_000);
-afterAll(async () => s?.h.cleanup());
+const sweep = sweepContextOfFile();
 
 /** Up to four points spread over 1..n (all of them when there are few). */
 function points(n: number): number[] {
@@ -46,6 +36,7 @@ describe('Ctrl-C stops every command at any moment', () => {
   it.each(swept)(
     'keystone %s: interrupted early and during each phase it stops at once (130), no stack trace, and runs again',
     async (command) => {
+      const s = sweep();
       const { h } = s;
       for (const invocation of (invocations[command] ?? []).filter((i) => !i.momentary)) {
         // The phases: what one uninterrupted run asks of the API and of the tools.
@@ -104,6 +95,7 @@ describe('Ctrl-C stops every command at any moment', () => {
   it.each(signalled)(
     'keystone %s: a real SIGINT in the middle exits 130 at once, "Interrupted: stopping", no stack trace',
     async (command) => {
+      const s = sweep();
       const { h } = s;
       const invocation = (invocations[command] ?? []).find((i) => !i.momentary)!;
       const first = await invocation.args(s);

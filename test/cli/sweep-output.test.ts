@@ -8,21 +8,17 @@
 // closed pipe does; what only the whole program shows (the launcher's exit code once stdout is
 // flushed, a real pipe's EPIPE) is run as a real process for one command of each kind of output:
 // a table, JSON, a run id (`run-simulation -d`, whose only output it is), a long stream, help.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createSweepContext,
   invocations,
   stackTrace,
+  sweepContextOfFile,
   tableCommands,
   type SweepContext,
 } from '../helpers/command-sweep.js';
 import { ClosedPipe } from '../helpers/harness.js';
 
-let s: SweepContext;
-beforeAll(async () => {
-  s = await createSweepContext();
-}, 120_000);
-afterAll(async () => s?.h.cleanup());
+const sweep = sweepContextOfFile();
 
 describe('a lost output is never a success (every command)', () => {
   it('every command of the table is swept (test/helpers/command-sweep.ts says how to invoke it)', () => {
@@ -32,6 +28,7 @@ describe('a lost output is never a success (every command)', () => {
   it.each(tableCommands())(
     'keystone %s into a closed pipe: 141 when it prints data, else its own exit code; no stack trace',
     async (command) => {
+      const s = sweep();
       for (const invocation of invocations[command] ?? []) {
         const open = await s.h.run(await invocation.args(s));
         const args = await invocation.args(s);
@@ -55,6 +52,7 @@ describe('a lost output is never a success (every command)', () => {
     ['help', async () => ['pods', '--help']],
   ];
   it.each(wholePath)('the built CLI printing %s into a real closed pipe exits 141, no stack trace', async (_, make) => {
+    const s = sweep();
     const args = await make(s);
     const closed = await s.h.runWithClosedStdout(args);
     expect(closed.exitCode, `keystone ${args.join(' ')}\n${closed.stderr}`).toBe(141);

@@ -2,6 +2,7 @@
 // from the command table in src/cli.ts, so a command added there is swept without being named
 // here; a test fails until this file says how to invoke it (or why it is not swept), so none is
 // missed by forgetting.
+import { afterAll, beforeAll } from 'vitest';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { commandTable } from '../../src/cli.js';
@@ -154,6 +155,22 @@ export async function createSweepContext(): Promise<SweepContext> {
     freshDir: () => mkdtemp(join(h.root, `fresh-${++dirs}-`)),
   };
   return context;
+}
+
+/**
+ * A test file's sweep context: made once before its tests (a lab cluster with runs: the costly
+ * part), cleaned up after them. Each test takes it with the returned function.
+ */
+export function sweepContextOfFile(): () => SweepContext {
+  let context: SweepContext | undefined;
+  beforeAll(async () => {
+    context = await createSweepContext();
+  }, 120_000);
+  afterAll(async () => context?.h.cleanup());
+  return () => {
+    if (!context) throw new Error('the sweep context is made in beforeAll; take it inside a test');
+    return context;
+  };
 }
 
 export type { Harness };
