@@ -112,7 +112,7 @@ export const invocations: Record<string, Invocation[]> = {
 };
 
 /** A ready cluster with a "lab" context, metrics, and programs for the runs the invocations make. */
-export async function createSweepContext(): Promise<SweepContext> {
+async function createSweepContext(): Promise<SweepContext> {
   const lab = await createLabCluster();
   const { h } = lab;
   const thermo = await lammpsThermo();
